@@ -1,0 +1,25 @@
+namespace Harness.Backends;
+
+/// <summary>
+/// Options a workload may read; the CLI fills them, each workload validates the ones it uses and
+/// records them in the result's config.
+/// </summary>
+public sealed record WorkloadOptions
+{
+    /// <summary>Model file for <c>onnx-file</c>.</summary>
+    public string? ModelPath { get; init; }
+
+    /// <summary>Values for dynamic dimensions, by input name: <c>--shape input=1x3x224x224</c>.</summary>
+    public IReadOnlyDictionary<string, long[]> Shapes { get; init; } = new Dictionary<string, long[]>();
+
+    /// <summary>Intra-op threads; null lets the runtime choose (the machine's cores).</summary>
+    public int? Threads { get; init; }
+
+    public int? InterOpThreads { get; init; }
+
+    /// <summary>Graph optimization level: none, basic, extended, all.</summary>
+    public string Optimization { get; init; } = "all";
+
+    /// <summary>Further workload-specific settings (<c>--set key=value</c>).</summary>
+    public IReadOnlyDictionary<string, string> Extra { get; init; } = new Dictionary<string, string>();
+}

@@ -1,0 +1,264 @@
+using Harness.Engine.Scenarios;
+using Harness.Measurement;
+
+namespace Harness.Engine;
+
+/// <summary>
+/// Runs a workload under a scenario: prepare, warm up (discarded), measure under the stop rules,
+/// and hand back every request's outcome. The engine owns the clock; workloads never time themselves.
+/// </summary>
+public sealed class BenchmarkEngine
+{
+    private readonly IClock _clock;
+
+    public BenchmarkEngine(IClock? clock = null) => _clock = clock ?? StopwatchClock.Instance;
+
+    /// <summary>
+    /// Runs the whole benchmark. Cancellation ends the measured phase early; the result is still
+    /// returned, with <see cref="StopReason.Cancelled"/>.
+    /// </summary>
+    public EngineResult Run(IWorkload workload, RunSettings settings, EngineProgress? progress = null, CancellationToken cancellationToken = default)
+    {
+        progress ??= new EngineProgress();
+        IScenario scenario = settings.Scenario;
+        progress.Reset("preparing", _clock.Timestamp);
+        WorkloadDescription description = workload.Prepare(new WorkloadContext(settings.Batch, scenario.Workers, settings.Seed, cancellationToken));
+
+        long warmupRequests = 0;
+        if (!cancellationToken.IsCancellationRequested && (settings.Warmup.Requests > 0 || settings.Warmup.Duration > TimeSpan.Zero))
+        {
+            var warm = new Phase(this, workload, description, settings, record: false, cancellationToken);
+            progress.Reset("warm-up", warm.Start);
+            warm.Progress = progress;
+            scenario.Run(warm);
+            warmupRequests = warm.Issued;
+        }
+
+        DateTime startedUtc = _clock.UtcNow;
+        var measured = new Phase(this, workload, description, settings, record: true, cancellationToken);
+        progress.Reset("measuring", measured.Start);
+        measured.Progress = progress;
+        scenario.Run(measured);
+        DateTime endedUtc = _clock.UtcNow;
+        progress.Reset("done", _clock.Timestamp);
+
+        long windowEnd = measured.Start;
+        foreach (WorkerRecorder r in measured.Recorders)
+        {
+            windowEnd = Math.Max(windowEnd, r.LastEndTimestamp);
+        }
+
+        if (windowEnd == measured.Start)
+        {
+            windowEnd = _clock.Timestamp;
+        }
+
+        var errors = new ErrorLog();
+        var outcomes = new long[4];
+        long input = 0, output = 0;
+        foreach (WorkerRecorder r in measured.Recorders)
+        {
+            errors.AddAll(r.Errors);
+            for (int i = 0; i < outcomes.Length; i++)
+            {
+                outcomes[i] += r.OutcomeCounts[i];
+            }
+
+            input += r.InputUnits;
+            output += r.OutputUnits;
+        }
+
+        long f = _clock.Frequency;
+        return new EngineResult
+        {
+            Workload = description,
+            Settings = settings,
+            StartedUtc = startedUtc,
+            WindowStart = measured.Start,
+            WindowEnd = windowEnd,
+            Frequency = f,
+            WallWindow = endedUtc - startedUtc,
+            StopReason = cancellationToken.IsCancellationRequested ? StopReason.Cancelled : measured.StopReason,
+            WarmupRequests = warmupRequests,
+            Latency = SampleRecorder.Merge(f, measured.Recorders.Select(r => r.Latency)),
+            TimeToFirstToken = SampleRecorder.Merge(f, measured.Recorders.Select(r => r.TimeToFirstToken)),
+            TimePerOutputToken = SampleRecorder.Merge(f, measured.Recorders.Select(r => r.TimePerOutputToken)),
+            InterTokenLatency = SampleRecorder.Merge(f, measured.Recorders.Select(r => r.InterTokenLatency)),
+            OutcomeCounts = outcomes,
+            InputUnits = input,
+            OutputUnits = output,
+            Errors = errors,
+        };
+    }
+
+    /// <summary>One phase (warm-up or measured): stop rules, per-worker state, timing and recording.</summary>
+    private sealed class Phase : IPhaseDriver
+    {
+        private readonly IClock _clock;
+        private readonly IWorkload _workload;
+        private readonly WorkloadDescription _description;
+        private readonly RequestContext[] _contexts;
+        private readonly bool _record;
+        private readonly long _minTicks;
+        private readonly long _maxTicks;
+        private readonly long _minRequests;
+        private readonly long _maxRequests;
+        private readonly long _timeoutTicks;
+        private long _issued;
+        private int _stopReason = (int)StopReason.Completed;
+        private volatile bool _over;
+
+        public Phase(BenchmarkEngine engine, IWorkload workload, WorkloadDescription description, RunSettings settings, bool record, CancellationToken token)
+        {
+            _clock = engine._clock;
+            _workload = workload;
+            _description = description;
+            _record = record;
+            CancellationToken = token;
+            int workers = settings.Scenario.Workers;
+            Recorders = new WorkerRecorder[workers];
+            _contexts = new RequestContext[workers];
+            for (int w = 0; w < workers; w++)
+            {
+                Recorders[w] = new WorkerRecorder(_clock.Frequency);
+                _contexts[w] = new RequestContext(_clock, w, Recorders[w]);
+            }
+
+            if (record)
+            {
+                _minTicks = _clock.FromTimeSpan(settings.Stop.MinDuration);
+                _minRequests = settings.Stop.MinRequests;
+                _maxTicks = _clock.FromTimeSpan(settings.Stop.MaxDuration);
+                _maxRequests = long.MaxValue;
+            }
+            else
+            {
+                // Warm-up: by count, or by duration; the maximum duration still bounds it.
+                _minTicks = settings.Warmup.Duration is { } d ? _clock.FromTimeSpan(d) : 0;
+                _minRequests = settings.Warmup.Requests ?? 0;
+                _maxRequests = settings.Warmup.Requests ?? long.MaxValue;
+                _maxTicks = _clock.FromTimeSpan(settings.Stop.MaxDuration);
+            }
+
+            _timeoutTicks = settings.RequestTimeout is { } t ? _clock.FromTimeSpan(t) : long.MaxValue;
+            Start = _clock.Timestamp;
+        }
+
+        public WorkerRecorder[] Recorders { get; }
+
+        public EngineProgress? Progress { get; set; }
+
+        public long Start { get; }
+
+        public long Issued => Interlocked.Read(ref _issued);
+
+        public StopReason StopReason => (StopReason)_stopReason;
+
+        public long Now => _clock.Timestamp;
+
+        public CancellationToken CancellationToken { get; }
+
+        public bool TryBeginRequest()
+        {
+            if (_over)
+            {
+                return false;
+            }
+
+            if (CancellationToken.IsCancellationRequested)
+            {
+                End(StopReason.Cancelled);
+                return false;
+            }
+
+            long elapsed = _clock.Timestamp - Start;
+            long issued = Interlocked.Read(ref _issued);
+            if (elapsed >= _maxTicks)
+            {
+                End(elapsed >= _minTicks && issued >= _minRequests ? StopReason.Completed : StopReason.MaxDuration);
+                return false;
+            }
+
+            if ((elapsed >= _minTicks && issued >= _minRequests) || issued >= _maxRequests)
+            {
+                End(StopReason.Completed);
+                return false;
+            }
+
+            // Several workers may pass the check together; the count rule is a minimum, so overshooting
+            // by at most Workers-1 requests is harmless and keeps this path lock-free.
+            Interlocked.Increment(ref _issued);
+            return true;
+        }
+
+        public void Execute(int worker, long scheduledTimestamp)
+        {
+            RequestContext ctx = _contexts[worker];
+            WorkerRecorder rec = Recorders[worker];
+            long requestIndex = Interlocked.Read(ref _issued) - 1;
+            ctx.Begin(requestIndex, scheduledTimestamp, _clock.Timestamp, _description, CancellationToken);
+            RequestOutcome outcome;
+            string? error = null;
+            try
+            {
+                _workload.Execute(ctx);
+                outcome = RequestOutcome.Ok;
+            }
+            catch (OperationCanceledException) when (CancellationToken.IsCancellationRequested)
+            {
+                outcome = RequestOutcome.Cancelled;
+            }
+            catch (Exception e)
+            {
+                outcome = RequestOutcome.Error;
+                error = $"{e.GetType().Name}: {e.Message}";
+            }
+
+            long end = _clock.Timestamp;
+            long latency = end - scheduledTimestamp;
+            if (outcome == RequestOutcome.Ok && latency > _timeoutTicks)
+            {
+                outcome = RequestOutcome.Timeout;
+            }
+
+            Progress?.Increment();
+            if (!_record)
+            {
+                return;
+            }
+
+            rec.Count(outcome);
+            rec.LastEndTimestamp = Math.Max(rec.LastEndTimestamp, end);
+            if (error is not null)
+            {
+                rec.Errors.Add(error);
+            }
+
+            if (outcome != RequestOutcome.Ok)
+            {
+                return;
+            }
+
+            rec.Latency.Record(latency);
+            rec.InputUnits += ctx.InputUnits;
+            rec.OutputUnits += ctx.OutputUnits;
+            if (ctx.TokenCount > 0)
+            {
+                rec.TimeToFirstToken.Record(ctx.FirstTokenTimestamp - scheduledTimestamp);
+                if (ctx.TokenCount > 1)
+                {
+                    rec.TimePerOutputToken.Record((end - ctx.FirstTokenTimestamp) / (ctx.TokenCount - 1));
+                }
+            }
+        }
+
+        private void End(StopReason reason)
+        {
+            if (!_over)
+            {
+                Interlocked.CompareExchange(ref _stopReason, (int)reason, (int)StopReason.Completed);
+                _over = true;
+            }
+        }
+    }
+}

@@ -1,0 +1,62 @@
+using Harness.Measurement;
+
+namespace Harness.Engine;
+
+/// <summary>Why the measured phase stopped issuing requests.</summary>
+public enum StopReason
+{
+    /// <summary>Minimum duration and minimum requests were both met.</summary>
+    Completed,
+    /// <summary>The maximum duration ran out first.</summary>
+    MaxDuration,
+    /// <summary>Ctrl-C or another cancellation.</summary>
+    Cancelled,
+}
+
+/// <summary>The raw outcome of the measured phase, before it becomes a result file.</summary>
+public sealed class EngineResult
+{
+    public required WorkloadDescription Workload { get; init; }
+
+    public required RunSettings Settings { get; init; }
+
+    public required DateTime StartedUtc { get; init; }
+
+    /// <summary>Measured window, in clock ticks: from the phase start to the last request's end.</summary>
+    public required long WindowStart { get; init; }
+
+    public required long WindowEnd { get; init; }
+
+    public required long Frequency { get; init; }
+
+    /// <summary>Wall-clock length of the same window, for the clock-anomaly check.</summary>
+    public required TimeSpan WallWindow { get; init; }
+
+    public required StopReason StopReason { get; init; }
+
+    public required long WarmupRequests { get; init; }
+
+    public required SampleRecorder Latency { get; init; }
+
+    public required SampleRecorder TimeToFirstToken { get; init; }
+
+    public required SampleRecorder TimePerOutputToken { get; init; }
+
+    public required SampleRecorder InterTokenLatency { get; init; }
+
+    public required long[] OutcomeCounts { get; init; }
+
+    public required long InputUnits { get; init; }
+
+    public required long OutputUnits { get; init; }
+
+    public required ErrorLog Errors { get; init; }
+
+    public long Count(RequestOutcome o) => OutcomeCounts[(int)o];
+
+    public long TotalRequests => OutcomeCounts.Sum();
+
+    public double WindowSeconds => (double)(WindowEnd - WindowStart) / Frequency;
+
+    public bool Cancelled => StopReason == StopReason.Cancelled;
+}

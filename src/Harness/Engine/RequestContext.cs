@@ -1,0 +1,83 @@
+using Harness.Measurement;
+
+namespace Harness.Engine;
+
+/// <summary>
+/// One request as the workload sees it. The engine keeps one instance per worker and reuses it, so
+/// recording a request allocates nothing.
+/// </summary>
+public sealed class RequestContext
+{
+    private readonly IClock _clock;
+    private readonly WorkerRecorder _recorder;
+    private long _lastTokenTimestamp;
+
+    internal RequestContext(IClock clock, int workerIndex, WorkerRecorder recorder)
+    {
+        _clock = clock;
+        WorkerIndex = workerIndex;
+        _recorder = recorder;
+    }
+
+    /// <summary>Which worker runs this request (0..Workers-1): an index for per-worker buffers.</summary>
+    public int WorkerIndex { get; }
+
+    /// <summary>Sequence number of the request within its phase, across all workers.</summary>
+    public long RequestIndex { get; private set; }
+
+    /// <summary>Set when the run is cancelled (Ctrl-C); long requests should observe it.</summary>
+    public CancellationToken CancellationToken { get; private set; }
+
+    /// <summary>Input work units of this request; defaults to the workload's description.</summary>
+    public int InputUnits { get; set; }
+
+    /// <summary>Output work units of this request; defaults to the workload's description.</summary>
+    public int OutputUnits { get; set; }
+
+    /// <summary>When the request was due: equals <see cref="StartTimestamp"/> in closed-loop scenarios.</summary>
+    public long ScheduledTimestamp { get; private set; }
+
+    public long StartTimestamp { get; private set; }
+
+    internal long FirstTokenTimestamp { get; private set; }
+
+    internal int TokenCount { get; private set; }
+
+    /// <summary>
+    /// Marks that <paramref name="tokens"/> output tokens (one per sequence of a batch step) reached
+    /// the host now. The first call fixes the time to first token; later calls record inter-token gaps.
+    /// </summary>
+    public void MarkToken(int tokens = 1)
+    {
+        long now = _clock.Timestamp;
+        if (TokenCount == 0)
+        {
+            FirstTokenTimestamp = now;
+        }
+        else
+        {
+            _recorder.InterTokenLatency.Record(now - _lastTokenTimestamp);
+        }
+
+        _lastTokenTimestamp = now;
+        TokenCount += tokens > 0 ? 1 : 0;
+        TokenUnits += tokens;
+    }
+
+    /// <summary>Sum of the tokens passed to <see cref="MarkToken"/>.</summary>
+    internal long TokenUnits { get; private set; }
+
+    internal void Begin(long requestIndex, long scheduled, long start, WorkloadDescription description, CancellationToken token)
+    {
+        RequestIndex = requestIndex;
+        ScheduledTimestamp = scheduled;
+        StartTimestamp = start;
+        CancellationToken = token;
+        InputUnits = description.InputUnitsPerRequest;
+        OutputUnits = description.OutputUnitsPerRequest;
+        FirstTokenTimestamp = 0;
+        TokenCount = 0;
+        TokenUnits = 0;
+        _lastTokenTimestamp = 0;
+    }
+}

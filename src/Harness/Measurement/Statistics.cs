@@ -1,0 +1,212 @@
+namespace Harness.Measurement;
+
+/// <summary>
+/// Order statistics used by every result. Percentiles are nearest-rank (the value at 1-based rank
+/// ceil(p*n) of the sorted samples, no interpolation), as MLPerf LoadGen reports them.
+/// </summary>
+public static class Statistics
+{
+    /// <summary>Nearest-rank percentile of ascending-sorted values; <paramref name="p"/> in (0, 1].</summary>
+    public static double Percentile(ReadOnlySpan<double> sorted, double p)
+    {
+        if (sorted.Length == 0)
+        {
+            throw new ArgumentException("no samples", nameof(sorted));
+        }
+
+        if (p <= 0 || p > 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(p), p, "percentile must be in (0, 1]");
+        }
+
+        return sorted[NearestRankIndex(sorted.Length, p)];
+    }
+
+    /// <summary>0-based index of the nearest-rank p-quantile among n sorted values.</summary>
+    public static int NearestRankIndex(long n, double p)
+    {
+        // The small epsilon keeps p*n = 50.000000001 from rounding up past an exact rank.
+        long rank = (long)Math.Ceiling(p * n - 1e-9);
+        return (int)Math.Clamp(rank, 1, n) - 1;
+    }
+
+    public static (double Mean, double StdDev) MeanAndStdDev(ReadOnlySpan<double> values)
+    {
+        if (values.Length == 0)
+        {
+            return (double.NaN, double.NaN);
+        }
+
+        // Welford: stable for long runs of nearly equal latencies.
+        double mean = 0, m2 = 0;
+        for (int i = 0; i < values.Length; i++)
+        {
+            double delta = values[i] - mean;
+            mean += delta / (i + 1);
+            m2 += delta * (values[i] - mean);
+        }
+
+        double sd = values.Length > 1 ? Math.Sqrt(m2 / (values.Length - 1)) : 0;
+        return (mean, sd);
+    }
+
+    /// <summary>
+    /// Distribution-free confidence interval of the median from order statistics: the ranks come
+    /// from Binomial(n, 1/2), so coverage is at least <paramref name="confidence"/> for any continuous
+    /// distribution. Returns 0-based indices into the sorted samples, or null when n is too small.
+    /// </summary>
+    public static (int Lower, int Upper)? MedianConfidenceIndices(int n, double confidence = 0.95)
+    {
+        double alphaHalf = (1 - confidence) / 2;
+        if (n < 1)
+        {
+            return null;
+        }
+
+        int lowerRank; // 1-based
+        if (n <= 1000)
+        {
+            // Largest l with P(X <= l-1) <= alpha/2 for X ~ Binomial(n, 1/2).
+            lowerRank = 0;
+            double cdf = 0;
+            for (int k = 0; k < n; k++)
+            {
+                cdf += Math.Exp(LogBinomialPmf(n, k, 0.5));
+                if (cdf > alphaHalf)
+                {
+                    break;
+                }
+
+                lowerRank = k + 1;
+            }
+        }
+        else
+        {
+            double z = NormalQuantile(1 - alphaHalf);
+            lowerRank = (int)Math.Floor(n / 2.0 - z * Math.Sqrt(n) / 2.0);
+        }
+
+        if (lowerRank < 1)
+        {
+            return null;
+        }
+
+        int upperRank = n - lowerRank + 1;
+        return (lowerRank - 1, upperRank - 1);
+    }
+
+    /// <summary>
+    /// MLPerf's early-stopping bound (tolerance 0): the fewest requests, of which <paramref name="misses"/>
+    /// exceed the percentile's latency, that show the p-quantile holds with the given confidence.
+    /// p99 with no miss needs 459, p90 needs 44.
+    /// </summary>
+    public static long EarlyStoppingMinimum(double p, int misses = 0, double confidence = 0.99)
+    {
+        if (p <= 0 || p >= 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(p), p, "percentile must be in (0, 1)");
+        }
+
+        // Smallest n with P(Binomial(n, 1-p) <= misses) <= 1 - confidence; the CDF falls with n.
+        double limit = Math.Log(1 - confidence);
+        long lo = misses + 1, hi = misses + 1;
+        while (LogBinomialCdf(hi, misses, 1 - p) > limit)
+        {
+            hi *= 2;
+        }
+
+        while (lo < hi)
+        {
+            long mid = lo + (hi - lo) / 2;
+            if (LogBinomialCdf(mid, misses, 1 - p) <= limit)
+            {
+                hi = mid;
+            }
+            else
+            {
+                lo = mid + 1;
+            }
+        }
+
+        return lo;
+    }
+
+    internal static double LogBinomialCdf(long n, int k, double p)
+    {
+        double max = double.NegativeInfinity;
+        Span<double> terms = stackalloc double[k + 1];
+        for (int i = 0; i <= k; i++)
+        {
+            terms[i] = LogBinomialPmf(n, i, p);
+            max = Math.Max(max, terms[i]);
+        }
+
+        double sum = 0;
+        foreach (double t in terms)
+        {
+            sum += Math.Exp(t - max);
+        }
+
+        return max + Math.Log(sum);
+    }
+
+    internal static double LogBinomialPmf(long n, long k, double p) =>
+        LogChoose(n, k) + k * Math.Log(p) + (n - k) * Math.Log(1 - p);
+
+    private static double LogChoose(long n, long k) => LogGamma(n + 1) - LogGamma(k + 1) - LogGamma(n - k + 1);
+
+    /// <summary>Lanczos approximation, accurate to ~1e-13 for the arguments used here.</summary>
+    internal static double LogGamma(double x)
+    {
+        ReadOnlySpan<double> g =
+        [
+            0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313,
+            -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6,
+            1.5056327351493116e-7,
+        ];
+        if (x < 0.5)
+        {
+            return Math.Log(Math.PI / Math.Abs(Math.Sin(Math.PI * x))) - LogGamma(1 - x);
+        }
+
+        x -= 1;
+        double a = g[0];
+        double t = x + 7.5;
+        for (int i = 1; i < 9; i++)
+        {
+            a += g[i] / (x + i);
+        }
+
+        return 0.5 * Math.Log(2 * Math.PI) + (x + 0.5) * Math.Log(t) - t + Math.Log(a);
+    }
+
+    /// <summary>Inverse standard normal CDF (Acklam's rational approximation, |error| &lt; 1.2e-9).</summary>
+    public static double NormalQuantile(double p)
+    {
+        if (p <= 0 || p >= 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(p));
+        }
+
+        double[] a = [-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02, 1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00];
+        double[] b = [-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02, 6.680131188771972e+01, -1.328068155288572e+01];
+        double[] c = [-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00, -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00];
+        double[] d = [7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00];
+        const double pLow = 0.02425;
+        if (p < pLow)
+        {
+            double q = Math.Sqrt(-2 * Math.Log(p));
+            return (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+        }
+
+        if (p > 1 - pLow)
+        {
+            double q = Math.Sqrt(-2 * Math.Log(1 - p));
+            return -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+        }
+
+        double r = p - 0.5;
+        double s = r * r;
+        return (((((a[0] * s + a[1]) * s + a[2]) * s + a[3]) * s + a[4]) * s + a[5]) * r / (((((b[0] * s + b[1]) * s + b[2]) * s + b[3]) * s + b[4]) * s + 1);
+    }
+}

@@ -1,0 +1,63 @@
+using System.Globalization;
+using System.Text;
+using Harness.Measurement;
+
+namespace Harness.Results;
+
+/// <summary>The short Markdown summary printed to the terminal after a run.</summary>
+public static class MarkdownSummary
+{
+    public static string Render(ResultDocument doc, string? path = null)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var sb = new StringBuilder();
+        sb.Append(c, $"### {doc.Workload} on {doc.Backend}, {doc.Scenario}: {(doc.Valid ? "VALID" : "INVALID")}{(doc.Cancelled ? " (cancelled)" : "")}\n\n");
+        ResultMetrics m = doc.Metrics;
+        sb.Append("| requests ok | failed | duration | throughput | req/s |\n|---:|---:|---:|---:|---:|\n");
+        sb.Append(c, $"| {m.RequestsOk} | {m.RequestsFailed} | {m.DurationS:0.0} s | {m.ThroughputPerS:0.##} {m.ThroughputUnit}/s | {m.RequestsPerS:0.##} |\n\n");
+        sb.Append("| ms | p50 | p90 | p95 | p99 | p99.9 | mean | min | max | median 95% CI |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+        Row(sb, "latency", m.LatencyMs);
+        Row(sb, "ttft", m.TtftMs);
+        Row(sb, "tpot", m.TpotMs);
+        Row(sb, "itl", m.ItlMs);
+        var few = doc.TailSufficiency.Where(t => !t.Sufficient).Select(t => t.Percentile).ToList();
+        if (few.Count > 0)
+        {
+            sb.Append(c, $"\nFew samples for {string.Join(", ", few)} (early-stopping bound not met): read those tails as indicative.\n");
+        }
+
+        var failed = doc.Validity.Where(v => !v.Passed).ToList();
+        if (failed.Count > 0)
+        {
+            sb.Append("\nFailed conditions:\n");
+            foreach (var v in failed)
+            {
+                sb.Append(c, $"- {v.Name}: {v.Detail}\n");
+            }
+        }
+
+        foreach (var e in doc.Errors.Take(3))
+        {
+            sb.Append(c, $"- error x{e.Count}: {e.Message}\n");
+        }
+
+        if (path is not null)
+        {
+            sb.Append(c, $"\nResult: {path}\n");
+        }
+
+        return sb.ToString();
+    }
+
+    private static void Row(StringBuilder sb, string name, DistributionSummary? d)
+    {
+        if (d is null)
+        {
+            return;
+        }
+
+        var c = CultureInfo.InvariantCulture;
+        string ci = d.MedianCiLow is { } lo && d.MedianCiHigh is { } hi ? string.Create(c, $"{lo:0.###}-{hi:0.###}") : "n/a";
+        sb.Append(c, $"| {name} | {d.P50:0.###} | {d.P90:0.###} | {d.P95:0.###} | {d.P99:0.###} | {d.P999:0.###} | {d.Mean:0.###} | {d.Min:0.###} | {d.Max:0.###} | {ci} |\n");
+    }
+}

@@ -1,0 +1,113 @@
+using System.Text.Json.Serialization;
+using Harness.Hardware;
+using Harness.Measurement;
+using Harness.Validity;
+
+namespace Harness.Results;
+
+/// <summary>
+/// The result file (schema/result.schema.json). Names are stable: scripts and CI gates read them.
+/// Add fields freely; rename or remove only with a new <see cref="SchemaVersion"/>.
+/// </summary>
+public sealed class ResultDocument
+{
+    public const int CurrentSchemaVersion = 1;
+
+    public int SchemaVersion { get; set; } = CurrentSchemaVersion;
+
+    public string HarnessVersion { get; set; } = "";
+
+    public string Workload { get; set; } = "";
+
+    public string Backend { get; set; } = "";
+
+    public string Scenario { get; set; } = "";
+
+    public DateTime StartedUtc { get; set; }
+
+    public bool Valid { get; set; }
+
+    public bool Cancelled { get; set; }
+
+    /// <summary>completed | max_duration | cancelled.</summary>
+    public string StopReason { get; set; } = "";
+
+    public List<ValidityCondition> Validity { get; set; } = [];
+
+    /// <summary>The effective settings, flattened; enough to rerun the same measurement.</summary>
+    public Dictionary<string, object?> Config { get; set; } = [];
+
+    public HardwareFingerprint? Hardware { get; set; }
+
+    public ResultMetrics Metrics { get; set; } = new();
+
+    /// <summary>For each tail percentile: the ok requests it needs (early stopping, 99%) and whether the run had them.</summary>
+    public List<TailSufficiency> TailSufficiency { get; set; } = [];
+
+    public List<ErrorCount> Errors { get; set; } = [];
+
+    /// <summary>Per-request samples for statistical comparison (the CI gate).</summary>
+    public ResultSamples? Samples { get; set; }
+
+    /// <summary>The formula behind each metric, as computed in this file.</summary>
+    public Dictionary<string, string> MetricDefinitions { get; set; } = [];
+}
+
+public sealed class ResultMetrics
+{
+    public long RequestsOk { get; set; }
+
+    /// <summary>Errors plus timeouts.</summary>
+    public long RequestsFailed { get; set; }
+
+    public long RequestsError { get; set; }
+
+    public long RequestsTimeout { get; set; }
+
+    public long RequestsCancelled { get; set; }
+
+    public long WarmupRequests { get; set; }
+
+    /// <summary>Length of the measured window in seconds.</summary>
+    public double DurationS { get; set; }
+
+    /// <summary>Output work units (samples or tokens) of ok requests per second of the window.</summary>
+    public double ThroughputPerS { get; set; }
+
+    /// <summary>What <see cref="ThroughputPerS"/> counts: "samples" or "tokens".</summary>
+    public string ThroughputUnit { get; set; } = "samples";
+
+    public double RequestsPerS { get; set; }
+
+    public long InputUnits { get; set; }
+
+    public long OutputUnits { get; set; }
+
+    public DistributionSummary? LatencyMs { get; set; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public DistributionSummary? TtftMs { get; set; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public DistributionSummary? TpotMs { get; set; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public DistributionSummary? ItlMs { get; set; }
+
+    /// <summary>Metrics added by later features (energy, cost, MFU...): name to value, null where not measured.</summary>
+    [JsonExtensionData]
+    public Dictionary<string, object?>? Extra { get; set; }
+}
+
+public sealed record TailSufficiency(string Percentile, long Needed, long Had, bool Sufficient);
+
+public sealed record ErrorCount(string Message, long Count);
+
+public sealed class ResultSamples
+{
+    /// <summary>Latencies of ok requests in milliseconds, in completion order per worker.</summary>
+    public double[] LatencyMs { get; set; } = [];
+
+    /// <summary>1 when every ok request is here; k when every k-th was kept to bound the file size.</summary>
+    public int Stride { get; set; } = 1;
+}

@@ -1,0 +1,115 @@
+using System.Globalization;
+using Harness.Engine;
+using Harness.Measurement;
+
+namespace Harness.Validity;
+
+/// <summary>The measured phase lasted at least the minimum duration.</summary>
+public sealed class MinDurationRule : IValidityRule
+{
+    public ValidityCondition Evaluate(EngineResult run)
+    {
+        double need = run.Settings.Stop.MinDuration.TotalSeconds;
+        double had = run.WindowSeconds;
+        return new("min_duration", had >= need, Format.Invariant($"{had:0.###} s measured, {need:0.###} s required"));
+    }
+}
+
+/// <summary>At least the minimum number of requests were issued and ended.</summary>
+public sealed class MinRequestsRule : IValidityRule
+{
+    public ValidityCondition Evaluate(EngineResult run)
+    {
+        long need = run.Settings.Stop.MinRequests;
+        long had = run.TotalRequests;
+        return new("min_requests", had >= need, Format.Invariant($"{had} requests, {need} required"));
+    }
+}
+
+/// <summary>Errors and timeouts stay under the allowed share (default: none).</summary>
+public sealed class ErrorRateRule : IValidityRule
+{
+    public ValidityCondition Evaluate(EngineResult run)
+    {
+        long failed = run.Count(RequestOutcome.Error) + run.Count(RequestOutcome.Timeout);
+        long total = Math.Max(1, run.TotalRequests);
+        double rate = (double)failed / total;
+        double max = run.Settings.MaxErrorRate;
+        return new("error_rate", run.TotalRequests > 0 && rate <= max,
+            Format.Invariant($"{failed} of {run.TotalRequests} requests failed ({rate:P2}); at most {max:P2} allowed"));
+    }
+}
+
+/// <summary>The run was not cut short by Ctrl-C.</summary>
+public sealed class NotCancelledRule : IValidityRule
+{
+    public ValidityCondition Evaluate(EngineResult run) => run.Cancelled
+        ? new("not_cancelled", false, "the run was cancelled before its stop rules were met")
+        : new("not_cancelled", true, "the run ended by its stop rules");
+}
+
+/// <summary>
+/// Enough ok requests for the target tail percentile to be trusted: MLPerf's early-stopping bound
+/// with no miss (p90 needs 44, p99 459, p99.9 4603).
+/// </summary>
+public sealed class TailSamplesRule : IValidityRule
+{
+    public ValidityCondition Evaluate(EngineResult run)
+    {
+        double? p = run.Settings.TailPercentile ?? run.Settings.Scenario.TargetTail;
+        if (p is not { } tail)
+        {
+            return new("enough_samples_for_tail", true, "no tail percentile is targeted by this scenario (throughput only)");
+        }
+
+        long need = Statistics.EarlyStoppingMinimum(tail);
+        long had = run.Latency.Count;
+        string name = Format.PercentileName(tail);
+        return new($"enough_samples_{name}", had >= need, Format.Invariant($"{had} ok requests, {need} needed for {name} at 99% confidence"));
+    }
+}
+
+/// <summary>
+/// The monotonic clock and the wall clock agree over the window within 1% (LoadGen's rule), so a
+/// stalled or jumping timer cannot pass unnoticed.
+/// </summary>
+public sealed class ClockAnomalyRule : IValidityRule
+{
+    public ValidityCondition Evaluate(EngineResult run)
+    {
+        double mono = run.WindowSeconds;
+        double wall = run.WallWindow.TotalSeconds;
+        if (wall < 1)
+        {
+            return new("clock", true, Format.Invariant($"window of {wall:0.###} s is too short to compare clocks"));
+        }
+
+        double drift = Math.Abs(mono - wall) / wall;
+        return new("clock", drift <= 0.01, Format.Invariant($"monotonic {mono:0.###} s vs wall {wall:0.###} s ({drift:P2} apart, at most 1% allowed)"));
+    }
+}
+
+/// <summary>The rules every run is judged by; later features add theirs to the list.</summary>
+public static class DefaultValidityRules
+{
+    public static IReadOnlyList<IValidityRule> All { get; } =
+    [
+        new MinDurationRule(), new MinRequestsRule(), new ErrorRateRule(), new NotCancelledRule(),
+        new TailSamplesRule(), new ClockAnomalyRule(),
+    ];
+
+    public static IReadOnlyList<ValidityCondition> Evaluate(EngineResult run, IEnumerable<IValidityRule>? rules = null) =>
+        (rules ?? All).Select(r => r.Evaluate(run)).ToList();
+}
+
+internal static class Format
+{
+    public static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>0.99 → "p99", 0.999 → "p999", 0.9 → "p90".</summary>
+    public static string PercentileName(double p)
+    {
+        string digits = (p * 100).ToString("0.###", CultureInfo.InvariantCulture).Replace(".", "", StringComparison.Ordinal);
+        return "p" + digits;
+    }
+}
