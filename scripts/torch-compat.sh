@@ -4,15 +4,21 @@
 # Usage:
 #   DOTNET=$(scripts/torch-compat.sh)              # set up (or reuse) the compat copy
 #   DOTNET_ROOT=$(dirname "$DOTNET") "$DOTNET" test ...
-#   scripts/torch-compat.sh --check                # exit 0 if usable without downloading, else 1
+#   scripts/torch-compat.sh --check                # exit 0 (and print the muxer) if the compat copy
+#                                                  # exists and works, else 1; never downloads
 #
 # libLibTorchSharp.so (TorchSharp 0.107) needs GLIBCXX_3.4.32 (GCC 13). When the system libstdc++
-# has it, this prints the system dotnet muxer and does nothing else. Otherwise it downloads (does not
-# install) Debian 13 (trixie) libc6, libstdc++6 and libgcc-s1, unpacks them into one folder R, makes a
-# copy of the dotnet root (hard links, except the muxer which is a real copy) and points the copy's
-# muxer at R's loader and libraries with patchelf (interpreter + RUNPATH). The muxer loads R's
-# libstdc++ once and every library loaded later (TorchSharp included) reuses it. LD_LIBRARY_PATH is
-# never used: programs started under the system loader with it crash.
+# has it, this prints the system dotnet muxer and does nothing else (--check then exits 0 too).
+# Otherwise it downloads (does not install) Debian 13 (trixie) libc6, libstdc++6 and libgcc-s1,
+# unpacks them into one folder R (<cache>/root), makes a copy of the dotnet root (hard links, except
+# the muxer which is a real copy) and points the copy's muxer at R's loader and libraries with
+# patchelf (interpreter + RUNPATH). The muxer loads R's libstdc++ once and every library loaded later
+# (TorchSharp included) reuses it. LD_LIBRARY_PATH is never used: programs started under the system
+# loader with it crash.
+#
+# Only processes started through the patched muxer get the new libstdc++: `dotnet test` and
+# `dotnet app.dll` do; an apphost (bin/.../app, also what `dotnet run` starts) does not, so use
+# `dotnet run -p:UseAppHost=false` or `dotnet bin/.../app.dll`.
 #
 # The last line of stdout is the absolute path of the dotnet muxer to use; all logging goes to stderr.
 # The apt URI is taken from this machine's own apt sources; no host name is written here.
@@ -20,12 +26,14 @@
 # Environment:
 #   HARNESS_TORCH_COMPAT_DIR   cache folder (default: <repo>/.tools/torch-compat)
 #   HARNESS_TORCH_COMPAT_SUITE Debian suite to take the libraries from (default: trixie)
+#   HARNESS_TORCH_COMPAT_SYSTEM_LIBSTDCXX  the libstdc++ to test (default: the system one; for tests)
 #
 # Exit codes: 0 ok, 1 not usable / failed, 2 bad usage.
 set -euo pipefail
 
 NEEDED_SYMBOL=GLIBCXX_3.4.32
-SYS_LIBSTDCXX=/usr/lib/x86_64-linux-gnu/libstdc++.so.6
+# Overridable only to exercise the "no compat needed" branch in tests.
+SYS_LIBSTDCXX=${HARNESS_TORCH_COMPAT_SYSTEM_LIBSTDCXX:-/usr/lib/x86_64-linux-gnu/libstdc++.so.6}
 LIBDIR_REL=usr/lib/x86_64-linux-gnu
 LOADER_NAME=ld-linux-x86-64.so.2
 SUITE=${HARNESS_TORCH_COMPAT_SUITE:-trixie}
@@ -240,7 +248,7 @@ make_R() {
     (cd "$debs" && ls -1 -- *.deb) >"$R.tmp/.debs"
     rm -rf "$R"
     mv "$R.tmp" "$R"
-    rm -rf "$debs"
+    rm -rf "$debs" "$aptdir"   # the trixie index (~20 MB) is only needed to download
     log "libraries unpacked in $R_LIB"
 }
 
@@ -254,10 +262,9 @@ fi
 if ! command -v patchelf >/dev/null 2>&1; then
     [ "$(id -u)" = 0 ] || die "patchelf is missing and this is not root: apt-get install patchelf"
     log "installing patchelf"
-    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q patchelf >&2; then
-        apt-get update -q >&2 || true
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q patchelf >&2 || die "cannot install patchelf"
-    fi
+    # A fresh machine has no package lists yet: update once first.
+    apt-cache show patchelf >/dev/null 2>&1 || apt-get update -q >&2 || true
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q patchelf >&2 || die "cannot install patchelf"
 fi
 
 # --- 4. the copy of the dotnet root with the patched muxer -------------------------------------------

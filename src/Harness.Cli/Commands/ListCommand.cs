@@ -1,0 +1,38 @@
+using System.CommandLine;
+using Harness.Backends;
+
+namespace Harness.Cli.Commands;
+
+/// <summary><c>harness list</c>: workloads and backends, and which backends are usable here.</summary>
+public static class ListCommand
+{
+    public static Command Create(Lazy<BackendRegistry> registry, TextWriter output)
+    {
+        var command = new Command("list", "List workloads and backends, and which backends are usable on this machine.");
+        command.SetAction(_ =>
+        {
+            output.WriteLine("Workloads:");
+            foreach (IBackendProvider p in registry.Value.Providers)
+            {
+                foreach (WorkloadInfo w in p.Workloads)
+                {
+                    output.WriteLine($"  {w.Name,-12} [{p.Runtime}] {w.Description}");
+                }
+            }
+
+            output.WriteLine();
+            output.WriteLine("Backends:");
+            foreach (IBackendProvider p in registry.Value.Providers)
+            {
+                foreach (string device in p.Devices)
+                {
+                    DoctorCheck c = p.CheckDevice(device);
+                    output.WriteLine($"  {p.Runtime + ":" + device,-12} {(c.Ok ? "usable" : "not usable")}: {c.Detail}");
+                }
+            }
+
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+}

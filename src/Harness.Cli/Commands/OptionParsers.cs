@@ -1,0 +1,90 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace Harness.Cli.Commands;
+
+/// <summary>Parses the textual option values (durations, shapes, key=value pairs) into typed ones.</summary>
+public static partial class OptionParsers
+{
+    /// <summary>"30s", "500ms", "2m", "1h", "1.5s"; a bare number means seconds.</summary>
+    public static TimeSpan Duration(string text, string option)
+    {
+        Match m = DurationPattern().Match(text.Trim());
+        if (!m.Success)
+        {
+            throw HarnessException.BadInput($"{option} '{text}' is not a duration; use e.g. 30s, 500ms, 2m or 1h.");
+        }
+
+        double v = double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+        TimeSpan span = m.Groups[2].Value switch
+        {
+            "ms" => TimeSpan.FromMilliseconds(v),
+            "" or "s" => TimeSpan.FromSeconds(v),
+            "m" => TimeSpan.FromMinutes(v),
+            "h" => TimeSpan.FromHours(v),
+            _ => throw HarnessException.BadInput($"{option} '{text}' has an unknown unit."),
+        };
+        if (span > TimeSpan.FromDays(7))
+        {
+            throw HarnessException.BadInput($"{option} '{text}' is longer than a week.");
+        }
+
+        return span;
+    }
+
+    /// <summary>"name=1x3x224x224" into the input name and its dimensions.</summary>
+    public static KeyValuePair<string, long[]> Shape(string text)
+    {
+        int eq = text.IndexOf('=');
+        if (eq <= 0 || eq == text.Length - 1)
+        {
+            throw HarnessException.BadInput($"--shape '{text}' is not of the form name=1x3x224x224.");
+        }
+
+        string name = text[..eq];
+        string[] dims = text[(eq + 1)..].Split('x', 'X', ',');
+        var shape = new long[dims.Length];
+        for (int i = 0; i < dims.Length; i++)
+        {
+            if (!long.TryParse(dims[i], NumberStyles.None, CultureInfo.InvariantCulture, out shape[i]) || shape[i] <= 0)
+            {
+                throw HarnessException.BadInput($"--shape '{text}' has a dimension '{dims[i]}' that is not a positive integer.");
+            }
+        }
+
+        return new(name, shape);
+    }
+
+    /// <summary>"key=value" pairs of <c>--set</c>.</summary>
+    public static KeyValuePair<string, string> Setting(string text)
+    {
+        int eq = text.IndexOf('=');
+        if (eq <= 0)
+        {
+            throw HarnessException.BadInput($"--set '{text}' is not of the form key=value.");
+        }
+
+        return new(text[..eq].Trim(), text[(eq + 1)..].Trim());
+    }
+
+    /// <summary>"p99", "99", "p99.9", "0.99" into a fraction in (0, 1).</summary>
+    public static double Percentile(string text)
+    {
+        string t = text.Trim().TrimStart('p', 'P');
+        if (!double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out double v))
+        {
+            throw HarnessException.BadInput($"--tail '{text}' is not a percentile such as p90, p99 or p99.9.");
+        }
+
+        double p = v >= 1 ? v / 100 : v;
+        if (p is <= 0 or >= 1)
+        {
+            throw HarnessException.BadInput($"--tail '{text}' must lie strictly between 0 and 100.");
+        }
+
+        return p;
+    }
+
+    [GeneratedRegex(@"^(\d+(?:\.\d+)?)(ms|s|m|h)?$")]
+    private static partial Regex DurationPattern();
+}

@@ -1,0 +1,84 @@
+using System.CommandLine;
+using Harness.Backends;
+using Harness.Cli.Commands;
+using Harness.Onnx;
+
+namespace Harness.Cli;
+
+/// <summary>
+/// The <c>harness</c> command tree. Parse errors and <see cref="HarnessException"/> become one
+/// sentence on stderr and exit code 2; nothing else is decided here.
+/// </summary>
+public static class HarnessCli
+{
+    internal static readonly Option<bool> Verbose = new("--verbose", "-v")
+    {
+        Description = "Print stack traces and native details on errors.",
+        Recursive = true,
+    };
+
+    /// <summary>The backends this build knows; each native runtime is its own assembly.</summary>
+    public static BackendRegistry CreateRegistry() => new([new OnnxBackendProvider()]);
+
+    public static RootCommand BuildRoot(TextWriter output, TextWriter error)
+    {
+        var registry = new Lazy<BackendRegistry>(CreateRegistry);
+        var root = new RootCommand("Harness: benchmarks AI inference on CPUs and NVIDIA GPUs and writes schema-versioned result files.")
+        {
+            Verbose,
+            RunCommand.Create(registry, output, error),
+            ListCommand.Create(registry, output),
+            HwCommand.Create(registry, output),
+            DoctorCommand.Create(registry, output),
+        };
+        return root;
+    }
+
+    public static int Invoke(string[] args, TextWriter output, TextWriter error)
+    {
+        RootCommand root = BuildRoot(output, error);
+        ParseResult parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            error.WriteLine($"harness: {parse.Errors[0].Message} (see 'harness --help').");
+            return ExitCodes.BadInput;
+        }
+
+        var config = new InvocationConfiguration
+        {
+            Output = output,
+            Error = error,
+            EnableDefaultExceptionHandler = false,
+            // Ctrl-C cancels the run's token; the engine stops and the partial result is still written.
+            ProcessTerminationTimeout = TimeSpan.FromSeconds(60),
+        };
+        try
+        {
+            return parse.Invoke(config);
+        }
+        catch (HarnessException e)
+        {
+            return Fail(error, e, parse.GetValue(Verbose), e.ExitCode);
+        }
+        catch (Exception e)
+        {
+            return Fail(error, e, parse.GetValue(Verbose), ExitCodes.Invalid);
+        }
+    }
+
+    private static int Fail(TextWriter error, Exception e, bool verbose, int code)
+    {
+        string message = e is HarnessException ? e.Message : $"unexpected {e.GetType().Name}: {e.Message}";
+        error.WriteLine($"harness: {message}");
+        if (verbose)
+        {
+            error.WriteLine(e.ToString());
+        }
+        else if (e is not HarnessException)
+        {
+            error.WriteLine("harness: run again with --verbose for details.");
+        }
+
+        return code;
+    }
+}

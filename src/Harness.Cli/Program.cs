@@ -1,0 +1,3 @@
+using Harness.Cli;
+
+return HarnessCli.Invoke(args, Console.Out, Console.Error);

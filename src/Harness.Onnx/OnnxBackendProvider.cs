@@ -1,0 +1,91 @@
+using System.Runtime.InteropServices;
+using Harness.Backends;
+using Harness.Engine;
+using Harness.Onnx.Workloads;
+using Microsoft.ML.OnnxRuntime;
+
+namespace Harness.Onnx;
+
+/// <summary>ONNX Runtime as a harness backend: <c>onnx:cpu</c> and <c>onnx:cuda[:id]</c>.</summary>
+public sealed class OnnxBackendProvider : IBackendProvider
+{
+    /// <summary>CUDA libraries the CUDA provider of ORT 1.31 (a CUDA 13 build) needs at load time.</summary>
+    private static readonly string[] CudaLibraries = ["libcudart.so.13", "libcublas.so.13", "libcublasLt.so.13", "libcudnn.so.9"];
+
+    public string Runtime => "onnx";
+
+    public IReadOnlyList<string> Devices { get; } = ["cpu", "cuda"];
+
+    public IReadOnlyList<WorkloadInfo> Workloads { get; } =
+    [
+        new(ResNet18Workload.Name, "ResNet-18 image classifier (real model from Microsoft.ML.DnnImageFeaturizer.ResNet18), batch 1"),
+        new(MiniLmWorkload.Name, "all-MiniLM-L6-v2 sentence embeddings on real tokenized sentences"),
+        new(OnnxFileWorkload.Name, "any ONNX model: --model PATH [--shape name=1x3x224x224]"),
+    ];
+
+    public KeyValuePair<string, string?> PackageVersion => new("onnxruntime", TryVersion());
+
+    public DoctorCheck CheckDevice(string device)
+    {
+        if (TryVersion() is null)
+        {
+            return new("onnxruntime", false, "ONNX Runtime's native library did not load; restore the package Microsoft.ML.OnnxRuntime.Gpu.Linux 1.31.0 (dotnet build).");
+        }
+
+        if (device == "cpu")
+        {
+            return new("onnx:cpu", true, $"ONNX Runtime {TryVersion()} with the CPU execution provider");
+        }
+
+        string[] missing = CudaLibraries.Where(l => !CanLoad(l)).ToArray();
+        if (missing.Length > 0)
+        {
+            return new("onnx:cuda", false, $"CUDA 13 / cuDNN 9 libraries not found ({string.Join(", ", missing)}); install them or put their folder on LD_LIBRARY_PATH.");
+        }
+
+        using var nvml = new Hardware.NvmlLibrary();
+        if (nvml.ListGpus().Count == 0)
+        {
+            return new("onnx:cuda", false, $"no NVIDIA GPU is visible ({nvml.UnavailableReason ?? "NVML lists none"}).");
+        }
+
+        return new("onnx:cuda", true, "CUDA 13 and cuDNN 9 libraries load and a GPU is visible");
+    }
+
+    public IReadOnlyList<DoctorCheck> Diagnose() => [CheckDevice("cpu"), CheckDevice("cuda")];
+
+    public IWorkload Create(string workload, BackendSpec backend, WorkloadOptions options)
+    {
+        OnnxSessionFactory.ParseOptimization(options.Optimization);
+        return workload switch
+        {
+            ResNet18Workload.Name => new ResNet18Workload(backend, options),
+            MiniLmWorkload.Name => new MiniLmWorkload(backend, options),
+            OnnxFileWorkload.Name => new OnnxFileWorkload(backend, options),
+            _ => throw HarnessException.BadInput($"Unknown ONNX workload '{workload}'."),
+        };
+    }
+
+    private static string? TryVersion()
+    {
+        try
+        {
+            return OrtEnv.Instance().GetVersionString();
+        }
+        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or OnnxRuntimeException or EntryPointNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    private static bool CanLoad(string library)
+    {
+        if (NativeLibrary.TryLoad(library, out nint handle))
+        {
+            NativeLibrary.Free(handle);
+            return true;
+        }
+
+        return false;
+    }
+}

@@ -1,0 +1,90 @@
+using Harness.Backends;
+using Microsoft.ML.OnnxRuntime;
+
+namespace Harness.Onnx;
+
+/// <summary>
+/// Builds ONNX Runtime sessions from the harness's options: execution provider, graph optimization
+/// level, threads. Turns every load failure into one sentence for the user.
+/// </summary>
+public static class OnnxSessionFactory
+{
+    public static InferenceSession Create(string modelPath, BackendSpec backend, WorkloadOptions options) =>
+        Create(modelPath, null, backend, options);
+
+    public static InferenceSession Create(byte[] model, string name, BackendSpec backend, WorkloadOptions options) =>
+        Create(name, model, backend, options);
+
+    private static InferenceSession Create(string name, byte[]? bytes, BackendSpec backend, WorkloadOptions options)
+    {
+        if (bytes is null && !File.Exists(name))
+        {
+            throw HarnessException.BadInput($"Model file '{name}' does not exist.");
+        }
+
+        using SessionOptions so = BuildOptions(backend, options);
+        try
+        {
+            return bytes is null ? new InferenceSession(name, so) : new InferenceSession(bytes, so);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw HarnessException.BadInput($"Model '{name}' could not be loaded by ONNX Runtime: {FirstLine(e.Message)}", e);
+        }
+    }
+
+    public static GraphOptimizationLevel ParseOptimization(string level) => level.ToLowerInvariant() switch
+    {
+        "none" or "disable" => GraphOptimizationLevel.ORT_DISABLE_ALL,
+        "basic" => GraphOptimizationLevel.ORT_ENABLE_BASIC,
+        "extended" => GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+        "all" => GraphOptimizationLevel.ORT_ENABLE_ALL,
+        _ => throw HarnessException.BadInput($"Unknown graph optimization level '{level}'; expected none, basic, extended or all."),
+    };
+
+    private static SessionOptions BuildOptions(BackendSpec backend, WorkloadOptions options)
+    {
+        var so = new SessionOptions
+        {
+            GraphOptimizationLevel = ParseOptimization(options.Optimization),
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+        };
+        try
+        {
+            if (options.Threads is { } t)
+            {
+                so.IntraOpNumThreads = t;
+            }
+
+            if (options.InterOpThreads is { } i)
+            {
+                so.InterOpNumThreads = i;
+            }
+
+            if (backend.Device == "cuda")
+            {
+                try
+                {
+                    so.AppendExecutionProvider_CUDA(backend.DeviceId);
+                }
+                catch (OnnxRuntimeException e)
+                {
+                    throw HarnessException.BadInput($"ONNX Runtime's CUDA provider could not start on device {backend.DeviceId}: {FirstLine(e.Message)} (run 'harness doctor').", e);
+                }
+            }
+
+            return so;
+        }
+        catch
+        {
+            so.Dispose();
+            throw;
+        }
+    }
+
+    internal static string FirstLine(string message)
+    {
+        string line = message.Split('\n', 2)[0].Trim();
+        return line.Length > 300 ? line[..300] + "..." : line;
+    }
+}
