@@ -1,0 +1,162 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Harness.Models;
+
+/// <summary>The two decoder families the harness builds.</summary>
+public enum DecoderArchitecture
+{
+    /// <summary>GPT-2: LayerNorm, GELU (tanh) MLP, learned positions, biases, tied LM head.</summary>
+    Gpt2,
+
+    /// <summary>Llama: RMSNorm, SwiGLU MLP, rotary positions (RoPE), grouped-query attention.</summary>
+    Llama,
+}
+
+/// <summary>
+/// The shape of a decoder-only transformer, read from <c>models/NAME.json</c>. Shapes, not weight
+/// values, set the speed: weights are generated from a seed (<see cref="WeightGenerator"/>).
+/// </summary>
+public sealed record DecoderConfig
+{
+    public required string Name { get; init; }
+
+    public required DecoderArchitecture Architecture { get; init; }
+
+    /// <summary>Model width d_model.</summary>
+    public required int Hidden { get; init; }
+
+    /// <summary>MLP inner width (for Llama, the width of gate and up each).</summary>
+    public required int Intermediate { get; init; }
+
+    public required int Layers { get; init; }
+
+    /// <summary>Query heads.</summary>
+    public required int Heads { get; init; }
+
+    /// <summary>Key/value heads; equal to <see cref="Heads"/> for multi-head attention.</summary>
+    public required int KvHeads { get; init; }
+
+    public required int Vocab { get; init; }
+
+    /// <summary>Longest context the model supports (learned position table size for GPT-2).</summary>
+    public required int MaxPositions { get; init; }
+
+    /// <summary>RoPE base (Llama only).</summary>
+    public double RopeTheta { get; init; } = 10000;
+
+    /// <summary>Epsilon of LayerNorm (GPT-2) or RMSNorm (Llama).</summary>
+    public double NormEps { get; init; } = 1e-5;
+
+    /// <summary>Whether the LM head reuses the token embedding matrix.</summary>
+    public bool TieEmbeddings { get; init; }
+
+    /// <summary>Whether the q/k/v projections have biases (GPT-2, Qwen2).</summary>
+    public bool QkvBias { get; init; }
+
+    /// <summary>Where the shape comes from (the published config it copies).</summary>
+    public string Source { get; init; } = "";
+
+    /// <summary>A shape kept for capacity planning; running it is refused where it does not fit.</summary>
+    public bool PlanningOnly { get; init; }
+
+    [JsonIgnore]
+    public int HeadDim => Hidden / Heads;
+
+    /// <summary>Width of the fused q|k|v projection output.</summary>
+    [JsonIgnore]
+    public int QkvWidth => (Heads + 2 * KvHeads) * HeadDim;
+
+    /// <summary>The file this config was read from, if any.</summary>
+    [JsonIgnore]
+    public string? Path { get; init; }
+
+    /// <summary>
+    /// Checks the shape; every problem becomes one sentence and exit code 2, before anything is
+    /// allocated.
+    /// </summary>
+    public DecoderConfig Validate()
+    {
+        string where = Path is null ? $"Model config '{Name}'" : $"Model config '{Name}' ({Path})";
+        void Positive(int v, string field)
+        {
+            if (v <= 0)
+            {
+                throw HarnessException.BadInput($"{where}: {field} must be a positive integer, not {v}.");
+            }
+        }
+
+        if (string.IsNullOrWhiteSpace(Name))
+        {
+            throw HarnessException.BadInput($"{where}: name is empty.");
+        }
+
+        Positive(Hidden, "hidden");
+        Positive(Intermediate, "intermediate");
+        Positive(Layers, "layers");
+        Positive(Heads, "heads");
+        Positive(KvHeads, "kv_heads");
+        Positive(Vocab, "vocab");
+        Positive(MaxPositions, "max_positions");
+        if (Hidden % Heads != 0)
+        {
+            throw HarnessException.BadInput($"{where}: heads ({Heads}) must divide hidden ({Hidden}).");
+        }
+
+        if (Heads % KvHeads != 0)
+        {
+            throw HarnessException.BadInput($"{where}: kv_heads ({KvHeads}) must divide heads ({Heads}).");
+        }
+
+        if (Architecture == DecoderArchitecture.Gpt2 && KvHeads != Heads)
+        {
+            throw HarnessException.BadInput($"{where}: the gpt2 architecture uses multi-head attention, so kv_heads ({KvHeads}) must equal heads ({Heads}).");
+        }
+
+        if (Architecture == DecoderArchitecture.Llama && HeadDim % 2 != 0)
+        {
+            throw HarnessException.BadInput($"{where}: rotary embeddings need an even head size, and hidden/heads is {HeadDim}.");
+        }
+
+        if (!(NormEps > 0 && NormEps < 1))
+        {
+            throw HarnessException.BadInput($"{where}: norm_eps must be between 0 and 1, not {NormEps.ToString(CultureInfo.InvariantCulture)}.");
+        }
+
+        if (Architecture == DecoderArchitecture.Llama && !(RopeTheta > 1))
+        {
+            throw HarnessException.BadInput($"{where}: rope_theta must be greater than 1, not {RopeTheta.ToString(CultureInfo.InvariantCulture)}.");
+        }
+
+        return this;
+    }
+
+    /// <summary>A stable hash of everything that shapes the generated graph and weights.</summary>
+    public string ShapeHash()
+    {
+        string canonical = string.Join('|',
+            Architecture, Hidden, Intermediate, Layers, Heads, KvHeads, Vocab, MaxPositions,
+            RopeTheta.ToString("R", CultureInfo.InvariantCulture), NormEps.ToString("R", CultureInfo.InvariantCulture),
+            TieEmbeddings, QkvBias);
+        byte[] hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(canonical));
+        return Convert.ToHexStringLower(hash)[..16];
+    }
+
+    internal static JsonSerializerOptions JsonOptions { get; } = CreateOptions();
+
+    private static JsonSerializerOptions CreateOptions()
+    {
+        var o = new JsonSerializerOptions
+        {
+            PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+            UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+            ReadCommentHandling = JsonCommentHandling.Skip,
+            AllowTrailingCommas = true,
+            WriteIndented = true,
+        };
+        o.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false));
+        o.MakeReadOnly(populateMissingResolver: true);
+        return o;
+    }
+}
