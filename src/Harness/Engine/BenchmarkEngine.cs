@@ -69,7 +69,7 @@ public sealed class BenchmarkEngine
         }
 
         long f = _clock.Frequency;
-        return new EngineResult
+        var result = new EngineResult
         {
             Workload = description,
             Settings = settings,
@@ -89,6 +89,12 @@ public sealed class BenchmarkEngine
             OutputUnits = output,
             Errors = errors,
         };
+        if (workload is IDerivedMetrics derived)
+        {
+            result.Derived = derived.Derive(result);
+        }
+
+        return result;
     }
 
     /// <summary>One phase (warm-up or measured): stop rules, per-worker state, timing and recording.</summary>

@@ -52,6 +52,9 @@ public sealed class EngineResult
 
     public required ErrorLog Errors { get; init; }
 
+    /// <summary>Metrics the workload derived from this outcome (<see cref="IDerivedMetrics"/>).</summary>
+    public IReadOnlyList<DerivedMetric> Derived { get; set; } = [];
+
     public long Count(RequestOutcome o) => OutcomeCounts[(int)o];
 
     public long TotalRequests => OutcomeCounts.Sum();

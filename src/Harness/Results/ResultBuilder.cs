@@ -75,6 +75,16 @@ public static class ResultBuilder
             Samples = BuildSamples(run.Latency),
             MetricDefinitions = MetricDefinitions(run.Workload.Unit),
         };
+        if (run.Derived.Count > 0)
+        {
+            metrics.Extra ??= [];
+            foreach (DerivedMetric m in run.Derived)
+            {
+                metrics.Extra[m.Name] = m.Value is { } v && double.IsFinite(v) ? v : null;
+                doc.MetricDefinitions[m.Name] = m.Definition;
+            }
+        }
+
         return doc;
     }
 

@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using Harness.Models;
+
+namespace Harness.Onnx.Decoder;
+
+/// <summary>
+/// Generated decoder graphs on disk, keyed by shape hash, dtype, weight seed and generator version,
+/// under <c>$HARNESS_CACHE/decoders</c> (default <c>~/.cache/harness/decoders</c>). Never committed.
+/// A model is written into a temporary folder and renamed into place when complete, so concurrent
+/// runs and interrupted writes never see half a model.
+/// </summary>
+public static class DecoderModelCache
+{
+    public const string ModelFile = "model.onnx";
+    public const string DataFile = "model.onnx.data";
+
+    public static string Root()
+    {
+        string? env = Environment.GetEnvironmentVariable("HARNESS_CACHE");
+        string root = env is { Length: > 0 }
+            ? env
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "harness");
+        return Path.Combine(root, "decoders");
+    }
+
+    public static string FolderFor(DecoderConfig c, TensorDType dtype, int weightSeed) =>
+        Path.Combine(Root(), $"{c.Name}-{c.ShapeHash()}-{dtype.ShortName()}-w{weightSeed}-g{DecoderGraph.Version}");
+
+    /// <summary>Returns the path of model.onnx, generating it first when it is not cached.</summary>
+    public static string GetOrCreate(DecoderConfig c, TensorDType dtype, int weightSeed, TextWriter? log = null)
+    {
+        string folder = FolderFor(c, dtype, weightSeed);
+        string model = Path.Combine(folder, ModelFile);
+        if (File.Exists(model))
+        {
+            return model;
+        }
+
+        var cost = new DecoderCost(c);
+        long need = cost.WeightBytes(dtype) + (64L << 20);
+        Directory.CreateDirectory(Root());
+        long free = new DriveInfo(Path.GetPathRoot(Path.GetFullPath(Root()))!).AvailableFreeSpace;
+        if (free < need)
+        {
+            throw HarnessException.BadInput($"Generating {c.Name} ({dtype.ShortName()}) needs {MemoryFit.Gib(need)} of disk under {Root()}, but only {MemoryFit.Gib(free)} is free; set HARNESS_CACHE to a larger disk.");
+        }
+
+        string tmp = folder + ".tmp-" + Environment.ProcessId + "-" + Guid.NewGuid().ToString("N")[..8];
+        Directory.CreateDirectory(tmp);
+        var sw = Stopwatch.StartNew();
+        try
+        {
+            byte[] proto = DecoderGraph.Write(c, dtype, new WeightGenerator(weightSeed, c.Layers), Path.Combine(tmp, DataFile));
+            File.WriteAllBytes(Path.Combine(tmp, ModelFile), proto);
+            try
+            {
+                Directory.Move(tmp, folder);
+            }
+            catch (IOException) when (File.Exists(model))
+            {
+                // Another process finished the same model first; theirs is identical.
+                Directory.Delete(tmp, recursive: true);
+            }
+        }
+        catch
+        {
+            if (Directory.Exists(tmp))
+            {
+                Directory.Delete(tmp, recursive: true);
+            }
+
+            throw;
+        }
+
+        log?.WriteLine($"generated {c.Name} {dtype.ShortName()} ({MemoryFit.Gib(cost.WeightBytes(dtype))}) in {sw.Elapsed.TotalSeconds:0.0}s: {folder}");
+        return model;
+    }
+}

@@ -1,0 +1,15 @@
+namespace Harness.Engine;
+
+/// <summary>
+/// A workload that knows more about its work than the engine does (FLOPs per token, bytes per decode
+/// step...) derives extra metrics from the measured outcome. The engine calls it once after the
+/// measured phase; the result file lists each metric under <c>metrics</c> with its formula under
+/// <c>metric_definitions</c>.
+/// </summary>
+public interface IDerivedMetrics
+{
+    IReadOnlyList<DerivedMetric> Derive(EngineResult run);
+}
+
+/// <summary>One derived metric: snake_case name, value (null where it cannot be computed) and its formula.</summary>
+public sealed record DerivedMetric(string Name, double? Value, string Definition);

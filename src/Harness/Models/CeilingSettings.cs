@@ -1,0 +1,96 @@
+using Harness.Backends;
+using Harness.Engine;
+using Harness.Measurement;
+
+namespace Harness.Models;
+
+/// <summary>
+/// Options of the <c>gemm</c> workload: C[m,n] = A[m,k] x B[k,n] at a dtype, repeated per request
+/// (so that one request on a GPU is long enough to time). Keys: size (m = n = k), m, n, k, dtype, repeats.
+/// </summary>
+public sealed record GemmSettings(int M, int N, int K, TensorDType DType, int Repeats)
+{
+    public double FlopsPerRequest => 2.0 * M * N * K * Repeats;
+
+    public static GemmSettings From(WorkloadOptions options, TensorDType defaultDType, int defaultSize, int defaultRepeats)
+    {
+        var x = options.Extra;
+        int size = GenerateSettings.Int(x, "size", defaultSize, 1);
+        var s = new GemmSettings(
+            GenerateSettings.Int(x, "m", size, 1),
+            GenerateSettings.Int(x, "n", size, 1),
+            GenerateSettings.Int(x, "k", size, 1),
+            x.TryGetValue("dtype", out string? d) ? TensorDTypes.Parse(d) : defaultDType,
+            GenerateSettings.Int(x, "repeats", defaultRepeats, 1));
+        long bytes = ((long)s.M * s.K + (long)s.K * s.N + (long)s.M * s.N) * s.DType.Bytes();
+        if (bytes > 64L << 30)
+        {
+            throw HarnessException.BadInput($"gemm {s.M}x{s.N}x{s.K} needs {MemoryFit.Gib(bytes)} of operands; use a smaller size.");
+        }
+
+        return s;
+    }
+
+    public Dictionary<string, object?> Details() => new()
+    {
+        ["m"] = M, ["n"] = N, ["k"] = K, ["dtype"] = DType.ShortName(), ["repeats"] = Repeats,
+        ["flops_per_request"] = FlopsPerRequest,
+    };
+}
+
+/// <summary>
+/// Options of the <c>copy</c> workload: stream a buffer of size_mib MiB into another, repeated per
+/// request. Bytes moved count the read and the write (as STREAM does).
+/// </summary>
+public sealed record CopySettings(long Bytes, TensorDType DType, int Repeats)
+{
+    public double BytesPerRequest => 2.0 * Bytes * Repeats;
+
+    public long Elements => Bytes / DType.Bytes();
+
+    public static CopySettings From(WorkloadOptions options, int defaultMib, int defaultRepeats)
+    {
+        var x = options.Extra;
+        int mib = GenerateSettings.Int(x, "size_mib", defaultMib, 1);
+        TensorDType dtype = x.TryGetValue("dtype", out string? d) ? TensorDTypes.Parse(d) : TensorDType.Float32;
+        return new CopySettings((long)mib << 20, dtype, GenerateSettings.Int(x, "repeats", defaultRepeats, 1));
+    }
+
+    public Dictionary<string, object?> Details() => new()
+    {
+        ["buffer_bytes"] = Bytes, ["dtype"] = DType.ShortName(), ["repeats"] = Repeats,
+        ["bytes_per_request"] = BytesPerRequest,
+    };
+}
+
+/// <summary>Achieved FLOP/s or bytes/s of the ceiling workloads.</summary>
+public static class CeilingMetrics
+{
+    public static IReadOnlyList<DerivedMetric> Gemm(EngineResult run, GemmSettings s, PeakRates? catalog)
+    {
+        double? perRequest = MeanSeconds(run);
+        double? rate = perRequest is > 0 ? s.FlopsPerRequest / perRequest : null;
+        return
+        [
+            new("achieved_flops_per_s", rate, "2 x m x n x k x repeats / mean request latency"),
+            new("achieved_tflops", rate / 1e12, "achieved_flops_per_s / 1e12"),
+            new("peak_flops_per_s", catalog?.FlopsPerS, catalog is null ? "no catalog peak for this device" : $"{catalog.Device}, {catalog.Source}"),
+            new("fraction_of_peak", rate is { } r && catalog?.FlopsPerS is > 0 ? r / catalog.FlopsPerS : null, "achieved_flops_per_s / peak_flops_per_s"),
+        ];
+    }
+
+    public static IReadOnlyList<DerivedMetric> Copy(EngineResult run, CopySettings s, PeakRates? catalog)
+    {
+        double? perRequest = MeanSeconds(run);
+        double? rate = perRequest is > 0 ? s.BytesPerRequest / perRequest : null;
+        return
+        [
+            new("achieved_bytes_per_s", rate, "2 x buffer bytes x repeats (read + write) / mean request latency"),
+            new("achieved_gb_per_s", rate / 1e9, "achieved_bytes_per_s / 1e9"),
+            new("peak_bytes_per_s", catalog?.BytesPerS, catalog is null ? "no catalog peak for this device" : $"{catalog.Device}, {catalog.Source}"),
+            new("fraction_of_peak", rate is { } r && catalog?.BytesPerS is > 0 ? r / catalog.BytesPerS : null, "achieved_bytes_per_s / peak_bytes_per_s"),
+        ];
+    }
+
+    private static double? MeanSeconds(EngineResult run) => DistributionSummary.From(run.Latency)?.Mean / 1000.0;
+}
