@@ -1,6 +1,8 @@
 using System.Runtime.InteropServices;
 using Harness.Backends;
 using Harness.Engine;
+using Harness.Onnx.Ceilings;
+using Harness.Onnx.Decoder;
 using Harness.Onnx.Workloads;
 using Microsoft.ML.OnnxRuntime;
 
@@ -21,6 +23,9 @@ public sealed class OnnxBackendProvider : IBackendProvider
         new(ResNet18Workload.Name, "ResNet-18 image classifier (real model from Microsoft.ML.DnnImageFeaturizer.ResNet18), batch 1"),
         new(MiniLmWorkload.Name, "all-MiniLM-L6-v2 sentence embeddings on real tokenized sentences"),
         new(OnnxFileWorkload.Name, "any ONNX model: --model PATH [--shape name=1x3x224x224]"),
+        new(OnnxGenerateWorkload.Name, "decoder LLM (generated graph, seeded weights): prefill + greedy decode; --model-config, --prompt-tokens, --new-tokens, --dtype"),
+        new(OnnxGemmWorkload.Name, "matrix product C = A x B (--set size=N or m/n/k, --dtype): achieved FLOP/s"),
+        new(OnnxCopyWorkload.Name, "memory bandwidth, Y = X + s over a buffer (--set size_mib=N): achieved bytes/s"),
     ];
 
     public KeyValuePair<string, string?> PackageVersion => new("onnxruntime", TryVersion());
@@ -62,6 +67,9 @@ public sealed class OnnxBackendProvider : IBackendProvider
             ResNet18Workload.Name => new ResNet18Workload(backend, options),
             MiniLmWorkload.Name => new MiniLmWorkload(backend, options),
             OnnxFileWorkload.Name => new OnnxFileWorkload(backend, options),
+            OnnxGenerateWorkload.Name => new OnnxGenerateWorkload(backend, options),
+            OnnxGemmWorkload.Name => new OnnxGemmWorkload(backend, options),
+            OnnxCopyWorkload.Name => new OnnxCopyWorkload(backend, options),
             _ => throw HarnessException.BadInput($"Unknown ONNX workload '{workload}'."),
         };
     }

@@ -67,6 +67,30 @@ public static partial class OptionParsers
         return new(text[..eq].Trim(), text[(eq + 1)..].Trim());
     }
 
+    /// <summary>
+    /// The workload settings: every <c>--set key=value</c>, then the typed options that map onto the
+    /// same keys (a typed option wins over a --set of the same key).
+    /// </summary>
+    public static Dictionary<string, string> WorkloadSettings(IEnumerable<string> sets, params (string Key, string? Value)[] typed)
+    {
+        var settings = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (string text in sets)
+        {
+            (string k, string v) = Setting(text);
+            settings[k] = v;
+        }
+
+        foreach ((string key, string? value) in typed)
+        {
+            if (value is not null)
+            {
+                settings[key] = value;
+            }
+        }
+
+        return settings;
+    }
+
     /// <summary>"p99", "99", "p99.9", "0.99" into a fraction in (0, 1).</summary>
     public static double Percentile(string text)
     {

@@ -13,7 +13,7 @@ public static class RunCommand
 {
     public static Command Create(Lazy<BackendRegistry> registry, TextWriter output, TextWriter error)
     {
-        var workload = new Argument<string>("workload") { Description = "Workload to run: resnet18, minilm, onnx-file (see 'harness list')." };
+        var workload = new Argument<string>("workload") { Description = "Workload to run: resnet18, minilm, onnx-file, generate, gemm, copy (see 'harness list')." };
         var backend = new Option<string>("--backend", "-b") { Description = "runtime:device[:id], e.g. onnx:cpu, onnx:cuda:0.", DefaultValueFactory = _ => "onnx:cpu" };
         var scenario = new Option<string>("--scenario", "-s") { Description = $"Load pattern: {ScenarioParser.Help}.", DefaultValueFactory = _ => "single" };
         var batch = new Option<int>("--batch") { Description = "Samples per request.", DefaultValueFactory = _ => 1 };
@@ -31,6 +31,11 @@ public static class RunCommand
         var seed = new Option<int>("--seed") { Description = "Seed for synthesized inputs.", DefaultValueFactory = _ => 42 };
         var model = new Option<string?>("--model", "-m") { Description = "ONNX model file for onnx-file." };
         var shape = new Option<string[]>("--shape") { Description = "Dimensions of an input, name=1x3x224x224 (repeatable).", AllowMultipleArgumentsPerToken = false };
+        var modelConfig = new Option<string?>("--model-config") { Description = "Decoder shape for generate: a name in models/ (gpt2-124m, llama-1b, qwen2.5-0.5b, llama-8b, llama-70b) or a .json path." };
+        var promptTokens = new Option<int?>("--prompt-tokens") { Description = "generate: prompt tokens per sequence (default 128)." };
+        var newTokens = new Option<int?>("--new-tokens") { Description = "generate: tokens to generate per sequence (default 128)." };
+        var dtype = new Option<string?>("--dtype") { Description = "generate, gemm, copy: fp32, fp16 or bf16 (default: fp32 on CPU; fp16 for onnx:cuda, bf16 for torch:cuda)." };
+        var libtorch = new Option<string?>("--libtorch") { Description = "torch backend: folder of a libtorch to load (e.g. a PyTorch install's torch/lib); default: $TORCH_LIB_DIR, else the packaged CPU libtorch." };
         var set = new Option<string[]>("--set") { Description = "Workload-specific setting key=value (repeatable)." };
         var outFile = new Option<string?>("--out", "-o") { Description = "Result file (default: results/<machine>/<workload>_<backend>_<scenario>_<utc>.json)." };
         var resultsDir = new Option<string>("--results-dir") { Description = "Folder for default result paths.", DefaultValueFactory = _ => "results" };
@@ -38,7 +43,7 @@ public static class RunCommand
         var command = new Command("run", "Run one workload and write a result file. Exit 0 valid, 1 invalid or failed, 2 bad input.")
         {
             workload, backend, scenario, batch, threads, interOp, optimization, duration, maxDuration, warmup, warmupRequests,
-            minRequests, timeout, maxErrorRate, tail, seed, model, shape, set, outFile, resultsDir,
+            minRequests, timeout, maxErrorRate, tail, seed, model, shape, modelConfig, promptTokens, newTokens, dtype, libtorch, set, outFile, resultsDir,
         };
 
         command.SetAction((parse, cancellationToken) => Task.FromResult(Execute(parse, cancellationToken)));
@@ -96,7 +101,13 @@ public static class RunCommand
                 Threads = parse.GetValue(threads),
                 InterOpThreads = parse.GetValue(interOp),
                 Optimization = parse.GetValue(optimization)!,
-                Extra = (parse.GetValue(set) ?? []).Select(OptionParsers.Setting).ToDictionary(kv => kv.Key, kv => kv.Value),
+                Extra = OptionParsers.WorkloadSettings(
+                    parse.GetValue(set) ?? [],
+                    ("model_config", parse.GetValue(modelConfig)),
+                    ("prompt_tokens", parse.GetValue(promptTokens)?.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                    ("new_tokens", parse.GetValue(newTokens)?.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                    ("dtype", parse.GetValue(dtype)),
+                    ("libtorch", parse.GetValue(libtorch))),
             };
             var request = new RunRequest(
                 parse.GetValue(workload)!,
