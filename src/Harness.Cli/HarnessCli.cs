@@ -2,6 +2,7 @@ using System.CommandLine;
 using Harness.Backends;
 using Harness.Cli.Commands;
 using Harness.Onnx;
+using Harness.Torch;
 
 namespace Harness.Cli;
 
@@ -18,7 +19,7 @@ public static class HarnessCli
     };
 
     /// <summary>The backends this build knows; each native runtime is its own assembly.</summary>
-    public static BackendRegistry CreateRegistry() => new([new OnnxBackendProvider()]);
+    public static BackendRegistry CreateRegistry() => new([new OnnxBackendProvider(), new TorchBackendProvider()]);
 
     public static RootCommand BuildRoot(TextWriter output, TextWriter error)
     {

@@ -1,0 +1,70 @@
+using Harness.Backends;
+using Harness.Engine;
+
+namespace Harness.Torch;
+
+/// <summary>TorchSharp as a harness backend: <c>torch:cpu</c> (packaged libtorch) and <c>torch:cuda[:id]</c> (a libtorch folder).</summary>
+public sealed class TorchBackendProvider : IBackendProvider
+{
+    public string Runtime => "torch";
+
+    public IReadOnlyList<string> Devices { get; } = ["cpu", "cuda"];
+
+    public IReadOnlyList<WorkloadInfo> Workloads { get; } =
+    [
+        new(TorchGenerateWorkload.Name, "decoder LLM as TorchSharp modules (same seeded weights as onnx): prefill + greedy decode; --model-config, --prompt-tokens, --new-tokens, --dtype, --libtorch"),
+        new(TorchGemmWorkload.Name, "matrix product C = A x B (--set size=N or m/n/k, --dtype): achieved FLOP/s"),
+        new(TorchCopyWorkload.Name, "memory bandwidth, dst.copy_(src) (--set size_mib=N): achieved bytes/s"),
+    ];
+
+    /// <summary>The managed TorchSharp version; reading it loads no native code.</summary>
+    public KeyValuePair<string, string?> PackageVersion =>
+        new("torchsharp", typeof(TorchSharp.torch).Assembly.GetName().Version?.ToString(3));
+
+    /// <summary>
+    /// A check that loads nothing (libtorch is loaded by the workload, which knows --libtorch): the
+    /// libstdc++ TorchSharp needs, and for CUDA a libtorch folder and a visible GPU.
+    /// </summary>
+    public DoctorCheck CheckDevice(string device)
+    {
+        if (!TorchRuntime.LibStdCxxIsRecentEnough())
+        {
+            return new("torch:" + device, false, "TorchSharp 0.107 needs GLIBCXX_3.4.32 (GCC 13's libstdc++) and this process has an older one; run the harness with the compat dotnet: DOTNET=$(scripts/torch-compat.sh); DOTNET_ROOT=$(dirname \"$DOTNET\") \"$DOTNET\" harness.dll ...");
+        }
+
+        if (device == "cuda")
+        {
+            using var nvml = new Hardware.NvmlLibrary();
+            if (nvml.ListGpus().Count == 0)
+            {
+                return new("torch:cuda", false, $"no NVIDIA GPU is visible ({nvml.UnavailableReason ?? "NVML lists none"}).");
+            }
+        }
+
+        return new("torch:" + device, true, device == "cuda"
+            ? $"libtorch is loaded from --libtorch or {TorchRuntime.LibDirVariable} when the workload starts"
+            : "libstdc++ is recent enough; libtorch loads when the workload starts");
+    }
+
+    /// <summary>For <c>harness doctor</c>: really loads libtorch (from TORCH_LIB_DIR if set) on each device.</summary>
+    public IReadOnlyList<DoctorCheck> Diagnose()
+    {
+        string? cpu = TorchRuntime.TryEnsure("cpu", null);
+        var checks = new List<DoctorCheck> { new("torch:cpu", cpu is null, cpu ?? $"TorchSharp {PackageVersion.Value} with libtorch from {TorchRuntime.LoadedFrom}") };
+        if (cpu is null)
+        {
+            string? cuda = TorchRuntime.TryEnsure("cuda", null);
+            checks.Add(new("torch:cuda", cuda is null, cuda ?? $"CUDA available through libtorch from {TorchRuntime.LoadedFrom}"));
+        }
+
+        return checks;
+    }
+
+    public IWorkload Create(string workload, BackendSpec backend, WorkloadOptions options) => workload switch
+    {
+        TorchGenerateWorkload.Name => new TorchGenerateWorkload(backend, options),
+        TorchGemmWorkload.Name => new TorchGemmWorkload(backend, options),
+        TorchCopyWorkload.Name => new TorchCopyWorkload(backend, options),
+        _ => throw HarnessException.BadInput($"Unknown TorchSharp workload '{workload}'."),
+    };
+}

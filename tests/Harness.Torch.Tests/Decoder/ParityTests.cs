@@ -1,0 +1,124 @@
+using Harness.Backends;
+using Harness.Models;
+using Harness.Onnx;
+using Harness.Onnx.Decoder;
+using Harness.Torch.Decoder;
+using Microsoft.ML.OnnxRuntime;
+using TorchSharp;
+
+namespace Harness.Torch.Tests.Decoder;
+
+/// <summary>
+/// One model description, two backends that agree: same config, same seeded weights, same prompt;
+/// ONNX Runtime and TorchSharp (fp32, CPU) give logits within 1e-4 relative error at every step and
+/// the same greedy tokens, and both match the plain reference decoder.
+/// </summary>
+public class ParityTests
+{
+    private const int WeightSeed = 11;
+
+    static ParityTests()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "harness-torch-tests-cache-" + Environment.ProcessId);
+        Directory.CreateDirectory(dir);
+        Environment.SetEnvironmentVariable("HARNESS_CACHE", dir);
+    }
+
+    [TorchTheory]
+    [InlineData("tiny-llama-test", 3, 7, 6)]
+    [InlineData("tiny-gpt2-test", 3, 7, 6)]
+    public void Onnx_and_torch_agree_on_logits_and_greedy_tokens(string model, int batch, int promptTokens, int newTokens)
+    {
+        DecoderConfig c = ModelCatalog.Load(model);
+        long[] prompt = new GenerateSettings { Model = c, PromptTokens = promptTokens, DType = TensorDType.Float32 }.Prompt(batch, seed: 5);
+
+        (long[][] onnxTokens, float[][] onnxLogits) = RunOnnx(c, batch, prompt, promptTokens, newTokens);
+        (long[][] torchTokens, float[][] torchLogits) = RunTorch(c, batch, prompt, promptTokens, newTokens);
+
+        for (int step = 0; step < newTokens; step++)
+        {
+            double err = RelativeError(torchLogits[step], onnxLogits[step]);
+            Assert.True(err < 1e-4, $"{model} step {step}: ONNX vs TorchSharp logits relative error {err:g3}");
+            Assert.Equal(onnxTokens[step], torchTokens[step]);
+        }
+
+        // Both against the reference, sequence 0.
+        var reference = new ReferenceDecoder(c, WeightSeed);
+        long[] expected = reference.Generate(prompt.AsSpan(0, promptTokens), newTokens);
+        Assert.Equal(expected, torchTokens.Select(t => t[0]).ToArray());
+    }
+
+    [TorchFact]
+    public void Weights_loaded_into_modules_are_the_generated_values()
+    {
+        DecoderConfig c = ModelCatalog.Load("tiny-llama-test");
+        TorchRuntime.Ensure("cpu", null);
+        using var m = new TorchDecoderModel(c);
+        var gen = new WeightGenerator(WeightSeed, c.Layers);
+        m.LoadWeights(gen, torch.ScalarType.Float32, torch.CPU);
+        var names = m.named_parameters().Select(p => p.name).ToHashSet();
+        Assert.Equal(WeightLayout.For(c).Select(w => w.Name).ToHashSet(), names);
+        WeightSpec spec = WeightLayout.For(c).First(w => w.Name == "h1.mlp.down.weight");
+        float[] expected = gen.Generate(spec);
+        float[] actual = m.get_parameter(spec.Name)!.data<float>().ToArray();
+        Assert.Equal(expected, actual);
+    }
+
+    [Fact]
+    public void A_missing_libtorch_folder_is_one_sentence()
+    {
+        var e = Assert.Throws<HarnessException>(() => TorchRuntime.Ensure("cpu", "/nonexistent/torch/lib"));
+        Assert.Contains("/nonexistent/torch/lib", e.Message);
+        Assert.Equal(ExitCodes.BadInput, e.ExitCode);
+        Assert.DoesNotContain("\n", e.Message);
+    }
+
+    private static (long[][], float[][]) RunOnnx(DecoderConfig c, int batch, long[] prompt, int promptTokens, int newTokens)
+    {
+        string path = DecoderModelCache.GetOrCreate(c, TensorDType.Float32, WeightSeed);
+        var backend = BackendSpec.Parse("onnx:cpu");
+        using InferenceSession session = OnnxSessionFactory.Create(path, backend, new WorkloadOptions { Threads = 1 });
+        using var r = new OnnxDecoderRunner(session, c, TensorDType.Float32, backend, batch, promptTokens, promptTokens + newTokens, captureLogits: true);
+        return Generate(newTokens, () => r.Prefill(prompt), r.Step, () => r.NextTokens.ToArray(), () => r.Logits.ToArray());
+    }
+
+    private static (long[][], float[][]) RunTorch(DecoderConfig c, int batch, long[] prompt, int promptTokens, int newTokens)
+    {
+        TorchRuntime.Ensure("cpu", null);
+        using var m = new TorchDecoderModel(c);
+        m.LoadWeights(new WeightGenerator(WeightSeed, c.Layers), torch.ScalarType.Float32, torch.CPU);
+        using var r = new TorchDecoderRunner(m, batch, promptTokens, promptTokens + newTokens, captureLogits: true);
+        return Generate(newTokens, () => r.Prefill(prompt), r.Step, () => r.NextTokens.ToArray(), () => r.Logits.ToArray());
+    }
+
+    private static (long[][], float[][]) Generate(int newTokens, Action prefill, Action step, Func<long[]> tokens, Func<float[]> logits)
+    {
+        var t = new long[newTokens][];
+        var l = new float[newTokens][];
+        prefill();
+        for (int i = 0; i < newTokens; i++)
+        {
+            if (i > 0)
+            {
+                step();
+            }
+
+            t[i] = tokens();
+            l[i] = logits();
+        }
+
+        return (t, l);
+    }
+
+    private static double RelativeError(float[] a, float[] b)
+    {
+        double num = 0, den = 0;
+        for (int i = 0; i < a.Length; i++)
+        {
+            num += (a[i] - (double)b[i]) * (a[i] - (double)b[i]);
+            den += (double)b[i] * b[i];
+        }
+
+        return Math.Sqrt(num / den);
+    }
+}
