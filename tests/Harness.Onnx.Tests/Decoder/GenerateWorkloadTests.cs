@@ -1,0 +1,85 @@
+using Harness.Backends;
+using Harness.Engine;
+using Harness.Engine.Scenarios;
+using Harness.Models;
+using Harness.Onnx.Ceilings;
+using Harness.Onnx.Decoder;
+using Harness.Results;
+
+namespace Harness.Onnx.Tests.Decoder;
+
+public class GenerateWorkloadTests
+{
+    private static RunSettings Quick(int batch) => new()
+    {
+        Scenario = ScenarioParser.Parse("single"),
+        Batch = batch,
+        Warmup = WarmupRule.ForRequests(1),
+        Stop = new StopRules(TimeSpan.Zero, 2, TimeSpan.FromMinutes(2)),
+    };
+
+    private static WorkloadOptions Options(params (string Key, string Value)[] settings) =>
+        new() { Threads = 2, Extra = settings.ToDictionary(s => s.Key, s => s.Value) };
+
+    [Fact]
+    public void Gpt2_124m_generates_end_to_end_on_cpu_with_decoder_metrics()
+    {
+        DecoderTestSupport.EnsureCache();
+        using var workload = new OnnxGenerateWorkload(BackendSpec.Parse("onnx:cpu"),
+            Options(("model_config", "gpt2-124m"), ("prompt_tokens", "8"), ("new_tokens", "4")));
+        EngineResult run = new BenchmarkEngine().Run(workload, Quick(batch: 2));
+        ResultDocument doc = ResultBuilder.Build(run, "generate", "onnx:cpu", null);
+
+        Assert.Equal(0, doc.Metrics.RequestsFailed);
+        Assert.True(doc.Metrics.RequestsOk >= 2);
+        Assert.Equal("tokens", doc.Metrics.ThroughputUnit);
+        Assert.Equal(doc.Metrics.RequestsOk * 2 * 4, doc.Metrics.OutputUnits);
+        Assert.Equal(doc.Metrics.RequestsOk * 2 * 8, doc.Metrics.InputUnits);
+        Assert.NotNull(doc.Metrics.TtftMs);
+        Assert.NotNull(doc.Metrics.TpotMs);
+        Assert.Equal(doc.Metrics.RequestsOk * 3, doc.Metrics.ItlMs!.Count);
+        Dictionary<string, object?> extra = doc.Metrics.Extra!;
+        Assert.True((double)extra["prefill_tokens_per_s"]! > 0);
+        Assert.True((double)extra["decode_tokens_per_s"]! > 0);
+        Assert.True((double)extra["decode_bytes_per_s"]! > 1e8);
+        Assert.Null(extra["mbu"]); // no catalog peak for a CPU
+        Assert.Contains("mbu", doc.MetricDefinitions.Keys);
+        Assert.Equal(124_439_808L, doc.Config["parameters"]);
+    }
+
+    [Fact]
+    public void Llama_70b_is_refused_before_anything_is_generated_or_allocated()
+    {
+        DecoderTestSupport.EnsureCache();
+        using var workload = new OnnxGenerateWorkload(BackendSpec.Parse("onnx:cpu"), Options(("model_config", "llama-70b")));
+        var e = Assert.Throws<HarnessException>(() => workload.Prepare(new WorkloadContext(1, 1, 42, default)));
+        Assert.Equal(ExitCodes.BadInput, e.ExitCode);
+        Assert.Contains("nothing was allocated", e.Message);
+        Assert.False(Directory.Exists(DecoderModelCache.FolderFor(ModelCatalog.Load("llama-70b"), TensorDType.Float32, GenerateSettings.DefaultWeightSeed)));
+    }
+
+    [Theory]
+    [InlineData("model_config", "no-such-model", "Unknown model config")]
+    [InlineData("dtype", "int3", "Unknown dtype")]
+    [InlineData("new_tokens", "0", "new_tokens '0' must be an integer of at least 1")]
+    [InlineData("prompt_tokens", "1000", "exceed gpt2-124m's max_positions")]
+    public void Bad_options_fail_when_the_workload_is_created(string key, string value, string expected)
+    {
+        var options = Options(("model_config", "gpt2-124m"), ("new_tokens", "100"));
+        var extra = new Dictionary<string, string>(options.Extra) { [key] = value };
+        var e = Assert.Throws<HarnessException>(() => new OnnxGenerateWorkload(BackendSpec.Parse("onnx:cpu"), options with { Extra = extra }));
+        Assert.Contains(expected, e.Message);
+    }
+
+    [Fact]
+    public void Gemm_and_copy_report_achieved_rates()
+    {
+        using var gemm = new OnnxGemmWorkload(BackendSpec.Parse("onnx:cpu"), Options(("size", "256")));
+        EngineResult g = new BenchmarkEngine().Run(gemm, Quick(1));
+        Assert.True(g.Derived.Single(m => m.Name == "achieved_flops_per_s").Value > 1e8);
+
+        using var copy = new OnnxCopyWorkload(BackendSpec.Parse("onnx:cpu"), Options(("size_mib", "16")));
+        EngineResult c = new BenchmarkEngine().Run(copy, Quick(1));
+        Assert.True(c.Derived.Single(m => m.Name == "achieved_bytes_per_s").Value > 1e8);
+    }
+}
