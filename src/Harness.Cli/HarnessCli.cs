@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using Harness.Backends;
 using Harness.Cli.Commands;
 using Harness.Onnx;
@@ -21,13 +22,13 @@ public static class HarnessCli
     /// <summary>The backends this build knows; each native runtime is its own assembly.</summary>
     public static BackendRegistry CreateRegistry() => new([new OnnxBackendProvider(), new TorchBackendProvider()]);
 
-    public static RootCommand BuildRoot(TextWriter output, TextWriter error)
+    public static RootCommand BuildRoot(TextWriter output, TextWriter error, CancellationToken interrupt = default)
     {
         var registry = new Lazy<BackendRegistry>(CreateRegistry);
         var root = new RootCommand("Harness: benchmarks AI inference on CPUs and NVIDIA GPUs and writes schema-versioned result files.")
         {
             Verbose,
-            RunCommand.Create(registry, output, error),
+            RunCommand.Create(registry, output, error, interrupt),
             ListCommand.Create(registry, output),
             HwCommand.Create(registry, output),
             DoctorCommand.Create(registry, output),
@@ -37,7 +38,21 @@ public static class HarnessCli
 
     public static int Invoke(string[] args, TextWriter output, TextWriter error)
     {
-        RootCommand root = BuildRoot(output, error);
+        // Ctrl-C and SIGTERM cancel the run; the engine stops at the next request boundary and the
+        // partial result is still written. A second Ctrl-C ends the process at once.
+        using var interrupt = new CancellationTokenSource();
+        void OnSignal(PosixSignalContext context)
+        {
+            if (!interrupt.IsCancellationRequested)
+            {
+                context.Cancel = true;
+                interrupt.Cancel();
+            }
+        }
+
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        RootCommand root = BuildRoot(output, error, interrupt.Token);
         ParseResult parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
@@ -50,8 +65,8 @@ public static class HarnessCli
             Output = output,
             Error = error,
             EnableDefaultExceptionHandler = false,
-            // Ctrl-C cancels the run's token; the engine stops and the partial result is still written.
-            ProcessTerminationTimeout = TimeSpan.FromSeconds(60),
+            // Signals are handled above, so that the exit code stays the documented one (not 130).
+            ProcessTerminationTimeout = null,
         };
         try
         {

@@ -11,7 +11,7 @@ namespace Harness.Cli.Commands;
 /// <summary><c>harness run &lt;workload&gt;</c>: one measurement, one result file.</summary>
 public static class RunCommand
 {
-    public static Command Create(Lazy<BackendRegistry> registry, TextWriter output, TextWriter error)
+    public static Command Create(Lazy<BackendRegistry> registry, TextWriter output, TextWriter error, CancellationToken interrupt)
     {
         var workload = new Argument<string>("workload") { Description = "Workload to run: resnet18, minilm, onnx-file, generate, gemm, copy (see 'harness list')." };
         var backend = new Option<string>("--backend", "-b") { Description = "runtime:device[:id], e.g. onnx:cpu, onnx:cuda:0.", DefaultValueFactory = _ => "onnx:cpu" };
@@ -46,7 +46,7 @@ public static class RunCommand
             minRequests, timeout, maxErrorRate, tail, seed, model, shape, modelConfig, promptTokens, newTokens, dtype, libtorch, set, outFile, resultsDir,
         };
 
-        command.SetAction((parse, cancellationToken) => Task.FromResult(Execute(parse, cancellationToken)));
+        command.SetAction((parse, _) => Task.FromResult(Execute(parse, interrupt)));
         return command;
 
         int Execute(ParseResult parse, CancellationToken cancellationToken)

@@ -92,9 +92,10 @@ public abstract class OnnxModelWorkload : IWorkload
 
     public void Dispose()
     {
-        foreach (Worker w in _workers)
+        // Prepare may have failed half-way: dispose what exists.
+        foreach (Worker? w in _workers)
         {
-            w.Dispose();
+            w?.Dispose();
         }
 
         foreach (IDisposable d in _owned)

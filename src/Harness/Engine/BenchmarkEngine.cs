@@ -34,11 +34,13 @@ public sealed class BenchmarkEngine
             warmupRequests = warm.Issued;
         }
 
-        DateTime startedUtc = _clock.UtcNow;
         var measured = new Phase(this, workload, description, settings, record: true, cancellationToken);
+        DateTime startedUtc = _clock.UtcNow;
         progress.Reset("measuring", measured.Start);
         measured.Progress = progress;
         scenario.Run(measured);
+        // Both clocks read back to back at both ends, so the anomaly check compares like with like.
+        long monotonicEnd = _clock.Timestamp;
         DateTime endedUtc = _clock.UtcNow;
         progress.Reset("done", _clock.Timestamp);
 
@@ -78,6 +80,7 @@ public sealed class BenchmarkEngine
             WindowEnd = windowEnd,
             Frequency = f,
             WallWindow = endedUtc - startedUtc,
+            MonotonicWindow = monotonicEnd - measured.Start,
             StopReason = cancellationToken.IsCancellationRequested ? StopReason.Cancelled : measured.StopReason,
             WarmupRequests = warmupRequests,
             Latency = SampleRecorder.Merge(f, measured.Recorders.Select(r => r.Latency)),

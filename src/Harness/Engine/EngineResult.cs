@@ -29,8 +29,11 @@ public sealed class EngineResult
 
     public required long Frequency { get; init; }
 
-    /// <summary>Wall-clock length of the same window, for the clock-anomaly check.</summary>
+    /// <summary>Wall-clock time from the phase start to after the last request, for the clock-anomaly check.</summary>
     public required TimeSpan WallWindow { get; init; }
+
+    /// <summary>Monotonic ticks over the same span as <see cref="WallWindow"/>.</summary>
+    public required long MonotonicWindow { get; init; }
 
     public required StopReason StopReason { get; init; }
 

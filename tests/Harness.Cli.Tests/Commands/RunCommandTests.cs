@@ -1,0 +1,62 @@
+using Harness.Results;
+
+namespace Harness.Cli.Tests.Commands;
+
+/// <summary>Real models, end to end through the command line, for a few seconds each.</summary>
+public class RunCommandTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("harness-cli-run-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Theory]
+    [InlineData("resnet18", "single", "1")]
+    [InlineData("minilm", "single", "1")]
+    [InlineData("minilm", "concurrency:2", "2")]
+    public void Real_models_produce_valid_result_files(string workload, string scenario, string batch)
+    {
+        string path = Path.Combine(_dir, $"{workload}.json");
+        (int code, string output, string err) = CliRunner.Run(
+            "run", workload, "--scenario", scenario, "--batch", batch, "--threads", "2", "--duration", "2s", "--warmup", "0.5s",
+            "--min-requests", "50", "--max-duration", "2m", "--tail", "p90", "--out", path);
+
+        Assert.True(code == 0, $"exit {code}\n{output}\n{err}");
+        Assert.Empty(ResultSchema.Validate(File.ReadAllText(path)));
+        ResultDocument doc = ResultJson.Read(path);
+        Assert.True(doc.Valid);
+        Assert.Equal(workload, doc.Workload);
+        Assert.Equal("onnx:cpu", doc.Backend);
+        Assert.True(doc.Metrics.RequestsOk >= 44);
+        Assert.Equal(0, doc.Metrics.RequestsFailed);
+        Assert.True(doc.Metrics.LatencyMs!.P50 > 0);
+        Assert.Equal(doc.Metrics.RequestsOk * int.Parse(batch, System.Globalization.CultureInfo.InvariantCulture), doc.Metrics.OutputUnits);
+        Assert.Contains("VALID", output, StringComparison.Ordinal);
+        Assert.Equal("1.31.0", doc.Hardware!.Packages["onnxruntime"]);
+    }
+
+    [Fact]
+    public void An_invalid_run_exits_1_and_still_writes_its_file()
+    {
+        string path = Path.Combine(_dir, "short.json");
+        (int code, string output, _) = CliRunner.Run("run", "minilm", "--duration", "1s", "--max-duration", "1s", "--min-requests", "1000000", "--warmup", "0s", "--out", path);
+        Assert.Equal(ExitCodes.Invalid, code);
+        ResultDocument doc = ResultJson.Read(path);
+        Assert.False(doc.Valid);
+        Assert.Equal("max_duration", doc.StopReason);
+        Assert.Contains(doc.Validity, v => v.Name == "min_requests" && !v.Passed);
+        Assert.Contains("INVALID", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Onnx_file_runs_any_model_with_synthesized_inputs()
+    {
+        string model = Path.Combine(AppContext.BaseDirectory, "models", "ResNet18.onnx");
+        string path = Path.Combine(_dir, "file.json");
+        (int code, string output, string err) = CliRunner.Run("run", "onnx-file", "--model", model, "--shape", "Input247=1x3x224x224", "--duration", "1s", "--warmup-requests", "2", "--min-requests", "10", "--tail", "p90", "--out", path);
+        Assert.True(code is 0 or 1, $"{output}\n{err}");
+        ResultDocument doc = ResultJson.Read(path);
+        Assert.Equal("onnx-file", doc.Workload);
+        Assert.Equal(model, doc.Config["model_path"]?.ToString());
+        Assert.True(doc.Metrics.RequestsOk >= 10);
+    }
+}

@@ -1,0 +1,103 @@
+using Harness.Measurement;
+
+namespace Harness.Tests.Measurement;
+
+public class StatisticsTests
+{
+    [Theory]
+    [InlineData(0.50, 50)]
+    [InlineData(0.90, 90)]
+    [InlineData(0.95, 95)]
+    [InlineData(0.99, 99)]
+    [InlineData(0.999, 100)]
+    [InlineData(0.001, 1)]
+    [InlineData(1.0, 100)]
+    public void Nearest_rank_percentiles_of_1_to_100(double p, double expected)
+    {
+        double[] values = Enumerable.Range(1, 100).Select(i => (double)i).ToArray();
+        Assert.Equal(expected, Statistics.Percentile(values, p));
+    }
+
+    [Fact]
+    public void Nearest_rank_takes_the_ceiling_rank_without_interpolation()
+    {
+        double[] values = [10, 20, 30, 40];
+        Assert.Equal(20, Statistics.Percentile(values, 0.5)); // rank ceil(2) = 2
+        Assert.Equal(30, Statistics.Percentile(values, 0.51)); // rank ceil(2.04) = 3
+        Assert.Equal(40, Statistics.Percentile(values, 0.99));
+    }
+
+    [Theory]
+    [InlineData(0.90, 0, 44)]
+    [InlineData(0.90, 1, 64)]
+    [InlineData(0.99, 0, 459)]
+    [InlineData(0.99, 1, 662)]
+    [InlineData(0.99, 5, 1307)]
+    [InlineData(0.99, 10, 2010)]
+    public void Early_stopping_minimum_matches_MLPerf(double p, int misses, long expected)
+    {
+        Assert.Equal(expected, Statistics.EarlyStoppingMinimum(p, misses));
+    }
+
+    [Fact]
+    public void Mean_and_stdev_of_a_known_sample()
+    {
+        (double mean, double sd) = Statistics.MeanAndStdDev([2, 4, 4, 4, 5, 5, 7, 9]);
+        Assert.Equal(5, mean, 12);
+        Assert.Equal(Math.Sqrt(32.0 / 7), sd, 12);
+    }
+
+    [Theory]
+    [InlineData(0.975, 1.959963985)]
+    [InlineData(0.5, 0)]
+    [InlineData(0.01, -2.326347874)]
+    public void Normal_quantile(double p, double z) => Assert.Equal(z, Statistics.NormalQuantile(p), 6);
+
+    [Fact]
+    public void Median_interval_needs_at_least_six_samples()
+    {
+        Assert.Null(Statistics.MedianConfidenceIndices(5));
+        Assert.Equal((0, 5), Statistics.MedianConfidenceIndices(6));
+    }
+
+    [Theory]
+    [InlineData(20)]
+    [InlineData(101)]
+    [InlineData(2000)]
+    public void Median_interval_covers_the_true_median_at_least_95_percent(int n)
+    {
+        // Exponential(1) has median ln 2; the interval is distribution-free, so any skew is fine.
+        var rng = new Random(1234 + n);
+        double median = Math.Log(2);
+        int trials = 1000, covered = 0;
+        var sample = new double[n];
+        for (int t = 0; t < trials; t++)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                sample[i] = -Math.Log(1 - rng.NextDouble());
+            }
+
+            Array.Sort(sample);
+            var (lo, hi) = Statistics.MedianConfidenceIndices(n)!.Value;
+            if (sample[lo] <= median && median <= sample[hi])
+            {
+                covered++;
+            }
+        }
+
+        double coverage = (double)covered / trials;
+        Assert.InRange(coverage, 0.935, 0.995);
+    }
+
+    [Fact]
+    public void Percentiles_of_a_known_distribution_land_near_its_quantiles()
+    {
+        // 100k draws from Exponential(1): the nearest-rank p99 is close to -ln(0.01).
+        var rng = new Random(7);
+        double[] x = Enumerable.Range(0, 100_000).Select(_ => -Math.Log(1 - rng.NextDouble())).ToArray();
+        Array.Sort(x);
+        Assert.Equal(-Math.Log(0.5), Statistics.Percentile(x, 0.5), 1);
+        Assert.InRange(Statistics.Percentile(x, 0.99), 4.45, 4.77);
+    }
+}
