@@ -1,0 +1,40 @@
+namespace Harness.Cli.Tests.Commands;
+
+/// <summary>Bad input to the decoder workloads: one sentence on stderr, exit code 2, nothing measured.</summary>
+public class GenerateCommandTests
+{
+    [Theory]
+    [InlineData("onnx:cpu", "no-such-model", "Unknown model config 'no-such-model'")]
+    [InlineData("onnx:cpu", "llama-70b", "nothing was allocated")]
+    [InlineData("torch:cpu", "no-such-model", "")]
+    public void Bad_model_configs_exit_2_with_one_sentence(string backend, string model, string expected)
+    {
+        string outFile = Path.Combine(Path.GetTempPath(), $"gen-{Guid.NewGuid():N}.json");
+        (int code, _, string err) = CliRunner.Run("run", "generate", "-b", backend, "--model-config", model, "--duration", "1s", "-o", outFile);
+        Assert.Equal(2, code);
+        Assert.StartsWith("harness: ", err);
+        Assert.Single(err.Trim().Split('\n'));
+        Assert.Contains(expected, err);
+        Assert.False(File.Exists(outFile));
+    }
+
+    [Fact]
+    public void Inconsistent_shapes_in_a_user_config_exit_2()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"bad-{Guid.NewGuid():N}.json");
+        File.WriteAllText(path, """
+            { "name": "bad", "architecture": "llama", "hidden": 100, "intermediate": 128, "layers": 2,
+              "heads": 3, "kv_heads": 1, "vocab": 100, "max_positions": 64 }
+            """);
+        try
+        {
+            (int code, _, string err) = CliRunner.Run("run", "generate", "--model-config", path, "--duration", "1s");
+            Assert.Equal(2, code);
+            Assert.Contains("heads (3) must divide hidden (100)", err);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}

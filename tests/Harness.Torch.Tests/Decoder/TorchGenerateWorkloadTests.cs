@@ -1,0 +1,50 @@
+using Harness.Backends;
+using Harness.Engine;
+using Harness.Engine.Scenarios;
+
+namespace Harness.Torch.Tests.Decoder;
+
+public class TorchGenerateWorkloadTests
+{
+    private static RunSettings Quick(int batch) => new()
+    {
+        Scenario = ScenarioParser.Parse("single"),
+        Batch = batch,
+        Warmup = WarmupRule.ForRequests(1),
+        Stop = new StopRules(TimeSpan.Zero, 2, TimeSpan.FromMinutes(2)),
+    };
+
+    private static WorkloadOptions Options(params (string Key, string Value)[] settings) =>
+        new() { Threads = 2, Extra = settings.ToDictionary(s => s.Key, s => s.Value) };
+
+    [TorchFact]
+    public void Gpt2_124m_generates_end_to_end_on_cpu()
+    {
+        using var workload = new TorchGenerateWorkload(BackendSpec.Parse("torch:cpu"),
+            Options(("model_config", "gpt2-124m"), ("prompt_tokens", "8"), ("new_tokens", "4")));
+        EngineResult run = new BenchmarkEngine().Run(workload, Quick(batch: 2));
+        Assert.Equal(0, run.Count(RequestOutcome.Error));
+        Assert.True(run.Count(RequestOutcome.Ok) >= 2);
+        Assert.Equal(run.Count(RequestOutcome.Ok) * 8, run.OutputUnits);
+        Assert.Equal(run.Count(RequestOutcome.Ok) * 3, run.InterTokenLatency.Count);
+        Assert.True(run.Derived.Single(m => m.Name == "decode_tokens_per_s").Value > 0);
+    }
+
+    [TorchFact]
+    public void Gemm_and_copy_report_achieved_rates()
+    {
+        using var gemm = new TorchGemmWorkload(BackendSpec.Parse("torch:cpu"), Options(("size", "256")));
+        Assert.True(new BenchmarkEngine().Run(gemm, Quick(1)).Derived.Single(m => m.Name == "achieved_flops_per_s").Value > 1e8);
+        using var copy = new TorchCopyWorkload(BackendSpec.Parse("torch:cpu"), Options(("size_mib", "16")));
+        Assert.True(new BenchmarkEngine().Run(copy, Quick(1)).Derived.Single(m => m.Name == "achieved_bytes_per_s").Value > 1e8);
+    }
+
+    [Fact]
+    public void Cuda_without_a_cuda_libtorch_is_one_sentence()
+    {
+        using var workload = new TorchGenerateWorkload(BackendSpec.Parse("torch:cuda"), Options(("model_config", "tiny-gpt2-test"), ("prompt_tokens", "8"), ("new_tokens", "4")));
+        var e = Assert.Throws<HarnessException>(() => workload.Prepare(new WorkloadContext(1, 1, 1, default)));
+        Assert.Equal(ExitCodes.BadInput, e.ExitCode);
+        Assert.DoesNotContain("\n", e.Message);
+    }
+}
