@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# device-decoders.sh - the decoder check on the lent GPU machine, in one call.
+#
+# Runs, for both backends (onnx:cuda fp16, torch:cuda bf16): the gemm and copy ceilings, then
+# generate for gpt2-124m and llama-1b at batch 1, 16 and 64 with prompt 128 and 128 new tokens
+# (generate runs state MBU/MFU against the catalog peak and against the ceilings just measured).
+# Every result JSON, its log, nvidia-smi and the hardware fingerprint go under "$OUT"; a run that
+# fails (e.g. out of memory, or the ONNX Runtime CUDA provider not staged) is logged and the
+# script goes on. Results appear in the order of importance, each as soon as it finishes, so a
+# cut-off call still brings back what it had.
+#
+# Prepare (on the dev machine, from the repository root):
+#   ../shared/device/pack.sh src/Harness.Cli/Harness.Cli.csproj     (then stage .device and the ORT parts)
+# Run on the device (after staging, no carry needed besides the working tree):
+#   bash scripts/device-decoders.sh
+# Environment:
+#   OUT             where results go (set by the device runner)
+#   HD              staged harness folder (default /tmp/hd, as on-device.sh uses)
+#   BUDGET_S        stop starting new runs after this many seconds (default 540)
+#   RUN_TIMEOUT_S   limit for one harness run (default 150)
+#   ONLY            run only entries whose label matches this regex (e.g. 'torch.*gpt2')
+#   DEVICE, MODELS, BATCHES, PROMPT, NEW, GEMM_SIZE, COPY_MIB, REPEATS, TORCH_DTYPE, ONNX_DTYPE
+#                   override the plan (defaults: cuda, "gpt2-124m llama-1b", "1 64 16", 128, 128,
+#                   8192, 1024, 20, bf16, fp16); e.g. a dry run on a CPU box with a fake $HD:
+#                   DEVICE=cpu MODELS=gpt2-124m BATCHES=1 PROMPT=8 NEW=8 GEMM_SIZE=512 COPY_MIB=64 \
+#                   REPEATS=1 TORCH_DTYPE=fp32 ONNX_DTYPE=fp32 OUT=/tmp/o bash scripts/device-decoders.sh
+set -uo pipefail
+
+OUT=${OUT:?set OUT to the folder results should go to}
+HD=${HD:-/tmp/hd}
+BUDGET_S=${BUDGET_S:-540}
+RUN_TIMEOUT_S=${RUN_TIMEOUT_S:-150}
+ONLY=${ONLY:-.}
+DEVICE=${DEVICE:-cuda}
+MODELS=${MODELS:-gpt2-124m llama-1b}
+BATCHES=${BATCHES:-1 64 16}
+PROMPT=${PROMPT:-128}
+NEW=${NEW:-128}
+GEMM_SIZE=${GEMM_SIZE:-8192}
+COPY_MIB=${COPY_MIB:-1024}
+REPEATS=${REPEATS:-20}
+TORCH_DTYPE=${TORCH_DTYPE:-bf16}
+ONNX_DTYPE=${ONNX_DTYPE:-fp16}
+start=$(date +%s)
+mkdir -p "$OUT"
+
+log() { printf '[device-decoders %4ds] %s\n' "$(( $(date +%s) - start ))" "$*" | tee -a "$OUT/device-decoders.log" >&2; }
+
+# --- the harness: unpack once through on-device.sh, then call the app directly with its environment.
+if [ ! -x "$HD/on-device.sh" ] && [ -x .device/on-device.sh ]; then
+  bash .device/on-device.sh stage >/dev/null
+fi
+[ -x "$HD/on-device.sh" ] || { log "no staged harness in $HD (run pack.sh and stage .device first)"; exit 2; }
+bash "$HD/on-device.sh" run -- hw >"$OUT/hw.txt" 2>&1 || log "harness hw failed (see hw.txt)"
+torchlib=$(python3 -c 'import torch,os;print(os.path.join(os.path.dirname(torch.__file__),"lib"))' 2>/dev/null || true)
+site=$(dirname "$(dirname "$torchlib")")
+export DOTNET_ROOT="$HD/dotnet"
+export LD_LIBRARY_PATH="$torchlib:$site/nvidia/cu13/lib:$site/nvidia/cudnn/lib:${LD_LIBRARY_PATH:-}"
+export TORCH_LIB_DIR="$torchlib"
+export HARNESS_CACHE=${HARNESS_CACHE:-/tmp/harness-cache}
+app="$HD/app/$(cat "$HD/app.name").dll"
+harness() { "$HD/dotnet/dotnet" "$app" "$@"; }
+
+nvidia-smi >"$OUT/nvidia-smi.txt" 2>&1 || true
+nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,clocks.max.mem,power.limit --format=csv >>"$OUT/nvidia-smi.txt" 2>&1 || true
+log "GPU: $(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1); torch lib: ${torchlib:-none}"
+
+# --- one run: label, then harness arguments. Skips when the budget is spent or ONLY excludes it.
+run() {
+  local label=$1; shift
+  [[ $label =~ $ONLY ]] || return 0
+  local elapsed=$(( $(date +%s) - start ))
+  if [ "$elapsed" -ge "$BUDGET_S" ]; then log "skip $label (budget of ${BUDGET_S}s spent)"; return 0; fi
+  log "run $label"
+  local t0=$(date +%s)
+  timeout --kill-after=10 "$RUN_TIMEOUT_S" "$HD/dotnet/dotnet" "$app" run "$@" -o "$OUT/$label.json" >"$OUT/$label.log" 2>&1
+  local rc=$?
+  log "  $label: exit $rc in $(( $(date +%s) - t0 ))s$( [ $rc -eq 2 ] && printf ': %s' "$(grep -m1 '^harness:' "$OUT/$label.log")")"
+}
+
+measure=(--duration 3s --min-requests 7 --max-duration 60s --warmup-requests 2 --tail p50)
+gen=(--prompt-tokens "$PROMPT" --new-tokens "$NEW")
+
+# 1. Ceilings (short): the measured peaks MFU/MBU are also stated against.
+run "torch-gemm-$TORCH_DTYPE" gemm -b "torch:$DEVICE" --dtype "$TORCH_DTYPE" --set size="$GEMM_SIZE" --set repeats="$REPEATS" "${measure[@]}"
+run torch-copy copy -b "torch:$DEVICE" --set size_mib="$COPY_MIB" --set repeats="$REPEATS" "${measure[@]}"
+run "onnx-gemm-$ONNX_DTYPE" gemm -b "onnx:$DEVICE" --dtype "$ONNX_DTYPE" --set size="$GEMM_SIZE" --set repeats="$REPEATS" "${measure[@]}"
+run onnx-copy copy -b "onnx:$DEVICE" --set size_mib="$COPY_MIB" --set repeats="$REPEATS" "${measure[@]}"
+ceil_torch="$OUT/torch-gemm-$TORCH_DTYPE.json,$OUT/torch-copy.json"
+ceil_onnx="$OUT/onnx-gemm-$ONNX_DTYPE.json,$OUT/onnx-copy.json"
+ceilings() { local list="" f; for f in ${1//,/ }; do [ -s "$f" ] && list="${list:+$list,}$f"; done; [ -n "$list" ] && printf -- '--set\nceilings=%s\n' "$list"; }
+
+# 2. Generate: batch 1 first (latency targets), then 64 and 16; TorchSharp and ONNX Runtime alternate.
+for model in $MODELS; do
+  for batch in $BATCHES; do
+    mapfile -t ct < <(ceilings "$ceil_torch")
+    run "torch-generate-$model-b$batch" generate -b "torch:$DEVICE" --model-config "$model" --batch "$batch" "${gen[@]}" "${measure[@]}" "${ct[@]}"
+    mapfile -t co < <(ceilings "$ceil_onnx")
+    run "onnx-generate-$model-b$batch" generate -b "onnx:$DEVICE" --model-config "$model" --batch "$batch" "${gen[@]}" "${measure[@]}" "${co[@]}"
+  done
+done
+
+# 3. A one-screen summary of what came back.
+python3 - "$OUT" <<'PY' >"$OUT/summary.txt" 2>&1 || true
+import json, os, sys
+out = sys.argv[1]
+rows = []
+for f in sorted(os.listdir(out)):
+    if not f.endswith(".json"):
+        continue
+    d = json.load(open(os.path.join(out, f)))
+    m = d.get("metrics", {})
+    def g(k, scale=1.0, fmt="{:.1f}"):
+        v = m.get(k)
+        return fmt.format(v * scale) if isinstance(v, (int, float)) else "-"
+    tp = m.get("tpot_ms") or {}
+    rows.append(f"{f[:-5]:40s} ok={m.get('requests_ok')} tok/s={g('output_tokens_per_s')} decode_tok/s={g('decode_tokens_per_s')} "
+                f"tpot_p50={tp.get('p50', '-')} mbu={g('mbu', 100)}% mbu_meas={g('mbu_measured', 100)}% mfu={g('mfu', 100)}% "
+                f"tflops={g('achieved_tflops', 1, '{:.1f}')} GB/s={g('achieved_gb_per_s', 1, '{:.0f}')}")
+print("\n".join(rows))
+PY
+cat "$OUT/summary.txt" >&2
+log "done"
