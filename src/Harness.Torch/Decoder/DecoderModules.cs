@@ -68,21 +68,17 @@ public sealed class Norm : DecoderModule
 
     public Tensor Forward(Tensor x)
     {
-        ScalarType t = x.dtype;
-        Tensor x32 = t == ScalarType.Float32 ? x : x.to(ScalarType.Float32);
-        Tensor w = P("weight"), y;
         if (_layerNorm)
         {
-            Tensor b = P("bias");
-            y = nn.functional.layer_norm(x32, [_dim], w.dtype == ScalarType.Float32 ? w : w.to(ScalarType.Float32), b.dtype == ScalarType.Float32 ? b : b.to(ScalarType.Float32), _eps);
-        }
-        else
-        {
-            Tensor inv = x32.pow(2).mean([-1L], keepdim: true).add_(_eps).rsqrt_();
-            y = x32.mul(inv).mul_(w.dtype == ScalarType.Float32 ? w : w.to(ScalarType.Float32));
+            // libtorch's layer_norm accumulates in fp32 for half types; weights share x's dtype.
+            return nn.functional.layer_norm(x, [_dim], P("weight"), P("bias"), _eps);
         }
 
-        return t == ScalarType.Float32 ? y : y.to(t);
+        ScalarType t = x.dtype;
+        Tensor x32 = t == ScalarType.Float32 ? x : x.to(ScalarType.Float32);
+        Tensor inv = x32.pow(2).mean([-1L], keepdim: true).add_(_eps).rsqrt_();
+        Tensor y = x32.mul(inv);
+        return t == ScalarType.Float32 ? y.mul_(P("weight")) : y.to(t).mul_(P("weight"));
     }
 }
 
@@ -114,15 +110,16 @@ public sealed class Attention : DecoderModule
         long b = x.shape[0], s = x.shape[1];
         int h = _c.Heads, kvh = _c.KvHeads, hd = _c.HeadDim, g = h / kvh;
         Tensor qkv = Qkv.Forward(x);
-        Tensor q = qkv.narrow(-1, 0, (long)h * hd).view(b, s, h, hd).transpose(1, 2);
-        Tensor k = qkv.narrow(-1, (long)h * hd, (long)kvh * hd).view(b, s, kvh, hd).transpose(1, 2);
-        Tensor v = qkv.narrow(-1, (long)(h + kvh) * hd, (long)kvh * hd).view(b, s, kvh, hd).transpose(1, 2);
+        // q and k heads together as [b, s, h + kvh, hd]: one rotary pass for both.
+        Tensor qk = qkv.narrow(-1, 0, (long)(h + kvh) * hd).view(b, s, h + kvh, hd);
         if (cos is not null)
         {
-            q = Rope(q, cos, sin!);
-            k = Rope(k, cos, sin!);
+            qk = Rope(qk, cos, sin!);
         }
 
+        Tensor q = qk.narrow(2, 0, h).transpose(1, 2);
+        Tensor k = qk.narrow(2, h, kvh).transpose(1, 2);
+        Tensor v = qkv.narrow(-1, (long)(h + kvh) * hd, (long)kvh * hd).view(b, s, kvh, hd).transpose(1, 2);
         kCache.narrow(2, position, s).copy_(k);
         vCache.narrow(2, position, s).copy_(v);
         long total = position + s;
@@ -131,13 +128,24 @@ public sealed class Attention : DecoderModule
 
         // Query head j*g + i uses K/V head j: group the queries as [b, kvh, g*s, hd].
         Tensor qg = q.reshape(b, kvh, g * s, hd);
-        Tensor scores = qg.matmul(keys.transpose(2, 3)).to(ScalarType.Float32).mul_(1.0 / Math.Sqrt(hd));
+        Tensor scores = qg.matmul(keys.transpose(2, 3));
+        if (scores.dtype != ScalarType.Float32)
+        {
+            scores = scores.to(ScalarType.Float32);
+        }
+
+        scores.mul_(1.0 / Math.Sqrt(hd));
         if (causalMask is not null)
         {
             scores = scores.view(b, kvh, g, s, total).masked_fill(causalMask, double.NegativeInfinity).view(b, kvh, g * s, total);
         }
 
-        Tensor probs = scores.softmax(-1).to(values.dtype);
+        Tensor probs = scores.softmax(-1);
+        if (probs.dtype != values.dtype)
+        {
+            probs = probs.to(values.dtype);
+        }
+
         Tensor o = probs.matmul(values)              // [b, kvh, g*s, hd]
             .view(b, kvh, g, s, hd)
             .permute(0, 3, 1, 2, 4)                 // [b, s, kvh, g, hd] = heads in order j*g + i
@@ -145,16 +153,18 @@ public sealed class Attention : DecoderModule
         return Out.Forward(o);
     }
 
-    /// <summary>Rotate-half RoPE in fp32: x*cos + rotate_half(x)*sin, with cos/sin [seq, head_dim/2].</summary>
+    /// <summary>
+    /// Rotate-half RoPE in fp32 on [b, s, heads, hd]: x*cos + rotate_half(x)*sin, with cos/sin the
+    /// full-width tables [s, hd] (each half repeated) of this step's positions.
+    /// </summary>
     private static Tensor Rope(Tensor x, Tensor cos, Tensor sin)
     {
         ScalarType t = x.dtype;
-        Tensor x32 = x.to(ScalarType.Float32);
+        Tensor x32 = t == ScalarType.Float32 ? x : x.to(ScalarType.Float32);
         long half = x.shape[^1] / 2;
-        Tensor x1 = x32.narrow(-1, 0, half), x2 = x32.narrow(-1, half, half);
-        Tensor r1 = x1.mul(cos).sub_(x2.mul(sin));
-        Tensor r2 = x2.mul(cos).add_(x1.mul(sin));
-        Tensor r = cat([r1, r2], -1);
+        Tensor rotated = cat([x32.narrow(-1, half, half).neg(), x32.narrow(-1, 0, half)], -1);
+        long s = x.shape[1], hd = x.shape[^1];
+        Tensor r = x32.mul(cos.view(1, s, 1, hd)).add_(rotated.mul_(sin.view(1, s, 1, hd)));
         return t == ScalarType.Float32 ? r : r.to(t);
     }
 }

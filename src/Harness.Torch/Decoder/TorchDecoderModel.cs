@@ -94,8 +94,11 @@ public sealed class TorchDecoderModel : DecoderModule
             (float[] cos, float[] sin) = RopeTables.Compute(_c, _c.MaxPositions);
             _cos?.Dispose();
             _sin?.Dispose();
-            _cos = tensor(cos, [_c.MaxPositions, _c.HeadDim / 2], ScalarType.Float32).to(device);
-            _sin = tensor(sin, [_c.MaxPositions, _c.HeadDim / 2], ScalarType.Float32).to(device);
+            // Full-width tables [positions, head_dim]: each half repeated, as rotate-half needs.
+            using Tensor c = tensor(cos, [_c.MaxPositions, _c.HeadDim / 2], ScalarType.Float32);
+            using Tensor sn = tensor(sin, [_c.MaxPositions, _c.HeadDim / 2], ScalarType.Float32);
+            _cos = cat([c, c], -1).to(device);
+            _sin = cat([sn, sn], -1).to(device);
         }
     }
 
