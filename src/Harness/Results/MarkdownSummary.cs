@@ -20,6 +20,12 @@ public static class MarkdownSummary
         Row(sb, "ttft", m.TtftMs);
         Row(sb, "tpot", m.TpotMs);
         Row(sb, "itl", m.ItlMs);
+        var derived = (m.Extra ?? []).Where(kv => kv.Value is double).ToList();
+        if (derived.Count > 0)
+        {
+            // Workload-derived metrics (tokens/s, MFU, MBU, achieved FLOP/s...); formulas are in the file.
+            sb.Append('\n').Append(string.Join(" · ", derived.Select(kv => string.Create(c, $"{kv.Key} {(double)kv.Value!:G4}")))).Append('\n');
+        }
         var few = doc.TailSufficiency.Where(t => !t.Sufficient).Select(t => t.Percentile).ToList();
         if (few.Count > 0)
         {
