@@ -137,13 +137,19 @@ public static class TorchRuntime
 
     private static void InitializeCpu()
     {
+        if (!LibStdCxxIsRecentEnough())
+        {
+            // Fail before TorchSharp tries: its own loader prints a long trace and a misleading reason.
+            throw HarnessException.BadInput(Hint());
+        }
+
         try
         {
             torch.InitializeDeviceType(DeviceType.CPU);
         }
         catch (Exception e)
         {
-            throw HarnessException.BadInput($"TorchSharp 0.107 could not load libtorch: {Hint()}", e);
+            throw HarnessException.BadInput($"TorchSharp 0.107 could not load libtorch ({FirstLine(e.Message)}): {Hint()}", e);
         }
     }
 
@@ -169,7 +175,7 @@ public static class TorchRuntime
 
     private static string Hint() => LibStdCxxIsRecentEnough()
         ? $"check that libtorch 2.10 (package libtorch-cpu-linux-x64, restored by dotnet build) or the folder in --libtorch / {LibDirVariable} is complete and matches TorchSharp 0.107."
-        : $"TorchSharp 0.107 needs {NeededGlibcxx} (GCC 13's libstdc++) but this process runs with an older libstdc++; run the harness with the compat dotnet: DOTNET=$(scripts/torch-compat.sh); DOTNET_ROOT=$(dirname \"$DOTNET\") \"$DOTNET\" harness.dll ... (see README).";
+        : $"TorchSharp 0.107 needs {NeededGlibcxx} (GCC 13's libstdc++) but this process runs with an older libstdc++: run the harness with the compat dotnet: DOTNET=$(scripts/torch-compat.sh); DOTNET_ROOT=$(dirname \"$DOTNET\") \"$DOTNET\" harness.dll ... (see README).";
 
     private static string FirstLine(string s)
     {
