@@ -61,6 +61,14 @@ public static class OnnxSessionFactory
                 so.InterOpNumThreads = i;
             }
 
+            // --set spin=0: worker threads sleep instead of spinning between ops (fairer on a shared
+            // or oversubscribed CPU; the counterpart of OMP_WAIT_POLICY=PASSIVE for libtorch).
+            if (options.Extra.TryGetValue("spin", out string? spin))
+            {
+                so.AddSessionConfigEntry("session.intra_op.allow_spinning", spin == "0" ? "0" : "1");
+                so.AddSessionConfigEntry("session.inter_op.allow_spinning", spin == "0" ? "0" : "1");
+            }
+
             if (backend.Device == "cuda")
             {
                 try

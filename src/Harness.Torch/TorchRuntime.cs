@@ -104,6 +104,17 @@ public static class TorchRuntime
         }
     }
 
+    /// <summary>setenv(3): native code (libgomp) reads the C environment, which .NET's Environment does not change.</summary>
+    public static void SetNativeEnvironment(string name, string value)
+    {
+        if (NativeMethods.setenv(name, value, 1) != 0)
+        {
+            throw new InvalidOperationException($"setenv({name}) failed.");
+        }
+    }
+
+    public static string? GetNativeEnvironment(string name) => Marshal.PtrToStringUTF8(NativeMethods.getenv(name));
+
     private static void Preload(string dir)
     {
         if (!Directory.Exists(dir))
@@ -188,4 +199,13 @@ public static class TorchRuntime
         byte[] n = System.Text.Encoding.ASCII.GetBytes(needle);
         return haystack.AsSpan().IndexOf(n) >= 0;
     }
+}
+
+internal static partial class NativeMethods
+{
+    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int setenv(string name, string value, int overwrite);
+
+    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial IntPtr getenv(string name);
 }

@@ -13,6 +13,13 @@ internal static class TorchSetup
     public static Device Prepare(BackendSpec backend, WorkloadOptions options)
     {
         options.Extra.TryGetValue("libtorch", out string? dir);
+        if (options.Extra.TryGetValue("spin", out string? spin) && TorchRuntime.LoadedFrom is null)
+        {
+            // --set spin=0: OpenMP threads sleep instead of spinning between ops, as ONNX Runtime's
+            // allow_spinning=0 does. libgomp reads the variable when libtorch loads, so set it natively now.
+            TorchRuntime.SetNativeEnvironment("OMP_WAIT_POLICY", spin == "0" ? "PASSIVE" : "ACTIVE");
+        }
+
         TorchRuntime.Ensure(backend.Device, dir);
         if (options.Threads is { } t)
         {
@@ -42,6 +49,8 @@ internal static class TorchSetup
         ["libtorch"] = TorchRuntime.LoadedFrom,
         ["torch_device"] = device.ToString(),
         ["torch_threads"] = torch.get_num_threads(),
+        // libtorch's OpenMP threads spin between ops unless this says PASSIVE (read at load time).
+        ["omp_wait_policy"] = TorchRuntime.GetNativeEnvironment("OMP_WAIT_POLICY"),
     };
 }
 
