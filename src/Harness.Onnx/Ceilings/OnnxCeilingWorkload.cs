@@ -200,6 +200,13 @@ public sealed class OnnxCopyWorkload : OnnxCeilingWorkload
     {
         using var g = new GraphBuilder(_s.DType, null);
         g.Input("X", g.FloatType, _s.Elements);
+        if (_s.ReadOnly)
+        {
+            g.Node("ReduceSum", ["X"], "Y", attrs: new OnnxAttr.Int("keepdims", 1));
+            g.Output("Y", g.FloatType, 1);
+            return (g.Build("read", "Y = sum(X)"), [("X", _s.DType, [_s.Elements], float.NaN)], ("Y", _s.DType, [1]), _s.Bytes);
+        }
+
         g.Input("s", g.FloatType, 1);
         g.Node("Add", ["X", "s"], "Y");
         g.Output("Y", g.FloatType, _s.Elements);
@@ -209,7 +216,7 @@ public sealed class OnnxCopyWorkload : OnnxCeilingWorkload
     protected override Dictionary<string, object?> Describe()
     {
         Dictionary<string, object?> d = _s.Details();
-        d["operation"] = "Y = X + s (ONNX Add with a runtime scalar): one read and one write per element";
+        d["operation"] = _s.ReadOnly ? "Y = ReduceSum(X): one read per element" : "Y = X + s (ONNX Add with a runtime scalar): one read and one write per element";
         return d;
     }
 }

@@ -23,6 +23,30 @@ public static class DecoderModelCache
         return Path.Combine(root, "decoders");
     }
 
+    /// <summary>Free space of the file system holding <paramref name="folder"/> (the mount with the longest matching root).</summary>
+    public static long FreeBytes(string folder)
+    {
+        string full = Path.GetFullPath(folder).TrimEnd('/') + "/";
+        DriveInfo? best = null;
+        foreach (DriveInfo d in DriveInfo.GetDrives())
+        {
+            string root = d.RootDirectory.FullName.TrimEnd('/') + "/";
+            if (full.StartsWith(root, StringComparison.Ordinal) && (best is null || root.Length > best.RootDirectory.FullName.TrimEnd('/').Length + 1))
+            {
+                try
+                {
+                    _ = d.AvailableFreeSpace;
+                    best = d;
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                }
+            }
+        }
+
+        return best?.AvailableFreeSpace ?? long.MaxValue;
+    }
+
     public static string FolderFor(DecoderConfig c, TensorDType dtype, int weightSeed) =>
         Path.Combine(Root(), $"{c.Name}-{c.ShapeHash()}-{dtype.ShortName()}-w{weightSeed}-g{DecoderGraph.Version}");
 
@@ -39,7 +63,7 @@ public static class DecoderModelCache
         var cost = new DecoderCost(c);
         long need = cost.WeightBytes(dtype) + (64L << 20);
         Directory.CreateDirectory(Root());
-        long free = new DriveInfo(Path.GetPathRoot(Path.GetFullPath(Root()))!).AvailableFreeSpace;
+        long free = FreeBytes(Root());
         if (free < need)
         {
             throw HarnessException.BadInput($"Generating {c.Name} ({dtype.ShortName()}) needs {MemoryFit.Gib(need)} of disk under {Root()}, but only {MemoryFit.Gib(free)} is free; set HARNESS_CACHE to a larger disk.");

@@ -39,26 +39,35 @@ public sealed record GemmSettings(int M, int N, int K, TensorDType DType, int Re
 }
 
 /// <summary>
-/// Options of the <c>copy</c> workload: stream a buffer of size_mib MiB into another, repeated per
-/// request. Bytes moved count the read and the write (as STREAM does).
+/// Options of the <c>copy</c> workload: stream a buffer of size_mib MiB, repeated per request. mode=copy
+/// (default) writes it into another buffer, bytes moved = read + write (as STREAM counts them);
+/// mode=read sums it, bytes moved = the buffer (a read-only stream, like a decode step's weights).
 /// </summary>
-public sealed record CopySettings(long Bytes, TensorDType DType, int Repeats)
+public sealed record CopySettings(long Bytes, TensorDType DType, int Repeats, bool ReadOnly = false)
 {
-    public double BytesPerRequest => 2.0 * Bytes * Repeats;
+    public double BytesPerRequest => (ReadOnly ? 1.0 : 2.0) * Bytes * Repeats;
 
     public long Elements => Bytes / DType.Bytes();
+
+    public string Mode => ReadOnly ? "read" : "copy";
 
     public static CopySettings From(WorkloadOptions options, int defaultMib, int defaultRepeats)
     {
         var x = options.Extra;
         int mib = GenerateSettings.Int(x, "size_mib", defaultMib, 1);
         TensorDType dtype = x.TryGetValue("dtype", out string? d) ? TensorDTypes.Parse(d) : TensorDType.Float32;
-        return new CopySettings((long)mib << 20, dtype, GenerateSettings.Int(x, "repeats", defaultRepeats, 1));
+        string mode = x.TryGetValue("mode", out string? m) ? m.Trim().ToLowerInvariant() : "copy";
+        if (mode is not ("copy" or "read"))
+        {
+            throw HarnessException.BadInput($"copy mode '{mode}' is unknown; use mode=copy (read + write) or mode=read (read only).");
+        }
+
+        return new CopySettings((long)mib << 20, dtype, GenerateSettings.Int(x, "repeats", defaultRepeats, 1), mode == "read");
     }
 
     public Dictionary<string, object?> Details() => new()
     {
-        ["buffer_bytes"] = Bytes, ["dtype"] = DType.ShortName(), ["repeats"] = Repeats,
+        ["buffer_bytes"] = Bytes, ["dtype"] = DType.ShortName(), ["repeats"] = Repeats, ["mode"] = Mode,
         ["bytes_per_request"] = BytesPerRequest,
     };
 }
@@ -85,7 +94,7 @@ public static class CeilingMetrics
         double? rate = perRequest is > 0 ? s.BytesPerRequest / perRequest : null;
         return
         [
-            new("achieved_bytes_per_s", rate, "2 x buffer bytes x repeats (read + write) / median request latency"),
+            new("achieved_bytes_per_s", rate, s.ReadOnly ? "buffer bytes x repeats (read only) / median request latency" : "2 x buffer bytes x repeats (read + write) / median request latency"),
             new("achieved_gb_per_s", rate / 1e9, "achieved_bytes_per_s / 1e9"),
             new("peak_bytes_per_s", catalog?.BytesPerS, catalog is null ? "no catalog peak for this device" : $"{catalog.Device}, {catalog.Source}"),
             new("fraction_of_peak", rate is { } r && catalog?.BytesPerS is > 0 ? r / catalog.BytesPerS : null, "achieved_bytes_per_s / peak_bytes_per_s"),
