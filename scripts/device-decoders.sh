@@ -86,8 +86,10 @@ run "torch-gemm-$TORCH_DTYPE" gemm -b "torch:$DEVICE" --dtype "$TORCH_DTYPE" --s
 run torch-copy copy -b "torch:$DEVICE" --set size_mib="$COPY_MIB" --set repeats="$REPEATS" "${measure[@]}"
 run "onnx-gemm-$ONNX_DTYPE" gemm -b "onnx:$DEVICE" --dtype "$ONNX_DTYPE" --set size="$GEMM_SIZE" --set repeats="$REPEATS" "${measure[@]}"
 run onnx-copy copy -b "onnx:$DEVICE" --set size_mib="$COPY_MIB" --set repeats="$REPEATS" "${measure[@]}"
-ceil_torch="$OUT/torch-gemm-$TORCH_DTYPE.json,$OUT/torch-copy.json"
-ceil_onnx="$OUT/onnx-gemm-$ONNX_DTYPE.json,$OUT/onnx-copy.json"
+run torch-read copy -b "torch:$DEVICE" --set mode=read --set size_mib="$COPY_MIB" --set repeats="$REPEATS" "${measure[@]}"
+run onnx-read copy -b "onnx:$DEVICE" --set mode=read --set size_mib="$COPY_MIB" --set repeats="$REPEATS" "${measure[@]}"
+ceil_torch="$OUT/torch-gemm-$TORCH_DTYPE.json,$OUT/torch-copy.json,$OUT/torch-read.json"
+ceil_onnx="$OUT/onnx-gemm-$ONNX_DTYPE.json,$OUT/onnx-copy.json,$OUT/onnx-read.json"
 ceilings() { local list="" f; for f in ${1//,/ }; do [ -s "$f" ] && list="${list:+$list,}$f"; done; [ -n "$list" ] && printf -- '--set\nceilings=%s\n' "$list"; }
 
 # 2. Generate: batch 1 first (latency targets), then 64 and 16; TorchSharp and ONNX Runtime alternate.
