@@ -16,7 +16,7 @@ while [ $# -gt 0 ]; do
     --runs|--warmup|--rounds|--threads|--config)
       [ $# -ge 2 ] || { echo "compare.sh: $1 needs a value." >&2; exit 2; }
       declare "${1#--}=$2"; shift 2 ;;
-    -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "compare.sh: unknown option '$1' (see --help)." >&2; exit 2 ;;
   esac
 done
@@ -30,7 +30,7 @@ done
 cli="$root/src/Harness.Cli/bin/$config/net10.0"
 if [ ! -f "$cli/harness.dll" ] || [ ! -f "$cli/models/ResNet18.onnx" ]; then
   echo "== building src/Harness.Cli ($config)"
-  dotnet build -c "$config" "$root/src/Harness.Cli" -nologo -v q
+  dotnet build -c "$config" "$root/src/Harness.Cli" -nologo -v q -clp:ErrorsOnly
 fi
 model="$cli/models/ResNet18.onnx"
 
@@ -45,16 +45,19 @@ trap 'rm -rf "$work"' EXIT
 echo "== model $model (sha256 $(sha256sum "$model" | cut -c1-16)...)"
 echo "== $rounds rounds of: harness then onnxruntime-node; each $warmup warm-up + $runs measured runs, $threads intra-op threads"
 for ((r = 1; r <= rounds; r++)); do
-  if ! dotnet "$cli/harness.dll" run resnet18 --backend onnx:cpu --scenario single \
-      --threads "$threads" --inter-op-threads 1 --optimization all \
-      --warmup-requests "$warmup" --duration 0s --min-requests "$runs" \
-      --out "$work/harness-$r.json" > "$work/harness-$r.log" 2>&1; then
-    echo "compare.sh: harness failed in round $r:" >&2
+  # Exit 1 means the run finished but is judged invalid (report.mjs says so); anything else is a failure.
+  rc=0
+  dotnet "$cli/harness.dll" run resnet18 --backend onnx:cpu --scenario single \
+    --threads "$threads" --inter-op-threads 1 --optimization all \
+    --warmup-requests "$warmup" --duration 0s --min-requests "$runs" \
+    --out "$work/harness-$r.json" > "$work/harness-$r.log" 2>&1 || rc=$?
+  if [ "$rc" -gt 1 ] || [ ! -f "$work/harness-$r.json" ]; then
+    echo "compare.sh: harness failed in round $r (exit $rc):" >&2
     tail -20 "$work/harness-$r.log" >&2
     exit 1
   fi
   node "$here/bench.mjs" --model "$model" --threads "$threads" --warmup "$warmup" --runs "$runs" --out "$work/node-$r.json" > /dev/null
-  node "$here/report.mjs" --round "$r" "$work/harness-$r.json" "$work/node-$r.json"
+  node "$here/report.mjs" --round "$r" --load "$(cut -d' ' -f1 /proc/loadavg)" "$work/harness-$r.json" "$work/node-$r.json"
 done
 
 node "$here/report.mjs" --pooled "$work"/harness-*.json -- "$work"/node-*.json

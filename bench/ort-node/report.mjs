@@ -1,7 +1,8 @@
 // Reads harness result files and bench.mjs outputs; prints their p50s and the ratio harness / node.
-//   node report.mjs --round N HARNESS.json NODE.json          one round
+//   node report.mjs --round N [--load L] HARNESS.json NODE.json   one round (L: the 1-minute load average)
 //   node report.mjs --pooled H1.json H2.json -- N1.json N2.json   all rounds' samples pooled
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import { nearestRank } from './nearest-rank.mjs';
 
 const read = (f) => JSON.parse(readFileSync(f, 'utf8'));
@@ -27,10 +28,17 @@ function line(label, harnessMs, nodeMs) {
 
 const args = process.argv.slice(2);
 if (args[0] === '--round') {
-  const { doc } = harnessSamples(args[2]);
-  const node = read(args[3]);
-  if (!doc.valid) console.log(`round ${args[1]}: warning: the harness result is marked invalid`);
-  console.log(line(`round ${args[1]}`, doc.metrics.latency_ms.p50, node.p50_ms));
+  const round = args[1];
+  const load = args[2] === '--load' ? args[3] : null;
+  const files = load === null ? args.slice(2) : args.slice(4);
+  const { doc } = harnessSamples(files[0]);
+  const node = read(files[1]);
+  if (!doc.valid) {
+    const failed = doc.validity.filter((v) => !v.passed).map((v) => v.name).join(', ');
+    console.log(`round ${round}: warning: the harness result is invalid (${failed})`);
+  }
+  const suffix = load === null ? '' : `; load average ${load} on ${os.availableParallelism()} cores`;
+  console.log(line(`round ${round}`, doc.metrics.latency_ms.p50, node.p50_ms) + suffix);
 } else if (args[0] === '--pooled') {
   const sep = args.indexOf('--');
   const hFiles = args.slice(1, sep);
@@ -38,7 +46,7 @@ if (args[0] === '--round') {
   const h = hFiles.flatMap((f) => harnessSamples(f).samples);
   const n = nFiles.flatMap((f) => read(f).samples_ms);
   const first = harnessSamples(hFiles[0]).doc;
-  const ortCs = Object.entries(first.hardware?.packages ?? {}).find(([k]) => k.includes('OnnxRuntime'))?.[1] ?? '?';
+  const ortCs = Object.entries(first.hardware?.packages ?? {}).find(([k]) => k.toLowerCase().includes('onnxruntime'))?.[1] ?? '?';
   console.log(`versions: harness ONNX Runtime ${ortCs}; onnxruntime-node ${read(nFiles[0]).version}`);
   console.log(line(`all ${hFiles.length} rounds (${h.length} + ${n.length} runs)`, p50(h), p50(n)));
 } else {
