@@ -47,6 +47,7 @@ public class ResultWriteBenchmarks
             WindowEnd = window,
             Frequency = f,
             WallWindow = TimeSpan.FromSeconds((double)window / f),
+            MonotonicWindow = window,
             StopReason = StopReason.Completed,
             WarmupRequests = 250,
             Latency = latency,
