@@ -56,9 +56,9 @@ public static class ResultFiles
 
     /// <summary>Reads every result a spec names; schema versions must agree with this build's.</summary>
     public static IReadOnlyList<LoadedResult> Load(string spec, string role = "result") =>
-        Expand(spec, role).Select(Load).ToList();
+        Expand(spec, role).Select(LoadFile).ToList();
 
-    public static LoadedResult Load(string path)
+    public static LoadedResult LoadFile(string path)
     {
         ResultDocument doc = ResultJson.Read(path);
         JsonObject raw = JsonNode.Parse(File.ReadAllText(path)) as JsonObject

@@ -8,9 +8,12 @@ namespace Harness.Engine.Scenarios;
 /// <see cref="Rate"/> per second whatever the system does, and a bounded pool of
 /// <see cref="Workers"/> executes them. A request that finds every worker busy waits in a FIFO
 /// queue, and its latency is counted from its scheduled arrival, so queueing shows in the tail
-/// (no coordinated omission). When the oldest waiting request is more than
-/// <see cref="MaxQueueDelay"/> behind its schedule the offered rate is beyond capacity: the phase
-/// ends as <see cref="StopReason.Overloaded"/> instead of draining an ever-growing backlog.
+/// (no coordinated omission). When the oldest waiting request is further behind its schedule than
+/// the queueing bound, the offered rate is beyond capacity: the phase ends as
+/// <see cref="StopReason.Overloaded"/> instead of draining an ever-growing backlog (LoadGen's
+/// "too many outstanding queries"). The bound is <see cref="MaxQueueDelay"/> when set, otherwise
+/// 20 mean service times and at least 0.5 s: a stable queue (load 95%, 8 workers) waits that long
+/// about once in three thousand requests, an overloaded one within seconds.
 /// </summary>
 public sealed class PoissonScenario : IScenario
 {
@@ -31,7 +34,7 @@ public sealed class PoissonScenario : IScenario
         Rate = rate;
         Workers = workers;
         Seed = seed;
-        MaxQueueDelay = maxQueueDelay ?? TimeSpan.FromSeconds(10);
+        MaxQueueDelay = maxQueueDelay;
     }
 
     /// <summary>Mean arrivals per second.</summary>
@@ -39,7 +42,8 @@ public sealed class PoissonScenario : IScenario
 
     public int Seed { get; }
 
-    public TimeSpan MaxQueueDelay { get; }
+    /// <summary>Fixed queueing bound; null for the adaptive one (20 mean service times, at least 0.5 s).</summary>
+    public TimeSpan? MaxQueueDelay { get; }
 
     public string Name => Workers == DefaultWorkers
         ? string.Create(CultureInfo.InvariantCulture, $"poisson:{Rate:0.###}")
@@ -58,6 +62,7 @@ public sealed class PoissonScenario : IScenario
         var queue = new ConcurrentQueue<long>();
         using var ready = new SemaphoreSlim(0);
         int dispatchDone = 0;
+        var service = new ServiceTime();
 
         // Dedicated threads, as in the closed loop: pool threads blocked in a workload would delay arrivals.
         var threads = new Thread[Workers];
@@ -71,7 +76,9 @@ public sealed class PoissonScenario : IScenario
                     ready.Wait();
                     if (queue.TryDequeue(out long due))
                     {
+                        long begin = driver.Now;
                         driver.Execute(worker, due);
+                        service.Add(driver.Now - begin);
                     }
                     else if (Volatile.Read(ref dispatchDone) == 1)
                     {
@@ -85,7 +92,7 @@ public sealed class PoissonScenario : IScenario
 
         try
         {
-            Dispatch(driver, queue, ready);
+            Dispatch(driver, queue, ready, service);
         }
         finally
         {
@@ -100,17 +107,22 @@ public sealed class PoissonScenario : IScenario
         }
     }
 
-    private void Dispatch(IPhaseDriver driver, ConcurrentQueue<long> queue, SemaphoreSlim ready)
+    private void Dispatch(IPhaseDriver driver, ConcurrentQueue<long> queue, SemaphoreSlim ready, ServiceTime service)
     {
         var arrivals = new PoissonArrivals(Rate, Seed);
         long start = driver.Now;
         long frequency = driver.Frequency;
-        long maxDelay = (long)(MaxQueueDelay.TotalSeconds * frequency);
+        long floor = frequency / 2;
         while (!driver.CancellationToken.IsCancellationRequested)
         {
             long due = start + (long)(arrivals.Next() * frequency);
             driver.WaitUntil(due);
-            if (queue.TryPeek(out long oldest) && driver.Now - oldest > maxDelay)
+            long now = driver.Now;
+            // Before any request has finished, the time since the start bounds the service time from below.
+            long bound = MaxQueueDelay is { } fixedBound
+                ? (long)(fixedBound.TotalSeconds * frequency)
+                : Math.Max(floor, 20 * (service.Mean ?? now - start));
+            if (queue.TryPeek(out long oldest) && now - oldest > bound)
             {
                 driver.EndPhase(StopReason.Overloaded);
                 return;
@@ -123,6 +135,21 @@ public sealed class PoissonScenario : IScenario
 
             queue.Enqueue(due);
             ready.Release();
+        }
+    }
+
+    /// <summary>Running mean of the workers' service times, in ticks.</summary>
+    private sealed class ServiceTime
+    {
+        private long _total;
+        private long _count;
+
+        public long? Mean => Interlocked.Read(ref _count) is > 0 and var n ? Interlocked.Read(ref _total) / n : null;
+
+        public void Add(long ticks)
+        {
+            Interlocked.Add(ref _total, ticks);
+            Interlocked.Increment(ref _count);
         }
     }
 }
