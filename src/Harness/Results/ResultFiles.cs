@@ -38,13 +38,13 @@ public static class ResultFiles
 
         string dir = Path.GetDirectoryName(spec) is { Length: > 0 } d ? d : ".";
         string pattern = Path.GetFileName(spec);
+        if (dir.IndexOfAny(['*', '?']) >= 0)
+        {
+            throw HarnessException.BadInput($"The {role} pattern '{spec}' has a wildcard in a folder name; only the file name may have one (e.g. results/base/*.json).");
+        }
+
         if (pattern.IndexOfAny(['*', '?']) >= 0)
         {
-            if (dir.IndexOfAny(['*', '?']) >= 0)
-            {
-                throw HarnessException.BadInput($"The {role} pattern '{spec}' has a wildcard in a folder name; only the file name may have one (e.g. results/base/*.json).");
-            }
-
             string[] matches = Directory.Exists(dir) ? ResultsIn(dir, pattern) : [];
             return matches.Length > 0
                 ? matches
