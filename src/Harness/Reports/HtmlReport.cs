@@ -247,7 +247,7 @@ public static class HtmlReport
         int color = 0;
         foreach (var p in points)
         {
-            chart.Add(string.Create(CultureInfo.InvariantCulture, $"{labels[p.Result]} (MFU {p.Y:P1})"), [(p.X, p.Y)], lines: false, markers: true, colorIndex: color++ % 6);
+            chart.Add(string.Create(CultureInfo.InvariantCulture, $"{labels[p.Result]} (MFU {p.Y * 100:0.0}%)"), [(p.X, p.Y)], lines: false, markers: true, colorIndex: color++ % 6);
         }
 
         return chart.Render();

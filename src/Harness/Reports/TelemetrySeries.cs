@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace Harness.Reports;
@@ -99,6 +101,8 @@ public static class TelemetrySeries
         }
     }
 
+    /// <summary>A finite number, whether the node was parsed from text or built in memory from any numeric type.</summary>
     internal static double? Number(JsonNode? node) =>
-        node is JsonValue v && v.TryGetValue(out double d) && double.IsFinite(d) ? d : null;
+        node is JsonValue v && v.GetValueKind() == JsonValueKind.Number
+        && double.TryParse(v.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture, out double d) && double.IsFinite(d) ? d : null;
 }

@@ -188,7 +188,7 @@ public static class SweepRunner
         {
             { Peak: null } => $"no rate met the SLO down to {SweepPlan.Label(result.Evaluations[^1].Rate)} req/s",
             { LowestFailing: null } => $"every rate up to {SweepPlan.Label(result.Peak.Value)} req/s met the SLO; the run budget ended before a failing rate",
-            { Converged: false } => $"peak between {SweepPlan.Label(result.Peak.Value)} and {SweepPlan.Label(result.LowestFailing.Value)} req/s; the run budget ended before the bracket closed to {precision:P0}",
+            { Converged: false } => $"peak between {SweepPlan.Label(result.Peak.Value)} and {SweepPlan.Label(result.LowestFailing.Value)} req/s; the run budget ended before the bracket closed to {precision * 100:0.#}%",
             _ => $"peak {SweepPlan.Label(result.Peak!.Value)} req/s; {SweepPlan.Label(result.LowestFailing!.Value)} req/s failed",
         };
         session.Complete(new PeakSearchSummary(result.Peak, result.Peak is { } p ? files[p] : null, result.LowestFailing, result.Converged, precision, detail));

@@ -76,7 +76,7 @@ public sealed class TailSamplesRule : IValidityRule
         if (had > 0 && misses > had * (1 - tail))
         {
             return new($"enough_samples_{name}", false,
-                Format.Invariant($"{had} requests, {missText}: more than {1 - tail:P1} missed, so {name} cannot be met at any count"));
+                Format.Invariant($"{had} requests, {missText}: more than {(1 - tail) * 100:0.###}% missed, so {name} cannot be met at any count"));
         }
 
         long need = Statistics.EarlyStoppingMinimum(tail, (int)Math.Min(misses, int.MaxValue));
