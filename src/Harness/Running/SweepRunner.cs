@@ -175,12 +175,22 @@ public static class SweepRunner
                 }
 
                 files[rate] = Path.GetFileName(o.Path);
+                if (!o.Document.Valid && NotJudgedByLoad(o.Document) is { } reason)
+                {
+                    throw new UnjudgeablePointException($"the point at {SweepPlan.Label(rate)} req/s is INVALID for a reason the rate does not decide ({reason}); lengthen --duration or raise --min-requests so that every point can be judged on its SLO");
+                }
+
                 return o.Document.Valid;
             }, precision, maxRuns);
         }
         catch (OperationCanceledException)
         {
             session.Complete(new PeakSearchSummary(null, null, null, false, precision, "cancelled before the search finished"));
+            return new SweepOutcome(session.Index, session.IndexPath, session.Runs, ExitCodes.Invalid);
+        }
+        catch (UnjudgeablePointException e)
+        {
+            session.Complete(new PeakSearchSummary(null, null, null, false, precision, "stopped: " + e.Message));
             return new SweepOutcome(session.Index, session.IndexPath, session.Runs, ExitCodes.Invalid);
         }
 
@@ -194,4 +204,33 @@ public static class SweepRunner
         session.Complete(new PeakSearchSummary(result.Peak, result.Peak is { } p ? files[p] : null, result.LowestFailing, result.Converged, precision, detail));
         return new SweepOutcome(session.Index, session.IndexPath, session.Runs, result.Peak is null ? ExitCodes.Invalid : ExitCodes.Ok);
     }
+
+    /// <summary>
+    /// The first failed condition that a lower rate would not fix (too short, too few requests for
+    /// the tail even with no miss, cancelled, clock); null when every failure is the load's (the
+    /// SLO, overload, errors, or misses that raised the tail's sample bound). Halving the rate after
+    /// a failure of the first kind would only make it worse.
+    /// </summary>
+    internal static string? NotJudgedByLoad(ResultDocument doc)
+    {
+        foreach (ValidityCondition c in doc.Validity.Where(v => !v.Passed))
+        {
+            if (c.Name is "slo" or "not_overloaded" or "error_rate")
+            {
+                continue;
+            }
+
+            if (c.Name.StartsWith("enough_samples_", StringComparison.Ordinal)
+                && doc.TailSufficiency.FirstOrDefault(t => t.Percentile == c.Name["enough_samples_".Length..]) is { Sufficient: true })
+            {
+                continue; // enough requests with no miss: the misses the load caused failed it
+            }
+
+            return $"{c.Name}: {c.Detail}";
+        }
+
+        return null;
+    }
+
+    private sealed class UnjudgeablePointException(string message) : Exception(message);
 }

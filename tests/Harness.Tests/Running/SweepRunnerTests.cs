@@ -86,6 +86,22 @@ public class SweepRunnerTests
     }
 
     [Fact]
+    public void The_slo_search_stops_when_a_point_fails_for_a_reason_the_rate_does_not_decide()
+    {
+        using var dir = new SyntheticResults.TempFolder();
+        int calls = 0;
+
+        SweepOutcome o = SweepRunner.FindPeak(Template(slo: "p99<50ms"), new PoissonScenario(10), 0.05, 20, dir.Path,
+            r => Fake(r, valid: false, failing: ++calls == 1 ? "min_duration" : "slo"));
+
+        Assert.Equal(1, calls);
+        Assert.Equal(ExitCodes.Invalid, o.ExitCode);
+        Assert.Null(o.Index.Search!.PeakRate);
+        Assert.Contains("min_duration: fake detail", o.Index.Search.Detail, StringComparison.Ordinal);
+        Assert.Contains("lengthen --duration", o.Index.Search.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_slo_search_without_an_slo_is_bad_input()
     {
         using var dir = new SyntheticResults.TempFolder();
@@ -103,11 +119,12 @@ public class SweepRunnerTests
         OutputPath: null);
 
     /// <summary>Writes a synthetic result where the runner would, as BenchmarkRunner does.</summary>
-    private static RunOutcome Fake(RunRequest r, bool valid, bool cancelled = false)
+    /// <param name="failing">The condition that fails when the point is invalid.</param>
+    private static RunOutcome Fake(RunRequest r, bool valid, bool cancelled = false, string failing = "slo")
     {
         ResultDocument doc = SyntheticResults.Make([1, 2, 3], scenario: r.Settings.Scenario.Name, valid: valid);
         doc.Cancelled = cancelled;
-        doc.Validity.Add(new ValidityCondition("slo", valid, "fake"));
+        doc.Validity = [new ValidityCondition(failing, valid, "fake detail")];
         AtomicFile.WriteAllText(r.OutputPath!, ResultJson.Serialize(doc));
         return new RunOutcome(doc, r.OutputPath!, valid ? ExitCodes.Ok : ExitCodes.Invalid);
     }
