@@ -70,9 +70,19 @@ public class RunSweepCommandTests
         Assert.Equal(1, runCode);
         Assert.Equal(["run-01.json", "run-02.json"], Directory.GetFiles(folder, "run-*.json").Select(Path.GetFileName).Order());
         Assert.NotNull(ResultJson.Read(Path.Combine(folder, "run-01.json")).Metrics.Extra?["goodput_per_s"]);
+        AssertMatchesSchema(Path.Combine(folder, "run-01.json"));
         // Two short runs are too few for any verdict: inconclusive, never a pass.
         Assert.Equal(3, compareCode);
         Assert.Contains("too few", output, StringComparison.Ordinal);
+    }
+
+    /// <summary>A result with the new fields (goodput, slo, the slo condition) still matches the committed schema.</summary>
+    private static void AssertMatchesSchema(string path)
+    {
+        var schema = Json.Schema.JsonSchema.FromFile(Path.Combine(AppContext.BaseDirectory, "schema", "result.schema.json"));
+        using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(path));
+        var result = schema.Evaluate(doc.RootElement, new Json.Schema.EvaluationOptions { OutputFormat = Json.Schema.OutputFormat.List });
+        Assert.True(result.IsValid, string.Join("; ", (result.Details ?? []).Where(d => d.Errors is not null).SelectMany(d => d.Errors!.Select(e => $"{d.InstanceLocation}: {e.Value}"))));
     }
 
     private static SweepIndex ReadIndex(string folder) =>
