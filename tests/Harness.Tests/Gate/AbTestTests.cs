@@ -78,11 +78,14 @@ public class AbTestTests
 
     private static RunOutcome Fake(RunRequest r, double slowdown)
     {
-        // A seed from the path's characters: string.GetHashCode changes from process to process.
-        var rng = new Random(Path.GetRelativePath(Path.GetTempPath(), r.OutputPath!).Split(Path.DirectorySeparatorChar, 2)[1].Aggregate(17, (h, c) => unchecked(h * 31 + c)));
+        string path = r.OutputPath!;
+        // A seed from the path below the temporary folder ("a/round-01.json"): string.GetHashCode
+        // changes from process to process.
+        string stable = Path.GetRelativePath(Path.GetTempPath(), path).Split(Path.DirectorySeparatorChar, 2)[1];
+        var rng = new Random(stable.Aggregate(17, (h, c) => unchecked(h * 31 + c)));
         double[] latencies = SyntheticResults.LogNormal(rng, 600, 20 * slowdown, 0.15);
         ResultDocument doc = SyntheticResults.Make(latencies, 1000 / latencies.Average());
-        AtomicFile.WriteAllText(r.OutputPath, ResultJson.Serialize(doc));
-        return new RunOutcome(doc, r.OutputPath, ExitCodes.Ok);
+        AtomicFile.WriteAllText(path, ResultJson.Serialize(doc));
+        return new RunOutcome(doc, path, ExitCodes.Ok);
     }
 }
