@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Harness.Results;
 
 namespace Harness.Running;
@@ -29,6 +30,26 @@ public sealed class SweepIndex
 
     /// <summary>Only for an SLO search: what it found.</summary>
     public PeakSearchSummary? Search { get; set; }
+
+    /// <summary>Reads the index a multi-run job wrote into <paramref name="folder"/>.</summary>
+    public static SweepIndex Read(string folder)
+    {
+        string path = Path.Combine(folder, ResultFiles.SweepIndexFileName);
+        if (!File.Exists(path))
+        {
+            throw HarnessException.BadInput($"'{folder}' has no {ResultFiles.SweepIndexFileName}; it is not the folder of a sweep, repeat or A/B job.");
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize<SweepIndex>(File.ReadAllText(path), ResultJson.Options)
+                ?? throw HarnessException.BadInput($"'{path}' is empty.");
+        }
+        catch (JsonException e)
+        {
+            throw HarnessException.BadInput($"'{path}' is not a sweep index: {e.Message}", e);
+        }
+    }
 }
 
 /// <summary>One finished point: where its result is and the headline numbers, for a quick look without opening it.</summary>

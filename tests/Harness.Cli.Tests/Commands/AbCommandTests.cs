@@ -21,8 +21,8 @@ public class AbCommandTests
         // Two short rounds per side are too few samples for a verdict.
         Assert.True(code == 3, $"exit {code}: {error}");
         Assert.StartsWith("harness compare: inconclusive", output, StringComparison.Ordinal);
-        SweepIndex a = ReadIndex(Path.Combine(dir.Path, "a"));
-        SweepIndex b = ReadIndex(Path.Combine(dir.Path, "b"));
+        SweepIndex a = SweepIndex.Read(Path.Combine(dir.Path, "a"));
+        SweepIndex b = SweepIndex.Read(Path.Combine(dir.Path, "b"));
         Assert.Equal(["round-01", "round-02"], a.Points.Select(p => p.Label));
         Assert.True(a.Points[0].FinishedUtc <= b.Points[0].FinishedUtc, "round 1 runs A first");
         Assert.True(b.Points[1].FinishedUtc <= a.Points[1].FinishedUtc, "round 2 runs B first");
@@ -43,7 +43,4 @@ public class AbCommandTests
         Assert.Equal(sentence, error.Trim());
         Assert.Empty(Directory.GetFiles(dir.Path, "*.json", SearchOption.AllDirectories));
     }
-
-    private static SweepIndex ReadIndex(string folder) =>
-        JsonSerializer.Deserialize<SweepIndex>(File.ReadAllText(Path.Combine(folder, ResultFiles.SweepIndexFileName)), ResultJson.Options)!;
 }

@@ -47,7 +47,7 @@ public class RunSweepCommandTests
         Assert.Equal(1, code);
         Assert.Contains("harness: concurrency:1: INVALID", error, StringComparison.Ordinal);
         Assert.Contains("| concurrency-2 | concurrency:2 | INVALID |", output, StringComparison.Ordinal);
-        SweepIndex index = ReadIndex(folder);
+        SweepIndex index = SweepIndex.Read(folder);
         Assert.Equal(("concurrency", "complete"), (index.Kind, index.Status));
         Assert.Equal([1, 2], index.Points.Select(p => p.Workers));
         foreach (SweepIndexEntry p in index.Points)
@@ -84,7 +84,4 @@ public class RunSweepCommandTests
         var result = schema.Evaluate(doc.RootElement, new Json.Schema.EvaluationOptions { OutputFormat = Json.Schema.OutputFormat.List });
         Assert.True(result.IsValid, string.Join("; ", (result.Details ?? []).Where(d => d.Errors is not null).SelectMany(d => d.Errors!.Select(e => $"{d.InstanceLocation}: {e.Value}"))));
     }
-
-    private static SweepIndex ReadIndex(string folder) =>
-        JsonSerializer.Deserialize<SweepIndex>(File.ReadAllText(Path.Combine(folder, ResultFiles.SweepIndexFileName)), ResultJson.Options)!;
 }

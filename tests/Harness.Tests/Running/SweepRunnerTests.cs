@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Harness.Backends;
 using Harness.Engine;
 using Harness.Engine.Scenarios;
@@ -20,14 +19,14 @@ public class SweepRunnerTests
         RunOutcome Run(RunRequest r)
         {
             // What the index says just before this point runs: every earlier point, already on disk.
-            seenBefore.Add(ReadIndex(dir.Path).Points.Count);
+            seenBefore.Add(SweepIndex.Read(dir.Path).Points.Count);
             return Fake(r, valid: true);
         }
 
         SweepOutcome o = SweepRunner.Run(Template(), SweepPlan.Rates(new PoissonScenario(10, 2), [10, 20, 40]), dir.Path, Run);
 
         Assert.Equal([0, 1, 2], seenBefore);
-        SweepIndex index = ReadIndex(dir.Path);
+        SweepIndex index = SweepIndex.Read(dir.Path);
         Assert.Equal("complete", index.Status);
         Assert.Equal("rate", index.Kind);
         Assert.Equal(["rate-10", "rate-20", "rate-40"], index.Points.Select(p => p.Label));
@@ -48,8 +47,8 @@ public class SweepRunnerTests
             r => Fake(r, valid: true, cancelled: ++calls == 2));
 
         Assert.Equal(2, calls);
-        Assert.Equal("cancelled", ReadIndex(dir.Path).Status);
-        Assert.Equal(2, ReadIndex(dir.Path).Points.Count);
+        Assert.Equal("cancelled", SweepIndex.Read(dir.Path).Status);
+        Assert.Equal(2, SweepIndex.Read(dir.Path).Points.Count);
         Assert.Equal(ExitCodes.Invalid, o.ExitCode);
     }
 
@@ -74,7 +73,7 @@ public class SweepRunnerTests
         SweepOutcome o = SweepRunner.FindPeak(template, new PoissonScenario(10), 0.05, 20, dir.Path,
             r => Fake(r, valid: ((PoissonScenario)r.Settings.Scenario).Rate <= 37));
 
-        SweepIndex index = ReadIndex(dir.Path);
+        SweepIndex index = SweepIndex.Read(dir.Path);
         Assert.Equal("slo_search", index.Kind);
         Assert.Equal(["latency_p99<=50ms"], index.Slo);
         Assert.NotNull(index.Search);
@@ -128,7 +127,4 @@ public class SweepRunnerTests
         AtomicFile.WriteAllText(r.OutputPath!, ResultJson.Serialize(doc));
         return new RunOutcome(doc, r.OutputPath!, valid ? ExitCodes.Ok : ExitCodes.Invalid);
     }
-
-    private static SweepIndex ReadIndex(string folder) =>
-        JsonSerializer.Deserialize<SweepIndex>(File.ReadAllText(Path.Combine(folder, ResultFiles.SweepIndexFileName)), ResultJson.Options)!;
 }
