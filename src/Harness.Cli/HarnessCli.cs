@@ -31,6 +31,9 @@ public static class HarnessCli
             ListCommand.Create(registry, output),
             HwCommand.Create(registry, output),
             DoctorCommand.Create(registry, output),
+            CompareCommand.Create(output),
+            AbCommand.Create(registry, output, error),
+            ReportCommand.Create(output),
         };
         return root;
     }

@@ -57,9 +57,10 @@ public sealed class BenchmarkEngine
 
         var errors = new ErrorLog();
         var outcomes = new long[4];
-        long input = 0, output = 0;
+        long input = 0, output = 0, sloMet = 0;
         foreach (WorkerRecorder r in measured.Recorders)
         {
+            sloMet += r.SloMet;
             errors.AddAll(r.Errors);
             for (int i = 0; i < outcomes.Length; i++)
             {
@@ -91,6 +92,7 @@ public sealed class BenchmarkEngine
             InputUnits = input,
             OutputUnits = output,
             Errors = errors,
+            SloMetRequests = sloMet,
         };
     }
 
@@ -107,6 +109,7 @@ public sealed class BenchmarkEngine
         private readonly long _minRequests;
         private readonly long _maxRequests;
         private readonly long _timeoutTicks;
+        private readonly SloLimits _slo;
         private long _issued;
         private int _stopReason = (int)StopReason.Completed;
         private volatile bool _over;
@@ -144,6 +147,7 @@ public sealed class BenchmarkEngine
             }
 
             _timeoutTicks = settings.RequestTimeout is { } t ? _clock.FromTimeSpan(t) : long.MaxValue;
+            _slo = new SloLimits(settings.Slos, _clock.Frequency);
             Start = _clock.Timestamp;
         }
 
@@ -159,7 +163,40 @@ public sealed class BenchmarkEngine
 
         public long Now => _clock.Timestamp;
 
+        public long Frequency => _clock.Frequency;
+
         public CancellationToken CancellationToken { get; }
+
+        public void WaitUntil(long timestamp)
+        {
+            // Sleep while far away (waking early on Ctrl-C), then yield and spin for the last stretch:
+            // a plain Sleep overshoots by up to a scheduler tick, which would skew open-loop arrivals.
+            long coarse = _clock.Frequency / 500; // 2 ms
+            while (!CancellationToken.IsCancellationRequested)
+            {
+                long remaining = timestamp - _clock.Timestamp;
+                if (remaining <= 0)
+                {
+                    return;
+                }
+
+                if (remaining > coarse)
+                {
+                    int ms = (int)((remaining - coarse) * 1000 / _clock.Frequency) + 1;
+                    CancellationToken.WaitHandle.WaitOne(ms);
+                }
+                else if (remaining > coarse / 10)
+                {
+                    Thread.Yield();
+                }
+                else
+                {
+                    Thread.SpinWait(16);
+                }
+            }
+        }
+
+        public void EndPhase(StopReason reason) => End(reason);
 
         public bool TryBeginRequest()
         {
@@ -245,14 +282,58 @@ public sealed class BenchmarkEngine
             rec.Latency.Record(latency);
             rec.InputUnits += ctx.InputUnits;
             rec.OutputUnits += ctx.OutputUnits;
+            long ttft = -1, tpot = -1;
             if (ctx.TokenCount > 0)
             {
-                rec.TimeToFirstToken.Record(ctx.FirstTokenTimestamp - scheduledTimestamp);
+                ttft = ctx.FirstTokenTimestamp - scheduledTimestamp;
+                rec.TimeToFirstToken.Record(ttft);
                 if (ctx.TokenCount > 1)
                 {
-                    rec.TimePerOutputToken.Record((end - ctx.FirstTokenTimestamp) / (ctx.TokenCount - 1));
+                    tpot = (end - ctx.FirstTokenTimestamp) / (ctx.TokenCount - 1);
+                    rec.TimePerOutputToken.Record(tpot);
                 }
             }
+
+            if (_slo.Any && _slo.Met(latency, ttft, tpot))
+            {
+                rec.SloMet++;
+            }
+        }
+
+        /// <summary>Per-request limits in ticks from the SLOs; the tightest wins when a metric has several.</summary>
+        private readonly struct SloLimits
+        {
+            private readonly long _latency;
+            private readonly long _ttft;
+            private readonly long _tpot;
+
+            public SloLimits(IReadOnlyList<ServiceLevelObjective> slos, long frequency)
+            {
+                _latency = _ttft = _tpot = long.MaxValue;
+                foreach (ServiceLevelObjective s in slos)
+                {
+                    long ticks = (long)(s.LimitMs / 1000 * frequency);
+                    switch (s.Metric)
+                    {
+                        case "ttft": _ttft = Math.Min(_ttft, ticks); break;
+                        case "tpot": _tpot = Math.Min(_tpot, ticks); break;
+                        default: _latency = Math.Min(_latency, ticks); break;
+                    }
+                }
+
+                Any = slos.Count > 0;
+            }
+
+            public bool Any { get; }
+
+            /// <summary>
+            /// A request without tokens cannot show it met a TTFT limit; a single-token request has no
+            /// TPOT, so a TPOT limit does not apply to it. Negative values mean "not measured".
+            /// </summary>
+            public bool Met(long latency, long ttft, long tpot) =>
+                latency <= _latency
+                && (_ttft == long.MaxValue || (ttft >= 0 && ttft <= _ttft))
+                && (tpot < 0 || tpot <= _tpot);
         }
 
         private void End(StopReason reason)

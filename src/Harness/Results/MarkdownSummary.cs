@@ -20,6 +20,10 @@ public static class MarkdownSummary
         Row(sb, "ttft", m.TtftMs);
         Row(sb, "tpot", m.TpotMs);
         Row(sb, "itl", m.ItlMs);
+        if (m.Extra?.GetValueOrDefault("goodput_per_s") is { } goodput && m.Extra.GetValueOrDefault("slo_met_requests") is { } met)
+        {
+            sb.Append(c, $"\nGoodput: {goodput:0.##} req/s ({met} of {m.RequestsOk + m.RequestsFailed} requests met every SLO).\n");
+        }
         var few = doc.TailSufficiency.Where(t => !t.Sufficient).Select(t => t.Percentile).ToList();
         if (few.Count > 0)
         {

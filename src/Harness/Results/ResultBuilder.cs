@@ -45,6 +45,12 @@ public static class ResultBuilder
             TpotMs = DistributionSummary.From(run.TimePerOutputToken),
             ItlMs = DistributionSummary.From(run.InterTokenLatency),
         };
+        if (run.Settings.Slos.Count > 0)
+        {
+            metrics.Extra ??= [];
+            metrics.Extra["slo_met_requests"] = run.SloMetRequests;
+            metrics.Extra["goodput_per_s"] = window > 0 ? run.SloMetRequests / window : 0;
+        }
 
         var doc = new ResultDocument
         {
@@ -59,6 +65,7 @@ public static class ResultBuilder
             {
                 StopReason.Completed => "completed",
                 StopReason.MaxDuration => "max_duration",
+                StopReason.Overloaded => "overloaded",
                 _ => "cancelled",
             },
             Validity = validity.ToList(),
@@ -93,7 +100,8 @@ public static class ResultBuilder
             ["request_timeout_s"] = s.RequestTimeout?.TotalSeconds,
             ["max_error_rate"] = s.MaxErrorRate,
             ["seed"] = s.Seed,
-            ["tail_percentile"] = s.TailPercentile ?? s.Scenario.TargetTail,
+            ["tail_percentile"] = s.EffectiveTailPercentile,
+            ["slo"] = s.Slos.Count == 0 ? null : s.Slos.Select(o => o.ToString()).ToList(),
             ["clock_frequency_hz"] = run.Frequency,
         };
         foreach ((string k, object? v) in run.Workload.Details)
@@ -139,6 +147,7 @@ public static class ResultBuilder
         ["ttft_ms"] = "first output token on the host minus scheduled send",
         ["tpot_ms"] = "(request end - first token) / (token steps - 1), per request",
         ["itl_ms"] = "gap between consecutive token steps on the host",
+        ["goodput_per_s"] = "ok requests whose own latency (and TTFT, TPOT when given) met every SLO limit / measured window; present only when --slo is given",
         ["tail_sufficiency"] = "MLPerf early stopping, tolerance 0, confidence 0.99: smallest n with P(Binomial(n, 1-p) <= 0) <= 0.01",
     };
 }

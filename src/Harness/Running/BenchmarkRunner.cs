@@ -76,6 +76,15 @@ public sealed class BenchmarkRunner
         return Path.Combine(request.ResultsRoot, HardwareProbe.MachineLabel(hardware), name);
     }
 
+    /// <summary>results/&lt;machine&gt;/&lt;workload&gt;_&lt;backend&gt;_&lt;kind&gt;_&lt;utc&gt;/: the folder of a multi-run job (sweep, repeat, A/B).</summary>
+    public string DefaultFolder(RunRequest request, string kind)
+    {
+        HardwareFingerprint hardware = HardwareProbe.Probe(_registry.PackageVersions, _nvml);
+        string stamp = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
+        string name = $"{request.Workload}_{request.Backend.ToString().Replace(':', '-')}_{kind}_{stamp}";
+        return Path.Combine(request.ResultsRoot, HardwareProbe.MachineLabel(hardware), name);
+    }
+
     /// <summary>Fails before measuring, not after, when the result could not be written.</summary>
     private static void EnsureWritable(string path)
     {

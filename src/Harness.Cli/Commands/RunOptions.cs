@@ -1,0 +1,160 @@
+using System.CommandLine;
+using Harness.Backends;
+using Harness.Engine;
+using Harness.Engine.Scenarios;
+using Harness.Running;
+
+namespace Harness.Cli.Commands;
+
+/// <summary>
+/// The options of one measurement, shared by <c>run</c> and by each side of <c>ab</c> (whose
+/// <c>--a</c>/<c>--b</c> strings are parsed with exactly these), turned into a <see cref="RunRequest"/>.
+/// </summary>
+internal sealed class RunOptions
+{
+    public Argument<string> Workload { get; } = new("workload") { Description = "Workload to run: resnet18, minilm, onnx-file (see 'harness list')." };
+
+    public Option<string> Backend { get; } = new("--backend", "-b") { Description = "runtime:device[:id], e.g. onnx:cpu, onnx:cuda:0.", DefaultValueFactory = _ => "onnx:cpu" };
+
+    public Option<string> Scenario { get; } = new("--scenario", "-s") { Description = $"Load pattern: {ScenarioParser.Help} (open loop: RATE arrivals/s, WORKERS executing, default {PoissonScenario.DefaultWorkers}).", DefaultValueFactory = _ => "single" };
+
+    public Option<int> Batch { get; } = new("--batch") { Description = "Samples per request.", DefaultValueFactory = _ => 1 };
+
+    public Option<int?> Threads { get; } = new("--threads") { Description = "Intra-op threads (default: the runtime's choice, all cores)." };
+
+    public Option<int?> InterOp { get; } = new("--inter-op-threads") { Description = "Inter-op threads." };
+
+    public Option<string> Optimization { get; } = new("--optimization") { Description = "Graph optimization level: none, basic, extended, all.", DefaultValueFactory = _ => "all" };
+
+    public Option<string> Duration { get; } = new("--duration", "-d") { Description = "Minimum measured duration (30s, 2m...).", DefaultValueFactory = _ => "30s" };
+
+    public Option<string> MaxDuration { get; } = new("--max-duration") { Description = "Stop measuring after this long even if --min-requests is not met.", DefaultValueFactory = _ => "10m" };
+
+    public Option<string> Warmup { get; } = new("--warmup") { Description = "Warm-up duration, excluded from results (0s for none).", DefaultValueFactory = _ => "5s" };
+
+    public Option<int?> WarmupRequests { get; } = new("--warmup-requests") { Description = "Warm up by request count instead of duration." };
+
+    public Option<long> MinRequests { get; } = new("--min-requests") { Description = "Minimum measured requests.", DefaultValueFactory = _ => 100 };
+
+    public Option<string?> Timeout { get; } = new("--timeout") { Description = "A request slower than this counts as a timeout (and as a miss for the tail rule)." };
+
+    public Option<double> MaxErrorRate { get; } = new("--max-error-rate") { Description = "Largest share of failed requests in a valid result (0 to 1).", DefaultValueFactory = _ => 0 };
+
+    public Option<string?> Tail { get; } = new("--tail") { Description = "Tail percentile whose sample count decides validity (default: the latency SLO's, else p90 single, p99 concurrency and poisson, none offline)." };
+
+    public Option<string[]> Slo { get; } = new("--slo") { Description = $"Service-level objective(s): {ServiceLevelObjective.Help}. Adds the 'slo' validity condition and goodput." };
+
+    public Option<int> Seed { get; } = new("--seed") { Description = "Seed for synthesized inputs and open-loop arrival schedules.", DefaultValueFactory = _ => 42 };
+
+    public Option<string?> Model { get; } = new("--model", "-m") { Description = "ONNX model file for onnx-file." };
+
+    public Option<string[]> Shape { get; } = new("--shape") { Description = "Dimensions of an input, name=1x3x224x224 (repeatable).", AllowMultipleArgumentsPerToken = false };
+
+    public Option<string[]> Set { get; } = new("--set") { Description = "Workload-specific setting key=value (repeatable)." };
+
+    public Option<string> ResultsDir { get; } = new("--results-dir") { Description = "Folder for default result paths.", DefaultValueFactory = _ => "results" };
+
+    public void AddTo(Command command)
+    {
+        command.Add(Workload);
+        foreach (Option o in new Option[]
+        {
+            Backend, Scenario, Batch, Threads, InterOp, Optimization, Duration, MaxDuration, Warmup, WarmupRequests,
+            MinRequests, Timeout, MaxErrorRate, Tail, Slo, Seed, Model, Shape, Set, ResultsDir,
+        })
+        {
+            command.Add(o);
+        }
+    }
+
+    /// <summary>Validates the parsed values and builds the request; every mistake is one sentence (exit 2).</summary>
+    public RunRequest Build(ParseResult parse, string? outputPath)
+    {
+        int? warmN = parse.GetValue(WarmupRequests);
+        int threadCount = parse.GetValue(Threads) ?? 1;
+        if (threadCount < 1 || parse.GetValue(InterOp) is < 1)
+        {
+            throw HarnessException.BadInput("--threads and --inter-op-threads must be at least 1.");
+        }
+
+        if (parse.GetValue(Batch) < 1)
+        {
+            throw HarnessException.BadInput("--batch must be at least 1.");
+        }
+
+        double errorRate = parse.GetValue(MaxErrorRate);
+        if (errorRate is < 0 or > 1)
+        {
+            throw HarnessException.BadInput("--max-error-rate must lie between 0 and 1.");
+        }
+
+        if (warmN is < 0)
+        {
+            throw HarnessException.BadInput("--warmup-requests must not be negative.");
+        }
+
+        var stop = new StopRules(
+            OptionParsers.Duration(parse.GetValue(Duration)!, "--duration"),
+            parse.GetValue(MinRequests),
+            OptionParsers.Duration(parse.GetValue(MaxDuration)!, "--max-duration"));
+        if (stop.MaxDuration < stop.MinDuration)
+        {
+            throw HarnessException.BadInput("--max-duration must not be shorter than --duration.");
+        }
+
+        int seed = parse.GetValue(Seed);
+        var settings = new RunSettings
+        {
+            Scenario = ScenarioParser.Parse(parse.GetValue(Scenario)!, seed),
+            Batch = parse.GetValue(Batch),
+            Warmup = warmN is { } n ? WarmupRule.ForRequests(n) : WarmupRule.ForDuration(OptionParsers.Duration(parse.GetValue(Warmup)!, "--warmup")),
+            Stop = stop,
+            RequestTimeout = parse.GetValue(Timeout) is { } t ? OptionParsers.Duration(t, "--timeout") : null,
+            MaxErrorRate = errorRate,
+            Seed = seed,
+            TailPercentile = parse.GetValue(Tail) is { } p ? OptionParsers.Percentile(p) : null,
+            Slos = (parse.GetValue(Slo) ?? []).SelectMany(ServiceLevelObjective.ParseList).ToList(),
+        };
+        var options = new WorkloadOptions
+        {
+            ModelPath = parse.GetValue(Model),
+            Shapes = (parse.GetValue(Shape) ?? []).Select(OptionParsers.Shape).ToDictionary(kv => kv.Key, kv => kv.Value),
+            Threads = parse.GetValue(Threads),
+            InterOpThreads = parse.GetValue(InterOp),
+            Optimization = parse.GetValue(Optimization)!,
+            Extra = (parse.GetValue(Set) ?? []).Select(OptionParsers.Setting).ToDictionary(kv => kv.Key, kv => kv.Value),
+        };
+        return new RunRequest(
+            parse.GetValue(Workload)!,
+            BackendSpec.Parse(parse.GetValue(Backend)!),
+            options,
+            settings,
+            outputPath,
+            parse.GetValue(ResultsDir)!,
+            new Dictionary<string, object?> { ["command_line"] = "harness " + string.Join(' ', parse.Tokens.Select(t => t.Value)) });
+    }
+
+    /// <summary>
+    /// Parses a quoted run-argument string (the sides of <c>ab</c>) with these options alone;
+    /// a leading "run" is allowed. Parse errors name the side.
+    /// </summary>
+    public static RunRequest ParseArguments(string text, string side)
+    {
+        var options = new RunOptions();
+        var command = new Command("run");
+        options.AddTo(command);
+        var args = System.CommandLine.Parsing.CommandLineParser.SplitCommandLine(text).ToList();
+        if (args.Count > 0 && args[0] == "run")
+        {
+            args.RemoveAt(0);
+        }
+
+        ParseResult parse = command.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            throw HarnessException.BadInput($"{side} \"{text}\": {parse.Errors[0].Message}");
+        }
+
+        return options.Build(parse, null);
+    }
+}
