@@ -30,6 +30,9 @@ public static class HarnessCli
             ListCommand.Create(registry, output),
             HwCommand.Create(registry, output),
             DoctorCommand.Create(registry, output),
+            CostCommand.Create(output),
+            ProjectCommand.Create(output),
+            PlanCommand.Create(output),
         };
         return root;
     }

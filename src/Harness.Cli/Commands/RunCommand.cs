@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Harness.Backends;
 using Harness.Cli.Display;
+using Harness.Cost;
 using Harness.Engine;
 using Harness.Engine.Scenarios;
 using Harness.Results;
@@ -34,12 +35,14 @@ public static class RunCommand
         var set = new Option<string[]>("--set") { Description = "Workload-specific setting key=value (repeatable)." };
         var outFile = new Option<string?>("--out", "-o") { Description = "Result file (default: results/<machine>/<workload>_<backend>_<scenario>_<utc>.json)." };
         var resultsDir = new Option<string>("--results-dir") { Description = "Folder for default result paths.", DefaultValueFactory = _ => "results" };
+        var prices = new PriceOptions();
 
         var command = new Command("run", "Run one workload and write a result file. Exit 0 valid, 1 invalid or failed, 2 bad input.")
         {
             workload, backend, scenario, batch, threads, interOp, optimization, duration, maxDuration, warmup, warmupRequests,
             minRequests, timeout, maxErrorRate, tail, seed, model, shape, set, outFile, resultsDir,
         };
+        prices.AddTo(command);
 
         command.SetAction((parse, cancellationToken) => Task.FromResult(Execute(parse, cancellationToken)));
         return command;
@@ -98,6 +101,12 @@ public static class RunCommand
                 Optimization = parse.GetValue(optimization)!,
                 Extra = (parse.GetValue(set) ?? []).Select(OptionParsers.Setting).ToDictionary(kv => kv.Key, kv => kv.Value),
             };
+            var extraConfig = new Dictionary<string, object?> { ["command_line"] = "harness " + string.Join(' ', parse.Tokens.Select(t => t.Value)) };
+            if (prices.Resolve(parse).Chosen is { } price)
+            {
+                extraConfig[ResultCost.ConfigKey] = price;
+            }
+
             var request = new RunRequest(
                 parse.GetValue(workload)!,
                 BackendSpec.Parse(parse.GetValue(backend)!),
@@ -105,12 +114,16 @@ public static class RunCommand
                 settings,
                 parse.GetValue(outFile),
                 parse.GetValue(resultsDir)!,
-                new Dictionary<string, object?> { ["command_line"] = "harness " + string.Join(' ', parse.Tokens.Select(t => t.Value)) });
+                extraConfig);
 
             var progress = new EngineProgress();
             var runner = new BenchmarkRunner(registry.Value);
             RunOutcome outcome = ProgressDisplay.Run(progress, $"{request.Workload} {request.Backend}", error, () => runner.Run(request, progress, cancellationToken));
             output.Write(MarkdownSummary.Render(outcome.Document, outcome.Path));
+            if (CostReport.RunLine(outcome.Document) is { } cost)
+            {
+                output.WriteLine(cost);
+            }
             if (outcome.Document.Cancelled)
             {
                 error.WriteLine($"harness: cancelled; the partial result was written to {outcome.Path}.");

@@ -36,4 +36,19 @@ public static class CostReport
 
         return sb.ToString();
     }
+
+    /// <summary>One line for the end of <c>harness run</c>; null when the result carries no cost.</summary>
+    public static string? RunLine(Harness.Results.ResultDocument doc)
+    {
+        var extra = doc.Metrics.Extra;
+        if (extra is null || Harness.Results.DocumentValues.Number(extra.GetValueOrDefault("usd_per_hour")) is not { } perHour
+            || ResultCost.Throughput(doc) is not { } t
+            || Harness.Results.DocumentValues.Number(extra.GetValueOrDefault(ResultCost.MetricName(t.Unit))) is not { } perMillion)
+        {
+            return null;
+        }
+
+        string perM = t.Unit == "tokens" ? "$/Mtok" : $"$ per 1M {t.Unit}";
+        return string.Create(CultureInfo.InvariantCulture, $"Cost: {perMillion:0.####} {perM} at {perHour:0.####} $/h.");
+    }
 }

@@ -68,4 +68,17 @@ public sealed class HardwareCatalog
             && m.Model is not null && hardware.Cpu.Model.Contains(m.Model, StringComparison.OrdinalIgnoreCase)
             && (m.LogicalCores is null || m.LogicalCores == hardware.Cpu.LogicalCores));
     }
+
+    /// <summary>The card a result ran on: the one named (<c>--from</c>), else the fingerprint's match; bad input when neither is known.</summary>
+    public HardwareSpec ForRun(HardwareFingerprint? hardware, string? named, string origin)
+    {
+        if (named is not null)
+        {
+            return Get(named);
+        }
+
+        string seen = hardware?.Gpus.FirstOrDefault()?.Name ?? hardware?.Cpu.Model ?? "unrecorded hardware";
+        return Match(hardware) ?? throw HarnessException.BadInput(
+            $"Result {origin} ran on '{seen}', which the hardware catalog does not know; name the card with --from ({CatalogFile.Known(Ids).TrimEnd('.')}).");
+    }
 }
