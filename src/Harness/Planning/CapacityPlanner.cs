@@ -126,9 +126,9 @@ public static class CapacityPlanner
             .Select(o =>
             {
                 int instances = CostCalculator.InstancesFor(o, n);
-                double perHour = instances * o.UsdPerInstanceHour;
+                double perHour = Math.Round(instances * o.UsdPerInstanceHour, 2);
                 return new OfferPlan(o.Id, o.Pricing, o.Price.Date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
-                    instances, Math.Round(perHour, 2), Math.Round(perHour * CostCalculator.HoursPerMonth, 0), o.Vcpus * instances);
+                    instances, perHour, Math.Round(perHour * CostCalculator.HoursPerMonth, 0), o.Vcpus * instances);
             })
             .OrderBy(o => o.UsdPerMonth)
             .ToList();

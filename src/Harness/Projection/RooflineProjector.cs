@@ -351,16 +351,16 @@ public static class RooflineProjector
     {
         public static Rates For(HardwareSpec source, HardwareSpec target, string dtype)
         {
-            bool measuredCompute = source.MeasuredFlops(dtype) is not null && target.MeasuredFlops(dtype) is not null;
-            double sc = (measuredCompute ? source.MeasuredFlops(dtype) : source.PeakFlops(dtype) ?? source.MeasuredFlops(dtype))
-                ?? throw HarnessException.BadInput($"The catalog has no {dtype} rate for {source.Id}, the measured card.");
-            double tc = (measuredCompute ? target.MeasuredFlops(dtype) : target.PeakFlops(dtype) ?? target.MeasuredFlops(dtype))
-                ?? throw HarnessException.BadInput($"The catalog has no {dtype} rate for {target.Id}; {CatalogFile.Known(target.PeakDenseTflops.Keys)}");
             bool measuredBandwidth = source.MeasuredBandwidth is not null && target.MeasuredBandwidth is not null;
             double sb = (measuredBandwidth ? source.MeasuredBandwidth : source.PeakBandwidth ?? source.MeasuredBandwidth)
                 ?? throw HarnessException.BadInput($"The catalog has no memory bandwidth for {source.Id}: runs on it can be costed but not projected.");
             double tb = (measuredBandwidth ? target.MeasuredBandwidth : target.PeakBandwidth ?? target.MeasuredBandwidth)
                 ?? throw HarnessException.BadInput($"The catalog has no memory bandwidth for {target.Id}; it cannot be a projection target.");
+            bool measuredCompute = source.MeasuredFlops(dtype) is not null && target.MeasuredFlops(dtype) is not null;
+            double sc = (measuredCompute ? source.MeasuredFlops(dtype) : source.PeakFlops(dtype) ?? source.MeasuredFlops(dtype))
+                ?? throw HarnessException.BadInput($"The catalog has no {dtype} rate for {source.Id}, the measured card.");
+            double tc = (measuredCompute ? target.MeasuredFlops(dtype) : target.PeakFlops(dtype) ?? target.MeasuredFlops(dtype))
+                ?? throw HarnessException.BadInput($"The catalog has no {dtype} rate for {target.Id}; {CatalogFile.Known(target.PeakDenseTflops.Keys)}");
             return new Rates(sc, tc, sb, tb,
                 measuredCompute ? "measured matrix-product ceilings of both cards" : "datasheet dense peaks",
                 measuredBandwidth ? "measured copy ceilings of both cards" : "datasheet peaks");
