@@ -3,7 +3,9 @@
 
 The proxy is a plain PyTorch eager decode loop (bf16, random weights of Llama/Qwen shapes, KV cache
 preallocated, cuDNN SDPA off, one host sync per token), not a harness workload: it stands in until
-the project's own decode workloads have runs on both cards. Usage: to_results.py RAW.json OUT_DIR
+the project's own decode workloads have runs on both cards. decode_proxy_graph.py is the same model with each decode step captured in a CUDA graph over a
+fixed-length, masked KV cache (no host launch overhead; attention reads the whole cache).
+Usage: to_results.py RAW.json OUT_DIR [graph]
 """
 import json, math, os, statistics, sys
 
@@ -16,8 +18,14 @@ def dist(xs):
             "mean": mean, "stdev": statistics.stdev(s) if n > 1 else 0.0, "min": s[0], "max": s[-1],
             "median_ci_low": None, "median_ci_high": None, "source": "exact"}
 
-def main(raw_path, out_dir):
+def params_of(L, H, nh, kv, inter, vocab):
+    hd = H // nh
+    return L * (H * (nh + 2 * kv) * hd + nh * hd * H + 2 * H * inter + inter * H) + 2 * vocab * H
+
+def main(raw_path, out_dir, variant=""):
     raw = json.load(open(raw_path))
+    graph = variant == "graph"
+    workload = "pytorch-decode-proxy-graph" if graph else "pytorch-decode-proxy"
     name, driver, power, uuid = [x.strip() for x in raw["smi"].split(",")]
     os.makedirs(out_dir, exist_ok=True)
     for r in raw["runs"]:
@@ -25,16 +33,20 @@ def main(raw_path, out_dir):
             continue
         L, H, nh, kv, inter, vocab = r["cfg"]
         B, P, N = r["batch"], r["prompt"], r["new"]
+        params = r.get("params") or params_of(L, H, nh, kv, inter, vocab)
+        kv_bytes = 2 * L * kv * (H // nh) * 2
+        context = P + N if graph else P + N / 2  # the graph reads the whole masked cache every step
+        step_bytes = 2 * (params - vocab * H) + B * context * kv_bytes  # the embedding table is not read in decode
         wall = statistics.median(r["wall"])
         doc = {
-            "schema_version": 1, "harness_version": "proxy", "workload": "pytorch-decode-proxy", "backend": "pytorch:cuda",
+            "schema_version": 1, "harness_version": "proxy", "workload": workload, "backend": "pytorch:cuda",
             "scenario": "single", "started_utc": "2026-11-26T00:00:00Z", "valid": False, "cancelled": False, "stop_reason": "completed",
             "validity": [{"name": "min_requests", "passed": False,
                           "detail": f"{len(r['ttft'])} measured requests after 1 warm-up: a PyTorch proxy (scripts/decode-proxy), not a harness run"}],
             "config": {"model": r["model"], "model_config": {"name": r["model"], "num_hidden_layers": L, "hidden_size": H,
                        "num_attention_heads": nh, "num_key_value_heads": kv, "intermediate_size": inter, "vocab_size": vocab},
-                       "batch": B, "prompt_tokens": P, "new_tokens": N, "dtype": "bf16", "params": r["params"], "tp": 1,
-                       "torch": raw["torch"], "script": "scripts/decode-proxy/decode_proxy.py"},
+                       "batch": B, "prompt_tokens": P, "new_tokens": N, "dtype": "bf16", "params": params, "bytes_per_decode_step": step_bytes, "tp": 1,
+                       "torch": raw["torch"], "script": "scripts/decode-proxy/" + ("decode_proxy_graph.py" if graph else "decode_proxy.py")},
             "hardware": {"cpu": {"model": "not recorded by the proxy", "logical_cores": 16, "features": []}, "memory_bytes": 0,
                          "os": "lent GPU machine image 'cuda'", "kernel": "", "glibc": None, "dotnet": "none (PyTorch proxy)",
                          "hostname": "", "packages": {"torch": raw["torch"]},
@@ -49,9 +61,9 @@ def main(raw_path, out_dir):
                                    "tpot_ms": "(request end - first token) / (new_tokens - 1), one host sync per token",
                                    "output_tokens_per_s": "batch x new_tokens / median request wall time"},
         }
-        path = os.path.join(out_dir, f"decode-proxy_{r['model']}_bs{B}.json")
+        path = os.path.join(out_dir, f"{'decode-proxy-graph' if graph else 'decode-proxy'}_{r['model']}_bs{B}.json")
         json.dump(doc, open(path, "w"), indent=2)
         print(path)
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(*sys.argv[1:4])

@@ -6,10 +6,12 @@ namespace Harness.Projection;
 
 /// <summary>
 /// Projects a measured LLM run onto another card with a roofline calibrated on the run. Each forward
-/// pass takes max(host overhead, GPU work / efficiency + all-reduce): kernels are launched
-/// asynchronously, so a host-bound loop hides GPU work until the GPU becomes the slower side. The
-/// decode step fixes the bandwidth efficiency and the host overhead; prefill shares that overhead and
-/// fixes the compute efficiency. The same fit applied to the target's ceilings gives TTFT and TPOT.
+/// pass takes host overhead and GPU work / efficiency + all-reduce, either overlapped (max: kernels
+/// are launched asynchronously, so a host-bound loop hides GPU work) or added (syncs and fixed
+/// per-kernel costs); one run cannot tell which, so the center is the geometric mean of both and the
+/// error bars hold each. The decode step fixes the bandwidth efficiency and the host overhead; prefill
+/// shares that overhead and fixes the compute efficiency. The same fit on the target's ceilings gives
+/// TTFT and TPOT.
 /// </summary>
 public static class RooflineProjector
 {
@@ -248,8 +250,13 @@ public static class RooflineProjector
         (double tpotLo, double tpotHi) = facts.Tpot.Spread(pct);
         (double ttftLo, double ttftHi) = facts.Ttft.Spread(pct);
         double achieved = Achieved(tpot, src.DecodeWork, src.DecodeComm);
+        // One run cannot tell host overhead that overlaps GPU work (asynchronous launches) from overhead
+        // that adds to it (syncs, fixed per-kernel costs): the center is the geometric mean of both.
         Fit center = Fit.Calibrate(tpot, ttft, Math.Max(p.DecodeEfficiency, achieved), overlap: true, src, p);
-        (double cTtft, double cTpot) = center.Predict(tgt);
+        Fit serial = Fit.Calibrate(tpot, ttft, Math.Max(p.DecodeEfficiency, achieved), overlap: false, src, p);
+        (double oTtft, double oTpot) = center.Predict(tgt);
+        (double aTtft, double aTpot) = serial.Predict(tgt);
+        double cTtft = Math.Sqrt(oTtft * aTtft), cTpot = Math.Sqrt(oTpot * aTpot);
 
         var ttfts = new List<double>();
         var tpots = new List<double>();
