@@ -36,7 +36,7 @@ public sealed record ProjectionResult
     {
         ["step"] = "per forward pass: overlapped max(host overhead, GPU work / efficiency + all-reduce) and serial host overhead + GPU work / efficiency + all-reduce; the value is their geometric mean, the error bars hold each",
         ["gpu_work"] = "max(FLOPs / (tp x compute ceiling), bytes / (tp x bandwidth ceiling)); ceilings are measured matrix/copy rates where both cards have them, else datasheet peaks",
-        ["calibration"] = "decode: efficiency = max(prior, achieved); host overhead = the step time when GPU work at that efficiency is shorter. prefill shares that host overhead; its compute efficiency is fitted from TTFT",
+        ["calibration"] = "decode: efficiency = max(prior, achieved); host overhead = what GPU work at that efficiency leaves unexplained (overlapped: the whole step; serial: the difference). prefill shares that host overhead; its compute efficiency is fitted from TTFT",
         ["all_reduce"] = "2 per layer per pass: latency + 2 (tp-1)/tp x tokens x hidden x 2 bytes / link bandwidth",
         ["output_tokens_per_s"] = "measured tokens/s x (target batch / run batch) x (TTFT + (new-1) TPOT) on the run / the same on the target",
         ["error_bars"] = "range over the measurement's median 95% CI, decode efficiency from achieved to the ceiling, and overlapped vs serial host overhead",

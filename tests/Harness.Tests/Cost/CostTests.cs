@@ -77,6 +77,23 @@ public class CostTests
     }
 
     [Fact]
+    public void A_costed_result_still_matches_the_result_schema()
+    {
+        ResultDocument doc = SyntheticRuns.Llm(SyntheticRuns.H100, 95, 12, tokensPerS: 2000);
+        doc.HarnessVersion = "test";
+        doc.StopReason = "completed";
+        doc.StartedUtc = new DateTime(2026, 11, 26, 0, 0, 0, DateTimeKind.Utc);
+        doc.Validity = [new Harness.Validity.ValidityCondition("min_requests", true, "ok")];
+        doc.Metrics.LatencyMs = SyntheticRuns.Distribution(800);
+        ResultCost.Annotate(doc, PriceCatalog.Default.Get("p5.48xlarge", new PriceAgePolicy(Today)));
+
+        var schema = Json.Schema.JsonSchema.FromText(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "schema", "result.schema.json")));
+        using var json = System.Text.Json.JsonDocument.Parse(ResultJson.Serialize(doc));
+        var result = schema.Evaluate(json.RootElement, new Json.Schema.EvaluationOptions { OutputFormat = Json.Schema.OutputFormat.List, RequireFormatValidation = true });
+        Assert.True(result.IsValid, string.Join("; ", (result.Details ?? []).Where(d => d.Errors is not null && !d.IsValid).SelectMany(d => d.Errors!.Select(e => $"{d.InstanceLocation}: {e.Value}"))));
+    }
+
+    [Fact]
     public void Samples_and_agent_jobs_are_costed_in_their_own_units()
     {
         var doc = new ResultDocument { Backend = "onnx:cpu", Metrics = new ResultMetrics { ThroughputPerS = 50, ThroughputUnit = "samples" } };
