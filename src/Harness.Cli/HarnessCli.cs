@@ -34,6 +34,9 @@ public static class HarnessCli
             CompareCommand.Create(output),
             AbCommand.Create(registry, output, error),
             ReportCommand.Create(output),
+            CostCommand.Create(output),
+            ProjectCommand.Create(output),
+            PlanCommand.Create(output),
         };
         return root;
     }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Harness.Backends;
+using Harness.Cost;
 using Harness.Cli.Display;
 using Harness.Engine;
 using Harness.Engine.Scenarios;
@@ -63,6 +64,11 @@ public static class RunCommand
             {
                 RunOutcome single = RunOne(request);
                 output.Write(MarkdownSummary.Render(single.Document, single.Path));
+                if (CostReport.RunLine(single.Document) is { } cost)
+                {
+                    output.WriteLine(cost);
+                }
+
                 if (single.Document.Cancelled)
                 {
                     error.WriteLine($"harness: cancelled; the partial result was written to {single.Path}.");

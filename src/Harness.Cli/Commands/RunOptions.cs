@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Harness.Backends;
+using Harness.Cost;
 using Harness.Engine;
 using Harness.Engine.Scenarios;
 using Harness.Running;
@@ -54,6 +55,9 @@ internal sealed class RunOptions
 
     public Option<string> ResultsDir { get; } = new("--results-dir") { Description = "Folder for default result paths.", DefaultValueFactory = _ => "results" };
 
+    /// <summary>--instance / --price / --prices: the result then carries its cost per million output units.</summary>
+    public PriceOptions Prices { get; } = new();
+
     public void AddTo(Command command)
     {
         command.Add(Workload);
@@ -65,6 +69,8 @@ internal sealed class RunOptions
         {
             command.Add(o);
         }
+
+        Prices.AddTo(command);
     }
 
     /// <summary>Validates the parsed values and builds the request; every mistake is one sentence (exit 2).</summary>
@@ -124,6 +130,12 @@ internal sealed class RunOptions
             Optimization = parse.GetValue(Optimization)!,
             Extra = (parse.GetValue(Set) ?? []).Select(OptionParsers.Setting).ToDictionary(kv => kv.Key, kv => kv.Value),
         };
+        var extraConfig = new Dictionary<string, object?> { ["command_line"] = "harness " + string.Join(' ', parse.Tokens.Select(t => t.Value)) };
+        if (Prices.Resolve(parse).Chosen is { } price)
+        {
+            extraConfig[ResultCost.ConfigKey] = price;
+        }
+
         return new RunRequest(
             parse.GetValue(Workload)!,
             BackendSpec.Parse(parse.GetValue(Backend)!),
@@ -131,7 +143,7 @@ internal sealed class RunOptions
             settings,
             outputPath,
             parse.GetValue(ResultsDir)!,
-            new Dictionary<string, object?> { ["command_line"] = "harness " + string.Join(' ', parse.Tokens.Select(t => t.Value)) });
+            extraConfig);
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Harness.Backends;
+using Harness.Cost;
 using Harness.Engine;
 using Harness.Hardware;
 using Harness.Results;
@@ -64,6 +65,11 @@ public sealed class BenchmarkRunner
         }
 
         ResultDocument doc = ResultBuilder.Build(run, request.Workload, request.Backend.ToString(), hardware, config);
+        if (request.ExtraConfig?.GetValueOrDefault(ResultCost.ConfigKey) is PriceOffer price)
+        {
+            ResultCost.Annotate(doc, price);
+        }
+
         AtomicFile.WriteAllText(path, ResultJson.Serialize(doc));
         return new RunOutcome(doc, path, doc.Valid ? ExitCodes.Ok : ExitCodes.Invalid);
     }
