@@ -5,6 +5,8 @@ using Harness.Engine;
 using Harness.Engine.Scenarios;
 using Harness.Results;
 using Harness.Running;
+using Harness.Telemetry;
+using Harness.Telemetry.Prometheus;
 
 namespace Harness.Cli.Commands;
 
@@ -34,11 +36,20 @@ public static class RunCommand
         var set = new Option<string[]>("--set") { Description = "Workload-specific setting key=value (repeatable)." };
         var outFile = new Option<string?>("--out", "-o") { Description = "Result file (default: results/<machine>/<workload>_<backend>_<scenario>_<utc>.json)." };
         var resultsDir = new Option<string>("--results-dir") { Description = "Folder for default result paths.", DefaultValueFactory = _ => "results" };
+        var telemetryInterval = new Option<string>("--telemetry-interval") { Description = "How often GPU (NVML) and CPU telemetry is sampled (10ms to 60s).", DefaultValueFactory = _ => "100ms" };
+        var noTelemetry = new Option<bool>("--no-telemetry") { Description = "Do not sample GPU and CPU telemetry; the result then has no power or energy." };
+        var metricsAddress = new Option<string?>("--metrics") { Description = $"Serve live Prometheus metrics at [HOST:]PORT/metrics during the run (loopback unless HOST is given; 0.0.0.0 for every interface), e.g. 127.0.0.1:{MetricsEndpoint.DefaultPort}." };
+        var metricsLinger = new Option<string>("--metrics-linger") { Description = "After the run, keep --metrics up until one more scrape, at most this long (e.g. 15s), so Prometheus sees the final values.", DefaultValueFactory = _ => "0s" };
+        var pushgateway = new Option<string?>("--pushgateway") { Description = "Push the final metrics to this Prometheus Pushgateway URL, grouped by job, instance, workload and backend." };
+        var job = new Option<string?>("--job") { Description = "Pushgateway job name (default: harness)." };
+        var pushDelete = new Option<bool>("--push-delete") { Description = "Delete this run's Pushgateway group before the run, so the previous run's figures are not shown as current." };
+        var pushRequired = new Option<bool>("--push-required") { Description = "Exit 1 when the push fails (otherwise a failed push is a warning)." };
 
         var command = new Command("run", "Run one workload and write a result file. Exit 0 valid, 1 invalid or failed, 2 bad input.")
         {
             workload, backend, scenario, batch, threads, interOp, optimization, duration, maxDuration, warmup, warmupRequests,
             minRequests, timeout, maxErrorRate, tail, seed, model, shape, set, outFile, resultsDir,
+            telemetryInterval, noTelemetry, metricsAddress, metricsLinger, pushgateway, job, pushDelete, pushRequired,
         };
 
         command.SetAction((parse, cancellationToken) => Task.FromResult(Execute(parse, cancellationToken)));
@@ -98,6 +109,34 @@ public static class RunCommand
                 Optimization = parse.GetValue(optimization)!,
                 Extra = (parse.GetValue(set) ?? []).Select(OptionParsers.Setting).ToDictionary(kv => kv.Key, kv => kv.Value),
             };
+            TimeSpan interval = OptionParsers.Duration(parse.GetValue(telemetryInterval)!, "--telemetry-interval");
+            if (interval < TelemetryOptions.MinInterval || interval > TelemetryOptions.MaxInterval)
+            {
+                throw HarnessException.BadInput("--telemetry-interval must lie between 10ms and 60s.");
+            }
+
+            string? gateway = parse.GetValue(pushgateway);
+            if (gateway is null && (parse.GetValue(job) is not null || parse.GetValue(pushDelete) || parse.GetValue(pushRequired)))
+            {
+                throw HarnessException.BadInput("--job, --push-delete and --push-required need --pushgateway URL.");
+            }
+
+            string? listen = parse.GetValue(metricsAddress);
+            if (listen is not null)
+            {
+                MetricsEndpoint.ParseAddress(listen); // a bad address is bad input before anything loads
+            }
+
+            var metrics = new MetricsOptions
+            {
+                Listen = listen,
+                Linger = OptionParsers.Duration(parse.GetValue(metricsLinger)!, "--metrics-linger"),
+                Pushgateway = gateway is null ? null : PushgatewayClient.ParseUrl(gateway),
+                Job = parse.GetValue(job) is { } j ? OptionParsers.Label(j, "--job") : "harness",
+                PushDelete = parse.GetValue(pushDelete),
+                PushRequired = parse.GetValue(pushRequired),
+            };
+            var telemetry = parse.GetValue(noTelemetry) ? TelemetryOptions.Off : new TelemetryOptions { Interval = interval };
             var request = new RunRequest(
                 parse.GetValue(workload)!,
                 BackendSpec.Parse(parse.GetValue(backend)!),
@@ -105,12 +144,19 @@ public static class RunCommand
                 settings,
                 parse.GetValue(outFile),
                 parse.GetValue(resultsDir)!,
-                new Dictionary<string, object?> { ["command_line"] = "harness " + string.Join(' ', parse.Tokens.Select(t => t.Value)) });
+                new Dictionary<string, object?> { ["command_line"] = "harness " + string.Join(' ', parse.Tokens.Select(t => t.Value)) },
+                telemetry,
+                metrics);
 
             var progress = new EngineProgress();
             var runner = new BenchmarkRunner(registry.Value);
             RunOutcome outcome = ProgressDisplay.Run(progress, $"{request.Workload} {request.Backend}", error, () => runner.Run(request, progress, cancellationToken));
             output.Write(MarkdownSummary.Render(outcome.Document, outcome.Path));
+            foreach (string warning in outcome.Warnings ?? [])
+            {
+                error.WriteLine($"harness: warning: {warning}");
+            }
+
             if (outcome.Document.Cancelled)
             {
                 error.WriteLine($"harness: cancelled; the partial result was written to {outcome.Path}.");
