@@ -108,7 +108,7 @@ public static class EnergyAccounting
         {
             Parts = parts.Select(p => p.Name).ToList(),
             Method = string.Join("+", parts.Select(p => p.Method).Distinct()),
-            EnergyJ = Math.Round(joules, 6),
+            EnergyJ = joules,
             AvgPowerW = window > 0 ? joules / window : null,
             PeakPowerW = parts.Count == 1 ? parts[0].Peak : null,
             Unit = unit,

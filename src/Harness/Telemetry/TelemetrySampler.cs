@@ -136,7 +136,7 @@ public sealed class TelemetrySampler : IRunObserver, IDisposable
         {
             Enabled = true,
             IntervalMs = Interval.TotalMilliseconds,
-            WindowS = Math.Round(window.Seconds, 6),
+            WindowS = window.Seconds,
         };
         var notes = new List<string>();
         foreach (SourceState s in _sources)
