@@ -59,6 +59,16 @@ public sealed class PrometheusIntegrationTests : IDisposable
         Assert.True(servers.Query($"max_over_time(harness_run_phase{{job=\"harness\",phase=\"measuring\"}}[1m])").Single().Value == 1,
             $"a scrape saw the run measuring; up: {servers.Query("count_over_time(up{job=\"harness\"}[1m])").Single().Value} scrapes, {servers.Query("sum_over_time(up{job=\"harness\"}[1m])").Single().Value} up, samples {servers.Query("count_over_time(harness_run_phase{job=\"harness\",phase=\"measuring\"}[1m])").Single().Value}; {servers.Log()}");
 
+        // Every dashboard query is valid PromQL here, and the run's panels have data.
+        foreach ((string title, string expr) in DashboardTests.Queries())
+        {
+            string concrete = DashboardTests.Concrete(expr);
+            Assert.True(servers.QueryError(concrete) is null, $"{title}: {concrete}: {servers.QueryError(concrete)}");
+        }
+
+        Assert.NotEmpty(servers.Query(DashboardTests.Concrete(DashboardTests.Queries().First(q => q.Title == "p50 latency").Expr)));
+        Assert.NotEmpty(servers.Query(DashboardTests.Concrete(DashboardTests.Queries().First(q => q.Title == "GPU power").Expr)));
+
         // The push, read back from the Pushgateway itself, under its grouping key.
         string pushed = servers.PushgatewayMetrics();
         Assert.Equal(m.RequestsOk, PushedValue(pushed, "harness_requests_total", "outcome=\"ok\""));

@@ -72,6 +72,14 @@ public sealed class PrometheusServers : IDisposable
             .ToList();
     }
 
+    /// <summary>Evaluates a query; null when Prometheus accepted it, else its error.</summary>
+    public string? QueryError(string promql)
+    {
+        HttpResponseMessage response = _http.GetAsync($"{PrometheusUrl}/api/v1/query?query={Uri.EscapeDataString(promql)}").GetAwaiter().GetResult();
+        using JsonDocument doc = JsonDocument.Parse(response.Content.ReadAsStringAsync().GetAwaiter().GetResult());
+        return doc.RootElement.GetProperty("status").GetString() == "success" ? null : doc.RootElement.GetProperty("error").GetString();
+    }
+
     /// <summary>Queries until <paramref name="accept"/> holds for the single result (Prometheus ingests scrapes asynchronously).</summary>
     public double QueryUntil(string promql, Func<double, bool> accept, TimeSpan timeout)
     {
