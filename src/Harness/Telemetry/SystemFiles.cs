@@ -14,16 +14,31 @@ public interface ISystemFiles
     IReadOnlyList<string> ListDirectories(string path);
 }
 
-/// <summary>The real file system. One open, one pread and one close per file per reading.</summary>
+/// <summary>
+/// The real file system. Files stay open and are re-read from offset 0 (pread), which makes procfs and
+/// sysfs generate fresh contents: a reading costs one system call per file, no open or close.
+/// </summary>
 public sealed class SystemFiles : ISystemFiles
 {
     public static readonly SystemFiles Instance = new();
+
+    private readonly Dictionary<string, SafeFileHandle> _open = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
 
     public int Read(string path, Span<byte> buffer)
     {
         try
         {
-            using SafeFileHandle handle = File.OpenHandle(path);
+            SafeFileHandle handle;
+            lock (_gate)
+            {
+                if (!_open.TryGetValue(path, out handle!))
+                {
+                    handle = File.OpenHandle(path);
+                    _open[path] = handle;
+                }
+            }
+
             int total = 0;
             while (total < buffer.Length)
             {

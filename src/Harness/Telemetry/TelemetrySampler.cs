@@ -15,7 +15,7 @@ public sealed class TelemetrySampler : IRunObserver, IDisposable
     private readonly IClock _clock;
     private readonly SourceState[] _sources;
     private readonly bool _background;
-    private readonly ManualResetEventSlim _stop = new();
+    private readonly ManualResetEventSlim _stop = new(false, spinCount: 0); // it waits 100 ms at a time: spinning first only burns CPU
     private Thread? _thread;
     private bool _started;
     private bool _stalled;
