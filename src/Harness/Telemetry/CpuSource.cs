@@ -59,7 +59,7 @@ public sealed partial class CpuSource : ITelemetrySource
 
     public bool HasPackageEnergy => _zones.Length > 0;
 
-    public void Sample(long timestamp)
+    public void Sample(long timestamp, bool windowEdge = false)
     {
         lock (_gate)
         {

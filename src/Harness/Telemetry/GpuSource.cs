@@ -11,17 +11,24 @@ public sealed class GpuSource : ITelemetrySource
     /// <summary>Points per chart series in the result file.</summary>
     public const int SeriesPoints = 500;
 
+    /// <summary>How often the costly energy counter is read between the window edges (see <see cref="INvml.ReadGpu"/>).</summary>
+    public static readonly TimeSpan DefaultEnergyInterval = TimeSpan.FromSeconds(1);
+
     private readonly INvml _nvml;
     private readonly bool _ownsNvml;
     private readonly Device[] _devices;
     private readonly Lock _gate = new();
+    private readonly long _energyIntervalTicks;
+    private long _lastEnergyRead = long.MinValue;
 
     /// <param name="clockFrequency">Ticks per second of the timestamps passed to <see cref="Sample"/>.</param>
     /// <param name="ownsNvml">Dispose the NVML library with the source.</param>
-    public GpuSource(INvml nvml, long clockFrequency, bool ownsNvml = false, int capacity = SampleBuffer<GpuReading>.DefaultCapacity)
+    /// <param name="energyInterval">Least time between energy-counter reads, window edges apart; null for <see cref="DefaultEnergyInterval"/>.</param>
+    public GpuSource(INvml nvml, long clockFrequency, bool ownsNvml = false, int capacity = SampleBuffer<GpuReading>.DefaultCapacity, TimeSpan? energyInterval = null)
     {
         _nvml = nvml;
         _ownsNvml = ownsNvml;
+        _energyIntervalTicks = (long)((energyInterval ?? DefaultEnergyInterval).TotalSeconds * clockFrequency);
         IReadOnlyList<GpuInfo> gpus = nvml.Available ? nvml.ListGpus() : [];
         _devices = gpus.Select(g => new Device(g, capacity, clockFrequency)).ToArray();
         UnavailableReason = !nvml.Available ? nvml.UnavailableReason ?? "NVML is not available"
@@ -34,11 +41,17 @@ public sealed class GpuSource : ITelemetrySource
 
     public IReadOnlyList<GpuInfo> Gpus => _devices.Select(d => d.Info).ToList();
 
-    public void Sample(long timestamp)
+    public void Sample(long timestamp, bool windowEdge = false)
     {
+        bool withEnergy = windowEdge || _lastEnergyRead == long.MinValue || timestamp - _lastEnergyRead >= _energyIntervalTicks;
+        if (withEnergy)
+        {
+            _lastEnergyRead = timestamp;
+        }
+
         foreach (Device d in _devices)
         {
-            GpuReading r = _nvml.ReadGpu(d.Info.Index);
+            GpuReading r = _nvml.ReadGpu(d.Info.Index, withEnergy);
             lock (_gate)
             {
                 d.Add(timestamp, r);
@@ -127,8 +140,15 @@ public sealed class GpuSource : ITelemetrySource
                 }
             }
 
-            EnergySinceStartJ = _firstEnergyMj is { } e0 && r.EnergyMj is { } e1 && e1 >= e0 ? (e1 - e0) / 1000.0
-                : Count > 0 && r.PowerW is not null ? _integratedJ : null;
+            if (_firstEnergyMj is { } e0 && r.EnergyMj is { } e1 && e1 >= e0)
+            {
+                EnergySinceStartJ = (e1 - e0) / 1000.0;
+            }
+            else if (_firstEnergyMj is null && Count > 0 && r.PowerW is not null)
+            {
+                EnergySinceStartJ = _integratedJ; // no counter on this device: integrate power
+            }
+
             _previousTimestamp = t;
             Latest = r;
             Count++;

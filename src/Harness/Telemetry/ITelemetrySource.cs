@@ -14,7 +14,11 @@ public interface ITelemetrySource : IDisposable
     string? UnavailableReason { get; }
 
     /// <summary>Takes one reading, stamped <paramref name="timestamp"/> (the run's clock). May throw; the sampler records it.</summary>
-    void Sample(long timestamp);
+    /// <param name="windowEdge">
+    /// The reading just before the measured window opens or just after it closes: costly counters that
+    /// a source reads only now and then (NVML energy) must be read now, so the window is bracketed.
+    /// </param>
+    void Sample(long timestamp, bool windowEdge = false);
 
     /// <summary>Adds this source's summary of the window to the report.</summary>
     void Contribute(TelemetryWindow window, TelemetryReport report);

@@ -56,7 +56,7 @@ public sealed class TelemetrySampler : IRunObserver, IDisposable
         }
 
         _started = true;
-        SampleNow();
+        SampleNow(windowEdge: true);
         if (_background)
         {
             _thread = new Thread(Loop) { IsBackground = true, Name = "harness-telemetry" };
@@ -75,7 +75,7 @@ public sealed class TelemetrySampler : IRunObserver, IDisposable
         _stop.Set();
         if (_thread is null)
         {
-            SampleNow();
+            SampleNow(windowEdge: true);
         }
         else if (!_thread.Join(StopTimeout))
         {
@@ -83,8 +83,8 @@ public sealed class TelemetrySampler : IRunObserver, IDisposable
         }
     }
 
-    /// <summary>Reads every available source once.</summary>
-    public void SampleNow()
+    /// <summary>Reads every available source once; <paramref name="windowEdge"/> for the readings that bracket the window.</summary>
+    public void SampleNow(bool windowEdge = false)
     {
         foreach (SourceState s in _sources)
         {
@@ -96,7 +96,7 @@ public sealed class TelemetrySampler : IRunObserver, IDisposable
             long t = _clock.Timestamp;
             try
             {
-                s.Source.Sample(t);
+                s.Source.Sample(t, windowEdge);
                 lock (s)
                 {
                     s.Times.Add(t, default);
@@ -206,7 +206,7 @@ public sealed class TelemetrySampler : IRunObserver, IDisposable
             long wait = next - _clock.Timestamp;
             int ms = wait <= 0 ? 0 : (int)Math.Min(int.MaxValue, Math.Ceiling(wait * 1000.0 / _clock.Frequency));
             bool stopping = _stop.Wait(ms);
-            SampleNow();
+            SampleNow(windowEdge: stopping);
             if (stopping)
             {
                 return;

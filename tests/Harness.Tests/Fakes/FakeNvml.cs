@@ -23,6 +23,9 @@ public sealed class FakeNvml : INvml
 
     public int Reads { get; private set; }
 
+    /// <summary>Reads that asked for the (costly) energy counter.</summary>
+    public int EnergyReads { get; private set; }
+
     /// <summary>Added to every GPU's energy counter at each read, so the counter rises like a loaded card's.</summary>
     public ulong EnergyStepMj { get; set; }
 
@@ -33,9 +36,10 @@ public sealed class FakeNvml : INvml
 
     public void Set(int index, GpuReading reading) => _current[index] = reading;
 
-    public GpuReading ReadGpu(int index)
+    public GpuReading ReadGpu(int index, bool withEnergy = true)
     {
         Reads++;
+        EnergyReads += withEnergy ? 1 : 0;
         if (Fail is { } e)
         {
             throw e;
@@ -49,7 +53,7 @@ public sealed class FakeNvml : INvml
             }
         }
 
-        return _current[index];
+        return withEnergy ? _current[index] : _current[index] with { EnergyMj = null };
     }
 
     /// <summary>A loaded GPU: 300 W, 30 J more at every read, busy, throttled by the power cap.</summary>

@@ -12,7 +12,7 @@ public class GpuSourceTests
     /// <summary>Eleven readings 100 ms apart (one second), each adding <paramref name="energyStepMj"/> to the counter.</summary>
     private GpuSource SampleSteadyLoad(ulong? energyStepMj, double? power = 300, ulong? reasons = null, int ticks = 11)
     {
-        var source = new GpuSource(_nvml, _clock.Frequency);
+        var source = new GpuSource(_nvml, _clock.Frequency, energyInterval: TimeSpan.Zero);
         ulong energy = 5_000_000;
         for (int i = 0; i < ticks; i++)
         {
@@ -120,6 +120,29 @@ public class GpuSourceTests
         Assert.Equal(300, live.EnergySinceStartJ!.Value, 6); // 10 steps of 30 J
         Assert.Equal(1.0, live.ThrottleSeconds[0], 6);
         Assert.Equal(70, live.Latest.TemperatureC);
+    }
+
+    [Fact]
+    public void The_costly_energy_counter_is_read_at_the_window_edges_and_once_a_second_and_still_gives_the_delta()
+    {
+        var source = new GpuSource(_nvml, _clock.Frequency); // default: energy at most once a second
+        long t0 = _clock.Timestamp;
+        for (int i = 0; i <= 25; i++)
+        {
+            // 300 W: the counter rises 30 J per 100 ms whether or not it is read.
+            _nvml.Set(0, new GpuReading(300, 1_000_000 + (ulong)i * 30_000, 0.5, 0.5, 1, 1, 1, 1, 0));
+            source.Sample(_clock.Timestamp, windowEdge: i == 25);
+            _clock.AdvanceMs(100);
+        }
+
+        var report = new TelemetryReport();
+        source.Contribute(new TelemetryWindow(t0, t0 + 2500, _clock.Frequency), report);
+
+        Assert.Equal(26, _nvml.Reads);
+        Assert.Equal(4, _nvml.EnergyReads); // at 0 s, 1 s, 2 s and the closing edge at 2.5 s
+        Assert.Equal(750, report.Gpus.Single().EnergyJ!.Value, 6);
+        Assert.Equal("counter", report.Gpus.Single().EnergyMethod);
+        Assert.Equal(750, source.Live(0).EnergySinceStartJ!.Value, 6);
     }
 
     [Fact]

@@ -121,7 +121,7 @@ public class TelemetrySamplerTests
 
         public string? UnavailableReason => null;
 
-        public void Sample(long timestamp)
+        public void Sample(long timestamp, bool windowEdge = false)
         {
             if (HangFromNow)
             {
