@@ -122,9 +122,11 @@ public static class RunCommand
             }
 
             string? listen = parse.GetValue(metricsAddress);
+            string title = "";
             if (listen is not null)
             {
-                MetricsEndpoint.ParseAddress(listen); // a bad address is bad input before anything loads
+                (string host, int port) = MetricsEndpoint.ParseAddress(listen); // a bad address is bad input before anything loads
+                title = $" (metrics: http://{(host == "+" ? "*" : host)}:{port}/metrics)";
             }
 
             var metrics = new MetricsOptions
@@ -150,7 +152,7 @@ public static class RunCommand
 
             var progress = new EngineProgress();
             var runner = new BenchmarkRunner(registry.Value);
-            RunOutcome outcome = ProgressDisplay.Run(progress, $"{request.Workload} {request.Backend}", error, () => runner.Run(request, progress, cancellationToken));
+            RunOutcome outcome = ProgressDisplay.Run(progress, $"{request.Workload} {request.Backend}{title}", error, () => runner.Run(request, progress, cancellationToken));
             output.Write(MarkdownSummary.Render(outcome.Document, outcome.Path));
             foreach (string warning in outcome.Warnings ?? [])
             {

@@ -2,7 +2,6 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Harness.Engine;
 using Harness.Hardware;
-using Harness.Results;
 using Harness.Telemetry;
 using Harness.Telemetry.Prometheus;
 using Harness.Tests.Fakes;
@@ -59,7 +58,7 @@ public partial class DashboardTests
         clock.AdvanceMs(100);
         sampler.SampleNow();
         metrics.PhaseStarted(RunPhases.Measuring, clock.Timestamp);
-        metrics.SetResult(new ResultDocument { Metrics = new ResultMetrics { EnergyJ = 1, AvgPowerW = 1, JoulesPerUnit = 1, LatencyMs = new Harness.Measurement.DistributionSummary { Count = 1 } } });
+        metrics.SetResult(HarnessMetricsTests.FinishedRun());
         string exposition = await HarnessMetricsTests.Export(metrics);
         var exported = TypeLine().Matches(exposition).Select(m => m.Groups[1].Value).ToHashSet();
 

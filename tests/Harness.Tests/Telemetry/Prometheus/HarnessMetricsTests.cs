@@ -29,6 +29,21 @@ public partial class HarnessMetricsTests
         return double.Parse(lines[0][(lines[0].LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
     }
 
+    /// <summary>A finished run with every figure the result gauges publish: 120 units/s, p50 8 ms, 900 J.</summary>
+    internal static ResultDocument FinishedRun(bool valid = true) => new()
+    {
+        Valid = valid,
+        Metrics = new ResultMetrics
+        {
+            ThroughputPerS = 120,
+            DurationS = 30,
+            EnergyJ = 900,
+            AvgPowerW = 30,
+            JoulesPerUnit = 0.25,
+            LatencyMs = new Harness.Measurement.DistributionSummary { Count = 10, P50 = 8, P90 = 9, P95 = 9.5, P99 = 12, P999 = 12, Mean = 8.2, Min = 7, Max = 12 },
+        },
+    };
+
     [Fact]
     public async Task Counts_measured_requests_by_outcome_with_units_and_latency()
     {
@@ -111,19 +126,7 @@ public partial class HarnessMetricsTests
         var metrics = new HarnessMetrics(Labels, _clock);
         Assert.DoesNotContain("harness_result_valid{", await Export(metrics));
 
-        metrics.SetResult(new ResultDocument
-        {
-            Valid = true,
-            Metrics = new ResultMetrics
-            {
-                ThroughputPerS = 120,
-                DurationS = 30,
-                EnergyJ = 900,
-                AvgPowerW = 30,
-                JoulesPerUnit = 0.25,
-                LatencyMs = new Harness.Measurement.DistributionSummary { Count = 10, P50 = 8, P90 = 9, P95 = 9.5, P99 = 12, P999 = 12, Mean = 8.2, Min = 7, Max = 12 },
-            },
-        });
+        metrics.SetResult(FinishedRun());
         string text = await Export(metrics);
 
         Assert.Equal(1, Value(text, "harness_result_valid"));
@@ -145,7 +148,7 @@ public partial class HarnessMetricsTests
         nvml.Set(0, new GpuReading(1, 1, 1, 1, 1, 1, 1, 1, 4));
         sampler.Start();
         metrics.RequestEnded(RequestOutcome.Ok, 1, 1, 1);
-        metrics.SetResult(new ResultDocument { Valid = true, Metrics = new ResultMetrics { EnergyJ = 1, AvgPowerW = 1, JoulesPerUnit = 1 } });
+        metrics.SetResult(FinishedRun());
 
         string text = await Export(metrics);
 

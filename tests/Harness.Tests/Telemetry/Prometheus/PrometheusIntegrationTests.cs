@@ -106,19 +106,7 @@ public sealed class PrometheusIntegrationTests : IDisposable
         sampler.SampleNow();
         metrics.RequestEnded(RequestOutcome.Ok, 12, 1, 128);
         metrics.RequestEnded(RequestOutcome.Error, 3, 0, 0);
-        metrics.SetResult(new ResultDocument
-        {
-            Valid = false,
-            Metrics = new ResultMetrics
-            {
-                ThroughputPerS = 1,
-                DurationS = 1,
-                EnergyJ = 2,
-                AvgPowerW = 2,
-                JoulesPerUnit = 0.1,
-                LatencyMs = new Harness.Measurement.DistributionSummary { Count = 1, P50 = 12, P90 = 12, P95 = 12, P99 = 12, P999 = 12, Mean = 12, Min = 12, Max = 12 },
-            },
-        });
+        metrics.SetResult(HarnessMetricsTests.FinishedRun(valid: false));
         string text = HarnessMetricsTests.Export(metrics).GetAwaiter().GetResult();
         Assert.Contains("harness_cpu_package_energy_joules_total", text);
         Assert.Contains("harness_gpu_throttle_seconds_total", text);

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Harness.Telemetry.Prometheus;
 using Harness.Tests.Fakes;
 
