@@ -11,8 +11,12 @@ public sealed class GpuSource : ITelemetrySource
     /// <summary>Points per chart series in the result file.</summary>
     public const int SeriesPoints = 500;
 
-    /// <summary>How often the costly energy counter is read between the window edges (see <see cref="INvml.ReadGpu"/>).</summary>
-    public static readonly TimeSpan DefaultEnergyInterval = TimeSpan.FromSeconds(1);
+    /// <summary>
+    /// How often the costly energy counter is read between the window edges (see <see cref="INvml.ReadGpu"/>):
+    /// the window's energy needs only the edges; the reads between feed the live energy metric.
+    /// Every 5 s keeps eight GPUs under 1% of one core (3.8 ms per read measured on an H200).
+    /// </summary>
+    public static readonly TimeSpan DefaultEnergyInterval = TimeSpan.FromSeconds(5);
 
     private readonly INvml _nvml;
     private readonly bool _ownsNvml;

@@ -125,7 +125,7 @@ public class GpuSourceTests
     [Fact]
     public void The_costly_energy_counter_is_read_at_the_window_edges_and_once_a_second_and_still_gives_the_delta()
     {
-        var source = new GpuSource(_nvml, _clock.Frequency); // default: energy at most once a second
+        var source = new GpuSource(_nvml, _clock.Frequency, energyInterval: TimeSpan.FromSeconds(1));
         long t0 = _clock.Timestamp;
         for (int i = 0; i <= 25; i++)
         {

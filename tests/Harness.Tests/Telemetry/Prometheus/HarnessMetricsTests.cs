@@ -95,7 +95,7 @@ public partial class HarnessMetricsTests
         files.SetProcStat((100, 100));
         files.SetProcessStat(250, 50, 1000);
         var sampler = new TelemetrySampler(
-            [new GpuSource(nvml, _clock.Frequency), new CpuSource(_clock.Frequency, files, 100, 4096)], _clock, TimeSpan.FromMilliseconds(100), background: false);
+            [new GpuSource(nvml, _clock.Frequency, energyInterval: TimeSpan.Zero), new CpuSource(_clock.Frequency, files, 100, 4096)], _clock, TimeSpan.FromMilliseconds(100), background: false);
         var metrics = new HarnessMetrics(Labels, _clock, sampler);
         nvml.Set(0, new GpuReading(300, 1_000_000, 0.9, 0.4, 8L << 30, 1980, 3201, 65, 0x4));
         sampler.Start();
