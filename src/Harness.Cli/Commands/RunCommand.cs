@@ -64,6 +64,11 @@ public static class RunCommand
             {
                 RunOutcome single = RunOne(request);
                 output.Write(MarkdownSummary.Render(single.Document, single.Path));
+                foreach (string warning in single.Warnings ?? [])
+                {
+                    error.WriteLine($"harness: warning: {warning}");
+                }
+
                 if (CostReport.RunLine(single.Document) is { } cost)
                 {
                     output.WriteLine(cost);

@@ -10,8 +10,14 @@ namespace Harness.Engine;
 public sealed class BenchmarkEngine
 {
     private readonly IClock _clock;
+    private readonly IRunObserver? _observer;
 
-    public BenchmarkEngine(IClock? clock = null) => _clock = clock ?? StopwatchClock.Instance;
+    /// <param name="observer">Told of phase changes and measured requests (telemetry, live metrics); may be null.</param>
+    public BenchmarkEngine(IClock? clock = null, IRunObserver? observer = null)
+    {
+        _clock = clock ?? StopwatchClock.Instance;
+        _observer = observer;
+    }
 
     /// <summary>
     /// Runs the whole benchmark. Cancellation ends the measured phase early; the result is still
@@ -21,28 +27,42 @@ public sealed class BenchmarkEngine
     {
         progress ??= new EngineProgress();
         IScenario scenario = settings.Scenario;
-        progress.Reset("preparing", _clock.Timestamp);
+        progress.Reset(RunPhases.Preparing, _clock.Timestamp);
+        _observer?.PhaseStarted(RunPhases.Preparing, _clock.Timestamp);
         WorkloadDescription description = workload.Prepare(new WorkloadContext(settings.Batch, scenario.Workers, settings.Seed, cancellationToken));
 
         long warmupRequests = 0;
         if (!cancellationToken.IsCancellationRequested && (settings.Warmup.Requests > 0 || settings.Warmup.Duration > TimeSpan.Zero))
         {
             var warm = new Phase(this, workload, description, settings, record: false, cancellationToken);
-            progress.Reset("warm-up", warm.Start);
+            progress.Reset(RunPhases.WarmUp, warm.Start);
+            _observer?.PhaseStarted(RunPhases.WarmUp, warm.Start);
             warm.Progress = progress;
             scenario.Run(warm);
             warmupRequests = warm.Issued;
         }
 
-        var measured = new Phase(this, workload, description, settings, record: true, cancellationToken);
+        // Observers hear of the measured phase before its window opens and of its end after the last
+        // request, so samplers that read on both calls bracket the window.
+        _observer?.PhaseStarted(RunPhases.Measuring, _clock.Timestamp);
         DateTime startedUtc = _clock.UtcNow;
-        progress.Reset("measuring", measured.Start);
+        var measured = new Phase(this, workload, description, settings, record: true, cancellationToken);
+        progress.Reset(RunPhases.Measuring, measured.Start);
         measured.Progress = progress;
-        scenario.Run(measured);
-        // Both clocks read back to back at both ends, so the anomaly check compares like with like.
-        long monotonicEnd = _clock.Timestamp;
+        long monotonicEnd;
+        try
+        {
+            scenario.Run(measured);
+        }
+        finally
+        {
+            // Both clocks read back to back at both ends, so the anomaly check compares like with like.
+            monotonicEnd = _clock.Timestamp;
+            _observer?.PhaseStarted(RunPhases.Done, monotonicEnd);
+        }
+
         DateTime endedUtc = _clock.UtcNow;
-        progress.Reset("done", _clock.Timestamp);
+        progress.Reset(RunPhases.Done, _clock.Timestamp);
 
         long windowEnd = measured.Start;
         foreach (WorkerRecorder r in measured.Recorders)
@@ -100,6 +120,7 @@ public sealed class BenchmarkEngine
     private sealed class Phase : IPhaseDriver
     {
         private readonly IClock _clock;
+        private readonly IRunObserver? _observer;
         private readonly IWorkload _workload;
         private readonly WorkloadDescription _description;
         private readonly RequestContext[] _contexts;
@@ -117,6 +138,7 @@ public sealed class BenchmarkEngine
         public Phase(BenchmarkEngine engine, IWorkload workload, WorkloadDescription description, RunSettings settings, bool record, CancellationToken token)
         {
             _clock = engine._clock;
+            _observer = record ? engine._observer : null;
             _workload = workload;
             _description = description;
             _record = record;
@@ -276,9 +298,11 @@ public sealed class BenchmarkEngine
 
             if (outcome != RequestOutcome.Ok)
             {
+                _observer?.RequestEnded(outcome, latency, 0, 0);
                 return;
             }
 
+            _observer?.RequestEnded(outcome, latency, ctx.InputUnits, ctx.OutputUnits);
             rec.Latency.Record(latency);
             rec.InputUnits += ctx.InputUnits;
             rec.OutputUnits += ctx.OutputUnits;

@@ -24,6 +24,7 @@ public static class MarkdownSummary
         {
             sb.Append(c, $"\nGoodput: {goodput:0.##} req/s ({met} of {m.RequestsOk + m.RequestsFailed} requests met every SLO).\n");
         }
+        Energy(sb, doc);
         var few = doc.TailSufficiency.Where(t => !t.Sufficient).Select(t => t.Percentile).ToList();
         if (few.Count > 0)
         {
@@ -52,6 +53,48 @@ public static class MarkdownSummary
 
         return sb.ToString();
     }
+
+    private static void Energy(StringBuilder sb, ResultDocument doc)
+    {
+        var c = CultureInfo.InvariantCulture;
+        if (doc.Telemetry is not { } t)
+        {
+            return;
+        }
+
+        if (t.Energy is { } e)
+        {
+            sb.Append(c, $"\nEnergy ({string.Join(" + ", e.Parts)}, {e.Method}): {e.EnergyJ:0.###} J, {e.AvgPowerW:0.#} W average");
+            if (e.JoulesPerUnit is { } j)
+            {
+                sb.Append(c, $", {j:0.####} J per {Singular(e.Unit)}");
+            }
+
+            sb.Append('\n');
+        }
+
+        if (t.NodeEnergy is { } n)
+        {
+            sb.Append(c, $"Node energy ({string.Join(" + ", n.Parts)}): {n.EnergyJ:0.###} J, {n.AvgPowerW:0.#} W average\n");
+        }
+
+        foreach (var g in t.Gpus)
+        {
+            sb.Append(c, $"GPU {g.Index}: busy {g.BusyFraction:P0}, {g.PowerAvgW:0.#} W avg / {g.PowerPeakW:0.#} W peak, throttled {g.ThrottleS ?? 0:0.#} s\n");
+        }
+
+        if (t.Cpu is { } cpu)
+        {
+            sb.Append(c, $"CPU: {cpu.UtilizationAvg:P0} busy over {cpu.LogicalCores} cores; harness process {cpu.ProcessCpuCores:0.##} cores, peak RSS {cpu.ProcessRssPeakBytes / (1024.0 * 1024):0} MiB\n");
+        }
+
+        if (t.Note is { } note)
+        {
+            sb.Append(c, $"Telemetry: {note}\n");
+        }
+    }
+
+    private static string Singular(string unit) => unit.EndsWith('s') ? unit[..^1] : unit;
 
     private static void Row(StringBuilder sb, string name, DistributionSummary? d)
     {

@@ -65,11 +65,11 @@ public class ResultFilesTests
     {
         using var dir = new SyntheticResults.TempFolder();
         string path = SyntheticResults.Write(dir.Path, "r.json", SyntheticResults.Make([1, 2]));
-        File.WriteAllText(path, File.ReadAllText(path).TrimEnd().TrimEnd('}') + ", \"telemetry\": { \"note\": \"x\" } }");
+        File.WriteAllText(path, File.ReadAllText(path).TrimEnd().TrimEnd('}') + ", \"vendor_section\": { \"note\": \"x\" } }");
 
         LoadedResult r = ResultFiles.LoadFile(path);
 
-        Assert.Equal("x", (string?)r.Raw["telemetry"]!["note"]);
+        Assert.Equal("x", (string?)r.Raw["vendor_section"]!["note"]);
         Assert.Equal(2, r.Document.Metrics.RequestsOk);
         Assert.Equal(1, ResultFiles.PeekSchemaVersion(path));
     }
