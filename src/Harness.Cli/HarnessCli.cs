@@ -32,6 +32,12 @@ public static class HarnessCli
             ListCommand.Create(registry, output),
             HwCommand.Create(registry, output),
             DoctorCommand.Create(registry, output),
+            CompareCommand.Create(output),
+            AbCommand.Create(registry, output, error),
+            ReportCommand.Create(output),
+            CostCommand.Create(output),
+            ProjectCommand.Create(output),
+            PlanCommand.Create(output),
         };
         return root;
     }

@@ -9,6 +9,10 @@ public static class ExitCodes
     public const int Invalid = 1;
     /// <summary>Bad input: unknown workload, option, file or device; nothing was measured.</summary>
     public const int BadInput = 2;
+    /// <summary><c>compare</c>/<c>ab</c>: a metric regressed (significant and beyond its threshold). Same value as <see cref="Invalid"/>.</summary>
+    public const int Regression = 1;
+    /// <summary><c>compare</c>/<c>ab</c>: too few samples to decide; never reported as a pass.</summary>
+    public const int Inconclusive = 3;
 }
 
 /// <summary>

@@ -109,6 +109,18 @@ public static partial class OptionParsers
         return p;
     }
 
+    /// <summary>A value used in a URL path and as a label: letters, digits, '_', '-', '.'.</summary>
+    public static string Label(string text, string option)
+    {
+        string t = text.Trim();
+        if (t.Length == 0 || !t.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.'))
+        {
+            throw HarnessException.BadInput($"{option} '{text}' may hold only letters, digits, '_', '-' and '.'.");
+        }
+
+        return t;
+    }
+
     [GeneratedRegex(@"^(\d+(?:\.\d+)?)(ms|s|m|h)?$")]
     private static partial Regex DurationPattern();
 }

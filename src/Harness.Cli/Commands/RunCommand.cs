@@ -1,5 +1,7 @@
 using System.CommandLine;
+using System.Globalization;
 using Harness.Backends;
+using Harness.Cost;
 using Harness.Cli.Display;
 using Harness.Engine;
 using Harness.Engine.Scenarios;
@@ -8,126 +10,207 @@ using Harness.Running;
 
 namespace Harness.Cli.Commands;
 
-/// <summary><c>harness run &lt;workload&gt;</c>: one measurement, one result file.</summary>
+/// <summary>
+/// <c>harness run &lt;workload&gt;</c>: one measurement and one result file, or a multi-run job
+/// (a rate or concurrency sweep, repeated runs, an SLO search) writing one file per point and an index.
+/// </summary>
 public static class RunCommand
 {
     public static Command Create(Lazy<BackendRegistry> registry, TextWriter output, TextWriter error, CancellationToken interrupt)
     {
-        var workload = new Argument<string>("workload") { Description = "Workload to run: resnet18, minilm, onnx-file, generate, gemm, copy (see 'harness list')." };
-        var backend = new Option<string>("--backend", "-b") { Description = "runtime:device[:id], e.g. onnx:cpu, onnx:cuda:0.", DefaultValueFactory = _ => "onnx:cpu" };
-        var scenario = new Option<string>("--scenario", "-s") { Description = $"Load pattern: {ScenarioParser.Help}.", DefaultValueFactory = _ => "single" };
-        var batch = new Option<int>("--batch") { Description = "Samples per request.", DefaultValueFactory = _ => 1 };
-        var threads = new Option<int?>("--threads") { Description = "Intra-op threads (default: the runtime's choice, all cores)." };
-        var interOp = new Option<int?>("--inter-op-threads") { Description = "Inter-op threads." };
-        var optimization = new Option<string>("--optimization") { Description = "Graph optimization level: none, basic, extended, all.", DefaultValueFactory = _ => "all" };
-        var duration = new Option<string>("--duration", "-d") { Description = "Minimum measured duration (30s, 2m...).", DefaultValueFactory = _ => "30s" };
-        var maxDuration = new Option<string>("--max-duration") { Description = "Stop measuring after this long even if --min-requests is not met.", DefaultValueFactory = _ => "10m" };
-        var warmup = new Option<string>("--warmup") { Description = "Warm-up duration, excluded from results (0s for none).", DefaultValueFactory = _ => "5s" };
-        var warmupRequests = new Option<int?>("--warmup-requests") { Description = "Warm up by request count instead of duration." };
-        var minRequests = new Option<long>("--min-requests") { Description = "Minimum measured requests.", DefaultValueFactory = _ => 100 };
-        var timeout = new Option<string?>("--timeout") { Description = "A request slower than this counts as a timeout." };
-        var maxErrorRate = new Option<double>("--max-error-rate") { Description = "Largest share of failed requests in a valid result (0 to 1).", DefaultValueFactory = _ => 0 };
-        var tail = new Option<string?>("--tail") { Description = "Tail percentile whose sample count decides validity (default: p90 single, p99 concurrency, none offline)." };
-        var seed = new Option<int>("--seed") { Description = "Seed for synthesized inputs.", DefaultValueFactory = _ => 42 };
-        var model = new Option<string?>("--model", "-m") { Description = "ONNX model file for onnx-file." };
-        var shape = new Option<string[]>("--shape") { Description = "Dimensions of an input, name=1x3x224x224 (repeatable).", AllowMultipleArgumentsPerToken = false };
-        var modelConfig = new Option<string?>("--model-config") { Description = "Decoder shape for generate: a name in models/ (gpt2-124m, llama-1b, qwen2.5-0.5b, llama-8b, llama-70b) or a .json path." };
-        var promptTokens = new Option<int?>("--prompt-tokens") { Description = "generate: prompt tokens per sequence (default 128)." };
-        var newTokens = new Option<int?>("--new-tokens") { Description = "generate: tokens to generate per sequence (default 128)." };
-        var dtype = new Option<string?>("--dtype") { Description = "generate, gemm, copy: fp32, fp16 or bf16 (default: fp32 on CPU; fp16 for onnx:cuda, bf16 for torch:cuda)." };
-        var libtorch = new Option<string?>("--libtorch") { Description = "torch backend: folder of a libtorch to load (e.g. a PyTorch install's torch/lib); default: $TORCH_LIB_DIR, else the packaged CPU libtorch." };
-        var set = new Option<string[]>("--set") { Description = "Workload-specific setting key=value (repeatable)." };
-        var outFile = new Option<string?>("--out", "-o") { Description = "Result file (default: results/<machine>/<workload>_<backend>_<scenario>_<utc>.json)." };
-        var resultsDir = new Option<string>("--results-dir") { Description = "Folder for default result paths.", DefaultValueFactory = _ => "results" };
+        var run = new RunOptions();
+        var outFile = new Option<string?>("--out", "-o") { Description = "Result file (default: results/<machine>/<workload>_<backend>_<scenario>_<utc>.json); for a sweep, repeat or search: the folder for its files." };
+        var sweepRate = new Option<string?>("--sweep-rate") { Description = "Run poisson arrivals at each rate, e.g. 10,20,40 (requests/s); each point is written as it finishes." };
+        var sweepConcurrency = new Option<string?>("--sweep-concurrency") { Description = "Run a closed loop at each concurrency, e.g. 1,2,4." };
+        var repeat = new Option<int>("--repeat") { Description = "Run the same measurement N times (one file each): run-level statistics for 'harness compare'.", DefaultValueFactory = _ => 1 };
+        var sloSearch = new Option<bool>("--slo-search") { Description = "Find the highest poisson rate that meets --slo, starting from --scenario poisson:RATE (bisection, as MLPerf's FindPeakPerformance)." };
+        var precision = new Option<string>("--search-precision") { Description = "Stop the SLO search when the bracket is this narrow, relative to the peak.", DefaultValueFactory = _ => "5%" };
+        var maxRuns = new Option<int>("--search-max-runs") { Description = "Run budget of the SLO search.", DefaultValueFactory = _ => 12 };
 
-        var command = new Command("run", "Run one workload and write a result file. Exit 0 valid, 1 invalid or failed, 2 bad input.")
+        var command = new Command("run", "Run one workload and write a result file, or a sweep of them. Exit 0 valid (every point valid; a peak found), 1 invalid or failed, 2 bad input.");
+        run.AddTo(command);
+        foreach (Option o in new Option[] { outFile, sweepRate, sweepConcurrency, repeat, sloSearch, precision, maxRuns })
         {
-            workload, backend, scenario, batch, threads, interOp, optimization, duration, maxDuration, warmup, warmupRequests,
-            minRequests, timeout, maxErrorRate, tail, seed, model, shape, modelConfig, promptTokens, newTokens, dtype, libtorch, set, outFile, resultsDir,
-        };
+            command.Add(o);
+        }
 
         command.SetAction((parse, _) => Task.FromResult(Execute(parse, interrupt)));
         return command;
 
         int Execute(ParseResult parse, CancellationToken cancellationToken)
         {
-            int? warmN = parse.GetValue(warmupRequests);
-            int threadCount = parse.GetValue(threads) ?? 1;
-            if (threadCount < 1 || parse.GetValue(interOp) is < 1)
-            {
-                throw HarnessException.BadInput("--threads and --inter-op-threads must be at least 1.");
-            }
-
-            if (parse.GetValue(batch) < 1)
-            {
-                throw HarnessException.BadInput("--batch must be at least 1.");
-            }
-
-            double errorRate = parse.GetValue(maxErrorRate);
-            if (errorRate is < 0 or > 1)
-            {
-                throw HarnessException.BadInput("--max-error-rate must lie between 0 and 1.");
-            }
-
-            if (warmN is < 0)
-            {
-                throw HarnessException.BadInput("--warmup-requests must not be negative.");
-            }
-
-            var stop = new StopRules(
-                OptionParsers.Duration(parse.GetValue(duration)!, "--duration"),
-                parse.GetValue(minRequests),
-                OptionParsers.Duration(parse.GetValue(maxDuration)!, "--max-duration"));
-            if (stop.MaxDuration < stop.MinDuration)
-            {
-                throw HarnessException.BadInput("--max-duration must not be shorter than --duration.");
-            }
-
-            var settings = new RunSettings
-            {
-                Scenario = ScenarioParser.Parse(parse.GetValue(scenario)!),
-                Batch = parse.GetValue(batch),
-                Warmup = warmN is { } n ? WarmupRule.ForRequests(n) : WarmupRule.ForDuration(OptionParsers.Duration(parse.GetValue(warmup)!, "--warmup")),
-                Stop = stop,
-                RequestTimeout = parse.GetValue(timeout) is { } t ? OptionParsers.Duration(t, "--timeout") : null,
-                MaxErrorRate = errorRate,
-                Seed = parse.GetValue(seed),
-                TailPercentile = parse.GetValue(tail) is { } p ? OptionParsers.Percentile(p) : null,
-            };
-            var options = new WorkloadOptions
-            {
-                ModelPath = parse.GetValue(model),
-                Shapes = (parse.GetValue(shape) ?? []).Select(OptionParsers.Shape).ToDictionary(kv => kv.Key, kv => kv.Value),
-                Threads = parse.GetValue(threads),
-                InterOpThreads = parse.GetValue(interOp),
-                Optimization = parse.GetValue(optimization)!,
-                Extra = OptionParsers.WorkloadSettings(
-                    parse.GetValue(set) ?? [],
-                    ("model_config", parse.GetValue(modelConfig)),
-                    ("prompt_tokens", parse.GetValue(promptTokens)?.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-                    ("new_tokens", parse.GetValue(newTokens)?.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-                    ("dtype", parse.GetValue(dtype)),
-                    ("libtorch", parse.GetValue(libtorch))),
-            };
-            var request = new RunRequest(
-                parse.GetValue(workload)!,
-                BackendSpec.Parse(parse.GetValue(backend)!),
-                options,
-                settings,
-                parse.GetValue(outFile),
-                parse.GetValue(resultsDir)!,
-                new Dictionary<string, object?> { ["command_line"] = "harness " + string.Join(' ', parse.Tokens.Select(t => t.Value)) });
-
-            var progress = new EngineProgress();
+            RunRequest request = run.Build(parse, parse.GetValue(outFile));
             var runner = new BenchmarkRunner(registry.Value);
-            RunOutcome outcome = ProgressDisplay.Run(progress, $"{request.Workload} {request.Backend}", error, () => runner.Run(request, progress, cancellationToken));
-            output.Write(MarkdownSummary.Render(outcome.Document, outcome.Path));
-            if (outcome.Document.Cancelled)
+            var progress = new EngineProgress();
+            RunOutcome RunOne(RunRequest r) =>
+                ProgressDisplay.Run(progress, $"{r.Workload} {r.Backend} {r.Settings.Scenario.Name}", error, () => runner.Run(r, progress, cancellationToken));
+
+            double[]? rates = parse.GetValue(sweepRate) is { } rs ? ParseList(rs, "--sweep-rate", v => double.Parse(v, NumberStyles.Float, CultureInfo.InvariantCulture), v => v is > 0 and <= 1_000_000) : null;
+            int[]? levels = parse.GetValue(sweepConcurrency) is { } cs ? ParseList(cs, "--sweep-concurrency", v => int.Parse(v, NumberStyles.None, CultureInfo.InvariantCulture), v => v is >= 1 and <= 4096) : null;
+            int repeats = parse.GetValue(repeat);
+            bool search = parse.GetValue(sloSearch);
+            if (repeats is < 1 or > 1000)
             {
-                error.WriteLine($"harness: cancelled; the partial result was written to {outcome.Path}.");
+                throw HarnessException.BadInput("--repeat must lie between 1 and 1000.");
+            }
+
+            int modes = (rates is null ? 0 : 1) + (levels is null ? 0 : 1) + (repeats > 1 ? 1 : 0) + (search ? 1 : 0);
+            if (modes > 1)
+            {
+                throw HarnessException.BadInput("--sweep-rate, --sweep-concurrency, --repeat and --slo-search cannot be combined; choose one.");
+            }
+
+            if (modes == 0)
+            {
+                RunOutcome single = RunOne(request);
+                output.Write(MarkdownSummary.Render(single.Document, single.Path));
+                foreach (string warning in single.Warnings ?? [])
+                {
+                    error.WriteLine($"harness: warning: {warning}");
+                }
+
+                if (CostReport.RunLine(single.Document) is { } cost)
+                {
+                    output.WriteLine(cost);
+                }
+
+                if (single.Document.Cancelled)
+                {
+                    error.WriteLine($"harness: cancelled; the partial result was written to {single.Path}.");
+                }
+
+                return single.ExitCode;
+            }
+
+            bool scenarioGiven = parse.GetResult(run.Scenario) is { Implicit: false };
+            IScenario scenario = request.Settings.Scenario;
+            string kind = rates is not null ? "rate" : levels is not null ? "concurrency" : search ? "slo_search" : "repeat";
+            string? outPath = parse.GetValue(outFile);
+            if (outPath is not null && outPath.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+            {
+                throw HarnessException.BadInput($"--out '{outPath}' looks like a file, but a {kind} job writes several files: give a folder.");
+            }
+
+            string folder = outPath ?? runner.DefaultFolder(request, kind);
+            SweepOutcome outcome;
+            if (rates is not null)
+            {
+                if (scenarioGiven && scenario is not PoissonScenario)
+                {
+                    throw HarnessException.BadInput($"--sweep-rate varies the arrival rate of a poisson scenario, but --scenario is '{scenario.Name}'; use --scenario poisson:RATE[:WORKERS] or leave it out.");
+                }
+
+                var template = scenario as PoissonScenario ?? new PoissonScenario(rates[0], PoissonScenario.DefaultWorkers, request.Settings.Seed);
+                outcome = SweepRunner.Run(request, SweepPlan.Rates(template, rates), folder, Announce(RunOne));
+            }
+            else if (levels is not null)
+            {
+                if (scenarioGiven && scenario is not ClosedLoopScenario { Workers: > 1 } && scenario.Name != "single")
+                {
+                    throw HarnessException.BadInput($"--sweep-concurrency varies a closed loop's concurrency, but --scenario is '{scenario.Name}'; leave --scenario out.");
+                }
+
+                outcome = SweepRunner.Run(request, SweepPlan.Concurrencies(levels), folder, Announce(RunOne));
+            }
+            else if (search)
+            {
+                if (scenario is not PoissonScenario start)
+                {
+                    throw HarnessException.BadInput("--slo-search starts from the rate of a poisson scenario: add --scenario poisson:RATE (a rate the system should meet).");
+                }
+
+                double relative = ParsePrecision(parse.GetValue(precision)!);
+                if (parse.GetValue(maxRuns) is < 2 or > 100)
+                {
+                    throw HarnessException.BadInput("--search-max-runs must lie between 2 and 100.");
+                }
+
+                outcome = SweepRunner.FindPeak(request, start, relative, parse.GetValue(maxRuns), folder, Announce(RunOne));
+            }
+            else
+            {
+                outcome = SweepRunner.Run(request, SweepPlan.Repeats(scenario, repeats), folder, Announce(RunOne));
+            }
+
+            output.Write(SweepSummary(outcome));
+            if (outcome.Index.Status == "cancelled")
+            {
+                error.WriteLine($"harness: cancelled; the finished points are listed in {outcome.IndexPath}.");
             }
 
             return outcome.ExitCode;
         }
+
+        Func<RunRequest, RunOutcome> Announce(Func<RunRequest, RunOutcome> runOne) => r =>
+        {
+            RunOutcome o = runOne(r);
+            ResultMetrics m = o.Document.Metrics;
+            error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"harness: {r.Settings.Scenario.Name}: {(o.Document.Valid ? "VALID" : "INVALID")}, {m.RequestsPerS:0.##} req/s, p99 {m.LatencyMs?.P99:0.###} ms -> {o.Path}"));
+            return o;
+        };
+    }
+
+    /// <summary>The table printed after a multi-run job: one row per point, then the search's finding.</summary>
+    internal static string SweepSummary(SweepOutcome outcome)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var sb = new System.Text.StringBuilder();
+        SweepIndex index = outcome.Index;
+        sb.Append(c, $"### {index.Workload} on {index.Backend}: {index.Kind} ({index.Points.Count} point(s), {index.Status})\n\n");
+        sb.Append("| point | scenario | verdict | req/s | throughput/s | p50 ms | p99 ms | goodput/s |\n|---|---|---|---:|---:|---:|---:|---:|\n");
+        foreach (SweepIndexEntry p in index.Points)
+        {
+            sb.Append(c, $"| {p.Label} | {p.Scenario} | {(p.Valid ? "VALID" : "INVALID")} | {p.RequestsPerS:0.##} | {p.ThroughputPerS:0.##} | {p.LatencyP50Ms:0.###} | {p.LatencyP99Ms:0.###} | {(p.GoodputPerS is { } g ? g.ToString("0.##", c) : "-")} |\n");
+        }
+
+        if (index.Search is { } s)
+        {
+            sb.Append(c, $"\nSLO search ({string.Join(", ", index.Slo ?? [])}): {s.Detail}.\n");
+        }
+
+        sb.Append(c, $"\nIndex: {outcome.IndexPath}\n");
+        return sb.ToString();
+    }
+
+    private static T[] ParseList<T>(string text, string option, Func<string, T> parse, Func<T, bool> valid)
+    {
+        var values = new List<T>();
+        foreach (string part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            T v;
+            try
+            {
+                v = parse(part);
+            }
+            catch (FormatException)
+            {
+                throw HarnessException.BadInput($"{option} '{text}' has '{part}', which is not a number; give a comma-separated list such as 1,2,4.");
+            }
+            catch (OverflowException)
+            {
+                throw HarnessException.BadInput($"{option} '{text}' has '{part}', which is out of range.");
+            }
+
+            if (!valid(v))
+            {
+                throw HarnessException.BadInput($"{option} '{text}' has '{part}', which is out of range.");
+            }
+
+            values.Add(v);
+        }
+
+        return values.Count > 0 ? values.ToArray() : throw HarnessException.BadInput($"{option} '{text}' lists no value.");
+    }
+
+    private static double ParsePrecision(string text)
+    {
+        string t = text.Trim().TrimEnd('%');
+        if (!double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || v <= 0 || v >= 100)
+        {
+            throw HarnessException.BadInput($"--search-precision '{text}' must be a percentage between 0% and 100%, e.g. 5%.");
+        }
+
+        return v / 100;
     }
 }

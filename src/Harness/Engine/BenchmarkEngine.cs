@@ -10,8 +10,14 @@ namespace Harness.Engine;
 public sealed class BenchmarkEngine
 {
     private readonly IClock _clock;
+    private readonly IRunObserver? _observer;
 
-    public BenchmarkEngine(IClock? clock = null) => _clock = clock ?? StopwatchClock.Instance;
+    /// <param name="observer">Told of phase changes and measured requests (telemetry, live metrics); may be null.</param>
+    public BenchmarkEngine(IClock? clock = null, IRunObserver? observer = null)
+    {
+        _clock = clock ?? StopwatchClock.Instance;
+        _observer = observer;
+    }
 
     /// <summary>
     /// Runs the whole benchmark. Cancellation ends the measured phase early; the result is still
@@ -21,28 +27,42 @@ public sealed class BenchmarkEngine
     {
         progress ??= new EngineProgress();
         IScenario scenario = settings.Scenario;
-        progress.Reset("preparing", _clock.Timestamp);
+        progress.Reset(RunPhases.Preparing, _clock.Timestamp);
+        _observer?.PhaseStarted(RunPhases.Preparing, _clock.Timestamp);
         WorkloadDescription description = workload.Prepare(new WorkloadContext(settings.Batch, scenario.Workers, settings.Seed, cancellationToken));
 
         long warmupRequests = 0;
         if (!cancellationToken.IsCancellationRequested && (settings.Warmup.Requests > 0 || settings.Warmup.Duration > TimeSpan.Zero))
         {
             var warm = new Phase(this, workload, description, settings, record: false, cancellationToken);
-            progress.Reset("warm-up", warm.Start);
+            progress.Reset(RunPhases.WarmUp, warm.Start);
+            _observer?.PhaseStarted(RunPhases.WarmUp, warm.Start);
             warm.Progress = progress;
             scenario.Run(warm);
             warmupRequests = warm.Issued;
         }
 
-        var measured = new Phase(this, workload, description, settings, record: true, cancellationToken);
+        // Observers hear of the measured phase before its window opens and of its end after the last
+        // request, so samplers that read on both calls bracket the window.
+        _observer?.PhaseStarted(RunPhases.Measuring, _clock.Timestamp);
         DateTime startedUtc = _clock.UtcNow;
-        progress.Reset("measuring", measured.Start);
+        var measured = new Phase(this, workload, description, settings, record: true, cancellationToken);
+        progress.Reset(RunPhases.Measuring, measured.Start);
         measured.Progress = progress;
-        scenario.Run(measured);
-        // Both clocks read back to back at both ends, so the anomaly check compares like with like.
-        long monotonicEnd = _clock.Timestamp;
+        long monotonicEnd;
+        try
+        {
+            scenario.Run(measured);
+        }
+        finally
+        {
+            // Both clocks read back to back at both ends, so the anomaly check compares like with like.
+            monotonicEnd = _clock.Timestamp;
+            _observer?.PhaseStarted(RunPhases.Done, monotonicEnd);
+        }
+
         DateTime endedUtc = _clock.UtcNow;
-        progress.Reset("done", _clock.Timestamp);
+        progress.Reset(RunPhases.Done, _clock.Timestamp);
 
         long windowEnd = measured.Start;
         foreach (WorkerRecorder r in measured.Recorders)
@@ -57,9 +77,10 @@ public sealed class BenchmarkEngine
 
         var errors = new ErrorLog();
         var outcomes = new long[4];
-        long input = 0, output = 0;
+        long input = 0, output = 0, sloMet = 0;
         foreach (WorkerRecorder r in measured.Recorders)
         {
+            sloMet += r.SloMet;
             errors.AddAll(r.Errors);
             for (int i = 0; i < outcomes.Length; i++)
             {
@@ -91,6 +112,7 @@ public sealed class BenchmarkEngine
             InputUnits = input,
             OutputUnits = output,
             Errors = errors,
+            SloMetRequests = sloMet,
         };
         if (workload is IDerivedMetrics derived)
         {
@@ -104,6 +126,7 @@ public sealed class BenchmarkEngine
     private sealed class Phase : IPhaseDriver
     {
         private readonly IClock _clock;
+        private readonly IRunObserver? _observer;
         private readonly IWorkload _workload;
         private readonly WorkloadDescription _description;
         private readonly RequestContext[] _contexts;
@@ -113,6 +136,7 @@ public sealed class BenchmarkEngine
         private readonly long _minRequests;
         private readonly long _maxRequests;
         private readonly long _timeoutTicks;
+        private readonly SloLimits _slo;
         private long _issued;
         private int _stopReason = (int)StopReason.Completed;
         private volatile bool _over;
@@ -120,6 +144,7 @@ public sealed class BenchmarkEngine
         public Phase(BenchmarkEngine engine, IWorkload workload, WorkloadDescription description, RunSettings settings, bool record, CancellationToken token)
         {
             _clock = engine._clock;
+            _observer = record ? engine._observer : null;
             _workload = workload;
             _description = description;
             _record = record;
@@ -150,6 +175,7 @@ public sealed class BenchmarkEngine
             }
 
             _timeoutTicks = settings.RequestTimeout is { } t ? _clock.FromTimeSpan(t) : long.MaxValue;
+            _slo = new SloLimits(settings.Slos, _clock.Frequency);
             Start = _clock.Timestamp;
         }
 
@@ -165,7 +191,40 @@ public sealed class BenchmarkEngine
 
         public long Now => _clock.Timestamp;
 
+        public long Frequency => _clock.Frequency;
+
         public CancellationToken CancellationToken { get; }
+
+        public void WaitUntil(long timestamp)
+        {
+            // Sleep while far away (waking early on Ctrl-C), then yield and spin for the last stretch:
+            // a plain Sleep overshoots by up to a scheduler tick, which would skew open-loop arrivals.
+            long coarse = _clock.Frequency / 500; // 2 ms
+            while (!CancellationToken.IsCancellationRequested)
+            {
+                long remaining = timestamp - _clock.Timestamp;
+                if (remaining <= 0)
+                {
+                    return;
+                }
+
+                if (remaining > coarse)
+                {
+                    int ms = (int)((remaining - coarse) * 1000 / _clock.Frequency) + 1;
+                    CancellationToken.WaitHandle.WaitOne(ms);
+                }
+                else if (remaining > coarse / 10)
+                {
+                    Thread.Yield();
+                }
+                else
+                {
+                    Thread.SpinWait(16);
+                }
+            }
+        }
+
+        public void EndPhase(StopReason reason) => End(reason);
 
         public bool TryBeginRequest()
         {
@@ -245,20 +304,66 @@ public sealed class BenchmarkEngine
 
             if (outcome != RequestOutcome.Ok)
             {
+                _observer?.RequestEnded(outcome, latency, 0, 0);
                 return;
             }
 
+            _observer?.RequestEnded(outcome, latency, ctx.InputUnits, ctx.OutputUnits);
             rec.Latency.Record(latency);
             rec.InputUnits += ctx.InputUnits;
             rec.OutputUnits += ctx.OutputUnits;
+            long ttft = -1, tpot = -1;
             if (ctx.TokenCount > 0)
             {
-                rec.TimeToFirstToken.Record(ctx.FirstTokenTimestamp - scheduledTimestamp);
+                ttft = ctx.FirstTokenTimestamp - scheduledTimestamp;
+                rec.TimeToFirstToken.Record(ttft);
                 if (ctx.TokenCount > 1)
                 {
-                    rec.TimePerOutputToken.Record((end - ctx.FirstTokenTimestamp) / (ctx.TokenCount - 1));
+                    tpot = (end - ctx.FirstTokenTimestamp) / (ctx.TokenCount - 1);
+                    rec.TimePerOutputToken.Record(tpot);
                 }
             }
+
+            if (_slo.Any && _slo.Met(latency, ttft, tpot))
+            {
+                rec.SloMet++;
+            }
+        }
+
+        /// <summary>Per-request limits in ticks from the SLOs; the tightest wins when a metric has several.</summary>
+        private readonly struct SloLimits
+        {
+            private readonly long _latency;
+            private readonly long _ttft;
+            private readonly long _tpot;
+
+            public SloLimits(IReadOnlyList<ServiceLevelObjective> slos, long frequency)
+            {
+                _latency = _ttft = _tpot = long.MaxValue;
+                foreach (ServiceLevelObjective s in slos)
+                {
+                    long ticks = (long)(s.LimitMs / 1000 * frequency);
+                    switch (s.Metric)
+                    {
+                        case "ttft": _ttft = Math.Min(_ttft, ticks); break;
+                        case "tpot": _tpot = Math.Min(_tpot, ticks); break;
+                        default: _latency = Math.Min(_latency, ticks); break;
+                    }
+                }
+
+                Any = slos.Count > 0;
+            }
+
+            public bool Any { get; }
+
+            /// <summary>
+            /// A request without tokens cannot show it met a TTFT limit; a single-token request has no
+            /// TPOT, so a TPOT limit does not apply to it. Negative values mean "not measured".
+            /// </summary>
+            public bool Met(long latency, long ttft, long tpot) =>
+                latency <= _latency
+                && (_ttft == long.MaxValue || (ttft >= 0 && ttft <= _ttft))
+                && (tpot < 0 || tpot <= _tpot);
         }
 
         private void End(StopReason reason)

@@ -11,6 +11,8 @@ public enum StopReason
     MaxDuration,
     /// <summary>Ctrl-C or another cancellation.</summary>
     Cancelled,
+    /// <summary>An open-loop scenario's backlog fell too far behind its arrival schedule: the offered rate is beyond capacity.</summary>
+    Overloaded,
 }
 
 /// <summary>The raw outcome of the measured phase, before it becomes a result file.</summary>
@@ -32,8 +34,8 @@ public sealed class EngineResult
     /// <summary>Wall-clock time from the phase start to after the last request, for the clock-anomaly check.</summary>
     public required TimeSpan WallWindow { get; init; }
 
-    /// <summary>Monotonic ticks over the same span as <see cref="WallWindow"/>.</summary>
-    public required long MonotonicWindow { get; init; }
+    /// <summary>Monotonic ticks over the same span as <see cref="WallWindow"/>; 0 when not taken (then the window is used).</summary>
+    public long MonotonicWindow { get; init; }
 
     public required StopReason StopReason { get; init; }
 
@@ -54,6 +56,9 @@ public sealed class EngineResult
     public required long OutputUnits { get; init; }
 
     public required ErrorLog Errors { get; init; }
+
+    /// <summary>Ok requests that met every per-request limit of <see cref="RunSettings.Slos"/> (goodput's numerator).</summary>
+    public long SloMetRequests { get; init; }
 
     /// <summary>Metrics the workload derived from this outcome (<see cref="IDerivedMetrics"/>).</summary>
     public IReadOnlyList<DerivedMetric> Derived { get; set; } = [];

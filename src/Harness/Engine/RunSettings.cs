@@ -42,6 +42,13 @@ public sealed record RunSettings
 
     public int Seed { get; init; } = 42;
 
-    /// <summary>Tail percentile whose sample count decides validity; null takes the scenario's.</summary>
+    /// <summary>Tail percentile whose sample count decides validity; null takes the SLO's, then the scenario's.</summary>
     public double? TailPercentile { get; init; }
+
+    /// <summary>Latency objectives: checked for validity and counted per request for goodput. Empty for none.</summary>
+    public IReadOnlyList<ServiceLevelObjective> Slos { get; init; } = [];
+
+    /// <summary>The percentile whose sample count decides validity: explicit, else the latency SLO's, else the scenario's.</summary>
+    public double? EffectiveTailPercentile =>
+        TailPercentile ?? Slos.FirstOrDefault(s => s.Metric == "latency")?.Percentile ?? Scenario.TargetTail;
 }

@@ -1,4 +1,5 @@
 using HdrHistogram;
+using HdrHistogram.Iteration;
 
 namespace Harness.Measurement;
 
@@ -83,6 +84,62 @@ public sealed class SampleRecorder
         }
 
         return all;
+    }
+
+    /// <summary>
+    /// Nearest-rank p-quantile in ticks (exact from the raw samples, from the histogram past the raw
+    /// store); for SLO checks at any percentile, not only the summary's fixed ones.
+    /// </summary>
+    public long ValueAtPercentile(double p)
+    {
+        if (Count == 0)
+        {
+            throw new InvalidOperationException("no samples recorded");
+        }
+
+        if (RawOverflowed)
+        {
+            return Histogram.GetValueAtPercentile(p * 100);
+        }
+
+        long[] sorted = ToArray();
+        Array.Sort(sorted);
+        return sorted[Statistics.NearestRankIndex(sorted.Length, p)];
+    }
+
+    /// <summary>How many samples exceed <paramref name="ticks"/> (the "misses" of a latency bound).</summary>
+    public long CountAbove(long ticks)
+    {
+        if (RawOverflowed)
+        {
+            long above = 0;
+            foreach (HistogramIterationValue v in Histogram.RecordedValues())
+            {
+                if (Histogram.LowestEquivalentValue(v.ValueIteratedTo) > ticks)
+                {
+                    above += v.CountAtValueIteratedTo;
+                }
+            }
+
+            return above;
+        }
+
+        long count = 0, seen = 0;
+        foreach (long[] chunk in _chunks)
+        {
+            int n = (int)Math.Min(chunk.Length, RawCount - seen);
+            for (int i = 0; i < n; i++)
+            {
+                if (chunk[i] > ticks)
+                {
+                    count++;
+                }
+            }
+
+            seen += n;
+        }
+
+        return count;
     }
 
     /// <summary>Merges several workers' recorders into one, after the run.</summary>

@@ -29,6 +29,9 @@ public sealed class WorkerRecorder
 
     public long OutputUnits { get; set; }
 
+    /// <summary>Ok requests within every per-request SLO limit.</summary>
+    public long SloMet { get; set; }
+
     /// <summary>Completion time of the last request this worker finished.</summary>
     public long LastEndTimestamp { get; set; }
 

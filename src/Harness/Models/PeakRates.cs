@@ -1,16 +1,15 @@
 using System.Text.Json;
+using Harness.Hardware.Catalog;
 
 namespace Harness.Models;
 
 /// <summary>Peak rates of a device: dense FLOP/s at one dtype and memory bandwidth, with their source.</summary>
 public sealed record PeakRates(string Device, double? FlopsPerS, double? BytesPerS, string Source)
 {
-    private const string Catalog = "datasheet dense peaks, as collected in shared/research/capacity.md section 2 (stas00/ml-engineering tables)";
-
     /// <summary>
-    /// Catalog peaks of the few cards the decoder targets name (H100 SXM/PCIe, H200); null for
-    /// anything else, including CPUs, whose ceilings come from the gemm and copy workloads.
-    /// The full catalog arrives with the capacity-planning feature.
+    /// Datasheet peaks of a GPU from the hardware catalog (catalog/hardware.json, matched by NVML
+    /// name): dense FLOP/s at the dtype (fp16 reads bf16) and memory bandwidth. Null for CPUs and
+    /// unknown cards, whose ceilings come from the gemm and copy workloads instead.
     /// </summary>
     public static PeakRates? ForGpu(string? gpuName, TensorDType dtype)
     {
@@ -19,15 +18,10 @@ public sealed record PeakRates(string Device, double? FlopsPerS, double? BytesPe
             return null;
         }
 
-        string n = gpuName.ToUpperInvariant();
-        (double half, double fp32, double bw, string card) = n switch
-        {
-            _ when n.Contains("H200", StringComparison.Ordinal) => (989e12, 67e12, 4.8e12, "H200 SXM"),
-            _ when n.Contains("H100", StringComparison.Ordinal) && n.Contains("PCIE", StringComparison.Ordinal) => (756e12, 51e12, 2.0e12, "H100 PCIe"),
-            _ when n.Contains("H100", StringComparison.Ordinal) => (989e12, 67e12, 3.35e12, "H100 SXM"),
-            _ => (0d, 0d, 0d, ""),
-        };
-        return card.Length == 0 ? null : new PeakRates(card, dtype == TensorDType.Float32 ? fp32 : half, bw, Catalog);
+        HardwareSpec? spec = HardwareCatalog.Default.MatchGpuName(gpuName);
+        return spec is null
+            ? null
+            : new PeakRates(spec.Id, spec.PeakFlops(dtype.ShortName()), spec.PeakBandwidth, $"catalog/hardware.json entry {spec.Id} ({spec.Name}), dense datasheet peaks");
     }
 
     /// <summary>

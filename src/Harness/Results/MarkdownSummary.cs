@@ -7,6 +7,13 @@ namespace Harness.Results;
 /// <summary>The short Markdown summary printed to the terminal after a run.</summary>
 public static class MarkdownSummary
 {
+    /// <summary>Decoder and ceiling metrics worth a line in the terminal (all are in the file).</summary>
+    private static readonly HashSet<string> DerivedShown =
+    [
+        "prefill_tokens_per_s", "output_tokens_per_s", "decode_tokens_per_s", "mfu", "mbu", "mfu_measured", "mbu_measured",
+        "achieved_tflops", "achieved_gb_per_s", "fraction_of_peak",
+    ];
+
     public static string Render(ResultDocument doc, string? path = null)
     {
         var c = CultureInfo.InvariantCulture;
@@ -20,7 +27,12 @@ public static class MarkdownSummary
         Row(sb, "ttft", m.TtftMs);
         Row(sb, "tpot", m.TpotMs);
         Row(sb, "itl", m.ItlMs);
-        var derived = (m.Extra ?? []).Where(kv => kv.Value is double).ToList();
+        if (m.Extra?.GetValueOrDefault("goodput_per_s") is { } goodput && m.Extra.GetValueOrDefault("slo_met_requests") is { } met)
+        {
+            sb.Append(c, $"\nGoodput: {goodput:0.##} req/s ({met} of {m.RequestsOk + m.RequestsFailed} requests met every SLO).\n");
+        }
+        Energy(sb, doc);
+        var derived = (m.Extra ?? []).Where(kv => kv.Value is double && DerivedShown.Contains(kv.Key)).ToList();
         if (derived.Count > 0)
         {
             // Workload-derived metrics (tokens/s, MFU, MBU, achieved FLOP/s...); formulas are in the file.
@@ -54,6 +66,48 @@ public static class MarkdownSummary
 
         return sb.ToString();
     }
+
+    private static void Energy(StringBuilder sb, ResultDocument doc)
+    {
+        var c = CultureInfo.InvariantCulture;
+        if (doc.Telemetry is not { } t)
+        {
+            return;
+        }
+
+        if (t.Energy is { } e)
+        {
+            sb.Append(c, $"\nEnergy ({string.Join(" + ", e.Parts)}, {e.Method}): {e.EnergyJ:0.###} J, {e.AvgPowerW:0.#} W average");
+            if (e.JoulesPerUnit is { } j)
+            {
+                sb.Append(c, $", {j:0.####} J per {Singular(e.Unit)}");
+            }
+
+            sb.Append('\n');
+        }
+
+        if (t.NodeEnergy is { } n)
+        {
+            sb.Append(c, $"Node energy ({string.Join(" + ", n.Parts)}): {n.EnergyJ:0.###} J, {n.AvgPowerW:0.#} W average\n");
+        }
+
+        foreach (var g in t.Gpus)
+        {
+            sb.Append(c, $"GPU {g.Index}: busy {g.BusyFraction:P0}, {g.PowerAvgW:0.#} W avg / {g.PowerPeakW:0.#} W peak, throttled {g.ThrottleS ?? 0:0.#} s\n");
+        }
+
+        if (t.Cpu is { } cpu)
+        {
+            sb.Append(c, $"CPU: {cpu.UtilizationAvg:P0} busy over {cpu.LogicalCores} cores; harness process {cpu.ProcessCpuCores:0.##} cores, peak RSS {cpu.ProcessRssPeakBytes / (1024.0 * 1024):0} MiB\n");
+        }
+
+        if (t.Note is { } note)
+        {
+            sb.Append(c, $"Telemetry: {note}\n");
+        }
+    }
+
+    private static string Singular(string unit) => unit.EndsWith('s') ? unit[..^1] : unit;
 
     private static void Row(StringBuilder sb, string name, DistributionSummary? d)
     {

@@ -2,6 +2,7 @@ using System.Reflection;
 using Harness.Engine;
 using Harness.Hardware;
 using Harness.Measurement;
+using Harness.Telemetry;
 using Harness.Validity;
 
 namespace Harness.Results;
@@ -21,9 +22,12 @@ public static class ResultBuilder
         string backend,
         HardwareFingerprint? hardware,
         IReadOnlyDictionary<string, object?>? extraConfig = null,
-        IEnumerable<IValidityRule>? rules = null)
+        IEnumerable<IValidityRule>? rules = null,
+        TelemetryReport? telemetry = null,
+        TimeSpan? telemetryAllowedGap = null)
     {
-        IReadOnlyList<ValidityCondition> validity = DefaultValidityRules.Evaluate(run, rules);
+        var allRules = (rules ?? DefaultValidityRules.All).Append(new TelemetryAliveRule(telemetry, telemetryAllowedGap ?? TimeSpan.FromSeconds(1)));
+        IReadOnlyList<ValidityCondition> validity = DefaultValidityRules.Evaluate(run, allRules);
         long ok = run.Count(RequestOutcome.Ok);
         double window = run.WindowSeconds;
         var metrics = new ResultMetrics
@@ -44,7 +48,17 @@ public static class ResultBuilder
             TtftMs = DistributionSummary.From(run.TimeToFirstToken),
             TpotMs = DistributionSummary.From(run.TimePerOutputToken),
             ItlMs = DistributionSummary.From(run.InterTokenLatency),
+            EnergyJ = telemetry?.Energy?.EnergyJ,
+            AvgPowerW = telemetry?.Energy?.AvgPowerW,
+            JoulesPerUnit = telemetry?.Energy?.JoulesPerUnit,
+            JoulesPerToken = run.Workload.Unit == "tokens" ? telemetry?.Energy?.JoulesPerUnit : null,
         };
+        if (run.Settings.Slos.Count > 0)
+        {
+            metrics.Extra ??= [];
+            metrics.Extra["slo_met_requests"] = run.SloMetRequests;
+            metrics.Extra["goodput_per_s"] = window > 0 ? run.SloMetRequests / window : 0;
+        }
 
         var doc = new ResultDocument
         {
@@ -59,6 +73,7 @@ public static class ResultBuilder
             {
                 StopReason.Completed => "completed",
                 StopReason.MaxDuration => "max_duration",
+                StopReason.Overloaded => "overloaded",
                 _ => "cancelled",
             },
             Validity = validity.ToList(),
@@ -72,6 +87,7 @@ public static class ResultBuilder
             Errors = run.Errors.Counts.Select(kv => new ErrorCount(kv.Key, kv.Value))
                 .Append(new ErrorCount("(further distinct errors not listed)", run.Errors.Dropped))
                 .Where(e => e.Count > 0).OrderByDescending(e => e.Count).ToList(),
+            Telemetry = telemetry,
             Samples = BuildSamples(run.Latency),
             MetricDefinitions = MetricDefinitions(run.Workload.Unit),
         };
@@ -103,7 +119,8 @@ public static class ResultBuilder
             ["request_timeout_s"] = s.RequestTimeout?.TotalSeconds,
             ["max_error_rate"] = s.MaxErrorRate,
             ["seed"] = s.Seed,
-            ["tail_percentile"] = s.TailPercentile ?? s.Scenario.TargetTail,
+            ["tail_percentile"] = s.EffectiveTailPercentile,
+            ["slo"] = s.Slos.Count == 0 ? null : s.Slos.Select(o => o.ToString()).ToList(),
             ["clock_frequency_hz"] = run.Frequency,
         };
         foreach ((string k, object? v) in run.Workload.Details)
@@ -149,6 +166,12 @@ public static class ResultBuilder
         ["ttft_ms"] = "first output token on the host minus scheduled send",
         ["tpot_ms"] = "(request end - first token) / (token steps - 1), per request",
         ["itl_ms"] = "gap between consecutive token steps on the host",
+        ["goodput_per_s"] = "ok requests whose own latency (and TTFT, TPOT when given) met every SLO limit / measured window; present only when --slo is given",
+        ["energy_j"] = "energy of the backend's device over the measured window: delta of NVML's total-energy counter (mJ) for a GPU, of RAPL's package counters for a CPU backend, each read at the window edges by interpolating between samples; trapezoidal integration of sampled power only where no counter exists (telemetry.energy.method says which)",
+        ["avg_power_w"] = "energy_j / measured window",
+        ["joules_per_unit"] = $"energy_j / output {unit} of ok requests",
+        ["joules_per_token"] = "energy_j / output tokens of ok requests (token workloads only)",
+        ["telemetry"] = "samples every telemetry.interval_ms on the run's clock; averages weigh each sample by the part of the window its interval covers; busy_fraction: mean of NVML utilization.gpu; throttle_s: window time with a clock-event reason other than idle or application clocks",
         ["tail_sufficiency"] = "MLPerf early stopping, tolerance 0, confidence 0.99: smallest n with P(Binomial(n, 1-p) <= 0) <= 0.01",
     };
 }

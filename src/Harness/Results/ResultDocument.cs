@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using Harness.Hardware;
 using Harness.Measurement;
+using Harness.Telemetry;
 using Harness.Validity;
 
 namespace Harness.Results;
@@ -45,6 +46,9 @@ public sealed class ResultDocument
     public List<TailSufficiency> TailSufficiency { get; set; } = [];
 
     public List<ErrorCount> Errors { get; set; } = [];
+
+    /// <summary>What the hardware samplers saw in the measured window; says why when there was nothing to read.</summary>
+    public TelemetryReport? Telemetry { get; set; }
 
     /// <summary>Per-request samples for statistical comparison (the CI gate).</summary>
     public ResultSamples? Samples { get; set; }
@@ -93,6 +97,18 @@ public sealed class ResultMetrics
 
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public DistributionSummary? ItlMs { get; set; }
+
+    /// <summary>Energy of the device the backend ran on over the window (telemetry.energy); null where not measured.</summary>
+    public double? EnergyJ { get; set; }
+
+    /// <summary>Energy / window; null where energy was not measured.</summary>
+    public double? AvgPowerW { get; set; }
+
+    /// <summary>Energy per output unit (<see cref="ThroughputUnit"/>) of the ok requests; null where not measured.</summary>
+    public double? JoulesPerUnit { get; set; }
+
+    /// <summary>Energy per output token, for token workloads; null for other units or where not measured.</summary>
+    public double? JoulesPerToken { get; set; }
 
     /// <summary>Metrics added by later features (energy, cost, MFU...): name to value, null where not measured.</summary>
     [JsonExtensionData]

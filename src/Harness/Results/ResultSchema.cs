@@ -23,14 +23,14 @@ public static class ResultSchema
     public static IReadOnlyList<string> Validate(string json)
     {
         using JsonDocument doc = JsonDocument.Parse(json);
-        EvaluationResults results = Schema.Value.Evaluate(doc.RootElement, new EvaluationOptions { OutputFormat = OutputFormat.List });
+        EvaluationResults results = Schema.Value.Evaluate(doc.RootElement, new EvaluationOptions { OutputFormat = OutputFormat.List, RequireFormatValidation = true });
         if (results.IsValid)
         {
             return [];
         }
 
         return (results.Details ?? [])
-            .Where(d => d.Errors is { Count: > 0 })
+            .Where(d => !d.IsValid && d.Errors is { Count: > 0 })
             .SelectMany(d => d.Errors!.Select(e => $"{d.InstanceLocation}: {e.Value}"))
             .DefaultIfEmpty("the document does not match the schema")
             .ToList();

@@ -3,22 +3,28 @@ using Harness.Engine;
 
 namespace Harness.Tests.Fakes;
 
-/// <summary>A backend "fake:cpu" whose one workload, "sleep", takes real time (so cancellation can be tested).</summary>
+/// <summary>
+/// A backend "fake" with devices cpu, cuda (both usable) and gpu (never usable), and two workloads:
+/// "sleep" (1 ms per request, observes cancellation) and "spin" (2 ms of busy CPU, 8 tokens).
+/// </summary>
 public sealed class FakeBackendProvider : IBackendProvider
 {
     public string Runtime => "fake";
 
-    public IReadOnlyList<string> Devices { get; } = ["cpu", "gpu"];
+    public IReadOnlyList<string> Devices { get; } = ["cpu", "cuda", "gpu"];
 
-    public IReadOnlyList<WorkloadInfo> Workloads { get; } = [new("sleep", "sleeps 1 ms per request")];
+    public IReadOnlyList<WorkloadInfo> Workloads { get; } = [new("sleep", "sleeps 1 ms per request"), new("spin", "spins 2 ms per request")];
 
     public KeyValuePair<string, string?> PackageVersion => new("fake", "1.0");
 
-    public DoctorCheck CheckDevice(string device) => device == "cpu" ? new("fake:cpu", true, "always") : new("fake:gpu", false, "there is no fake GPU.");
+    public static BackendRegistry Registry() => new([new FakeBackendProvider()]);
 
-    public IReadOnlyList<DoctorCheck> Diagnose() => [CheckDevice("cpu"), CheckDevice("gpu")];
+    public DoctorCheck CheckDevice(string device) => device == "gpu" ? new("fake:gpu", false, "there is no fake GPU.") : new($"fake:{device}", true, "always");
 
-    public IWorkload Create(string workload, BackendSpec backend, WorkloadOptions options) => new SleepWorkload();
+    public IReadOnlyList<DoctorCheck> Diagnose() => Devices.Select(CheckDevice).ToList();
+
+    public IWorkload Create(string workload, BackendSpec backend, WorkloadOptions options) =>
+        workload == "spin" ? new SpinWorkload(TimeSpan.FromMilliseconds(2)) : new SleepWorkload();
 
     private sealed class SleepWorkload : IWorkload
     {

@@ -8,12 +8,12 @@ public class HardwareProbeTests
     [Fact]
     public void Reads_this_machine_and_reports_no_gpu_without_nvml()
     {
-        HardwareFingerprint hw = HardwareProbe.Probe(new Dictionary<string, string?>(), new FakeNvml());
+        HardwareFingerprint hw = HardwareProbe.Probe(new Dictionary<string, string?>(), FakeNvml.Missing);
         Assert.True(hw.Cpu.LogicalCores >= 1);
         Assert.True(hw.MemoryBytes > 0);
         Assert.False(string.IsNullOrEmpty(hw.Kernel));
         Assert.Empty(hw.Gpus);
-        Assert.Equal("fake: no NVML", hw.GpuNote);
+        Assert.Equal(FakeNvml.Missing.UnavailableReason, hw.GpuNote);
         if (OperatingSystem.IsLinux())
         {
             Assert.NotNull(hw.Glibc);
@@ -24,7 +24,7 @@ public class HardwareProbeTests
     public void Gpus_from_nvml_are_listed_and_name_the_machine()
     {
         var h200 = new GpuInfo(0, "NVIDIA H200", "GPU-1", "580.159.04", 150_000_000_000, 700);
-        HardwareFingerprint hw = HardwareProbe.Probe(new Dictionary<string, string?>(), new FakeNvml(h200));
+        HardwareFingerprint hw = HardwareProbe.Probe(new Dictionary<string, string?>(), FakeNvml.With(h200));
         Assert.Equal("NVIDIA H200", Assert.Single(hw.Gpus).Name);
         Assert.Null(hw.GpuNote);
         Assert.Equal("nvidia-h200", HardwareProbe.MachineLabel(hw));

@@ -11,7 +11,7 @@ public class ResultFileTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static HardwareFingerprint Hardware() => HardwareProbe.Probe(new Dictionary<string, string?> { ["onnxruntime"] = "1.31.0", ["torchsharp"] = null }, new FakeNvml());
+    private static HardwareFingerprint Hardware() => HardwareProbe.Probe(new Dictionary<string, string?> { ["onnxruntime"] = "1.31.0", ["torchsharp"] = null }, FakeNvml.Missing);
 
     [Fact]
     public void A_built_document_matches_the_committed_schema()

@@ -10,7 +10,7 @@ namespace Harness.Tests.Running;
 public class BenchmarkRunnerTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("harness-runner-").FullName;
-    private readonly BenchmarkRunner _runner = new(new BackendRegistry([new FakeBackendProvider()]), nvml: new FakeNvml());
+    private readonly BenchmarkRunner _runner = new(new BackendRegistry([new FakeBackendProvider()]), nvml: FakeNvml.Missing);
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 

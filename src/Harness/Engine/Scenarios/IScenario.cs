@@ -34,5 +34,20 @@ public interface IPhaseDriver
 
     long Now { get; }
 
+    /// <summary>Ticks per second of <see cref="Now"/>: open-loop scenarios turn arrival times into ticks with it.</summary>
+    long Frequency { get; }
+
     CancellationToken CancellationToken { get; }
+
+    /// <summary>
+    /// Blocks until <see cref="Now"/> reaches <paramref name="timestamp"/> or the run is cancelled.
+    /// Open-loop scenarios wait for each arrival with it; the engine decides how (sleep, then spin).
+    /// </summary>
+    void WaitUntil(long timestamp);
+
+    /// <summary>
+    /// Ends the phase early for a reason only the scenario can see (e.g. an open-loop backlog that
+    /// keeps growing). Requests already reserved still run; <see cref="TryBeginRequest"/> returns false.
+    /// </summary>
+    void EndPhase(StopReason reason);
 }

@@ -5,9 +5,10 @@ namespace Harness.Engine.Scenarios;
 /// <summary>Turns the <c>--scenario</c> text into a scenario; the one place that knows their names.</summary>
 public static class ScenarioParser
 {
-    public const string Help = "single | offline | concurrency:N";
+    public const string Help = "single | offline | concurrency:N | poisson:RATE[:WORKERS]";
 
-    public static IScenario Parse(string text)
+    /// <summary>Parses a scenario; <paramref name="seed"/> seeds open-loop arrival schedules.</summary>
+    public static IScenario Parse(string text, int seed = PoissonScenario.DefaultSeed)
     {
         string s = text.Trim().ToLowerInvariant();
         if (s == "single")
@@ -31,6 +32,31 @@ public static class ScenarioParser
             throw HarnessException.BadInput($"Scenario '{text}' needs a concurrency from 1 to 4096, e.g. concurrency:4.");
         }
 
+        if (s.StartsWith("poisson:", StringComparison.Ordinal))
+        {
+            return ParsePoisson(text, s["poisson:".Length..], seed);
+        }
+
         throw HarnessException.BadInput($"Unknown scenario '{text}'; expected {Help}.");
+    }
+
+    private static PoissonScenario ParsePoisson(string text, string args, int seed)
+    {
+        string[] parts = args.Split(':');
+        if (parts.Length > 2
+            || !double.TryParse(parts[0], NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double rate)
+            || rate <= 0 || rate > 1_000_000)
+        {
+            throw HarnessException.BadInput($"Scenario '{text}' needs an arrival rate in requests per second above 0 and up to 1000000, e.g. poisson:50 or poisson:50:8 (rate 50/s, 8 workers).");
+        }
+
+        int workers = PoissonScenario.DefaultWorkers;
+        if (parts.Length == 2
+            && (!int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out workers) || workers is < 1 or > 4096))
+        {
+            throw HarnessException.BadInput($"Scenario '{text}' needs a worker count from 1 to 4096 after the rate, e.g. poisson:50:8.");
+        }
+
+        return new PoissonScenario(rate, workers, seed);
     }
 }

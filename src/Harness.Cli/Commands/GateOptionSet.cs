@@ -1,0 +1,72 @@
+using System.CommandLine;
+using System.Globalization;
+using Harness.Gate;
+using Harness.Results;
+
+namespace Harness.Cli.Commands;
+
+/// <summary>The gate's options and outputs, shared by <c>compare</c> and <c>ab</c>.</summary>
+internal sealed class GateOptionSet
+{
+    public Option<string[]> Threshold { get; } = new("--threshold", "-t")
+    {
+        Description = $"METRIC=PCT (repeatable), or PCT for every metric; default {GateOptions.DefaultThresholdPct}%. Metrics: {GateMetric.KnownNames}.",
+    };
+
+    public Option<double> Alpha { get; } = new("--alpha") { Description = "One-sided significance level of each metric's test.", DefaultValueFactory = _ => 0.05 };
+
+    public Option<string?> Metrics { get; } = new("--metrics") { Description = "Comma-separated metrics to compare (default: latency_p50, latency_p90, latency_p99, and throughput when runs were repeated)." };
+
+    public Option<double> NoiseFloor { get; } = new("--noise-floor-ms") { Description = "Latency differences below this many milliseconds never count as a regression.", DefaultValueFactory = _ => 0.01 };
+
+    public Option<string?> Markdown { get; } = new("--markdown") { Description = "Also write the comparison as Markdown (for a pull-request comment) to this file." };
+
+    public Option<string?> JUnit { get; } = new("--junit") { Description = "Also write the comparison as JUnit XML to this file." };
+
+    public void AddTo(Command command)
+    {
+        command.Add(Threshold);
+        command.Add(Alpha);
+        command.Add(Metrics);
+        command.Add(NoiseFloor);
+        command.Add(Markdown);
+        command.Add(JUnit);
+    }
+
+    public GateOptions Build(ParseResult parse)
+    {
+        (double? all, Dictionary<string, double> perMetric) = GateThresholds.Parse(parse.GetValue(Threshold) ?? []);
+        return new GateOptions
+        {
+            Alpha = parse.GetValue(Alpha),
+            DefaultThreshold = all ?? GateOptions.DefaultThresholdPct,
+            Thresholds = perMetric,
+            Metrics = parse.GetValue(Metrics) is { } m ? m.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : null,
+            NoiseFloorMs = parse.GetValue(NoiseFloor),
+        }.Validated();
+    }
+
+    /// <summary>Prints the table, writes the optional Markdown and JUnit files, returns the verdict's exit code.</summary>
+    public int Report(ParseResult parse, GateReport report, TextWriter output, string? heading = null)
+    {
+        if (heading is not null)
+        {
+            output.WriteLine(heading);
+        }
+
+        output.Write(GateTextReport.Render(report));
+        if (parse.GetValue(Markdown) is { } md)
+        {
+            AtomicFile.WriteAllText(md, GateMarkdownReport.Render(report));
+        }
+
+        if (parse.GetValue(JUnit) is { } junit)
+        {
+            AtomicFile.WriteAllText(junit, GateJUnitReport.Render(report));
+        }
+
+        return report.ExitCode;
+    }
+
+    internal static string Invariant(double v) => v.ToString(CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,75 @@
+using System.CommandLine;
+using System.Text.Json;
+using Harness.Hardware.Catalog;
+using Harness.Planning;
+using Harness.Projection;
+using Harness.Results;
+
+namespace Harness.Cli.Commands;
+
+/// <summary><c>harness plan</c>: GPUs, CPU cores, dollars and energy per card type to serve a rate under SLOs.</summary>
+public static class PlanCommand
+{
+    public static Command Create(TextWriter output)
+    {
+        var workload = new Option<string>("--workload", "-w") { Description = "Result file of the LLM workload to serve.", Required = true };
+        var target = new Option<string>("--target", "-t") { Description = "Output rate to serve, e.g. \"50000 tok/s\" or 50k.", Required = true };
+        var slo = new Option<string>("--slo") { Description = "Latency objectives, e.g. \"ttft_p99<500ms,tpot_p99<50ms\".", Required = true };
+        var agents = new Option<string?>("--agents") { Description = $"Agent result whose {AgentCpuDemand.MetricName} sizes the CPU cores." };
+        var cards = new Option<string>("--cards") { Description = "Cards to compare, comma-separated.", DefaultValueFactory = _ => string.Join(",", CapacityPlanner.DefaultCards) };
+        var from = new Option<string?>("--from") { Description = "The measured card, when the result's GPU name is not in the catalog." };
+        var maxBatch = new Option<int>("--max-batch") { Description = "Largest batch to consider.", DefaultValueFactory = _ => 256 };
+        var outFile = new Option<string?>("--out", "-o") { Description = "Write the plan as JSON." };
+        var markdown = new Option<string?>("--markdown") { Description = "Write the plan's tables as Markdown." };
+        var svg = new Option<string?>("--svg") { Description = "Write a chart comparing the cards as SVG." };
+        var prices = new PriceOptions();
+        var priors = new PriorOptions();
+        var command = new Command("plan", "Size a fleet per card type for a target output rate under SLOs, from a measured run: GPUs, CPU cores, $/h, $/month, energy.")
+        {
+            workload, target, slo, agents, cards, from, maxBatch, outFile, markdown, svg,
+        };
+        prices.AddTo(command, withInstance: false);
+        priors.AddTo(command);
+        command.SetAction(parse =>
+        {
+            string path = parse.GetValue(workload)!;
+            ResultDocument doc = ResultJson.Read(path);
+            HardwareCatalog catalog = HardwareCatalog.Default;
+            if (parse.GetValue(maxBatch) < 1)
+            {
+                throw HarnessException.BadInput("--max-batch must be at least 1.");
+            }
+
+            var selection = prices.Resolve(parse, withInstance: false);
+            var request = new PlanRequest
+            {
+                Workload = LlmResultReader.Read(doc, path),
+                Source = catalog.ForRun(doc.Hardware, parse.GetValue(from), path),
+                TargetOutputTokensPerS = PlanTarget.ParseTokensPerSecond(parse.GetValue(target)!),
+                Slos = SloLimit.ParseList(parse.GetValue(slo)!),
+                Cards = parse.GetValue(cards)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(catalog.Get).ToList(),
+                Prices = selection.Catalog,
+                Policy = selection.Policy,
+                CpuCoresPerGpu = parse.GetValue(agents) is { } a ? AgentCpuDemand.CoresPerGpu(ResultJson.Read(a), a) : null,
+                MaxBatch = parse.GetValue(maxBatch),
+                Priors = priors.Resolve(parse),
+            };
+            CapacityPlan plan = CapacityPlanner.Plan(request);
+            string md = PlanReport.Markdown(plan);
+            Write(parse.GetValue(outFile), () => JsonSerializer.Serialize(plan, ResultJson.Options));
+            Write(parse.GetValue(markdown), () => md);
+            Write(parse.GetValue(svg), () => PlanChart.Svg(plan));
+            output.Write(md);
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static void Write(string? path, Func<string> contents)
+    {
+        if (path is not null)
+        {
+            AtomicFile.WriteAllText(path, contents());
+        }
+    }
+}

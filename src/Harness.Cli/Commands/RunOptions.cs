@@ -1,0 +1,245 @@
+using System.CommandLine;
+using Harness.Backends;
+using Harness.Cost;
+using Harness.Engine;
+using Harness.Engine.Scenarios;
+using Harness.Running;
+using Harness.Telemetry;
+using Harness.Telemetry.Prometheus;
+
+namespace Harness.Cli.Commands;
+
+/// <summary>
+/// The options of one measurement, shared by <c>run</c> and by each side of <c>ab</c> (whose
+/// <c>--a</c>/<c>--b</c> strings are parsed with exactly these), turned into a <see cref="RunRequest"/>.
+/// </summary>
+internal sealed class RunOptions
+{
+    public Argument<string> Workload { get; } = new("workload") { Description = "Workload to run: resnet18, minilm, onnx-file, generate, gemm, copy (see 'harness list')." };
+
+    public Option<string> Backend { get; } = new("--backend", "-b") { Description = "runtime:device[:id], e.g. onnx:cpu, onnx:cuda:0.", DefaultValueFactory = _ => "onnx:cpu" };
+
+    public Option<string> Scenario { get; } = new("--scenario", "-s") { Description = $"Load pattern: {ScenarioParser.Help} (open loop: RATE arrivals/s, WORKERS executing, default {PoissonScenario.DefaultWorkers}).", DefaultValueFactory = _ => "single" };
+
+    public Option<int> Batch { get; } = new("--batch") { Description = "Samples per request.", DefaultValueFactory = _ => 1 };
+
+    public Option<int?> Threads { get; } = new("--threads") { Description = "Intra-op threads (default: the runtime's choice, all cores)." };
+
+    public Option<int?> InterOp { get; } = new("--inter-op-threads") { Description = "Inter-op threads." };
+
+    public Option<string> Optimization { get; } = new("--optimization") { Description = "Graph optimization level: none, basic, extended, all.", DefaultValueFactory = _ => "all" };
+
+    public Option<string> Duration { get; } = new("--duration", "-d") { Description = "Minimum measured duration (30s, 2m...).", DefaultValueFactory = _ => "30s" };
+
+    public Option<string> MaxDuration { get; } = new("--max-duration") { Description = "Stop measuring after this long even if --min-requests is not met.", DefaultValueFactory = _ => "10m" };
+
+    public Option<string> Warmup { get; } = new("--warmup") { Description = "Warm-up duration, excluded from results (0s for none).", DefaultValueFactory = _ => "5s" };
+
+    public Option<int?> WarmupRequests { get; } = new("--warmup-requests") { Description = "Warm up by request count instead of duration." };
+
+    public Option<long> MinRequests { get; } = new("--min-requests") { Description = "Minimum measured requests.", DefaultValueFactory = _ => 100 };
+
+    public Option<string?> Timeout { get; } = new("--timeout") { Description = "A request slower than this counts as a timeout (and as a miss for the tail rule)." };
+
+    public Option<double> MaxErrorRate { get; } = new("--max-error-rate") { Description = "Largest share of failed requests in a valid result (0 to 1).", DefaultValueFactory = _ => 0 };
+
+    public Option<string?> Tail { get; } = new("--tail") { Description = "Tail percentile whose sample count decides validity (default: the latency SLO's, else p90 single, p99 concurrency and poisson, none offline)." };
+
+    public Option<string[]> Slo { get; } = new("--slo") { Description = $"Service-level objective(s): {ServiceLevelObjective.Help}. Adds the 'slo' validity condition and goodput." };
+
+    public Option<int> Seed { get; } = new("--seed") { Description = "Seed for synthesized inputs and open-loop arrival schedules.", DefaultValueFactory = _ => 42 };
+
+    public Option<string?> Model { get; } = new("--model", "-m") { Description = "ONNX model file for onnx-file." };
+
+    public Option<string[]> Shape { get; } = new("--shape") { Description = "Dimensions of an input, name=1x3x224x224 (repeatable).", AllowMultipleArgumentsPerToken = false };
+
+    public Option<string?> ModelConfig { get; } = new("--model-config") { Description = "Decoder shape for generate: a name in models/ (gpt2-124m, llama-1b, qwen2.5-0.5b, llama-8b, llama-70b) or a .json path." };
+
+    public Option<int?> PromptTokens { get; } = new("--prompt-tokens") { Description = "generate: prompt tokens per sequence (default 128)." };
+
+    public Option<int?> NewTokens { get; } = new("--new-tokens") { Description = "generate: tokens to generate per sequence (default 128)." };
+
+    public Option<string?> DType { get; } = new("--dtype") { Description = "generate, gemm, copy: fp32, fp16 or bf16 (default: fp32 on CPU; fp16 for onnx:cuda, bf16 for torch:cuda)." };
+
+    public Option<string?> LibTorch { get; } = new("--libtorch") { Description = "torch backend: folder of a libtorch to load (e.g. a PyTorch install's torch/lib); default: $TORCH_LIB_DIR, else the packaged CPU libtorch." };
+
+    public Option<string[]> Set { get; } = new("--set") { Description = "Workload-specific setting key=value (repeatable)." };
+
+    public Option<string> ResultsDir { get; } = new("--results-dir") { Description = "Folder for default result paths.", DefaultValueFactory = _ => "results" };
+
+    public Option<string> TelemetryInterval { get; } = new("--telemetry-interval") { Description = "How often GPU (NVML) and CPU telemetry is sampled (10ms to 60s).", DefaultValueFactory = _ => "100ms" };
+
+    public Option<bool> NoTelemetry { get; } = new("--no-telemetry") { Description = "Do not sample GPU and CPU telemetry; the result then has no power or energy." };
+
+    public Option<string?> MetricsAddress { get; } = new("--metrics") { Description = $"Serve live Prometheus metrics at [HOST:]PORT/metrics during the run (loopback unless HOST is given; 0.0.0.0 for every interface), e.g. 127.0.0.1:{MetricsEndpoint.DefaultPort}." };
+
+    public Option<string> MetricsLinger { get; } = new("--metrics-linger") { Description = "After the run, keep --metrics up until one more scrape, at most this long (e.g. 15s), so Prometheus sees the final values.", DefaultValueFactory = _ => "0s" };
+
+    public Option<string?> Pushgateway { get; } = new("--pushgateway") { Description = "Push the final metrics to this Prometheus Pushgateway URL, grouped by job, instance, workload and backend." };
+
+    public Option<string?> Job { get; } = new("--job") { Description = "Pushgateway job name (default: harness)." };
+
+    public Option<bool> PushDelete { get; } = new("--push-delete") { Description = "Delete this run's Pushgateway group before the run, so the previous run's figures are not shown as current." };
+
+    public Option<bool> PushRequired { get; } = new("--push-required") { Description = "Exit 1 when the push fails (otherwise a failed push is a warning)." };
+
+    /// <summary>--instance / --price / --prices: the result then carries its cost per million output units.</summary>
+    public PriceOptions Prices { get; } = new();
+
+    public void AddTo(Command command)
+    {
+        command.Add(Workload);
+        foreach (Option o in new Option[]
+        {
+            Backend, Scenario, Batch, Threads, InterOp, Optimization, Duration, MaxDuration, Warmup, WarmupRequests,
+            MinRequests, Timeout, MaxErrorRate, Tail, Slo, Seed, Model, Shape, ModelConfig, PromptTokens, NewTokens, DType, LibTorch, Set, ResultsDir,
+            TelemetryInterval, NoTelemetry, MetricsAddress, MetricsLinger, Pushgateway, Job, PushDelete, PushRequired,
+        })
+        {
+            command.Add(o);
+        }
+
+        Prices.AddTo(command);
+    }
+
+    /// <summary>Validates the parsed values and builds the request; every mistake is one sentence (exit 2).</summary>
+    public RunRequest Build(ParseResult parse, string? outputPath)
+    {
+        int? warmN = parse.GetValue(WarmupRequests);
+        int threadCount = parse.GetValue(Threads) ?? 1;
+        if (threadCount < 1 || parse.GetValue(InterOp) is < 1)
+        {
+            throw HarnessException.BadInput("--threads and --inter-op-threads must be at least 1.");
+        }
+
+        if (parse.GetValue(Batch) < 1)
+        {
+            throw HarnessException.BadInput("--batch must be at least 1.");
+        }
+
+        double errorRate = parse.GetValue(MaxErrorRate);
+        if (errorRate is < 0 or > 1)
+        {
+            throw HarnessException.BadInput("--max-error-rate must lie between 0 and 1.");
+        }
+
+        if (warmN is < 0)
+        {
+            throw HarnessException.BadInput("--warmup-requests must not be negative.");
+        }
+
+        var stop = new StopRules(
+            OptionParsers.Duration(parse.GetValue(Duration)!, "--duration"),
+            parse.GetValue(MinRequests),
+            OptionParsers.Duration(parse.GetValue(MaxDuration)!, "--max-duration"));
+        if (stop.MaxDuration < stop.MinDuration)
+        {
+            throw HarnessException.BadInput("--max-duration must not be shorter than --duration.");
+        }
+
+        int seed = parse.GetValue(Seed);
+        var settings = new RunSettings
+        {
+            Scenario = ScenarioParser.Parse(parse.GetValue(Scenario)!, seed),
+            Batch = parse.GetValue(Batch),
+            Warmup = warmN is { } n ? WarmupRule.ForRequests(n) : WarmupRule.ForDuration(OptionParsers.Duration(parse.GetValue(Warmup)!, "--warmup")),
+            Stop = stop,
+            RequestTimeout = parse.GetValue(Timeout) is { } t ? OptionParsers.Duration(t, "--timeout") : null,
+            MaxErrorRate = errorRate,
+            Seed = seed,
+            TailPercentile = parse.GetValue(Tail) is { } p ? OptionParsers.Percentile(p) : null,
+            Slos = (parse.GetValue(Slo) ?? []).SelectMany(ServiceLevelObjective.ParseList).ToList(),
+        };
+        var options = new WorkloadOptions
+        {
+            ModelPath = parse.GetValue(Model),
+            Shapes = (parse.GetValue(Shape) ?? []).Select(OptionParsers.Shape).ToDictionary(kv => kv.Key, kv => kv.Value),
+            Threads = parse.GetValue(Threads),
+            InterOpThreads = parse.GetValue(InterOp),
+            Optimization = parse.GetValue(Optimization)!,
+            Extra = OptionParsers.WorkloadSettings(
+                parse.GetValue(Set) ?? [],
+                ("model_config", parse.GetValue(ModelConfig)),
+                ("prompt_tokens", parse.GetValue(PromptTokens)?.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                ("new_tokens", parse.GetValue(NewTokens)?.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                ("dtype", parse.GetValue(DType)),
+                ("libtorch", parse.GetValue(LibTorch))),
+        };
+        var extraConfig = new Dictionary<string, object?> { ["command_line"] = "harness " + string.Join(' ', parse.Tokens.Select(t => t.Value)) };
+        if (Prices.Resolve(parse).Chosen is { } price)
+        {
+            extraConfig[ResultCost.ConfigKey] = price;
+        }
+
+        return new RunRequest(
+            parse.GetValue(Workload)!,
+            BackendSpec.Parse(parse.GetValue(Backend)!),
+            options,
+            settings,
+            outputPath,
+            parse.GetValue(ResultsDir)!,
+            extraConfig,
+            BuildTelemetry(parse),
+            BuildMetrics(parse));
+    }
+
+    private TelemetryOptions BuildTelemetry(ParseResult parse)
+    {
+        TimeSpan interval = OptionParsers.Duration(parse.GetValue(TelemetryInterval)!, "--telemetry-interval");
+        if (interval < TelemetryOptions.MinInterval || interval > TelemetryOptions.MaxInterval)
+        {
+            throw HarnessException.BadInput("--telemetry-interval must lie between 10ms and 60s.");
+        }
+
+        return parse.GetValue(NoTelemetry) ? TelemetryOptions.Off : new TelemetryOptions { Interval = interval };
+    }
+
+    private MetricsOptions BuildMetrics(ParseResult parse)
+    {
+        string? gateway = parse.GetValue(Pushgateway);
+        if (gateway is null && (parse.GetValue(Job) is not null || parse.GetValue(PushDelete) || parse.GetValue(PushRequired)))
+        {
+            throw HarnessException.BadInput("--job, --push-delete and --push-required need --pushgateway URL.");
+        }
+
+        string? listen = parse.GetValue(MetricsAddress);
+        if (listen is not null)
+        {
+            MetricsEndpoint.ParseAddress(listen); // a bad address is bad input before anything loads
+        }
+
+        return new MetricsOptions
+        {
+            Listen = listen,
+            Linger = OptionParsers.Duration(parse.GetValue(MetricsLinger)!, "--metrics-linger"),
+            Pushgateway = gateway is null ? null : PushgatewayClient.ParseUrl(gateway),
+            Job = parse.GetValue(Job) is { } j ? OptionParsers.Label(j, "--job") : "harness",
+            PushDelete = parse.GetValue(PushDelete),
+            PushRequired = parse.GetValue(PushRequired),
+        };
+    }
+
+    /// <summary>
+    /// Parses a quoted run-argument string (the sides of <c>ab</c>) with these options alone;
+    /// a leading "run" is allowed. Parse errors name the side.
+    /// </summary>
+    public static RunRequest ParseArguments(string text, string side)
+    {
+        var options = new RunOptions();
+        var command = new Command("run");
+        options.AddTo(command);
+        var args = System.CommandLine.Parsing.CommandLineParser.SplitCommandLine(text).ToList();
+        if (args.Count > 0 && args[0] == "run")
+        {
+            args.RemoveAt(0);
+        }
+
+        ParseResult parse = command.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            throw HarnessException.BadInput($"{side} \"{text}\": {parse.Errors[0].Message}");
+        }
+
+        return options.Build(parse, null);
+    }
+}

@@ -1,0 +1,54 @@
+using System.Globalization;
+using System.Text;
+
+namespace Harness.Cost;
+
+/// <summary>The Markdown view of a result's cost under one or more offers.</summary>
+public static class CostReport
+{
+    public static string Markdown(string origin, string? runCard, IReadOnlyList<CostLine> lines, IReadOnlyList<PriceOffer> stale)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var sb = new StringBuilder();
+        CostLine? first = lines.FirstOrDefault();
+        string unit = first?.Unit ?? "tokens";
+        sb.Append(c, $"### Cost of {origin} ({first?.UnitsPerSecond:#,0.##} {unit}/s measured on {runCard ?? "an unknown card"})\n\n");
+        string perM = unit == "tokens" ? "$/Mtok" : $"$/M {unit}";
+        bool jobs = lines.Any(l => l.UsdPerJob is not null);
+        sb.Append(c, $"| offer | card | pricing | price | date | charged | $/h | {perM} |{(jobs ? " $/job |" : "")}\n|---|---|---|---:|---|---|---:|---:|{(jobs ? "---:|" : "")}\n");
+        foreach (CostLine l in lines)
+        {
+            PriceOffer o = l.Offer;
+            sb.Append(c, $"| {o.Id} | {o.Device ?? "-"} | {o.Pricing} | {o.Price.Usd:0.####} {o.Price.Unit} | {o.Price.Date:yyyy-MM-dd} | {l.Charge.Basis} | {l.Charge.UsdPerHour:0.####} | {l.UsdPerMillion:0.####} |");
+            sb.Append(jobs ? string.Create(c, $" {l.UsdPerJob:0.######} |\n") : "\n");
+        }
+
+        var other = lines.Where(l => l.Offer.Device is not null && runCard is not null && !string.Equals(l.Offer.Device, runCard, StringComparison.OrdinalIgnoreCase)).ToList();
+        if (other.Count > 0)
+        {
+            sb.Append(c, $"\nRows for cards other than {runCard} assume the measured throughput; use 'harness project' for their own.\n");
+        }
+
+        if (stale.Count > 0)
+        {
+            sb.Append(c, $"\nLeft out, price older than the cutoff: {string.Join(", ", stale.Select(s => $"{s.Id} ({s.Price.Date:yyyy-MM-dd})"))}.\n");
+        }
+
+        return sb.ToString();
+    }
+
+    /// <summary>One line for the end of <c>harness run</c>; null when the result carries no cost.</summary>
+    public static string? RunLine(Harness.Results.ResultDocument doc)
+    {
+        var extra = doc.Metrics.Extra;
+        if (extra is null || Harness.Results.DocumentValues.Number(extra.GetValueOrDefault("usd_per_hour")) is not { } perHour
+            || ResultCost.Throughput(doc) is not { } t
+            || Harness.Results.DocumentValues.Number(extra.GetValueOrDefault(ResultCost.MetricName(t.Unit))) is not { } perMillion)
+        {
+            return null;
+        }
+
+        string perM = t.Unit == "tokens" ? "$/Mtok" : $"$ per 1M {t.Unit}";
+        return string.Create(CultureInfo.InvariantCulture, $"Cost: {perMillion:0.####} {perM} at {perHour:0.####} $/h.");
+    }
+}

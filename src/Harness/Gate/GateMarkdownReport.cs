@@ -1,0 +1,46 @@
+using System.Globalization;
+using System.Text;
+
+namespace Harness.Gate;
+
+/// <summary>A comparison as Markdown for a pull-request comment or a job summary.</summary>
+public static class GateMarkdownReport
+{
+    public static string Render(GateReport report)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var sb = new StringBuilder();
+        string icon = report.Verdict switch
+        {
+            GateVerdict.Regression => ":x:",
+            GateVerdict.Inconclusive => ":warning:",
+            _ => ":white_check_mark:",
+        };
+        sb.Append(c, $"### {icon} Performance gate: {GateReport.Word(report.Verdict)}\n\n");
+        sb.Append(c, $"Workload `{Escape(report.Workload)}`: {report.BaseFiles.Count} base vs {report.CurrentFiles.Count} current result(s); ");
+        sb.Append(c, $"a metric regresses only when the change is significant (one-sided, alpha {report.Options.Alpha}) and beyond its threshold.\n\n");
+        sb.Append(c, $"| metric | base | current | change | {GateTextReport.Confidence(report)} CI | p | n base/cur | threshold | verdict |\n");
+        sb.Append("|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
+        foreach (MetricComparison m in report.Metrics)
+        {
+            string[] cells = GateTextReport.Cells(m);
+            cells[^1] = m.Verdict is GateVerdict.Regression or GateVerdict.Inconclusive ? $"**{cells[^1]}**" : cells[^1];
+            sb.Append("| ").Append(string.Join(" | ", cells.Select(Escape))).Append(" |\n");
+        }
+
+        sb.Append('\n');
+        foreach (MetricComparison m in report.Metrics.Where(m => m.Verdict != GateVerdict.Pass))
+        {
+            sb.Append(c, $"- `{m.Metric}`: {Escape(m.Reason)}.\n");
+        }
+
+        foreach (string note in report.Notes)
+        {
+            sb.Append(c, $"- {Escape(note)}\n");
+        }
+
+        return sb.ToString();
+    }
+
+    private static string Escape(string s) => s.Replace("|", "\\|", StringComparison.Ordinal);
+}

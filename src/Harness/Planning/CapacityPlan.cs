@@ -1,0 +1,71 @@
+using Harness.Projection;
+
+namespace Harness.Planning;
+
+/// <summary>The fleet each card type needs to serve a target rate under SLOs, with its price, power and CPU needs.</summary>
+public sealed record CapacityPlan
+{
+    public string Kind { get; init; } = "capacity_plan";
+
+    public int PlanVersion { get; init; } = 1;
+
+    public DateTime CreatedUtc { get; init; } = DateTime.UtcNow;
+
+    public required string Workload { get; init; }
+
+    public required string SourceCard { get; init; }
+
+    public required double TargetOutputTokensPerS { get; init; }
+
+    public required IReadOnlyList<string> Slo { get; init; }
+
+    /// <summary>CPU cores per GPU from an agent result (cores_per_gpu_for_90pct_busy); null when none was given.</summary>
+    public double? CpuCoresPerGpu { get; init; }
+
+    public required IReadOnlyList<CardPlan> Cards { get; init; }
+
+    public List<string> Notes { get; init; } = [];
+}
+
+/// <summary>One card type's best configuration (highest tokens/s per GPU meeting every SLO) and what the fleet costs.</summary>
+public sealed record CardPlan
+{
+    public required string Card { get; init; }
+
+    public required string Name { get; init; }
+
+    public required bool MeetsSlo { get; init; }
+
+    /// <summary>Why no configuration meets the SLOs, when none does.</summary>
+    public string? Why { get; init; }
+
+    public int TensorParallel { get; init; }
+
+    public int Batch { get; init; }
+
+    /// <summary>Projected latency per SLO, e.g. "ttft_p99" in ms.</summary>
+    public Dictionary<string, Estimate> SloValuesMs { get; init; } = [];
+
+    public Estimate OutputTokensPerSPerGpu { get; init; }
+
+    /// <summary>GPUs for the target rate (whole TP groups); low from the high throughput end and vice versa.</summary>
+    public Estimate Gpus { get; init; }
+
+    public double? CpuCores { get; init; }
+
+    public Estimate? PowerKw { get; init; }
+
+    public Estimate? EnergyMwhPerMonth { get; init; }
+
+    /// <summary>Current catalog offers of this card, cheapest per month first.</summary>
+    public List<OfferPlan> Offers { get; init; } = [];
+}
+
+public sealed record OfferPlan(
+    string Offer,
+    string Pricing,
+    string PriceDate,
+    int Instances,
+    double UsdPerHour,
+    double UsdPerMonth,
+    int? HostVcpus);

@@ -1,0 +1,177 @@
+using Harness.Cost;
+using Harness.Hardware.Catalog;
+using Harness.Projection;
+
+namespace Harness.Planning;
+
+/// <summary>Everything a plan needs, already read and validated.</summary>
+public sealed record PlanRequest
+{
+    public required LlmRunFacts Workload { get; init; }
+
+    public required HardwareSpec Source { get; init; }
+
+    public required double TargetOutputTokensPerS { get; init; }
+
+    public required IReadOnlyList<SloLimit> Slos { get; init; }
+
+    public required IReadOnlyList<HardwareSpec> Cards { get; init; }
+
+    public required PriceCatalog Prices { get; init; }
+
+    public required PriceAgePolicy Policy { get; init; }
+
+    public double? CpuCoresPerGpu { get; init; }
+
+    /// <summary>Largest batch tried; batches are powers of two up to it, plus the run's own.</summary>
+    public int MaxBatch { get; init; } = 256;
+
+    public ProjectionPriors Priors { get; init; } = ProjectionPriors.Default;
+}
+
+/// <summary>
+/// Sizes a fleet per card type: projects the measured run to each card at every power-of-two TP
+/// that fits and every batch up to the limit, keeps the configurations whose projected latencies
+/// meet every SLO, picks the one with the most tokens/s per GPU, and prices the GPUs it takes.
+/// </summary>
+public static class CapacityPlanner
+{
+    public static readonly IReadOnlyList<string> DefaultCards = ["h100-sxm", "h200", "b200", "gb200", "gb300"];
+
+    public static CapacityPlan Plan(PlanRequest r)
+    {
+        var percentiles = r.Slos.Select(s => s.Percentile).Distinct().ToList();
+        var cards = r.Cards.Select(card => PlanCard(r, card, percentiles)).ToList();
+        var notes = new List<string>
+        {
+            "Latencies are of static batches (prefill of the whole batch, then decode); queueing in a continuous-batching server is not modelled.",
+        };
+        if (cards.Any(c => c.MeetsSlo && c.Batch != r.Workload.Batch))
+        {
+            notes.Add($"Batches other than the run's {r.Workload.Batch} are extrapolated: measure the chosen batch to confirm.");
+        }
+
+        if (r.CpuCoresPerGpu is null)
+        {
+            notes.Add("CPU cores: no agent result given (--agents); host vCPUs of each offer are listed for reference.");
+        }
+
+        return new CapacityPlan
+        {
+            Workload = r.Workload.ModelName ?? r.Workload.Workload ?? r.Workload.Origin,
+            SourceCard = r.Source.Id,
+            TargetOutputTokensPerS = r.TargetOutputTokensPerS,
+            Slo = r.Slos.Select(s => s.ToString()).ToList(),
+            CpuCoresPerGpu = r.CpuCoresPerGpu,
+            Cards = cards,
+            Notes = notes,
+        };
+    }
+
+    private static CardPlan PlanCard(PlanRequest r, HardwareSpec card, IReadOnlyList<string> percentiles)
+    {
+        var work = new LlmWorkModel(r.Workload);
+        ProjectionResult? best = null;
+        (double Ratio, ProjectionResult P)? closest = null;
+        foreach (int tp in TensorParallelSizes(card, r.Workload))
+        {
+            foreach (int batch in Batches(r))
+            {
+                if (!RooflineProjector.Memory(work, card, batch, tp, r.Priors).Fits)
+                {
+                    continue;
+                }
+
+                ProjectionResult p = RooflineProjector.Project(r.Workload, r.Source, card, new ProjectionOptions
+                {
+                    TensorParallel = tp,
+                    Batch = batch,
+                    TailPercentiles = percentiles,
+                    Priors = r.Priors,
+                });
+                double worst = r.Slos.Max(s => Latency(p, s).Value / s.LimitMs);
+                if (worst <= 1 && (best is null || p.Metrics.OutputTokensPerSPerGpu.Value > best.Metrics.OutputTokensPerSPerGpu.Value))
+                {
+                    best = p;
+                }
+
+                if (closest is null || worst < closest.Value.Ratio)
+                {
+                    closest = (worst, p);
+                }
+            }
+        }
+
+        if (best is null)
+        {
+            string why = closest is { } c
+                ? $"closest: TP {c.P.Target.TensorParallel} x batch {c.P.Target.Batch} gives {string.Join(", ", r.Slos.Select(s => $"{s.Metric}_{s.Percentile} {Latency(c.P, s).Value:0.#} ms"))}"
+                : "the model does not fit at any TP in its scale-up domain";
+            return new CardPlan { Card = card.Id, Name = card.Name, MeetsSlo = false, Why = $"no TP and batch meet the SLO; {why}" };
+        }
+
+        return Sized(r, card, best);
+    }
+
+    private static CardPlan Sized(PlanRequest r, HardwareSpec card, ProjectionResult p)
+    {
+        int tp = p.Target.TensorParallel;
+        Estimate replicaTps = p.Metrics.OutputTokensPerS;
+        double Gpus(double tps) => Math.Ceiling(r.TargetOutputTokensPerS / tps) * tp;
+        var gpus = new Estimate(Gpus(replicaTps.Value), Gpus(replicaTps.High), Gpus(replicaTps.Low));
+        Estimate? kw = p.Power is { } power ? power.WattsPerGpu.Times(gpus).Map(w => w / 1000) : null;
+        Estimate? mwh = kw?.Map(k => k * CostCalculator.HoursPerMonth / 1000);
+        int n = (int)gpus.Value;
+        var offers = r.Prices.ForDevice(card.Id, r.Policy)
+            .Select(o =>
+            {
+                int instances = CostCalculator.InstancesFor(o, n);
+                double perHour = Math.Round(instances * o.UsdPerInstanceHour, 2);
+                return new OfferPlan(o.Id, o.Pricing, o.Price.Date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
+                    instances, perHour, Math.Round(perHour * CostCalculator.HoursPerMonth, 0), o.Vcpus * instances);
+            })
+            .OrderBy(o => o.UsdPerMonth)
+            .ToList();
+        return new CardPlan
+        {
+            Card = card.Id,
+            Name = card.Name,
+            MeetsSlo = true,
+            TensorParallel = tp,
+            Batch = p.Target.Batch,
+            SloValuesMs = r.Slos.ToDictionary(s => $"{s.Metric}_{s.Percentile}", s => Latency(p, s).Round(3)),
+            OutputTokensPerSPerGpu = p.Metrics.OutputTokensPerSPerGpu.Round(1),
+            Gpus = gpus,
+            CpuCores = r.CpuCoresPerGpu is { } cores ? Math.Ceiling(cores * gpus.Value) : null,
+            PowerKw = kw?.Round(2),
+            EnergyMwhPerMonth = mwh?.Round(2),
+            Offers = offers,
+        };
+    }
+
+    private static Estimate Latency(ProjectionResult p, SloLimit s)
+    {
+        ProjectedLatency lat = s.Percentile == "p50" ? new ProjectedLatency(p.Metrics.TtftMs, p.Metrics.TpotMs) : p.Percentiles[s.Percentile];
+        return s.Metric == "ttft" ? lat.TtftMs : lat.TpotMs;
+    }
+
+    private static IEnumerable<int> TensorParallelSizes(HardwareSpec card, LlmRunFacts facts)
+    {
+        int max = facts.Shape is null ? 1 : Math.Max(1, card.DomainGpus);
+        for (int tp = 1; tp <= max; tp *= 2)
+        {
+            yield return tp;
+        }
+    }
+
+    private static IEnumerable<int> Batches(PlanRequest r)
+    {
+        var set = new SortedSet<int> { r.Workload.Batch };
+        for (int b = 1; b <= r.MaxBatch; b *= 2)
+        {
+            set.Add(b);
+        }
+
+        return set;
+    }
+}

@@ -1,0 +1,99 @@
+using System.Text.Json;
+using Harness.Results;
+
+namespace Harness.Projection;
+
+/// <summary>
+/// Reads <see cref="LlmRunFacts"/> from a result document: metrics ttft_ms and tpot_ms, the extras
+/// output_tokens_per_s, prefill_tokens_per_s, mfu, mbu and gpu_power_w, and the config keys batch,
+/// prompt_tokens, new_tokens, dtype, params, flops_per_token, bytes_per_decode_step, tp and
+/// model_config (an object with Hugging Face or GPT-2 style names).
+/// </summary>
+public static class LlmResultReader
+{
+    private static readonly string[] LayerKeys = ["num_hidden_layers", "n_layer", "n_layers", "num_layers", "layers"];
+    private static readonly string[] HiddenKeys = ["hidden_size", "n_embd", "d_model", "hidden", "dim"];
+    private static readonly string[] HeadKeys = ["num_attention_heads", "n_head", "n_heads", "heads"];
+    private static readonly string[] KvHeadKeys = ["num_key_value_heads", "n_kv_heads", "n_kv_head", "kv_heads"];
+
+    public static LlmRunFacts Read(ResultDocument doc, string origin)
+    {
+        ResultMetrics m = doc.Metrics;
+        if (m.TtftMs is null || m.TpotMs is null)
+        {
+            throw HarnessException.BadInput($"Result {origin} has no ttft_ms and tpot_ms: projection needs an LLM decode result (docs/capacity.md lists the fields).");
+        }
+
+        Dictionary<string, object?> c = doc.Config;
+        var missing = new List<string>();
+        int Required(params string[] keys)
+        {
+            if (DocumentValues.FirstNumber(c, keys) is { } v && v >= 1)
+            {
+                return (int)v;
+            }
+
+            missing.Add(keys[0]);
+            return 0;
+        }
+
+        int batch = Required("batch", "batch_size");
+        int prompt = Required("prompt_tokens", "prompt_len", "input_tokens");
+        int newTokens = Required("new_tokens", "max_new_tokens", "output_tokens");
+        if (missing.Count > 0)
+        {
+            throw HarnessException.BadInput($"Result {origin} lacks config {string.Join(", ", missing)}; projection needs batch, prompt_tokens and new_tokens.");
+        }
+
+        JsonElement? modelConfig = DocumentValues.AsElement(c.GetValueOrDefault("model_config"));
+        ModelShape? shape = modelConfig is { ValueKind: JsonValueKind.Object } mc ? ReadShape(mc) : null;
+        double? param = DocumentValues.FirstNumber(c, "params", "parameters", "n_params")
+            ?? (modelConfig is { ValueKind: JsonValueKind.Object } mc2 ? DocumentValues.FirstNumber(mc2, "params", "n_params", "num_parameters") : null);
+        double? flops = DocumentValues.FirstNumber(c, "flops_per_token");
+        double? bytes = DocumentValues.FirstNumber(c, "bytes_per_decode_step");
+        if (param is null && (flops is null || bytes is null))
+        {
+            throw HarnessException.BadInput($"Result {origin} lacks config params (or both flops_per_token and bytes_per_decode_step); projection needs the model's size.");
+        }
+
+        string? modelName = DocumentValues.Text(c.GetValueOrDefault("model")) ?? DocumentValues.Text(c.GetValueOrDefault("model_config"))
+            ?? (modelConfig is { ValueKind: JsonValueKind.Object } mc3 && mc3.TryGetProperty("name", out JsonElement n) ? n.GetString() : null);
+        return new LlmRunFacts
+        {
+            Origin = origin,
+            Workload = doc.Workload,
+            ModelName = modelName,
+            GpuName = doc.Hardware?.Gpus.FirstOrDefault()?.Name,
+            TensorParallel = (int)(DocumentValues.FirstNumber(c, "tp", "tensor_parallel") ?? 1),
+            Dtype = DocumentValues.Text(c.GetValueOrDefault("dtype")) ?? "bf16",
+            Batch = batch,
+            PromptTokens = prompt,
+            NewTokens = newTokens,
+            Params = param,
+            FlopsPerToken = flops,
+            BytesPerDecodeStep = bytes,
+            Shape = shape,
+            Ttft = LatencyFacts.From(m.TtftMs),
+            Tpot = LatencyFacts.From(m.TpotMs),
+            OutputTokensPerS = DocumentValues.ExtraNumber(m, "output_tokens_per_s") ?? (m.ThroughputUnit == "tokens" && m.ThroughputPerS > 0 ? m.ThroughputPerS : null),
+            PrefillTokensPerS = DocumentValues.ExtraNumber(m, "prefill_tokens_per_s"),
+            Mfu = DocumentValues.ExtraNumber(m, "mfu"),
+            Mbu = DocumentValues.ExtraNumber(m, "mbu"),
+            AvgGpuPowerW = DocumentValues.ExtraNumber(m, "gpu_power_w", "gpu_power_w_mean", "avg_gpu_power_w"),
+        };
+    }
+
+    private static ModelShape? ReadShape(JsonElement mc)
+    {
+        if (DocumentValues.FirstNumber(mc, LayerKeys) is not { } layers
+            || DocumentValues.FirstNumber(mc, HiddenKeys) is not { } hidden
+            || DocumentValues.FirstNumber(mc, HeadKeys) is not { } heads)
+        {
+            return null;
+        }
+
+        double kvHeads = DocumentValues.FirstNumber(mc, KvHeadKeys) ?? heads;
+        double headDim = DocumentValues.FirstNumber(mc, "head_dim") ?? hidden / heads;
+        return new ModelShape((int)layers, (int)hidden, (int)heads, (int)kvHeads, (int)headDim);
+    }
+}

@@ -1,0 +1,58 @@
+using Harness.Cost;
+
+namespace Harness.Projection;
+
+/// <summary>
+/// The model's assumptions where one measured run cannot decide, each used as the center of a range
+/// whose ends are also evaluated (the error bars), except the link and memory figures.
+/// </summary>
+public sealed record ProjectionPriors
+{
+    public static ProjectionPriors Default { get; } = new();
+
+    /// <summary>
+    /// Share of the bandwidth ceiling a decode step's GPU work is taken to reach when the step is
+    /// host-bound (slower than this would explain). 0.8 of the measured copy ceiling is about 0.72 of
+    /// the datasheet on an H100, inside the 0.6-0.8 planning range of research/capacity.md 4.3.
+    /// </summary>
+    public double DecodeEfficiency { get; init; } = 0.8;
+
+    /// <summary>Share of the compute ceiling a host-bound prefill is taken to reach (0.35-0.5 MFU planning range over a 0.8 ceiling).</summary>
+    public double PrefillEfficiency { get; init; } = 0.6;
+
+    /// <summary>Fixed latency of one all-reduce inside a scale-up domain (an assumption: NCCL small messages on NVLink).</summary>
+    public double AllReduceLatencyS { get; init; } = 8e-6;
+
+    /// <summary>Achieved share of the datasheet link bandwidth where none was measured: 396 of 450 GB/s on 8xH200 (stas00).</summary>
+    public double LinkEfficiency { get; init; } = 0.88;
+
+    /// <summary>Share of the usable memory that weights and KV cache may take; the rest is workspace (callgideon METHODOLOGY 3).</summary>
+    public double MemoryHeadroom { get; init; } = 0.9;
+
+    /// <summary>GPU power as a share of the card's rated power when the run measured none: 0.7, range 0.4-0.9 (research/capacity.md 5.1).</summary>
+    public double PowerLoad { get; init; } = 0.7;
+
+    public double PowerLoadLow { get; init; } = 0.4;
+
+    public double PowerLoadHigh { get; init; } = 0.9;
+}
+
+/// <summary>What to project to, beyond the target card.</summary>
+public sealed record ProjectionOptions
+{
+    /// <summary>Tensor-parallel GPUs on the target; null picks the smallest power of two that fits the memory.</summary>
+    public int? TensorParallel { get; init; }
+
+    /// <summary>Batch on the target; null keeps the run's.</summary>
+    public int? Batch { get; init; }
+
+    /// <summary>Tail percentiles projected beside p50 (for SLO checks).</summary>
+    public IReadOnlyList<string> TailPercentiles { get; init; } = ["p99"];
+
+    /// <summary>The price to apply; null takes the cheapest current offer of the target among <see cref="Offers"/>.</summary>
+    public PriceOffer? Price { get; init; }
+
+    public IReadOnlyList<PriceOffer> Offers { get; init; } = [];
+
+    public ProjectionPriors Priors { get; init; } = ProjectionPriors.Default;
+}

@@ -1,0 +1,61 @@
+using System.Globalization;
+using System.Text;
+
+namespace Harness.Projection;
+
+/// <summary>The terminal (Markdown) view of a projection.</summary>
+public static class ProjectionReport
+{
+    public static string Render(ProjectionResult p, string? path = null)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var sb = new StringBuilder();
+        ProjectionSource s = p.Source;
+        sb.Append(c, $"### {s.Model ?? s.Workload ?? "run"}: {s.Card} (TP {s.TensorParallel}, batch {s.Batch}) projected to {p.Target.Card} (TP {p.Target.TensorParallel}, batch {p.Target.Batch})\n\n");
+        sb.Append("| metric | measured | projected (low-high) |\n|---|---:|---:|\n");
+        ProjectedMetrics m = p.Metrics;
+        sb.Append(c, $"| TTFT p50 ms | {s.TtftMsP50:0.###} | {m.TtftMs.Format("0.###")} |\n");
+        sb.Append(c, $"| TPOT p50 ms | {s.TpotMsP50:0.###} | {m.TpotMs.Format("0.###")} |\n");
+        foreach ((string pct, ProjectedLatency lat) in p.Percentiles)
+        {
+            sb.Append(c, $"| TTFT {pct} ms | | {lat.TtftMs.Format("0.###")} |\n");
+            sb.Append(c, $"| TPOT {pct} ms | | {lat.TpotMs.Format("0.###")} |\n");
+        }
+
+        sb.Append(c, $"| output tok/s | {(s.OutputTokensPerS is { } t ? t.ToString("#,0.#", c) : "")} | {m.OutputTokensPerS.Format("#,0.#")} |\n");
+        sb.Append(c, $"| output tok/s per GPU | | {m.OutputTokensPerSPerGpu.Format("#,0.#")} |\n");
+        sb.Append(c, $"| prefill MFU | | {m.Mfu.Format("0.###")} |\n");
+        sb.Append(c, $"| decode MBU | | {m.Mbu.Format("0.###")} |\n");
+        if (p.Target.TensorParallel > 1)
+        {
+            sb.Append(c, $"| all-reduce per decode step ms | | {m.AllReduceMsPerStep.Format("0.###")} |\n");
+        }
+
+        if (m.JPerToken is { } j)
+        {
+            sb.Append(c, $"| J/token | | {j.Format("0.####")} |\n");
+        }
+
+        if (m.UsdPerMtok is { } usd && p.Price is { } price)
+        {
+            sb.Append(c, $"| $/Mtok ({price.Instance}, {price.Value:0.####} {price.Unit}, {price.Date}) | | {usd.Format("0.####")} |\n");
+        }
+
+        PhaseCalibration pre = p.Calibration.Prefill, dec = p.Calibration.Decode;
+        sb.Append(c, $"\nCalibration ({p.Calibration.ComputeBasis}; {p.Calibration.BandwidthBasis}): ");
+        sb.Append(c, $"prefill {pre.Bound}-bound at {pre.EfficiencyOfCeiling.Format("0.##")} of the compute ceiling, ");
+        sb.Append(c, $"decode {dec.Bound}-bound at {dec.EfficiencyOfCeiling.Format("0.##")} of the bandwidth ceiling, host overhead {dec.HostOverheadMs.Format("0.###")} ms per step.\n");
+        sb.Append(c, $"Memory per GPU: {p.Memory.PerGpuGb:0.#} GB of {p.Memory.UsableGb:0.#} GB usable (weights {p.Memory.WeightsGb:0.#} GB, KV cache {p.Memory.KvCacheGb:0.#} GB).\n");
+        foreach (string note in p.Notes)
+        {
+            sb.Append(c, $"- {note}\n");
+        }
+
+        if (path is not null)
+        {
+            sb.Append(c, $"\nProjection: {path}\n");
+        }
+
+        return sb.ToString();
+    }
+}

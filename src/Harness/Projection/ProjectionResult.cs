@@ -1,0 +1,89 @@
+namespace Harness.Projection;
+
+/// <summary>
+/// A projection of one measured LLM run onto another card (the <c>harness project</c> file): every
+/// projected figure is an <see cref="Estimate"/> {value, low, high}.
+/// </summary>
+public sealed record ProjectionResult
+{
+    public string Kind { get; init; } = "projection";
+
+    public int ProjectionVersion { get; init; } = 1;
+
+    public DateTime CreatedUtc { get; init; } = DateTime.UtcNow;
+
+    public required ProjectionSource Source { get; init; }
+
+    public required ProjectionTarget Target { get; init; }
+
+    public required ProjectionCalibration Calibration { get; init; }
+
+    public required MemoryFit Memory { get; init; }
+
+    /// <summary>p50 figures on the target.</summary>
+    public required ProjectedMetrics Metrics { get; init; }
+
+    /// <summary>Tail latencies on the target, by percentile name, each calibrated on the run's own tail.</summary>
+    public Dictionary<string, ProjectedLatency> Percentiles { get; init; } = [];
+
+    public ProjectedPower? Power { get; init; }
+
+    public ProjectedPrice? Price { get; init; }
+
+    public List<string> Notes { get; init; } = [];
+
+    public Dictionary<string, string> Model { get; init; } = new()
+    {
+        ["step"] = "per forward pass: overlapped max(host overhead, GPU work / efficiency + all-reduce) and serial host overhead + GPU work / efficiency + all-reduce; the value is their geometric mean, the error bars hold each",
+        ["gpu_work"] = "max(FLOPs / (tp x compute ceiling), bytes / (tp x bandwidth ceiling)); ceilings are measured matrix/copy rates where both cards have them, else datasheet peaks",
+        ["calibration"] = "decode: efficiency = max(prior, achieved); host overhead = what GPU work at that efficiency leaves unexplained (overlapped: the whole step; serial: the difference). prefill shares that host overhead; its compute efficiency is fitted from TTFT",
+        ["all_reduce"] = "2 per layer per pass: latency + 2 (tp-1)/tp x tokens x hidden x 2 bytes / link bandwidth",
+        ["output_tokens_per_s"] = "measured tokens/s x (target batch / run batch) x (TTFT + (new-1) TPOT) on the run / the same on the target",
+        ["error_bars"] = "range over the measurement's median 95% CI, decode efficiency from achieved to the ceiling, and overlapped vs serial host overhead",
+    };
+}
+
+public sealed record ProjectionSource(
+    string Result,
+    string? Workload,
+    string? Model,
+    string Card,
+    int TensorParallel,
+    int Batch,
+    int PromptTokens,
+    int NewTokens,
+    string Dtype,
+    double TtftMsP50,
+    double TpotMsP50,
+    double? OutputTokensPerS);
+
+public sealed record ProjectionTarget(string Card, string Name, int TensorParallel, int Batch, int Gpus);
+
+public sealed record ProjectionCalibration(
+    string ComputeBasis,
+    string BandwidthBasis,
+    PhaseCalibration Prefill,
+    PhaseCalibration Decode,
+    ProjectionPriors Priors);
+
+/// <summary>One phase's fit: efficiency against the ceiling and against the datasheet peak, and the host overhead per pass.</summary>
+public sealed record PhaseCalibration(Estimate EfficiencyOfCeiling, Estimate FractionOfPeak, Estimate HostOverheadMs, string Bound);
+
+public sealed record MemoryFit(double WeightsGb, double KvCacheGb, double PerGpuGb, double UsableGb, bool Fits);
+
+public sealed record ProjectedMetrics(
+    Estimate TtftMs,
+    Estimate TpotMs,
+    Estimate OutputTokensPerS,
+    Estimate OutputTokensPerSPerGpu,
+    Estimate Mfu,
+    Estimate Mbu,
+    Estimate AllReduceMsPerStep,
+    Estimate? JPerToken,
+    Estimate? UsdPerMtok);
+
+public sealed record ProjectedLatency(Estimate TtftMs, Estimate TpotMs);
+
+public sealed record ProjectedPower(Estimate WattsPerGpu, string Basis);
+
+public sealed record ProjectedPrice(string Instance, string Pricing, double Value, string Unit, string Date, string Source, double UsdPerHour, string Basis);

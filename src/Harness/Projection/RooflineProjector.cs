@@ -1,0 +1,376 @@
+using System.Globalization;
+using Harness.Cost;
+using Harness.Hardware.Catalog;
+
+namespace Harness.Projection;
+
+/// <summary>
+/// Projects a measured LLM run onto another card with a roofline calibrated on the run. Each forward
+/// pass takes host overhead and GPU work / efficiency + all-reduce, either overlapped (max: kernels
+/// are launched asynchronously, so a host-bound loop hides GPU work) or added (syncs and fixed
+/// per-kernel costs); one run cannot tell which, so the center is the geometric mean of both and the
+/// error bars hold each. The decode step fixes the bandwidth efficiency and the host overhead; prefill
+/// shares that overhead and fixes the compute efficiency. The same fit on the target's ceilings gives
+/// TTFT and TPOT.
+/// </summary>
+public static class RooflineProjector
+{
+    /// <summary>A run faster than this share of its ceiling is implausible; efficiencies are capped here.</summary>
+    private const double MaxEfficiency = 1.5;
+
+    public static ProjectionResult Project(LlmRunFacts facts, HardwareSpec source, HardwareSpec target, ProjectionOptions? options = null)
+    {
+        ProjectionOptions o = options ?? new ProjectionOptions();
+        ProjectionPriors p = o.Priors;
+        var notes = new List<string>();
+        var work = new LlmWorkModel(facts);
+        string dtype = HardwareSpec.NormalizeDtype(facts.Dtype);
+        Rates rates = Rates.For(source, target, dtype);
+
+        int batch = o.Batch ?? facts.Batch;
+        if (batch < 1)
+        {
+            throw HarnessException.BadInput("The target batch must be at least 1.");
+        }
+
+        int tp = ChooseTensorParallel(facts, work, target, batch, o.TensorParallel, p);
+        MemoryFit memory = Memory(work, target, batch, tp, p);
+        if (facts.TensorParallel > 1 && facts.Shape is null)
+        {
+            throw HarnessException.BadInput($"Result {facts.Origin} ran at TP {facts.TensorParallel} but gives no model_config (layers, hidden size, heads) for its all-reduce term.");
+        }
+
+        // GPU work at the full ceiling (seconds) and all-reduce time, on the run and on the target.
+        int tpS = facts.TensorParallel;
+        var src = new PassWork(
+            Math.Max(work.PrefillFlops(facts.Batch) / (tpS * rates.SourceCompute), work.PrefillBytes(facts.Batch) / (tpS * rates.SourceBandwidth)),
+            AllReduce(source, tpS, facts.Batch * (double)facts.PromptTokens, facts.Shape, p),
+            Math.Max(work.DecodeFlops(facts.Batch) / (tpS * rates.SourceCompute), work.DecodeBytes(facts.Batch) / (tpS * rates.SourceBandwidth)),
+            AllReduce(source, tpS, facts.Batch, facts.Shape, p));
+        var tgt = new PassWork(
+            Math.Max(work.PrefillFlops(batch) / (tp * rates.TargetCompute), work.PrefillBytes(batch) / (tp * rates.TargetBandwidth)),
+            AllReduce(target, tp, batch * (double)facts.PromptTokens, facts.Shape, p),
+            Math.Max(work.DecodeFlops(batch) / (tp * rates.TargetCompute), work.DecodeBytes(batch) / (tp * rates.TargetBandwidth)),
+            AllReduce(target, tp, batch, facts.Shape, p));
+
+        // p50: calibrate and project at every corner of the uncertainty.
+        Corners p50 = Evaluate(facts, "p50", src, tgt, p);
+        var percentiles = new Dictionary<string, ProjectedLatency>();
+        foreach (string pct in o.TailPercentiles.Where(x => x != "p50").Distinct())
+        {
+            Corners c = Evaluate(facts, pct, src, tgt, p);
+            percentiles[pct] = new ProjectedLatency(c.Ttft, c.Tpot);
+        }
+
+        // Tokens/s: the run's own rate, scaled by batch and by the modelled request time.
+        double runRequest = Request(facts, facts.Ttft.P50, facts.Tpot.P50);
+        Estimate tps = p50.Request.Map(r => facts.OutputTokensPerS is { } measured
+            ? measured * batch / facts.Batch * runRequest / r
+            : batch * (double)facts.NewTokens / (r / 1000));
+        Estimate perGpu = tps.Map(t => t / tp);
+        double peakC = target.PeakFlops(dtype) ?? rates.TargetCompute;
+        double peakB = target.PeakBandwidth ?? rates.TargetBandwidth;
+        Estimate mfu = p50.Ttft.Map(ms => work.PrefillFlops(batch) / (ms / 1000 * tp * peakC));
+        Estimate mbu = p50.Tpot.Map(ms => work.DecodeBytes(batch) / (ms / 1000 * tp * peakB));
+
+        ProjectedPower? power = Power(facts, source, target, p);
+        Estimate? joules = power is null ? null : new Estimate(
+            power.WattsPerGpu.Value * tp / tps.Value, power.WattsPerGpu.Low * tp / tps.High, power.WattsPerGpu.High * tp / tps.Low);
+
+        PriceOffer? offer = o.Price ?? CheapestOffer(o.Offers, target);
+        ProjectedPrice? price = null;
+        Estimate? usdPerMtok = null;
+        if (offer is not null)
+        {
+            HourlyCharge charge = CostCalculator.Charge(offer, tp);
+            usdPerMtok = tps.Map(t => CostCalculator.UsdPerMillion(charge.UsdPerHour, t));
+            price = new ProjectedPrice(offer.Id, offer.Pricing, offer.Price.Usd, offer.Price.Unit,
+                offer.Price.Date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), offer.Price.Source, charge.UsdPerHour, charge.Basis);
+        }
+        else
+        {
+            notes.Add($"No current price for {target.Id} in the catalog: usd_per_mtok is left out (give --instance or --price).");
+        }
+
+        if (p50.MaxAchieved > 1.05)
+        {
+            notes.Add($"The run reached {p50.MaxAchieved:0.##}x its ceiling in one phase: check params, flops_per_token and bytes_per_decode_step in the result.");
+        }
+
+        if (batch != facts.Batch)
+        {
+            notes.Add($"Batch {batch} extrapolated from the run's batch {facts.Batch}: the KV and compute terms scale, the host overhead is kept.");
+        }
+
+        if (source.Id == target.Id && tp == tpS && batch == facts.Batch)
+        {
+            notes.Add("Target is the measured card: the projection reproduces the run (a self-check).");
+        }
+
+        double srcPeakC = source.PeakFlops(dtype) ?? rates.SourceCompute;
+        double srcPeakB = source.PeakBandwidth ?? rates.SourceBandwidth;
+        return new ProjectionResult
+        {
+            Source = new ProjectionSource(facts.Origin, facts.Workload, facts.ModelName, source.Id, tpS, facts.Batch, facts.PromptTokens, facts.NewTokens,
+                dtype, facts.Ttft.P50, facts.Tpot.P50, facts.OutputTokensPerS),
+            Target = new ProjectionTarget(target.Id, target.Name, tp, batch, tp),
+            Calibration = new ProjectionCalibration(
+                rates.ComputeBasis,
+                rates.BandwidthBasis,
+                new PhaseCalibration(p50.PrefillEfficiency, p50.PrefillEfficiency.Map(e => e * rates.SourceCompute / srcPeakC), p50.PrefillHostMs, p50.PrefillBound),
+                new PhaseCalibration(p50.DecodeEfficiency, p50.DecodeEfficiency.Map(e => e * rates.SourceBandwidth / srcPeakB), p50.DecodeHostMs, p50.DecodeBound),
+                p),
+            Memory = memory,
+            Metrics = new ProjectedMetrics(p50.Ttft, p50.Tpot, tps, perGpu, mfu, mbu, Estimate.Exact(tgt.DecodeComm * 1000), joules, usdPerMtok),
+            Percentiles = percentiles,
+            Power = power,
+            Price = price,
+            Notes = notes,
+        };
+    }
+
+    /// <summary>Smallest power-of-two TP (or the given one) whose GPUs hold the weights and KV cache.</summary>
+    public static int ChooseTensorParallel(LlmRunFacts facts, LlmWorkModel work, HardwareSpec target, int batch, int? requested, ProjectionPriors p)
+    {
+        int domain = Math.Max(1, target.DomainGpus);
+        if (requested is { } tp)
+        {
+            if (tp < 1 || tp > domain)
+            {
+                throw HarnessException.BadInput($"--tp {tp} is outside 1..{domain}, the GPUs in one {target.ScaleUp?.Name ?? "scale-up"} domain of {target.Id}.");
+            }
+
+            if (tp > 1 && facts.Shape is null)
+            {
+                throw HarnessException.BadInput($"TP {tp} needs the model's shape for its all-reduce term, and result {facts.Origin} gives no model_config (layers, hidden size, heads).");
+            }
+
+            if (!Memory(work, target, batch, tp, p).Fits)
+            {
+                throw DoesNotFit(facts, work, target, batch, tp, p, $"even at TP {tp}");
+            }
+
+            return tp;
+        }
+
+        for (int t = 1; t <= domain; t *= 2)
+        {
+            if (Memory(work, target, batch, t, p).Fits)
+            {
+                if (t > 1 && facts.Shape is null)
+                {
+                    throw HarnessException.BadInput($"The model needs TP {t} on {target.Id}, and result {facts.Origin} gives no model_config (layers, hidden size, heads) for the all-reduce term.");
+                }
+
+                return t;
+            }
+        }
+
+        int largest = 1;
+        while (largest * 2 <= domain)
+        {
+            largest *= 2;
+        }
+
+        throw DoesNotFit(facts, work, target, batch, largest, p, $"even at TP {largest}, the largest power of two in its {domain}-GPU domain");
+    }
+
+    public static MemoryFit Memory(LlmWorkModel work, HardwareSpec target, int batch, int tp, ProjectionPriors p)
+    {
+        double usable = (target.UsableMemoryBytes ?? 0) * p.MemoryHeadroom;
+        double weights = work.WeightBytes ?? work.DecodeBytes(batch);
+        double kv = work.KvCacheBytes(batch);
+        double perGpu = (weights + kv) / tp;
+        return new MemoryFit(Math.Round(weights / 1e9, 3), Math.Round(kv / 1e9, 3), Math.Round(perGpu / 1e9, 3), Math.Round(usable / 1e9, 3), perGpu <= usable);
+    }
+
+    private static HarnessException DoesNotFit(LlmRunFacts facts, LlmWorkModel work, HardwareSpec target, int batch, int tp, ProjectionPriors p, string how)
+    {
+        MemoryFit m = Memory(work, target, batch, tp, p);
+        string model = facts.ModelName ?? "The model";
+        return HarnessException.BadInput(
+            $"{model} at batch {batch} needs {m.PerGpuGb:0.#} GB per GPU at TP {tp} (weights {m.WeightsGb:0.#} GB + KV cache {m.KvCacheGb:0.#} GB), "
+            + $"more than the {m.UsableGb:0.#} GB usable ({p.MemoryHeadroom:P0} of {(target.UsableMemoryBytes ?? 0) / 1e9:0.#} GB) on {target.Id}: it does not fit {how}.");
+    }
+
+    /// <summary>Two all-reduces per layer per pass over the activations of <paramref name="tokens"/> tokens; 0 at TP 1.</summary>
+    public static double AllReduce(HardwareSpec card, int tp, double tokens, ModelShape? shape, ProjectionPriors p)
+    {
+        if (tp <= 1 || shape is null)
+        {
+            return 0;
+        }
+
+        double link = card.Measured?.ScaleUpGbps is { } measured
+            ? measured.Value * 1e9
+            : (card.ScaleUp?.BandwidthGbps?.Value ?? 0) * 1e9 * p.LinkEfficiency;
+        if (!(link > 0))
+        {
+            throw HarnessException.BadInput($"The catalog has no scale-up link bandwidth for {card.Id}; TP {tp} cannot be projected.");
+        }
+
+        double message = tokens * shape.Hidden * 2;
+        return 2.0 * shape.Layers * (p.AllReduceLatencyS + 2.0 * (tp - 1) / tp * message / link);
+    }
+
+    private static PriceOffer? CheapestOffer(IReadOnlyList<PriceOffer> offers, HardwareSpec target)
+    {
+        var mine = offers.Where(x => string.Equals(x.Device, target.Id, StringComparison.OrdinalIgnoreCase) && x.UsdPerGpuHour is not null).ToList();
+        var onDemand = mine.Where(x => x.Pricing == "on-demand").ToList();
+        return (onDemand.Count > 0 ? onDemand : mine).OrderBy(x => x.UsdPerGpuHour).FirstOrDefault();
+    }
+
+    private static ProjectedPower? Power(LlmRunFacts facts, HardwareSpec source, HardwareSpec target, ProjectionPriors p)
+    {
+        if (target.PowerW is not { } rated)
+        {
+            return null;
+        }
+
+        if (facts.AvgGpuPowerW is { } measured && source.PowerW is { } sourceRated)
+        {
+            double load = Math.Clamp(measured / sourceRated.Value, 0.05, 1.0);
+            return new ProjectedPower(Estimate.Exact(rated.Value * load),
+                $"the run's measured {measured:0} W is {load:P0} of the {source.Id}'s {sourceRated.Value:0} W; the same share of the {target.Id}'s {rated.Value:0} W");
+        }
+
+        return new ProjectedPower(new Estimate(rated.Value * p.PowerLoad, rated.Value * p.PowerLoadLow, rated.Value * p.PowerLoadHigh),
+            $"no power in the run: {p.PowerLoad:P0} ({p.PowerLoadLow:P0}-{p.PowerLoadHigh:P0}) of the {target.Id}'s rated {rated.Value:0} W");
+    }
+
+    private static double Request(LlmRunFacts facts, double ttftMs, double tpotMs) => ttftMs + (facts.NewTokens - 1) * tpotMs;
+
+    /// <summary>
+    /// Calibrates on the run and predicts the target at one percentile, at the center and at every
+    /// corner: the measurement's spread x decode efficiency (achieved, prior, ceiling) x overlap or additive.
+    /// </summary>
+    private static Corners Evaluate(LlmRunFacts facts, string pct, PassWork src, PassWork tgt, ProjectionPriors p)
+    {
+        double tpot = facts.Tpot.At(pct) / 1000, ttft = facts.Ttft.At(pct) / 1000;
+        (double tpotLo, double tpotHi) = facts.Tpot.Spread(pct);
+        (double ttftLo, double ttftHi) = facts.Ttft.Spread(pct);
+        double achieved = Achieved(tpot, src.DecodeWork, src.DecodeComm);
+        // One run cannot tell host overhead that overlaps GPU work (asynchronous launches) from overhead
+        // that adds to it (syncs, fixed per-kernel costs): the center is the geometric mean of both.
+        Fit center = Fit.Calibrate(tpot, ttft, Math.Max(p.DecodeEfficiency, achieved), overlap: true, src, p);
+        Fit serial = Fit.Calibrate(tpot, ttft, Math.Max(p.DecodeEfficiency, achieved), overlap: false, src, p);
+        (double oTtft, double oTpot) = center.Predict(tgt);
+        (double aTtft, double aTpot) = serial.Predict(tgt);
+        double cTtft = Math.Sqrt(oTtft * aTtft), cTpot = Math.Sqrt(oTpot * aTpot);
+
+        var ttfts = new List<double>();
+        var tpots = new List<double>();
+        var requests = new List<double>();
+        var decodeEff = new List<double>();
+        var prefillEff = new List<double>();
+        var decodeHost = new List<double>();
+        var prefillHost = new List<double>();
+        double maxAchieved = Math.Max(achieved, center.PrefillEfficiency);
+        foreach (double tpotS in new[] { tpotLo / 1000, tpot, tpotHi / 1000 })
+        {
+            foreach (double ttftS in new[] { ttftLo / 1000, ttft, ttftHi / 1000 })
+            {
+                double ach = Achieved(tpotS, src.DecodeWork, src.DecodeComm);
+                foreach (double eta in new[] { ach, Math.Max(p.DecodeEfficiency, ach), Math.Max(1, ach) })
+                {
+                    foreach (bool overlap in new[] { true, false })
+                    {
+                        Fit f = Fit.Calibrate(tpotS, ttftS, eta, overlap, src, p);
+                        (double a, double b) = f.Predict(tgt);
+                        ttfts.Add(a * 1000);
+                        tpots.Add(b * 1000);
+                        requests.Add(Request(facts, a * 1000, b * 1000));
+                        decodeEff.Add(f.DecodeEfficiency);
+                        prefillEff.Add(f.PrefillEfficiency);
+                        decodeHost.Add(f.HostS * 1000);
+                        prefillHost.Add(f.PrefillHostS * 1000);
+                    }
+                }
+            }
+        }
+
+        return new Corners(
+            Estimate.FromCorners(cTtft * 1000, ttfts),
+            Estimate.FromCorners(cTpot * 1000, tpots),
+            Estimate.FromCorners(Request(facts, cTtft * 1000, cTpot * 1000), requests),
+            Estimate.FromCorners(center.DecodeEfficiency, decodeEff),
+            Estimate.FromCorners(center.PrefillEfficiency, prefillEff),
+            Estimate.FromCorners(center.HostS * 1000, decodeHost),
+            Estimate.FromCorners(center.PrefillHostS * 1000, prefillHost),
+            center.HostS > 0 ? "host" : "gpu",
+            center.PrefillHostS >= ttft && center.PrefillHostS > 0 ? "host" : "gpu",
+            maxAchieved);
+    }
+
+    /// <summary>The efficiency the measured time implies if the pass had no host overhead at all.</summary>
+    private static double Achieved(double measuredS, double workS, double commS) =>
+        measuredS > commS ? Math.Min(MaxEfficiency, workS / (measuredS - commS)) : MaxEfficiency;
+
+    /// <summary>GPU work at the full ceiling and all-reduce time of one prefill and one decode pass, seconds.</summary>
+    private sealed record PassWork(double PrefillWork, double PrefillComm, double DecodeWork, double DecodeComm);
+
+    private sealed record Corners(
+        Estimate Ttft,
+        Estimate Tpot,
+        Estimate Request,
+        Estimate DecodeEfficiency,
+        Estimate PrefillEfficiency,
+        Estimate DecodeHostMs,
+        Estimate PrefillHostMs,
+        string DecodeBound,
+        string PrefillBound,
+        double MaxAchieved);
+
+    /// <summary>One calibration: efficiencies of both phases and their host overheads, in one of the two forms.</summary>
+    private sealed record Fit(double DecodeEfficiency, double HostS, double PrefillEfficiency, double PrefillHostS, bool Overlap)
+    {
+        public static Fit Calibrate(double tpotS, double ttftS, double decodeEta, bool overlap, PassWork src, ProjectionPriors p)
+        {
+            double gpu = src.DecodeWork / decodeEta + src.DecodeComm;
+            double host = overlap ? (gpu < tpotS ? tpotS : 0) : Math.Max(0, tpotS - gpu);
+
+            // Prefill shares the host overhead of a pass; past it, TTFT is GPU work.
+            double rest = overlap ? ttftS - src.PrefillComm : ttftS - host - src.PrefillComm;
+            bool gpuBound = overlap ? ttftS > host && rest > 0 : rest > 0;
+            if (gpuBound)
+            {
+                return new Fit(decodeEta, host, Math.Min(MaxEfficiency, src.PrefillWork / rest), host, overlap);
+            }
+
+            double prefillEta = Math.Max(p.PrefillEfficiency, Achieved(ttftS, src.PrefillWork, src.PrefillComm));
+            double prefillHost = overlap ? ttftS : Math.Max(0, ttftS - src.PrefillWork / prefillEta - src.PrefillComm);
+            return new Fit(decodeEta, host, prefillEta, prefillHost, overlap);
+        }
+
+        /// <summary>(TTFT, TPOT) in seconds on the target.</summary>
+        public (double Ttft, double Tpot) Predict(PassWork t)
+        {
+            double prefillGpu = t.PrefillWork / PrefillEfficiency + t.PrefillComm;
+            double decodeGpu = t.DecodeWork / DecodeEfficiency + t.DecodeComm;
+            return Overlap
+                ? (Math.Max(PrefillHostS, prefillGpu), Math.Max(HostS, decodeGpu))
+                : (PrefillHostS + prefillGpu, HostS + decodeGpu);
+        }
+    }
+
+    /// <summary>Compute and bandwidth ceilings of both cards on one basis: measured where both have it, else datasheet.</summary>
+    private sealed record Rates(double SourceCompute, double TargetCompute, double SourceBandwidth, double TargetBandwidth, string ComputeBasis, string BandwidthBasis)
+    {
+        public static Rates For(HardwareSpec source, HardwareSpec target, string dtype)
+        {
+            bool measuredBandwidth = source.MeasuredBandwidth is not null && target.MeasuredBandwidth is not null;
+            double sb = (measuredBandwidth ? source.MeasuredBandwidth : source.PeakBandwidth ?? source.MeasuredBandwidth)
+                ?? throw HarnessException.BadInput($"The catalog has no memory bandwidth for {source.Id}: runs on it can be costed but not projected.");
+            double tb = (measuredBandwidth ? target.MeasuredBandwidth : target.PeakBandwidth ?? target.MeasuredBandwidth)
+                ?? throw HarnessException.BadInput($"The catalog has no memory bandwidth for {target.Id}; it cannot be a projection target.");
+            bool measuredCompute = source.MeasuredFlops(dtype) is not null && target.MeasuredFlops(dtype) is not null;
+            double sc = (measuredCompute ? source.MeasuredFlops(dtype) : source.PeakFlops(dtype) ?? source.MeasuredFlops(dtype))
+                ?? throw HarnessException.BadInput($"The catalog has no {dtype} rate for {source.Id}, the measured card.");
+            double tc = (measuredCompute ? target.MeasuredFlops(dtype) : target.PeakFlops(dtype) ?? target.MeasuredFlops(dtype))
+                ?? throw HarnessException.BadInput($"The catalog has no {dtype} rate for {target.Id}; {CatalogFile.Known(target.PeakDenseTflops.Keys)}");
+            return new Rates(sc, tc, sb, tb,
+                measuredCompute ? "measured matrix-product ceilings of both cards" : "datasheet dense peaks",
+                measuredBandwidth ? "measured copy ceilings of both cards" : "datasheet peaks");
+        }
+    }
+}

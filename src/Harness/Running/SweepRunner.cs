@@ -1,0 +1,236 @@
+using System.Globalization;
+using System.Text.Json;
+using Harness.Engine;
+using Harness.Engine.Scenarios;
+using Harness.Results;
+using Harness.Validity;
+
+namespace Harness.Running;
+
+/// <summary>One point of a multi-run job: its label (the file name) and the scenario it runs.</summary>
+public sealed record SweepPoint(string Label, IScenario Scenario);
+
+/// <summary>A multi-run job with a fixed list of points: rate or concurrency sweeps, repeated runs.</summary>
+public sealed record SweepPlan(string Kind, IReadOnlyList<SweepPoint> Points)
+{
+    /// <summary>The same open-loop scenario at each rate.</summary>
+    public static SweepPlan Rates(PoissonScenario template, IEnumerable<double> rates) =>
+        new("rate", rates.Select(r => new SweepPoint("rate-" + Label(r), template.WithRate(r))).ToList());
+
+    /// <summary>A closed loop at each concurrency.</summary>
+    public static SweepPlan Concurrencies(IEnumerable<int> levels) =>
+        new("concurrency", levels.Select(n => new SweepPoint($"concurrency-{n}", ClosedLoopScenario.Concurrency(n))).ToList());
+
+    /// <summary>The same scenario <paramref name="count"/> times, for run-level statistics (the gate's throughput test).</summary>
+    public static SweepPlan Repeats(IScenario scenario, int count) =>
+        new("repeat", Enumerable.Range(1, count).Select(i => new SweepPoint($"run-{i:00}", scenario)).ToList());
+
+    internal static string Label(double rate) => rate.ToString("0.###", CultureInfo.InvariantCulture);
+}
+
+/// <summary>What a multi-run job produced: its index, every run, and the exit code it maps to.</summary>
+public sealed record SweepOutcome(SweepIndex Index, string IndexPath, IReadOnlyList<RunOutcome> Runs, int ExitCode);
+
+/// <summary>
+/// A multi-run job in progress: runs each point to its own result file in one folder and rewrites
+/// the index after every point, so a job cut short (Ctrl-C, a crash) keeps what it finished.
+/// </summary>
+public sealed class SweepSession
+{
+    private readonly RunRequest _template;
+    private readonly Func<RunRequest, RunOutcome> _run;
+    private readonly List<RunOutcome> _runs = [];
+
+    public SweepSession(RunRequest template, string kind, string folder, Func<RunRequest, RunOutcome> run)
+    {
+        _template = template;
+        _run = run;
+        Folder = folder;
+        IndexPath = Path.Combine(folder, ResultFiles.SweepIndexFileName);
+        Index = new SweepIndex
+        {
+            Kind = kind,
+            Workload = template.Workload,
+            Backend = template.Backend.ToString(),
+            StartedUtc = DateTime.UtcNow,
+            Slo = template.Settings.Slos.Count == 0 ? null : template.Settings.Slos.Select(s => s.ToString()).ToList(),
+        };
+        Save();
+    }
+
+    public string Folder { get; }
+
+    public string IndexPath { get; }
+
+    public SweepIndex Index { get; }
+
+    public IReadOnlyList<RunOutcome> Runs => _runs;
+
+    public bool Cancelled { get; private set; }
+
+    /// <summary>Runs one point, writes its result and the updated index; returns the run.</summary>
+    public RunOutcome Run(string label, IScenario scenario)
+    {
+        var extra = new Dictionary<string, object?>(_template.ExtraConfig ?? new Dictionary<string, object?>())
+        {
+            ["sweep_kind"] = Index.Kind,
+            ["sweep_point"] = label,
+        };
+        RunRequest request = _template with
+        {
+            Settings = _template.Settings with { Scenario = scenario },
+            OutputPath = Path.Combine(Folder, label + ".json"),
+            ExtraConfig = extra,
+        };
+        RunOutcome outcome = _run(request);
+        _runs.Add(outcome);
+        Index.Points.Add(Entry(label, scenario, outcome));
+        if (outcome.Document.Cancelled)
+        {
+            Cancelled = true;
+            Index.Status = "cancelled";
+        }
+
+        Save();
+        return outcome;
+    }
+
+    /// <summary>Marks the job finished (or cancelled) in the index.</summary>
+    public void Complete(PeakSearchSummary? search = null)
+    {
+        Index.Status = Cancelled ? "cancelled" : "complete";
+        Index.Search = search;
+        Save();
+    }
+
+    private void Save() => AtomicFile.WriteAllText(IndexPath, JsonSerializer.Serialize(Index, ResultJson.Options));
+
+    private SweepIndexEntry Entry(string label, IScenario scenario, RunOutcome outcome)
+    {
+        ResultDocument d = outcome.Document;
+        ValidityCondition? slo = d.Validity.FirstOrDefault(v => v.Name == "slo");
+        return new SweepIndexEntry
+        {
+            Label = label,
+            File = Path.GetFileName(outcome.Path),
+            Scenario = scenario.Name,
+            Rate = (scenario as PoissonScenario)?.Rate,
+            Workers = scenario.Workers,
+            Batch = _template.Settings.Batch,
+            Valid = d.Valid,
+            SloMet = _template.Settings.Slos.Count > 0 ? slo?.Passed : null,
+            ThroughputPerS = d.Metrics.ThroughputPerS,
+            RequestsPerS = d.Metrics.RequestsPerS,
+            LatencyP50Ms = d.Metrics.LatencyMs?.P50,
+            LatencyP99Ms = d.Metrics.LatencyMs?.P99,
+            GoodputPerS = d.Metrics.Extra?.TryGetValue("goodput_per_s", out object? g) == true && g is double gp ? gp : null,
+            FinishedUtc = DateTime.UtcNow,
+        };
+    }
+}
+
+/// <summary>Runs multi-run jobs: fixed plans (sweeps, repeats) and the SLO search.</summary>
+public static class SweepRunner
+{
+    /// <summary>Runs every point in order; stops early on Ctrl-C. Exit 0 when every point is valid.</summary>
+    public static SweepOutcome Run(RunRequest template, SweepPlan plan, string folder, Func<RunRequest, RunOutcome> run)
+    {
+        var session = new SweepSession(template, plan.Kind, folder, run);
+        foreach (SweepPoint point in plan.Points)
+        {
+            session.Run(point.Label, point.Scenario);
+            if (session.Cancelled)
+            {
+                break;
+            }
+        }
+
+        session.Complete();
+        bool allValid = session.Runs.Count == plan.Points.Count && session.Runs.All(r => r.Document.Valid);
+        return new SweepOutcome(session.Index, session.IndexPath, session.Runs, allValid ? ExitCodes.Ok : ExitCodes.Invalid);
+    }
+
+    /// <summary>
+    /// The highest Poisson rate whose run is valid with every SLO met (MLPerf's Server metric), by
+    /// <see cref="PeakRateSearch"/>. Exit 0 when a passing rate was found.
+    /// </summary>
+    public static SweepOutcome FindPeak(RunRequest template, PoissonScenario start, double precision, int maxRuns, string folder, Func<RunRequest, RunOutcome> run)
+    {
+        if (template.Settings.Slos.Count == 0)
+        {
+            throw HarnessException.BadInput("--slo-search needs an objective: add --slo, e.g. --slo \"p99<50ms\".");
+        }
+
+        var session = new SweepSession(template, "slo_search", folder, run);
+        var files = new Dictionary<double, string>();
+        PeakRateSearch.Result result;
+        try
+        {
+            result = PeakRateSearch.Find(start.Rate, rate =>
+            {
+                RunOutcome o = session.Run($"search-{session.Runs.Count + 1:00}-rate-{SweepPlan.Label(rate)}", start.WithRate(rate));
+                if (session.Cancelled)
+                {
+                    throw new OperationCanceledException();
+                }
+
+                files[rate] = Path.GetFileName(o.Path);
+                if (!o.Document.Valid && NotJudgedByLoad(o.Document) is { } reason)
+                {
+                    throw new UnjudgeablePointException($"the point at {SweepPlan.Label(rate)} req/s is INVALID for a reason the rate does not decide ({reason}); lengthen --duration or raise --min-requests so that every point can be judged on its SLO");
+                }
+
+                return o.Document.Valid;
+            }, precision, maxRuns);
+        }
+        catch (OperationCanceledException)
+        {
+            session.Complete(new PeakSearchSummary(null, null, null, false, precision, "cancelled before the search finished"));
+            return new SweepOutcome(session.Index, session.IndexPath, session.Runs, ExitCodes.Invalid);
+        }
+        catch (UnjudgeablePointException e)
+        {
+            session.Complete(new PeakSearchSummary(null, null, null, false, precision, "stopped: " + e.Message));
+            return new SweepOutcome(session.Index, session.IndexPath, session.Runs, ExitCodes.Invalid);
+        }
+
+        string detail = result switch
+        {
+            { Peak: null } => $"no rate met the SLO down to {SweepPlan.Label(result.Evaluations[^1].Rate)} req/s",
+            { LowestFailing: null } => $"every rate up to {SweepPlan.Label(result.Peak.Value)} req/s met the SLO; the run budget ended before a failing rate",
+            { Converged: false } => $"peak between {SweepPlan.Label(result.Peak.Value)} and {SweepPlan.Label(result.LowestFailing.Value)} req/s; the run budget ended before the bracket closed to {precision * 100:0.#}%",
+            _ => $"peak {SweepPlan.Label(result.Peak!.Value)} req/s; {SweepPlan.Label(result.LowestFailing!.Value)} req/s failed",
+        };
+        session.Complete(new PeakSearchSummary(result.Peak, result.Peak is { } p ? files[p] : null, result.LowestFailing, result.Converged, precision, detail));
+        return new SweepOutcome(session.Index, session.IndexPath, session.Runs, result.Peak is null ? ExitCodes.Invalid : ExitCodes.Ok);
+    }
+
+    /// <summary>
+    /// The first failed condition that a lower rate would not fix (too short, too few requests for
+    /// the tail even with no miss, cancelled, clock); null when every failure is the load's (the
+    /// SLO, overload, errors, or misses that raised the tail's sample bound). Halving the rate after
+    /// a failure of the first kind would only make it worse.
+    /// </summary>
+    internal static string? NotJudgedByLoad(ResultDocument doc)
+    {
+        foreach (ValidityCondition c in doc.Validity.Where(v => !v.Passed))
+        {
+            if (c.Name is "slo" or "not_overloaded" or "error_rate")
+            {
+                continue;
+            }
+
+            if (c.Name.StartsWith("enough_samples_", StringComparison.Ordinal)
+                && doc.TailSufficiency.FirstOrDefault(t => t.Percentile == c.Name["enough_samples_".Length..]) is { Sufficient: true })
+            {
+                continue; // enough requests with no miss: the misses the load caused failed it
+            }
+
+            return $"{c.Name}: {c.Detail}";
+        }
+
+        return null;
+    }
+
+    private sealed class UnjudgeablePointException(string message) : Exception(message);
+}

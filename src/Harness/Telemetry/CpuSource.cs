@@ -1,0 +1,394 @@
+using System.Runtime.InteropServices;
+using System.Text.RegularExpressions;
+
+namespace Harness.Telemetry;
+
+/// <summary>
+/// The host CPU and this process: per-core busy time from /proc/stat, the process's CPU time and
+/// resident memory from /proc/self/stat, and package energy from /sys/class/powercap (RAPL) where
+/// readable. Reads bytes into reused buffers: a reading costs a few file reads and no parsing garbage.
+/// </summary>
+public sealed partial class CpuSource : ITelemetrySource
+{
+    public const string PowercapRoot = "/sys/class/powercap";
+
+    private readonly ISystemFiles _files;
+    private readonly long _frequency;
+    private readonly double _clockTicksPerSecond;
+    private readonly long _pageSize;
+    private readonly RaplZone[] _zones;
+    private readonly SampleBuffer<CpuReading> _buffer;
+    private readonly Lock _gate = new();
+    private byte[] _statBuffer = new byte[64 * 1024];
+    private readonly byte[] _smallBuffer = new byte[4096];
+    private long[] _busy = new long[64];
+    private long[] _total = new long[64];
+    private long[]? _firstBusy;
+    private long[]? _firstTotal;
+    private long[] _lastBusy = [];
+    private long[] _lastTotal = [];
+    private int _cores;
+    private long _prevAllBusy = -1, _prevAllTotal = -1;
+    private double _energyUj;
+    private double? _firstEnergyUj;
+    private CpuReading _latest;
+
+    /// <param name="clockFrequency">Ticks per second of the timestamps passed to <see cref="Sample"/>.</param>
+    /// <param name="files">The file system; fixed text in tests.</param>
+    /// <param name="clockTicksPerSecond">USER_HZ of /proc times; null asks sysconf (100 nearly everywhere).</param>
+    public CpuSource(long clockFrequency, ISystemFiles? files = null, double? clockTicksPerSecond = null, long? pageSize = null, int capacity = SampleBuffer<CpuReading>.DefaultCapacity)
+    {
+        _files = files ?? SystemFiles.Instance;
+        _frequency = clockFrequency;
+        _clockTicksPerSecond = clockTicksPerSecond ?? ClockTicksPerSecond();
+        _pageSize = pageSize ?? Environment.SystemPageSize;
+        _buffer = new SampleBuffer<CpuReading>(capacity);
+        (_zones, PackageEnergyNote) = FindRaplZones(_files);
+        if (_files.Read("/proc/stat", _smallBuffer) <= 0)
+        {
+            UnavailableReason = "/proc/stat is not readable (not Linux?)";
+        }
+    }
+
+    public string Name => "cpu";
+
+    public string? UnavailableReason { get; }
+
+    /// <summary>Why package energy is not read; null when at least one RAPL package zone is readable.</summary>
+    public string? PackageEnergyNote { get; }
+
+    public bool HasPackageEnergy => _zones.Length > 0;
+
+    public void Sample(long timestamp, bool windowEdge = false)
+    {
+        lock (_gate)
+        {
+            double utilization = ReadProcStat();
+            (double cpuSeconds, double rss) = ReadProcessStat();
+            double energy = ReadEnergy();
+            var reading = new CpuReading(utilization, cpuSeconds, rss, energy);
+            _latest = reading;
+            _buffer.Add(timestamp, reading);
+        }
+    }
+
+    /// <summary>The latest reading and package energy since the first one, for live metrics.</summary>
+    public CpuLive Live()
+    {
+        lock (_gate)
+        {
+            return new CpuLive(
+                _buffer.Count,
+                double.IsNaN(_latest.Utilization) ? null : _latest.Utilization,
+                double.IsNaN(_latest.ProcessCpuSeconds) ? null : _latest.ProcessCpuSeconds,
+                double.IsNaN(_latest.RssBytes) ? null : (long)_latest.RssBytes,
+                _firstEnergyUj is { } first && !double.IsNaN(_latest.PackageEnergyUj) ? (_latest.PackageEnergyUj - first) / 1e6 : null);
+        }
+    }
+
+    public void Contribute(TelemetryWindow w, TelemetryReport report)
+    {
+        if (UnavailableReason is not null)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            ReadOnlySpan<long> t = _buffer.Timestamps;
+            ReadOnlySpan<CpuReading> v = _buffer.Values;
+            var util = new double[t.Length];
+            var cpuS = new double[t.Length];
+            var rss = new double[t.Length];
+            var energyJ = new double[t.Length];
+            var powerW = new double[t.Length];
+            for (int i = 0; i < t.Length; i++)
+            {
+                util[i] = v[i].Utilization;
+                cpuS[i] = v[i].ProcessCpuSeconds;
+                rss[i] = v[i].RssBytes;
+                energyJ[i] = v[i].PackageEnergyUj / 1e6;
+                powerW[i] = i > 0 && t[i] > t[i - 1] ? (energyJ[i] - energyJ[i - 1]) / ((double)(t[i] - t[i - 1]) / _frequency) : double.NaN;
+            }
+
+            double? processCpu = SampleMath.CounterDelta(t, cpuS, w.Start, w.End);
+            double? energy = SampleMath.CounterDelta(t, energyJ, w.Start, w.End);
+            double?[]? perCore = null;
+            if (_firstBusy is not null)
+            {
+                perCore = new double?[_cores];
+                for (int c = 0; c < _cores; c++)
+                {
+                    long dTotal = _lastTotal[c] - _firstTotal![c];
+                    perCore[c] = dTotal > 0 ? Math.Round((double)(_lastBusy[c] - _firstBusy[c]) / dTotal, 4) : null;
+                }
+            }
+
+            (double[] seconds, double?[][] cols) = SampleMath.Downsample(t, [util, rss, powerW], w.Start, w.End, w.Frequency, GpuSource.SeriesPoints);
+            var columns = new Dictionary<string, object?> { ["utilization"] = cols[0], ["process_rss_bytes"] = cols[1] };
+            if (HasPackageEnergy)
+            {
+                columns["package_power_w"] = cols[2];
+            }
+
+            report.Cpu = new CpuTelemetry
+            {
+                LogicalCores = _cores,
+                Samples = _buffer.Count,
+                UtilizationAvg = SampleMath.WeightedMean(t, util, w.Start, w.End),
+                UtilizationPeak = SampleMath.Max(t, util, w.Start, w.End),
+                PerCoreUtilization = perCore,
+                ProcessCpuS = processCpu,
+                ProcessCpuCores = processCpu is { } s && w.Seconds > 0 ? s / w.Seconds : null,
+                ProcessRssPeakBytes = SampleMath.Max(t, rss, w.Start, w.End) is { } m ? (long)m : null,
+                PackageEnergyJ = energy,
+                PackagePowerAvgW = energy is { } j && w.Seconds > 0 ? j / w.Seconds : null,
+                PackagePowerPeakW = HasPackageEnergy ? SampleMath.Max(t, powerW, w.Start, w.End) : null,
+                PackageEnergyNote = PackageEnergyNote ?? (energy is null ? "package energy readings do not bracket the window" : null),
+                Series = seconds.Length == 0 ? null : new TelemetrySeries { TS = seconds, Columns = columns },
+            };
+        }
+    }
+
+    public void Dispose()
+    {
+    }
+
+    /// <summary>Busy share of all cores since the previous reading (NaN on the first), updating the per-core counters.</summary>
+    private double ReadProcStat()
+    {
+        int n;
+        while ((n = _files.Read("/proc/stat", _statBuffer)) == _statBuffer.Length && _statBuffer.Length < 16 * 1024 * 1024)
+        {
+            _statBuffer = new byte[_statBuffer.Length * 2];
+        }
+
+        if (n <= 0)
+        {
+            throw new IOException("/proc/stat could not be read");
+        }
+
+        long allBusy = -1, allTotal = -1;
+        int cores = 0;
+        ReadOnlySpan<byte> text = _statBuffer.AsSpan(0, n);
+        while (!text.IsEmpty)
+        {
+            int eol = text.IndexOf((byte)'\n');
+            ReadOnlySpan<byte> line = eol < 0 ? text : text[..eol];
+            text = eol < 0 ? default : text[(eol + 1)..];
+            if (!line.StartsWith("cpu"u8))
+            {
+                break; // the cpu lines come first; "intr" and the rest are not needed
+            }
+
+            int space = line.IndexOf((byte)' ');
+            if (space < 0)
+            {
+                continue;
+            }
+
+            (long busy, long total) = BusyAndTotal(line[(space + 1)..]);
+            if (space == 3)
+            {
+                (allBusy, allTotal) = (busy, total);
+                continue;
+            }
+
+            int core = (int)ParseLong(line[3..space]);
+            if (core >= _busy.Length)
+            {
+                Array.Resize(ref _busy, core + 1);
+                Array.Resize(ref _total, core + 1);
+            }
+
+            _busy[core] = busy;
+            _total[core] = total;
+            cores = Math.Max(cores, core + 1);
+        }
+
+        if (_firstBusy is null)
+        {
+            _cores = cores;
+            _firstBusy = _busy[..cores];
+            _firstTotal = _total[..cores];
+            _lastBusy = new long[cores];
+            _lastTotal = new long[cores];
+        }
+
+        Array.Copy(_busy, _lastBusy, Math.Min(_cores, cores));
+        Array.Copy(_total, _lastTotal, Math.Min(_cores, cores));
+        double utilization = _prevAllTotal >= 0 && allTotal > _prevAllTotal
+            ? (double)(allBusy - _prevAllBusy) / (allTotal - _prevAllTotal)
+            : double.NaN;
+        (_prevAllBusy, _prevAllTotal) = (allBusy, allTotal);
+        return utilization;
+    }
+
+    /// <summary>user nice system idle iowait irq softirq steal [guest guest_nice]: guest time is already in user.</summary>
+    private static (long Busy, long Total) BusyAndTotal(ReadOnlySpan<byte> fields)
+    {
+        long total = 0, idle = 0;
+        for (int i = 0; i < 8 && !fields.IsEmpty; i++)
+        {
+            fields = fields.TrimStart((byte)' ');
+            int end = fields.IndexOf((byte)' ');
+            long value = ParseLong(end < 0 ? fields : fields[..end]);
+            fields = end < 0 ? default : fields[end..];
+            total += value;
+            if (i is 3 or 4)
+            {
+                idle += value;
+            }
+        }
+
+        return (total - idle, total);
+    }
+
+    /// <summary>utime + stime in seconds and RSS in bytes, from /proc/self/stat (fields 14, 15 and 24).</summary>
+    private (double CpuSeconds, double RssBytes) ReadProcessStat()
+    {
+        int n = _files.Read("/proc/self/stat", _smallBuffer);
+        if (n <= 0)
+        {
+            return (double.NaN, double.NaN);
+        }
+
+        ReadOnlySpan<byte> text = _smallBuffer.AsSpan(0, n);
+        int paren = text.LastIndexOf((byte)')'); // the command name may hold spaces and parentheses
+        if (paren < 0)
+        {
+            return (double.NaN, double.NaN);
+        }
+
+        text = text[(paren + 1)..];
+        long utime = 0, stime = 0, rss = -1;
+        for (int field = 3; field <= 24 && !text.IsEmpty; field++)
+        {
+            text = text.TrimStart((byte)' ');
+            int end = text.IndexOf((byte)' ');
+            ReadOnlySpan<byte> token = end < 0 ? text : text[..end];
+            text = end < 0 ? default : text[end..];
+            switch (field)
+            {
+                case 14: utime = ParseLong(token); break;
+                case 15: stime = ParseLong(token); break;
+                case 24: rss = ParseLong(token); break;
+            }
+        }
+
+        return ((utime + stime) / _clockTicksPerSecond, rss >= 0 ? rss * (double)_pageSize : double.NaN);
+    }
+
+    /// <summary>Cumulative package energy in microjoules since the first reading, unwrapped; NaN without RAPL.</summary>
+    private double ReadEnergy()
+    {
+        if (_zones.Length == 0)
+        {
+            return double.NaN;
+        }
+
+        foreach (RaplZone zone in _zones)
+        {
+            int n = _files.Read(zone.EnergyPath, _smallBuffer);
+            if (n <= 0)
+            {
+                return double.NaN;
+            }
+
+            long raw = ParseLong(_smallBuffer.AsSpan(0, n).Trim("\n "u8));
+            if (zone.Last >= 0)
+            {
+                long delta = raw - zone.Last;
+                _energyUj += delta >= 0 ? delta : delta + zone.RangeUj; // the counter wrapped
+            }
+
+            zone.Last = raw;
+        }
+
+        _firstEnergyUj ??= _energyUj;
+        return _energyUj;
+    }
+
+    private static (RaplZone[] Zones, string? Note) FindRaplZones(ISystemFiles files)
+    {
+        var zones = new List<RaplZone>();
+        bool unreadable = false;
+        Span<byte> buffer = stackalloc byte[64];
+        foreach (string dir in files.ListDirectories(PowercapRoot))
+        {
+            if (!PackageZone().IsMatch(dir))
+            {
+                continue; // sub-zones (core, uncore, dram) are inside their package
+            }
+
+            string energy = $"{PowercapRoot}/{dir}/energy_uj";
+            if (files.Read(energy, buffer) <= 0)
+            {
+                unreadable |= files.Exists(energy);
+                continue;
+            }
+
+            int n = files.Read($"{PowercapRoot}/{dir}/max_energy_range_uj", buffer);
+            long range = n > 0 ? ParseLong(buffer[..n].Trim("\n "u8)) : long.MaxValue;
+            zones.Add(new RaplZone(energy, range));
+        }
+
+        if (zones.Count > 0)
+        {
+            return ([.. zones], null);
+        }
+
+        return ([], unreadable
+            ? $"RAPL energy counters ({PowercapRoot}/intel-rapl:*/energy_uj) exist but are readable by root only (Linux 5.10 and later); run as root or grant read access"
+            : $"no RAPL package zone under {PowercapRoot} (a VM, a container without /sys/class/powercap, or a CPU without RAPL)");
+    }
+
+    private static long ParseLong(ReadOnlySpan<byte> digits)
+    {
+        long value = 0;
+        foreach (byte b in digits)
+        {
+            if (b is < (byte)'0' or > (byte)'9')
+            {
+                break;
+            }
+
+            value = value * 10 + (b - '0');
+        }
+
+        return value;
+    }
+
+    private static double ClockTicksPerSecond()
+    {
+        try
+        {
+            long hz = SysConf(2); // _SC_CLK_TCK
+            return hz > 0 ? hz : 100;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return 100;
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "sysconf")]
+    private static partial long SysConf(int name);
+
+    [GeneratedRegex(@"^intel-rapl:\d+$")]
+    private static partial Regex PackageZone();
+
+    private sealed class RaplZone(string energyPath, long rangeUj)
+    {
+        public string EnergyPath { get; } = energyPath;
+
+        public long RangeUj { get; } = rangeUj;
+
+        public long Last { get; set; } = -1;
+    }
+
+    private readonly record struct CpuReading(double Utilization, double ProcessCpuSeconds, double RssBytes, double PackageEnergyUj);
+}
+
+/// <summary>The CPU source's latest reading, for live metrics.</summary>
+public readonly record struct CpuLive(long Samples, double? Utilization, double? ProcessCpuSeconds, long? RssBytes, double? PackageEnergySinceStartJ);

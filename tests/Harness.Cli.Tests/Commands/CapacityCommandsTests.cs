@@ -1,0 +1,207 @@
+using System.Text.Json;
+using Harness.Results;
+
+namespace Harness.Cli.Tests.Commands;
+
+/// <summary>cost, project and plan from real result files (decode-proxy runs on an H200), and their bad inputs.</summary>
+public sealed class CapacityCommandsTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("capacity-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void Project_writes_estimates_with_error_bars_atomically()
+    {
+        string outFile = Path.Combine(_dir, "proj.json");
+        var (code, output, error) = CliRunner.Run("project", CliRunner.H200Run(), "--to", "gb200", "--out", outFile);
+
+        Assert.True(code == 0, error);
+        Assert.Contains("projected to gb200", output, StringComparison.Ordinal);
+        using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(outFile));
+        JsonElement m = doc.RootElement.GetProperty("metrics");
+        foreach (string name in new[] { "ttft_ms", "tpot_ms", "output_tokens_per_s", "mfu", "mbu", "j_per_token", "usd_per_mtok" })
+        {
+            JsonElement e = m.GetProperty(name);
+            Assert.True(e.GetProperty("low").GetDouble() <= e.GetProperty("value").GetDouble(), name);
+            Assert.True(e.GetProperty("value").GetDouble() <= e.GetProperty("high").GetDouble(), name);
+        }
+
+        Assert.Equal("h200", doc.RootElement.GetProperty("source").GetProperty("card").GetString());
+        Assert.Empty(Directory.GetFiles(_dir, "*.tmp"));
+    }
+
+    [Fact]
+    public void Project_to_the_measured_card_reproduces_the_measured_latencies()
+    {
+        string outFile = Path.Combine(_dir, "self.json");
+        Assert.Equal(0, CliRunner.Run("project", CliRunner.H200Run(), "--to", "h200", "--out", outFile).Code);
+        ResultDocument run = ResultJson.Read(CliRunner.H200Run());
+        using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(outFile));
+        JsonElement m = doc.RootElement.GetProperty("metrics");
+        Assert.Equal(run.Metrics.TtftMs!.P50, m.GetProperty("ttft_ms").GetProperty("value").GetDouble(), 6);
+        Assert.Equal(run.Metrics.TpotMs!.P50, m.GetProperty("tpot_ms").GetProperty("value").GetDouble(), 6);
+    }
+
+    [Theory]
+    [InlineData("--to", "tpu-v9", "Unknown card 'tpu-v9'; known: a100-sxm")]
+    [InlineData("--tp", "16", "outside 1..8")]
+    [InlineData("--price", "98.32", "needs a unit")]
+    [InlineData("--instance", "p9.huge", "Unknown instance 'p9.huge'; known: ")]
+    [InlineData("--percentile", "p42", "Unknown percentile 'p42'")]
+    public void Project_bad_input_is_one_sentence_and_exit_2(string option, string value, string expected)
+    {
+        var args = new List<string> { "project", CliRunner.H200Run(), "--to", "h100" };
+        if (option == "--to")
+        {
+            args[3] = value;
+        }
+        else
+        {
+            args.AddRange([option, value]);
+        }
+
+        var (code, output, error) = CliRunner.Run([.. args]);
+        Assert.Equal(2, code);
+        Assert.Contains(expected, error, StringComparison.Ordinal);
+        Assert.Single(error.Trim().Split('\n'));
+        Assert.Empty(output);
+    }
+
+    [Fact]
+    public void Project_of_a_model_that_cannot_fit_is_exit_2()
+    {
+        ResultDocument run = ResultJson.Read(CliRunner.H200Run());
+        run.Config["params"] = 70e9; // 140 GB of bf16 weights
+        string big = Path.Combine(_dir, "big.json");
+        File.WriteAllText(big, ResultJson.Serialize(run));
+
+        var (code, _, error) = CliRunner.Run("project", big, "--to", "h100", "--tp", "1");
+        Assert.Equal(2, code);
+        Assert.Contains("does not fit even at TP 1", error, StringComparison.Ordinal);
+        Assert.Equal(0, CliRunner.Run("project", big, "--to", "h100").Code); // picks TP 2 by itself
+    }
+
+    [Fact]
+    public void Project_of_a_run_on_an_unknown_gpu_asks_for_from()
+    {
+        ResultDocument run = ResultJson.Read(CliRunner.H200Run());
+        string path = Path.Combine(_dir, "unknown-gpu.json");
+        File.WriteAllText(path, ResultJson.Serialize(run).Replace("\"NVIDIA H200\"", "\"NVIDIA RTX 9090\"", StringComparison.Ordinal));
+
+        var (code, _, error) = CliRunner.Run("project", path, "--to", "h100");
+        Assert.Equal(2, code);
+        Assert.Contains("--from", error, StringComparison.Ordinal);
+        Assert.Equal(0, CliRunner.Run("project", path, "--to", "h100", "--from", "h200").Code);
+    }
+
+    [Fact]
+    public void Cost_lists_the_run_cards_offers_and_a_given_instance()
+    {
+        var (code, output, error) = CliRunner.Run("cost", CliRunner.H200Run());
+        Assert.True(code == 0, error);
+        Assert.Contains("aws/p5en.48xlarge", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("p5.48xlarge |", output, StringComparison.Ordinal);
+
+        string outFile = Path.Combine(_dir, "cost.json");
+        Assert.Equal(0, CliRunner.Run("cost", CliRunner.H200Run(), "--instance", "azure/ND96isr_H100_v5", "--out", outFile).Code);
+        using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(outFile));
+        JsonElement line = doc.RootElement[0];
+        double tps = ResultJson.Read(CliRunner.H200Run()).Metrics.ThroughputPerS;
+        Assert.Equal(98.32 / 8 / (tps * 3600) * 1e6, line.GetProperty("usd_per_million").GetDouble(), 9);
+
+        (code, output, _) = CliRunner.Run("cost", CliRunner.H200Run(), "--all");
+        Assert.Equal(0, code);
+        Assert.Contains("oci/BM.GPU.GB300.4", output, StringComparison.Ordinal);
+        Assert.Contains("use 'harness project'", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Cost_with_a_price_file_lacking_dates_is_exit_2()
+    {
+        string prices = Path.Combine(_dir, "prices.json");
+        File.WriteAllText(prices, """{ "offers": [ { "instance": "box", "device": "h200", "gpus": 8, "price": { "value": 50, "unit": "USD/h" } } ] }""");
+        var (code, _, error) = CliRunner.Run("cost", CliRunner.H200Run(), "--prices", prices);
+        Assert.Equal(2, code);
+        Assert.Contains("without a date", error, StringComparison.Ordinal);
+
+        File.WriteAllText(prices, """{ "offers": [ { "instance": "box", "device": "h200", "gpus": 8, "price": { "value": 50, "date": "2026-11-01" } } ] }""");
+        (code, _, error) = CliRunner.Run("cost", CliRunner.H200Run(), "--prices", prices);
+        Assert.Equal(2, code);
+        Assert.Contains("without a unit", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Plan_writes_table_json_markdown_and_svg()
+    {
+        string json = Path.Combine(_dir, "plan.json"), md = Path.Combine(_dir, "plan.md"), svg = Path.Combine(_dir, "plan.svg");
+        var (code, output, error) = CliRunner.Run("plan", "--workload", CliRunner.H200Run("llama-8b_bs32"), "--target", "50000 tok/s",
+            "--slo", "ttft_p99<500ms,tpot_p99<50ms", "--out", json, "--markdown", md, "--svg", svg);
+
+        Assert.True(code == 0, error);
+        foreach (string card in new[] { "h100-sxm", "h200", "b200", "gb200", "gb300" })
+        {
+            Assert.Contains($"| {card} |", output, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(output, File.ReadAllText(md));
+        Assert.StartsWith("<svg", File.ReadAllText(svg), StringComparison.Ordinal);
+        using JsonDocument plan = JsonDocument.Parse(File.ReadAllText(json));
+        Assert.Equal(5, plan.RootElement.GetProperty("cards").GetArrayLength());
+    }
+
+    [Theory]
+    [InlineData("--slo", "ttft<500", "--slo 'ttft<500' is not of the form")]
+    [InlineData("--target", "lots", "--target 'lots' is not a rate")]
+    [InlineData("--cards", "h100,x200", "Unknown card 'x200'")]
+    public void Plan_bad_input_is_exit_2(string option, string value, string expected)
+    {
+        var args = new Dictionary<string, string> { ["--slo"] = "tpot_p99<50ms", ["--target"] = "50k", ["--cards"] = "h100" };
+        args[option] = value;
+        var (code, _, error) = CliRunner.Run(["plan", "--workload", CliRunner.H200Run(), .. args.SelectMany(kv => new[] { kv.Key, kv.Value })]);
+        Assert.Equal(2, code);
+        Assert.Contains(expected, error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Plan_with_an_agent_result_sizes_cpu_cores()
+    {
+        var agent = new ResultDocument { Workload = "agent", Backend = "torch:cuda", Scenario = "single" };
+        agent.Metrics.Extra = new() { ["cores_per_gpu_for_90pct_busy"] = 4.0 };
+        string agentFile = Path.Combine(_dir, "agent.json");
+        File.WriteAllText(agentFile, ResultJson.Serialize(agent));
+        string json = Path.Combine(_dir, "plan.json");
+
+        Assert.Equal(0, CliRunner.Run("plan", "--workload", CliRunner.H200Run(), "--target", "10k", "--slo", "tpot_p99<50ms", "--cards", "h200",
+            "--agents", agentFile, "--out", json).Code);
+        using JsonDocument plan = JsonDocument.Parse(File.ReadAllText(json));
+        JsonElement card = plan.RootElement.GetProperty("cards")[0];
+        Assert.Equal(4 * card.GetProperty("gpus").GetProperty("value").GetDouble(), card.GetProperty("cpu_cores").GetDouble());
+    }
+
+    [Fact]
+    public void Run_refuses_a_price_without_unit_before_measuring()
+    {
+        var (code, output, error) = CliRunner.Run("run", "resnet18", "--price", "98.32", "--out", Path.Combine(_dir, "r.json"));
+        Assert.Equal(2, code);
+        Assert.Contains("needs a unit", error, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(_dir, "r.json")));
+        Assert.Empty(output);
+    }
+
+    [Fact]
+    public void Run_with_a_price_writes_the_cost_into_the_result()
+    {
+        string path = Path.Combine(_dir, "resnet.json");
+        var (code, output, error) = CliRunner.Run("run", "resnet18", "--duration", "0.3s", "--warmup", "0s", "--min-requests", "3",
+            "--threads", "2", "--price", "0.36/h", "--out", path);
+
+        Assert.True(code is 0 or 1, error);
+        ResultDocument doc = ResultJson.Read(path);
+        double expected = 0.36 / (doc.Metrics.ThroughputPerS * 3600) * 1e6;
+        Assert.Equal(expected, DocumentValues.ExtraNumber(doc.Metrics, "usd_per_m_samples")!.Value, 4);
+        Assert.Equal(0.36, DocumentValues.ExtraNumber(doc.Metrics, "usd_per_hour"));
+        Assert.Contains("Cost:", output, StringComparison.Ordinal);
+        Assert.Equal("--price", DocumentValues.AsElement(doc.Metrics.Extra!["price"])!.Value.GetProperty("source").GetString());
+    }
+}

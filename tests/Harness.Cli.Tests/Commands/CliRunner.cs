@@ -1,0 +1,33 @@
+using Harness.Cli;
+
+namespace Harness.Cli.Tests.Commands;
+
+/// <summary>Runs the harness command line in-process and captures its exit code and output.</summary>
+internal static class CliRunner
+{
+    public static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = HarnessCli.Invoke(args, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    /// <summary>The repository root (where Harness.sln is), for the committed result files.</summary>
+    public static string RepoRoot
+    {
+        get
+        {
+            var dir = new DirectoryInfo(AppContext.BaseDirectory);
+            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Harness.sln")))
+            {
+                dir = dir.Parent;
+            }
+
+            return dir?.FullName ?? throw new InvalidOperationException("Harness.sln not found above the test binaries.");
+        }
+    }
+
+    /// <summary>A decode-proxy run measured on an H200 (results/nvidia-h200), committed with the repository.</summary>
+    public static string H200Run(string name = "llama-8b_bs8") => Path.Combine(RepoRoot, "results", "nvidia-h200", $"decode-proxy_{name}.json");
+}

@@ -1,0 +1,117 @@
+using System.Xml.Linq;
+using Harness.Results;
+using Harness.Testing;
+
+namespace Harness.Cli.Tests.Commands;
+
+/// <summary><c>harness compare</c>: exit codes 0/1/2/3, the sentences of bad input, and the report files.</summary>
+public class CompareCommandTests
+{
+    [Fact]
+    public void Identical_distributions_pass_with_exit_0()
+    {
+        using var dir = new SyntheticResults.TempFolder();
+        (string b, string c) = Sides(dir.Path, slowdown: 1.0);
+
+        var (code, output, error) = CliRunner.Run("compare", b, c);
+
+        Assert.Equal(0, code);
+        Assert.StartsWith("harness compare: pass", output, StringComparison.Ordinal);
+        Assert.Contains("throughput", output, StringComparison.Ordinal);
+        Assert.Equal("", error);
+    }
+
+    [Fact]
+    public void A_regression_exits_1_and_writes_markdown_and_junit()
+    {
+        using var dir = new SyntheticResults.TempFolder();
+        (string b, string c) = Sides(dir.Path, slowdown: 1.3);
+        string md = Path.Combine(dir.Path, "gate.md");
+        string junit = Path.Combine(dir.Path, "gate.xml");
+
+        var (code, output, _) = CliRunner.Run("compare", b, Path.Combine(c, "*.json"), "--markdown", md, "--junit", junit);
+
+        Assert.Equal(1, code);
+        Assert.StartsWith("harness compare: REGRESSION", output, StringComparison.Ordinal);
+        Assert.Contains("Performance gate: REGRESSION", File.ReadAllText(md), StringComparison.Ordinal);
+        Assert.Equal("4", XDocument.Load(junit).Root!.Attribute("failures")!.Value);
+    }
+
+    [Fact]
+    public void Too_few_samples_exit_3()
+    {
+        using var dir = new SyntheticResults.TempFolder();
+        var rng = new Random(1);
+        string b = SyntheticResults.Write(dir.Path, "b.json", SyntheticResults.Make(SyntheticResults.LogNormal(rng, 50, 20, 0.1)));
+        string c = SyntheticResults.Write(dir.Path, "c.json", SyntheticResults.Make(SyntheticResults.LogNormal(rng, 50, 20, 0.1)));
+
+        var (code, output, _) = CliRunner.Run("compare", b, c);
+
+        Assert.Equal(3, code);
+        Assert.StartsWith("harness compare: inconclusive", output, StringComparison.Ordinal);
+        Assert.Contains("too few per-request samples", output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("different-workload", "harness: The results are of different workloads (base: resnet18; current: minilm); compare runs of the same workload.")]
+    [InlineData("different-schema", "harness: The results have different schema versions (base: 1; current: 2); compare results written with the same schema version.")]
+    [InlineData("unknown-metric", "harness: --threshold 'latency_p42=5%' names an unknown metric 'latency_p42'; known metrics: latency_p50, latency_p90, latency_p95, latency_p99, latency_p999, throughput, requests_per_s, goodput.")]
+    [InlineData("not-a-percentage", "harness: --threshold 'latency_p99=5ms' is not a percentage; write METRIC=PCT such as latency_p99=5%.")]
+    [InlineData("missing-file", "harness: The current path '{dir}/nope.json' is neither a file nor a folder.")]
+    [InlineData("bad-alpha", "harness: --alpha 2 must lie in (0, 0.5], e.g. 0.05.")]
+    [InlineData("unknown-metrics-option", "harness: Unknown metric 'p99'; known metrics: latency_p50, latency_p90, latency_p95, latency_p99, latency_p999, throughput, requests_per_s, goodput.")]
+    public void Bad_input_is_one_sentence_and_exit_2(string problem, string sentence)
+    {
+        using var dir = new SyntheticResults.TempFolder();
+        double[] s = SyntheticResults.LogNormal(new Random(2), 100, 20, 0.1);
+        string b = SyntheticResults.Write(dir.Path, "b.json", SyntheticResults.Make(s));
+        string c = SyntheticResults.Write(dir.Path, "c.json", SyntheticResults.Make(s, workload: problem == "different-workload" ? "minilm" : "resnet18"));
+        if (problem == "different-schema")
+        {
+            File.WriteAllText(c, File.ReadAllText(c).Replace("\"schema_version\": 1", "\"schema_version\": 2", StringComparison.Ordinal));
+        }
+
+        string[] args = problem switch
+        {
+            "unknown-metric" => ["compare", b, c, "--threshold", "latency_p42=5%"],
+            "not-a-percentage" => ["compare", b, c, "--threshold", "latency_p99=5ms"],
+            "missing-file" => ["compare", b, Path.Combine(dir.Path, "nope.json")],
+            "bad-alpha" => ["compare", b, c, "--alpha", "2"],
+            "unknown-metrics-option" => ["compare", b, c, "--metrics", "latency_p50,p99"],
+            _ => ["compare", b, c],
+        };
+
+        var (code, output, error) = CliRunner.Run(args);
+
+        Assert.Equal(2, code);
+        Assert.Equal(sentence.Replace("{dir}", dir.Path, StringComparison.Ordinal), error.Trim());
+        Assert.Equal("", output);
+    }
+
+    [Fact]
+    public void A_missing_argument_is_a_parse_error_with_exit_2()
+    {
+        var (code, _, error) = CliRunner.Run("compare", "only-one.json");
+
+        Assert.Equal(2, code);
+        Assert.StartsWith("harness: ", error, StringComparison.Ordinal);
+    }
+
+    /// <summary>Five runs per side in two folders; the current side is slowed down by the factor.</summary>
+    private static (string Base, string Current) Sides(string root, double slowdown)
+    {
+        var rng = new Random(42);
+        string b = Directory.CreateDirectory(Path.Combine(root, "base")).FullName;
+        string c = Directory.CreateDirectory(Path.Combine(root, "current")).FullName;
+        for (int i = 1; i <= 5; i++)
+        {
+            double[] lb = SyntheticResults.LogNormal(rng, 600, 20, 0.15);
+            double[] lc = SyntheticResults.LogNormal(rng, 600, 20 * slowdown, 0.15);
+            SyntheticResults.Write(b, $"run-{i}.json", SyntheticResults.Make(lb, 1000 / lb.Average()));
+            SyntheticResults.Write(c, $"run-{i}.json", SyntheticResults.Make(lc, 1000 / lc.Average()));
+        }
+
+        File.WriteAllText(Path.Combine(b, ResultFiles.SweepIndexFileName), "{\"kind\": \"repeat\"}");
+        return (b, c);
+    }
+}

@@ -1,0 +1,52 @@
+using System.Text;
+using Harness.Telemetry;
+
+namespace Harness.Tests.Fakes;
+
+/// <summary>/proc and /sys as a dictionary of path to text; a null text means present but unreadable.</summary>
+public sealed class FakeSystemFiles : ISystemFiles
+{
+    public Dictionary<string, string?> Files { get; } = new(StringComparer.Ordinal);
+
+    public int Read(string path, Span<byte> buffer)
+    {
+        if (!Files.TryGetValue(path, out string? text) || text is null)
+        {
+            return -1;
+        }
+
+        byte[] bytes = Encoding.ASCII.GetBytes(text);
+        int n = Math.Min(bytes.Length, buffer.Length);
+        bytes.AsSpan(0, n).CopyTo(buffer);
+        return n;
+    }
+
+    public bool Exists(string path) => Files.ContainsKey(path);
+
+    public IReadOnlyList<string> ListDirectories(string path)
+    {
+        string prefix = path.TrimEnd('/') + "/";
+        return Files.Keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal))
+            .Select(k => k[prefix.Length..].Split('/')[0])
+            .Where(d => Files.Keys.Any(k => k.StartsWith(prefix + d + "/", StringComparison.Ordinal)))
+            .Distinct().Order(StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>/proc/stat with the given per-core (busy, idle) jiffies.</summary>
+    public void SetProcStat(params (long Busy, long Idle)[] cores)
+    {
+        var sb = new StringBuilder();
+        sb.Append($"cpu  {cores.Sum(c => c.Busy)} 0 0 {cores.Sum(c => c.Idle)} 0 0 0 0 0 0\n");
+        for (int i = 0; i < cores.Length; i++)
+        {
+            sb.Append($"cpu{i} {cores[i].Busy} 0 0 {cores[i].Idle} 0 0 0 0 0 0\n");
+        }
+
+        sb.Append("intr 12345 0 0\nctxt 999\n");
+        Files["/proc/stat"] = sb.ToString();
+    }
+
+    /// <summary>/proc/self/stat with utime and stime in clock ticks and RSS in pages; the name has a space and a parenthesis.</summary>
+    public void SetProcessStat(long utime, long stime, long rssPages) =>
+        Files["/proc/self/stat"] = $"4242 (dotnet (x) y) R 1 1 1 0 -1 4194304 100 0 0 0 {utime} {stime} 0 0 20 0 12 0 5000 300000000 {rssPages} 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
+}
