@@ -35,3 +35,27 @@ public class DecoderGraphTests
         }
     }
 }
+
+public class DecoderRunnerAllocationTests
+{
+    [Fact]
+    public void A_decode_step_allocates_nothing_on_the_managed_heap()
+    {
+        DecoderTestSupport.EnsureCache();
+        DecoderConfig c = DecoderTestSupport.Tiny("tiny-llama-test");
+        string path = Harness.Onnx.Decoder.DecoderModelCache.GetOrCreate(c, TensorDType.Float32, 7);
+        var backend = Harness.Backends.BackendSpec.Parse("onnx:cpu");
+        using var session = OnnxSessionFactory.Create(path, backend, new Harness.Backends.WorkloadOptions { Threads = 1 });
+        using var runner = new Harness.Onnx.Decoder.OnnxDecoderRunner(session, c, TensorDType.Float32, backend, 2, 4, 64, captureLogits: false);
+        runner.Prefill(new long[8]);
+        runner.Step();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 50; i++)
+        {
+            runner.Step();
+        }
+
+        long perStep = (GC.GetAllocatedBytesForCurrentThread() - before) / 50;
+        Assert.True(perStep < 256, $"{perStep} bytes allocated per decode step");
+    }
+}
