@@ -265,7 +265,8 @@ public static class FleetMerge
         double? best = null;
         void Consider(string name, JsonNode? value)
         {
-            if (value is not JsonValue v || !v.TryGetValue(out double x) || !name.Contains("throttle", StringComparison.OrdinalIgnoreCase))
+            if (value is not JsonValue v || v.GetValueKind() != JsonValueKind.Number || !name.Contains("throttle", StringComparison.OrdinalIgnoreCase)
+                || !double.TryParse(v.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture, out double x))
             {
                 return;
             }

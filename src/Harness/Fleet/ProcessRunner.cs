@@ -28,6 +28,12 @@ public interface IProcessRunner
 /// <summary>The real thing, on <see cref="Process"/>.</summary>
 public sealed class SystemProcessRunner : IProcessRunner
 {
+    private readonly IReadOnlyDictionary<string, string> _environment;
+
+    /// <param name="environment">Variables set for the started programs on top of this process's (e.g. SLURM_CONF for a test cluster).</param>
+    public SystemProcessRunner(IReadOnlyDictionary<string, string>? environment = null) =>
+        _environment = environment ?? new Dictionary<string, string>();
+
     public static SystemProcessRunner Instance { get; } = new();
 
     public string? Locate(string program)
@@ -62,6 +68,11 @@ public sealed class SystemProcessRunner : IProcessRunner
         foreach (string a in arguments)
         {
             start.ArgumentList.Add(a);
+        }
+
+        foreach ((string name, string value) in _environment)
+        {
+            start.Environment[name] = value;
         }
 
         using var process = new Process { StartInfo = start };
