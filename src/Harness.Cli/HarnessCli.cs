@@ -61,7 +61,9 @@ public static class HarnessCli
         ParseResult parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            error.WriteLine($"harness: {parse.Errors[0].Message} (see 'harness --help').");
+            // Some parser messages list the allowed values one per line; keep the promise of one line.
+            string message = string.Join(' ', parse.Errors[0].Message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+            error.WriteLine($"harness: {message} (see 'harness --help').");
             return ExitCodes.BadInput;
         }
 
