@@ -58,6 +58,11 @@ public sealed partial class SlurmClient
                 byTask[s.Task] = s;
             }
         }
+        else if (!q.Stderr.Contains("Invalid job id", StringComparison.OrdinalIgnoreCase))
+        {
+            // A job squeue no longer knows is normal (sacct may); a controller it cannot reach is not.
+            throw HarnessException.BadInput($"squeue could not describe job {jobId}: {q.FirstErrorLine}.");
+        }
 
         if (_runner.Locate("sacct") is { } sacct)
         {

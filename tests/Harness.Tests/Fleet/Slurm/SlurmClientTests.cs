@@ -73,6 +73,22 @@ public sealed class SlurmClientTests
     }
 
     [Fact]
+    public void An_unreachable_controller_is_said_in_one_sentence()
+    {
+        var runner = new FakeProcessRunner("squeue") { Answer = (_, _) => new ProcessResult(1, "", "slurm_load_jobs error: Unable to contact slurm controller (connect failure)\n") };
+
+        var e = Assert.Throws<HarnessException>(() => new SlurmClient(runner).Query("55"));
+
+        Assert.Equal("squeue could not describe job 55: slurm_load_jobs error: Unable to contact slurm controller (connect failure).", e.Message);
+    }
+
+    [Fact]
+    public void A_job_squeue_forgot_is_no_error()
+    {
+        Assert.Empty(new SlurmClient(new FakeProcessRunner("squeue")).Query("55"));
+    }
+
+    [Fact]
     public void A_job_id_that_is_not_a_number_is_refused_before_anything_runs()
     {
         var runner = new FakeProcessRunner("squeue");
