@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Harness.Fleet;
 
 namespace Harness.Cli.Tests;
@@ -33,7 +32,7 @@ public sealed class LocalSlurm : IDisposable
             (int code, _, string err) = Bash("check");
             return code == 0 ? null : $"no local Slurm here: {err.Trim()}";
         }
-        catch (Exception e) when (e is IOException or InvalidOperationException or System.ComponentModel.Win32Exception)
+        catch (Exception e) when (e is IOException or InvalidOperationException or HarnessException)
         {
             return $"no local Slurm here: {e.Message}";
         }
@@ -75,24 +74,8 @@ public sealed class LocalSlurm : IDisposable
 
     private static (int Code, string Out, string Err) Bash(params string[] args)
     {
-        var start = new ProcessStartInfo("/bin/bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Script);
-        foreach (string a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        using Process p = Process.Start(start)!;
-        Task<string> stdout = p.StandardOutput.ReadToEndAsync();
-        Task<string> stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(TimeSpan.FromSeconds(90)))
-        {
-            p.Kill(entireProcessTree: true);
-            throw new InvalidOperationException($"slurm-local.sh {string.Join(' ', args)} did not finish in 90 s");
-        }
-
-        p.WaitForExit();
-        return (p.ExitCode, stdout.Result, stderr.Result);
+        ProcessResult r = SystemProcessRunner.Instance.Run("/bin/bash", [Script, .. args], TimeSpan.FromSeconds(90));
+        return (r.ExitCode, r.Stdout, r.Stderr);
     }
 
     private static string RepositoryRoot()
