@@ -45,7 +45,7 @@ public static class FleetMarkdown
         var problems = s.Nodes.Where(n => n.Status != NodeStatus.Ok || n.Reason is not null).ToList();
         if (problems.Count > 0)
         {
-            sb.Append("\nNot OK:\n");
+            sb.Append("\nNeeds a look:\n");
             foreach (NodeSummary n in problems)
             {
                 string task = n.Task is { } t ? $"task {t.ToString(c)}" : "file";

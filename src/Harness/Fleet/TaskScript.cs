@@ -38,6 +38,9 @@ public static class TaskScript
         sb.Append($"mkdir -p \"$root/{FleetLayout.ResultsFolder}\" \"$root/{FleetLayout.StatusFolder}\" \"$root/{FleetLayout.LogsFolder}\"\n");
         sb.Append("# Only characters that need no escaping in JSON reach the status file.\n");
         sb.Append("clean() { printf '%s' \"$1\" | tr -cd 'A-Za-z0-9._,:@+=/-'; }\n");
+        sb.Append("# SIGTERM (time limit, scancel) reaches the harness too, which writes its partial result; the trap keeps\n");
+        sb.Append("# this script alive until the harness has ended, so that the exit record is still written.\n");
+        sb.Append("trap 'terminated=1' TERM INT\n");
         sb.Append("started=$(date -u +%Y-%m-%dT%H:%M:%SZ)\n");
         sb.Append($"result=\"$root/{FleetLayout.ResultsFolder}/task-$task.json\"\n");
         if (env.CaptureLogs)

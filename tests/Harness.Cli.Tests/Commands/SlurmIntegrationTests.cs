@@ -38,7 +38,8 @@ public sealed class SlurmIntegrationTests : IDisposable
             FleetSummary merged = FleetMerge.Merge(good);
             Assert.Equal(3, merged.Nodes.Count);
             Assert.All(merged.Nodes, n => Assert.True(n.Measured, $"task {n.Task}: {n.Status} {n.Reason} {string.Join(" / ", n.LogTail ?? [])}"));
-            Assert.All(merged.Nodes, n => Assert.Equal(Environment.MachineName, n.Name, ignoreCase: true));
+            // Slurm names the node after the short hostname (slurmd -C).
+            Assert.All(merged.Nodes, n => Assert.Equal(Environment.MachineName.Split('.')[0], n.Name, ignoreCase: true));
             Assert.All(merged.Nodes, n => Assert.Equal(0, n.ExitCode));
             Assert.Equal("minilm", merged.Suite!.Workload);
             Assert.Equal(merged.Nodes.Sum(n => n.ThroughputPerS!.Value), merged.Aggregate.ThroughputPerS, 6);

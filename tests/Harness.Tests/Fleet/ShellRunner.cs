@@ -18,6 +18,10 @@ public sealed class ShellRunner : IDisposable
               if [ "$1" = "--out" ]; then out=$2; fi
               shift
             done
+            if [ -n "${FAKE_STARTED:-}" ]; then
+              touch "$FAKE_STARTED"
+              while [ ! -f "$FAKE_RELEASE" ]; do sleep 0.05; done
+            fi
             echo "fake harness says hello"
             echo "fake harness complains" >&2
             [ -z "$out" ] || echo '{"schema_version": 1}' > "$out"
@@ -39,6 +43,12 @@ public sealed class ShellRunner : IDisposable
 
     public (int Code, string Out, string Err) Run(string shell, IReadOnlyList<string> args, IReadOnlyDictionary<string, string> env)
     {
+        using Process p = Start(shell, args, env);
+        return Finish(p);
+    }
+
+    public Process Start(string shell, IReadOnlyList<string> args, IReadOnlyDictionary<string, string> env)
+    {
         var start = new ProcessStartInfo(shell) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = Dir };
         foreach (string a in args)
         {
@@ -57,13 +67,17 @@ public sealed class ShellRunner : IDisposable
             start.Environment[k] = v;
         }
 
-        using Process p = Process.Start(start)!;
+        return Process.Start(start)!;
+    }
+
+    public static (int Code, string Out, string Err) Finish(Process p)
+    {
         Task<string> stdout = p.StandardOutput.ReadToEndAsync();
         Task<string> stderr = p.StandardError.ReadToEndAsync();
         if (!p.WaitForExit(TimeSpan.FromSeconds(30)))
         {
             p.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{shell} did not finish");
+            throw new TimeoutException("the script did not finish");
         }
 
         p.WaitForExit();

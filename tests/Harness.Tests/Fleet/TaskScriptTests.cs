@@ -68,6 +68,28 @@ public sealed class TaskScriptTests : IDisposable
         Assert.Equal("evil,exit_code:0,x", record.Node);
     }
 
+    [Fact]
+    public void A_SIGTERM_to_the_script_still_leaves_an_exit_record_once_the_harness_ends()
+    {
+        string started = Path.Combine(_shell.Dir, "started");
+        string release = Path.Combine(_shell.Dir, "release");
+        var env = new Dictionary<string, string> { ["JOB_COMPLETION_INDEX"] = "1", ["FAKE_STARTED"] = started, ["FAKE_RELEASE"] = release, ["FAKE_EXIT"] = "1" };
+        using System.Diagnostics.Process script = _shell.Start("/bin/sh", ["-c", TaskScript.Body(TaskEnvironment.Kubernetes, Root), "harness-task", .. _shell.HarnessCommand, "run", "minilm"], env);
+        for (int i = 0; i < 400 && !File.Exists(started); i++)
+        {
+            Thread.Sleep(25);
+        }
+
+        Assert.True(File.Exists(started), "the fake harness did not start");
+        Assert.Equal(0, SystemProcessRunner.Instance.Run("kill", ["-TERM", script.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(10)).ExitCode);
+        File.WriteAllText(release, "");
+
+        (int code, _, _) = ShellRunner.Finish(script);
+
+        Assert.Equal(1, code);
+        Assert.Equal(1, TaskExitRecord.TryRead(Path.Combine(Root, "status", "task-1.json"), out _)!.ExitCode);
+    }
+
     [Theory]
     [InlineData(null)]
     [InlineData("")]

@@ -21,6 +21,9 @@ root='/shared/fleet/run1'
 mkdir -p "$root/results" "$root/status" "$root/logs"
 # Only characters that need no escaping in JSON reach the status file.
 clean() { printf '%s' "$1" | tr -cd 'A-Za-z0-9._,:@+=/-'; }
+# SIGTERM (time limit, scancel) reaches the harness too, which writes its partial result; the trap keeps
+# this script alive until the harness has ended, so that the exit record is still written.
+trap 'terminated=1' TERM INT
 started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 result="$root/results/task-$task.json"
 "$@" --out "$result"
