@@ -4,9 +4,17 @@ using Harness.Fleet;
 namespace Harness.Cli.Tests.Commands;
 
 /// <summary>
+/// Runs alone, after the parallel tests: its cluster and its real runs would otherwise load the
+/// machine under tests that time out or print progress on slow steps.
+/// </summary>
+[CollectionDefinition(nameof(RealSlurm), DisableParallelization = true)]
+public sealed class RealSlurm;
+
+/// <summary>
 /// The fleet path end to end on a real one-node Slurm: submit an array job of real CPU runs of the
 /// built harness, wait, collect, merge; then a job whose tasks fail, reported with exit code and log tail.
 /// </summary>
+[Collection(nameof(RealSlurm))]
 public sealed class SlurmIntegrationTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("harness-slurm-it-").FullName;
