@@ -33,7 +33,7 @@ public sealed record IndexedJobSpec
     /// <summary>A PersistentVolumeClaim (ReadWriteMany) that every pod mounts at /results.</summary>
     public string? ResultsClaim { get; init; }
 
-    /// <summary>A Pushgateway the runs push their final metrics to (the run's --pushgateway option).</summary>
+    /// <summary>A Pushgateway the runs push their final metrics to (the run's --pushgateway option, with --job set to <see cref="Name"/>).</summary>
     public string? Pushgateway { get; init; }
 
     public required FleetCommandLine Command { get; init; }
@@ -69,7 +69,12 @@ public static partial class IndexedJobManifest
         List<string> argv = [.. spec.Command.Argv];
         if (spec.Pushgateway is not null)
         {
+            // Pushes group by job and instance (the pod): the fleet's name as the job keeps one fleet together.
             argv.AddRange(["--pushgateway", spec.Pushgateway]);
+            if (!spec.Command.RunArguments.Any(a => a == "--job" || a.StartsWith("--job=", StringComparison.Ordinal)))
+            {
+                argv.AddRange(["--job", spec.Name]);
+            }
         }
 
         var container = new V1Container

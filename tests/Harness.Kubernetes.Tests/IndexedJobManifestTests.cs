@@ -108,7 +108,7 @@ public sealed class IndexedJobManifestTests
         V1PodSpec pod = RoundTrip(Spec() with { ResultsClaim = null, Pushgateway = "http://pushgateway.monitoring:9091" }).Spec.Template.Spec;
 
         Assert.NotNull(Assert.Single(pod.Volumes).EmptyDir);
-        Assert.Equal(["--pushgateway", "http://pushgateway.monitoring:9091"], pod.Containers[0].Command.TakeLast(2));
+        Assert.Equal(["--pushgateway", "http://pushgateway.monitoring:9091", "--job", "h100-burnin"], pod.Containers[0].Command.TakeLast(4));
     }
 
     [Fact]

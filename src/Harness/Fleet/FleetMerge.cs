@@ -228,53 +228,55 @@ public static class FleetMerge
         node.RequestsOk = m.RequestsOk;
         node.RequestsFailed = m.RequestsFailed;
         node.Cpu = doc.Hardware?.Cpu.Model;
-        node.Gpu = GpuLabel(doc, exit);
-        node.ThrottleS = ThrottleSeconds(raw);
-    }
-
-    /// <summary>The GPU a CUDA run used: the one the scheduler assigned (index or UUID), else the backend's device id.</summary>
-    private static string? GpuLabel(ResultDocument doc, TaskExitRecord? exit)
-    {
-        if (!doc.Backend.Contains(":cuda", StringComparison.OrdinalIgnoreCase))
-        {
-            return null;
-        }
-
-        IReadOnlyList<GpuInfo> gpus = doc.Hardware?.Gpus ?? [];
-        string Describe(GpuInfo g) => $"{g.Name} #{g.Index}";
-        if (NonEmpty(exit?.Gpus) is { } assigned)
-        {
-            return string.Join(", ", assigned.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(a =>
-                int.TryParse(a, NumberStyles.None, CultureInfo.InvariantCulture, out int i) && gpus.FirstOrDefault(g => g.Index == i) is { } byIndex ? Describe(byIndex)
-                : gpus.FirstOrDefault(g => string.Equals(g.Uuid, a, StringComparison.OrdinalIgnoreCase)) is { } byUuid ? Describe(byUuid)
-                : a));
-        }
-
-        string[] parts = doc.Backend.Split(':');
-        int id = parts.Length == 3 && int.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out int d) ? d : 0;
-        return gpus.FirstOrDefault(g => g.Index == id) is { } gpu ? Describe(gpu) : $"cuda:{id}";
+        bool cuda = doc.Backend.Contains(":cuda", StringComparison.OrdinalIgnoreCase);
+        string? assigned = cuda ? AssignedGpu(doc, exit) : null;
+        GpuInfo? used = assigned is null ? null : (doc.Hardware?.Gpus ?? []).FirstOrDefault(g => Matches(assigned, g.Index, g.Uuid));
+        node.Gpu = !cuda ? null : used is not null ? $"{used.Name} #{used.Index}" : assigned;
+        node.ThrottleS = ThrottleSeconds(raw, cuda, assigned);
     }
 
     /// <summary>
-    /// Throttle time from the result's telemetry section, where the telemetry feature writes one: the
-    /// largest number under "telemetry" (or directly in "metrics") whose name holds "throttle" and ends
-    /// in _s or _seconds (_ms is converted). Null where no such number exists.
+    /// The GPU a CUDA run used, as an NVML index or UUID: the backend's device id picks from the GPUs the
+    /// scheduler gave the task (SLURM_JOB_GPUS, CUDA_VISIBLE_DEVICES, NVIDIA_VISIBLE_DEVICES), as CUDA does;
+    /// without an assignment the device id is the index.
     /// </summary>
-    public static double? ThrottleSeconds(JsonObject raw)
+    private static string AssignedGpu(ResultDocument doc, TaskExitRecord? exit)
     {
+        string[] parts = doc.Backend.Split(':');
+        int id = parts.Length == 3 && int.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out int d) ? d : 0;
+        string[] visible = (exit?.Gpus ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return id < visible.Length ? visible[id] : id.ToString(CultureInfo.InvariantCulture);
+    }
+
+    private static bool Matches(string gpu, int index, string? uuid) =>
+        int.TryParse(gpu, NumberStyles.None, CultureInfo.InvariantCulture, out int i) ? i == index : string.Equals(gpu, uuid, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Throttle time from the result's telemetry section. For a CUDA run, the <c>throttle_s</c> of the
+    /// GPU it used (telemetry.gpus[] by index or uuid: NVML reports every GPU of the node, and another
+    /// task's card must not flag this one). Otherwise, and where no entry matches, the largest number
+    /// under "telemetry" (GPU entries only for CUDA runs) or directly in "metrics" whose name holds
+    /// "throttle" and ends in _s or _seconds (_ms is converted). Null where none is reported.
+    /// </summary>
+    public static double? ThrottleSeconds(JsonObject raw, bool cudaRun = true, string? usedGpu = null)
+    {
+        if (usedGpu is not null && raw["telemetry"]?["gpus"] is JsonArray entries)
+        {
+            foreach (JsonObject entry in entries.OfType<JsonObject>())
+            {
+                int index = entry["index"] is JsonValue iv && iv.GetValueKind() == JsonValueKind.Number && iv.TryGetValue(out int n) ? n : -1;
+                string? uuid = entry["uuid"] is JsonValue uv && uv.GetValueKind() == JsonValueKind.String ? uv.GetValue<string>() : null;
+                if (Matches(usedGpu, index, uuid))
+                {
+                    return Seconds("throttle_s", entry["throttle_s"]);
+                }
+            }
+        }
+
         double? best = null;
         void Consider(string name, JsonNode? value)
         {
-            if (value is not JsonValue v || v.GetValueKind() != JsonValueKind.Number || !name.Contains("throttle", StringComparison.OrdinalIgnoreCase)
-                || !double.TryParse(v.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture, out double x))
-            {
-                return;
-            }
-
-            double? seconds = name.EndsWith("_ms", StringComparison.OrdinalIgnoreCase) ? x / 1000
-                : name.EndsWith("_s", StringComparison.OrdinalIgnoreCase) || name.EndsWith("_seconds", StringComparison.OrdinalIgnoreCase) ? x
-                : null;
-            if (seconds is { } s && double.IsFinite(s))
+            if (name.Contains("throttle", StringComparison.OrdinalIgnoreCase) && Seconds(name, value) is { } s)
             {
                 best = Math.Max(best ?? 0, s);
             }
@@ -287,6 +289,11 @@ public static class FleetMerge
                 case JsonObject o:
                     foreach ((string k, JsonNode? v) in o)
                     {
+                        if (!cudaRun && k == "gpus")
+                        {
+                            continue;
+                        }
+
                         Consider(k, v);
                         Walk(v);
                     }
@@ -312,6 +319,20 @@ public static class FleetMerge
         }
 
         return best;
+    }
+
+    /// <summary>A number named *_s, *_seconds or *_ms, in seconds; null for anything else.</summary>
+    private static double? Seconds(string name, JsonNode? value)
+    {
+        if (value is not JsonValue v || v.GetValueKind() != JsonValueKind.Number
+            || !double.TryParse(v.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture, out double x) || !double.IsFinite(x))
+        {
+            return null;
+        }
+
+        return name.EndsWith("_ms", StringComparison.OrdinalIgnoreCase) ? x / 1000
+            : name.EndsWith("_s", StringComparison.OrdinalIgnoreCase) || name.EndsWith("_seconds", StringComparison.OrdinalIgnoreCase) ? x
+            : null;
     }
 
     private static void FlagOutliers(FleetSummary summary)

@@ -79,7 +79,6 @@ public sealed class FleetCommandTests : IDisposable
         { ["k8s", "manifest", "--", "minilm"], "Give --results-volume CLAIM" },
         { ["k8s", "manifest", "--results-volume", "c", "--toleration", "gpu:Sometimes", "--", "minilm"], "effect 'Sometimes'" },
         { ["k8s", "manifest", "--results-volume", "c", "--name", "Fleet", "--", "minilm"], "is not a Kubernetes name" },
-        { ["k8s", "manifest", "--pushgateway", "http://127.0.0.1:9091", "--", "minilm"], "needs 'harness run --pushgateway'" },
     };
 
     [Theory]
@@ -144,6 +143,26 @@ public sealed class FleetCommandTests : IDisposable
         V1Container c = job.Spec.Template.Spec.Containers[0];
         Assert.Equal(["harness-task", "harness", "run", "minilm", "--backend", "onnx:cuda"], c.Command.Skip(3));
         Assert.Equal(new ResourceQuantity("1"), c.Resources.Limits["nvidia.com/gpu"]);
+    }
+
+    [Fact]
+    public void K8s_pushgateway_is_passed_to_the_runs_where_this_build_can_push_and_refused_where_it_cannot()
+    {
+        bool canPush = HarnessCli.BuildRoot(TextWriter.Null, TextWriter.Null).Subcommands.Single(c => c.Name == "run").Options.Any(o => o.Name == "--pushgateway");
+
+        (int code, string yaml, string stderr) = CliRunner.Run("k8s", "manifest", "--name", "bench", "--pushgateway", "http://127.0.0.1:9091", "--", "minilm");
+
+        if (canPush)
+        {
+            Assert.Equal((0, ""), (code, stderr));
+            var job = Assert.IsType<V1Job>(Assert.Single(KubernetesYaml.LoadAllFromString(yaml, strict: true)));
+            Assert.Equal(["--pushgateway", "http://127.0.0.1:9091", "--job", "bench"], job.Spec.Template.Spec.Containers[0].Command.TakeLast(4));
+        }
+        else
+        {
+            Assert.Equal(ExitCodes.BadInput, code);
+            Assert.Equal("harness: --pushgateway needs 'harness run --pushgateway' (the telemetry feature), which this build lacks; use --results-volume.\n", stderr.ReplaceLineEndings("\n"));
+        }
     }
 
     [Fact]

@@ -113,18 +113,44 @@ public sealed class FleetMergeTests : IDisposable
     }
 
     [Fact]
-    public void Throttle_time_from_a_telemetry_section_flags_the_node()
+    public void Throttle_time_of_the_gpu_a_task_used_flags_that_task_only()
     {
-        _fleet.WriteHealthyFleet(4);
-        _fleet.WriteResult(3, FleetFolder.Result(host: "n3"), json =>
-            json["telemetry"] = new JsonObject { ["gpus"] = new JsonArray(new JsonObject { ["index"] = 0, ["throttle_s"] = 4.25 }) });
+        // Two nodes with two GPUs each, one task per GPU; NVML reports both GPUs in every result.
+        // On node b, GPU 1 throttled for 4.25 s: task 3 used it, task 2 (GPU 0 of the same node) did not.
+        static void Telemetry(JsonObject json, double gpu1Throttle) => json["telemetry"] = new JsonObject
+        {
+            ["enabled"] = true,
+            ["gpus"] = new JsonArray(
+                new JsonObject { ["index"] = 0, ["uuid"] = "GPU-aaaa", ["throttle_s"] = 0.0 },
+                new JsonObject { ["index"] = 1, ["uuid"] = "GPU-bbbb", ["throttle_s"] = gpu1Throttle, ["throttle_reasons_s"] = new JsonObject { ["sw_thermal_slowdown"] = gpu1Throttle } }),
+        };
+        for (int task = 0; task < 4; task++)
+        {
+            string host = task < 2 ? "a" : "b";
+            double throttle = host == "b" ? 4.25 : 0;
+            _fleet.WriteResult(task, FleetFolder.Result(host: host, backend: "onnx:cuda"), json => Telemetry(json, throttle));
+            _fleet.WriteExit(task, 0, host, 4, gpus: (task % 2).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
 
         FleetSummary s = Merge();
 
         NodeSummary node = Assert.Single(s.Nodes, n => n.Outlier);
         Assert.Equal(3, node.Task);
         Assert.Equal(4.25, node.ThrottleS);
-        Assert.Equal("throttled", Assert.Single(node.Flags).Direction);
+        Assert.Equal("NVIDIA H100 #1", node.Gpu);
+        OutlierFlag flag = Assert.Single(node.Flags);
+        Assert.Equal(("throttle_s", "throttled"), (flag.Metric, flag.Direction));
+        Assert.Equal(0, s.Nodes.Single(n => n.Task == 2).ThrottleS);
+    }
+
+    [Fact]
+    public void A_gpus_throttling_does_not_flag_a_cpu_run()
+    {
+        _fleet.WriteHealthyFleet(3);
+        _fleet.WriteResult(0, FleetFolder.Result(host: "n0"), json =>
+            json["telemetry"] = new JsonObject { ["gpus"] = new JsonArray(new JsonObject { ["index"] = 0, ["throttle_s"] = 9.0 }) });
+
+        Assert.Null(Merge().Nodes.Single(n => n.Task == 0).ThrottleS);
     }
 
     [Fact]
