@@ -1,6 +1,5 @@
 using Harness.Fleet;
-using Harness.Tests.Fakes;
-using Harness.Tests.Fleet;
+using Harness.Testing;
 using k8s;
 using k8s.Models;
 

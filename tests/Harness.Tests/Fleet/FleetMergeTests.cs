@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Harness.Fleet;
+using Harness.Testing;
 
 namespace Harness.Tests.Fleet;
 

@@ -1,6 +1,6 @@
 using Harness.Fleet;
 using Harness.Fleet.Slurm;
-using Harness.Tests.Fakes;
+using Harness.Testing;
 
 namespace Harness.Tests.Fleet.Slurm;
 

@@ -1,9 +1,9 @@
 using Harness.Fleet;
 
-namespace Harness.Tests.Fakes;
+namespace Harness.Testing;
 
 /// <summary>Answers in place of Slurm's commands; records every call with its argument list.</summary>
-public sealed class FakeProcessRunner : IProcessRunner
+internal sealed class FakeProcessRunner : IProcessRunner
 {
     private readonly HashSet<string> _installed;
 

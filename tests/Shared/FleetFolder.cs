@@ -7,10 +7,13 @@ using Harness.Measurement;
 using Harness.Results;
 using Harness.Validity;
 
-namespace Harness.Tests.Fleet;
+namespace Harness.Testing;
 
-/// <summary>A fleet results folder in a temporary directory, filled with planted results, exit records and logs.</summary>
-public sealed class FleetFolder : IDisposable
+/// <summary>
+/// A fleet results folder in a temporary directory, filled with planted results, exit records and logs,
+/// for the fleet tests of the core and the CLI (linked into both test projects).
+/// </summary>
+internal sealed class FleetFolder : IDisposable
 {
     public FleetFolder()
     {
