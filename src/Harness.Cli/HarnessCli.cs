@@ -31,6 +31,7 @@ public static class HarnessCli
             ListCommand.Create(registry, output),
             HwCommand.Create(registry, output),
             DoctorCommand.Create(registry, output),
+            AgentsCommand.CreateGroup(registry, output, error, interrupt),
         };
         return root;
     }

@@ -13,7 +13,7 @@ public static class RunCommand
 {
     public static Command Create(Lazy<BackendRegistry> registry, TextWriter output, TextWriter error, CancellationToken interrupt)
     {
-        var workload = new Argument<string>("workload") { Description = "Workload to run: resnet18, minilm, onnx-file (see 'harness list')." };
+        var workload = new Argument<string>("workload") { Description = "Workload to run: resnet18, minilm, onnx-file (see 'harness list'), or agents (see 'harness run agents --help')." };
         var backend = new Option<string>("--backend", "-b") { Description = "runtime:device[:id], e.g. onnx:cpu, onnx:cuda:0.", DefaultValueFactory = _ => "onnx:cpu" };
         var scenario = new Option<string>("--scenario", "-s") { Description = $"Load pattern: {ScenarioParser.Help}.", DefaultValueFactory = _ => "single" };
         var batch = new Option<int>("--batch") { Description = "Samples per request.", DefaultValueFactory = _ => 1 };
@@ -41,6 +41,8 @@ public static class RunCommand
             minRequests, timeout, maxErrorRate, tail, seed, model, shape, set, outFile, resultsDir,
         };
 
+        // 'harness run agents ...' is its own subcommand: agent runs take other options than the engine's workloads.
+        command.Subcommands.Add(AgentsCommand.CreateRun(registry, output, error, interrupt));
         command.SetAction((parse, _) => Task.FromResult(Execute(parse, interrupt)));
         return command;
 
