@@ -22,7 +22,7 @@ public sealed class SqlTool : AgentTool
         ["join"] = "SELECT c.region, c.tier, COUNT(*), ROUND(SUM(o.amount), 2) FROM orders o JOIN customers c ON c.id = o.customer_id WHERE o.id BETWEEN $lo AND $hi GROUP BY c.region, c.tier ORDER BY 4 DESC, 1, 2",
         ["filter"] = "SELECT id, customer_id, category, amount FROM orders WHERE id BETWEEN $lo AND $hi AND amount > 450 ORDER BY amount DESC, id LIMIT 20",
         ["top_customers"] = "SELECT customer_id, COUNT(*), ROUND(SUM(amount), 2) AS total FROM orders WHERE id BETWEEN $lo AND $hi GROUP BY customer_id ORDER BY total DESC, customer_id LIMIT 10",
-        ["search"] = "SELECT id, note FROM orders WHERE id BETWEEN $lo AND $hi AND note LIKE '%urgent%' ORDER BY id LIMIT 25",
+        ["search"] = "SELECT id, amount, note FROM orders WHERE id BETWEEN $lo AND $hi AND note LIKE '%urgent%' ORDER BY amount DESC, id LIMIT 25",
     };
 
     private static readonly string[] Categories = ["books", "tools", "garden", "toys", "food", "music"];

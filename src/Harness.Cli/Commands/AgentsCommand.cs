@@ -196,6 +196,8 @@ public static class AgentsCommand
 
         public Option<int?> MaxBatch { get; } = new("--llm-max-batch") { Description = "Batch slots of the LLM device (default: the profile's)." };
 
+        public Option<int> MaxPrefill { get; } = new("--llm-max-prefill-tokens") { Description = "Prefill tokens one LLM iteration admits at most.", DefaultValueFactory = _ => 16_384 };
+
         public Option<string> Batching { get; } = new("--llm-batching") { Description = "continuous (steps join at the next iteration) or static.", DefaultValueFactory = _ => "continuous" };
 
         public Option<string> Window { get; } = new("--llm-batch-window") { Description = "How long a waiting step waits for others before it is admitted.", DefaultValueFactory = _ => "2ms" };
@@ -210,7 +212,7 @@ public static class AgentsCommand
 
         public void AddTo(Command c)
         {
-            foreach (Option opt in (Option[])[Profile, Agents, LlmBackend, Preset, TtftMs, TpotMs, PrefillMsPerToken, TpotMsPerSeq, LlmResult, LlmSet, MaxBatch, Batching, Window, WarmupOption, Seed, PriceOption, ResultsDir])
+            foreach (Option opt in (Option[])[Profile, Agents, LlmBackend, Preset, TtftMs, TpotMs, PrefillMsPerToken, TpotMsPerSeq, LlmResult, LlmSet, MaxBatch, MaxPrefill, Batching, Window, WarmupOption, Seed, PriceOption, ResultsDir])
             {
                 c.Options.Add(opt);
             }
@@ -221,6 +223,7 @@ public static class AgentsCommand
             var options = AgentSchedulerOptions.For(profile, parse.GetValue(Agents), workers) with
             {
                 MaxBatch = parse.GetValue(MaxBatch) ?? profile.MaxBatch,
+                MaxPrefillTokens = parse.GetValue(MaxPrefill),
                 Batching = parse.GetValue(Batching) switch
                 {
                     "continuous" => LlmBatching.Continuous,

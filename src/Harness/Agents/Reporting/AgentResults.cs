@@ -42,6 +42,7 @@ public static class AgentResults
         details["llm_batching"] = report.Batching;
         details["llm_max_batch"] = run.MaxBatch;
         details["llm_batch_window_ms"] = run.Options.BatchWindow.TotalMilliseconds;
+        details["llm_max_prefill_tokens"] = run.Options.MaxPrefillTokens;
         details["stagger_start"] = run.Options.StaggerStart;
 
         var settings = new RunSettings

@@ -89,7 +89,8 @@ public sealed class AgentCoordinator
             }
 
             agent.Context = Math.Min(context, _profile.MaxContextTokens);
-            agent.NewTokens = agent.Context; // nothing of it is cached yet
+            // Steady state: what came before is cached, only the previous turn's tool outputs are new.
+            agent.NewTokens = first == 0 ? agent.Context : job.Turns[first - 1].Calls.Count * StaggerTokensPerCall;
         }
 
         foreach (Agent agent in _agents)
@@ -333,10 +334,12 @@ public sealed class AgentCoordinator
             long due = _waiting.Peek().SubmitTimestamp + _windowTicks;
             if (_waiting.Count >= free || now >= due)
             {
-                while (_joining.Count < free && _waiting.Count > 0)
+                int budget = _options.MaxPrefillTokens;
+                while (_joining.Count < free && _waiting.Count > 0 && (_joining.Count == 0 || _waiting.Peek().PrefillTokens <= budget))
                 {
                     LlmSequence s = _waiting.Dequeue();
                     s.AdmitTimestamp = now;
+                    budget -= s.PrefillTokens;
                     _joining.Add(s);
                 }
 

@@ -28,12 +28,19 @@ public sealed record AgentSchedulerOptions
     /// <summary>A waiting step is admitted once it has waited this long, or at once when it fills the free slots.</summary>
     public TimeSpan BatchWindow { get; init; } = TimeSpan.FromMilliseconds(2);
 
+    /// <summary>
+    /// Prefill tokens one iteration admits at most (vLLM's max_num_batched_tokens): waiting steps
+    /// join while their new tokens fit, and at least one always does.
+    /// </summary>
+    public int MaxPrefillTokens { get; init; } = 16_384;
+
     /// <summary>Run seed: fixes every job and every tool call's data.</summary>
     public int Seed { get; init; } = 42;
 
     /// <summary>
-    /// True: each agent starts at a seeded turn of its first task, with that turn's context, so that
-    /// the agents are not in lock step at the start (their first tasks count as partial).
+    /// True: each agent starts at a seeded turn of its first task, with that turn's context already in
+    /// the prefix cache (steady state), so that the agents are not in lock step at the start (their
+    /// first tasks count as partial).
     /// </summary>
     public bool StaggerStart { get; init; } = true;
 
@@ -46,9 +53,9 @@ public sealed record AgentSchedulerOptions
 
     public void Validate()
     {
-        if (Agents < 1 || Workers < 1 || MaxBatch < 1)
+        if (Agents < 1 || Workers < 1 || MaxBatch < 1 || MaxPrefillTokens < 1)
         {
-            throw HarnessException.BadInput($"Agents ({Agents}), workers ({Workers}) and the LLM batch ({MaxBatch}) must each be at least 1.");
+            throw HarnessException.BadInput($"Agents ({Agents}), workers ({Workers}), the LLM batch ({MaxBatch}) and prefill tokens per iteration ({MaxPrefillTokens}) must each be at least 1.");
         }
 
         if (BatchWindow < TimeSpan.Zero)
