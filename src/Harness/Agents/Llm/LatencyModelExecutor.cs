@@ -5,7 +5,9 @@ namespace Harness.Agents.Llm;
 /// <summary>
 /// <c>latency-model</c>: an LLM device that takes the modeled time for every iteration by waiting on
 /// the clock, without using a CPU core. Iterations issued back to back are timed from the previous
-/// deadline rather than from the late wake-up, so waking late never accumulates over a long decode.
+/// deadline rather than from the late wake-up, so waking late never accumulates over a long decode;
+/// and the typical lateness of a wake-up (a moving average) is aimed off, so that an isolated
+/// iteration (a prefill, the measured TTFT) also lasts the modeled time on a loaded machine.
 /// It batches any number of sequences (the model's per-sequence slope says what a batch costs).
 /// </summary>
 public sealed class LatencyModelExecutor : ILlmStepExecutor
@@ -14,6 +16,7 @@ public sealed class LatencyModelExecutor : ILlmStepExecutor
     private readonly IWaiter _waiter;
     private readonly long _backToBackTicks;
     private long _lastDeadline = long.MinValue;
+    private double _lateTicks;
 
     public LatencyModelExecutor(LatencyModel model, IClock? clock = null, IWaiter? waiter = null)
     {
@@ -61,9 +64,17 @@ public sealed class LatencyModelExecutor : ILlmStepExecutor
     private void Occupy(double ms, CancellationToken cancellationToken)
     {
         long now = _clock.Timestamp;
-        long start = now - _lastDeadline is >= 0 and var late && late <= _backToBackTicks ? _lastDeadline : now;
-        long deadline = start + (long)(ms * _clock.Frequency / 1000.0);
+        long ticks = (long)(ms * _clock.Frequency / 1000.0);
+        // Back to back: the scheduler issued this iteration as the previous one ended; a gap of up
+        // to half an iteration (1 to 5 ms) is a late wake-up or the scheduler's turn, not idle time.
+        long gap = Math.Clamp(ticks / 2, _backToBackTicks, 5 * _backToBackTicks);
+        bool backToBack = _lastDeadline != long.MinValue && Math.Abs(now - _lastDeadline) <= gap;
+        long start = backToBack ? _lastDeadline : now;
+        long deadline = start + ticks;
         _lastDeadline = deadline;
-        _waiter.WaitUntil(deadline, cancellationToken);
+        long aim = Math.Max(start, deadline - (long)_lateTicks);
+        _waiter.WaitUntil(aim, cancellationToken);
+        long lateness = _clock.Timestamp - aim;
+        _lateTicks = (0.8 * _lateTicks) + (0.2 * Math.Clamp(lateness, 0, Math.Min(gap, ticks / 2)));
     }
 }
