@@ -62,7 +62,7 @@ public static class AgentsCommand
                 MinTurns = parse.GetValue(minTurns),
                 OutputPath = parse.GetValue(outFile),
                 ResultsRoot = parse.GetValue(o.ResultsDir)!,
-                ExtraConfig = new Dictionary<string, object?> { ["command_line"] = "harness run " + string.Join(' ', parse.Tokens.Select(t => t.Value)) },
+                ExtraConfig = new Dictionary<string, object?> { ["command_line"] = "harness " + string.Join(' ', parse.Tokens.Select(t => t.Value)) },
             };
             error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"[agents {profile.Name}] {request.Options.Agents} agents, {request.Options.Workers} tool workers, LLM {request.Llm.Backend}: preparing tools, then {request.Timing.Warmup.TotalSeconds:0.#} s warm-up and {request.Timing.Duration.TotalSeconds:0.#} s measured"));

@@ -52,6 +52,7 @@ public sealed class AgentSweepDocument
     public List<AgentSweepPoint> Points { get; set; } = [];
 
     /// <summary>The fewest tool-worker cores per GPU (LLM device) that keep it at least 90% busy; null when unknown or unreachable.</summary>
+    [System.Text.Json.Serialization.JsonPropertyName("cores_per_gpu_for_90pct_busy")]
     public int? CoresPerGpuFor90pctBusy { get; set; }
 
     /// <summary>The crossing of 90% interpolated between the neighbouring points.</summary>

@@ -136,6 +136,7 @@ public sealed class AgentProjection
 
     public Dictionary<string, object?> Llm { get; set; } = [];
 
+    [System.Text.Json.Serialization.JsonPropertyName("cores_per_gpu_for_90pct_busy")]
     public int? CoresPerGpuFor90pctBusy { get; set; }
 
     public double? CoresInterpolated { get; set; }
