@@ -72,6 +72,7 @@ public sealed class AgentBenchmark
         using ILlmStepExecutor llm = _llms.Create(request.Llm, _clock);
         var runner = new AgentRunner(new JobGenerator(profile, request.Options.Seed), tools, llm, request.Options, request.Timing, _clock);
         AgentRunOutcome outcome = runner.Run(cancellationToken);
+        double? load = Measurement.CpuTime.LoadAverage();
 
         var config = new Dictionary<string, object?>(request.ExtraConfig ?? new Dictionary<string, object?>())
         {
@@ -80,6 +81,7 @@ public sealed class AgentBenchmark
             ["profile_sources"] = profile.Sources,
         };
         ResultDocument doc = AgentResults.Build(outcome, profile, llm, request.Timing, hardware, request.MaxErrorRate, request.MinTurns, request.PricePerGpuHour, config);
+        doc.Agents!.LoadAverage1m = load;
         AtomicFile.WriteAllText(path, ResultJson.Serialize(doc));
         return new RunOutcome(doc, path, doc.Valid ? ExitCodes.Ok : ExitCodes.Invalid);
     }

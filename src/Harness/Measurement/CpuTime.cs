@@ -73,6 +73,19 @@ public static partial class CpuTime
         }
     }
 
+    /// <summary>The 1-minute load average (runnable threads, all processes), for judging a measurement on a shared machine; null where unknown.</summary>
+    public static double? LoadAverage()
+    {
+        try
+        {
+            return Linux && double.TryParse(File.ReadAllText("/proc/loadavg").Split(' ')[0], NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
     private static bool ProbeThreadClock()
     {
         try

@@ -104,6 +104,9 @@ public sealed class AgentRunReport
 
     public SortedDictionary<string, AgentToolReport> Tools { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>1-minute load average of the machine when the run ended: above the cores, other processes shared them.</summary>
+    public double? LoadAverage1m { get; set; }
+
     /// <summary>Why the run ended early (hung tools, a failing LLM device); null when it ran its course.</summary>
     public string? Aborted { get; set; }
 

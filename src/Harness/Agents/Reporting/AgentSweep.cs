@@ -83,7 +83,7 @@ public sealed class AgentSweep
         using var environment = new ToolEnvironment(profile, workers[^1], request.Options.Seed);
         tools.Prepare(environment);
         AgentSweepDocument doc;
-        var samples = new Dictionary<string, List<(long, int)>>(StringComparer.Ordinal);
+        var samples = new Dictionary<string, List<ToolSample>>(StringComparer.Ordinal);
         long frequency = _clock.Frequency;
         using (ILlmStepExecutor probe = _llms.Create(request.Llm, _clock))
         {
@@ -121,6 +121,7 @@ public sealed class AgentSweep
             var runner = new AgentRunner(jobs, tools, llm, options, request.Timing, _clock);
             AgentRunOutcome outcome = runner.Run(cancellationToken);
             AgentRunReport r = AgentRunReport.From(outcome, profile, llm.Name, request.PricePerGpuHour);
+            r.LoadAverage1m = CpuTime.LoadAverage();
             doc.Points.Add(AgentSweepPoint.From(r, oversubscribed: w > cores));
             if (w <= cores)
             {
@@ -141,16 +142,18 @@ public sealed class AgentSweep
         }
 
         (int? measured, double? interpolated) = CoresPerGpu.Crossing(doc.Points.Select(p => p.ToCurvePoint()).ToList());
+        // Projections charge each call its CPU time: what it needs of a dedicated core (wall time on
+        // this machine also holds the waits for cores that other processes took).
+        bool cpuTimes = CpuTime.ThreadSupported;
         MeasuredToolCost? costs = samples.Values.Any(l => l.Count > 0)
-            ? new MeasuredToolCost(samples.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<(long, int)>)kv.Value, StringComparer.Ordinal), frequency)
+            ? new MeasuredToolCost(
+                samples.ToDictionary(
+                    kv => kv.Key,
+                    kv => (IReadOnlyList<(long, int)>)kv.Value.Select(s => (cpuTimes ? (long)(s.Cpu.TotalSeconds * frequency) : s.ServiceTicks, s.Tokens)).ToList(),
+                    StringComparer.Ordinal),
+                frequency)
             : null;
-        if (costs is not null)
-        {
-            doc.ToolCosts = costs.Samples.ToDictionary(
-                kv => kv.Key,
-                kv => ToolCostSummary.From(kv.Value, frequency),
-                StringComparer.Ordinal);
-        }
+        doc.ToolCosts = samples.Where(kv => kv.Value.Count > 0).ToDictionary(kv => kv.Key, kv => ToolCostSummary.From(kv.Value, frequency), StringComparer.Ordinal);
 
         LatencyModel? model = request.Llm.Backend == LlmOptions.LatencyModelBackend ? request.Llm.Model ?? LatencyModel.H100Llama1B : null;
         if (model is not null && costs is not null && !doc.Cancelled)

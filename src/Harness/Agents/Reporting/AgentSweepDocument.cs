@@ -74,7 +74,7 @@ public sealed class AgentSweepDocument
 
     public Dictionary<string, string> Definitions { get; set; } = new()
     {
-        ["cores_per_gpu_for_90pct_busy"] = "fewest tool workers (one core each, one tool call at a time) at which llm_busy_fraction >= 0.90 for the profile's agents per GPU; measured when a sweep point reaches it, else from simulating the same scheduler (same jobs, same batching) with tool service times drawn from the calls measured here on at most as many workers as cores, which assumes every added core runs tools as fast as these did",
+        ["cores_per_gpu_for_90pct_busy"] = "fewest tool workers (one core each, one tool call at a time) at which llm_busy_fraction >= 0.90 for the profile's agents per GPU; measured when a sweep point reaches it, else from simulating the same scheduler (same jobs, same batching) with each call's service time drawn from the CPU time (worker thread plus subprocesses) of the calls measured here on at most as many workers as cores: a dedicated core runs these CPU-bound tools in about their CPU time, whatever else loaded this machine",
         ["llm_busy_fraction"] = "batch-slot occupancy of the LLM device: prefill iterations count in full, decode steps by sequences / max batch",
         ["jobs_per_hour"] = "turns per second x 3600 / mean turns per job of the profile",
         ["simulated_llm_busy_fraction"] = "the simulation's value at the point's worker count: how well the projection matches the measurement",
@@ -125,8 +125,12 @@ public sealed class AgentSweepPoint
 
     public double? CostPerJobUsd { get; set; }
 
+    /// <summary>1-minute load average at the end of the point: above the cores here, other processes shared them.</summary>
+    public double? LoadAverage1m { get; set; }
+
     public static AgentSweepPoint From(AgentRunReport r, bool oversubscribed) => new()
     {
+        LoadAverage1m = r.LoadAverage1m,
         Workers = r.Workers,
         Oversubscribed = oversubscribed,
         WindowS = r.WindowS,
@@ -151,28 +155,35 @@ public sealed class AgentSweepPoint
     public CurvePoint ToCurvePoint() => new(Workers, LlmBusyFraction, JobsPerHour, LlmActiveFraction);
 }
 
-/// <summary>Measured service times of one tool, as the projections use them.</summary>
+/// <summary>Measured costs of one tool's ok calls: wall time on the worker, and the CPU time the projections use.</summary>
 public sealed class ToolCostSummary
 {
     public int Samples { get; set; }
 
-    public double MeanMs { get; set; }
+    public double WallP50Ms { get; set; }
 
-    public double P50Ms { get; set; }
+    public double WallP90Ms { get; set; }
 
-    public double P90Ms { get; set; }
+    public double CpuMeanMs { get; set; }
+
+    public double CpuP50Ms { get; set; }
+
+    public double CpuP90Ms { get; set; }
 
     public double MeanOutputTokens { get; set; }
 
-    public static ToolCostSummary From((long Ticks, int Tokens)[] samples, long frequency)
+    public static ToolCostSummary From(IReadOnlyList<Scheduling.ToolSample> samples, long frequency)
     {
-        double[] ms = samples.Select(s => s.Ticks * 1000.0 / frequency).Order().ToArray();
+        double[] wall = samples.Select(s => s.ServiceTicks * 1000.0 / frequency).Order().ToArray();
+        double[] cpu = samples.Select(s => s.Cpu.TotalMilliseconds).Order().ToArray();
         return new ToolCostSummary
         {
-            Samples = ms.Length,
-            MeanMs = ms.Average(),
-            P50Ms = Statistics.Percentile(ms, 0.5),
-            P90Ms = Statistics.Percentile(ms, 0.9),
+            Samples = wall.Length,
+            WallP50Ms = Statistics.Percentile(wall, 0.5),
+            WallP90Ms = Statistics.Percentile(wall, 0.9),
+            CpuMeanMs = cpu.Average(),
+            CpuP50Ms = Statistics.Percentile(cpu, 0.5),
+            CpuP90Ms = Statistics.Percentile(cpu, 0.9),
             MeanOutputTokens = samples.Average(s => s.Tokens),
         };
     }

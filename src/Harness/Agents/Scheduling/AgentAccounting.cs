@@ -252,7 +252,7 @@ public sealed class AgentAccounting
 /// <summary>One tool's calls in the window: outcomes, service time on the worker, queueing, CPU, output.</summary>
 public sealed class ToolStats
 {
-    private readonly List<(long ServiceTicks, int Tokens)> _samples = new();
+    private readonly List<ToolSample> _samples = new();
 
     public ToolStats(string name, long frequency)
     {
@@ -279,8 +279,8 @@ public sealed class ToolStats
 
     public ErrorLog Reasons { get; } = new();
 
-    /// <summary>(service ticks, output tokens) of the first ok calls, for simulated projections.</summary>
-    public IReadOnlyList<(long ServiceTicks, int Tokens)> Samples => _samples;
+    /// <summary>Service time, CPU time and output tokens of the first ok calls, for simulated projections.</summary>
+    public IReadOnlyList<ToolSample> Samples => _samples;
 
     public long Failed => Calls - Outcomes[(int)ToolOutcome.Ok];
 
@@ -299,7 +299,10 @@ public sealed class ToolStats
         }
         else if (_samples.Count < AgentAccounting.MaxServiceSamples)
         {
-            _samples.Add((service, tokens));
+            _samples.Add(new ToolSample(service, result.CpuTime, tokens));
         }
     }
 }
+
+/// <summary>One measured ok call: wall time on its worker (clock ticks), CPU time (thread plus subprocesses), output tokens.</summary>
+public readonly record struct ToolSample(long ServiceTicks, TimeSpan Cpu, int Tokens);

@@ -23,7 +23,11 @@ public sealed class ExecTool : AgentTool
     private const int KeptStderr = 2 * 1024;
 
     private readonly Dictionary<string, (string Path, IReadOnlyList<string> Args)> _commands = new(StringComparer.Ordinal);
+    /// <summary>Runs the command, then prints its CPU time with the shell's <c>times</c> on stderr, keeping its exit status.</summary>
+    private const string TimesWrapper = "\"$@\"; s=$?; times >&2; exit $s";
+
     private string? _unshare;
+    private string? _shell;
     private int _maxOutput;
 
     public override string Name => "exec";
@@ -57,7 +61,29 @@ public sealed class ExecTool : AgentTool
 
         int bytes = Arg(call, "input_kb", 64, 0, SyntheticCorpus.DefaultBytes / 1024) * 1024;
         ReadOnlyMemory<byte> input = bytes > 0 ? Environment.Corpus.Bytes(call.Seed, bytes) : ReadOnlyMemory<byte>.Empty;
-        var psi = new ProcessStartInfo(_unshare ?? command.Path)
+        // [unshare -r -n --] [sh -c WRAPPER exec] command fixed-args: each wrapper execs what follows it.
+        var argv = new List<string>();
+        if (_unshare is not null)
+        {
+            argv.AddRange(["-r", "-n", "--"]);
+            if (_shell is not null)
+            {
+                argv.Add(_shell);
+            }
+        }
+
+        if (_shell is not null)
+        {
+            argv.AddRange(["-c", TimesWrapper, "exec"]);
+        }
+
+        if (_unshare is not null || _shell is not null)
+        {
+            argv.Add(command.Path);
+        }
+
+        argv.AddRange(command.Args);
+        var psi = new ProcessStartInfo(_unshare ?? _shell ?? command.Path)
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
@@ -65,15 +91,7 @@ public sealed class ExecTool : AgentTool
             UseShellExecute = false,
             WorkingDirectory = Environment.WorkerDirectory(context.Worker),
         };
-        if (_unshare is not null)
-        {
-            foreach (string a in (string[])["-r", "-n", "--", command.Path])
-            {
-                psi.ArgumentList.Add(a);
-            }
-        }
-
-        foreach (string a in command.Args)
+        foreach (string a in argv)
         {
             psi.ArgumentList.Add(a);
         }
@@ -112,15 +130,53 @@ public sealed class ExecTool : AgentTool
         }
 
         int code = process.ExitCode;
+        (string errText, TimeSpan childCpu) = SplitTimes(Encoding.UTF8.GetString(pump.Stderr.ToArray()));
         if (code != 0)
         {
-            string err = Encoding.UTF8.GetString(pump.Stderr.ToArray()).Split('\n', 2)[0].Trim();
+            string err = errText.Split('\n', 2)[0].Trim();
             throw new ToolFailedException(code is > 128 and < 128 + 65
                 ? string.Create(CultureInfo.InvariantCulture, $"'{call.Variant}' was killed by signal {code - 128} (exit code {code})")
                 : string.Create(CultureInfo.InvariantCulture, $"'{call.Variant}' exited with code {code}{(err.Length > 0 ? ": " + err : "")}"));
         }
 
-        return new ToolOutput(Encoding.UTF8.GetString(pump.Stdout.GetBuffer(), 0, (int)pump.Stdout.Length));
+        return new ToolOutput(Encoding.UTF8.GetString(pump.Stdout.GetBuffer(), 0, (int)pump.Stdout.Length)) { SubprocessCpu = childCpu };
+    }
+
+    /// <summary>Takes the shell's <c>times</c> lines off stderr: the second is the children's user and system time ("0m0.120000s 0m0.010000s").</summary>
+    internal static (string Stderr, TimeSpan ChildCpu) SplitTimes(string stderr)
+    {
+        string[] lines = stderr.TrimEnd('\n').Split('\n');
+        if (lines.Length < 2 || ParseTimes(lines[^1]) is not { } children || ParseTimes(lines[^2]) is null)
+        {
+            return (stderr, TimeSpan.Zero);
+        }
+
+        return (string.Join('\n', lines[..^2]), children);
+    }
+
+    private static TimeSpan? ParseTimes(string line)
+    {
+        string[] parts = line.Trim().Split(' ');
+        if (parts.Length != 2)
+        {
+            return null;
+        }
+
+        TimeSpan total = TimeSpan.Zero;
+        foreach (string p in parts)
+        {
+            int m = p.IndexOf('m');
+            if (m <= 0 || !p.EndsWith('s')
+                || !int.TryParse(p[..m], NumberStyles.None, CultureInfo.InvariantCulture, out int minutes)
+                || !double.TryParse(p[(m + 1)..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds))
+            {
+                return null;
+            }
+
+            total += TimeSpan.FromMinutes(minutes) + TimeSpan.FromSeconds(seconds);
+        }
+
+        return total;
     }
 
     protected override IReadOnlyList<string> VariantsFor(AgentProfile profile) => profile.Exec.Allow.Select(c => c.Name).ToList();
@@ -136,6 +192,7 @@ public sealed class ExecTool : AgentTool
             _commands[c.Name] = (path, c.Args);
         }
 
+        _shell = Resolve("sh");
         _unshare = exec.Sandbox == "none" ? null : ProbeUnshare();
         if (_unshare is null && exec.Sandbox == "unshare")
         {

@@ -35,6 +35,9 @@ public readonly record struct ToolContext(int Worker, CancellationToken Cancella
 /// <summary>What a tool call returns: the text that joins the agent's context (truncated by the profile's limit).</summary>
 public sealed record ToolOutput(string Text)
 {
+    /// <summary>CPU time of the subprocesses the call ran (their own clocks: the worker thread only waits on them).</summary>
+    public TimeSpan SubprocessCpu { get; init; }
+
     /// <summary>Tokens the text adds to the context, at the usual 4 characters per token of English and code.</summary>
     public int EstimatedTokens => Math.Max(1, (Text.Length + 3) / 4);
 }

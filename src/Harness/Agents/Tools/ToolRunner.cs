@@ -49,9 +49,12 @@ public static class ToolRunner
         ToolOutcome outcome;
         string? reason = null;
         int tokens = 0;
+        TimeSpan subprocess = TimeSpan.Zero;
         try
         {
-            tokens = tool.Invoke(call, new ToolContext(worker, cts.Token)).EstimatedTokens;
+            ToolOutput output = tool.Invoke(call, new ToolContext(worker, cts.Token));
+            tokens = output.EstimatedTokens;
+            subprocess = output.SubprocessCpu;
             outcome = ToolOutcome.Ok;
         }
         catch (OperationCanceledException) when (runToken.IsCancellationRequested)
@@ -76,7 +79,7 @@ public static class ToolRunner
         }
 
         long end = clock.Timestamp;
-        TimeSpan cpu = CpuTime.CurrentThread() - cpu0;
+        TimeSpan cpu = CpuTime.CurrentThread() - cpu0 + subprocess;
         if (reason is { Length: > MaxReasonLength })
         {
             reason = reason[..MaxReasonLength] + "...";

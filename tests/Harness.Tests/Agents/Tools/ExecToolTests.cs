@@ -31,7 +31,7 @@ public class ExecToolTests
         using var t = new PreparedTool(new ExecTool(), Allow);
         string[] lines = t.Call("where", "input_kb=0").Split('\n');
         Assert.StartsWith(t.Environment.TempDirectory, lines[0]);
-        Assert.InRange(int.Parse(lines[1].Trim(), System.Globalization.CultureInfo.InvariantCulture), 4, 5); // PATH, LC_ALL, HOME, TMPDIR (+ the shell's PWD)
+        Assert.InRange(int.Parse(lines[1].Trim(), System.Globalization.CultureInfo.InvariantCulture), 4, 6); // PATH, LC_ALL, HOME, TMPDIR (+ the shells' PWD and OLDPWD)
     }
 
     [Theory]
@@ -45,6 +45,17 @@ public class ExecToolTests
         ToolResult r = ToolRunner.Run(t.Tool, t.Plan(command, "input_kb=1"), 0, TimeSpan.FromSeconds(20), StopwatchClock.Instance, CancellationToken.None);
         Assert.Equal(ToolOutcome.Error, r.Outcome);
         Assert.Contains(reason, r.Reason);
+    }
+
+    [Fact]
+    public void The_subprocess_cpu_time_is_measured()
+    {
+        Assert.Equal(("err", TimeSpan.FromSeconds(60.13)), ExecTool.SplitTimes("err\n0m0.000000s 0m0.000000s\n1m0.120000s 0m0.010000s\n"));
+        Assert.Equal(("no times here", TimeSpan.Zero), ExecTool.SplitTimes("no times here"));
+        using var t = new PreparedTool(new ExecTool(), Allow);
+        ToolOutput o = t.Tool.Invoke(t.Plan("wc", "input_kb=64"), new ToolContext(0, CancellationToken.None));
+        Assert.Equal("    932    6956   65536\n", o.Text);
+        Assert.True(o.SubprocessCpu >= TimeSpan.Zero);
     }
 
     [Fact]
