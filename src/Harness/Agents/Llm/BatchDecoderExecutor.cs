@@ -77,8 +77,20 @@ public sealed class BatchDecoderExecutor : ILlmStepExecutor
     /// <summary>Decoders built so far (for tests and the result).</summary>
     public int DecodersBuilt { get; private set; }
 
-    public void Prefill(IReadOnlyList<LlmSequence> joining, CancellationToken cancellationToken)
+    public void Iterate(IReadOnlyList<LlmSequence> joining, IReadOnlyList<LlmSequence> running, CancellationToken cancellationToken)
     {
+        if (joining.Count == 0)
+        {
+            (_current ?? throw new InvalidOperationException("decode before prefill")).Step();
+            return;
+        }
+
+        if (running.Count > 0)
+        {
+            throw new InvalidOperationException("a fixed-shape decoder cannot take new sequences while others decode");
+        }
+
+
         int batch = (int)Math.Min(MaxBatch, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(1, joining.Count)));
         int prompt = RoundUp(joining.Max(s => s.PrefillTokens));
         int decode = RoundUp(joining.Max(s => s.DecodeTokens));
@@ -87,16 +99,6 @@ public sealed class BatchDecoderExecutor : ILlmStepExecutor
         int context = Math.Min(prompt + decode, max);
         _current = Get(batch, prompt, context);
         _current.Prefill();
-    }
-
-    public void Decode(IReadOnlyList<LlmSequence> running, CancellationToken cancellationToken)
-    {
-        if (_current is null)
-        {
-            throw new InvalidOperationException("decode before prefill");
-        }
-
-        _current.Step();
     }
 
     public void Release(LlmSequence sequence)

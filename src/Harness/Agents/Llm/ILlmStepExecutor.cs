@@ -2,10 +2,11 @@ namespace Harness.Agents.Llm;
 
 /// <summary>
 /// One LLM device (a GPU, or a CPU running a decoder) as the agent scheduler drives it, one
-/// iteration at a time: <see cref="Prefill"/> runs the new context tokens of the sequences that join
-/// and gives each its first token; <see cref="Decode"/> gives every running sequence one more token.
-/// An agent's step is one prefill and <c>k - 1</c> decodes; the scheduler batches steps of many
-/// agents and owns all timing (TTFT, per-token times, device busy time) around these calls.
+/// iteration (forward pass) at a time: <see cref="Iterate"/> prefills the new context tokens of the
+/// sequences that join, giving each its first token, and decodes one more token for every running
+/// sequence, in the same pass (continuous batching with chunked prefill, as vLLM and SGLang run).
+/// An agent's step is the iteration it joins in and <c>k - 1</c> more; the scheduler batches steps
+/// of many agents and owns all timing (TTFT, per-token times, device busy time) around the calls.
 /// Calls come from one thread at a time and occupy the device while they run.
 /// </summary>
 public interface ILlmStepExecutor : IDisposable
@@ -25,11 +26,13 @@ public interface ILlmStepExecutor : IDisposable
     /// <summary>Facts for the result's config (model, numbers and their source).</summary>
     IReadOnlyDictionary<string, object?> Details { get; }
 
-    /// <summary>Prefills the joining sequences' <see cref="LlmSequence.PrefillTokens"/>; each has its first token when this returns.</summary>
-    void Prefill(IReadOnlyList<LlmSequence> joining, CancellationToken cancellationToken);
-
-    /// <summary>One decode step: one more token for every sequence in <paramref name="running"/>.</summary>
-    void Decode(IReadOnlyList<LlmSequence> running, CancellationToken cancellationToken);
+    /// <summary>
+    /// One forward pass: prefills the <paramref name="joining"/> sequences' <see cref="LlmSequence.PrefillTokens"/>
+    /// (each has its first token when this returns) and decodes one token for every sequence in
+    /// <paramref name="running"/>. Either list may be empty, not both; without
+    /// <see cref="SupportsJoining"/>, sequences join only when none is running.
+    /// </summary>
+    void Iterate(IReadOnlyList<LlmSequence> joining, IReadOnlyList<LlmSequence> running, CancellationToken cancellationToken);
 
     /// <summary>The sequence has all its tokens; its cache slot may be reused.</summary>
     void Release(LlmSequence sequence);

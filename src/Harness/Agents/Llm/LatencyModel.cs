@@ -5,10 +5,13 @@ using Harness.Results;
 namespace Harness.Agents.Llm;
 
 /// <summary>
-/// The time an LLM device takes per iteration, from given or measured numbers:
-/// prefill of a batch = <see cref="TtftMs"/> + <see cref="PrefillMsPerToken"/> x new tokens in the batch;
-/// one decode step = <see cref="TpotMs"/> + <see cref="TpotMsPerSequence"/> x (sequences - 1).
-/// With the per-token and per-sequence terms at zero, every step's TTFT and TPOT equal the numbers
+/// The time an LLM device takes per iteration (forward pass), from given or measured numbers:
+/// a decode step of b sequences = <see cref="TpotMs"/> + <see cref="TpotMsPerSequence"/> x (b - 1);
+/// a pass that prefills n new tokens of joining sequences = <see cref="TtftMs"/> +
+/// <see cref="PrefillMsPerToken"/> x n when nothing else runs, and when b sequences decode in the
+/// same pass, the larger of <see cref="TtftMs"/> and the decode step of all b + joining sequences,
+/// plus the same per-token term (the prefill rides on the decode pass, as in chunked prefill).
+/// With the per-token and per-sequence terms at zero, a lone step's TTFT and TPOT equal the numbers
 /// given, which is how a measured result is reproduced.
 /// </summary>
 public sealed record LatencyModel
@@ -55,6 +58,12 @@ public sealed record LatencyModel
 
     public double DecodeMs(int sequences) => TpotMs + (TpotMsPerSequence * Math.Max(0, sequences - 1));
 
+    /// <summary>One pass with <paramref name="joining"/> sequences bringing <paramref name="prefillTokens"/> new tokens and <paramref name="running"/> decoding.</summary>
+    public double IterationMs(int joining, int prefillTokens, int running) =>
+        joining == 0 ? DecodeMs(running)
+        : running == 0 ? PrefillMs(prefillTokens)
+        : Math.Max(TtftMs, DecodeMs(running + joining)) + (PrefillMsPerToken * prefillTokens);
+
     /// <summary>
     /// A model that reproduces a measured result: its TTFT p50 and TPOT p50. When a per-token prefill
     /// rate (or a per-sequence decode slope) is given too, the fixed parts are set so that a step of
@@ -92,7 +101,7 @@ public sealed record LatencyModel
         ["llm_prefill_ms_per_token"] = PrefillMsPerToken,
         ["llm_tpot_ms_per_sequence"] = TpotMsPerSequence,
         ["llm_source"] = Source,
-        ["llm_formula"] = "prefill iteration = ttft + prefill_ms_per_token x new tokens of the batch; decode step = tpot + tpot_ms_per_sequence x (sequences - 1)",
+        ["llm_formula"] = "decode step of b = tpot + tpot_ms_per_sequence x (b - 1); a pass with joining sequences = ttft (alone) or max(ttft, decode step of all) (beside b decoding) + prefill_ms_per_token x their new tokens",
     };
 
     private static int? ConfigInt(ResultDocument doc, string key) =>

@@ -39,7 +39,10 @@ public sealed class LatencyModelExecutor : ILlmStepExecutor
 
     public IReadOnlyDictionary<string, object?> Details { get; }
 
-    public void Prefill(IReadOnlyList<LlmSequence> joining, CancellationToken cancellationToken)
+    public void Iterate(IReadOnlyList<LlmSequence> joining, IReadOnlyList<LlmSequence> running, CancellationToken cancellationToken) =>
+        Occupy(Model.IterationMs(joining.Count, PrefillTokens(joining), running.Count), cancellationToken);
+
+    public static int PrefillTokens(IReadOnlyList<LlmSequence> joining)
     {
         int tokens = 0;
         foreach (LlmSequence s in joining)
@@ -47,11 +50,8 @@ public sealed class LatencyModelExecutor : ILlmStepExecutor
             tokens += s.PrefillTokens;
         }
 
-        Occupy(Model.PrefillMs(tokens), cancellationToken);
+        return tokens;
     }
-
-    public void Decode(IReadOnlyList<LlmSequence> running, CancellationToken cancellationToken) =>
-        Occupy(Model.DecodeMs(running.Count), cancellationToken);
 
     public void Release(LlmSequence sequence)
     {

@@ -48,14 +48,16 @@ public sealed class AgentAccounting
     /// <summary>Ticks in which the device ran any iteration.</summary>
     public long DeviceActiveTicks { get; private set; }
 
-    /// <summary>Ticks weighted by the batch slots in use: prefill iterations count in full, decode steps by sequences / max batch.</summary>
+    /// <summary>Ticks weighted by the batch slots in use: each iteration by its sequences (joining and running) / max batch.</summary>
     public double DeviceSlotTicks { get; private set; }
 
+    /// <summary>Iterations in which sequences joined (their prefill).</summary>
     public long PrefillIterations { get; private set; }
 
+    /// <summary>Iterations in which sequences decoded.</summary>
     public long DecodeIterations { get; private set; }
 
-    /// <summary>Sum of sequences over decode steps, for the mean decode batch.</summary>
+    /// <summary>Sum of decoding sequences over iterations, for the mean decode batch.</summary>
     public long DecodeSequences { get; private set; }
 
     public long PrefillTokens { get; private set; }
@@ -116,35 +118,37 @@ public sealed class AgentAccounting
 
     public double WindowTicks => Closed ? WindowEnd - WindowStart : double.NaN;
 
-    public void Device(bool prefill, int sequences, int prefillTokens, long start, long end)
+    /// <summary>An iteration of the device: <paramref name="joining"/> sequences prefilled (their first token), <paramref name="running"/> decoded one token.</summary>
+    public void Device(int joining, int running, int prefillTokens, long start, long end)
     {
         long overlap = Overlap(start, end);
         DeviceActiveTicks += overlap;
-        DeviceSlotTicks += overlap * Fill(prefill, sequences);
+        DeviceSlotTicks += overlap * Fill(joining + running);
         if (!InWindow(end))
         {
             return;
         }
 
-        OutputTokens += sequences;
-        if (prefill)
+        OutputTokens += joining + running;
+        if (joining > 0)
         {
             PrefillIterations++;
             PrefillTokens += prefillTokens;
         }
-        else
+
+        if (running > 0)
         {
             DecodeIterations++;
-            DecodeSequences += sequences;
+            DecodeSequences += running;
         }
     }
 
     /// <summary>Device time of an iteration still running when the window closes.</summary>
-    public void DeviceInFlight(bool prefill, int sequences, long start, long now)
+    public void DeviceInFlight(int sequences, long start, long now)
     {
         long overlap = Overlap(start, now);
         DeviceActiveTicks += overlap;
-        DeviceSlotTicks += overlap * Fill(prefill, sequences);
+        DeviceSlotTicks += overlap * Fill(sequences);
     }
 
     public void Step(LlmSequence s, long done)
@@ -242,7 +246,7 @@ public sealed class AgentAccounting
         Closed = true;
     }
 
-    private double Fill(bool prefill, int sequences) => prefill ? 1.0 : Math.Min(1.0, (double)sequences / MaxBatch);
+    private double Fill(int sequences) => Math.Min(1.0, (double)sequences / MaxBatch);
 
     private bool InWindow(long t) => t >= WindowStart && t <= WindowEnd;
 

@@ -34,7 +34,6 @@ public sealed class AgentCoordinator
     private readonly bool _continuous;
     private readonly long _windowTicks;
     private bool _deviceBusy;
-    private bool _deviceOpIsPrefill;
     private int _deviceOpSequences;
     private long _deviceOpStart;
     private bool _stopped;
@@ -116,34 +115,29 @@ public sealed class AgentCoordinator
         }
 
         _finished.Clear();
-        if (_deviceOpIsPrefill)
+        int decoded = _running.Count;
+        for (int i = _running.Count - 1; i >= 0; i--)
         {
-            int tokens = 0;
-            foreach (LlmSequence s in _joining)
+            LlmSequence s = _running[i];
+            s.Produced++;
+            if (s.Done)
             {
-                tokens += s.PrefillTokens;
-                s.Produced = 1;
-                s.FirstTokenTimestamp = end;
-                (s.Done ? _finished : _running).Add(s);
+                _finished.Add(s);
+                _running.RemoveAt(i);
             }
+        }
 
-            Accounting.Device(true, _joining.Count, tokens, start, end);
-            _joining.Clear();
-        }
-        else
+        int tokens = 0;
+        foreach (LlmSequence s in _joining)
         {
-            Accounting.Device(false, _running.Count, 0, start, end);
-            for (int i = _running.Count - 1; i >= 0; i--)
-            {
-                LlmSequence s = _running[i];
-                s.Produced++;
-                if (s.Done)
-                {
-                    _finished.Add(s);
-                    _running.RemoveAt(i);
-                }
-            }
+            tokens += s.PrefillTokens;
+            s.Produced = 1;
+            s.FirstTokenTimestamp = end;
+            (s.Done ? _finished : _running).Add(s);
         }
+
+        Accounting.Device(_joining.Count, decoded, tokens, start, end);
+        _joining.Clear();
 
         // Finished steps go to their tools first, then the device takes what waits.
         foreach (LlmSequence s in _finished)
@@ -224,7 +218,7 @@ public sealed class AgentCoordinator
         Accounting.Close(now);
         if (_deviceBusy)
         {
-            Accounting.DeviceInFlight(_deviceOpIsPrefill, _deviceOpSequences, _deviceOpStart, now);
+            Accounting.DeviceInFlight(_deviceOpSequences, _deviceOpStart, now);
         }
 
         foreach (ToolTicket? t in _onWorker)
@@ -342,28 +336,20 @@ public sealed class AgentCoordinator
                     budget -= s.PrefillTokens;
                     _joining.Add(s);
                 }
-
-                Begin(prefill: true, _joining.Count, now);
-                _host.StartPrefill(_joining);
-                return;
             }
-
-            NextTimer = due;
+            else
+            {
+                NextTimer = due;
+            }
         }
 
-        if (_running.Count > 0)
+        if (_joining.Count > 0 || _running.Count > 0)
         {
-            Begin(prefill: false, _running.Count, now);
-            _host.StartDecode(_running);
+            _deviceBusy = true;
+            _deviceOpSequences = _joining.Count + _running.Count;
+            _deviceOpStart = now;
+            _host.StartIteration(_joining, _running);
         }
-    }
-
-    private void Begin(bool prefill, int sequences, long now)
-    {
-        _deviceBusy = true;
-        _deviceOpIsPrefill = prefill;
-        _deviceOpSequences = sequences;
-        _deviceOpStart = now;
     }
 
     private sealed class Agent(int index)

@@ -200,9 +200,7 @@ public sealed class AgentRunner : IAgentHost
 
     void IAgentHost.StartTool(int worker, ToolTicket ticket) => _workers[worker].Assign(ticket);
 
-    void IAgentHost.StartPrefill(IReadOnlyList<LlmSequence> joining) => _device!.Assign(prefill: true, joining);
-
-    void IAgentHost.StartDecode(IReadOnlyList<LlmSequence> running) => _device!.Assign(prefill: false, running);
+    void IAgentHost.StartIteration(IReadOnlyList<LlmSequence> joining, IReadOnlyList<LlmSequence> running) => _device!.Assign(joining, running);
 
     void IAgentHost.Release(LlmSequence sequence) => _llm.Release(sequence);
 
@@ -353,8 +351,8 @@ public sealed class AgentRunner : IAgentHost
         private readonly AgentRunner _runner;
         private readonly SemaphoreSlim _signal = new(0);
         private readonly Thread _thread;
-        private IReadOnlyList<LlmSequence> _sequences = [];
-        private bool _prefill;
+        private IReadOnlyList<LlmSequence> _joining = [];
+        private IReadOnlyList<LlmSequence> _running = [];
         private volatile bool _exit;
 
         public DeviceThread(AgentRunner runner)
@@ -364,10 +362,10 @@ public sealed class AgentRunner : IAgentHost
             _thread.Start();
         }
 
-        public void Assign(bool prefill, IReadOnlyList<LlmSequence> sequences)
+        public void Assign(IReadOnlyList<LlmSequence> joining, IReadOnlyList<LlmSequence> running)
         {
-            _prefill = prefill;
-            _sequences = sequences;
+            _joining = joining;
+            _running = running;
             _signal.Release();
         }
 
@@ -398,14 +396,7 @@ public sealed class AgentRunner : IAgentHost
                 long start = r._clock.Timestamp;
                 try
                 {
-                    if (_prefill)
-                    {
-                        r._llm.Prefill(_sequences, token);
-                    }
-                    else
-                    {
-                        r._llm.Decode(_sequences, token);
-                    }
+                    r._llm.Iterate(_joining, _running, token);
 
                     r.Post(new HostEvent(EventKind.DeviceDone, 0, 0, null, null, start, r._clock.Timestamp, null));
                 }

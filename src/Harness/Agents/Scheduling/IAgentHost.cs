@@ -13,11 +13,8 @@ public interface IAgentHost
     /// <summary>Runs a tool call on an idle worker.</summary>
     void StartTool(int worker, ToolTicket ticket);
 
-    /// <summary>Runs a prefill iteration on the idle LLM device.</summary>
-    void StartPrefill(IReadOnlyList<LlmSequence> joining);
-
-    /// <summary>Runs a decode iteration on the idle LLM device.</summary>
-    void StartDecode(IReadOnlyList<LlmSequence> running);
+    /// <summary>Runs one iteration on the idle LLM device (see <see cref="ILlmStepExecutor.Iterate"/>).</summary>
+    void StartIteration(IReadOnlyList<LlmSequence> joining, IReadOnlyList<LlmSequence> running);
 
     /// <summary>A sequence finished (the device is idle while this is called).</summary>
     void Release(LlmSequence sequence);

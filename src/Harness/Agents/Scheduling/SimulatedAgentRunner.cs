@@ -83,19 +83,8 @@ public sealed class SimulatedAgentRunner : IAgentHost
         Push(end, new Event(Kind.Tool, worker, ticket, result, _now));
     }
 
-    void IAgentHost.StartPrefill(IReadOnlyList<LlmSequence> joining)
-    {
-        int tokens = 0;
-        foreach (LlmSequence s in joining)
-        {
-            tokens += s.PrefillTokens;
-        }
-
-        Push(_now + Ms(_llm.PrefillMs(tokens)), new Event(Kind.Device, 0, null, null, _now));
-    }
-
-    void IAgentHost.StartDecode(IReadOnlyList<LlmSequence> running) =>
-        Push(_now + Ms(_llm.DecodeMs(running.Count)), new Event(Kind.Device, 0, null, null, _now));
+    void IAgentHost.StartIteration(IReadOnlyList<LlmSequence> joining, IReadOnlyList<LlmSequence> running) =>
+        Push(_now + Ms(_llm.IterationMs(joining.Count, LatencyModelExecutor.PrefillTokens(joining), running.Count)), new Event(Kind.Device, 0, null, null, _now));
 
     void IAgentHost.Release(LlmSequence sequence)
     {

@@ -46,10 +46,10 @@ public class BatchDecoderExecutorTests
     private static void Step(BatchDecoderExecutor llm, int sequences, int prompt, int decode)
     {
         var seqs = Enumerable.Range(0, sequences).Select(a => new LlmSequence { Agent = a, PrefillTokens = prompt, ContextTokens = prompt, DecodeTokens = decode, SubmitTimestamp = 0 }).ToList();
-        llm.Prefill(seqs, CancellationToken.None);
+        llm.Iterate(seqs, [], CancellationToken.None);
         for (int k = 1; k < decode; k++)
         {
-            llm.Decode(seqs, CancellationToken.None);
+            llm.Iterate([], seqs, CancellationToken.None);
         }
     }
 

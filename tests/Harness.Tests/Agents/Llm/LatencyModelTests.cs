@@ -18,11 +18,11 @@ public class LatencyModelTests
         {
             var seqs = Enumerable.Range(0, batch).Select(a => new LlmSequence { Agent = a, PrefillTokens = prompt, ContextTokens = prompt, DecodeTokens = tokens, SubmitTimestamp = clock.Timestamp }).ToList();
             long submit = clock.Timestamp;
-            llm.Prefill(seqs, CancellationToken.None);
+            llm.Iterate(seqs, [], CancellationToken.None);
             long first = clock.Timestamp;
             for (int k = 1; k < tokens; k++)
             {
-                llm.Decode(seqs, CancellationToken.None);
+                llm.Iterate([], seqs, CancellationToken.None);
             }
 
             long end = clock.Timestamp;
@@ -72,6 +72,8 @@ public class LatencyModelTests
         Assert.Equal(100 - (0.05 * 1024) + (0.05 * 100), model.PrefillMs(100), 9);
         Assert.Equal(10 - 1.5, model.DecodeMs(1), 9);
         Assert.Contains("generate on onnx:cuda", model.Source);
+        // Beside 3 decoding sequences, a joining step rides on their pass: max(ttft, decode of 4) + its tokens.
+        Assert.Equal(Math.Max(model.TtftMs, model.DecodeMs(4)) + (0.05 * 100), model.IterationMs(1, 100, 3), 9);
     }
 
     [Fact]
@@ -92,10 +94,10 @@ public class LatencyModelTests
         using var llm = new LatencyModelExecutor(new LatencyModel { TtftMs = 10, TpotMs = 5 }, clock, late);
         var seq = new[] { new LlmSequence { Agent = 0, PrefillTokens = 1, ContextTokens = 1, DecodeTokens = 101, SubmitTimestamp = clock.Timestamp } };
         long start = clock.Timestamp;
-        llm.Prefill(seq, CancellationToken.None);
+        llm.Iterate(seq, [], CancellationToken.None);
         for (int i = 0; i < 100; i++)
         {
-            llm.Decode(seq, CancellationToken.None);
+            llm.Iterate([], seq, CancellationToken.None);
         }
 
         // 10 + 100 x 5 ms: neither 101 late wake-ups (550.4 ms) nor one (510.4): the lateness is aimed off.

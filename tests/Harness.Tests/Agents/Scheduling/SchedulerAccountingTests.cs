@@ -52,13 +52,13 @@ public class SchedulerAccountingTests
     [Fact]
     public void Two_agents_on_one_worker_queue_for_40_ms_and_batch_slots_are_half_used()
     {
-        // Steady state, period 140 ms: each agent's 30 ms step (batch of one on a 2-slot device) is
+        // Steady state, period 140 ms: each agent's 30 ms step (alone on a 2-slot device) is
         // followed by a 40 ms wait for the worker, busy with the other agent's 70 ms call.
         (AgentRunReport r, _) = Simulate(AgentTestProfiles.Fixed(agents: 2, maxBatch: 2), 2, 1, 2, 70, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(14));
         Assert.Equal(40, r.ToolQueueMs!.P50, 6);
         Assert.Equal(40, r.ToolQueueMs.Max, 6);
         Assert.Equal(60.0 / 140, r.LlmActiveFraction, 6);
-        Assert.Equal(40.0 / 140, r.LlmBusyFraction, 6); // prefill 10 ms in full + decode 20 ms at 1 of 2 slots, twice per period
+        Assert.Equal(30.0 / 140, r.LlmBusyFraction, 6); // 30 ms at 1 of 2 slots, twice per period
         Assert.Equal(1.0, r.ToolWorkerBusyFraction, 6);
         Assert.Equal(1.0, r.LlmMeanDecodeBatch, 9);
         Assert.Equal(110.0 / 140, r.ToolShareOfTurnTime, 6);
