@@ -13,7 +13,7 @@ namespace Harness.Agents.Native.Tools;
 /// </summary>
 public sealed class SqlTool : AgentTool
 {
-    public const int Orders = 200_000;
+    public const int Orders = 500_000;
     public const int Customers = 5_000;
 
     private static readonly Dictionary<string, string> Queries = new(StringComparer.Ordinal)
@@ -34,11 +34,11 @@ public sealed class SqlTool : AgentTool
 
     public override string Name => "sql";
 
-    public override string Description => "Analytical SQL (aggregate, join, filter, top_customers, search) on a generated 200,000-order SQLite database.";
+    public override string Description => "Analytical SQL (aggregate, join, filter, top_customers, search) on a generated 500,000-order SQLite database.";
 
     public override IReadOnlyDictionary<string, string> Parameters { get; } = new Dictionary<string, string>
     {
-        ["rows"] = "order ids scanned (default 20000, at most 200000)",
+        ["rows"] = "order ids scanned (default 20000, at most 500000)",
     };
 
     public override IReadOnlyList<string> Variants { get; } = Queries.Keys.ToList();

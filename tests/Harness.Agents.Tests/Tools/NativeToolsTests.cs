@@ -17,12 +17,12 @@ public sealed class NativeToolsTests : IClassFixture<NativeToolsTests.Prepared>
     public void Sql_answers_known_queries()
     {
         Assert.Equal(
-            "aggregate over orders 76262..77261\n" +
-            "books | 157 | 40370.92 | 257.14\nfood | 173 | 41192.73 | 238.11\ngarden | 156 | 38807.5 | 248.77\n" +
-            "music | 168 | 44760.41 | 266.43\ntools | 171 | 41917.28 | 245.13\ntoys | 175 | 42386.89 | 242.21\n(6 rows)\n",
+            "aggregate over orders 191228..192227\n" +
+            "books | 174 | 43862.78 | 252.08\nfood | 180 | 45290.77 | 251.62\ngarden | 164 | 40292.72 | 245.69\n" +
+            "music | 180 | 47531.44 | 264.06\ntools | 170 | 45180.31 | 265.77\ntoys | 132 | 33334.07 | 252.53\n(6 rows)\n",
             _p.Call("sql", "aggregate", "rows", 1000));
         string join = _p.Call("sql", "join", "rows", 500);
-        Assert.StartsWith("join over orders 76453..76952\nsouth | 2 | 39 | 10167.99\n", join);
+        Assert.StartsWith("join over orders 191420..191919\nsouth | 1 | 46 | 12050.83\n", join);
         Assert.EndsWith("(15 rows)\n", join);
     }
 

@@ -66,6 +66,12 @@ public sealed class AgentRunReport
 
     public double TurnsPerS { get; set; }
 
+    /// <summary>Turns per agent in the window: a few or fewer means the window saw a transient, not steady state.</summary>
+    public double TurnsPerAgent { get; set; }
+
+    /// <summary>Set when the window is too short for steady state (under 3 turns per agent).</summary>
+    public string? SteadyStateNote { get; set; }
+
     public double ToolShareOfTurnTime { get; set; }
 
     public double LlmBusyFraction { get; set; }
@@ -141,6 +147,10 @@ public sealed class AgentRunReport
             Turns = a.TurnsOk,
             TurnsFailed = a.TurnsFailed,
             TurnsPerS = turnsPerS,
+            TurnsPerAgent = (double)(a.TurnsOk + a.TurnsFailed) / run.Options.Agents,
+            SteadyStateNote = (double)(a.TurnsOk + a.TurnsFailed) / run.Options.Agents < 3
+                ? $"each agent finished {(double)(a.TurnsOk + a.TurnsFailed) / run.Options.Agents:0.#} turns in the window: the run may not have reached steady state; use a longer --warmup and --duration"
+                : null,
             ToolShareOfTurnTime = a.LlmPhaseTicks + a.ToolPhaseTicks > 0 ? (double)a.ToolPhaseTicks / (a.LlmPhaseTicks + a.ToolPhaseTicks) : 0,
             LlmBusyFraction = a.DeviceSlotTicks / f / window,
             LlmActiveFraction = a.DeviceActiveTicks / f / window,

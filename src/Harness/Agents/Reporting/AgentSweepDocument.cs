@@ -119,6 +119,9 @@ public sealed class AgentSweepPoint
 
     public long JobsCompleted { get; set; }
 
+    /// <summary>Turns per agent in the window; under 3 the point is a transient, not steady state.</summary>
+    public double TurnsPerAgent { get; set; }
+
     public long ToolCalls { get; set; }
 
     public long ToolCallsFailed { get; set; }
@@ -147,6 +150,7 @@ public sealed class AgentSweepPoint
         ToolQueueMsP90 = r.ToolQueueMs?.P90,
         ToolLatencyMsP50 = r.ToolLatencyMs?.P50,
         JobsCompleted = r.JobsCompleted,
+        TurnsPerAgent = r.TurnsPerAgent,
         ToolCalls = r.Tools.Values.Sum(t => t.Calls),
         ToolCallsFailed = r.Tools.Values.Sum(t => t.Calls - t.Ok),
         CostPerJobUsd = r.CostPerJobUsd,

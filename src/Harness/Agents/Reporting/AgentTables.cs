@@ -30,6 +30,11 @@ public static class AgentTables
             }
         }
 
+        if (r.SteadyStateNote is not null)
+        {
+            sb.Append(c, $"\nNote: {r.SteadyStateNote}.\n");
+        }
+
         if (r.Aborted is not null)
         {
             sb.Append(c, $"\nRun aborted: {r.Aborted}\n");
@@ -51,6 +56,11 @@ public static class AgentTables
         foreach (AgentSweepPoint p in d.Points)
         {
             sb.Append(c, $"| {p.Workers}{(p.Oversubscribed ? "*" : "")} | {p.LlmBusyFraction:P1} | {Bar(p.LlmBusyFraction)} | {Pct(p.SimulatedLlmBusyFraction)} | {p.LlmActiveFraction:P1} | {p.JobsPerHour:0.#} | {p.TurnsPerS:0.###} | {Pct(p.CpuUtilization)} | {Ms(p.ToolQueueMsP50)} | {Ms(p.ToolQueueMsP90)} | {(p.CostPerJobUsd is { } x ? x.ToString("0.0000", c) : "n/a")} |\n");
+        }
+
+        if (d.Points.Any(p => p.TurnsPerAgent < 3))
+        {
+            sb.Append("\nNote: some points saw fewer than 3 turns per agent: a transient rather than steady state; use a longer --warmup and --duration.\n");
         }
 
         if (d.Points.Any(p => p.Oversubscribed))

@@ -29,7 +29,7 @@ public sealed class GrepTool : AgentTool
 
     public override IReadOnlyDictionary<string, string> Parameters { get; } = new Dictionary<string, string>
     {
-        ["corpus_kb"] = "KiB of text searched (default 256, at most the corpus size, 8 MiB)",
+        ["corpus_kb"] = "KiB of text searched (default 256, at most 1 GiB: beyond the 8 MiB corpus it wraps around, as a search over a larger repository)",
         ["max_matches"] = "matching lines returned at most (default 50)",
     };
 
@@ -37,27 +37,31 @@ public sealed class GrepTool : AgentTool
 
     public override ToolOutput Invoke(ToolCallPlan call, ToolContext context)
     {
-        int chars = Arg(call, "corpus_kb", 256, 1, SyntheticCorpus.DefaultBytes / 1024) * 1024;
+        long chars = Arg(call, "corpus_kb", 256, 1, 1024 * 1024) * 1024L;
         int maxMatches = Arg(call, "max_matches", 50, 0, 10_000);
         Regex regex = _regexes[call.Variant ?? "errors"];
-        (int start, int length) = Environment.Corpus.Place(call.Seed, chars);
-        ReadOnlySpan<char> text = Environment.Corpus.Text.AsSpan(start, length);
+        SyntheticCorpus corpus = Environment.Corpus;
+        (int start, _) = corpus.Place(call.Seed, (int)Math.Min(chars, corpus.Length));
         var output = new StringBuilder();
         int matches = 0, lines = 0;
-        while (!text.IsEmpty)
+        while (chars > 0)
         {
-            int nl = text.IndexOf('\n');
-            ReadOnlySpan<char> line = nl < 0 ? text : text[..nl];
-            text = nl < 0 ? [] : text[(nl + 1)..];
-            lines++;
-            if ((lines & 1023) == 0)
+            int length = (int)Math.Min(chars, corpus.Length - start);
+            chars -= length;
+            ReadOnlySpan<char> text = corpus.Text.AsSpan(start, length);
+            start = 0;
+            while (!text.IsEmpty)
             {
-                context.CancellationToken.ThrowIfCancellationRequested();
-            }
+                int nl = text.IndexOf('\n');
+                ReadOnlySpan<char> line = nl < 0 ? text : text[..nl];
+                text = nl < 0 ? [] : text[(nl + 1)..];
+                lines++;
+                if ((lines & 1023) == 0)
+                {
+                    context.CancellationToken.ThrowIfCancellationRequested();
+                }
 
-            if (regex.IsMatch(line))
-            {
-                if (matches++ < maxMatches)
+                if (regex.IsMatch(line) && matches++ < maxMatches)
                 {
                     output.Append(lines.ToString(CultureInfo.InvariantCulture)).Append(':').Append(line).Append('\n');
                 }
