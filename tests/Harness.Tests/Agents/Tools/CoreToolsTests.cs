@@ -32,6 +32,16 @@ public class CoreToolsTests
     }
 
     [Fact]
+    public void Grep_wraps_around_the_corpus_for_a_larger_repository()
+    {
+        using var t = new PreparedTool(new GrepTool());
+        string[] once = t.Call("todo", "corpus_kb=8192 max_matches=0").Split(' ');
+        string[] twice = t.Call("todo", "corpus_kb=16384 max_matches=0").Split(' ');
+        Assert.Equal(2 * int.Parse(once[0], System.Globalization.CultureInfo.InvariantCulture), int.Parse(twice[0], System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(2 * int.Parse(once[4], System.Globalization.CultureInfo.InvariantCulture), int.Parse(twice[4], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
     public void Json_validates_and_transforms_known_records()
     {
         using var t = new PreparedTool(new JsonTool());
