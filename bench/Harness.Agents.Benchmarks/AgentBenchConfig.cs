@@ -25,13 +25,16 @@ public static class AgentBenchConfig
             .WithUnrollFactor(1)
             .WithId("agents"))
         .AddExporter(JsonExporter.Full, MarkdownExporter.GitHub)
-        .AddColumn(new MeasuredColumn("Overhead %", "non-tool CPU / tool CPU, %"), new MeasuredColumn("CPU util %", "process CPU / wall / cores, %"), new MeasuredColumn("ns/event", "coordinator cost per handled event"));
+        .AddColumn(new MeasuredColumn("Overhead %", "(process CPU - tool CPU - LLM driver thread CPU) / tool CPU, %"), new MeasuredColumn("LLM driver %", "LLM driver thread CPU / tool CPU, %"), new MeasuredColumn("CPU util %", "process CPU / wall / cores, %"), new MeasuredColumn("ns/event", "coordinator cost per handled event"));
 }
 
 /// <summary>Figures a benchmark measured on its last iteration, shown as a column.</summary>
 public sealed class MeasuredColumn(string name, string legend) : IColumn
 {
     public static ConcurrentDictionary<(string Benchmark, string Column), double> Values { get; } = new();
+
+    /// <summary>Method name and parameter values: what a benchmark can know about itself while it runs.</summary>
+    public static string Key(string method, double parameter) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{method}|{parameter}");
 
     public string Id => "measured-" + name;
 
@@ -52,7 +55,7 @@ public sealed class MeasuredColumn(string name, string legend) : IColumn
     public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, SummaryStyle.Default);
 
     public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style) =>
-        Values.TryGetValue((benchmarkCase.DisplayInfo, name), out double v) ? v.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture) : "-";
+        Values.TryGetValue((Key(benchmarkCase.Descriptor.WorkloadMethod.Name, Convert.ToDouble(benchmarkCase.Parameters.Items[0].Value, System.Globalization.CultureInfo.InvariantCulture)), name), out double v) ? v.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture) : "-";
 
     public bool IsAvailable(Summary summary) => true;
 

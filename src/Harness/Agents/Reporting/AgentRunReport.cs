@@ -25,7 +25,8 @@ public sealed class AgentRunReport
         ["tokens_per_s"] = "tokens produced by the LLM (one per sequence per iteration) / window",
         ["cpu_utilization"] = "process CPU time including finished subprocesses / wall time / logical cores, over the window",
         ["tool_worker_busy_fraction"] = "time tool workers held a call / (workers x window)",
-        ["non_tool_cpu_fraction"] = "(process CPU - tool CPU on worker threads - subprocess CPU) / (tool CPU + subprocess CPU): the scheduler, the LLM driver thread, GC and pipe readers, an upper bound on scheduler overhead",
+        ["non_tool_cpu_fraction"] = "(process CPU - tool CPU on worker threads - subprocess CPU) / (tool CPU + subprocess CPU): the scheduler, the LLM driver thread, GC and pipe readers",
+        ["scheduler_overhead_fraction"] = "non-tool CPU less the LLM driver thread's CPU, over tool CPU: the coordinator, thread wake-ups, GC and pipe readers, an upper bound on the scheduler's own cost",
         ["tool latency_ms"] = "call start to end on its worker, every outcome",
         ["tool queue_ms"] = "agent asked for the call to the call starting on a worker",
         ["cost_per_job_usd"] = "price per GPU hour / jobs per hour (one LLM device = one GPU)",
@@ -102,6 +103,11 @@ public sealed class AgentRunReport
 
     public double? NonToolCpuFraction { get; set; }
 
+    public double? SchedulerOverheadFraction { get; set; }
+
+    /// <summary>CPU seconds of the LLM device's driver thread (for latency-model, its wake-ups).</summary>
+    public double LlmDriverCpuS { get; set; }
+
     public double ToolCpuS { get; set; }
 
     public double? PricePerGpuHour { get; set; }
@@ -166,6 +172,8 @@ public sealed class AgentRunReport
             CpuUtilization = measuredCpu ? run.ProcessCpu.TotalSeconds / Math.Max(1e-9, run.WallWindow.TotalSeconds) / run.Cores : null,
             ToolWorkerBusyFraction = a.WorkerBusyTicks / f / window / run.Options.Workers,
             NonToolCpuFraction = measuredCpu && toolCpu > 0 ? (run.ProcessCpu.TotalSeconds - toolCpu) / toolCpu : null,
+            SchedulerOverheadFraction = measuredCpu && toolCpu > 0 ? Math.Max(0, run.ProcessCpu.TotalSeconds - toolCpu - run.LlmDriverCpu.TotalSeconds) / toolCpu : null,
+            LlmDriverCpuS = run.LlmDriverCpu.TotalSeconds,
             ToolCpuS = toolCpu,
             PricePerGpuHour = pricePerGpuHour,
             CostPerJobUsd = pricePerGpuHour is { } p && jobsPerHour > 0 ? p / jobsPerHour : null,
@@ -210,6 +218,7 @@ public sealed class AgentRunReport
         ["tool_latency_ms_p50"] = ToolLatencyMs?.P50,
         ["job_completion_time_ms_p50"] = JobCompletionTimeMs?.P50,
         ["non_tool_cpu_fraction"] = NonToolCpuFraction,
+        ["scheduler_overhead_fraction"] = SchedulerOverheadFraction,
         ["cost_per_job_usd"] = CostPerJobUsd,
     };
 }

@@ -27,7 +27,11 @@ public sealed record AgentRunOutcome(
     int Cores,
     bool Cancelled,
     string? Aborted,
-    int AbandonedWorkers);
+    int AbandonedWorkers)
+{
+    /// <summary>CPU time of the LLM device's driver thread over the whole run (warm-up included: an upper bound for the window).</summary>
+    public TimeSpan LlmDriverCpu { get; init; }
+}
 
 /// <summary>
 /// Runs agents for real: the calling thread coordinates; W dedicated threads run tool calls; one
@@ -92,7 +96,7 @@ public sealed class AgentRunner : IAgentHost
         long cpuStart = windowStart;
         DateTime wall0 = _clock.UtcNow;
         DateTime startedUtc = wall0;
-        TimeSpan cpu, children, wallWindow;
+        TimeSpan cpu, children, wallWindow, deviceCpu;
         long monotonicWindow;
         var batch = new List<HostEvent>();
         try
@@ -186,6 +190,7 @@ public sealed class AgentRunner : IAgentHost
             }
 
             cpu = CpuTime.ProcessWithChildren() - cpu0;
+            deviceCpu = _device?.Cpu ?? TimeSpan.Zero;
             children = CpuTime.Children() - children0;
             wallWindow = _clock.UtcNow - wall0;
             monotonicWindow = end - cpuStart;
@@ -195,7 +200,7 @@ public sealed class AgentRunner : IAgentHost
         return new AgentRunOutcome(
             accounting, _options, coordinator.Batching, coordinator.MaxBatch, startedUtc,
             wallWindow, monotonicWindow, cpu, children, Environment.ProcessorCount,
-            cancelled, aborted, _abandoned);
+            cancelled, aborted, _abandoned) { LlmDriverCpu = deviceCpu };
     }
 
     void IAgentHost.StartTool(int worker, ToolTicket ticket) => _workers[worker].Assign(ticket);
@@ -277,13 +282,45 @@ public sealed class AgentRunner : IAgentHost
         DeviceFailed,
     }
 
+    /// <summary>
+    /// A counting wake-up without spinning (SemaphoreSlim spins before it blocks, which burns the
+    /// CPU the tools are measured on): at most one waiter, the thread that owns it.
+    /// </summary>
+    private sealed class Signal
+    {
+        private readonly object _gate = new();
+        private int _count;
+
+        public void Release()
+        {
+            lock (_gate)
+            {
+                _count++;
+                Monitor.Pulse(_gate);
+            }
+        }
+
+        public void Wait()
+        {
+            lock (_gate)
+            {
+                while (_count == 0)
+                {
+                    Monitor.Wait(_gate);
+                }
+
+                _count--;
+            }
+        }
+    }
+
     private readonly record struct HostEvent(EventKind Kind, int Slot, int Generation, ToolTicket? Ticket, ToolResult? Result, long Start, long End, Exception? Error);
 
     /// <summary>A dedicated tool thread; replaced (never reused) when its call hangs.</summary>
     private sealed class Worker
     {
         private readonly AgentRunner _runner;
-        private readonly SemaphoreSlim _signal = new(0);
+        private readonly Signal _signal = new();
         private readonly Thread _thread;
         private ToolTicket? _assigned;
         private volatile bool _exit;
@@ -349,7 +386,7 @@ public sealed class AgentRunner : IAgentHost
     private sealed class DeviceThread
     {
         private readonly AgentRunner _runner;
-        private readonly SemaphoreSlim _signal = new(0);
+        private readonly Signal _signal = new();
         private readonly Thread _thread;
         private IReadOnlyList<LlmSequence> _joining = [];
         private IReadOnlyList<LlmSequence> _running = [];
@@ -361,6 +398,9 @@ public sealed class AgentRunner : IAgentHost
             _thread = new Thread(Loop) { IsBackground = true, Name = "harness-llm-device" };
             _thread.Start();
         }
+
+        /// <summary>CPU time the LLM device's calls took on this thread (its driver's cost, not the scheduler's).</summary>
+        public TimeSpan Cpu { get; private set; }
 
         public void Assign(IReadOnlyList<LlmSequence> joining, IReadOnlyList<LlmSequence> running)
         {
@@ -394,9 +434,11 @@ public sealed class AgentRunner : IAgentHost
                 }
 
                 long start = r._clock.Timestamp;
+                TimeSpan cpu0 = CpuTime.CurrentThread();
                 try
                 {
                     r._llm.Iterate(_joining, _running, token);
+                    Cpu += CpuTime.CurrentThread() - cpu0;
 
                     r.Post(new HostEvent(EventKind.DeviceDone, 0, 0, null, null, start, r._clock.Timestamp, null));
                 }
