@@ -43,6 +43,7 @@ public static class HarnessCli
             MergeCommand.Create(output),
             SlurmCommand.Create(run, output, error, interrupt, processRunner),
             K8sCommand.Create(run, output),
+            AgentsCommand.CreateGroup(registry, output, error, interrupt),
         };
         return root;
     }
