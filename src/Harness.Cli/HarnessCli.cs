@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Runtime.InteropServices;
 using Harness.Backends;
 using Harness.Cli.Commands;
+using Harness.Fleet;
 using Harness.Onnx;
 using Harness.Torch;
 
@@ -22,13 +23,15 @@ public static class HarnessCli
     /// <summary>The backends this build knows; each native runtime is its own assembly.</summary>
     public static BackendRegistry CreateRegistry() => new([new OnnxBackendProvider(), new TorchBackendProvider()]);
 
-    public static RootCommand BuildRoot(TextWriter output, TextWriter error, CancellationToken interrupt = default)
+    /// <param name="processRunner">Starts Slurm's commands; tests pass a fake.</param>
+    public static RootCommand BuildRoot(TextWriter output, TextWriter error, CancellationToken interrupt = default, IProcessRunner? processRunner = null)
     {
         var registry = new Lazy<BackendRegistry>(CreateRegistry);
+        Command run = RunCommand.Create(registry, output, error, interrupt);
         var root = new RootCommand("Harness: benchmarks AI inference on CPUs and NVIDIA GPUs and writes schema-versioned result files.")
         {
             Verbose,
-            RunCommand.Create(registry, output, error, interrupt),
+            run,
             ListCommand.Create(registry, output),
             HwCommand.Create(registry, output),
             DoctorCommand.Create(registry, output),
@@ -38,11 +41,15 @@ public static class HarnessCli
             CostCommand.Create(output),
             ProjectCommand.Create(output),
             PlanCommand.Create(output),
+            MergeCommand.Create(output),
+            SlurmCommand.Create(run, output, error, interrupt, processRunner),
+            K8sCommand.Create(run, output),
+            AgentsCommand.CreateGroup(registry, output, error, interrupt),
         };
         return root;
     }
 
-    public static int Invoke(string[] args, TextWriter output, TextWriter error)
+    public static int Invoke(string[] args, TextWriter output, TextWriter error, IProcessRunner? processRunner = null)
     {
         // Ctrl-C and SIGTERM cancel the run; the engine stops at the next request boundary and the
         // partial result is still written. A second Ctrl-C ends the process at once.
@@ -58,11 +65,13 @@ public static class HarnessCli
 
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
-        RootCommand root = BuildRoot(output, error, interrupt.Token);
+        RootCommand root = BuildRoot(output, error, interrupt.Token, processRunner);
         ParseResult parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            error.WriteLine($"harness: {parse.Errors[0].Message} (see 'harness --help').");
+            // Some parser messages list the allowed values one per line; keep the promise of one line.
+            string message = string.Join(' ', parse.Errors[0].Message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+            error.WriteLine($"harness: {message} (see 'harness --help').");
             return ExitCodes.BadInput;
         }
 

@@ -34,6 +34,8 @@ public static class RunCommand
             command.Add(o);
         }
 
+        // 'harness run agents ...' is its own subcommand: agent runs take other options than the engine's workloads.
+        command.Subcommands.Add(AgentsCommand.CreateRun(registry, output, error, interrupt));
         command.SetAction((parse, _) => Task.FromResult(Execute(parse, interrupt)));
         return command;
 

@@ -15,7 +15,7 @@ namespace Harness.Cli.Commands;
 /// </summary>
 internal sealed class RunOptions
 {
-    public Argument<string> Workload { get; } = new("workload") { Description = "Workload to run: resnet18, minilm, onnx-file, generate, gemm, copy (see 'harness list')." };
+    public Argument<string> Workload { get; } = new("workload") { Description = "Workload to run: resnet18, minilm, onnx-file, generate, gemm, copy (see 'harness list'), or agents (see 'harness run agents --help')." };
 
     public Option<string> Backend { get; } = new("--backend", "-b") { Description = "runtime:device[:id], e.g. onnx:cpu, onnx:cuda:0.", DefaultValueFactory = _ => "onnx:cpu" };
 

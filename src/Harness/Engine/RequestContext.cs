@@ -9,14 +9,27 @@ namespace Harness.Engine;
 public sealed class RequestContext
 {
     private readonly IClock _clock;
-    private readonly WorkerRecorder _recorder;
+    private readonly WorkerRecorder? _recorder;
     private long _lastTokenTimestamp;
 
-    internal RequestContext(IClock clock, int workerIndex, WorkerRecorder recorder)
+    internal RequestContext(IClock clock, int workerIndex, WorkerRecorder? recorder)
     {
         _clock = clock;
         WorkerIndex = workerIndex;
         _recorder = recorder;
+    }
+
+    /// <summary>
+    /// A context for calling a prepared workload outside the engine, e.g. an agent tool that embeds
+    /// text with the MiniLM workload: nothing it records is kept. Reuse one per worker slot.
+    /// </summary>
+    public static RequestContext Detached(int workerIndex) => new(StopwatchClock.Instance, workerIndex, null);
+
+    /// <summary>Starts the next request on a <see cref="Detached"/> context.</summary>
+    public void BeginDetached(long requestIndex, WorkloadDescription description, CancellationToken token)
+    {
+        long now = _clock.Timestamp;
+        Begin(requestIndex, now, now, description, token);
     }
 
     /// <summary>Which worker runs this request (0..Workers-1): an index for per-worker buffers.</summary>
@@ -56,7 +69,7 @@ public sealed class RequestContext
         }
         else
         {
-            _recorder.InterTokenLatency.Record(now - _lastTokenTimestamp);
+            _recorder?.InterTokenLatency.Record(now - _lastTokenTimestamp);
         }
 
         _lastTokenTimestamp = now;

@@ -50,6 +50,41 @@ public static class Statistics
         return (mean, sd);
     }
 
+    /// <summary>Scales a median absolute deviation to a standard deviation for normal data (1 / Φ⁻¹(3/4)).</summary>
+    public const double MadToSigma = 1.4826;
+
+    /// <summary>
+    /// The middle value, averaging the two middle ones for an even count. For robust spreads across
+    /// nodes or runs; latency percentiles stay nearest-rank (<see cref="Percentile"/>).
+    /// </summary>
+    public static double Median(ReadOnlySpan<double> values)
+    {
+        if (values.Length == 0)
+        {
+            throw new ArgumentException("no values", nameof(values));
+        }
+
+        double[] sorted = values.ToArray();
+        Array.Sort(sorted);
+        int n = sorted.Length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    }
+
+    /// <summary>
+    /// Median absolute deviation from <paramref name="median"/>, unscaled: a spread that a few wild
+    /// values cannot inflate. Multiply by <see cref="MadToSigma"/> to compare with a standard deviation.
+    /// </summary>
+    public static double MedianAbsoluteDeviation(ReadOnlySpan<double> values, double median)
+    {
+        var deviations = new double[values.Length];
+        for (int i = 0; i < values.Length; i++)
+        {
+            deviations[i] = Math.Abs(values[i] - median);
+        }
+
+        return Median(deviations);
+    }
+
     /// <summary>
     /// Distribution-free confidence interval of the median from order statistics: the ranks come
     /// from Binomial(n, 1/2), so coverage is at least <paramref name="confidence"/> for any continuous

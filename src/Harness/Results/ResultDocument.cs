@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Harness.Agents.Reporting;
 using Harness.Hardware;
 using Harness.Measurement;
 using Harness.Telemetry;
@@ -55,6 +56,10 @@ public sealed class ResultDocument
 
     /// <summary>The formula behind each metric, as computed in this file.</summary>
     public Dictionary<string, string> MetricDefinitions { get; set; } = [];
+
+    /// <summary>The agent mix's own measures (workload "agents" only).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public AgentRunReport? Agents { get; set; }
 }
 
 public sealed class ResultMetrics

@@ -201,7 +201,7 @@ public sealed class BenchmarkRunner
     }
 
     /// <summary>Fails before measuring, not after, when the result could not be written.</summary>
-    private static void EnsureWritable(string path)
+    public static void EnsureWritable(string path)
     {
         try
         {

@@ -100,4 +100,33 @@ public class StatisticsTests
         Assert.Equal(-Math.Log(0.5), Statistics.Percentile(x, 0.5), 1);
         Assert.InRange(Statistics.Percentile(x, 0.99), 4.45, 4.77);
     }
+
+    [Fact]
+    public void Median_averages_the_two_middle_values_of_an_even_count()
+    {
+        Assert.Equal(3, Statistics.Median([5, 1, 3]));
+        Assert.Equal(2.5, Statistics.Median([4, 1, 3, 2]));
+        Assert.Equal(7, Statistics.Median([7]));
+    }
+
+    [Fact]
+    public void Median_absolute_deviation_ignores_one_wild_value()
+    {
+        double[] values = [10, 11, 9, 10, 10, 1000];
+        double median = Statistics.Median(values);
+        Assert.Equal(10, median);
+        // Deviations 0, 1, 1, 0, 0, 990: their median is 0.5, whatever the wild value is.
+        Assert.Equal(0.5, Statistics.MedianAbsoluteDeviation(values, median));
+    }
+
+    [Fact]
+    public void Mad_scaled_by_1_4826_estimates_the_standard_deviation_of_normal_data()
+    {
+        var rng = new Random(11);
+        double[] x = Enumerable.Range(0, 50_000)
+            .Select(_ => 2.0 * Statistics.NormalQuantile(Math.Clamp(rng.NextDouble(), 1e-12, 1 - 1e-12)))
+            .ToArray();
+        double sigma = Statistics.MadToSigma * Statistics.MedianAbsoluteDeviation(x, Statistics.Median(x));
+        Assert.InRange(sigma, 1.95, 2.05);
+    }
 }

@@ -1,0 +1,57 @@
+using System.CommandLine;
+using Harness.Fleet;
+
+namespace Harness.Cli.Commands;
+
+/// <summary><c>harness merge DIR</c>: one fleet summary from many result files.</summary>
+public static class MergeCommand
+{
+    /// <summary>The merge options, shared with <c>slurm collect</c>.</summary>
+    internal sealed record Options(Option<string?> Out, Option<double> K, Option<double> MinDeviation)
+    {
+        public MergeOptions Read(ParseResult parse) => new MergeOptions
+        {
+            K = parse.GetValue(K),
+            MinDeviation = parse.GetValue(MinDeviation),
+        }.Validate();
+    }
+
+    internal static Options CreateOptions() => new(
+        new Option<string?>("--out", "-o") { Description = "Summary file (default: DIR/fleet-summary.json)." },
+        new Option<double>("--k") { Description = "Robust deviations (MAD x 1.4826) from the fleet median that flag a node.", DefaultValueFactory = _ => 3.5 },
+        new Option<double>("--min-deviation") { Description = "Smallest relative distance from the median that is flagged (noise floor).", DefaultValueFactory = _ => 0.02 });
+
+    public static Command Create(TextWriter output)
+    {
+        var folder = new Argument<string>("results") { Description = "Folder of result files: a fleet's results folder, or any folder of result *.json files." };
+        var expect = new Option<int?>("--expect") { Description = "Tasks the fleet ran (0..N-1), so that missing ones are listed; default: from fleet.json or the exit records." };
+        Options options = CreateOptions();
+        var command = new Command("merge", "Merge many nodes' results into one fleet summary: per-node figures, aggregate, spread, outliers; missing and failed tasks listed. Exit 0 healthy, 1 a node needs attention, 2 bad input.")
+        {
+            folder, options.Out, options.K, options.MinDeviation, expect,
+        };
+        command.SetAction(parse =>
+        {
+            string dir = parse.GetValue(folder)!;
+            MergeOptions merge = options.Read(parse) with { ExpectedTasks = parse.GetValue(expect) };
+            FleetSummary summary = FleetMerge.Merge(dir, merge.Validate());
+            return Report(summary, parse.GetValue(options.Out) ?? new FleetLayout(dir).SummaryPath, output);
+        });
+        return command;
+    }
+
+    internal static int Report(FleetSummary summary, string path, TextWriter output)
+    {
+        try
+        {
+            FleetMerge.Write(summary, path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw HarnessException.BadInput($"Cannot write the summary to '{path}': {e.Message}", e);
+        }
+
+        output.Write(FleetMarkdown.Render(summary, path));
+        return summary.Healthy ? ExitCodes.Ok : ExitCodes.Invalid;
+    }
+}

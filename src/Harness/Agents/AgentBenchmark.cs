@@ -1,0 +1,96 @@
+using System.Globalization;
+using Harness.Agents.Jobs;
+using Harness.Agents.Llm;
+using Harness.Agents.Profiles;
+using Harness.Agents.Reporting;
+using Harness.Agents.Scheduling;
+using Harness.Agents.Tools;
+using Harness.Engine;
+using Harness.Hardware;
+using Harness.Results;
+using Harness.Running;
+
+namespace Harness.Agents;
+
+/// <summary>Everything one <c>harness run agents</c> needs, parsed and validated by the CLI.</summary>
+public sealed record AgentRunRequest
+{
+    public required AgentProfile Profile { get; init; }
+
+    public required AgentSchedulerOptions Options { get; init; }
+
+    public required AgentRunTiming Timing { get; init; }
+
+    public required LlmOptions Llm { get; init; }
+
+    public double? PricePerGpuHour { get; init; }
+
+    /// <summary>Largest share of failed turns (a turn fails with any of its tool calls) in a valid result.</summary>
+    public double MaxErrorRate { get; init; }
+
+    /// <summary>Fewest ok turns in the window for a valid result.</summary>
+    public long MinTurns { get; init; } = 20;
+
+    public string? OutputPath { get; init; }
+
+    public string ResultsRoot { get; init; } = "results";
+
+    public IReadOnlyDictionary<string, object?>? ExtraConfig { get; init; }
+}
+
+/// <summary>
+/// One agent run from request to result file: prepare the tools (not timed), run the agents with real
+/// tools and the chosen LLM device, write the result atomically. The CLI only parses and calls this.
+/// </summary>
+public sealed class AgentBenchmark
+{
+    private readonly Func<ToolSet> _tools;
+    private readonly LlmBackendRegistry _llms;
+    private readonly IReadOnlyDictionary<string, string?> _packages;
+    private readonly IClock _clock;
+    private readonly INvml? _nvml;
+
+    public AgentBenchmark(Func<ToolSet> tools, LlmBackendRegistry llms, IReadOnlyDictionary<string, string?> packageVersions, IClock? clock = null, INvml? nvml = null)
+    {
+        _tools = tools;
+        _llms = llms;
+        _packages = packageVersions;
+        _clock = clock ?? StopwatchClock.Instance;
+        _nvml = nvml;
+    }
+
+    public RunOutcome Run(AgentRunRequest request, CancellationToken cancellationToken = default)
+    {
+        HardwareFingerprint hardware = HardwareProbe.Probe(_packages, _nvml);
+        string path = request.OutputPath ?? DefaultPath(request, hardware);
+        BenchmarkRunner.EnsureWritable(path);
+
+        AgentProfile profile = request.Profile;
+        using ToolSet tools = _tools();
+        using var environment = new ToolEnvironment(profile, request.Options.Workers, request.Options.Seed);
+        tools.Prepare(environment);
+        using ILlmStepExecutor llm = _llms.Create(request.Llm, _clock);
+        var runner = new AgentRunner(new JobGenerator(profile, request.Options.Seed), tools, llm, request.Options, request.Timing, _clock);
+        AgentRunOutcome outcome = runner.Run(cancellationToken);
+        double? load = Measurement.CpuTime.LoadAverage();
+
+        var config = new Dictionary<string, object?>(request.ExtraConfig ?? new Dictionary<string, object?>())
+        {
+            ["price_per_gpu_hour"] = request.PricePerGpuHour,
+            ["exec_isolation"] = tools.All.OfType<ExecTool>().FirstOrDefault() is { } exec && profile.Tools.Any(t => t.Tool == exec.Name) ? exec.Isolation : null,
+            ["profile_sources"] = profile.Sources,
+        };
+        ResultDocument doc = AgentResults.Build(outcome, profile, llm, request.Timing, hardware, request.MaxErrorRate, request.MinTurns, request.PricePerGpuHour, config);
+        doc.Agents!.LoadAverage1m = load;
+        AtomicFile.WriteAllText(path, ResultJson.Serialize(doc));
+        return new RunOutcome(doc, path, doc.Valid ? ExitCodes.Ok : ExitCodes.Invalid);
+    }
+
+    /// <summary>results/&lt;machine&gt;/agents_&lt;profile&gt;_&lt;llm&gt;_a&lt;N&gt;w&lt;W&gt;_&lt;utc&gt;.json</summary>
+    public static string DefaultPath(AgentRunRequest r, HardwareFingerprint hardware)
+    {
+        string stamp = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
+        string name = $"agents_{r.Profile.Name}_{r.Llm.Backend.Replace(':', '-')}_a{r.Options.Agents}w{r.Options.Workers}_{stamp}.json";
+        return Path.Combine(r.ResultsRoot, HardwareProbe.MachineLabel(hardware), name);
+    }
+}

@@ -1,0 +1,250 @@
+using Harness.Agents.Profiles;
+using Harness.Agents.Scheduling;
+using Harness.Agents.Tools;
+using Harness.Measurement;
+using Harness.Results;
+
+namespace Harness.Agents.Reporting;
+
+/// <summary>
+/// The <c>agents</c> section of a result file: what the agent mix achieved in the measured window.
+/// Definitions are in <see cref="Definitions"/> and are written into every result.
+/// </summary>
+public sealed class AgentRunReport
+{
+    public static readonly IReadOnlyDictionary<string, string> Definitions = new Dictionary<string, string>
+    {
+        ["jobs_per_hour"] = "turns per second x 3600 / mean turns per job of the profile (stable even when few jobs end inside a short window)",
+        ["jobs_completed"] = "jobs that ran from their first turn to their last inside the run and ended in the window",
+        ["job_completion_time_ms"] = "first LLM step submitted to last tool call done, jobs_completed only",
+        ["turns_per_s"] = "turns (an LLM step and its tool calls) that ended ok in the window / window",
+        ["tool_share_of_turn_time"] = "sum over turns of (last tool done - LLM step done) / sum of (last tool done - LLM step submitted): tool time with its queueing, as TraceLab counts it",
+        ["llm_busy_fraction"] = "batch-slot occupancy of the LLM device over the window: each iteration's time x (sequences joining or decoding in it) / max batch, summed, / window; equals the plain busy-time fraction at max batch 1 (TensorRT-LLM's 'slots busy' notion)",
+        ["llm_active_fraction"] = "share of the window in which the LLM device ran any iteration (what nvidia-smi's utilization shows)",
+        ["llm_mean_decode_batch"] = "decoding sequences per iteration, averaged over iterations that decode",
+        ["tokens_per_s"] = "tokens produced by the LLM (one per sequence per iteration) / window",
+        ["cpu_utilization"] = "process CPU time including finished subprocesses / wall time / logical cores, over the window",
+        ["tool_worker_busy_fraction"] = "time tool workers held a call / (workers x window)",
+        ["non_tool_cpu_fraction"] = "(process CPU - tool CPU on worker threads - subprocess CPU) / (tool CPU + subprocess CPU): the scheduler, the LLM driver thread, GC and pipe readers",
+        ["scheduler_overhead_fraction"] = "non-tool CPU less the LLM driver thread's CPU, over tool CPU: the coordinator, thread wake-ups, GC and pipe readers, an upper bound on the scheduler's own cost",
+        ["tool latency_ms"] = "call start to end on its worker, every outcome",
+        ["tool queue_ms"] = "agent asked for the call to the call starting on a worker",
+        ["cost_per_job_usd"] = "price per GPU hour / jobs per hour (one LLM device = one GPU)",
+    };
+
+    public string Profile { get; set; } = "";
+
+    public int Agents { get; set; }
+
+    public int Workers { get; set; }
+
+    /// <summary>Logical cores of this machine.</summary>
+    public int Cores { get; set; }
+
+    public string Llm { get; set; } = "";
+
+    public string Batching { get; set; } = "";
+
+    public int MaxBatch { get; set; }
+
+    public double WindowS { get; set; }
+
+    public long JobsCompleted { get; set; }
+
+    public long JobsFailed { get; set; }
+
+    public long PartialJobsCompleted { get; set; }
+
+    public double MeanTurnsPerJob { get; set; }
+
+    public double JobsPerHour { get; set; }
+
+    public DistributionSummary? JobCompletionTimeMs { get; set; }
+
+    public long Turns { get; set; }
+
+    public long TurnsFailed { get; set; }
+
+    public double TurnsPerS { get; set; }
+
+    /// <summary>Turns per agent in the window: a few or fewer means the window saw a transient, not steady state.</summary>
+    public double TurnsPerAgent { get; set; }
+
+    /// <summary>Set when the window is too short for steady state (under 3 turns per agent).</summary>
+    public string? SteadyStateNote { get; set; }
+
+    public double ToolShareOfTurnTime { get; set; }
+
+    public double LlmBusyFraction { get; set; }
+
+    public double LlmActiveFraction { get; set; }
+
+    public double LlmMeanDecodeBatch { get; set; }
+
+    public long LlmSteps { get; set; }
+
+    public long PrefillTokens { get; set; }
+
+    public long OutputTokens { get; set; }
+
+    public double TokensPerS { get; set; }
+
+    public double PrefillTokensPerS { get; set; }
+
+    public DistributionSummary? LlmQueueMs { get; set; }
+
+    public DistributionSummary? ToolQueueMs { get; set; }
+
+    public DistributionSummary? ToolLatencyMs { get; set; }
+
+    public double? CpuUtilization { get; set; }
+
+    public double ToolWorkerBusyFraction { get; set; }
+
+    public double? NonToolCpuFraction { get; set; }
+
+    public double? SchedulerOverheadFraction { get; set; }
+
+    /// <summary>CPU seconds of the LLM device's driver thread (for latency-model, its wake-ups).</summary>
+    public double LlmDriverCpuS { get; set; }
+
+    public double ToolCpuS { get; set; }
+
+    public double? PricePerGpuHour { get; set; }
+
+    public double? CostPerJobUsd { get; set; }
+
+    public SortedDictionary<string, AgentToolReport> Tools { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>1-minute load average of the machine when the run ended: above the cores, other processes shared them.</summary>
+    public double? LoadAverage1m { get; set; }
+
+    /// <summary>Why the run ended early (hung tools, a failing LLM device); null when it ran its course.</summary>
+    public string? Aborted { get; set; }
+
+    public int AbandonedWorkers { get; set; }
+
+    public static AgentRunReport From(AgentRunOutcome run, AgentProfile profile, string llm, double? pricePerGpuHour)
+    {
+        AgentAccounting a = run.Accounting;
+        double f = a.Frequency;
+        double window = Math.Max(1e-9, a.WindowTicks / f);
+        double meanTurns = profile.MeanTurnsPerJob;
+        double turnsPerS = a.TurnsOk / window;
+        double jobsPerHour = meanTurns > 0 ? turnsPerS * 3600 / meanTurns : 0;
+        double toolCpu = a.ToolThreadCpu.TotalSeconds + run.ChildCpu.TotalSeconds;
+        bool measuredCpu = run.ProcessCpu > TimeSpan.Zero;
+        var report = new AgentRunReport
+        {
+            Profile = profile.Name,
+            Agents = run.Options.Agents,
+            Workers = run.Options.Workers,
+            Cores = run.Cores,
+            Llm = llm,
+            Batching = run.Batching == LlmBatching.Continuous ? "continuous" : "static",
+            MaxBatch = run.MaxBatch,
+            WindowS = window,
+            JobsCompleted = a.JobsCompleted,
+            JobsFailed = a.JobsFailed,
+            PartialJobsCompleted = a.PartialJobsCompleted,
+            MeanTurnsPerJob = Math.Round(meanTurns, 3),
+            JobsPerHour = jobsPerHour,
+            JobCompletionTimeMs = DistributionSummary.From(a.JobCompletion),
+            Turns = a.TurnsOk,
+            TurnsFailed = a.TurnsFailed,
+            TurnsPerS = turnsPerS,
+            TurnsPerAgent = (double)(a.TurnsOk + a.TurnsFailed) / run.Options.Agents,
+            SteadyStateNote = (double)(a.TurnsOk + a.TurnsFailed) / run.Options.Agents < 3
+                ? $"each agent finished {(double)(a.TurnsOk + a.TurnsFailed) / run.Options.Agents:0.#} turns in the window: the run may not have reached steady state; use a longer --warmup and --duration"
+                : null,
+            ToolShareOfTurnTime = a.LlmPhaseTicks + a.ToolPhaseTicks > 0 ? (double)a.ToolPhaseTicks / (a.LlmPhaseTicks + a.ToolPhaseTicks) : 0,
+            LlmBusyFraction = a.DeviceSlotTicks / f / window,
+            LlmActiveFraction = a.DeviceActiveTicks / f / window,
+            LlmMeanDecodeBatch = a.DecodeIterations > 0 ? (double)a.DecodeSequences / a.DecodeIterations : 0,
+            LlmSteps = a.Steps,
+            PrefillTokens = a.PrefillTokens,
+            OutputTokens = a.OutputTokens,
+            TokensPerS = a.OutputTokens / window,
+            PrefillTokensPerS = a.PrefillTokens / window,
+            LlmQueueMs = DistributionSummary.From(a.LlmQueue),
+            ToolQueueMs = DistributionSummary.From(SampleRecorder.Merge(a.Frequency, a.Tools.Values.Select(t => t.QueueDelay))),
+            ToolLatencyMs = DistributionSummary.From(SampleRecorder.Merge(a.Frequency, a.Tools.Values.Select(t => t.ServiceTime))),
+            CpuUtilization = measuredCpu ? run.ProcessCpu.TotalSeconds / Math.Max(1e-9, run.WallWindow.TotalSeconds) / run.Cores : null,
+            ToolWorkerBusyFraction = a.WorkerBusyTicks / f / window / run.Options.Workers,
+            NonToolCpuFraction = measuredCpu && toolCpu > 0 ? (run.ProcessCpu.TotalSeconds - toolCpu) / toolCpu : null,
+            SchedulerOverheadFraction = measuredCpu && toolCpu > 0 ? Math.Max(0, run.ProcessCpu.TotalSeconds - toolCpu - run.LlmDriverCpu.TotalSeconds) / toolCpu : null,
+            LlmDriverCpuS = run.LlmDriverCpu.TotalSeconds,
+            ToolCpuS = toolCpu,
+            PricePerGpuHour = pricePerGpuHour,
+            CostPerJobUsd = pricePerGpuHour is { } p && jobsPerHour > 0 ? p / jobsPerHour : null,
+            Aborted = run.Aborted,
+            AbandonedWorkers = run.AbandonedWorkers,
+        };
+        foreach ((string name, ToolStats s) in a.Tools)
+        {
+            report.Tools[name] = new AgentToolReport
+            {
+                Calls = s.Calls,
+                Ok = s.Outcomes[(int)ToolOutcome.Ok],
+                Errors = s.Outcomes[(int)ToolOutcome.Error],
+                Timeouts = s.Outcomes[(int)ToolOutcome.Timeout],
+                Hung = s.Outcomes[(int)ToolOutcome.Hung],
+                Cancelled = s.Outcomes[(int)ToolOutcome.Cancelled],
+                LatencyMs = DistributionSummary.From(s.ServiceTime),
+                QueueMs = DistributionSummary.From(s.QueueDelay),
+                CpuMsMean = s.Calls > 0 ? s.Cpu.TotalMilliseconds / s.Calls : 0,
+                OutputTokensMean = s.Calls > 0 ? (double)s.OutputTokens / s.Calls : 0,
+                Failures = s.Reasons.Counts.Select(kv => new ErrorCount(kv.Key, kv.Value)).OrderByDescending(e => e.Count).ToList(),
+            };
+        }
+
+        return report;
+    }
+
+    /// <summary>The flat metrics that also go under <c>metrics</c> of the result file.</summary>
+    public Dictionary<string, object?> FlatMetrics() => new()
+    {
+        ["jobs_per_hour"] = JobsPerHour,
+        ["turns_per_s"] = TurnsPerS,
+        ["llm_busy_fraction"] = LlmBusyFraction,
+        ["llm_active_fraction"] = LlmActiveFraction,
+        ["llm_mean_decode_batch"] = LlmMeanDecodeBatch,
+        ["tokens_per_s"] = TokensPerS,
+        ["cpu_utilization"] = CpuUtilization,
+        ["tool_share_of_turn_time"] = ToolShareOfTurnTime,
+        ["tool_worker_busy_fraction"] = ToolWorkerBusyFraction,
+        ["tool_queue_ms_p50"] = ToolQueueMs?.P50,
+        ["tool_queue_ms_p90"] = ToolQueueMs?.P90,
+        ["tool_latency_ms_p50"] = ToolLatencyMs?.P50,
+        ["job_completion_time_ms_p50"] = JobCompletionTimeMs?.P50,
+        ["non_tool_cpu_fraction"] = NonToolCpuFraction,
+        ["scheduler_overhead_fraction"] = SchedulerOverheadFraction,
+        ["cost_per_job_usd"] = CostPerJobUsd,
+    };
+}
+
+/// <summary>One tool's calls in the window.</summary>
+public sealed class AgentToolReport
+{
+    public long Calls { get; set; }
+
+    public long Ok { get; set; }
+
+    public long Errors { get; set; }
+
+    public long Timeouts { get; set; }
+
+    public long Hung { get; set; }
+
+    public long Cancelled { get; set; }
+
+    public DistributionSummary? LatencyMs { get; set; }
+
+    public DistributionSummary? QueueMs { get; set; }
+
+    public double CpuMsMean { get; set; }
+
+    public double OutputTokensMean { get; set; }
+
+    public List<ErrorCount> Failures { get; set; } = [];
+}

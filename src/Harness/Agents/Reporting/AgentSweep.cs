@@ -1,0 +1,209 @@
+using System.Globalization;
+using System.Text.Json;
+using Harness.Agents.Jobs;
+using Harness.Agents.Llm;
+using Harness.Agents.Profiles;
+using Harness.Agents.Scheduling;
+using Harness.Agents.Tools;
+using Harness.Engine;
+using Harness.Hardware;
+using Harness.Measurement;
+using Harness.Results;
+
+namespace Harness.Agents.Reporting;
+
+/// <summary>Another card's LLM speed, for a projection: a name and its latency-model numbers.</summary>
+public sealed record ProjectionCard(string Name, LatencyModel Model);
+
+/// <summary>Everything one <c>harness agents sweep</c> needs, parsed and validated.</summary>
+public sealed record AgentSweepRequest
+{
+    public required AgentProfile Profile { get; init; }
+
+    /// <summary>Agents, batching and seed; <see cref="AgentSchedulerOptions.Workers"/> is replaced by each point's.</summary>
+    public required AgentSchedulerOptions Options { get; init; }
+
+    public required IReadOnlyList<int> Workers { get; init; }
+
+    public required AgentRunTiming Timing { get; init; }
+
+    public required LlmOptions Llm { get; init; }
+
+    public IReadOnlyList<ProjectionCard> Cards { get; init; } = [];
+
+    public double? PricePerGpuHour { get; init; }
+
+    public string? OutputPath { get; init; }
+
+    public string ResultsRoot { get; init; } = "results";
+
+    /// <summary>Simulated warm-up and window of each projected point (virtual time: costs no wall time).</summary>
+    public AgentRunTiming SimulationTiming { get; init; } = new(TimeSpan.FromSeconds(120), TimeSpan.FromSeconds(600));
+}
+
+/// <summary>
+/// Runs the agent mix with real tools at each worker count, then states the cores per GPU that keep
+/// the LLM device 90% busy: measured when a point reaches it, else projected by simulation from the
+/// tool costs measured here (and likewise for other cards' latency models). The file is rewritten
+/// atomically after every point, so an interrupted sweep keeps what it measured.
+/// </summary>
+public sealed class AgentSweep
+{
+    private readonly Func<ToolSet> _tools;
+    private readonly LlmBackendRegistry _llms;
+    private readonly IReadOnlyDictionary<string, string?> _packages;
+    private readonly IClock _clock;
+    private readonly INvml? _nvml;
+
+    public AgentSweep(Func<ToolSet> tools, LlmBackendRegistry llms, IReadOnlyDictionary<string, string?> packageVersions, IClock? clock = null, INvml? nvml = null)
+    {
+        _tools = tools;
+        _llms = llms;
+        _packages = packageVersions;
+        _clock = clock ?? StopwatchClock.Instance;
+        _nvml = nvml;
+    }
+
+    public (AgentSweepDocument Document, string Path) Run(AgentSweepRequest request, Action<string>? progress = null, CancellationToken cancellationToken = default)
+    {
+        if (request.Workers.Count == 0 || request.Workers.Any(w => w < 1))
+        {
+            throw HarnessException.BadInput("--workers needs one or more worker counts of at least 1, e.g. 1,2,4.");
+        }
+
+        AgentProfile profile = request.Profile;
+        HardwareFingerprint hardware = HardwareProbe.Probe(_packages, _nvml);
+        string path = request.OutputPath ?? DefaultPath(request, hardware);
+        Running.BenchmarkRunner.EnsureWritable(path);
+        int cores = Environment.ProcessorCount;
+        var jobs = new JobGenerator(profile, request.Options.Seed);
+        var workers = request.Workers.Distinct().Order().ToList();
+
+        using ToolSet tools = _tools();
+        using var environment = new ToolEnvironment(profile, workers[^1], request.Options.Seed);
+        tools.Prepare(environment);
+        AgentSweepDocument doc;
+        var samples = new Dictionary<string, List<ToolSample>>(StringComparer.Ordinal);
+        long frequency = _clock.Frequency;
+        using (ILlmStepExecutor probe = _llms.Create(request.Llm, _clock))
+        {
+            doc = new AgentSweepDocument
+            {
+                HarnessVersion = ResultBuilder.HarnessVersion,
+                StartedUtc = DateTime.UtcNow,
+                Profile = profile.Name,
+                ProfilePath = profile.Path,
+                Agents = request.Options.Agents,
+                Llm = probe.Name,
+                LlmDetails = new Dictionary<string, object?>(probe.Details),
+                MaxBatch = Math.Min(request.Options.MaxBatch, probe.MaxBatch),
+                Batching = request.Options.Batching == LlmBatching.Continuous && probe.SupportsJoining ? "continuous" : "static",
+                Cores = cores,
+                WarmupS = request.Timing.Warmup.TotalSeconds,
+                DurationS = request.Timing.Duration.TotalSeconds,
+                Seed = request.Options.Seed,
+                PricePerGpuHour = request.PricePerGpuHour,
+                Hardware = hardware,
+                ProfileConfig = profile.Describe(),
+            };
+        }
+
+        foreach (int w in workers)
+        {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                doc.Cancelled = true;
+                break;
+            }
+
+            AgentSchedulerOptions options = request.Options with { Workers = w };
+            using ILlmStepExecutor llm = _llms.Create(request.Llm, _clock);
+            var runner = new AgentRunner(jobs, tools, llm, options, request.Timing, _clock);
+            AgentRunOutcome outcome = runner.Run(cancellationToken);
+            AgentRunReport r = AgentRunReport.From(outcome, profile, llm.Name, request.PricePerGpuHour);
+            r.LoadAverage1m = CpuTime.LoadAverage();
+            doc.Points.Add(AgentSweepPoint.From(r, oversubscribed: w > cores));
+            if (w <= cores)
+            {
+                foreach ((string name, ToolStats s) in outcome.Accounting.Tools)
+                {
+                    if (!samples.TryGetValue(name, out var list))
+                    {
+                        samples[name] = list = [];
+                    }
+
+                    list.AddRange(s.Samples);
+                }
+            }
+
+            doc.Cancelled = outcome.Cancelled;
+            AtomicFile.WriteAllText(path, JsonSerializer.Serialize(doc, ResultJson.Options));
+            progress?.Invoke(AgentTables.PointLine(doc.Points[^1]));
+        }
+
+        (int? measured, double? interpolated) = CoresPerGpu.Crossing(doc.Points.Select(p => p.ToCurvePoint()).ToList());
+        // Projections charge each call its CPU time: what it needs of a dedicated core (wall time on
+        // this machine also holds the waits for cores that other processes took).
+        bool cpuTimes = CpuTime.ThreadSupported;
+        MeasuredToolCost? costs = samples.Values.Any(l => l.Count > 0)
+            ? new MeasuredToolCost(
+                samples.ToDictionary(
+                    kv => kv.Key,
+                    kv => (IReadOnlyList<(long, int)>)kv.Value.Select(s => (cpuTimes ? (long)(s.Cpu.TotalSeconds * frequency) : s.ServiceTicks, s.Tokens)).ToList(),
+                    StringComparer.Ordinal),
+                frequency)
+            : null;
+        doc.ToolCosts = samples.Where(kv => kv.Value.Count > 0).ToDictionary(kv => kv.Key, kv => ToolCostSummary.From(kv.Value, frequency), StringComparer.Ordinal);
+
+        LatencyModel? model = request.Llm.Backend == LlmOptions.LatencyModelBackend ? request.Llm.Model ?? LatencyModel.H100Llama1B : null;
+        if (model is not null && costs is not null && !doc.Cancelled)
+        {
+            progress?.Invoke("simulating more workers with the tool costs measured here...");
+            foreach (AgentSweepPoint p in doc.Points)
+            {
+                var sim = new SimulatedAgentRunner(jobs, request.Options with { Workers = p.Workers }, model, costs, request.SimulationTiming);
+                p.SimulatedLlmBusyFraction = AgentRunReport.From(sim.Run(), profile, "latency-model", null).LlmBusyFraction;
+            }
+
+            doc.Projection = CoresPerGpu.Project("this run's LLM", jobs, request.Options, model, costs, request.SimulationTiming);
+            foreach (ProjectionCard card in request.Cards)
+            {
+                doc.Projections.Add(CoresPerGpu.Project(card.Name, jobs, request.Options, card.Model, costs, request.SimulationTiming));
+            }
+        }
+
+        if (measured is { } m)
+        {
+            doc.CoresPerGpuFor90pctBusy = m;
+            doc.CoresPerGpuInterpolated = interpolated;
+            doc.CoresPerGpuBasis = "measured";
+            doc.CoresPerGpuNote = string.Create(CultureInfo.InvariantCulture, $"measured with real tools on this machine: {m} workers reach {TargetText}");
+        }
+        else if (doc.Projection is { } proj)
+        {
+            doc.CoresPerGpuFor90pctBusy = proj.CoresPerGpuFor90pctBusy;
+            doc.CoresPerGpuInterpolated = proj.CoresInterpolated;
+            doc.CoresPerGpuBasis = proj.CoresPerGpuFor90pctBusy is null ? "unreachable" : "projected";
+            doc.CoresPerGpuNote = string.Create(CultureInfo.InvariantCulture,
+                $"no measured point reached {TargetText} (best {doc.Points.Max(p => p.LlmBusyFraction):P0}); {proj.Note}, with tool costs measured here on up to {Math.Min(cores, workers[^1])} workers");
+        }
+        else
+        {
+            doc.CoresPerGpuBasis = "unknown";
+            doc.CoresPerGpuNote = doc.Cancelled
+                ? "the sweep was cancelled"
+                : $"no measured point reached {TargetText}, and projection needs a latency-model LLM and at least one successful tool call";
+        }
+
+        AtomicFile.WriteAllText(path, JsonSerializer.Serialize(doc, ResultJson.Options));
+        return (doc, path);
+    }
+
+    private static string TargetText => $"{CoresPerGpu.TargetBusy:P0} LLM busy";
+
+    private static string DefaultPath(AgentSweepRequest r, HardwareFingerprint hardware)
+    {
+        string stamp = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
+        return Path.Combine(r.ResultsRoot, HardwareProbe.MachineLabel(hardware), $"agents-sweep_{r.Profile.Name}_{r.Llm.Backend.Replace(':', '-')}_a{r.Options.Agents}_{stamp}.json");
+    }
+}

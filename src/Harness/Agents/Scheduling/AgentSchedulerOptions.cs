@@ -1,0 +1,66 @@
+using Harness.Agents.Profiles;
+
+namespace Harness.Agents.Scheduling;
+
+/// <summary>How the LLM device takes steps from many agents.</summary>
+public enum LlmBatching
+{
+    /// <summary>Steps join the running batch at the next iteration (continuous batching, as vLLM and TensorRT-LLM do).</summary>
+    Continuous,
+    /// <summary>A batch runs until all its steps end; steps that arrive meanwhile wait for the next batch.</summary>
+    Static,
+}
+
+/// <summary>The scheduler's settings for one run: agents, tool workers, and LLM batching.</summary>
+public sealed record AgentSchedulerOptions
+{
+    /// <summary>Concurrent agents sharing the one LLM device.</summary>
+    public required int Agents { get; init; }
+
+    /// <summary>Tool workers: tool calls that run at once (one core each).</summary>
+    public required int Workers { get; init; }
+
+    /// <summary>Batch slots of the LLM device.</summary>
+    public int MaxBatch { get; init; } = 32;
+
+    public LlmBatching Batching { get; init; } = LlmBatching.Continuous;
+
+    /// <summary>A waiting step is admitted once it has waited this long, or at once when it fills the free slots.</summary>
+    public TimeSpan BatchWindow { get; init; } = TimeSpan.FromMilliseconds(2);
+
+    /// <summary>
+    /// Prefill tokens one iteration admits at most (vLLM's max_num_batched_tokens): waiting steps
+    /// join while their new tokens fit, and at least one always does.
+    /// </summary>
+    public int MaxPrefillTokens { get; init; } = 16_384;
+
+    /// <summary>Run seed: fixes every job and every tool call's data.</summary>
+    public int Seed { get; init; } = 42;
+
+    /// <summary>
+    /// True: each agent starts at a seeded turn of its first task, with that turn's context already in
+    /// the prefix cache (steady state), so that the agents are not in lock step at the start (their
+    /// first tasks count as partial).
+    /// </summary>
+    public bool StaggerStart { get; init; } = true;
+
+    public static AgentSchedulerOptions For(AgentProfile profile, int? agents, int? workers) => new()
+    {
+        Agents = agents ?? profile.Agents,
+        Workers = workers ?? Environment.ProcessorCount,
+        MaxBatch = profile.MaxBatch,
+    };
+
+    public void Validate()
+    {
+        if (Agents < 1 || Workers < 1 || MaxBatch < 1 || MaxPrefillTokens < 1)
+        {
+            throw HarnessException.BadInput($"Agents ({Agents}), workers ({Workers}), the LLM batch ({MaxBatch}) and prefill tokens per iteration ({MaxPrefillTokens}) must each be at least 1.");
+        }
+
+        if (BatchWindow < TimeSpan.Zero)
+        {
+            throw HarnessException.BadInput("The LLM batch window must not be negative.");
+        }
+    }
+}

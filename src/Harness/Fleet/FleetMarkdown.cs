@@ -1,0 +1,79 @@
+using System.Globalization;
+using System.Text;
+
+namespace Harness.Fleet;
+
+/// <summary>The fleet summary as a Markdown table for the terminal: one row per task, then the spread and the problems.</summary>
+public static class FleetMarkdown
+{
+    public static string Render(FleetSummary s, string? path = null)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var sb = new StringBuilder();
+        FleetAggregate a = s.Aggregate;
+        string suite = s.Suite is { } su ? $"{su.Workload} on {su.Backend}, {su.Scenario}" : "no readable result";
+        string expected = s.ExpectedTasks is { } e ? $" of {e}" : "";
+        string verdict = s.Healthy ? "HEALTHY" : "NEEDS ATTENTION";
+        sb.Append(c, $"### Fleet: {suite}: {a.NodesMeasured}{expected} tasks measured, {a.NodesFlagged} flagged: {verdict}\n\n");
+        string unit = a.ThroughputUnit ?? "units";
+        sb.Append(c, $"| task | node | device | status | throughput ({unit}/s) | p50 ms | p99 ms | flag |\n");
+        sb.Append("|---:|---|---|---|---:|---:|---:|---|\n");
+        foreach (NodeSummary n in s.Nodes)
+        {
+            string task = n.Task is { } t ? t.ToString(c) : "-";
+            string device = n.Gpu ?? n.Cpu ?? "";
+            string flag = n.Outlier ? string.Join("; ", n.Flags.Select(f => f.Direction.ToUpperInvariant() + ": " + f.Reason)) : "";
+            sb.Append(c, $"| {task} | {Cell(n.Name)} | {Cell(device)} | {Status(n)} | {Num(n.ThroughputPerS)} | {Num(n.LatencyP50Ms)} | {Num(n.LatencyP99Ms)} | {Cell(flag)} |\n");
+        }
+
+        if (s.Spread.Count > 0)
+        {
+            sb.Append("\n| spread | nodes | median | MAD | min | max | CV |\n|---|---:|---:|---:|---:|---:|---:|\n");
+            foreach ((string metric, SpreadSummary sp) in s.Spread)
+            {
+                sb.Append(c, $"| {metric} | {sp.Count} | {sp.Median:0.###} | {sp.Mad:0.###} | {sp.Min:0.###} | {sp.Max:0.###} | {sp.Cv:0.0%} |\n");
+            }
+        }
+
+        sb.Append(c, $"\nAggregate: {a.NodesMeasured} measured nodes deliver {a.ThroughputPerS:0.##} {unit}/s together; {a.RequestsOk} requests ok, {a.RequestsFailed} failed");
+        if (a.LatencyMs is { } l)
+        {
+            sb.Append(c, $"; pooled latency p50 {l.P50:0.###} ms, p99 {l.P99:0.###} ms");
+        }
+
+        sb.Append(".\n");
+        var problems = s.Nodes.Where(n => n.Status != NodeStatus.Ok || n.Reason is not null).ToList();
+        if (problems.Count > 0)
+        {
+            sb.Append("\nNeeds a look:\n");
+            foreach (NodeSummary n in problems)
+            {
+                string task = n.Task is { } t ? $"task {t.ToString(c)}" : "file";
+                string file = n.File is null ? "" : $", {n.File}";
+                sb.Append(c, $"- {task} ({n.Name}{file}): {Status(n)}: {n.Reason}\n");
+                foreach (string line in n.LogTail ?? [])
+                {
+                    sb.Append("      ").Append(line).Append('\n');
+                }
+            }
+        }
+
+        foreach (string note in s.Notes)
+        {
+            sb.Append(c, $"\nNote: {note}\n");
+        }
+
+        if (path is not null)
+        {
+            sb.Append(c, $"\nSummary: {path}\n");
+        }
+
+        return sb.ToString();
+    }
+
+    private static string Status(NodeSummary n) => n.Status.ToString().ToLowerInvariant();
+
+    private static string Num(double? v) => v is { } x ? x.ToString("0.###", CultureInfo.InvariantCulture) : "";
+
+    private static string Cell(string text) => text.Replace("|", "\\|", StringComparison.Ordinal).Replace("\n", " ", StringComparison.Ordinal);
+}

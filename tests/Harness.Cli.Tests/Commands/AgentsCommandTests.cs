@@ -1,0 +1,92 @@
+using System.Text.Json;
+using Harness.Agents.Reporting;
+using Harness.Results;
+
+namespace Harness.Cli.Tests.Commands;
+
+/// <summary><c>harness run agents</c> and <c>harness agents sweep</c> end to end, with real tools for a second or two.</summary>
+public class AgentsCommandTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("harness-cli-agents-").FullName;
+
+    public AgentsCommandTests()
+    {
+        File.WriteAllText(Profile, """
+            { "name": "tiny", "agents": 3, "max_batch": 4, "turns": 4, "initial_prompt_tokens": 100, "decode_tokens": 3,
+              "tool_calls_per_turn": 1, "tools": [ { "tool": "grep", "args": { "corpus_kb": 64 } }, { "tool": "json", "args": { "records": 20 } } ] }
+            """);
+    }
+
+    private string Profile => Path.Combine(_dir, "tiny.json");
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void Run_agents_writes_a_valid_result_with_an_agents_section()
+    {
+        string path = Path.Combine(_dir, "run.json");
+        (int code, string output, string err) = CliRunner.Run(
+            "run", "agents", "--profile", Profile, "--workers", "2", "--duration", "1.5s", "--warmup", "0.2s",
+            "--llm-ttft-ms", "3", "--llm-tpot-ms", "1", "--price-per-gpu-hour", "4", "--out", path);
+
+        Assert.True(code == 0, $"exit {code}\n{output}\n{err}");
+        Assert.Empty(ResultSchema.Validate(File.ReadAllText(path)));
+        ResultDocument doc = ResultJson.Read(path);
+        Assert.Equal(("agents", "latency-model", 1), (doc.Workload, doc.Backend, doc.SchemaVersion));
+        Assert.True(doc.Agents!.Turns >= 20);
+        Assert.Equal(4.0 / doc.Agents.JobsPerHour, doc.Agents.CostPerJobUsd!.Value, 9);
+        Assert.True(doc.Metrics.Extra!.ContainsKey("llm_busy_fraction"));
+        Assert.Equal("harness run agents --profile", ((JsonElement)doc.Config["command_line"]!).GetString()![..28]);
+        Assert.Contains("LLM busy", output, StringComparison.Ordinal);
+        Assert.Contains("| grep |", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Sweep_writes_the_curve_and_the_cores_per_gpu()
+    {
+        string path = Path.Combine(_dir, "sweep.json");
+        (int code, string output, string err) = CliRunner.Run(
+            "agents", "sweep", "--profile", Profile, "--workers", "1", "--duration", "1s", "--warmup", "0.2s",
+            "--llm-ttft-ms", "3", "--llm-tpot-ms", "1", "--card", "h100-gpt2", "--out", path);
+
+        Assert.True(code == 0, $"exit {code}\n{output}\n{err}");
+        using JsonDocument json = JsonDocument.Parse(File.ReadAllText(path));
+        Assert.True(json.RootElement.TryGetProperty("cores_per_gpu_for_90pct_busy", out _));
+        AgentSweepDocument doc = AgentSweepJson.Read(path);
+        Assert.Single(doc.Points);
+        Assert.Equal("h100-gpt2", Assert.Single(doc.Projections).Card);
+        Assert.Contains("cores_per_gpu_for_90pct_busy", output, StringComparison.Ordinal);
+        Assert.Contains("workers    1", err, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--llm-ttft-ms 5", "go together")]
+    [InlineData("--llm-result nope.json", "does not exist")]
+    [InlineData("--llm-batching eager", "neither continuous nor static")]
+    [InlineData("--llm onnx:cpu", "Unknown LLM backend 'onnx:cpu'")]
+    [InlineData("--agents 0", "must each be at least 1")]
+    public void Bad_agent_options_are_one_sentence_and_exit_2(string extra, string expected)
+    {
+        (int code, _, string err) = CliRunner.Run(["run", "agents", "--profile", Profile, "--duration", "1s", .. extra.Split(' ')]);
+        Assert.Equal(2, code);
+        Assert.Contains(expected, err, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_unknown_profile_lists_the_known_ones()
+    {
+        (int code, _, string err) = CliRunner.Run("run", "agents", "--profile", "no-such-mix");
+        Assert.Equal(2, code);
+        Assert.Contains("coding-agent", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Profiles_lists_profiles_and_tools()
+    {
+        (int code, string output, _) = CliRunner.Run("agents", "profiles");
+        Assert.Equal(0, code);
+        Assert.Contains("coding-agent", output, StringComparison.Ordinal);
+        Assert.Contains("embed", output, StringComparison.Ordinal);
+    }
+}

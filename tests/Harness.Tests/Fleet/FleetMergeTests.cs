@@ -1,0 +1,395 @@
+using System.Text.Json.Nodes;
+using Harness.Fleet;
+using Harness.Testing;
+
+namespace Harness.Tests.Fleet;
+
+public sealed class FleetMergeTests : IDisposable
+{
+    private readonly FleetFolder _fleet = new();
+
+    public void Dispose() => _fleet.Dispose();
+
+    private FleetSummary Merge(MergeOptions? options = null) => FleetMerge.Merge(_fleet.Root, options);
+
+    [Fact]
+    public void A_healthy_fleet_has_no_flags_and_sums_throughput()
+    {
+        _fleet.WriteManifest(6);
+        _fleet.WriteHealthyFleet(6);
+
+        FleetSummary s = Merge();
+
+        Assert.True(s.Healthy);
+        Assert.Equal(6, s.Nodes.Count);
+        Assert.All(s.Nodes, n => Assert.Equal(NodeStatus.Ok, n.Status));
+        Assert.All(s.Nodes, n => Assert.Empty(n.Flags));
+        Assert.Equal(600, s.Aggregate.ThroughputPerS, 6);
+        Assert.Equal(100, s.Spread["throughput_per_s"].Median, 6);
+        Assert.Equal(6, s.Aggregate.NodesMeasured);
+        Assert.Equal(6 * 50, s.Aggregate.LatencyMs!.Count);
+        Assert.Equal("minilm", s.Suite!.Workload);
+        Assert.DoesNotContain("command_line", s.Suite.Config.Keys);
+    }
+
+    [Fact]
+    public void A_planted_slow_node_is_the_only_one_flagged()
+    {
+        _fleet.WriteManifest(8);
+        _fleet.WriteHealthyFleet(8);
+        _fleet.WriteResult(5, FleetFolder.Result(throughput: 80, host: "n5"));
+
+        FleetSummary s = Merge();
+
+        NodeSummary slow = Assert.Single(s.Nodes, n => n.Outlier);
+        Assert.Equal(5, slow.Task);
+        OutlierFlag flag = Assert.Single(slow.Flags);
+        Assert.Equal("throughput_per_s", flag.Metric);
+        Assert.Equal("slow", flag.Direction);
+        Assert.True(flag.RobustDeviations < -3.5, $"z = {flag.RobustDeviations}");
+        Assert.Contains("below the fleet median", flag.Reason, StringComparison.Ordinal);
+        Assert.False(s.Healthy);
+        Assert.Equal(1, s.Aggregate.NodesFlagged);
+    }
+
+    [Fact]
+    public void A_planted_tail_latency_node_is_flagged_on_p99_only()
+    {
+        _fleet.WriteHealthyFleet(7);
+        _fleet.WriteResult(2, FleetFolder.Result(p99: 45, host: "n2"));
+
+        FleetSummary s = Merge();
+
+        NodeSummary node = Assert.Single(s.Nodes, n => n.Outlier);
+        Assert.Equal(2, node.Task);
+        OutlierFlag flag = Assert.Single(node.Flags);
+        Assert.Equal("latency_p99_ms", flag.Metric);
+        Assert.Equal("slow", flag.Direction);
+    }
+
+    [Fact]
+    public void A_fast_node_is_flagged_as_fast()
+    {
+        _fleet.WriteHealthyFleet(5);
+        _fleet.WriteResult(0, FleetFolder.Result(throughput: 130, host: "n0"));
+
+        OutlierFlag flag = Assert.Single(Merge().Nodes.Single(n => n.Task == 0).Flags);
+
+        Assert.Equal("fast", flag.Direction);
+    }
+
+    [Fact]
+    public void K_decides_how_far_is_too_far()
+    {
+        // Median 100, MAD 1 (sigma 1.4826): the node at 94 is 6 / 1.4826 = 4.05 robust deviations below.
+        double[] throughputs = [98, 99, 100, 100, 101, 102, 94];
+        for (int i = 0; i < throughputs.Length; i++)
+        {
+            _fleet.WriteResult(i, FleetFolder.Result(throughput: throughputs[i], host: $"n{i}"));
+        }
+
+        Assert.Empty(Merge(new MergeOptions { K = 4.5 }).Nodes.SelectMany(n => n.Flags));
+        NodeSummary flagged = Assert.Single(Merge(new MergeOptions { K = 3.5 }).Nodes, n => n.Outlier);
+        Assert.Equal(6, flagged.Task);
+        Assert.Equal(-4.05, flagged.Flags[0].RobustDeviations!.Value, 2);
+    }
+
+    [Fact]
+    public void When_the_other_nodes_agree_exactly_the_noise_floor_decides()
+    {
+        for (int i = 0; i < 5; i++)
+        {
+            _fleet.WriteResult(i, FleetFolder.Result(throughput: 100, p50: 10, p99: 20, host: $"n{i}"));
+        }
+
+        _fleet.WriteResult(5, FleetFolder.Result(throughput: 99.5, p50: 10, p99: 20, host: "n5")); // 0.5%: noise
+        _fleet.WriteResult(6, FleetFolder.Result(throughput: 96, p50: 10, p99: 20, host: "n6")); // 4%: beyond the 2% floor
+
+        FleetSummary s = Merge();
+
+        NodeSummary flagged = Assert.Single(s.Nodes, n => n.Outlier);
+        Assert.Equal(6, flagged.Task);
+        Assert.Null(flagged.Flags[0].RobustDeviations);
+        Assert.Equal(0, s.Spread["throughput_per_s"].Mad);
+    }
+
+    [Fact]
+    public void Throttle_time_of_the_gpu_a_task_used_flags_that_task_only()
+    {
+        // Two nodes with two GPUs each, one task per GPU; NVML reports both GPUs in every result.
+        // On node b, GPU 1 throttled for 4.25 s: task 3 used it, task 2 (GPU 0 of the same node) did not.
+        static void Telemetry(JsonObject json, double gpu1Throttle) => json["telemetry"] = new JsonObject
+        {
+            ["enabled"] = true,
+            ["gpus"] = new JsonArray(
+                new JsonObject { ["index"] = 0, ["uuid"] = "GPU-aaaa", ["throttle_s"] = 0.0 },
+                new JsonObject { ["index"] = 1, ["uuid"] = "GPU-bbbb", ["throttle_s"] = gpu1Throttle, ["throttle_reasons_s"] = new JsonObject { ["sw_thermal_slowdown"] = gpu1Throttle } }),
+        };
+        for (int task = 0; task < 4; task++)
+        {
+            string host = task < 2 ? "a" : "b";
+            double throttle = host == "b" ? 4.25 : 0;
+            _fleet.WriteResult(task, FleetFolder.Result(host: host, backend: "onnx:cuda"), json => Telemetry(json, throttle));
+            _fleet.WriteExit(task, 0, host, 4, gpus: (task % 2).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        FleetSummary s = Merge();
+
+        NodeSummary node = Assert.Single(s.Nodes, n => n.Outlier);
+        Assert.Equal(3, node.Task);
+        Assert.Equal(4.25, node.ThrottleS);
+        Assert.Equal("NVIDIA H100 #1", node.Gpu);
+        OutlierFlag flag = Assert.Single(node.Flags);
+        Assert.Equal(("throttle_s", "throttled"), (flag.Metric, flag.Direction));
+        Assert.Equal(0, s.Nodes.Single(n => n.Task == 2).ThrottleS);
+    }
+
+    [Fact]
+    public void A_gpus_throttling_does_not_flag_a_cpu_run()
+    {
+        _fleet.WriteHealthyFleet(3);
+        _fleet.WriteResult(0, FleetFolder.Result(host: "n0"), json =>
+            json["telemetry"] = new JsonObject { ["gpus"] = new JsonArray(new JsonObject { ["index"] = 0, ["throttle_s"] = 9.0 }) });
+
+        Assert.Null(Merge().Nodes.Single(n => n.Task == 0).ThrottleS);
+    }
+
+    [Fact]
+    public void Throttle_time_is_read_in_seconds_whatever_the_unit_suffix()
+    {
+        var raw = new JsonObject
+        {
+            ["metrics"] = new JsonObject { ["gpu_throttle_ms"] = 1500, ["throughput_per_s"] = 3 },
+            ["telemetry"] = new JsonObject { ["throttle_reasons"] = "sw_power_cap", ["idle_s"] = 9 },
+        };
+        Assert.Equal(1.5, FleetMerge.ThrottleSeconds(raw));
+        Assert.Null(FleetMerge.ThrottleSeconds(new JsonObject { ["telemetry"] = new JsonObject { ["power_w"] = 300 } }));
+    }
+
+    [Fact]
+    public void Missing_and_failed_tasks_are_listed_with_their_reasons()
+    {
+        _fleet.WriteManifest(5);
+        _fleet.WriteHealthyFleet(2);
+        // Task 2: exited 2 without a result; its stderr tail is kept.
+        _fleet.WriteExit(2, 2, "n2");
+        _fleet.WriteLog(2, string.Join('\n', Enumerable.Range(1, 15).Select(i => $"line {i}")) + "\nharness: Backend 'onnx:cuda' is not usable here.\n");
+        // Task 3: no trace at all. Task 4: no exit record, the scheduler says it timed out.
+        var states = new[] { new SchedulerTaskState(4, "TIMEOUT", "n4", "exit 0:15", "sacct") };
+
+        FleetSummary s = Merge(new MergeOptions { SchedulerStates = states });
+
+        Assert.Equal(5, s.Nodes.Count);
+        NodeSummary failed = s.Nodes.Single(n => n.Task == 2);
+        Assert.Equal(NodeStatus.Failed, failed.Status);
+        Assert.Equal(2, failed.ExitCode);
+        Assert.Contains("exit code 2", failed.Reason, StringComparison.Ordinal);
+        Assert.Equal(10, failed.LogTail!.Count);
+        Assert.Equal("harness: Backend 'onnx:cuda' is not usable here.", failed.LogTail[^1]);
+        NodeSummary missing = s.Nodes.Single(n => n.Task == 3);
+        Assert.Equal(NodeStatus.Missing, missing.Status);
+        Assert.Contains("never started", missing.Reason, StringComparison.Ordinal);
+        NodeSummary timedOut = s.Nodes.Single(n => n.Task == 4);
+        Assert.Equal(NodeStatus.Missing, timedOut.Status);
+        Assert.Contains("TIMEOUT", timedOut.Reason, StringComparison.Ordinal);
+        Assert.Equal("n4", timedOut.Name);
+        Assert.False(s.Healthy);
+        Assert.Equal((1, 2), (s.Aggregate.NodesFailed, s.Aggregate.NodesMissing));
+        Assert.Equal(199.5, s.Aggregate.ThroughputPerS, 6);
+    }
+
+    [Fact]
+    public void A_task_still_running_is_missing_with_the_schedulers_word()
+    {
+        _fleet.WriteManifest(3);
+        _fleet.WriteHealthyFleet(2);
+
+        FleetSummary s = Merge(new MergeOptions { SchedulerStates = [new SchedulerTaskState(2, "RUNNING", "n2", null, "squeue")] });
+
+        NodeSummary node = s.Nodes.Single(n => n.Task == 2);
+        Assert.Equal(NodeStatus.Missing, node.Status);
+        Assert.Contains("no result yet", node.Reason, StringComparison.Ordinal);
+        Assert.Contains("RUNNING on n2", node.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_expected_count_comes_from_the_exit_records_when_there_is_no_manifest()
+    {
+        _fleet.WriteResult(0, FleetFolder.Result(host: "n0"));
+        _fleet.WriteExit(0, 0, "n0", tasks: 3);
+
+        FleetSummary s = Merge();
+
+        Assert.Equal(3, s.ExpectedTasks);
+        Assert.Equal([0, 1, 2], s.Nodes.Select(n => n.Task!.Value));
+    }
+
+    [Fact]
+    public void A_cancelled_run_is_a_failure_and_stays_out_of_the_spread()
+    {
+        _fleet.WriteHealthyFleet(3);
+        _fleet.WriteResult(3, FleetFolder.Result(throughput: 5, host: "n3", cancelled: true));
+
+        FleetSummary s = Merge();
+
+        NodeSummary node = s.Nodes.Single(n => n.Task == 3);
+        Assert.Equal(NodeStatus.Failed, node.Status);
+        Assert.Contains("cancelled", node.Reason, StringComparison.Ordinal);
+        Assert.Equal(3, s.Spread["throughput_per_s"].Count);
+    }
+
+    [Fact]
+    public void An_invalid_result_counts_in_the_spread_and_says_which_condition_failed()
+    {
+        _fleet.WriteHealthyFleet(3);
+        _fleet.WriteResult(1, FleetFolder.Result(valid: false, host: "n1"));
+        _fleet.WriteExit(1, 1, "n1");
+
+        FleetSummary s = Merge();
+
+        NodeSummary node = s.Nodes.Single(n => n.Task == 1);
+        Assert.Equal(NodeStatus.Invalid, node.Status);
+        Assert.Contains("min_requests", node.Reason, StringComparison.Ordinal);
+        Assert.Equal(3, s.Spread["throughput_per_s"].Count);
+        Assert.False(s.Healthy);
+    }
+
+    [Fact]
+    public void Another_schema_version_is_refused_with_the_files_name()
+    {
+        _fleet.WriteHealthyFleet(3);
+        _fleet.WriteResult(2, FleetFolder.Result(host: "n2"), json => json["schema_version"] = 2);
+
+        NodeSummary node = Merge().Nodes.Single(n => n.Task == 2);
+
+        Assert.Equal(NodeStatus.Refused, node.Status);
+        Assert.Contains("task-2.json", node.Reason, StringComparison.Ordinal);
+        Assert.Contains("schema version 2", node.Reason, StringComparison.Ordinal);
+        Assert.Equal("n2", node.Name);
+    }
+
+    [Fact]
+    public void A_result_from_another_workload_is_refused_and_the_majority_suite_wins()
+    {
+        _fleet.WriteHealthyFleet(4);
+        _fleet.WriteResult(0, FleetFolder.Result(host: "n0", workload: "resnet18"));
+
+        FleetSummary s = Merge();
+
+        Assert.Equal("minilm", s.Suite!.Workload);
+        NodeSummary node = s.Nodes.Single(n => n.Task == 0);
+        Assert.Equal(NodeStatus.Refused, node.Status);
+        Assert.Contains("workload resnet18 where the fleet has minilm", node.Reason, StringComparison.Ordinal);
+        Assert.Equal(3, s.Aggregate.NodesMeasured);
+        Assert.Equal(1, s.Aggregate.NodesRefused);
+    }
+
+    [Fact]
+    public void A_result_with_other_settings_is_refused_naming_the_setting()
+    {
+        _fleet.WriteHealthyFleet(3);
+        _fleet.WriteResult(1, FleetFolder.Result(host: "n1", batch: 8));
+
+        NodeSummary node = Merge().Nodes.Single(n => n.Task == 1);
+
+        Assert.Equal(NodeStatus.Refused, node.Status);
+        Assert.Contains("config batch 8 where the fleet has 1", node.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_json_file_that_is_not_a_result_is_refused_not_skipped()
+    {
+        _fleet.WriteHealthyFleet(3);
+        FleetFolder.WriteJson(Path.Combine(_fleet.Layout.ResultsDir, "notes.json"), "{\"hello\": 1}");
+        FleetFolder.WriteJson(Path.Combine(_fleet.Layout.ResultsDir, "broken.json"), "{\"schema_version\": 1, ");
+
+        FleetSummary s = Merge();
+
+        Assert.Equal(5, s.Nodes.Count);
+        Assert.Contains(s.Nodes, n => n.File == Path.Combine("results", "notes.json") && n.Reason!.Contains("no schema_version", StringComparison.Ordinal));
+        Assert.Contains(s.Nodes, n => n.File == Path.Combine("results", "broken.json") && n.Status == NodeStatus.Refused);
+    }
+
+    [Fact]
+    public void A_plain_folder_of_results_merges_without_a_fleet_layout()
+    {
+        string dir = Path.Combine(_fleet.Root, "plain");
+        for (int i = 0; i < 3; i++)
+        {
+            FleetFolder.WriteJson(Path.Combine(dir, $"machine{i}", "minilm.json"), Harness.Results.ResultJson.Serialize(FleetFolder.Result(host: $"m{i}")));
+        }
+
+        FleetSummary s = FleetMerge.Merge(dir);
+
+        Assert.Equal(["m0", "m1", "m2"], s.Nodes.Select(n => n.Name).Order());
+        Assert.All(s.Nodes, n => Assert.Null(n.Task));
+        Assert.Null(s.ExpectedTasks);
+        Assert.Contains(s.Notes, n => n.Contains("unknown", StringComparison.Ordinal));
+        Assert.True(s.Healthy);
+    }
+
+    [Fact]
+    public void The_gpu_of_a_cuda_task_comes_from_the_schedulers_assignment()
+    {
+        _fleet.WriteResult(0, FleetFolder.Result(host: "g0", backend: "onnx:cuda"));
+        _fleet.WriteExit(0, 0, "g0", gpus: "1");
+
+        Assert.Equal("NVIDIA H100 #1", Merge().Nodes[0].Gpu);
+    }
+
+    [Fact]
+    public void Too_few_nodes_for_outliers_is_said_not_hidden()
+    {
+        _fleet.WriteResult(0, FleetFolder.Result(throughput: 100, host: "n0"));
+        _fleet.WriteResult(1, FleetFolder.Result(throughput: 50, host: "n1"));
+
+        FleetSummary s = Merge();
+
+        Assert.All(s.Nodes, n => Assert.Empty(n.Flags));
+        Assert.Contains(s.Notes, n => n.Contains("2 were measured", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void The_summary_file_round_trips_with_every_node()
+    {
+        _fleet.WriteManifest(3);
+        _fleet.WriteHealthyFleet(2);
+        FleetSummary s = Merge();
+
+        FleetMerge.Write(s, _fleet.Layout.SummaryPath);
+
+        var json = (JsonObject)JsonNode.Parse(File.ReadAllText(_fleet.Layout.SummaryPath))!;
+        Assert.Equal("fleet_summary", (string?)json["kind"]);
+        JsonArray nodes = json["nodes"]!.AsArray();
+        Assert.Equal(3, nodes.Count);
+        Assert.Equal("missing", (string?)nodes[2]!["status"]);
+        Assert.Equal(2, (int?)json["aggregate"]!["nodes_measured"]);
+        Assert.Equal(3.5, (double?)json["rule"]!["k"]);
+        // Merging again ignores the summary it wrote.
+        Assert.Equal(3, Merge().Nodes.Count);
+    }
+
+    [Fact]
+    public void The_markdown_table_has_a_row_per_task_and_the_reasons()
+    {
+        _fleet.WriteManifest(4);
+        _fleet.WriteHealthyFleet(3);
+
+        string md = FleetMarkdown.Render(Merge());
+
+        Assert.Contains("3 of 4 tasks measured", md, StringComparison.Ordinal);
+        Assert.Contains("| 3 | - |  | missing |", md, StringComparison.Ordinal);
+        Assert.Contains("| throughput_per_s | 3 |", md, StringComparison.Ordinal);
+        Assert.Contains("task 3 (-): missing: no result and no exit record", md, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Bad_input_is_refused_in_one_sentence()
+    {
+        Assert.Contains("does not exist", Assert.Throws<HarnessException>(() => FleetMerge.Merge(Path.Combine(_fleet.Root, "nope"))).Message, StringComparison.Ordinal);
+        Assert.Contains("nothing to merge", Assert.Throws<HarnessException>(() => Merge()).Message, StringComparison.Ordinal);
+        Assert.Contains("--k", Assert.Throws<HarnessException>(() => Merge(new MergeOptions { K = 0 })).Message, StringComparison.Ordinal);
+        Assert.Contains("--min-deviation", Assert.Throws<HarnessException>(() => Merge(new MergeOptions { MinDeviation = -1 })).Message, StringComparison.Ordinal);
+        Assert.Contains("--expect", Assert.Throws<HarnessException>(() => Merge(new MergeOptions { ExpectedTasks = 0 })).Message, StringComparison.Ordinal);
+    }
+}
