@@ -1,9 +1,11 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
+using Harness.Agents.Llm;
 using Harness.Backends;
 using Harness.Cli.Commands;
 using Harness.Fleet;
 using Harness.Onnx;
+using Harness.Onnx.Decoder;
 using Harness.Torch;
 
 namespace Harness.Cli;
@@ -22,6 +24,9 @@ public static class HarnessCli
 
     /// <summary>The backends this build knows; each native runtime is its own assembly.</summary>
     public static BackendRegistry CreateRegistry() => new([new OnnxBackendProvider(), new TorchBackendProvider()]);
+
+    /// <summary>The real LLM devices the agents can drive besides the latency model.</summary>
+    public static LlmBackendRegistry CreateLlmBackends() => new([new OnnxLlmBackendProvider()]);
 
     /// <param name="processRunner">Starts Slurm's commands; tests pass a fake.</param>
     public static RootCommand BuildRoot(TextWriter output, TextWriter error, CancellationToken interrupt = default, IProcessRunner? processRunner = null)

@@ -23,7 +23,7 @@ public static class AgentsCommand
     /// <summary>The agent tools of this build; the LLM backends beyond the latency model come from the decoder backends.</summary>
     public static Func<ToolSet> Tools { get; set; } = Harness.Agents.Native.AgentToolSets.Full;
 
-    public static LlmBackendRegistry LlmBackends { get; set; } = new();
+    public static LlmBackendRegistry LlmBackends { get; set; } = HarnessCli.CreateLlmBackends();
 
     /// <summary><c>harness run agents</c>.</summary>
     public static Command CreateRun(Lazy<BackendRegistry> registry, TextWriter output, TextWriter error, CancellationToken interrupt)
@@ -178,7 +178,7 @@ public static class AgentsCommand
 
         public Option<int?> Agents { get; } = new("--agents", "-n") { Description = "Concurrent agents per LLM device (default: the profile's)." };
 
-        public Option<string> LlmBackend { get; } = new("--llm") { Description = "LLM device: latency-model (default) or a decoder backend once available.", DefaultValueFactory = _ => LlmOptions.LatencyModelBackend };
+        public Option<string> LlmBackend { get; } = new("--llm") { Description = "LLM device: latency-model (default), or a real decoder: onnx:cpu, onnx:cuda (model from --llm-set model_config=NAME).", DefaultValueFactory = _ => LlmOptions.LatencyModelBackend };
 
         public Option<string?> Preset { get; } = new("--llm-preset") { Description = $"latency-model numbers of a measured card: {string.Join(", ", LatencyModelSpec.Presets.Keys)} (default {LatencyModelSpec.DefaultPreset})." };
 

@@ -180,6 +180,18 @@ public sealed class OnnxDecoderRunner : IDisposable
         _position++;
     }
 
+    /// <summary>
+    /// Moves the position back to <paramref name="position"/> tokens, so that the next steps overwrite
+    /// the cache from there (a caller that decodes more tokens than the cache holds keeps the cost of
+    /// a nearly full cache instead of failing).
+    /// </summary>
+    public void Rewind(int position)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(position, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(position, _position);
+        _position = position;
+    }
+
     public void Dispose()
     {
         for (int i = _owned.Count - 1; i >= 0; i--)

@@ -80,7 +80,7 @@ public sealed class AgentBenchmark
             ["exec_isolation"] = tools.All.OfType<ExecTool>().FirstOrDefault() is { } exec && profile.Tools.Any(t => t.Tool == exec.Name) ? exec.Isolation : null,
             ["profile_sources"] = profile.Sources,
         };
-        ResultDocument doc = AgentResults.Build(outcome, profile, llm, request.Timing, hardware, request.MaxErrorRate, request.MinTurns, request.PricePerGpuHour, config);
+        ResultDocument doc = AgentResults.Build(outcome, profile, llm, request.Timing, hardware, request.MaxErrorRate, request.MinTurns, request.PricePerGpuHour, config, request.Llm.Backend);
         doc.Agents!.LoadAverage1m = load;
         AtomicFile.WriteAllText(path, ResultJson.Serialize(doc));
         return new RunOutcome(doc, path, doc.Valid ? ExitCodes.Ok : ExitCodes.Invalid);

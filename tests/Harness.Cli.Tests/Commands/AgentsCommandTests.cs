@@ -59,11 +59,35 @@ public class AgentsCommandTests : IDisposable
         Assert.Contains("workers    1", err, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Run_agents_on_a_real_onnx_cpu_decoder_interleaves_tools_and_decode_steps()
+    {
+        // A private model cache: the tiny decoder is generated (or reused) there, never in the user's cache.
+        string cache = Path.Combine(Path.GetTempPath(), "harness-test-cache");
+        Directory.CreateDirectory(cache);
+        Environment.SetEnvironmentVariable("HARNESS_CACHE", cache);
+        string path = Path.Combine(_dir, "onnx.json");
+        (int code, string output, string err) = CliRunner.Run(
+            "run", "agents", "--profile", Profile, "--workers", "1", "--duration", "2s", "--warmup", "0.3s", "--min-turns", "1",
+            "--llm", "onnx:cpu", "--llm-set", "model_config=tiny-gpt2-test", "--llm-set", "threads=1", "--out", path);
+
+        Assert.True(code == 0, $"exit {code}\n{output}\n{err}");
+        Assert.Empty(ResultSchema.Validate(File.ReadAllText(path)));
+        ResultDocument doc = ResultJson.Read(path);
+        Assert.Equal(("agents", "onnx:cpu"), (doc.Workload, doc.Backend));
+        Assert.Equal("tiny-gpt2-test", ((JsonElement)doc.Config["model_config"]!).GetString());
+        Assert.Equal("CPUExecutionProvider", ((JsonElement)doc.Config["execution_provider"]!).GetString());
+        Assert.True(doc.Agents!.LlmBusyFraction > 0);
+        Assert.True(doc.Agents.Tools.Values.Sum(t => t.Calls) > 0);
+        Assert.True(doc.Agents.OutputTokens > 0);
+        Assert.True(doc.Agents.PrefillTokens > 0);
+    }
+
     [Theory]
     [InlineData("--llm-ttft-ms 5", "go together")]
     [InlineData("--llm-result nope.json", "does not exist")]
     [InlineData("--llm-batching eager", "neither continuous nor static")]
-    [InlineData("--llm onnx:cpu", "Unknown LLM backend 'onnx:cpu'")]
+    [InlineData("--llm onnx:tpu", "Unknown LLM backend 'onnx:tpu'")]
     [InlineData("--agents 0", "must each be at least 1")]
     public void Bad_agent_options_are_one_sentence_and_exit_2(string extra, string expected)
     {

@@ -27,7 +27,8 @@ public static class AgentResults
         double maxErrorRate,
         long minTurns,
         double? pricePerGpuHour,
-        IReadOnlyDictionary<string, object?>? extraConfig = null)
+        IReadOnlyDictionary<string, object?>? extraConfig = null,
+        string? backend = null)
     {
         AgentAccounting a = run.Accounting;
         AgentRunReport report = AgentRunReport.From(run, profile, llm.Name, pricePerGpuHour);
@@ -83,7 +84,7 @@ public static class AgentResults
             OutputUnits = a.OutputTokens,
             Errors = errors,
         };
-        ResultDocument doc = ResultBuilder.Build(engine, Workload, llm.Name, hardware, extraConfig);
+        ResultDocument doc = ResultBuilder.Build(engine, Workload, backend ?? llm.Name, hardware, extraConfig);
         doc.Metrics.Extra ??= [];
         foreach ((string k, object? v) in report.FlatMetrics())
         {
