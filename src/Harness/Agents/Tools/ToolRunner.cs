@@ -79,6 +79,13 @@ public static class ToolRunner
         }
 
         long end = clock.Timestamp;
+        if (outcome == ToolOutcome.Ok && end - start > timeout.TotalSeconds * clock.Frequency)
+        {
+            // The cancellation timer may fire late on a loaded machine, or a tool may check its token
+            // rarely: a call that ends past its timeout is a timeout all the same, as in the engine.
+            (outcome, reason) = (ToolOutcome.Timeout, $"finished after its {timeout.TotalSeconds:0.###} s timeout");
+        }
+
         TimeSpan cpu = CpuTime.CurrentThread() - cpu0 + subprocess;
         if (reason is { Length: > MaxReasonLength })
         {
