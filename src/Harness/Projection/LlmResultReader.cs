@@ -79,7 +79,9 @@ public static class LlmResultReader
             PrefillTokensPerS = DocumentValues.ExtraNumber(m, "prefill_tokens_per_s"),
             Mfu = DocumentValues.ExtraNumber(m, "mfu"),
             Mbu = DocumentValues.ExtraNumber(m, "mbu"),
-            AvgGpuPowerW = DocumentValues.ExtraNumber(m, "gpu_power_w", "gpu_power_w_mean", "avg_gpu_power_w"),
+            // The harness's own runs write the backend device's power as metrics.avg_power_w (NVML on CUDA).
+            AvgGpuPowerW = DocumentValues.ExtraNumber(m, "gpu_power_w", "gpu_power_w_mean", "avg_gpu_power_w")
+                ?? (doc.Backend.Contains(":cuda", StringComparison.Ordinal) ? m.AvgPowerW : null),
         };
     }
 

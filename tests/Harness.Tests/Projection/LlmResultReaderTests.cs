@@ -24,6 +24,21 @@ public class LlmResultReaderTests
     }
 
     [Fact]
+    public void Takes_the_power_the_telemetry_measured_on_a_cuda_backend()
+    {
+        ResultDocument gpu = SyntheticRuns.Llm(SyntheticRuns.H100, 95, 12);
+        gpu.Backend = "torch:cuda";
+        gpu.Metrics.AvgPowerW = 144;
+        Assert.Equal(144, LlmResultReader.Read(gpu, "x.json").AvgGpuPowerW);
+
+        // On a CPU backend, avg_power_w is the CPU package's: not a GPU's power.
+        ResultDocument cpu = SyntheticRuns.Llm(SyntheticRuns.H100, 95, 12);
+        cpu.Backend = "onnx:cpu";
+        cpu.Metrics.AvgPowerW = 90;
+        Assert.Null(LlmResultReader.Read(cpu, "x.json").AvgGpuPowerW);
+    }
+
+    [Fact]
     public void Reads_the_same_after_a_round_trip_through_the_file_format()
     {
         ResultDocument doc = SyntheticRuns.Llm(SyntheticRuns.H100, 95, 12, modelConfig: new Dictionary<string, object?> { ["n_layer"] = 12, ["n_embd"] = 768, ["n_head"] = 12 });
