@@ -13,7 +13,16 @@ build() {
   dotnet build Harness.sln -c Release -nologo -v quiet -clp:ErrorsOnly
 }
 
-harness() { dotnet "$harness_dll" "$@"; }
+# Through the TorchSharp compat muxer when scripts/torch-compat.sh has prepared one (./run.sh test
+# does), so torch:* backends load on Debian 12 too; else the system dotnet.
+harness() {
+  local dotnet=dotnet compat
+  if compat=$(scripts/torch-compat.sh --check 2>/dev/null | tail -n 1) && [ -x "$compat" ]; then
+    dotnet=$compat
+    export DOTNET_ROOT; DOTNET_ROOT=$(dirname "$compat")
+  fi
+  "$dotnet" "$harness_dll" "$@"
+}
 
 run_tests() {
   build
