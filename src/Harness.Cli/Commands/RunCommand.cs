@@ -22,6 +22,7 @@ public static class RunCommand
         var outFile = new Option<string?>("--out", "-o") { Description = "Result file (default: results/<machine>/<workload>_<backend>_<scenario>_<utc>.json); for a sweep, repeat or search: the folder for its files." };
         var sweepRate = new Option<string?>("--sweep-rate") { Description = "Run poisson arrivals at each rate, e.g. 10,20,40 (requests/s); each point is written as it finishes." };
         var sweepConcurrency = new Option<string?>("--sweep-concurrency") { Description = "Run a closed loop at each concurrency, e.g. 1,2,4." };
+        var sweepBatch = new Option<string?>("--sweep-batch") { Description = "Run the scenario at each batch size, e.g. 1,16,64; a point that does not fit is recorded as failed with its reason and the sweep goes on." };
         var repeat = new Option<int>("--repeat") { Description = "Run the same measurement N times (one file each): run-level statistics for 'harness compare'.", DefaultValueFactory = _ => 1 };
         var sloSearch = new Option<bool>("--slo-search") { Description = "Find the highest poisson rate that meets --slo, starting from --scenario poisson:RATE (bisection, as MLPerf's FindPeakPerformance)." };
         var precision = new Option<string>("--search-precision") { Description = "Stop the SLO search when the bracket is this narrow, relative to the peak.", DefaultValueFactory = _ => "5%" };
@@ -29,7 +30,7 @@ public static class RunCommand
 
         var command = new Command("run", "Run one workload and write a result file, or a sweep of them. Exit 0 valid (every point valid; a peak found), 1 invalid or failed, 2 bad input.");
         run.AddTo(command);
-        foreach (Option o in new Option[] { outFile, sweepRate, sweepConcurrency, repeat, sloSearch, precision, maxRuns })
+        foreach (Option o in new Option[] { outFile, sweepRate, sweepConcurrency, sweepBatch, repeat, sloSearch, precision, maxRuns })
         {
             command.Add(o);
         }
@@ -49,6 +50,7 @@ public static class RunCommand
 
             double[]? rates = parse.GetValue(sweepRate) is { } rs ? ParseList(rs, "--sweep-rate", v => double.Parse(v, NumberStyles.Float, CultureInfo.InvariantCulture), v => v is > 0 and <= 1_000_000) : null;
             int[]? levels = parse.GetValue(sweepConcurrency) is { } cs ? ParseList(cs, "--sweep-concurrency", v => int.Parse(v, NumberStyles.None, CultureInfo.InvariantCulture), v => v is >= 1 and <= 4096) : null;
+            int[]? batches = parse.GetValue(sweepBatch) is { } bs ? ParseList(bs, "--sweep-batch", v => int.Parse(v, NumberStyles.None, CultureInfo.InvariantCulture), v => v is >= 1 and <= 65536) : null;
             int repeats = parse.GetValue(repeat);
             bool search = parse.GetValue(sloSearch);
             if (repeats is < 1 or > 1000)
@@ -56,10 +58,10 @@ public static class RunCommand
                 throw HarnessException.BadInput("--repeat must lie between 1 and 1000.");
             }
 
-            int modes = (rates is null ? 0 : 1) + (levels is null ? 0 : 1) + (repeats > 1 ? 1 : 0) + (search ? 1 : 0);
+            int modes = (rates is null ? 0 : 1) + (levels is null ? 0 : 1) + (batches is null ? 0 : 1) + (repeats > 1 ? 1 : 0) + (search ? 1 : 0);
             if (modes > 1)
             {
-                throw HarnessException.BadInput("--sweep-rate, --sweep-concurrency, --repeat and --slo-search cannot be combined; choose one.");
+                throw HarnessException.BadInput("--sweep-rate, --sweep-concurrency, --sweep-batch, --repeat and --slo-search cannot be combined; choose one.");
             }
 
             if (modes == 0)
@@ -86,7 +88,7 @@ public static class RunCommand
 
             bool scenarioGiven = parse.GetResult(run.Scenario) is { Implicit: false };
             IScenario scenario = request.Settings.Scenario;
-            string kind = rates is not null ? "rate" : levels is not null ? "concurrency" : search ? "slo_search" : "repeat";
+            string kind = rates is not null ? "rate" : levels is not null ? "concurrency" : batches is not null ? "batch" : search ? "slo_search" : "repeat";
             string? outPath = parse.GetValue(outFile);
             if (outPath is not null && outPath.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
             {
@@ -113,6 +115,10 @@ public static class RunCommand
                 }
 
                 outcome = SweepRunner.Run(request, SweepPlan.Concurrencies(levels), folder, Announce(RunOne));
+            }
+            else if (batches is not null)
+            {
+                outcome = SweepRunner.Run(request, SweepPlan.Batches(scenario, batches), folder, Announce(RunOne));
             }
             else if (search)
             {
@@ -163,6 +169,12 @@ public static class RunCommand
         sb.Append("| point | scenario | verdict | req/s | throughput/s | p50 ms | p99 ms | goodput/s |\n|---|---|---|---:|---:|---:|---:|---:|\n");
         foreach (SweepIndexEntry p in index.Points)
         {
+            if (p.Error is { } why)
+            {
+                sb.Append(c, $"| {p.Label} | {p.Scenario} | FAILED: {why.Replace('|', '/')} | - | - | - | - | - |\n");
+                continue;
+            }
+
             sb.Append(c, $"| {p.Label} | {p.Scenario} | {(p.Valid ? "VALID" : "INVALID")} | {p.RequestsPerS:0.##} | {p.ThroughputPerS:0.##} | {p.LatencyP50Ms:0.###} | {p.LatencyP99Ms:0.###} | {(p.GoodputPerS is { } g ? g.ToString("0.##", c) : "-")} |\n");
         }
 

@@ -84,6 +84,10 @@ public sealed class SweepIndexEntry
 
     public double? GoodputPerS { get; set; }
 
+    /// <summary>Why the point produced no result (it did not fit, it failed to prepare); null when it ran.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? Error { get; set; }
+
     public DateTime FinishedUtc { get; set; }
 }
 

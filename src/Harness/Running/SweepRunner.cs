@@ -7,8 +7,8 @@ using Harness.Validity;
 
 namespace Harness.Running;
 
-/// <summary>One point of a multi-run job: its label (the file name) and the scenario it runs.</summary>
-public sealed record SweepPoint(string Label, IScenario Scenario);
+/// <summary>One point of a multi-run job: its label (the file name), the scenario it runs, and its batch when the job varies it.</summary>
+public sealed record SweepPoint(string Label, IScenario Scenario, int? Batch = null);
 
 /// <summary>A multi-run job with a fixed list of points: rate or concurrency sweeps, repeated runs.</summary>
 public sealed record SweepPlan(string Kind, IReadOnlyList<SweepPoint> Points)
@@ -20,6 +20,10 @@ public sealed record SweepPlan(string Kind, IReadOnlyList<SweepPoint> Points)
     /// <summary>A closed loop at each concurrency.</summary>
     public static SweepPlan Concurrencies(IEnumerable<int> levels) =>
         new("concurrency", levels.Select(n => new SweepPoint($"concurrency-{n}", ClosedLoopScenario.Concurrency(n))).ToList());
+
+    /// <summary>The same scenario at each batch size (e.g. a decoder's tokens/s against batch).</summary>
+    public static SweepPlan Batches(IScenario scenario, IEnumerable<int> batches) =>
+        new("batch", batches.Select(b => new SweepPoint($"batch-{b}", scenario, b)).ToList());
 
     /// <summary>The same scenario <paramref name="count"/> times, for run-level statistics (the gate's throughput test).</summary>
     public static SweepPlan Repeats(IScenario scenario, int count) =>
@@ -68,8 +72,41 @@ public sealed class SweepSession
 
     public bool Cancelled { get; private set; }
 
+    /// <summary>
+    /// Runs one point of a fixed plan. A point that cannot run (its KV cache and weights do not fit,
+    /// the device runs out of memory while preparing) is recorded in the index as failed with its
+    /// reason, and the job goes on; null then.
+    /// </summary>
+    public RunOutcome? TryRun(SweepPoint point)
+    {
+        try
+        {
+            return Run(point.Label, point.Scenario, point.Batch);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Failures.Add(e);
+            Index.Points.Add(new SweepIndexEntry
+            {
+                Label = point.Label,
+                Scenario = point.Scenario.Name,
+                Rate = (point.Scenario as PoissonScenario)?.Rate,
+                Workers = point.Scenario.Workers,
+                Batch = point.Batch ?? _template.Settings.Batch,
+                Valid = false,
+                Error = e.Message,
+                FinishedUtc = DateTime.UtcNow,
+            });
+            Save();
+            return null;
+        }
+    }
+
+    /// <summary>Points that failed to run, in order.</summary>
+    public List<Exception> Failures { get; } = [];
+
     /// <summary>Runs one point, writes its result and the updated index; returns the run.</summary>
-    public RunOutcome Run(string label, IScenario scenario)
+    public RunOutcome Run(string label, IScenario scenario, int? batch = null)
     {
         var extra = new Dictionary<string, object?>(_template.ExtraConfig ?? new Dictionary<string, object?>())
         {
@@ -78,13 +115,13 @@ public sealed class SweepSession
         };
         RunRequest request = _template with
         {
-            Settings = _template.Settings with { Scenario = scenario },
+            Settings = _template.Settings with { Scenario = scenario, Batch = batch ?? _template.Settings.Batch },
             OutputPath = Path.Combine(Folder, label + ".json"),
             ExtraConfig = extra,
         };
         RunOutcome outcome = _run(request);
         _runs.Add(outcome);
-        Index.Points.Add(Entry(label, scenario, outcome));
+        Index.Points.Add(Entry(label, scenario, request.Settings.Batch, outcome));
         if (outcome.Document.Cancelled)
         {
             Cancelled = true;
@@ -105,7 +142,7 @@ public sealed class SweepSession
 
     private void Save() => AtomicFile.WriteAllText(IndexPath, JsonSerializer.Serialize(Index, ResultJson.Options));
 
-    private SweepIndexEntry Entry(string label, IScenario scenario, RunOutcome outcome)
+    private SweepIndexEntry Entry(string label, IScenario scenario, int batch, RunOutcome outcome)
     {
         ResultDocument d = outcome.Document;
         ValidityCondition? slo = d.Validity.FirstOrDefault(v => v.Name == "slo");
@@ -116,7 +153,7 @@ public sealed class SweepSession
             Scenario = scenario.Name,
             Rate = (scenario as PoissonScenario)?.Rate,
             Workers = scenario.Workers,
-            Batch = _template.Settings.Batch,
+            Batch = batch,
             Valid = d.Valid,
             SloMet = _template.Settings.Slos.Count > 0 ? slo?.Passed : null,
             ThroughputPerS = d.Metrics.ThroughputPerS,
@@ -132,17 +169,27 @@ public sealed class SweepSession
 /// <summary>Runs multi-run jobs: fixed plans (sweeps, repeats) and the SLO search.</summary>
 public static class SweepRunner
 {
-    /// <summary>Runs every point in order; stops early on Ctrl-C. Exit 0 when every point is valid.</summary>
+    /// <summary>
+    /// Runs every point in order; stops early on Ctrl-C. A point that fails to run is listed as failed
+    /// with its reason and the job goes on; when every point failed, the first failure is rethrown
+    /// (bad input common to all points stays bad input). Exit 0 when every point is valid.
+    /// </summary>
     public static SweepOutcome Run(RunRequest template, SweepPlan plan, string folder, Func<RunRequest, RunOutcome> run)
     {
         var session = new SweepSession(template, plan.Kind, folder, run);
         foreach (SweepPoint point in plan.Points)
         {
-            session.Run(point.Label, point.Scenario);
+            session.TryRun(point);
             if (session.Cancelled)
             {
                 break;
             }
+        }
+
+        if (session.Runs.Count == 0 && session.Failures.Count > 0)
+        {
+            session.Complete();
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(session.Failures[0]).Throw();
         }
 
         session.Complete();

@@ -65,6 +65,41 @@ public class SweepRunnerTests
     }
 
     [Fact]
+    public void A_batch_point_that_does_not_fit_is_recorded_as_failed_and_the_sweep_goes_on()
+    {
+        using var dir = new SyntheticResults.TempFolder();
+        var batches = new List<int>();
+        RunOutcome Run(RunRequest r)
+        {
+            batches.Add(r.Settings.Batch);
+            return r.Settings.Batch > 32 ? throw HarnessException.BadInput($"batch {r.Settings.Batch} needs more memory than the device has") : Fake(r, valid: true);
+        }
+
+        SweepOutcome o = SweepRunner.Run(Template(), SweepPlan.Batches(ClosedLoopScenario.Single, [1, 64, 16]), dir.Path, Run);
+
+        Assert.Equal([1, 64, 16], batches);
+        SweepIndex index = SweepIndex.Read(dir.Path);
+        Assert.Equal(["batch-1", "batch-64", "batch-16"], index.Points.Select(p => p.Label));
+        Assert.Equal([1, 64, 16], index.Points.Select(p => p.Batch));
+        SweepIndexEntry failed = index.Points[1];
+        Assert.False(failed.Valid);
+        Assert.Equal("batch 64 needs more memory than the device has", failed.Error);
+        Assert.Null(index.Points[2].Error);
+        Assert.Equal(2, o.Runs.Count);
+        Assert.Equal(ExitCodes.Invalid, o.ExitCode);
+    }
+
+    [Fact]
+    public void When_every_point_fails_the_first_failure_is_the_answer()
+    {
+        using var dir = new SyntheticResults.TempFolder();
+        var e = Assert.Throws<HarnessException>(() => SweepRunner.Run(Template(), SweepPlan.Batches(ClosedLoopScenario.Single, [64, 128]), dir.Path,
+            r => throw HarnessException.BadInput($"batch {r.Settings.Batch} does not fit")));
+        Assert.Equal("batch 64 does not fit", e.Message);
+        Assert.Equal(2, SweepIndex.Read(dir.Path).Points.Count(p => p.Error is not null));
+    }
+
+    [Fact]
     public void The_slo_search_records_every_try_and_the_peak()
     {
         using var dir = new SyntheticResults.TempFolder();
