@@ -12,7 +12,7 @@ public class RunSweepCommandTests
     private static readonly string[] Short = ["--duration", "0.5s", "--max-duration", "1s", "--warmup", "0s", "--min-requests", "3", "--threads", "1", "--tail", "p99.9"];
 
     [Theory]
-    [InlineData("--sweep-rate 10,20 --repeat 3", "--sweep-rate, --sweep-concurrency, --repeat and --slo-search cannot be combined; choose one.")]
+    [InlineData("--sweep-rate 10,20 --repeat 3", "--sweep-rate, --sweep-concurrency, --sweep-batch, --repeat and --slo-search cannot be combined; choose one.")]
     [InlineData("--sweep-rate 10,x", "--sweep-rate '10,x' has 'x', which is not a number; give a comma-separated list such as 1,2,4.")]
     [InlineData("--sweep-concurrency 0,2", "--sweep-concurrency '0,2' has '0', which is out of range.")]
     [InlineData("--sweep-rate 10 --scenario concurrency:2", "--sweep-rate varies the arrival rate of a poisson scenario, but --scenario is 'concurrency:2'; use --scenario poisson:RATE[:WORKERS] or leave it out.")]
