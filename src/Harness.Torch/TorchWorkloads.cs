@@ -81,10 +81,7 @@ public sealed class TorchGenerateWorkload : IWorkload, IDerivedMetrics
 
     public WorkloadDescription Prepare(WorkloadContext context)
     {
-        if (context.Workers != 1)
-        {
-            throw HarnessException.BadInput($"generate runs one batch at a time (concurrency 1); use --batch for parallel sequences instead of {context.Workers} workers.");
-        }
+        GenerateSettings.RequireOneWorker(context);
 
         _batch = context.Batch;
         GenerateSettings s = _settings;

@@ -36,6 +36,15 @@ public sealed record GenerateSettings
     /// <summary>Prompt plus generated tokens: the length of the preallocated KV cache.</summary>
     public int MaxContext => PromptTokens + NewTokens;
 
+    /// <summary>generate runs one batch at a time: parallel sequences come from --batch, not from workers.</summary>
+    public static void RequireOneWorker(Harness.Engine.WorkloadContext context)
+    {
+        if (context.Workers != 1)
+        {
+            throw HarnessException.BadInput($"generate runs one batch at a time (concurrency 1); use --batch for parallel sequences instead of {context.Workers} workers.");
+        }
+    }
+
     public static GenerateSettings From(WorkloadOptions options, TensorDType defaultDType)
     {
         IReadOnlyDictionary<string, string> x = options.Extra;
