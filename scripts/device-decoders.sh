@@ -2,8 +2,10 @@
 # device-decoders.sh - the decoder check on the lent GPU machine, in one call.
 #
 # Runs, for both backends (onnx:cuda fp16, torch:cuda bf16): the gemm and copy ceilings, then
-# generate for gpt2-124m and llama-1b at batch 1, 16 and 64 with prompt 128 and 128 new tokens
+# generate for gpt2-124m and llama-1b at batch 1, 16 and 64 with prompt 128 and 128 new tokens,
+# ONNX Runtime both eager and with the decode step as a CUDA graph (--set cuda_graph=1)
 # (generate runs state MBU/MFU against the catalog peak and against the ceilings just measured).
+# With little device time, ONLY='onnx.*b1' runs the ONNX Runtime batch-1 points first.
 # Every result JSON, its log, nvidia-smi and the hardware fingerprint go under "$OUT"; a run that
 # fails (e.g. out of memory, or the ONNX Runtime CUDA provider not staged) is logged and the
 # script goes on. Results appear in the order of importance, each as soon as it finishes, so a
@@ -99,6 +101,8 @@ for model in $MODELS; do
     run "torch-generate-$model-b$batch" generate -b "torch:$DEVICE" --model-config "$model" --batch "$batch" "${gen[@]}" "${measure[@]}" "${ct[@]}"
     mapfile -t co < <(ceilings "$ceil_onnx")
     run "onnx-generate-$model-b$batch" generate -b "onnx:$DEVICE" --model-config "$model" --batch "$batch" "${gen[@]}" "${measure[@]}" "${co[@]}"
+    # The same with the decode step captured as a CUDA graph (fixed shapes, replayed each step).
+    [ "$DEVICE" = cuda ] && run "onnx-graph-generate-$model-b$batch" generate -b "onnx:$DEVICE" --model-config "$model" --batch "$batch" --set cuda_graph=1 "${gen[@]}" "${measure[@]}" "${co[@]}"
   done
 done
 

@@ -9,20 +9,24 @@ namespace Harness.Onnx;
 /// </summary>
 public static class OnnxSessionFactory
 {
-    public static InferenceSession Create(string modelPath, BackendSpec backend, WorkloadOptions options) =>
-        Create(modelPath, null, backend, options);
+    /// <summary>The <c>--set</c> key that turns on CUDA graph capture (CUDA provider; the workload must bind fixed device buffers).</summary>
+    public const string CudaGraphKey = "cuda_graph";
+
+    /// <param name="cudaGraph">Ask the CUDA provider to capture and replay CUDA graphs; only for callers whose runs use fixed shapes and addresses.</param>
+    public static InferenceSession Create(string modelPath, BackendSpec backend, WorkloadOptions options, bool cudaGraph = false) =>
+        Create(modelPath, null, backend, options, cudaGraph);
 
     public static InferenceSession Create(byte[] model, string name, BackendSpec backend, WorkloadOptions options) =>
-        Create(name, model, backend, options);
+        Create(name, model, backend, options, false);
 
-    private static InferenceSession Create(string name, byte[]? bytes, BackendSpec backend, WorkloadOptions options)
+    private static InferenceSession Create(string name, byte[]? bytes, BackendSpec backend, WorkloadOptions options, bool cudaGraph)
     {
         if (bytes is null && !File.Exists(name))
         {
             throw HarnessException.BadInput($"Model file '{name}' does not exist.");
         }
 
-        using SessionOptions so = BuildOptions(backend, options);
+        using SessionOptions so = BuildOptions(backend, options, cudaGraph);
         try
         {
             return bytes is null ? new InferenceSession(name, so) : new InferenceSession(bytes, so);
@@ -42,7 +46,7 @@ public static class OnnxSessionFactory
         _ => throw HarnessException.BadInput($"Unknown graph optimization level '{level}'; expected none, basic, extended or all."),
     };
 
-    private static SessionOptions BuildOptions(BackendSpec backend, WorkloadOptions options)
+    private static SessionOptions BuildOptions(BackendSpec backend, WorkloadOptions options, bool cudaGraph)
     {
         var so = new SessionOptions
         {
@@ -73,7 +77,20 @@ public static class OnnxSessionFactory
             {
                 try
                 {
-                    so.AppendExecutionProvider_CUDA(backend.DeviceId);
+                    if (cudaGraph)
+                    {
+                        using var cuda = new OrtCUDAProviderOptions();
+                        cuda.UpdateOptions(new Dictionary<string, string>
+                        {
+                            ["device_id"] = backend.DeviceId.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                            ["enable_cuda_graph"] = "1",
+                        });
+                        so.AppendExecutionProvider_CUDA(cuda);
+                    }
+                    else
+                    {
+                        so.AppendExecutionProvider_CUDA(backend.DeviceId);
+                    }
                 }
                 catch (OnnxRuntimeException e)
                 {

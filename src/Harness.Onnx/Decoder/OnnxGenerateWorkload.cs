@@ -8,7 +8,9 @@ namespace Harness.Onnx.Decoder;
 /// <summary>
 /// <c>generate</c> on ONNX Runtime: a generated decoder graph (fp32 on CPU, fp16 on CUDA by
 /// default), one request = batched prefill of the prompt then greedy decode of the new tokens, each
-/// step's tokens read on the host and marked (TTFT, ITL, TPOT).
+/// step's tokens read on the host and marked (TTFT, ITL, TPOT). <c>--set cuda_graph=1</c> (onnx:cuda)
+/// captures the decode step as a CUDA graph and replays it, which removes the per-kernel launch cost
+/// that bounds batch-1 decode.
 /// </summary>
 public sealed class OnnxGenerateWorkload : IWorkload, IDerivedMetrics
 {
@@ -22,12 +24,18 @@ public sealed class OnnxGenerateWorkload : IWorkload, IDerivedMetrics
     private long[] _prompt = [];
     private int _batch;
     private DeviceMemory? _device;
+    private readonly bool _cudaGraph;
 
     public OnnxGenerateWorkload(BackendSpec backend, WorkloadOptions options)
     {
         _backend = backend;
         _options = options;
         _settings = GenerateSettings.From(options, backend.Device == "cuda" ? TensorDType.Float16 : TensorDType.Float32);
+        _cudaGraph = options.Flag(OnnxSessionFactory.CudaGraphKey);
+        if (_cudaGraph && backend.Device != "cuda")
+        {
+            throw HarnessException.BadInput($"--set {OnnxSessionFactory.CudaGraphKey}=1 needs onnx:cuda; {backend} has no CUDA graphs.");
+        }
     }
 
     public WorkloadDescription Prepare(WorkloadContext context)
@@ -40,13 +48,18 @@ public sealed class OnnxGenerateWorkload : IWorkload, IDerivedMetrics
         MemoryNeed need = MemoryFit.Check(s.Model, _batch, s.PromptTokens, s.MaxContext, s.DType, _device.AvailableBytes, _device.Name);
 
         string path = DecoderModelCache.GetOrCreate(s.Model, s.DType, s.WeightSeed, Console.Error);
-        _session = OnnxSessionFactory.Create(path, _backend, _options);
-        _runner = new OnnxDecoderRunner(_session, s.Model, s.DType, _backend, _batch, s.PromptTokens, s.MaxContext, captureLogits: false);
+        _session = OnnxSessionFactory.Create(path, _backend, _options, _cudaGraph);
+        _runner = new OnnxDecoderRunner(_session, s.Model, s.DType, _backend, _batch, s.PromptTokens, s.MaxContext, captureLogits: false, cudaGraph: _cudaGraph);
         _prompt = s.Prompt(_batch, context.Seed);
         try
         {
+            // A few steps, so that a CUDA graph is captured (the provider captures on the run after
+            // its warm-up run) and any failure shows here, before anything is measured.
             _runner.Prefill(_prompt);
-            _runner.Step();
+            for (int i = 0; i < Math.Min(_cudaGraph ? 3 : 1, s.NewTokens); i++)
+            {
+                _runner.Step();
+            }
         }
         catch (OnnxRuntimeException e)
         {
@@ -57,6 +70,8 @@ public sealed class OnnxGenerateWorkload : IWorkload, IDerivedMetrics
         details["model_path"] = path;
         details["execution_provider"] = _backend.Device == "cuda" ? "CUDAExecutionProvider" : "CPUExecutionProvider";
         details["attention"] = "com.microsoft GroupQueryAttention, KV cache [batch, kv_heads, prompt+new, head_dim] shared by past and present (updated in place)";
+        details["decode_shapes"] = _runner.FixedDecodeShapes ? "fixed (total_sequence_length = cache length; lengths in seqlens_k)" : "growing (total_sequence_length = tokens so far)";
+        details["cuda_graph"] = _cudaGraph;
         details["memory_estimate_bytes"] = need.Total;
         details["device_memory_bytes"] = _device.AvailableBytes;
         return new WorkloadDescription("tokens", _batch * s.PromptTokens, _batch * s.NewTokens, details);

@@ -22,4 +22,20 @@ public sealed record WorkloadOptions
 
     /// <summary>Further workload-specific settings (<c>--set key=value</c>).</summary>
     public IReadOnlyDictionary<string, string> Extra { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>An on/off setting of <see cref="Extra"/> (1/0, true/false, on/off, yes/no); <paramref name="fallback"/> when absent.</summary>
+    public bool Flag(string key, bool fallback = false)
+    {
+        if (!Extra.TryGetValue(key, out string? text))
+        {
+            return fallback;
+        }
+
+        return text.Trim().ToLowerInvariant() switch
+        {
+            "1" or "true" or "on" or "yes" => true,
+            "0" or "false" or "off" or "no" => false,
+            _ => throw HarnessException.BadInput($"--set {key}={text}: expected 1 or 0 (true/false, on/off)."),
+        };
+    }
 }

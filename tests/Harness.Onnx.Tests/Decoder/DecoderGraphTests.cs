@@ -36,6 +36,38 @@ public class DecoderGraphTests
     }
 }
 
+public class FixedDecodeShapeTests
+{
+    /// <summary>
+    /// The CUDA-graph decode step keeps total_sequence_length at the cache length and lets seqlens_k
+    /// carry each sequence's length; GroupQueryAttention must then attend exactly as with growing
+    /// shapes. Checked here on the CPU provider, with a cache longer than the tokens generated.
+    /// </summary>
+    [Theory]
+    [InlineData("tiny-llama-test")]
+    [InlineData("tiny-gpt2-test")]
+    public void Fixed_shapes_decode_the_same_tokens_and_logits_as_growing_shapes(string model)
+    {
+        DecoderConfig c = DecoderTestSupport.Tiny(model);
+        const int batch = 3, promptTokens = 7, newTokens = 9;
+        var prompt = new long[batch * promptTokens];
+        var rng = new Random(11);
+        for (int i = 0; i < prompt.Length; i++)
+        {
+            prompt[i] = rng.Next(c.Vocab);
+        }
+
+        (long[][] growingTokens, float[][] growingLogits) = DecoderTestSupport.GenerateOnnx(c, batch, prompt, promptTokens, newTokens);
+        (long[][] fixedTokens, float[][] fixedLogits) = DecoderTestSupport.GenerateOnnx(c, batch, prompt, promptTokens, newTokens, fixedDecodeShapes: true);
+        for (int step = 0; step < newTokens; step++)
+        {
+            Assert.Equal(growingTokens[step], fixedTokens[step]);
+            double err = DecoderTestSupport.RelativeError(fixedLogits[step], growingLogits[step]);
+            Assert.True(err < 1e-5, $"{model} step {step}: relative error {err:g3}");
+        }
+    }
+}
+
 public class DecoderRunnerAllocationTests
 {
     [Fact]

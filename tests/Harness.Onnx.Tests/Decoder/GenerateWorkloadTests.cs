@@ -63,6 +63,8 @@ public class GenerateWorkloadTests
     [InlineData("dtype", "int3", "Unknown dtype")]
     [InlineData("new_tokens", "0", "new_tokens '0' must be an integer of at least 1")]
     [InlineData("prompt_tokens", "1000", "exceed gpt2-124m's max_positions")]
+    [InlineData("cuda_graph", "1", "cuda_graph=1 needs onnx:cuda")]
+    [InlineData("cuda_graph", "maybe", "expected 1 or 0")]
     public void Bad_options_fail_when_the_workload_is_created(string key, string value, string expected)
     {
         var options = Options(("model_config", "gpt2-124m"), ("new_tokens", "100"));
