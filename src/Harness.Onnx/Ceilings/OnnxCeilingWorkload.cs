@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using Harness.Backends;
 using Harness.Engine;
 using Harness.Models;
+using Harness.Onnx.Cuda;
 using Harness.Onnx.Decoder;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
@@ -67,7 +68,7 @@ public abstract class OnnxCeilingWorkload : IWorkload, IDerivedMetrics
             }
 
             OrtValue device = Own(OrtValue.CreateAllocatedTensorValue(allocator, ElementType(type), shape));
-            OrtEnv.Instance().CopyTensors([host], [device], null);
+            DeviceCopy.ToDevice([host], [device]);
             _binding.BindInput(name, device);
         }
 

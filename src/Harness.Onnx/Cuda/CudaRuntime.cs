@@ -7,7 +7,8 @@ namespace Harness.Onnx.Cuda;
 /// C# API cannot copy between host and device memory, and an input bound from host memory is copied
 /// to a new device buffer when it is bound, not when the session runs (so a step could not change it,
 /// and CUDA graphs need fixed addresses). The runtime is the one ORT's CUDA provider already loaded
-/// (libcudart of CUDA 13), so both share the device's primary context.
+/// (libcudart of CUDA 13), so both share the device's primary context. <c>HARNESS_CUDART</c> names
+/// another library file (a different CUDA install, or the fake runtime of the tests).
 /// </summary>
 internal static unsafe class CudaRuntime
 {
@@ -55,7 +56,9 @@ internal static unsafe class CudaRuntime
 
     private static Api Load()
     {
-        foreach (string name in (string[])["libcudart.so.13", "libcudart.so.12", "libcudart.so"])
+        string? chosen = Environment.GetEnvironmentVariable("HARNESS_CUDART");
+        string[] names = chosen is { Length: > 0 } ? [chosen] : ["libcudart.so.13", "libcudart.so.12", "libcudart.so"];
+        foreach (string name in names)
         {
             if (NativeLibrary.TryLoad(name, out IntPtr lib))
             {
@@ -63,7 +66,7 @@ internal static unsafe class CudaRuntime
             }
         }
 
-        throw HarnessException.BadInput("The CUDA runtime (libcudart.so.13) could not be loaded; put its folder on LD_LIBRARY_PATH (run 'harness doctor').");
+        throw HarnessException.BadInput($"The CUDA runtime ({names[0]}) could not be loaded; put its folder on LD_LIBRARY_PATH or name the file in HARNESS_CUDART (run 'harness doctor').");
     }
 
     private sealed class Api(IntPtr lib)

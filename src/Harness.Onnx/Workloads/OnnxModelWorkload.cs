@@ -1,5 +1,6 @@
 using Harness.Backends;
 using Harness.Engine;
+using Harness.Onnx.Cuda;
 using Microsoft.ML.OnnxRuntime;
 
 namespace Harness.Onnx.Workloads;
@@ -80,7 +81,7 @@ public abstract class OnnxModelWorkload : IWorkload
         if (BeforeRun(request, w.Inputs) && w.DeviceInputs.Count > 0)
         {
             // New host data for this request: one host-to-device copy, as a server would do.
-            OrtEnv.Instance().CopyTensors(w.HostInputList, w.DeviceInputs, null);
+            DeviceCopy.ToDevice(w.HostInputList, w.DeviceInputs);
         }
 
         Session.RunWithBinding(w.RunOptions, w.Binding);
@@ -152,7 +153,7 @@ public abstract class OnnxModelWorkload : IWorkload
 
         if (w.DeviceInputs.Count > 0)
         {
-            OrtEnv.Instance().CopyTensors(w.HostInputList, w.DeviceInputs, null);
+            DeviceCopy.ToDevice(w.HostInputList, w.DeviceInputs);
         }
 
         w.OutputMemory = outputMemory;
