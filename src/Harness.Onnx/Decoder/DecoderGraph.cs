@@ -38,8 +38,9 @@ public static class DecoderIo
 
 /// <summary>
 /// Writes a decoder-only transformer as an ONNX graph from a config and a weight seed.
-/// Standard ONNX ops (opset 21: Gather, MatMul, Add, LayerNormalization, Gelu, Sigmoid, Mul, Split,
-/// Slice, Gemm, Cast, ArgMax) plus two ONNX Runtime ops where they pay: <c>GroupQueryAttention</c>
+/// Standard ONNX ops (opset <see cref="GraphBuilder.OnnxOpset"/>: Gather, MatMul, Add,
+/// LayerNormalization, Sigmoid, Mul, Split, Slice, Squeeze, Gemm, Cast, ArgMax) plus ONNX Runtime ops
+/// where they pay: <c>FastGelu</c> (GPT-2's tanh GELU, com.microsoft), <c>GroupQueryAttention</c>
 /// (com.microsoft; CPU and CUDA EPs) for attention with a preallocated KV cache that past and present
 /// share (in place, no copy of the cache per step; rotary embedding inside), and
 /// <c>SimplifiedLayerNormalization</c> (RMSNorm, registered by ONNX Runtime in the default domain,
@@ -49,7 +50,7 @@ public static class DecoderIo
 public static class DecoderGraph
 {
     /// <summary>Bump when the graph changes, so that cached files are regenerated.</summary>
-    public const int Version = 1;
+    public const int Version = 2;
 
     public static byte[] Write(DecoderConfig c, TensorDType dtype, WeightGenerator gen, string? externalDataPath)
     {
@@ -127,8 +128,9 @@ public static class DecoderGraph
             string down;
             if (gpt2)
             {
-                string up = Linear(m, L("mlp.up"), true);
-                string act = g.Node("Gelu", [up], attrs: new Str("approximate", "tanh"));
+                // The up projection's bias goes into FastGelu: one kernel less per layer.
+                string up = Linear(m, L("mlp.up"), false);
+                string act = g.Node("FastGelu", [up, W(L("mlp.up.bias"))], domain: "com.microsoft");
                 down = Linear(act, L("mlp.down"), true);
             }
             else

@@ -107,10 +107,17 @@ internal sealed class GraphBuilder : IDisposable
         return name;
     }
 
+    /// <summary>
+    /// ONNX opset of every generated graph: 17, not the newest, because a node whose op version has
+    /// no kernel in the CUDA provider silently runs on the CPU (copies, and no CUDA graph capture);
+    /// the ops used here have had CUDA kernels at these versions for years.
+    /// </summary>
+    public const int OnnxOpset = 17;
+
     public byte[] Build(string graphName, string doc)
     {
         _data?.Flush(flushToDisk: true);
-        return OnnxModelWriter.Write(graphName, _nodes, _initializers, _inputs, _outputs, [("", 21), ("com.microsoft", 1)], doc);
+        return OnnxModelWriter.Write(graphName, _nodes, _initializers, _inputs, _outputs, [("", OnnxOpset), ("com.microsoft", 1)], doc);
     }
 
     public void Dispose() => _data?.Dispose();
