@@ -23,13 +23,13 @@ internal static class DecoderTestSupport
     public static DecoderConfig Tiny(string name) => ModelCatalog.Load(name);
 
     /// <summary>Greedy generation on ONNX Runtime CPU: per step, the tokens and the last-position logits.</summary>
-    public static (long[][] Tokens, float[][] Logits) GenerateOnnx(DecoderConfig c, int batch, long[] prompt, int promptTokens, int newTokens, int weightSeed = 7, bool fixedDecodeShapes = false)
+    public static (long[][] Tokens, float[][] Logits) GenerateOnnx(DecoderConfig c, int batch, long[] prompt, int promptTokens, int newTokens, int weightSeed = 7, bool fixedDecodeShapes = false, TensorDType dtype = TensorDType.Float32)
     {
         EnsureCache();
-        string path = DecoderModelCache.GetOrCreate(c, TensorDType.Float32, weightSeed);
+        string path = DecoderModelCache.GetOrCreate(c, dtype, weightSeed);
         var backend = BackendSpec.Parse("onnx:cpu");
         using InferenceSession session = OnnxSessionFactory.Create(path, backend, new WorkloadOptions { Threads = 1 });
-        using var runner = new OnnxDecoderRunner(session, c, TensorDType.Float32, backend, batch, promptTokens, promptTokens + newTokens, captureLogits: true, fixedDecodeShapes: fixedDecodeShapes);
+        using var runner = new OnnxDecoderRunner(session, c, dtype, backend, batch, promptTokens, promptTokens + newTokens, captureLogits: true, fixedDecodeShapes: fixedDecodeShapes);
         var tokens = new long[newTokens][];
         var logits = new float[newTokens][];
         runner.Prefill(prompt);
