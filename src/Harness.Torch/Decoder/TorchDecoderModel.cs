@@ -99,18 +99,26 @@ public sealed class TorchDecoderModel : DecoderModule
         _zero = zeros([1, 1, 1], dtype, device);
         if (_c.Architecture == DecoderArchitecture.Llama)
         {
-            (float[] cos, float[] sin) = RopeTables.Compute(_c, _c.MaxPositions);
             _cos?.Dispose();
             _signedSin?.Dispose();
-            // Full-width tables [positions, 1, head_dim] in the model dtype: cos with each half
-            // repeated, sin as [-sin, sin] (rotate_half's sign), so that one narrow gives a slice that
-            // broadcasts over batch and heads.
-            using Tensor c = tensor(cos, [_c.MaxPositions, 1, _c.HeadDim / 2], ScalarType.Float32);
-            using Tensor sn = tensor(sin, [_c.MaxPositions, 1, _c.HeadDim / 2], ScalarType.Float32);
-            using Tensor negSn = sn.neg();
-            _cos = cat([c, c], -1).to(dtype, device);
-            _signedSin = cat([negSn, sn], -1).to(dtype, device);
+            (_cos, _signedSin) = RotaryTables(_c, dtype, device);
         }
+    }
+
+    /// <summary>
+    /// RoPE tables for <see cref="Attention.Rope"/>, [max_positions, 1, head_dim] in the model dtype:
+    /// cos with each half repeated, sin as [-sin, sin] (rotate_half's sign), so that one narrow gives
+    /// a slice that broadcasts over batch and heads.
+    /// </summary>
+    internal static (Tensor Cos, Tensor SignedSin) RotaryTables(DecoderConfig c, ScalarType dtype, Device device)
+    {
+        (float[] cos, float[] sin) = RopeTables.Compute(c, c.MaxPositions);
+        using Tensor half = tensor(cos, [c.MaxPositions, 1, c.HeadDim / 2], ScalarType.Float32);
+        using Tensor sn = tensor(sin, [c.MaxPositions, 1, c.HeadDim / 2], ScalarType.Float32);
+        using Tensor negSn = sn.neg();
+        using Tensor fullCos = cat([half, half], -1);
+        using Tensor signedSin = cat([negSn, sn], -1);
+        return (fullCos.to(dtype, device), signedSin.to(dtype, device));
     }
 
     /// <summary>
