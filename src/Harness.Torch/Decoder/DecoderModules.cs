@@ -26,6 +26,12 @@ public abstract class DecoderModule : nn.Module
     {
     }
 
+    /// <summary>
+    /// 1 as a libtorch scalar, made once: TorchSharp turns a literal (add_(t) is add_(t, 1)) into a
+    /// native Scalar on every call, one more P/Invoke plus a finalizer. Process lifetime, never disposed.
+    /// </summary>
+    protected static readonly Scalar One = 1.ToScalar();
+
     /// <summary>An uninitialized fp32 CPU parameter; <see cref="TorchDecoderModel.LoadWeights"/> fills it.</summary>
     protected static Parameter Empty(params long[] shape) => new(empty(shape, ScalarType.Float32), requires_grad: false);
 
@@ -72,7 +78,7 @@ public sealed class MatMulLinear : DecoderModule
         residual.addmm_(x, P("weight"));
         if (_bias)
         {
-            residual.add_(P("bias"));
+            residual.add_(P("bias"), One);
         }
     }
 }
@@ -251,7 +257,7 @@ public sealed class Attention : DecoderModule
     public static void Rope(Tensor x, long half, Tensor cos, Tensor signedSin)
     {
         Tensor rolled = x.roll(half, -1);
-        x.mul_(cos).addcmul_(rolled, signedSin, 1);
+        x.mul_(cos).addcmul_(rolled, signedSin, One);
     }
 }
 

@@ -158,7 +158,7 @@ public sealed class TorchDecoderModel : DecoderModule
         Tensor x = embed.index_select(0, ids);
         if (_c.Architecture == DecoderArchitecture.Gpt2)
         {
-            x.view(b, s, d).add_(get_parameter(WeightLayout.PositionEmbedding)!.narrow(0, position, s));
+            x.view(b, s, d).add_(get_parameter(WeightLayout.PositionEmbedding)!.narrow(0, position, s), One);
         }
 
         Tensor? mask = null;
