@@ -8,17 +8,18 @@ namespace Harness.Torch.Decoder;
 /// <summary>
 /// The whole decoder: embeddings, blocks h0..h{L-1}, final norm, LM head (tied or not), plus its
 /// preallocated KV cache and rotary tables. <see cref="Forward"/> returns fp32 logits of the last
-/// position of each sequence.
+/// position of each sequence. Tensors that are not parameters (cache, tables, constants) are made after
+/// the weights are moved: Module.to() converts and re-registers any tensor it finds in a field.
 /// </summary>
 public sealed class TorchDecoderModel : DecoderModule
 {
     private readonly DecoderConfig _c;
     private readonly List<Block> _blocks = [];
     private readonly Norm _normF;
-    private Tensor[] _kCache = [];
-    private Tensor[] _vCache = [];
+    private Tensor[] _cache = [];
     private Tensor? _cos;
-    private Tensor? _sin;
+    private Tensor? _signedSin;
+    private Tensor? _zero;
 
     public TorchDecoderModel(DecoderConfig c)
         : base(nameof(TorchDecoderModel))
@@ -89,86 +90,110 @@ public sealed class TorchDecoderModel : DecoderModule
 
         DType = dtype;
         Device = device;
+        foreach (Norm norm in modules().OfType<Norm>())
+        {
+            norm.Prepare(dtype);
+        }
+
+        _zero?.Dispose();
+        _zero = zeros([1, 1, 1], dtype, device);
         if (_c.Architecture == DecoderArchitecture.Llama)
         {
-            (float[] cos, float[] sin) = RopeTables.Compute(_c, _c.MaxPositions);
             _cos?.Dispose();
-            _sin?.Dispose();
-            // Full-width tables [positions, head_dim]: each half repeated, as rotate-half needs.
-            using Tensor c = tensor(cos, [_c.MaxPositions, _c.HeadDim / 2], ScalarType.Float32);
-            using Tensor sn = tensor(sin, [_c.MaxPositions, _c.HeadDim / 2], ScalarType.Float32);
-            _cos = cat([c, c], -1).to(device);
-            _sin = cat([sn, sn], -1).to(device);
+            _signedSin?.Dispose();
+            (_cos, _signedSin) = RotaryTables(_c, dtype, device);
         }
     }
 
-    /// <summary>Allocates the KV cache of every layer once: [batch, kv_heads, maxContext, head_dim].</summary>
+    /// <summary>
+    /// RoPE tables for <see cref="Attention.Rope"/>, [max_positions, 1, head_dim] in the model dtype:
+    /// cos with each half repeated, sin as [-sin, sin] (rotate_half's sign), so that one narrow gives
+    /// a slice that broadcasts over batch and heads.
+    /// </summary>
+    internal static (Tensor Cos, Tensor SignedSin) RotaryTables(DecoderConfig c, ScalarType dtype, Device device)
+    {
+        (float[] cos, float[] sin) = RopeTables.Compute(c, c.MaxPositions);
+        using Tensor half = tensor(cos, [c.MaxPositions, 1, c.HeadDim / 2], ScalarType.Float32);
+        using Tensor sn = tensor(sin, [c.MaxPositions, 1, c.HeadDim / 2], ScalarType.Float32);
+        using Tensor negSn = sn.neg();
+        using Tensor fullCos = cat([half, half], -1);
+        using Tensor signedSin = cat([negSn, sn], -1);
+        return (fullCos.to(dtype, device), signedSin.to(dtype, device));
+    }
+
+    /// <summary>
+    /// Allocates the KV cache of every layer once: [2 (K, V), batch, kv_heads, maxContext, head_dim],
+    /// one tensor per layer so that a step writes its K and V with one copy.
+    /// </summary>
     public void AllocateCache(int batch, int maxContext)
     {
-        foreach (Tensor t in _kCache.Concat(_vCache))
+        foreach (Tensor t in _cache)
         {
             t.Dispose();
         }
 
         MaxContext = maxContext;
-        _kCache = new Tensor[_c.Layers];
-        _vCache = new Tensor[_c.Layers];
+        _cache = new Tensor[_c.Layers];
         for (int i = 0; i < _c.Layers; i++)
         {
-            _kCache[i] = zeros([batch, _c.KvHeads, maxContext, _c.HeadDim], DType, Device);
-            _vCache[i] = zeros([batch, _c.KvHeads, maxContext, _c.HeadDim], DType, Device);
+            _cache[i] = zeros([2, batch, _c.KvHeads, maxContext, _c.HeadDim], DType, Device);
         }
     }
 
     /// <summary>
-    /// Runs <paramref name="ids"/> [batch, seq] at cache positions [position, position + seq) and
-    /// returns fp32 logits [batch, vocab] of the last position.
+    /// Runs <paramref name="ids"/> (batch × seq token ids, flat, sequence-major) at cache positions
+    /// [position, position + seq) and returns logits [batch, vocab] (fp32) of the last position.
+    /// The shape comes in as numbers: reading it from the tensor would be more calls.
     /// </summary>
-    public Tensor Forward(Tensor ids, int position)
+    public Tensor Forward(Tensor ids, int batch, int seq, int position)
     {
-        long b = ids.shape[0], s = ids.shape[1];
-        if (position + s > MaxContext)
+        if (position + seq > MaxContext)
         {
-            throw new InvalidOperationException($"Position {position} + {s} tokens exceed the KV cache ({MaxContext}).");
+            throw new InvalidOperationException($"Position {position} + {seq} tokens exceed the KV cache ({MaxContext}).");
         }
 
+        long b = batch, s = seq, d = _c.Hidden;
         Tensor embed = get_parameter(WeightLayout.TokenEmbedding)!;
-        Tensor x = embed.index_select(0, ids.reshape(b * s)).view(b, s, _c.Hidden);
+        // The residual stream: [b * s, hidden], updated in place by every block.
+        Tensor x = embed.index_select(0, ids);
         if (_c.Architecture == DecoderArchitecture.Gpt2)
         {
-            x = x.add(get_parameter(WeightLayout.PositionEmbedding)!.narrow(0, position, s));
+            x.view(b, s, d).add_(get_parameter(WeightLayout.PositionEmbedding)!.narrow(0, position, s), One);
         }
 
-        Tensor? cos = _cos?.narrow(0, position, s), sin = _sin?.narrow(0, position, s);
         Tensor? mask = null;
         if (s > 1)
         {
-            // Query i (absolute position + i) must not see keys after it: true = masked.
-            mask = ones([s, position + s], ScalarType.Bool, Device).triu(position + 1);
+            // Query i (absolute position + i) must not see keys after it; rows are (group, token), as
+            // the attention orders its queries.
+            Tensor future = ones([s, position + s], ScalarType.Bool, Device).triu(position + 1);
+            mask = zeros([s, position + s], DType, Device).masked_fill_(future, double.NegativeInfinity).repeat(_c.Heads / _c.KvHeads, 1);
         }
 
+        var pass = new DecoderPass(b, s, position, MaxContext, _cos?.narrow(0, position, s), _signedSin?.narrow(0, position, s), mask);
         for (int i = 0; i < _blocks.Count; i++)
         {
-            x = _blocks[i].Forward(x, position, _kCache[i], _vCache[i], cos, sin, mask);
+            _blocks[i].Forward(x, pass, _cache[i], _zero!);
         }
 
-        Tensor last = x.narrow(1, s - 1, 1).view(b, _c.Hidden);
+        Tensor last = s == 1 ? x : x.view(b, s, d).select(1, s - 1);
         Tensor n = _normF.Forward(last);
-        Tensor logits = _c.TieEmbeddings ? n.matmul(embed.t()) : n.matmul(get_parameter(WeightLayout.LmHead)!);
-        return logits.to(ScalarType.Float32);
+        Tensor logits = _c.TieEmbeddings ? nn.functional.linear(n, embed) : n.mm(get_parameter(WeightLayout.LmHead)!);
+        return DType == ScalarType.Float32 ? logits : logits.to(ScalarType.Float32);
     }
 
     protected override void Dispose(bool disposing)
     {
         if (disposing)
         {
-            foreach (Tensor t in _kCache.Concat(_vCache))
+            foreach (Tensor t in _cache)
             {
                 t.Dispose();
             }
 
             _cos?.Dispose();
-            _sin?.Dispose();
+            _signedSin?.Dispose();
+            _zero?.Dispose();
         }
 
         base.Dispose(disposing);

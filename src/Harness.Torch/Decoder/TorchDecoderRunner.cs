@@ -46,8 +46,8 @@ public sealed class TorchDecoderRunner : IDisposable
     {
         using var mode = inference_mode();
         using var scope = NewDisposeScope();
-        Tensor ids = tensor(prompt.ToArray(), [Batch, PromptTokens], ScalarType.Int64).to(_model.Device);
-        Run(ids, 0);
+        Tensor ids = tensor(prompt.ToArray(), [(long)Batch * PromptTokens], ScalarType.Int64).to(_model.Device);
+        Run(ids, PromptTokens, 0);
         _position = PromptTokens;
     }
 
@@ -60,15 +60,15 @@ public sealed class TorchDecoderRunner : IDisposable
 
         using var mode = inference_mode();
         using var scope = NewDisposeScope();
-        Run(_lastTokens.view(Batch, 1), _position);
+        Run(_lastTokens, 1, _position);
         _position++;
     }
 
     public void Dispose() => _lastTokens?.Dispose();
 
-    private void Run(Tensor ids, int position)
+    private void Run(Tensor ids, int seq, int position)
     {
-        Tensor logits = _model.Forward(ids, position);
+        Tensor logits = _model.Forward(ids, Batch, seq, position);
         Tensor next = logits.argmax(-1);
         Tensor host = next.cpu();
         unsafe

@@ -15,6 +15,8 @@ public class DecoderConfigTests
     [InlineData("qwen2.5-0.5b")]
     [InlineData("llama-8b")]
     [InlineData("llama-70b")]
+    [InlineData("gpt2-dispatch-probe")]
+    [InlineData("llama-dispatch-probe")]
     public void Shipped_configs_load_and_validate(string name)
     {
         DecoderConfig c = ModelCatalog.Load(name);
