@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # device-decoders.sh - the decoder check on the lent GPU machine, in one call.
 #
-# Runs, for both backends (onnx:cuda fp16, torch:cuda bf16): the gemm and copy ceilings, then
+# Runs, for both backends (onnx:cuda fp16, torch:cuda bf16): the gemm and copy ceilings, the
+# TorchSharp decode loop's PyTorch twin (scripts/torch-step-compare, the same-card anchor), then
 # generate for gpt2-124m and llama-1b at batch 1, 16 and 64 with prompt 128 and 128 new tokens,
 # ONNX Runtime both eager and with the decode step as a CUDA graph (--set cuda_graph=1)
 # (generate runs state MBU/MFU against the catalog peak and against the ceilings just measured).
@@ -94,7 +95,17 @@ ceil_torch="$OUT/torch-gemm-$TORCH_DTYPE.json,$OUT/torch-copy.json,$OUT/torch-re
 ceil_onnx="$OUT/onnx-gemm-$ONNX_DTYPE.json,$OUT/onnx-copy.json,$OUT/onnx-read.json"
 ceilings() { local list="" f; for f in ${1//,/ }; do [ -s "$f" ] && list="${list:+$list,}$f"; done; [ -n "$list" ] && printf -- '--set\nceilings=%s\n' "$list"; }
 
-# 2. Generate: batch 1 first (latency targets), then 64 and 16; TorchSharp and ONNX Runtime alternate.
+# 2. The same decode loop in PyTorch eager on the same card (the anchor of "a TorchSharp step within
+#    1.2x of PyTorch"): scripts/torch-step-compare/decode_loop.py mirrors the TorchSharp modules op for op.
+if [[ pytorch-loop =~ $ONLY ]] && [ "$DEVICE" = cuda ]; then
+  log "run pytorch-loop"
+  timeout --kill-after=10 "$RUN_TIMEOUT_S" python3 scripts/torch-step-compare/decode_loop.py --device cuda --dtype "$TORCH_DTYPE" \
+    --batch "${BATCHES// /,}" --prompt-tokens "$PROMPT" --new-tokens "$NEW" --reps 5 \
+    $(for m in $MODELS; do printf 'models/%s.json ' "$m"; done) >"$OUT/pytorch-loop.txt" 2>&1
+  log "  pytorch-loop: exit $?"
+fi
+
+# 3. Generate: batch 1 first (latency targets), then 64 and 16; TorchSharp and ONNX Runtime alternate.
 for model in $MODELS; do
   for batch in $BATCHES; do
     mapfile -t ct < <(ceilings "$ceil_torch")
@@ -106,7 +117,7 @@ for model in $MODELS; do
   done
 done
 
-# 3. A one-screen summary of what came back.
+# 4. A one-screen summary of what came back.
 python3 - "$OUT" <<'PY' >"$OUT/summary.txt" 2>&1 || true
 import json, os, sys
 out = sys.argv[1]
@@ -126,4 +137,5 @@ for f in sorted(os.listdir(out)):
 print("\n".join(rows))
 PY
 cat "$OUT/summary.txt" >&2
+[ -s "$OUT/pytorch-loop.txt" ] && cat "$OUT/pytorch-loop.txt" >&2
 log "done"

@@ -7,7 +7,9 @@ the same ops in the same order, the same shapes, a preallocated KV cache per lay
 tokens, under inference_mode. Weights are random (shapes, not values, set the speed).
 
 Usage: decode_loop.py [--threads 1] [--batch 1,16] [--prompt-tokens 128] [--new-tokens 128]
-                      [--reps 5] CONFIG.json [CONFIG.json ...]
+                      [--reps 5] [--device cpu|cuda] [--dtype fp32|bf16|fp16] CONFIG.json [...]
+On a GPU (--device cuda --dtype bf16) this is the same-card PyTorch anchor for the harness's
+torch:cuda generate runs; scripts/device-decoders.sh runs it there.
 Prints one line per (config, batch): median of the per-generation mean step time (the harness's
 tpot_ms p50) and the median single step (itl_ms p50), in ms.
 """
@@ -68,9 +70,19 @@ class Decoder:
             self.cos = torch.cat([cos, cos], -1).view(-1, 1, self.hd).to(dtype)
             self.signed_sin = torch.cat([-sin, sin], -1).view(-1, 1, self.hd).to(dtype)
 
+    def to(self, device):
+        """Moves every tensor (weights, tables, constants) to the device."""
+        self.device = torch.device(device)
+        mv = lambda t: None if t is None else t.to(self.device)
+        for name in ("embed", "pos", "nfw", "nfb", "nfg", "hyp", "lm", "zero", "cos", "signed_sin"):
+            if hasattr(self, name):
+                setattr(self, name, mv(getattr(self, name)))
+        self.layers = [{k: mv(v) for k, v in L.items()} for L in self.layers]
+        return self
+
     def allocate(self, batch, max_context):
         self.max = max_context
-        self.cache = [torch.zeros(2, batch, self.kvh, max_context, self.hd, dtype=self.dtype) for _ in self.layers]
+        self.cache = [torch.zeros(2, batch, self.kvh, max_context, self.hd, dtype=self.dtype, device=self.device) for _ in self.layers]
 
     def norm(self, x, w, b, gain):
         if self.gpt2:
@@ -129,8 +141,8 @@ class Decoder:
             x.view(b, s, d).add_(self.pos.narrow(0, position, s))
         mask = None
         if s > 1:
-            future = torch.ones(s, position + s, dtype=torch.bool).triu(position + 1)
-            mask = torch.zeros(s, position + s, dtype=self.dtype).masked_fill_(future, float("-inf")).repeat(self.g, 1)
+            future = torch.ones(s, position + s, dtype=torch.bool, device=self.device).triu(position + 1)
+            mask = torch.zeros(s, position + s, dtype=self.dtype, device=self.device).masked_fill_(future, float("-inf")).repeat(self.g, 1)
         cos = self.cos.narrow(0, position, s) if not self.gpt2 else None
         ssin = self.signed_sin.narrow(0, position, s) if not self.gpt2 else None
         for L, cache in zip(self.layers, self.cache):
@@ -165,18 +177,22 @@ def main():
     ap.add_argument("--prompt-tokens", type=int, default=128)
     ap.add_argument("--new-tokens", type=int, default=128)
     ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--dtype", default="fp32", choices=["fp32", "bf16", "fp16"])
     a = ap.parse_args()
+    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[a.dtype]
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    print(f"# torch {torch.__version__}, threads {torch.get_num_threads()}, prompt {a.prompt_tokens}, new {a.new_tokens}, reps {a.reps}")
+    gpu = torch.cuda.get_device_name(0) if a.device.startswith("cuda") else "cpu"
+    print(f"# torch {torch.__version__}, device {gpu}, dtype {a.dtype}, threads {torch.get_num_threads()}, prompt {a.prompt_tokens}, new {a.new_tokens}, reps {a.reps}")
     for path in a.configs:
         with open(path) as f:
             c = json.load(f)
         with torch.inference_mode():
-            m = Decoder(c)
+            m = Decoder(c, dtype).to(a.device)
             for b in [int(x) for x in a.batch.split(",")]:
                 m.allocate(b, a.prompt_tokens + a.new_tokens)
-                prompt = torch.randint(0, c["vocab"], (b * a.prompt_tokens,))
+                prompt = torch.randint(0, c["vocab"], (b * a.prompt_tokens,), device=m.device)
                 generate(m, prompt, b, a.prompt_tokens, min(a.new_tokens, 8))  # warm-up
                 per_gen, all_steps = [], []
                 for _ in range(a.reps):
