@@ -42,9 +42,11 @@ public sealed class RealSweepTests : IDisposable
         Assert.All(doc.Points, p => Assert.InRange(p.LlmBusyFraction, 0.001, 1.0));
         Assert.All(doc.Points, p => Assert.True(p.JobsPerHour > 0 && p.ToolCallsFailed == 0));
         Assert.True(one.LlmBusyFraction < 0.9, "one worker should starve a fast device");
-        // Monotone: a second worker on a second core never makes things worse (5% slack for a shared machine).
-        Assert.True(two.LlmBusyFraction >= one.LlmBusyFraction * 0.95, $"busy {one.LlmBusyFraction:P1} -> {two.LlmBusyFraction:P1}");
-        Assert.True(two.TurnsPerS >= one.TurnsPerS * 0.95);
+        // Monotone: a second worker on a second core does not make things worse. The slack is 20%
+        // because the suite runs test assemblies in parallel on 2 cores, so the second core is often
+        // busy with another test; a broken sweep (e.g. workers serialized on a lock) loses far more.
+        Assert.True(two.LlmBusyFraction >= one.LlmBusyFraction * 0.8, $"busy {one.LlmBusyFraction:P1} -> {two.LlmBusyFraction:P1}");
+        Assert.True(two.TurnsPerS >= one.TurnsPerS * 0.8, $"turns/s {one.TurnsPerS} -> {two.TurnsPerS}");
         Assert.True(one.ToolQueueMsP50 >= (two.ToolQueueMsP50 * 0.9) - 1, $"tool queue p50 {one.ToolQueueMsP50} -> {two.ToolQueueMsP50} ms, busy {one.LlmBusyFraction:P1} -> {two.LlmBusyFraction:P1}, turns/s {one.TurnsPerS} -> {two.TurnsPerS}");
 
         Assert.NotEqual("unknown", doc.CoresPerGpuBasis);
