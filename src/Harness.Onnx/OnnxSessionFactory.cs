@@ -67,10 +67,11 @@ public static class OnnxSessionFactory
 
             // --set spin=0: worker threads sleep instead of spinning between ops (fairer on a shared
             // or oversubscribed CPU; the counterpart of OMP_WAIT_POLICY=PASSIVE for libtorch).
-            if (options.Extra.TryGetValue("spin", out string? spin))
+            if (options.Extra.ContainsKey("spin"))
             {
-                so.AddSessionConfigEntry("session.intra_op.allow_spinning", spin == "0" ? "0" : "1");
-                so.AddSessionConfigEntry("session.inter_op.allow_spinning", spin == "0" ? "0" : "1");
+                string allow = options.Flag("spin") ? "1" : "0";
+                so.AddSessionConfigEntry("session.intra_op.allow_spinning", allow);
+                so.AddSessionConfigEntry("session.inter_op.allow_spinning", allow);
             }
 
             if (backend.Device == "cuda")

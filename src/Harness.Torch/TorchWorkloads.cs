@@ -13,11 +13,11 @@ internal static class TorchSetup
     public static Device Prepare(BackendSpec backend, WorkloadOptions options)
     {
         options.Extra.TryGetValue("libtorch", out string? dir);
-        if (options.Extra.TryGetValue("spin", out string? spin) && TorchRuntime.LoadedFrom is null)
+        if (options.Extra.ContainsKey("spin") && TorchRuntime.LoadedFrom is null)
         {
             // --set spin=0: OpenMP threads sleep instead of spinning between ops, as ONNX Runtime's
             // allow_spinning=0 does. libgomp reads the variable when libtorch loads, so set it natively now.
-            TorchRuntime.SetNativeEnvironment("OMP_WAIT_POLICY", spin == "0" ? "PASSIVE" : "ACTIVE");
+            TorchRuntime.SetNativeEnvironment("OMP_WAIT_POLICY", options.Flag("spin") ? "ACTIVE" : "PASSIVE");
         }
 
         TorchRuntime.Ensure(backend.Device, dir);

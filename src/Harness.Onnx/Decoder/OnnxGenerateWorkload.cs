@@ -19,12 +19,12 @@ public sealed class OnnxGenerateWorkload : IWorkload, IDerivedMetrics
     private readonly BackendSpec _backend;
     private readonly WorkloadOptions _options;
     private readonly GenerateSettings _settings;
+    private readonly bool _cudaGraph;
     private InferenceSession? _session;
     private OnnxDecoderRunner? _runner;
     private long[] _prompt = [];
     private int _batch;
     private DeviceMemory? _device;
-    private readonly bool _cudaGraph;
 
     public OnnxGenerateWorkload(BackendSpec backend, WorkloadOptions options)
     {
