@@ -42,14 +42,15 @@ internal sealed class TransferBlock : IDisposable
         {
             if (cuda)
             {
-                _host = CudaRuntime.MallocHost(_bytes);
+                // The device first: Malloc selects it, so the page-locked host memory belongs to its context.
+                _device = CudaRuntime.Malloc(deviceId, _bytes);
                 try
                 {
-                    _device = CudaRuntime.Malloc(deviceId, _bytes);
+                    _host = CudaRuntime.MallocHost(_bytes);
                 }
                 catch
                 {
-                    CudaRuntime.FreeHost(_host);
+                    CudaRuntime.Free(_device);
                     throw;
                 }
 
