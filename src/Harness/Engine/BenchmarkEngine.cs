@@ -45,23 +45,26 @@ public sealed class BenchmarkEngine
         // Observers hear of the measured phase before its window opens and of its end after the last
         // request, so samplers that read on both calls bracket the window.
         _observer?.PhaseStarted(RunPhases.Measuring, _clock.Timestamp);
-        DateTime startedUtc = _clock.UtcNow;
         var measured = new Phase(this, workload, description, settings, record: true, cancellationToken);
+        DateTime startedUtc = _clock.UtcNow;
         progress.Reset(RunPhases.Measuring, measured.Start);
         measured.Progress = progress;
         long monotonicEnd;
+        DateTime endedUtc;
         try
         {
             scenario.Run(measured);
         }
         finally
         {
-            // Both clocks read back to back at both ends, so the anomaly check compares like with like.
+            // Both clocks read back to back at both ends (the start: Phase stamps Start last, then the
+            // wall clock), so the anomaly check compares like with like; nothing runs in between, not
+            // even the observers (a telemetry read can take milliseconds).
             monotonicEnd = _clock.Timestamp;
+            endedUtc = _clock.UtcNow;
             _observer?.PhaseStarted(RunPhases.Done, monotonicEnd);
         }
 
-        DateTime endedUtc = _clock.UtcNow;
         progress.Reset(RunPhases.Done, _clock.Timestamp);
 
         long windowEnd = measured.Start;

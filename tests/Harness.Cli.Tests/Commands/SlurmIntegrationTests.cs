@@ -48,7 +48,7 @@ public sealed class SlurmIntegrationTests : IDisposable
             Assert.All(merged.Nodes, n => Assert.True(n.Measured, $"task {n.Task}: {n.Status} {n.Reason} {string.Join(" / ", n.LogTail ?? [])}"));
             // Slurm names the node after the short hostname (slurmd -C).
             Assert.All(merged.Nodes, n => Assert.Equal(Environment.MachineName.Split('.')[0], n.Name, ignoreCase: true));
-            Assert.All(merged.Nodes, n => Assert.Equal(0, n.ExitCode));
+            Assert.All(merged.Nodes, n => Assert.True(n.ExitCode == 0, $"task {n.Task}: exit {n.ExitCode}, valid {n.Valid}, {n.Reason}: {string.Join(" / ", n.LogTail ?? [])}"));
             Assert.Equal("minilm", merged.Suite!.Workload);
             Assert.Equal(merged.Nodes.Sum(n => n.ThroughputPerS!.Value), merged.Aggregate.ThroughputPerS, 6);
             Assert.Contains("| throughput_per_s | 3 |", stdout, StringComparison.Ordinal);

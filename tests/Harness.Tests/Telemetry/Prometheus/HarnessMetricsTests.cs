@@ -76,15 +76,23 @@ public partial class HarnessMetricsTests
     public void Counting_a_request_allocates_nothing()
     {
         var metrics = new HarnessMetrics(Labels, _clock);
-        metrics.RequestEnded(RequestOutcome.Ok, 20, 1, 1); // first use may initialize lazily
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 10_000; i++)
+        // The first pass initializes lazily (every histogram bucket the values reach) and gives the
+        // JIT its chance to recompile; the runtime's own tiering work can still land on this thread
+        // once, so steady state is the best of three passes. An allocation per request shows in all.
+        var perPass = new long[4];
+        for (int pass = 0; pass < perPass.Length; pass++)
         {
-            metrics.RequestEnded(RequestOutcome.Ok, 20 + i, 1, 1);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 10_000; i++)
+            {
+                metrics.RequestEnded(RequestOutcome.Ok, 20 + i, 1, 1);
+            }
+
+            perPass[pass] = GC.GetAllocatedBytesForCurrentThread() - before;
         }
 
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.True(perPass.Skip(1).Min() == 0, $"bytes allocated per pass of 10,000 requests: {string.Join(", ", perPass)}");
     }
 
     [Fact]
