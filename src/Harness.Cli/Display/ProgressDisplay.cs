@@ -6,17 +6,39 @@ namespace Harness.Cli.Display;
 
 /// <summary>
 /// Shows the engine's progress on stderr while work runs: a live Spectre.Console status line on a
-/// terminal, plain lines every few seconds when stderr is redirected (CI logs, pipes).
+/// terminal; when stderr is redirected (CI logs, pipes), a plain line as each phase begins and every
+/// few seconds within it, so a log (or a script waiting for the measurement) sees where the run is.
 /// </summary>
 public static class ProgressDisplay
 {
+    private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(250);
+    private static readonly long LineEvery = StopwatchClock.Instance.FromTimeSpan(TimeSpan.FromSeconds(5));
+
     public static T Run<T>(EngineProgress progress, string title, TextWriter error, Func<T> work)
     {
         bool interactive = ReferenceEquals(error, Console.Error) && !Console.IsErrorRedirected && Environment.GetEnvironmentVariable("CI") is null;
         if (!interactive)
         {
-            using var timer = new Timer(_ => error.WriteLine($"[{title}] {Describe(progress)}"), null, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5));
-            return work();
+            string? phase = null;
+            long lastLine = 0;
+            var gate = new object();
+            void Tick(object? _)
+            {
+                lock (gate)
+                {
+                    long now = StopwatchClock.Instance.Timestamp;
+                    if (progress.Phase != RunPhases.Done && (progress.Phase != phase || now - lastLine >= LineEvery))
+                    {
+                        (phase, lastLine) = (progress.Phase, now);
+                        error.WriteLine($"[{title}] {Describe(progress)}");
+                    }
+                }
+            }
+
+            using (var timer = new Timer(Tick, null, Poll, Poll))
+            {
+                return work();
+            }
         }
 
         IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });

@@ -51,6 +51,23 @@ public sealed class JobGenerator
         return new AgentJob(agent, index, prompt, turns);
     }
 
+    /// <summary>
+    /// One call of every tool and variant of the profile, with arguments drawn as in a job: what the
+    /// tools run once before anything is measured.
+    /// </summary>
+    public IEnumerable<ToolCallPlan> WarmupCalls()
+    {
+        var rng = new Random(Seeds.Mix(_seed, -1));
+        foreach (ToolMixEntry entry in _profile.Tools)
+        {
+            IEnumerable<string?> variants = entry.Variants.Count > 0 ? entry.Variants.Select(v => (string?)v.Key) : [null];
+            foreach (string? variant in variants)
+            {
+                yield return Call(entry, variant, rng, rng.Next());
+            }
+        }
+    }
+
     private ToolCallPlan DrawCall(Random rng, int seed)
     {
         ToolMixEntry entry = Pick(_profile.Tools, e => e.Weight, _totalWeight, rng);
@@ -60,6 +77,11 @@ public sealed class JobGenerator
             variant = Pick(entry.Variants, v => v.Value, entry.Variants.Sum(v => v.Value), rng).Key;
         }
 
+        return Call(entry, variant, rng, seed);
+    }
+
+    private static ToolCallPlan Call(ToolMixEntry entry, string? variant, Random rng, int seed)
+    {
         var args = new Dictionary<string, double>(entry.Args.Count, StringComparer.Ordinal);
         foreach ((string name, Distribution d) in entry.Args)
         {

@@ -1,4 +1,6 @@
+using Harness.Agents.Jobs;
 using Harness.Agents.Profiles;
+using Harness.Engine;
 
 namespace Harness.Agents.Tools;
 
@@ -42,13 +44,36 @@ public sealed class ToolSet : IDisposable
         }
     }
 
-    /// <summary>Prepares the tools the profile uses (only those: embed loads a model, sql builds a database).</summary>
+    /// <summary>
+    /// Prepares the tools the profile uses (only those: embed loads a model, sql builds a database),
+    /// then runs one call of each tool and variant. A first call pays one-off costs (the generated
+    /// corpus, compiled regular expressions, JIT, a subprocess's first start) that would otherwise
+    /// fall into the first measured seconds: on a loaded machine, into the whole of a short window.
+    /// The warm-up calls' outcomes are not recorded (a tool that fails fails again in the run); one
+    /// that ignores its timeout is left behind after a second more, as the run's watchdog would.
+    /// </summary>
     public void Prepare(ToolEnvironment environment)
     {
-        Validate(environment.Profile);
-        foreach (string name in environment.Profile.Tools.Select(t => t.Tool).Distinct(StringComparer.Ordinal))
+        AgentProfile profile = environment.Profile;
+        Validate(profile);
+        foreach (string name in profile.Tools.Select(t => t.Tool).Distinct(StringComparer.Ordinal))
         {
             Get(name).Prepare(environment);
+        }
+
+        foreach (ToolCallPlan call in new JobGenerator(profile, environment.Seed).WarmupCalls())
+        {
+            IAgentTool tool = Get(call.Tool);
+            var warm = new Thread(() => ToolRunner.Run(tool, call, worker: 0, profile.ToolTimeout, StopwatchClock.Instance, CancellationToken.None))
+            {
+                IsBackground = true,
+                Name = $"harness-tool-warmup-{call.Tool}",
+            };
+            warm.Start();
+            if (!warm.Join(profile.ToolTimeout + TimeSpan.FromSeconds(1)))
+            {
+                return; // a hung tool: the run's watchdog deals with its next calls
+            }
         }
     }
 
