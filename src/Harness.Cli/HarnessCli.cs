@@ -46,7 +46,7 @@ public static class HarnessCli
             CostCommand.Create(output),
             ProjectCommand.Create(output),
             PlanCommand.Create(output),
-            MergeCommand.Create(output),
+            MergeCommand.Create(output, error),
             SlurmCommand.Create(run, output, error, interrupt, processRunner),
             K8sCommand.Create(run, output),
             AgentsCommand.CreateGroup(registry, output, error, interrupt),

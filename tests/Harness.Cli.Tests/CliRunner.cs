@@ -16,6 +16,14 @@ public static class CliRunner
         return (code, output.ToString(), error.ToString());
     }
 
+    /// <summary>
+    /// The lines of stderr that are messages, without the progress lines ("[workload ...] preparing
+    /// 0.3 s") that a redirected run prints as each phase begins: whether one appears before an error
+    /// depends on how long loading took on this machine, so a test of the message must not count it.
+    /// </summary>
+    public static string[] Messages(string err) =>
+        err.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Where(l => !l.StartsWith('[')).ToArray();
+
     /// <summary>The repository root (where Harness.sln is), for the committed result files.</summary>
     public static string RepoRoot
     {

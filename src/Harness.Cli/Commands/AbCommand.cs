@@ -49,6 +49,7 @@ public static class AbCommand
                 string side = ReferenceEquals(r.Options, requestA.Options) ? "A" : "B";
                 RunOutcome o = ProgressDisplay.Run(progress, $"{side}: {r.Workload} {r.Backend} {r.Settings.Scenario.Name}", error, () => runner.Run(r, progress, cancellationToken));
                 error.WriteLine($"harness: {side} {(o.Document.Valid ? "VALID" : "INVALID")} -> {o.Path}");
+                RunCommand.ReportRescue(o, error);
                 return o;
             }
 

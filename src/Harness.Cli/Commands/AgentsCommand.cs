@@ -70,6 +70,7 @@ public static class AgentsCommand
             RunOutcome outcome = bench.Run(request, interrupt);
             output.Write(MarkdownSummary.Render(outcome.Document, outcome.Path));
             output.Write(AgentTables.Run(outcome.Document.Agents!));
+            RunCommand.ReportRescue(outcome, error);
             if (outcome.Document.Cancelled)
             {
                 error.WriteLine($"harness: cancelled; the partial result was written to {outcome.Path}.");
@@ -122,9 +123,14 @@ public static class AgentsCommand
             error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"[agents sweep {profile.Name}] {request.Options.Agents} agents, workers {string.Join(",", counts)}, LLM {request.Llm.Backend}: {counts.Count} x ({request.Timing.Warmup.TotalSeconds:0.#} + {request.Timing.Duration.TotalSeconds:0.#}) s"));
             var sweep = new AgentSweep(Tools, LlmBackends, registry.Value.PackageVersions);
-            (AgentSweepDocument doc, string path) = sweep.Run(request, line => error.WriteLine($"[agents sweep {profile.Name}] {line}"), interrupt);
-            output.Write(AgentTables.Sweep(doc, path));
-            return doc.Cancelled ? ExitCodes.Invalid : ExitCodes.Ok;
+            (AgentSweepDocument doc, WrittenResult written) = sweep.Run(request, line => error.WriteLine($"[agents sweep {profile.Name}] {line}"), interrupt);
+            output.Write(AgentTables.Sweep(doc, written.Path));
+            if (written.RescueMessage is { } rescue)
+            {
+                error.WriteLine($"harness: {rescue}");
+            }
+
+            return doc.Cancelled || written.Rescued ? ExitCodes.Invalid : ExitCodes.Ok;
         }
     }
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Harness.Fleet;
+using Harness.Results;
 
 namespace Harness.Cli.Commands;
 
@@ -21,7 +22,7 @@ public static class MergeCommand
         new Option<double>("--k") { Description = "Robust deviations (MAD x 1.4826) from the fleet median that flag a node.", DefaultValueFactory = _ => 3.5 },
         new Option<double>("--min-deviation") { Description = "Smallest relative distance from the median that is flagged (noise floor).", DefaultValueFactory = _ => 0.02 });
 
-    public static Command Create(TextWriter output)
+    public static Command Create(TextWriter output, TextWriter error)
     {
         var folder = new Argument<string>("results") { Description = "Folder of result files: a fleet's results folder, or any folder of result *.json files." };
         var expect = new Option<int?>("--expect") { Description = "Tasks the fleet ran (0..N-1), so that missing ones are listed; default: from fleet.json or the exit records." };
@@ -34,24 +35,25 @@ public static class MergeCommand
         {
             string dir = parse.GetValue(folder)!;
             MergeOptions merge = options.Read(parse) with { ExpectedTasks = parse.GetValue(expect) };
+            string summaryPath = parse.GetValue(options.Out) ?? new FleetLayout(dir).SummaryPath;
             FleetSummary summary = FleetMerge.Merge(dir, merge.Validate());
-            return Report(summary, parse.GetValue(options.Out) ?? new FleetLayout(dir).SummaryPath, output);
+            ResultWriter.EnsureWritable(summaryPath); // after the merge has checked the folder, so that a missing one is not created
+
+            return Report(summary, summaryPath, output, error);
         });
         return command;
     }
 
-    internal static int Report(FleetSummary summary, string path, TextWriter output)
+    internal static int Report(FleetSummary summary, string path, TextWriter output, TextWriter error)
     {
-        try
+        WrittenResult written = FleetMerge.Write(summary, path);
+        output.Write(FleetMarkdown.Render(summary, written.Path));
+        if (written.RescueMessage is { } rescue)
         {
-            FleetMerge.Write(summary, path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw HarnessException.BadInput($"Cannot write the summary to '{path}': {e.Message}", e);
+            error.WriteLine($"harness: {rescue}");
+            return ExitCodes.Invalid;
         }
 
-        output.Write(FleetMarkdown.Render(summary, path));
         return summary.Healthy ? ExitCodes.Ok : ExitCodes.Invalid;
     }
 }

@@ -73,6 +73,8 @@ public static class RunCommand
                     error.WriteLine($"harness: warning: {warning}");
                 }
 
+                ReportRescue(single, error);
+
                 if (CostReport.RunLine(single.Document) is { } cost)
                 {
                     output.WriteLine(cost);
@@ -141,6 +143,11 @@ public static class RunCommand
             }
 
             output.Write(SweepSummary(outcome));
+            if (outcome.IndexRescue is { } indexRescue)
+            {
+                error.WriteLine($"harness: {indexRescue}");
+            }
+
             if (outcome.Index.Status == "cancelled")
             {
                 error.WriteLine($"harness: cancelled; the finished points are listed in {outcome.IndexPath}.");
@@ -155,8 +162,18 @@ public static class RunCommand
             ResultMetrics m = o.Document.Metrics;
             error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"harness: {r.Settings.Scenario.Name}: {(o.Document.Valid ? "VALID" : "INVALID")}, {m.RequestsPerS:0.##} req/s, p99 {m.LatencyMs?.P99:0.###} ms -> {o.Path}"));
+            ReportRescue(o, error);
             return o;
         };
+    }
+
+    /// <summary>Says on stderr why a result is not where it was asked for, and where it went.</summary>
+    internal static void ReportRescue(RunOutcome outcome, TextWriter error)
+    {
+        if (outcome.Rescue is { } rescue)
+        {
+            error.WriteLine($"harness: {rescue}");
+        }
     }
 
     /// <summary>The table printed after a multi-run job: one row per point, then the search's finding.</summary>

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Harness.Fleet;
 using Harness.Fleet.Slurm;
+using Harness.Results;
 
 namespace Harness.Cli.Commands;
 
@@ -126,8 +127,15 @@ public static class SlurmCommand
                 throw HarnessException.BadInput("--poll must be longer than 0s.");
             }
 
+            string? outPath = parse.GetValue(merge.Out);
+            string summaryPath = outPath ?? new FleetLayout(dir).SummaryPath;
+            if (outPath is not null || Directory.Exists(dir))
+            {
+                ResultWriter.EnsureWritable(summaryPath); // before a wait that may last the whole job
+            }
+
             CollectOutcome outcome = new SlurmCollector(runner).Collect(dir, options, error, interrupt);
-            return MergeCommand.Report(outcome.Summary, parse.GetValue(merge.Out) ?? new FleetLayout(dir).SummaryPath, output);
+            return MergeCommand.Report(outcome.Summary, summaryPath, output, error);
         });
         return command;
     }

@@ -63,7 +63,7 @@ public sealed class AgentBenchmark
     {
         HardwareFingerprint hardware = HardwareProbe.Probe(_packages, _nvml);
         string path = request.OutputPath ?? DefaultPath(request, hardware);
-        BenchmarkRunner.EnsureWritable(path);
+        ResultWriter.EnsureWritable(path);
 
         AgentProfile profile = request.Profile;
         using ToolSet tools = _tools();
@@ -82,8 +82,7 @@ public sealed class AgentBenchmark
         };
         ResultDocument doc = AgentResults.Build(outcome, profile, llm, request.Timing, hardware, request.MaxErrorRate, request.MinTurns, request.PricePerGpuHour, config, request.Llm.Backend);
         doc.Agents!.LoadAverage1m = load;
-        AtomicFile.WriteAllText(path, ResultJson.Serialize(doc));
-        return new RunOutcome(doc, path, doc.Valid ? ExitCodes.Ok : ExitCodes.Invalid);
+        return RunOutcome.Written(doc, ResultWriter.Write(path, ResultJson.Serialize(doc)), doc.Valid ? ExitCodes.Ok : ExitCodes.Invalid);
     }
 
     /// <summary>results/&lt;machine&gt;/agents_&lt;profile&gt;_&lt;llm&gt;_a&lt;N&gt;w&lt;W&gt;_&lt;utc&gt;.json</summary>

@@ -110,9 +110,9 @@ public static class FleetMerge
         return summary;
     }
 
-    /// <summary>Writes the summary atomically as JSON.</summary>
-    public static void Write(FleetSummary summary, string path) =>
-        AtomicFile.WriteAllText(path, JsonSerializer.Serialize(summary, ResultJson.Options));
+    /// <summary>Writes the summary atomically as JSON, rescued to a temporary folder when its own cannot take it (<see cref="ResultWriter"/>).</summary>
+    public static WrittenResult Write(FleetSummary summary, string path) =>
+        ResultWriter.Write(path, JsonSerializer.Serialize(summary, ResultJson.Options));
 
     private static List<NodeSummary> BuildNodes(FleetLayout layout, List<LoadedFile> files, Dictionary<int, (TaskExitRecord? Record, string? Problem)> exits, int? expected, MergeOptions options)
     {

@@ -21,8 +21,17 @@ public sealed record RunRequest(
     TelemetryOptions? Telemetry = null,
     MetricsOptions? Metrics = null);
 
-/// <summary>The result of a run: the document, where it was written, the exit code it maps to, and what went wrong beside the measurement.</summary>
-public sealed record RunOutcome(ResultDocument Document, string Path, int ExitCode, IReadOnlyList<string>? Warnings = null);
+/// <summary>
+/// The result of a run: the document, where it was written, the exit code it maps to, and what went
+/// wrong beside the measurement. <paramref name="Rescue"/> says why the file is not where it was asked
+/// for and where it went instead (<see cref="ResultWriter"/>); null when it is.
+/// </summary>
+public sealed record RunOutcome(ResultDocument Document, string Path, int ExitCode, IReadOnlyList<string>? Warnings = null, string? Rescue = null)
+{
+    /// <summary>The outcome of a document just written: a rescued file makes the exit code 1.</summary>
+    public static RunOutcome Written(ResultDocument document, WrittenResult written, int exitCode, IReadOnlyList<string>? warnings = null) =>
+        new(document, written.Path, written.Rescued ? ExitCodes.Invalid : exitCode, warnings, written.RescueMessage);
+}
 
 /// <summary>
 /// One benchmark from request to result file: resolve the workload, probe the hardware, run the
@@ -65,7 +74,7 @@ public sealed class BenchmarkRunner
         MetricsOptions metricsOptions = request.Metrics ?? MetricsOptions.None;
         HardwareFingerprint hardware = HardwareProbe.Probe(_registry.PackageVersions, nvml);
         string path = request.OutputPath ?? DefaultPath(request, hardware);
-        EnsureWritable(path);
+        ResultWriter.EnsureWritable(path);
 
         var warnings = new List<string>();
         using TelemetrySampler? sampler = telemetryOptions.Enabled
@@ -128,7 +137,7 @@ public sealed class BenchmarkRunner
             ResultCost.Annotate(doc, price);
         }
 
-        AtomicFile.WriteAllText(path, ResultJson.Serialize(doc));
+        WrittenResult written = ResultWriter.Write(path, ResultJson.Serialize(doc));
         int exitCode = doc.Valid ? ExitCodes.Ok : ExitCodes.Invalid;
 
         if (metrics is not null)
@@ -145,7 +154,7 @@ public sealed class BenchmarkRunner
             }
         }
 
-        return new RunOutcome(doc, path, exitCode, warnings);
+        return RunOutcome.Written(doc, written, exitCode, warnings);
     }
 
     /// <summary>instance, workload, backend: one group per machine and measurement, replaced by a rerun.</summary>
@@ -198,23 +207,5 @@ public sealed class BenchmarkRunner
         string stamp = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
         string name = $"{request.Workload}_{request.Backend.ToString().Replace(':', '-')}_{kind}_{stamp}";
         return Path.Combine(request.ResultsRoot, HardwareProbe.MachineLabel(hardware), name);
-    }
-
-    /// <summary>Fails before measuring, not after, when the result could not be written.</summary>
-    public static void EnsureWritable(string path)
-    {
-        try
-        {
-            string dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
-            Directory.CreateDirectory(dir);
-            if (Directory.Exists(path))
-            {
-                throw HarnessException.BadInput($"Output path '{path}' is a directory; give a file name such as {Path.Combine(path, "result.json")}.");
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw HarnessException.BadInput($"Cannot write the result to '{path}': {e.Message}", e);
-        }
     }
 }

@@ -57,7 +57,7 @@ public sealed class SweepIndexEntry
 {
     public string Label { get; set; } = "";
 
-    /// <summary>File name of the point's result, relative to the index.</summary>
+    /// <summary>File name of the point's result, relative to the index; a full path when the file lies elsewhere (rescued to a temporary folder).</summary>
     public string File { get; set; } = "";
 
     public string Scenario { get; set; } = "";

@@ -32,8 +32,18 @@ public sealed record SweepPlan(string Kind, IReadOnlyList<SweepPoint> Points)
     internal static string Label(double rate) => rate.ToString("0.###", CultureInfo.InvariantCulture);
 }
 
-/// <summary>What a multi-run job produced: its index, every run, and the exit code it maps to.</summary>
-public sealed record SweepOutcome(SweepIndex Index, string IndexPath, IReadOnlyList<RunOutcome> Runs, int ExitCode);
+/// <summary>
+/// What a multi-run job produced: its index, every run, and the exit code it maps to;
+/// <paramref name="IndexRescue"/> says where the index went when its own folder could not take it.
+/// </summary>
+public sealed record SweepOutcome(SweepIndex Index, string IndexPath, IReadOnlyList<RunOutcome> Runs, int ExitCode, string? IndexRescue = null)
+{
+    /// <summary>The outcome of a finished session: any file that had to be rescued makes the exit code 1.</summary>
+    internal static SweepOutcome Of(SweepSession session, int exitCode) =>
+        new(session.Index, session.IndexPath, session.Runs,
+            session.IndexRescue is null && session.Runs.All(r => r.Rescue is null) ? exitCode : ExitCodes.Invalid,
+            session.IndexRescue);
+}
 
 /// <summary>
 /// A multi-run job in progress: runs each point to its own result file in one folder and rewrites
@@ -44,13 +54,16 @@ public sealed class SweepSession
     private readonly RunRequest _template;
     private readonly Func<RunRequest, RunOutcome> _run;
     private readonly List<RunOutcome> _runs = [];
+    private readonly string _intendedIndexPath;
+    private readonly Dictionary<SweepIndexEntry, string> _files = [];
 
     public SweepSession(RunRequest template, string kind, string folder, Func<RunRequest, RunOutcome> run)
     {
         _template = template;
         _run = run;
         Folder = folder;
-        IndexPath = Path.Combine(folder, ResultFiles.SweepIndexFileName);
+        _intendedIndexPath = IndexPath = Path.Combine(folder, ResultFiles.SweepIndexFileName);
+        ResultWriter.EnsureWritable(IndexPath);
         Index = new SweepIndex
         {
             Kind = kind,
@@ -64,7 +77,11 @@ public sealed class SweepSession
 
     public string Folder { get; }
 
-    public string IndexPath { get; }
+    /// <summary>Where the index is: in <see cref="Folder"/>, or rescued (<see cref="IndexRescue"/>).</summary>
+    public string IndexPath { get; private set; }
+
+    /// <summary>Why the last write of the index went to a temporary folder, and where; null when it did not.</summary>
+    public string? IndexRescue { get; private set; }
 
     public SweepIndex Index { get; }
 
@@ -121,7 +138,9 @@ public sealed class SweepSession
         };
         RunOutcome outcome = _run(request);
         _runs.Add(outcome);
-        Index.Points.Add(Entry(label, scenario, request.Settings.Batch, outcome));
+        SweepIndexEntry entry = Entry(label, scenario, request.Settings.Batch, outcome);
+        _files[entry] = Path.GetFullPath(outcome.Path);
+        Index.Points.Add(entry);
         if (outcome.Document.Cancelled)
         {
             Cancelled = true;
@@ -140,7 +159,24 @@ public sealed class SweepSession
         Save();
     }
 
-    private void Save() => AtomicFile.WriteAllText(IndexPath, JsonSerializer.Serialize(Index, ResultJson.Options));
+    /// <summary>
+    /// Rewrites the index; each point's file is named relative to the index's folder when it lies
+    /// there, else by its full path (a point or the index rescued to a temporary folder).
+    /// </summary>
+    private void Save()
+    {
+        WrittenResult written = ResultWriter.Write(_intendedIndexPath, destination =>
+        {
+            string folder = Path.GetDirectoryName(destination)!;
+            foreach ((SweepIndexEntry entry, string file) in _files)
+            {
+                entry.File = Path.GetDirectoryName(file) == folder ? Path.GetFileName(file) : file;
+            }
+
+            return JsonSerializer.Serialize(Index, ResultJson.Options);
+        });
+        (IndexPath, IndexRescue) = (written.Path, written.RescueMessage);
+    }
 
     private SweepIndexEntry Entry(string label, IScenario scenario, int batch, RunOutcome outcome)
     {
@@ -194,7 +230,7 @@ public static class SweepRunner
 
         session.Complete();
         bool allValid = session.Runs.Count == plan.Points.Count && session.Runs.All(r => r.Document.Valid);
-        return new SweepOutcome(session.Index, session.IndexPath, session.Runs, allValid ? ExitCodes.Ok : ExitCodes.Invalid);
+        return SweepOutcome.Of(session, allValid ? ExitCodes.Ok : ExitCodes.Invalid);
     }
 
     /// <summary>
@@ -233,12 +269,12 @@ public static class SweepRunner
         catch (OperationCanceledException)
         {
             session.Complete(new PeakSearchSummary(null, null, null, false, precision, "cancelled before the search finished"));
-            return new SweepOutcome(session.Index, session.IndexPath, session.Runs, ExitCodes.Invalid);
+            return SweepOutcome.Of(session, ExitCodes.Invalid);
         }
         catch (UnjudgeablePointException e)
         {
             session.Complete(new PeakSearchSummary(null, null, null, false, precision, "stopped: " + e.Message));
-            return new SweepOutcome(session.Index, session.IndexPath, session.Runs, ExitCodes.Invalid);
+            return SweepOutcome.Of(session, ExitCodes.Invalid);
         }
 
         string detail = result switch
@@ -249,7 +285,7 @@ public static class SweepRunner
             _ => $"peak {SweepPlan.Label(result.Peak!.Value)} req/s; {SweepPlan.Label(result.LowestFailing!.Value)} req/s failed",
         };
         session.Complete(new PeakSearchSummary(result.Peak, result.Peak is { } p ? files[p] : null, result.LowestFailing, result.Converged, precision, detail));
-        return new SweepOutcome(session.Index, session.IndexPath, session.Runs, result.Peak is null ? ExitCodes.Invalid : ExitCodes.Ok);
+        return SweepOutcome.Of(session, result.Peak is null ? ExitCodes.Invalid : ExitCodes.Ok);
     }
 
     /// <summary>

@@ -3,6 +3,7 @@ using Harness.Agents.Native;
 using Harness.Agents.Profiles;
 using Harness.Agents.Reporting;
 using Harness.Agents.Scheduling;
+using Harness.Results;
 
 namespace Harness.Agents.Tests.Reporting;
 
@@ -35,7 +36,8 @@ public sealed class RealSweepTests : IDisposable
             SimulationTiming = new AgentRunTiming(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(60)),
         };
         var lines = new List<string>();
-        (AgentSweepDocument doc, string path) = new AgentSweep(AgentToolSets.Full, new LlmBackendRegistry(), new Dictionary<string, string?>()).Run(request, lines.Add);
+        (AgentSweepDocument doc, WrittenResult written) = new AgentSweep(AgentToolSets.Full, new LlmBackendRegistry(), new Dictionary<string, string?>()).Run(request, lines.Add);
+        string path = written.Path;
 
         Assert.Equal([1, 2], doc.Points.Select(p => p.Workers));
         AgentSweepPoint one = doc.Points[0], two = doc.Points[1];

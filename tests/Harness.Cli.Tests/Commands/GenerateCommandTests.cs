@@ -12,9 +12,9 @@ public class GenerateCommandTests
         string outFile = Path.Combine(Path.GetTempPath(), $"gen-{Guid.NewGuid():N}.json");
         (int code, _, string err) = CliRunner.Run("run", "generate", "-b", backend, "--model-config", model, "--duration", "1s", "-o", outFile);
         Assert.Equal(2, code);
-        Assert.StartsWith("harness: ", err);
-        Assert.Single(err.Trim().Split('\n'));
-        Assert.Contains(expected, err);
+        string message = Assert.Single(CliRunner.Messages(err));
+        Assert.StartsWith("harness: ", message);
+        Assert.Contains(expected, message);
         Assert.False(File.Exists(outFile));
     }
 

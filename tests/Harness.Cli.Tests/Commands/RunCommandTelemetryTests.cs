@@ -56,7 +56,7 @@ public sealed class RunCommandTelemetryTests : IDisposable
         (int code, string stdout, string err) = Harness(QuickRun(path, "--metrics", $"127.0.0.1:{port}"));
 
         Assert.Equal(2, code);
-        Assert.StartsWith($"harness: Cannot serve metrics on 127.0.0.1:{port}", err);
+        Assert.StartsWith($"harness: Cannot serve metrics on 127.0.0.1:{port}", Assert.Single(CliRunner.Messages(err)));
         Assert.Empty(stdout);
         Assert.False(File.Exists(path));
     }

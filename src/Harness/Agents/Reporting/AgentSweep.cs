@@ -64,7 +64,8 @@ public sealed class AgentSweep
         _nvml = nvml;
     }
 
-    public (AgentSweepDocument Document, string Path) Run(AgentSweepRequest request, Action<string>? progress = null, CancellationToken cancellationToken = default)
+    /// <summary>Runs the sweep; the file is where <see cref="WrittenResult"/> says (rescued to a temporary folder when its own could not be written).</summary>
+    public (AgentSweepDocument Document, WrittenResult Written) Run(AgentSweepRequest request, Action<string>? progress = null, CancellationToken cancellationToken = default)
     {
         if (request.Workers.Count == 0 || request.Workers.Any(w => w < 1))
         {
@@ -74,7 +75,7 @@ public sealed class AgentSweep
         AgentProfile profile = request.Profile;
         HardwareFingerprint hardware = HardwareProbe.Probe(_packages, _nvml);
         string path = request.OutputPath ?? DefaultPath(request, hardware);
-        Running.BenchmarkRunner.EnsureWritable(path);
+        ResultWriter.EnsureWritable(path);
         int cores = Environment.ProcessorCount;
         var jobs = new JobGenerator(profile, request.Options.Seed);
         var workers = request.Workers.Distinct().Order().ToList();
@@ -137,7 +138,7 @@ public sealed class AgentSweep
             }
 
             doc.Cancelled = outcome.Cancelled;
-            AtomicFile.WriteAllText(path, JsonSerializer.Serialize(doc, ResultJson.Options));
+            ResultWriter.Write(path, JsonSerializer.Serialize(doc, ResultJson.Options));
             progress?.Invoke(AgentTables.PointLine(doc.Points[^1]));
         }
 
@@ -195,8 +196,7 @@ public sealed class AgentSweep
                 : $"no measured point reached {TargetText}, and projection needs a latency-model LLM and at least one successful tool call";
         }
 
-        AtomicFile.WriteAllText(path, JsonSerializer.Serialize(doc, ResultJson.Options));
-        return (doc, path);
+        return (doc, ResultWriter.Write(path, JsonSerializer.Serialize(doc, ResultJson.Options)));
     }
 
     private static string TargetText => $"{CoresPerGpu.TargetBusy:P0} LLM busy";
