@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
 # cpu-decoders.sh - the CPU figures of docs/decoders.md: ceilings (gemm, copy, read) and generate for
 # llama-1b and gpt2-124m on ONNX Runtime and TorchSharp, backends interleaved, ROUNDS rounds (take
-# medians: a shared CI machine is noisy). Results: $OUT/<round>/<name>.json and a summary.
-#   OUT=results/cpu-decoders ROUNDS=3 scripts/cpu-decoders.sh
+# medians: a shared CI machine is noisy). Results: $OUT/<round>/<name>.json and a summary; OUT
+# defaults to results/<this machine's label>/decoders (harness hw --label).
+#   ROUNDS=3 scripts/cpu-decoders.sh
 # Both backends run with --set spin=0 (ONNX Runtime allow_spinning=0, libtorch OMP_WAIT_POLICY=PASSIVE):
 # on an oversubscribed machine, spinning worker threads cost several times the step time.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-OUT=${OUT:-results/cpu-decoders}
 ROUNDS=${ROUNDS:-3}
 LLAMA_PROMPT=${LLAMA_PROMPT:-32}; LLAMA_NEW=${LLAMA_NEW:-16}
 GPT2_PROMPT=${GPT2_PROMPT:-64}; GPT2_NEW=${GPT2_NEW:-64}
 dotnet build src/Harness.Cli -c Release -nologo -v quiet -clp:ErrorsOnly >&2
 DOTNET=$(scripts/torch-compat.sh); export DOTNET_ROOT; DOTNET_ROOT=$(dirname "$DOTNET")
 harness() { "$DOTNET" src/Harness.Cli/bin/Release/net10.0/harness.dll "$@"; }
+OUT=${OUT:-results/$(harness hw --label)/decoders}
 m=(--warmup-requests 1 --tail p50 --set spin=0)
 for round in $(seq 1 "$ROUNDS"); do
   R=$OUT/round$round; mkdir -p "$R"

@@ -6,7 +6,7 @@ import glob, json, os, statistics, subprocess, sys, tempfile
 
 harness, kind, extra = sys.argv[1], sys.argv[2], sys.argv[3:]
 prefix = "decode-proxy-graph_" if kind == "graph" else "decode-proxy_"
-cards = {"h200": "results/nvidia-h200", "h100-sxm": "results/nvidia-h100-80gb-hbm3"}
+cards = {"h200": "results/nvidia-h200-x1", "h100-sxm": "results/nvidia-h100-80gb-hbm3-x1"}
 rows, errs = [], {"ttft": [], "tpot": [], "tps": []}
 inside = {"tpot": 0, "tps": 0}
 for src, tgt in (("h200", "h100-sxm"), ("h100-sxm", "h200")):

@@ -39,6 +39,6 @@ public static class CliRunner
         }
     }
 
-    /// <summary>A decode-proxy run measured on an H200 (results/nvidia-h200), committed with the repository.</summary>
-    public static string H200Run(string name = "llama-8b_bs8") => Path.Combine(RepoRoot, "results", "nvidia-h200", $"decode-proxy_{name}.json");
+    /// <summary>A decode-proxy run measured on an H200 (results/nvidia-h200-x1), committed with the repository.</summary>
+    public static string H200Run(string name = "llama-8b_bs8") => Path.Combine(RepoRoot, "results", "nvidia-h200-x1", $"decode-proxy_{name}.json");
 }

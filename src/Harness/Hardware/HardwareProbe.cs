@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Runtime.InteropServices;
+using System.Text.RegularExpressions;
 
 namespace Harness.Hardware;
 
@@ -6,6 +8,8 @@ namespace Harness.Hardware;
 public static partial class HardwareProbe
 {
     /// <summary>CPU flags worth recording: they decide which kernels ONNX Runtime and libtorch pick.</summary>
+    private const int MaxLabelLength = 48;
+
     private static readonly string[] InterestingFlags = ["avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "avx512_fp16", "amx_bf16", "amx_int8", "sve"];
 
     public static HardwareFingerprint Probe(IReadOnlyDictionary<string, string?> packageVersions, INvml? nvml = null)
@@ -39,20 +43,49 @@ public static partial class HardwareProbe
         };
     }
 
-    /// <summary>A short, file-name-safe machine label for results/&lt;machine&gt;/: the first GPU, else the CPU.</summary>
+    /// <summary>
+    /// A short, file-name-safe label for results/&lt;machine&gt;/ that tells apart machines that
+    /// measure differently: on a GPU machine the GPU and how many (<c>nvidia-h200-x8</c>); else the
+    /// CPU model, its ISA level and its logical cores (<c>cpu-amd-epyc-avx512-2c</c>), since an AVX2
+    /// and an AVX-512 part of one model name run the same kernels at different speeds.
+    /// </summary>
     public static string MachineLabel(HardwareFingerprint hw)
     {
-        string name = hw.Gpus.Count > 0 ? hw.Gpus[0].Name : $"cpu-{hw.Cpu.Model}";
-        var chars = name.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-').ToArray();
-        string label = new string(chars);
-        while (label.Contains("--", StringComparison.Ordinal))
+        if (hw.Gpus.Count > 0)
         {
-            label = label.Replace("--", "-", StringComparison.Ordinal);
+            return Slug(hw.Gpus[0].Name, MaxLabelLength - 6) + "-x" + hw.Gpus.Count.ToString(CultureInfo.InvariantCulture);
         }
 
-        label = label.Trim('-');
-        return label.Length > 48 ? label[..48].TrimEnd('-') : label;
+        string suffix = $"-{IsaLevel(hw.Cpu.Features)}-{hw.Cpu.LogicalCores.ToString(CultureInfo.InvariantCulture)}c";
+        return "cpu-" + Slug(CpuModelWords().Replace(hw.Cpu.Model, " "), MaxLabelLength - 4 - suffix.Length) + suffix;
     }
+
+    /// <summary>The widest vector or matrix extension the CPU has: the one ONNX Runtime's and libtorch's kernels pick.</summary>
+    public static string IsaLevel(IReadOnlyCollection<string> features) =>
+        features.Contains("amx_bf16") || features.Contains("amx_int8") ? "amx"
+        : features.Contains("avx512f") ? "avx512"
+        : features.Contains("avx2") ? "avx2"
+        : features.Contains("sve") ? "sve"
+        : "base";
+
+    /// <summary>Lower case, ASCII letters and digits, single hyphens, at most <paramref name="max"/> characters.</summary>
+    private static string Slug(string text, int max)
+    {
+        var chars = text.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-').ToArray();
+        string slug = new string(chars);
+        while (slug.Contains("--", StringComparison.Ordinal))
+        {
+            slug = slug.Replace("--", "-", StringComparison.Ordinal);
+        }
+
+        slug = slug.Trim('-');
+        slug = slug.Length > max ? slug[..max].TrimEnd('-') : slug;
+        return slug.Length > 0 ? slug : "unknown";
+    }
+
+    /// <summary>Words of a CPU model name that tell nothing apart: trademarks, "Processor", "CPU", the clock, "96-Core".</summary>
+    [GeneratedRegex(@"\((R|TM)\)|\b(Processor|CPU)\b|@\s*[\d.]+\s*GHz|\b\d+-Core\b", RegexOptions.IgnoreCase)]
+    private static partial Regex CpuModelWords();
 
     private static CpuInfo ReadCpu()
     {

@@ -40,6 +40,19 @@ public class InfoCommandsTests
     }
 
     [Fact]
+    public void Hw_label_names_the_folder_a_run_writes_to()
+    {
+        using var dir = new Harness.Testing.SyntheticResults.TempFolder();
+        (int code, string label, _) = CliRunner.Run("hw", "--label");
+        (int runCode, _, string err) = CliRunner.Run("run", "resnet18", "--scenario", "offline", "-d", "0s", "--min-requests", "1", "--warmup", "0s", "--threads", "1", "--results-dir", dir.Path);
+
+        Assert.Equal(0, code);
+        Assert.Matches("^(cpu-[a-z0-9-]+-(amx|avx512|avx2|sve|base)-[0-9]+c|[a-z0-9-]+-x[0-9]+)$", label.Trim());
+        Assert.True(runCode is 0 or 1, err);
+        Assert.Single(Directory.GetFiles(Path.Combine(dir.Path, label.Trim()), "resnet18_onnx-cpu_offline_*.json"));
+    }
+
+    [Fact]
     public void Doctor_passes_on_the_cpu_path_and_explains_each_failure()
     {
         (int code, string output, _) = CliRunner.Run("doctor");
