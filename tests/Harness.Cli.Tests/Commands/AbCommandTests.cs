@@ -8,7 +8,10 @@ namespace Harness.Cli.Tests.Commands;
 /// <summary><c>harness ab</c>: interleaved rounds of two configurations, gated; and its bad input.</summary>
 public class AbCommandTests
 {
-    private const string Short = "--duration 0.3s --max-duration 1s --warmup 0s --min-requests 3";
+    // Exactly 3 requests per run, however fast the machine: 6 samples per side can never reach a
+    // verdict (a latency metric needs 30 per side, throughput 4 runs), so the gate is inconclusive
+    // on any machine. A fixed duration would give a fast machine enough samples for a verdict.
+    private const string Short = "--duration 0s --max-duration 1m --warmup 0s --min-requests 3";
 
     [Fact]
     public void Runs_the_sides_interleaved_alternating_who_goes_first_then_gates()
@@ -18,7 +21,6 @@ public class AbCommandTests
         var (code, output, error) = CliRunner.Run(
             "ab", "--a", $"resnet18 --threads 1 {Short}", "--b", $"run resnet18 --threads 2 {Short}", "--rounds", "2", "--out", dir.Path);
 
-        // Two short rounds per side are too few samples for a verdict.
         Assert.True(code == 3, $"exit {code}: {error}");
         Assert.StartsWith("harness compare: inconclusive", output, StringComparison.Ordinal);
         SweepIndex a = SweepIndex.Read(Path.Combine(dir.Path, "a"));

@@ -26,14 +26,16 @@ public class AgentsCommandTests : IDisposable
     {
         string path = Path.Combine(_dir, "run.json");
         (int code, string output, string err) = CliRunner.Run(
-            "run", "agents", "--profile", Profile, "--workers", "2", "--duration", "1.5s", "--warmup", "0.2s",
+            "run", "agents", "--profile", Profile, "--workers", "2", "--duration", "1.5s", "--warmup", "0.2s", "--min-turns", "1",
             "--llm-ttft-ms", "3", "--llm-tpot-ms", "1", "--price-per-gpu-hour", "4", "--out", path);
 
         Assert.True(code == 0, $"exit {code}\n{output}\n{err}");
         Assert.Empty(ResultSchema.Validate(File.ReadAllText(path)));
         ResultDocument doc = ResultJson.Read(path);
         Assert.Equal(("agents", "latency-model", 1), (doc.Workload, doc.Backend, doc.SchemaVersion));
-        Assert.True(doc.Agents!.Turns >= 20);
+        // Valid with one turn: how many fit in the window is this machine's speed (the default
+        // minimum of 20 turns is the validity rule's, tested on the simulated clock).
+        Assert.True(doc.Agents!.Turns >= 1);
         Assert.Equal(4.0 / doc.Agents.JobsPerHour, doc.Agents.CostPerJobUsd!.Value, 9);
         Assert.True(doc.Metrics.Extra!.ContainsKey("llm_busy_fraction"));
         Assert.Equal("harness run agents --profile", ((JsonElement)doc.Config["command_line"]!).GetString()![..28]);

@@ -1,6 +1,7 @@
 using Harness.Backends;
 using Harness.Engine;
 using Harness.Engine.Scenarios;
+using Harness.Measurement;
 using Harness.Models;
 using Harness.Onnx.Ceilings;
 using Harness.Onnx.Decoder;
@@ -41,7 +42,10 @@ public class GenerateWorkloadTests
         Dictionary<string, object?> extra = doc.Metrics.Extra!;
         Assert.True((double)extra["prefill_tokens_per_s"]! > 0);
         Assert.True((double)extra["decode_tokens_per_s"]! > 0);
-        Assert.True((double)extra["decode_bytes_per_s"]! > 1e8);
+        // The decode bandwidth is its definition applied to this run (bytes of a step / mean TPOT), not a speed that held on one machine.
+        double stepBytes = run.Derived.Single(m => m.Name == "bytes_per_decode_step").Value!.Value;
+        double tpotS = DistributionSummary.From(run.TimePerOutputToken)!.Mean / 1000;
+        Assert.Equal(1.0, (double)extra["decode_bytes_per_s"]! / (stepBytes / tpotS), 6);
         Assert.Null(extra["mbu"]); // no catalog peak for a CPU
         Assert.Contains("mbu", doc.MetricDefinitions.Keys);
         Assert.Equal(124_439_808L, doc.Config["parameters"]);
@@ -76,12 +80,20 @@ public class GenerateWorkloadTests
     [Fact]
     public void Gemm_and_copy_report_achieved_rates()
     {
+        // Each rate is the work of a request over this run's median latency: the work is known
+        // (2 x 256^3 FLOP; 2 x 16 MiB read and written), the latency is what this machine took.
         using var gemm = new OnnxGemmWorkload(BackendSpec.Parse("onnx:cpu"), Options(("size", "256")));
         EngineResult g = new BenchmarkEngine().Run(gemm, Quick(1));
-        Assert.True(g.Derived.Single(m => m.Name == "achieved_flops_per_s").Value > 1e8);
+        Assert.Equal(2.0 * 256 * 256 * 256 * Number(g, "repeats"), Number(g, "flops_per_request"));
+        Assert.Equal(1.0, g.Derived.Single(m => m.Name == "achieved_flops_per_s").Value!.Value * MedianSeconds(g) / Number(g, "flops_per_request"), 6);
 
         using var copy = new OnnxCopyWorkload(BackendSpec.Parse("onnx:cpu"), Options(("size_mib", "16")));
         EngineResult c = new BenchmarkEngine().Run(copy, Quick(1));
-        Assert.True(c.Derived.Single(m => m.Name == "achieved_bytes_per_s").Value > 1e8);
+        Assert.Equal(2.0 * (16 << 20) * Number(c, "repeats"), Number(c, "bytes_per_request"));
+        Assert.Equal(1.0, c.Derived.Single(m => m.Name == "achieved_bytes_per_s").Value!.Value * MedianSeconds(c) / Number(c, "bytes_per_request"), 6);
     }
+
+    private static double MedianSeconds(EngineResult run) => DistributionSummary.From(run.Latency)!.P50 / 1000;
+
+    private static double Number(EngineResult run, string detail) => Convert.ToDouble(run.Workload.Details[detail], System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -22,9 +22,11 @@ public static class AgentTestProfiles
         """);
 }
 
-/// <summary>A tool that burns CPU for a set time (cooperative), then returns a fixed text.</summary>
+/// <summary>A tool that burns CPU for a set time (cooperative), then returns a fixed text; counts its calls.</summary>
 public sealed class SpinTool(string name = "fake", double ms = 5, string text = "ok") : IAgentTool
 {
+    public int Calls;
+
     public string Name => name;
 
     public string Description => "spins";
@@ -41,6 +43,7 @@ public sealed class SpinTool(string name = "fake", double ms = 5, string text = 
 
     public ToolOutput Invoke(ToolCallPlan call, ToolContext context)
     {
+        Interlocked.Increment(ref Calls);
         var sw = System.Diagnostics.Stopwatch.StartNew();
         while (sw.Elapsed.TotalMilliseconds < ms)
         {

@@ -33,11 +33,25 @@ public class BenchmarkRunnerTests : IDisposable
     }
 
     [Fact]
-    public void Cancellation_still_writes_the_result_flagged_cancelled()
+    public async Task Cancellation_still_writes_the_result_flagged_cancelled()
     {
-        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        // Cancelled once the run has measured a request (a fixed delay could fall before that on a slow machine).
+        using var cts = new CancellationTokenSource();
+        using var done = new CancellationTokenSource();
+        var progress = new EngineProgress();
+        Task cancel = Task.Run(async () =>
+        {
+            while (!done.IsCancellationRequested && !(progress.Phase == RunPhases.Measuring && progress.Completed > 0))
+            {
+                await Task.Delay(5);
+            }
+
+            cts.Cancel();
+        });
         string path = Path.Combine(_dir, "cancelled.json");
-        RunOutcome o = _runner.Run(Request(TimeSpan.FromMinutes(5), path), null, cts.Token);
+        RunOutcome o = _runner.Run(Request(TimeSpan.FromMinutes(5), path), progress, cts.Token);
+        done.Cancel();
+        await cancel;
 
         Assert.Equal(ExitCodes.Invalid, o.ExitCode);
         ResultDocument doc = ResultJson.Read(path);

@@ -33,11 +33,19 @@ public class TorchGenerateWorkloadTests
     [TorchFact]
     public void Gemm_and_copy_report_achieved_rates()
     {
+        // Each rate is the work of a request (from the workload's own details) over this run's median latency.
         using var gemm = new TorchGemmWorkload(BackendSpec.Parse("torch:cpu"), Options(("size", "256")));
-        Assert.True(new BenchmarkEngine().Run(gemm, Quick(1)).Derived.Single(m => m.Name == "achieved_flops_per_s").Value > 1e8);
+        EngineResult g = new BenchmarkEngine().Run(gemm, Quick(1));
+        Assert.Equal(1.0, g.Derived.Single(m => m.Name == "achieved_flops_per_s").Value!.Value * MedianSeconds(g) / Number(g, "flops_per_request"), 6);
         using var copy = new TorchCopyWorkload(BackendSpec.Parse("torch:cpu"), Options(("size_mib", "16")));
-        Assert.True(new BenchmarkEngine().Run(copy, Quick(1)).Derived.Single(m => m.Name == "achieved_bytes_per_s").Value > 1e8);
+        EngineResult c = new BenchmarkEngine().Run(copy, Quick(1));
+        Assert.Equal(1.0, c.Derived.Single(m => m.Name == "achieved_bytes_per_s").Value!.Value * MedianSeconds(c) / Number(c, "bytes_per_request"), 6);
+        Assert.Equal(2.0 * (16 << 20) * Number(c, "repeats"), Number(c, "bytes_per_request"));
     }
+
+    private static double MedianSeconds(EngineResult run) => Harness.Measurement.DistributionSummary.From(run.Latency)!.P50 / 1000;
+
+    private static double Number(EngineResult run, string detail) => Convert.ToDouble(run.Workload.Details[detail], System.Globalization.CultureInfo.InvariantCulture);
 
     [Fact]
     public void Cuda_without_a_cuda_libtorch_is_one_sentence()

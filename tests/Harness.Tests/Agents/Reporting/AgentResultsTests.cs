@@ -37,4 +37,21 @@ public class AgentResultsTests
         Assert.Equal(agents.JobsPerHour, back.Agents!.JobsPerHour, 9);
         Assert.Equal(agents.Tools["fake"].Calls, back.Agents.Tools["fake"].Calls);
     }
+
+    [Fact]
+    public void Fewer_turns_than_the_minimum_make_the_result_invalid()
+    {
+        AgentProfile p = AgentTestProfiles.Fixed();
+        var options = new AgentSchedulerOptions { Agents = 1, Workers = 1, MaxBatch = 1 };
+        var timing = new AgentRunTiming(TimeSpan.Zero, TimeSpan.FromSeconds(1));
+        var model = new LatencyModel { TtftMs = 10, TpotMs = 5 };
+        // 100 ms turns (30 ms on the device, a 70 ms tool call) in a 1 s simulated window: 10 turns.
+        AgentRunOutcome run = new SimulatedAgentRunner(new JobGenerator(p, 1), options, model, new FixedToolCost(_ => new ToolCost(TimeSpan.FromMilliseconds(70), 20)), timing).Run();
+        using var llm = new LatencyModelExecutor(model);
+
+        ResultDocument doc = AgentResults.Build(run, p, llm, timing, Harness.Hardware.HardwareProbe.Probe(new Dictionary<string, string?>()), maxErrorRate: 0, minTurns: 20, pricePerGpuHour: null);
+
+        Assert.False(doc.Valid);
+        Assert.Contains(doc.Validity, v => v.Name == "min_requests" && !v.Passed);
+    }
 }

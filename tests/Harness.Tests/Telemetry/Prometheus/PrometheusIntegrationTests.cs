@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Harness.Backends;
 using Harness.Engine;
 using Harness.Engine.Scenarios;
 using Harness.Hardware;
@@ -31,17 +32,22 @@ public sealed class PrometheusIntegrationTests : IDisposable
             Pushgateway = new Uri(servers.PushgatewayUrl),
             Job = "harness-it",
             Instance = "it-node",
-        }, duration: TimeSpan.FromSeconds(4)) with
+        }, duration: TimeSpan.FromSeconds(1)) with
         {
             Settings = new RunSettings
             {
                 Scenario = ClosedLoopScenario.Concurrency(2),
                 Warmup = WarmupRule.ForRequests(5),
-                Stop = new StopRules(TimeSpan.FromSeconds(4), 20, TimeSpan.FromMinutes(1)),
+                Stop = new StopRules(TimeSpan.FromSeconds(1), 20, TimeSpan.FromMinutes(2)),
             },
         };
 
-        RunOutcome outcome = new BenchmarkRunner(FakeBackendProvider.Registry(), nvml: FakeNvml.Loaded()).Run(request);
+        // The measured window stays open until Prometheus has stored a scrape of it, however late
+        // this machine's scrapes come (a window of fixed length could fall between them).
+        var progress = new EngineProgress();
+        var registry = new BackendRegistry([new UntilScraped(new FakeBackendProvider(), () => progress.Phase == RunPhases.Measuring,
+            () => servers.Query("harness_run_phase{job=\"harness\",phase=\"measuring\"} == 1").Count > 0)]);
+        RunOutcome outcome = new BenchmarkRunner(registry, nvml: FakeNvml.Loaded()).Run(request, progress);
         ResultMetrics m = outcome.Document.Metrics;
         Assert.Empty(outcome.Warnings!);
 
@@ -142,5 +148,57 @@ public sealed class PrometheusIntegrationTests : IDisposable
             .ToList();
         Assert.True(lines.Count == 1, $"{lines.Count} pushed series of {name} {labels}:\n{exposition}");
         return double.Parse(lines[0][(lines[0].LastIndexOf(' ') + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>A backend whose measured requests wait, after their work, until <paramref name="seen"/> holds (polled at most every 200 ms, for 90 s at most).</summary>
+    private sealed class UntilScraped(IBackendProvider inner, Func<bool> measuring, Func<bool> seen) : IBackendProvider
+    {
+        private volatile bool _seen;
+        private long _lastPoll;
+
+        public string Runtime => inner.Runtime;
+
+        public IReadOnlyList<string> Devices => inner.Devices;
+
+        public IReadOnlyList<WorkloadInfo> Workloads => inner.Workloads;
+
+        public KeyValuePair<string, string?> PackageVersion => inner.PackageVersion;
+
+        public DoctorCheck CheckDevice(string device) => inner.CheckDevice(device);
+
+        public IReadOnlyList<DoctorCheck> Diagnose() => inner.Diagnose();
+
+        public IWorkload Create(string workload, BackendSpec backend, WorkloadOptions options) => new Gated(inner.Create(workload, backend, options), this);
+
+        private void WaitUntilSeen()
+        {
+            var deadline = Stopwatch.StartNew();
+            while (!_seen && measuring() && deadline.Elapsed < TimeSpan.FromSeconds(90))
+            {
+                long now = Stopwatch.GetTimestamp();
+                long last = Interlocked.Read(ref _lastPoll);
+                if (Stopwatch.GetElapsedTime(last, now) >= TimeSpan.FromMilliseconds(200) && Interlocked.CompareExchange(ref _lastPoll, now, last) == last)
+                {
+                    _seen = seen();
+                }
+                else
+                {
+                    Thread.Sleep(20);
+                }
+            }
+        }
+
+        private sealed class Gated(IWorkload workload, UntilScraped owner) : IWorkload
+        {
+            public WorkloadDescription Prepare(WorkloadContext context) => workload.Prepare(context);
+
+            public void Execute(RequestContext request)
+            {
+                workload.Execute(request);
+                owner.WaitUntilSeen();
+            }
+
+            public void Dispose() => workload.Dispose();
+        }
     }
 }
