@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# ./run.sh            restore, build (Release) and run the default suite on what this machine has
-# ./run.sh test       run the whole test suite
+# ./run.sh            restore, build (Release), prepare TorchSharp where needed, and run the default suite
+# ./run.sh test       install what the tests use (as root on Debian; else say what will be skipped), run the whole suite
 # ./run.sh ARGS...    pass ARGS to harness, e.g. ./run.sh run resnet18 --duration 10s
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -8,13 +8,28 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 
 harness_dll=src/Harness.Cli/bin/Release/net10.0/harness.dll
 
+# The harness and what it loads; incremental: a no-op when nothing changed since the last build.
 build() {
-  # Incremental: a no-op when nothing changed since the last build.
-  dotnet build Harness.sln -c Release -nologo -v quiet -clp:ErrorsOnly
+  dotnet build src/Harness.Cli/Harness.Cli.csproj -c Release -nologo -v quiet -clp:ErrorsOnly
 }
 
-# Through the TorchSharp compat muxer when scripts/torch-compat.sh has prepared one (./run.sh test
-# does), so torch:* backends load on Debian 12 too; else the system dotnet.
+# TorchSharp 0.107 needs a newer libstdc++ than Debian 12 has: scripts/torch-compat.sh prepares a
+# patched dotnet muxer that loads one (a no-op where the system libstdc++ suffices, and when it is
+# already prepared). Prints the dotnet to use; where it cannot be prepared, says why on stderr,
+# prints the system dotnet and fails (torch:* backends then do not load; the rest works).
+torch_dotnet() {
+  local dotnet
+  if dotnet=$(scripts/torch-compat.sh); then
+    printf '%s\n' "$dotnet"
+  else
+    echo "run.sh: TorchSharp cannot load on this machine (scripts/torch-compat.sh failed, see above); torch:* backends will be unusable. As root it can install what it needs: sudo ./run.sh" >&2
+    command -v dotnet
+    return 1
+  fi
+}
+
+# Through the TorchSharp compat muxer when scripts/torch-compat.sh has prepared one, so torch:*
+# backends load on Debian 12 too; else the system dotnet.
 harness() {
   local dotnet=dotnet compat
   if compat=$(scripts/torch-compat.sh --check 2>/dev/null | tail -n 1) && [ -x "$compat" ]; then
@@ -25,12 +40,19 @@ harness() {
 }
 
 run_tests() {
-  build
-  # TorchSharp 0.107 needs a newer libstdc++ than Debian 12 has: test through the patched muxer
-  # that scripts/torch-compat.sh prepares (a no-op where the system libstdc++ suffices).
+  local deps=0
+  scripts/test-deps.sh || deps=$?
+  if [ "$deps" = 2 ]; then
+    echo "run.sh: the tests cannot be built here (see above)." >&2
+    return 1
+  fi
+  dotnet build Harness.sln -c Release -nologo -v quiet -clp:ErrorsOnly
   local dotnet=dotnet
   if ls tests/*Torch* >/dev/null 2>&1; then
-    dotnet=$(scripts/torch-compat.sh)
+    if ! dotnet=$(torch_dotnet) && [ "${HARNESS_REQUIRE_TORCH:-}" = 1 ]; then
+      echo "run.sh: HARNESS_REQUIRE_TORCH=1, and TorchSharp cannot load here." >&2
+      return 1
+    fi
     export DOTNET_ROOT; DOTNET_ROOT=$(dirname "$dotnet")
   fi
   local log; log=$(mktemp)
@@ -52,8 +74,9 @@ run_tests() {
 
 default_suite() {
   build
+  torch_dotnet >/dev/null || true
   local status=0
-  echo "Default suite on $(harness hw | sed -n 's/.*"model": "\(.*\)".*/\1/p' | head -n 1)"
+  echo "Default suite on $(harness hw | sed -n 's/.*"model": "\(.*\)".*/\1/p' | head -n 1) (results/$(harness hw --label)/)"
   harness run resnet18 --backend onnx:cpu --scenario single --warmup 5s --duration 45s || status=$?
   harness run minilm --backend onnx:cpu --scenario single --warmup 5s --duration 45s || status=$?
   if harness list | grep -q "onnx:cuda *usable"; then
@@ -66,5 +89,10 @@ default_suite() {
 case "${1:-}" in
   "") default_suite ;;
   test) shift; run_tests "$@" ;;
-  *) build; harness "$@" ;;
+  *)
+    build
+    # A torch:* run on a machine where `./run.sh` never ran: prepare the compat muxer first.
+    case " $* " in *" torch:"* | *"=torch:"*) torch_dotnet >/dev/null || true ;; esac
+    harness "$@"
+    ;;
 esac
