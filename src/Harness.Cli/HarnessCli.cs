@@ -1,11 +1,13 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
+using System.Text.RegularExpressions;
 using Harness.Agents.Llm;
 using Harness.Backends;
 using Harness.Cli.Commands;
 using Harness.Fleet;
 using Harness.Onnx;
 using Harness.Onnx.Decoder;
+using Harness.Results;
 using Harness.Torch;
 
 namespace Harness.Cli;
@@ -14,7 +16,7 @@ namespace Harness.Cli;
 /// The <c>harness</c> command tree. Parse errors and <see cref="HarnessException"/> become one
 /// sentence on stderr and exit code 2; nothing else is decided here.
 /// </summary>
-public static class HarnessCli
+public static partial class HarnessCli
 {
     internal static readonly Option<bool> Verbose = new("--verbose", "-v")
     {
@@ -104,17 +106,30 @@ public static class HarnessCli
 
     private static int Fail(TextWriter error, Exception e, bool verbose, int code)
     {
-        string message = e is HarnessException ? e.Message : $"unexpected {e.GetType().Name}: {e.Message}";
+        bool explained = e is HarnessException or IOException or UnauthorizedAccessException;
+        string message = e switch
+        {
+            HarnessException => e.Message,
+            // A file that could not be read or written: the cause in the system's words, and the path.
+            IOException or UnauthorizedAccessException => QuotedPath().Match(e.Message) is { Success: true } m
+                ? $"{ResultWriter.Cause(e)}: {m.Groups[1].Value}"
+                : ResultWriter.Cause(e),
+            _ => $"unexpected {e.GetType().Name}: {e.Message}",
+        };
         error.WriteLine($"harness: {message}");
         if (verbose)
         {
             error.WriteLine(e.ToString());
         }
-        else if (e is not HarnessException)
+        else if (!explained)
         {
             error.WriteLine("harness: run again with --verbose for details.");
         }
 
         return code;
     }
+
+    /// <summary>The path .NET quotes in its file-system messages ("... : '/x/y'", "Access to the path '/x/y' is denied.").</summary>
+    [GeneratedRegex("'([^']+)'")]
+    private static partial Regex QuotedPath();
 }

@@ -6,7 +6,8 @@ namespace Harness.Cli.Tests.Commands;
 /// <summary>
 /// <c>harness run</c> when the result cannot be written: a disk that fills during the run (a real
 /// tmpfs) keeps the measurement in a temporary folder, says where and why, and exits 1; a folder
-/// that cannot be written is refused before anything is measured (exit 2).
+/// that cannot be written is refused before anything is measured (exit 2). A view (a report) that
+/// cannot be written says the cause and the path, not an exception type.
 /// </summary>
 public class WriteFailureTests
 {
@@ -52,5 +53,19 @@ public class WriteFailureTests
         Assert.Equal(2, code);
         Assert.Equal($"harness: Cannot write the result to '{path}': {folder.Cause}.", Assert.Single(CliRunner.Messages(err)));
         Assert.Empty(output);
+    }
+
+    [UnwritableFolderFact]
+    public void A_view_that_cannot_be_written_names_the_cause_and_the_path_not_an_exception_type()
+    {
+        using var folder = new UnwritableFolder();
+        string html = Path.Combine(folder.Path, "report.html");
+
+        (int code, _, string err) = CliRunner.Run("report", CliRunner.H200Run(), "--html", html);
+
+        Assert.Equal(1, code);
+        string message = Assert.Single(CliRunner.Messages(err));
+        Assert.StartsWith($"harness: {folder.Cause}: {folder.Path}", message, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", err, StringComparison.Ordinal);
     }
 }
