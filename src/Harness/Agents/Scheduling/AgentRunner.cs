@@ -126,8 +126,10 @@ public sealed class AgentRunner : IAgentHost
                 if (!windowOpen && now >= windowStart)
                 {
                     windowOpen = true;
-                    cpuStart = now;
                     (cpu0, children0) = (CpuTime.ProcessWithChildren(), CpuTime.Children());
+                    // Both clocks back to back (the CPU reads are system calls: a loaded machine can
+                    // preempt between them), so the clock rule compares like with like.
+                    cpuStart = _clock.Timestamp;
                     wall0 = _clock.UtcNow;
                     startedUtc = wall0;
                 }
@@ -183,16 +185,17 @@ public sealed class AgentRunner : IAgentHost
         finally
         {
             long end = _clock.Timestamp;
+            DateTime wallEnd = _clock.UtcNow; // beside the monotonic end, before anything else runs
             coordinator.Stop(Math.Min(end, windowEnd));
             if (!windowOpen)
             {
-                (cpu0, children0, cpuStart) = (CpuTime.ProcessWithChildren(), CpuTime.Children(), end);
+                (cpu0, children0, cpuStart, wall0) = (CpuTime.ProcessWithChildren(), CpuTime.Children(), end, wallEnd);
             }
 
             cpu = CpuTime.ProcessWithChildren() - cpu0;
             deviceCpu = _device?.Cpu ?? TimeSpan.Zero;
             children = CpuTime.Children() - children0;
-            wallWindow = _clock.UtcNow - wall0;
+            wallWindow = wallEnd - wall0;
             monotonicWindow = end - cpuStart;
             Shutdown();
         }

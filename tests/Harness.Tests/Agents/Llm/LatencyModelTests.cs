@@ -126,7 +126,8 @@ public class LatencyModelTests
     /// <summary>
     /// Integration, on the real clock: TTFT and TPOT p50 of a measured result (a Llama-1B-like decode
     /// on a GPU) are reproduced within 5%, plus what this machine adds to any timed wait right now:
-    /// the mean lateness of plain waits of the same lengths, measured between the executor's steps.
+    /// the latest wake-up of 35 plain waits of the same lengths, measured between the executor's
+    /// steps (the median of 7 steps lies beyond that only if the machine got slower in between).
     /// The executor aims off the typical lateness, so it does no worse than a plain wait; on a quiet
     /// machine (lateness ~0.1 ms) the bound is the 5% it always was. That late wake-ups never add up
     /// is shown exactly on the fake clock (<see cref="Back_to_back_iterations_do_not_accumulate_late_wake_ups"/>).
@@ -155,7 +156,7 @@ public class LatencyModelTests
             }
         }
 
-        double late = lateMs.Average();
+        double late = lateMs.Max();
         Assert.InRange(Median(ttfts), (48.0 * 0.95) - late, (48.0 * 1.05) + late);
         Assert.InRange(Median(tpots), (14.0 * 0.95) - late, (14.0 * 1.05) + late);
     }
