@@ -66,9 +66,9 @@ public sealed class RunCommandTelemetryTests : IDisposable
     {
         string path = Path.Combine(_dir, "warn.json");
 
-        (int code, _, string err) = Harness(QuickRun(path, "--pushgateway", $"http://127.0.0.1:{FreePort()}"));
+        (int code, string stdout, string err) = Harness(QuickRun(path, "--pushgateway", $"http://127.0.0.1:{FreePort()}"));
 
-        Assert.Equal(0, code);
+        Assert.True(code == 0, $"exit {code}\n{stdout}\n{err}");
         Assert.Contains("harness: warning: Pushgateway:", err);
         JsonNode result = JsonNode.Parse(File.ReadAllText(path))!;
         Assert.True(result["telemetry"]!["enabled"]!.GetValue<bool>());
