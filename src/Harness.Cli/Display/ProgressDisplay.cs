@@ -21,13 +21,14 @@ public static class ProgressDisplay
         {
             string? phase = null;
             long lastLine = 0;
+            bool stopped = false;
             var gate = new object();
             void Tick(object? _)
             {
                 lock (gate)
                 {
                     long now = StopwatchClock.Instance.Timestamp;
-                    if (progress.Phase != RunPhases.Done && (progress.Phase != phase || now - lastLine >= LineEvery))
+                    if (!stopped && progress.Phase != RunPhases.Done && (progress.Phase != phase || now - lastLine >= LineEvery))
                     {
                         (phase, lastLine) = (progress.Phase, now);
                         error.WriteLine($"[{title}] {Describe(progress)}");
@@ -35,9 +36,19 @@ public static class ProgressDisplay
                 }
             }
 
-            using (var timer = new Timer(Tick, null, Poll, Poll))
+            using var timer = new Timer(Tick, null, Poll, Poll);
+            try
             {
                 return work();
+            }
+            finally
+            {
+                // Disposing a timer does not wait for a callback under way: one could still be writing
+                // when the caller writes its own lines to the same writer (not thread-safe in tests).
+                lock (gate)
+                {
+                    stopped = true;
+                }
             }
         }
 
