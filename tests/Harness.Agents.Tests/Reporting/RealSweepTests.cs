@@ -60,9 +60,12 @@ public sealed class RealSweepTests : IDisposable
         double turnsNoise = Noise(Turns(one), Turns(two));
         Assert.True(two.TurnsPerS / Cpu(two) >= one.TurnsPerS / Cpu(one) * (1 - turnsNoise), seen);
         Assert.True(two.LlmBusyFraction / Cpu(two) >= one.LlmBusyFraction / Cpu(one) * (1 - turnsNoise), seen);
-        // The queue for a worker, in units of one tool call here: no longer with two workers, within the noise of the calls.
-        double queueOne = one.ToolQueueMsP50!.Value / one.ToolLatencyMsP50!.Value, queueTwo = two.ToolQueueMsP50!.Value / two.ToolLatencyMsP50!.Value;
-        Assert.True(queueTwo <= queueOne + (Noise(one.ToolCalls, two.ToolCalls) * Math.Max(queueOne, queueTwo)), seen);
+        // The wait for a worker is no longer with two workers, within the noise of the calls; if the
+        // tools themselves ran slower during the second point (the machine got busier), by that much
+        // more. (Not in units of a tool call: the wait also holds the time a worker's thread waits for
+        // a core, which does not shrink when the calls do.)
+        double slowdown = Math.Max(1, two.ToolLatencyMsP50!.Value / one.ToolLatencyMsP50!.Value);
+        Assert.True(two.ToolQueueMsP50 <= one.ToolQueueMsP50 * slowdown * (1 + Noise(one.ToolCalls, two.ToolCalls)), seen);
 
         Assert.NotEqual("unknown", doc.CoresPerGpuBasis);
         Assert.NotNull(doc.Projection);
