@@ -21,6 +21,9 @@ public class AgentRunnerTests
     private static readonly TimeSpan UntilBound = TimeSpan.FromMinutes(2);
 
     /// <param name="until">When given, the run is cancelled as soon as it holds (polled every few ms), and <paramref name="duration"/> is only a bound.</param>
+    /// <param name="grace">How long past its timeout a call may take before it is declared hung; by default as long as
+    /// <see cref="UntilBound"/>, so that only the tests of hangs see one (a loaded machine can hold a
+    /// cancelled call's thread off a core for a few hundred milliseconds).</param>
     private static Outcome Run(
         AgentProfile profile, IAgentTool tool, int agents, int workers, TimeSpan duration, Func<bool>? until = null, TimeSpan? grace = null, int maxAbandoned = 16)
     {
@@ -29,7 +32,7 @@ public class AgentRunnerTests
         tools.Prepare(env);
         using var llm = new LatencyModelExecutor(FastLlm);
         var options = new AgentSchedulerOptions { Agents = agents, Workers = workers, MaxBatch = 4, BatchWindow = TimeSpan.FromMilliseconds(1) };
-        var timing = new AgentRunTiming(TimeSpan.Zero, duration) { HangGrace = grace ?? TimeSpan.FromMilliseconds(200) };
+        var timing = new AgentRunTiming(TimeSpan.Zero, duration) { HangGrace = grace ?? UntilBound };
         var runner = new AgentRunner(new JobGenerator(profile, 42), tools, llm, options, timing) { MaxAbandonedWorkers = maxAbandoned };
         using var stop = new CancellationTokenSource();
         using var done = new CancellationTokenSource();
@@ -104,7 +107,7 @@ public class AgentRunnerTests
         try
         {
             // The warm-up call hangs too; the fourth call begins once the second and third were declared hung.
-            Outcome o = Run(AgentTestProfiles.Fixed(tool: "hang", timeoutMs: 100), hang, 1, 1, UntilBound, until: () => hang.Calls >= 4);
+            Outcome o = Run(AgentTestProfiles.Fixed(tool: "hang", timeoutMs: 100), hang, 1, 1, UntilBound, until: () => hang.Calls >= 4, grace: TimeSpan.FromMilliseconds(200));
             AgentRunReport r = o.Report;
             Assert.True(r.Tools["hang"].Hung >= 2); // the replacement worker took the next call, which hung too
             Assert.Contains("worker was replaced", r.Tools["hang"].Failures[0].Message);
