@@ -33,7 +33,7 @@ public static class PlanCommand
         command.SetAction(parse =>
         {
             string path = parse.GetValue(workload)!;
-            ResultDocument doc = ResultJson.Read(path);
+            ResultDocument doc = ResultReader.ReadDocument(path);
             HardwareCatalog catalog = HardwareCatalog.Default;
             if (parse.GetValue(maxBatch) < 1)
             {
@@ -50,7 +50,7 @@ public static class PlanCommand
                 Cards = parse.GetValue(cards)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(catalog.Get).ToList(),
                 Prices = selection.Catalog,
                 Policy = selection.Policy,
-                CpuCoresPerGpu = parse.GetValue(agents) is { } a ? AgentCpuDemand.CoresPerGpu(ResultJson.Read(a), a) : null,
+                CpuCoresPerGpu = parse.GetValue(agents) is { } a ? AgentCpuDemand.CoresPerGpu(ResultReader.ReadDocument(a), a) : null,
                 MaxBatch = parse.GetValue(maxBatch),
                 Priors = priors.Resolve(parse),
             };

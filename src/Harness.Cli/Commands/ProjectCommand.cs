@@ -29,7 +29,7 @@ public static class ProjectCommand
         command.SetAction(parse =>
         {
             string path = parse.GetValue(result)!;
-            ResultDocument doc = ResultJson.Read(path);
+            ResultDocument doc = ResultReader.ReadDocument(path);
             HardwareCatalog catalog = HardwareCatalog.Default;
             HardwareSpec target = catalog.Get(parse.GetValue(to)!);
             HardwareSpec source = catalog.ForRun(doc.Hardware, parse.GetValue(from), path);

@@ -166,11 +166,6 @@ internal sealed class RunOptions
                 ("libtorch", parse.GetValue(LibTorch))),
         };
         var extraConfig = new Dictionary<string, object?> { ["command_line"] = "harness " + string.Join(' ', parse.Tokens.Select(t => t.Value)) };
-        if (Prices.Resolve(parse).Chosen is { } price)
-        {
-            extraConfig[ResultCost.ConfigKey] = price;
-        }
-
         return new RunRequest(
             parse.GetValue(Workload)!,
             BackendSpec.Parse(parse.GetValue(Backend)!),
@@ -180,7 +175,8 @@ internal sealed class RunOptions
             parse.GetValue(ResultsDir)!,
             extraConfig,
             BuildTelemetry(parse),
-            BuildMetrics(parse));
+            BuildMetrics(parse),
+            Prices.Resolve(parse).Chosen);
     }
 
     private TelemetryOptions BuildTelemetry(ParseResult parse)

@@ -1,3 +1,5 @@
+using Harness.Metrics;
+
 namespace Harness.Engine;
 
 /// <summary>
@@ -12,4 +14,11 @@ public interface IDerivedMetrics
 }
 
 /// <summary>One derived metric: snake_case name, value (null where it cannot be computed) and its formula.</summary>
-public sealed record DerivedMetric(string Name, double? Value, string Definition);
+public sealed record DerivedMetric(string Name, double? Value, string Definition)
+{
+    /// <summary>A metric of the catalog, with what this run adds to its formula (the peak used, the model...).</summary>
+    public DerivedMetric(MetricDefinition metric, double? value, string? detail = null)
+        : this(metric.Key, value, detail is null ? metric.Definition : $"{metric.Definition} ({detail})")
+    {
+    }
+}

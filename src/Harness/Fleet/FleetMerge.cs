@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Harness.Hardware;
 using Harness.Measurement;
+using Harness.Metrics;
 using Harness.Results;
 
 namespace Harness.Fleet;
@@ -58,11 +59,12 @@ public static class FleetMerge
     /// <summary>Config entries that legitimately differ between the nodes of one suite.</summary>
     private static readonly HashSet<string> PerNodeConfig = ["command_line", "clock_frequency_hz"];
 
-    private static readonly (string Name, string Label, bool HigherIsSlower)[] Metrics =
+    /// <summary>What a node is judged on: its name in the fleet summary, and the catalog metric whose direction says which side is slow.</summary>
+    private static readonly (string Name, string Label, MetricDefinition Metric)[] Judged =
     [
-        ("throughput_per_s", "throughput", false),
-        ("latency_p50_ms", "latency p50", true),
-        ("latency_p99_ms", "latency p99", true),
+        (MetricCatalog.ThroughputPerS.Key, "throughput", MetricCatalog.ThroughputPerS),
+        ("latency_p50_ms", "latency p50", MetricCatalog.LatencyMs),
+        ("latency_p99_ms", "latency p99", MetricCatalog.LatencyMs),
     ];
 
     public static FleetSummary Merge(string folder, MergeOptions? options = null)
@@ -338,8 +340,9 @@ public static class FleetMerge
     private static void FlagOutliers(FleetSummary summary)
     {
         var measured = summary.Nodes.Where(n => n.Measured).ToList();
-        foreach ((string name, string label, bool higherIsSlower) in Metrics)
+        foreach ((string name, string label, MetricDefinition metric) in Judged)
         {
+            bool higherIsSlower = metric.Better == Better.Lower;
             var values = measured.Select(n => (Node: n, Value: MetricOf(n, name))).Where(p => p.Value is { } v && double.IsFinite(v)).Select(p => (p.Node, Value: p.Value!.Value)).ToList();
             if (values.Count == 0)
             {
@@ -529,13 +532,10 @@ public static class FleetMerge
     /// <summary>results/*.json in a fleet folder; else every *.json under the folder but the fleet's own files.</summary>
     private static IEnumerable<string> FindResultFiles(FleetLayout layout)
     {
-        bool fleetLayout = Directory.Exists(layout.ResultsDir);
-        IEnumerable<string> files = fleetLayout
-            ? Directory.GetFiles(layout.ResultsDir, "*.json", SearchOption.TopDirectoryOnly)
-            : Directory.GetFiles(layout.Root, "*.json", SearchOption.AllDirectories)
-                .Where(f => !IsUnder(f, layout.StatusDir) && !IsUnder(f, layout.LogsDir));
+        IEnumerable<string> files = Directory.Exists(layout.ResultsDir)
+            ? ResultReader.FindUnder(layout.ResultsDir, recursive: false)
+            : ResultReader.FindUnder(layout.Root).Where(f => !IsUnder(f, layout.StatusDir) && !IsUnder(f, layout.LogsDir));
         return files
-            .Where(f => !Path.GetFileName(f).StartsWith('.'))
             .Where(f => !Path.GetFileName(f).StartsWith("fleet", StringComparison.OrdinalIgnoreCase))
             .OrderBy(f => FleetLayout.TaskOf(f) ?? int.MaxValue)
             .ThenBy(f => f, StringComparer.Ordinal);
@@ -620,35 +620,13 @@ public static class FleetMerge
             string relative = System.IO.Path.GetRelativePath(root, path);
             int? task = FleetLayout.TaskOf(path);
             LoadedFile Refused(string why) => new() { Path = path, RelativePath = relative, Task = task, Refusal = why };
-            JsonObject raw;
-            try
+            if (!ResultReader.TryRead(path, out LoadedResult? result, out string? problem))
             {
-                raw = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new JsonException("not a JSON object");
-            }
-            catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException)
-            {
-                return Refused($"not a readable result file: {FirstLine(e.Message)}");
+                return Refused($"{relative} {problem}");
             }
 
-            if (raw["schema_version"] is null)
-            {
-                return Refused("not a harness result file (it has no schema_version)");
-            }
-
-            ResultDocument doc;
-            try
-            {
-                // The one reader of result files: it refuses another schema version by name.
-                doc = ResultJson.Read(path);
-            }
-            catch (HarnessException e)
-            {
-                return Refused(e.Message.TrimEnd('.'));
-            }
-
+            (ResultDocument doc, JsonObject raw) = (result!.Document, result.Raw);
             return new LoadedFile { Path = path, RelativePath = relative, Task = task, Document = doc, Raw = raw, SuiteKey = KeyOf(SuiteOf(doc)) };
         }
-
-        private static string FirstLine(string s) => s.Split('\n')[0].TrimEnd('.');
     }
 }

@@ -1,34 +1,35 @@
 using System.Globalization;
-using System.Text.Json;
+using Harness.Metrics;
 using Harness.Results;
 
 namespace Harness.Gate;
 
 /// <summary>
-/// A metric the gate can compare. Latency percentiles are compared on the per-request samples of
-/// each side (<c>samples.latency_ms</c>, pooled over that side's files); run-level metrics
-/// (throughput) are compared over repeated runs, one value per file.
+/// A metric the gate can compare, over a metric of the catalog (its unit and direction come from
+/// there). Latency percentiles are compared on the per-request samples of each side
+/// (<c>samples.latency_ms</c>, pooled over that side's files); run-level metrics (throughput) are
+/// compared over repeated runs, one value per file.
 /// </summary>
 public sealed class GateMetric
 {
-    private readonly Func<ResultDocument, double?>? _runValue;
-
-    private GateMetric(string name, string unit, bool higherIsBetter, double? percentile, Func<ResultDocument, double?>? runValue, string description)
+    private GateMetric(string name, MetricDefinition metric, double? percentile, string description)
     {
         Name = name;
-        Unit = unit;
-        HigherIsBetter = higherIsBetter;
+        Metric = metric;
         Percentile = percentile;
-        _runValue = runValue;
         Description = description;
     }
 
+    /// <summary>The name users give to --metric and --threshold.</summary>
     public string Name { get; }
 
-    public string Unit { get; }
+    /// <summary>The catalog metric it reads.</summary>
+    public MetricDefinition Metric { get; }
+
+    public string Unit => Metric.Unit.Replace(MetricDefinition.UnitPlaceholder + "/s", "/s", StringComparison.Ordinal);
 
     /// <summary>True for rates (a drop is a regression), false for latencies (a rise is).</summary>
-    public bool HigherIsBetter { get; }
+    public bool HigherIsBetter => Metric.Better == Better.Higher;
 
     /// <summary>The quantile of per-request latency, or null for a run-level metric.</summary>
     public double? Percentile { get; }
@@ -37,8 +38,8 @@ public sealed class GateMetric
 
     public string Description { get; }
 
-    /// <summary>The run-level value of one result; null when the result does not carry it.</summary>
-    public double? RunValue(ResultDocument doc) => _runValue?.Invoke(doc);
+    /// <summary>The run-level value of one result; null when the result does not carry it (or for a per-request metric).</summary>
+    public double? RunValue(ResultDocument doc) => IsPerRequest ? null : doc.Metrics.Value(Metric);
 
     public static IReadOnlyList<GateMetric> All { get; } =
     [
@@ -47,9 +48,9 @@ public sealed class GateMetric
         Latency("latency_p95", 0.95),
         Latency("latency_p99", 0.99),
         Latency("latency_p999", 0.999),
-        new("throughput", "/s", true, null, d => d.Metrics.ThroughputPerS, "output units (samples or tokens) per second, one value per run"),
-        new("requests_per_s", "req/s", true, null, d => d.Metrics.RequestsPerS, "ok requests per second, one value per run"),
-        new("goodput", "req/s", true, null, d => Extra(d, "goodput_per_s"), "requests per second meeting every SLO, one value per run (needs --slo)"),
+        RunLevel("throughput", MetricCatalog.ThroughputPerS),
+        RunLevel(MetricCatalog.RequestsPerS.Key, MetricCatalog.RequestsPerS),
+        RunLevel("goodput", MetricCatalog.GoodputPerS),
     ];
 
     /// <summary>Compared when the user names none: the body and tails of latency, and throughput when runs were repeated.</summary>
@@ -60,27 +61,11 @@ public sealed class GateMetric
     public static GateMetric? Find(string name) =>
         All.FirstOrDefault(m => string.Equals(m.Name, name.Trim(), StringComparison.OrdinalIgnoreCase));
 
-    public string FormatValue(double v) => Percentile is not null
-        ? v.ToString("0.###", CultureInfo.InvariantCulture) + " ms"
-        : v.ToString("0.##", CultureInfo.InvariantCulture) + " " + Unit;
+    public string FormatValue(double v) => v.ToString(Percentile is not null ? "0.###" : "0.##", CultureInfo.InvariantCulture) + " " + Unit;
 
     private static GateMetric Latency(string name, double p) =>
-        new(name, "ms", false, p, null, $"p{p * 100:0.#} of per-request latency (nearest rank), from samples.latency_ms");
+        new(name, MetricCatalog.LatencyMs, p, $"p{p * 100:0.#} of per-request latency (nearest rank), from samples.latency_ms");
 
-    private static double? Extra(ResultDocument doc, string key)
-    {
-        if (doc.Metrics.Extra is null || !doc.Metrics.Extra.TryGetValue(key, out object? v) || v is null)
-        {
-            return null;
-        }
-
-        return v switch
-        {
-            JsonElement { ValueKind: JsonValueKind.Number } e => e.GetDouble(),
-            double d => d,
-            long l => l,
-            int i => i,
-            _ => null,
-        };
-    }
+    private static GateMetric RunLevel(string name, MetricDefinition metric) =>
+        new(name, metric, null, $"{metric.Definition}; one value per run");
 }

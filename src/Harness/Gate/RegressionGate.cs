@@ -18,12 +18,14 @@ public static class RegressionGate
     public static GateReport CompareFiles(string baseSpec, string currentSpec, GateOptions options)
     {
         options = options.Validated();
-        IReadOnlyList<string> baseFiles = ResultFiles.Expand(baseSpec, "base");
-        IReadOnlyList<string> currentFiles = ResultFiles.Expand(currentSpec, "current");
-        CheckSchemaVersions(baseFiles, currentFiles);
-        var baseDocs = baseFiles.Select(ResultJson.Read).ToList();
-        var currentDocs = currentFiles.Select(ResultJson.Read).ToList();
-        return Compare(baseDocs, currentDocs, options, baseFiles, currentFiles);
+        IReadOnlyList<LoadedResult> baseRuns = ResultReader.ReadAll(baseSpec, "base");
+        IReadOnlyList<LoadedResult> currentRuns = ResultReader.ReadAll(currentSpec, "current");
+        return Compare(
+            baseRuns.Select(r => r.Document).ToList(),
+            currentRuns.Select(r => r.Document).ToList(),
+            options,
+            baseRuns.Select(r => r.Path).ToList(),
+            currentRuns.Select(r => r.Path).ToList());
     }
 
     /// <summary>Compares documents already read (tests and the A/B mode call this directly).</summary>
@@ -58,16 +60,6 @@ public static class RegressionGate
         var order = metrics.Select(m => m.Name).ToList();
         rows.Sort((a, b) => order.IndexOf(a.Metric).CompareTo(order.IndexOf(b.Metric)));
         return new GateReport(workload, baseNames ?? Names(baseDocs.Count, "base"), currentNames ?? Names(currentDocs.Count, "current"), options, rows, notes);
-    }
-
-    private static void CheckSchemaVersions(IReadOnlyList<string> baseFiles, IReadOnlyList<string> currentFiles)
-    {
-        string Versions(IEnumerable<string> files) => string.Join(", ", files.Select(f => ResultFiles.PeekSchemaVersion(f)?.ToString(CultureInfo.InvariantCulture) ?? "none").Distinct());
-        var all = baseFiles.Concat(currentFiles).Select(ResultFiles.PeekSchemaVersion).Distinct().ToList();
-        if (all.Count > 1)
-        {
-            throw HarnessException.BadInput($"The results have different schema versions (base: {Versions(baseFiles)}; current: {Versions(currentFiles)}); compare results written with the same schema version.");
-        }
     }
 
     private static string CheckWorkloads(IReadOnlyList<ResultDocument> baseDocs, IReadOnlyList<ResultDocument> currentDocs)

@@ -1,6 +1,7 @@
 using Harness.Backends;
 using Harness.Engine;
 using Harness.Measurement;
+using Harness.Metrics;
 
 namespace Harness.Models;
 
@@ -81,10 +82,10 @@ public static class CeilingMetrics
         double? rate = perRequest is > 0 ? s.FlopsPerRequest / perRequest : null;
         return
         [
-            new("achieved_flops_per_s", rate, "2 x m x n x k x repeats / median request latency"),
-            new("achieved_tflops", rate / 1e12, "achieved_flops_per_s / 1e12"),
-            new("peak_flops_per_s", catalog?.FlopsPerS, catalog is null ? "no catalog peak for this device" : $"{catalog.Device}, {catalog.Source}"),
-            new("fraction_of_peak", rate is { } r && catalog?.FlopsPerS is > 0 ? r / catalog.FlopsPerS : null, "achieved_flops_per_s / peak_flops_per_s"),
+            new(MetricCatalog.AchievedFlopsPerS, rate),
+            new(MetricCatalog.AchievedTflops, rate / 1e12),
+            new(MetricCatalog.PeakFlopsPerS, catalog?.FlopsPerS, PeakNote(catalog)),
+            new(MetricCatalog.FractionOfPeak, rate is { } r && catalog?.FlopsPerS is > 0 ? r / catalog.FlopsPerS : null, "achieved_flops_per_s / peak_flops_per_s"),
         ];
     }
 
@@ -94,12 +95,14 @@ public static class CeilingMetrics
         double? rate = perRequest is > 0 ? s.BytesPerRequest / perRequest : null;
         return
         [
-            new("achieved_bytes_per_s", rate, s.ReadOnly ? "buffer bytes x repeats (read only) / median request latency" : "2 x buffer bytes x repeats (read + write) / median request latency"),
-            new("achieved_gb_per_s", rate / 1e9, "achieved_bytes_per_s / 1e9"),
-            new("peak_bytes_per_s", catalog?.BytesPerS, catalog is null ? "no catalog peak for this device" : $"{catalog.Device}, {catalog.Source}"),
-            new("fraction_of_peak", rate is { } r && catalog?.BytesPerS is > 0 ? r / catalog.BytesPerS : null, "achieved_bytes_per_s / peak_bytes_per_s"),
+            new(MetricCatalog.AchievedBytesPerS, rate, s.ReadOnly ? "buffer bytes x repeats, read only" : "2 x buffer bytes x repeats, read + write"),
+            new(MetricCatalog.AchievedGbPerS, rate / 1e9),
+            new(MetricCatalog.PeakBytesPerS, catalog?.BytesPerS, PeakNote(catalog)),
+            new(MetricCatalog.FractionOfPeak, rate is { } r && catalog?.BytesPerS is > 0 ? r / catalog.BytesPerS : null, "achieved_bytes_per_s / peak_bytes_per_s"),
         ];
     }
+
+    private static string PeakNote(PeakRates? catalog) => catalog is null ? "no catalog peak for this device" : $"{catalog.Device}, {catalog.Source}";
 
     /// <summary>The median, not the mean: a ceiling is what the machine does when nothing disturbs it.</summary>
     private static double? MedianSeconds(EngineResult run) => DistributionSummary.From(run.Latency)?.P50 / 1000.0;

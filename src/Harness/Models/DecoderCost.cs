@@ -2,7 +2,7 @@ namespace Harness.Models;
 
 /// <summary>
 /// Parameter counts, FLOPs and bytes of a decoder, from its shape alone. The formulas are written
-/// out in <see cref="Definitions"/> and copied into every result that uses them.
+/// out in the metric catalog (Metrics/MetricCatalog.cs) and copied into every result that uses them.
 /// </summary>
 public sealed class DecoderCost
 {
@@ -90,17 +90,4 @@ public sealed class DecoderCost
     /// <summary>Mean context of the decode steps of a request: steps attend to prompt+1 .. prompt+new-1 keys.</summary>
     public static double MeanDecodeContext(int promptTokens, int newTokens) =>
         newTokens <= 1 ? promptTokens + 1 : promptTokens + newTokens / 2.0;
-
-    /// <summary>Formulas as written into result files (metric_definitions).</summary>
-    public static IReadOnlyDictionary<string, string> Definitions { get; } = new Dictionary<string, string>
-    {
-        ["flops_per_token"] = "2 x W_matmul + 4 x layers x hidden x context; W_matmul = weights of all matrix products a token passes (q|k|v, attention out, MLP of every layer, and the LM head, a tied embedding counted as the LM head); context = keys attended (the token included); norms, biases, softmax and activations not counted",
-        ["prefill_flops"] = "per sequence of P prompt tokens: 2 x W_layers x P + 4 x layers x hidden x P(P+1)/2 (causal) + 2 x hidden x vocab (LM head for the last position only)",
-        ["bytes_per_decode_step"] = "W_streamed x weight bytes + batch x context x kv_bytes_per_token (KV read) + batch x kv_bytes_per_token (KV written); W_streamed = all parameters but the gathered embedding tables, plus the LM head; kv_bytes_per_token = 2 x layers x kv_heads x head_dim x kv bytes; context = mean keys per decode step = prompt + new/2",
-        ["prefill_tokens_per_s"] = "batch x prompt tokens / mean TTFT (TTFT = prefill + first token to the host)",
-        ["output_tokens_per_s"] = "generated tokens of ok requests / measured window (prefill included)",
-        ["decode_tokens_per_s"] = "batch / mean TPOT (decode steps only)",
-        ["mfu"] = "prefill: batch x prefill_flops / mean TTFT / peak FLOP/s of the dtype (catalog); decode: batch x flops_per_token(context) / mean TPOT / peak",
-        ["mbu"] = "bytes_per_decode_step / mean TPOT / peak memory bandwidth (catalog); *_measured variants divide by the ceiling measured by the copy (bandwidth) or gemm (FLOP/s) workload instead",
-    };
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
+using Harness.Metrics;
 using Harness.Results;
 
 namespace Harness.Reports;
@@ -74,7 +75,7 @@ public static class HtmlReport
         {
             ResultDocument d = r.Document;
             ResultMetrics m = d.Metrics;
-            double? goodput = TelemetrySeries.Number(r.Raw["metrics"]?["goodput_per_s"]);
+            double? goodput = m.Value(MetricCatalog.GoodputPerS);
             string verdict = d.Valid ? "<span class=\"valid\">VALID</span>" : $"<span class=\"invalid\" title=\"{E(string.Join("; ", d.Validity.Where(v => !v.Passed).Select(v => $"{v.Name}: {v.Detail}")))}\">INVALID</span>";
             sb.Append(c, $"<tr><td>{E(labels[r])}</td><td>{E(d.Workload)}</td><td>{E(d.Backend)}</td><td>{E(d.Scenario)}</td><td>{verdict}</td>");
             sb.Append(c, $"<td>{m.RequestsOk}</td><td>{m.RequestsFailed}</td><td>{m.ThroughputPerS:0.##} {E(m.ThroughputUnit)}/s</td><td>{m.RequestsPerS:0.##}</td>");
@@ -224,7 +225,7 @@ public static class HtmlReport
     /// </summary>
     private static string? Roofline(IReadOnlyList<LoadedResult> results, Dictionary<LoadedResult, string> labels)
     {
-        var points = results.Select(r => (Result: r, Mfu: TelemetrySeries.Number(r.Raw["metrics"]?["mfu"]), Mbu: TelemetrySeries.Number(r.Raw["metrics"]?["mbu"])))
+        var points = results.Select(r => (Result: r, Mfu: r.Document.Metrics.Value(MetricCatalog.Mfu), Mbu: r.Document.Metrics.Value(MetricCatalog.Mbu)))
             .Where(p => p.Mfu > 0 && p.Mbu > 0)
             .Select(p => (p.Result, X: p.Mfu!.Value / p.Mbu!.Value, Y: p.Mfu!.Value)).ToList();
         if (points.Count == 0)

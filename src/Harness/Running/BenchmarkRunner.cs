@@ -19,7 +19,8 @@ public sealed record RunRequest(
     string ResultsRoot = "results",
     IReadOnlyDictionary<string, object?>? ExtraConfig = null,
     TelemetryOptions? Telemetry = null,
-    MetricsOptions? Metrics = null);
+    MetricsOptions? Metrics = null,
+    PriceOffer? Price = null);
 
 /// <summary>The result of a run: the document, where it was written, the exit code it maps to, and what went wrong beside the measurement.</summary>
 public sealed record RunOutcome(ResultDocument Document, string Path, int ExitCode, IReadOnlyList<string>? Warnings = null);
@@ -123,7 +124,7 @@ public sealed class BenchmarkRunner
 
         ResultDocument doc = ResultBuilder.Build(run, request.Workload, request.Backend.ToString(), hardware, config,
             telemetry: telemetry, telemetryAllowedGap: sampler?.AllowedGap);
-        if (request.ExtraConfig?.GetValueOrDefault(ResultCost.ConfigKey) is PriceOffer price)
+        if (request.Price is { } price)
         {
             ResultCost.Annotate(doc, price);
         }

@@ -50,7 +50,7 @@ public sealed class SweepSession
         _template = template;
         _run = run;
         Folder = folder;
-        IndexPath = Path.Combine(folder, ResultFiles.SweepIndexFileName);
+        IndexPath = Path.Combine(folder, ResultReader.SweepIndexFileName);
         Index = new SweepIndex
         {
             Kind = kind,

@@ -31,7 +31,7 @@ public class AgentsCommandTests : IDisposable
 
         Assert.True(code == 0, $"exit {code}\n{output}\n{err}");
         Assert.Empty(ResultSchema.Validate(File.ReadAllText(path)));
-        ResultDocument doc = ResultJson.Read(path);
+        ResultDocument doc = ResultReader.ReadDocument(path);
         Assert.Equal(("agents", "latency-model", 1), (doc.Workload, doc.Backend, doc.SchemaVersion));
         Assert.True(doc.Agents!.Turns >= 20);
         Assert.Equal(4.0 / doc.Agents.JobsPerHour, doc.Agents.CostPerJobUsd!.Value, 9);
@@ -73,7 +73,7 @@ public class AgentsCommandTests : IDisposable
 
         Assert.True(code == 0, $"exit {code}\n{output}\n{err}");
         Assert.Empty(ResultSchema.Validate(File.ReadAllText(path)));
-        ResultDocument doc = ResultJson.Read(path);
+        ResultDocument doc = ResultReader.ReadDocument(path);
         Assert.Equal(("agents", "onnx:cpu"), (doc.Workload, doc.Backend));
         Assert.Equal("tiny-gpt2-test", ((JsonElement)doc.Config["model_config"]!).GetString());
         Assert.Equal("CPUExecutionProvider", ((JsonElement)doc.Config["execution_provider"]!).GetString());

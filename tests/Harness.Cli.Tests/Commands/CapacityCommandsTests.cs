@@ -36,7 +36,7 @@ public sealed class CapacityCommandsTests : IDisposable
     {
         string outFile = Path.Combine(_dir, "self.json");
         Assert.Equal(0, CliRunner.Run("project", CliRunner.H200Run(), "--to", "h200", "--out", outFile).Code);
-        ResultDocument run = ResultJson.Read(CliRunner.H200Run());
+        ResultDocument run = ResultReader.ReadDocument(CliRunner.H200Run());
         using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(outFile));
         JsonElement m = doc.RootElement.GetProperty("metrics");
         Assert.Equal(run.Metrics.TtftMs!.P50, m.GetProperty("ttft_ms").GetProperty("value").GetDouble(), 6);
@@ -71,7 +71,7 @@ public sealed class CapacityCommandsTests : IDisposable
     [Fact]
     public void Project_of_a_model_that_cannot_fit_is_exit_2()
     {
-        ResultDocument run = ResultJson.Read(CliRunner.H200Run());
+        ResultDocument run = ResultReader.ReadDocument(CliRunner.H200Run());
         run.Config["params"] = 70e9; // 140 GB of bf16 weights
         string big = Path.Combine(_dir, "big.json");
         File.WriteAllText(big, ResultJson.Serialize(run));
@@ -85,7 +85,7 @@ public sealed class CapacityCommandsTests : IDisposable
     [Fact]
     public void Project_of_a_run_on_an_unknown_gpu_asks_for_from()
     {
-        ResultDocument run = ResultJson.Read(CliRunner.H200Run());
+        ResultDocument run = ResultReader.ReadDocument(CliRunner.H200Run());
         string path = Path.Combine(_dir, "unknown-gpu.json");
         File.WriteAllText(path, ResultJson.Serialize(run).Replace("\"NVIDIA H200\"", "\"NVIDIA RTX 9090\"", StringComparison.Ordinal));
 
@@ -107,7 +107,7 @@ public sealed class CapacityCommandsTests : IDisposable
         Assert.Equal(0, CliRunner.Run("cost", CliRunner.H200Run(), "--instance", "azure/ND96isr_H100_v5", "--out", outFile).Code);
         using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(outFile));
         JsonElement line = doc.RootElement[0];
-        double tps = ResultJson.Read(CliRunner.H200Run()).Metrics.ThroughputPerS;
+        double tps = ResultReader.ReadDocument(CliRunner.H200Run()).Metrics.ThroughputPerS;
         Assert.Equal(98.32 / 8 / (tps * 3600) * 1e6, line.GetProperty("usd_per_million").GetDouble(), 9);
 
         (code, output, _) = CliRunner.Run("cost", CliRunner.H200Run(), "--all");
@@ -197,11 +197,13 @@ public sealed class CapacityCommandsTests : IDisposable
             "--threads", "2", "--price", "0.36/h", "--out", path);
 
         Assert.True(code is 0 or 1, error);
-        ResultDocument doc = ResultJson.Read(path);
+        ResultDocument doc = ResultReader.ReadDocument(path);
         double expected = 0.36 / (doc.Metrics.ThroughputPerS * 3600) * 1e6;
         Assert.Equal(expected, DocumentValues.ExtraNumber(doc.Metrics, "usd_per_m_samples")!.Value, tolerance: 1e-4); // the file keeps 4 decimals
         Assert.Equal(0.36, DocumentValues.ExtraNumber(doc.Metrics, "usd_per_hour"));
         Assert.Contains("Cost:", output, StringComparison.Ordinal);
-        Assert.Equal("--price", DocumentValues.AsElement(doc.Metrics.Extra!["price"])!.Value.GetProperty("source").GetString());
+        Assert.Equal("--price", DocumentValues.AsElement(doc.Config["price"])!.Value.GetProperty("source").GetString());
+        Assert.False(doc.Metrics.Extra!.ContainsKey("price")); // the price appears once in the file
+        Assert.Equal(1, System.Text.RegularExpressions.Regex.Count(File.ReadAllText(path), "\"price\":"));
     }
 }

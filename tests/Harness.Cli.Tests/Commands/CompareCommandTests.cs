@@ -54,7 +54,8 @@ public class CompareCommandTests
 
     [Theory]
     [InlineData("different-workload", "harness: The results are of different workloads (base: resnet18; current: minilm); compare runs of the same workload.")]
-    [InlineData("different-schema", "harness: The results have different schema versions (base: 1; current: 2); compare results written with the same schema version.")]
+    [InlineData("different-schema", "harness: Result file '{dir}/c.json' has schema version 2, newer than this harness reads (up to 1); read it with the harness that wrote it (test) or a newer one.")]
+    [InlineData("truncated", "harness: Result file '{dir}/c.json' is not valid JSON at line 3, byte 28 (truncated or corrupt).")]
     [InlineData("unknown-metric", "harness: --threshold 'latency_p42=5%' names an unknown metric 'latency_p42'; known metrics: latency_p50, latency_p90, latency_p95, latency_p99, latency_p999, throughput, requests_per_s, goodput.")]
     [InlineData("not-a-percentage", "harness: --threshold 'latency_p99=5ms' is not a percentage; write METRIC=PCT such as latency_p99=5%.")]
     [InlineData("missing-file", "harness: The current path '{dir}/nope.json' is neither a file nor a folder.")]
@@ -69,6 +70,11 @@ public class CompareCommandTests
         if (problem == "different-schema")
         {
             File.WriteAllText(c, File.ReadAllText(c).Replace("\"schema_version\": 1", "\"schema_version\": 2", StringComparison.Ordinal));
+        }
+
+        if (problem == "truncated")
+        {
+            File.WriteAllText(c, string.Join('\n', File.ReadAllLines(c).Take(3)));
         }
 
         string[] args = problem switch
@@ -111,7 +117,7 @@ public class CompareCommandTests
             SyntheticResults.Write(c, $"run-{i}.json", SyntheticResults.Make(lc, 1000 / lc.Average()));
         }
 
-        File.WriteAllText(Path.Combine(b, ResultFiles.SweepIndexFileName), "{\"kind\": \"repeat\"}");
+        File.WriteAllText(Path.Combine(b, ResultReader.SweepIndexFileName), "{\"kind\": \"repeat\"}");
         return (b, c);
     }
 }

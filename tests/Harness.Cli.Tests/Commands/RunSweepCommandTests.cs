@@ -52,7 +52,7 @@ public class RunSweepCommandTests
         Assert.Equal([1, 2], index.Points.Select(p => p.Workers));
         foreach (SweepIndexEntry p in index.Points)
         {
-            ResultDocument doc = ResultJson.Read(Path.Combine(folder, p.File));
+            ResultDocument doc = ResultReader.ReadDocument(Path.Combine(folder, p.File));
             Assert.Equal(p.Scenario, doc.Scenario);
             Assert.Equal("concurrency", doc.Config["sweep_kind"]?.ToString());
         }
@@ -69,7 +69,7 @@ public class RunSweepCommandTests
 
         Assert.Equal(1, runCode);
         Assert.Equal(["run-01.json", "run-02.json"], Directory.GetFiles(folder, "run-*.json").Select(Path.GetFileName).Order());
-        Assert.NotNull(ResultJson.Read(Path.Combine(folder, "run-01.json")).Metrics.Extra?["goodput_per_s"]);
+        Assert.NotNull(ResultReader.ReadDocument(Path.Combine(folder, "run-01.json")).Metrics.Extra?["goodput_per_s"]);
         AssertMatchesSchema(Path.Combine(folder, "run-01.json"));
         // Two short runs are too few for any verdict: inconclusive, never a pass.
         Assert.Equal(3, compareCode);

@@ -1,3 +1,4 @@
+using Harness.Metrics;
 using System.Text.Json.Nodes;
 using Harness.Results;
 using Harness.Testing;
@@ -15,6 +16,12 @@ internal static class ReportInputs
         {
             double[] latencies = SyntheticResults.LogNormal(rng, 800, 20 * (1 + 0.3 * (workers - 1)), 0.2);
             ResultDocument doc = SyntheticResults.Make(latencies, 1000.0 * workers / latencies.Average(), workload, $"concurrency:{workers}", workers);
+            if (roofline)
+            {
+                doc.Metrics.Set(MetricCatalog.Mfu, 0.05 * workers);
+                doc.Metrics.Set(MetricCatalog.Mbu, 0.5);
+            }
+
             var raw = (JsonObject)JsonNode.Parse(ResultJson.Serialize(doc))!;
             if (telemetry)
             {
@@ -25,12 +32,6 @@ internal static class ReportInputs
                 }
 
                 raw["telemetry"] = new JsonObject { ["gpu"] = new JsonObject { ["samples"] = samples } };
-            }
-
-            if (roofline)
-            {
-                raw["metrics"]!["mfu"] = 0.05 * workers;
-                raw["metrics"]!["mbu"] = 0.5;
             }
 
             results.Add(new LoadedResult($"/results/concurrency-{workers}.json", doc, raw));

@@ -40,7 +40,7 @@ public class BenchmarkRunnerTests : IDisposable
         RunOutcome o = _runner.Run(Request(TimeSpan.FromMinutes(5), path), null, cts.Token);
 
         Assert.Equal(ExitCodes.Invalid, o.ExitCode);
-        ResultDocument doc = ResultJson.Read(path);
+        ResultDocument doc = ResultReader.ReadDocument(path);
         Assert.True(doc.Cancelled);
         Assert.False(doc.Valid);
         Assert.Equal("cancelled", doc.StopReason);

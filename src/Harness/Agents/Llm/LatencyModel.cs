@@ -72,7 +72,7 @@ public sealed record LatencyModel
     /// </summary>
     public static LatencyModel FromResult(string path, double prefillMsPerToken = 0, double tpotMsPerSequence = 0)
     {
-        ResultDocument doc = ResultJson.Read(path);
+        ResultDocument doc = ResultReader.ReadDocument(path);
         double ttft = doc.Metrics.TtftMs?.P50 ?? throw HarnessException.BadInput($"Result file '{path}' has no ttft_ms: it is not the result of an LLM workload (e.g. generate).");
         double tpot = doc.Metrics.TpotMs?.P50 ?? throw HarnessException.BadInput($"Result file '{path}' has no tpot_ms: the workload generated fewer than two tokens per request.");
         int batch = ConfigInt(doc, "batch") ?? 1;

@@ -4,6 +4,7 @@ using Harness.Agents.Scheduling;
 using Harness.Engine;
 using Harness.Hardware;
 using Harness.Measurement;
+using Harness.Metrics;
 using Harness.Results;
 
 namespace Harness.Agents.Reporting;
@@ -85,20 +86,26 @@ public static class AgentResults
             Errors = errors,
         };
         ResultDocument doc = ResultBuilder.Build(engine, Workload, backend ?? llm.Name, hardware, extraConfig);
-        doc.Metrics.Extra ??= [];
-        foreach ((string k, object? v) in report.FlatMetrics())
+        foreach ((MetricDefinition metric, double? value) in report.FlatMetrics())
         {
-            doc.Metrics.Extra[k] = v is double d && !double.IsFinite(d) ? null : v;
+            doc.Metrics.Set(metric, value);
+        }
+
+        if (report.CostPerJobUsd is { } perJob)
+        {
+            doc.Metrics.Set(MetricCatalog.UsdPerJob, perJob);
         }
 
         doc.MetricDefinitions["latency_ms"] = "turn latency: LLM step submitted to its last tool call done, ok turns only; percentiles nearest-rank";
         doc.MetricDefinitions["ttft_ms"] = "LLM step submitted (queueing included) to its first token";
         doc.MetricDefinitions["tpot_ms"] = "(LLM step's last token - first token) / (decoded tokens - 1), per step";
         doc.MetricDefinitions["throughput_per_s"] = "tokens produced by the LLM device in the window / window";
-        foreach ((string k, string v) in AgentRunReport.Definitions)
+        foreach ((string k, string v) in AgentRunReport.ToolDefinitions)
         {
             doc.MetricDefinitions[k] = v;
         }
+
+        ResultBuilder.Define(doc);
 
         doc.Agents = report;
         return doc;

@@ -1,4 +1,5 @@
 using Harness.Engine;
+using Harness.Metrics;
 using Harness.Results;
 using Prometheus;
 
@@ -45,12 +46,7 @@ public sealed class HarnessMetrics : IRunObserver
     private readonly IGauge? _processRss;
     private readonly Dictionary<string, Counter.Child> _samples = [];
     private readonly Gauge _resultValid;
-    private readonly Gauge _resultThroughput;
-    private readonly Gauge _resultLatency;
-    private readonly Gauge _resultEnergy;
-    private readonly Gauge _resultPower;
-    private readonly Gauge _resultJoulesPerUnit;
-    private readonly Gauge _resultDuration;
+    private readonly Dictionary<MetricDefinition, Gauge> _resultGauges = [];
     private readonly Gauge _resultCompletion;
     private readonly double _secondsPerTick;
     private long _measuringStart = -1;
@@ -62,9 +58,9 @@ public sealed class HarnessMetrics : IRunObserver
         _clock = clock;
         _sampler = sampler;
         _secondsPerTick = 1.0 / clock.Frequency;
-        Registry = Metrics.NewCustomRegistry();
+        Registry = global::Prometheus.Metrics.NewCustomRegistry();
         Registry.SetStaticLabels(labels.ToDictionary());
-        MetricFactory f = Metrics.WithCustomRegistry(Registry);
+        MetricFactory f = global::Prometheus.Metrics.WithCustomRegistry(Registry);
 
         Counter requests = f.CreateCounter("harness_requests_total", "Requests of the measured phase that ended, by outcome (ok, error, timeout, cancelled).", "outcome");
         _requests = Enum.GetValues<RequestOutcome>().Select(o => requests.WithLabels(o.ToString().ToLowerInvariant())).ToArray();
@@ -134,13 +130,16 @@ public sealed class HarnessMetrics : IRunObserver
         }
 
         _resultValid = f.CreateGauge("harness_result_valid", "1 when the finished run met every validity condition, 0 when not.", hidden);
-        _resultThroughput = f.CreateGauge("harness_result_throughput_per_second", "Output units of ok requests per second of the measured window.", hidden);
-        _resultLatency = f.CreateGauge("harness_result_latency_seconds", "Latency percentiles of the finished run (nearest-rank).",
-            new GaugeConfiguration { SuppressInitialValue = true, LabelNames = ["percentile"] });
-        _resultEnergy = f.CreateGauge("harness_result_energy_joules", "Energy of the backend's device over the measured window.", hidden);
-        _resultPower = f.CreateGauge("harness_result_average_power_watts", "Energy over the measured window divided by its length.", hidden);
-        _resultJoulesPerUnit = f.CreateGauge("harness_result_joules_per_unit", "Energy per output unit (sample or token) of ok requests.", hidden);
-        _resultDuration = f.CreateGauge("harness_result_duration_seconds", "Length of the measured window.", hidden);
+        // The finished run's figures, one gauge per catalog metric that names a Prometheus gauge;
+        // a gauge appears once the run sets it (SuppressInitialValue), so absent metrics stay absent.
+        foreach (MetricDefinition m in MetricCatalog.All.Where(m => m.Prometheus is not null))
+        {
+            string help = $"{char.ToUpperInvariant(m.Definition[0])}{m.DefinitionFor("units")[1..]} (finished run).";
+            _resultGauges[m] = m.IsDistribution
+                ? f.CreateGauge(m.Prometheus!, help + " By percentile, nearest-rank.", new GaugeConfiguration { SuppressInitialValue = true, LabelNames = ["percentile"] })
+                : f.CreateGauge(m.Prometheus!, help, hidden);
+        }
+
         _resultCompletion = f.CreateGauge("harness_result_completion_timestamp_seconds", "Unix time at which the result was written.", hidden);
 
         Registry.AddBeforeCollectCallback(Refresh);
@@ -186,30 +185,22 @@ public sealed class HarnessMetrics : IRunObserver
     {
         ResultMetrics m = doc.Metrics;
         _resultValid.Set(doc.Valid ? 1 : 0);
-        _resultThroughput.Set(m.ThroughputPerS);
-        _resultDuration.Set(m.DurationS);
-        if (m.LatencyMs is { } l)
+        foreach ((MetricDefinition metric, Gauge gauge) in _resultGauges)
         {
-            double[] values = [l.P50, l.P90, l.P95, l.P99, l.P999];
-            for (int i = 0; i < values.Length; i++)
+            if (metric.IsDistribution)
             {
-                _resultLatency.WithLabels(Percentiles[i]).Set(values[i] / 1000);
+                if (m.Distribution(metric) is { } d)
+                {
+                    foreach (string p in Percentiles)
+                    {
+                        gauge.WithLabels(p).Set(d.Get(p) * metric.PrometheusScale);
+                    }
+                }
             }
-        }
-
-        if (m.EnergyJ is { } e)
-        {
-            _resultEnergy.Set(e);
-        }
-
-        if (m.AvgPowerW is { } p)
-        {
-            _resultPower.Set(p);
-        }
-
-        if (m.JoulesPerUnit is { } j)
-        {
-            _resultJoulesPerUnit.Set(j);
+            else if (m.Value(metric) is { } v)
+            {
+                gauge.Set(v * metric.PrometheusScale);
+            }
         }
 
         _resultCompletion.SetToTimeUtc(DateTimeOffset.UtcNow);

@@ -33,7 +33,7 @@ public class AgentResultsTests
         using var dir = new TempDir();
         string path = Path.Combine(dir.Path, "agents.json");
         AtomicFile.WriteAllText(path, json);
-        ResultDocument back = ResultJson.Read(path);
+        ResultDocument back = ResultReader.ReadDocument(path);
         Assert.Equal(agents.JobsPerHour, back.Agents!.JobsPerHour, 9);
         Assert.Equal(agents.Tools["fake"].Calls, back.Agents.Tools["fake"].Calls);
     }
