@@ -18,6 +18,27 @@ public sealed record Precision(string Weights, string KvCache)
     /// <summary>The name the catalog's rate tables use (fp16 reads bf16).</summary>
     public string ComputeDtype => HardwareSpec.NormalizeDtype(Weights);
 
+    /// <summary>Rate tables from the narrowest dtype up.</summary>
+    private static readonly string[] ComputeOrder = ["fp4", "fp8", "bf16", "fp32"];
+
+    /// <summary>
+    /// The dtype the matrix products run in on a card: the weights' own where the catalog has a rate
+    /// for it, else the next wider one it has (weight-only quantization: fp4 weights on a Hopper card
+    /// are widened to fp8 for the products, the bytes read stay fp4).
+    /// </summary>
+    public string ComputeDtypeOn(HardwareSpec card)
+    {
+        foreach (string d in ComputeOrder.SkipWhile(d => d != ComputeDtype))
+        {
+            if (card.PeakFlops(d) is not null || card.MeasuredFlops(d) is not null)
+            {
+                return d;
+            }
+        }
+
+        throw HarnessException.BadInput($"The catalog has no matrix-product rate at {ComputeDtype} or wider for {card.Id}; {Hardware.Catalog.CatalogFile.Known(card.PeakDenseTflops.Keys)}");
+    }
+
     /// <summary>The run's: its dtype, and its KV cache as the result names it, else 16-bit unless the weights are wider.</summary>
     public static Precision OfRun(LlmRunFacts facts)
     {
@@ -30,8 +51,8 @@ public sealed record Precision(string Weights, string KvCache)
     public Precision With(string? weights, string? kvCache) =>
         new(weights is null ? Weights : Parse(weights, "--dtype"), kvCache is null ? KvCache : Parse(kvCache, "--kv-dtype"));
 
-    /// <summary>Halvings (or doublings) of the weights' nominal element width from this precision to another: bf16 to fp4 is 2.</summary>
-    public int StepsTo(Precision other) => Math.Abs((int)Math.Round(Math.Log2(NominalBits(Weights) / (double)NominalBits(other.Weights))));
+    /// <summary>Halvings (or doublings) of the nominal element width from one dtype to another: bf16 to fp4 is 2.</summary>
+    public static int StepsBetween(string a, string b) => Math.Abs((int)Math.Round(Math.Log2(NominalBits(a) / (double)NominalBits(b))));
 
     private static int NominalBits(string dtype) => dtype switch
     {

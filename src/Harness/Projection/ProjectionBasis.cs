@@ -4,40 +4,42 @@ using Harness.Hardware.Catalog;
 namespace Harness.Projection;
 
 /// <summary>
-/// A change of precision between the run and the target, and how much is known about it: the
-/// target's matrix-product dtype is measured when the run ran in it, or when the catalog has a
-/// measured ceiling for it on either card; otherwise the carried efficiencies range over
-/// x (1 - c)^steps to x 1 / (1 - c)^steps, c = <see cref="ProjectionPriors.UnmeasuredDtypeChangePerStep"/>,
-/// steps = halvings of the weights' element size.
+/// A change of precision between the run and the target, and how much is known about it. The
+/// matrix products run in <see cref="Precision.ComputeDtypeOn"/> on each card. The target's is
+/// measured when the run ran in it, or when the catalog has a measured ceiling for it on either
+/// card; otherwise the carried efficiencies range over x (1 - c)^steps to x 1 / (1 - c)^steps,
+/// c = <see cref="ProjectionPriors.UnmeasuredDtypeChangePerStep"/>, steps = halvings between the two
+/// products' dtypes.
 /// </summary>
-internal sealed record PrecisionChange(Precision Run, Precision Target, string? MeasuredBy, int Steps, double Low, double PerStep)
+internal sealed record PrecisionChange(Precision Run, Precision Target, string RunCompute, string TargetCompute, string? MeasuredBy, int Steps, double Low, double PerStep)
 {
-    public bool Changed => Run != Target;
+    /// <summary>Whether the bytes or the matrix products' dtype differ from the run's.</summary>
+    public bool Changed => Run != Target || RunCompute != TargetCompute;
 
     public bool Widened => Low < 1;
 
     public IReadOnlyList<double> Factors => Widened ? [Low, 1.0, 1 / Low] : [1.0];
 
-    public static PrecisionChange Between(Precision run, Precision target, HardwareSpec source, HardwareSpec card, ProjectionPriors p)
+    public static PrecisionChange Between(Precision run, Precision target, string runCompute, string dtype, HardwareSpec source, HardwareSpec card, ProjectionPriors p)
     {
-        string dtype = target.ComputeDtype;
         var cards = new[] { source, card }.Where(c => c.MeasuredFlops(dtype) is not null).Select(c => c.Id).Distinct().ToList();
-        string? by = run.ComputeDtype == dtype ? "the run"
+        string? by = runCompute == dtype ? "the run"
             : cards.Count > 0 ? $"the catalog's measured {dtype} ceilings of {string.Join(" and ", cards)}"
             : null;
-        int steps = run.StepsTo(target);
+        int steps = Precision.StepsBetween(runCompute, dtype);
         double low = by is null && steps > 0 ? Math.Pow(1 - p.UnmeasuredDtypeChangePerStep, steps) : 1;
-        return new PrecisionChange(run, target, by, steps, low, p.UnmeasuredDtypeChangePerStep);
+        return new PrecisionChange(run, target, runCompute, dtype, by, steps, low, p.UnmeasuredDtypeChangePerStep);
     }
 
     public ProjectionPrecision Describe()
     {
         var c = CultureInfo.InvariantCulture;
-        string dtype = Target.ComputeDtype;
+        string dtype = TargetCompute;
+        string widened = Target.ComputeDtype == dtype ? "" : $" (weights stored in {Target.Weights}, widened to {dtype} for the matrix products: the target has no {Target.ComputeDtype} rate)";
         string rule = !Changed ? "the run's precision: its efficiencies carry over as measured"
-            : Run.ComputeDtype == dtype ? $"the matrix products stay in {dtype}, as measured by the run: bytes follow the dtypes, the efficiencies carry over"
-            : MeasuredBy is not null ? $"{dtype} measured on a card ({MeasuredBy}): the run's fractions of its ceilings carry over to the target's {dtype} ceiling"
-            : string.Create(c, $"{dtype} measured on neither card: the run's fractions of its ceilings carry over, widened to x{Low:0.##}-{1 / Low:0.##} ({PerStep:P0} per halving of the element width, the largest bf16-to-fp8 change of a measured ceiling in the catalog, over {Steps} halving{(Steps == 1 ? "" : "s")})");
+            : RunCompute == dtype ? $"the matrix products stay in {dtype}, as measured by the run{widened}: bytes follow the dtypes, the efficiencies carry over"
+            : MeasuredBy is not null ? $"{dtype} measured on a card ({MeasuredBy}){widened}: the run's fractions of its ceilings carry over to the target's {dtype} ceiling"
+            : string.Create(c, $"{dtype} measured on neither card{widened}: the run's fractions of its ceilings carry over, widened to x{Low:0.##}-{1 / Low:0.##} ({PerStep:P0} per halving of the element width, the largest bf16-to-fp8 change of a measured ceiling in the catalog, over {Steps} halving{(Steps == 1 ? "" : "s")})");
         return new ProjectionPrecision(Run.Weights, Run.KvCache, Target.Weights, Target.KvCache, Changed, MeasuredBy ?? "neither card",
             new Estimate(1, Low, 1 / Low), rule);
     }
@@ -75,7 +77,7 @@ internal static class ProjectionBasis
             list.Add(new("efficiencies", "measured", $"fractions of the compute and bandwidth ceilings and the host overhead per pass, fitted on the run (calibration); host-bound phases take the priors (decode {p.DecodeEfficiency:0.##}, prefill {p.PrefillEfficiency:0.##} of the ceiling), which are assumed"));
         }
 
-        list.Add(new("compute ceilings", "catalog", $"{Rate(source, change.Run.ComputeDtype, rates.MeasuredCompute)}; {Rate(target, change.Target.ComputeDtype, rates.MeasuredCompute)}"));
+        list.Add(new("compute ceilings", "catalog", $"{Rate(source, change.RunCompute, rates.MeasuredCompute)}; {Rate(target, change.TargetCompute, rates.MeasuredCompute)}"));
         list.Add(new("bandwidth ceilings", "catalog", $"{Bandwidth(source, rates.MeasuredBandwidth)}; {Bandwidth(target, rates.MeasuredBandwidth)}"));
         list.Add(new("memory", "catalog", string.Create(c, $"{target.Id}: {(target.UsableMemoryBytes ?? 0) / 1e9:0.#} GB usable per GPU, of which {p.MemoryHeadroom:P0} for weights and KV cache (assumed)")));
         list.Add(new("model", "catalog", ModelBasis(facts, work, otherModel)));

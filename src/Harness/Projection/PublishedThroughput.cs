@@ -112,7 +112,7 @@ public sealed record PublishedThroughput
         }
 
         int batch = Batch ?? RooflineProjector.LargestBatch(work, card, Tp, p);
-        string dtype = work.Precision.ComputeDtype;
+        string dtype = work.Precision.ComputeDtypeOn(card);
         double compute = card.PeakFlops(dtype) ?? card.MeasuredFlops(dtype)
             ?? throw HarnessException.BadInput($"Published figure {origin}: the catalog has no {dtype} rate for {card.Id}.");
         double bandwidth = card.PeakBandwidth ?? card.MeasuredBandwidth

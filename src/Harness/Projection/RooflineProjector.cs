@@ -33,8 +33,8 @@ public static class RooflineProjector
         Precision precision = runPrecision.With(o.Dtype, o.KvDtype);
         var srcWork = new LlmWorkModel(facts);
         var work = new LlmWorkModel(facts, precision, o.Model);
-        Rates rates = Rates.For(source, target, runPrecision.ComputeDtype, precision.ComputeDtype);
-        PrecisionChange change = PrecisionChange.Between(runPrecision, precision, source, target, p);
+        Rates rates = Rates.For(source, target, runPrecision, precision);
+        PrecisionChange change = PrecisionChange.Between(runPrecision, precision, rates.SourceDtype, rates.TargetDtype, source, target, p);
 
         if (o.Batch is < 1)
         {
@@ -83,7 +83,7 @@ public static class RooflineProjector
             ? measured * batch / facts.Batch * runRequest / r
             : batch * (double)facts.NewTokens / (r / 1000));
         Estimate perGpu = tps.Map(t => t / tp);
-        double peakC = target.PeakFlops(precision.ComputeDtype) ?? rates.TargetCompute;
+        double peakC = target.PeakFlops(change.TargetCompute) ?? rates.TargetCompute;
         double peakB = target.PeakBandwidth ?? rates.TargetBandwidth;
         Estimate mfu = p50.Ttft.Map(ms => work.PrefillFlops(batch) / (ms / 1000 * tp * peakC));
         Estimate mbu = p50.Tpot.Map(ms => work.DecodeBytes(batch) / (ms / 1000 * tp * peakB));
@@ -124,7 +124,7 @@ public static class RooflineProjector
             notes.Add("Target is the measured card: the projection reproduces the run (a self-check).");
         }
 
-        double srcPeakC = source.PeakFlops(runPrecision.ComputeDtype) ?? rates.SourceCompute;
+        double srcPeakC = source.PeakFlops(change.RunCompute) ?? rates.SourceCompute;
         double srcPeakB = source.PeakBandwidth ?? rates.SourceBandwidth;
         return new ProjectionResult
         {
@@ -429,15 +429,16 @@ public static class RooflineProjector
     /// Compute and bandwidth ceilings of both cards on one basis (measured where both have it, else
     /// datasheet), compute at each side's dtype: the run's on the source, the target's on the target.
     /// </summary>
-    internal sealed record Rates(double SourceCompute, double TargetCompute, double SourceBandwidth, double TargetBandwidth, string ComputeBasis, string BandwidthBasis, bool MeasuredCompute, bool MeasuredBandwidth)
+    internal sealed record Rates(double SourceCompute, double TargetCompute, double SourceBandwidth, double TargetBandwidth, string ComputeBasis, string BandwidthBasis, bool MeasuredCompute, bool MeasuredBandwidth, string SourceDtype, string TargetDtype)
     {
-        public static Rates For(HardwareSpec source, HardwareSpec target, string sourceDtype, string targetDtype)
+        public static Rates For(HardwareSpec source, HardwareSpec target, Precision run, Precision precision)
         {
             bool measuredBandwidth = source.MeasuredBandwidth is not null && target.MeasuredBandwidth is not null;
             double sb = (measuredBandwidth ? source.MeasuredBandwidth : source.PeakBandwidth ?? source.MeasuredBandwidth)
                 ?? throw HarnessException.BadInput($"The catalog has no memory bandwidth for {source.Id}: runs on it can be costed but not projected.");
             double tb = (measuredBandwidth ? target.MeasuredBandwidth : target.PeakBandwidth ?? target.MeasuredBandwidth)
                 ?? throw HarnessException.BadInput($"The catalog has no memory bandwidth for {target.Id}; it cannot be a projection target.");
+            string sourceDtype = run.ComputeDtypeOn(source), targetDtype = precision.ComputeDtypeOn(target);
             bool measuredCompute = source.MeasuredFlops(sourceDtype) is not null && target.MeasuredFlops(targetDtype) is not null;
             double sc = (measuredCompute ? source.MeasuredFlops(sourceDtype) : source.PeakFlops(sourceDtype) ?? source.MeasuredFlops(sourceDtype))
                 ?? throw HarnessException.BadInput($"The catalog has no {sourceDtype} rate for {source.Id}, the measured card.");
@@ -448,7 +449,9 @@ public static class RooflineProjector
                 (measuredCompute ? "measured matrix-product ceilings of both cards" : "datasheet dense peaks") + dtypes,
                 measuredBandwidth ? "measured copy ceilings of both cards" : "datasheet peaks",
                 measuredCompute,
-                measuredBandwidth);
+                measuredBandwidth,
+                sourceDtype,
+                targetDtype);
         }
     }
 }

@@ -69,6 +69,17 @@ public class PrecisionProjectionTests
     }
 
     [Fact]
+    public void Fp4_weights_on_a_card_without_fp4_read_fp4_bytes_and_compute_in_fp8()
+    {
+        // Weight-only quantization (gpt-oss's MXFP4 experts on Hopper): the products run at the fp8 rate.
+        ProjectionResult p = Project(GpuBoundH200Run(), "h100-sxm", new ProjectionOptions { Dtype = "fp4" });
+        Assert.Contains("weights stored in fp4, widened to fp8 for the matrix products", p.Precision.Rule, StringComparison.Ordinal);
+        Assert.Contains("fp8 measured on a card", p.Precision.Rule, StringComparison.Ordinal);
+        Assert.Equal(30e9 * 0.5625 / 1e9, p.Memory.WeightsGb, 3);
+        Assert.Contains(p.Basis, b => b.Part == "compute ceilings" && b.Detail.Contains("h100-sxm fp8 1,402.6 TFLOP/s", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void The_kv_cache_has_its_own_dtype()
     {
         LlmRunFacts run = GpuBoundH200Run();
@@ -80,7 +91,7 @@ public class PrecisionProjectionTests
     }
 
     [Theory]
-    [InlineData("a100-sxm", "fp8", null, "no fp8 rate for a100-sxm")]
+    [InlineData("a100-sxm", "fp32", null, "no matrix-product rate at fp32 or wider for a100-sxm")]
     [InlineData("h200", "fp9", null, "--dtype 'fp9' is not a known dtype")]
     [InlineData("h200", null, "int3", "--kv-dtype 'int3' is not a known dtype")]
     public void A_dtype_the_target_cannot_run_or_that_does_not_exist_is_bad_input(string target, string? dtype, string? kv, string expected)
