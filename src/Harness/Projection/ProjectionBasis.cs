@@ -54,7 +54,6 @@ internal static class ProjectionBasis
         HardwareSpec target,
         RooflineProjector.Rates rates,
         PrecisionChange change,
-        LlmWorkModel srcWork,
         LlmWorkModel work,
         bool otherModel,
         double hostScale,

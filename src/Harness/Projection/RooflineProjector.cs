@@ -143,7 +143,7 @@ public static class RooflineProjector
             Percentiles = percentiles,
             Power = power,
             Price = price,
-            Basis = ProjectionBasis.Describe(facts, source, target, rates, change, srcWork, work, otherModel, hostScale, batch, tp, o.FillMemory, p, power),
+            Basis = ProjectionBasis.Describe(facts, source, target, rates, change, work, otherModel, hostScale, batch, tp, o.FillMemory, p, power),
             Notes = notes,
         };
     }

@@ -80,6 +80,18 @@ public class PrecisionProjectionTests
     }
 
     [Fact]
+    public void The_widening_per_halving_is_the_catalogs_largest_bf16_to_fp8_change()
+    {
+        // Per card with both measured: 1 - (fp8 measured / fp8 peak) / (bf16 measured / bf16 peak); H100 SXM:
+        // 1 - (1,402.6 / 1,979) / (786.5 / 989) = 1 - 0.7087 / 0.7953 = 0.109, the largest.
+        double largest = Catalog.Devices
+            .Where(d => d.MeasuredFlops("bf16") is not null && d.MeasuredFlops("fp8") is not null && d.PeakFlops("bf16") is not null && d.PeakFlops("fp8") is not null)
+            .Max(d => 1 - (d.MeasuredFlops("fp8")!.Value / d.PeakFlops("fp8")!.Value) / (d.MeasuredFlops("bf16")!.Value / d.PeakFlops("bf16")!.Value));
+        Assert.Equal(0.109, largest, 3);
+        Assert.Equal(Math.Round(largest, 2), ProjectionPriors.Default.UnmeasuredDtypeChangePerStep);
+    }
+
+    [Fact]
     public void The_kv_cache_has_its_own_dtype()
     {
         LlmRunFacts run = GpuBoundH200Run();
