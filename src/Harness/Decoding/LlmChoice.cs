@@ -63,6 +63,10 @@ public sealed record LlmChoice
             Slots = slots,
             Shapes = DecoderShapes.Rounded,
         };
+        // The smallest shape first: a model the decoders do not build, or whose weights do not fit, is
+        // refused before anything is generated or loaded (each batch's shape is checked when it is built).
+        DeviceMemory memory = DeviceMemory.For(spec.Device, spec.DeviceId);
+        MemoryFit.Check(decoder.Model, 1, 1, 1, decoder.DType, memory.AvailableBytes, memory.Name);
         return provider.CreateDecoder(spec, Options, decoder);
     }
 }

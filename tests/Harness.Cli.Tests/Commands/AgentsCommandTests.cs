@@ -131,6 +131,7 @@ public class AgentsCommandTests : IDisposable
     [InlineData("--llm onnx:cpu --llm-set dtype=int3", "Unknown dtype 'int3'")]
     [InlineData("--llm onnx:cpu --llm-set threads=0", "--llm-set threads '0' must be an integer of at least 1")]
     [InlineData("--llm-set model_config=gpt2-124m", "--llm-set is for a decoder backend")]
+    [InlineData("--llm onnx:cpu --llm-set model_config=llama-70b", "nothing was allocated")]
     [InlineData("--agents 0", "must each be at least 1")]
     public void Bad_agent_options_are_one_sentence_and_exit_2(string extra, string expected)
     {
