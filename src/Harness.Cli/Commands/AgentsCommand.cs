@@ -7,6 +7,7 @@ using Harness.Agents.Scheduling;
 using Harness.Agents.Tools;
 using Harness.Backends;
 using Harness.Decoding;
+using Harness.Metrics;
 using Harness.Results;
 using Harness.Running;
 
@@ -55,19 +56,19 @@ public static class AgentsCommand
                 Options = o.Scheduler(parse, profile, parse.GetValue(workers)),
                 Timing = new AgentRunTiming(o.Warmup(parse), OptionParsers.Duration(parse.GetValue(duration)!, "--duration")),
                 Llm = o.Llm(parse),
-                PricePerGpuHour = o.Price(parse),
-                MaxErrorRate = errorRate,
-                MinTurns = parse.GetValue(minTurns),
-                OutputPath = parse.GetValue(outFile),
-                ResultsRoot = parse.GetValue(o.ResultsDir)!,
-                ExtraConfig = new Dictionary<string, object?> { ["command_line"] = "harness " + string.Join(' ', parse.Tokens.Select(t => t.Value)) },
+                Validity = new AgentValidity(errorRate, parse.GetValue(minTurns)),
+                Output = o.Output.Build(parse, parse.GetValue(outFile)),
             };
             error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"[agents {profile.Name}] {request.Options.Agents} agents, {request.Options.Workers} tool workers, LLM {request.Llm.Backend}: preparing tools, then {request.Timing.Warmup.TotalSeconds:0.#} s warm-up and {request.Timing.Duration.TotalSeconds:0.#} s measured"));
             var bench = new AgentBenchmark(Tools, registry.Value);
             RunOutcome outcome = bench.Run(request, interrupt);
             output.Write(MarkdownSummary.Render(outcome.Document, outcome.Path));
-            output.Write(AgentTables.Run(outcome.Document.Agents!));
+            output.Write(AgentTables.Run(outcome.Document.Agents!, outcome.Document.Metrics.Value(MetricCatalog.UsdPerJob)));
+            foreach (string warning in outcome.Warnings ?? [])
+            {
+                error.WriteLine($"harness: warning: {warning}");
+            }
             if (outcome.Document.Cancelled)
             {
                 error.WriteLine($"harness: cancelled; the partial result was written to {outcome.Path}.");
@@ -92,7 +93,7 @@ public static class AgentsCommand
         var workers = new Option<string>("--workers", "-w") { Description = "Tool worker counts to measure, e.g. 1,2,4.", DefaultValueFactory = _ => "1,2,4" };
         var duration = new Option<string>("--duration", "-d") { Description = "Measured window of each point.", DefaultValueFactory = _ => "20s" };
         var cards = new Option<string[]>("--card") { Description = "Another card's LLM for a projection (repeatable): NAME (a preset), NAME=ttft:X,tpot:Y[,prefill:Z][,tpot_per_seq:S] or NAME=RESULT.json." };
-        var outFile = new Option<string?>("--out", "-o") { Description = "Sweep file (default: results/<machine>/agents-sweep_<profile>_<llm>_a<N>_<utc>.json)." };
+        var outFile = new Option<string?>("--out", "-o") { Description = $"Sweep folder: one result per point (w1.json...) and {ResultReader.AgentSweepFileName} (default: results/<machine>/agents-sweep_<profile>_<llm>_a<N>_<utc>/)." };
         var command = new Command("sweep", "Measure LLM busy fraction and jobs per hour against tool workers; state cores_per_gpu_for_90pct_busy. Exit 0 done, 1 cancelled, 2 bad input.")
         {
             workers, duration, cards, outFile,
@@ -113,9 +114,7 @@ public static class AgentsCommand
                 Timing = new AgentRunTiming(o.Warmup(parse), OptionParsers.Duration(parse.GetValue(duration)!, "--duration")),
                 Llm = o.Llm(parse),
                 Cards = (parse.GetValue(cards) ?? []).Select(LatencyModelSpec.ParseCard).Select(c => new ProjectionCard(c.Name, c.Model)).ToList(),
-                PricePerGpuHour = o.Price(parse),
-                OutputPath = parse.GetValue(outFile),
-                ResultsRoot = parse.GetValue(o.ResultsDir)!,
+                Output = o.Output.Build(parse, parse.GetValue(outFile)),
             };
             error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"[agents sweep {profile.Name}] {request.Options.Agents} agents, workers {string.Join(",", counts)}, LLM {request.Llm.Backend}: {counts.Count} x ({request.Timing.Warmup.TotalSeconds:0.#} + {request.Timing.Duration.TotalSeconds:0.#}) s"));
@@ -204,16 +203,17 @@ public static class AgentsCommand
 
         public Option<int> Seed { get; } = new("--seed") { Description = "Seed of the jobs and of the tools' data.", DefaultValueFactory = _ => 42 };
 
-        public Option<double?> PriceOption { get; } = new("--price-per-gpu-hour") { Description = "Price of the GPU per hour, for the cost per job." };
-
-        public Option<string> ResultsDir { get; } = new("--results-dir") { Description = "Folder for default result paths.", DefaultValueFactory = _ => "results" };
+        /// <summary>--results-dir, telemetry, --metrics, --pushgateway and the price (--instance/--price): as for every run.</summary>
+        public OutputOptions Output { get; } = new();
 
         public void AddTo(Command c)
         {
-            foreach (Option opt in (Option[])[Profile, Agents, LlmBackend, Preset, TtftMs, TpotMs, PrefillMsPerToken, TpotMsPerSeq, LlmResult, LlmSet, MaxBatch, MaxPrefill, Batching, Window, WarmupOption, Seed, PriceOption, ResultsDir])
+            foreach (Option opt in (Option[])[Profile, Agents, LlmBackend, Preset, TtftMs, TpotMs, PrefillMsPerToken, TpotMsPerSeq, LlmResult, LlmSet, MaxBatch, MaxPrefill, Batching, Window, WarmupOption, Seed])
             {
                 c.Options.Add(opt);
             }
+
+            Output.AddTo(c);
         }
 
         public AgentSchedulerOptions Scheduler(ParseResult parse, AgentProfile profile, int? workers)
@@ -236,10 +236,6 @@ public static class AgentsCommand
         }
 
         public TimeSpan Warmup(ParseResult parse) => OptionParsers.Duration(parse.GetValue(WarmupOption)!, "--warmup");
-
-        public double? Price(ParseResult parse) => parse.GetValue(PriceOption) is { } p
-            ? (p >= 0 && double.IsFinite(p) ? p : throw HarnessException.BadInput("--price-per-gpu-hour must be a number of at least 0."))
-            : null;
 
         public LlmChoice Llm(ParseResult parse)
         {

@@ -16,7 +16,7 @@ public static class PlanCommand
         var workload = new Option<string>("--workload", "-w") { Description = "Result file of the LLM workload to serve.", Required = true };
         var target = new Option<string>("--target", "-t") { Description = "Output rate to serve, e.g. \"50000 tok/s\" or 50k.", Required = true };
         var slo = new Option<string>("--slo") { Description = "Latency objectives, e.g. \"ttft_p99<500ms,tpot_p99<50ms\".", Required = true };
-        var agents = new Option<string?>("--agents") { Description = $"Agent result whose {AgentCpuDemand.MetricName} sizes the CPU cores." };
+        var agents = new Option<string?>("--agents") { Description = $"An agents sweep (its folder or agents-sweep.json) whose {AgentCpuDemand.MetricName} sizes the CPU cores." };
         var cards = new Option<string>("--cards") { Description = "Cards to compare, comma-separated.", DefaultValueFactory = _ => string.Join(",", CapacityPlanner.DefaultCards) };
         var from = new Option<string?>("--from") { Description = "The measured card, when the result's GPU name is not in the catalog." };
         var dtype = new Option<string?>("--dtype") { Description = "Weight dtype each card serves in: fp8 for all, or per card, e.g. h100=fp8,gb200=fp4 (default: the run's)." };
@@ -55,7 +55,7 @@ public static class PlanCommand
                 Cards = parse.GetValue(cards)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(catalog.Get).ToList(),
                 Prices = selection.Catalog,
                 Policy = selection.Policy,
-                CpuCoresPerGpu = parse.GetValue(agents) is { } a ? AgentCpuDemand.CoresPerGpu(ResultReader.ReadDocument(a), a) : null,
+                CpuCoresPerGpu = parse.GetValue(agents) is { } a ? AgentCpuDemand.CoresPerGpu(a) : null,
                 MaxBatch = parse.GetValue(maxBatch),
                 Priors = projectionPriors,
                 Dtype = CardChoice.Parse(parse.GetValue(dtype), "--dtype", catalog),

@@ -66,26 +66,8 @@ internal sealed class RunOptions
 
     public Option<string[]> Set { get; } = new("--set") { Description = "Workload-specific setting key=value (repeatable)." };
 
-    public Option<string> ResultsDir { get; } = new("--results-dir") { Description = "Folder for default result paths.", DefaultValueFactory = _ => "results" };
-
-    public Option<string> TelemetryInterval { get; } = new("--telemetry-interval") { Description = "How often GPU (NVML) and CPU telemetry is sampled (10ms to 60s).", DefaultValueFactory = _ => "100ms" };
-
-    public Option<bool> NoTelemetry { get; } = new("--no-telemetry") { Description = "Do not sample GPU and CPU telemetry; the result then has no power or energy." };
-
-    public Option<string?> MetricsAddress { get; } = new("--metrics") { Description = $"Serve live Prometheus metrics at [HOST:]PORT/metrics during the run (loopback unless HOST is given; 0.0.0.0 for every interface), e.g. 127.0.0.1:{MetricsEndpoint.DefaultPort}." };
-
-    public Option<string> MetricsLinger { get; } = new("--metrics-linger") { Description = "After the run, keep --metrics up until one more scrape, at most this long (e.g. 15s), so Prometheus sees the final values.", DefaultValueFactory = _ => "0s" };
-
-    public Option<string?> Pushgateway { get; } = new("--pushgateway") { Description = "Push the final metrics to this Prometheus Pushgateway URL, grouped by job, instance, workload and backend." };
-
-    public Option<string?> Job { get; } = new("--job") { Description = "Pushgateway job name (default: harness)." };
-
-    public Option<bool> PushDelete { get; } = new("--push-delete") { Description = "Delete this run's Pushgateway group before the run, so the previous run's figures are not shown as current." };
-
-    public Option<bool> PushRequired { get; } = new("--push-required") { Description = "Exit 1 when the push fails (otherwise a failed push is a warning)." };
-
-    /// <summary>--instance / --price / --prices: the result then carries its cost per million output units.</summary>
-    public PriceOptions Prices { get; } = new();
+    /// <summary>--results-dir, telemetry, --metrics, --pushgateway and the price: as for every run.</summary>
+    public OutputOptions Output { get; } = new();
 
     public void AddTo(Command command)
     {
@@ -93,14 +75,13 @@ internal sealed class RunOptions
         foreach (Option o in new Option[]
         {
             Backend, Scenario, Batch, Threads, InterOp, Optimization, Duration, MaxDuration, Warmup, WarmupRequests,
-            MinRequests, Timeout, MaxErrorRate, Tail, Slo, Seed, Model, Shape, ModelConfig, PromptTokens, NewTokens, DType, LibTorch, Set, ResultsDir,
-            TelemetryInterval, NoTelemetry, MetricsAddress, MetricsLinger, Pushgateway, Job, PushDelete, PushRequired,
+            MinRequests, Timeout, MaxErrorRate, Tail, Slo, Seed, Model, Shape, ModelConfig, PromptTokens, NewTokens, DType, LibTorch, Set,
         })
         {
             command.Add(o);
         }
 
-        Prices.AddTo(command);
+        Output.AddTo(command);
     }
 
     /// <summary>Validates the parsed values and builds the request; every mistake is one sentence (exit 2).</summary>
@@ -165,58 +146,22 @@ internal sealed class RunOptions
             LibTorch = parse.GetValue(LibTorch),
             Extra = OptionParsers.WorkloadSettings(parse.GetValue(Set) ?? []),
         };
-        var extraConfig = new Dictionary<string, object?> { ["command_line"] = "harness " + string.Join(' ', parse.Tokens.Select(t => t.Value)) };
+        RunOutput output = Output.Build(parse, outputPath);
         return new RunRequest(
             parse.GetValue(Workload)!,
             BackendSpec.Parse(parse.GetValue(Backend)!),
             options,
             settings,
-            outputPath,
-            parse.GetValue(ResultsDir)!,
-            extraConfig,
-            BuildTelemetry(parse),
-            BuildMetrics(parse),
-            Prices.Resolve(parse).Chosen);
+            output.OutputPath,
+            output.ResultsRoot,
+            output.ExtraConfig,
+            output.Telemetry,
+            output.Metrics,
+            output.Price);
     }
 
     private static int? AtLeastOne(int? value, string option) =>
         value is < 1 ? throw HarnessException.BadInput($"{option} must be at least 1.") : value;
-
-    private TelemetryOptions BuildTelemetry(ParseResult parse)
-    {
-        TimeSpan interval = OptionParsers.Duration(parse.GetValue(TelemetryInterval)!, "--telemetry-interval");
-        if (interval < TelemetryOptions.MinInterval || interval > TelemetryOptions.MaxInterval)
-        {
-            throw HarnessException.BadInput("--telemetry-interval must lie between 10ms and 60s.");
-        }
-
-        return parse.GetValue(NoTelemetry) ? TelemetryOptions.Off : new TelemetryOptions { Interval = interval };
-    }
-
-    private MetricsOptions BuildMetrics(ParseResult parse)
-    {
-        string? gateway = parse.GetValue(Pushgateway);
-        if (gateway is null && (parse.GetValue(Job) is not null || parse.GetValue(PushDelete) || parse.GetValue(PushRequired)))
-        {
-            throw HarnessException.BadInput("--job, --push-delete and --push-required need --pushgateway URL.");
-        }
-
-        string? listen = parse.GetValue(MetricsAddress);
-        if (listen is not null)
-        {
-            MetricsEndpoint.ParseAddress(listen); // a bad address is bad input before anything loads
-        }
-
-        return new MetricsOptions
-        {
-            Listen = listen,
-            Linger = OptionParsers.Duration(parse.GetValue(MetricsLinger)!, "--metrics-linger"),
-            Pushgateway = gateway is null ? null : PushgatewayClient.ParseUrl(gateway),
-            Job = parse.GetValue(Job) is { } j ? OptionParsers.Label(j, "--job") : "harness",
-            PushDelete = parse.GetValue(PushDelete),
-            PushRequired = parse.GetValue(PushRequired),
-        };
-    }
 
     /// <summary>
     /// Parses a quoted run-argument string (the sides of <c>ab</c>) with these options alone;

@@ -59,6 +59,28 @@ public static class ResultCost
         return new CostLine(offer, charge, t.PerSecond, t.Unit, CostCalculator.UsdPerMillion(charge.UsdPerHour, t.PerSecond), perJob);
     }
 
+    /// <summary>The offer as a result's config.price writes it; with the charge, also what the run was charged for.</summary>
+    public static Dictionary<string, object?> Describe(PriceOffer offer, HourlyCharge? charge = null)
+    {
+        var price = new Dictionary<string, object?>
+        {
+            ["instance"] = offer.Id,
+            ["device"] = offer.Device,
+            ["pricing"] = offer.Pricing,
+            ["value"] = offer.Price.Usd,
+            ["unit"] = offer.Price.Unit,
+            ["date"] = offer.Price.Date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
+            ["source"] = offer.Price.Source,
+        };
+        if (charge is { } c)
+        {
+            price["gpus_charged"] = c.GpusCharged;
+            price["basis"] = c.Basis;
+        }
+
+        return price;
+    }
+
     /// <summary>
     /// Adds the cost of <paramref name="offer"/> to the result's metrics (usd_per_hour, $/M units,
     /// $/job) and the offer to its config, once; a result without throughput is left as it is.
@@ -79,18 +101,7 @@ public static class ResultCost
             doc.Metrics.Set(MetricCatalog.UsdPerJob, Math.Round(job, 6));
         }
 
-        doc.Config[ConfigKey] = new Dictionary<string, object?>
-        {
-            ["instance"] = offer.Id,
-            ["device"] = offer.Device,
-            ["pricing"] = offer.Pricing,
-            ["value"] = offer.Price.Usd,
-            ["unit"] = offer.Price.Unit,
-            ["date"] = offer.Price.Date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
-            ["source"] = offer.Price.Source,
-            ["gpus_charged"] = line.Charge.GpusCharged,
-            ["basis"] = line.Charge.Basis,
-        };
+        doc.Config[ConfigKey] = Describe(offer, line.Charge);
         doc.MetricDefinitions[perMillion.Key] = perMillion.Definition + ", where usd_per_hour is the offer's price for the GPUs the run held (config.price.basis)";
         ResultBuilder.Define(doc);
     }

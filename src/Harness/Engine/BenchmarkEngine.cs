@@ -79,16 +79,13 @@ public sealed class BenchmarkEngine
         }
 
         var errors = new ErrorLog();
-        var outcomes = new long[4];
+        var outcomes = default(RequestCounts);
         long input = 0, output = 0, sloMet = 0;
         foreach (WorkerRecorder r in measured.Recorders)
         {
             sloMet += r.SloMet;
             errors.AddAll(r.Errors);
-            for (int i = 0; i < outcomes.Length; i++)
-            {
-                outcomes[i] += r.OutcomeCounts[i];
-            }
+            outcomes += r.Outcomes;
 
             input += r.InputUnits;
             output += r.OutputUnits;
@@ -111,7 +108,7 @@ public sealed class BenchmarkEngine
             TimeToFirstToken = SampleRecorder.Merge(f, measured.Recorders.Select(r => r.TimeToFirstToken)),
             TimePerOutputToken = SampleRecorder.Merge(f, measured.Recorders.Select(r => r.TimePerOutputToken)),
             InterTokenLatency = SampleRecorder.Merge(f, measured.Recorders.Select(r => r.InterTokenLatency)),
-            OutcomeCounts = outcomes,
+            Outcomes = outcomes,
             InputUnits = input,
             OutputUnits = output,
             Errors = errors,

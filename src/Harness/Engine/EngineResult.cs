@@ -49,7 +49,8 @@ public sealed class EngineResult
 
     public required SampleRecorder InterTokenLatency { get; init; }
 
-    public required long[] OutcomeCounts { get; init; }
+    /// <summary>Requests of the measured phase by how they ended.</summary>
+    public required RequestCounts Outcomes { get; init; }
 
     public required long InputUnits { get; init; }
 
@@ -63,9 +64,9 @@ public sealed class EngineResult
     /// <summary>Metrics the workload derived from this outcome (<see cref="IDerivedMetrics"/>).</summary>
     public IReadOnlyList<DerivedMetric> Derived { get; set; } = [];
 
-    public long Count(RequestOutcome o) => OutcomeCounts[(int)o];
+    public long Count(RequestOutcome o) => Outcomes[o];
 
-    public long TotalRequests => OutcomeCounts.Sum();
+    public long TotalRequests => Outcomes.Total;
 
     public double WindowSeconds => (double)(WindowEnd - WindowStart) / Frequency;
 

@@ -23,7 +23,10 @@ public sealed class WorkerRecorder
 
     public SampleRecorder InterTokenLatency { get; }
 
-    public long[] OutcomeCounts { get; } = new long[4];
+    private long _ok, _error, _timeout, _cancelled;
+
+    /// <summary>Requests this worker ended, by outcome.</summary>
+    public RequestCounts Outcomes => new(_ok, _error, _timeout, _cancelled);
 
     public long InputUnits { get; set; }
 
@@ -37,7 +40,16 @@ public sealed class WorkerRecorder
 
     public ErrorLog Errors { get; } = new();
 
-    public void Count(RequestOutcome outcome) => OutcomeCounts[(int)outcome]++;
+    public void Count(RequestOutcome outcome)
+    {
+        switch (outcome)
+        {
+            case RequestOutcome.Ok: _ok++; break;
+            case RequestOutcome.Error: _error++; break;
+            case RequestOutcome.Timeout: _timeout++; break;
+            default: _cancelled++; break;
+        }
+    }
 }
 
 /// <summary>Distinct error messages with counts; bounded so a failing run cannot eat memory.</summary>

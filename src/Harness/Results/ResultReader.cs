@@ -20,10 +20,16 @@ public static class ResultReader
     /// <summary>The index a sweep, repeat or A/B job writes beside its result files.</summary>
     public const string SweepIndexFileName = "sweep-index.json";
 
+    /// <summary>The document an agents sweep writes beside its points' result files (the curve and the cores-per-GPU answer).</summary>
+    public const string AgentSweepFileName = "agents-sweep.json";
+
     /// <summary>Schema versions this build reads (every version written so far).</summary>
     public static IReadOnlyList<int> ReadableVersions { get; } = [1];
 
-    /// <summary>The result files a spec names: a file, a folder's *.json (not sub-folders), or a glob in the file name.</summary>
+    /// <summary>
+    /// The result files a spec names: a file, a folder's *.json (not sub-folders), or a glob in the
+    /// file name; the indexes that sweeps write beside their results are not results.
+    /// </summary>
     public static IReadOnlyList<string> Find(string spec, string role = "result")
     {
         if (string.IsNullOrWhiteSpace(spec))
@@ -231,6 +237,7 @@ public static class ResultReader
             .Where(f => f.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
             .Where(f => !Path.GetFileName(f).StartsWith('.'))
             .Where(f => !string.Equals(Path.GetFileName(f), SweepIndexFileName, StringComparison.OrdinalIgnoreCase))
+            .Where(f => !string.Equals(Path.GetFileName(f), AgentSweepFileName, StringComparison.OrdinalIgnoreCase))
             .Order(StringComparer.Ordinal)
             .ToArray();
 }

@@ -2,6 +2,8 @@ using Harness.Agents.Native;
 using Harness.Agents.Profiles;
 using Harness.Agents.Reporting;
 using Harness.Agents.Scheduling;
+using Harness.Results;
+using Harness.Running;
 using Harness.Backends;
 using Harness.Decoding;
 using Xunit.Abstractions;
@@ -35,13 +37,18 @@ public sealed class RealSweepTests(ITestOutputHelper output) : IDisposable
             Timing = new AgentRunTiming(TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(2)),
             Llm = new LlmChoice { Model = new LatencyModel { TtftMs = 4, TpotMs = 2, Source = "test" } },
             Cards = [new ProjectionCard("slower", new LatencyModel { TtftMs = 8, TpotMs = 8 })],
-            OutputPath = Path.Combine(_dir, "sweep.json"),
+            // Telemetry as every run has it; the test reads the CPU it saw, not its energy.
+            Output = new RunOutput(Path.Combine(_dir, "sweep")),
             SimulationTiming = new AgentRunTiming(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(60)),
         };
         var lines = new List<string>();
         (AgentSweepDocument doc, string path) = new AgentSweep(AgentToolSets.Full, new BackendRegistry([])).Run(request, lines.Add);
 
         Assert.Equal([1, 2], doc.Points.Select(p => p.Workers));
+        // Each point is a result of the common runner, beside the sweep document: telemetry included.
+        Assert.Equal(Path.Combine(_dir, "sweep", ResultReader.AgentSweepFileName), path);
+        Assert.All(doc.Points, p => Assert.True(ResultReader.ReadDocument(Path.Combine(_dir, "sweep", p.Result!)).Telemetry?.Cpu is not null, p.Result));
+        Assert.Equal(2, ResultReader.ReadAll(Path.Combine(_dir, "sweep")).Count);
         AgentSweepPoint one = doc.Points[0], two = doc.Points[1];
         Assert.All(doc.Points, p => Assert.InRange(p.LlmBusyFraction, 0.001, 1.0));
         Assert.All(doc.Points, p => Assert.True(p.JobsPerHour > 0 && p.ToolCallsFailed == 0));

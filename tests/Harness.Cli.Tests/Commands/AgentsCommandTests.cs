@@ -56,33 +56,45 @@ public class AgentsCommandTests : IDisposable
         string path = Path.Combine(_dir, "run.json");
         (int code, string output, string err) = CliRunner.Run(
             "run", "agents", "--profile", Profile, "--workers", "2", "--duration", "1.5s", "--warmup", "0.2s",
-            "--llm-ttft-ms", "3", "--llm-tpot-ms", "1", "--price-per-gpu-hour", "4", "--out", path);
+            "--llm-ttft-ms", "3", "--llm-tpot-ms", "1", "--price", "4/gpu-h", "--out", path);
 
         Assert.True(code == 0, $"exit {code}\n{output}\n{err}");
         Assert.Empty(ResultSchema.Validate(File.ReadAllText(path)));
         ResultDocument doc = ResultReader.ReadDocument(path);
         Assert.Equal(("agents", "latency-model", 1), (doc.Workload, doc.Backend, doc.SchemaVersion));
         Assert.True(doc.Agents!.Turns >= 20);
-        Assert.Equal(4.0 / doc.Agents.JobsPerHour, doc.Agents.CostPerJobUsd!.Value, 9);
+        // The LLM device stands for one GPU: 4 $/GPU-h is charged once, and a job costs 4 / jobs per hour.
+        Assert.Equal(4.0 / doc.Agents.JobsPerHour, doc.Metrics.Value(Harness.Metrics.MetricCatalog.UsdPerJob)!.Value, 5);
         Assert.True(doc.Metrics.Extra!.ContainsKey("llm_busy_fraction"));
         Assert.Equal("harness run agents --profile", ((JsonElement)doc.Config["command_line"]!).GetString()![..28]);
         Assert.Contains("LLM busy", output, StringComparison.Ordinal);
         Assert.Contains("| grep |", output, StringComparison.Ordinal);
+
+        // harness cost on the agent result: $/Mtok and $/job under another price.
+        (int costCode, string costOutput, string costError) = CliRunner.Run("cost", path, "--price", "8/gpu-h");
+        Assert.True(costCode == 0, costError);
+        Assert.Contains("$/job", costOutput, StringComparison.Ordinal);
+        Assert.Contains("$/Mtok", costOutput, StringComparison.Ordinal);
     }
 
     [Fact]
     public void Sweep_writes_the_curve_and_the_cores_per_gpu()
     {
-        string path = Path.Combine(_dir, "sweep.json");
+        string folder = Path.Combine(_dir, "sweep");
         (int code, string output, string err) = CliRunner.Run(
             "agents", "sweep", "--profile", Profile, "--workers", "1", "--duration", "1s", "--warmup", "0.2s",
-            "--llm-ttft-ms", "3", "--llm-tpot-ms", "1", "--card", "h100-gpt2", "--out", path);
+            "--llm-ttft-ms", "3", "--llm-tpot-ms", "1", "--card", "h100-gpt2", "--price", "2/gpu-h", "--out", folder);
 
         Assert.True(code == 0, $"exit {code}\n{output}\n{err}");
+        string path = Path.Combine(folder, ResultReader.AgentSweepFileName);
+        // The point is a run result of its own (the one reader reads the folder), priced like every run.
+        ResultDocument point = Assert.Single(ResultReader.ReadAll(folder)).Document;
+        Assert.Equal("agents", point.Workload);
+        Assert.NotNull(point.Metrics.Value(Harness.Metrics.MetricCatalog.UsdPerJob));
         using JsonDocument json = JsonDocument.Parse(File.ReadAllText(path));
         Assert.True(json.RootElement.TryGetProperty("cores_per_gpu_for_90pct_busy", out _));
         AgentSweepDocument doc = AgentSweepJson.Read(path);
-        Assert.Single(doc.Points);
+        Assert.Equal(point.Metrics.Value(Harness.Metrics.MetricCatalog.UsdPerJob), Assert.Single(doc.Points).UsdPerJob);
         Assert.Equal("h100-gpt2", Assert.Single(doc.Projections).Card);
         Assert.Contains("cores_per_gpu_for_90pct_busy", output, StringComparison.Ordinal);
         Assert.Contains("workers    1", err, StringComparison.Ordinal);

@@ -226,12 +226,11 @@ public sealed class CapacityCommandsTests : IDisposable
     }
 
     [Fact]
-    public void Plan_with_an_agent_result_sizes_cpu_cores()
+    public void Plan_with_an_agents_sweep_sizes_cpu_cores()
     {
-        var agent = new ResultDocument { Workload = "agent", Backend = "torch:cuda", Scenario = "single" };
-        agent.Metrics.Extra = new() { ["cores_per_gpu_for_90pct_busy"] = 4.0 };
-        string agentFile = Path.Combine(_dir, "agent.json");
-        File.WriteAllText(agentFile, ResultJson.Serialize(agent));
+        var sweep = new Harness.Agents.Reporting.AgentSweepDocument { CoresPerGpuFor90pctBusy = 4, CoresPerGpuBasis = "measured" };
+        string agentFile = Path.Combine(_dir, ResultReader.AgentSweepFileName);
+        File.WriteAllText(agentFile, JsonSerializer.Serialize(sweep, ResultJson.Options));
         string json = Path.Combine(_dir, "plan.json");
 
         Assert.Equal(0, CliRunner.Run("plan", "--workload", CliRunner.H200Run(), "--target", "10k", "--slo", "tpot_p99<50ms", "--cards", "h200",

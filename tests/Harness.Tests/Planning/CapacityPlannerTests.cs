@@ -3,6 +3,7 @@ using Harness.Hardware.Catalog;
 using Harness.Planning;
 using Harness.Projection;
 using Harness.Results;
+using Harness.Tests.Fakes;
 using Harness.Tests.Projection;
 
 namespace Harness.Tests.Planning;
@@ -136,10 +137,23 @@ public class CapacityPlannerTests
     public void A_bad_target_or_agent_file_is_bad_input()
     {
         Assert.Throws<HarnessException>(() => PlanTarget.ParseTokensPerSecond("fast"));
-        var e = Assert.Throws<HarnessException>(() => AgentCpuDemand.CoresPerGpu(new ResultDocument(), "agent.json"));
+        using var dir = new TempDir();
+        string Write(string name, object doc)
+        {
+            string path = Path.Combine(dir.Path, name);
+            File.WriteAllText(path, System.Text.Json.JsonSerializer.Serialize(doc, ResultJson.Options));
+            return path;
+        }
+
+        string none = Write("none.json", new Harness.Agents.Reporting.AgentSweepDocument { CoresPerGpuBasis = "unreachable", CoresPerGpuNote = "even 64 workers keep the device 40% busy" });
+        var e = Assert.Throws<HarnessException>(() => AgentCpuDemand.CoresPerGpu(none));
         Assert.Contains(AgentCpuDemand.MetricName, e.Message, StringComparison.Ordinal);
-        var agent = new ResultDocument { Metrics = new ResultMetrics { Extra = new() { [AgentCpuDemand.MetricName] = 12.5 } } };
-        Assert.Equal(12.5, AgentCpuDemand.CoresPerGpu(agent, "agent.json"));
+        Assert.Contains("even 64 workers", e.Message, StringComparison.Ordinal);
+        var run = Assert.Throws<HarnessException>(() => AgentCpuDemand.CoresPerGpu(Write("run.json", Harness.Testing.SyntheticResults.Make([1, 2]))));
+        Assert.Contains("is not an agents sweep", run.Message, StringComparison.Ordinal);
+        string folder = Directory.CreateDirectory(Path.Combine(dir.Path, "sweep")).FullName;
+        Write(Path.Combine("sweep", ResultReader.AgentSweepFileName), new Harness.Agents.Reporting.AgentSweepDocument { CoresPerGpuFor90pctBusy = 12, CoresPerGpuBasis = "measured" });
+        Assert.Equal(12, AgentCpuDemand.CoresPerGpu(folder));
     }
 
     [Fact]

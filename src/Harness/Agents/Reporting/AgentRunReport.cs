@@ -99,10 +99,6 @@ public sealed class AgentRunReport
 
     public double ToolCpuS { get; set; }
 
-    public double? PricePerGpuHour { get; set; }
-
-    public double? CostPerJobUsd { get; set; }
-
     public SortedDictionary<string, AgentToolReport> Tools { get; set; } = new(StringComparer.Ordinal);
 
     /// <summary>1-minute load average of the machine when the run ended: above the cores, other processes shared them.</summary>
@@ -113,7 +109,7 @@ public sealed class AgentRunReport
 
     public int AbandonedWorkers { get; set; }
 
-    public static AgentRunReport From(AgentRunOutcome run, AgentProfile profile, string llm, double? pricePerGpuHour)
+    public static AgentRunReport From(AgentRunOutcome run, AgentProfile profile, string llm)
     {
         AgentAccounting a = run.Accounting;
         double f = a.Frequency;
@@ -164,8 +160,6 @@ public sealed class AgentRunReport
             SchedulerOverheadFraction = measuredCpu && toolCpu > 0 ? Math.Max(0, run.ProcessCpu.TotalSeconds - toolCpu - run.LlmDriverCpu.TotalSeconds) / toolCpu : null,
             LlmDriverCpuS = run.LlmDriverCpu.TotalSeconds,
             ToolCpuS = toolCpu,
-            PricePerGpuHour = pricePerGpuHour,
-            CostPerJobUsd = pricePerGpuHour is { } p && jobsPerHour > 0 ? p / jobsPerHour : null,
             Aborted = run.Aborted,
             AbandonedWorkers = run.AbandonedWorkers,
         };

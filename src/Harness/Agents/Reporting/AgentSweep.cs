@@ -5,11 +5,14 @@ using Harness.Agents.Profiles;
 using Harness.Agents.Scheduling;
 using Harness.Agents.Tools;
 using Harness.Backends;
+using Harness.Cost;
 using Harness.Decoding;
 using Harness.Engine;
 using Harness.Hardware;
 using Harness.Measurement;
+using Harness.Metrics;
 using Harness.Results;
+using Harness.Running;
 
 namespace Harness.Agents.Reporting;
 
@@ -32,11 +35,13 @@ public sealed record AgentSweepRequest
 
     public IReadOnlyList<ProjectionCard> Cards { get; init; } = [];
 
-    public double? PricePerGpuHour { get; init; }
+    public AgentValidity Validity { get; init; } = new();
 
-    public string? OutputPath { get; init; }
-
-    public string ResultsRoot { get; init; } = "results";
+    /// <summary>
+    /// As for every run; <see cref="RunOutput.OutputPath"/> names the sweep's folder: one result per point
+    /// (w1.json, w2.json...) and the sweep document (<see cref="ResultReader.AgentSweepFileName"/>).
+    /// </summary>
+    public RunOutput Output { get; init; } = new(null);
 
     /// <summary>Simulated warm-up and window of each projected point (virtual time: costs no wall time).</summary>
     public AgentRunTiming SimulationTiming { get; init; } = new(TimeSpan.FromSeconds(120), TimeSpan.FromSeconds(600));
@@ -45,24 +50,25 @@ public sealed record AgentSweepRequest
 /// <summary>
 /// Runs the agent mix with real tools at each worker count, then states the cores per GPU that keep
 /// the LLM device 90% busy: measured when a point reaches it, else projected by simulation from the
-/// tool costs measured here (and likewise for other cards' latency models). The file is rewritten
-/// atomically after every point, so an interrupted sweep keeps what it measured.
+/// tool costs measured here (and likewise for other cards' latency models). Each point is a run of the
+/// common runner (telemetry, live metrics, price, its own result file); the sweep document is
+/// rewritten atomically after every point, so an interrupted sweep keeps what it measured.
 /// </summary>
 public sealed class AgentSweep
 {
     private readonly Func<ToolSet> _tools;
     private readonly BackendRegistry _backends;
-    private readonly IReadOnlyDictionary<string, string?> _packages;
     private readonly IClock _clock;
     private readonly INvml? _nvml;
+    private readonly BenchmarkRunner _runner;
 
     public AgentSweep(Func<ToolSet> tools, BackendRegistry backends, IClock? clock = null, INvml? nvml = null)
     {
         _tools = tools;
         _backends = backends;
-        _packages = backends.PackageVersions;
         _clock = clock ?? StopwatchClock.Instance;
         _nvml = nvml;
+        _runner = new BenchmarkRunner(backends, _clock, nvml);
     }
 
     public (AgentSweepDocument Document, string Path) Run(AgentSweepRequest request, Action<string>? progress = null, CancellationToken cancellationToken = default)
@@ -73,9 +79,10 @@ public sealed class AgentSweep
         }
 
         AgentProfile profile = request.Profile;
-        HardwareFingerprint hardware = HardwareProbe.Probe(_packages, _nvml);
-        string path = request.OutputPath ?? DefaultPath(request, hardware);
-        Running.BenchmarkRunner.EnsureWritable(path);
+        HardwareFingerprint hardware = HardwareProbe.Probe(_backends.PackageVersions, _nvml);
+        string folder = request.Output.OutputPath ?? DefaultFolder(request, hardware);
+        string path = Path.Combine(folder, ResultReader.AgentSweepFileName);
+        BenchmarkRunner.EnsureWritable(path);
         int cores = Environment.ProcessorCount;
         var jobs = new JobGenerator(profile, request.Options.Seed);
         var workers = request.Workers.Distinct().Order().ToList();
@@ -105,7 +112,7 @@ public sealed class AgentSweep
                 WarmupS = request.Timing.Warmup.TotalSeconds,
                 DurationS = request.Timing.Duration.TotalSeconds,
                 Seed = request.Options.Seed,
-                PricePerGpuHour = request.PricePerGpuHour,
+                Price = request.Output.Price is { } offer ? ResultCost.Describe(offer) : null,
                 Hardware = hardware,
                 ProfileConfig = profile.Describe(),
             };
@@ -120,12 +127,11 @@ public sealed class AgentSweep
             }
 
             AgentSchedulerOptions options = request.Options with { Workers = w };
-            using var llm = new InProcessLlmEndpoint(decoder, options.Endpoint, _clock, ownsDecoder: false);
-            var runner = new AgentRunner(jobs, tools, llm, options, request.Timing, _clock);
-            AgentRunOutcome outcome = runner.Run(cancellationToken);
-            AgentRunReport r = AgentRunReport.From(outcome, profile, llm.Name, request.PricePerGpuHour);
-            r.LoadAverage1m = CpuTime.LoadAverage();
-            doc.Points.Add(AgentSweepPoint.From(r, oversubscribed: w > cores));
+            using var measurement = new AgentMeasurement(profile, tools, decoder, options, request.Timing, request.Validity, request.Llm, _clock);
+            string pointFile = $"w{w}.json";
+            RunOutcome run = _runner.Run(measurement, request.Output with { OutputPath = Path.Combine(folder, pointFile) }, cancellationToken: cancellationToken);
+            AgentRunOutcome outcome = measurement.Outcome!;
+            doc.Points.Add(AgentSweepPoint.From(run.Document.Agents!, oversubscribed: w > cores, run.Document.Metrics.Value(MetricCatalog.UsdPerJob), pointFile));
             if (w <= cores)
             {
                 foreach ((string name, ToolStats s) in outcome.Accounting.Tools)
@@ -165,7 +171,7 @@ public sealed class AgentSweep
             foreach (AgentSweepPoint p in doc.Points)
             {
                 var sim = new SimulatedAgentRunner(jobs, request.Options with { Workers = p.Workers }, model, costs, request.SimulationTiming);
-                p.SimulatedLlmBusyFraction = AgentRunReport.From(sim.Run(), profile, "latency-model", null).LlmBusyFraction;
+                p.SimulatedLlmBusyFraction = AgentRunReport.From(sim.Run(), profile, "latency-model").LlmBusyFraction;
             }
 
             doc.Projection = CoresPerGpu.Project("this run's LLM", jobs, request.Options, model, costs, request.SimulationTiming);
@@ -204,9 +210,7 @@ public sealed class AgentSweep
 
     private static string TargetText => $"{CoresPerGpu.TargetBusy:P0} LLM busy";
 
-    private static string DefaultPath(AgentSweepRequest r, HardwareFingerprint hardware)
-    {
-        string stamp = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
-        return Path.Combine(r.ResultsRoot, HardwareProbe.MachineLabel(hardware), $"agents-sweep_{r.Profile.Name}_{r.Llm.Backend.Replace(':', '-')}_a{r.Options.Agents}_{stamp}.json");
-    }
+    /// <summary>results/&lt;machine&gt;/agents-sweep_&lt;profile&gt;_&lt;llm&gt;_a&lt;N&gt;_&lt;utc&gt;/</summary>
+    private static string DefaultFolder(AgentSweepRequest r, HardwareFingerprint hardware) =>
+        BenchmarkRunner.DefaultPath(r.Output.ResultsRoot, hardware, $"agents-sweep_{r.Profile.Name}_{r.Llm.Backend.Replace(':', '-')}_a{r.Options.Agents}_{BenchmarkRunner.Stamp()}");
 }

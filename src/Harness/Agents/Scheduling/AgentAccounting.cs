@@ -115,6 +115,9 @@ public sealed class AgentAccounting
 
     public ErrorLog Errors { get; } = new();
 
+    /// <summary>Where the events counted in the window are also reported as they happen (live metrics); none by default.</summary>
+    public IAgentObserver? Live { get; init; }
+
     public double WindowTicks => Closed ? WindowEnd - WindowStart : double.NaN;
 
     /// <summary>An iteration of the device: <paramref name="joining"/> sequences prefilled (their first token), <paramref name="running"/> decoded one token.</summary>
@@ -123,7 +126,9 @@ public sealed class AgentAccounting
         long overlap = Overlap(start, end);
         DeviceActiveTicks += overlap;
         DeviceSlotTicks += overlap * Fill(joining + running);
-        if (!InWindow(end))
+        bool inWindow = InWindow(end);
+        Live?.DeviceTime(overlap * Fill(joining + running), overlap, inWindow ? joining + running : 0);
+        if (!inWindow)
         {
             return;
         }
@@ -183,6 +188,7 @@ public sealed class AgentAccounting
         }
 
         stats.Add(ticket, result, outputTokens);
+        Live?.ToolCallEnded(ticket.Call.Tool, result.Outcome, result.StartTimestamp - ticket.EnqueuedTimestamp, result.EndTimestamp - result.StartTimestamp);
         if (!result.Ok)
         {
             Errors.Add($"{ticket.Call.Tool}: {result.Outcome.ToString().ToLowerInvariant()}: {result.Reason}");
@@ -205,6 +211,7 @@ public sealed class AgentAccounting
             return;
         }
 
+        Live?.TurnEnded(!failed, toolsDone - submit);
         if (failed)
         {
             TurnsFailed++;
@@ -224,6 +231,7 @@ public sealed class AgentAccounting
             return;
         }
 
+        Live?.JobEnded(!failed);
         if (failed)
         {
             JobsFailed++;

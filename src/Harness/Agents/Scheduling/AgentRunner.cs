@@ -75,13 +75,20 @@ public sealed class AgentRunner : IAgentHost, IDeviceObserver
     /// <summary>Hung calls tolerated before the run ends: each leaves a thread behind until its tool returns.</summary>
     public int MaxAbandonedWorkers { get; init; } = 16;
 
+    /// <summary>Told the run's phases (warm-up, measuring, done), as the engine tells them: telemetry and live metrics hang on it.</summary>
+    public IRunObserver? Observer { get; init; }
+
+    /// <summary>Told the measured window's turns, tool calls, jobs and device time as they happen.</summary>
+    public IAgentObserver? Live { get; init; }
+
     public AgentRunOutcome Run(CancellationToken cancellationToken = default)
     {
         long f = _clock.Frequency;
         long start = _clock.Timestamp;
         long windowStart = start + _clock.FromTimeSpan(_timing.Warmup);
         long windowEnd = windowStart + _clock.FromTimeSpan(_timing.Duration);
-        var accounting = new AgentAccounting(f, windowStart, _options.MaxBatch, _options.Workers);
+        var accounting = new AgentAccounting(f, windowStart, _options.MaxBatch, _options.Workers) { Live = Live };
+        Observer?.PhaseStarted(_timing.Warmup > TimeSpan.Zero ? RunPhases.WarmUp : RunPhases.Measuring, start);
         var coordinator = new AgentCoordinator(_jobs, _options, this, accounting);
         long graceTicks = _clock.FromTimeSpan(_toolTimeout + _timing.HangGrace);
 
@@ -125,10 +132,14 @@ public sealed class AgentRunner : IAgentHost, IDeviceObserver
                 if (!windowOpen && now >= windowStart)
                 {
                     windowOpen = true;
-                    cpuStart = now;
-                    (cpu0, children0) = (CpuTime.ProcessWithChildren(), CpuTime.Children());
-                    wall0 = _clock.UtcNow;
+                    // The two clocks read side by side: the clock rule compares the spans they give.
+                    (cpuStart, wall0) = (_clock.Timestamp, _clock.UtcNow);
                     startedUtc = wall0;
+                    (cpu0, children0) = (CpuTime.ProcessWithChildren(), CpuTime.Children());
+                    if (_timing.Warmup > TimeSpan.Zero)
+                    {
+                        Observer?.PhaseStarted(RunPhases.Measuring, cpuStart);
+                    }
                 }
 
                 if (cancellationToken.IsCancellationRequested)
@@ -180,7 +191,7 @@ public sealed class AgentRunner : IAgentHost, IDeviceObserver
         }
         finally
         {
-            long end = _clock.Timestamp;
+            (long end, DateTime wallEnd) = (_clock.Timestamp, _clock.UtcNow);
             coordinator.Stop(Math.Min(end, windowEnd));
             if (!windowOpen)
             {
@@ -190,9 +201,10 @@ public sealed class AgentRunner : IAgentHost, IDeviceObserver
             cpu = CpuTime.ProcessWithChildren() - cpu0;
             deviceCpu = _llm.DriverCpu;
             children = CpuTime.Children() - children0;
-            wallWindow = _clock.UtcNow - wall0;
+            wallWindow = windowOpen ? wallEnd - wall0 : TimeSpan.Zero; // a run cancelled in its warm-up measured nothing
             monotonicWindow = end - cpuStart;
             Shutdown();
+            Observer?.PhaseStarted(RunPhases.Done, Math.Min(end, windowEnd));
         }
 
         return new AgentRunOutcome(

@@ -61,6 +61,7 @@ public sealed class HarnessMetrics : IRunObserver
         Registry = global::Prometheus.Metrics.NewCustomRegistry();
         Registry.SetStaticLabels(labels.ToDictionary());
         MetricFactory f = global::Prometheus.Metrics.WithCustomRegistry(Registry);
+        Factory = f;
 
         Counter requests = f.CreateCounter("harness_requests_total", "Requests of the measured phase that ended, by outcome (ok, error, timeout, cancelled).", "outcome");
         _requests = Enum.GetValues<RequestOutcome>().Select(o => requests.WithLabels(o.ToString().ToLowerInvariant())).ToArray();
@@ -179,6 +180,16 @@ public sealed class HarnessMetrics : IRunObserver
         _outputUnits.Inc(outputUnits);
         _latency.Observe(latencyTicks * _secondsPerTick);
     }
+
+    /// <summary>Work units produced outside a request's own end (an agent run's tokens, counted per device iteration).</summary>
+    public void UnitsProduced(int inputUnits, int outputUnits)
+    {
+        _inputUnits.Inc(inputUnits);
+        _outputUnits.Inc(outputUnits);
+    }
+
+    /// <summary>Registers further series on this run's registry (e.g. <see cref="AgentMetrics"/>).</summary>
+    internal MetricFactory Factory { get; }
 
     /// <summary>Publishes the finished run's figures, for the last scrape and the push.</summary>
     public void SetResult(ResultDocument doc)

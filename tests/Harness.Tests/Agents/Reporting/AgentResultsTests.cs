@@ -20,7 +20,9 @@ public class AgentResultsTests
         AgentRunOutcome run = new SimulatedAgentRunner(new JobGenerator(p, 1), options, model, new FixedToolCost(_ => new ToolCost(TimeSpan.FromMilliseconds(40), 20)), timing).Run();
         using var llm = new InProcessLlmEndpoint(new LatencyModelDecoder(model), options.Endpoint);
 
-        ResultDocument doc = AgentResults.Build(run, p, llm, timing, Harness.Hardware.HardwareProbe.Probe(new Dictionary<string, string?>()), maxErrorRate: 0, minTurns: 20, pricePerGpuHour: 3.0);
+        // What the common runner does with an agent run, without its telemetry.
+        ResultDocument doc = ResultBuilder.Build(AgentResults.Run(run, p, llm, timing, maxErrorRate: 0, minTurns: 20), AgentResults.Workload, "latency-model", Harness.Hardware.HardwareProbe.Probe(new Dictionary<string, string?>()));
+        AgentResults.Complete(doc, AgentRunReport.From(run, p, llm.Name));
         string json = ResultJson.Serialize(doc);
         Assert.Empty(ResultSchema.Validate(json));
         Assert.True(doc.Valid, string.Join("; ", doc.Validity.Where(v => !v.Passed).Select(v => v.Detail)));

@@ -25,7 +25,7 @@ public class AgentRunnerTests
         var runner = new AgentRunner(new JobGenerator(profile, 42), tools, llm, options, timing) { MaxAbandonedWorkers = maxAbandoned };
         var sw = Stopwatch.StartNew();
         AgentRunOutcome run = runner.Run();
-        return (AgentRunReport.From(run, profile, llm.Name, null), run, sw.Elapsed);
+        return (AgentRunReport.From(run, profile, llm.Name), run, sw.Elapsed);
     }
 
     [Fact]

@@ -114,27 +114,9 @@ public sealed class PrometheusIntegrationTests : IDisposable
         Assert.Contains("harness_cpu_package_energy_joules_total", text);
         Assert.Contains("harness_gpu_throttle_seconds_total", text);
 
-        (int code, string output) = Promtool(text);
+        (int code, string output) = Promtool.CheckMetrics(text);
 
         Assert.True(code == 0 && output.Trim().Length == 0, $"promtool exit {code}: {output}\n{text}");
-    }
-
-    private static (int Code, string Output) Promtool(string exposition)
-    {
-        var info = new ProcessStartInfo("promtool", "check metrics")
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        using Process p = Process.Start(info)!;
-        Task<string> stdout = p.StandardOutput.ReadToEndAsync();
-        Task<string> stderr = p.StandardError.ReadToEndAsync();
-        p.StandardInput.Write(exposition);
-        p.StandardInput.Close();
-        p.WaitForExit(30_000);
-        return (p.ExitCode, stdout.Result + stderr.Result);
     }
 
     /// <summary>The value of the one pushed series of this group (job harness-it) with the given labels.</summary>
