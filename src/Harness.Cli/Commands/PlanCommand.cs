@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using Harness.Engine;
 using Harness.Hardware.Catalog;
 using Harness.Models;
 using Harness.Planning;
@@ -51,7 +52,7 @@ public static class PlanCommand
                 Workload = facts,
                 Source = source,
                 TargetOutputTokensPerS = PlanTarget.ParseTokensPerSecond(parse.GetValue(target)!),
-                Slos = SloLimit.ParseList(parse.GetValue(slo)!),
+                Slos = ServiceLevelObjective.ParseList(parse.GetValue(slo)!),
                 Cards = parse.GetValue(cards)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(catalog.Get).ToList(),
                 Prices = selection.Catalog,
                 Policy = selection.Policy,

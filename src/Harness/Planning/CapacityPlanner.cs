@@ -1,3 +1,4 @@
+using Harness.Engine;
 using Harness.Cost;
 using Harness.Hardware.Catalog;
 using Harness.Projection;
@@ -13,7 +14,8 @@ public sealed record PlanRequest
 
     public required double TargetOutputTokensPerS { get; init; }
 
-    public required IReadOnlyList<SloLimit> Slos { get; init; }
+    /// <summary>Objectives on TTFT and TPOT at the percentiles a projection gives (<see cref="CapacityPlanner.PercentileKeys"/>), in the grammar of run's --slo.</summary>
+    public required IReadOnlyList<ServiceLevelObjective> Slos { get; init; }
 
     public required IReadOnlyList<HardwareSpec> Cards { get; init; }
 
@@ -46,9 +48,27 @@ public static class CapacityPlanner
 {
     public static readonly IReadOnlyList<string> DefaultCards = ["h100-sxm", "h200", "b200", "gb200", "gb300"];
 
+    /// <summary>The percentiles a projection gives, by the names its latencies are kept under.</summary>
+    public static readonly IReadOnlyDictionary<double, string> PercentileKeys = new Dictionary<double, string>
+    {
+        [0.50] = "p50",
+        [0.90] = "p90",
+        [0.95] = "p95",
+        [0.99] = "p99",
+        [0.999] = "p999",
+    };
+
     public static CapacityPlan Plan(PlanRequest r)
     {
-        var percentiles = r.Slos.Select(s => s.Percentile).Distinct().ToList();
+        foreach (ServiceLevelObjective slo in r.Slos)
+        {
+            if (slo.Metric is not ("ttft" or "tpot") || KeyOrNull(slo) is null)
+            {
+                throw HarnessException.BadInput($"--slo '{slo}' cannot be planned: a plan projects TTFT and TPOT at p50, p90, p95, p99 or p99.9 (e.g. ttft_p99<500ms,tpot_p99<50ms).");
+            }
+        }
+
+        var percentiles = r.Slos.Select(Key).Distinct().ToList();
         var cards = r.Cards.Select(card => PlanCard(r, card, percentiles)).ToList();
         var notes = new List<string>
         {
@@ -128,7 +148,7 @@ public static class CapacityPlanner
         if (best is null)
         {
             string why = closest is { } c
-                ? $"closest: TP {c.P.Target.TensorParallel} x batch {c.P.Target.Batch} gives {string.Join(", ", r.Slos.Select(s => $"{s.Metric}_{s.Percentile} {Latency(c.P, s).Value:0.#} ms"))}"
+                ? $"closest: TP {c.P.Target.TensorParallel} x batch {c.P.Target.Batch} gives {string.Join(", ", r.Slos.Select(s => $"{s.Metric}_{Key(s)} {Latency(c.P, s).Value:0.#} ms"))}"
                 : "the model does not fit at any TP in its scale-up domain";
             return new CardPlan { Card = card.Id, Name = card.Name, MeetsSlo = false, Precision = precision.ToString(), Why = $"no TP and batch meet the SLO in {precision}; {why}" };
         }
@@ -165,7 +185,7 @@ public static class CapacityPlanner
             Basis = p.Basis,
             TensorParallel = tp,
             Batch = p.Target.Batch,
-            SloValuesMs = r.Slos.ToDictionary(s => $"{s.Metric}_{s.Percentile}", s => Latency(p, s).Round(3)),
+            SloValuesMs = r.Slos.ToDictionary(s => $"{s.Metric}_{Key(s)}", s => Latency(p, s).Round(3)),
             OutputTokensPerSPerGpu = p.Metrics.OutputTokensPerSPerGpu.Round(1),
             Gpus = gpus,
             CpuCores = r.CpuCoresPerGpu is { } cores ? Math.Ceiling(cores * gpus.Value) : null,
@@ -178,9 +198,14 @@ public static class CapacityPlanner
     private static string TargetPrecision(ProjectionResult p) =>
         p.Precision.Target == p.Precision.TargetKvCache ? p.Precision.Target : $"{p.Precision.Target} (KV cache {p.Precision.TargetKvCache})";
 
-    private static Estimate Latency(ProjectionResult p, SloLimit s)
+    private static string Key(ServiceLevelObjective s) => KeyOrNull(s)!;
+
+    private static string? KeyOrNull(ServiceLevelObjective s) =>
+        PercentileKeys.FirstOrDefault(k => Math.Abs(k.Key - s.Percentile) < 1e-9).Value;
+
+    private static Estimate Latency(ProjectionResult p, ServiceLevelObjective s)
     {
-        ProjectedLatency lat = s.Percentile == "p50" ? new ProjectedLatency(p.Metrics.TtftMs, p.Metrics.TpotMs) : p.Percentiles[s.Percentile];
+        ProjectedLatency lat = Key(s) == "p50" ? new ProjectedLatency(p.Metrics.TtftMs, p.Metrics.TpotMs) : p.Percentiles[Key(s)];
         return s.Metric == "ttft" ? lat.TtftMs : lat.TpotMs;
     }
 

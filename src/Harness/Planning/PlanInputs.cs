@@ -3,41 +3,6 @@ using System.Text.RegularExpressions;
 
 namespace Harness.Planning;
 
-/// <summary>One service-level objective: a latency percentile that must stay under a limit.</summary>
-public sealed partial record SloLimit(string Metric, string Percentile, double LimitMs)
-{
-    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Metric}_{Percentile}<{LimitMs:0.###}ms");
-
-    /// <summary>"ttft_p99&lt;500ms,tpot_p99&lt;50ms": metrics ttft, tpot (itl reads as tpot), percentiles p50-p999, ms or s.</summary>
-    public static IReadOnlyList<SloLimit> ParseList(string text)
-    {
-        var list = new List<SloLimit>();
-        foreach (string part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            Match m = Pattern().Match(part);
-            if (!m.Success)
-            {
-                throw HarnessException.BadInput($"--slo '{part}' is not of the form ttft_p99<500ms or tpot_p99<50ms.");
-            }
-
-            string metric = m.Groups["m"].Value.ToLowerInvariant() == "itl" ? "tpot" : m.Groups["m"].Value.ToLowerInvariant();
-            double v = double.Parse(m.Groups["v"].Value, CultureInfo.InvariantCulture);
-            double ms = m.Groups["u"].Value.ToLowerInvariant() == "s" ? v * 1000 : v;
-            list.Add(new SloLimit(metric, m.Groups["p"].Value.ToLowerInvariant(), ms));
-        }
-
-        if (list.Count == 0)
-        {
-            throw HarnessException.BadInput("--slo is empty; give e.g. ttft_p99<500ms,tpot_p99<50ms.");
-        }
-
-        return list;
-    }
-
-    [GeneratedRegex(@"^(?<m>ttft|tpot|itl)_(?<p>p50|p90|p95|p99|p999)\s*<=?\s*(?<v>\d+(?:\.\d+)?)\s*(?<u>ms|s)$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
-    private static partial Regex Pattern();
-}
-
 /// <summary>The throughput a plan must serve, in output tokens per second.</summary>
 public static partial class PlanTarget
 {

@@ -213,7 +213,7 @@ public sealed class CapacityCommandsTests : IDisposable
     }
 
     [Theory]
-    [InlineData("--slo", "ttft<500", "--slo 'ttft<500' is not of the form")]
+    [InlineData("--slo", "ttft<500", "--slo 'ttft<500' is not an objective")]
     [InlineData("--target", "lots", "--target 'lots' is not a rate")]
     [InlineData("--cards", "h100,x200", "Unknown card 'x200'")]
     public void Plan_bad_input_is_exit_2(string option, string value, string expected)

@@ -1,4 +1,5 @@
 using Harness.Cost;
+using Harness.Engine;
 using Harness.Hardware.Catalog;
 using Harness.Planning;
 using Harness.Projection;
@@ -17,7 +18,7 @@ public class CapacityPlannerTests
         Workload = LlmResultReader.Read(doc, "run.json"),
         Source = HardwareCatalog.Default.Get("h200"),
         TargetOutputTokensPerS = target,
-        Slos = SloLimit.ParseList(slo),
+        Slos = ServiceLevelObjective.ParseList(slo),
         Cards = CapacityPlanner.DefaultCards.Select(HardwareCatalog.Default.Get).ToList(),
         Prices = PriceCatalog.Default,
         Policy = Today,
@@ -109,14 +110,11 @@ public class CapacityPlannerTests
     }
 
     [Theory]
-    [InlineData("ttft_p99<500ms,tpot_p99<50ms", "ttft", "p99", 500)]
-    [InlineData("tpot_p50 < 0.05s", "tpot", "p50", 50)]
-    [InlineData("itl_p90<=20ms", "tpot", "p90", 20)]
-    public void Slos_parse(string text, string metric, string percentile, double ms)
-    {
-        SloLimit s = SloLimit.ParseList(text)[0];
-        Assert.Equal((metric, percentile, ms), (s.Metric, s.Percentile, s.LimitMs));
-    }
+    [InlineData("ttft_p99<500ms,tpot_p99<50ms")]
+    [InlineData("tpot_p50 < 0.05s")]
+    [InlineData("ttft_p99.9<=2s")]
+    public void Plans_take_the_slo_grammar_of_run(string text) =>
+        Assert.NotEmpty(CapacityPlanner.Plan(Request(Run(), text)).Cards);
 
     [Theory]
     [InlineData("ttft<500ms")]
@@ -124,7 +122,17 @@ public class CapacityPlannerTests
     [InlineData("e2e_p99<5s")]
     [InlineData("")]
     public void Bad_slos_are_bad_input(string text) =>
-        Assert.Equal(ExitCodes.BadInput, Assert.Throws<HarnessException>(() => SloLimit.ParseList(text)).ExitCode);
+        Assert.Equal(ExitCodes.BadInput, Assert.Throws<HarnessException>(() => ServiceLevelObjective.ParseList(text)).ExitCode);
+
+    [Theory]
+    [InlineData("p99<50ms", "latency_p99")]
+    [InlineData("ttft_p75<500ms", "ttft_p75")]
+    public void A_plan_refuses_what_a_projection_cannot_give_in_one_sentence(string text, string named)
+    {
+        var e = Assert.Throws<HarnessException>(() => CapacityPlanner.Plan(Request(Run(), text)));
+        Assert.Contains(named, e.Message, StringComparison.Ordinal);
+        Assert.Contains("ttft_p99<500ms,tpot_p99<50ms", e.Message, StringComparison.Ordinal);
+    }
 
     [Theory]
     [InlineData("50000 tok/s", 50_000)]
