@@ -6,6 +6,7 @@ using Harness.Engine.Scenarios;
 using Harness.Running;
 using Harness.Telemetry;
 using Harness.Telemetry.Prometheus;
+using Harness.Trust.Disturbance;
 
 namespace Harness.Cli.Commands;
 
@@ -83,6 +84,13 @@ internal sealed class RunOptions
 
     public Option<bool> PushRequired { get; } = new("--push-required") { Description = "Exit 1 when the push fails (otherwise a failed push is a warning)." };
 
+    public Option<string[]> MaxInterference { get; } = new(DisturbanceLimits.Option)
+    {
+        Description = $"What the run may share the machine with and stay valid (the quiet_host condition; default cpu=0.1,steal=2%,gpu=0,throttle=10%): {DisturbanceLimits.Syntax}.",
+    };
+
+    public Option<bool> AllowNoisy { get; } = new("--allow-noisy") { Description = "Keep a run disturbed beyond --max-interference valid, flagged as noisy in every view (compare then does not refuse it)." };
+
     /// <summary>--instance / --price / --prices: the result then carries its cost per million output units.</summary>
     public PriceOptions Prices { get; } = new();
 
@@ -93,7 +101,7 @@ internal sealed class RunOptions
         {
             Backend, Scenario, Batch, Threads, InterOp, Optimization, Duration, MaxDuration, Warmup, WarmupRequests,
             MinRequests, Timeout, MaxErrorRate, Tail, Slo, Seed, Model, Shape, ModelConfig, PromptTokens, NewTokens, DType, LibTorch, Set, ResultsDir,
-            TelemetryInterval, NoTelemetry, MetricsAddress, MetricsLinger, Pushgateway, Job, PushDelete, PushRequired,
+            TelemetryInterval, NoTelemetry, MetricsAddress, MetricsLinger, Pushgateway, Job, PushDelete, PushRequired, MaxInterference, AllowNoisy,
         })
         {
             command.Add(o);
@@ -176,7 +184,8 @@ internal sealed class RunOptions
             extraConfig,
             BuildTelemetry(parse),
             BuildMetrics(parse),
-            Prices.Resolve(parse).Chosen);
+            Prices.Resolve(parse).Chosen,
+            DisturbanceLimits.Parse(parse.GetValue(MaxInterference) ?? [], parse.GetValue(AllowNoisy)));
     }
 
     private TelemetryOptions BuildTelemetry(ParseResult parse)

@@ -6,6 +6,7 @@ using Harness.Hardware;
 using Harness.Results;
 using Harness.Telemetry;
 using Harness.Telemetry.Prometheus;
+using Harness.Trust.Disturbance;
 
 namespace Harness.Running;
 
@@ -20,7 +21,8 @@ public sealed record RunRequest(
     IReadOnlyDictionary<string, object?>? ExtraConfig = null,
     TelemetryOptions? Telemetry = null,
     MetricsOptions? Metrics = null,
-    PriceOffer? Price = null);
+    PriceOffer? Price = null,
+    DisturbanceLimits? Disturbance = null);
 
 /// <summary>The result of a run: the document, where it was written, the exit code it maps to, and what went wrong beside the measurement.</summary>
 public sealed record RunOutcome(ResultDocument Document, string Path, int ExitCode, IReadOnlyList<string>? Warnings = null);
@@ -123,7 +125,7 @@ public sealed class BenchmarkRunner
         }
 
         ResultDocument doc = ResultBuilder.Build(run, request.Workload, request.Backend.ToString(), hardware, config,
-            telemetry: telemetry, telemetryAllowedGap: sampler?.AllowedGap);
+            telemetry: telemetry, telemetryAllowedGap: sampler?.AllowedGap, disturbanceLimits: request.Disturbance);
         if (request.Price is { } price)
         {
             ResultCost.Annotate(doc, price);

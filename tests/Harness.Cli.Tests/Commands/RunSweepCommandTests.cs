@@ -64,7 +64,7 @@ public class RunSweepCommandTests
         using var dir = new SyntheticResults.TempFolder();
         string folder = Path.Combine(dir.Path, "repeat");
 
-        var (runCode, _, _) = CliRunner.Run(["run", "resnet18", "--repeat", "2", "--out", folder, "--slo", "p50<10s", .. Short]);
+        var (runCode, _, _) = CliRunner.Run(["run", "resnet18", "--repeat", "2", "--out", folder, "--slo", "p50<10s", SharedMachine.AllowNoisy, .. Short]);
         var (compareCode, output, _) = CliRunner.Run("compare", folder, folder);
 
         Assert.Equal(1, runCode);

@@ -1,3 +1,4 @@
+using Harness.Testing;
 using System.Diagnostics;
 using Harness.Fleet;
 
@@ -35,7 +36,7 @@ public sealed class SlurmIntegrationTests : IDisposable
             string good = Path.Combine(_dir, "good");
             (int code, string stdout, string stderr) = CliRunner.RunWith(slurm,
                 "slurm", "submit", "--nodes", "3", "--time", "5", "--results", good, "--",
-                "minilm", "--duration", "1s", "--warmup-requests", "2", "--min-requests", "50", "--threads", "1");
+                "minilm", "--duration", "1s", "--warmup-requests", "2", "--min-requests", "50", "--threads", "1", SharedMachine.AllowNoisy);
             Assert.True(code == 0, stderr);
             Assert.Contains("Submitted Slurm job", stdout, StringComparison.Ordinal);
 
