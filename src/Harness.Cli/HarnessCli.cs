@@ -41,6 +41,7 @@ public static class HarnessCli
             HwCommand.Create(registry, output),
             DoctorCommand.Create(registry, output),
             CompareCommand.Create(output),
+            HistoryCommand.Create(output),
             AbCommand.Create(registry, output, error),
             ReportCommand.Create(output),
             CostCommand.Create(output),

@@ -4,6 +4,7 @@ using Harness.Hardware.Catalog;
 using Harness.Planning;
 using Harness.Projection;
 using Harness.Results;
+using Harness.Trust.Comparability;
 
 namespace Harness.Cli.Commands;
 
@@ -41,10 +42,11 @@ public static class PlanCommand
             }
 
             var selection = prices.Resolve(parse, withInstance: false);
+            (HardwareSpec measured, string measuredCard) = MeasuredCard.Resolve(catalog, doc.Hardware, parse.GetValue(from), path);
             var request = new PlanRequest
             {
                 Workload = LlmResultReader.Read(doc, path),
-                Source = catalog.ForRun(doc.Hardware, parse.GetValue(from), path),
+                Source = measured,
                 TargetOutputTokensPerS = PlanTarget.ParseTokensPerSecond(parse.GetValue(target)!),
                 Slos = SloLimit.ParseList(parse.GetValue(slo)!),
                 Cards = parse.GetValue(cards)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(catalog.Get).ToList(),
@@ -55,7 +57,7 @@ public static class PlanCommand
                 Priors = priors.Resolve(parse),
             };
             CapacityPlan plan = CapacityPlanner.Plan(request);
-            string md = PlanReport.Markdown(plan);
+            string md = measuredCard + "\n\n" + PlanReport.Markdown(plan);
             Write(parse.GetValue(outFile), () => JsonSerializer.Serialize(plan, ResultJson.Options));
             Write(parse.GetValue(markdown), () => md);
             Write(parse.GetValue(svg), () => PlanChart.Svg(plan));

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Harness.Hardware.Catalog;
 using Harness.Projection;
 using Harness.Results;
+using Harness.Trust.Comparability;
 
 namespace Harness.Cli.Commands;
 
@@ -32,7 +33,7 @@ public static class ProjectCommand
             ResultDocument doc = ResultReader.ReadDocument(path);
             HardwareCatalog catalog = HardwareCatalog.Default;
             HardwareSpec target = catalog.Get(parse.GetValue(to)!);
-            HardwareSpec source = catalog.ForRun(doc.Hardware, parse.GetValue(from), path);
+            (HardwareSpec source, string measuredCard) = MeasuredCard.Resolve(catalog, doc.Hardware, parse.GetValue(from), path);
             LlmRunFacts facts = LlmResultReader.Read(doc, path);
             var selection = prices.Resolve(parse);
             var percentiles = (parse.GetValue(percentile) ?? []).Select(p => p.Trim().ToLowerInvariant()).ToList();
@@ -56,6 +57,7 @@ public static class ProjectCommand
                 AtomicFile.WriteAllText(o, JsonSerializer.Serialize(projection, ResultJson.Options));
             }
 
+            output.WriteLine(measuredCard);
             output.Write(ProjectionReport.Render(projection, o));
             return ExitCodes.Ok;
         });

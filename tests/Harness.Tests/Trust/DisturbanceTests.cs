@@ -1,4 +1,5 @@
 using Harness.Engine;
+using Harness.Gate;
 using Harness.Hardware;
 using Harness.Results;
 using Harness.Telemetry;
@@ -170,6 +171,28 @@ public class DisturbanceTests
         Assert.Equal("other processes used 1.02 cores (51% of the machine) during the window (at most 0.1 allowed)", Assert.Single(d.Causes));
         Assert.StartsWith("estimated from telemetry.cpu", d.How, StringComparison.Ordinal);
         Assert.False(RunDisturbance.Of(Minilm(7.3, busy: 1.0, own: 1.98), DisturbanceLimits.Default).Disturbed);
+    }
+
+    [Fact]
+    public void The_gate_answers_inconclusive_naming_the_disturbed_run_and_its_cause()
+    {
+        // Five runs a side, 12.9% slower: a regression on a quiet machine; here every current run shared the machine.
+        var rng = new Random(7);
+        List<ResultDocument> b = SyntheticResults.Runs(rng, 5, 20.2, runCv: 0.01), c = SyntheticResults.Runs(rng, 5, 22.8, runCv: 0.01);
+        foreach (ResultDocument d in c)
+        {
+            d.Telemetry = Minilm(22.8, busy: 1.0, own: 0.98).Telemetry;
+        }
+
+        GateReport disturbed = RegressionGate.Compare(b, c, new GateOptions { Thresholds = new Dictionary<string, double> { ["latency_p50"] = 5 } });
+        GateReport allowed = RegressionGate.Compare(b, c, new GateOptions { AllowNoisy = true, Thresholds = new Dictionary<string, double> { ["latency_p50"] = 5 } });
+
+        Assert.Equal(ExitCodes.Inconclusive, disturbed.ExitCode);
+        Assert.Equal(GateVerdict.Regression, disturbed.Metrics.Single(m => m.Metric == "latency_p50").Verdict);
+        Assert.StartsWith("current run current #1 was DISTURBED, so the comparison is inconclusive: other processes used 1.02 cores (51% of the machine)", disturbed.Warnings[0], StringComparison.Ordinal);
+        Assert.Contains("! current run current #1 was DISTURBED", GateTextReport.Render(disturbed), StringComparison.Ordinal);
+        Assert.Equal(ExitCodes.Regression, allowed.ExitCode);
+        Assert.StartsWith("current run current #1 was NOISY (allowed)", allowed.Warnings[0], StringComparison.Ordinal);
     }
 
     internal static ResultDocument Minilm(double p50, double busy, double own)
