@@ -1,12 +1,12 @@
 using System.CommandLine;
 using System.Globalization;
 using Harness.Agents;
-using Harness.Agents.Llm;
 using Harness.Agents.Profiles;
 using Harness.Agents.Reporting;
 using Harness.Agents.Scheduling;
 using Harness.Agents.Tools;
 using Harness.Backends;
+using Harness.Decoding;
 using Harness.Results;
 using Harness.Running;
 
@@ -20,10 +20,8 @@ namespace Harness.Cli.Commands;
 /// </summary>
 public static class AgentsCommand
 {
-    /// <summary>The agent tools of this build; the LLM backends beyond the latency model come from the decoder backends.</summary>
+    /// <summary>The agent tools of this build; the LLM backends beyond the latency model are the registry's decoder backends.</summary>
     public static Func<ToolSet> Tools { get; set; } = Harness.Agents.Native.AgentToolSets.Full;
-
-    public static LlmBackendRegistry LlmBackends { get; set; } = HarnessCli.CreateLlmBackends();
 
     /// <summary><c>harness run agents</c>.</summary>
     public static Command CreateRun(Lazy<BackendRegistry> registry, TextWriter output, TextWriter error, CancellationToken interrupt)
@@ -66,7 +64,7 @@ public static class AgentsCommand
             };
             error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"[agents {profile.Name}] {request.Options.Agents} agents, {request.Options.Workers} tool workers, LLM {request.Llm.Backend}: preparing tools, then {request.Timing.Warmup.TotalSeconds:0.#} s warm-up and {request.Timing.Duration.TotalSeconds:0.#} s measured"));
-            var bench = new AgentBenchmark(Tools, LlmBackends, registry.Value.PackageVersions);
+            var bench = new AgentBenchmark(Tools, registry.Value);
             RunOutcome outcome = bench.Run(request, interrupt);
             output.Write(MarkdownSummary.Render(outcome.Document, outcome.Path));
             output.Write(AgentTables.Run(outcome.Document.Agents!));
@@ -84,7 +82,7 @@ public static class AgentsCommand
     {
         var group = new Command("agents", "Agent workloads: sweep tool workers to find the CPU cores per GPU an agent mix needs; list profiles.");
         group.Subcommands.Add(CreateSweep(registry, output, error, interrupt));
-        group.Subcommands.Add(CreateProfiles(output));
+        group.Subcommands.Add(CreateProfiles(registry, output));
         return group;
     }
 
@@ -121,14 +119,14 @@ public static class AgentsCommand
             };
             error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"[agents sweep {profile.Name}] {request.Options.Agents} agents, workers {string.Join(",", counts)}, LLM {request.Llm.Backend}: {counts.Count} x ({request.Timing.Warmup.TotalSeconds:0.#} + {request.Timing.Duration.TotalSeconds:0.#}) s"));
-            var sweep = new AgentSweep(Tools, LlmBackends, registry.Value.PackageVersions);
+            var sweep = new AgentSweep(Tools, registry.Value);
             (AgentSweepDocument doc, string path) = sweep.Run(request, line => error.WriteLine($"[agents sweep {profile.Name}] {line}"), interrupt);
             output.Write(AgentTables.Sweep(doc, path));
             return doc.Cancelled ? ExitCodes.Invalid : ExitCodes.Ok;
         }
     }
 
-    private static Command CreateProfiles(TextWriter output)
+    private static Command CreateProfiles(Lazy<BackendRegistry> registry, TextWriter output)
     {
         var command = new Command("profiles", "List the agent profiles found (profiles/agents/*.json) and the tools of this build.");
         command.SetAction(_ =>
@@ -149,7 +147,7 @@ public static class AgentsCommand
             }
 
             output.WriteLine();
-            output.WriteLine($"LLM backends: {string.Join(", ", LlmBackends.Names)}; latency-model presets: {string.Join(", ", LatencyModelSpec.Presets.Keys)}.");
+            output.WriteLine($"LLM backends: {string.Join(", ", LlmChoice.Names(registry.Value))}; latency-model presets: {string.Join(", ", LatencyModelSpec.Presets.Keys)}.");
             return ExitCodes.Ok;
         });
         return command;
@@ -178,7 +176,7 @@ public static class AgentsCommand
 
         public Option<int?> Agents { get; } = new("--agents", "-n") { Description = "Concurrent agents per LLM device (default: the profile's)." };
 
-        public Option<string> LlmBackend { get; } = new("--llm") { Description = "LLM device: latency-model (default), or a real decoder: onnx:cpu, onnx:cuda (model from --llm-set model_config=NAME).", DefaultValueFactory = _ => LlmOptions.LatencyModelBackend };
+        public Option<string> LlmBackend { get; } = new("--llm") { Description = "LLM device: latency-model (default), or a real decoder: onnx:cpu, onnx:cuda, torch:cpu, torch:cuda (model from --llm-set model_config=NAME).", DefaultValueFactory = _ => LlmChoice.LatencyModelBackend };
 
         public Option<string?> Preset { get; } = new("--llm-preset") { Description = $"latency-model numbers of a measured card: {string.Join(", ", LatencyModelSpec.Presets.Keys)} (default {LatencyModelSpec.DefaultPreset})." };
 
@@ -192,7 +190,7 @@ public static class AgentsCommand
 
         public Option<string?> LlmResult { get; } = new("--llm-result") { Description = "latency-model: take TTFT and TPOT (p50) from a result file of an LLM workload." };
 
-        public Option<string[]> LlmSet { get; } = new("--llm-set") { Description = "Setting of a decoder LLM backend, key=value (repeatable)." };
+        public Option<string[]> LlmSet { get; } = new("--llm-set") { Description = "Setting of a decoder LLM backend, key=value (repeatable): model_config, dtype, threads, weight_seed, spin, libtorch (torch)." };
 
         public Option<int?> MaxBatch { get; } = new("--llm-max-batch") { Description = "Batch slots of the LLM device (default: the profile's)." };
 
@@ -243,21 +241,26 @@ public static class AgentsCommand
             ? (p >= 0 && double.IsFinite(p) ? p : throw HarnessException.BadInput("--price-per-gpu-hour must be a number of at least 0."))
             : null;
 
-        public LlmOptions Llm(ParseResult parse)
+        public LlmChoice Llm(ParseResult parse)
         {
             string backend = parse.GetValue(LlmBackend)!;
-            var settings = (parse.GetValue(LlmSet) ?? []).Select(OptionParsers.Setting).ToDictionary(kv => kv.Key, kv => kv.Value);
+            string[] sets = parse.GetValue(LlmSet) ?? [];
             bool numbers = parse.GetValue(TtftMs) is not null || parse.GetValue(TpotMs) is not null || parse.GetValue(LlmResult) is not null || parse.GetValue(Preset) is not null;
-            if (backend != LlmOptions.LatencyModelBackend)
+            if (backend != LlmChoice.LatencyModelBackend)
             {
                 return numbers
                     ? throw HarnessException.BadInput($"--llm-ttft-ms, --llm-tpot-ms, --llm-result and --llm-preset are for --llm latency-model, not '{backend}'.")
-                    : new LlmOptions { Backend = backend, Settings = settings };
+                    : new LlmChoice { Backend = backend, Options = OptionParsers.DecoderOptions(sets) };
+            }
+
+            if (sets.Length > 0)
+            {
+                throw HarnessException.BadInput($"--llm-set is for a decoder backend (--llm onnx:cpu, torch:cpu...), not the latency model.");
             }
 
             LatencyModel model = LatencyModelSpec.FromOptions(
                 parse.GetValue(TtftMs), parse.GetValue(TpotMs), parse.GetValue(PrefillMsPerToken), parse.GetValue(TpotMsPerSeq), parse.GetValue(LlmResult), parse.GetValue(Preset));
-            return new LlmOptions { Backend = backend, Model = model, Settings = settings };
+            return new LlmChoice { Backend = backend, Model = model };
         }
     }
 }

@@ -3,6 +3,7 @@ using Harness.Backends;
 using Harness.Cost;
 using Harness.Engine;
 using Harness.Engine.Scenarios;
+using Harness.Models;
 using Harness.Running;
 using Harness.Telemetry;
 using Harness.Telemetry.Prometheus;
@@ -165,13 +166,12 @@ internal sealed class RunOptions
             Threads = parse.GetValue(Threads),
             InterOpThreads = parse.GetValue(InterOp),
             Optimization = parse.GetValue(Optimization)!,
-            Extra = OptionParsers.WorkloadSettings(
-                parse.GetValue(Set) ?? [],
-                ("model_config", parse.GetValue(ModelConfig)),
-                ("prompt_tokens", parse.GetValue(PromptTokens)?.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-                ("new_tokens", parse.GetValue(NewTokens)?.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-                ("dtype", parse.GetValue(DType)),
-                ("libtorch", parse.GetValue(LibTorch))),
+            ModelConfig = parse.GetValue(ModelConfig) is { } model ? ModelCatalog.Load(model) : null,
+            PromptTokens = AtLeastOne(parse.GetValue(PromptTokens), "--prompt-tokens"),
+            NewTokens = AtLeastOne(parse.GetValue(NewTokens), "--new-tokens"),
+            DType = parse.GetValue(DType) is { } dtype ? TensorDTypes.Parse(dtype) : null,
+            LibTorch = parse.GetValue(LibTorch),
+            Extra = OptionParsers.WorkloadSettings(parse.GetValue(Set) ?? []),
         };
         var extraConfig = new Dictionary<string, object?> { ["command_line"] = "harness " + string.Join(' ', parse.Tokens.Select(t => t.Value)) };
         return new RunRequest(
@@ -187,6 +187,9 @@ internal sealed class RunOptions
             Prices.Resolve(parse).Chosen,
             DisturbanceLimits.Parse(parse.GetValue(MaxInterference) ?? [], parse.GetValue(AllowNoisy)));
     }
+
+    private static int? AtLeastOne(int? value, string option) =>
+        value is < 1 ? throw HarnessException.BadInput($"{option} must be at least 1.") : value;
 
     private TelemetryOptions BuildTelemetry(ParseResult parse)
     {

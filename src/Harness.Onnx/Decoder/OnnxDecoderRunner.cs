@@ -1,4 +1,5 @@
 using Harness.Backends;
+using Harness.Decoding;
 using Harness.Models;
 using Harness.Onnx.Cuda;
 using Microsoft.ML.OnnxRuntime;
@@ -20,8 +21,9 @@ namespace Harness.Onnx.Decoder;
 /// seqlens_k (the attention reads the cache up to it). That is what a captured CUDA graph needs, and
 /// with <c>cudaGraph</c> the decode step is captured once and replayed; prefill is never captured.
 /// </para>
+/// A run that ONNX Runtime refuses is one sentence (exit 2).
 /// </summary>
-public sealed class OnnxDecoderRunner : IDisposable
+public sealed class OnnxDecoderRunner : IBatchRunner
 {
     // Segments of the input blocks: ids, positions (int64), seqlens_k (int32).
     private const int Ids = 0, Positions = 1, SeqLens = 2;
@@ -40,6 +42,7 @@ public sealed class OnnxDecoderRunner : IDisposable
     private readonly RunOptions _prefillOptions;
     private readonly RunOptions _decodeOptions;
     private readonly bool _cuda;
+    private readonly string _what;
     private int _position;
 
     /// <param name="fixedDecodeShapes">Decode with constant shapes (see the class remarks); implied by <paramref name="cudaGraph"/>.</param>
@@ -54,6 +57,7 @@ public sealed class OnnxDecoderRunner : IDisposable
         }
 
         _captureLogits = captureLogits;
+        _what = $"the generated {config.Name} graph on {backend}";
         Batch = batch;
         PromptTokens = promptTokens;
         MaxContext = maxContext;
@@ -219,7 +223,15 @@ public sealed class OnnxDecoderRunner : IDisposable
 
     private void Run(OrtIoBinding binding, RunOptions options)
     {
-        _session.RunWithBinding(options, binding);
+        try
+        {
+            _session.RunWithBinding(options, binding);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw HarnessException.BadInput($"ONNX Runtime could not run {_what}: {OnnxSessionFactory.FirstLine(e.Message)}", e);
+        }
+
         if (_cuda)
         {
             binding.SynchronizeBoundOutputs();

@@ -51,6 +51,9 @@ public sealed class TorchDecoderModel : DecoderModule
 
     public int MaxContext { get; private set; }
 
+    /// <summary>The runner whose shape the KV cache has now.</summary>
+    public object? CacheOwner { get; private set; }
+
     public int Vocab => _c.Vocab;
 
     /// <summary>
@@ -125,8 +128,10 @@ public sealed class TorchDecoderModel : DecoderModule
     /// Allocates the KV cache of every layer once: [2 (K, V), batch, kv_heads, maxContext, head_dim],
     /// one tensor per layer so that a step writes its K and V with one copy.
     /// </summary>
-    public void AllocateCache(int batch, int maxContext)
+    /// <param name="owner">The runner that uses it (see <see cref="CacheOwner"/>).</param>
+    public void AllocateCache(int batch, int maxContext, object? owner = null)
     {
+        CacheOwner = owner;
         foreach (Tensor t in _cache)
         {
             t.Dispose();

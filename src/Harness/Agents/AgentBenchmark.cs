@@ -1,10 +1,11 @@
 using System.Globalization;
 using Harness.Agents.Jobs;
-using Harness.Agents.Llm;
 using Harness.Agents.Profiles;
 using Harness.Agents.Reporting;
 using Harness.Agents.Scheduling;
 using Harness.Agents.Tools;
+using Harness.Backends;
+using Harness.Decoding;
 using Harness.Engine;
 using Harness.Hardware;
 using Harness.Results;
@@ -21,7 +22,7 @@ public sealed record AgentRunRequest
 
     public required AgentRunTiming Timing { get; init; }
 
-    public required LlmOptions Llm { get; init; }
+    public required LlmChoice Llm { get; init; }
 
     public double? PricePerGpuHour { get; init; }
 
@@ -40,21 +41,22 @@ public sealed record AgentRunRequest
 
 /// <summary>
 /// One agent run from request to result file: prepare the tools (not timed), run the agents with real
-/// tools and the chosen LLM device, write the result atomically. The CLI only parses and calls this.
+/// tools and the chosen LLM (an in-process endpoint over a decoder from the backends), write the
+/// result atomically. The CLI only parses and calls this.
 /// </summary>
 public sealed class AgentBenchmark
 {
     private readonly Func<ToolSet> _tools;
-    private readonly LlmBackendRegistry _llms;
+    private readonly BackendRegistry _backends;
     private readonly IReadOnlyDictionary<string, string?> _packages;
     private readonly IClock _clock;
     private readonly INvml? _nvml;
 
-    public AgentBenchmark(Func<ToolSet> tools, LlmBackendRegistry llms, IReadOnlyDictionary<string, string?> packageVersions, IClock? clock = null, INvml? nvml = null)
+    public AgentBenchmark(Func<ToolSet> tools, BackendRegistry backends, IClock? clock = null, INvml? nvml = null)
     {
         _tools = tools;
-        _llms = llms;
-        _packages = packageVersions;
+        _backends = backends;
+        _packages = backends.PackageVersions;
         _clock = clock ?? StopwatchClock.Instance;
         _nvml = nvml;
     }
@@ -69,7 +71,8 @@ public sealed class AgentBenchmark
         using ToolSet tools = _tools();
         using var environment = new ToolEnvironment(profile, request.Options.Workers, request.Options.Seed);
         tools.Prepare(environment);
-        using ILlmStepExecutor llm = _llms.Create(request.Llm, _clock);
+        using IStepDecoder decoder = request.Llm.CreateDecoder(_backends, request.Options.MaxBatch, _clock);
+        using var llm = new InProcessLlmEndpoint(decoder, request.Options.Endpoint, _clock, ownsDecoder: false);
         var runner = new AgentRunner(new JobGenerator(profile, request.Options.Seed), tools, llm, request.Options, request.Timing, _clock);
         AgentRunOutcome outcome = runner.Run(cancellationToken);
         double? load = Measurement.CpuTime.LoadAverage();
@@ -80,6 +83,11 @@ public sealed class AgentBenchmark
             ["exec_isolation"] = tools.All.OfType<ExecTool>().FirstOrDefault() is { } exec && profile.Tools.Any(t => t.Tool == exec.Name) ? exec.Isolation : null,
             ["profile_sources"] = profile.Sources,
         };
+        if (!request.Llm.IsLatencyModel)
+        {
+            config["llm_threads"] = request.Llm.Options.Threads;
+        }
+
         ResultDocument doc = AgentResults.Build(outcome, profile, llm, request.Timing, hardware, request.MaxErrorRate, request.MinTurns, request.PricePerGpuHour, config, request.Llm.Backend);
         doc.Agents!.LoadAverage1m = load;
         AtomicFile.WriteAllText(path, ResultJson.Serialize(doc));

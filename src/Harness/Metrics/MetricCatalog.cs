@@ -94,7 +94,7 @@ public static class MetricCatalog
 
     public static readonly MetricDefinition FlopsPerToken = Fact(
         "flops_per_token", "FLOP",
-        "2 x W_matmul + 4 x layers x hidden x context; W_matmul = weights of all matrix products a token passes (q|k|v, attention out, MLP of every layer, and the LM head, a tied embedding counted as the LM head); context = keys attended (the token included); norms, biases, softmax and activations not counted");
+        "2 x W_matmul + 4 x layers x heads x head_dim x context; W_matmul = weights of all matrix products a token passes (q|k|v, attention out, MLP of every layer, and the LM head, a tied embedding counted as the LM head; with experts: the router, the k routed and the shared experts); context = keys attended (the token included; a sliding-window layer at most its window); norms, biases, softmax and activations not counted");
 
     public static readonly MetricDefinition PrefillFlops = Fact(
         "prefill_flops", "FLOP",
@@ -102,7 +102,7 @@ public static class MetricCatalog
 
     public static readonly MetricDefinition BytesPerDecodeStep = Fact(
         "bytes_per_decode_step", "B",
-        "W_streamed x weight bytes + batch x context x kv_bytes_per_token (KV read) + batch x kv_bytes_per_token (KV written); W_streamed = all parameters but the gathered embedding tables, plus the LM head; kv_bytes_per_token = 2 x layers x kv_heads x head_dim x kv bytes; context = mean keys per decode step = prompt + new/2");
+        "W_streamed x weight bytes + batch x context x kv_bytes_per_token (KV read) + batch x kv_bytes_per_token (KV written); W_streamed = all parameters but the gathered embedding tables, plus the LM head (with experts: only the routed experts the batch touches, E x (1 - (1 - k/E)^batch) per layer); kv_bytes_per_token = 2 x layers x kv_heads x head_dim x kv bytes; context = mean keys per decode step = prompt + new/2");
 
     public static readonly MetricDefinition PrefillFlopsPerS = new("prefill_flops_per_s", "FLOP/s", Better.Higher, "batch x prefill_flops / mean TTFT") { Format = "G4" };
     public static readonly MetricDefinition DecodeFlopsPerS = new("decode_flops_per_s", "FLOP/s", Better.Higher, "batch x flops_per_token / mean TPOT") { Format = "G4" };

@@ -1,4 +1,3 @@
-using Harness.Backends;
 using Harness.Engine;
 using Harness.Measurement;
 using Harness.Metrics;
@@ -7,21 +6,23 @@ namespace Harness.Models;
 
 /// <summary>
 /// Options of the <c>gemm</c> workload: C[m,n] = A[m,k] x B[k,n] at a dtype, repeated per request
-/// (so that one request on a GPU is long enough to time). Keys: size (m = n = k), m, n, k, dtype, repeats.
+/// (so that one request on a GPU is long enough to time). Keys: size (m = n = k), m, n, k, repeats; the dtype is --dtype.
 /// </summary>
 public sealed record GemmSettings(int M, int N, int K, TensorDType DType, int Repeats)
 {
     public double FlopsPerRequest => 2.0 * M * N * K * Repeats;
 
-    public static GemmSettings From(WorkloadOptions options, TensorDType defaultDType, int defaultSize, int defaultRepeats)
+    /// <param name="settings">The <c>--set</c> settings.</param>
+    /// <param name="dtype">From <c>--dtype</c>, else the backend's default.</param>
+    public static GemmSettings From(IReadOnlyDictionary<string, string> settings, TensorDType dtype, int defaultSize, int defaultRepeats)
     {
-        var x = options.Extra;
+        var x = settings;
         int size = GenerateSettings.Int(x, "size", defaultSize, 1);
         var s = new GemmSettings(
             GenerateSettings.Int(x, "m", size, 1),
             GenerateSettings.Int(x, "n", size, 1),
             GenerateSettings.Int(x, "k", size, 1),
-            x.TryGetValue("dtype", out string? d) ? TensorDTypes.Parse(d) : defaultDType,
+            dtype,
             GenerateSettings.Int(x, "repeats", defaultRepeats, 1));
         long bytes = ((long)s.M * s.K + (long)s.K * s.N + (long)s.M * s.N) * s.DType.Bytes();
         if (bytes > 64L << 30)
@@ -52,18 +53,19 @@ public sealed record CopySettings(long Bytes, TensorDType DType, int Repeats, bo
 
     public string Mode => ReadOnly ? "read" : "copy";
 
-    public static CopySettings From(WorkloadOptions options, int defaultMib, int defaultRepeats)
+    /// <param name="settings">The <c>--set</c> settings.</param>
+    /// <param name="dtype">From <c>--dtype</c>; the elements' type only sets how the buffer is read.</param>
+    public static CopySettings From(IReadOnlyDictionary<string, string> settings, TensorDType? dtype, int defaultMib, int defaultRepeats)
     {
-        var x = options.Extra;
+        var x = settings;
         int mib = GenerateSettings.Int(x, "size_mib", defaultMib, 1);
-        TensorDType dtype = x.TryGetValue("dtype", out string? d) ? TensorDTypes.Parse(d) : TensorDType.Float32;
         string mode = x.TryGetValue("mode", out string? m) ? m.Trim().ToLowerInvariant() : "copy";
         if (mode is not ("copy" or "read"))
         {
             throw HarnessException.BadInput($"copy mode '{mode}' is unknown; use mode=copy (read + write) or mode=read (read only).");
         }
 
-        return new CopySettings((long)mib << 20, dtype, GenerateSettings.Int(x, "repeats", defaultRepeats, 1), mode == "read");
+        return new CopySettings((long)mib << 20, dtype ?? TensorDType.Float32, GenerateSettings.Int(x, "repeats", defaultRepeats, 1), mode == "read");
     }
 
     public Dictionary<string, object?> Details() => new()

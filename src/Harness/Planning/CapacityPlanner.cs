@@ -27,6 +27,14 @@ public sealed record PlanRequest
     public int MaxBatch { get; init; } = 256;
 
     public ProjectionPriors Priors { get; init; } = ProjectionPriors.Default;
+
+    /// <summary>Weight dtype each card serves in; unnamed cards keep the run's.</summary>
+    public CardChoice Dtype { get; init; } = CardChoice.None;
+
+    public CardChoice KvDtype { get; init; } = CardChoice.None;
+
+    /// <summary>The model to serve when it is not the run's (a larger one of the family).</summary>
+    public Models.DecoderConfig? Model { get; init; }
 }
 
 /// <summary>
@@ -56,9 +64,20 @@ public static class CapacityPlanner
             notes.Add("CPU cores: no agent result given (--agents); host vCPUs of each offer are listed for reference.");
         }
 
+        if (r.Model is { } model)
+        {
+            notes.Add($"Model {model.Name} is planned from a run of {r.Workload.ModelName ?? "another model"}: its FLOPs, bytes and memory with the run's efficiencies.");
+        }
+
+        if (r.Workload.Published is { } published)
+        {
+            notes.Add($"The input is a published throughput, not a run: {published}.");
+        }
+
         return new CapacityPlan
         {
-            Workload = r.Workload.ModelName ?? r.Workload.Workload ?? r.Workload.Origin,
+            Workload = r.Model?.Name ?? r.Workload.ModelName ?? r.Workload.Workload ?? r.Workload.Origin,
+            SourcePrecision = Precision.OfRun(r.Workload).ToString(),
             SourceCard = r.Source.Id,
             TargetOutputTokensPerS = r.TargetOutputTokensPerS,
             Slo = r.Slos.Select(s => s.ToString()).ToList(),
@@ -70,10 +89,11 @@ public static class CapacityPlanner
 
     private static CardPlan PlanCard(PlanRequest r, HardwareSpec card, IReadOnlyList<string> percentiles)
     {
-        var work = new LlmWorkModel(r.Workload);
+        Precision precision = Precision.OfRun(r.Workload).With(r.Dtype.For(card.Id), r.KvDtype.For(card.Id));
+        var work = new LlmWorkModel(r.Workload, precision, r.Model);
         ProjectionResult? best = null;
         (double Ratio, ProjectionResult P)? closest = null;
-        foreach (int tp in TensorParallelSizes(card, r.Workload))
+        foreach (int tp in TensorParallelSizes(card, work))
         {
             foreach (int batch in Batches(r))
             {
@@ -86,6 +106,9 @@ public static class CapacityPlanner
                 {
                     TensorParallel = tp,
                     Batch = batch,
+                    Dtype = precision.Weights,
+                    KvDtype = precision.KvCache,
+                    Model = r.Model,
                     TailPercentiles = percentiles,
                     Priors = r.Priors,
                 });
@@ -107,7 +130,7 @@ public static class CapacityPlanner
             string why = closest is { } c
                 ? $"closest: TP {c.P.Target.TensorParallel} x batch {c.P.Target.Batch} gives {string.Join(", ", r.Slos.Select(s => $"{s.Metric}_{s.Percentile} {Latency(c.P, s).Value:0.#} ms"))}"
                 : "the model does not fit at any TP in its scale-up domain";
-            return new CardPlan { Card = card.Id, Name = card.Name, MeetsSlo = false, Why = $"no TP and batch meet the SLO; {why}" };
+            return new CardPlan { Card = card.Id, Name = card.Name, MeetsSlo = false, Precision = precision.ToString(), Why = $"no TP and batch meet the SLO in {precision}; {why}" };
         }
 
         return Sized(r, card, best);
@@ -137,6 +160,9 @@ public static class CapacityPlanner
             Card = card.Id,
             Name = card.Name,
             MeetsSlo = true,
+            Precision = TargetPrecision(p),
+            PrecisionRule = p.Precision.Rule,
+            Basis = p.Basis,
             TensorParallel = tp,
             Batch = p.Target.Batch,
             SloValuesMs = r.Slos.ToDictionary(s => $"{s.Metric}_{s.Percentile}", s => Latency(p, s).Round(3)),
@@ -149,15 +175,18 @@ public static class CapacityPlanner
         };
     }
 
+    private static string TargetPrecision(ProjectionResult p) =>
+        p.Precision.Target == p.Precision.TargetKvCache ? p.Precision.Target : $"{p.Precision.Target} (KV cache {p.Precision.TargetKvCache})";
+
     private static Estimate Latency(ProjectionResult p, SloLimit s)
     {
         ProjectedLatency lat = s.Percentile == "p50" ? new ProjectedLatency(p.Metrics.TtftMs, p.Metrics.TpotMs) : p.Percentiles[s.Percentile];
         return s.Metric == "ttft" ? lat.TtftMs : lat.TpotMs;
     }
 
-    private static IEnumerable<int> TensorParallelSizes(HardwareSpec card, LlmRunFacts facts)
+    private static IEnumerable<int> TensorParallelSizes(HardwareSpec card, LlmWorkModel work)
     {
-        int max = facts.Shape is null ? 1 : Math.Max(1, card.DomainGpus);
+        int max = work.Shape is null ? 1 : Math.Max(1, card.DomainGpus);
         for (int tp = 1; tp <= max; tp *= 2)
         {
             yield return tp;

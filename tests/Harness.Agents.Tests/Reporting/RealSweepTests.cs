@@ -1,8 +1,9 @@
-using Harness.Agents.Llm;
 using Harness.Agents.Native;
 using Harness.Agents.Profiles;
 using Harness.Agents.Reporting;
 using Harness.Agents.Scheduling;
+using Harness.Backends;
+using Harness.Decoding;
 using Xunit.Abstractions;
 
 namespace Harness.Agents.Tests.Reporting;
@@ -32,13 +33,13 @@ public sealed class RealSweepTests(ITestOutputHelper output) : IDisposable
             Options = new AgentSchedulerOptions { Agents = 6, Workers = 1, MaxBatch = 4 },
             Workers = [1, 2],
             Timing = new AgentRunTiming(TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(2)),
-            Llm = new LlmOptions { Model = new LatencyModel { TtftMs = 4, TpotMs = 2, Source = "test" } },
+            Llm = new LlmChoice { Model = new LatencyModel { TtftMs = 4, TpotMs = 2, Source = "test" } },
             Cards = [new ProjectionCard("slower", new LatencyModel { TtftMs = 8, TpotMs = 8 })],
             OutputPath = Path.Combine(_dir, "sweep.json"),
             SimulationTiming = new AgentRunTiming(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(60)),
         };
         var lines = new List<string>();
-        (AgentSweepDocument doc, string path) = new AgentSweep(AgentToolSets.Full, new LlmBackendRegistry(), new Dictionary<string, string?>()).Run(request, lines.Add);
+        (AgentSweepDocument doc, string path) = new AgentSweep(AgentToolSets.Full, new BackendRegistry([])).Run(request, lines.Add);
 
         Assert.Equal([1, 2], doc.Points.Select(p => p.Workers));
         AgentSweepPoint one = doc.Points[0], two = doc.Points[1];

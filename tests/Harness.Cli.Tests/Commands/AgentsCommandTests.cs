@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Harness.Agents.Reporting;
 using Harness.Results;
+using Harness.Torch.Tests;
 
 namespace Harness.Cli.Tests.Commands;
 
@@ -20,6 +21,34 @@ public class AgentsCommandTests : IDisposable
     private string Profile => Path.Combine(_dir, "tiny.json");
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    /// <summary>A short agent run with a real tiny decoder as the LLM: a valid file whose LLM did real work.</summary>
+    private ResultDocument RunOnDecoder(string backend)
+    {
+        UseTestCache();
+        string path = Path.Combine(_dir, backend.Replace(':', '-') + ".json");
+        (int code, string output, string err) = CliRunner.Run(
+            "run", "agents", "--profile", Profile, "--workers", "1", "--duration", "2s", "--warmup", "0.3s", "--min-turns", "1",
+            "--llm", backend, "--llm-set", "model_config=tiny-gpt2-test", "--llm-set", "threads=1", "--out", path);
+
+        Assert.True(code == 0, $"exit {code}\n{output}\n{err}");
+        Assert.Empty(ResultSchema.Validate(File.ReadAllText(path)));
+        ResultDocument doc = ResultReader.ReadDocument(path);
+        Assert.Equal(("agents", backend), (doc.Workload, doc.Backend));
+        Assert.Equal("tiny-gpt2-test", ((JsonElement)doc.Config["model_config"]!).GetString());
+        Assert.Equal($"{backend} tiny-gpt2-test fp32", ((JsonElement)doc.Config["llm_backend"]!).GetString());
+        Assert.True(doc.Agents!.LlmBusyFraction > 0);
+        Assert.True(doc.Agents.OutputTokens > 0);
+        return doc;
+    }
+
+    /// <summary>A private model cache: the tiny decoder is generated (or reused) there, never in the user's cache.</summary>
+    private static void UseTestCache()
+    {
+        string cache = Path.Combine(Path.GetTempPath(), "harness-test-cache");
+        Directory.CreateDirectory(cache);
+        Environment.SetEnvironmentVariable("HARNESS_CACHE", cache);
+    }
 
     [Fact]
     public void Run_agents_writes_a_valid_result_with_an_agents_section()
@@ -62,25 +91,35 @@ public class AgentsCommandTests : IDisposable
     [Fact]
     public void Run_agents_on_a_real_onnx_cpu_decoder_interleaves_tools_and_decode_steps()
     {
-        // A private model cache: the tiny decoder is generated (or reused) there, never in the user's cache.
-        string cache = Path.Combine(Path.GetTempPath(), "harness-test-cache");
-        Directory.CreateDirectory(cache);
-        Environment.SetEnvironmentVariable("HARNESS_CACHE", cache);
-        string path = Path.Combine(_dir, "onnx.json");
+        ResultDocument doc = RunOnDecoder("onnx:cpu");
+        Assert.Equal("CPUExecutionProvider", ((JsonElement)doc.Config["execution_provider"]!).GetString());
+        Assert.True(doc.Agents!.Tools.Values.Sum(t => t.Calls) > 0);
+        Assert.True(doc.Agents.PrefillTokens > 0);
+        Assert.Contains("static batching", ((JsonElement)doc.Config["step_decoder"]!).GetString());
+    }
+
+    /// <summary>The agents take their LLM from the same backend providers as generate: TorchSharp too.</summary>
+    [TorchFact]
+    public void Run_agents_on_a_torch_cpu_decoder()
+    {
+        ResultDocument doc = RunOnDecoder("torch:cpu");
+        Assert.True(doc.Config.ContainsKey("torch_device"));
+    }
+
+    [Fact]
+    public void Sweep_on_a_real_onnx_cpu_decoder_loads_it_once_and_measures_each_point()
+    {
+        UseTestCache();
+        string path = Path.Combine(_dir, "sweep-onnx.json");
         (int code, string output, string err) = CliRunner.Run(
-            "run", "agents", "--profile", Profile, "--workers", "1", "--duration", "2s", "--warmup", "0.3s", "--min-turns", "1",
+            "agents", "sweep", "--profile", Profile, "--workers", "1,2", "--duration", "1s", "--warmup", "0.2s",
             "--llm", "onnx:cpu", "--llm-set", "model_config=tiny-gpt2-test", "--llm-set", "threads=1", "--out", path);
 
         Assert.True(code == 0, $"exit {code}\n{output}\n{err}");
-        Assert.Empty(ResultSchema.Validate(File.ReadAllText(path)));
-        ResultDocument doc = ResultReader.ReadDocument(path);
-        Assert.Equal(("agents", "onnx:cpu"), (doc.Workload, doc.Backend));
-        Assert.Equal("tiny-gpt2-test", ((JsonElement)doc.Config["model_config"]!).GetString());
-        Assert.Equal("CPUExecutionProvider", ((JsonElement)doc.Config["execution_provider"]!).GetString());
-        Assert.True(doc.Agents!.LlmBusyFraction > 0);
-        Assert.True(doc.Agents.Tools.Values.Sum(t => t.Calls) > 0);
-        Assert.True(doc.Agents.OutputTokens > 0);
-        Assert.True(doc.Agents.PrefillTokens > 0);
+        AgentSweepDocument doc = AgentSweepJson.Read(path);
+        Assert.Equal("onnx:cpu tiny-gpt2-test fp32", doc.Llm);
+        Assert.Equal([1, 2], doc.Points.Select(p => p.Workers));
+        Assert.All(doc.Points, p => Assert.True(p.LlmBusyFraction > 0));
     }
 
     [Theory]
@@ -88,6 +127,11 @@ public class AgentsCommandTests : IDisposable
     [InlineData("--llm-result nope.json", "does not exist")]
     [InlineData("--llm-batching eager", "neither continuous nor static")]
     [InlineData("--llm onnx:tpu", "Unknown LLM backend 'onnx:tpu'")]
+    [InlineData("--llm tpu:x", "known here: latency-model, onnx:cpu, onnx:cuda, torch:cpu, torch:cuda")]
+    [InlineData("--llm onnx:cpu --llm-set dtype=int3", "Unknown dtype 'int3'")]
+    [InlineData("--llm onnx:cpu --llm-set threads=0", "--llm-set threads '0' must be an integer of at least 1")]
+    [InlineData("--llm-set model_config=gpt2-124m", "--llm-set is for a decoder backend")]
+    [InlineData("--llm onnx:cpu --llm-set model_config=llama-70b", "nothing was allocated")]
     [InlineData("--agents 0", "must each be at least 1")]
     public void Bad_agent_options_are_one_sentence_and_exit_2(string extra, string expected)
     {

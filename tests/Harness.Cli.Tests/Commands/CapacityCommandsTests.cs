@@ -150,6 +150,68 @@ public sealed class CapacityCommandsTests : IDisposable
         Assert.Equal(5, plan.RootElement.GetProperty("cards").GetArrayLength());
     }
 
+    [Fact]
+    public void Project_a_bf16_h200_run_to_gb200_in_fp4_states_the_precision_change_and_its_basis()
+    {
+        // The issue's done-when command, on the harness's own TorchSharp run.
+        string run = Path.Combine(CliRunner.RepoRoot, "results", "nvidia-h200", "decoders", "torch-generate-llama-1b-b64.json");
+        string outFile = Path.Combine(_dir, "fp4.json");
+        var (code, output, error) = CliRunner.Run("project", run, "--to", "gb200", "--dtype", "fp4", "--out", outFile);
+
+        Assert.True(code == 0, error);
+        Assert.Contains("Precision: changed from bf16 to fp4", output, StringComparison.Ordinal);
+        Assert.Contains("fp4 measured on neither card", output, StringComparison.Ordinal);
+        Assert.Contains("\nMeasured:\n- latencies: TTFT p50 61.576 ms", output, StringComparison.Ordinal);
+        Assert.Contains("\nFrom the catalog:\n", output, StringComparison.Ordinal);
+        Assert.Contains("\nAssumed:\n- precision:", output, StringComparison.Ordinal);
+        using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(outFile));
+        JsonElement precision = doc.RootElement.GetProperty("precision");
+        Assert.Equal("bf16", precision.GetProperty("run").GetString());
+        Assert.Equal("fp4", precision.GetProperty("target").GetString());
+        Assert.Contains(doc.RootElement.GetProperty("basis").EnumerateArray(), b => b.GetProperty("source").GetString() == "measured");
+    }
+
+    [Fact]
+    public void Plan_takes_a_dtype_per_card_and_a_larger_model()
+    {
+        string run = Path.Combine(CliRunner.RepoRoot, "results", "nvidia-h200", "decoders", "torch-generate-llama-1b-b64.json");
+        var (code, output, error) = CliRunner.Run("plan", "--workload", run, "--target", "100k", "--slo", "ttft_p99<5s,tpot_p99<200ms",
+            "--cards", "h100,h200,gb200", "--dtype", "h100=fp8,gb200=fp4", "--kv-dtype", "fp8", "--model", "llama-70b");
+
+        Assert.True(code == 0, error);
+        Assert.Contains("| h100-sxm | fp8 |", output, StringComparison.Ordinal);
+        Assert.Contains("| gb200 | fp4 (KV cache fp8) |", output, StringComparison.Ordinal);
+        Assert.Contains("| h200 | bf16 (KV cache fp8) |", output, StringComparison.Ordinal);
+        Assert.Contains("Model llama-70b is planned from a run of llama-1b", output, StringComparison.Ordinal);
+        Assert.Contains("- gb200 in fp4 (KV cache fp8): fp4 measured on neither card", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Project_reads_a_published_figure()
+    {
+        string figure = Path.Combine(_dir, "published.json");
+        File.WriteAllText(figure, """
+            { "kind": "published_throughput", "source": "a table", "card": "h200", "model": "gpt-oss-120b",
+              "dtype": "fp8", "kv_dtype": "bf16", "tp": 1, "prompt_tokens": 1000, "new_tokens": 1000, "output_tokens_per_s_per_gpu": 6868 }
+            """);
+        var (code, output, error) = CliRunner.Run("project", figure, "--to", "gb200", "--dtype", "fp4", "--kv-dtype", "fp8", "--batch", "max");
+
+        Assert.True(code == 0, error);
+        Assert.Contains("\nPublished:\n- throughput: 6,868 output tokens/s per GPU, gpt-oss-120b fp8 on h200 TP 1", output, StringComparison.Ordinal);
+        Assert.Contains("- experts read:", output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--dtype", "fp9", "--dtype 'fp9' is not a known dtype")]
+    [InlineData("--batch", "lots", "--batch 'lots' is neither")]
+    [InlineData("--model", "no-such-model", "Unknown model config 'no-such-model'")]
+    public void Project_bad_precision_batch_or_model_is_exit_2(string option, string value, string expected)
+    {
+        var (code, _, error) = CliRunner.Run("project", CliRunner.H200Run(), "--to", "gb200", option, value);
+        Assert.Equal(2, code);
+        Assert.Contains(expected, error, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("--slo", "ttft<500", "--slo 'ttft<500' is not of the form")]
     [InlineData("--target", "lots", "--target 'lots' is not a rate")]

@@ -141,4 +141,73 @@ public class CapacityPlannerTests
         var agent = new ResultDocument { Metrics = new ResultMetrics { Extra = new() { [AgentCpuDemand.MetricName] = 12.5 } } };
         Assert.Equal(12.5, AgentCpuDemand.CoresPerGpu(agent, "agent.json"));
     }
+
+    [Fact]
+    public void Each_card_plans_in_the_precision_it_would_serve_in()
+    {
+        PlanRequest r = Request(Run(), "ttft_p99<2000ms,tpot_p99<100ms") with
+        {
+            Dtype = CardChoice.Parse("h100=fp8,gb200=fp4", "--dtype", HardwareCatalog.Default),
+        };
+        CapacityPlan plan = CapacityPlanner.Plan(r);
+        CardPlan Card(string id) => plan.Cards.Single(c => c.Card == id);
+
+        Assert.Equal("fp8 (KV cache bf16)", Card("h100-sxm").Precision);
+        Assert.Equal("fp4 (KV cache bf16)", Card("gb200").Precision);
+        Assert.Equal("bf16", Card("h200").Precision);
+        Assert.Contains("fp8 measured on a card", Card("h100-sxm").PrecisionRule, StringComparison.Ordinal);
+        Assert.Contains("measured on neither card", Card("gb200").PrecisionRule, StringComparison.Ordinal);
+        Assert.Contains(Card("gb200").Basis, b => b is { Part: "precision", Source: "assumed" });
+        // Fewer bytes per step: an fp4 GB200 needs no more GPUs than a bf16 one.
+        CardPlan bf16 = CapacityPlanner.Plan(Request(Run(), "ttft_p99<2000ms,tpot_p99<100ms")).Cards.Single(c => c.Card == "gb200");
+        Assert.True(Card("gb200").Gpus.Value <= bf16.Gpus.Value);
+
+        string md = PlanReport.Markdown(plan);
+        Assert.Contains("| gb200 | fp4 (KV cache bf16) |", md, StringComparison.Ordinal);
+        Assert.Contains("- gb200 in fp4 (KV cache bf16): fp4 measured on neither card", md, StringComparison.Ordinal);
+        Assert.Contains("measured: latencies, efficiencies", md, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_mixture_of_experts_model_is_planned_from_a_dense_run()
+    {
+        PlanRequest r = Request(Run(), "ttft_p99<5000ms,tpot_p99<200ms") with
+        {
+            Model = Harness.Models.ModelCatalog.Load("gpt-oss-120b"),
+            Dtype = CardChoice.Parse("fp8,gb200=fp4,gb300=fp4", "--dtype", HardwareCatalog.Default),
+            Cards = [HardwareCatalog.Default.Get("h200"), HardwareCatalog.Default.Get("gb200")],
+        };
+        CapacityPlan plan = CapacityPlanner.Plan(r);
+
+        Assert.Equal("gpt-oss-120b", plan.Workload);
+        Assert.All(plan.Cards, c => Assert.True(c.MeetsSlo, c.Why));
+        Assert.Contains(plan.Cards[0].Basis, b => b.Part == "experts read");
+        Assert.Contains(plan.Notes, n => n.Contains("gpt-oss-120b is planned from a run", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("fp8", "fp8", null, null)]
+    [InlineData("h100=fp8,gb200=fp4", null, "h100-sxm", "fp8")]
+    [InlineData("fp8, gb200=FP4", "fp8", "gb200", "fp4")]
+    public void Per_card_dtypes_parse(string text, string? fallback, string? card, string? value)
+    {
+        CardChoice c = CardChoice.Parse(text, "--dtype", HardwareCatalog.Default);
+        Assert.Equal(fallback, c.Default);
+        if (card is not null)
+        {
+            Assert.Equal(value, c.For(card));
+        }
+    }
+
+    [Theory]
+    [InlineData("fp8,fp4", "more than one value")]
+    [InlineData("h100=fp9", "not a known dtype")]
+    [InlineData("tpu=fp8", "Unknown card 'tpu'")]
+    [InlineData("h100=fp8,h100-sxm=fp4", "names h100-sxm twice")]
+    public void Bad_per_card_dtypes_are_bad_input(string text, string expected)
+    {
+        var e = Assert.Throws<HarnessException>(() => CardChoice.Parse(text, "--dtype", HardwareCatalog.Default));
+        Assert.Equal(ExitCodes.BadInput, e.ExitCode);
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+    }
 }

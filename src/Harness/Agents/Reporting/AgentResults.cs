@@ -1,6 +1,6 @@
-using Harness.Agents.Llm;
 using Harness.Agents.Profiles;
 using Harness.Agents.Scheduling;
+using Harness.Decoding;
 using Harness.Engine;
 using Harness.Hardware;
 using Harness.Measurement;
@@ -22,7 +22,7 @@ public static class AgentResults
     public static ResultDocument Build(
         AgentRunOutcome run,
         AgentProfile profile,
-        ILlmStepExecutor llm,
+        ILlmEndpoint llm,
         AgentRunTiming timing,
         HardwareFingerprint? hardware,
         double maxErrorRate,

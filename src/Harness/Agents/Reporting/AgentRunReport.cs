@@ -1,6 +1,7 @@
 using Harness.Agents.Profiles;
 using Harness.Agents.Scheduling;
 using Harness.Agents.Tools;
+using Harness.Decoding;
 using Harness.Measurement;
 using Harness.Metrics;
 using Harness.Results;

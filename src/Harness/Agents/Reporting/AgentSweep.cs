@@ -1,10 +1,11 @@
 using System.Globalization;
 using System.Text.Json;
 using Harness.Agents.Jobs;
-using Harness.Agents.Llm;
 using Harness.Agents.Profiles;
 using Harness.Agents.Scheduling;
 using Harness.Agents.Tools;
+using Harness.Backends;
+using Harness.Decoding;
 using Harness.Engine;
 using Harness.Hardware;
 using Harness.Measurement;
@@ -27,7 +28,7 @@ public sealed record AgentSweepRequest
 
     public required AgentRunTiming Timing { get; init; }
 
-    public required LlmOptions Llm { get; init; }
+    public required LlmChoice Llm { get; init; }
 
     public IReadOnlyList<ProjectionCard> Cards { get; init; } = [];
 
@@ -50,16 +51,16 @@ public sealed record AgentSweepRequest
 public sealed class AgentSweep
 {
     private readonly Func<ToolSet> _tools;
-    private readonly LlmBackendRegistry _llms;
+    private readonly BackendRegistry _backends;
     private readonly IReadOnlyDictionary<string, string?> _packages;
     private readonly IClock _clock;
     private readonly INvml? _nvml;
 
-    public AgentSweep(Func<ToolSet> tools, LlmBackendRegistry llms, IReadOnlyDictionary<string, string?> packageVersions, IClock? clock = null, INvml? nvml = null)
+    public AgentSweep(Func<ToolSet> tools, BackendRegistry backends, IClock? clock = null, INvml? nvml = null)
     {
         _tools = tools;
-        _llms = llms;
-        _packages = packageVersions;
+        _backends = backends;
+        _packages = backends.PackageVersions;
         _clock = clock ?? StopwatchClock.Instance;
         _nvml = nvml;
     }
@@ -85,7 +86,9 @@ public sealed class AgentSweep
         AgentSweepDocument doc;
         var samples = new Dictionary<string, List<ToolSample>>(StringComparer.Ordinal);
         long frequency = _clock.Frequency;
-        using (ILlmStepExecutor probe = _llms.Create(request.Llm, _clock))
+        // One decoder for the whole sweep (a real one loads its model once); each point gets a fresh endpoint over it.
+        using IStepDecoder decoder = request.Llm.CreateDecoder(_backends, request.Options.MaxBatch, _clock);
+        using (var probe = new InProcessLlmEndpoint(decoder, request.Options.Endpoint, _clock, ownsDecoder: false))
         {
             doc = new AgentSweepDocument
             {
@@ -96,8 +99,8 @@ public sealed class AgentSweep
                 Agents = request.Options.Agents,
                 Llm = probe.Name,
                 LlmDetails = new Dictionary<string, object?>(probe.Details),
-                MaxBatch = Math.Min(request.Options.MaxBatch, probe.MaxBatch),
-                Batching = request.Options.Batching == LlmBatching.Continuous && probe.SupportsJoining ? "continuous" : "static",
+                MaxBatch = probe.MaxBatch,
+                Batching = probe.Batching == LlmBatching.Continuous ? "continuous" : "static",
                 Cores = cores,
                 WarmupS = request.Timing.Warmup.TotalSeconds,
                 DurationS = request.Timing.Duration.TotalSeconds,
@@ -117,7 +120,7 @@ public sealed class AgentSweep
             }
 
             AgentSchedulerOptions options = request.Options with { Workers = w };
-            using ILlmStepExecutor llm = _llms.Create(request.Llm, _clock);
+            using var llm = new InProcessLlmEndpoint(decoder, options.Endpoint, _clock, ownsDecoder: false);
             var runner = new AgentRunner(jobs, tools, llm, options, request.Timing, _clock);
             AgentRunOutcome outcome = runner.Run(cancellationToken);
             AgentRunReport r = AgentRunReport.From(outcome, profile, llm.Name, request.PricePerGpuHour);
@@ -155,7 +158,7 @@ public sealed class AgentSweep
             : null;
         doc.ToolCosts = samples.Where(kv => kv.Value.Count > 0).ToDictionary(kv => kv.Key, kv => ToolCostSummary.From(kv.Value, frequency), StringComparer.Ordinal);
 
-        LatencyModel? model = request.Llm.Backend == LlmOptions.LatencyModelBackend ? request.Llm.Model ?? LatencyModel.H100Llama1B : null;
+        LatencyModel? model = request.Llm.IsLatencyModel ? request.Llm.Model ?? LatencyModel.H100Llama1B : null;
         if (model is not null && costs is not null && !doc.Cancelled)
         {
             progress?.Invoke("simulating more workers with the tool costs measured here...");

@@ -1,6 +1,6 @@
 using Harness.Agents.Jobs;
-using Harness.Agents.Llm;
 using Harness.Agents.Scheduling;
+using Harness.Decoding;
 
 namespace Harness.Agents.Reporting;
 

@@ -1,4 +1,3 @@
-using Harness.Agents.Llm;
 using Harness.Agents.Tools;
 using Harness.Measurement;
 
@@ -151,7 +150,7 @@ public sealed class AgentAccounting
         DeviceSlotTicks += overlap * Fill(sequences);
     }
 
-    public void Step(LlmSequence s, long done)
+    public void Step(AgentStep s, long done)
     {
         if (!InWindow(done))
         {

@@ -1,17 +1,17 @@
 using Harness.Agents.Jobs;
-using Harness.Agents.Llm;
 using Harness.Agents.Profiles;
 using Harness.Agents.Tools;
+using Harness.Decoding;
 
 namespace Harness.Agents.Scheduling;
 
 /// <summary>
 /// The agent scheduler's logic, without threads or clocks of its own: N agents each loop over the
 /// turns of their tasks (an LLM step, then its tool calls); tool calls wait in one FIFO queue for
-/// W workers; LLM steps wait for the device, which batches them (continuously or statically, after
-/// a short window). Hosts call the <c>On...</c> methods with the times things happened and carry out
-/// what the coordinator starts through <see cref="IAgentHost"/>. Single-threaded: the host serializes
-/// every call. All measurements go to <see cref="Accounting"/>.
+/// W workers; LLM steps are requests to an LLM endpoint (<see cref="ILlmEndpoint"/>), which queues
+/// and batches them itself. Hosts call the <c>On...</c> methods with the times things happened and
+/// carry out what the coordinator starts through <see cref="IAgentHost"/>. Single-threaded: the host
+/// serializes every call. All measurements go to <see cref="Accounting"/>.
 /// </summary>
 public sealed class AgentCoordinator
 {
@@ -26,19 +26,11 @@ public sealed class AgentCoordinator
     private readonly Queue<ToolTicket> _toolQueue = new();
     private readonly Stack<int> _idleWorkers = new();
     private readonly ToolTicket?[] _onWorker;
-    private readonly Queue<LlmSequence> _waiting = new();
-    private readonly List<LlmSequence> _running = new();
-    private readonly List<LlmSequence> _joining = new();
-    private readonly List<LlmSequence> _finished = new();
-    private readonly int _maxBatch;
-    private readonly bool _continuous;
-    private readonly long _windowTicks;
-    private bool _deviceBusy;
-    private int _deviceOpSequences;
-    private long _deviceOpStart;
+    private int? _iterationSequences;
+    private long _iterationStart;
     private bool _stopped;
 
-    public AgentCoordinator(JobGenerator jobs, AgentSchedulerOptions options, ILlmStepExecutor llm, IAgentHost host, AgentAccounting accounting, long frequency)
+    public AgentCoordinator(JobGenerator jobs, AgentSchedulerOptions options, IAgentHost host, AgentAccounting accounting)
     {
         options.Validate();
         _jobs = jobs;
@@ -46,9 +38,6 @@ public sealed class AgentCoordinator
         _options = options;
         _host = host;
         Accounting = accounting;
-        _maxBatch = Math.Min(options.MaxBatch, llm.MaxBatch);
-        _continuous = options.Batching == LlmBatching.Continuous && llm.SupportsJoining;
-        _windowTicks = (long)(options.BatchWindow.TotalSeconds * frequency);
         _agents = new Agent[options.Agents];
         _onWorker = new ToolTicket?[options.Workers];
         for (int w = options.Workers - 1; w >= 0; w--)
@@ -58,14 +47,6 @@ public sealed class AgentCoordinator
     }
 
     public AgentAccounting Accounting { get; }
-
-    /// <summary>Batching in effect: continuous only when asked for and the device supports joining.</summary>
-    public LlmBatching Batching => _continuous ? LlmBatching.Continuous : LlmBatching.Static;
-
-    public int MaxBatch => _maxBatch;
-
-    /// <summary>When the coordinator wants <see cref="OnTimer"/> (a batch window ends); null when it waits for nothing.</summary>
-    public long? NextTimer { get; private set; }
 
     /// <summary>The call on each worker, null when idle (the host's watchdog reads it).</summary>
     public IReadOnlyList<ToolTicket?> OnWorker => _onWorker;
@@ -96,58 +77,35 @@ public sealed class AgentCoordinator
         {
             SubmitStep(agent, now);
         }
-
-        ScheduleDevice(now);
     }
 
-    /// <summary>The device finished the iteration it was given, which ran from <paramref name="start"/> to <paramref name="end"/>.</summary>
-    public void OnDeviceDone(long start, long end, long now)
+    /// <summary>The endpoint's device started an iteration of <paramref name="sequences"/> sequences (in-process endpoints only).</summary>
+    public void OnIterationStarted(int sequences, long start)
     {
-        if (!_deviceBusy)
-        {
-            throw new InvalidOperationException("device done while idle");
-        }
+        _iterationSequences = sequences;
+        _iterationStart = start;
+    }
 
-        _deviceBusy = false;
+    /// <summary>The endpoint's device ended an iteration (in-process endpoints only).</summary>
+    public void OnIterationDone(int joining, int decoded, int prefillTokens, long start, long end)
+    {
+        _iterationSequences = null;
+        if (!_stopped)
+        {
+            Accounting.Device(joining, decoded, prefillTokens, start, end);
+        }
+    }
+
+    /// <summary>The step's last token arrived at <paramref name="end"/>: its tool calls go to the queue.</summary>
+    public void OnStepDone(AgentStep step, long end, long now)
+    {
         if (_stopped)
         {
             return;
         }
 
-        _finished.Clear();
-        int decoded = _running.Count;
-        for (int i = _running.Count - 1; i >= 0; i--)
-        {
-            LlmSequence s = _running[i];
-            s.Produced++;
-            if (s.Done)
-            {
-                _finished.Add(s);
-                _running.RemoveAt(i);
-            }
-        }
-
-        int tokens = 0;
-        foreach (LlmSequence s in _joining)
-        {
-            tokens += s.PrefillTokens;
-            s.Produced = 1;
-            s.FirstTokenTimestamp = end;
-            (s.Done ? _finished : _running).Add(s);
-        }
-
-        Accounting.Device(_joining.Count, decoded, tokens, start, end);
-        _joining.Clear();
-
-        // Finished steps go to their tools first, then the device takes what waits.
-        foreach (LlmSequence s in _finished)
-        {
-            _host.Release(s);
-            Accounting.Step(s, end);
-            StepDone(_agents[s.Agent], end, now);
-        }
-
-        ScheduleDevice(now);
+        Accounting.Step(step, end);
+        StepDone(_agents[step.Agent], end, now);
     }
 
     public void OnToolDone(int worker, ToolTicket ticket, ToolResult result, long now)
@@ -193,16 +151,6 @@ public sealed class AgentCoordinator
         }
 
         DispatchTools(now);
-        ScheduleDevice(now);
-    }
-
-    /// <summary>A batch window may have ended.</summary>
-    public void OnTimer(long now)
-    {
-        if (!_stopped)
-        {
-            ScheduleDevice(now);
-        }
     }
 
     /// <summary>Ends the run at <paramref name="now"/>: closes the window, counting work still in flight up to it, and starts nothing more.</summary>
@@ -214,11 +162,10 @@ public sealed class AgentCoordinator
         }
 
         _stopped = true;
-        NextTimer = null;
         Accounting.Close(now);
-        if (_deviceBusy)
+        if (_iterationSequences is { } inFlight)
         {
-            Accounting.DeviceInFlight(_deviceOpSequences, _deviceOpStart, now);
+            Accounting.DeviceInFlight(inFlight, _iterationStart, now);
         }
 
         foreach (ToolTicket? t in _onWorker)
@@ -241,18 +188,15 @@ public sealed class AgentCoordinator
 
     private void SubmitStep(Agent agent, long now)
     {
-        var s = new LlmSequence
+        var request = new LlmRequest
         {
-            Agent = agent.Index,
-            PrefillTokens = Math.Max(1, _profile.PrefixCaching ? agent.NewTokens : agent.Context),
-            ContextTokens = agent.Context,
-            DecodeTokens = agent.Job.Turns[agent.Turn].DecodeTokens,
-            SubmitTimestamp = now,
+            PromptTokens = Math.Max(1, _profile.PrefixCaching ? agent.NewTokens : agent.Context),
+            MaxNewTokens = agent.Job.Turns[agent.Turn].DecodeTokens,
         };
         agent.NewTokens = 0;
         agent.TurnFailed = false;
         agent.StepSubmit = now;
-        _waiting.Enqueue(s);
+        _host.SubmitStep(new AgentStep(agent.Index, request, now, _host));
     }
 
     private void StepDone(Agent agent, long end, long now)
@@ -311,44 +255,6 @@ public sealed class AgentCoordinator
             t.Worker = w;
             _onWorker[w] = t;
             _host.StartTool(w, t);
-        }
-    }
-
-    private void ScheduleDevice(long now)
-    {
-        NextTimer = null;
-        if (_deviceBusy || _stopped)
-        {
-            return;
-        }
-
-        int free = _continuous ? _maxBatch - _running.Count : (_running.Count == 0 ? _maxBatch : 0);
-        if (_waiting.Count > 0 && free > 0)
-        {
-            long due = _waiting.Peek().SubmitTimestamp + _windowTicks;
-            if (_waiting.Count >= free || now >= due)
-            {
-                int budget = _options.MaxPrefillTokens;
-                while (_joining.Count < free && _waiting.Count > 0 && (_joining.Count == 0 || _waiting.Peek().PrefillTokens <= budget))
-                {
-                    LlmSequence s = _waiting.Dequeue();
-                    s.AdmitTimestamp = now;
-                    budget -= s.PrefillTokens;
-                    _joining.Add(s);
-                }
-            }
-            else
-            {
-                NextTimer = due;
-            }
-        }
-
-        if (_joining.Count > 0 || _running.Count > 0)
-        {
-            _deviceBusy = true;
-            _deviceOpSequences = _joining.Count + _running.Count;
-            _deviceOpStart = now;
-            _host.StartIteration(_joining, _running);
         }
     }
 

@@ -1,17 +1,9 @@
 using Harness.Agents.Profiles;
+using Harness.Decoding;
 
 namespace Harness.Agents.Scheduling;
 
-/// <summary>How the LLM device takes steps from many agents.</summary>
-public enum LlmBatching
-{
-    /// <summary>Steps join the running batch at the next iteration (continuous batching, as vLLM and TensorRT-LLM do).</summary>
-    Continuous,
-    /// <summary>A batch runs until all its steps end; steps that arrive meanwhile wait for the next batch.</summary>
-    Static,
-}
-
-/// <summary>The scheduler's settings for one run: agents, tool workers, and LLM batching.</summary>
+/// <summary>The scheduler's settings for one run: agents, tool workers, and the in-process LLM endpoint's batching.</summary>
 public sealed record AgentSchedulerOptions
 {
     /// <summary>Concurrent agents sharing the one LLM device.</summary>
@@ -43,6 +35,15 @@ public sealed record AgentSchedulerOptions
     /// first tasks count as partial).
     /// </summary>
     public bool StaggerStart { get; init; } = true;
+
+    /// <summary>The batching of an in-process LLM endpoint serving these agents.</summary>
+    public BatchingOptions Endpoint => new()
+    {
+        MaxBatch = MaxBatch,
+        Batching = Batching,
+        Window = BatchWindow,
+        MaxPrefillTokens = MaxPrefillTokens,
+    };
 
     public static AgentSchedulerOptions For(AgentProfile profile, int? agents, int? workers) => new()
     {

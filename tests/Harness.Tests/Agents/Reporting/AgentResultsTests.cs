@@ -1,10 +1,10 @@
 using Harness.Agents.Jobs;
-using Harness.Agents.Llm;
+using Harness.Decoding;
 using Harness.Agents.Profiles;
 using Harness.Agents.Reporting;
 using Harness.Agents.Scheduling;
 using Harness.Results;
-using Harness.Tests.Agents.Llm;
+using Harness.Tests.Fakes;
 
 namespace Harness.Tests.Agents.Reporting;
 
@@ -18,7 +18,7 @@ public class AgentResultsTests
         var timing = new AgentRunTiming(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10));
         var model = new LatencyModel { TtftMs = 10, TpotMs = 5 };
         AgentRunOutcome run = new SimulatedAgentRunner(new JobGenerator(p, 1), options, model, new FixedToolCost(_ => new ToolCost(TimeSpan.FromMilliseconds(40), 20)), timing).Run();
-        using var llm = new LatencyModelExecutor(model);
+        using var llm = new InProcessLlmEndpoint(new LatencyModelDecoder(model), options.Endpoint);
 
         ResultDocument doc = AgentResults.Build(run, p, llm, timing, Harness.Hardware.HardwareProbe.Probe(new Dictionary<string, string?>()), maxErrorRate: 0, minTurns: 20, pricePerGpuHour: 3.0);
         string json = ResultJson.Serialize(doc);

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Harness.Agents.Jobs;
-using Harness.Agents.Llm;
+using Harness.Decoding;
 using Harness.Agents.Profiles;
 using Harness.Agents.Reporting;
 using Harness.Agents.Scheduling;
@@ -19,8 +19,8 @@ public class AgentRunnerTests
         using var tools = new ToolSet([tool]);
         using var env = new ToolEnvironment(profile, workers, 42);
         tools.Prepare(env);
-        using var llm = new LatencyModelExecutor(FastLlm);
         var options = new AgentSchedulerOptions { Agents = agents, Workers = workers, MaxBatch = 4, BatchWindow = TimeSpan.FromMilliseconds(1) };
+        using var llm = new InProcessLlmEndpoint(new LatencyModelDecoder(FastLlm), options.Endpoint);
         var timing = new AgentRunTiming(TimeSpan.Zero, duration) { HangGrace = grace ?? TimeSpan.FromMilliseconds(200) };
         var runner = new AgentRunner(new JobGenerator(profile, 42), tools, llm, options, timing) { MaxAbandonedWorkers = maxAbandoned };
         var sw = Stopwatch.StartNew();

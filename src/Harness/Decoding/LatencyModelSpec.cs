@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Harness.Agents.Llm;
+namespace Harness.Decoding;
 
 /// <summary>
 /// Builds a <see cref="LatencyModel"/> from what the command line says: a preset name, given numbers,

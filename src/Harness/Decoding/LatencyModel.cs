@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Harness.Results;
 
-namespace Harness.Agents.Llm;
+namespace Harness.Decoding;
 
 /// <summary>
 /// The time an LLM device takes per iteration (forward pass), from given or measured numbers:
@@ -63,6 +63,18 @@ public sealed record LatencyModel
         joining == 0 ? DecodeMs(running)
         : running == 0 ? PrefillMs(prefillTokens)
         : Math.Max(TtftMs, DecodeMs(running + joining)) + (PrefillMsPerToken * prefillTokens);
+
+    /// <summary>The time of one <see cref="IStepDecoder.Step"/> with these sequences.</summary>
+    public double IterationMs(IReadOnlyList<DecodeSequence> joining, IReadOnlyList<DecodeSequence> running)
+    {
+        int tokens = 0;
+        for (int i = 0; i < joining.Count; i++)
+        {
+            tokens += joining[i].PromptTokens;
+        }
+
+        return IterationMs(joining.Count, tokens, running.Count);
+    }
 
     /// <summary>
     /// A model that reproduces a measured result: its TTFT p50 and TPOT p50. When a per-token prefill

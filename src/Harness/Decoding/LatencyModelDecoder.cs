@@ -1,16 +1,17 @@
 using Harness.Engine;
 
-namespace Harness.Agents.Llm;
+namespace Harness.Decoding;
 
 /// <summary>
-/// <c>latency-model</c>: an LLM device that takes the modeled time for every iteration by waiting on
-/// the clock, without using a CPU core. Iterations issued back to back are timed from the previous
+/// <c>latency-model</c>: a step-level decoder that takes the modeled time for every iteration by
+/// waiting on the clock, without using a CPU core; it models time, not text (every token it emits is 0). Iterations issued back to back are timed from the previous
 /// deadline rather than from the late wake-up, so waking late never accumulates over a long decode;
 /// and the typical lateness of a wake-up (a moving average) is aimed off, so that an isolated
 /// iteration (a prefill, the measured TTFT) also lasts the modeled time on a loaded machine.
-/// It batches any number of sequences (the model's per-sequence slope says what a batch costs).
+/// It takes sequences into a running batch, and as many as it is given slots (the model's
+/// per-sequence slope says what a batch costs).
 /// </summary>
-public sealed class LatencyModelExecutor : ILlmStepExecutor
+public sealed class LatencyModelDecoder : IStepDecoder
 {
     private readonly IClock _clock;
     private readonly IWaiter _waiter;
@@ -18,9 +19,14 @@ public sealed class LatencyModelExecutor : ILlmStepExecutor
     private long _lastDeadline = long.MinValue;
     private double _lateTicks;
 
-    public LatencyModelExecutor(LatencyModel model, IClock? clock = null, IWaiter? waiter = null)
+    /// <summary>Slots when nothing says otherwise: more than any batch the agents or generate ask for.</summary>
+    public const int DefaultSlots = 4096;
+
+    public LatencyModelDecoder(LatencyModel model, IClock? clock = null, IWaiter? waiter = null, int slots = DefaultSlots)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(slots, 1);
         Model = model;
+        Slots = slots;
         _clock = clock ?? StopwatchClock.Instance;
         _waiter = waiter ?? new PreciseWaiter(_clock);
         _backToBackTicks = _clock.Frequency / 1000; // 1 ms
@@ -31,29 +37,32 @@ public sealed class LatencyModelExecutor : ILlmStepExecutor
 
     public LatencyModel Model { get; }
 
+    /// <summary>A decoder whose steps return at once, for a caller that simulates their time (<see cref="LatencyModel.IterationMs(IReadOnlyList{DecodeSequence}, IReadOnlyList{DecodeSequence})"/>) on its own timeline.</summary>
+    public static LatencyModelDecoder Untimed(LatencyModel model, int slots) => new(model, StopwatchClock.Instance, NoWait.Instance, slots);
+
     public string Name => "latency-model";
 
-    public int MaxBatch => 4096;
+    public int Slots { get; }
 
     public bool SupportsJoining => true;
 
     public IReadOnlyDictionary<string, object?> Details { get; }
 
-    public void Iterate(IReadOnlyList<LlmSequence> joining, IReadOnlyList<LlmSequence> running, CancellationToken cancellationToken) =>
-        Occupy(Model.IterationMs(joining.Count, PrefillTokens(joining), running.Count), cancellationToken);
-
-    public static int PrefillTokens(IReadOnlyList<LlmSequence> joining)
+    public void Step(IReadOnlyList<DecodeSequence> joining, IReadOnlyList<DecodeSequence> running, CancellationToken cancellationToken)
     {
-        int tokens = 0;
-        foreach (LlmSequence s in joining)
+        Occupy(Model.IterationMs(joining, running), cancellationToken);
+        for (int i = 0; i < joining.Count; i++)
         {
-            tokens += s.PrefillTokens;
+            joining[i].Emit(0);
         }
 
-        return tokens;
+        for (int i = 0; i < running.Count; i++)
+        {
+            running[i].Emit(0);
+        }
     }
 
-    public void Release(LlmSequence sequence)
+    public void Release(DecodeSequence sequence)
     {
     }
 
@@ -76,5 +85,14 @@ public sealed class LatencyModelExecutor : ILlmStepExecutor
         _waiter.WaitUntil(aim, cancellationToken);
         long lateness = _clock.Timestamp - aim;
         _lateTicks = (0.8 * _lateTicks) + (0.2 * Math.Clamp(lateness, 0, Math.Min(gap, ticks / 2)));
+    }
+
+    private sealed class NoWait : IWaiter
+    {
+        public static readonly NoWait Instance = new();
+
+        public void WaitUntil(long timestamp, CancellationToken cancellationToken)
+        {
+        }
     }
 }

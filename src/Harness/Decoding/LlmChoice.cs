@@ -1,0 +1,72 @@
+using Harness.Backends;
+using Harness.Engine;
+using Harness.Models;
+
+namespace Harness.Decoding;
+
+/// <summary>
+/// Which decoder serves an LLM endpoint, as the command line names it (<c>--llm</c>): the latency
+/// model (built in) or a backend whose provider builds decoders (<c>onnx:cpu</c>, <c>torch:cuda</c>...),
+/// with its typed options (model config, dtype, threads) and backend settings.
+/// </summary>
+public sealed record LlmChoice
+{
+    public const string LatencyModelBackend = "latency-model";
+
+    /// <summary>"latency-model" or a backend spec, e.g. "onnx:cpu".</summary>
+    public string Backend { get; init; } = LatencyModelBackend;
+
+    /// <summary>For latency-model: the numbers (given, a preset, or read from a result file); null for the default preset.</summary>
+    public LatencyModel? Model { get; init; }
+
+    /// <summary>For a backend: model config, dtype, threads, libtorch, and settings such as spin or weight_seed.</summary>
+    public WorkloadOptions Options { get; init; } = new();
+
+    public bool IsLatencyModel => Backend == LatencyModelBackend;
+
+    /// <summary>Every backend that can serve here: the latency model, then each decoder backend of the registry.</summary>
+    public static IEnumerable<string> Names(BackendRegistry registry) => DecoderBackends.Names(registry).Prepend(LatencyModelBackend);
+
+    /// <summary>
+    /// Builds the decoder with <paramref name="slots"/> KV-cache slots. A backend's decoder rounds its
+    /// shapes (<see cref="DecoderShapes.Rounded"/>): the requests of an endpoint vary in length.
+    /// </summary>
+    public IStepDecoder CreateDecoder(BackendRegistry registry, int slots, IClock? clock = null)
+    {
+        if (IsLatencyModel)
+        {
+            return new LatencyModelDecoder(Model ?? LatencyModel.H100Llama1B, clock, slots: slots);
+        }
+
+        BackendSpec? spec = null;
+        try
+        {
+            spec = BackendSpec.Parse(Backend);
+            registry.Resolve(spec);
+        }
+        catch (HarnessException)
+        {
+            spec = null;
+        }
+
+        if (spec is null || !Names(registry).Contains($"{spec.Runtime}:{spec.Device}", StringComparer.Ordinal))
+        {
+            throw HarnessException.BadInput($"Unknown LLM backend '{Backend}'; known here: {string.Join(", ", Names(registry))}.");
+        }
+
+        IDecoderProvider provider = DecoderBackends.Resolve(registry, spec);
+        var decoder = new DecoderSpec
+        {
+            Model = Options.ModelConfig ?? ModelCatalog.Load(GenerateSettings.DefaultModel),
+            DType = Options.DType ?? provider.DefaultDType(spec),
+            WeightSeed = GenerateSettings.WeightSeedOf(Options.Extra),
+            Slots = slots,
+            Shapes = DecoderShapes.Rounded,
+        };
+        // The smallest shape first: a model the decoders do not build, or whose weights do not fit, is
+        // refused before anything is generated or loaded (each batch's shape is checked when it is built).
+        DeviceMemory memory = DeviceMemory.For(spec.Device, spec.DeviceId);
+        MemoryFit.Check(decoder.Model, 1, 1, 1, decoder.DType, memory.AvailableBytes, memory.Name);
+        return provider.CreateDecoder(spec, Options, decoder);
+    }
+}
