@@ -37,6 +37,7 @@ public static class HarnessCli
             HwCommand.Create(registry, output),
             DoctorCommand.Create(registry, output),
             CompareCommand.Create(output),
+            HistoryCommand.Create(output),
             AbCommand.Create(registry, output, error),
             ReportCommand.Create(output),
             CostCommand.Create(output),

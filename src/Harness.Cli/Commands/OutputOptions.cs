@@ -2,13 +2,15 @@ using System.CommandLine;
 using Harness.Running;
 using Harness.Telemetry;
 using Harness.Telemetry.Prometheus;
+using Harness.Trust.Disturbance;
 
 namespace Harness.Cli.Commands;
 
 /// <summary>
 /// Where a run's result goes and what travels with it, shared by every command that runs something
 /// (<c>run</c>, <c>run agents</c>, <c>agents sweep</c>, each side of <c>ab</c>): the results folder,
-/// telemetry, live Prometheus metrics and the Pushgateway, and the price. Declared once, built into
+/// telemetry, live Prometheus metrics and the Pushgateway, the price, and the disturbance a run may
+/// share the machine with. Declared once, built into
 /// one <see cref="RunOutput"/>.
 /// </summary>
 internal sealed class OutputOptions
@@ -31,12 +33,19 @@ internal sealed class OutputOptions
 
     public Option<bool> PushRequired { get; } = new("--push-required") { Description = "Exit 1 when the push fails (otherwise a failed push is a warning)." };
 
+    public Option<string[]> MaxInterference { get; } = new(DisturbanceLimits.Option)
+    {
+        Description = $"What the run may share the machine with and stay valid (the quiet_host condition; default cpu=0.1,steal=2%,gpu=0,throttle=10%): {DisturbanceLimits.Syntax}.",
+    };
+
+    public Option<bool> AllowNoisy { get; } = new("--allow-noisy") { Description = "Keep a run disturbed beyond --max-interference valid, flagged as noisy in every view (compare then does not refuse it)." };
+
     /// <summary>--instance / --price / --prices: the result then carries its cost per million output units (and per job for agents).</summary>
     public PriceOptions Prices { get; } = new();
 
     public void AddTo(Command command)
     {
-        foreach (Option o in new Option[] { ResultsDir, TelemetryInterval, NoTelemetry, MetricsAddress, MetricsLinger, Pushgateway, Job, PushDelete, PushRequired })
+        foreach (Option o in new Option[] { ResultsDir, TelemetryInterval, NoTelemetry, MetricsAddress, MetricsLinger, Pushgateway, Job, PushDelete, PushRequired, MaxInterference, AllowNoisy })
         {
             command.Add(o);
         }
@@ -51,7 +60,8 @@ internal sealed class OutputOptions
         new Dictionary<string, object?> { ["command_line"] = "harness " + string.Join(' ', parse.Tokens.Select(t => t.Value)) },
         BuildTelemetry(parse),
         BuildMetrics(parse),
-        Prices.Resolve(parse).Chosen);
+        Prices.Resolve(parse).Chosen,
+        DisturbanceLimits.Parse(parse.GetValue(MaxInterference) ?? [], parse.GetValue(AllowNoisy)));
 
     private TelemetryOptions BuildTelemetry(ParseResult parse)
     {

@@ -6,6 +6,7 @@ using Harness.Models;
 using Harness.Planning;
 using Harness.Projection;
 using Harness.Results;
+using Harness.Trust.Comparability;
 
 namespace Harness.Cli.Commands;
 
@@ -64,7 +65,7 @@ public static class PlanCommand
                 Model = parse.GetValue(model) is { } name ? ModelCatalog.Load(name) : null,
             };
             CapacityPlan plan = CapacityPlanner.Plan(request);
-            string md = PlanReport.Markdown(plan);
+            string md = MeasuredCard.Statement(catalog, source, path, parse.GetValue(from)) + "\n\n" + PlanReport.Markdown(plan);
             Write(parse.GetValue(outFile), () => JsonSerializer.Serialize(plan, ResultJson.Options));
             Write(parse.GetValue(markdown), () => md);
             Write(parse.GetValue(svg), () => PlanChart.Svg(plan));

@@ -4,6 +4,7 @@ using Harness.Hardware.Catalog;
 using Harness.Models;
 using Harness.Projection;
 using Harness.Results;
+using Harness.Trust.Comparability;
 
 namespace Harness.Cli.Commands;
 
@@ -64,6 +65,7 @@ public static class ProjectCommand
                 AtomicFile.WriteAllText(o, JsonSerializer.Serialize(projection, ResultJson.Options));
             }
 
+            output.WriteLine(MeasuredCard.Statement(catalog, source, path, parse.GetValue(from)));
             output.Write(ProjectionReport.Render(projection, o));
             return ExitCodes.Ok;
         });

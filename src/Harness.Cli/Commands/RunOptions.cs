@@ -7,6 +7,7 @@ using Harness.Models;
 using Harness.Running;
 using Harness.Telemetry;
 using Harness.Telemetry.Prometheus;
+using Harness.Trust.Disturbance;
 
 namespace Harness.Cli.Commands;
 
@@ -157,7 +158,8 @@ internal sealed class RunOptions
             output.ExtraConfig,
             output.Telemetry,
             output.Metrics,
-            output.Price);
+            output.Price,
+            output.Disturbance);
     }
 
     private static int? AtLeastOne(int? value, string option) =>

@@ -46,23 +46,21 @@ public sealed class BenchmarkEngine
         // request, so samplers that read on both calls bracket the window.
         _observer?.PhaseStarted(RunPhases.Measuring, _clock.Timestamp);
         var measured = new Phase(this, workload, description, settings, record: true, cancellationToken);
-        DateTime startedUtc = _clock.UtcNow;
+        ClockPair opened = _clock.ReadBoth();
         progress.Reset(RunPhases.Measuring, measured.Start);
         measured.Progress = progress;
-        long monotonicEnd;
-        DateTime endedUtc;
+        ClockPair closed;
         try
         {
             scenario.Run(measured);
         }
         finally
         {
-            // Both clocks read back to back at both ends (the start: Phase stamps Start last, then the
-            // wall clock), so the anomaly check compares like with like; nothing runs in between, not
-            // even the observers (a telemetry read can take milliseconds).
-            monotonicEnd = _clock.Timestamp;
-            endedUtc = _clock.UtcNow;
-            _observer?.PhaseStarted(RunPhases.Done, monotonicEnd);
+            // Both clocks read together at both ends (the start: right after Phase stamps Start), so the
+            // anomaly check compares like with like; nothing runs in between, not even the observers
+            // (a telemetry read can take milliseconds).
+            closed = _clock.ReadBoth();
+            _observer?.PhaseStarted(RunPhases.Done, closed.Timestamp);
         }
 
         progress.Reset(RunPhases.Done, _clock.Timestamp);
@@ -96,12 +94,13 @@ public sealed class BenchmarkEngine
         {
             Workload = description,
             Settings = settings,
-            StartedUtc = startedUtc,
+            StartedUtc = opened.Utc,
             WindowStart = measured.Start,
             WindowEnd = windowEnd,
             Frequency = f,
-            WallWindow = endedUtc - startedUtc,
-            MonotonicWindow = monotonicEnd - measured.Start,
+            WallWindow = closed.Utc - opened.Utc,
+            MonotonicWindow = closed.Timestamp - opened.Timestamp,
+            ClockUncertaintyTicks = opened.UncertaintyTicks + closed.UncertaintyTicks,
             StopReason = cancellationToken.IsCancellationRequested ? StopReason.Cancelled : measured.StopReason,
             WarmupRequests = warmupRequests,
             Latency = SampleRecorder.Merge(f, measured.Recorders.Select(r => r.Latency)),

@@ -37,6 +37,9 @@ public sealed class EngineResult
     /// <summary>Monotonic ticks over the same span as <see cref="WallWindow"/>; 0 when not taken (then the window is used).</summary>
     public long MonotonicWindow { get; init; }
 
+    /// <summary>How far apart, at most, the two clocks' readings at the window's edges were (<see cref="ClockPair.UncertaintyTicks"/> of both edges).</summary>
+    public long ClockUncertaintyTicks { get; init; }
+
     public required StopReason StopReason { get; init; }
 
     public required long WarmupRequests { get; init; }

@@ -4,6 +4,7 @@ using Harness.Hardware;
 using Harness.Measurement;
 using Harness.Metrics;
 using Harness.Telemetry;
+using Harness.Trust.Disturbance;
 using Harness.Validity;
 
 namespace Harness.Results;
@@ -25,9 +26,14 @@ public static class ResultBuilder
         IReadOnlyDictionary<string, object?>? extraConfig = null,
         IEnumerable<IValidityRule>? rules = null,
         TelemetryReport? telemetry = null,
-        TimeSpan? telemetryAllowedGap = null)
+        TimeSpan? telemetryAllowedGap = null,
+        DisturbanceLimits? disturbanceLimits = null)
     {
-        var allRules = (rules ?? DefaultValidityRules.All).Append(new TelemetryAliveRule(telemetry, telemetryAllowedGap ?? TimeSpan.FromSeconds(1)));
+        // The quiet-host rule judges what the telemetry measured; every run built here carries it (engine runs, sweeps, fleet tasks, agents).
+        DisturbanceJudge.Apply(telemetry?.Disturbance, disturbanceLimits ?? DisturbanceLimits.Default, run.WindowSeconds);
+        var allRules = (rules ?? DefaultValidityRules.All)
+            .Append(new TelemetryAliveRule(telemetry, telemetryAllowedGap ?? TimeSpan.FromSeconds(1)))
+            .Append(new QuietHostRule(telemetry));
         IReadOnlyList<ValidityCondition> validity = DefaultValidityRules.Evaluate(run, allRules);
         long ok = run.Count(RequestOutcome.Ok);
         double window = run.WindowSeconds;
@@ -186,6 +192,7 @@ public static class ResultBuilder
     private static Dictionary<string, string> SectionDefinitions() => new()
     {
         ["telemetry"] = "samples every telemetry.interval_ms on the run's clock; averages weigh each sample by the part of the window its interval covers; busy_fraction: mean of NVML utilization.gpu; throttle_s: window time with a clock-event reason other than idle or application clocks",
+        ["telemetry.disturbance"] = "other_processes_cores: (machine user + nice + system ticks - this process's and its reaped children's CPU time) / all ticks x logical cores, over the window (/proc/stat, /proc/self/stat); steal_share: steal ticks / all ticks; pressure_*: /proc/pressure stall time / window; gpus[].other_processes: most processes other than this one in one NVML listing of running compute processes; hardware_throttle_s: window time with a thermal or hardware slowdown reason",
         ["tail_sufficiency"] = "MLPerf early stopping, tolerance 0, confidence 0.99: smallest n with P(Binomial(n, 1-p) <= 0) <= 0.01",
     };
 }

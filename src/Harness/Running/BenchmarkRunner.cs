@@ -6,6 +6,7 @@ using Harness.Hardware;
 using Harness.Results;
 using Harness.Telemetry;
 using Harness.Telemetry.Prometheus;
+using Harness.Trust.Disturbance;
 
 namespace Harness.Running;
 
@@ -20,15 +21,17 @@ public sealed record RunRequest(
     IReadOnlyDictionary<string, object?>? ExtraConfig = null,
     TelemetryOptions? Telemetry = null,
     MetricsOptions? Metrics = null,
-    PriceOffer? Price = null)
+    PriceOffer? Price = null,
+    DisturbanceLimits? Disturbance = null)
 {
     /// <summary>Where and how its result goes: the part every kind of run shares.</summary>
-    public RunOutput Output => new(OutputPath, ResultsRoot, ExtraConfig, Telemetry, Metrics, Price);
+    public RunOutput Output => new(OutputPath, ResultsRoot, ExtraConfig, Telemetry, Metrics, Price, Disturbance);
 }
 
 /// <summary>
 /// What every kind of run (engine or agents) shares between measuring and its file: where the result
-/// goes, telemetry, live metrics and the price to put on it, and extra config (the command line).
+/// goes, telemetry, live metrics, the price to put on it, how much disturbance it may share the
+/// machine with (the quiet_host condition), and extra config (the command line).
 /// </summary>
 public sealed record RunOutput(
     string? OutputPath,
@@ -36,7 +39,8 @@ public sealed record RunOutput(
     IReadOnlyDictionary<string, object?>? ExtraConfig = null,
     TelemetryOptions? Telemetry = null,
     MetricsOptions? Metrics = null,
-    PriceOffer? Price = null);
+    PriceOffer? Price = null,
+    DisturbanceLimits? Disturbance = null);
 
 /// <summary>The result of a run: the document, where it was written, the exit code it maps to, and what went wrong beside the measurement.</summary>
 public sealed record RunOutcome(ResultDocument Document, string Path, int ExitCode, IReadOnlyList<string>? Warnings = null);
@@ -134,7 +138,7 @@ public sealed class BenchmarkRunner
         }
 
         ResultDocument doc = ResultBuilder.Build(run, measurement.Labels.Workload, measurement.Labels.Backend, hardware, config,
-            telemetry: telemetry, telemetryAllowedGap: sampler?.AllowedGap);
+            telemetry: telemetry, telemetryAllowedGap: sampler?.AllowedGap, disturbanceLimits: output.Disturbance);
         measurement.Complete(doc);
         if (output.Price is { } price)
         {
@@ -149,7 +153,7 @@ public sealed class BenchmarkRunner
             metrics.SetResult(doc);
             if (endpoint is not null && metricsOptions.Linger > TimeSpan.Zero)
             {
-                WaitForOneMoreScrape(metrics, metricsOptions.Linger, cancellationToken);
+                WaitForOneMoreScrape(endpoint, metricsOptions.Linger, cancellationToken);
             }
 
             if (push is not null && !TryPush(() => push.PushAsync(metrics.Registry, CancellationToken.None), warnings) && metricsOptions.PushRequired)
@@ -185,12 +189,12 @@ public sealed class BenchmarkRunner
         }
     }
 
-    /// <summary>Lets Prometheus read the final values: returns after the next scrape, or when <paramref name="linger"/> ran out.</summary>
-    private static void WaitForOneMoreScrape(HarnessMetrics metrics, TimeSpan linger, CancellationToken cancellationToken)
+    /// <summary>Lets Prometheus read the final values: returns once one more scrape was answered in full, or when <paramref name="linger"/> ran out.</summary>
+    private static void WaitForOneMoreScrape(MetricsEndpoint endpoint, TimeSpan linger, CancellationToken cancellationToken)
     {
-        long before = metrics.Collections;
+        long before = endpoint.Served;
         var deadline = DateTime.UtcNow + linger;
-        while (metrics.Collections == before && DateTime.UtcNow < deadline && !cancellationToken.IsCancellationRequested)
+        while (endpoint.Served == before && DateTime.UtcNow < deadline && !cancellationToken.IsCancellationRequested)
         {
             Thread.Sleep(50);
         }

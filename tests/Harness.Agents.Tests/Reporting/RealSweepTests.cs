@@ -61,8 +61,9 @@ public sealed class RealSweepTests(ITestOutputHelper output) : IDisposable
         double cpuGain = two.CpuUtilization!.Value / Math.Max(1e-9, one.CpuUtilization!.Value);
         if (cpuGain >= 1.3)
         {
+            // Turns, not the busy fraction: with a starved device a window holds a handful of steps,
+            // and their share of the window moves with where in a step it happened to close.
             Assert.True(two.TurnsPerS >= one.TurnsPerS * 0.9, seen);
-            Assert.True(two.LlmBusyFraction >= one.LlmBusyFraction * 0.8, seen);
         }
         else
         {

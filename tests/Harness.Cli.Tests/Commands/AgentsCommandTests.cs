@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Harness.Agents.Reporting;
 using Harness.Results;
+using Harness.Testing;
 using Harness.Torch.Tests;
 
 namespace Harness.Cli.Tests.Commands;
@@ -29,7 +30,7 @@ public class AgentsCommandTests : IDisposable
         string path = Path.Combine(_dir, backend.Replace(':', '-') + ".json");
         (int code, string output, string err) = CliRunner.Run(
             "run", "agents", "--profile", Profile, "--workers", "1", "--duration", "2s", "--warmup", "0.3s", "--min-turns", "1",
-            "--llm", backend, "--llm-set", "model_config=tiny-gpt2-test", "--llm-set", "threads=1", "--out", path);
+            "--llm", backend, "--llm-set", "model_config=tiny-gpt2-test", "--llm-set", "threads=1", SharedMachine.AllowNoisy, "--out", path);
 
         Assert.True(code == 0, $"exit {code}\n{output}\n{err}");
         Assert.Empty(ResultSchema.Validate(File.ReadAllText(path)));
@@ -56,7 +57,7 @@ public class AgentsCommandTests : IDisposable
         string path = Path.Combine(_dir, "run.json");
         (int code, string output, string err) = CliRunner.Run(
             "run", "agents", "--profile", Profile, "--workers", "2", "--duration", "1.5s", "--warmup", "0.2s",
-            "--llm-ttft-ms", "3", "--llm-tpot-ms", "1", "--price", "4/gpu-h", "--out", path);
+            "--llm-ttft-ms", "3", "--llm-tpot-ms", "1", "--price", "4/gpu-h", SharedMachine.AllowNoisy, "--out", path);
 
         Assert.True(code == 0, $"exit {code}\n{output}\n{err}");
         Assert.Empty(ResultSchema.Validate(File.ReadAllText(path)));
@@ -83,7 +84,7 @@ public class AgentsCommandTests : IDisposable
         string folder = Path.Combine(_dir, "sweep");
         (int code, string output, string err) = CliRunner.Run(
             "agents", "sweep", "--profile", Profile, "--workers", "1", "--duration", "1s", "--warmup", "0.2s",
-            "--llm-ttft-ms", "3", "--llm-tpot-ms", "1", "--card", "h100-gpt2", "--price", "2/gpu-h", "--out", folder);
+            "--llm-ttft-ms", "3", "--llm-tpot-ms", "1", "--card", "h100-gpt2", "--price", "2/gpu-h", SharedMachine.AllowNoisy, "--out", folder);
 
         Assert.True(code == 0, $"exit {code}\n{output}\n{err}");
         string path = Path.Combine(folder, ResultReader.AgentSweepFileName);
@@ -125,7 +126,7 @@ public class AgentsCommandTests : IDisposable
         string path = Path.Combine(_dir, "sweep-onnx.json");
         (int code, string output, string err) = CliRunner.Run(
             "agents", "sweep", "--profile", Profile, "--workers", "1,2", "--duration", "1s", "--warmup", "0.2s",
-            "--llm", "onnx:cpu", "--llm-set", "model_config=tiny-gpt2-test", "--llm-set", "threads=1", "--out", path);
+            "--llm", "onnx:cpu", "--llm-set", "model_config=tiny-gpt2-test", "--llm-set", "threads=1", SharedMachine.AllowNoisy, "--out", path);
 
         Assert.True(code == 0, $"exit {code}\n{output}\n{err}");
         AgentSweepDocument doc = AgentSweepJson.Read(path);

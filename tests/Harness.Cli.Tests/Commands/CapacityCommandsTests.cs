@@ -199,6 +199,17 @@ public sealed class CapacityCommandsTests : IDisposable
         Assert.True(code == 0, error);
         Assert.Contains("\nPublished:\n- throughput: 6,868 output tokens/s per GPU, gpt-oss-120b fp8 on h200 TP 1", output, StringComparison.Ordinal);
         Assert.Contains("- experts read:", output, StringComparison.Ordinal);
+        Assert.StartsWith("Measured card: NVIDIA H200 SXM 141GB (h200), as the published figure names it; a published figure carries no hardware fingerprint", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Project_and_plan_say_which_card_they_took_from_the_fingerprint_and_whether_from_agrees()
+    {
+        var (_, fingerprint, _) = CliRunner.Run("project", CliRunner.H200Run(), "--to", "gb200");
+        var (_, named, _) = CliRunner.Run("plan", "--workload", CliRunner.H200Run(), "--target", "50000 tok/s", "--slo", "ttft_p99<500ms,tpot_p99<50ms", "--from", "h100");
+
+        Assert.StartsWith("Measured card: NVIDIA H200 SXM 141GB (h200), from the result's hardware fingerprint (GPU 0: NVIDIA H200, driver 580.159.04, power limit 700 W).", fingerprint, StringComparison.Ordinal);
+        Assert.Matches(@"^Measured card: .+ \(h100-sxm\), named by --from; the result's fingerprint records GPU 0: NVIDIA H200, .*which matches NVIDIA H200 SXM 141GB \(h200\), NOT the card named", named);
     }
 
     [Theory]

@@ -1,3 +1,4 @@
+using Harness.Testing;
 using Harness.Results;
 
 namespace Harness.Cli.Tests.Commands;
@@ -18,7 +19,7 @@ public class RunCommandTests : IDisposable
         string path = Path.Combine(_dir, $"{workload}.json");
         (int code, string output, string err) = CliRunner.Run(
             "run", workload, "--scenario", scenario, "--batch", batch, "--threads", "2", "--duration", "2s", "--warmup", "0.5s",
-            "--min-requests", "50", "--max-duration", "2m", "--tail", "p90", "--out", path);
+            "--min-requests", "50", "--max-duration", "2m", "--tail", "p90", "--out", path, SharedMachine.AllowNoisy);
 
         Assert.True(code == 0, $"exit {code}\n{output}\n{err}");
         Assert.Empty(ResultSchema.Validate(File.ReadAllText(path)));

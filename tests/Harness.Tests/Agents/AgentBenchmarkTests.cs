@@ -9,6 +9,7 @@ using Harness.Metrics;
 using Harness.Results;
 using Harness.Running;
 using Harness.Telemetry.Prometheus;
+using Harness.Testing;
 using Harness.Tests.Fakes;
 using Harness.Tests.Telemetry.Prometheus;
 
@@ -28,7 +29,7 @@ public sealed class AgentBenchmarkTests : IDisposable
     public void An_agent_result_carries_cpu_telemetry_and_a_cost_per_job()
     {
         string path = Path.Combine(_dir.Path, "agents.json");
-        RunOutcome outcome = Run(new RunOutput(path, Price: PriceArgument.Parse("3.6/gpu-h", DateOnly.FromDateTime(DateTime.UtcNow))));
+        RunOutcome outcome = Run(new RunOutput(path, Price: PriceArgument.Parse("3.6/gpu-h", DateOnly.FromDateTime(DateTime.UtcNow)), Disturbance: SharedMachine.Limits));
 
         ResultDocument doc = ResultReader.ReadDocument(path);
         Assert.Equal(outcome.Document.Metrics.RequestsOk, doc.Metrics.RequestsOk);
@@ -47,7 +48,8 @@ public sealed class AgentBenchmarkTests : IDisposable
         int port = FreePort.Get();
         var output = new RunOutput(
             Path.Combine(_dir.Path, "live.json"),
-            Metrics: new MetricsOptions { Listen = $"127.0.0.1:{port}", Linger = TimeSpan.FromSeconds(30) });
+            Metrics: new MetricsOptions { Listen = $"127.0.0.1:{port}", Linger = TimeSpan.FromSeconds(30) },
+            Disturbance: SharedMachine.Limits);
         using var scraping = new CancellationTokenSource();
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         string last = "";
@@ -58,8 +60,12 @@ public sealed class AgentBenchmarkTests : IDisposable
             {
                 try
                 {
-                    last = await http.GetStringAsync($"http://127.0.0.1:{port}/metrics", scraping.Token);
-                    sawMeasuring |= last.Split('\n').Any(l => l.StartsWith("harness_run_phase{", StringComparison.Ordinal) && l.Contains("phase=\"measuring\"", StringComparison.Ordinal) && l.EndsWith(" 1", StringComparison.Ordinal));
+                    string text = await http.GetStringAsync($"http://127.0.0.1:{port}/metrics", scraping.Token);
+                    if (text.Length > 0) // not the endpoint closing under a scrape
+                    {
+                        last = text;
+                        sawMeasuring |= last.Split('\n').Any(l => l.StartsWith("harness_run_phase{", StringComparison.Ordinal) && l.Contains("phase=\"measuring\"", StringComparison.Ordinal) && l.EndsWith(" 1", StringComparison.Ordinal));
+                    }
                 }
                 catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
                 {

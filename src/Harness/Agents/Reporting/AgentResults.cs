@@ -64,6 +64,7 @@ public static class AgentResults
             Frequency = a.Frequency,
             WallWindow = run.WallWindow,
             MonotonicWindow = run.MonotonicWindow,
+            ClockUncertaintyTicks = run.ClockUncertaintyTicks,
             StopReason = run.Cancelled ? StopReason.Cancelled : StopReason.Completed,
             WarmupRequests = a.WarmupTurns,
             Latency = a.TurnLatency,

@@ -31,6 +31,9 @@ public sealed record AgentRunOutcome(
 {
     /// <summary>CPU time of the LLM endpoint's driver thread over the whole run (warm-up included: an upper bound for the window).</summary>
     public TimeSpan LlmDriverCpu { get; init; }
+
+    /// <summary>How far apart the two clocks' readings at the window's edges could be (for the clock rule).</summary>
+    public long ClockUncertaintyTicks { get; init; }
 }
 
 /// <summary>
@@ -105,7 +108,7 @@ public sealed class AgentRunner : IAgentHost, IDeviceObserver
         DateTime wall0 = _clock.UtcNow;
         DateTime startedUtc = wall0;
         TimeSpan cpu, children, wallWindow, deviceCpu;
-        long monotonicWindow;
+        long monotonicWindow, clockUncertainty = 0;
         var batch = new List<HostEvent>();
         try
         {
@@ -132,8 +135,9 @@ public sealed class AgentRunner : IAgentHost, IDeviceObserver
                 if (!windowOpen && now >= windowStart)
                 {
                     windowOpen = true;
-                    // The two clocks read side by side: the clock rule compares the spans they give.
-                    (cpuStart, wall0) = (_clock.Timestamp, _clock.UtcNow);
+                    // The two clocks read together: the clock rule compares the spans they give.
+                    ClockPair opened = _clock.ReadBoth();
+                    (cpuStart, wall0, clockUncertainty) = (opened.Timestamp, opened.Utc, opened.UncertaintyTicks);
                     startedUtc = wall0;
                     (cpu0, children0) = (CpuTime.ProcessWithChildren(), CpuTime.Children());
                     if (_timing.Warmup > TimeSpan.Zero)
@@ -191,7 +195,9 @@ public sealed class AgentRunner : IAgentHost, IDeviceObserver
         }
         finally
         {
-            (long end, DateTime wallEnd) = (_clock.Timestamp, _clock.UtcNow);
+            ClockPair closed = _clock.ReadBoth();
+            (long end, DateTime wallEnd) = (closed.Timestamp, closed.Utc);
+            clockUncertainty += closed.UncertaintyTicks;
             coordinator.Stop(Math.Min(end, windowEnd));
             if (!windowOpen)
             {
@@ -210,7 +216,7 @@ public sealed class AgentRunner : IAgentHost, IDeviceObserver
         return new AgentRunOutcome(
             accounting, _options, _llm.Batching, _llm.MaxBatch, startedUtc,
             wallWindow, monotonicWindow, cpu, children, Environment.ProcessorCount,
-            cancelled, aborted, _abandoned) { LlmDriverCpu = deviceCpu };
+            cancelled, aborted, _abandoned) { LlmDriverCpu = deviceCpu, ClockUncertaintyTicks = clockUncertainty };
     }
 
     void IAgentHost.StartTool(int worker, ToolTicket ticket) => _workers[worker].Assign(ticket);

@@ -44,6 +44,9 @@ public sealed class HarnessMetrics : IRunObserver
     private readonly ICounter? _cpuPackageEnergy;
     private readonly ICounter? _processCpu;
     private readonly IGauge? _processRss;
+    private readonly IGauge? _otherProcessesCores;
+    private readonly IGauge? _stealRatio;
+    private readonly IGauge? _cpuFrequency;
     private readonly Dictionary<string, Counter.Child> _samples = [];
     private readonly Gauge _resultValid;
     private readonly Dictionary<MetricDefinition, Gauge> _resultGauges = [];
@@ -93,6 +96,8 @@ public sealed class HarnessMetrics : IRunObserver
             var memClock = f.CreateGauge("harness_gpu_memory_clock_hertz", "Memory clock.", "device");
             var temp = f.CreateGauge("harness_gpu_temperature_celsius", "GPU core temperature.", "device");
             var throttle = f.CreateCounter("harness_gpu_throttle_seconds_total", "Time a clock-event (throttle) reason was active since the sampler started.", "device", "reason");
+            var neighbours = f.CreateGauge("harness_disturbance_gpu_other_processes", "Processes other than the harness on the GPU at the latest NVML listing: a neighbour sharing the card.",
+                new GaugeConfiguration { SuppressInitialValue = true, LabelNames = ["device"] });
             _gpus = _gpuSource.Gpus.Select((g, slot) =>
             {
                 string d = $"gpu{g.Index}";
@@ -106,7 +111,8 @@ public sealed class HarnessMetrics : IRunObserver
                     sm.WithLabels(d),
                     memClock.WithLabels(d),
                     temp.WithLabels(d),
-                    ClockEventReasons.Throttling.Select(r => throttle.WithLabels(d, r.Name)).ToArray());
+                    ClockEventReasons.Throttling.Select(r => throttle.WithLabels(d, r.Name)).ToArray(),
+                    neighbours.WithLabels(d));
             }).ToArray();
         }
 
@@ -115,6 +121,9 @@ public sealed class HarnessMetrics : IRunObserver
             _cpuUtilization = f.CreateGauge("harness_cpu_utilization_ratio", "Busy share of all host cores since the previous reading (/proc/stat).", hidden);
             _processCpu = f.CreateCounter("harness_process_cpu_seconds_total", "User and system CPU time of the harness process.", hiddenCounter);
             _processRss = f.CreateGauge("harness_process_resident_memory_bytes", "Resident memory of the harness process.", hidden);
+            _otherProcessesCores = f.CreateGauge("harness_disturbance_other_processes_cores", "Cores other processes kept busy since the previous reading (machine user + system time minus the harness's).", hidden);
+            _stealRatio = f.CreateGauge("harness_disturbance_steal_ratio", "Share of CPU time the hypervisor stole since the previous reading (/proc/stat steal).", hidden);
+            _cpuFrequency = f.CreateGauge("harness_cpu_frequency_hertz", "Mean core clock at the latest reading (scaling_cur_freq or /proc/cpuinfo; read every second).", hidden);
             if (_cpuSource.HasPackageEnergy)
             {
                 _cpuPackageEnergy = f.CreateCounter("harness_cpu_package_energy_joules_total", "CPU package energy (RAPL, all packages) since the sampler started.", hiddenCounter);
@@ -261,6 +270,7 @@ public sealed class HarnessMetrics : IRunObserver
             Set(g.SmClock, live.Latest.SmClockMhz * 1e6);
             Set(g.MemoryClock, live.Latest.MemoryClockMhz * 1e6);
             Set(g.Temperature, live.Latest.TemperatureC);
+            Set(g.OtherProcesses, live.OtherProcesses);
             if (live.EnergySinceStartJ is { } joules)
             {
                 g.Energy.IncTo(joules);
@@ -280,6 +290,9 @@ public sealed class HarnessMetrics : IRunObserver
             CpuLive live = _cpuSource.Live();
             Set(_cpuUtilization!, live.Utilization);
             Set(_processRss!, live.RssBytes);
+            Set(_otherProcessesCores!, live.OtherProcessesCores is { } other && double.IsFinite(other) ? other : null);
+            Set(_stealRatio!, live.StealShare);
+            Set(_cpuFrequency!, live.FrequencyMhz * 1e6);
             if (live.ProcessCpuSeconds is { } cpu)
             {
                 _processCpu!.IncTo(cpu);
@@ -310,5 +323,6 @@ public sealed class HarnessMetrics : IRunObserver
         Gauge.Child SmClock,
         Gauge.Child MemoryClock,
         Gauge.Child Temperature,
-        Counter.Child[] Throttle);
+        Counter.Child[] Throttle,
+        Gauge.Child OtherProcesses);
 }
