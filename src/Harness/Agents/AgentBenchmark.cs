@@ -98,7 +98,7 @@ public sealed class AgentBenchmark
     public static string DefaultPath(AgentRunRequest r, HardwareFingerprint hardware)
     {
         string stamp = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
-        string name = $"agents_{r.Profile.Name}_{r.Llm.Backend.Replace(':', '-')}_a{r.Options.Agents}w{r.Options.Workers}_{stamp}.json";
+        string name = $"agents_{r.Profile.Name}_{BackendSpec.FileSafe(r.Llm.Backend)}_a{r.Options.Agents}w{r.Options.Workers}_{stamp}.json";
         return Path.Combine(r.ResultsRoot, HardwareProbe.MachineLabel(hardware), name);
     }
 }

@@ -188,7 +188,7 @@ public sealed class BenchmarkRunner
     public static string DefaultPath(RunRequest request, HardwareFingerprint hardware)
     {
         string stamp = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
-        string name = $"{request.Workload}_{request.Backend.ToString().Replace(':', '-')}_{request.Settings.Scenario.Name.Replace(':', '-')}_{stamp}.json";
+        string name = $"{request.Workload}_{request.Backend.FileLabel}_{request.Settings.Scenario.Name.Replace(':', '-')}_{stamp}.json";
         return Path.Combine(request.ResultsRoot, HardwareProbe.MachineLabel(hardware), name);
     }
 
@@ -197,7 +197,7 @@ public sealed class BenchmarkRunner
     {
         HardwareFingerprint hardware = HardwareProbe.Probe(_registry.PackageVersions, _nvml);
         string stamp = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
-        string name = $"{request.Workload}_{request.Backend.ToString().Replace(':', '-')}_{kind}_{stamp}";
+        string name = $"{request.Workload}_{request.Backend.FileLabel}_{kind}_{stamp}";
         return Path.Combine(request.ResultsRoot, HardwareProbe.MachineLabel(hardware), name);
     }
 

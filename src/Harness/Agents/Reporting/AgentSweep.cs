@@ -207,6 +207,6 @@ public sealed class AgentSweep
     private static string DefaultPath(AgentSweepRequest r, HardwareFingerprint hardware)
     {
         string stamp = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
-        return Path.Combine(r.ResultsRoot, HardwareProbe.MachineLabel(hardware), $"agents-sweep_{r.Profile.Name}_{r.Llm.Backend.Replace(':', '-')}_a{r.Options.Agents}_{stamp}.json");
+        return Path.Combine(r.ResultsRoot, HardwareProbe.MachineLabel(hardware), $"agents-sweep_{r.Profile.Name}_{BackendSpec.FileSafe(r.Llm.Backend)}_a{r.Options.Agents}_{stamp}.json");
     }
 }
