@@ -40,6 +40,7 @@ public sealed class GenerateOverHttpTests : IAsyncLifetime
             "--slo", "ttft_p90<5s", "--no-telemetry", "--out", path);
 
         double wake = WakeLatency.Measure();
+        Assert.Empty(ResultSchema.Validate(File.ReadAllText(path)));
         ResultDocument doc = ResultReader.ReadDocument(path);
         // Every condition holds; the send lag within its limit plus how late this machine wakes a thread now (measured here).
         Assert.All(doc.Validity.Where(v => v.Name != "send_lag"), v => Assert.True(v.Passed, $"{v.Name}: {v.Detail}\n{stdout}"));

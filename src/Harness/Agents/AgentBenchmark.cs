@@ -71,9 +71,12 @@ public sealed class AgentBenchmark
         using ToolSet tools = _tools();
         using var environment = new ToolEnvironment(profile, request.Options.Workers, request.Options.Seed);
         tools.Prepare(environment);
-        using IStepDecoder decoder = request.Llm.CreateDecoder(_backends, request.Options.MaxBatch, _clock);
-        using var llm = new InProcessLlmEndpoint(decoder, request.Options.Endpoint, _clock, ownsDecoder: false);
-        var runner = new AgentRunner(new JobGenerator(profile, request.Options.Seed), tools, llm, request.Options, request.Timing, _clock);
+        AgentSchedulerOptions options = request.Llm.IsRemote ? request.Options with { RemoteLlm = true } : request.Options;
+        using IStepDecoder? decoder = request.Llm.IsRemote ? null : request.Llm.CreateDecoder(_backends, options.MaxBatch, _clock);
+        using ILlmEndpoint llm = decoder is null
+            ? request.Llm.Connect(_backends, _clock).Endpoint
+            : new InProcessLlmEndpoint(decoder, options.Endpoint, _clock, ownsDecoder: false);
+        var runner = new AgentRunner(new JobGenerator(profile, options.Seed), tools, llm, options, request.Timing, _clock);
         AgentRunOutcome outcome = runner.Run(cancellationToken);
         double? load = Measurement.CpuTime.LoadAverage();
 
@@ -83,7 +86,11 @@ public sealed class AgentBenchmark
             ["exec_isolation"] = tools.All.OfType<ExecTool>().FirstOrDefault() is { } exec && profile.Tools.Any(t => t.Tool == exec.Name) ? exec.Isolation : null,
             ["profile_sources"] = profile.Sources,
         };
-        if (!request.Llm.IsLatencyModel)
+        if (request.Llm.IsRemote)
+        {
+            config["llm_remote"] = "each step sends the agent's whole conversation; LLM busy = steps in flight / --llm-max-batch (the server's batch slots as given)";
+        }
+        else if (!request.Llm.IsLatencyModel)
         {
             config["llm_threads"] = request.Llm.Options.Threads;
         }

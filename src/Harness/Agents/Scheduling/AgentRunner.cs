@@ -196,7 +196,7 @@ public sealed class AgentRunner : IAgentHost, IDeviceObserver
         }
 
         return new AgentRunOutcome(
-            accounting, _options, _llm.Batching, _llm.MaxBatch, startedUtc,
+            accounting, _options, _llm.Batching, _llm.MaxBatch > 0 ? _llm.MaxBatch : _options.MaxBatch, startedUtc,
             wallWindow, monotonicWindow, cpu, children, Environment.ProcessorCount,
             cancelled, aborted, _abandoned) { LlmDriverCpu = deviceCpu };
     }
