@@ -34,19 +34,23 @@ public sealed class GenerateOverHttpTests : IAsyncLifetime
     public void Poisson_run_is_valid_with_client_and_server_figures()
     {
         string path = Path.Combine(_dir.Path, "http.json");
+        // How late this machine hands a due request to a waiting thread, measured beside the run over the same seconds.
+        double wake = 0;
+        var beside = new Thread(() => wake = WakeLatency.Measure(samples: 300, gap: TimeSpan.FromMilliseconds(12))) { IsBackground = true };
+        beside.Start();
         (int code, string stdout, string stderr) = Run(
             "run", "generate", "--backend", $"openai:{_server.BaseUrl}", "--dataset", "synthetic:in=128,out=16",
             "--scenario", "poisson:4", "--duration", "3s", "--warmup", "1s", "--min-requests", "5", "--tail", "p50",
             "--slo", "ttft_p90<5s", "--no-telemetry", "--out", path);
 
-        double wake = WakeLatency.Measure();
+        beside.Join();
         Assert.Empty(ResultSchema.Validate(File.ReadAllText(path)));
         ResultDocument doc = ResultReader.ReadDocument(path);
-        // Every condition holds; the send lag within its limit plus how late this machine wakes a thread now (measured here).
+        // Every condition holds; the send lag within its limit beyond the machine's own hand-off delay (the run's dispatcher and workers share it, hence the 1.5).
         Assert.All(doc.Validity.Where(v => v.Name != "send_lag"), v => Assert.True(v.Passed, $"{v.Name}: {v.Detail}\n{stdout}"));
         double lagP99 = doc.Metrics.Distribution(Metrics.MetricCatalog.SendLagMs)!.P99;
         double limit = Math.Max(2, 0.05 * doc.Metrics.DurationS * 1000 / (doc.Metrics.RequestsOk + doc.Metrics.RequestsFailed));
-        Assert.True(lagP99 <= limit + wake, $"send lag p99 {lagP99} ms, limit {limit} ms, wake-up p99 now {wake} ms");
+        Assert.True(lagP99 <= limit + (1.5 * wake), $"send lag p99 {lagP99} ms, limit {limit} ms, hand-off p99 beside it {wake} ms");
         Assert.True(code == 0 || !doc.Validity.Single(v => v.Name == "send_lag").Passed, $"exit {code}: {stderr}\n{stdout}");
         Assert.Equal("openai:" + _server.BaseUrl.ToString().TrimEnd('/'), doc.Backend);
         Assert.Contains(doc.Validity, v => v.Name == "client_cpu" && v.Passed);

@@ -157,8 +157,9 @@ public sealed class StreamRecord
 
     /// <summary>
     /// Sets each event's tokens from the server's count <paramref name="total"/>: in proportion to the
-    /// event's characters (largest remainder, so they add up exactly), at least one per event while
-    /// the total allows. With no total, one per event.
+    /// event's characters (largest remainder, so they add up exactly), then at least one per event
+    /// while the total allows (a chunk that came carried a token), taken from the event with the most.
+    /// With no total, one per event.
     /// </summary>
     public void SpreadTokens(int? total)
     {
@@ -174,9 +175,6 @@ public sealed class StreamRecord
             return;
         }
 
-        // One each first (a chunk that came carried at least one token), the rest by characters.
-        int baseline = Math.Min(1, n / events.Length);
-        int rest = n - (baseline * events.Length);
         long chars = 0;
         foreach (StreamEvent e in events)
         {
@@ -187,14 +185,14 @@ public sealed class StreamRecord
         Span<double> remainders = events.Length <= 256 ? stackalloc double[events.Length] : new double[events.Length];
         for (int i = 0; i < events.Length; i++)
         {
-            double share = rest * (double)Math.Max(1, events[i].Chars) / chars;
+            double share = n * (double)Math.Max(1, events[i].Chars) / chars;
             int whole = (int)Math.Floor(share);
-            events[i].Tokens = baseline + whole;
+            events[i].Tokens = whole;
             remainders[i] = share - whole;
             given += whole;
         }
 
-        for (int left = rest - given; left > 0; left--)
+        for (int left = n - given; left > 0; left--)
         {
             int best = 0;
             for (int i = 1; i < remainders.Length; i++)
@@ -207,6 +205,31 @@ public sealed class StreamRecord
 
             events[best].Tokens++;
             remainders[best] = -1;
+        }
+
+        for (int i = 0; i < events.Length; i++)
+        {
+            if (events[i].Tokens > 0)
+            {
+                continue;
+            }
+
+            int most = 0;
+            for (int j = 1; j < events.Length; j++)
+            {
+                if (events[j].Tokens > events[most].Tokens)
+                {
+                    most = j;
+                }
+            }
+
+            if (events[most].Tokens <= 1)
+            {
+                break; // fewer tokens than events: the rest stay at zero
+            }
+
+            events[most].Tokens--;
+            events[i].Tokens = 1;
         }
 
         TokensFrom = EventTokenSource.Usage;

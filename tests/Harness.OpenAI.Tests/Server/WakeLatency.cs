@@ -3,18 +3,21 @@ using System.Diagnostics;
 namespace Harness.OpenAI.Tests.Server;
 
 /// <summary>
-/// How late this machine, right now, wakes a thread handed work through a semaphore (what an
-/// open-loop worker goes through between its arrival and its send): a margin measured in the same
-/// run for the send-lag checks, so a loaded machine's scheduler is not read as the client's delay.
+/// How late this machine, right now, gets a request to a worker at its due time along the path an
+/// open-loop scenario takes without any HTTP: a dispatcher sleeps until shortly before the due time,
+/// spins to it, and hands the request through a semaphore to a waiting worker. A margin measured in
+/// the same run for the send-lag checks, so a loaded machine's scheduler is not read as the client's delay.
 /// </summary>
 public static class WakeLatency
 {
-    /// <summary>The given percentile of <paramref name="samples"/> handoffs <paramref name="gap"/> apart, in ms.</summary>
+    /// <summary>The given percentile of <paramref name="samples"/> handoffs <paramref name="gap"/> apart, in ms (due to worker awake).</summary>
     public static double Measure(int samples = 100, double percentile = 0.99, TimeSpan? gap = null)
     {
-        long spacing = (long)((gap ?? TimeSpan.FromMilliseconds(5)).TotalSeconds * Stopwatch.Frequency);
+        long f = Stopwatch.Frequency;
+        long spacing = (long)((gap ?? TimeSpan.FromMilliseconds(5)).TotalSeconds * f);
+        long lead = f / 500; // the scenarios sleep until 2 ms before an arrival, then spin
         using var ready = new SemaphoreSlim(0);
-        var released = new long[samples];
+        var due = new long[samples];
         var woke = new long[samples];
         var waiter = new Thread(() =>
         {
@@ -25,21 +28,26 @@ public static class WakeLatency
             }
         }) { IsBackground = true };
         waiter.Start();
-        long next = Stopwatch.GetTimestamp();
-        for (int i = 0; i < samples; i++)
+        long next = Stopwatch.GetTimestamp() + spacing;
+        for (int i = 0; i < samples; i++, next += spacing)
         {
-            next += spacing;
+            long sleep = next - lead - Stopwatch.GetTimestamp();
+            if (sleep > 0)
+            {
+                Thread.Sleep(TimeSpan.FromSeconds((double)sleep / f));
+            }
+
             while (Stopwatch.GetTimestamp() < next)
             {
                 Thread.SpinWait(20);
             }
 
-            released[i] = Stopwatch.GetTimestamp();
+            due[i] = next;
             ready.Release();
         }
 
         waiter.Join();
-        double[] ms = Enumerable.Range(0, samples).Select(i => (woke[i] - released[i]) * 1000.0 / Stopwatch.Frequency).Order().ToArray();
+        double[] ms = Enumerable.Range(0, samples).Select(i => (woke[i] - due[i]) * 1000.0 / f).Order().ToArray();
         return ms[Math.Min(samples - 1, (int)Math.Ceiling(percentile * samples) - 1)];
     }
 }

@@ -114,11 +114,13 @@ internal sealed class OpenLoopPool : IDisposable
     {
         _frequency = driver.Frequency;
         _threads = new Thread[workers];
+        using var started = new CountdownEvent(workers);
         for (int w = 0; w < workers; w++)
         {
             int worker = w;
             _threads[w] = new Thread(() =>
             {
+                started.Signal();
                 while (true)
                 {
                     _ready.Wait();
@@ -139,6 +141,9 @@ internal sealed class OpenLoopPool : IDisposable
             { IsBackground = true, Name = $"harness-worker-{w}" };
             _threads[w].Start();
         }
+
+        // Every worker is running before the first arrival is due, so none is late for a thread that is still starting.
+        started.Wait();
     }
 
     public void Enqueue(long due, int item)

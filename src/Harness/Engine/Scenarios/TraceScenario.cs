@@ -84,15 +84,11 @@ public sealed class TraceScenario : IScenario
 
     public void Run(IPhaseDriver driver)
     {
-        long start = driver.Now;
+        long start = 0;
         long f = driver.Frequency;
         var gate = new object();
         var pending = new PriorityQueue<int, long>();
         long Ticks(double seconds) => (long)(seconds / Speedup * f);
-        foreach ((int item, double due) in FixedArrivals())
-        {
-            pending.Enqueue(item, start + (long)(due * f));
-        }
 
         void Completed(int item, long end)
         {
@@ -114,7 +110,17 @@ public sealed class TraceScenario : IScenario
             }
         }
 
+        // The workers first (starting hundreds of threads takes a while on a loaded machine), then the clock of the trace.
         using var pool = new OpenLoopPool(driver, Workers, Completed);
+        start = driver.Now;
+        lock (gate)
+        {
+            foreach ((int item, double due) in FixedArrivals())
+            {
+                pending.Enqueue(item, start + (long)(due * f));
+            }
+        }
+
         try
         {
             Dispatch(driver, pool, gate, pending, start);
