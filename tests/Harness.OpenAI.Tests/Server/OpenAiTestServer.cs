@@ -45,13 +45,14 @@ public sealed class OpenAiTestServer : IAsyncDisposable
 
     private int _completions;
 
-    public static async Task<OpenAiTestServer> StartAsync()
+    /// <param name="port">0 lets the OS choose (tests); a fixed one for a server of its own (the benchmark's serve).</param>
+    public static async Task<OpenAiTestServer> StartAsync(int port = 0)
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel(k =>
         {
-            k.Listen(IPAddress.Loopback, 0);
+            k.Listen(IPAddress.Loopback, port);
             k.AllowSynchronousIO = false;
         });
         WebApplication app = builder.Build();

@@ -122,4 +122,21 @@ public class PromptDatasetTests : IDisposable
         var e = Assert.Throws<HarnessException>(() => MooncakeTrace.ReadArrivals(file));
         Assert.Contains("line 2 has no timestamp", e.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void The_shipped_example_datasets_load()
+    {
+        string dir = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(dir, "Harness.sln")))
+        {
+            dir = Path.GetDirectoryName(dir) ?? throw new InvalidOperationException("the repository root was not found above the test's folder");
+        }
+
+        string examples = Path.Combine(dir, "models", "datasets");
+        Assert.Equal(5, PromptDataset.Parse($"sharegpt:{Path.Combine(examples, "sharegpt-example.json")},turns=all", 1, null).Count);
+        var trace = (MooncakeTrace)PromptDataset.Parse($"trace:{Path.Combine(examples, "mooncake-example.jsonl")}", 1, null);
+        Assert.Equal(46, trace.Count);
+        Assert.True(trace.SharedBlocks > 40);
+        Assert.Equal(2, trace.Items.Select(i => i.Session).OfType<string>().Distinct().Count());
+    }
 }
