@@ -30,6 +30,9 @@ public sealed class HfTokenizer : ITokenCounter
 
     public IReadOnlyList<int> Encode(string text) => _tokenizer.EncodeToIds(text);
 
+    public int PrefixLength(string text, int tokens) =>
+        _tokenizer.GetIndexByTokenCount(text, tokens, out string? normalized, out int count) is var index && normalized is null && count == tokens ? index : -1;
+
     public static HfTokenizer Load(string path)
     {
         if (!File.Exists(path))

@@ -9,6 +9,9 @@ public interface ITokenCounter
     string Name { get; }
 
     int Count(string text);
+
+    /// <summary>How many characters of <paramref name="text"/> make its first <paramref name="tokens"/> tokens; -1 when this counter cannot say.</summary>
+    int PrefixLength(string text, int tokens) => -1;
 }
 
 /// <summary>
@@ -71,6 +74,16 @@ public static class SyntheticText
         {
             text = Build(++words, seed);
             count = counter.Count(text);
+        }
+
+        // Words of several tokens each overshoot: cut the last word at the token where the length is reached.
+        if (count > tokens && counter.PrefixLength(text, tokens) is > 0 and var cut)
+        {
+            string shorter = text[..cut];
+            if (counter.Count(shorter) == tokens)
+            {
+                return shorter;
+            }
         }
 
         return text;
