@@ -81,4 +81,31 @@ public sealed class AgentsOverHttpTests : IAsyncLifetime
         Assert.NotNull(doc.Projection);
         Assert.StartsWith("the endpoint's measured service in this sweep", doc.Projection!.LlmSource, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_failed_request_fails_its_turn_with_the_reason_and_the_agents_go_on()
+    {
+        int calls = 0;
+        _server.Handler = async (ctx, body) =>
+        {
+            if (Interlocked.Increment(ref calls) % 3 == 0)
+            {
+                ctx.Response.StatusCode = 503;
+                await Microsoft.AspNetCore.Http.HttpResponseWritingExtensions.WriteAsync(ctx.Response, """{"error":{"message":"no free KV blocks"}}""");
+                return;
+            }
+
+            await _model.Handle(ctx, body);
+        };
+        string path = Path.Combine(_dir.Path, "failing.json");
+        (int code, string output, string err) = GenerateOverHttpTests.Run(
+            "run", "agents", "--profile", Profile, "--workers", "1", "--duration", "2s", "--warmup", "0.3s", "--min-turns", "1",
+            "--max-error-rate", "1", "--llm", $"openai:{_server.BaseUrl}", "--out", path);
+
+        Assert.True(code == 0, $"exit {code}\n{output}\n{err}");
+        ResultDocument doc = ResultReader.ReadDocument(path);
+        Assert.True(doc.Agents!.TurnsFailed > 0);
+        Assert.True(doc.Agents.Turns > doc.Agents.TurnsFailed);
+        Assert.Contains(doc.Errors, e => e.Message.StartsWith("llm: HTTP 503", StringComparison.Ordinal) && e.Message.Contains("no free KV blocks", StringComparison.Ordinal));
+    }
 }

@@ -167,6 +167,20 @@ public sealed class AgentAccounting
         }
     }
 
+    /// <summary>LLM steps whose request failed in the window (a remote server's error, a reset, the timeout).</summary>
+    public long StepsFailed { get; private set; }
+
+    public void StepFailed(string reason, long end)
+    {
+        if (!InWindow(end))
+        {
+            return;
+        }
+
+        StepsFailed++;
+        Errors.Add($"llm: {(reason.Length > 300 ? reason[..300] + "..." : reason)}");
+    }
+
     public void Tool(ToolTicket ticket, ToolResult result, int outputTokens)
     {
         WorkerBusyTicks += Overlap(ticket.DispatchedTimestamp, result.EndTimestamp);

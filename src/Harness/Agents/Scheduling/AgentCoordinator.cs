@@ -122,6 +122,27 @@ public sealed class AgentCoordinator
         StepDone(agent, end, now);
     }
 
+    /// <summary>The step's request failed at <paramref name="end"/> (a remote server's error, a reset, the timeout): its turn fails with the reason, and the agent goes on.</summary>
+    public void OnStepFailed(AgentStep step, string reason, long end, long now)
+    {
+        if (_stopped)
+        {
+            return;
+        }
+
+        Accounting.StepFailed(reason, end);
+        Agent agent = _agents[step.Agent];
+        agent.Awaiting = false;
+        if (_options.RemoteLlm)
+        {
+            Accounting.RemoteStep(step.SubmitTimestamp, end);
+        }
+
+        agent.LlmDone = end;
+        agent.TurnFailed = true;
+        EndTurn(agent, now);
+    }
+
     public void OnToolDone(int worker, ToolTicket ticket, ToolResult result, long now)
     {
         if (!ReferenceEquals(_onWorker[worker], ticket))

@@ -207,7 +207,11 @@ public sealed class AgentRunner : IAgentHost, IDeviceObserver
 
     void IAgentHost.StepCompleted(AgentStep step, long end) => Post(new HostEvent(EventKind.StepDone, 0, 0, null, null, step, 0, 0, end, null));
 
-    void IAgentHost.LlmFailed(Exception error) => Post(new HostEvent(EventKind.LlmFailed, 0, 0, null, null, null, 0, 0, 0, error));
+    /// <summary>A remote request that failed (HTTP error, reset, timeout) fails its turn and the run goes on; an in-process device that failed ends the run.</summary>
+    void IAgentHost.StepFailed(AgentStep step, Exception error) =>
+        Post(_options.RemoteLlm
+            ? new HostEvent(EventKind.StepFailed, 0, 0, null, null, step, 0, 0, _clock.Timestamp, error)
+            : new HostEvent(EventKind.LlmFailed, 0, 0, null, null, null, 0, 0, 0, error));
 
     void IDeviceObserver.IterationStarted(int sequences, long start) =>
         Post(new HostEvent(EventKind.IterationStarted, sequences, 0, null, null, null, 0, start, 0, null));
@@ -229,6 +233,9 @@ public sealed class AgentRunner : IAgentHost, IDeviceObserver
                 return null;
             case EventKind.StepDone:
                 coordinator.OnStepDone(e.Step!, e.End, now);
+                return null;
+            case EventKind.StepFailed:
+                coordinator.OnStepFailed(e.Step!, e.Error!.Message, e.End, now);
                 return null;
             case EventKind.IterationStarted:
                 coordinator.OnIterationStarted(e.Slot, e.Start);
@@ -289,6 +296,7 @@ public sealed class AgentRunner : IAgentHost, IDeviceObserver
     {
         ToolDone,
         StepDone,
+        StepFailed,
         IterationStarted,
         IterationDone,
         LlmFailed,

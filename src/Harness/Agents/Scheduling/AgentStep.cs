@@ -64,5 +64,5 @@ public sealed class AgentStep : IRecordingLlmStream
 
     void ILlmStream.Completed(LlmRequest request, LlmCompletion completion, long timestamp) => _host.StepCompleted(this, timestamp);
 
-    void ILlmStream.Failed(LlmRequest request, Exception error) => _host.LlmFailed(error);
+    void ILlmStream.Failed(LlmRequest request, Exception error) => _host.StepFailed(this, error);
 }
