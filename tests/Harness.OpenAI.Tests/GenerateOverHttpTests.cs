@@ -84,6 +84,11 @@ public sealed class GenerateOverHttpTests : IAsyncLifetime
         Assert.Contains(doc.Serving.ServerMetrics.Known, k => k.Key == "generation_tokens" && k.Increase > 0);
         Assert.Contains(doc.Serving.ServerMetrics.Known, k => k.Key == "ttft" && k.Count > 0 && k.P50 > 0);
         Assert.DoesNotContain("\"api_key\": \"sk", File.ReadAllText(path));
+
+        // The HTML report draws the server's series.
+        string html = Reports.HtmlReport.Render([ResultReader.Read(path)]);
+        Assert.Contains("data-chart=\"server-requests\"", html, StringComparison.Ordinal);
+        Assert.Contains("vllm:num_requests_running", html, StringComparison.Ordinal);
     }
 
     [Fact]
