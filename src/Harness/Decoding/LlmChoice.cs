@@ -24,8 +24,22 @@ public sealed record LlmChoice
 
     public bool IsLatencyModel => Backend == LatencyModelBackend;
 
-    /// <summary>Every backend that can serve here: the latency model, then each decoder backend of the registry.</summary>
-    public static IEnumerable<string> Names(BackendRegistry registry) => DecoderBackends.Names(registry).Prepend(LatencyModelBackend);
+    /// <summary>A server reached over HTTP (<c>openai:URL</c>): it batches on its own, and the agents send it their conversations.</summary>
+    public bool IsRemote => Backend.Contains("://", StringComparison.Ordinal);
+
+    /// <summary>Every backend that can serve here: the latency model, each decoder backend of the registry, then each endpoint runtime (as runtime:URL).</summary>
+    public static IEnumerable<string> Names(BackendRegistry registry) =>
+        DecoderBackends.Names(registry).Prepend(LatencyModelBackend).Concat(EndpointBackends.Runtimes(registry).Select(r => $"{r}:URL"));
+
+    /// <summary>Connects to the remote endpoint this choice names (<see cref="IsRemote"/>), with the <c>--llm-set</c> settings as its options.</summary>
+    public EndpointConnection Connect(BackendRegistry registry, IClock? clock = null)
+    {
+        BackendSpec spec = BackendSpec.Parse(Backend);
+        registry.Resolve(spec);
+        IEndpointProvider provider = EndpointBackends.Find(registry, spec)
+            ?? throw HarnessException.BadInput($"LLM backend '{Backend}' is not a server the harness can reach; known here: {string.Join(", ", Names(registry))}.");
+        return provider.Connect(spec, Options, new EndpointSettings { Clock = clock ?? StopwatchClock.Instance });
+    }
 
     /// <summary>
     /// Builds the decoder with <paramref name="slots"/> KV-cache slots. A backend's decoder rounds its

@@ -21,6 +21,9 @@ public static class HtmlReport
     public static readonly IReadOnlyList<string> ChartIds =
         ["latency-cdf", "throughput-scaling", "latency-throughput", "telemetry-power", "telemetry-utilization", "telemetry-disturbance", "roofline"];
 
+    /// <summary>Charts that appear only for runs against a server that published its metrics (serving.server_metrics).</summary>
+    public static readonly IReadOnlyList<string> ServerChartIds = ["server-requests", "server-kv-cache"];
+
     public static string Render(IReadOnlyList<LoadedResult> results, string? title = null)
     {
         if (results.Count == 0)
@@ -68,6 +71,13 @@ public static class HtmlReport
             "No disturbance telemetry in these results (runs record telemetry.cpu.series.other_processes_cores since the quiet-host rule).");
         Section(sb, "roofline", "Roofline", Roofline(results, labels),
             "No result reports MFU and MBU (metrics.mfu, metrics.mbu); decoder and GEMM workloads do.");
+        if (results.Any(r => r.Document.Serving?.ServerMetrics is not null))
+        {
+            Section(sb, "server-requests", "The server's requests running and waiting", ServerSeries(results, labels, "server-requests", "The server's requests over time", "requests", "requests_running", "requests_waiting"),
+                "The server published no running or waiting requests.");
+            Section(sb, "server-kv-cache", "The server's KV-cache use", ServerSeries(results, labels, "server-kv-cache", "The server's KV-cache use over time", "fraction in use", "kv_cache_usage"),
+                "The server published no KV-cache use.");
+        }
 
         sb.Append(c, $"<footer>Files: {E(string.Join(", ", results.Select(r => r.Path)))}</footer>");
         sb.Append("</body></html>\n");
@@ -307,6 +317,23 @@ public static class HtmlReport
         }
 
         return chart.Render();
+    }
+
+    /// <summary>The series of known server metrics (gauges scraped every second over the window), one line per result and metric.</summary>
+    private static string? ServerSeries(IReadOnlyList<LoadedResult> results, Dictionary<LoadedResult, string> labels, string id, string title, string unit, params string[] keys)
+    {
+        var chart = new SvgChart(id, title, "time in the window (s)", unit) { YMin = 0 };
+        int lines = 0;
+        foreach (LoadedResult r in results)
+        {
+            foreach (ServerMetrics.ServerMetricSummary m in r.Document.Serving?.ServerMetrics?.Known.Where(k => keys.Contains(k.Key) && k.Series is { Count: > 0 }) ?? [])
+            {
+                chart.Add($"{labels[r]}: {m.Name}", m.Series!.Select(p => (p[0], p[1])));
+                lines++;
+            }
+        }
+
+        return lines == 0 ? null : chart.Render();
     }
 
     /// <summary>
