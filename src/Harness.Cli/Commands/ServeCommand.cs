@@ -32,10 +32,11 @@ public static class ServeCommand
         var maxQueue = new Option<int>("--max-queue") { Description = "Requests waiting for a slot at most; beyond: 429 with Retry-After.", DefaultValueFactory = _ => 32 };
         var maxModelLen = new Option<int?>("--max-model-len") { Description = $"Tokens a slot holds (prompt + completion); default the model's max positions, at most {DefaultMaxContext}." };
         var apiKeyEnv = new Option<string?>("--api-key-env") { Description = "Environment variable holding the API key that /v1 requests must bring (Authorization: Bearer KEY)." };
+        var window = new Option<string>("--batch-window") { Description = "How long a request may wait for others before it joins, unless the waiting ones fill the free slots (0s: at the next iteration).", DefaultValueFactory = _ => "0s" };
         var shutdown = new Option<string>("--shutdown-timeout") { Description = "On SIGTERM or Ctrl-C: how long streams in flight may finish before they are cancelled.", DefaultValueFactory = _ => "30s" };
         var command = new Command("serve", "Serve a decoder over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions, /v1/models) with continuous batching, /health and /metrics (vLLM's metric names).")
         {
-            backend, modelConfig, dtype, threads, libTorch, set, host, port, maxBatch, maxQueue, maxModelLen, apiKeyEnv, shutdown,
+            backend, modelConfig, dtype, threads, libTorch, set, host, port, maxBatch, maxQueue, maxModelLen, window, apiKeyEnv, shutdown,
         };
         command.SetAction((parse, _) =>
         {
@@ -84,20 +85,21 @@ public static class ServeCommand
                     Extra = OptionParsers.WorkloadSettings(parse.GetValue(set) ?? []),
                 },
             };
-            return Task.FromResult(Serve(registry.Value, choice, model, context, batch, options, output, error, interrupt));
+            var batching = new BatchingOptions { MaxBatch = batch, Window = OptionParsers.Duration(parse.GetValue(window)!, "--batch-window") };
+            return Task.FromResult(Serve(registry.Value, choice, model, context, batching, options, output, error, interrupt));
         });
         return command;
     }
 
-    private static int Serve(BackendRegistry registry, LlmChoice choice, DecoderConfig model, int context, int batch, ServeOptions options, TextWriter output, TextWriter error, CancellationToken interrupt)
+    private static int Serve(BackendRegistry registry, LlmChoice choice, DecoderConfig model, int context, BatchingOptions batching, ServeOptions options, TextWriter output, TextWriter error, CancellationToken interrupt)
     {
         if (!options.IsLoopback && options.ApiKey is null)
         {
             error.WriteLine($"harness serve: warning: listening on {options.Host} without an API key: anyone who can reach this port can use the decoder (set --api-key-env VAR).");
         }
 
-        IStepDecoder decoder = choice.CreateDecoder(registry, batch, context: context);
-        using var endpoint = new InProcessLlmEndpoint(decoder, new BatchingOptions { MaxBatch = batch, Window = TimeSpan.Zero });
+        IStepDecoder decoder = choice.CreateDecoder(registry, batching.MaxBatch, context: context);
+        using var endpoint = new InProcessLlmEndpoint(decoder, batching);
         var served = new ServedModel(model.Name, context, new VocabularyMap(TextTokenizer.Gpt2, model.Vocab));
         var server = new LlmServer(endpoint, served, options, error);
         try

@@ -65,12 +65,7 @@ public sealed class OnnxSlotDecoder : SlotDecoder
         _caches = new IntPtr[2 * _c.Layers];
         _decodeBindings = new OrtIoBinding?[Slots + 1];
         _prefillBindings = new OrtIoBinding?[Slots];
-        _kvType = spec.DType switch
-        {
-            TensorDType.Float32 => TensorElementType.Float,
-            TensorDType.Float16 => TensorElementType.Float16,
-            _ => TensorElementType.BFloat16,
-        };
+        _kvType = OnnxDecoderRunner.ElementType(spec.DType);
         _rowBytes = (long)_c.KvHeads * Context * _c.HeadDim * spec.DType.Bytes();
         try
         {
@@ -221,14 +216,7 @@ public sealed class OnnxSlotDecoder : SlotDecoder
 
     private void Run(OrtIoBinding binding)
     {
-        try
-        {
-            _session.RunWithBinding(_runOptions, binding);
-        }
-        catch (OnnxRuntimeException e)
-        {
-            throw HarnessException.BadInput($"ONNX Runtime could not run {_what}: {OnnxSessionFactory.FirstLine(e.Message)}", e);
-        }
+        OnnxDecoderRunner.Run(_session, _runOptions, binding, _what);
 
         if (_cuda)
         {
