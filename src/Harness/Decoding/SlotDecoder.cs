@@ -114,6 +114,20 @@ public abstract class SlotDecoder : IStepDecoder
         }
     }
 
+    public void Release(DecodeSequence sequence) => _length[sequence.Slot] = 0;
+
+    public abstract void Dispose();
+
+    /// <summary>Runs <paramref name="prompt"/> into slot <paramref name="slot"/> from position 0; returns the greedy next token.</summary>
+    protected abstract long Prefill(int slot, ReadOnlySpan<long> prompt);
+
+    /// <summary>
+    /// One decode step of slots 0 to <paramref name="rows"/> - 1: row r feeds <paramref name="tokens"/>[r]
+    /// at position <paramref name="positions"/>[r] (its cache holds that many tokens before it) and
+    /// writes its greedy next token to <paramref name="next"/>[r].
+    /// </summary>
+    protected abstract void Decode(int rows, ReadOnlySpan<long> tokens, ReadOnlySpan<int> positions, Span<long> next);
+
     private void DecodeRunning(IReadOnlyList<DecodeSequence> running)
     {
         int rows = 0;
@@ -145,18 +159,4 @@ public abstract class SlotDecoder : IStepDecoder
             s.Emit(_next[s.Slot]);
         }
     }
-
-    public void Release(DecodeSequence sequence) => _length[sequence.Slot] = 0;
-
-    public abstract void Dispose();
-
-    /// <summary>Runs <paramref name="prompt"/> into slot <paramref name="slot"/> from position 0; returns the greedy next token.</summary>
-    protected abstract long Prefill(int slot, ReadOnlySpan<long> prompt);
-
-    /// <summary>
-    /// One decode step of slots 0 to <paramref name="rows"/> - 1: row r feeds <paramref name="tokens"/>[r]
-    /// at position <paramref name="positions"/>[r] (its cache holds that many tokens before it) and
-    /// writes its greedy next token to <paramref name="next"/>[r].
-    /// </summary>
-    protected abstract void Decode(int rows, ReadOnlySpan<long> tokens, ReadOnlySpan<int> positions, Span<long> next);
 }
