@@ -202,13 +202,19 @@ internal static class Serve
     }
 }
 
-/// <summary>CPU time of a process's threads, split by who they are (see <see cref="Serve"/>).</summary>
+/// <summary>
+/// CPU time of a process, split by who spent it (see <see cref="Serve"/>): the decoder is the live
+/// threads the .NET runtime did not name (the device thread, ONNX Runtime's or libtorch's pool: they
+/// live as long as the server); serving is the rest of the process's time, which also counts the
+/// thread-pool threads that ended in between (a sum over live threads would lose them).
+/// </summary>
 internal readonly record struct CpuSplit(TimeSpan Serving, TimeSpan Decoder)
 {
+    private const double TicksPerSecond = 100; // USER_HZ on Linux
+
     public static CpuSplit Read(int pid)
     {
-        long ticksPerSecond = 100; // USER_HZ on Linux
-        long serving = 0, decoder = 0;
+        long decoder = 0;
         foreach (string task in Directory.GetDirectories($"/proc/{pid}/task"))
         {
             string stat;
@@ -221,20 +227,22 @@ internal readonly record struct CpuSplit(TimeSpan Serving, TimeSpan Decoder)
                 continue; // the thread ended
             }
 
-            int open = stat.IndexOf('('), close = stat.LastIndexOf(')');
-            string comm = stat[(open + 1)..close];
-            string[] f = stat[(close + 2)..].Split(' ');
-            long ticks = long.Parse(f[11], CultureInfo.InvariantCulture) + long.Parse(f[12], CultureInfo.InvariantCulture);
-            if (comm.StartsWith(".NET", StringComparison.Ordinal))
-            {
-                serving += ticks;
-            }
-            else
+            (string comm, long ticks) = Parse(stat);
+            if (!comm.StartsWith(".NET", StringComparison.Ordinal))
             {
                 decoder += ticks;
             }
         }
 
-        return new CpuSplit(TimeSpan.FromSeconds(serving / (double)ticksPerSecond), TimeSpan.FromSeconds(decoder / (double)ticksPerSecond));
+        long total = Parse(File.ReadAllText($"/proc/{pid}/stat")).Ticks;
+        return new CpuSplit(TimeSpan.FromSeconds((total - decoder) / TicksPerSecond), TimeSpan.FromSeconds(decoder / TicksPerSecond));
+    }
+
+    /// <summary>The name and utime + stime of a stat line ("pid (comm) state ... utime stime ...").</summary>
+    private static (string Comm, long Ticks) Parse(string stat)
+    {
+        int open = stat.IndexOf('('), close = stat.LastIndexOf(')');
+        string[] f = stat[(close + 2)..].Split(' ');
+        return (stat[(open + 1)..close], long.Parse(f[11], CultureInfo.InvariantCulture) + long.Parse(f[12], CultureInfo.InvariantCulture));
     }
 }
