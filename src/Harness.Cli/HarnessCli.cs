@@ -48,6 +48,7 @@ public static class HarnessCli
             SlurmCommand.Create(run, output, error, interrupt, processRunner),
             K8sCommand.Create(run, output),
             AgentsCommand.CreateGroup(registry, output, error, interrupt),
+            ServeCommand.Create(registry, output, error, interrupt),
         };
         return root;
     }

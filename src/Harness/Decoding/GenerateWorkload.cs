@@ -30,6 +30,7 @@ public sealed class GenerateWorkload : IWorkload, IDerivedMetrics, IRunObserver
     private readonly GenerateSettings? _settings;
     private IStepDecoder? _decoder;
     private long[] _prompt = [];
+    private long[][] _generated = [];
     private int _batch;
     private DeviceMemory? _memory;
 
@@ -51,6 +52,12 @@ public sealed class GenerateWorkload : IWorkload, IDerivedMetrics, IRunObserver
 
     /// <summary>The decoder run's settings (a step-level decoder only).</summary>
     public GenerateSettings Settings => _settings ?? throw new InvalidOperationException("generate against an endpoint has no decoder settings");
+
+    /// <summary>The prompt ids of sequence <paramref name="sequence"/> (after <see cref="Prepare"/>).</summary>
+    public ReadOnlyMemory<long> Prompt(int sequence) => _prompt.AsMemory(sequence * Settings.PromptTokens, Settings.PromptTokens);
+
+    /// <summary>The greedy ids sequence <paramref name="sequence"/> generated in the last request (what serving the same prompt must give).</summary>
+    public IReadOnlyList<long> Generated(int sequence) => _generated[sequence];
 
     /// <summary>Where the device's memory is read from; tests give a fixed one.</summary>
     public Func<BackendSpec, DeviceMemory> Memory { get; init; } = b => DeviceMemory.For(b.Device, b.DeviceId);
@@ -122,20 +129,28 @@ public sealed class GenerateWorkload : IWorkload, IDerivedMetrics, IRunObserver
         IStepDecoder decoder = _decoder!;
         int p = Settings.PromptTokens;
         var sequences = new DecodeSequence[_batch];
+        if (_generated.Length != _batch)
+        {
+            _generated = new long[_batch][];
+        }
+
         for (int b = 0; b < _batch; b++)
         {
             sequences[b] = new DecodeSequence(b, p, Settings.NewTokens, _prompt.AsMemory(b * p, p));
+            _generated[b] = new long[tokens];
         }
 
         try
         {
             decoder.Step(sequences, None, cancellationToken);
             request?.MarkToken(_batch);
+            Record(sequences, 0);
             for (int i = 1; i < tokens; i++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 decoder.Step(None, sequences, cancellationToken);
                 request?.MarkToken(_batch);
+                Record(sequences, i);
             }
         }
         finally
@@ -144,6 +159,14 @@ public sealed class GenerateWorkload : IWorkload, IDerivedMetrics, IRunObserver
             {
                 decoder.Release(s);
             }
+        }
+    }
+
+    private void Record(DecodeSequence[] sequences, int index)
+    {
+        for (int b = 0; b < sequences.Length; b++)
+        {
+            _generated[b][index] = sequences[b].LastToken;
         }
     }
 }

@@ -97,8 +97,14 @@ public sealed class LlmRequest
     /// <summary>The prompt's token ids; empty when only the length matters (a dense decoder's speed does not depend on them).</summary>
     public ReadOnlyMemory<long> PromptIds { get; init; }
 
-    /// <summary>Tokens to generate, at least 1 (greedy, no stop token: exactly this many).</summary>
+    /// <summary>Tokens to generate at most, at least 1 (greedy: exactly this many unless an end token comes first).</summary>
     public required int MaxNewTokens { get; init; }
+
+    /// <summary>Token ids that end the request once generated (an end-of-text token); empty: it runs to <see cref="MaxNewTokens"/>.</summary>
+    public ReadOnlyMemory<long> EndTokens { get; init; }
+
+    /// <summary>End tokens do not end the request before it has this many tokens (vLLM's min_tokens).</summary>
+    public int MinNewTokens { get; init; }
 
     /// <summary>
     /// The conversation so far, for an endpoint that takes text (an HTTP server): every message in
@@ -124,6 +130,9 @@ public enum LlmCompletion
     /// <summary>All its tokens were generated.</summary>
     Finished,
 
+    /// <summary>It generated one of its end tokens (the last token it got) before its last token.</summary>
+    EndToken,
+
     /// <summary>Cancelled before its last token.</summary>
     Cancelled,
 }
@@ -137,7 +146,7 @@ public interface ILlmStream
     /// <summary>One generated token (a greedy id) reached the host; a remote endpoint calls it once per streamed event that carries tokens, with id -1 (its <see cref="IRecordingLlmStream.Record"/> holds how many each carried).</summary>
     void Token(LlmRequest request, long token, long timestamp);
 
-    /// <summary>The request is over: all its tokens, or cancelled.</summary>
+    /// <summary>The request is over: all its tokens, an end token, or cancelled.</summary>
     void Completed(LlmRequest request, LlmCompletion completion, long timestamp);
 
     /// <summary>The device failed while the request was queued or running, or a remote request failed (its reason in the message); no more events follow.</summary>

@@ -42,10 +42,12 @@ public sealed record LlmChoice
     }
 
     /// <summary>
-    /// Builds the decoder with <paramref name="slots"/> KV-cache slots. A backend's decoder rounds its
-    /// shapes (<see cref="DecoderShapes.Rounded"/>): the requests of an endpoint vary in length.
+    /// Builds the decoder with <paramref name="slots"/> KV-cache slots. Without a
+    /// <paramref name="context"/>, a backend's decoder rounds its shapes (<see cref="DecoderShapes.Rounded"/>:
+    /// the requests of an endpoint vary in length); with one, each slot holds that many tokens and
+    /// sequences join while others decode (<see cref="DecoderShapes.PerSlot"/>, what serving runs).
     /// </summary>
-    public IStepDecoder CreateDecoder(BackendRegistry registry, int slots, IClock? clock = null)
+    public IStepDecoder CreateDecoder(BackendRegistry registry, int slots, IClock? clock = null, int? context = null)
     {
         if (IsLatencyModel)
         {
@@ -75,7 +77,8 @@ public sealed record LlmChoice
             DType = Options.DType ?? provider.DefaultDType(spec),
             WeightSeed = GenerateSettings.WeightSeedOf(Options.Extra),
             Slots = slots,
-            Shapes = DecoderShapes.Rounded,
+            Shapes = context is null ? DecoderShapes.Rounded : DecoderShapes.PerSlot,
+            Context = context,
         };
         // The smallest shape first: a model the decoders do not build, or whose weights do not fit, is
         // refused before anything is generated or loaded (each batch's shape is checked when it is built).
