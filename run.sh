@@ -47,6 +47,9 @@ run_tests() {
     return 1
   fi
   dotnet build Harness.sln -c Release -nologo -v quiet -clp:ErrorsOnly
+  # The npm package the serving tests run (needs npm, which scripts/test-deps.sh installs as root);
+  # without it SdkTests fails and says so, the rest of the suite still runs.
+  scripts/serving-test-deps.sh || echo "run.sh: the openai npm package could not be installed (see above); SdkTests will fail." >&2
   local dotnet=dotnet
   if ls tests/*Torch* >/dev/null 2>&1; then
     if ! dotnet=$(torch_dotnet) && [ "${HARNESS_REQUIRE_TORCH:-}" = 1 ]; then

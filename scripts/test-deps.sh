@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test-deps.sh - what the test suite needs besides the .NET SDK: Debian packages for the real
 # services the tests start (Chromium, Prometheus, a one-node Slurm), a C compiler for the fake CUDA
-# runtime the ONNX tests build, patchelf for the TorchSharp compat (scripts/torch-compat.sh), and
-# root for the tests that mount a small tmpfs (a disk that fills).
+# runtime the ONNX tests build, patchelf for the TorchSharp compat (scripts/torch-compat.sh), node
+# and npm for the serving tests' official openai npm package (scripts/serving-test-deps.sh installs
+# the package itself), and root for the tests that mount a small tmpfs (a disk that fills).
 #
 # As root with apt-get: installs the missing packages (one apt-get update and install), then stops
 # the services Debian starts on install (the tests run their own on free loopback ports). Otherwise
@@ -26,6 +27,11 @@ NEEDS=(
   "slurm-client|SlurmIntegrationTests (sbatch, squeue, sacct)"
   "munge|SlurmIntegrationTests (Slurm's authentication)"
 )
+# command|Debian packages that provide it|what needs it: checked by the command, since node may come
+# from elsewhere (NodeSource's nodejs has npm in it, and conflicts with Debian's npm package).
+COMMANDS=(
+  "npm|nodejs npm|SdkTests (the official openai npm package, run by node against harness serve; it fails rather than skips without them)"
+)
 # Started by Debian on install; the tests start their own.
 SERVICES=(prometheus prometheus-pushgateway prometheus-node-exporter munge slurmctld slurmd)
 
@@ -42,11 +48,18 @@ fi
 
 find_missing() {
   missing=()
-  local entry package
+  local entry package rest
   for entry in "${NEEDS[@]}"; do
     package=${entry%%|*}
     if ! command -v dpkg-query >/dev/null 2>&1 || ! installed "$package"; then
       missing+=("$package")
+    fi
+  done
+  for entry in "${COMMANDS[@]}"; do
+    rest=${entry#*|}
+    if ! command -v "${entry%%|*}" >/dev/null 2>&1; then
+      # shellcheck disable=SC2206 # the packages are one word each
+      missing+=(${rest%%|*})
     fi
   done
 }
@@ -75,6 +88,12 @@ for entry in "${NEEDS[@]}"; do
   for m in "${missing[@]}"; do
     [ "$m" = "$package" ] && skips+=("${entry#*|}: needs the Debian package $package")
   done
+done
+for entry in "${COMMANDS[@]}"; do
+  rest=${entry#*|}
+  if ! command -v "${entry%%|*}" >/dev/null 2>&1; then
+    skips+=("${rest#*|}: needs ${entry%%|*} (Debian packages ${rest%%|*})")
+  fi
 done
 if ! $root; then
   skips+=("ResultWriterTests and WriteFailureTests on a full disk: mounting a small tmpfs needs root")

@@ -1,10 +1,10 @@
 using System.Text.Json;
 using BenchmarkDotNet.Attributes;
 using Harness.Agents.Jobs;
-using Harness.Agents.Llm;
 using Harness.Agents.Profiles;
 using Harness.Agents.Scheduling;
 using Harness.Agents.Tools;
+using Harness.Decoding;
 using Harness.Measurement;
 
 namespace Harness.Agents.Benchmarks;
@@ -39,8 +39,8 @@ public class SchedulerBenchmarks
         using var tools = new ToolSet([new CpuSpinTool(ToolCpuMs)]);
         using var env = new ToolEnvironment(_profile, Workers, 1);
         tools.Prepare(env);
-        using var llm = new LatencyModelExecutor(new LatencyModel { TtftMs = 0.05, TpotMs = 0.05 });
         var options = new AgentSchedulerOptions { Agents = 2 * Workers, Workers = Workers, MaxBatch = 2 * Workers };
+        using var llm = new InProcessLlmEndpoint(new LatencyModelDecoder(new LatencyModel { TtftMs = 0.05, TpotMs = 0.05 }), options.Endpoint);
         var runner = new AgentRunner(new JobGenerator(_profile, 1), tools, llm, options, new AgentRunTiming(TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(3)));
         AgentRunOutcome run = runner.Run();
         double toolCpu = run.Accounting.ToolThreadCpu.TotalSeconds;

@@ -31,7 +31,7 @@ for src, tgt in (("h200", "h100-sxm"), ("h100-sxm", "h200")):
 n = len(rows)
 what = ("decode_proxy_graph.py: each decode step replayed from a CUDA graph, attention over the whole masked cache (GPU-bound)"
         if kind == "graph" else "decode_proxy.py: eager PyTorch, one host sync per token (host-launch-bound)")
-print(f"## {kind}: {what}\n")
+print(f"### {kind}: {what}\n")
 print("bf16, random weights of Llama-1B/8B and Qwen-14B shapes, prompt 512, 64 new tokens, 4 measured requests each (p50 = 2nd of 4).")
 print(f"Regenerate: `python3 scripts/decode-proxy/accuracy.py HARNESS {kind}`" + (f" with {' '.join(extra)}" if extra else "") + ".\n")
 print("| projection | model, batch | TTFT meas ms | TTFT proj | err | TPOT meas ms | TPOT proj (range) | err | tok/s meas | tok/s proj | err |")

@@ -1,12 +1,11 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
-using Harness.Agents.Llm;
 using Harness.Backends;
 using Harness.Cli.Commands;
 using Harness.Fleet;
 using Harness.Onnx;
-using Harness.Onnx.Decoder;
+using Harness.OpenAI;
 using Harness.Results;
 using Harness.Torch;
 
@@ -25,15 +24,13 @@ public static partial class HarnessCli
     };
 
     /// <summary>The backends this build knows; each native runtime is its own assembly.</summary>
-    public static BackendRegistry CreateRegistry() => new([new OnnxBackendProvider(), new TorchBackendProvider()]);
-
-    /// <summary>The real LLM devices the agents can drive besides the latency model.</summary>
-    public static LlmBackendRegistry CreateLlmBackends() => new([new OnnxLlmBackendProvider()]);
+    /// <param name="log">Where workloads say what they do besides measuring (a decoder graph generated...).</param>
+    public static BackendRegistry CreateRegistry(TextWriter? log = null) => new([new OnnxBackendProvider(log), new TorchBackendProvider(), new OpenAiBackendProvider()]);
 
     /// <param name="processRunner">Starts Slurm's commands; tests pass a fake.</param>
     public static RootCommand BuildRoot(TextWriter output, TextWriter error, CancellationToken interrupt = default, IProcessRunner? processRunner = null)
     {
-        var registry = new Lazy<BackendRegistry>(CreateRegistry);
+        var registry = new Lazy<BackendRegistry>(() => CreateRegistry(error));
         Command run = RunCommand.Create(registry, output, error, interrupt);
         var root = new RootCommand("Harness: benchmarks AI inference on CPUs and NVIDIA GPUs and writes schema-versioned result files.")
         {
@@ -43,6 +40,7 @@ public static partial class HarnessCli
             HwCommand.Create(registry, output),
             DoctorCommand.Create(registry, output),
             CompareCommand.Create(output),
+            HistoryCommand.Create(output),
             AbCommand.Create(registry, output, error),
             ReportCommand.Create(output),
             CostCommand.Create(output),
@@ -52,6 +50,7 @@ public static partial class HarnessCli
             SlurmCommand.Create(run, output, error, interrupt, processRunner),
             K8sCommand.Create(run, output),
             AgentsCommand.CreateGroup(registry, output, error, interrupt),
+            ServeCommand.Create(registry, output, error, interrupt),
         };
         return root;
     }

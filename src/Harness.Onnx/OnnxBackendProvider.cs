@@ -1,6 +1,8 @@
 using System.Runtime.InteropServices;
 using Harness.Backends;
+using Harness.Decoding;
 using Harness.Engine;
+using Harness.Models;
 using Harness.Onnx.Ceilings;
 using Harness.Onnx.Decoder;
 using Harness.Onnx.Workloads;
@@ -8,11 +10,16 @@ using Microsoft.ML.OnnxRuntime;
 
 namespace Harness.Onnx;
 
-/// <summary>ONNX Runtime as a harness backend: <c>onnx:cpu</c> and <c>onnx:cuda[:id]</c>.</summary>
-public sealed class OnnxBackendProvider : IBackendProvider
+/// <summary>ONNX Runtime as a harness backend: <c>onnx:cpu</c> and <c>onnx:cuda[:id]</c>, and its generated decoders.</summary>
+public sealed class OnnxBackendProvider : IBackendProvider, IDecoderProvider
 {
     /// <summary>CUDA libraries the CUDA provider of ORT 1.31 (a CUDA 13 build) needs at load time.</summary>
     private static readonly string[] CudaLibraries = ["libcudart.so.13", "libcublas.so.13", "libcublasLt.so.13", "libcudnn.so.9"];
+
+    private readonly TextWriter _log;
+
+    /// <param name="log">Where workloads say what they do besides measuring (a decoder graph generated...); nowhere by default.</param>
+    public OnnxBackendProvider(TextWriter? log = null) => _log = log ?? TextWriter.Null;
 
     public string Runtime => "onnx";
 
@@ -23,7 +30,7 @@ public sealed class OnnxBackendProvider : IBackendProvider
         new(ResNet18Workload.Name, "ResNet-18 image classifier (real model from Microsoft.ML.DnnImageFeaturizer.ResNet18), batch 1"),
         new(MiniLmWorkload.Name, "all-MiniLM-L6-v2 sentence embeddings on real tokenized sentences"),
         new(OnnxFileWorkload.Name, "any ONNX model: --model PATH [--shape name=1x3x224x224]"),
-        new(OnnxGenerateWorkload.Name, "decoder LLM (generated graph, seeded weights): prefill + greedy decode; --model-config, --prompt-tokens, --new-tokens, --dtype"),
+        new(GenerateWorkload.Name, "decoder LLM (generated graph, seeded weights): prefill + greedy decode; --model-config, --prompt-tokens, --new-tokens, --dtype"),
         new(OnnxGemmWorkload.Name, "matrix product C = A x B (--set size=N or m/n/k, --dtype): achieved FLOP/s"),
         new(OnnxCopyWorkload.Name, "memory bandwidth, Y = X + s over a buffer (--set size_mib=N): achieved bytes/s"),
     ];
@@ -67,11 +74,38 @@ public sealed class OnnxBackendProvider : IBackendProvider
             ResNet18Workload.Name => new ResNet18Workload(backend, options),
             MiniLmWorkload.Name => new MiniLmWorkload(backend, options),
             OnnxFileWorkload.Name => new OnnxFileWorkload(backend, options),
-            OnnxGenerateWorkload.Name => new OnnxGenerateWorkload(backend, options),
+            GenerateWorkload.Name => Generate(backend, options),
             OnnxGemmWorkload.Name => new OnnxGemmWorkload(backend, options),
             OnnxCopyWorkload.Name => new OnnxCopyWorkload(backend, options),
             _ => throw HarnessException.BadInput($"Unknown ONNX workload '{workload}'."),
         };
+    }
+
+    /// <summary>fp32 on the CPU, fp16 on CUDA.</summary>
+    public TensorDType DefaultDType(BackendSpec backend) => backend.Device == "cuda" ? TensorDType.Float16 : TensorDType.Float32;
+
+    /// <summary>
+    /// A generated decoder graph: a KV-cache slot per sequence, joining while others decode
+    /// (<see cref="DecoderShapes.PerSlot"/>, what serving runs), or behind the fixed-shape adapter
+    /// (generate's batches and the agents' rounded shapes).
+    /// </summary>
+    public IStepDecoder CreateDecoder(BackendSpec backend, WorkloadOptions options, DecoderSpec spec)
+    {
+        OnnxSessionFactory.ParseOptimization(options.Optimization);
+        if (spec.Shapes == DecoderShapes.PerSlot)
+        {
+            return new OnnxSlotDecoder(backend, options, spec, _log);
+        }
+
+        var factory = new OnnxRunnerFactory(backend, options, spec, _log);
+        return new FixedShapeDecoder(factory, spec, DeviceMemory.For(backend.Device, backend.DeviceId));
+    }
+
+    /// <summary>generate over this provider's decoders; --set cuda_graph is checked before anything is generated.</summary>
+    private GenerateWorkload Generate(BackendSpec backend, WorkloadOptions options)
+    {
+        OnnxRunnerFactory.CudaGraph(backend, options);
+        return new GenerateWorkload(this, backend, options);
     }
 
     private static string? TryVersion()

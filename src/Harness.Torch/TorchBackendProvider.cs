@@ -1,10 +1,13 @@
 using Harness.Backends;
+using Harness.Decoding;
 using Harness.Engine;
+using Harness.Models;
+using Harness.Torch.Decoder;
 
 namespace Harness.Torch;
 
-/// <summary>TorchSharp as a harness backend: <c>torch:cpu</c> (packaged libtorch) and <c>torch:cuda[:id]</c> (a libtorch folder).</summary>
-public sealed class TorchBackendProvider : IBackendProvider
+/// <summary>TorchSharp as a harness backend: <c>torch:cpu</c> (packaged libtorch) and <c>torch:cuda[:id]</c> (a libtorch folder), and its decoders.</summary>
+public sealed class TorchBackendProvider : IBackendProvider, IDecoderProvider
 {
     public string Runtime => "torch";
 
@@ -12,7 +15,7 @@ public sealed class TorchBackendProvider : IBackendProvider
 
     public IReadOnlyList<WorkloadInfo> Workloads { get; } =
     [
-        new(TorchGenerateWorkload.Name, "decoder LLM as TorchSharp modules (same seeded weights as onnx): prefill + greedy decode; --model-config, --prompt-tokens, --new-tokens, --dtype, --libtorch"),
+        new(GenerateWorkload.Name, "decoder LLM as TorchSharp modules (same seeded weights as onnx): prefill + greedy decode; --model-config, --prompt-tokens, --new-tokens, --dtype, --libtorch"),
         new(TorchGemmWorkload.Name, "matrix product C = A x B (--set size=N or m/n/k, --dtype): achieved FLOP/s"),
         new(TorchCopyWorkload.Name, "memory bandwidth, dst.copy_(src) (--set size_mib=N): achieved bytes/s"),
     ];
@@ -62,9 +65,21 @@ public sealed class TorchBackendProvider : IBackendProvider
 
     public IWorkload Create(string workload, BackendSpec backend, WorkloadOptions options) => workload switch
     {
-        TorchGenerateWorkload.Name => new TorchGenerateWorkload(backend, options),
+        GenerateWorkload.Name => new GenerateWorkload(this, backend, options),
         TorchGemmWorkload.Name => new TorchGemmWorkload(backend, options),
         TorchCopyWorkload.Name => new TorchCopyWorkload(backend, options),
         _ => throw HarnessException.BadInput($"Unknown TorchSharp workload '{workload}'."),
     };
+
+    /// <summary>fp32 on the CPU, bf16 on CUDA.</summary>
+    public TensorDType DefaultDType(BackendSpec backend) => backend.Device == "cuda" ? TensorDType.BFloat16 : TensorDType.Float32;
+
+    /// <summary>
+    /// The decoder modules: a KV-cache slot per sequence, joining while others decode
+    /// (<see cref="DecoderShapes.PerSlot"/>, what serving runs), or behind the fixed-shape adapter
+    /// (generate's batches and the agents' rounded shapes).
+    /// </summary>
+    public IStepDecoder CreateDecoder(BackendSpec backend, WorkloadOptions options, DecoderSpec spec) => spec.Shapes == DecoderShapes.PerSlot
+        ? new TorchSlotDecoder(backend, options, spec)
+        : new FixedShapeDecoder(new TorchRunnerFactory(backend, options, spec), spec, DeviceMemory.For(backend.Device, backend.DeviceId));
 }

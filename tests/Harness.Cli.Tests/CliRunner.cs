@@ -25,19 +25,7 @@ public static class CliRunner
         err.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Where(l => !l.StartsWith('[')).ToArray();
 
     /// <summary>The repository root (where Harness.sln is), for the committed result files.</summary>
-    public static string RepoRoot
-    {
-        get
-        {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Harness.sln")))
-            {
-                dir = dir.Parent;
-            }
-
-            return dir?.FullName ?? throw new InvalidOperationException("Harness.sln not found above the test binaries.");
-        }
-    }
+    public static string RepoRoot => Harness.Testing.Repository.Root;
 
     /// <summary>A decode-proxy run measured on an H200 (results/nvidia-h200-x1), committed with the repository.</summary>
     public static string H200Run(string name = "llama-8b_bs8") => Path.Combine(RepoRoot, "results", "nvidia-h200-x1", $"decode-proxy_{name}.json");

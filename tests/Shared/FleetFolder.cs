@@ -39,7 +39,8 @@ internal sealed class FleetFolder : IDisposable
         string backend = "onnx:cpu",
         int batch = 1,
         bool cancelled = false,
-        int samples = 50)
+        int samples = 50,
+        IReadOnlyList<string>? cpuFeatures = null)
     {
         double[] latencies = Enumerable.Range(0, samples).Select(i => p50 + (p99 - p50) * i / Math.Max(1, samples - 1)).ToArray();
         return new ResultDocument
@@ -62,7 +63,7 @@ internal sealed class FleetFolder : IDisposable
             },
             Hardware = new HardwareFingerprint
             {
-                Cpu = new CpuInfo("Test CPU", 2, []),
+                Cpu = new CpuInfo("Test CPU", 2, cpuFeatures ?? []),
                 MemoryBytes = 1L << 34,
                 Os = "Linux",
                 Kernel = "6.1",

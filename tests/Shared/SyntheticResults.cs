@@ -44,6 +44,40 @@ internal static class SyntheticResults
         };
     }
 
+    /// <summary>
+    /// Runs as a shared machine produces them (issue 19): each run's level drawn with a run-to-run
+    /// CV (<paramref name="runCv"/>, log-normal), and within the run autocorrelated latencies, an
+    /// AR(1) process on the log scale with coefficient <paramref name="phi"/> and marginal spread
+    /// <paramref name="sigma"/>. One worker, so throughput is 1000 / mean latency. The files keep the
+    /// summary and, with <paramref name="keepSamples"/>, the samples in recording order.
+    /// </summary>
+    public static List<ResultDocument> Runs(Random rng, int runs, double medianMs, double runCv = 0.08, double phi = 0.9, double sigma = 0.15, int perRun = 600, bool keepSamples = false, string workload = "minilm")
+    {
+        double runSigma = Math.Sqrt(Math.Log(1 + runCv * runCv));
+        double innovation = sigma * Math.Sqrt(1 - phi * phi);
+        var docs = new List<ResultDocument>();
+        for (int r = 0; r < runs; r++)
+        {
+            double level = Math.Log(medianMs) + runSigma * Gaussian(rng);
+            var latencies = new double[perRun];
+            double x = sigma * Gaussian(rng);
+            for (int i = 0; i < perRun; i++)
+            {
+                x = phi * x + innovation * Gaussian(rng);
+                latencies[i] = Math.Round(Math.Exp(level + x), 6);
+            }
+
+            ResultDocument doc = Make(keepSamples ? latencies : [], Math.Round(1000.0 / latencies.Average(), 4), workload);
+            doc.Metrics.LatencyMs = DistributionSummary.FromMilliseconds(latencies);
+            doc.Metrics.RequestsOk = perRun;
+            doc.Metrics.DurationS = latencies.Sum() / 1000;
+            doc.StartedUtc = doc.StartedUtc.AddMinutes(r);
+            docs.Add(doc);
+        }
+
+        return docs;
+    }
+
     /// <summary>Log-normal latencies: median <paramref name="medianMs"/>, shape <paramref name="sigma"/> (about the CV when small).</summary>
     public static double[] LogNormal(Random rng, int n, double medianMs, double sigma)
     {

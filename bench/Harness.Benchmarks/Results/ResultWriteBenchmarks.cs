@@ -54,7 +54,7 @@ public class ResultWriteBenchmarks
             TimeToFirstToken = new SampleRecorder(f),
             TimePerOutputToken = new SampleRecorder(f),
             InterTokenLatency = new SampleRecorder(f),
-            OutcomeCounts = [Samples, 0, 0, 0],
+            Outcomes = new RequestCounts(Ok: Samples, Error: 0, Timeout: 0, Cancelled: 0),
             InputUnits = Samples,
             OutputUnits = Samples,
             Errors = new ErrorLog(),

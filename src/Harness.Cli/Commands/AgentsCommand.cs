@@ -1,12 +1,13 @@
 using System.CommandLine;
 using System.Globalization;
 using Harness.Agents;
-using Harness.Agents.Llm;
 using Harness.Agents.Profiles;
 using Harness.Agents.Reporting;
 using Harness.Agents.Scheduling;
 using Harness.Agents.Tools;
 using Harness.Backends;
+using Harness.Decoding;
+using Harness.Metrics;
 using Harness.Results;
 using Harness.Running;
 
@@ -20,10 +21,8 @@ namespace Harness.Cli.Commands;
 /// </summary>
 public static class AgentsCommand
 {
-    /// <summary>The agent tools of this build; the LLM backends beyond the latency model come from the decoder backends.</summary>
+    /// <summary>The agent tools of this build; the LLM backends beyond the latency model are the registry's decoder backends.</summary>
     public static Func<ToolSet> Tools { get; set; } = Harness.Agents.Native.AgentToolSets.Full;
-
-    public static LlmBackendRegistry LlmBackends { get; set; } = HarnessCli.CreateLlmBackends();
 
     /// <summary><c>harness run agents</c>.</summary>
     public static Command CreateRun(Lazy<BackendRegistry> registry, TextWriter output, TextWriter error, CancellationToken interrupt)
@@ -57,19 +56,20 @@ public static class AgentsCommand
                 Options = o.Scheduler(parse, profile, parse.GetValue(workers)),
                 Timing = new AgentRunTiming(o.Warmup(parse), OptionParsers.Duration(parse.GetValue(duration)!, "--duration")),
                 Llm = o.Llm(parse),
-                PricePerGpuHour = o.Price(parse),
-                MaxErrorRate = errorRate,
-                MinTurns = parse.GetValue(minTurns),
-                OutputPath = parse.GetValue(outFile),
-                ResultsRoot = parse.GetValue(o.ResultsDir)!,
-                ExtraConfig = new Dictionary<string, object?> { ["command_line"] = "harness " + string.Join(' ', parse.Tokens.Select(t => t.Value)) },
+                Validity = new AgentValidity(errorRate, parse.GetValue(minTurns)),
+                Output = o.Output.Build(parse, parse.GetValue(outFile)),
             };
             error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"[agents {profile.Name}] {request.Options.Agents} agents, {request.Options.Workers} tool workers, LLM {request.Llm.Backend}: preparing tools, then {request.Timing.Warmup.TotalSeconds:0.#} s warm-up and {request.Timing.Duration.TotalSeconds:0.#} s measured"));
-            var bench = new AgentBenchmark(Tools, LlmBackends, registry.Value.PackageVersions);
+            var bench = new AgentBenchmark(Tools, registry.Value);
             RunOutcome outcome = bench.Run(request, interrupt);
             output.Write(MarkdownSummary.Render(outcome.Document, outcome.Path));
-            output.Write(AgentTables.Run(outcome.Document.Agents!));
+            output.Write(AgentTables.Run(outcome.Document.Agents!, outcome.Document.Metrics.Value(MetricCatalog.UsdPerJob)));
+            foreach (string warning in outcome.Warnings ?? [])
+            {
+                error.WriteLine($"harness: warning: {warning}");
+            }
+
             RunCommand.ReportRescue(outcome, error);
             if (outcome.Document.Cancelled)
             {
@@ -85,7 +85,7 @@ public static class AgentsCommand
     {
         var group = new Command("agents", "Agent workloads: sweep tool workers to find the CPU cores per GPU an agent mix needs; list profiles.");
         group.Subcommands.Add(CreateSweep(registry, output, error, interrupt));
-        group.Subcommands.Add(CreateProfiles(output));
+        group.Subcommands.Add(CreateProfiles(registry, output));
         return group;
     }
 
@@ -95,7 +95,7 @@ public static class AgentsCommand
         var workers = new Option<string>("--workers", "-w") { Description = "Tool worker counts to measure, e.g. 1,2,4.", DefaultValueFactory = _ => "1,2,4" };
         var duration = new Option<string>("--duration", "-d") { Description = "Measured window of each point.", DefaultValueFactory = _ => "20s" };
         var cards = new Option<string[]>("--card") { Description = "Another card's LLM for a projection (repeatable): NAME (a preset), NAME=ttft:X,tpot:Y[,prefill:Z][,tpot_per_seq:S] or NAME=RESULT.json." };
-        var outFile = new Option<string?>("--out", "-o") { Description = "Sweep file (default: results/<machine>/agents-sweep_<profile>_<llm>_a<N>_<utc>.json)." };
+        var outFile = new Option<string?>("--out", "-o") { Description = $"Sweep folder: one result per point (w1.json...) and {ResultReader.AgentSweepFileName} (default: results/<machine>/agents-sweep_<profile>_<llm>_a<N>_<utc>/)." };
         var command = new Command("sweep", "Measure LLM busy fraction and jobs per hour against tool workers; state cores_per_gpu_for_90pct_busy. Exit 0 done, 1 cancelled, 2 bad input.")
         {
             workers, duration, cards, outFile,
@@ -116,25 +116,23 @@ public static class AgentsCommand
                 Timing = new AgentRunTiming(o.Warmup(parse), OptionParsers.Duration(parse.GetValue(duration)!, "--duration")),
                 Llm = o.Llm(parse),
                 Cards = (parse.GetValue(cards) ?? []).Select(LatencyModelSpec.ParseCard).Select(c => new ProjectionCard(c.Name, c.Model)).ToList(),
-                PricePerGpuHour = o.Price(parse),
-                OutputPath = parse.GetValue(outFile),
-                ResultsRoot = parse.GetValue(o.ResultsDir)!,
+                Output = o.Output.Build(parse, parse.GetValue(outFile)),
             };
             error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"[agents sweep {profile.Name}] {request.Options.Agents} agents, workers {string.Join(",", counts)}, LLM {request.Llm.Backend}: {counts.Count} x ({request.Timing.Warmup.TotalSeconds:0.#} + {request.Timing.Duration.TotalSeconds:0.#}) s"));
-            var sweep = new AgentSweep(Tools, LlmBackends, registry.Value.PackageVersions);
-            (AgentSweepDocument doc, WrittenResult written) = sweep.Run(request, line => error.WriteLine($"[agents sweep {profile.Name}] {line}"), interrupt);
-            output.Write(AgentTables.Sweep(doc, written.Path));
-            if (written.RescueMessage is { } rescue)
+            var sweep = new AgentSweep(Tools, registry.Value);
+            AgentSweepOutcome swept = sweep.Run(request, line => error.WriteLine($"[agents sweep {profile.Name}] {line}"), interrupt);
+            output.Write(AgentTables.Sweep(swept.Document, swept.Written.Path));
+            foreach (string rescue in swept.Rescues)
             {
                 error.WriteLine($"harness: {rescue}");
             }
 
-            return doc.Cancelled || written.Rescued ? ExitCodes.Invalid : ExitCodes.Ok;
+            return swept.Document.Cancelled || swept.Rescued ? ExitCodes.Invalid : ExitCodes.Ok;
         }
     }
 
-    private static Command CreateProfiles(TextWriter output)
+    private static Command CreateProfiles(Lazy<BackendRegistry> registry, TextWriter output)
     {
         var command = new Command("profiles", "List the agent profiles found (profiles/agents/*.json) and the tools of this build.");
         command.SetAction(_ =>
@@ -155,7 +153,7 @@ public static class AgentsCommand
             }
 
             output.WriteLine();
-            output.WriteLine($"LLM backends: {string.Join(", ", LlmBackends.Names)}; latency-model presets: {string.Join(", ", LatencyModelSpec.Presets.Keys)}.");
+            output.WriteLine($"LLM backends: {string.Join(", ", LlmChoice.Names(registry.Value))}; latency-model presets: {string.Join(", ", LatencyModelSpec.Presets.Keys)}.");
             return ExitCodes.Ok;
         });
         return command;
@@ -184,7 +182,7 @@ public static class AgentsCommand
 
         public Option<int?> Agents { get; } = new("--agents", "-n") { Description = "Concurrent agents per LLM device (default: the profile's)." };
 
-        public Option<string> LlmBackend { get; } = new("--llm") { Description = "LLM device: latency-model (default), or a real decoder: onnx:cpu, onnx:cuda (model from --llm-set model_config=NAME).", DefaultValueFactory = _ => LlmOptions.LatencyModelBackend };
+        public Option<string> LlmBackend { get; } = new("--llm") { Description = "LLM device: latency-model (default), a real decoder: onnx:cpu, onnx:cuda, torch:cpu, torch:cuda (model from --llm-set model_config=NAME), or a server: openai:URL (each step sends the agent's whole conversation; --llm-set model=NAME, api=..., the key from OPENAI_API_KEY).", DefaultValueFactory = _ => LlmChoice.LatencyModelBackend };
 
         public Option<string?> Preset { get; } = new("--llm-preset") { Description = $"latency-model numbers of a measured card: {string.Join(", ", LatencyModelSpec.Presets.Keys)} (default {LatencyModelSpec.DefaultPreset})." };
 
@@ -198,9 +196,9 @@ public static class AgentsCommand
 
         public Option<string?> LlmResult { get; } = new("--llm-result") { Description = "latency-model: take TTFT and TPOT (p50) from a result file of an LLM workload." };
 
-        public Option<string[]> LlmSet { get; } = new("--llm-set") { Description = "Setting of a decoder LLM backend, key=value (repeatable)." };
+        public Option<string[]> LlmSet { get; } = new("--llm-set") { Description = "Setting of a decoder LLM backend, key=value (repeatable): model_config, dtype, threads, weight_seed, spin, libtorch (torch); for openai:URL: model, api, hold, max_tokens_field, temperature, include_usage, timeout." };
 
-        public Option<int?> MaxBatch { get; } = new("--llm-max-batch") { Description = "Batch slots of the LLM device (default: the profile's)." };
+        public Option<int?> MaxBatch { get; } = new("--llm-max-batch") { Description = "Batch slots of the LLM device (default: the profile's); for openai:URL, the server's (e.g. vLLM's max_num_seqs): LLM busy = steps in flight / this." };
 
         public Option<int> MaxPrefill { get; } = new("--llm-max-prefill-tokens") { Description = "Prefill tokens one LLM iteration admits at most.", DefaultValueFactory = _ => 16_384 };
 
@@ -212,16 +210,17 @@ public static class AgentsCommand
 
         public Option<int> Seed { get; } = new("--seed") { Description = "Seed of the jobs and of the tools' data.", DefaultValueFactory = _ => 42 };
 
-        public Option<double?> PriceOption { get; } = new("--price-per-gpu-hour") { Description = "Price of the GPU per hour, for the cost per job." };
-
-        public Option<string> ResultsDir { get; } = new("--results-dir") { Description = "Folder for default result paths.", DefaultValueFactory = _ => "results" };
+        /// <summary>--results-dir, telemetry, --metrics, --pushgateway and the price (--instance/--price): as for every run.</summary>
+        public OutputOptions Output { get; } = new();
 
         public void AddTo(Command c)
         {
-            foreach (Option opt in (Option[])[Profile, Agents, LlmBackend, Preset, TtftMs, TpotMs, PrefillMsPerToken, TpotMsPerSeq, LlmResult, LlmSet, MaxBatch, MaxPrefill, Batching, Window, WarmupOption, Seed, PriceOption, ResultsDir])
+            foreach (Option opt in (Option[])[Profile, Agents, LlmBackend, Preset, TtftMs, TpotMs, PrefillMsPerToken, TpotMsPerSeq, LlmResult, LlmSet, MaxBatch, MaxPrefill, Batching, Window, WarmupOption, Seed])
             {
                 c.Options.Add(opt);
             }
+
+            Output.AddTo(c);
         }
 
         public AgentSchedulerOptions Scheduler(ParseResult parse, AgentProfile profile, int? workers)
@@ -245,25 +244,26 @@ public static class AgentsCommand
 
         public TimeSpan Warmup(ParseResult parse) => OptionParsers.Duration(parse.GetValue(WarmupOption)!, "--warmup");
 
-        public double? Price(ParseResult parse) => parse.GetValue(PriceOption) is { } p
-            ? (p >= 0 && double.IsFinite(p) ? p : throw HarnessException.BadInput("--price-per-gpu-hour must be a number of at least 0."))
-            : null;
-
-        public LlmOptions Llm(ParseResult parse)
+        public LlmChoice Llm(ParseResult parse)
         {
             string backend = parse.GetValue(LlmBackend)!;
-            var settings = (parse.GetValue(LlmSet) ?? []).Select(OptionParsers.Setting).ToDictionary(kv => kv.Key, kv => kv.Value);
+            string[] sets = parse.GetValue(LlmSet) ?? [];
             bool numbers = parse.GetValue(TtftMs) is not null || parse.GetValue(TpotMs) is not null || parse.GetValue(LlmResult) is not null || parse.GetValue(Preset) is not null;
-            if (backend != LlmOptions.LatencyModelBackend)
+            if (backend != LlmChoice.LatencyModelBackend)
             {
                 return numbers
                     ? throw HarnessException.BadInput($"--llm-ttft-ms, --llm-tpot-ms, --llm-result and --llm-preset are for --llm latency-model, not '{backend}'.")
-                    : new LlmOptions { Backend = backend, Settings = settings };
+                    : new LlmChoice { Backend = backend, Options = OptionParsers.DecoderOptions(sets) };
+            }
+
+            if (sets.Length > 0)
+            {
+                throw HarnessException.BadInput($"--llm-set is for a decoder backend (--llm onnx:cpu, torch:cpu...), not the latency model.");
             }
 
             LatencyModel model = LatencyModelSpec.FromOptions(
                 parse.GetValue(TtftMs), parse.GetValue(TpotMs), parse.GetValue(PrefillMsPerToken), parse.GetValue(TpotMsPerSeq), parse.GetValue(LlmResult), parse.GetValue(Preset));
-            return new LlmOptions { Backend = backend, Model = model, Settings = settings };
+            return new LlmChoice { Backend = backend, Model = model };
         }
     }
 }

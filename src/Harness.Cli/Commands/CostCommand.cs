@@ -23,7 +23,7 @@ public static class CostCommand
         command.SetAction(parse =>
         {
             string path = parse.GetValue(result)!;
-            ResultDocument doc = ResultJson.Read(path);
+            ResultDocument doc = ResultReader.ReadDocument(path);
             PriceSelection selection = prices.Resolve(parse);
             HardwareSpec? card = HardwareCatalog.Default.Match(doc.Hardware);
             IReadOnlyList<PriceOffer> offers;

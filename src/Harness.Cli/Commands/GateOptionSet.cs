@@ -2,6 +2,8 @@ using System.CommandLine;
 using System.Globalization;
 using Harness.Gate;
 using Harness.Results;
+using Harness.Trust.Comparability;
+using Harness.Trust.Disturbance;
 
 namespace Harness.Cli.Commands;
 
@@ -23,6 +25,32 @@ internal sealed class GateOptionSet
 
     public Option<string?> JUnit { get; } = new("--junit") { Description = "Also write the comparison as JUnit XML to this file." };
 
+    public Option<bool> AllowHardwareChange { get; } = new(ComparabilityRule.AllowHardwareFlag)
+    {
+        Description = "Compare runs whose CPU, GPU, memory, clocks, runtimes or harness release differ (otherwise exit 2 listing each difference); every view then says so at its top.",
+    };
+
+    public Option<bool> AllowConfigChange { get; } = new(ComparabilityRule.AllowConfigFlag)
+    {
+        Description = "Compare runs whose workload settings differ (model file, backend, scenario, batch, threads, dtype...); every view then says so at its top.",
+    };
+
+    public Option<bool> AllowNoisy { get; } = new("--allow-noisy")
+    {
+        Description = "A run disturbed beyond its limits (other processes, steal, GPU neighbours, thermal slowdown) is flagged instead of making the comparison inconclusive (exit 3).",
+    };
+
+    public Option<string[]> MaxInterference { get; } = new(DisturbanceLimits.Option)
+    {
+        Description = $"Limits for results that do not record their own quiet-host verdict (older files, judged from their CPU telemetry): {DisturbanceLimits.Syntax}.",
+    };
+
+    public Option<double> PlanCv { get; } = new("--plan-cv")
+    {
+        Description = "Run-to-run coefficient of variation assumed, only to say how many runs would resolve a change when the runs measured none (default 0.08: minilm on a 2-core VM).",
+        DefaultValueFactory = _ => 0.08,
+    };
+
     public void AddTo(Command command)
     {
         command.Add(Threshold);
@@ -31,6 +59,11 @@ internal sealed class GateOptionSet
         command.Add(NoiseFloor);
         command.Add(Markdown);
         command.Add(JUnit);
+        command.Add(AllowHardwareChange);
+        command.Add(AllowConfigChange);
+        command.Add(AllowNoisy);
+        command.Add(MaxInterference);
+        command.Add(PlanCv);
     }
 
     public GateOptions Build(ParseResult parse)
@@ -43,6 +76,11 @@ internal sealed class GateOptionSet
             Thresholds = perMetric,
             Metrics = parse.GetValue(Metrics) is { } m ? m.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : null,
             NoiseFloorMs = parse.GetValue(NoiseFloor),
+            AllowHardwareChange = parse.GetValue(AllowHardwareChange),
+            AllowConfigChange = parse.GetValue(AllowConfigChange),
+            AllowNoisy = parse.GetValue(AllowNoisy),
+            Interference = DisturbanceLimits.Parse(parse.GetValue(MaxInterference) ?? []),
+            PlanCv = parse.GetValue(PlanCv),
         }.Validated();
     }
 

@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Harness.Backends;
+using Harness.Models;
 
 namespace Harness.Cli.Commands;
 
@@ -67,28 +69,73 @@ public static partial class OptionParsers
         return new(text[..eq].Trim(), text[(eq + 1)..].Trim());
     }
 
-    /// <summary>
-    /// The workload settings: every <c>--set key=value</c>, then the typed options that map onto the
-    /// same keys (a typed option wins over a --set of the same key).
-    /// </summary>
-    public static Dictionary<string, string> WorkloadSettings(IEnumerable<string> sets, params (string Key, string? Value)[] typed)
+    /// <summary>Settings that have options of their own, so that their values never travel as strings.</summary>
+    private static readonly Dictionary<string, string> TypedSettings = new(StringComparer.Ordinal)
+    {
+        ["model_config"] = "--model-config",
+        ["prompt_tokens"] = "--prompt-tokens",
+        ["new_tokens"] = "--new-tokens",
+        ["dtype"] = "--dtype",
+        ["libtorch"] = "--libtorch",
+    };
+
+    /// <summary>The workload settings of <c>--set key=value</c>; a key with an option of its own is refused.</summary>
+    public static Dictionary<string, string> WorkloadSettings(IEnumerable<string> sets)
     {
         var settings = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (string text in sets)
         {
             (string k, string v) = Setting(text);
+            if (TypedSettings.TryGetValue(k.Replace('-', '_'), out string? option))
+            {
+                throw HarnessException.BadInput($"--set {k} is an option of its own: use {option} {v}.");
+            }
+
             settings[k] = v;
         }
 
-        foreach ((string key, string? value) in typed)
+        return settings;
+    }
+
+    /// <summary>
+    /// <c>--llm-set key=value</c> into the options of a decoder backend: model_config, dtype, threads
+    /// and libtorch typed (a bad value is bad input here), every other key (spin, weight_seed...) a setting.
+    /// </summary>
+    public static WorkloadOptions DecoderOptions(IEnumerable<string> sets)
+    {
+        var options = new WorkloadOptions();
+        var settings = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (string text in sets)
         {
-            if (value is not null)
+            (string k, string v) = Setting(text);
+            switch (k.Replace('-', '_'))
             {
-                settings[key] = value;
+                case "model_config":
+                    options = options with { ModelConfig = ModelCatalog.Load(v) };
+                    break;
+                case "dtype":
+                    options = options with { DType = TensorDTypes.Parse(v) };
+                    break;
+                case "threads":
+                    options = options with
+                    {
+                        Threads = int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n >= 1
+                            ? n
+                            : throw HarnessException.BadInput($"--llm-set threads '{v}' must be an integer of at least 1."),
+                    };
+                    break;
+                case "libtorch":
+                    options = options with { LibTorch = v };
+                    break;
+                case "prompt_tokens" or "new_tokens":
+                    throw HarnessException.BadInput($"--llm-set {k}: the agents' steps set their own prompt and new tokens.");
+                default:
+                    settings[k] = v;
+                    break;
             }
         }
 
-        return settings;
+        return options with { Extra = settings };
     }
 
     /// <summary>"p99", "99", "p99.9", "0.99" into a fraction in (0, 1).</summary>

@@ -1,9 +1,12 @@
 using System.CommandLine;
 using System.Text.Json;
+using Harness.Engine;
 using Harness.Hardware.Catalog;
+using Harness.Models;
 using Harness.Planning;
 using Harness.Projection;
 using Harness.Results;
+using Harness.Trust.Comparability;
 
 namespace Harness.Cli.Commands;
 
@@ -15,9 +18,12 @@ public static class PlanCommand
         var workload = new Option<string>("--workload", "-w") { Description = "Result file of the LLM workload to serve.", Required = true };
         var target = new Option<string>("--target", "-t") { Description = "Output rate to serve, e.g. \"50000 tok/s\" or 50k.", Required = true };
         var slo = new Option<string>("--slo") { Description = "Latency objectives, e.g. \"ttft_p99<500ms,tpot_p99<50ms\".", Required = true };
-        var agents = new Option<string?>("--agents") { Description = $"Agent result whose {AgentCpuDemand.MetricName} sizes the CPU cores." };
+        var agents = new Option<string?>("--agents") { Description = $"An agents sweep (its folder or agents-sweep.json) whose {AgentCpuDemand.MetricName} sizes the CPU cores." };
         var cards = new Option<string>("--cards") { Description = "Cards to compare, comma-separated.", DefaultValueFactory = _ => string.Join(",", CapacityPlanner.DefaultCards) };
         var from = new Option<string?>("--from") { Description = "The measured card, when the result's GPU name is not in the catalog." };
+        var dtype = new Option<string?>("--dtype") { Description = "Weight dtype each card serves in: fp8 for all, or per card, e.g. h100=fp8,gb200=fp4 (default: the run's)." };
+        var kvDtype = new Option<string?>("--kv-dtype") { Description = "KV cache dtype, for all cards or per card like --dtype (default: the run's)." };
+        var model = new Option<string?>("--model") { Description = "Plan another model than the run's (a models/ name or .json path, e.g. llama-70b, gpt-oss-120b) with the run's efficiencies." };
         var maxBatch = new Option<int>("--max-batch") { Description = "Largest batch to consider.", DefaultValueFactory = _ => 256 };
         var outFile = new Option<string?>("--out", "-o") { Description = "Write the plan as JSON." };
         var markdown = new Option<string?>("--markdown") { Description = "Write the plan's tables as Markdown." };
@@ -26,15 +32,16 @@ public static class PlanCommand
         var priors = new PriorOptions();
         var command = new Command("plan", "Size a fleet per card type for a target output rate under SLOs, from a measured run: GPUs, CPU cores, $/h, $/month, energy.")
         {
-            workload, target, slo, agents, cards, from, maxBatch, outFile, markdown, svg,
+            workload, target, slo, agents, cards, from, dtype, kvDtype, model, maxBatch, outFile, markdown, svg,
         };
         prices.AddTo(command, withInstance: false);
         priors.AddTo(command);
         command.SetAction(parse =>
         {
             string path = parse.GetValue(workload)!;
-            ResultDocument doc = ResultJson.Read(path);
             HardwareCatalog catalog = HardwareCatalog.Default;
+            ProjectionPriors projectionPriors = priors.Resolve(parse);
+            (LlmRunFacts facts, HardwareSpec source) = LlmRunInput.Read(path, catalog, parse.GetValue(from), projectionPriors);
             if (parse.GetValue(maxBatch) < 1)
             {
                 throw HarnessException.BadInput("--max-batch must be at least 1.");
@@ -43,19 +50,22 @@ public static class PlanCommand
             var selection = prices.Resolve(parse, withInstance: false);
             var request = new PlanRequest
             {
-                Workload = LlmResultReader.Read(doc, path),
-                Source = catalog.ForRun(doc.Hardware, parse.GetValue(from), path),
+                Workload = facts,
+                Source = source,
                 TargetOutputTokensPerS = PlanTarget.ParseTokensPerSecond(parse.GetValue(target)!),
-                Slos = SloLimit.ParseList(parse.GetValue(slo)!),
+                Slos = ServiceLevelObjective.ParseList(parse.GetValue(slo)!),
                 Cards = parse.GetValue(cards)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(catalog.Get).ToList(),
                 Prices = selection.Catalog,
                 Policy = selection.Policy,
-                CpuCoresPerGpu = parse.GetValue(agents) is { } a ? AgentCpuDemand.CoresPerGpu(ResultJson.Read(a), a) : null,
+                CpuCoresPerGpu = parse.GetValue(agents) is { } a ? AgentCpuDemand.CoresPerGpu(a) : null,
                 MaxBatch = parse.GetValue(maxBatch),
-                Priors = priors.Resolve(parse),
+                Priors = projectionPriors,
+                Dtype = CardChoice.Parse(parse.GetValue(dtype), "--dtype", catalog),
+                KvDtype = CardChoice.Parse(parse.GetValue(kvDtype), "--kv-dtype", catalog),
+                Model = parse.GetValue(model) is { } name ? ModelCatalog.Load(name) : null,
             };
             CapacityPlan plan = CapacityPlanner.Plan(request);
-            string md = PlanReport.Markdown(plan);
+            string md = MeasuredCard.Statement(catalog, source, path, parse.GetValue(from)) + "\n\n" + PlanReport.Markdown(plan);
             Write(parse.GetValue(outFile), () => JsonSerializer.Serialize(plan, ResultJson.Options));
             Write(parse.GetValue(markdown), () => md);
             Write(parse.GetValue(svg), () => PlanChart.Svg(plan));

@@ -1,8 +1,10 @@
 using System.CommandLine;
 using System.Text.Json;
 using Harness.Hardware.Catalog;
+using Harness.Models;
 using Harness.Projection;
 using Harness.Results;
+using Harness.Trust.Comparability;
 
 namespace Harness.Cli.Commands;
 
@@ -15,25 +17,28 @@ public static class ProjectCommand
         var to = new Option<string>("--to") { Description = "Target card (catalog id or alias): h100, h200, b200, gb200, gb300, mi355x...", Required = true };
         var from = new Option<string?>("--from") { Description = "The measured card, when the result's GPU name is not in the catalog." };
         var tp = new Option<int?>("--tp") { Description = "Tensor-parallel GPUs on the target (default: the fewest that hold the model)." };
-        var batch = new Option<int?>("--batch") { Description = "Batch on the target (default: the run's)." };
+        var batch = new Option<string?>("--batch") { Description = "Batch on the target: a number, or max (the largest whose KV cache fits beside the weights); default the run's." };
+        var dtype = new Option<string?>("--dtype") { Description = $"Weight dtype on the target: {string.Join(", ", Precision.Names)} (default: the run's)." };
+        var kvDtype = new Option<string?>("--kv-dtype") { Description = "KV cache dtype on the target (default: the run's)." };
+        var model = new Option<string?>("--model") { Description = "Project another model than the run's (a models/ name or .json path, e.g. llama-70b, gpt-oss-120b): its FLOPs, bytes and memory, the run's efficiencies." };
         var percentile = new Option<string[]>("--percentile") { Description = "Tail percentiles to project beside p50 (default p99).", DefaultValueFactory = _ => ["p99"] };
         var outFile = new Option<string?>("--out", "-o") { Description = "Write the projection as JSON (atomically)." };
         var prices = new PriceOptions();
         var priors = new PriorOptions();
         var command = new Command("project", "Project a measured LLM run to another card: TTFT, TPOT, tokens/s, MFU/MBU, J/token and $/Mtok with error bars.")
         {
-            result, to, from, tp, batch, percentile, outFile,
+            result, to, from, tp, batch, dtype, kvDtype, model, percentile, outFile,
         };
         prices.AddTo(command);
         priors.AddTo(command);
         command.SetAction(parse =>
         {
             string path = parse.GetValue(result)!;
-            ResultDocument doc = ResultJson.Read(path);
             HardwareCatalog catalog = HardwareCatalog.Default;
             HardwareSpec target = catalog.Get(parse.GetValue(to)!);
-            HardwareSpec source = catalog.ForRun(doc.Hardware, parse.GetValue(from), path);
-            LlmRunFacts facts = LlmResultReader.Read(doc, path);
+            ProjectionPriors projectionPriors = priors.Resolve(parse);
+            (LlmRunFacts facts, HardwareSpec source) = LlmRunInput.Read(path, catalog, parse.GetValue(from), projectionPriors);
+            (int? batchSize, bool fill) = ParseBatch(parse.GetValue(batch));
             var selection = prices.Resolve(parse);
             var percentiles = (parse.GetValue(percentile) ?? []).Select(p => p.Trim().ToLowerInvariant()).ToList();
             foreach (string p in percentiles)
@@ -44,11 +49,15 @@ public static class ProjectCommand
             ProjectionResult projection = RooflineProjector.Project(facts, source, target, new ProjectionOptions
             {
                 TensorParallel = parse.GetValue(tp),
-                Batch = parse.GetValue(batch),
+                Batch = batchSize,
+                FillMemory = fill,
+                Dtype = parse.GetValue(dtype),
+                KvDtype = parse.GetValue(kvDtype),
+                Model = parse.GetValue(model) is { } name ? ModelCatalog.Load(name) : null,
                 TailPercentiles = percentiles,
                 Price = selection.Chosen,
                 Offers = selection.Catalog.Current(selection.Policy),
-                Priors = priors.Resolve(parse),
+                Priors = projectionPriors,
             });
             string? o = parse.GetValue(outFile);
             if (o is not null)
@@ -56,9 +65,28 @@ public static class ProjectCommand
                 AtomicFile.WriteAllText(o, JsonSerializer.Serialize(projection, ResultJson.Options));
             }
 
+            output.WriteLine(MeasuredCard.Statement(catalog, source, path, parse.GetValue(from)));
             output.Write(ProjectionReport.Render(projection, o));
             return ExitCodes.Ok;
         });
         return command;
+    }
+
+    /// <summary>"64" or "max" (fill the memory); null keeps the run's batch.</summary>
+    internal static (int? Batch, bool Fill) ParseBatch(string? text)
+    {
+        if (text is null)
+        {
+            return (null, false);
+        }
+
+        if (text.Trim().Equals("max", StringComparison.OrdinalIgnoreCase))
+        {
+            return (null, true);
+        }
+
+        return int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int b) && b >= 1
+            ? (b, false)
+            : throw HarnessException.BadInput($"--batch '{text}' is neither a positive whole number nor max.");
     }
 }

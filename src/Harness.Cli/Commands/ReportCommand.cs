@@ -18,7 +18,7 @@ public static class ReportCommand
         };
         command.SetAction(parse =>
         {
-            var loaded = (parse.GetValue(results) ?? []).SelectMany(spec => ResultFiles.Load(spec)).DistinctBy(r => Path.GetFullPath(r.Path)).ToList();
+            var loaded = (parse.GetValue(results) ?? []).SelectMany(spec => ResultReader.ReadAll(spec)).DistinctBy(r => Path.GetFullPath(r.Path)).ToList();
             string path = parse.GetValue(html)!;
             if (Directory.Exists(path))
             {

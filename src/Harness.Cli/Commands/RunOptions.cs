@@ -3,9 +3,11 @@ using Harness.Backends;
 using Harness.Cost;
 using Harness.Engine;
 using Harness.Engine.Scenarios;
+using Harness.Models;
 using Harness.Running;
 using Harness.Telemetry;
 using Harness.Telemetry.Prometheus;
+using Harness.Trust.Disturbance;
 
 namespace Harness.Cli.Commands;
 
@@ -17,7 +19,7 @@ internal sealed class RunOptions
 {
     public Argument<string> Workload { get; } = new("workload") { Description = "Workload to run: resnet18, minilm, onnx-file, generate, gemm, copy (see 'harness list'), or agents (see 'harness run agents --help')." };
 
-    public Option<string> Backend { get; } = new("--backend", "-b") { Description = "runtime:device[:id], e.g. onnx:cpu, onnx:cuda:0.", DefaultValueFactory = _ => "onnx:cpu" };
+    public Option<string> Backend { get; } = new("--backend", "-b") { Description = "runtime:device[:id], e.g. onnx:cpu, onnx:cuda:0; or openai:URL for an OpenAI-compatible server, e.g. openai:http://127.0.0.1:8000/v1.", DefaultValueFactory = _ => "onnx:cpu" };
 
     public Option<string> Scenario { get; } = new("--scenario", "-s") { Description = $"Load pattern: {ScenarioParser.Help} (open loop: RATE arrivals/s, WORKERS executing, default {PoissonScenario.DefaultWorkers}).", DefaultValueFactory = _ => "single" };
 
@@ -63,28 +65,20 @@ internal sealed class RunOptions
 
     public Option<string?> LibTorch { get; } = new("--libtorch") { Description = "torch backend: folder of a libtorch to load (e.g. a PyTorch install's torch/lib); default: $TORCH_LIB_DIR, else the packaged CPU libtorch." };
 
-    public Option<string[]> Set { get; } = new("--set") { Description = "Workload-specific setting key=value (repeatable)." };
+    public Option<string[]> Set { get; } = new("--set") { Description = "Workload-specific setting key=value (repeatable); openai:URL takes model, api (chat|completions), hold (ignore_eos|min_tokens|none), max_tokens_field, temperature, include_usage, timeout." };
 
-    public Option<string> ResultsDir { get; } = new("--results-dir") { Description = "Folder for default result paths.", DefaultValueFactory = _ => "results" };
+    public Option<string?> Dataset { get; } = new("--dataset") { Description = $"generate on openai:URL: where requests come from: {Datasets.PromptDataset.Help} (default synthetic with --prompt-tokens and --new-tokens)." };
 
-    public Option<string> TelemetryInterval { get; } = new("--telemetry-interval") { Description = "How often GPU (NVML) and CPU telemetry is sampled (10ms to 60s).", DefaultValueFactory = _ => "100ms" };
+    public Option<string?> Tokenizer { get; } = new("--tokenizer") { Description = "generate on openai:URL: a Hugging Face tokenizer.json (byte-level BPE) for exact prompt lengths and the client's own token counts." };
 
-    public Option<bool> NoTelemetry { get; } = new("--no-telemetry") { Description = "Do not sample GPU and CPU telemetry; the result then has no power or energy." };
+    public Option<double> Speedup { get; } = new("--speedup") { Description = "--scenario trace: replay the trace this many times faster than recorded.", DefaultValueFactory = _ => 1 };
 
-    public Option<string?> MetricsAddress { get; } = new("--metrics") { Description = $"Serve live Prometheus metrics at [HOST:]PORT/metrics during the run (loopback unless HOST is given; 0.0.0.0 for every interface), e.g. 127.0.0.1:{MetricsEndpoint.DefaultPort}." };
+    public Option<string?> ServerMetrics { get; } = new("--server-metrics") { Description = "generate on openai:URL: the server's Prometheus endpoint to scrape every second in the window (default: the server's /metrics; 'off' for none)." };
 
-    public Option<string> MetricsLinger { get; } = new("--metrics-linger") { Description = "After the run, keep --metrics up until one more scrape, at most this long (e.g. 15s), so Prometheus sees the final values.", DefaultValueFactory = _ => "0s" };
+    public Option<string?> ApiKeyEnv { get; } = new("--api-key-env") { Description = "generate on openai:URL: the environment variable holding the API key (default OPENAI_API_KEY); the key is never written anywhere." };
 
-    public Option<string?> Pushgateway { get; } = new("--pushgateway") { Description = "Push the final metrics to this Prometheus Pushgateway URL, grouped by job, instance, workload and backend." };
-
-    public Option<string?> Job { get; } = new("--job") { Description = "Pushgateway job name (default: harness)." };
-
-    public Option<bool> PushDelete { get; } = new("--push-delete") { Description = "Delete this run's Pushgateway group before the run, so the previous run's figures are not shown as current." };
-
-    public Option<bool> PushRequired { get; } = new("--push-required") { Description = "Exit 1 when the push fails (otherwise a failed push is a warning)." };
-
-    /// <summary>--instance / --price / --prices: the result then carries its cost per million output units.</summary>
-    public PriceOptions Prices { get; } = new();
+    /// <summary>--results-dir, telemetry, --metrics, --pushgateway and the price: as for every run.</summary>
+    public OutputOptions Output { get; } = new();
 
     public void AddTo(Command command)
     {
@@ -92,14 +86,14 @@ internal sealed class RunOptions
         foreach (Option o in new Option[]
         {
             Backend, Scenario, Batch, Threads, InterOp, Optimization, Duration, MaxDuration, Warmup, WarmupRequests,
-            MinRequests, Timeout, MaxErrorRate, Tail, Slo, Seed, Model, Shape, ModelConfig, PromptTokens, NewTokens, DType, LibTorch, Set, ResultsDir,
-            TelemetryInterval, NoTelemetry, MetricsAddress, MetricsLinger, Pushgateway, Job, PushDelete, PushRequired,
+            MinRequests, Timeout, MaxErrorRate, Tail, Slo, Seed, Model, Shape, ModelConfig, PromptTokens, NewTokens, DType, LibTorch, Set,
+            Dataset, Tokenizer, Speedup, ServerMetrics, ApiKeyEnv,
         })
         {
             command.Add(o);
         }
 
-        Prices.AddTo(command);
+        Output.AddTo(command);
     }
 
     /// <summary>Validates the parsed values and builds the request; every mistake is one sentence (exit 2).</summary>
@@ -138,9 +132,28 @@ internal sealed class RunOptions
         }
 
         int seed = parse.GetValue(Seed);
+        string? dataset = parse.GetValue(Dataset);
+        (IScenario scenario, TraceScenario? trace) = BuildScenario(parse, dataset, seed);
+        bool warmupGiven = parse.GetResult(Warmup) is { Implicit: false } || warmN is not null;
+        if (trace is not null)
+        {
+            // A replayed trace runs whole once: no warm-up (it would replay the trace's start, and its
+            // prefixes, before the measured replay) unless asked, and its entries are the requests.
+            if (!warmupGiven)
+            {
+                warmN = 0;
+            }
+
+            if (parse.GetResult(Duration) is not { Implicit: false } && parse.GetResult(MinRequests) is not { Implicit: false })
+            {
+                double span = trace.FixedArrivals().Max(a => a.DueS);
+                stop = new StopRules(TimeSpan.Zero, trace.Count, stop.MaxDuration > TimeSpan.FromSeconds(span * 2 + 60) ? stop.MaxDuration : TimeSpan.FromSeconds(span * 2 + 60));
+            }
+        }
+
         var settings = new RunSettings
         {
-            Scenario = ScenarioParser.Parse(parse.GetValue(Scenario)!, seed),
+            Scenario = scenario,
             Batch = parse.GetValue(Batch),
             Warmup = warmN is { } n ? WarmupRule.ForRequests(n) : WarmupRule.ForDuration(OptionParsers.Duration(parse.GetValue(Warmup)!, "--warmup")),
             Stop = stop,
@@ -157,67 +170,65 @@ internal sealed class RunOptions
             Threads = parse.GetValue(Threads),
             InterOpThreads = parse.GetValue(InterOp),
             Optimization = parse.GetValue(Optimization)!,
-            Extra = OptionParsers.WorkloadSettings(
-                parse.GetValue(Set) ?? [],
-                ("model_config", parse.GetValue(ModelConfig)),
-                ("prompt_tokens", parse.GetValue(PromptTokens)?.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-                ("new_tokens", parse.GetValue(NewTokens)?.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-                ("dtype", parse.GetValue(DType)),
-                ("libtorch", parse.GetValue(LibTorch))),
+            ModelConfig = parse.GetValue(ModelConfig) is { } model ? ModelCatalog.Load(model) : null,
+            PromptTokens = AtLeastOne(parse.GetValue(PromptTokens), "--prompt-tokens"),
+            NewTokens = AtLeastOne(parse.GetValue(NewTokens), "--new-tokens"),
+            DType = parse.GetValue(DType) is { } dtype ? TensorDTypes.Parse(dtype) : null,
+            LibTorch = parse.GetValue(LibTorch),
+            Extra = OptionParsers.WorkloadSettings(parse.GetValue(Set) ?? []),
+            Dataset = dataset,
+            TokenizerPath = parse.GetValue(Tokenizer),
+            ServerMetrics = parse.GetValue(ServerMetrics),
+            ApiKeyVariable = parse.GetValue(ApiKeyEnv),
         };
-        var extraConfig = new Dictionary<string, object?> { ["command_line"] = "harness " + string.Join(' ', parse.Tokens.Select(t => t.Value)) };
-        if (Prices.Resolve(parse).Chosen is { } price)
-        {
-            extraConfig[ResultCost.ConfigKey] = price;
-        }
-
+        RunOutput output = Output.Build(parse, outputPath);
         return new RunRequest(
             parse.GetValue(Workload)!,
             BackendSpec.Parse(parse.GetValue(Backend)!),
             options,
             settings,
-            outputPath,
-            parse.GetValue(ResultsDir)!,
-            extraConfig,
-            BuildTelemetry(parse),
-            BuildMetrics(parse));
+            output.OutputPath,
+            output.ResultsRoot,
+            output.ExtraConfig,
+            output.Telemetry,
+            output.Metrics,
+            output.Price,
+            output.Disturbance);
     }
 
-    private TelemetryOptions BuildTelemetry(ParseResult parse)
+    /// <summary>
+    /// The scenario: the trace's own schedule for <c>--scenario trace</c>, or when a trace dataset is
+    /// given without a scenario; any other scenario by its text (a trace's requests then come in order,
+    /// each on its own).
+    /// </summary>
+    private (IScenario Scenario, TraceScenario? Trace) BuildScenario(ParseResult parse, string? dataset, int seed)
     {
-        TimeSpan interval = OptionParsers.Duration(parse.GetValue(TelemetryInterval)!, "--telemetry-interval");
-        if (interval < TelemetryOptions.MinInterval || interval > TelemetryOptions.MaxInterval)
+        string text = parse.GetValue(Scenario)!;
+        bool traceData = dataset is not null && dataset.Trim().StartsWith("trace:", StringComparison.OrdinalIgnoreCase);
+        bool scenarioGiven = parse.GetResult(Scenario) is { Implicit: false };
+        double speedup = parse.GetValue(Speedup);
+        if (parse.GetResult(Speedup) is { Implicit: false } && !(ScenarioParser.IsTrace(text) || (traceData && !scenarioGiven)))
         {
-            throw HarnessException.BadInput("--telemetry-interval must lie between 10ms and 60s.");
+            throw HarnessException.BadInput("--speedup replays a trace faster or slower: use it with --dataset trace:FILE.jsonl (scenario trace).");
         }
 
-        return parse.GetValue(NoTelemetry) ? TelemetryOptions.Off : new TelemetryOptions { Interval = interval };
+        if (ScenarioParser.IsTrace(text) || (traceData && !scenarioGiven))
+        {
+            if (!traceData)
+            {
+                throw HarnessException.BadInput($"Scenario '{text}' replays the schedule of a trace: give --dataset trace:FILE.jsonl with it.");
+            }
+
+            IReadOnlyList<TraceArrival> arrivals = Datasets.MooncakeTrace.ReadArrivals(dataset!.Trim()["trace:".Length..]);
+            TraceScenario trace = ScenarioParser.ParseTrace(scenarioGiven ? text : "trace", arrivals, speedup);
+            return (trace, trace);
+        }
+
+        return (ScenarioParser.Parse(text, seed), null);
     }
 
-    private MetricsOptions BuildMetrics(ParseResult parse)
-    {
-        string? gateway = parse.GetValue(Pushgateway);
-        if (gateway is null && (parse.GetValue(Job) is not null || parse.GetValue(PushDelete) || parse.GetValue(PushRequired)))
-        {
-            throw HarnessException.BadInput("--job, --push-delete and --push-required need --pushgateway URL.");
-        }
-
-        string? listen = parse.GetValue(MetricsAddress);
-        if (listen is not null)
-        {
-            MetricsEndpoint.ParseAddress(listen); // a bad address is bad input before anything loads
-        }
-
-        return new MetricsOptions
-        {
-            Listen = listen,
-            Linger = OptionParsers.Duration(parse.GetValue(MetricsLinger)!, "--metrics-linger"),
-            Pushgateway = gateway is null ? null : PushgatewayClient.ParseUrl(gateway),
-            Job = parse.GetValue(Job) is { } j ? OptionParsers.Label(j, "--job") : "harness",
-            PushDelete = parse.GetValue(PushDelete),
-            PushRequired = parse.GetValue(PushRequired),
-        };
-    }
+    private static int? AtLeastOne(int? value, string option) =>
+        value is < 1 ? throw HarnessException.BadInput($"{option} must be at least 1.") : value;
 
     /// <summary>
     /// Parses a quoted run-argument string (the sides of <c>ab</c>) with these options alone;

@@ -6,8 +6,10 @@ namespace Harness.Cli.Display;
 
 /// <summary>
 /// Shows the engine's progress on stderr while work runs: a live Spectre.Console status line on a
-/// terminal; when stderr is redirected (CI logs, pipes), a plain line as each phase begins and every
-/// few seconds within it, so a log (or a script waiting for the measurement) sees where the run is.
+/// terminal; when stderr is redirected (CI logs, pipes), a plain line as the warm-up and the
+/// measurement begin and every few seconds within a phase, so a log (or a script waiting for the
+/// measurement) sees where the run is. Preparing has no line of its own: bad input found while
+/// preparing stays the one sentence on stderr.
 /// </summary>
 public static class ProgressDisplay
 {
@@ -20,7 +22,7 @@ public static class ProgressDisplay
         if (!interactive)
         {
             string? phase = null;
-            long lastLine = 0;
+            long lastLine = StopwatchClock.Instance.Timestamp;
             bool stopped = false;
             var gate = new object();
             void Tick(object? _)
@@ -28,7 +30,8 @@ public static class ProgressDisplay
                 lock (gate)
                 {
                     long now = StopwatchClock.Instance.Timestamp;
-                    if (!stopped && progress.Phase != RunPhases.Done && (progress.Phase != phase || now - lastLine >= LineEvery))
+                    bool began = progress.Phase != phase && progress.Phase is not (RunPhases.Preparing or RunPhases.Done);
+                    if (!stopped && (began || (progress.Phase != RunPhases.Done && now - lastLine >= LineEvery)))
                     {
                         (phase, lastLine) = (progress.Phase, now);
                         error.WriteLine($"[{title}] {Describe(progress)}");

@@ -159,7 +159,7 @@ public sealed class OnnxGemmWorkload : OnnxCeilingWorkload
 
     public OnnxGemmWorkload(BackendSpec backend, WorkloadOptions options)
         : base(backend, options) =>
-        _s = GemmSettings.From(options, backend.Device == "cuda" ? TensorDType.Float16 : TensorDType.Float32, backend.Device == "cuda" ? 8192 : 2048, backend.Device == "cuda" ? 20 : 1);
+        _s = GemmSettings.From(options.Extra, options.DType ?? (backend.Device == "cuda" ? TensorDType.Float16 : TensorDType.Float32), backend.Device == "cuda" ? 8192 : 2048, backend.Device == "cuda" ? 20 : 1);
 
     protected override int Repeats => _s.Repeats;
 
@@ -191,7 +191,7 @@ public sealed class OnnxCopyWorkload : OnnxCeilingWorkload
 
     public OnnxCopyWorkload(BackendSpec backend, WorkloadOptions options)
         : base(backend, options) =>
-        _s = CopySettings.From(options, backend.Device == "cuda" ? 1024 : 256, backend.Device == "cuda" ? 20 : 1);
+        _s = CopySettings.From(options.Extra, options.DType, backend.Device == "cuda" ? 1024 : 256, backend.Device == "cuda" ? 20 : 1);
 
     protected override int Repeats => _s.Repeats;
 

@@ -1,4 +1,5 @@
 using Harness.Backends;
+using Harness.Decoding;
 using Harness.Models;
 using Harness.Onnx.Cuda;
 using Microsoft.ML.OnnxRuntime;
@@ -20,8 +21,9 @@ namespace Harness.Onnx.Decoder;
 /// seqlens_k (the attention reads the cache up to it). That is what a captured CUDA graph needs, and
 /// with <c>cudaGraph</c> the decode step is captured once and replayed; prefill is never captured.
 /// </para>
+/// A run that ONNX Runtime refuses is one sentence (exit 2).
 /// </summary>
-public sealed class OnnxDecoderRunner : IDisposable
+public sealed class OnnxDecoderRunner : IBatchRunner
 {
     // Segments of the input blocks: ids, positions (int64), seqlens_k (int32).
     private const int Ids = 0, Positions = 1, SeqLens = 2;
@@ -40,6 +42,7 @@ public sealed class OnnxDecoderRunner : IDisposable
     private readonly RunOptions _prefillOptions;
     private readonly RunOptions _decodeOptions;
     private readonly bool _cuda;
+    private readonly string _what;
     private int _position;
 
     /// <param name="fixedDecodeShapes">Decode with constant shapes (see the class remarks); implied by <paramref name="cudaGraph"/>.</param>
@@ -54,6 +57,7 @@ public sealed class OnnxDecoderRunner : IDisposable
         }
 
         _captureLogits = captureLogits;
+        _what = $"the generated {config.Name} graph on {backend}";
         Batch = batch;
         PromptTokens = promptTokens;
         MaxContext = maxContext;
@@ -91,12 +95,7 @@ public sealed class OnnxDecoderRunner : IDisposable
 
             OrtMemoryInfo? deviceMemory = _cuda ? Own(new OrtMemoryInfo(OrtMemoryInfo.allocatorCUDA, OrtAllocatorType.DeviceAllocator, backend.DeviceId, OrtMemType.Default)) : null;
             OrtAllocator allocator = deviceMemory is null ? OrtAllocator.DefaultInstance : Own(new OrtAllocator(session, deviceMemory));
-            TensorElementType kvType = dtype switch
-            {
-                TensorDType.Float32 => TensorElementType.Float,
-                TensorDType.Float16 => TensorElementType.Float16,
-                _ => TensorElementType.BFloat16,
-            };
+            TensorElementType kvType = ElementType(dtype);
             long[] kvShape = [batch, config.KvHeads, maxContext, config.HeadDim];
             var caches = new List<(int Layer, OrtValue Key, OrtValue Value)>();
             for (int i = 0; i < config.Layers; i++)
@@ -217,9 +216,31 @@ public sealed class OnnxDecoderRunner : IDisposable
         _owned.Clear();
     }
 
+    /// <summary>The ONNX element type of a decoder's KV cache in <paramref name="dtype"/>.</summary>
+    internal static TensorElementType ElementType(TensorDType dtype) => dtype switch
+    {
+        TensorDType.Float32 => TensorElementType.Float,
+        TensorDType.Float16 => TensorElementType.Float16,
+        _ => TensorElementType.BFloat16,
+    };
+
+    /// <summary>Runs a binding; a run ONNX Runtime refuses is one sentence naming <paramref name="what"/> (exit 2).</summary>
+    internal static void Run(InferenceSession session, RunOptions options, OrtIoBinding binding, string what)
+    {
+        try
+        {
+            session.RunWithBinding(options, binding);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw HarnessException.BadInput($"ONNX Runtime could not run {what}: {OnnxSessionFactory.FirstLine(e.Message)}", e);
+        }
+    }
+
     private void Run(OrtIoBinding binding, RunOptions options)
     {
-        _session.RunWithBinding(options, binding);
+        Run(_session, options, binding, _what);
+
         if (_cuda)
         {
             binding.SynchronizeBoundOutputs();

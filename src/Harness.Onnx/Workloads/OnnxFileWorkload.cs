@@ -1,5 +1,6 @@
 using Harness.Backends;
 using Harness.Engine;
+using Harness.Trust.Comparability;
 using Microsoft.ML.OnnxRuntime;
 
 namespace Harness.Onnx.Workloads;
@@ -40,5 +41,6 @@ public sealed class OnnxFileWorkload : OnnxModelWorkload
     [
         new("model_path", Path.GetFullPath(Options.ModelPath!)),
         new("model_bytes", new FileInfo(Options.ModelPath!).Length),
+        new(ModelFileHash.ConfigKey, ModelFileHash.Sha256(Options.ModelPath!)),
     ];
 }

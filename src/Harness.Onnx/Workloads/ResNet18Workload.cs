@@ -1,5 +1,6 @@
 using Harness.Backends;
 using Harness.Engine;
+using Harness.Trust.Comparability;
 using Microsoft.ML.OnnxRuntime;
 
 namespace Harness.Onnx.Workloads;
@@ -32,5 +33,6 @@ public sealed class ResNet18Workload : OnnxModelWorkload
     [
         new("model", "ResNet18.onnx (Microsoft.ML.DnnImageFeaturizer.ResNet18 0.23.1)"),
         new("model_path", BundledModels.ResNet18Path),
+        new(ModelFileHash.ConfigKey, ModelFileHash.Sha256(BundledModels.ResNet18Path)),
     ];
 }

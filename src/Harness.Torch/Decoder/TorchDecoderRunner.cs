@@ -1,4 +1,4 @@
-using Harness.Models;
+using Harness.Decoding;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -8,9 +8,10 @@ namespace Harness.Torch.Decoder;
 /// Greedy generation on TorchSharp for one batch: prefill, then one step at a time. The step's
 /// tokens stay on the device as the next input, and a host copy is read each step (the only
 /// device-to-host transfer, which also synchronizes the step). Each step's temporaries are freed
-/// by a dispose scope as soon as it ends.
+/// by a dispose scope as soon as it ends. The KV cache belongs to the model: runners of other shapes
+/// over the same model take it over (reallocated to their shape) at their prefill.
 /// </summary>
-public sealed class TorchDecoderRunner : IDisposable
+public sealed class TorchDecoderRunner : IBatchRunner
 {
     private readonly TorchDecoderModel _model;
     private readonly long[] _next;
@@ -23,18 +24,21 @@ public sealed class TorchDecoderRunner : IDisposable
         _model = model;
         Batch = batch;
         PromptTokens = promptTokens;
+        MaxContext = maxContext;
         _next = new long[batch];
         if (captureLogits)
         {
             _logits = new float[(long)batch * model.Vocab];
         }
 
-        model.AllocateCache(batch, maxContext);
+        model.AllocateCache(batch, maxContext, this);
     }
 
     public int Batch { get; }
 
     public int PromptTokens { get; }
+
+    public int MaxContext { get; }
 
     public int Position => _position;
 
@@ -44,6 +48,11 @@ public sealed class TorchDecoderRunner : IDisposable
 
     public void Prefill(ReadOnlySpan<long> prompt)
     {
+        if (!ReferenceEquals(_model.CacheOwner, this))
+        {
+            _model.AllocateCache(Batch, MaxContext, this);
+        }
+
         using var mode = inference_mode();
         using var scope = NewDisposeScope();
         Tensor ids = tensor(prompt.ToArray(), [(long)Batch * PromptTokens], ScalarType.Int64).to(_model.Device);
@@ -62,6 +71,14 @@ public sealed class TorchDecoderRunner : IDisposable
         using var scope = NewDisposeScope();
         Run(_lastTokens, 1, _position);
         _position++;
+    }
+
+    /// <summary>Moves the position back, so that the next steps overwrite the cache from there.</summary>
+    public void Rewind(int position)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(position, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(position, _position);
+        _position = position;
     }
 
     public void Dispose() => _lastTokens?.Dispose();

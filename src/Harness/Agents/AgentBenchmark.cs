@@ -1,10 +1,10 @@
-using System.Globalization;
 using Harness.Agents.Jobs;
-using Harness.Agents.Llm;
 using Harness.Agents.Profiles;
 using Harness.Agents.Reporting;
 using Harness.Agents.Scheduling;
 using Harness.Agents.Tools;
+using Harness.Backends;
+using Harness.Decoding;
 using Harness.Engine;
 using Harness.Hardware;
 using Harness.Results;
@@ -21,75 +21,50 @@ public sealed record AgentRunRequest
 
     public required AgentRunTiming Timing { get; init; }
 
-    public required LlmOptions Llm { get; init; }
+    public required LlmChoice Llm { get; init; }
 
-    public double? PricePerGpuHour { get; init; }
+    public AgentValidity Validity { get; init; } = new();
 
-    /// <summary>Largest share of failed turns (a turn fails with any of its tool calls) in a valid result.</summary>
-    public double MaxErrorRate { get; init; }
-
-    /// <summary>Fewest ok turns in the window for a valid result.</summary>
-    public long MinTurns { get; init; } = 20;
-
-    public string? OutputPath { get; init; }
-
-    public string ResultsRoot { get; init; } = "results";
-
-    public IReadOnlyDictionary<string, object?>? ExtraConfig { get; init; }
+    /// <summary>Where the result goes, telemetry, live metrics and the price: as for every run.</summary>
+    public RunOutput Output { get; init; } = new(null);
 }
 
 /// <summary>
-/// One agent run from request to result file: prepare the tools (not timed), run the agents with real
-/// tools and the chosen LLM device, write the result atomically. The CLI only parses and calls this.
+/// One agent run from request to result file: prepare the tools (not timed) and the LLM's decoder,
+/// then hand the run to the common runner (<see cref="BenchmarkRunner"/>), which measures it with
+/// telemetry and live metrics, prices it and writes the result. The CLI only parses and calls this.
 /// </summary>
 public sealed class AgentBenchmark
 {
     private readonly Func<ToolSet> _tools;
-    private readonly LlmBackendRegistry _llms;
-    private readonly IReadOnlyDictionary<string, string?> _packages;
+    private readonly BackendRegistry _backends;
     private readonly IClock _clock;
-    private readonly INvml? _nvml;
+    private readonly BenchmarkRunner _runner;
 
-    public AgentBenchmark(Func<ToolSet> tools, LlmBackendRegistry llms, IReadOnlyDictionary<string, string?> packageVersions, IClock? clock = null, INvml? nvml = null)
+    public AgentBenchmark(Func<ToolSet> tools, BackendRegistry backends, IClock? clock = null, INvml? nvml = null)
     {
         _tools = tools;
-        _llms = llms;
-        _packages = packageVersions;
+        _backends = backends;
         _clock = clock ?? StopwatchClock.Instance;
-        _nvml = nvml;
+        _runner = new BenchmarkRunner(backends, _clock, nvml);
     }
 
     public RunOutcome Run(AgentRunRequest request, CancellationToken cancellationToken = default)
     {
-        HardwareFingerprint hardware = HardwareProbe.Probe(_packages, _nvml);
-        string path = request.OutputPath ?? DefaultPath(request, hardware);
-        ResultWriter.EnsureWritable(path);
+        if (request.Output.OutputPath is { } path)
+        {
+            ResultWriter.EnsureWritable(path); // before the tools are prepared, which can take a while
+        }
 
         AgentProfile profile = request.Profile;
         using ToolSet tools = _tools();
         using var environment = new ToolEnvironment(profile, request.Options.Workers, request.Options.Seed);
         tools.Prepare(environment);
-        using ILlmStepExecutor llm = _llms.Create(request.Llm, _clock);
-        var runner = new AgentRunner(new JobGenerator(profile, request.Options.Seed), tools, llm, request.Options, request.Timing, _clock);
-        AgentRunOutcome outcome = runner.Run(cancellationToken);
-        double? load = Measurement.CpuTime.LoadAverage();
-
-        var config = new Dictionary<string, object?>(request.ExtraConfig ?? new Dictionary<string, object?>())
-        {
-            ["price_per_gpu_hour"] = request.PricePerGpuHour,
-            ["exec_isolation"] = tools.All.OfType<ExecTool>().FirstOrDefault() is { } exec && profile.Tools.Any(t => t.Tool == exec.Name) ? exec.Isolation : null,
-            ["profile_sources"] = profile.Sources,
-        };
-        ResultDocument doc = AgentResults.Build(outcome, profile, llm, request.Timing, hardware, request.MaxErrorRate, request.MinTurns, request.PricePerGpuHour, config, request.Llm.Backend);
-        doc.Agents!.LoadAverage1m = load;
-        return RunOutcome.Written(doc, ResultWriter.Write(path, ResultJson.Serialize(doc)), doc.Valid ? ExitCodes.Ok : ExitCodes.Invalid);
-    }
-
-    /// <summary>results/&lt;machine&gt;/agents_&lt;profile&gt;_&lt;llm&gt;_a&lt;N&gt;w&lt;W&gt;_&lt;utc&gt;.json</summary>
-    public static string DefaultPath(AgentRunRequest r, HardwareFingerprint hardware)
-    {
-        string stamp = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
-        string name = $"agents_{r.Profile.Name}_{r.Llm.Backend.Replace(':', '-')}_a{r.Options.Agents}w{r.Options.Workers}_{stamp}.json";
-        return Path.Combine(r.ResultsRoot, HardwareProbe.MachineLabel(hardware), name);
+        AgentSchedulerOptions options = request.Llm.IsRemote ? request.Options with { RemoteLlm = true } : request.Options;
+        using IStepDecoder? decoder = request.Llm.IsRemote ? null : request.Llm.CreateDecoder(_backends, options.MaxBatch, _clock);
+        using ILlmEndpoint? server = request.Llm.IsRemote ? request.Llm.Connect(_backends, _clock).Endpoint : null;
+        ILlmEndpoint Endpoint() => server is not null ? new SharedEndpoint(server) : new InProcessLlmEndpoint(decoder!, options.Endpoint, _clock, ownsDecoder: false);
+        using var measurement = new AgentMeasurement(profile, tools, Endpoint, options, request.Timing, request.Validity, request.Llm, _clock);
+        return _runner.Run(measurement, request.Output, cancellationToken: cancellationToken);
     }
 }

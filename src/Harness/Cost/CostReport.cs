@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Harness.Metrics;
 
 namespace Harness.Cost;
 
@@ -40,15 +41,15 @@ public static class CostReport
     /// <summary>One line for the end of <c>harness run</c>; null when the result carries no cost.</summary>
     public static string? RunLine(Harness.Results.ResultDocument doc)
     {
-        var extra = doc.Metrics.Extra;
-        if (extra is null || Harness.Results.DocumentValues.Number(extra.GetValueOrDefault("usd_per_hour")) is not { } perHour
+        if (doc.Metrics.Value(MetricCatalog.UsdPerHour) is not { } perHour
             || ResultCost.Throughput(doc) is not { } t
-            || Harness.Results.DocumentValues.Number(extra.GetValueOrDefault(ResultCost.MetricName(t.Unit))) is not { } perMillion)
+            || doc.Metrics.Value(MetricCatalog.CostPerMillion(t.Unit)) is not { } perMillion)
         {
             return null;
         }
 
         string perM = t.Unit == "tokens" ? "$/Mtok" : $"$ per 1M {t.Unit}";
-        return string.Create(CultureInfo.InvariantCulture, $"Cost: {perMillion:0.####} {perM} at {perHour:0.####} $/h.");
+        string perJob = doc.Metrics.Value(MetricCatalog.UsdPerJob) is { } job ? string.Create(CultureInfo.InvariantCulture, $", {job:0.######} $/job") : "";
+        return string.Create(CultureInfo.InvariantCulture, $"Cost: {perMillion:0.####} {perM}{perJob} at {perHour:0.####} $/h.");
     }
 }

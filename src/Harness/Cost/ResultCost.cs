@@ -1,3 +1,4 @@
+using Harness.Metrics;
 using Harness.Results;
 
 namespace Harness.Cost;
@@ -12,16 +13,13 @@ public sealed record CostLine(
     double? UsdPerJob);
 
 /// <summary>
-/// Cost of a measured result. The throughput is the result's output tokens/s (metrics extra
-/// "output_tokens_per_s", else throughput_per_s) or samples/s; an agent result's job rate is
-/// "jobs_per_s" (or a throughput counted in jobs).
+/// Cost of a measured result. The throughput is the result's output tokens/s (output_tokens_per_s,
+/// else throughput_per_s) or samples/s; an agent result also has a job rate (jobs_per_hour).
 /// </summary>
 public static class ResultCost
 {
-    /// <summary>The config key under which <c>harness run --instance/--price</c> passes the price.</summary>
+    /// <summary>The config key that holds the offer a result was priced with (written once, by <see cref="Annotate"/>).</summary>
     public const string ConfigKey = "price";
-
-    public const string Definition = "usd_per_hour / (output units per second x 3600) x 1e6, where usd_per_hour is the offer's price for the GPUs the run held (price.basis)";
 
     /// <summary>GPUs the run held: config gpus or tp, else 1 for a CUDA backend, else 0 (the whole machine is charged).</summary>
     public static int GpusUsed(ResultDocument doc)
@@ -37,7 +35,7 @@ public static class ResultCost
     /// <summary>Output units per second and their unit ("tokens", "samples"...); null when the result has none.</summary>
     public static (double PerSecond, string Unit)? Throughput(ResultDocument doc)
     {
-        if (DocumentValues.ExtraNumber(doc.Metrics, "output_tokens_per_s") is { } tps && tps > 0)
+        if (doc.Metrics.Value(MetricCatalog.OutputTokensPerS) is { } tps && tps > 0)
         {
             return (tps, "tokens");
         }
@@ -45,12 +43,9 @@ public static class ResultCost
         return doc.Metrics.ThroughputPerS > 0 ? (doc.Metrics.ThroughputPerS, doc.Metrics.ThroughputUnit) : null;
     }
 
+    /// <summary>Jobs per second of an agent result; null for other results.</summary>
     public static double? JobsPerSecond(ResultDocument doc) =>
-        DocumentValues.ExtraNumber(doc.Metrics, "jobs_per_s")
-        ?? (doc.Metrics.ThroughputUnit == "jobs" && doc.Metrics.ThroughputPerS > 0 ? doc.Metrics.ThroughputPerS : null);
-
-    /// <summary>The metric name of the cost per million units: usd_per_mtok for tokens, else usd_per_m_&lt;unit&gt;.</summary>
-    public static string MetricName(string unit) => unit == "tokens" ? "usd_per_mtok" : $"usd_per_m_{unit}";
+        doc.Metrics.Value(MetricCatalog.JobsPerHour) is { } perHour && perHour > 0 ? perHour / 3600 : null;
 
     public static CostLine Compute(ResultDocument doc, PriceOffer offer, string origin)
     {
@@ -64,25 +59,10 @@ public static class ResultCost
         return new CostLine(offer, charge, t.PerSecond, t.Unit, CostCalculator.UsdPerMillion(charge.UsdPerHour, t.PerSecond), perJob);
     }
 
-    /// <summary>Adds the cost of <paramref name="offer"/> to the result's metrics; a result without throughput is left as it is.</summary>
-    public static void Annotate(ResultDocument doc, PriceOffer offer)
+    /// <summary>The offer as a result's config.price writes it; with the charge, also what the run was charged for.</summary>
+    public static Dictionary<string, object?> Describe(PriceOffer offer, HourlyCharge? charge = null)
     {
-        if (Throughput(doc) is null)
-        {
-            return;
-        }
-
-        CostLine line = Compute(doc, offer, "");
-        doc.Metrics.Extra ??= [];
-        string name = MetricName(line.Unit);
-        doc.Metrics.Extra["usd_per_hour"] = Math.Round(line.Charge.UsdPerHour, 6);
-        doc.Metrics.Extra[name] = Math.Round(line.UsdPerMillion, 6);
-        if (line.UsdPerJob is { } job)
-        {
-            doc.Metrics.Extra["usd_per_job"] = Math.Round(job, 6);
-        }
-
-        doc.Metrics.Extra["price"] = new Dictionary<string, object?>
+        var price = new Dictionary<string, object?>
         {
             ["instance"] = offer.Id,
             ["device"] = offer.Device,
@@ -91,13 +71,38 @@ public static class ResultCost
             ["unit"] = offer.Price.Unit,
             ["date"] = offer.Price.Date.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
             ["source"] = offer.Price.Source,
-            ["gpus_charged"] = line.Charge.GpusCharged,
-            ["basis"] = line.Charge.Basis,
         };
-        doc.MetricDefinitions[name] = Definition;
-        if (line.UsdPerJob is not null)
+        if (charge is { } c)
         {
-            doc.MetricDefinitions["usd_per_job"] = "usd_per_hour / (jobs per second x 3600)";
+            price["gpus_charged"] = c.GpusCharged;
+            price["basis"] = c.Basis;
         }
+
+        return price;
+    }
+
+    /// <summary>
+    /// Adds the cost of <paramref name="offer"/> to the result's metrics (usd_per_hour, $/M units,
+    /// $/job) and the offer to its config, once; a result without throughput is left as it is.
+    /// </summary>
+    public static void Annotate(ResultDocument doc, PriceOffer offer)
+    {
+        if (Throughput(doc) is null)
+        {
+            return;
+        }
+
+        CostLine line = Compute(doc, offer, "");
+        MetricDefinition perMillion = MetricCatalog.CostPerMillion(line.Unit);
+        doc.Metrics.Set(MetricCatalog.UsdPerHour, Math.Round(line.Charge.UsdPerHour, 6));
+        doc.Metrics.Set(perMillion, Math.Round(line.UsdPerMillion, 6));
+        if (line.UsdPerJob is { } job)
+        {
+            doc.Metrics.Set(MetricCatalog.UsdPerJob, Math.Round(job, 6));
+        }
+
+        doc.Config[ConfigKey] = Describe(offer, line.Charge);
+        doc.MetricDefinitions[perMillion.Key] = perMillion.Definition + ", where usd_per_hour is the offer's price for the GPUs the run held (config.price.basis)";
+        ResultBuilder.Define(doc);
     }
 }

@@ -37,6 +37,9 @@ public sealed class EngineResult
     /// <summary>Monotonic ticks over the same span as <see cref="WallWindow"/>; 0 when not taken (then the window is used).</summary>
     public long MonotonicWindow { get; init; }
 
+    /// <summary>How far apart, at most, the two clocks' readings at the window's edges were (<see cref="ClockPair.UncertaintyTicks"/> of both edges).</summary>
+    public long ClockUncertaintyTicks { get; init; }
+
     public required StopReason StopReason { get; init; }
 
     public required long WarmupRequests { get; init; }
@@ -49,7 +52,8 @@ public sealed class EngineResult
 
     public required SampleRecorder InterTokenLatency { get; init; }
 
-    public required long[] OutcomeCounts { get; init; }
+    /// <summary>Requests of the measured phase by how they ended.</summary>
+    public required RequestCounts Outcomes { get; init; }
 
     public required long InputUnits { get; init; }
 
@@ -60,12 +64,24 @@ public sealed class EngineResult
     /// <summary>Ok requests that met every per-request limit of <see cref="RunSettings.Slos"/> (goodput's numerator).</summary>
     public long SloMetRequests { get; init; }
 
+    /// <summary>Output units of the requests counted in <see cref="SloMetRequests"/> (token goodput's numerator).</summary>
+    public long SloMetOutputUnits { get; init; }
+
     /// <summary>Metrics the workload derived from this outcome (<see cref="IDerivedMetrics"/>).</summary>
     public IReadOnlyList<DerivedMetric> Derived { get; set; } = [];
 
-    public long Count(RequestOutcome o) => OutcomeCounts[(int)o];
+    /// <summary>Distributions the workload measured beside the engine's (<see cref="IDerivedMetrics.DeriveDistributions"/>).</summary>
+    public IReadOnlyList<DerivedDistribution> DerivedDistributions { get; set; } = [];
 
-    public long TotalRequests => OutcomeCounts.Sum();
+    /// <summary>The workload's own validity conditions (<see cref="IDerivedMetrics.Conditions"/>).</summary>
+    public IReadOnlyList<Validity.ValidityCondition> WorkloadConditions { get; set; } = [];
+
+    /// <summary>What a request-level endpoint run adds (usage, the client's counts, the server's metrics); null for others.</summary>
+    public Decoding.ServingReport? Serving { get; set; }
+
+    public long Count(RequestOutcome o) => Outcomes[o];
+
+    public long TotalRequests => Outcomes.Total;
 
     public double WindowSeconds => (double)(WindowEnd - WindowStart) / Frequency;
 

@@ -16,22 +16,40 @@ public static class FleetMarkdown
         string verdict = s.Healthy ? "HEALTHY" : "NEEDS ATTENTION";
         sb.Append(c, $"### Fleet: {suite}: {a.NodesMeasured}{expected} tasks measured, {a.NodesFlagged} flagged: {verdict}\n\n");
         string unit = a.ThroughputUnit ?? "units";
-        sb.Append(c, $"| task | node | device | status | throughput ({unit}/s) | p50 ms | p99 ms | flag |\n");
-        sb.Append("|---:|---|---|---|---:|---:|---:|---|\n");
+        bool groups = s.Groups.Count > 1;
+        if (groups)
+        {
+            sb.Append(c, $"Heterogeneous fleet: {s.Groups.Count} hardware groups, each judged on its own.\n\n");
+        }
+
+        sb.Append(c, $"| task | node | device |{(groups ? " group |" : "")} status | throughput ({unit}/s) | p50 ms | p99 ms | flag |\n");
+        sb.Append(groups ? "|---:|---|---|---:|---|---:|---:|---:|---|\n" : "|---:|---|---|---|---:|---:|---:|---|\n");
         foreach (NodeSummary n in s.Nodes)
         {
             string task = n.Task is { } t ? t.ToString(c) : "-";
             string device = n.Gpu ?? n.Cpu ?? "";
-            string flag = n.Outlier ? string.Join("; ", n.Flags.Select(f => f.Direction.ToUpperInvariant() + ": " + f.Reason)) : "";
-            sb.Append(c, $"| {task} | {Cell(n.Name)} | {Cell(device)} | {Status(n)} | {Num(n.ThroughputPerS)} | {Num(n.LatencyP50Ms)} | {Num(n.LatencyP99Ms)} | {Cell(flag)} |\n");
+            var flags = n.Flags.Select(f => f.Direction.ToUpperInvariant() + ": " + f.Reason).ToList();
+            if (n.Disturbance is { } why)
+            {
+                flags.Insert(0, (n.Status == NodeStatus.Disturbed ? "DISTURBED: " : "NOISY (allowed): ") + why);
+            }
+
+            string group = groups ? $" {n.Group?.ToString(c) ?? "-"} |" : "";
+            sb.Append(c, $"| {task} | {Cell(n.Name)} | {Cell(device)} |{group} {Status(n)} | {Num(n.ThroughputPerS)} | {Num(n.LatencyP50Ms)} | {Num(n.LatencyP99Ms)} | {Cell(string.Join("; ", flags))} |\n");
         }
 
         if (s.Spread.Count > 0)
         {
-            sb.Append("\n| spread | nodes | median | MAD | min | max | CV |\n|---|---:|---:|---:|---:|---:|---:|\n");
-            foreach ((string metric, SpreadSummary sp) in s.Spread)
+            Spread(sb, "spread", s.Spread);
+        }
+
+        foreach (FleetGroup g in groups ? s.Groups : [])
+        {
+            string differs = g.DiffersFromFirst.Count > 0 ? $"; differs from group 1 in {string.Join("; ", g.DiffersFromFirst)}" : "";
+            sb.Append(c, $"\nGroup {g.Id}: {g.Nodes} node(s), {Cell(g.Hardware)}{Cell(differs)}\n");
+            if (g.Spread.Count > 0)
             {
-                sb.Append(c, $"| {metric} | {sp.Count} | {sp.Median:0.###} | {sp.Mad:0.###} | {sp.Min:0.###} | {sp.Max:0.###} | {sp.Cv:0.0%} |\n");
+                Spread(sb, $"group {g.Id} spread", g.Spread);
             }
         }
 
@@ -69,6 +87,16 @@ public static class FleetMarkdown
         }
 
         return sb.ToString();
+    }
+
+    private static void Spread(StringBuilder sb, string title, Dictionary<string, SpreadSummary> spread)
+    {
+        var c = CultureInfo.InvariantCulture;
+        sb.Append(c, $"\n| {title} | nodes | median | MAD | min | max | CV |\n|---|---:|---:|---:|---:|---:|---:|\n");
+        foreach ((string metric, SpreadSummary sp) in spread)
+        {
+            sb.Append(c, $"| {metric} | {sp.Count} | {sp.Median:0.###} | {sp.Mad:0.###} | {sp.Min:0.###} | {sp.Max:0.###} | {sp.Cv:0.0%} |\n");
+        }
     }
 
     private static string Status(NodeSummary n) => n.Status.ToString().ToLowerInvariant();

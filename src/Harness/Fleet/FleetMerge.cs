@@ -4,7 +4,10 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Harness.Hardware;
 using Harness.Measurement;
+using Harness.Metrics;
 using Harness.Results;
+using Harness.Trust.Comparability;
+using Harness.Trust.Disturbance;
 
 namespace Harness.Fleet;
 
@@ -58,11 +61,12 @@ public static class FleetMerge
     /// <summary>Config entries that legitimately differ between the nodes of one suite.</summary>
     private static readonly HashSet<string> PerNodeConfig = ["command_line", "clock_frequency_hz"];
 
-    private static readonly (string Name, string Label, bool HigherIsSlower)[] Metrics =
+    /// <summary>What a node is judged on: its name in the fleet summary, and the catalog metric whose direction says which side is slow.</summary>
+    private static readonly (string Name, string Label, MetricDefinition Metric)[] Judged =
     [
-        ("throughput_per_s", "throughput", false),
-        ("latency_p50_ms", "latency p50", true),
-        ("latency_p99_ms", "latency p99", true),
+        (MetricCatalog.ThroughputPerS.Key, "throughput", MetricCatalog.ThroughputPerS),
+        ("latency_p50_ms", "latency p50", MetricCatalog.LatencyMs),
+        ("latency_p99_ms", "latency p99", MetricCatalog.LatencyMs),
     ];
 
     public static FleetSummary Merge(string folder, MergeOptions? options = null)
@@ -101,6 +105,7 @@ public static class FleetMerge
         }
 
         summary.Nodes = BuildNodes(layout, files, exits, expected, options);
+        Group(summary, files);
         FlagOutliers(summary);
         summary.Aggregate = Aggregate(summary.Nodes, files);
         summary.Healthy = summary.Nodes.Count > 0
@@ -166,16 +171,26 @@ public static class FleetMerge
         if (doc is not null)
         {
             FillFigures(node, doc, file!.Raw!, exit);
+            RunDisturbance disturbance = RunDisturbance.Of(doc, DisturbanceLimits.Default);
+            var otherFailures = doc.Validity.Where(v => !v.Passed && v.Name != QuietHostRule.Name).ToList();
+            node.Disturbance = disturbance.Disturbed ? string.Join("; ", disturbance.Causes) : null;
             if (doc.Cancelled)
             {
                 node.Status = NodeStatus.Failed;
                 node.Reason = $"the run was cancelled before it finished (stop reason {doc.StopReason}){schedulerNote}";
                 node.LogTail = LogTail(layout, task, options.LogTailLines);
             }
+            else if (disturbance.Blocks && otherFailures.Count == 0)
+            {
+                node.Status = NodeStatus.Disturbed;
+                node.Reason = $"disturbed, not slow: {node.Disturbance}";
+            }
             else if (doc.Valid)
             {
                 node.Status = NodeStatus.Ok;
-                node.Reason = exit is { ExitCode: not 0 } ? $"the result is valid but the task exited with {ExitMeaning(exit.ExitCode)}" : null;
+                node.Reason = exit is { ExitCode: not 0 } ? $"the result is valid but the task exited with {ExitMeaning(exit.ExitCode)}"
+                    : node.Disturbance is { } noisy ? $"noisy (allowed): {noisy}; left out of the outlier rule"
+                    : null;
             }
             else
             {
@@ -335,11 +350,65 @@ public static class FleetMerge
             : null;
     }
 
+    /// <summary>
+    /// Puts the nodes with a result into groups by what moves speed (<see cref="ComparabilityRule.SpeedKey"/>):
+    /// a fleet of two CPU generations is two fleets as far as outliers go.
+    /// </summary>
+    private static void Group(FleetSummary summary, List<LoadedFile> files)
+    {
+        var byPath = files.Where(f => f.Document is not null && f.Refusal is null).ToDictionary(f => f.RelativePath);
+        var keyed = summary.Nodes
+            .Select(n => (Node: n, Doc: n.File is { } p && byPath.TryGetValue(p, out LoadedFile? f) ? f.Document : null))
+            .Where(x => x.Doc is not null)
+            .GroupBy(x => ComparabilityRule.SpeedKey(x.Doc!) ?? "(hardware not recorded)")
+            .OrderByDescending(g => g.Count())
+            .ThenBy(g => g.Min(x => x.Node.Task ?? int.MaxValue))
+            .ToList();
+        ResultDocument? first = keyed.FirstOrDefault()?.First().Doc;
+        for (int i = 0; i < keyed.Count; i++)
+        {
+            ResultDocument doc = keyed[i].First().Doc!;
+            var group = new FleetGroup
+            {
+                Id = i + 1,
+                Hardware = ComparabilityRule.Describe(doc.Hardware),
+                Nodes = keyed[i].Count(),
+                DiffersFromFirst = i == 0 ? [] : ComparabilityRule.Differences(first!, doc, "group 1 vs this group").Where(d => d.MovesSpeed && d.Area != DifferenceArea.Workload).Select(d => d.ToString()).ToList(),
+            };
+            summary.Groups.Add(group);
+            foreach ((NodeSummary node, _) in keyed[i])
+            {
+                node.Group = group.Id;
+            }
+        }
+
+        if (summary.Groups.Count > 1)
+        {
+            summary.Notes.Add($"The fleet is heterogeneous: {summary.Groups.Count} hardware groups ({string.Join("; ", summary.Groups.Select(g => $"group {g.Id}: {g.Nodes} x {g.Hardware}"))}). Outliers are judged within a group, never across.");
+        }
+    }
+
     private static void FlagOutliers(FleetSummary summary)
     {
-        var measured = summary.Nodes.Where(n => n.Measured).ToList();
-        foreach ((string name, string label, bool higherIsSlower) in Metrics)
+        foreach (IGrouping<int?, NodeSummary> group in summary.Nodes.Where(n => n.Judged).GroupBy(n => n.Group))
         {
+            FleetGroup? g = summary.Groups.FirstOrDefault(x => x.Id == group.Key);
+            Dictionary<string, SpreadSummary> spread = summary.Groups.Count <= 1 ? summary.Spread : g?.Spread ?? summary.Spread;
+            FlagOutliers(summary, group.ToList(), spread);
+        }
+
+        foreach (NodeSummary node in summary.Nodes.Where(n => n.Measured && n.ThrottleS is > 0))
+        {
+            node.Flags.Add(new OutlierFlag("throttle_s", node.ThrottleS!.Value, 0, null, "throttled",
+                Invariant($"the telemetry reports {node.ThrottleS:0.###} s of clock throttling")));
+        }
+    }
+
+    private static void FlagOutliers(FleetSummary summary, List<NodeSummary> measured, Dictionary<string, SpreadSummary> spread)
+    {
+        foreach ((string name, string label, MetricDefinition metric) in Judged)
+        {
+            bool higherIsSlower = metric.Better == Better.Lower;
             var values = measured.Select(n => (Node: n, Value: MetricOf(n, name))).Where(p => p.Value is { } v && double.IsFinite(v)).Select(p => (p.Node, Value: p.Value!.Value)).ToList();
             if (values.Count == 0)
             {
@@ -350,7 +419,7 @@ public static class FleetMerge
             double median = Statistics.Median(xs);
             double mad = Statistics.MedianAbsoluteDeviation(xs, median);
             (double mean, double sd) = Statistics.MeanAndStdDev(xs);
-            summary.Spread[name] = new SpreadSummary
+            spread[name] = new SpreadSummary
             {
                 Count = xs.Length,
                 Median = median,
@@ -380,15 +449,10 @@ public static class FleetMerge
                 string distance = z is { } zv ? Invariant($"{Math.Abs(zv):0.0} robust deviations") : "away from the others, which agree exactly,";
                 string side = d > 0 ? "above" : "below";
                 string percent = median != 0 ? Invariant($" ({d / median:+0.0%;-0.0%})") : "";
+                string reference = summary.Groups.Count > 1 ? "its group's median" : "the fleet median";
                 node.Flags.Add(new OutlierFlag(name, x, median, z, slow ? "slow" : "fast",
-                    Invariant($"{label} {x:0.###} is {distance} {side} the fleet median {median:0.###}{percent}")));
+                    Invariant($"{label} {x:0.###} is {distance} {side} {reference} {median:0.###}{percent}")));
             }
-        }
-
-        foreach (NodeSummary node in measured.Where(n => n.ThrottleS is > 0))
-        {
-            node.Flags.Add(new OutlierFlag("throttle_s", node.ThrottleS!.Value, 0, null, "throttled",
-                Invariant($"the telemetry reports {node.ThrottleS:0.###} s of clock throttling")));
         }
     }
 
@@ -412,6 +476,7 @@ public static class FleetMerge
             NodesFailed = nodes.Count(n => n.Status == NodeStatus.Failed),
             NodesMissing = nodes.Count(n => n.Status == NodeStatus.Missing),
             NodesRefused = nodes.Count(n => n.Status == NodeStatus.Refused),
+            NodesDisturbed = nodes.Count(n => n.Status == NodeStatus.Disturbed),
             ThroughputPerS = measured.Sum(n => n.ThroughputPerS ?? 0),
             ThroughputUnit = measured.Select(n => n.ThroughputUnit).FirstOrDefault(u => u is not null),
             RequestsOk = measured.Sum(n => n.RequestsOk ?? 0),
@@ -446,7 +511,12 @@ public static class FleetMerge
 
     private static void AddNotes(FleetSummary summary)
     {
-        int measured = summary.Aggregate.NodesMeasured;
+        int measured = summary.Nodes.Count(n => n.Judged);
+        if (summary.Aggregate.NodesDisturbed > 0)
+        {
+            summary.Notes.Add($"{summary.Aggregate.NodesDisturbed} node(s) were disturbed while measuring (other processes, steal or GPU neighbours): they are listed as disturbed, not slow, and left out of the spread and the outlier rule.");
+        }
+
         if (measured is > 0 && measured < summary.Rule.MinNodes)
         {
             summary.Notes.Add($"Outliers are looked for among {summary.Rule.MinNodes} or more measured nodes; {measured} were measured.");
@@ -529,13 +599,10 @@ public static class FleetMerge
     /// <summary>results/*.json in a fleet folder; else every *.json under the folder but the fleet's own files.</summary>
     private static IEnumerable<string> FindResultFiles(FleetLayout layout)
     {
-        bool fleetLayout = Directory.Exists(layout.ResultsDir);
-        IEnumerable<string> files = fleetLayout
-            ? Directory.GetFiles(layout.ResultsDir, "*.json", SearchOption.TopDirectoryOnly)
-            : Directory.GetFiles(layout.Root, "*.json", SearchOption.AllDirectories)
-                .Where(f => !IsUnder(f, layout.StatusDir) && !IsUnder(f, layout.LogsDir));
+        IEnumerable<string> files = Directory.Exists(layout.ResultsDir)
+            ? ResultReader.FindUnder(layout.ResultsDir, recursive: false)
+            : ResultReader.FindUnder(layout.Root).Where(f => !IsUnder(f, layout.StatusDir) && !IsUnder(f, layout.LogsDir));
         return files
-            .Where(f => !Path.GetFileName(f).StartsWith('.'))
             .Where(f => !Path.GetFileName(f).StartsWith("fleet", StringComparison.OrdinalIgnoreCase))
             .OrderBy(f => FleetLayout.TaskOf(f) ?? int.MaxValue)
             .ThenBy(f => f, StringComparer.Ordinal);
@@ -620,35 +687,13 @@ public static class FleetMerge
             string relative = System.IO.Path.GetRelativePath(root, path);
             int? task = FleetLayout.TaskOf(path);
             LoadedFile Refused(string why) => new() { Path = path, RelativePath = relative, Task = task, Refusal = why };
-            JsonObject raw;
-            try
+            if (!ResultReader.TryRead(path, out LoadedResult? result, out string? problem))
             {
-                raw = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new JsonException("not a JSON object");
-            }
-            catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException)
-            {
-                return Refused($"not a readable result file: {FirstLine(e.Message)}");
+                return Refused($"{relative} {problem}");
             }
 
-            if (raw["schema_version"] is null)
-            {
-                return Refused("not a harness result file (it has no schema_version)");
-            }
-
-            ResultDocument doc;
-            try
-            {
-                // The one reader of result files: it refuses another schema version by name.
-                doc = ResultJson.Read(path);
-            }
-            catch (HarnessException e)
-            {
-                return Refused(e.Message.TrimEnd('.'));
-            }
-
+            (ResultDocument doc, JsonObject raw) = (result!.Document, result.Raw);
             return new LoadedFile { Path = path, RelativePath = relative, Task = task, Document = doc, Raw = raw, SuiteKey = KeyOf(SuiteOf(doc)) };
         }
-
-        private static string FirstLine(string s) => s.Split('\n')[0].TrimEnd('.');
     }
 }

@@ -35,8 +35,11 @@ public sealed class FleetSummary
 
     public FleetAggregate Aggregate { get; set; } = new();
 
-    /// <summary>Spread across measured nodes, by metric: throughput_per_s, latency_p50_ms, latency_p99_ms.</summary>
+    /// <summary>Spread across measured nodes, by metric: throughput_per_s, latency_p50_ms, latency_p99_ms (of the one hardware group; per group in <see cref="Groups"/> when there are several).</summary>
     public Dictionary<string, SpreadSummary> Spread { get; set; } = [];
+
+    /// <summary>The nodes grouped by what moves speed (CPU, ISA, cores, memory, GPUs, runtimes): outliers are judged within a group, never across.</summary>
+    public List<FleetGroup> Groups { get; set; } = [];
 
     /// <summary>Things a reader must know to read the figures right (too few nodes for outliers...).</summary>
     public List<string> Notes { get; set; } = [];
@@ -73,7 +76,7 @@ public sealed class OutlierRule
     public int MinNodes { get; set; } = 3;
 
     public string Definition { get; set; } =
-        "flagged when |x - median| > k * 1.4826 * MAD and |x - median| > min_deviation * median, on throughput_per_s, latency_p50_ms or latency_p99_ms; or when the telemetry reports throttle time";
+        "flagged when |x - median| > k * 1.4826 * MAD and |x - median| > min_deviation * median, on throughput_per_s, latency_p50_ms or latency_p99_ms, among the undisturbed nodes of the same hardware group; or when the telemetry reports throttle time";
 }
 
 /// <summary>How a task ended, as far as the merge can tell.</summary>
@@ -93,6 +96,26 @@ public enum NodeStatus
 
     /// <summary>A result that cannot be merged: another schema version, another suite, or not a result file.</summary>
     Refused,
+
+    /// <summary>A result taken while other work used the machine (other processes, steal, GPU neighbours): not slow, disturbed; left out of the spread and the outlier rule.</summary>
+    Disturbed,
+}
+
+/// <summary>Nodes whose hardware and runtimes agree on everything that moves speed.</summary>
+public sealed class FleetGroup
+{
+    /// <summary>1, 2, ...: the group with the most nodes first.</summary>
+    public int Id { get; set; }
+
+    /// <summary>The hardware in a few words ("AMD EPYC, 2 cores, avx512f").</summary>
+    public string Hardware { get; set; } = "";
+
+    public int Nodes { get; set; }
+
+    /// <summary>How this group's machines differ from group 1's ("cpu features: ... -> ..."); empty for group 1.</summary>
+    public List<string> DiffersFromFirst { get; set; } = [];
+
+    public Dictionary<string, SpreadSummary> Spread { get; set; } = [];
 }
 
 /// <summary>One task's line in the fleet table.</summary>
@@ -145,11 +168,21 @@ public sealed class NodeSummary
 
     public List<OutlierFlag> Flags { get; set; } = [];
 
+    /// <summary>The hardware group (<see cref="FleetSummary.Groups"/>) the node was judged in; null without a result.</summary>
+    public int? Group { get; set; }
+
+    /// <summary>What disturbed the run (other processes, steal, GPU neighbours), also when it was allowed noisy; null when quiet or not measured.</summary>
+    public string? Disturbance { get; set; }
+
     public bool Outlier => Flags.Count > 0;
 
-    /// <summary>Its figures count in the spread: a result that ran to the end, valid or not.</summary>
+    /// <summary>Its figures count in the aggregate: a result that ran to the end, valid or not, disturbed or not.</summary>
     [JsonIgnore]
-    public bool Measured => Status is NodeStatus.Ok or NodeStatus.Invalid;
+    public bool Measured => Status is NodeStatus.Ok or NodeStatus.Invalid or NodeStatus.Disturbed;
+
+    /// <summary>Its figures are judged against the others: measured and not disturbed.</summary>
+    [JsonIgnore]
+    public bool Judged => Measured && Disturbance is null;
 }
 
 /// <summary>Why a node was flagged.</summary>
@@ -192,6 +225,8 @@ public sealed class FleetAggregate
     public int NodesMissing { get; set; }
 
     public int NodesRefused { get; set; }
+
+    public int NodesDisturbed { get; set; }
 
     /// <summary>Sum over measured nodes: what the fleet delivers when every node works at once.</summary>
     public double ThroughputPerS { get; set; }

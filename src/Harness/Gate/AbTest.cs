@@ -38,7 +38,8 @@ public static class AbTest
             throw HarnessException.BadInput($"A runs workload '{a.Workload}' and B runs '{b.Workload}'; an A/B job compares two configurations of the same workload.");
         }
 
-        GateOptions gate = options.Gate.Validated();
+        // The two sides differ in their settings by design: the views name them as what was compared.
+        GateOptions gate = options.Gate.Validated() with { ComparingConfigurations = true };
         GateReport first = Rounds(a, b, options.Rounds, folder, "", gate, run);
         GateReport? confirmation = null;
         if (options.ConfirmByRerun && first.Verdict == GateVerdict.Regression)

@@ -14,7 +14,8 @@ public static class GateJUnitReport
     {
         var c = CultureInfo.InvariantCulture;
         int failures = report.Metrics.Count(m => m.Verdict == GateVerdict.Regression);
-        int skipped = report.Metrics.Count(m => m.Verdict == GateVerdict.Inconclusive);
+        bool disturbed = report.Disturbed.Any(d => d.Blocks);
+        int skipped = report.Metrics.Count(m => m.Verdict == GateVerdict.Inconclusive || (disturbed && m.Verdict is GateVerdict.Pass or GateVerdict.Improvement));
         var sb = new StringBuilder();
         var settings = new XmlWriterSettings { Indent = true, Encoding = new UTF8Encoding(false), OmitXmlDeclaration = false };
         using (var w = XmlWriter.Create(new StringWriterUtf8(sb, c), settings))
@@ -37,7 +38,13 @@ public static class GateJUnitReport
             Property(w, "alpha", report.Options.Alpha.ToString(c));
             Property(w, "base_files", string.Join(";", report.BaseFiles));
             Property(w, "current_files", string.Join(";", report.CurrentFiles));
+            for (int i = 0; i < report.Warnings.Count; i++)
+            {
+                Property(w, $"warning_{i + 1}", report.Warnings[i]);
+            }
+
             w.WriteEndElement();
+
             foreach (MetricComparison m in report.Metrics)
             {
                 w.WriteStartElement("testcase");
@@ -60,12 +67,23 @@ public static class GateJUnitReport
                         w.WriteAttributeString("message", "inconclusive: " + m.Reason);
                         w.WriteEndElement();
                         break;
+                    case GateVerdict.Pass or GateVerdict.Improvement when report.Verdict == GateVerdict.Inconclusive && report.Disturbed.Any(d => d.Blocks):
+                        w.WriteStartElement("skipped");
+                        w.WriteAttributeString("message", "inconclusive: a run was disturbed (" + report.Disturbed.First(d => d.Blocks).Causes.FirstOrDefault() + ")");
+                        w.WriteEndElement();
+                        break;
                     default:
                         w.WriteElementString("system-out", $"{GateReport.Word(m.Verdict)}: {m.Reason}; {detail}");
                         break;
                 }
 
                 w.WriteEndElement();
+            }
+
+            if (report.Warnings.Count > 0)
+            {
+                // The schema puts the suite's output after its cases; the properties above lead with the same warnings.
+                w.WriteElementString("system-out", string.Join("\n", report.Warnings));
             }
 
             w.WriteEndElement();

@@ -17,9 +17,19 @@ public static class GateMarkdownReport
             _ => ":white_check_mark:",
         };
         sb.Append(c, $"### {icon} Performance gate: {GateReport.Word(report.Verdict)}\n\n");
-        sb.Append(c, $"Workload `{Escape(report.Workload)}`: {report.BaseFiles.Count} base vs {report.CurrentFiles.Count} current result(s); ");
-        sb.Append(c, $"a metric regresses only when the change is significant (one-sided, alpha {report.Options.Alpha}) and beyond its threshold.\n\n");
-        sb.Append(c, $"| metric | base | current | change | {GateTextReport.Confidence(report)} CI | p | n base/cur | threshold | verdict |\n");
+        foreach (string warning in report.Warnings)
+        {
+            sb.Append(c, $"> :warning: {Escape(warning)}\n>\n");
+        }
+
+        if (report.Warnings.Count > 0)
+        {
+            sb.Append('\n');
+        }
+
+        sb.Append(c, $"Workload `{Escape(report.Workload)}`: {report.BaseFiles.Count} base vs {report.CurrentFiles.Count} current run(s); ");
+        sb.Append(c, $"each run's value is one observation, and a metric regresses only when the change is significant (one-sided, alpha {report.Options.Alpha}) and beyond its threshold.\n\n");
+        sb.Append(c, $"| metric | base | current | change | {GateTextReport.Confidence(report)} CI | p | runs base/cur | threshold | verdict |\n");
         sb.Append("|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
         foreach (MetricComparison m in report.Metrics)
         {
@@ -29,14 +39,19 @@ public static class GateMarkdownReport
         }
 
         sb.Append('\n');
-        foreach (MetricComparison m in report.Metrics.Where(m => m.Verdict != GateVerdict.Pass))
+        foreach (MetricComparison m in report.Metrics)
         {
-            sb.Append(c, $"- `{m.Metric}`: {Escape(m.Reason)}.\n");
+            sb.Append(c, $"- `{m.Metric}`: {Escape(m.Reason)}.{Escape(GateTextReport.Extra(m))}\n");
         }
 
         foreach (string note in report.Notes)
         {
             sb.Append(c, $"- {Escape(note)}\n");
+        }
+
+        if (report.Runs.Count > 0)
+        {
+            sb.Append("\n<details><summary>Runs</summary>\n\n```\n").Append(GateTextReport.RunTable(report)).Append("```\n</details>\n");
         }
 
         return sb.ToString();

@@ -1,86 +1,109 @@
 using System.Globalization;
-using System.Text.Json;
+using Harness.Measurement;
+using Harness.Metrics;
 using Harness.Results;
 
 namespace Harness.Gate;
 
 /// <summary>
-/// A metric the gate can compare. Latency percentiles are compared on the per-request samples of
-/// each side (<c>samples.latency_ms</c>, pooled over that side's files); run-level metrics
-/// (throughput) are compared over repeated runs, one value per file.
+/// A metric the gate can compare, over a metric of the catalog (its unit and direction come from
+/// there). Every metric is judged with the run as the unit of evidence: each run contributes one
+/// value (its latency, TTFT or TPOT percentile, or its throughput), because requests within a run
+/// are autocorrelated and share the run's own level (issue 19).
 /// </summary>
 public sealed class GateMetric
 {
-    private readonly Func<ResultDocument, double?>? _runValue;
-
-    private GateMetric(string name, string unit, bool higherIsBetter, double? percentile, Func<ResultDocument, double?>? runValue, string description)
+    private GateMetric(string name, MetricDefinition metric, double? percentile, string description)
     {
         Name = name;
-        Unit = unit;
-        HigherIsBetter = higherIsBetter;
+        Metric = metric;
         Percentile = percentile;
-        _runValue = runValue;
         Description = description;
     }
 
+    /// <summary>The name users give to --metric and --threshold.</summary>
     public string Name { get; }
 
-    public string Unit { get; }
+    /// <summary>The catalog metric it reads.</summary>
+    public MetricDefinition Metric { get; }
+
+    public string Unit => Metric.Unit.Replace(MetricDefinition.UnitPlaceholder + "/s", "/s", StringComparison.Ordinal);
 
     /// <summary>True for rates (a drop is a regression), false for latencies (a rise is).</summary>
-    public bool HigherIsBetter { get; }
+    public bool HigherIsBetter => Metric.Better == Better.Higher;
 
-    /// <summary>The quantile of per-request latency, or null for a run-level metric.</summary>
+    /// <summary>The quantile of a per-request distribution (latency, TTFT, TPOT), or null for a one-number metric.</summary>
     public double? Percentile { get; }
 
-    public bool IsPerRequest => Percentile is not null;
+    /// <summary>A percentile of a distribution in milliseconds (the noise floor applies).</summary>
+    public bool IsPercentile => Percentile is not null;
 
     public string Description { get; }
 
-    /// <summary>The run-level value of one result; null when the result does not carry it.</summary>
-    public double? RunValue(ResultDocument doc) => _runValue?.Invoke(doc);
+    /// <summary>This run's value of the metric, or why it has none (not recorded, too few requests for the percentile).</summary>
+    public (double? Value, string? WhyNot) RunValue(ResultDocument doc)
+    {
+        if (Percentile is not { } p)
+        {
+            return doc.Metrics.Value(Metric) is { } v ? (v, null) : (null, $"it does not record {Metric.Key}");
+        }
+
+        if (doc.Metrics.Distribution(Metric) is not { } dist)
+        {
+            return (null, $"it does not record {Metric.Key}");
+        }
+
+        long need = MinimumSamples(p);
+        if (dist.Count < need)
+        {
+            return (null, string.Create(CultureInfo.InvariantCulture, $"{dist.Count} requests, {need} needed for its {Name} (early-stopping bound)"));
+        }
+
+        return (dist.Get(PercentileKey(p)), null);
+    }
+
+    /// <summary>Requests a run needs for a percentile to count: MLPerf's early-stopping bound with no miss, and at least 30.</summary>
+    public static long MinimumSamples(double p) => Math.Max(30, p < 1 && p > 0.5 ? Statistics.EarlyStoppingMinimum(p) : 0);
 
     public static IReadOnlyList<GateMetric> All { get; } =
     [
-        Latency("latency_p50", 0.50),
-        Latency("latency_p90", 0.90),
-        Latency("latency_p95", 0.95),
-        Latency("latency_p99", 0.99),
-        Latency("latency_p999", 0.999),
-        new("throughput", "/s", true, null, d => d.Metrics.ThroughputPerS, "output units (samples or tokens) per second, one value per run"),
-        new("requests_per_s", "req/s", true, null, d => d.Metrics.RequestsPerS, "ok requests per second, one value per run"),
-        new("goodput", "req/s", true, null, d => Extra(d, "goodput_per_s"), "requests per second meeting every SLO, one value per run (needs --slo)"),
+        Percentiles("latency", MetricCatalog.LatencyMs, 0.50),
+        Percentiles("latency", MetricCatalog.LatencyMs, 0.90),
+        Percentiles("latency", MetricCatalog.LatencyMs, 0.95),
+        Percentiles("latency", MetricCatalog.LatencyMs, 0.99),
+        Percentiles("latency", MetricCatalog.LatencyMs, 0.999),
+        Percentiles("ttft", MetricCatalog.TtftMs, 0.50),
+        Percentiles("ttft", MetricCatalog.TtftMs, 0.99),
+        Percentiles("tpot", MetricCatalog.TpotMs, 0.50),
+        Percentiles("tpot", MetricCatalog.TpotMs, 0.99),
+        RunLevel("throughput", MetricCatalog.ThroughputPerS),
+        RunLevel(MetricCatalog.RequestsPerS.Key, MetricCatalog.RequestsPerS),
+        RunLevel("goodput", MetricCatalog.GoodputPerS),
     ];
 
-    /// <summary>Compared when the user names none: the body and tails of latency, and throughput when runs were repeated.</summary>
+    /// <summary>Compared when the user names none: the body and tails of latency and throughput; TTFT and TPOT where every run records them.</summary>
     public static IReadOnlyList<string> DefaultNames { get; } = ["latency_p50", "latency_p90", "latency_p99", "throughput"];
+
+    /// <summary>Added to the defaults when every run of both sides records them (LLM workloads).</summary>
+    public static IReadOnlyList<string> TokenDefaultNames { get; } = ["ttft_p50", "ttft_p99", "tpot_p50"];
 
     public static string KnownNames => string.Join(", ", All.Select(m => m.Name));
 
-    public static GateMetric? Find(string name) =>
-        All.FirstOrDefault(m => string.Equals(m.Name, name.Trim(), StringComparison.OrdinalIgnoreCase));
-
-    public string FormatValue(double v) => Percentile is not null
-        ? v.ToString("0.###", CultureInfo.InvariantCulture) + " ms"
-        : v.ToString("0.##", CultureInfo.InvariantCulture) + " " + Unit;
-
-    private static GateMetric Latency(string name, double p) =>
-        new(name, "ms", false, p, null, $"p{p * 100:0.#} of per-request latency (nearest rank), from samples.latency_ms");
-
-    private static double? Extra(ResultDocument doc, string key)
+    /// <summary>By name; "p50" alone means latency_p50.</summary>
+    public static GateMetric? Find(string name)
     {
-        if (doc.Metrics.Extra is null || !doc.Metrics.Extra.TryGetValue(key, out object? v) || v is null)
-        {
-            return null;
-        }
-
-        return v switch
-        {
-            JsonElement { ValueKind: JsonValueKind.Number } e => e.GetDouble(),
-            double d => d,
-            long l => l,
-            int i => i,
-            _ => null,
-        };
+        string n = name.Trim();
+        return All.FirstOrDefault(m => string.Equals(m.Name, n, StringComparison.OrdinalIgnoreCase))
+            ?? All.FirstOrDefault(m => string.Equals(m.Name, "latency_" + n, StringComparison.OrdinalIgnoreCase));
     }
+
+    public string FormatValue(double v) => v.ToString(Percentile is not null ? "0.###" : "0.##", CultureInfo.InvariantCulture) + " " + Unit;
+
+    private static string PercentileKey(double p) => "p" + (p * 100).ToString("0.#", CultureInfo.InvariantCulture).Replace(".", "", StringComparison.Ordinal);
+
+    private static GateMetric Percentiles(string prefix, MetricDefinition metric, double p) =>
+        new($"{prefix}_{PercentileKey(p)}", metric, p, $"each run's {PercentileKey(p)} of {metric.Key} (nearest rank); one value per run");
+
+    private static GateMetric RunLevel(string name, MetricDefinition metric) =>
+        new(name, metric, null, $"{metric.Definition}; one value per run");
 }

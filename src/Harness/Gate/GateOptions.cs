@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Harness.Trust.Disturbance;
+using Harness.Trust.Noise;
 
 namespace Harness.Gate;
 
@@ -23,12 +25,40 @@ public sealed record GateOptions
     /// <summary>Latency differences smaller than this many milliseconds are noise, whatever their ratio.</summary>
     public double NoiseFloorMs { get; init; } = 0.01;
 
-    public int BootstrapResamples { get; init; } = 1000;
+    /// <summary>Resamples of the block bootstrap that gives each run its own interval.</summary>
+    public int BootstrapResamples { get; init; } = 200;
 
     public int Seed { get; init; } = 20240601;
 
-    /// <summary>Per-request samples pooled per side at most (thinned evenly beyond), to bound the bootstrap's cost.</summary>
-    public int MaxSamplesPerSide { get; init; } = 50_000;
+    /// <summary>Go on when the runs differ in hardware or runtimes (every view then says so).</summary>
+    public bool AllowHardwareChange { get; init; }
+
+    /// <summary>Go on when the runs differ in the workload's own settings (every view then says so).</summary>
+    public bool AllowConfigChange { get; init; }
+
+    /// <summary>An A/B job: the configurations differ by design, and are named as what was compared.</summary>
+    public bool ComparingConfigurations { get; init; }
+
+    /// <summary>Disturbed runs are flagged instead of making the comparison inconclusive.</summary>
+    public bool AllowNoisy { get; init; }
+
+    /// <summary>Limits for results that do not record their own quiet-host verdict (written before it existed).</summary>
+    public DisturbanceLimits Interference { get; init; } = DisturbanceLimits.Default;
+
+    /// <summary>BASE is a history of past runs: read recursively, newest first, <see cref="Window"/> comparable runs.</summary>
+    public bool BaseIsHistory { get; init; }
+
+    /// <summary>Runs of a history kept, newest first.</summary>
+    public int Window { get; init; } = RunHistory.DefaultWindow;
+
+    /// <summary>A folder of past runs whose run-to-run spread is the noise model when the sides alone cannot measure it.</summary>
+    public string? NoiseModelFolder { get; init; }
+
+    /// <summary>The run-to-run CV assumed, only to say how many runs would resolve a change when none was measured.</summary>
+    public double PlanCv { get; init; } = 0.08;
+
+    /// <summary>Probability of finding a change of the size stated (the smallest detectable change, the runs a plan proposes).</summary>
+    public double Power { get; init; } = RunPlanning.DefaultPower;
 
     public double ThresholdFor(string metric) => Thresholds.TryGetValue(metric, out double t) ? t : DefaultThreshold;
 
@@ -43,6 +73,16 @@ public sealed record GateOptions
         if (NoiseFloorMs < 0)
         {
             throw HarnessException.BadInput("--noise-floor must not be negative.");
+        }
+
+        if (PlanCv is <= 0 or >= 1 || double.IsNaN(PlanCv))
+        {
+            throw HarnessException.BadInput($"--plan-cv {PlanCv.ToString(CultureInfo.InvariantCulture)} must lie in (0, 1), e.g. 0.08 for 8%.");
+        }
+
+        if (Window < 2)
+        {
+            throw HarnessException.BadInput($"--window {Window} must be at least 2: a history of one run has no spread.");
         }
 
         if (Metrics is not null)
@@ -76,7 +116,7 @@ public static partial class GateThresholds
                 continue;
             }
 
-            GateMetric m = GateMetric.Find(metric)
+            GateMetric m = (metric.Length > 0 ? GateMetric.Find(metric) : null)
                 ?? throw HarnessException.BadInput($"--threshold '{text}' names an unknown metric '{metric}'; known metrics: {GateMetric.KnownNames}.");
             per[m.Name] = pct;
         }

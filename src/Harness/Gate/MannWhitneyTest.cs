@@ -4,8 +4,10 @@ namespace Harness.Gate;
 
 /// <summary>
 /// Mann-Whitney U (Wilcoxon rank-sum) test: does one sample tend to take larger values than the
-/// other? Normal approximation with tie correction and continuity correction, one-sided p-values
-/// in both directions. Distribution-free, so it suits run-level metrics from a handful of runs.
+/// other? <see cref="Test"/> is the normal approximation with tie and continuity corrections;
+/// <see cref="TestExact"/> counts the exact null distribution when there are no ties and few values
+/// (a handful of runs per side, where the approximation is off by up to half the p-value).
+/// Distribution-free, so it suits run-level metrics from a handful of runs.
 /// </summary>
 public static class MannWhitneyTest
 {
@@ -75,10 +77,35 @@ public static class MannWhitneyTest
         return new Result(u, (u - mean) / sd, 1 - Statistics.NormalCdf(zGreater), Statistics.NormalCdf(zLess));
     }
 
+    /// <summary>Largest n x m for which the exact null distribution is counted (a few hundred runs per side).</summary>
+    public const int ExactLimit = 40_000;
+
+    /// <summary>The exact test when the values have no ties and n x m is at most <see cref="ExactLimit"/>; the normal approximation otherwise.</summary>
+    public static Result TestExact(IReadOnlyList<double> x, IReadOnlyList<double> y)
+    {
+        Result approx = Test(x, y);
+        double[]? counts = NullCounts(x.Count, y.Count);
+        if (counts is null || x.Concat(y).Distinct().Count() < x.Count + y.Count)
+        {
+            return approx;
+        }
+
+        int u = (int)Math.Round(approx.U);
+        double total = counts.Sum();
+        double atMost = 0, atLeast = 0;
+        for (int k = 0; k < counts.Length; k++)
+        {
+            atMost += k <= u ? counts[k] : 0;
+            atLeast += k >= u ? counts[k] : 0;
+        }
+
+        return approx with { PGreater = atLeast / total, PLess = atMost / total };
+    }
+
     /// <summary>
     /// The smallest one-sided p-value the test can give for these sample sizes (no ties, complete
-    /// separation): when it is above alpha, no outcome could be significant, so the verdict is
-    /// "inconclusive" rather than a pass that could never have failed.
+    /// separation): 1 / C(n + m, n) exactly. When it is not below alpha, no outcome could be
+    /// significant, so the verdict is "inconclusive" rather than a pass that could never have failed.
     /// </summary>
     public static double SmallestPossiblePValue(int n, int m)
     {
@@ -87,8 +114,70 @@ public static class MannWhitneyTest
             return 1;
         }
 
-        double mean = n * (double)m / 2;
-        double sd = Math.Sqrt(n * (double)m * (n + m + 1) / 12);
-        return 1 - Statistics.NormalCdf((n * (double)m - mean - 0.5) / sd);
+        // C(n + m, n) by the running product, whole at every step, so that 1/20 stays exactly 1/20.
+        double arrangements = 1;
+        for (int i = 1; i <= Math.Min(n, m); i++)
+        {
+            arrangements = arrangements * (Math.Max(n, m) + i) / i;
+        }
+
+        return 1 / arrangements;
+    }
+
+    /// <summary>
+    /// How many of the C(n + m, n) equally likely rank arrangements give U = 0, 1, ..., n x m: the
+    /// coefficients of the Gaussian binomial coefficient, prod over i of (1 - q^(m+i)) / (1 - q^i).
+    /// Null beyond <see cref="ExactLimit"/>.
+    /// </summary>
+    public static double[]? NullCounts(int n, int m)
+    {
+        if (n < 1 || m < 1 || (long)n * m > ExactLimit)
+        {
+            return null;
+        }
+
+        int size = n * m + 1;
+        var c = new double[size];
+        c[0] = 1;
+        for (int i = 1; i <= n; i++)
+        {
+            // Multiply by (1 - q^(m+i)), then divide by (1 - q^i); each step keeps whole-number coefficients.
+            for (int k = size - 1; k >= m + i; k--)
+            {
+                c[k] -= c[k - m - i];
+            }
+
+            for (int k = i; k < size; k++)
+            {
+                c[k] += c[k - i];
+            }
+        }
+
+        return c;
+    }
+
+    /// <summary>
+    /// The largest k with P(U &lt; k) &lt;= alpha under the null: the rank of the pairwise difference that
+    /// bounds a one-sided (1 - alpha) interval of the shift (Moses). 0 when no interval at that level exists.
+    /// </summary>
+    public static int CriticalRank(int n, int m, double alpha)
+    {
+        double[]? counts = NullCounts(n, m);
+        if (counts is null)
+        {
+            double mean = n * (double)m / 2;
+            double sd = Math.Sqrt(n * (double)m * (n + m + 1) / 12);
+            return Math.Max(0, (int)Math.Floor(mean - Statistics.NormalQuantile(1 - alpha) * sd + 0.5));
+        }
+
+        double total = counts.Sum(), below = 0;
+        int k = 0;
+        while (k < counts.Length && (below + counts[k]) / total <= alpha)
+        {
+            below += counts[k];
+            k++;
+        }
+
+        return k;
     }
 }

@@ -1,38 +1,76 @@
 using System.Globalization;
 using Harness.Measurement;
 using Harness.Results;
+using Harness.Trust.Comparability;
+using Harness.Trust.Disturbance;
+using Harness.Trust.Noise;
 
 namespace Harness.Gate;
 
 /// <summary>
-/// Decides whether CURRENT regressed against BASE, metric by metric (after dotnet/performance's
-/// ResultsComparer and BenchmarkDotNet): a regression needs BOTH a significant one-sided test
-/// (bootstrap of the quantile ratio for per-request latency, Mann-Whitney U for run-level metrics
-/// over repeated runs) AND a change beyond the metric's threshold (default 10%) AND, for latency, a
-/// difference above the noise floor. Too few samples, or a large change the data cannot confirm,
-/// is "inconclusive", never a pass.
+/// Decides whether CURRENT regressed against BASE, metric by metric, with the run as the unit of
+/// evidence (issue 19): each run's p50, p99, TTFT, TPOT or throughput is one observation, since the
+/// requests of a run share its level and are autocorrelated. A regression needs BOTH a significant
+/// one-sided test AND an estimated change beyond the metric's threshold (default 10%) AND, for a
+/// percentile, a difference above the noise floor (after dotnet/performance's ResultsComparer):
+/// <list type="bullet">
+/// <item>four or more runs per side: exact Mann-Whitney U over the runs' log values, Hodges-Lehmann estimate and Moses interval of the ratio;</item>
+/// <item>fewer: Student's t on the log values, with the run-to-run spread measured by the repeats of either side or a history (the noise model);</item>
+/// <item>no measured spread (one run per side and no history): inconclusive, saying how many runs per side would resolve the change.</item>
+/// </list>
+/// Before any of it, the trust rules (src/Harness/Trust): runs that differ in what moves speed are
+/// refused unless allowed, and a disturbed run makes the comparison inconclusive unless allowed noisy.
 /// </summary>
 public static class RegressionGate
 {
-    /// <summary>Expands the two specs (file, folder or glob), checks they can be compared, and compares.</summary>
+    /// <summary>Runs per side from which the rank test is used (with alpha 0.05 its smallest p-value is 1/70).</summary>
+    public const int RankTestRuns = 4;
+
+    /// <summary>Expands the two specs (file, folder or glob; a history folder with --history), checks they can be compared, and compares.</summary>
     public static GateReport CompareFiles(string baseSpec, string currentSpec, GateOptions options)
     {
         options = options.Validated();
-        IReadOnlyList<string> baseFiles = ResultFiles.Expand(baseSpec, "base");
-        IReadOnlyList<string> currentFiles = ResultFiles.Expand(currentSpec, "current");
-        CheckSchemaVersions(baseFiles, currentFiles);
-        var baseDocs = baseFiles.Select(ResultJson.Read).ToList();
-        var currentDocs = currentFiles.Select(ResultJson.Read).ToList();
-        return Compare(baseDocs, currentDocs, options, baseFiles, currentFiles);
+        IReadOnlyList<LoadedResult> currentRuns = ResultReader.ReadAll(currentSpec, "current");
+        var notes = new List<string>();
+        IReadOnlyList<LoadedResult> baseRuns;
+        if (options.BaseIsHistory)
+        {
+            RunHistory.Window history = RunHistory.Read(baseSpec, options.Window, currentRuns[0].Document);
+            baseRuns = history.Runs;
+            notes.AddRange(history.Notes.Select(n => $"history: {n}"));
+        }
+        else
+        {
+            baseRuns = ResultReader.ReadAll(baseSpec, "base");
+        }
+
+        IReadOnlyList<ResultDocument>? noiseRuns = null;
+        if (options.NoiseModelFolder is { } folder)
+        {
+            RunHistory.Window history = RunHistory.Read(folder, options.Window, currentRuns[0].Document);
+            noiseRuns = history.Runs.Select(r => r.Document).ToList();
+            notes.AddRange(history.Notes.Select(n => $"noise model: {n}"));
+        }
+
+        GateReport report = Compare(
+            baseRuns.Select(r => r.Document).ToList(),
+            currentRuns.Select(r => r.Document).ToList(),
+            options,
+            baseRuns.Select(r => r.Path).ToList(),
+            currentRuns.Select(r => r.Path).ToList(),
+            noiseRuns);
+        return report with { Notes = [.. notes, .. report.Notes] };
     }
 
     /// <summary>Compares documents already read (tests and the A/B mode call this directly).</summary>
+    /// <param name="noiseRuns">Past runs whose spread is the noise model (--noise-model); their level is not used.</param>
     public static GateReport Compare(
         IReadOnlyList<ResultDocument> baseDocs,
         IReadOnlyList<ResultDocument> currentDocs,
         GateOptions options,
         IReadOnlyList<string>? baseNames = null,
-        IReadOnlyList<string>? currentNames = null)
+        IReadOnlyList<string>? currentNames = null,
+        IReadOnlyList<ResultDocument>? noiseRuns = null)
     {
         options = options.Validated();
         if (baseDocs.Count == 0 || currentDocs.Count == 0)
@@ -41,33 +79,74 @@ public static class RegressionGate
         }
 
         string workload = CheckWorkloads(baseDocs, currentDocs);
+        baseNames ??= Names(baseDocs.Count, "base");
+        currentNames ??= Names(currentDocs.Count, "current");
+        ComparabilityVerdict comparability = ComparabilityRule.Check(baseDocs, currentDocs, baseNames, currentNames);
+        comparability.ThrowUnlessAllowed(options.AllowHardwareChange, options.AllowConfigChange || options.ComparingConfigurations);
+
         var notes = new List<string>();
-        List<GateMetric> metrics = ChooseMetrics(options, baseDocs.Count, currentDocs.Count, notes);
-        var rows = new List<MetricComparison>();
-        rows.AddRange(ComparePerRequest(metrics.Where(m => m.IsPerRequest).ToList(), baseDocs, currentDocs, options, notes));
-        foreach (GateMetric m in metrics.Where(m => !m.IsPerRequest))
+        List<GateMetric> metrics = ChooseMetrics(options, baseDocs, currentDocs);
+        var rows = metrics.Select(m => CompareRuns(m, baseDocs, currentDocs, noiseRuns, options)).ToList();
+        List<DisturbedRun> disturbed = Disturbance(baseDocs, baseNames, "base", options)
+            .Concat(Disturbance(currentDocs, currentNames, "current", options)).ToList();
+        if (baseDocs.Concat(currentDocs).Any(d => !d.Valid && d.Validity.Where(v => !v.Passed).Any(v => v.Name != QuietHostRule.Name)))
         {
-            rows.Add(CompareRuns(m, baseDocs, currentDocs, options));
+            notes.Add("Some results are INVALID for other reasons than disturbance (see their validity conditions); their numbers are compared all the same.");
         }
 
-        if (baseDocs.Concat(currentDocs).Any(d => !d.Valid))
+        if (baseDocs.Count == 1 && currentDocs.Count == 1 && noiseRuns is null)
         {
-            notes.Add("Some results are INVALID (see their validity conditions); their numbers are compared all the same.");
+            notes.Add("One run per side: run-to-run variance was not measured, and a run's own interval says nothing about the next run's level. "
+                + "Repeat the runs (harness run --repeat 5 on each side, interleaved), or give past runs as the noise model (--noise-model DIR).");
         }
 
-        var order = metrics.Select(m => m.Name).ToList();
-        rows.Sort((a, b) => order.IndexOf(a.Metric).CompareTo(order.IndexOf(b.Metric)));
-        return new GateReport(workload, baseNames ?? Names(baseDocs.Count, "base"), currentNames ?? Names(currentDocs.Count, "current"), options, rows, notes);
+        List<RunRow> runs = RunRows(baseDocs, baseNames, "base", disturbed, options).Concat(RunRows(currentDocs, currentNames, "current", disturbed, options)).ToList();
+        if (WithinVersusBetween(runs, rows) is { } contrast)
+        {
+            notes.Add(contrast);
+        }
+
+        return new GateReport(workload, baseNames, currentNames, options, rows, notes)
+        {
+            Comparability = comparability,
+            Disturbed = disturbed,
+            Runs = runs,
+        };
     }
 
-    private static void CheckSchemaVersions(IReadOnlyList<string> baseFiles, IReadOnlyList<string> currentFiles)
+    /// <summary>One metric's answer to "how many runs per side to detect this change?".</summary>
+    /// <param name="RunsPerSide">Null when more than <see cref="RunPlanning.MaxRunsPerSide"/> would be needed.</param>
+    /// <param name="IgnoresThreshold">The change is within the metric's threshold: the plan is for significance alone.</param>
+    public sealed record RunPlan(string Metric, NoiseModel Noise, int? RunsPerSide, double SmallestWithFive, bool IgnoresThreshold);
+
+    /// <summary>
+    /// For each metric, the runs per side that find a change of <paramref name="changePct"/> with the
+    /// gate's power, from the run-to-run spread of the runs given (both sides and a history pooled),
+    /// or the assumed CV when they measure none.
+    /// </summary>
+    public static IReadOnlyList<RunPlan> PlanRuns(IReadOnlyList<ResultDocument> baseDocs, IReadOnlyList<ResultDocument>? currentDocs, IReadOnlyList<ResultDocument>? noiseRuns, double changePct, GateOptions options)
     {
-        string Versions(IEnumerable<string> files) => string.Join(", ", files.Select(f => ResultFiles.PeekSchemaVersion(f)?.ToString(CultureInfo.InvariantCulture) ?? "none").Distinct());
-        var all = baseFiles.Concat(currentFiles).Select(ResultFiles.PeekSchemaVersion).Distinct().ToList();
-        if (all.Count > 1)
+        options = options.Validated();
+        if (changePct is <= 0 or >= 1000)
         {
-            throw HarnessException.BadInput($"The results have different schema versions (base: {Versions(baseFiles)}; current: {Versions(currentFiles)}); compare results written with the same schema version.");
+            throw HarnessException.BadInput("--plan-runs must be a percentage above 0%, e.g. 5%.");
         }
+
+        var plans = new List<RunPlan>();
+        foreach (GateMetric m in ChooseMetrics(options, baseDocs, currentDocs ?? []))
+        {
+            var groups = new[] { baseDocs, currentDocs, noiseRuns }.OfType<IReadOnlyList<ResultDocument>>()
+                .Select(side => (IReadOnlyList<double>)Values(m, side).Select(v => Math.Log(v)).ToList()).ToList();
+            int runs = groups.Sum(g => g.Count);
+            NoiseModel noise = NoiseModel.Pooled(groups, $"{runs} runs given") ?? NoiseModel.AssumedCv(options.PlanCv);
+            double threshold = options.ThresholdFor(m.Name);
+            bool ignores = changePct <= threshold;
+            double used = ignores ? 0 : threshold;
+            plans.Add(new RunPlan(m.Name, noise, RunPlanning.RunsPerSide(noise, changePct, options.Alpha, used, options.Power, ranks: true),
+                RunPlanning.SmallestDetectablePct(noise, 5, 5, options.Alpha, used, options.Power, ranks: true), ignores));
+        }
+
+        return plans;
     }
 
     private static string CheckWorkloads(IReadOnlyList<ResultDocument> baseDocs, IReadOnlyList<ResultDocument> currentDocs)
@@ -89,101 +168,113 @@ public static class RegressionGate
         return workloads[0];
     }
 
-    private static List<GateMetric> ChooseMetrics(GateOptions options, int baseRuns, int currentRuns, List<string> notes)
+    private static List<GateMetric> ChooseMetrics(GateOptions options, IReadOnlyList<ResultDocument> baseDocs, IReadOnlyList<ResultDocument> currentDocs)
     {
         if (options.Metrics is { } chosen)
         {
             return chosen.Concat(options.Thresholds.Keys).Select(n => GateMetric.Find(n)!).DistinctBy(m => m.Name).ToList();
         }
 
-        var metrics = new List<GateMetric>();
-        foreach (string name in GateMetric.DefaultNames.Concat(options.Thresholds.Keys))
-        {
-            GateMetric m = GateMetric.Find(name)!;
-            bool implicitRunLevel = !m.IsPerRequest && !options.Thresholds.ContainsKey(m.Name);
-            if (implicitRunLevel && (baseRuns < 2 || currentRuns < 2))
-            {
-                notes.Add($"{m.Name} was not compared: it takes one value per run and a side has a single run; repeat the runs (harness run --repeat 5) to gate on it.");
-                continue;
-            }
-
-            metrics.Add(m);
-        }
-
-        return metrics.DistinctBy(m => m.Name).ToList();
+        IEnumerable<string> names = GateMetric.DefaultNames;
+        var tokens = GateMetric.TokenDefaultNames.Where(n => baseDocs.Concat(currentDocs).All(d => GateMetric.Find(n)!.RunValue(d).Value is not null));
+        return names.Concat(tokens).Concat(options.Thresholds.Keys).Select(n => GateMetric.Find(n)!).DistinctBy(m => m.Name).ToList();
     }
 
-    private static IEnumerable<MetricComparison> ComparePerRequest(
-        List<GateMetric> metrics, IReadOnlyList<ResultDocument> baseDocs, IReadOnlyList<ResultDocument> currentDocs, GateOptions options, List<string> notes)
-    {
-        if (metrics.Count == 0)
-        {
-            yield break;
-        }
-
-        double[] b = PooledSamples(baseDocs, options.MaxSamplesPerSide);
-        double[] c = PooledSamples(currentDocs, options.MaxSamplesPerSide);
-        if (baseDocs.Concat(currentDocs).Any(d => d.Samples is { Stride: > 1 }))
-        {
-            notes.Add("Some results kept every k-th request only (samples.stride > 1); the latency tests use the kept samples.");
-        }
-
-        var testable = metrics.Where(m => Math.Min(b.Length, c.Length) >= MinimumSamples(m.Percentile!.Value)).ToList();
-        double[][] ratios = testable.Count == 0
-            ? []
-            : QuantileBootstrap.Ratios(b, c, testable.Select(m => m.Percentile!.Value).ToList(), options.BootstrapResamples, options.Seed);
-
-        foreach (GateMetric m in metrics)
-        {
-            double p = m.Percentile!.Value;
-            double threshold = options.ThresholdFor(m.Name);
-            int index = testable.IndexOf(m);
-            if (index < 0)
-            {
-                long need = MinimumSamples(p);
-                yield return new MetricComparison(m.Name, "bootstrap quantile ratio",
-                    b.Length > 0 ? Statistics.Percentile(b, p) : null, c.Length > 0 ? Statistics.Percentile(c, p) : null,
-                    null, null, null, null, b.Length, c.Length, threshold, GateVerdict.Inconclusive,
-                    Invariant($"too few per-request samples: {m.Name} needs at least {need} per side (early-stopping bound), base has {b.Length} and current {c.Length}"));
-                continue;
-            }
-
-            double baseValue = Statistics.Percentile(b, p);
-            double currentValue = Statistics.Percentile(c, p);
-            double[] r = ratios[index];
-            int resamples = r.Length;
-            double lower = r[(int)Math.Floor(options.Alpha * resamples)];
-            double upper = r[Math.Min(resamples - 1, (int)Math.Ceiling((1 - options.Alpha) * resamples) - 1)];
-            double pWorse = (CountAtMost(r, 1.0) + 1.0) / (resamples + 1.0);
-            double pBetter = (resamples - CountBelow(r, 1.0) + 1.0) / (resamples + 1.0);
-            double change = (QuantileBootstrap.Ratio(currentValue, baseValue) - 1) * 100;
-            bool underNoise = Math.Abs(currentValue - baseValue) < options.NoiseFloorMs;
-            (GateVerdict verdict, string reason) = Decide(m, change, pWorse, pBetter, threshold, options.Alpha, underNoise ? Math.Abs(currentValue - baseValue) : null, options.NoiseFloorMs);
-            yield return new MetricComparison(m.Name, "bootstrap quantile ratio", baseValue, currentValue, change,
-                (lower - 1) * 100, (upper - 1) * 100, pWorse, b.Length, c.Length, threshold, verdict, reason);
-        }
-    }
-
-    private static MetricComparison CompareRuns(GateMetric m, IReadOnlyList<ResultDocument> baseDocs, IReadOnlyList<ResultDocument> currentDocs, GateOptions options)
+    private static MetricComparison CompareRuns(GateMetric m, IReadOnlyList<ResultDocument> baseDocs, IReadOnlyList<ResultDocument> currentDocs, IReadOnlyList<ResultDocument>? noiseRuns, GateOptions options)
     {
         double threshold = options.ThresholdFor(m.Name);
-        var b = baseDocs.Select(m.RunValue).OfType<double>().ToList();
-        var c = currentDocs.Select(m.RunValue).OfType<double>().ToList();
-        double? baseMedian = b.Count > 0 ? Median(b) : null;
-        double? currentMedian = c.Count > 0 ? Median(c) : null;
-        if (MannWhitneyTest.SmallestPossiblePValue(b.Count, c.Count) >= options.Alpha)
+        List<double> b = Values(m, baseDocs), c = Values(m, currentDocs);
+        double? baseMedian = b.Count > 0 ? Statistics.Median(b.ToArray()) : null;
+        double? currentMedian = c.Count > 0 ? Statistics.Median(c.ToArray()) : null;
+        MetricComparison Inconclusive(string test, string reason, double? change = null) =>
+            new(m.Name, test, baseMedian, currentMedian, change, null, null, null, b.Count, c.Count, threshold, GateVerdict.Inconclusive, reason);
+
+        if (b.Count == 0 || c.Count == 0)
         {
-            return new MetricComparison(m.Name, "Mann-Whitney U", baseMedian, currentMedian, null, null, null, null, b.Count, c.Count, threshold,
-                GateVerdict.Inconclusive,
-                Invariant($"too few runs: with {b.Count} base and {c.Count} current values of {m.Name} no outcome can reach alpha {options.Alpha}; repeat the runs (at least 4 per side, 5 or more recommended)"));
+            string side = b.Count == 0 ? "base" : "current";
+            string why = (b.Count == 0 ? baseDocs : currentDocs).Select(d => m.RunValue(d).WhyNot).FirstOrDefault(w => w is not null) ?? "no value";
+            return Inconclusive("-", $"no {side} run has a usable {m.Name} (e.g. {why})");
         }
 
-        MannWhitneyTest.Result test = MannWhitneyTest.Test(b, c);
-        double pWorse = m.HigherIsBetter ? test.PLess : test.PGreater;
-        double pBetter = m.HigherIsBetter ? test.PGreater : test.PLess;
-        double change = (QuantileBootstrap.Ratio(currentMedian!.Value, baseMedian!.Value) - 1) * 100;
-        (GateVerdict verdict, string reason) = Decide(m, change, pWorse, pBetter, threshold, options.Alpha, null, 0);
-        return new MetricComparison(m.Name, "Mann-Whitney U", baseMedian, currentMedian, change, null, null, pWorse, b.Count, c.Count, threshold, verdict, reason);
+        double[] lb = b.Select(v => Math.Log(v)).ToArray(), lc = c.Select(v => Math.Log(v)).ToArray();
+        var groups = new List<IReadOnlyList<double>> { lb, lc };
+        string source = Sources(b.Count, c.Count, options.BaseIsHistory);
+        List<double>? history = noiseRuns is null ? null : Values(m, noiseRuns);
+        if (history is { Count: >= 2 })
+        {
+            groups.Add(history.Select(v => Math.Log(v)).ToList());
+            source += $" and a history of {history.Count} runs";
+        }
+
+        NoiseModel? noise = NoiseModel.Pooled(groups, source);
+        double pointChange = (Math.Exp(lc.Average() - lb.Average()) - 1) * 100;
+        double alpha = options.Alpha;
+        string test;
+        double changePct, pWorse, pBetter;
+        double? lowPct, highPct;
+        bool ranks = b.Count >= RankTestRuns && c.Count >= RankTestRuns && MannWhitneyTest.SmallestPossiblePValue(b.Count, c.Count) < alpha;
+        if (ranks)
+        {
+            test = "Mann-Whitney U over runs";
+            MannWhitneyTest.Result mw = MannWhitneyTest.TestExact(lb, lc);
+            HodgesLehmann.Estimate hl = HodgesLehmann.Shift(lb, lc, alpha);
+            (pWorse, pBetter) = m.HigherIsBetter ? (mw.PLess, mw.PGreater) : (mw.PGreater, mw.PLess);
+            changePct = (Math.Exp(hl.Shift) - 1) * 100;
+            lowPct = hl.Low is { } lo ? (Math.Exp(lo) - 1) * 100 : null;
+            highPct = hl.High is { } hi ? (Math.Exp(hi) - 1) * 100 : null;
+        }
+        else if (noise is not null)
+        {
+            test = "t-test on log run values";
+            double diff = lc.Average() - lb.Average();
+            double se = noise.Sigma * Math.Sqrt(1.0 / b.Count + 1.0 / c.Count);
+            if (se <= 0)
+            {
+                return Inconclusive(test, $"the runs show no spread at all ({noise.Describe()}), so no test can be made", pointChange);
+            }
+
+            double t = diff / se;
+            double pGreater = 1 - Statistics.StudentTCdf(t, noise.Df);
+            (pWorse, pBetter) = m.HigherIsBetter ? (1 - pGreater, pGreater) : (pGreater, 1 - pGreater);
+            double q = Statistics.StudentTQuantile(1 - alpha, noise.Df);
+            changePct = (Math.Exp(diff) - 1) * 100;
+            lowPct = (Math.Exp(diff - q * se) - 1) * 100;
+            highPct = (Math.Exp(diff + q * se) - 1) * 100;
+        }
+        else
+        {
+            return NotMeasured(m, b, c, baseMedian, currentMedian, pointChange, threshold, options);
+        }
+
+        double? underNoise = m.IsPercentile && Math.Abs(currentMedian!.Value - baseMedian!.Value) < options.NoiseFloorMs ? Math.Abs(currentMedian.Value - baseMedian.Value) : null;
+        (GateVerdict verdict, string reason) = Decide(m, changePct, pWorse, pBetter, threshold, alpha, underNoise, options.NoiseFloorMs);
+        double? detectable = noise is null ? null : RunPlanning.SmallestDetectablePct(noise, b.Count, c.Count, alpha, threshold, options.Power, ranks);
+        if (verdict == GateVerdict.Inconclusive && noise is not null
+            && RunPlanning.RunsPerSide(noise, changePct, alpha, threshold, options.Power, ranks: true) is { } needed)
+        {
+            reason += Invariant($"; about {needed} runs per side would resolve a change of this size ({noise.Describe()})");
+        }
+
+        return new MetricComparison(m.Name, test, baseMedian, currentMedian, changePct, lowPct, highPct, pWorse, b.Count, c.Count, threshold, verdict, reason)
+        {
+            Noise = noise?.Describe(),
+            SmallestDetectablePct = detectable,
+            HistoryPosition = options.BaseIsHistory ? Position(lb, lc, m) : null,
+        };
+    }
+
+    /// <summary>One run per side and no history: the change is stated, with the runs per side that would resolve it.</summary>
+    private static MetricComparison NotMeasured(GateMetric m, List<double> b, List<double> c, double? baseMedian, double? currentMedian, double changePct, double threshold, GateOptions options)
+    {
+        NoiseModel assumed = NoiseModel.AssumedCv(options.PlanCv);
+        string size = Invariant($"{changePct:+0.##;-0.##}%");
+        string advice = RunPlanning.RunsPerSide(assumed, changePct, options.Alpha, threshold, options.Power, ranks: true) is { } n
+            ? Invariant($"with {assumed.Source}, about {n} runs per side would resolve a change of this size ({size})")
+            : Math.Abs(changePct) <= threshold
+                ? Invariant($"a change of {size} is within the {threshold:0.##}% threshold: repeat the runs (2 or more per side) and the gate can show it passes")
+                : Invariant($"with {assumed.Source}, a change of {size} needs more than {RunPlanning.MaxRunsPerSide} runs per side");
+        string reason = Invariant($"run-to-run variance was not measured ({b.Count} base and {c.Count} current run(s), no history): no verdict from one run against another; {advice}");
+        return new MetricComparison(m.Name, "none (no noise model)", baseMedian, currentMedian, changePct, null, null, null, b.Count, c.Count, threshold, GateVerdict.Inconclusive, reason);
     }
 
     /// <summary>The two-part rule: significant AND beyond the threshold; large but unconfirmed changes are inconclusive.</summary>
@@ -201,7 +292,7 @@ public static class RegressionGate
         {
             return pWorse < alpha
                 ? (GateVerdict.Regression, Invariant($"{magnitude}: beyond the {threshold:0.##}% threshold and significant (p = {pWorse:0.####} < {alpha})"))
-                : (GateVerdict.Inconclusive, Invariant($"{magnitude}: beyond the {threshold:0.##}% threshold but not significant (p = {pWorse:0.####}); add samples or runs"));
+                : (GateVerdict.Inconclusive, Invariant($"{magnitude}: beyond the {threshold:0.##}% threshold but not significant (p = {pWorse:0.####})"));
         }
 
         if (-worsePct >= threshold && pBetter < alpha)
@@ -214,60 +305,76 @@ public static class RegressionGate
             : (GateVerdict.Pass, Invariant($"{magnitude}: no significant regression (p = {pWorse:0.####})"));
     }
 
-    /// <summary>Samples needed per side for a percentile: MLPerf's early-stopping bound with no miss, and at least 30.</summary>
-    public static long MinimumSamples(double p) => Math.Max(30, p < 1 && p > 0.5 ? Statistics.EarlyStoppingMinimum(p) : 0);
-
-    private static double[] PooledSamples(IReadOnlyList<ResultDocument> docs, int max)
+    /// <summary>Where the current runs sit among a history's: how many history runs are better, and the z-score of their mean log.</summary>
+    private static string Position(double[] history, double[] current, GateMetric m)
     {
-        double[] all = docs.SelectMany(d => d.Samples?.LatencyMs ?? []).ToArray();
-        Array.Sort(all);
-        if (all.Length <= max)
-        {
-            return all;
-        }
-
-        // Even thinning of the sorted values keeps every quantile within one stride of the full sample's.
-        var thinned = new double[max];
-        double step = (double)all.Length / max;
-        for (int i = 0; i < max; i++)
-        {
-            thinned[i] = all[(int)((i + 0.5) * step)];
-        }
-
-        return thinned;
+        double mean = history.Average();
+        double sd = Math.Sqrt(history.Sum(v => (v - mean) * (v - mean)) / Math.Max(1, history.Length - 1));
+        double level = current.Average();
+        int better = history.Count(v => m.HigherIsBetter ? v > level : v < level);
+        string z = sd > 0 ? Invariant($", z = {(level - mean) / sd:+0.0;-0.0}") : "";
+        return Invariant($"{better} of {history.Length} history runs were better{z}");
     }
 
-    /// <summary>How many of the ascending values are at most <paramref name="value"/>.</summary>
-    private static int CountAtMost(double[] sorted, double value) => FirstIndex(sorted, v => v > value);
+    private static List<double> Values(GateMetric m, IEnumerable<ResultDocument> docs) =>
+        docs.Select(d => m.RunValue(d).Value).OfType<double>().Where(v => v > 0 && double.IsFinite(v)).ToList();
 
-    /// <summary>How many of the ascending values are below <paramref name="value"/>.</summary>
-    private static int CountBelow(double[] sorted, double value) => FirstIndex(sorted, v => v >= value);
-
-    /// <summary>First index whose value satisfies a predicate that is monotone over the sorted values.</summary>
-    private static int FirstIndex(double[] sorted, Func<double, bool> predicate)
+    private static string Sources(int b, int c, bool history) => (b, c) switch
     {
-        int lo = 0, hi = sorted.Length;
-        while (lo < hi)
+        _ when history => $"a history of {b} runs" + (c > 1 ? $" and the current side's {c} runs" : ""),
+        (> 1, > 1) => $"the repeats of both sides ({b} base, {c} current runs)",
+        (> 1, _) => $"the base side's {b} runs",
+        (_, > 1) => $"the current side's {c} runs",
+        _ => "no repeated runs",
+    };
+
+    private static IEnumerable<DisturbedRun> Disturbance(IReadOnlyList<ResultDocument> docs, IReadOnlyList<string> names, string side, GateOptions options)
+    {
+        for (int i = 0; i < docs.Count; i++)
         {
-            int mid = (lo + hi) / 2;
-            if (predicate(sorted[mid]))
+            RunDisturbance d = RunDisturbance.Of(docs[i], options.Interference);
+            if (d.Disturbed)
             {
-                hi = mid;
-            }
-            else
-            {
-                lo = mid + 1;
+                yield return new DisturbedRun(side, names[i], d.Causes, d.Blocks && !options.AllowNoisy, d.How);
             }
         }
-
-        return lo;
     }
 
-    private static double Median(List<double> values)
+    /// <summary>Each run's p50 with its block-bootstrap interval (the ten newest of a side at most: it costs a sort per resample).</summary>
+    private static IEnumerable<RunRow> RunRows(IReadOnlyList<ResultDocument> docs, IReadOnlyList<string> names, string side, List<DisturbedRun> disturbed, GateOptions options)
     {
-        var sorted = values.Order().ToArray();
-        int n = sorted.Length;
-        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+        var withInterval = docs.Select((d, i) => (d, i)).OrderByDescending(x => x.d.StartedUtc).Take(10).Select(x => x.i).ToHashSet();
+        for (int i = 0; i < docs.Count; i++)
+        {
+            ResultDocument d = docs[i];
+            (double Low, double High)? ci = null;
+            if (withInterval.Contains(i) && d.Samples is { LatencyMs.Length: >= 30 } s)
+            {
+                int workers = DocumentValues.Number(d.Config.GetValueOrDefault("workers")) is { } w ? (int)w : 1;
+                int block = BlockBootstrap.BlockLength(s.LatencyMs.Length, d.Metrics.DurationS, workers);
+                ci = BlockBootstrap.PercentileIntervals(s.LatencyMs, [0.5], block, 1 - 2 * options.Alpha, options.BootstrapResamples, options.Seed + i)[0];
+            }
+
+            string? why = disturbed.FirstOrDefault(x => x.Side == side && x.Run == names[i]) is { } dr ? string.Join("; ", dr.Causes) : null;
+            yield return new RunRow(side, names[i], d.StartedUtc, d.Valid, d.Metrics.LatencyMs?.P50, ci?.Low, ci?.High, d.Metrics.ThroughputPerS, why);
+        }
+    }
+
+    /// <summary>The contrast that explains the rule: a run's own interval against the spread between runs.</summary>
+    private static string? WithinVersusBetween(List<RunRow> runs, List<MetricComparison> rows)
+    {
+        var halfWidths = runs.Where(r => r is { P50Low: not null, P50High: not null, LatencyP50: > 0 })
+            .Select(r => (r.P50High!.Value - r.P50Low!.Value) / 2 / r.LatencyP50!.Value).ToArray();
+        if (halfWidths.Length == 0)
+        {
+            return null;
+        }
+
+        string within = Invariant($"Within a run, p50's interval is about ±{Statistics.Median(halfWidths):0.0%} (block bootstrap over a second of requests)");
+        string? between = rows.FirstOrDefault(r => r.Metric == "latency_p50")?.Noise;
+        return between is null
+            ? within + "; how far runs move from one another was not measured."
+            : within + $"; between runs: {between}. The run, not the request, is the unit of evidence.";
     }
 
     private static List<string> Names(int count, string side) => Enumerable.Range(1, count).Select(i => $"{side} #{i}").ToList();

@@ -7,30 +7,46 @@ namespace Harness.Hardware;
 /// <summary>Reads the hardware fingerprint from /proc, /etc/os-release, glibc and NVML.</summary>
 public static partial class HardwareProbe
 {
-    /// <summary>CPU flags worth recording: they decide which kernels ONNX Runtime and libtorch pick.</summary>
     private const int MaxLabelLength = 48;
 
+    /// <summary>CPU flags worth recording: they decide which kernels ONNX Runtime and libtorch pick.</summary>
     private static readonly string[] InterestingFlags = ["avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "avx512_fp16", "amx_bf16", "amx_int8", "sve"];
+
+    /// <summary>More ISA flags that change the kernels MLAS, oneDNN and libtorch choose (x86 and Arm), looked for since the comparability rule.</summary>
+    private static readonly string[] MoreIsaFlags =
+    [
+        "sse4_2", "avx", "f16c", "avx512bw", "avx512vl", "avx512dq", "avx512cd", "avx512ifma", "avx512vbmi", "avx512_vbmi2",
+        "avx512_bitalg", "avx512_vpopcntdq", "avx_vnni", "amx_tile", "amx_fp16", "asimd", "asimdhp", "asimddp", "sve2", "bf16", "i8mm", "sme",
+    ];
+
+    /// <summary>The flags looked for by files that do not list theirs (<see cref="CpuInfo.CheckedFeatures"/> null).</summary>
+    public static IReadOnlyList<string> LegacyCheckedFeatures => InterestingFlags;
+
+    /// <summary>Every flag looked for now.</summary>
+    public static IReadOnlyList<string> CheckedFeatures { get; } = [.. InterestingFlags, .. MoreIsaFlags];
 
     public static HardwareFingerprint Probe(IReadOnlyDictionary<string, string?> packageVersions, INvml? nvml = null)
     {
         IReadOnlyList<GpuInfo> gpus = [];
         string? gpuNote;
+        string? cudaDriver;
         if (nvml is null)
         {
             using var real = new NvmlLibrary();
             gpus = real.ListGpus();
             gpuNote = real.Available ? null : real.UnavailableReason;
+            cudaDriver = real.Available ? real.CudaDriverVersion : null;
         }
         else
         {
             gpus = nvml.ListGpus();
             gpuNote = nvml.Available ? null : nvml.UnavailableReason;
+            cudaDriver = nvml.Available ? nvml.CudaDriverVersion : null;
         }
 
         return new HardwareFingerprint
         {
-            Cpu = ReadCpu(),
+            Cpu = WithIdentity(ReadCpu(), ReadLines("/proc/cpuinfo")),
             MemoryBytes = ReadMemTotal(),
             Os = ReadOsRelease() ?? RuntimeInformation.OSDescription,
             Kernel = ReadFirstLine("/proc/sys/kernel/osrelease") ?? Environment.OSVersion.VersionString,
@@ -40,7 +56,72 @@ public static partial class HardwareProbe
             Packages = packageVersions,
             Gpus = gpus,
             GpuNote = gpus.Count == 0 ? gpuNote ?? "NVML reports no GPU" : null,
+            CudaDriver = cudaDriver,
         };
+    }
+
+    /// <summary>
+    /// Adds what tells two CPUs of one marketing name apart, from /proc/cpuinfo's first processor:
+    /// vendor, family, model number, stepping, microcode (Arm: implementer, architecture, part,
+    /// variant and revision), and every flag of <see cref="CheckedFeatures"/> it has.
+    /// </summary>
+    public static CpuInfo WithIdentity(CpuInfo cpu, IEnumerable<string> cpuinfo)
+    {
+        var fields = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (string line in cpuinfo)
+        {
+            if (line.Trim().Length == 0 && fields.Count > 0)
+            {
+                break; // the first processor is enough: the rest repeat it
+            }
+
+            int colon = line.IndexOf(':');
+            if (colon > 0)
+            {
+                fields.TryAdd(line[..colon].Trim(), line[(colon + 1)..].Trim());
+            }
+        }
+
+        string? Field(string name) => fields.TryGetValue(name, out string? v) && v.Length > 0 ? v : null;
+        var flags = (Field("flags") ?? Field("Features") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
+        bool arm = Field("CPU implementer") is not null;
+        int? variant = Number(Field("CPU variant"));
+        int? revision = Number(Field("CPU revision"));
+        return cpu with
+        {
+            Features = flags.Count > 0 ? CheckedFeatures.Where(flags.Contains).ToList() : cpu.Features,
+            CheckedFeatures = flags.Count > 0 ? CheckedFeatures : null,
+            Vendor = arm ? Field("CPU implementer") : Field("vendor_id"),
+            Family = Number(arm ? Field("CPU architecture") : Field("cpu family")),
+            ModelNumber = Number(arm ? Field("CPU part") : Field("model")),
+            Stepping = arm ? (variant is { } v && revision is { } r ? v * 16 + r : null) : Number(Field("stepping")),
+            Microcode = Field("microcode"),
+        };
+    }
+
+    /// <summary>Decimal or 0x-prefixed hexadecimal, as /proc/cpuinfo writes them.</summary>
+    private static int? Number(string? text)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+
+        bool hex = text.StartsWith("0x", StringComparison.OrdinalIgnoreCase);
+        return int.TryParse(hex ? text[2..] : text, hex ? System.Globalization.NumberStyles.HexNumber : System.Globalization.NumberStyles.None,
+            System.Globalization.CultureInfo.InvariantCulture, out int n) ? n : null;
+    }
+
+    private static IEnumerable<string> ReadLines(string path)
+    {
+        try
+        {
+            return File.ReadLines(path).ToList();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return [];
+        }
     }
 
     /// <summary>

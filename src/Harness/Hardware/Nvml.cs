@@ -22,7 +22,19 @@ public interface INvml
     /// an H200, against under 5 µs for all the others together), so samplers read it less often.
     /// </param>
     GpuReading ReadGpu(int index, bool withEnergy = true) => default;
+
+    /// <summary>The CUDA version the driver supports ("12.8"); null where not known.</summary>
+    string? CudaDriverVersion => null;
+
+    /// <summary>
+    /// The processes with a CUDA context on GPU <paramref name="index"/> now (nvmlDeviceGetComputeRunningProcesses),
+    /// this one included; null where NVML cannot list them (the default, for fakes that do not script any).
+    /// </summary>
+    IReadOnlyList<GpuProcess>? ComputeProcesses(int index) => null;
 }
+
+/// <summary>A process using a GPU: its PID (in NVML's PID namespace, the host's) and the device memory it holds.</summary>
+public readonly record struct GpuProcess(int Pid, long? UsedMemoryBytes);
 
 /// <summary>One reading of a GPU's sensors through NVML; null where the query is not supported.</summary>
 /// <param name="PowerW">nvmlDeviceGetPowerUsage: board power draw (on Ampere and later a 1 s average, on Hopper instant).</param>
@@ -65,6 +77,14 @@ public sealed unsafe class NvmlLibrary : INvml, IDisposable
     private readonly delegate* unmanaged<nint, int, uint*, int> _deviceGetClockInfo;
     private readonly delegate* unmanaged<nint, int, uint*, int> _deviceGetTemperature;
     private readonly delegate* unmanaged<nint, ulong*, int> _deviceGetClockEventReasons;
+
+    // What the comparability rule and the disturbance measure read; optional like the sensors.
+    private readonly delegate* unmanaged<int*, int> _systemGetCudaDriverVersion;
+    private readonly delegate* unmanaged<nint, uint*, uint*, int> _deviceGetMigMode;
+    private readonly delegate* unmanaged<nint, int, uint*, int> _deviceGetMaxClockInfo;
+    private readonly delegate* unmanaged<nint, int, uint*, int> _deviceGetApplicationsClock;
+    private readonly delegate* unmanaged<nint, uint*, ProcessInfo*, int> _deviceGetComputeRunningProcesses;
+    private readonly delegate* unmanaged<nint, uint*, ProcessInfoV1*, int> _deviceGetComputeRunningProcessesV1;
     private nint[]? _handles;
 
     public NvmlLibrary()
@@ -95,6 +115,17 @@ public sealed unsafe class NvmlLibrary : INvml, IDisposable
             _deviceGetClockEventReasons = (delegate* unmanaged<nint, ulong*, int>)(OptionalExport("nvmlDeviceGetCurrentClocksEventReasons") is var r and not 0
                 ? r
                 : OptionalExport("nvmlDeviceGetCurrentClocksThrottleReasons"));
+            _systemGetCudaDriverVersion = (delegate* unmanaged<int*, int>)(OptionalExport("nvmlSystemGetCudaDriverVersion_v2") is var cv and not 0
+                ? cv
+                : OptionalExport("nvmlSystemGetCudaDriverVersion"));
+            _deviceGetMigMode = (delegate* unmanaged<nint, uint*, uint*, int>)OptionalExport("nvmlDeviceGetMigMode");
+            _deviceGetMaxClockInfo = (delegate* unmanaged<nint, int, uint*, int>)OptionalExport("nvmlDeviceGetMaxClockInfo");
+            _deviceGetApplicationsClock = (delegate* unmanaged<nint, int, uint*, int>)OptionalExport("nvmlDeviceGetApplicationsClock");
+            // _v3 and _v2 take the four-field struct; the unversioned call the two-field one of old drivers.
+            _deviceGetComputeRunningProcesses = (delegate* unmanaged<nint, uint*, ProcessInfo*, int>)(OptionalExport("nvmlDeviceGetComputeRunningProcesses_v3") is var p3 and not 0
+                ? p3
+                : OptionalExport("nvmlDeviceGetComputeRunningProcesses_v2"));
+            _deviceGetComputeRunningProcessesV1 = (delegate* unmanaged<nint, uint*, ProcessInfoV1*, int>)OptionalExport("nvmlDeviceGetComputeRunningProcesses");
             int rc = init();
             if (rc != Success)
             {
@@ -143,7 +174,16 @@ public sealed unsafe class NvmlLibrary : INvml, IDisposable
             long memBytes = _deviceGetMemoryInfo(h, &mem) == Success ? (long)mem.Total : 0;
             uint mw;
             double? limit = _deviceGetPowerLimit(h, &mw) == Success ? mw / 1000.0 : null;
-            gpus.Add(new GpuInfo((int)i, ReadString((b, n) => _deviceGetName(h, b, n)), ReadString((b, n) => _deviceGetUuid(h, b, n)), driver, memBytes, limit));
+            uint current, pending;
+            string? mig = _deviceGetMigMode != null && _deviceGetMigMode(h, &current, &pending) == Success ? (current == 1 ? "enabled" : "disabled") : null;
+            gpus.Add(new GpuInfo((int)i, ReadString((b, n) => _deviceGetName(h, b, n)), ReadString((b, n) => _deviceGetUuid(h, b, n)), driver, memBytes, limit)
+            {
+                MigMode = mig,
+                MaxSmClockMhz = Clock(_deviceGetMaxClockInfo, h, ClockSm),
+                MaxMemoryClockMhz = Clock(_deviceGetMaxClockInfo, h, ClockMem),
+                ApplicationSmClockMhz = Clock(_deviceGetApplicationsClock, h, ClockSm),
+                ApplicationMemoryClockMhz = Clock(_deviceGetApplicationsClock, h, ClockMem),
+            });
         }
 
         return gpus;
@@ -182,6 +222,68 @@ public sealed unsafe class NvmlLibrary : INvml, IDisposable
             reasons);
     }
 
+    public string? CudaDriverVersion
+    {
+        get
+        {
+            int version;
+            return Available && _systemGetCudaDriverVersion != null && _systemGetCudaDriverVersion(&version) == Success && version > 0
+                ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{version / 1000}.{version % 1000 / 10}")
+                : null;
+        }
+    }
+
+    public IReadOnlyList<GpuProcess>? ComputeProcesses(int index)
+    {
+        nint[] handles = Handles();
+        if ((uint)index >= (uint)handles.Length || handles[index] == 0)
+        {
+            return null;
+        }
+
+        nint h = handles[index];
+        const int capacity = 64;
+        uint count = capacity;
+        if (_deviceGetComputeRunningProcesses != null)
+        {
+            ProcessInfo* infos = stackalloc ProcessInfo[capacity];
+            return _deviceGetComputeRunningProcesses(h, &count, infos) is Success or InsufficientSize
+                ? Listed(infos, Math.Min(count, capacity), p => new GpuProcess((int)p.Pid, Memory(p.UsedGpuMemory)))
+                : null;
+        }
+
+        if (_deviceGetComputeRunningProcessesV1 != null)
+        {
+            ProcessInfoV1* infos = stackalloc ProcessInfoV1[capacity];
+            return _deviceGetComputeRunningProcessesV1(h, &count, infos) is Success or InsufficientSize
+                ? Listed(infos, Math.Min(count, capacity), p => new GpuProcess((int)p.Pid, Memory(p.UsedGpuMemory)))
+                : null;
+        }
+
+        return null;
+    }
+
+    private static List<GpuProcess> Listed<T>(T* infos, uint count, Func<T, GpuProcess> convert)
+        where T : unmanaged
+    {
+        var list = new List<GpuProcess>((int)count);
+        for (int i = 0; i < count; i++)
+        {
+            list.Add(convert(infos[i]));
+        }
+
+        return list;
+    }
+
+    /// <summary>NVML_VALUE_NOT_AVAILABLE (all ones) where the driver cannot tell a process's memory (MIG, Windows WDDM).</summary>
+    private static long? Memory(ulong bytes) => bytes == ulong.MaxValue ? null : (long)bytes;
+
+    private static double? Clock(delegate* unmanaged<nint, int, uint*, int> query, nint handle, int type)
+    {
+        uint mhz;
+        return query != null && query(handle, type, &mhz) == Success && mhz > 0 ? mhz : null;
+    }
+
     public void Dispose()
     {
         if (Available)
@@ -195,6 +297,7 @@ public sealed unsafe class NvmlLibrary : INvml, IDisposable
         }
     }
 
+    private const int InsufficientSize = 7; // NVML_ERROR_INSUFFICIENT_SIZE: more processes than the buffer holds
     private const int ClockSm = 1;       // NVML_CLOCK_SM
     private const int ClockMem = 2;      // NVML_CLOCK_MEM
     private const int TemperatureGpu = 0; // NVML_TEMPERATURE_GPU
@@ -243,6 +346,24 @@ public sealed unsafe class NvmlLibrary : INvml, IDisposable
     {
         public uint Gpu;
         public uint Memory;
+    }
+
+    /// <summary>nvmlProcessInfo_v2_t / _v3_t: 24 bytes (the 64-bit field is aligned after the PID).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    private struct ProcessInfo
+    {
+        public uint Pid;
+        public ulong UsedGpuMemory;
+        public uint GpuInstanceId;
+        public uint ComputeInstanceId;
+    }
+
+    /// <summary>nvmlProcessInfo_v1_t, for drivers older than 450.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    private struct ProcessInfoV1
+    {
+        public uint Pid;
+        public ulong UsedGpuMemory;
     }
 
     [StructLayout(LayoutKind.Sequential)]

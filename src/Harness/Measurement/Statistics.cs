@@ -216,6 +216,109 @@ public static class Statistics
         return 0.5 * Math.Log(2 * Math.PI) + (x + 0.5) * Math.Log(t) - t + Math.Log(a);
     }
 
+    /// <summary>Student's t CDF with <paramref name="df"/> degrees of freedom (normal beyond 1e6), from the regularized incomplete beta.</summary>
+    public static double StudentTCdf(double t, double df)
+    {
+        if (df <= 0 || double.IsNaN(t))
+        {
+            throw new ArgumentOutOfRangeException(nameof(df), df, "degrees of freedom must be positive");
+        }
+
+        if (df > 1e6)
+        {
+            return NormalCdf(t);
+        }
+
+        double x = df / (df + t * t);
+        double tail = 0.5 * RegularizedBeta(x, df / 2, 0.5);
+        return t >= 0 ? 1 - tail : tail;
+    }
+
+    /// <summary>The t value below which a share <paramref name="p"/> of Student's t distribution lies.</summary>
+    public static double StudentTQuantile(double p, double df)
+    {
+        if (p <= 0 || p >= 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(p));
+        }
+
+        double lo = -1, hi = 1;
+        while (StudentTCdf(lo, df) > p)
+        {
+            lo *= 2;
+        }
+
+        while (StudentTCdf(hi, df) < p)
+        {
+            hi *= 2;
+        }
+
+        for (int i = 0; i < 200 && hi - lo > 1e-12 * Math.Max(1, Math.Abs(hi)); i++)
+        {
+            double mid = (lo + hi) / 2;
+            if (StudentTCdf(mid, df) < p)
+            {
+                lo = mid;
+            }
+            else
+            {
+                hi = mid;
+            }
+        }
+
+        return (lo + hi) / 2;
+    }
+
+    /// <summary>The regularized incomplete beta I_x(a, b), by Lentz's continued fraction (Numerical Recipes' betacf).</summary>
+    internal static double RegularizedBeta(double x, double a, double b)
+    {
+        if (x <= 0)
+        {
+            return 0;
+        }
+
+        if (x >= 1)
+        {
+            return 1;
+        }
+
+        double front = Math.Exp(LogGamma(a + b) - LogGamma(a) - LogGamma(b) + a * Math.Log(x) + b * Math.Log(1 - x));
+        return x < (a + 1) / (a + b + 2)
+            ? front * BetaContinuedFraction(x, a, b) / a
+            : 1 - front * BetaContinuedFraction(1 - x, b, a) / b;
+    }
+
+    private static double BetaContinuedFraction(double x, double a, double b)
+    {
+        const double tiny = 1e-300;
+        double c = 1, d = 1 - (a + b) * x / (a + 1);
+        d = 1 / (Math.Abs(d) < tiny ? tiny : d);
+        double h = d;
+        for (int m = 1; m <= 500; m++)
+        {
+            int m2 = 2 * m;
+            double aa = m * (b - m) * x / ((a + m2 - 1) * (a + m2));
+            d = 1 + aa * d;
+            d = 1 / (Math.Abs(d) < tiny ? tiny : d);
+            c = 1 + aa / c;
+            c = Math.Abs(c) < tiny ? tiny : c;
+            h *= d * c;
+            aa = -(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1));
+            d = 1 + aa * d;
+            d = 1 / (Math.Abs(d) < tiny ? tiny : d);
+            c = 1 + aa / c;
+            c = Math.Abs(c) < tiny ? tiny : c;
+            double delta = d * c;
+            h *= delta;
+            if (Math.Abs(delta - 1) < 1e-15)
+            {
+                break;
+            }
+        }
+
+        return h;
+    }
+
     /// <summary>Standard normal CDF, from the complementary error function (|error| &lt; 1.2e-7).</summary>
     public static double NormalCdf(double z) => 0.5 * Erfc(-z / Math.Sqrt(2));
 

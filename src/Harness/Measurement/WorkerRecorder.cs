@@ -23,7 +23,10 @@ public sealed class WorkerRecorder
 
     public SampleRecorder InterTokenLatency { get; }
 
-    public long[] OutcomeCounts { get; } = new long[4];
+    private long _ok, _error, _timeout, _cancelled;
+
+    /// <summary>Requests this worker ended, by outcome.</summary>
+    public RequestCounts Outcomes => new(_ok, _error, _timeout, _cancelled);
 
     public long InputUnits { get; set; }
 
@@ -32,12 +35,24 @@ public sealed class WorkerRecorder
     /// <summary>Ok requests within every per-request SLO limit.</summary>
     public long SloMet { get; set; }
 
+    /// <summary>Output units of the requests counted in <see cref="SloMet"/> (token goodput's numerator).</summary>
+    public long SloMetOutputUnits { get; set; }
+
     /// <summary>Completion time of the last request this worker finished.</summary>
     public long LastEndTimestamp { get; set; }
 
     public ErrorLog Errors { get; } = new();
 
-    public void Count(RequestOutcome outcome) => OutcomeCounts[(int)outcome]++;
+    public void Count(RequestOutcome outcome)
+    {
+        switch (outcome)
+        {
+            case RequestOutcome.Ok: _ok++; break;
+            case RequestOutcome.Error: _error++; break;
+            case RequestOutcome.Timeout: _timeout++; break;
+            default: _cancelled++; break;
+        }
+    }
 }
 
 /// <summary>Distinct error messages with counts; bounded so a failing run cannot eat memory.</summary>

@@ -61,8 +61,58 @@ public sealed record DecoderConfig
     /// <summary>A shape kept for capacity planning; running it is refused where it does not fit.</summary>
     public bool PlanningOnly { get; init; }
 
+    /// <summary>Width of one attention head where it is not hidden / heads (gpt-oss: 64 with hidden 2880 and 64 heads).</summary>
+    [JsonPropertyName("head_dim")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? HeadDimOverride { get; init; }
+
+    /// <summary>Routed experts per mixture-of-experts layer; 0 for a dense model.</summary>
+    public int Experts { get; init; }
+
+    /// <summary>Routed experts each token goes through (top-k).</summary>
+    public int ExpertsPerToken { get; init; }
+
+    /// <summary>Experts every token goes through besides the routed ones (DeepSeek, Qwen2-MoE).</summary>
+    public int SharedExperts { get; init; }
+
+    /// <summary>MLP inner width of one expert; default <see cref="Intermediate"/>.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? ExpertIntermediate { get; init; }
+
+    /// <summary>Leading layers with a dense MLP of <see cref="Intermediate"/> (DeepSeek's first_k_dense_replace); the rest are MoE.</summary>
+    public int DenseLayers { get; init; }
+
+    /// <summary>Keys a sliding-window layer attends to (and keeps in its KV cache); 0 for none.</summary>
+    public int SlidingWindow { get; init; }
+
+    /// <summary>Layers that use <see cref="SlidingWindow"/>; the others attend to the whole context.</summary>
+    public int SlidingWindowLayers { get; init; }
+
     [JsonIgnore]
-    public int HeadDim => Hidden / Heads;
+    public int HeadDim => HeadDimOverride ?? Hidden / Heads;
+
+    [JsonIgnore]
+    public bool IsMixtureOfExperts => Experts > 0;
+
+    /// <summary>Layers whose MLP is a mixture of experts.</summary>
+    [JsonIgnore]
+    public int MoeLayers => IsMixtureOfExperts ? Layers - DenseLayers : 0;
+
+    /// <summary>MLP inner width of one expert.</summary>
+    [JsonIgnore]
+    public int ExpertWidth => ExpertIntermediate ?? Intermediate;
+
+    /// <summary>
+    /// What in the shape the harness's own decoders do not build (experts, a head width other than
+    /// hidden / heads, sliding windows); null when they build all of it. Such shapes are for
+    /// projection and planning only.
+    /// </summary>
+    [JsonIgnore]
+    public string? UnbuiltFeature =>
+        IsMixtureOfExperts ? "a mixture of experts"
+        : HeadDimOverride is { } h && h * Heads != Hidden ? $"a head width ({h}) other than hidden / heads"
+        : SlidingWindow > 0 ? "sliding-window attention"
+        : null;
 
     /// <summary>Width of the fused q|k|v projection output.</summary>
     [JsonIgnore]
@@ -99,10 +149,16 @@ public sealed record DecoderConfig
         Positive(KvHeads, "kv_heads");
         Positive(Vocab, "vocab");
         Positive(MaxPositions, "max_positions");
-        if (Hidden % Heads != 0)
+        if (HeadDimOverride is { } headDim)
         {
-            throw HarnessException.BadInput($"{where}: heads ({Heads}) must divide hidden ({Hidden}).");
+            Positive(headDim, "head_dim");
         }
+        else if (Hidden % Heads != 0)
+        {
+            throw HarnessException.BadInput($"{where}: heads ({Heads}) must divide hidden ({Hidden}), or give head_dim.");
+        }
+
+        ValidateExperts(where);
 
         if (Heads % KvHeads != 0)
         {
@@ -132,15 +188,65 @@ public sealed record DecoderConfig
         return this;
     }
 
-    /// <summary>A stable hash of everything that shapes the generated graph and weights.</summary>
+    /// <summary>A stable hash of everything that shapes the generated graph and weights (dense shapes hash as they always did).</summary>
     public string ShapeHash()
     {
         string canonical = string.Join('|',
             Architecture, Hidden, Intermediate, Layers, Heads, KvHeads, Vocab, MaxPositions,
             RopeTheta.ToString("R", CultureInfo.InvariantCulture), NormEps.ToString("R", CultureInfo.InvariantCulture),
             TieEmbeddings, QkvBias);
+        if (HeadDimOverride is not null || IsMixtureOfExperts || SlidingWindow > 0)
+        {
+            canonical += string.Join('|', "", HeadDim, Experts, ExpertsPerToken, SharedExperts, ExpertWidth, DenseLayers, SlidingWindow, SlidingWindowLayers);
+        }
+
         byte[] hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(canonical));
         return Convert.ToHexStringLower(hash)[..16];
+    }
+
+    private void ValidateExperts(string where)
+    {
+        if (Experts < 0 || ExpertsPerToken < 0 || SharedExperts < 0 || DenseLayers < 0 || SlidingWindow < 0 || SlidingWindowLayers < 0)
+        {
+            throw HarnessException.BadInput($"{where}: experts, experts_per_token, shared_experts, dense_layers, sliding_window and sliding_window_layers cannot be negative.");
+        }
+
+        if (IsMixtureOfExperts)
+        {
+            if (ExpertsPerToken < 1 || ExpertsPerToken > Experts)
+            {
+                throw HarnessException.BadInput($"{where}: experts_per_token must be between 1 and experts ({Experts}), not {ExpertsPerToken}.");
+            }
+
+            if (DenseLayers >= Layers)
+            {
+                throw HarnessException.BadInput($"{where}: dense_layers ({DenseLayers}) must leave at least one of the {Layers} layers to the experts.");
+            }
+
+            if (ExpertIntermediate is { } w && w <= 0)
+            {
+                throw HarnessException.BadInput($"{where}: expert_intermediate must be a positive integer, not {w}.");
+            }
+
+            if (Architecture != DecoderArchitecture.Llama)
+            {
+                throw HarnessException.BadInput($"{where}: experts are modelled for the llama architecture (SwiGLU experts) only.");
+            }
+        }
+        else if (ExpertsPerToken != 0 || SharedExperts != 0 || ExpertIntermediate is not null || DenseLayers != 0)
+        {
+            throw HarnessException.BadInput($"{where}: experts_per_token, shared_experts, expert_intermediate and dense_layers need experts > 0.");
+        }
+
+        if ((SlidingWindow > 0) != (SlidingWindowLayers > 0) || SlidingWindowLayers > Layers)
+        {
+            throw HarnessException.BadInput($"{where}: sliding_window and sliding_window_layers go together, with sliding_window_layers at most layers ({Layers}).");
+        }
+
+        if (UnbuiltFeature is { } feature && !PlanningOnly)
+        {
+            throw HarnessException.BadInput($"{where}: a shape with {feature} must set planning_only: true; the harness's decoders do not build it.");
+        }
     }
 
     internal static JsonSerializerOptions JsonOptions { get; } = CreateOptions();

@@ -2,7 +2,7 @@ namespace Harness.Models;
 
 /// <summary>
 /// Parameter counts, FLOPs and bytes of a decoder, from its shape alone. The formulas are written
-/// out in <see cref="Definitions"/> and copied into every result that uses them.
+/// out in the metric catalog (Metrics/MetricCatalog.cs) and copied into every result that uses them.
 /// </summary>
 public sealed class DecoderCost
 {
@@ -10,18 +10,27 @@ public sealed class DecoderCost
     {
         Config = config;
         Weights = WeightLayout.For(config);
-        ParameterCount = Weights.Sum(w => w.Elements);
+        long d = config.Hidden;
+        long denseMlp = config.Architecture == DecoderArchitecture.Gpt2 ? 2 * d * config.Intermediate : 3 * d * config.Intermediate;
+        // The canonical layout builds a dense MLP in every layer; a MoE layer has experts and a router instead.
+        ExpertParams = 3 * d * config.ExpertWidth;
+        RouterParams = config.IsMixtureOfExperts ? d * config.Experts : 0;
+        RoutedExpertParams = (long)config.MoeLayers * config.Experts * ExpertParams;
+        long moeLayerExtra = config.IsMixtureOfExperts
+            ? (long)(config.Experts + config.SharedExperts) * ExpertParams + RouterParams - denseMlp
+            : 0;
+        ParameterCount = Weights.Sum(w => w.Elements) + config.MoeLayers * moeLayerExtra;
         TokenEmbeddingParams = (long)config.Vocab * config.Hidden;
         PositionEmbeddingParams = config.Architecture == DecoderArchitecture.Gpt2 ? (long)config.MaxPositions * config.Hidden : 0;
         NonEmbeddingParams = ParameterCount - TokenEmbeddingParams - PositionEmbeddingParams;
-        long d = config.Hidden;
-        long perLayerMatmul = d * config.QkvWidth + (long)config.Heads * config.HeadDim * d
-            + (config.Architecture == DecoderArchitecture.Gpt2 ? 2 * d * config.Intermediate : 3 * d * config.Intermediate);
-        LayerMatmulParams = perLayerMatmul * config.Layers;
+        long attention = d * config.QkvWidth + (long)config.Heads * config.HeadDim * d;
+        long activeMoeMlp = (long)(config.ExpertsPerToken + config.SharedExperts) * ExpertParams + RouterParams;
+        LayerMatmulParams = attention * config.Layers + denseMlp * (config.Layers - config.MoeLayers) + activeMoeMlp * config.MoeLayers;
         LmHeadParams = d * config.Vocab;
         MatmulParams = LayerMatmulParams + LmHeadParams;
         // Weights a decode step reads whole: everything but the gathered embedding tables, plus the
-        // LM head (which is the token embedding itself when tied).
+        // LM head (which is the token embedding itself when tied). With experts, all of them: the
+        // upper bound that StreamedParamsAt lowers to the experts a step's tokens touch.
         StreamedParams = NonEmbeddingParams + (config.TieEmbeddings ? TokenEmbeddingParams : 0);
     }
 
@@ -40,20 +49,54 @@ public sealed class DecoderCost
     /// <summary>All parameters but the token and position embedding tables (an untied LM head counts).</summary>
     public long NonEmbeddingParams { get; }
 
-    /// <summary>Weights of the matrix products in the layers (q|k|v, out, MLP).</summary>
+    /// <summary>Weights of the matrix products one token goes through in the layers (q|k|v, out, MLP; with experts, the router and its active and shared experts).</summary>
     public long LayerMatmulParams { get; }
 
     /// <summary>hidden x vocab: the LM head's matrix product, tied or not.</summary>
     public long LmHeadParams { get; }
 
-    /// <summary>Weights of every matrix product one token goes through: layers plus LM head.</summary>
+    /// <summary>Weights of every matrix product one token goes through: layers plus LM head (with experts, the active parameters).</summary>
     public long MatmulParams { get; }
 
-    /// <summary>Parameters one decode step reads in full.</summary>
+    /// <summary>Parameters one decode step reads in full (with experts, all of them: see <see cref="StreamedParamsAt"/>).</summary>
     public long StreamedParams { get; }
+
+    /// <summary>Parameters of one expert's SwiGLU MLP: gate, up and down, 3 x hidden x expert width.</summary>
+    public long ExpertParams { get; }
+
+    /// <summary>hidden x experts per MoE layer; 0 for a dense model.</summary>
+    public long RouterParams { get; }
+
+    /// <summary>Parameters of all routed experts of all MoE layers.</summary>
+    public long RoutedExpertParams { get; }
+
+    /// <summary>
+    /// Distinct routed experts of one MoE layer that <paramref name="tokens"/> tokens touch, expected
+    /// under uniform independent routing: E x (1 - (1 - k/E)^tokens). k at one token, towards E at
+    /// large batch; 0 for a dense model.
+    /// </summary>
+    public double ExpectedExpertsTouched(double tokens) =>
+        Config.IsMixtureOfExperts && tokens > 0
+            ? Config.Experts * (1 - Math.Pow(1 - (double)Config.ExpertsPerToken / Config.Experts, tokens))
+            : 0;
+
+    /// <summary>Parameters a forward pass over <paramref name="tokens"/> tokens reads: the streamed weights with only the touched routed experts.</summary>
+    public double StreamedParamsAt(double tokens) =>
+        StreamedParams - RoutedExpertParams + Config.MoeLayers * ExpectedExpertsTouched(tokens) * ExpertParams;
 
     /// <summary>K and V of one token over all layers: 2 x layers x kv_heads x head_dim x bytes.</summary>
     public long KvBytesPerToken(TensorDType dtype) => 2L * Config.Layers * Config.KvHeads * Config.HeadDim * dtype.Bytes();
+
+    /// <summary>
+    /// KV cache of one sequence holding <paramref name="context"/> tokens: K and V per layer and KV
+    /// head, a sliding-window layer keeping at most its window.
+    /// </summary>
+    public double KvCacheBytes(double context, double bytesPerElement) =>
+        2.0 * Config.KvHeads * Config.HeadDim * bytesPerElement * AttendedKeys(context);
+
+    /// <summary>Keys attended over all layers by a token that sees <paramref name="context"/> keys: sliding-window layers see at most their window.</summary>
+    public double AttendedKeys(double context) =>
+        (Config.Layers - Config.SlidingWindowLayers) * context + Config.SlidingWindowLayers * Math.Min(context, (double)Config.SlidingWindow);
 
     public long WeightBytes(TensorDType dtype) => ParameterCount * dtype.Bytes();
 
@@ -62,10 +105,15 @@ public sealed class DecoderCost
     /// 2 x matmul weights (layers and LM head) + 4 x layers x hidden x context (QK^T and AV, 2 FLOPs
     /// per multiply-add each).
     /// </summary>
-    public double FlopsPerToken(long context) => 2.0 * MatmulParams + AttentionFlops(context);
+    public double FlopsPerToken(long context) => FlopsPerTokenAt(context);
 
-    /// <summary>4 x layers x hidden x context: the attention score and value products of one query token.</summary>
-    public double AttentionFlops(long context) => 4.0 * Config.Layers * Config.Hidden * context;
+    /// <summary><see cref="FlopsPerToken"/> at a fractional (mean) context.</summary>
+    public double FlopsPerTokenAt(double context) => 2.0 * MatmulParams + AttentionFlopsAt(context);
+
+    /// <summary>4 x layers x heads x head_dim x context (hidden = heads x head_dim in dense shapes): the attention score and value products of one query token; sliding-window layers attend to at most their window.</summary>
+    public double AttentionFlops(long context) => AttentionFlopsAt(context);
+
+    private double AttentionFlopsAt(double context) => 4.0 * Config.Heads * Config.HeadDim * AttendedKeys(context);
 
     /// <summary>
     /// FLOPs of the prefill of one sequence of <paramref name="promptTokens"/> tokens: every token
@@ -74,8 +122,17 @@ public sealed class DecoderCost
     /// </summary>
     public double PrefillFlops(long promptTokens) =>
         2.0 * LayerMatmulParams * promptTokens
-        + 4.0 * Config.Layers * Config.Hidden * (promptTokens * (promptTokens + 1) / 2.0)
+        + 4.0 * Config.Heads * Config.HeadDim * CausalKeys(promptTokens)
         + 2.0 * LmHeadParams;
+
+    /// <summary>Keys attended over all layers by a causal prefill of P tokens: P(P+1)/2 per full layer, fewer where a window cuts it.</summary>
+    private double CausalKeys(long p)
+    {
+        double full = p * (p + 1) / 2.0;
+        long w = Config.SlidingWindow;
+        double windowed = w <= 0 || p <= w ? full : w * (w + 1) / 2.0 + (p - w) * (double)w;
+        return (Config.Layers - Config.SlidingWindowLayers) * full + Config.SlidingWindowLayers * windowed;
+    }
 
     /// <summary>
     /// Bytes one decode step moves at batch <paramref name="batch"/> when each sequence attends to
@@ -83,24 +140,18 @@ public sealed class DecoderCost
     /// (context tokens), and one new token's K and V written per sequence.
     /// </summary>
     public double BytesPerDecodeStep(int batch, long context, TensorDType weightType, TensorDType kvType) =>
-        (double)StreamedParams * weightType.Bytes()
-        + (double)batch * context * KvBytesPerToken(kvType)
-        + (double)batch * KvBytesPerToken(kvType);
+        DecodeStepBytes(batch, context, weightType.Bytes(), kvType.Bytes());
+
+    /// <summary>
+    /// <see cref="BytesPerDecodeStep(int, long, TensorDType, TensorDType)"/> at any element size (fp8,
+    /// fp4): with experts, the weights are those of the experts the batch's tokens touch.
+    /// </summary>
+    public double DecodeStepBytes(int batch, double context, double weightBytes, double kvBytes) =>
+        StreamedParamsAt(batch) * weightBytes
+        + batch * KvCacheBytes(context, kvBytes)
+        + batch * KvCacheBytes(1, kvBytes);
 
     /// <summary>Mean context of the decode steps of a request: steps attend to prompt+1 .. prompt+new-1 keys.</summary>
     public static double MeanDecodeContext(int promptTokens, int newTokens) =>
         newTokens <= 1 ? promptTokens + 1 : promptTokens + newTokens / 2.0;
-
-    /// <summary>Formulas as written into result files (metric_definitions).</summary>
-    public static IReadOnlyDictionary<string, string> Definitions { get; } = new Dictionary<string, string>
-    {
-        ["flops_per_token"] = "2 x W_matmul + 4 x layers x hidden x context; W_matmul = weights of all matrix products a token passes (q|k|v, attention out, MLP of every layer, and the LM head, a tied embedding counted as the LM head); context = keys attended (the token included); norms, biases, softmax and activations not counted",
-        ["prefill_flops"] = "per sequence of P prompt tokens: 2 x W_layers x P + 4 x layers x hidden x P(P+1)/2 (causal) + 2 x hidden x vocab (LM head for the last position only)",
-        ["bytes_per_decode_step"] = "W_streamed x weight bytes + batch x context x kv_bytes_per_token (KV read) + batch x kv_bytes_per_token (KV written); W_streamed = all parameters but the gathered embedding tables, plus the LM head; kv_bytes_per_token = 2 x layers x kv_heads x head_dim x kv bytes; context = mean keys per decode step = prompt + new/2",
-        ["prefill_tokens_per_s"] = "batch x prompt tokens / mean TTFT (TTFT = prefill + first token to the host)",
-        ["output_tokens_per_s"] = "generated tokens of ok requests / measured window (prefill included)",
-        ["decode_tokens_per_s"] = "batch / mean TPOT (decode steps only)",
-        ["mfu"] = "prefill: batch x prefill_flops / mean TTFT / peak FLOP/s of the dtype (catalog); decode: batch x flops_per_token(context) / mean TPOT / peak",
-        ["mbu"] = "bytes_per_decode_step / mean TPOT / peak memory bandwidth (catalog); *_measured variants divide by the ceiling measured by the copy (bandwidth) or gemm (FLOP/s) workload instead",
-    };
 }

@@ -1,19 +1,15 @@
 using System.Globalization;
-using Harness.Backends;
 
 namespace Harness.Models;
 
 /// <summary>
-/// The options of the <c>generate</c> workload, read from <see cref="WorkloadOptions.Extra"/>
-/// (the CLI's <c>--model-config</c>, <c>--prompt-tokens</c>, <c>--new-tokens</c>, <c>--dtype</c>, or
-/// <c>--set key=value</c>) and checked before anything is allocated.
+/// The options of the <c>generate</c> workload: the typed ones of the command line
+/// (<c>--model-config</c>, <c>--prompt-tokens</c>, <c>--new-tokens</c>, <c>--dtype</c>) and the
+/// <c>--set</c> settings <c>weight_seed</c> and <c>ceilings</c>, checked before anything is allocated.
 /// </summary>
 public sealed record GenerateSettings
 {
-    public const string ModelKey = "model_config";
-    public const string PromptKey = "prompt_tokens";
-    public const string NewKey = "new_tokens";
-    public const string DTypeKey = "dtype";
+    public const string DefaultModel = "gpt2-124m";
     public const string WeightSeedKey = "weight_seed";
     public const string CeilingsKey = "ceilings";
 
@@ -45,19 +41,19 @@ public sealed record GenerateSettings
         }
     }
 
-    public static GenerateSettings From(WorkloadOptions options, TensorDType defaultDType)
+    /// <param name="model">The model config; null for <see cref="DefaultModel"/>.</param>
+    /// <param name="settings">The <c>--set</c> settings (weight_seed, ceilings).</param>
+    public static GenerateSettings From(DecoderConfig? model, int? promptTokens, int? newTokens, TensorDType dtype, IReadOnlyDictionary<string, string> settings)
     {
-        IReadOnlyDictionary<string, string> x = options.Extra;
-        string model = Get(x, ModelKey) ?? "gpt2-124m";
-        DecoderConfig config = ModelCatalog.Load(model);
+        DecoderConfig config = model ?? ModelCatalog.Load(DefaultModel);
         var s = new GenerateSettings
         {
             Model = config,
-            PromptTokens = Int(x, PromptKey, 128, 1),
-            NewTokens = Int(x, NewKey, 128, 1),
-            DType = Get(x, DTypeKey) is { } d ? TensorDTypes.Parse(d) : defaultDType,
-            WeightSeed = Int(x, WeightSeedKey, DefaultWeightSeed, 0),
-            CeilingFiles = Get(x, CeilingsKey) is { } c ? c.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : [],
+            PromptTokens = AtLeastOne(promptTokens ?? 128, "--prompt-tokens"),
+            NewTokens = AtLeastOne(newTokens ?? 128, "--new-tokens"),
+            DType = dtype,
+            WeightSeed = WeightSeedOf(settings),
+            CeilingFiles = Get(settings, CeilingsKey) is { } c ? c.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : [],
         };
         if (s.MaxContext > config.MaxPositions)
         {
@@ -75,44 +71,62 @@ public sealed record GenerateSettings
         return s;
     }
 
+    /// <summary>The seed of the generated weights: <c>--set weight_seed=N</c>, else <see cref="DefaultWeightSeed"/>.</summary>
+    public static int WeightSeedOf(IReadOnlyDictionary<string, string> settings) => Int(settings, WeightSeedKey, DefaultWeightSeed, 0);
+
     /// <summary>
     /// The prompt: batch x prompt tokens, deterministic in the seed, drawn uniformly from the vocabulary
     /// (token values do not change the speed of a dense decoder).
     /// </summary>
     public long[] Prompt(int batch, int seed)
     {
-        var rng = new Random(seed);
         var ids = new long[(long)batch * PromptTokens];
-        for (int i = 0; i < ids.Length; i++)
-        {
-            ids[i] = rng.Next(Model.Vocab);
-        }
-
+        FillPrompt(ids, seed, Model.Vocab);
         return ids;
     }
 
-    /// <summary>Facts for the result's config.</summary>
+    /// <summary>Seeded prompt ids, uniform over a vocabulary of <paramref name="vocab"/> tokens.</summary>
+    public static void FillPrompt(Span<long> ids, int seed, int vocab)
+    {
+        var rng = new Random(seed);
+        for (int i = 0; i < ids.Length; i++)
+        {
+            ids[i] = rng.Next(vocab);
+        }
+    }
+
+    /// <summary>Facts for the result's config: the model, the run's shape and the KV cache it takes.</summary>
     public Dictionary<string, object?> Details(int batch)
     {
-        var cost = new DecoderCost(Model);
+        Dictionary<string, object?> details = DescribeModel(Model, DType, WeightSeed);
+        details["batch"] = batch;
+        details["prompt_tokens"] = PromptTokens;
+        details["new_tokens"] = NewTokens;
+        details["kv_cache_bytes"] = (long)batch * MaxContext * new DecoderCost(Model).KvBytesPerToken(DType);
+        return details;
+    }
+
+    /// <summary>Facts for the result's config about a decoder whatever its shapes: model, element type, weights, sampling.</summary>
+    public static Dictionary<string, object?> DescribeModel(DecoderConfig model, TensorDType dtype, int weightSeed)
+    {
+        var cost = new DecoderCost(model);
         return new Dictionary<string, object?>
         {
-            ["model_config"] = Model.Name,
-            ["model_config_path"] = Model.Path,
-            ["model_shape_hash"] = Model.ShapeHash(),
-            ["architecture"] = Model.Architecture.ToString().ToLowerInvariant(),
+            ["model_config"] = model.Name,
+            ["model_config_path"] = model.Path,
+            ["model_shape_hash"] = model.ShapeHash(),
+            ["architecture"] = model.Architecture.ToString().ToLowerInvariant(),
             ["parameters"] = cost.ParameterCount,
             ["non_embedding_parameters"] = cost.NonEmbeddingParams,
-            ["dtype"] = DType.ShortName(),
-            ["batch"] = batch,
-            ["prompt_tokens"] = PromptTokens,
-            ["new_tokens"] = NewTokens,
-            ["weight_seed"] = WeightSeed,
+            ["dtype"] = dtype.ShortName(),
+            ["weight_seed"] = weightSeed,
             ["weights"] = "generated (seeded, approximately normal, std 0.02): shapes, not values, set the speed",
-            ["kv_cache_bytes"] = (long)batch * MaxContext * cost.KvBytesPerToken(DType),
             ["sampling"] = "greedy (argmax), every token read on the host each step",
         };
     }
+
+    private static int AtLeastOne(int value, string option) =>
+        value >= 1 ? value : throw HarnessException.BadInput($"{option} must be at least 1, not {value}.");
 
     private static string? Get(IReadOnlyDictionary<string, string> x, string key) =>
         x.TryGetValue(key, out string? v) || x.TryGetValue(key.Replace('_', '-'), out v) ? v : null;

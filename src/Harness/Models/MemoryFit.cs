@@ -17,7 +17,8 @@ public static class MemoryFit
     {
         var cost = new DecoderCost(c);
         long weights = cost.WeightBytes(dtype);
-        long kv = (long)batch * maxContext * cost.KvBytesPerToken(dtype);
+        // Every expert is resident, whichever a step touches; a sliding-window layer keeps only its window.
+        long kv = (long)(batch * cost.KvCacheBytes(maxContext, dtype.Bytes()));
         long widest = Math.Max(Math.Max(c.Hidden, c.QkvWidth), 2L * c.Intermediate);
         // Prefill is the peak: a few activations of the widest layer, one head-group's attention
         // scores (prompt x context per head), and the last position's logits in fp32.
@@ -28,11 +29,17 @@ public static class MemoryFit
     }
 
     /// <summary>
-    /// Throws (exit 2) when the weights, the KV cache of batch x context and the activations do not fit
-    /// in <paramref name="availableBytes"/> of <paramref name="deviceName"/>.
+    /// Throws (exit 2) when the shape has parts the decoders do not build (experts, sliding windows),
+    /// or when the weights, the KV cache of batch x context and the activations do not fit in
+    /// <paramref name="availableBytes"/> of <paramref name="deviceName"/>.
     /// </summary>
     public static MemoryNeed Check(DecoderConfig c, int batch, int promptTokens, int maxContext, TensorDType dtype, long availableBytes, string deviceName)
     {
+        if (c.UnbuiltFeature is { } feature)
+        {
+            throw HarnessException.BadInput($"{c.Name} has {feature}, which the harness's decoders do not build: it is a planning shape for 'harness project --model {c.Name}' and 'harness plan --model {c.Name}'; nothing was allocated.");
+        }
+
         if (maxContext > c.MaxPositions)
         {
             throw HarnessException.BadInput($"Prompt plus new tokens ({maxContext}) exceed {c.Name}'s max_positions ({c.MaxPositions}).");

@@ -1,5 +1,6 @@
-using System.Text.Json;
 using Harness.Hardware.Catalog;
+using Harness.Metrics;
+using Harness.Results;
 
 namespace Harness.Models;
 
@@ -34,29 +35,17 @@ public sealed record PeakRates(string Device, double? FlopsPerS, double? BytesPe
         var sources = new List<string>();
         foreach (string file in resultFiles)
         {
-            try
+            ResultMetrics m = ResultReader.ReadDocument(file).Metrics;
+            if (m.Value(MetricCatalog.AchievedFlopsPerS) is { } f)
             {
-                using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(file));
-                if (!doc.RootElement.TryGetProperty("metrics", out JsonElement m))
-                {
-                    continue;
-                }
-
-                if (m.TryGetProperty("achieved_flops_per_s", out JsonElement f) && f.ValueKind == JsonValueKind.Number)
-                {
-                    flops = Math.Max(flops ?? 0, f.GetDouble());
-                    sources.Add(Path.GetFileName(file));
-                }
-
-                if (m.TryGetProperty("achieved_bytes_per_s", out JsonElement b) && b.ValueKind == JsonValueKind.Number)
-                {
-                    bytes = Math.Max(bytes ?? 0, b.GetDouble());
-                    sources.Add(Path.GetFileName(file));
-                }
+                flops = Math.Max(flops ?? 0, f);
+                sources.Add(Path.GetFileName(file));
             }
-            catch (Exception e) when (e is JsonException or IOException)
+
+            if (m.Value(MetricCatalog.AchievedBytesPerS) is { } b)
             {
-                throw HarnessException.BadInput($"Ceiling result file '{file}' cannot be read: {e.Message}", e);
+                bytes = Math.Max(bytes ?? 0, b);
+                sources.Add(Path.GetFileName(file));
             }
         }
 

@@ -15,6 +15,9 @@ public sealed record CapacityPlan
 
     public required string SourceCard { get; init; }
 
+    /// <summary>The run's precision (weights, KV cache).</summary>
+    public string SourcePrecision { get; init; } = "";
+
     public required double TargetOutputTokensPerS { get; init; }
 
     public required IReadOnlyList<string> Slo { get; init; }
@@ -35,6 +38,15 @@ public sealed record CardPlan
     public required string Name { get; init; }
 
     public required bool MeetsSlo { get; init; }
+
+    /// <summary>The precision this card serves in (weights, KV cache).</summary>
+    public string Precision { get; init; } = "";
+
+    /// <summary>How the run's efficiencies carry to that precision, and how sure that is.</summary>
+    public string? PrecisionRule { get; init; }
+
+    /// <summary>Each part of the chosen configuration's projection and where it comes from (measured, published, catalog, assumed).</summary>
+    public List<BasisItem> Basis { get; init; } = [];
 
     /// <summary>Why no configuration meets the SLOs, when none does.</summary>
     public string? Why { get; init; }

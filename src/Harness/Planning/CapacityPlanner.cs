@@ -1,3 +1,4 @@
+using Harness.Engine;
 using Harness.Cost;
 using Harness.Hardware.Catalog;
 using Harness.Projection;
@@ -13,7 +14,8 @@ public sealed record PlanRequest
 
     public required double TargetOutputTokensPerS { get; init; }
 
-    public required IReadOnlyList<SloLimit> Slos { get; init; }
+    /// <summary>Objectives on TTFT and TPOT at the percentiles a projection gives (<see cref="CapacityPlanner.PercentileKeys"/>), in the grammar of run's --slo.</summary>
+    public required IReadOnlyList<ServiceLevelObjective> Slos { get; init; }
 
     public required IReadOnlyList<HardwareSpec> Cards { get; init; }
 
@@ -27,6 +29,14 @@ public sealed record PlanRequest
     public int MaxBatch { get; init; } = 256;
 
     public ProjectionPriors Priors { get; init; } = ProjectionPriors.Default;
+
+    /// <summary>Weight dtype each card serves in; unnamed cards keep the run's.</summary>
+    public CardChoice Dtype { get; init; } = CardChoice.None;
+
+    public CardChoice KvDtype { get; init; } = CardChoice.None;
+
+    /// <summary>The model to serve when it is not the run's (a larger one of the family).</summary>
+    public Models.DecoderConfig? Model { get; init; }
 }
 
 /// <summary>
@@ -38,9 +48,27 @@ public static class CapacityPlanner
 {
     public static readonly IReadOnlyList<string> DefaultCards = ["h100-sxm", "h200", "b200", "gb200", "gb300"];
 
+    /// <summary>The percentiles a projection gives, by the names its latencies are kept under.</summary>
+    public static readonly IReadOnlyDictionary<double, string> PercentileKeys = new Dictionary<double, string>
+    {
+        [0.50] = "p50",
+        [0.90] = "p90",
+        [0.95] = "p95",
+        [0.99] = "p99",
+        [0.999] = "p999",
+    };
+
     public static CapacityPlan Plan(PlanRequest r)
     {
-        var percentiles = r.Slos.Select(s => s.Percentile).Distinct().ToList();
+        foreach (ServiceLevelObjective slo in r.Slos)
+        {
+            if (slo.Metric is not ("ttft" or "tpot") || KeyOrNull(slo) is null)
+            {
+                throw HarnessException.BadInput($"--slo '{slo}' cannot be planned: a plan projects TTFT and TPOT at p50, p90, p95, p99 or p99.9 (e.g. ttft_p99<500ms,tpot_p99<50ms).");
+            }
+        }
+
+        var percentiles = r.Slos.Select(Key).Distinct().ToList();
         var cards = r.Cards.Select(card => PlanCard(r, card, percentiles)).ToList();
         var notes = new List<string>
         {
@@ -56,9 +84,20 @@ public static class CapacityPlanner
             notes.Add("CPU cores: no agent result given (--agents); host vCPUs of each offer are listed for reference.");
         }
 
+        if (r.Model is { } model)
+        {
+            notes.Add($"Model {model.Name} is planned from a run of {r.Workload.ModelName ?? "another model"}: its FLOPs, bytes and memory with the run's efficiencies.");
+        }
+
+        if (r.Workload.Published is { } published)
+        {
+            notes.Add($"The input is a published throughput, not a run: {published}.");
+        }
+
         return new CapacityPlan
         {
-            Workload = r.Workload.ModelName ?? r.Workload.Workload ?? r.Workload.Origin,
+            Workload = r.Model?.Name ?? r.Workload.ModelName ?? r.Workload.Workload ?? r.Workload.Origin,
+            SourcePrecision = Precision.OfRun(r.Workload).ToString(),
             SourceCard = r.Source.Id,
             TargetOutputTokensPerS = r.TargetOutputTokensPerS,
             Slo = r.Slos.Select(s => s.ToString()).ToList(),
@@ -70,10 +109,11 @@ public static class CapacityPlanner
 
     private static CardPlan PlanCard(PlanRequest r, HardwareSpec card, IReadOnlyList<string> percentiles)
     {
-        var work = new LlmWorkModel(r.Workload);
+        Precision precision = Precision.OfRun(r.Workload).With(r.Dtype.For(card.Id), r.KvDtype.For(card.Id));
+        var work = new LlmWorkModel(r.Workload, precision, r.Model);
         ProjectionResult? best = null;
         (double Ratio, ProjectionResult P)? closest = null;
-        foreach (int tp in TensorParallelSizes(card, r.Workload))
+        foreach (int tp in TensorParallelSizes(card, work))
         {
             foreach (int batch in Batches(r))
             {
@@ -86,6 +126,9 @@ public static class CapacityPlanner
                 {
                     TensorParallel = tp,
                     Batch = batch,
+                    Dtype = precision.Weights,
+                    KvDtype = precision.KvCache,
+                    Model = r.Model,
                     TailPercentiles = percentiles,
                     Priors = r.Priors,
                 });
@@ -105,9 +148,9 @@ public static class CapacityPlanner
         if (best is null)
         {
             string why = closest is { } c
-                ? $"closest: TP {c.P.Target.TensorParallel} x batch {c.P.Target.Batch} gives {string.Join(", ", r.Slos.Select(s => $"{s.Metric}_{s.Percentile} {Latency(c.P, s).Value:0.#} ms"))}"
+                ? $"closest: TP {c.P.Target.TensorParallel} x batch {c.P.Target.Batch} gives {string.Join(", ", r.Slos.Select(s => $"{s.Metric}_{Key(s)} {Latency(c.P, s).Value:0.#} ms"))}"
                 : "the model does not fit at any TP in its scale-up domain";
-            return new CardPlan { Card = card.Id, Name = card.Name, MeetsSlo = false, Why = $"no TP and batch meet the SLO; {why}" };
+            return new CardPlan { Card = card.Id, Name = card.Name, MeetsSlo = false, Precision = precision.ToString(), Why = $"no TP and batch meet the SLO in {precision}; {why}" };
         }
 
         return Sized(r, card, best);
@@ -137,9 +180,12 @@ public static class CapacityPlanner
             Card = card.Id,
             Name = card.Name,
             MeetsSlo = true,
+            Precision = TargetPrecision(p),
+            PrecisionRule = p.Precision.Rule,
+            Basis = p.Basis,
             TensorParallel = tp,
             Batch = p.Target.Batch,
-            SloValuesMs = r.Slos.ToDictionary(s => $"{s.Metric}_{s.Percentile}", s => Latency(p, s).Round(3)),
+            SloValuesMs = r.Slos.ToDictionary(s => $"{s.Metric}_{Key(s)}", s => Latency(p, s).Round(3)),
             OutputTokensPerSPerGpu = p.Metrics.OutputTokensPerSPerGpu.Round(1),
             Gpus = gpus,
             CpuCores = r.CpuCoresPerGpu is { } cores ? Math.Ceiling(cores * gpus.Value) : null,
@@ -149,15 +195,23 @@ public static class CapacityPlanner
         };
     }
 
-    private static Estimate Latency(ProjectionResult p, SloLimit s)
+    private static string TargetPrecision(ProjectionResult p) =>
+        p.Precision.Target == p.Precision.TargetKvCache ? p.Precision.Target : $"{p.Precision.Target} (KV cache {p.Precision.TargetKvCache})";
+
+    private static string Key(ServiceLevelObjective s) => KeyOrNull(s)!;
+
+    private static string? KeyOrNull(ServiceLevelObjective s) =>
+        PercentileKeys.FirstOrDefault(k => Math.Abs(k.Key - s.Percentile) < 1e-9).Value;
+
+    private static Estimate Latency(ProjectionResult p, ServiceLevelObjective s)
     {
-        ProjectedLatency lat = s.Percentile == "p50" ? new ProjectedLatency(p.Metrics.TtftMs, p.Metrics.TpotMs) : p.Percentiles[s.Percentile];
+        ProjectedLatency lat = Key(s) == "p50" ? new ProjectedLatency(p.Metrics.TtftMs, p.Metrics.TpotMs) : p.Percentiles[Key(s)];
         return s.Metric == "ttft" ? lat.TtftMs : lat.TpotMs;
     }
 
-    private static IEnumerable<int> TensorParallelSizes(HardwareSpec card, LlmRunFacts facts)
+    private static IEnumerable<int> TensorParallelSizes(HardwareSpec card, LlmWorkModel work)
     {
-        int max = facts.Shape is null ? 1 : Math.Max(1, card.DomainGpus);
+        int max = work.Shape is null ? 1 : Math.Max(1, card.DomainGpus);
         for (int tp = 1; tp <= max; tp *= 2)
         {
             yield return tp;

@@ -3,41 +3,6 @@ using System.Text.RegularExpressions;
 
 namespace Harness.Planning;
 
-/// <summary>One service-level objective: a latency percentile that must stay under a limit.</summary>
-public sealed partial record SloLimit(string Metric, string Percentile, double LimitMs)
-{
-    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Metric}_{Percentile}<{LimitMs:0.###}ms");
-
-    /// <summary>"ttft_p99&lt;500ms,tpot_p99&lt;50ms": metrics ttft, tpot (itl reads as tpot), percentiles p50-p999, ms or s.</summary>
-    public static IReadOnlyList<SloLimit> ParseList(string text)
-    {
-        var list = new List<SloLimit>();
-        foreach (string part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            Match m = Pattern().Match(part);
-            if (!m.Success)
-            {
-                throw HarnessException.BadInput($"--slo '{part}' is not of the form ttft_p99<500ms or tpot_p99<50ms.");
-            }
-
-            string metric = m.Groups["m"].Value.ToLowerInvariant() == "itl" ? "tpot" : m.Groups["m"].Value.ToLowerInvariant();
-            double v = double.Parse(m.Groups["v"].Value, CultureInfo.InvariantCulture);
-            double ms = m.Groups["u"].Value.ToLowerInvariant() == "s" ? v * 1000 : v;
-            list.Add(new SloLimit(metric, m.Groups["p"].Value.ToLowerInvariant(), ms));
-        }
-
-        if (list.Count == 0)
-        {
-            throw HarnessException.BadInput("--slo is empty; give e.g. ttft_p99<500ms,tpot_p99<50ms.");
-        }
-
-        return list;
-    }
-
-    [GeneratedRegex(@"^(?<m>ttft|tpot|itl)_(?<p>p50|p90|p95|p99|p999)\s*<=?\s*(?<v>\d+(?:\.\d+)?)\s*(?<u>ms|s)$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
-    private static partial Regex Pattern();
-}
-
 /// <summary>The throughput a plan must serve, in output tokens per second.</summary>
 public static partial class PlanTarget
 {
@@ -66,4 +31,46 @@ public static partial class PlanTarget
 
     [GeneratedRegex(@"^\s*(?<v>\d+(?:\.\d+)?)\s*(?<k>[kKmM])?\s*(?:tok/s|tokens/s|tok/sec)?\s*$")]
     private static partial Regex Pattern();
+}
+
+/// <summary>
+/// A value chosen per card: "fp8" for every card, "h100=fp8,gb200=fp4" per card, or both
+/// ("fp8,gb200=fp4": fp8 where no card is named). Card names are catalog ids or aliases.
+/// </summary>
+public sealed record CardChoice(string? Default, IReadOnlyDictionary<string, string> ByCard)
+{
+    public static CardChoice None { get; } = new(null, new Dictionary<string, string>());
+
+    /// <summary>The value for a card; null keeps the run's.</summary>
+    public string? For(string cardId) => ByCard.TryGetValue(cardId, out string? v) ? v : Default;
+
+    public static CardChoice Parse(string? text, string option, Hardware.Catalog.HardwareCatalog catalog)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return None;
+        }
+
+        string? fallback = null;
+        var byCard = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (string part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            int eq = part.IndexOf('=', StringComparison.Ordinal);
+            if (eq < 0)
+            {
+                fallback = fallback is null
+                    ? Projection.Precision.Parse(part, option)
+                    : throw HarnessException.BadInput($"{option} '{text}' gives more than one value for all cards; name the card for the others (card=value).");
+                continue;
+            }
+
+            string card = catalog.Get(part[..eq].Trim()).Id;
+            if (!byCard.TryAdd(card, Projection.Precision.Parse(part[(eq + 1)..], option)))
+            {
+                throw HarnessException.BadInput($"{option} '{text}' names {card} twice.");
+            }
+        }
+
+        return new CardChoice(fallback, byCard);
+    }
 }

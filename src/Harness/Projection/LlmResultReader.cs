@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Harness.Models;
 using Harness.Results;
 
 namespace Harness.Projection;
@@ -6,8 +7,9 @@ namespace Harness.Projection;
 /// <summary>
 /// Reads <see cref="LlmRunFacts"/> from a result document: metrics ttft_ms and tpot_ms, the extras
 /// output_tokens_per_s, prefill_tokens_per_s, mfu, mbu and gpu_power_w, and the config keys batch,
-/// prompt_tokens, new_tokens, dtype, params, flops_per_token, bytes_per_decode_step, tp and
-/// model_config (an object with Hugging Face or GPT-2 style names).
+/// prompt_tokens, new_tokens, dtype, kv_dtype, params, flops_per_token, bytes_per_decode_step, tp and
+/// model_config (an object with Hugging Face or GPT-2 style names, or the name of a models/ config,
+/// used when model_shape_hash still matches it).
 /// </summary>
 public static class LlmResultReader
 {
@@ -51,6 +53,8 @@ public static class LlmResultReader
             ?? (modelConfig is { ValueKind: JsonValueKind.Object } mc2 ? DocumentValues.FirstNumber(mc2, "params", "n_params", "num_parameters") : null);
         double? flops = DocumentValues.FirstNumber(c, "flops_per_token");
         double? bytes = DocumentValues.FirstNumber(c, "bytes_per_decode_step");
+        DecoderConfig? named = NamedModel(modelConfig is { ValueKind: JsonValueKind.Object } ? null : DocumentValues.Text(c.GetValueOrDefault("model_config")), DocumentValues.Text(c.GetValueOrDefault("model_shape_hash")));
+        param ??= named is null ? null : new DecoderCost(named).ParameterCount;
         if (param is null && (flops is null || bytes is null))
         {
             throw HarnessException.BadInput($"Result {origin} lacks config params (or both flops_per_token and bytes_per_decode_step); projection needs the model's size.");
@@ -66,13 +70,15 @@ public static class LlmResultReader
             GpuName = doc.Hardware?.Gpus.FirstOrDefault()?.Name,
             TensorParallel = (int)(DocumentValues.FirstNumber(c, "tp", "tensor_parallel") ?? 1),
             Dtype = DocumentValues.Text(c.GetValueOrDefault("dtype")) ?? "bf16",
+            KvDtype = DocumentValues.Text(c.GetValueOrDefault("kv_dtype")) ?? DocumentValues.Text(c.GetValueOrDefault("kv_cache_dtype")),
+            Model = named,
             Batch = batch,
             PromptTokens = prompt,
             NewTokens = newTokens,
             Params = param,
             FlopsPerToken = flops,
             BytesPerDecodeStep = bytes,
-            Shape = shape,
+            Shape = shape ?? (named is null ? null : ModelShape.Of(named)),
             Ttft = LatencyFacts.From(m.TtftMs),
             Tpot = LatencyFacts.From(m.TpotMs),
             OutputTokensPerS = DocumentValues.ExtraNumber(m, "output_tokens_per_s") ?? (m.ThroughputUnit == "tokens" && m.ThroughputPerS > 0 ? m.ThroughputPerS : null),
@@ -83,6 +89,25 @@ public static class LlmResultReader
             AvgGpuPowerW = DocumentValues.ExtraNumber(m, "gpu_power_w", "gpu_power_w_mean", "avg_gpu_power_w")
                 ?? (doc.Backend.Contains(":cuda", StringComparison.Ordinal) ? m.AvgPowerW : null),
         };
+    }
+
+    /// <summary>The models/ config a result names, when it is still there with the same shape (else the result's own figures are used).</summary>
+    private static DecoderConfig? NamedModel(string? name, string? shapeHash)
+    {
+        if (string.IsNullOrWhiteSpace(name))
+        {
+            return null;
+        }
+
+        try
+        {
+            DecoderConfig config = ModelCatalog.Load(name);
+            return shapeHash is null || shapeHash == config.ShapeHash() ? config : null;
+        }
+        catch (HarnessException)
+        {
+            return null;
+        }
     }
 
     private static ModelShape? ReadShape(JsonElement mc)

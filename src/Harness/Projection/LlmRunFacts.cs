@@ -1,4 +1,5 @@
 using Harness.Measurement;
+using Harness.Models;
 
 namespace Harness.Projection;
 
@@ -22,6 +23,18 @@ public sealed record LlmRunFacts
     public int TensorParallel { get; init; } = 1;
 
     public string Dtype { get; init; } = "bf16";
+
+    /// <summary>The KV cache's element type where the result names it; null: 16-bit unless the weights are wider.</summary>
+    public string? KvDtype { get; init; }
+
+    /// <summary>The run's model config (models/NAME.json) where the result names one whose shape hash still matches: exact FLOPs and bytes, experts included.</summary>
+    public DecoderConfig? Model { get; init; }
+
+    /// <summary>
+    /// Where the latencies were derived from a published throughput rather than measured (the
+    /// source, pinned); null for a measured run. Such a run has no host overhead to fit.
+    /// </summary>
+    public string? Published { get; init; }
 
     /// <summary>Sequences decoded together in one request.</summary>
     public required int Batch { get; init; }
@@ -60,6 +73,8 @@ public sealed record LlmRunFacts
 /// <summary>The model's shape where the result gives it: enough for the KV cache and the tensor-parallel all-reduces.</summary>
 public sealed record ModelShape(int Layers, int Hidden, int Heads, int KvHeads, int HeadDim)
 {
+    public static ModelShape Of(DecoderConfig c) => new(c.Layers, c.Hidden, c.Heads, c.KvHeads, c.HeadDim);
+
     /// <summary>K and V of every layer for one token.</summary>
     public double KvBytesPerToken(double bytesPerElement) => 2.0 * Layers * KvHeads * HeadDim * bytesPerElement;
 

@@ -1,4 +1,5 @@
 using Harness.Cost;
+using Harness.Models;
 
 namespace Harness.Projection;
 
@@ -35,6 +36,17 @@ public sealed record ProjectionPriors
     public double PowerLoadLow { get; init; } = 0.4;
 
     public double PowerLoadHigh { get; init; } = 0.9;
+
+    /// <summary>
+    /// How much a matrix-product ceiling's share of the datasheet peak may change per halving of the
+    /// element size, for a dtype measured on neither card: the largest bf16-to-fp8 change among the
+    /// catalog's cards with both measured (H100 SXM: 786.5 of 989 = 0.795, 1,402.6 of 1,979 = 0.709,
+    /// 11%). The carried efficiencies range over x (1 - this)^steps to x 1 / (1 - this)^steps.
+    /// </summary>
+    public double UnmeasuredDtypeChangePerStep { get; init; } = 0.11;
+
+    /// <summary>The largest batch --batch max tries: trtllm-bench's own cap on its KV-derived batch (tensorrt_llm/bench/build/tuning.py).</summary>
+    public int LargestBatch { get; init; } = 4096;
 }
 
 /// <summary>What to project to, beyond the target card.</summary>
@@ -45,6 +57,21 @@ public sealed record ProjectionOptions
 
     /// <summary>Batch on the target; null keeps the run's.</summary>
     public int? Batch { get; init; }
+
+    /// <summary>
+    /// Take the largest batch whose KV cache at prompt + new tokens fits beside the weights (what a
+    /// throughput benchmark such as trtllm-bench sizes its batch by), instead of <see cref="Batch"/>.
+    /// </summary>
+    public bool FillMemory { get; init; }
+
+    /// <summary>Weight dtype on the target (bf16, fp16, fp8, fp4); null keeps the run's.</summary>
+    public string? Dtype { get; init; }
+
+    /// <summary>KV cache dtype on the target; null keeps the run's.</summary>
+    public string? KvDtype { get; init; }
+
+    /// <summary>The model on the target, when it is not the run's (a larger one of the family): its FLOPs, bytes and memory replace the run's; the run's efficiencies carry over.</summary>
+    public DecoderConfig? Model { get; init; }
 
     /// <summary>Tail percentiles projected beside p50 (for SLO checks).</summary>
     public IReadOnlyList<string> TailPercentiles { get; init; } = ["p99"];

@@ -11,7 +11,10 @@ public static class ProjectionReport
         var c = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
         ProjectionSource s = p.Source;
-        sb.Append(c, $"### {s.Model ?? s.Workload ?? "run"}: {s.Card} (TP {s.TensorParallel}, batch {s.Batch}) projected to {p.Target.Card} (TP {p.Target.TensorParallel}, batch {p.Target.Batch})\n\n");
+        ProjectionPrecision pr = p.Precision;
+        string model = p.Target.Model is { } other ? $" as {other}" : "";
+        sb.Append(c, $"### {s.Model ?? s.Workload ?? "run"}: {s.Card} (TP {s.TensorParallel}, batch {s.Batch}, {Kind(pr.Run, pr.RunKvCache)}) projected to {p.Target.Card}{model} (TP {p.Target.TensorParallel}, batch {p.Target.Batch}, {Kind(pr.Target, pr.TargetKvCache)})\n\n");
+        sb.Append(c, $"Precision: {(pr.Changed ? $"changed from {Kind(pr.Run, pr.RunKvCache)} to {Kind(pr.Target, pr.TargetKvCache)}" : $"unchanged, {Kind(pr.Run, pr.RunKvCache)}")}; {pr.Rule}.\n\n");
         sb.Append("| metric | measured | projected (low-high) |\n|---|---:|---:|\n");
         ProjectedMetrics m = p.Metrics;
         sb.Append(c, $"| TTFT p50 ms | {s.TtftMsP50:0.###} | {m.TtftMs.Format("0.###")} |\n");
@@ -46,6 +49,24 @@ public static class ProjectionReport
         sb.Append(c, $"prefill {pre.Bound}-bound at {pre.EfficiencyOfCeiling.Format("0.##")} of the compute ceiling, ");
         sb.Append(c, $"decode {dec.Bound}-bound at {dec.EfficiencyOfCeiling.Format("0.##")} of the bandwidth ceiling, host overhead {dec.HostOverheadMs.Format("0.###")} ms per step.\n");
         sb.Append(c, $"Memory per GPU: {p.Memory.PerGpuGb:0.#} GB of {p.Memory.UsableGb:0.#} GB usable (weights {p.Memory.WeightsGb:0.#} GB, KV cache {p.Memory.KvCacheGb:0.#} GB).\n");
+        foreach ((string source, string heading) in new[] { ("measured", "Measured"), ("published", "Published"), ("catalog", "From the catalog"), ("assumed", "Assumed") })
+        {
+            var items = p.Basis.Where(b => b.Source == source).ToList();
+            if (items.Count > 0)
+            {
+                sb.Append(c, $"\n{heading}:\n");
+                foreach (BasisItem item in items)
+                {
+                    sb.Append(c, $"- {item.Part}: {item.Detail}\n");
+                }
+            }
+        }
+
+        if (p.Notes.Count > 0)
+        {
+            sb.Append('\n');
+        }
+
         foreach (string note in p.Notes)
         {
             sb.Append(c, $"- {note}\n");
@@ -58,4 +79,6 @@ public static class ProjectionReport
 
         return sb.ToString();
     }
+
+    private static string Kind(string weights, string kv) => weights == kv ? weights : $"{weights}, KV {kv}";
 }

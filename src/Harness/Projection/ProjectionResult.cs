@@ -16,6 +16,9 @@ public sealed record ProjectionResult
 
     public required ProjectionTarget Target { get; init; }
 
+    /// <summary>The run's and the target's precision, and how much is known about the change.</summary>
+    public required ProjectionPrecision Precision { get; init; }
+
     public required ProjectionCalibration Calibration { get; init; }
 
     public required MemoryFit Memory { get; init; }
@@ -30,6 +33,9 @@ public sealed record ProjectionResult
 
     public ProjectedPrice? Price { get; init; }
 
+    /// <summary>Each part of the projection and where it comes from: measured, published, catalog or assumed.</summary>
+    public List<BasisItem> Basis { get; init; } = [];
+
     public List<string> Notes { get; init; } = [];
 
     public Dictionary<string, string> Model { get; init; } = new()
@@ -39,7 +45,9 @@ public sealed record ProjectionResult
         ["calibration"] = "decode: efficiency = max(prior, achieved); host overhead = what GPU work at that efficiency leaves unexplained (overlapped: the whole step; serial: the difference). prefill shares that host overhead; its compute efficiency is fitted from TTFT",
         ["all_reduce"] = "2 per layer per pass: latency + 2 (tp-1)/tp x tokens x hidden x 2 bytes / link bandwidth",
         ["output_tokens_per_s"] = "measured tokens/s x (target batch / run batch) x (TTFT + (new-1) TPOT) on the run / the same on the target",
-        ["error_bars"] = "range over the measurement's median 95% CI, decode efficiency from achieved to the ceiling, and overlapped vs serial host overhead",
+        ["error_bars"] = "range over the measurement's median 95% CI, decode efficiency from achieved to the ceiling, overlapped vs serial host overhead, and, for a dtype measured on neither card, the carried efficiencies x (1 - 0.11)^steps to x 1 / (1 - 0.11)^steps (steps = halvings of the element size)",
+        ["precision"] = "weights and KV cache bytes follow the target's dtypes (fp4 = NVFP4, 4.5 bits with scales); compute runs against the target's ceiling at its dtype; the run's efficiencies (fractions of its ceilings) and host overhead carry over",
+        ["experts"] = "FLOPs per token count the active parameters (router, k routed and the shared experts); a decode step reads the routed experts its batch touches, E x (1 - (1 - k/E)^batch) per layer (uniform routing); memory holds all of them",
     };
 }
 
@@ -57,7 +65,22 @@ public sealed record ProjectionSource(
     double TpotMsP50,
     double? OutputTokensPerS);
 
-public sealed record ProjectionTarget(string Card, string Name, int TensorParallel, int Batch, int Gpus);
+/// <param name="Model">The model projected when it is not the run's (a larger one of the family); null: the run's.</param>
+public sealed record ProjectionTarget(string Card, string Name, int TensorParallel, int Batch, int Gpus, string? Model = null);
+
+/// <summary>Precisions of the run and the target; the factor range the carried efficiencies were widened over (1-1 when the dtype was measured).</summary>
+public sealed record ProjectionPrecision(
+    string Run,
+    string RunKvCache,
+    string Target,
+    string TargetKvCache,
+    bool Changed,
+    string MeasuredBy,
+    Estimate EfficiencyFactor,
+    string Rule);
+
+/// <summary>One part of a projection and its source: measured (the run), published (someone else's measurement), catalog, or assumed.</summary>
+public sealed record BasisItem(string Part, string Source, string Detail);
 
 public sealed record ProjectionCalibration(
     string ComputeBasis,

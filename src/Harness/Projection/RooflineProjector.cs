@@ -22,36 +22,51 @@ public static class RooflineProjector
     {
         ProjectionOptions o = options ?? new ProjectionOptions();
         ProjectionPriors p = o.Priors;
-        var notes = new List<string>();
-        var work = new LlmWorkModel(facts);
-        string dtype = HardwareSpec.NormalizeDtype(facts.Dtype);
-        Rates rates = Rates.For(source, target, dtype);
+        if (facts.Published is not null)
+        {
+            // Latencies derived from a throughput have no host overhead in them to fit.
+            p = p with { DecodeEfficiency = 0 };
+        }
 
-        int batch = o.Batch ?? facts.Batch;
-        if (batch < 1)
+        var notes = new List<string>();
+        Precision runPrecision = Precision.OfRun(facts);
+        Precision precision = runPrecision.With(o.Dtype, o.KvDtype);
+        var srcWork = new LlmWorkModel(facts);
+        var work = new LlmWorkModel(facts, precision, o.Model);
+        Rates rates = Rates.For(source, target, runPrecision, precision);
+        PrecisionChange change = PrecisionChange.Between(runPrecision, precision, rates.SourceDtype, rates.TargetDtype, source, target, p);
+
+        if (o.Batch is < 1)
         {
             throw HarnessException.BadInput("The target batch must be at least 1.");
         }
 
-        int tp = ChooseTensorParallel(facts, work, target, batch, o.TensorParallel, p);
+        int tp = ChooseTensorParallel(facts, work, target, o.FillMemory ? 1 : o.Batch ?? facts.Batch, o.TensorParallel, p);
+        int batch = o.FillMemory ? LargestBatch(work, target, tp, p) : o.Batch ?? facts.Batch;
         MemoryFit memory = Memory(work, target, batch, tp, p);
-        if (facts.TensorParallel > 1 && facts.Shape is null)
+        if (facts.TensorParallel > 1 && srcWork.Shape is null)
         {
             throw HarnessException.BadInput($"Result {facts.Origin} ran at TP {facts.TensorParallel} but gives no model_config (layers, hidden size, heads) for its all-reduce term.");
         }
 
+        // Host work per pass is per layer (kernel launches): another model scales it by its layers.
+        bool otherModel = o.Model is not null && (facts.Model is null || facts.Model.ShapeHash() != o.Model.ShapeHash());
+        double hostScale = otherModel && work.Layers is { } lt && srcWork.Layers is { } ls ? (double)lt / ls : 1;
+
         // GPU work at the full ceiling (seconds) and all-reduce time, on the run and on the target.
         int tpS = facts.TensorParallel;
         var src = new PassWork(
-            Math.Max(work.PrefillFlops(facts.Batch) / (tpS * rates.SourceCompute), work.PrefillBytes(facts.Batch) / (tpS * rates.SourceBandwidth)),
-            AllReduce(source, tpS, facts.Batch * (double)facts.PromptTokens, facts.Shape, p),
-            Math.Max(work.DecodeFlops(facts.Batch) / (tpS * rates.SourceCompute), work.DecodeBytes(facts.Batch) / (tpS * rates.SourceBandwidth)),
-            AllReduce(source, tpS, facts.Batch, facts.Shape, p));
+            Math.Max(srcWork.PrefillFlops(facts.Batch) / (tpS * rates.SourceCompute), srcWork.PrefillBytes(facts.Batch) / (tpS * rates.SourceBandwidth)),
+            AllReduce(source, tpS, facts.Batch * (double)facts.PromptTokens, srcWork.Shape, p),
+            Math.Max(srcWork.DecodeFlops(facts.Batch) / (tpS * rates.SourceCompute), srcWork.DecodeBytes(facts.Batch) / (tpS * rates.SourceBandwidth)),
+            AllReduce(source, tpS, facts.Batch, srcWork.Shape, p));
         var tgt = new PassWork(
             Math.Max(work.PrefillFlops(batch) / (tp * rates.TargetCompute), work.PrefillBytes(batch) / (tp * rates.TargetBandwidth)),
-            AllReduce(target, tp, batch * (double)facts.PromptTokens, facts.Shape, p),
+            AllReduce(target, tp, batch * (double)facts.PromptTokens, work.Shape, p),
             Math.Max(work.DecodeFlops(batch) / (tp * rates.TargetCompute), work.DecodeBytes(batch) / (tp * rates.TargetBandwidth)),
-            AllReduce(target, tp, batch, facts.Shape, p));
+            AllReduce(target, tp, batch, work.Shape, p),
+            hostScale,
+            change.Factors);
 
         // p50: calibrate and project at every corner of the uncertainty.
         Corners p50 = Evaluate(facts, "p50", src, tgt, p);
@@ -68,7 +83,7 @@ public static class RooflineProjector
             ? measured * batch / facts.Batch * runRequest / r
             : batch * (double)facts.NewTokens / (r / 1000));
         Estimate perGpu = tps.Map(t => t / tp);
-        double peakC = target.PeakFlops(dtype) ?? rates.TargetCompute;
+        double peakC = target.PeakFlops(change.TargetCompute) ?? rates.TargetCompute;
         double peakB = target.PeakBandwidth ?? rates.TargetBandwidth;
         Estimate mfu = p50.Ttft.Map(ms => work.PrefillFlops(batch) / (ms / 1000 * tp * peakC));
         Estimate mbu = p50.Tpot.Map(ms => work.DecodeBytes(batch) / (ms / 1000 * tp * peakB));
@@ -99,21 +114,24 @@ public static class RooflineProjector
 
         if (batch != facts.Batch)
         {
-            notes.Add($"Batch {batch} extrapolated from the run's batch {facts.Batch}: the KV and compute terms scale, the host overhead is kept.");
+            notes.Add(o.FillMemory
+                ? $"Batch {batch}: the largest whose KV cache at {facts.PromptTokens + facts.NewTokens} tokens fits beside the weights (--batch max), extrapolated from the run's batch {facts.Batch}."
+                : $"Batch {batch} extrapolated from the run's batch {facts.Batch}: the KV and compute terms scale, the host overhead is kept.");
         }
 
-        if (source.Id == target.Id && tp == tpS && batch == facts.Batch)
+        if (source.Id == target.Id && tp == tpS && batch == facts.Batch && !change.Changed && !otherModel)
         {
             notes.Add("Target is the measured card: the projection reproduces the run (a self-check).");
         }
 
-        double srcPeakC = source.PeakFlops(dtype) ?? rates.SourceCompute;
+        double srcPeakC = source.PeakFlops(change.RunCompute) ?? rates.SourceCompute;
         double srcPeakB = source.PeakBandwidth ?? rates.SourceBandwidth;
         return new ProjectionResult
         {
             Source = new ProjectionSource(facts.Origin, facts.Workload, facts.ModelName, source.Id, tpS, facts.Batch, facts.PromptTokens, facts.NewTokens,
-                dtype, facts.Ttft.P50, facts.Tpot.P50, facts.OutputTokensPerS),
-            Target = new ProjectionTarget(target.Id, target.Name, tp, batch, tp),
+                runPrecision.Weights, facts.Ttft.P50, facts.Tpot.P50, facts.OutputTokensPerS),
+            Target = new ProjectionTarget(target.Id, target.Name, tp, batch, tp, otherModel ? work.Model!.Name : null),
+            Precision = change.Describe(),
             Calibration = new ProjectionCalibration(
                 rates.ComputeBasis,
                 rates.BandwidthBasis,
@@ -125,8 +143,37 @@ public static class RooflineProjector
             Percentiles = percentiles,
             Power = power,
             Price = price,
+            Basis = ProjectionBasis.Describe(facts, source, target, rates, change, work, otherModel, hostScale, batch, tp, o.FillMemory, p, power),
             Notes = notes,
         };
+    }
+
+    /// <summary>
+    /// The largest batch whose weights and KV cache at prompt + new tokens fit at this TP (the
+    /// throughput-optimal batch where throughput grows with batch), at most the prior's cap.
+    /// </summary>
+    public static int LargestBatch(LlmWorkModel work, HardwareSpec target, int tp, ProjectionPriors p)
+    {
+        int lo = 1, hi = p.LargestBatch;
+        if (!Memory(work, target, lo, tp, p).Fits)
+        {
+            return lo;
+        }
+
+        while (lo < hi)
+        {
+            int mid = lo + (hi - lo + 1) / 2;
+            if (Memory(work, target, mid, tp, p).Fits)
+            {
+                lo = mid;
+            }
+            else
+            {
+                hi = mid - 1;
+            }
+        }
+
+        return lo;
     }
 
     /// <summary>Smallest power-of-two TP (or the given one) whose GPUs hold the weights and KV cache.</summary>
@@ -140,7 +187,7 @@ public static class RooflineProjector
                 throw HarnessException.BadInput($"--tp {tp} is outside 1..{domain}, the GPUs in one {target.ScaleUp?.Name ?? "scale-up"} domain of {target.Id}.");
             }
 
-            if (tp > 1 && facts.Shape is null)
+            if (tp > 1 && work.Shape is null)
             {
                 throw HarnessException.BadInput($"TP {tp} needs the model's shape for its all-reduce term, and result {facts.Origin} gives no model_config (layers, hidden size, heads).");
             }
@@ -157,7 +204,7 @@ public static class RooflineProjector
         {
             if (Memory(work, target, batch, t, p).Fits)
             {
-                if (t > 1 && facts.Shape is null)
+                if (t > 1 && work.Shape is null)
                 {
                     throw HarnessException.BadInput($"The model needs TP {t} on {target.Id}, and result {facts.Origin} gives no model_config (layers, hidden size, heads) for the all-reduce term.");
                 }
@@ -187,9 +234,9 @@ public static class RooflineProjector
     private static HarnessException DoesNotFit(LlmRunFacts facts, LlmWorkModel work, HardwareSpec target, int batch, int tp, ProjectionPriors p, string how)
     {
         MemoryFit m = Memory(work, target, batch, tp, p);
-        string model = facts.ModelName ?? "The model";
+        string model = work.Model?.Name ?? facts.ModelName ?? "The model";
         return HarnessException.BadInput(
-            $"{model} at batch {batch} needs {m.PerGpuGb:0.#} GB per GPU at TP {tp} (weights {m.WeightsGb:0.#} GB + KV cache {m.KvCacheGb:0.#} GB), "
+            $"{model} at batch {batch} in {work.Precision} needs {m.PerGpuGb:0.#} GB per GPU at TP {tp} (weights {m.WeightsGb:0.#} GB + KV cache {m.KvCacheGb:0.#} GB), "
             + $"more than the {m.UsableGb:0.#} GB usable ({p.MemoryHeadroom:P0} of {(target.UsableMemoryBytes ?? 0) / 1e9:0.#} GB) on {target.Id}: it does not fit {how}.");
     }
 
@@ -254,8 +301,8 @@ public static class RooflineProjector
         // that adds to it (syncs, fixed per-kernel costs): the center is the geometric mean of both.
         Fit center = Fit.Calibrate(tpot, ttft, Math.Max(p.DecodeEfficiency, achieved), overlap: true, src, p);
         Fit serial = Fit.Calibrate(tpot, ttft, Math.Max(p.DecodeEfficiency, achieved), overlap: false, src, p);
-        (double oTtft, double oTpot) = center.Predict(tgt);
-        (double aTtft, double aTpot) = serial.Predict(tgt);
+        (double oTtft, double oTpot) = center.Predict(tgt, 1);
+        (double aTtft, double aTpot) = serial.Predict(tgt, 1);
         double cTtft = Math.Sqrt(oTtft * aTtft), cTpot = Math.Sqrt(oTpot * aTpot);
 
         var ttfts = new List<double>();
@@ -266,25 +313,26 @@ public static class RooflineProjector
         var decodeHost = new List<double>();
         var prefillHost = new List<double>();
         double maxAchieved = Math.Max(achieved, center.PrefillEfficiency);
-        foreach (double tpotS in new[] { tpotLo / 1000, tpot, tpotHi / 1000 })
+        foreach ((double tpotS, double ttftS) in MeasuredCorners(facts, tpot, ttft, (tpotLo / 1000, tpotHi / 1000), (ttftLo / 1000, ttftHi / 1000)))
         {
-            foreach (double ttftS in new[] { ttftLo / 1000, ttft, ttftHi / 1000 })
+            double ach = Achieved(tpotS, src.DecodeWork, src.DecodeComm);
+            foreach (double eta in new[] { ach, Math.Max(p.DecodeEfficiency, ach), Math.Max(1, ach) })
             {
-                double ach = Achieved(tpotS, src.DecodeWork, src.DecodeComm);
-                foreach (double eta in new[] { ach, Math.Max(p.DecodeEfficiency, ach), Math.Max(1, ach) })
+                foreach (bool overlap in new[] { true, false })
                 {
-                    foreach (bool overlap in new[] { true, false })
+                    Fit f = Fit.Calibrate(tpotS, ttftS, eta, overlap, src, p);
+                    foreach (double scale in tgt.EfficiencyFactors)
                     {
-                        Fit f = Fit.Calibrate(tpotS, ttftS, eta, overlap, src, p);
-                        (double a, double b) = f.Predict(tgt);
+                        (double a, double b) = f.Predict(tgt, scale);
                         ttfts.Add(a * 1000);
                         tpots.Add(b * 1000);
                         requests.Add(Request(facts, a * 1000, b * 1000));
-                        decodeEff.Add(f.DecodeEfficiency);
-                        prefillEff.Add(f.PrefillEfficiency);
-                        decodeHost.Add(f.HostS * 1000);
-                        prefillHost.Add(f.PrefillHostS * 1000);
                     }
+
+                    decodeEff.Add(f.DecodeEfficiency);
+                    prefillEff.Add(f.PrefillEfficiency);
+                    decodeHost.Add(f.HostS * 1000);
+                    prefillHost.Add(f.PrefillHostS * 1000);
                 }
             }
         }
@@ -302,12 +350,34 @@ public static class RooflineProjector
             maxAchieved);
     }
 
+    /// <summary>
+    /// The (TPOT, TTFT) pairs, seconds, the calibration is tried at: every combination of the median
+    /// and its CI ends for a measured run; for latencies derived from a published throughput, whose
+    /// request time is fixed, the center and the two opposite splits.
+    /// </summary>
+    private static IEnumerable<(double Tpot, double Ttft)> MeasuredCorners(LlmRunFacts facts, double tpot, double ttft, (double Lo, double Hi) tpotCi, (double Lo, double Hi) ttftCi)
+    {
+        if (facts.Published is not null)
+        {
+            return [(tpot, ttft), (tpotCi.Hi, ttftCi.Lo), (tpotCi.Lo, ttftCi.Hi)];
+        }
+
+        return from a in new[] { tpotCi.Lo, tpot, tpotCi.Hi } from b in new[] { ttftCi.Lo, ttft, ttftCi.Hi } select (a, b);
+    }
+
     /// <summary>The efficiency the measured time implies if the pass had no host overhead at all.</summary>
     private static double Achieved(double measuredS, double workS, double commS) =>
         measuredS > commS ? Math.Min(MaxEfficiency, workS / (measuredS - commS)) : MaxEfficiency;
 
-    /// <summary>GPU work at the full ceiling and all-reduce time of one prefill and one decode pass, seconds.</summary>
-    private sealed record PassWork(double PrefillWork, double PrefillComm, double DecodeWork, double DecodeComm);
+    /// <summary>
+    /// GPU work at the full ceiling and all-reduce time of one prefill and one decode pass, seconds;
+    /// on the target also the host overhead's scale (another model's layers) and the factors the
+    /// carried efficiencies range over (an unmeasured dtype).
+    /// </summary>
+    private sealed record PassWork(double PrefillWork, double PrefillComm, double DecodeWork, double DecodeComm, double HostScale = 1, IReadOnlyList<double>? Factors = null)
+    {
+        public IReadOnlyList<double> EfficiencyFactors => Factors ?? [1.0];
+    }
 
     private sealed record Corners(
         Estimate Ttft,
@@ -327,7 +397,8 @@ public static class RooflineProjector
         public static Fit Calibrate(double tpotS, double ttftS, double decodeEta, bool overlap, PassWork src, ProjectionPriors p)
         {
             double gpu = src.DecodeWork / decodeEta + src.DecodeComm;
-            double host = overlap ? (gpu < tpotS ? tpotS : 0) : Math.Max(0, tpotS - gpu);
+            // A step the GPU work explains (to rounding) has no host overhead.
+            double host = overlap ? (gpu < tpotS * (1 - 1e-9) ? tpotS : 0) : Math.Max(0, tpotS - gpu);
 
             // Prefill shares the host overhead of a pass; past it, TTFT is GPU work.
             double rest = overlap ? ttftS - src.PrefillComm : ttftS - host - src.PrefillComm;
@@ -342,35 +413,45 @@ public static class RooflineProjector
             return new Fit(decodeEta, host, prefillEta, prefillHost, overlap);
         }
 
-        /// <summary>(TTFT, TPOT) in seconds on the target.</summary>
-        public (double Ttft, double Tpot) Predict(PassWork t)
+        /// <summary>(TTFT, TPOT) in seconds on the target, the efficiencies scaled by <paramref name="scale"/> (capped) and the host overhead by the target's.</summary>
+        public (double Ttft, double Tpot) Predict(PassWork t, double scale)
         {
-            double prefillGpu = t.PrefillWork / PrefillEfficiency + t.PrefillComm;
-            double decodeGpu = t.DecodeWork / DecodeEfficiency + t.DecodeComm;
+            double prefillGpu = t.PrefillWork / Math.Min(MaxEfficiency, PrefillEfficiency * scale) + t.PrefillComm;
+            double decodeGpu = t.DecodeWork / Math.Min(MaxEfficiency, DecodeEfficiency * scale) + t.DecodeComm;
+            double host = HostS * t.HostScale, prefillHost = PrefillHostS * t.HostScale;
             return Overlap
-                ? (Math.Max(PrefillHostS, prefillGpu), Math.Max(HostS, decodeGpu))
-                : (PrefillHostS + prefillGpu, HostS + decodeGpu);
+                ? (Math.Max(prefillHost, prefillGpu), Math.Max(host, decodeGpu))
+                : (prefillHost + prefillGpu, host + decodeGpu);
         }
     }
 
-    /// <summary>Compute and bandwidth ceilings of both cards on one basis: measured where both have it, else datasheet.</summary>
-    private sealed record Rates(double SourceCompute, double TargetCompute, double SourceBandwidth, double TargetBandwidth, string ComputeBasis, string BandwidthBasis)
+    /// <summary>
+    /// Compute and bandwidth ceilings of both cards on one basis (measured where both have it, else
+    /// datasheet), compute at each side's dtype: the run's on the source, the target's on the target.
+    /// </summary>
+    internal sealed record Rates(double SourceCompute, double TargetCompute, double SourceBandwidth, double TargetBandwidth, string ComputeBasis, string BandwidthBasis, bool MeasuredCompute, bool MeasuredBandwidth, string SourceDtype, string TargetDtype)
     {
-        public static Rates For(HardwareSpec source, HardwareSpec target, string dtype)
+        public static Rates For(HardwareSpec source, HardwareSpec target, Precision run, Precision precision)
         {
             bool measuredBandwidth = source.MeasuredBandwidth is not null && target.MeasuredBandwidth is not null;
             double sb = (measuredBandwidth ? source.MeasuredBandwidth : source.PeakBandwidth ?? source.MeasuredBandwidth)
                 ?? throw HarnessException.BadInput($"The catalog has no memory bandwidth for {source.Id}: runs on it can be costed but not projected.");
             double tb = (measuredBandwidth ? target.MeasuredBandwidth : target.PeakBandwidth ?? target.MeasuredBandwidth)
                 ?? throw HarnessException.BadInput($"The catalog has no memory bandwidth for {target.Id}; it cannot be a projection target.");
-            bool measuredCompute = source.MeasuredFlops(dtype) is not null && target.MeasuredFlops(dtype) is not null;
-            double sc = (measuredCompute ? source.MeasuredFlops(dtype) : source.PeakFlops(dtype) ?? source.MeasuredFlops(dtype))
-                ?? throw HarnessException.BadInput($"The catalog has no {dtype} rate for {source.Id}, the measured card.");
-            double tc = (measuredCompute ? target.MeasuredFlops(dtype) : target.PeakFlops(dtype) ?? target.MeasuredFlops(dtype))
-                ?? throw HarnessException.BadInput($"The catalog has no {dtype} rate for {target.Id}; {CatalogFile.Known(target.PeakDenseTflops.Keys)}");
+            string sourceDtype = run.ComputeDtypeOn(source), targetDtype = precision.ComputeDtypeOn(target);
+            bool measuredCompute = source.MeasuredFlops(sourceDtype) is not null && target.MeasuredFlops(targetDtype) is not null;
+            double sc = (measuredCompute ? source.MeasuredFlops(sourceDtype) : source.PeakFlops(sourceDtype) ?? source.MeasuredFlops(sourceDtype))
+                ?? throw HarnessException.BadInput($"The catalog has no {sourceDtype} rate for {source.Id}, the measured card.");
+            double tc = (measuredCompute ? target.MeasuredFlops(targetDtype) : target.PeakFlops(targetDtype) ?? target.MeasuredFlops(targetDtype))
+                ?? throw HarnessException.BadInput($"The catalog has no {targetDtype} rate for {target.Id}; {CatalogFile.Known(target.PeakDenseTflops.Keys)}");
+            string dtypes = sourceDtype == targetDtype ? "" : $" ({sourceDtype} on {source.Id}, {targetDtype} on {target.Id})";
             return new Rates(sc, tc, sb, tb,
-                measuredCompute ? "measured matrix-product ceilings of both cards" : "datasheet dense peaks",
-                measuredBandwidth ? "measured copy ceilings of both cards" : "datasheet peaks");
+                (measuredCompute ? "measured matrix-product ceilings of both cards" : "datasheet dense peaks") + dtypes,
+                measuredBandwidth ? "measured copy ceilings of both cards" : "datasheet peaks",
+                measuredCompute,
+                measuredBandwidth,
+                sourceDtype,
+                targetDtype);
         }
     }
 }

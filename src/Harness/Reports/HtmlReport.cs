@@ -1,7 +1,10 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
+using Harness.Metrics;
 using Harness.Results;
+using Harness.Trust.Comparability;
+using Harness.Trust.Disturbance;
 
 namespace Harness.Reports;
 
@@ -16,7 +19,10 @@ public static class HtmlReport
 {
     /// <summary>The <c>data-chart</c> names of the charts, for tests and scripts that look for them.</summary>
     public static readonly IReadOnlyList<string> ChartIds =
-        ["latency-cdf", "throughput-scaling", "latency-throughput", "telemetry-power", "telemetry-utilization", "roofline"];
+        ["latency-cdf", "throughput-scaling", "latency-throughput", "telemetry-power", "telemetry-utilization", "telemetry-disturbance", "roofline"];
+
+    /// <summary>Charts that appear only for runs against a server that published its metrics (serving.server_metrics).</summary>
+    public static readonly IReadOnlyList<string> ServerChartIds = ["server-requests", "server-kv-cache"];
 
     public static string Render(IReadOnlyList<LoadedResult> results, string? title = null)
     {
@@ -41,10 +47,12 @@ public static class HtmlReport
             .Append("th:first-child,td:first-child{text-align:left}.invalid{color:#b00020;font-weight:600}.valid{color:#1b7f3a}")
             .Append("section{margin-bottom:12px}.absent{color:#666;font-style:italic}svg.chart{background:#fff;border:1px solid #ddd;max-width:100%;height:auto}")
             .Append("footer{margin-top:32px;font-size:12px;color:#666}")
+            .Append(".trust{border:2px solid #D55E00;background:#fff4ec;padding:8px 14px}.trust li{margin:4px 0}")
             .Append("</style></head><body>");
         sb.Append(c, $"<h1>Harness report: {E(title)}</h1>");
         sb.Append(c, $"<p>{results.Count} result file(s); generated {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC. Percentiles are nearest-rank; latency counts from each request's scheduled send.</p>");
 
+        Trust(sb, results, labels);
         Summary(sb, results, labels);
         Section(sb, "latency-cdf", "Latency distribution (CDF)", LatencyCdf(results, labels),
             "No result has per-request samples (samples.latency_ms).");
@@ -55,14 +63,98 @@ public static class HtmlReport
         var telemetry = results.Select(r => (Label: labels[r], Series: TelemetrySeries.Find(r.Raw))).ToList();
         Section(sb, "telemetry-power", "Power over time", Telemetry(telemetry, "power", "Power over time", "W"),
             "No power telemetry in these results (it appears when the run had a GPU or RAPL sampler).");
-        Section(sb, "telemetry-utilization", "Utilization over time", Telemetry(telemetry, "utilization", "Utilization over time", "utilization"),
+        List<(string Label, double From, double To)> disturbed = DisturbedWindows(results, labels, telemetry);
+        Section(sb, "telemetry-utilization", "Utilization over time", Telemetry(telemetry, "utilization", "Utilization over time", "utilization", disturbed),
             "No utilization telemetry in these results.");
+        Section(sb, "telemetry-disturbance", "Other processes over time (shaded: over the run's quiet-host limit)",
+            Telemetry(telemetry, "disturbance", "Other processes' CPU over time", "cores", disturbed),
+            "No disturbance telemetry in these results (runs record telemetry.cpu.series.other_processes_cores since the quiet-host rule).");
         Section(sb, "roofline", "Roofline", Roofline(results, labels),
             "No result reports MFU and MBU (metrics.mfu, metrics.mbu); decoder and GEMM workloads do.");
+        if (results.Any(r => r.Document.Serving?.ServerMetrics is not null))
+        {
+            Section(sb, "server-requests", "The server's requests running and waiting", ServerSeries(results, labels, "server-requests", "The server's requests over time", "requests", "requests_running", "requests_waiting"),
+                "The server published no running or waiting requests.");
+            Section(sb, "server-kv-cache", "The server's KV-cache use", ServerSeries(results, labels, "server-kv-cache", "The server's KV-cache use over time", "fraction in use", "kv_cache_usage"),
+                "The server published no KV-cache use.");
+        }
 
         sb.Append(c, $"<footer>Files: {E(string.Join(", ", results.Select(r => r.Path)))}</footer>");
         sb.Append("</body></html>\n");
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// What a reader must know before reading the charts, from the trust rules: the results differ in
+    /// what moves speed (they are not like for like), or a run was disturbed.
+    /// </summary>
+    private static void Trust(StringBuilder sb, IReadOnlyList<LoadedResult> results, Dictionary<LoadedResult, string> labels)
+    {
+        var lines = new List<string>();
+        if (results.Select(r => r.Document.Workload).Distinct().Count() == 1)
+        {
+            ComparabilityVerdict verdict = ComparabilityRule.Check([results[0].Document], results.Skip(1).Select(r => r.Document).ToList(),
+                [labels[results[0]]], results.Skip(1).Select(r => labels[r]).ToList());
+            lines.AddRange(verdict.SpeedMoving.Count > 0
+                ? [$"NOT LIKE FOR LIKE: these results differ in what moves speed, so their differences may come from the machine or the settings: {string.Join("; ", verdict.SpeedMoving.Select(d => $"{d} ({d.Where})"))}."]
+                : []);
+        }
+
+        foreach (LoadedResult r in results)
+        {
+            RunDisturbance d = RunDisturbance.Of(r.Document, DisturbanceLimits.Default);
+            if (d.Disturbed)
+            {
+                lines.Add($"{labels[r]} was {(d.AllowedNoisy ? "NOISY (allowed)" : "DISTURBED")}: {string.Join("; ", d.Causes)}{(d.How == "measured" ? "" : $" [{d.How}]")}.");
+            }
+        }
+
+        if (lines.Count > 0)
+        {
+            sb.Append("<section class=\"trust\" id=\"trust\"><h2>Read with care</h2><ul>");
+            foreach (string line in lines)
+            {
+                sb.Append("<li>").Append(E(line)).Append("</li>");
+            }
+
+            sb.Append("</ul></section>");
+        }
+    }
+
+    /// <summary>Stretches of each run's window where other processes used more cores than its quiet-host limit.</summary>
+    private static List<(string Label, double From, double To)> DisturbedWindows(IReadOnlyList<LoadedResult> results, Dictionary<LoadedResult, string> labels, List<(string Label, IReadOnlyList<TimeSeries> Series)> telemetry)
+    {
+        var windows = new List<(string, double, double)>();
+        for (int i = 0; i < results.Count; i++)
+        {
+            double limit = results[i].Document.Telemetry?.Disturbance?.Limits?.MaxOtherCores ?? DisturbanceLimits.Default.MaxOtherCores;
+            foreach (TimeSeries s in telemetry[i].Series.Where(s => s.Kind == "disturbance"))
+            {
+                double previous = 0;
+                double? from = null;
+                foreach ((double t, double v) in s.Points)
+                {
+                    if (v > limit)
+                    {
+                        from ??= previous;
+                    }
+                    else if (from is { } f)
+                    {
+                        windows.Add((labels[results[i]], f, previous));
+                        from = null;
+                    }
+
+                    previous = t;
+                }
+
+                if (from is { } open)
+                {
+                    windows.Add((labels[results[i]], open, previous));
+                }
+            }
+        }
+
+        return windows;
     }
 
     private static void Summary(StringBuilder sb, IReadOnlyList<LoadedResult> results, Dictionary<LoadedResult, string> labels)
@@ -74,8 +166,13 @@ public static class HtmlReport
         {
             ResultDocument d = r.Document;
             ResultMetrics m = d.Metrics;
-            double? goodput = TelemetrySeries.Number(r.Raw["metrics"]?["goodput_per_s"]);
+            double? goodput = m.Value(MetricCatalog.GoodputPerS);
             string verdict = d.Valid ? "<span class=\"valid\">VALID</span>" : $"<span class=\"invalid\" title=\"{E(string.Join("; ", d.Validity.Where(v => !v.Passed).Select(v => $"{v.Name}: {v.Detail}")))}\">INVALID</span>";
+            if (RunDisturbance.Of(d, DisturbanceLimits.Default) is { Disturbed: true } disturbance)
+            {
+                verdict += $" <span class=\"invalid\" title=\"{E(string.Join("; ", disturbance.Causes))}\">{(disturbance.AllowedNoisy ? "NOISY" : "DISTURBED")}</span>";
+            }
+
             sb.Append(c, $"<tr><td>{E(labels[r])}</td><td>{E(d.Workload)}</td><td>{E(d.Backend)}</td><td>{E(d.Scenario)}</td><td>{verdict}</td>");
             sb.Append(c, $"<td>{m.RequestsOk}</td><td>{m.RequestsFailed}</td><td>{m.ThroughputPerS:0.##} {E(m.ThroughputUnit)}/s</td><td>{m.RequestsPerS:0.##}</td>");
             sb.Append(c, $"<td>{Num(m.LatencyMs?.P50)}</td><td>{Num(m.LatencyMs?.P99)}</td><td>{Num(goodput)}</td></tr>");
@@ -200,7 +297,7 @@ public static class HtmlReport
         return chart.Render();
     }
 
-    private static string? Telemetry(List<(string Label, IReadOnlyList<TimeSeries> Series)> telemetry, string kind, string title, string unit)
+    private static string? Telemetry(List<(string Label, IReadOnlyList<TimeSeries> Series)> telemetry, string kind, string title, string unit, List<(string Label, double From, double To)>? disturbed = null)
     {
         var series = telemetry.SelectMany(t => t.Series.Where(s => s.Kind == kind).Select(s => (Name: $"{t.Label}: {s.Name}", s.Points))).ToList();
         if (series.Count == 0)
@@ -209,12 +306,34 @@ public static class HtmlReport
         }
 
         var chart = new SvgChart($"telemetry-{kind}", title, "time (s)", unit) { YMin = 0 };
+        foreach ((string label, double from, double to) in disturbed ?? [])
+        {
+            chart.Bands.Add((from, to, $"{label}: other processes over the quiet-host limit from {from:0.#} s to {to:0.#} s"));
+        }
+
         foreach ((string name, IReadOnlyList<(double T, double Value)> points) in series)
         {
             chart.Add(name, points.Select(p => (p.T, p.Value)));
         }
 
         return chart.Render();
+    }
+
+    /// <summary>The series of known server metrics (gauges scraped every second over the window), one line per result and metric.</summary>
+    private static string? ServerSeries(IReadOnlyList<LoadedResult> results, Dictionary<LoadedResult, string> labels, string id, string title, string unit, params string[] keys)
+    {
+        var chart = new SvgChart(id, title, "time in the window (s)", unit) { YMin = 0 };
+        int lines = 0;
+        foreach (LoadedResult r in results)
+        {
+            foreach (ServerMetrics.ServerMetricSummary m in r.Document.Serving?.ServerMetrics?.Known.Where(k => keys.Contains(k.Key) && k.Series is { Count: > 0 }) ?? [])
+            {
+                chart.Add($"{labels[r]}: {m.Name}", m.Series!.Select(p => (p[0], p[1])));
+                lines++;
+            }
+        }
+
+        return lines == 0 ? null : chart.Render();
     }
 
     /// <summary>
@@ -224,7 +343,7 @@ public static class HtmlReport
     /// </summary>
     private static string? Roofline(IReadOnlyList<LoadedResult> results, Dictionary<LoadedResult, string> labels)
     {
-        var points = results.Select(r => (Result: r, Mfu: TelemetrySeries.Number(r.Raw["metrics"]?["mfu"]), Mbu: TelemetrySeries.Number(r.Raw["metrics"]?["mbu"])))
+        var points = results.Select(r => (Result: r, Mfu: r.Document.Metrics.Value(MetricCatalog.Mfu), Mbu: r.Document.Metrics.Value(MetricCatalog.Mbu)))
             .Where(p => p.Mfu > 0 && p.Mbu > 0)
             .Select(p => (p.Result, X: p.Mfu!.Value / p.Mbu!.Value, Y: p.Mfu!.Value)).ToList();
         if (points.Count == 0)

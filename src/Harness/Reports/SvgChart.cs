@@ -46,6 +46,9 @@ public sealed class SvgChart
 
     public int SeriesCount => _series.Count;
 
+    /// <summary>Spans of the x axis shaded behind the series (disturbed windows), each with a tooltip.</summary>
+    public List<(double From, double To, string Label)> Bands { get; } = [];
+
     /// <param name="lines">Join the points with a line.</param>
     /// <param name="markers">Draw a dot at each point.</param>
     /// <param name="colorIndex">Fixed palette index; null takes the next colour.</param>
@@ -91,6 +94,12 @@ public sealed class SvgChart
             double py = Py(t);
             sb.Append(Inv($"<line x1=\"{left:0.##}\" y1=\"{py:0.##}\" x2=\"{left + plotW:0.##}\" y2=\"{py:0.##}\" stroke=\"#e3e3e3\"/>"));
             sb.Append(Inv($"<text x=\"{left - 6:0.##}\" y=\"{py + 4:0.##}\" text-anchor=\"end\">{Esc(Axis.Label(t))}</text>"));
+        }
+
+        foreach ((double from, double to, string label) in Bands)
+        {
+            double x0 = Math.Clamp(Px(from), left, left + plotW), x1 = Math.Clamp(Px(to), left, left + plotW);
+            sb.Append(Inv($"<rect class=\"band disturbed\" x=\"{x0:0.##}\" y=\"{top:0.##}\" width=\"{Math.Max(1, x1 - x0):0.##}\" height=\"{plotH:0.##}\" fill=\"#D55E00\" fill-opacity=\"0.15\"><title>{Esc(label)}</title></rect>"));
         }
 
         sb.Append(Inv($"<rect x=\"{left:0.##}\" y=\"{top:0.##}\" width=\"{plotW:0.##}\" height=\"{plotH:0.##}\" fill=\"none\" stroke=\"#888\"/>"));

@@ -10,8 +10,10 @@ public sealed record TimeSeries(string Name, string Kind, IReadOnlyList<(double 
 /// <summary>
 /// Finds time series in a result's optional <c>telemetry</c> section without depending on its exact
 /// shape: any array of objects carrying a time field (<c>t_s</c>, <c>time_s</c>, <c>elapsed_s</c>,
-/// <c>offset_s</c>) and numeric fields whose names say power or utilization. A result without
-/// telemetry yields nothing, and the report says so.
+/// <c>offset_s</c>) and numeric fields whose names say power, utilization or disturbance; or an
+/// object of columns, a time array beside value arrays (the shape the harness writes:
+/// <c>series: {t_s: [...], power_w: [...]}</c>). A result without telemetry yields nothing, and the
+/// report says so.
 /// </summary>
 public static class TelemetrySeries
 {
@@ -28,10 +30,15 @@ public static class TelemetrySeries
         return found;
     }
 
-    /// <summary>"power" for watts, "utilization" for busy fractions and percentages, null for anything else.</summary>
+    /// <summary>"power" for watts, "utilization" for busy fractions and percentages, "disturbance" for other processes' cores, null for anything else.</summary>
     public static string? KindOf(string field)
     {
         string f = field.ToLowerInvariant();
+        if (f == "other_processes_cores")
+        {
+            return "disturbance";
+        }
+
         if (f.Contains("power", StringComparison.Ordinal) || f.EndsWith("_w", StringComparison.Ordinal) || f.Contains("watts", StringComparison.Ordinal))
         {
             return "power";
@@ -49,6 +56,32 @@ public static class TelemetrySeries
 
         switch (node)
         {
+            case JsonObject columns when TimeKeys.FirstOrDefault(k => columns[k] is JsonArray) is { } timeColumn:
+                var times = ((JsonArray)columns[timeColumn]!).Select(Number).ToList();
+                foreach ((string field, JsonNode? value) in columns)
+                {
+                    if (field == timeColumn || value is not JsonArray column || KindOf(field) is not { } kind)
+                    {
+                        continue;
+                    }
+
+                    var points = new List<(double, double)>();
+                    for (int i = 0; i < Math.Min(times.Count, column.Count); i++)
+                    {
+                        if (times[i] is { } t && Number(column[i]) is { } v)
+                        {
+                            points.Add((t, v));
+                        }
+                    }
+
+                    if (points.Count > 0)
+                    {
+                        string prefix = path.StartsWith("telemetry.", StringComparison.Ordinal) ? path["telemetry.".Length..] : path;
+                        found.Add(new TimeSeries($"{prefix}.{field}", kind, points));
+                    }
+                }
+
+                break;
             case JsonObject obj:
                 foreach ((string key, JsonNode? child) in obj)
                 {

@@ -1,18 +1,25 @@
 using System.Globalization;
 using System.Text;
 using Harness.Measurement;
+using Harness.Metrics;
 
 namespace Harness.Results;
 
 /// <summary>The short Markdown summary printed to the terminal after a run.</summary>
 public static class MarkdownSummary
 {
-    /// <summary>Decoder and ceiling metrics worth a line in the terminal (all are in the file).</summary>
-    private static readonly HashSet<string> DerivedShown =
+    /// <summary>Derived metrics worth a line in the terminal (all are in the file).</summary>
+    private static readonly MetricDefinition[] DerivedShown =
     [
-        "prefill_tokens_per_s", "output_tokens_per_s", "decode_tokens_per_s", "mfu", "mbu", "mfu_measured", "mbu_measured",
-        "achieved_tflops", "achieved_gb_per_s", "fraction_of_peak",
+        MetricCatalog.PrefillTokensPerS, MetricCatalog.OutputTokensPerS, MetricCatalog.DecodeTokensPerS, MetricCatalog.Mfu, MetricCatalog.Mbu,
+        MetricCatalog.MfuMeasured, MetricCatalog.MbuMeasured, MetricCatalog.AchievedTflops, MetricCatalog.AchievedGbPerS, MetricCatalog.FractionOfPeak,
+        MetricCatalog.JobsPerHour, MetricCatalog.LlmBusyFraction, MetricCatalog.UsdPerMtok, MetricCatalog.UsdPerJob,
+        MetricCatalog.ClientCpuCores, MetricCatalog.ClientCpuUsPerToken, MetricCatalog.OutputLengthHeld,
     ];
+
+    /// <summary>The distributions of the latency table, in its order.</summary>
+    private static readonly MetricDefinition[] Distributions =
+        [MetricCatalog.LatencyMs, MetricCatalog.TtftMs, MetricCatalog.TtfoMs, MetricCatalog.TpotMs, MetricCatalog.ItlMs, MetricCatalog.ItlEventMs, MetricCatalog.SendLagMs];
 
     public static string Render(ResultDocument doc, string? path = null)
     {
@@ -23,20 +30,37 @@ public static class MarkdownSummary
         sb.Append("| requests ok | failed | duration | throughput | req/s |\n|---:|---:|---:|---:|---:|\n");
         sb.Append(c, $"| {m.RequestsOk} | {m.RequestsFailed} | {m.DurationS:0.0} s | {m.ThroughputPerS:0.##} {m.ThroughputUnit}/s | {m.RequestsPerS:0.##} |\n\n");
         sb.Append("| ms | p50 | p90 | p95 | p99 | p99.9 | mean | min | max | median 95% CI |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
-        Row(sb, "latency", m.LatencyMs);
-        Row(sb, "ttft", m.TtftMs);
-        Row(sb, "tpot", m.TpotMs);
-        Row(sb, "itl", m.ItlMs);
-        if (m.Extra?.GetValueOrDefault("goodput_per_s") is { } goodput && m.Extra.GetValueOrDefault("slo_met_requests") is { } met)
+        foreach (MetricDefinition d in Distributions)
         {
-            sb.Append(c, $"\nGoodput: {goodput:0.##} req/s ({met} of {m.RequestsOk + m.RequestsFailed} requests met every SLO).\n");
+            Row(sb, d.Label, m.Distribution(d));
         }
+
+        if (m.Value(MetricCatalog.GoodputPerS) is { } goodput && m.Value(MetricCatalog.SloMetRequests) is { } met)
+        {
+            sb.Append(c, $"\nGoodput: {goodput:0.##} req/s ({met} of {m.RequestsOk + m.RequestsFailed} requests met every SLO)");
+            if (m.Value(MetricCatalog.GoodputTokensPerS) is { } tokens)
+            {
+                sb.Append(c, $", {tokens:0.#} tokens/s");
+            }
+
+            sb.Append(".\n");
+        }
+
+        if (doc.Serving?.ServerMetrics is { } server)
+        {
+            string Known(string key, string label) => server.Known.FirstOrDefault(k => k.Key == key) is { } k
+                ? (k.Kind == "gauge" ? string.Create(c, $"{label} mean {k.Mean:0.##} (max {k.Max:0.##})") : k.Kind == "counter" ? string.Create(c, $"{label} {k.RatePerS:0.#}/s") : string.Create(c, $"{label} p50 {k.P50 * 1000:0.#} ms"))
+                : "";
+            var parts = new[] { Known("requests_running", "running"), Known("requests_waiting", "waiting"), Known("kv_cache_usage", "KV cache"), Known("generation_tokens", "generated"), Known("ttft", "server TTFT") }.Where(p => p.Length > 0);
+            sb.Append(c, $"Server ({server.Server}, {server.Scrapes} scrapes): {string.Join(", ", parts)}\n");
+        }
+
         Energy(sb, doc);
-        var derived = (m.Extra ?? []).Where(kv => kv.Value is double && DerivedShown.Contains(kv.Key)).ToList();
+        var derived = DerivedShown.Select(d => (Metric: d, Value: m.Value(d))).Where(x => x.Value is not null).ToList();
         if (derived.Count > 0)
         {
             // Workload-derived metrics (tokens/s, MFU, MBU, achieved FLOP/s...); formulas are in the file.
-            sb.Append('\n').Append(string.Join(" · ", derived.Select(kv => string.Create(c, $"{kv.Key} {(double)kv.Value!:G4}")))).Append('\n');
+            sb.Append('\n').Append(string.Join(" · ", derived.Select(x => $"{x.Metric.Key} {x.Value!.Value.ToString(x.Metric.Format, c)}"))).Append('\n');
         }
         var few = doc.TailSufficiency.Where(t => !t.Sufficient).Select(t => t.Percentile).ToList();
         if (few.Count > 0)

@@ -2,7 +2,9 @@ using System.Reflection;
 using Harness.Engine;
 using Harness.Hardware;
 using Harness.Measurement;
+using Harness.Metrics;
 using Harness.Telemetry;
+using Harness.Trust.Disturbance;
 using Harness.Validity;
 
 namespace Harness.Results;
@@ -24,10 +26,15 @@ public static class ResultBuilder
         IReadOnlyDictionary<string, object?>? extraConfig = null,
         IEnumerable<IValidityRule>? rules = null,
         TelemetryReport? telemetry = null,
-        TimeSpan? telemetryAllowedGap = null)
+        TimeSpan? telemetryAllowedGap = null,
+        DisturbanceLimits? disturbanceLimits = null)
     {
-        var allRules = (rules ?? DefaultValidityRules.All).Append(new TelemetryAliveRule(telemetry, telemetryAllowedGap ?? TimeSpan.FromSeconds(1)));
-        IReadOnlyList<ValidityCondition> validity = DefaultValidityRules.Evaluate(run, allRules);
+        // The quiet-host rule judges what the telemetry measured; every run built here carries it (engine runs, sweeps, fleet tasks, agents).
+        DisturbanceJudge.Apply(telemetry?.Disturbance, disturbanceLimits ?? DisturbanceLimits.Default, run.WindowSeconds);
+        var allRules = (rules ?? DefaultValidityRules.All)
+            .Append(new TelemetryAliveRule(telemetry, telemetryAllowedGap ?? TimeSpan.FromSeconds(1)))
+            .Append(new QuietHostRule(telemetry));
+        IReadOnlyList<ValidityCondition> validity = [.. DefaultValidityRules.Evaluate(run, allRules), .. run.WorkloadConditions];
         long ok = run.Count(RequestOutcome.Ok);
         double window = run.WindowSeconds;
         var metrics = new ResultMetrics
@@ -55,9 +62,14 @@ public static class ResultBuilder
         };
         if (run.Settings.Slos.Count > 0)
         {
-            metrics.Extra ??= [];
-            metrics.Extra["slo_met_requests"] = run.SloMetRequests;
-            metrics.Extra["goodput_per_s"] = window > 0 ? run.SloMetRequests / window : 0;
+            metrics.Set(MetricCatalog.SloMetRequests, run.SloMetRequests);
+            metrics.Set(MetricCatalog.GoodputPerS, window > 0 ? run.SloMetRequests / window : 0);
+            long all = ok + metrics.RequestsFailed;
+            metrics.Set(MetricCatalog.GoodputPercent, all > 0 ? 100.0 * run.SloMetRequests / all : null);
+            if (run.Workload.Unit == "tokens")
+            {
+                metrics.Set(MetricCatalog.GoodputTokensPerS, window > 0 ? run.SloMetOutputUnits / window : 0);
+            }
         }
 
         var doc = new ResultDocument
@@ -89,18 +101,28 @@ public static class ResultBuilder
                 .Where(e => e.Count > 0).OrderByDescending(e => e.Count).ToList(),
             Telemetry = telemetry,
             Samples = BuildSamples(run.Latency),
-            MetricDefinitions = MetricDefinitions(run.Workload.Unit),
+            MetricDefinitions = SectionDefinitions(),
+            Serving = run.Serving,
         };
-        if (run.Derived.Count > 0)
+        foreach (DerivedMetric m in run.Derived)
         {
-            metrics.Extra ??= [];
-            foreach (DerivedMetric m in run.Derived)
-            {
-                metrics.Extra[m.Name] = m.Value is { } v && double.IsFinite(v) ? v : null;
-                doc.MetricDefinitions[m.Name] = m.Definition;
-            }
+            metrics.Set(MetricCatalog.Get(m.Name), m.Value);
+            doc.MetricDefinitions[m.Name] = m.Definition;
         }
 
+        foreach (DerivedDistribution d in run.DerivedDistributions)
+        {
+            if (d.Summary is null)
+            {
+                continue;
+            }
+
+            metrics.Extra ??= [];
+            metrics.Extra[d.Metric.Key] = d.Summary;
+            doc.MetricDefinitions[d.Metric.Key] = d.Detail is null ? d.Metric.Definition : $"{d.Metric.Definition} ({d.Detail})";
+        }
+
+        Define(doc);
         return doc;
     }
 
@@ -158,20 +180,38 @@ public static class ResultBuilder
         return new ResultSamples { LatencyMs = ms, Stride = stride };
     }
 
-    private static Dictionary<string, string> MetricDefinitions(string unit) => new()
+    /// <summary>
+    /// Writes the catalog's formula of every metric the document carries that has none yet (derived
+    /// metrics bring their own, with the peak or model they used). Call again after adding metrics.
+    /// </summary>
+    public static void Define(ResultDocument doc)
     {
-        ["latency_ms"] = "end of request minus its scheduled send time, ok requests only; percentiles nearest-rank (value at rank ceil(p*n)); median_ci: 95% distribution-free order-statistic interval",
-        ["throughput_per_s"] = $"output {unit} of ok requests / measured window (first request start to last request end), warm-up excluded",
-        ["requests_per_s"] = "ok requests / measured window",
-        ["ttft_ms"] = "first output token on the host minus scheduled send",
-        ["tpot_ms"] = "(request end - first token) / (token steps - 1), per request",
-        ["itl_ms"] = "gap between consecutive token steps on the host",
-        ["goodput_per_s"] = "ok requests whose own latency (and TTFT, TPOT when given) met every SLO limit / measured window; present only when --slo is given",
-        ["energy_j"] = "energy of the backend's device over the measured window: delta of NVML's total-energy counter (mJ) for a GPU, of RAPL's package counters for a CPU backend, each read at the window edges by interpolating between samples; trapezoidal integration of sampled power only where no counter exists (telemetry.energy.method says which)",
-        ["avg_power_w"] = "energy_j / measured window",
-        ["joules_per_unit"] = $"energy_j / output {unit} of ok requests",
-        ["joules_per_token"] = "energy_j / output tokens of ok requests (token workloads only)",
+        string unit = doc.Metrics.ThroughputUnit;
+        foreach (MetricDefinition m in MetricCatalog.All)
+        {
+            // A key the file holds with a null value (not measured this time) is defined too.
+            bool present = m.IsDistribution ? doc.Metrics.Distribution(m) is not null
+                : doc.Metrics.Value(m) is not null || doc.Metrics.Extra?.ContainsKey(m.Key) == true;
+            if (present && !Hidden.Contains(m.Key))
+            {
+                doc.MetricDefinitions.TryAdd(m.Key, m.DefinitionFor(unit));
+            }
+        }
+    }
+
+    /// <summary>Counts whose meaning the README states; their definitions would only repeat it.</summary>
+    private static readonly HashSet<string> Hidden =
+    [
+        MetricCatalog.RequestsOk.Key, MetricCatalog.RequestsFailed.Key, MetricCatalog.RequestsError.Key, MetricCatalog.RequestsTimeout.Key,
+        MetricCatalog.RequestsCancelled.Key, MetricCatalog.WarmupRequests.Key, MetricCatalog.DurationS.Key, MetricCatalog.InputUnits.Key,
+        MetricCatalog.OutputUnits.Key, MetricCatalog.SloMetRequests.Key,
+    ];
+
+    /// <summary>Definitions of the result's sections that are not metrics.</summary>
+    private static Dictionary<string, string> SectionDefinitions() => new()
+    {
         ["telemetry"] = "samples every telemetry.interval_ms on the run's clock; averages weigh each sample by the part of the window its interval covers; busy_fraction: mean of NVML utilization.gpu; throttle_s: window time with a clock-event reason other than idle or application clocks",
+        ["telemetry.disturbance"] = "other_processes_cores: (machine user + nice + system ticks - this process's and its reaped children's CPU time) / all ticks x logical cores, over the window (/proc/stat, /proc/self/stat); steal_share: steal ticks / all ticks; pressure_*: /proc/pressure stall time / window; gpus[].other_processes: most processes other than this one in one NVML listing of running compute processes; hardware_throttle_s: window time with a thermal or hardware slowdown reason",
         ["tail_sufficiency"] = "MLPerf early stopping, tolerance 0, confidence 0.99: smallest n with P(Binomial(n, 1-p) <= 0) <= 0.01",
     };
 }

@@ -1,7 +1,9 @@
 using System.Text.Json.Serialization;
 using Harness.Agents.Reporting;
 using Harness.Hardware;
+using System.Text.Json;
 using Harness.Measurement;
+using Harness.Metrics;
 using Harness.Telemetry;
 using Harness.Validity;
 
@@ -56,6 +58,10 @@ public sealed class ResultDocument
 
     /// <summary>The formula behind each metric, as computed in this file.</summary>
     public Dictionary<string, string> MetricDefinitions { get; set; } = [];
+
+    /// <summary>A run against a request-level endpoint (an HTTP server): usage beside the client's counts, output length control, the server's own metrics.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Decoding.ServingReport? Serving { get; set; }
 
     /// <summary>The agent mix's own measures (workload "agents" only).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
@@ -118,6 +124,59 @@ public sealed class ResultMetrics
     /// <summary>Metrics added by later features (energy, cost, MFU...): name to value, null where not measured.</summary>
     [JsonExtensionData]
     public Dictionary<string, object?>? Extra { get; set; }
+
+    /// <summary>
+    /// A one-number metric of the catalog, wherever it is kept (a typed field or <see cref="Extra"/>);
+    /// null when the result does not carry it or it is not a number.
+    /// </summary>
+    public double? Value(MetricDefinition metric) =>
+        TypedValues.TryGetValue(metric.Key, out Func<ResultMetrics, double?>? typed) ? typed(this)
+        : metric.IsDistribution ? null
+        : DocumentValues.Number(Extra?.GetValueOrDefault(metric.Key)) is { } v && double.IsFinite(v) ? v : null;
+
+    /// <summary>A distribution metric of the catalog (latency, TTFT, TPOT, ITL...); null when absent.</summary>
+    public DistributionSummary? Distribution(MetricDefinition metric) => metric.Key switch
+    {
+        "latency_ms" => LatencyMs,
+        "ttft_ms" => TtftMs,
+        "tpot_ms" => TpotMs,
+        "itl_ms" => ItlMs,
+        _ when metric.IsDistribution && Extra?.GetValueOrDefault(metric.Key) is { } raw =>
+            DocumentValues.AsElement(raw) is { ValueKind: System.Text.Json.JsonValueKind.Object } e ? e.Deserialize<DistributionSummary>(ResultJson.Options) : null,
+        _ => null,
+    };
+
+    /// <summary>Sets a one-number metric that has no typed field (non-finite values are stored as null).</summary>
+    public void Set(MetricDefinition metric, double? value)
+    {
+        if (metric.IsDistribution || TypedValues.ContainsKey(metric.Key))
+        {
+            throw new ArgumentException($"metric '{metric.Key}' is not a one-number extra", nameof(metric));
+        }
+
+        Extra ??= [];
+        Extra[metric.Key] = value is { } v && double.IsFinite(v) ? v : null;
+    }
+
+    /// <summary>The catalog metrics this class holds as typed fields.</summary>
+    private static readonly Dictionary<string, Func<ResultMetrics, double?>> TypedValues = new(StringComparer.Ordinal)
+    {
+        [MetricCatalog.RequestsOk.Key] = m => m.RequestsOk,
+        [MetricCatalog.RequestsFailed.Key] = m => m.RequestsFailed,
+        [MetricCatalog.RequestsError.Key] = m => m.RequestsError,
+        [MetricCatalog.RequestsTimeout.Key] = m => m.RequestsTimeout,
+        [MetricCatalog.RequestsCancelled.Key] = m => m.RequestsCancelled,
+        [MetricCatalog.WarmupRequests.Key] = m => m.WarmupRequests,
+        [MetricCatalog.DurationS.Key] = m => m.DurationS,
+        [MetricCatalog.ThroughputPerS.Key] = m => m.ThroughputPerS,
+        [MetricCatalog.RequestsPerS.Key] = m => m.RequestsPerS,
+        [MetricCatalog.InputUnits.Key] = m => m.InputUnits,
+        [MetricCatalog.OutputUnits.Key] = m => m.OutputUnits,
+        [MetricCatalog.EnergyJ.Key] = m => m.EnergyJ,
+        [MetricCatalog.AvgPowerW.Key] = m => m.AvgPowerW,
+        [MetricCatalog.JoulesPerUnit.Key] = m => m.JoulesPerUnit,
+        [MetricCatalog.JoulesPerToken.Key] = m => m.JoulesPerToken,
+    };
 }
 
 public sealed record TailSufficiency(string Percentile, long Needed, long Had, bool Sufficient);

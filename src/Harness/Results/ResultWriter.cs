@@ -99,6 +99,16 @@ public static class ResultWriter
     }
 
     /// <summary>
+    /// How an index written to <paramref name="indexPath"/> (a sweep's) names one of its files: by file
+    /// name when the file lies in the same folder, else by its full path (one of the two was rescued).
+    /// </summary>
+    public static string NameBeside(string indexPath, string file)
+    {
+        string full = Path.GetFullPath(file);
+        return Path.GetDirectoryName(full) == Path.GetDirectoryName(Path.GetFullPath(indexPath)) ? Path.GetFileName(full) : full;
+    }
+
+    /// <summary>
     /// The cause of a file-system failure in the system's words ("no space left on device",
     /// "permission denied", "read-only file system"), without the exception type or the path.
     /// </summary>

@@ -6,6 +6,7 @@ using Harness.Hardware;
 using Harness.Results;
 using Harness.Telemetry;
 using Harness.Telemetry.Prometheus;
+using Harness.Trust.Disturbance;
 
 namespace Harness.Running;
 
@@ -19,7 +20,27 @@ public sealed record RunRequest(
     string ResultsRoot = "results",
     IReadOnlyDictionary<string, object?>? ExtraConfig = null,
     TelemetryOptions? Telemetry = null,
-    MetricsOptions? Metrics = null);
+    MetricsOptions? Metrics = null,
+    PriceOffer? Price = null,
+    DisturbanceLimits? Disturbance = null)
+{
+    /// <summary>Where and how its result goes: the part every kind of run shares.</summary>
+    public RunOutput Output => new(OutputPath, ResultsRoot, ExtraConfig, Telemetry, Metrics, Price, Disturbance);
+}
+
+/// <summary>
+/// What every kind of run (engine or agents) shares between measuring and its file: where the result
+/// goes, telemetry, live metrics, the price to put on it, how much disturbance it may share the
+/// machine with (the quiet_host condition), and extra config (the command line).
+/// </summary>
+public sealed record RunOutput(
+    string? OutputPath,
+    string ResultsRoot = "results",
+    IReadOnlyDictionary<string, object?>? ExtraConfig = null,
+    TelemetryOptions? Telemetry = null,
+    MetricsOptions? Metrics = null,
+    PriceOffer? Price = null,
+    DisturbanceLimits? Disturbance = null);
 
 /// <summary>
 /// The result of a run: the document, where it was written, the exit code it maps to, and what went
@@ -34,8 +55,9 @@ public sealed record RunOutcome(ResultDocument Document, string Path, int ExitCo
 }
 
 /// <summary>
-/// One benchmark from request to result file: resolve the workload, probe the hardware, run the
-/// engine, judge validity, write the file atomically. The CLI only parses and calls this.
+/// One run from request to result file, for every kind of run (<see cref="IMeasurement"/>): probe the
+/// hardware, start telemetry and live metrics, measure, judge validity, account energy, price it,
+/// write the file atomically, publish the final metrics. The CLI only parses and calls this.
 /// </summary>
 public sealed class BenchmarkRunner
 {
@@ -50,13 +72,22 @@ public sealed class BenchmarkRunner
         _nvml = nvml;
     }
 
+    /// <summary>The packages and versions this build runs with (for the hardware fingerprint).</summary>
+    public IReadOnlyDictionary<string, string?> PackageVersions => _registry.PackageVersions;
+
     public RunOutcome Run(RunRequest request, EngineProgress? progress = null, CancellationToken cancellationToken = default)
+    {
+        using var measurement = new EngineMeasurement(request, _registry, _clock);
+        return Run(measurement, request.Output, progress, cancellationToken);
+    }
+
+    public RunOutcome Run(IMeasurement measurement, RunOutput output, EngineProgress? progress = null, CancellationToken cancellationToken = default)
     {
         NvmlLibrary? ownNvml = _nvml is null ? new NvmlLibrary() : null;
         bool stalled = false;
         try
         {
-            return Run(request, _nvml ?? ownNvml!, progress, out stalled, cancellationToken);
+            return Run(measurement, output, _nvml ?? ownNvml!, progress, out stalled, cancellationToken);
         }
         finally
         {
@@ -67,27 +98,25 @@ public sealed class BenchmarkRunner
         }
     }
 
-    private RunOutcome Run(RunRequest request, INvml nvml, EngineProgress? progress, out bool stalled, CancellationToken cancellationToken)
+    private RunOutcome Run(IMeasurement measurement, RunOutput output, INvml nvml, EngineProgress? progress, out bool stalled, CancellationToken cancellationToken)
     {
         stalled = false;
-        TelemetryOptions telemetryOptions = request.Telemetry ?? TelemetryOptions.Default;
-        MetricsOptions metricsOptions = request.Metrics ?? MetricsOptions.None;
+        TelemetryOptions telemetryOptions = output.Telemetry ?? TelemetryOptions.Default;
+        MetricsOptions metricsOptions = output.Metrics ?? MetricsOptions.None;
         HardwareFingerprint hardware = HardwareProbe.Probe(_registry.PackageVersions, nvml);
-        string path = request.OutputPath ?? DefaultPath(request, hardware);
+        string path = output.OutputPath ?? DefaultPath(output.ResultsRoot, hardware, measurement.DefaultFileName(Stamp()));
         ResultWriter.EnsureWritable(path);
 
         var warnings = new List<string>();
         using TelemetrySampler? sampler = telemetryOptions.Enabled
             ? new TelemetrySampler(DefaultTelemetrySources.Create(_clock, nvml), _clock, telemetryOptions.Interval)
             : null;
-        HarnessMetrics? metrics = metricsOptions.Any
-            ? new HarnessMetrics(new RunLabels(request.Backend.ToString(), request.Workload, request.Settings.Scenario.Name), _clock, sampler)
-            : null;
+        HarnessMetrics? metrics = metricsOptions.Any ? new HarnessMetrics(measurement.Labels, _clock, sampler) : null;
 
         // The endpoint comes up before anything is loaded: a taken port fails the run before it starts.
         using MetricsEndpoint? endpoint = metricsOptions.Listen is { } listen ? MetricsEndpoint.Start(listen, metrics!.Registry) : null;
         using PushgatewayClient? push = metricsOptions.Pushgateway is { } gateway
-            ? new PushgatewayClient(gateway, metricsOptions.Job, GroupingKey(request, metricsOptions))
+            ? new PushgatewayClient(gateway, metricsOptions.Job, GroupingKey(measurement.Labels, metricsOptions))
             : null;
         if (push is not null && metricsOptions.PushDelete)
         {
@@ -101,38 +130,26 @@ public sealed class BenchmarkRunner
             var many => new CompositeRunObserver(many),
         };
 
-        using IWorkload workload = _registry.Create(request.Workload, request.Backend, request.Options);
-        EngineResult run = new BenchmarkEngine(_clock, observer).Run(workload, request.Settings, progress, cancellationToken);
+        EngineResult run = measurement.Measure(observer, metrics, progress, cancellationToken);
         sampler?.Stop();
         stalled = sampler?.Stalled ?? false;
 
         TelemetryReport telemetry = sampler is null ? TelemetryReport.Disabled("telemetry is off (--no-telemetry)") : sampler.Report(new TelemetryWindow(run.WindowStart, run.WindowEnd, run.Frequency));
         if (sampler is not null)
         {
-            EnergyAccounting.Apply(telemetry, EnergyScope.ForBackend(request.Backend, hardware.Gpus, Environment.GetEnvironmentVariable("CUDA_VISIBLE_DEVICES")), run.OutputUnits, run.Workload.Unit);
+            EnergyAccounting.Apply(telemetry, (measurement.Device is { } device ? EnergyScope.ForBackend(device, hardware.Gpus, Environment.GetEnvironmentVariable("CUDA_VISIBLE_DEVICES")) : EnergyScope.Cpu), run.OutputUnits, run.Workload.Unit);
         }
 
-        var config = new Dictionary<string, object?>
+        var config = new Dictionary<string, object?>(measurement.Config);
+        foreach ((string k, object? v) in output.ExtraConfig ?? new Dictionary<string, object?>())
         {
-            ["backend"] = request.Backend.ToString(),
-            ["threads"] = request.Options.Threads,
-            ["inter_op_threads"] = request.Options.InterOpThreads,
-            ["optimization"] = request.Options.Optimization,
-            ["model_path_option"] = request.Options.ModelPath,
-            ["shapes"] = request.Options.Shapes.Count == 0 ? null : request.Options.Shapes.ToDictionary(kv => kv.Key, kv => string.Join("x", kv.Value)),
-            ["set"] = request.Options.Extra.Count == 0 ? null : request.Options.Extra,
-        };
-        if (request.ExtraConfig is not null)
-        {
-            foreach ((string k, object? v) in request.ExtraConfig)
-            {
-                config[k] = v;
-            }
+            config[k] = v;
         }
 
-        ResultDocument doc = ResultBuilder.Build(run, request.Workload, request.Backend.ToString(), hardware, config,
-            telemetry: telemetry, telemetryAllowedGap: sampler?.AllowedGap);
-        if (request.ExtraConfig?.GetValueOrDefault(ResultCost.ConfigKey) is PriceOffer price)
+        ResultDocument doc = ResultBuilder.Build(run, measurement.Labels.Workload, measurement.Labels.Backend, hardware, config,
+            telemetry: telemetry, telemetryAllowedGap: sampler?.AllowedGap, disturbanceLimits: output.Disturbance);
+        measurement.Complete(doc);
+        if (output.Price is { } price)
         {
             ResultCost.Annotate(doc, price);
         }
@@ -145,7 +162,7 @@ public sealed class BenchmarkRunner
             metrics.SetResult(doc);
             if (endpoint is not null && metricsOptions.Linger > TimeSpan.Zero)
             {
-                WaitForOneMoreScrape(metrics, metricsOptions.Linger, cancellationToken);
+                WaitForOneMoreScrape(endpoint, metricsOptions.Linger, cancellationToken);
             }
 
             if (push is not null && !TryPush(() => push.PushAsync(metrics.Registry, CancellationToken.None), warnings) && metricsOptions.PushRequired)
@@ -158,11 +175,11 @@ public sealed class BenchmarkRunner
     }
 
     /// <summary>instance, workload, backend: one group per machine and measurement, replaced by a rerun.</summary>
-    private static IEnumerable<KeyValuePair<string, string>> GroupingKey(RunRequest request, MetricsOptions options) =>
+    private static IEnumerable<KeyValuePair<string, string>> GroupingKey(RunLabels labels, MetricsOptions options) =>
     [
         new("instance", options.Instance),
-        new("workload", request.Workload),
-        new("backend", request.Backend.ToString()),
+        new("workload", labels.Workload),
+        new("backend", labels.Backend),
     ];
 
     /// <summary>A Pushgateway that cannot be reached is a warning, never a lost result.</summary>
@@ -181,31 +198,28 @@ public sealed class BenchmarkRunner
         }
     }
 
-    /// <summary>Lets Prometheus read the final values: returns after the next scrape, or when <paramref name="linger"/> ran out.</summary>
-    private static void WaitForOneMoreScrape(HarnessMetrics metrics, TimeSpan linger, CancellationToken cancellationToken)
+    /// <summary>Lets Prometheus read the final values: returns once one more scrape was answered in full, or when <paramref name="linger"/> ran out.</summary>
+    private static void WaitForOneMoreScrape(MetricsEndpoint endpoint, TimeSpan linger, CancellationToken cancellationToken)
     {
-        long before = metrics.Collections;
+        long before = endpoint.Served;
         var deadline = DateTime.UtcNow + linger;
-        while (metrics.Collections == before && DateTime.UtcNow < deadline && !cancellationToken.IsCancellationRequested)
+        while (endpoint.Served == before && DateTime.UtcNow < deadline && !cancellationToken.IsCancellationRequested)
         {
             Thread.Sleep(50);
         }
     }
 
-    /// <summary>results/&lt;machine&gt;/&lt;workload&gt;_&lt;backend&gt;_&lt;scenario&gt;_&lt;utc&gt;.json</summary>
-    public static string DefaultPath(RunRequest request, HardwareFingerprint hardware)
-    {
-        string stamp = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
-        string name = $"{request.Workload}_{request.Backend.ToString().Replace(':', '-')}_{request.Settings.Scenario.Name.Replace(':', '-')}_{stamp}.json";
-        return Path.Combine(request.ResultsRoot, HardwareProbe.MachineLabel(hardware), name);
-    }
+    /// <summary>results/&lt;machine&gt;/&lt;name&gt;: where a result goes when no path is given.</summary>
+    public static string DefaultPath(string resultsRoot, HardwareFingerprint hardware, string name) =>
+        Path.Combine(resultsRoot, HardwareProbe.MachineLabel(hardware), name);
+
+    /// <summary>The UTC stamp of default file names: sortable, no separators a shell or Windows dislikes.</summary>
+    public static string Stamp() => DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
 
     /// <summary>results/&lt;machine&gt;/&lt;workload&gt;_&lt;backend&gt;_&lt;kind&gt;_&lt;utc&gt;/: the folder of a multi-run job (sweep, repeat, A/B).</summary>
     public string DefaultFolder(RunRequest request, string kind)
     {
         HardwareFingerprint hardware = HardwareProbe.Probe(_registry.PackageVersions, _nvml);
-        string stamp = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
-        string name = $"{request.Workload}_{request.Backend.ToString().Replace(':', '-')}_{kind}_{stamp}";
-        return Path.Combine(request.ResultsRoot, HardwareProbe.MachineLabel(hardware), name);
+        return DefaultPath(request.ResultsRoot, hardware, $"{request.Workload}_{request.Backend.FileLabel}_{kind}_{Stamp()}");
     }
 }

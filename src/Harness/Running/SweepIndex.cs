@@ -6,7 +6,7 @@ namespace Harness.Running;
 /// <summary>
 /// The index of a multi-run job (a sweep, repeated runs, an SLO search, an A/B side), rewritten
 /// atomically after every point so that a job stopped half-way still lists every finished point.
-/// Lives beside the point files as <see cref="ResultFiles.SweepIndexFileName"/>.
+/// Lives beside the point files as <see cref="ResultReader.SweepIndexFileName"/>.
 /// </summary>
 public sealed class SweepIndex
 {
@@ -34,10 +34,10 @@ public sealed class SweepIndex
     /// <summary>Reads the index a multi-run job wrote into <paramref name="folder"/>.</summary>
     public static SweepIndex Read(string folder)
     {
-        string path = Path.Combine(folder, ResultFiles.SweepIndexFileName);
+        string path = Path.Combine(folder, ResultReader.SweepIndexFileName);
         if (!File.Exists(path))
         {
-            throw HarnessException.BadInput($"'{folder}' has no {ResultFiles.SweepIndexFileName}; it is not the folder of a sweep, repeat or A/B job.");
+            throw HarnessException.BadInput($"'{folder}' has no {ResultReader.SweepIndexFileName}; it is not the folder of a sweep, repeat or A/B job.");
         }
 
         try

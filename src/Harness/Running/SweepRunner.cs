@@ -62,7 +62,7 @@ public sealed class SweepSession
         _template = template;
         _run = run;
         Folder = folder;
-        _intendedIndexPath = IndexPath = Path.Combine(folder, ResultFiles.SweepIndexFileName);
+        _intendedIndexPath = IndexPath = Path.Combine(folder, ResultReader.SweepIndexFileName);
         ResultWriter.EnsureWritable(IndexPath);
         Index = new SweepIndex
         {
@@ -167,10 +167,9 @@ public sealed class SweepSession
     {
         WrittenResult written = ResultWriter.Write(_intendedIndexPath, destination =>
         {
-            string folder = Path.GetDirectoryName(destination)!;
             foreach ((SweepIndexEntry entry, string file) in _files)
             {
-                entry.File = Path.GetDirectoryName(file) == folder ? Path.GetFileName(file) : file;
+                entry.File = ResultWriter.NameBeside(destination, file);
             }
 
             return JsonSerializer.Serialize(Index, ResultJson.Options);

@@ -25,4 +25,10 @@ public static class ClockEventReasons
     public static ulong ThrottlingMask { get; } = Throttling.Aggregate(0UL, (m, r) => m | r.Bit);
 
     public static bool IsThrottled(ulong reasons) => (reasons & ThrottlingMask) != 0;
+
+    /// <summary>The software power cap: how a card normally runs at its power limit, not a disturbance.</summary>
+    public const ulong SwPowerCap = 0x4;
+
+    /// <summary>Thermal and hardware slowdown (hw_slowdown, sw_thermal, hw_thermal, hw_power_brake): the card was held back by its surroundings.</summary>
+    public const ulong HardwareSlowdownMask = 0x8 | 0x20 | 0x40 | 0x80;
 }

@@ -6,11 +6,22 @@ namespace Harness.Telemetry;
 /// <summary>
 /// The host CPU and this process: per-core busy time from /proc/stat, the process's CPU time and
 /// resident memory from /proc/self/stat, and package energy from /sys/class/powercap (RAPL) where
-/// readable. Reads bytes into reused buffers: a reading costs a few file reads and no parsing garbage.
+/// readable. Also what disturbs a run (issue 18): the CPU time of every other process (the
+/// machine's user + nice + system time minus this process and the children it reaped), steal and
+/// interrupt time, the CPU clock (every second) and /proc/pressure. Reads bytes into reused
+/// buffers: a reading costs a few file reads and no parsing garbage.
 /// </summary>
 public sealed partial class CpuSource : ITelemetrySource
 {
     public const string PowercapRoot = "/sys/class/powercap";
+
+    /// <summary>Least time between CPU clock readings: /proc/cpuinfo makes the kernel ask every core for its clock.</summary>
+    public static readonly TimeSpan FrequencyInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>A reading whose mean clock moved more than this from the previous one counts as a change.</summary>
+    public const double FrequencyChangeThreshold = 0.05;
+
+    private static readonly string[] PressureFiles = ["/proc/pressure/cpu", "/proc/pressure/memory", "/proc/pressure/io"];
 
     private readonly ISystemFiles _files;
     private readonly long _frequency;
@@ -32,6 +43,11 @@ public sealed partial class CpuSource : ITelemetrySource
     private double _energyUj;
     private double? _firstEnergyUj;
     private CpuReading _latest;
+    private CpuReading _previous;
+    private readonly long _frequencyIntervalTicks;
+    private long _lastFrequencyRead = long.MinValue;
+    private readonly string[] _frequencyFiles;
+    private readonly long[] _aggregate = new long[8];
 
     /// <param name="clockFrequency">Ticks per second of the timestamps passed to <see cref="Sample"/>.</param>
     /// <param name="files">The file system; fixed text in tests.</param>
@@ -44,6 +60,8 @@ public sealed partial class CpuSource : ITelemetrySource
         _pageSize = pageSize ?? Environment.SystemPageSize;
         _buffer = new SampleBuffer<CpuReading>(capacity);
         (_zones, PackageEnergyNote) = FindRaplZones(_files);
+        _frequencyIntervalTicks = (long)(FrequencyInterval.TotalSeconds * clockFrequency);
+        _frequencyFiles = FindFrequencyFiles(_files);
         if (_files.Read("/proc/stat", _smallBuffer) <= 0)
         {
             UnavailableReason = "/proc/stat is not readable (not Linux?)";
@@ -64,9 +82,29 @@ public sealed partial class CpuSource : ITelemetrySource
         lock (_gate)
         {
             double utilization = ReadProcStat();
-            (double cpuSeconds, double rss) = ReadProcessStat();
+            (double cpuSeconds, double ownWithChildren, double rss) = ReadProcessStat();
             double energy = ReadEnergy();
-            var reading = new CpuReading(utilization, cpuSeconds, rss, energy);
+            double frequency = double.NaN;
+            if (windowEdge || _lastFrequencyRead == long.MinValue || timestamp - _lastFrequencyRead >= _frequencyIntervalTicks)
+            {
+                _lastFrequencyRead = timestamp;
+                frequency = ReadFrequencyMhz();
+            }
+
+            var reading = new CpuReading(utilization, cpuSeconds, rss, energy)
+            {
+                UserSystemTicks = _aggregate[0] + _aggregate[1] + _aggregate[2],
+                InterruptTicks = _aggregate[5] + _aggregate[6],
+                StealTicks = _aggregate[7],
+                TotalTicks = _aggregate.Sum(),
+                OwnWithChildrenS = ownWithChildren,
+                FrequencyMhz = frequency,
+                PressureCpuSomeUs = ReadPressure(0, full: false),
+                PressureMemorySomeUs = ReadPressure(1, full: false),
+                PressureMemoryFullUs = ReadPressure(1, full: true),
+                PressureIoSomeUs = ReadPressure(2, full: false),
+            };
+            _previous = _latest;
             _latest = reading;
             _buffer.Add(timestamp, reading);
         }
@@ -77,12 +115,19 @@ public sealed partial class CpuSource : ITelemetrySource
     {
         lock (_gate)
         {
+            bool interval = _buffer.Count > 1 && _latest.TotalTicks > _previous.TotalTicks;
+            double totalTicks = _latest.TotalTicks - _previous.TotalTicks;
             return new CpuLive(
                 _buffer.Count,
                 double.IsNaN(_latest.Utilization) ? null : _latest.Utilization,
                 double.IsNaN(_latest.ProcessCpuSeconds) ? null : _latest.ProcessCpuSeconds,
                 double.IsNaN(_latest.RssBytes) ? null : (long)_latest.RssBytes,
-                _firstEnergyUj is { } first && !double.IsNaN(_latest.PackageEnergyUj) ? (_latest.PackageEnergyUj - first) / 1e6 : null);
+                _firstEnergyUj is { } first && !double.IsNaN(_latest.PackageEnergyUj) ? (_latest.PackageEnergyUj - first) / 1e6 : null)
+            {
+                OtherProcessesCores = interval ? OtherCores(_previous, _latest) : null,
+                StealShare = interval ? (_latest.StealTicks - _previous.StealTicks) / totalTicks : null,
+                FrequencyMhz = LatestFrequency(),
+            };
         }
     }
 
@@ -102,8 +147,12 @@ public sealed partial class CpuSource : ITelemetrySource
             var rss = new double[t.Length];
             var energyJ = new double[t.Length];
             var powerW = new double[t.Length];
+            var otherCores = new double[t.Length];
+            var stealShare = new double[t.Length];
             for (int i = 0; i < t.Length; i++)
             {
+                otherCores[i] = i > 0 && v[i].TotalTicks > v[i - 1].TotalTicks ? OtherCores(v[i - 1], v[i]) : double.NaN;
+                stealShare[i] = i > 0 && v[i].TotalTicks > v[i - 1].TotalTicks ? (double)(v[i].StealTicks - v[i - 1].StealTicks) / (v[i].TotalTicks - v[i - 1].TotalTicks) : double.NaN;
                 util[i] = v[i].Utilization;
                 cpuS[i] = v[i].ProcessCpuSeconds;
                 rss[i] = v[i].RssBytes;
@@ -124,8 +173,14 @@ public sealed partial class CpuSource : ITelemetrySource
                 }
             }
 
-            (double[] seconds, double?[][] cols) = SampleMath.Downsample(t, [util, rss, powerW], w.Start, w.End, w.Frequency, GpuSource.SeriesPoints);
-            var columns = new Dictionary<string, object?> { ["utilization"] = cols[0], ["process_rss_bytes"] = cols[1] };
+            (double[] seconds, double?[][] cols) = SampleMath.Downsample(t, [util, rss, powerW, otherCores, stealShare], w.Start, w.End, w.Frequency, GpuSource.SeriesPoints);
+            var columns = new Dictionary<string, object?>
+            {
+                ["utilization"] = cols[0],
+                ["process_rss_bytes"] = cols[1],
+                ["other_processes_cores"] = cols[3],
+                ["steal_share"] = cols[4],
+            };
             if (HasPackageEnergy)
             {
                 columns["package_power_w"] = cols[2];
@@ -147,7 +202,98 @@ public sealed partial class CpuSource : ITelemetrySource
                 PackageEnergyNote = PackageEnergyNote ?? (energy is null ? "package energy readings do not bracket the window" : null),
                 Series = seconds.Length == 0 ? null : new TelemetrySeries { TS = seconds, Columns = columns },
             };
+            report.Disturbance ??= new DisturbanceReport();
+            Disturbance(w, t.ToArray(), v.ToArray(), report.Disturbance);
         }
+    }
+
+    /// <summary>Other processes, steal, interrupts, clock and pressure over the window.</summary>
+    private void Disturbance(TelemetryWindow w, long[] t, CpuReading[] v, DisturbanceReport d)
+    {
+        double? Delta(Func<CpuReading, double> pick)
+        {
+            var column = new double[t.Length];
+            for (int i = 0; i < t.Length; i++)
+            {
+                column[i] = pick(v[i]);
+            }
+
+            return SampleMath.CounterDelta(t, column, w.Start, w.End);
+        }
+
+        double? total = Delta(r => r.TotalTicks);
+        double? userSystem = Delta(r => r.UserSystemTicks);
+        double? own = Delta(r => r.OwnWithChildrenS);
+        if (total is > 0 && userSystem is { } us && own is { } ownS && _cores > 0)
+        {
+            // Shares of the machine's ticks, so the window's length and USER_HZ cancel out.
+            double otherShare = Math.Max(0, (us - ownS * _clockTicksPerSecond) / total.Value);
+            d.OtherProcessesShare = Math.Round(otherShare, 4);
+            d.OtherProcessesCores = Math.Round(otherShare * _cores, 4);
+            d.OtherProcessesCpuS = Math.Round(otherShare * _cores * w.Seconds, 3);
+            d.OwnProcessCores = Math.Round(ownS * _clockTicksPerSecond / total.Value * _cores, 4);
+            d.InterruptCores = Delta(r => r.InterruptTicks) is { } irq ? Math.Round(irq / total.Value * _cores, 4) : null;
+            d.StealShare = Delta(r => r.StealTicks) is { } steal ? Math.Round(steal / total.Value, 4) : null;
+            d.StealCores = d.StealShare is { } ss ? Math.Round(ss * _cores, 4) : null;
+        }
+        else
+        {
+            d.Notes.Add("other processes and steal: /proc/stat or /proc/self/stat readings do not bracket the window");
+        }
+
+        var frequencies = new List<double>();
+        for (int i = 0; i < t.Length; i++)
+        {
+            if (!double.IsNaN(v[i].FrequencyMhz) && t[i] >= w.Start - _frequencyIntervalTicks && t[i] <= w.End)
+            {
+                frequencies.Add(v[i].FrequencyMhz);
+            }
+        }
+
+        if (frequencies.Count > 0)
+        {
+            d.CpuFrequencyAvgMhz = Math.Round(frequencies.Average(), 1);
+            d.CpuFrequencyMinMhz = frequencies.Min();
+            d.CpuFrequencyMaxMhz = frequencies.Max();
+            d.CpuFrequencyChanges = frequencies.Zip(frequencies.Skip(1)).Count(p => Math.Abs(p.Second - p.First) > FrequencyChangeThreshold * p.First);
+        }
+        else
+        {
+            d.Notes.Add("CPU clock: neither /sys/devices/system/cpu/cpu*/cpufreq/scaling_cur_freq nor \"cpu MHz\" in /proc/cpuinfo is readable");
+        }
+
+        double windowUs = w.Seconds * 1e6;
+        double? Pressure(Func<CpuReading, double> pick) => windowUs > 0 && Delta(pick) is { } us2 ? Math.Round(Math.Clamp(us2 / windowUs, 0, 1), 4) : null;
+        d.PressureCpuSome = Pressure(r => r.PressureCpuSomeUs);
+        d.PressureMemorySome = Pressure(r => r.PressureMemorySomeUs);
+        d.PressureMemoryFull = Pressure(r => r.PressureMemoryFullUs);
+        d.PressureIoSome = Pressure(r => r.PressureIoSomeUs);
+        if (d.PressureCpuSome is null)
+        {
+            d.Notes.Add("pressure: /proc/pressure is not readable (a kernel without PSI, or psi=0)");
+        }
+    }
+
+    /// <summary>Cores other processes kept busy between two readings.</summary>
+    private double OtherCores(in CpuReading a, in CpuReading b)
+    {
+        double total = b.TotalTicks - a.TotalTicks;
+        double other = (b.UserSystemTicks - a.UserSystemTicks - (b.OwnWithChildrenS - a.OwnWithChildrenS) * _clockTicksPerSecond) / total;
+        return double.IsFinite(other) ? Math.Max(0, other) * _cores : double.NaN;
+    }
+
+    private double? LatestFrequency()
+    {
+        ReadOnlySpan<CpuReading> v = _buffer.Values;
+        for (int i = v.Length - 1; i >= 0; i--)
+        {
+            if (!double.IsNaN(v[i].FrequencyMhz))
+            {
+                return v[i].FrequencyMhz;
+            }
+        }
+
+        return null;
     }
 
     public void Dispose()
@@ -191,6 +337,7 @@ public sealed partial class CpuSource : ITelemetrySource
             if (space == 3)
             {
                 (allBusy, allTotal) = (busy, total);
+                ReadFields(line[(space + 1)..], _aggregate);
                 continue;
             }
 
@@ -224,6 +371,19 @@ public sealed partial class CpuSource : ITelemetrySource
         return utilization;
     }
 
+    /// <summary>The first fields of a /proc/stat cpu line: user nice system idle iowait irq softirq steal.</summary>
+    private static void ReadFields(ReadOnlySpan<byte> fields, long[] into)
+    {
+        Array.Clear(into);
+        for (int i = 0; i < into.Length && !fields.IsEmpty; i++)
+        {
+            fields = fields.TrimStart((byte)' ');
+            int end = fields.IndexOf((byte)' ');
+            into[i] = ParseLong(end < 0 ? fields : fields[..end]);
+            fields = end < 0 ? default : fields[end..];
+        }
+    }
+
     /// <summary>user nice system idle iowait irq softirq steal [guest guest_nice]: guest time is already in user.</summary>
     private static (long Busy, long Total) BusyAndTotal(ReadOnlySpan<byte> fields)
     {
@@ -244,24 +404,28 @@ public sealed partial class CpuSource : ITelemetrySource
         return (total - idle, total);
     }
 
-    /// <summary>utime + stime in seconds and RSS in bytes, from /proc/self/stat (fields 14, 15 and 24).</summary>
-    private (double CpuSeconds, double RssBytes) ReadProcessStat()
+    /// <summary>
+    /// utime + stime in seconds, the same plus the reaped children's (cutime + cstime: the agents'
+    /// tool processes are this run's work, not a neighbour's), and RSS in bytes, from
+    /// /proc/self/stat (fields 14 to 17 and 24).
+    /// </summary>
+    private (double CpuSeconds, double WithChildrenSeconds, double RssBytes) ReadProcessStat()
     {
         int n = _files.Read("/proc/self/stat", _smallBuffer);
         if (n <= 0)
         {
-            return (double.NaN, double.NaN);
+            return (double.NaN, double.NaN, double.NaN);
         }
 
         ReadOnlySpan<byte> text = _smallBuffer.AsSpan(0, n);
         int paren = text.LastIndexOf((byte)')'); // the command name may hold spaces and parentheses
         if (paren < 0)
         {
-            return (double.NaN, double.NaN);
+            return (double.NaN, double.NaN, double.NaN);
         }
 
         text = text[(paren + 1)..];
-        long utime = 0, stime = 0, rss = -1;
+        long utime = 0, stime = 0, cutime = 0, cstime = 0, rss = -1;
         for (int field = 3; field <= 24 && !text.IsEmpty; field++)
         {
             text = text.TrimStart((byte)' ');
@@ -272,11 +436,99 @@ public sealed partial class CpuSource : ITelemetrySource
             {
                 case 14: utime = ParseLong(token); break;
                 case 15: stime = ParseLong(token); break;
+                case 16: cutime = ParseLong(token); break;
+                case 17: cstime = ParseLong(token); break;
                 case 24: rss = ParseLong(token); break;
             }
         }
 
-        return ((utime + stime) / _clockTicksPerSecond, rss >= 0 ? rss * (double)_pageSize : double.NaN);
+        return ((utime + stime) / _clockTicksPerSecond, (utime + stime + cutime + cstime) / _clockTicksPerSecond, rss >= 0 ? rss * (double)_pageSize : double.NaN);
+    }
+
+    /// <summary>
+    /// Mean clock of the cores in MHz: scaling_cur_freq (kHz) of up to 16 cores spread over the
+    /// machine, else every "cpu MHz" line of /proc/cpuinfo; NaN when neither is readable (many VMs).
+    /// </summary>
+    private double ReadFrequencyMhz()
+    {
+        if (_frequencyFiles.Length > 0)
+        {
+            double sum = 0;
+            int count = 0;
+            foreach (string path in _frequencyFiles)
+            {
+                int n = _files.Read(path, _smallBuffer);
+                if (n > 0)
+                {
+                    sum += ParseLong(_smallBuffer.AsSpan(0, n).Trim("\n "u8)) / 1000.0;
+                    count++;
+                }
+            }
+
+            return count > 0 ? sum / count : double.NaN;
+        }
+
+        int read;
+        while ((read = _files.Read("/proc/cpuinfo", _statBuffer)) == _statBuffer.Length && _statBuffer.Length < 16 * 1024 * 1024)
+        {
+            _statBuffer = new byte[_statBuffer.Length * 2];
+        }
+
+        double total = 0;
+        int cores = 0;
+        ReadOnlySpan<byte> text = read > 0 ? _statBuffer.AsSpan(0, read) : default;
+        while (!text.IsEmpty)
+        {
+            int eol = text.IndexOf((byte)'\n');
+            ReadOnlySpan<byte> line = eol < 0 ? text : text[..eol];
+            text = eol < 0 ? default : text[(eol + 1)..];
+            if (line.StartsWith("cpu MHz"u8) && line.IndexOf((byte)':') is var colon and > 0
+                && double.TryParse(System.Text.Encoding.ASCII.GetString(line[(colon + 1)..]).Trim(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double mhz))
+            {
+                total += mhz;
+                cores++;
+            }
+        }
+
+        return cores > 0 ? total / cores : double.NaN;
+    }
+
+    /// <summary>The "total=" microseconds of the "some" or "full" line of a /proc/pressure file; NaN when not readable.</summary>
+    private double ReadPressure(int file, bool full)
+    {
+        int n = _files.Read(PressureFiles[file], _smallBuffer);
+        if (n <= 0)
+        {
+            return double.NaN;
+        }
+
+        ReadOnlySpan<byte> text = _smallBuffer.AsSpan(0, n);
+        ReadOnlySpan<byte> prefix = full ? "full "u8 : "some "u8;
+        while (!text.IsEmpty)
+        {
+            int eol = text.IndexOf((byte)'\n');
+            ReadOnlySpan<byte> line = eol < 0 ? text : text[..eol];
+            text = eol < 0 ? default : text[(eol + 1)..];
+            int at = line.IndexOf("total="u8);
+            if (line.StartsWith(prefix) && at >= 0)
+            {
+                return ParseLong(line[(at + 6)..]);
+            }
+        }
+
+        return double.NaN;
+    }
+
+    /// <summary>scaling_cur_freq of up to 16 cores spread evenly over the machine; none where cpufreq is absent.</summary>
+    private static string[] FindFrequencyFiles(ISystemFiles files)
+    {
+        var cores = files.ListDirectories("/sys/devices/system/cpu")
+            .Where(d => d.Length > 3 && d.StartsWith("cpu", StringComparison.Ordinal) && d[3..].All(char.IsAsciiDigit))
+            .Select(d => $"/sys/devices/system/cpu/{d}/cpufreq/scaling_cur_freq")
+            .Where(files.Exists)
+            .ToList();
+        int step = Math.Max(1, (cores.Count + 15) / 16);
+        return cores.Where((_, i) => i % step == 0).Take(16).ToArray();
     }
 
     /// <summary>Cumulative package energy in microjoules since the first reading, unwrapped; NaN without RAPL.</summary>
@@ -387,8 +639,43 @@ public sealed partial class CpuSource : ITelemetrySource
         public long Last { get; set; } = -1;
     }
 
-    private readonly record struct CpuReading(double Utilization, double ProcessCpuSeconds, double RssBytes, double PackageEnergyUj);
+    private readonly record struct CpuReading(double Utilization, double ProcessCpuSeconds, double RssBytes, double PackageEnergyUj)
+    {
+        /// <summary>Cumulative /proc/stat ticks of all cores: user + nice + system, irq + softirq, steal, and all eight fields.</summary>
+        public long UserSystemTicks { get; init; }
+
+        public long InterruptTicks { get; init; }
+
+        public long StealTicks { get; init; }
+
+        public long TotalTicks { get; init; }
+
+        /// <summary>This process's CPU seconds with its reaped children's.</summary>
+        public double OwnWithChildrenS { get; init; }
+
+        /// <summary>Mean core clock, NaN when not read at this reading (it is read every second).</summary>
+        public double FrequencyMhz { get; init; }
+
+        /// <summary>Cumulative /proc/pressure stall time in microseconds; NaN where not readable.</summary>
+        public double PressureCpuSomeUs { get; init; }
+
+        public double PressureMemorySomeUs { get; init; }
+
+        public double PressureMemoryFullUs { get; init; }
+
+        public double PressureIoSomeUs { get; init; }
+    }
 }
 
 /// <summary>The CPU source's latest reading, for live metrics.</summary>
-public readonly record struct CpuLive(long Samples, double? Utilization, double? ProcessCpuSeconds, long? RssBytes, double? PackageEnergySinceStartJ);
+public readonly record struct CpuLive(long Samples, double? Utilization, double? ProcessCpuSeconds, long? RssBytes, double? PackageEnergySinceStartJ)
+{
+    /// <summary>Cores other processes kept busy since the previous reading.</summary>
+    public double? OtherProcessesCores { get; init; }
+
+    /// <summary>Share of CPU time stolen by the hypervisor since the previous reading.</summary>
+    public double? StealShare { get; init; }
+
+    /// <summary>The latest mean core clock, in MHz.</summary>
+    public double? FrequencyMhz { get; init; }
+}

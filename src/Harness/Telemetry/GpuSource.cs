@@ -4,7 +4,8 @@ namespace Harness.Telemetry;
 
 /// <summary>
 /// Every GPU NVML sees: power, the total-energy counter, utilization, memory, clocks, temperature and
-/// clock-event reasons, one <see cref="INvml.ReadGpu"/> per device per reading.
+/// clock-event reasons, one <see cref="INvml.ReadGpu"/> per device per reading; and, every second,
+/// the other processes running on each GPU (a neighbour sharing the card disturbs the run).
 /// </summary>
 public sealed class GpuSource : ITelemetrySource
 {
@@ -24,14 +25,23 @@ public sealed class GpuSource : ITelemetrySource
     private readonly Lock _gate = new();
     private readonly long _energyIntervalTicks;
     private long _lastEnergyRead = long.MinValue;
+    private readonly long _processIntervalTicks;
+    private long _lastProcessRead = long.MinValue;
+    private readonly int _ownPid;
+
+    /// <summary>Least time between listings of the processes on each GPU.</summary>
+    public static readonly TimeSpan ProcessInterval = TimeSpan.FromSeconds(1);
 
     /// <param name="clockFrequency">Ticks per second of the timestamps passed to <see cref="Sample"/>.</param>
     /// <param name="ownsNvml">Dispose the NVML library with the source.</param>
     /// <param name="energyInterval">Least time between energy-counter reads, window edges apart; null for <see cref="DefaultEnergyInterval"/>.</param>
-    public GpuSource(INvml nvml, long clockFrequency, bool ownsNvml = false, int capacity = SampleBuffer<GpuReading>.DefaultCapacity, TimeSpan? energyInterval = null)
+    /// <param name="ownPid">This process as NVML would list it; null for <see cref="Environment.ProcessId"/>.</param>
+    public GpuSource(INvml nvml, long clockFrequency, bool ownsNvml = false, int capacity = SampleBuffer<GpuReading>.DefaultCapacity, TimeSpan? energyInterval = null, int? ownPid = null)
     {
         _nvml = nvml;
         _ownsNvml = ownsNvml;
+        _ownPid = ownPid ?? Environment.ProcessId;
+        _processIntervalTicks = (long)(ProcessInterval.TotalSeconds * clockFrequency);
         _energyIntervalTicks = (long)((energyInterval ?? DefaultEnergyInterval).TotalSeconds * clockFrequency);
         IReadOnlyList<GpuInfo> gpus = nvml.Available ? nvml.ListGpus() : [];
         _devices = gpus.Select(g => new Device(g, capacity, clockFrequency)).ToArray();
@@ -53,12 +63,23 @@ public sealed class GpuSource : ITelemetrySource
             _lastEnergyRead = timestamp;
         }
 
+        bool withProcesses = windowEdge || _lastProcessRead == long.MinValue || timestamp - _lastProcessRead >= _processIntervalTicks;
+        if (withProcesses)
+        {
+            _lastProcessRead = timestamp;
+        }
+
         foreach (Device d in _devices)
         {
             GpuReading r = _nvml.ReadGpu(d.Info.Index, withEnergy);
+            IReadOnlyList<GpuProcess>? processes = withProcesses ? _nvml.ComputeProcesses(d.Info.Index) : null;
             lock (_gate)
             {
                 d.Add(timestamp, r);
+                if (processes is not null)
+                {
+                    d.AddProcesses(timestamp, processes, _ownPid);
+                }
             }
         }
     }
@@ -69,7 +90,7 @@ public sealed class GpuSource : ITelemetrySource
         lock (_gate)
         {
             Device d = _devices[slot];
-            return new GpuLive(d.Info.Index, d.Latest, d.Count, d.EnergySinceStartJ, d.ThrottleSeconds.ToArray());
+            return new GpuLive(d.Info.Index, d.Latest, d.Count, d.EnergySinceStartJ, d.ThrottleSeconds.ToArray()) { OtherProcesses = d.LatestOtherProcesses };
         }
     }
 
@@ -83,9 +104,11 @@ public sealed class GpuSource : ITelemetrySource
 
         lock (_gate)
         {
+            report.Disturbance ??= new DisturbanceReport();
             foreach (Device d in _devices)
             {
                 report.Gpus.Add(d.Summarize(window));
+                report.Disturbance.Gpus.Add(d.Disturbance(window));
             }
         }
     }
@@ -108,7 +131,12 @@ public sealed class GpuSource : ITelemetrySource
 
         public GpuInfo Info { get; } = info;
 
+        private readonly List<(long T, int Others, int[] Pids, bool OwnSeen)> _processes = [];
+
         public GpuReading Latest { get; private set; }
+
+        /// <summary>Other processes at the latest listing; null until listed (or where NVML cannot list them).</summary>
+        public int? LatestOtherProcesses { get; private set; }
 
         public long Count { get; private set; }
 
@@ -157,6 +185,47 @@ public sealed class GpuSource : ITelemetrySource
             Latest = r;
             Count++;
             _buffer.Add(t, r);
+        }
+
+        public void AddProcesses(long t, IReadOnlyList<GpuProcess> processes, int ownPid)
+        {
+            int[] others = processes.Where(p => p.Pid != ownPid).Select(p => p.Pid).Distinct().ToArray();
+            LatestOtherProcesses = others.Length;
+            if (_processes.Count >= 100_000)
+            {
+                _processes.RemoveAt(0); // a day of listings at one a second; older ones are outside any window
+            }
+
+            _processes.Add((t, others.Length, others, processes.Any(p => p.Pid == ownPid)));
+        }
+
+        /// <summary>Neighbours seen by the listings inside the window (and the one just before it) and the throttling that is not the power cap.</summary>
+        public GpuDisturbance Disturbance(TelemetryWindow w)
+        {
+            var listed = _processes.Where(p => p.T <= w.End).ToList();
+            int lastBefore = listed.FindLastIndex(p => p.T <= w.Start);
+            listed = listed.Skip(Math.Max(0, lastBefore)).ToList();
+            ReadOnlySpan<long> t = _buffer.Timestamps;
+            ReadOnlySpan<GpuReading> v = _buffer.Values;
+            var hardware = new bool[t.Length];
+            var powerCap = new bool[t.Length];
+            bool anyReasons = false;
+            for (int i = 0; i < t.Length; i++)
+            {
+                anyReasons |= v[i].ClockEventReasons is not null;
+                hardware[i] = v[i].ClockEventReasons is { } bits && (bits & ClockEventReasons.HardwareSlowdownMask) != 0;
+                powerCap[i] = v[i].ClockEventReasons is { } b2 && (b2 & ClockEventReasons.SwPowerCap) != 0;
+            }
+
+            return new GpuDisturbance
+            {
+                Index = Info.Index,
+                OtherProcesses = listed.Count > 0 ? listed.Max(p => p.Others) : null,
+                OtherPids = listed.SelectMany(p => p.Pids).Distinct().Take(16).ToList(),
+                OwnProcessSeen = listed.Count > 0 && listed.Any(p => p.Pids.Length > 0 || p.OwnSeen) ? listed.Any(p => p.OwnSeen) : null,
+                HardwareThrottleS = anyReasons ? Math.Round(w.ToSeconds(SampleMath.TimeWhere(t, hardware, w.Start, w.End)), 3) : null,
+                PowerCapS = anyReasons ? Math.Round(w.ToSeconds(SampleMath.TimeWhere(t, powerCap, w.Start, w.End)), 3) : null,
+            };
         }
 
         public GpuTelemetry Summarize(TelemetryWindow w)
@@ -262,4 +331,8 @@ public sealed class GpuSource : ITelemetrySource
 
 /// <summary>A GPU's latest reading and running totals since the sampler started, for live metrics.</summary>
 /// <param name="ThrottleSeconds">Seconds per reason, in the order of <see cref="ClockEventReasons.Throttling"/>.</param>
-public readonly record struct GpuLive(int Index, GpuReading Latest, long Samples, double? EnergySinceStartJ, double[] ThrottleSeconds);
+public readonly record struct GpuLive(int Index, GpuReading Latest, long Samples, double? EnergySinceStartJ, double[] ThrottleSeconds)
+{
+    /// <summary>Processes other than this one on the GPU at the latest listing; null until listed.</summary>
+    public int? OtherProcesses { get; init; }
+}

@@ -36,6 +36,9 @@ public sealed class TelemetryReport
     /// <summary>Every GPU plus the CPU packages: only where CPU package energy was readable.</summary>
     public EnergySummary? NodeEnergy { get; set; }
 
+    /// <summary>What else used the machine in the window (other processes, steal, clocks, pressure, GPU neighbours) and the quiet-host verdict.</summary>
+    public DisturbanceReport? Disturbance { get; set; }
+
     public static TelemetryReport Disabled(string why) => new() { Enabled = false, Note = why };
 }
 

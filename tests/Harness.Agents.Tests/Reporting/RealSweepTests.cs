@@ -1,12 +1,14 @@
 using Harness.Agents.Jobs;
-using Harness.Agents.Llm;
 using Harness.Agents.Native;
 using Harness.Agents.Profiles;
 using Harness.Agents.Reporting;
 using Harness.Agents.Scheduling;
 using Harness.Agents.Tools;
+using Harness.Backends;
+using Harness.Decoding;
 using Harness.Engine;
 using Harness.Results;
+using Harness.Running;
 
 namespace Harness.Agents.Tests.Reporting;
 
@@ -35,16 +37,21 @@ public sealed class RealSweepTests : IDisposable
             Options = new AgentSchedulerOptions { Agents = 6, Workers = 1, MaxBatch = 4 },
             Workers = [1, 2],
             Timing = new AgentRunTiming(TimeSpan.FromSeconds(0.5), Window(profile)),
-            Llm = new LlmOptions { Model = new LatencyModel { TtftMs = 4, TpotMs = 2, Source = "test" } },
+            Llm = new LlmChoice { Model = new LatencyModel { TtftMs = 4, TpotMs = 2, Source = "test" } },
             Cards = [new ProjectionCard("slower", new LatencyModel { TtftMs = 8, TpotMs = 8 })],
-            OutputPath = Path.Combine(_dir, "sweep.json"),
+            // Telemetry as every run has it; the test reads the CPU it saw, not its energy.
+            Output = new RunOutput(Path.Combine(_dir, "sweep")),
             SimulationTiming = new AgentRunTiming(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(60)),
         };
         var lines = new List<string>();
-        (AgentSweepDocument doc, WrittenResult written) = new AgentSweep(AgentToolSets.Full, new LlmBackendRegistry(), new Dictionary<string, string?>()).Run(request, lines.Add);
+        (AgentSweepDocument doc, WrittenResult written, _) = new AgentSweep(AgentToolSets.Full, new BackendRegistry([])).Run(request, lines.Add);
         string path = written.Path;
 
         Assert.Equal([1, 2], doc.Points.Select(p => p.Workers));
+        // Each point is a result of the common runner, beside the sweep document: telemetry included.
+        Assert.Equal(Path.Combine(_dir, "sweep", ResultReader.AgentSweepFileName), path);
+        Assert.All(doc.Points, p => Assert.True(ResultReader.ReadDocument(Path.Combine(_dir, "sweep", p.Result!)).Telemetry?.Cpu is not null, p.Result));
+        Assert.Equal(2, ResultReader.ReadAll(Path.Combine(_dir, "sweep")).Count);
         AgentSweepPoint one = doc.Points[0], two = doc.Points[1];
         string seen = $"busy {one.LlmBusyFraction:P1} -> {two.LlmBusyFraction:P1}, turns/s {one.TurnsPerS} -> {two.TurnsPerS}, CPU {one.CpuUtilization:P0} -> {two.CpuUtilization:P0}, "
             + $"tool calls {one.ToolCalls} -> {two.ToolCalls}, tool queue p50 {one.ToolQueueMsP50:0.#} -> {two.ToolQueueMsP50:0.#} ms, tool p50 {one.ToolLatencyMsP50:0.#} -> {two.ToolLatencyMsP50:0.#} ms";

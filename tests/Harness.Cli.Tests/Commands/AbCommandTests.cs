@@ -28,7 +28,7 @@ public class AbCommandTests
         Assert.Equal(["round-01", "round-02"], a.Points.Select(p => p.Label));
         Assert.True(a.Points[0].FinishedUtc <= b.Points[0].FinishedUtc, "round 1 runs A first");
         Assert.True(b.Points[1].FinishedUtc <= a.Points[1].FinishedUtc, "round 2 runs B first");
-        Assert.Equal(1, ResultJson.Read(Path.Combine(dir.Path, "a", "round-01.json")).Config["threads"] is JsonElement t ? t.GetInt32() : -1);
+        Assert.Equal(1, ResultReader.ReadDocument(Path.Combine(dir.Path, "a", "round-01.json")).Config["threads"] is JsonElement t ? t.GetInt32() : -1);
     }
 
     [Theory]

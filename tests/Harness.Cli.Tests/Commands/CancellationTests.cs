@@ -79,7 +79,7 @@ public partial class CancellationTests : IDisposable
 
         string output = await stdout;
         Assert.True(p.ExitCode == 1, $"exit {p.ExitCode}\n{output}\n{Text(error)}");
-        ResultDocument doc = ResultJson.Read(path);
+        ResultDocument doc = ResultReader.ReadDocument(path);
         Assert.True(doc.Cancelled);
         Assert.False(doc.Valid);
         Assert.Contains("cancelled", Text(error), StringComparison.Ordinal);

@@ -36,7 +36,7 @@ public sealed class CapacityCommandsTests : IDisposable
     {
         string outFile = Path.Combine(_dir, "self.json");
         Assert.Equal(0, CliRunner.Run("project", CliRunner.H200Run(), "--to", "h200", "--out", outFile).Code);
-        ResultDocument run = ResultJson.Read(CliRunner.H200Run());
+        ResultDocument run = ResultReader.ReadDocument(CliRunner.H200Run());
         using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(outFile));
         JsonElement m = doc.RootElement.GetProperty("metrics");
         Assert.Equal(run.Metrics.TtftMs!.P50, m.GetProperty("ttft_ms").GetProperty("value").GetDouble(), 6);
@@ -71,7 +71,7 @@ public sealed class CapacityCommandsTests : IDisposable
     [Fact]
     public void Project_of_a_model_that_cannot_fit_is_exit_2()
     {
-        ResultDocument run = ResultJson.Read(CliRunner.H200Run());
+        ResultDocument run = ResultReader.ReadDocument(CliRunner.H200Run());
         run.Config["params"] = 70e9; // 140 GB of bf16 weights
         string big = Path.Combine(_dir, "big.json");
         File.WriteAllText(big, ResultJson.Serialize(run));
@@ -85,7 +85,7 @@ public sealed class CapacityCommandsTests : IDisposable
     [Fact]
     public void Project_of_a_run_on_an_unknown_gpu_asks_for_from()
     {
-        ResultDocument run = ResultJson.Read(CliRunner.H200Run());
+        ResultDocument run = ResultReader.ReadDocument(CliRunner.H200Run());
         string path = Path.Combine(_dir, "unknown-gpu.json");
         File.WriteAllText(path, ResultJson.Serialize(run).Replace("\"NVIDIA H200\"", "\"NVIDIA RTX 9090\"", StringComparison.Ordinal));
 
@@ -107,7 +107,7 @@ public sealed class CapacityCommandsTests : IDisposable
         Assert.Equal(0, CliRunner.Run("cost", CliRunner.H200Run(), "--instance", "azure/ND96isr_H100_v5", "--out", outFile).Code);
         using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(outFile));
         JsonElement line = doc.RootElement[0];
-        double tps = ResultJson.Read(CliRunner.H200Run()).Metrics.ThroughputPerS;
+        double tps = ResultReader.ReadDocument(CliRunner.H200Run()).Metrics.ThroughputPerS;
         Assert.Equal(98.32 / 8 / (tps * 3600) * 1e6, line.GetProperty("usd_per_million").GetDouble(), 9);
 
         (code, output, _) = CliRunner.Run("cost", CliRunner.H200Run(), "--all");
@@ -150,8 +150,81 @@ public sealed class CapacityCommandsTests : IDisposable
         Assert.Equal(5, plan.RootElement.GetProperty("cards").GetArrayLength());
     }
 
+    [Fact]
+    public void Project_a_bf16_h200_run_to_gb200_in_fp4_states_the_precision_change_and_its_basis()
+    {
+        // The issue's done-when command, on the harness's own TorchSharp run.
+        string run = Path.Combine(CliRunner.RepoRoot, "results", "nvidia-h200-x1", "decoders", "torch-generate-llama-1b-b64.json");
+        string outFile = Path.Combine(_dir, "fp4.json");
+        var (code, output, error) = CliRunner.Run("project", run, "--to", "gb200", "--dtype", "fp4", "--out", outFile);
+
+        Assert.True(code == 0, error);
+        Assert.Contains("Precision: changed from bf16 to fp4", output, StringComparison.Ordinal);
+        Assert.Contains("fp4 measured on neither card", output, StringComparison.Ordinal);
+        Assert.Contains("\nMeasured:\n- latencies: TTFT p50 61.576 ms", output, StringComparison.Ordinal);
+        Assert.Contains("\nFrom the catalog:\n", output, StringComparison.Ordinal);
+        Assert.Contains("\nAssumed:\n- precision:", output, StringComparison.Ordinal);
+        using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(outFile));
+        JsonElement precision = doc.RootElement.GetProperty("precision");
+        Assert.Equal("bf16", precision.GetProperty("run").GetString());
+        Assert.Equal("fp4", precision.GetProperty("target").GetString());
+        Assert.Contains(doc.RootElement.GetProperty("basis").EnumerateArray(), b => b.GetProperty("source").GetString() == "measured");
+    }
+
+    [Fact]
+    public void Plan_takes_a_dtype_per_card_and_a_larger_model()
+    {
+        string run = Path.Combine(CliRunner.RepoRoot, "results", "nvidia-h200-x1", "decoders", "torch-generate-llama-1b-b64.json");
+        var (code, output, error) = CliRunner.Run("plan", "--workload", run, "--target", "100k", "--slo", "ttft_p99<5s,tpot_p99<200ms",
+            "--cards", "h100,h200,gb200", "--dtype", "h100=fp8,gb200=fp4", "--kv-dtype", "fp8", "--model", "llama-70b");
+
+        Assert.True(code == 0, error);
+        Assert.Contains("| h100-sxm | fp8 |", output, StringComparison.Ordinal);
+        Assert.Contains("| gb200 | fp4 (KV cache fp8) |", output, StringComparison.Ordinal);
+        Assert.Contains("| h200 | bf16 (KV cache fp8) |", output, StringComparison.Ordinal);
+        Assert.Contains("Model llama-70b is planned from a run of llama-1b", output, StringComparison.Ordinal);
+        Assert.Contains("- gb200 in fp4 (KV cache fp8): fp4 measured on neither card", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Project_reads_a_published_figure()
+    {
+        string figure = Path.Combine(_dir, "published.json");
+        File.WriteAllText(figure, """
+            { "kind": "published_throughput", "source": "a table", "card": "h200", "model": "gpt-oss-120b",
+              "dtype": "fp8", "kv_dtype": "bf16", "tp": 1, "prompt_tokens": 1000, "new_tokens": 1000, "output_tokens_per_s_per_gpu": 6868 }
+            """);
+        var (code, output, error) = CliRunner.Run("project", figure, "--to", "gb200", "--dtype", "fp4", "--kv-dtype", "fp8", "--batch", "max");
+
+        Assert.True(code == 0, error);
+        Assert.Contains("\nPublished:\n- throughput: 6,868 output tokens/s per GPU, gpt-oss-120b fp8 on h200 TP 1", output, StringComparison.Ordinal);
+        Assert.Contains("- experts read:", output, StringComparison.Ordinal);
+        Assert.StartsWith("Measured card: NVIDIA H200 SXM 141GB (h200), as the published figure names it; a published figure carries no hardware fingerprint", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Project_and_plan_say_which_card_they_took_from_the_fingerprint_and_whether_from_agrees()
+    {
+        var (_, fingerprint, _) = CliRunner.Run("project", CliRunner.H200Run(), "--to", "gb200");
+        var (_, named, _) = CliRunner.Run("plan", "--workload", CliRunner.H200Run(), "--target", "50000 tok/s", "--slo", "ttft_p99<500ms,tpot_p99<50ms", "--from", "h100");
+
+        Assert.StartsWith("Measured card: NVIDIA H200 SXM 141GB (h200), from the result's hardware fingerprint (GPU 0: NVIDIA H200, driver 580.159.04, power limit 700 W).", fingerprint, StringComparison.Ordinal);
+        Assert.Matches(@"^Measured card: .+ \(h100-sxm\), named by --from; the result's fingerprint records GPU 0: NVIDIA H200, .*which matches NVIDIA H200 SXM 141GB \(h200\), NOT the card named", named);
+    }
+
     [Theory]
-    [InlineData("--slo", "ttft<500", "--slo 'ttft<500' is not of the form")]
+    [InlineData("--dtype", "fp9", "--dtype 'fp9' is not a known dtype")]
+    [InlineData("--batch", "lots", "--batch 'lots' is neither")]
+    [InlineData("--model", "no-such-model", "Unknown model config 'no-such-model'")]
+    public void Project_bad_precision_batch_or_model_is_exit_2(string option, string value, string expected)
+    {
+        var (code, _, error) = CliRunner.Run("project", CliRunner.H200Run(), "--to", "gb200", option, value);
+        Assert.Equal(2, code);
+        Assert.Contains(expected, error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--slo", "ttft<500", "--slo 'ttft<500' is not an objective")]
     [InlineData("--target", "lots", "--target 'lots' is not a rate")]
     [InlineData("--cards", "h100,x200", "Unknown card 'x200'")]
     public void Plan_bad_input_is_exit_2(string option, string value, string expected)
@@ -164,12 +237,11 @@ public sealed class CapacityCommandsTests : IDisposable
     }
 
     [Fact]
-    public void Plan_with_an_agent_result_sizes_cpu_cores()
+    public void Plan_with_an_agents_sweep_sizes_cpu_cores()
     {
-        var agent = new ResultDocument { Workload = "agent", Backend = "torch:cuda", Scenario = "single" };
-        agent.Metrics.Extra = new() { ["cores_per_gpu_for_90pct_busy"] = 4.0 };
-        string agentFile = Path.Combine(_dir, "agent.json");
-        File.WriteAllText(agentFile, ResultJson.Serialize(agent));
+        var sweep = new Harness.Agents.Reporting.AgentSweepDocument { CoresPerGpuFor90pctBusy = 4, CoresPerGpuBasis = "measured" };
+        string agentFile = Path.Combine(_dir, ResultReader.AgentSweepFileName);
+        File.WriteAllText(agentFile, JsonSerializer.Serialize(sweep, ResultJson.Options));
         string json = Path.Combine(_dir, "plan.json");
 
         Assert.Equal(0, CliRunner.Run("plan", "--workload", CliRunner.H200Run(), "--target", "10k", "--slo", "tpot_p99<50ms", "--cards", "h200",
@@ -197,11 +269,13 @@ public sealed class CapacityCommandsTests : IDisposable
             "--threads", "2", "--price", "0.36/h", "--out", path);
 
         Assert.True(code is 0 or 1, error);
-        ResultDocument doc = ResultJson.Read(path);
+        ResultDocument doc = ResultReader.ReadDocument(path);
         double expected = 0.36 / (doc.Metrics.ThroughputPerS * 3600) * 1e6;
         Assert.Equal(expected, DocumentValues.ExtraNumber(doc.Metrics, "usd_per_m_samples")!.Value, tolerance: 1e-4); // the file keeps 4 decimals
         Assert.Equal(0.36, DocumentValues.ExtraNumber(doc.Metrics, "usd_per_hour"));
         Assert.Contains("Cost:", output, StringComparison.Ordinal);
-        Assert.Equal("--price", DocumentValues.AsElement(doc.Metrics.Extra!["price"])!.Value.GetProperty("source").GetString());
+        Assert.Equal("--price", DocumentValues.AsElement(doc.Config["price"])!.Value.GetProperty("source").GetString());
+        Assert.False(doc.Metrics.Extra!.ContainsKey("price")); // the price appears once in the file
+        Assert.Equal(1, System.Text.RegularExpressions.Regex.Count(File.ReadAllText(path), "\"price\":"));
     }
 }

@@ -38,28 +38,30 @@ public class CompareCommandTests
     }
 
     [Fact]
-    public void Too_few_samples_exit_3()
+    public void One_run_per_side_exits_3_saying_run_to_run_variance_was_not_measured()
     {
         using var dir = new SyntheticResults.TempFolder();
         var rng = new Random(1);
-        string b = SyntheticResults.Write(dir.Path, "b.json", SyntheticResults.Make(SyntheticResults.LogNormal(rng, 50, 20, 0.1)));
-        string c = SyntheticResults.Write(dir.Path, "c.json", SyntheticResults.Make(SyntheticResults.LogNormal(rng, 50, 20, 0.1)));
+        string b = SyntheticResults.Write(dir.Path, "b.json", SyntheticResults.Make(SyntheticResults.LogNormal(rng, 500, 20, 0.1)));
+        string c = SyntheticResults.Write(dir.Path, "c.json", SyntheticResults.Make(SyntheticResults.LogNormal(rng, 500, 26, 0.1)));
 
         var (code, output, _) = CliRunner.Run("compare", b, c);
 
         Assert.Equal(3, code);
         Assert.StartsWith("harness compare: inconclusive", output, StringComparison.Ordinal);
-        Assert.Contains("too few per-request samples", output, StringComparison.Ordinal);
+        Assert.Contains("run-to-run variance was not measured", output, StringComparison.Ordinal);
+        Assert.Contains("runs per side would resolve a change of this size", output, StringComparison.Ordinal);
     }
 
     [Theory]
     [InlineData("different-workload", "harness: The results are of different workloads (base: resnet18; current: minilm); compare runs of the same workload.")]
-    [InlineData("different-schema", "harness: The results have different schema versions (base: 1; current: 2); compare results written with the same schema version.")]
-    [InlineData("unknown-metric", "harness: --threshold 'latency_p42=5%' names an unknown metric 'latency_p42'; known metrics: latency_p50, latency_p90, latency_p95, latency_p99, latency_p999, throughput, requests_per_s, goodput.")]
+    [InlineData("different-schema", "harness: Result file '{dir}/c.json' has schema version 2, newer than this harness reads (up to 1); read it with the harness that wrote it (test) or a newer one.")]
+    [InlineData("truncated", "harness: Result file '{dir}/c.json' is not valid JSON at line 3, byte 28 (truncated or corrupt).")]
+    [InlineData("unknown-metric", "harness: --threshold 'latency_p42=5%' names an unknown metric 'latency_p42'; known metrics: latency_p50, latency_p90, latency_p95, latency_p99, latency_p999, ttft_p50, ttft_p99, tpot_p50, tpot_p99, throughput, requests_per_s, goodput.")]
     [InlineData("not-a-percentage", "harness: --threshold 'latency_p99=5ms' is not a percentage; write METRIC=PCT such as latency_p99=5%.")]
     [InlineData("missing-file", "harness: The current path '{dir}/nope.json' is neither a file nor a folder.")]
     [InlineData("bad-alpha", "harness: --alpha 2 must lie in (0, 0.5], e.g. 0.05.")]
-    [InlineData("unknown-metrics-option", "harness: Unknown metric 'p99'; known metrics: latency_p50, latency_p90, latency_p95, latency_p99, latency_p999, throughput, requests_per_s, goodput.")]
+    [InlineData("unknown-metrics-option", "harness: Unknown metric 'p98'; known metrics: latency_p50, latency_p90, latency_p95, latency_p99, latency_p999, ttft_p50, ttft_p99, tpot_p50, tpot_p99, throughput, requests_per_s, goodput.")]
     public void Bad_input_is_one_sentence_and_exit_2(string problem, string sentence)
     {
         using var dir = new SyntheticResults.TempFolder();
@@ -71,13 +73,18 @@ public class CompareCommandTests
             File.WriteAllText(c, File.ReadAllText(c).Replace("\"schema_version\": 1", "\"schema_version\": 2", StringComparison.Ordinal));
         }
 
+        if (problem == "truncated")
+        {
+            File.WriteAllText(c, string.Join('\n', File.ReadAllLines(c).Take(3)));
+        }
+
         string[] args = problem switch
         {
             "unknown-metric" => ["compare", b, c, "--threshold", "latency_p42=5%"],
             "not-a-percentage" => ["compare", b, c, "--threshold", "latency_p99=5ms"],
             "missing-file" => ["compare", b, Path.Combine(dir.Path, "nope.json")],
             "bad-alpha" => ["compare", b, c, "--alpha", "2"],
-            "unknown-metrics-option" => ["compare", b, c, "--metrics", "latency_p50,p99"],
+            "unknown-metrics-option" => ["compare", b, c, "--metrics", "latency_p50,p98"],
             _ => ["compare", b, c],
         };
 
@@ -111,7 +118,7 @@ public class CompareCommandTests
             SyntheticResults.Write(c, $"run-{i}.json", SyntheticResults.Make(lc, 1000 / lc.Average()));
         }
 
-        File.WriteAllText(Path.Combine(b, ResultFiles.SweepIndexFileName), "{\"kind\": \"repeat\"}");
+        File.WriteAllText(Path.Combine(b, ResultReader.SweepIndexFileName), "{\"kind\": \"repeat\"}");
         return (b, c);
     }
 }

@@ -18,6 +18,18 @@ public class GenerateCommandTests
         Assert.False(File.Exists(outFile));
     }
 
+    [Theory]
+    [InlineData("--dtype int3", "Unknown dtype 'int3'")]
+    [InlineData("--new-tokens 0", "--new-tokens must be at least 1")]
+    [InlineData("--set prompt_tokens=8", "--set prompt_tokens is an option of its own: use --prompt-tokens 8")]
+    [InlineData("--set dtype=bf16", "use --dtype bf16")]
+    public void Typed_options_are_checked_when_parsed(string options, string expected)
+    {
+        (int code, _, string err) = CliRunner.Run(["run", "generate", "--model-config", "tiny-gpt2-test", "--duration", "1s", .. options.Split(' ')]);
+        Assert.Equal(2, code);
+        Assert.Contains(expected, err);
+    }
+
     [Fact]
     public void Inconsistent_shapes_in_a_user_config_exit_2()
     {

@@ -1,3 +1,4 @@
+using Harness.Testing;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
@@ -21,7 +22,7 @@ public sealed class RunCommandTelemetryTests : IDisposable
 
     /// <summary>A short valid run of the real resnet18: offline (no tail target), half a second.</summary>
     private string[] QuickRun(string output, params string[] extra) =>
-        ["run", "resnet18", "--scenario", "offline", "-d", "0.5s", "--min-requests", "1", "--warmup", "0s", "--threads", "1", "-o", output, .. extra];
+        ["run", "resnet18", "--scenario", "offline", "-d", "0.5s", "--min-requests", "1", "--warmup", "0s", "--threads", "1", "-o", output, SharedMachine.AllowNoisy, .. extra];
 
     private static int FreePort()
     {

@@ -1,3 +1,4 @@
+using Harness.Testing;
 using Harness.Results;
 
 namespace Harness.Cli.Tests.Commands;
@@ -18,11 +19,11 @@ public class RunCommandTests : IDisposable
         string path = Path.Combine(_dir, $"{workload}.json");
         (int code, string output, string err) = CliRunner.Run(
             "run", workload, "--scenario", scenario, "--batch", batch, "--threads", "2", "--duration", "2s", "--warmup", "0.5s",
-            "--min-requests", "50", "--max-duration", "2m", "--tail", "p90", "--out", path);
+            "--min-requests", "50", "--max-duration", "2m", "--tail", "p90", "--out", path, SharedMachine.AllowNoisy);
 
         Assert.True(code == 0, $"exit {code}\n{output}\n{err}");
         Assert.Empty(ResultSchema.Validate(File.ReadAllText(path)));
-        ResultDocument doc = ResultJson.Read(path);
+        ResultDocument doc = ResultReader.ReadDocument(path);
         Assert.True(doc.Valid);
         Assert.Equal(workload, doc.Workload);
         Assert.Equal("onnx:cpu", doc.Backend);
@@ -40,7 +41,7 @@ public class RunCommandTests : IDisposable
         string path = Path.Combine(_dir, "short.json");
         (int code, string output, _) = CliRunner.Run("run", "minilm", "--duration", "1s", "--max-duration", "1s", "--min-requests", "1000000", "--warmup", "0s", "--out", path);
         Assert.Equal(ExitCodes.Invalid, code);
-        ResultDocument doc = ResultJson.Read(path);
+        ResultDocument doc = ResultReader.ReadDocument(path);
         Assert.False(doc.Valid);
         Assert.Equal("max_duration", doc.StopReason);
         Assert.Contains(doc.Validity, v => v.Name == "min_requests" && !v.Passed);
@@ -54,7 +55,7 @@ public class RunCommandTests : IDisposable
         string path = Path.Combine(_dir, "file.json");
         (int code, string output, string err) = CliRunner.Run("run", "onnx-file", "--model", model, "--shape", "Input247=1x3x224x224", "--duration", "1s", "--warmup-requests", "2", "--min-requests", "10", "--tail", "p90", "--out", path);
         Assert.True(code is 0 or 1, $"{output}\n{err}");
-        ResultDocument doc = ResultJson.Read(path);
+        ResultDocument doc = ResultReader.ReadDocument(path);
         Assert.Equal("onnx-file", doc.Workload);
         Assert.Equal(model, doc.Config["model_path"]?.ToString());
         Assert.True(doc.Metrics.RequestsOk >= 10);

@@ -12,7 +12,7 @@ namespace Harness.Cli.Tests.Commands;
 public class WriteFailureTests
 {
     private static string[] QuickRun(string output) =>
-        ["run", "resnet18", "--scenario", "offline", "-d", "0.3s", "--min-requests", "1", "--warmup", "0s", "--threads", "1", "-o", output];
+        ["run", "resnet18", "--scenario", "offline", "-d", "0.3s", "--min-requests", "1", "--warmup", "0s", "--threads", "1", SharedMachine.AllowNoisy, "-o", output];
 
     [TmpfsFact]
     public void A_full_disk_saves_the_result_elsewhere_says_where_and_why_and_exits_1()
@@ -31,7 +31,7 @@ public class WriteFailureTests
             Assert.Equal($"harness: could not write the result to {path}: no space left on device; it was saved to {saved} instead.", line);
             Assert.DoesNotContain("Exception", err, StringComparison.Ordinal);
             Assert.False(File.Exists(path));
-            ResultDocument doc = ResultJson.Read(saved);
+            ResultDocument doc = ResultReader.ReadDocument(saved);
             Assert.Equal("resnet18", doc.Workload);
             Assert.True(doc.Metrics.RequestsOk >= 1);
             Assert.Contains(saved, output, StringComparison.Ordinal); // the summary names the file that exists

@@ -1,4 +1,5 @@
 using Harness.Backends;
+using Harness.Decoding;
 using Harness.Engine;
 using Harness.Engine.Scenarios;
 using Harness.Measurement;
@@ -19,15 +20,16 @@ public class GenerateWorkloadTests
         Stop = new StopRules(TimeSpan.Zero, 2, TimeSpan.FromMinutes(2)),
     };
 
-    private static WorkloadOptions Options(params (string Key, string Value)[] settings) =>
-        new() { Threads = 2, Extra = settings.ToDictionary(s => s.Key, s => s.Value) };
+    private static WorkloadOptions Options(string model = "gpt2-124m", int? prompt = null, int? newTokens = null, params (string Key, string Value)[] settings) =>
+        new() { Threads = 2, ModelConfig = ModelCatalog.Load(model), PromptTokens = prompt, NewTokens = newTokens, Extra = settings.ToDictionary(s => s.Key, s => s.Value) };
+
+    private static IWorkload Generate(string backend, WorkloadOptions options) => new OnnxBackendProvider().Create(GenerateWorkload.Name, BackendSpec.Parse(backend), options);
 
     [Fact]
     public void Gpt2_124m_generates_end_to_end_on_cpu_with_decoder_metrics()
     {
         DecoderTestSupport.EnsureCache();
-        using var workload = new OnnxGenerateWorkload(BackendSpec.Parse("onnx:cpu"),
-            Options(("model_config", "gpt2-124m"), ("prompt_tokens", "8"), ("new_tokens", "4")));
+        using IWorkload workload = Generate("onnx:cpu", Options("gpt2-124m", prompt: 8, newTokens: 4));
         EngineResult run = new BenchmarkEngine().Run(workload, Quick(batch: 2));
         ResultDocument doc = ResultBuilder.Build(run, "generate", "onnx:cpu", null);
 
@@ -49,13 +51,16 @@ public class GenerateWorkloadTests
         Assert.Null(extra["mbu"]); // no catalog peak for a CPU
         Assert.Contains("mbu", doc.MetricDefinitions.Keys);
         Assert.Equal(124_439_808L, doc.Config["parameters"]);
+        Assert.Equal("CPUExecutionProvider", doc.Config["execution_provider"]);
+        Assert.Equal(false, doc.Config["cuda_graph"]);
+        Assert.Equal([2, 8, 4], new[] { "batch", "prompt_tokens", "new_tokens" }.Select(k => (int)doc.Config[k]!));
     }
 
     [Fact]
     public void Llama_70b_is_refused_before_anything_is_generated_or_allocated()
     {
         DecoderTestSupport.EnsureCache();
-        using var workload = new OnnxGenerateWorkload(BackendSpec.Parse("onnx:cpu"), Options(("model_config", "llama-70b")));
+        using IWorkload workload = Generate("onnx:cpu", Options("llama-70b"));
         var e = Assert.Throws<HarnessException>(() => workload.Prepare(new WorkloadContext(1, 1, 42, default)));
         Assert.Equal(ExitCodes.BadInput, e.ExitCode);
         Assert.Contains("nothing was allocated", e.Message);
@@ -63,17 +68,14 @@ public class GenerateWorkloadTests
     }
 
     [Theory]
-    [InlineData("model_config", "no-such-model", "Unknown model config")]
-    [InlineData("dtype", "int3", "Unknown dtype")]
-    [InlineData("new_tokens", "0", "new_tokens '0' must be an integer of at least 1")]
-    [InlineData("prompt_tokens", "1000", "exceed gpt2-124m's max_positions")]
-    [InlineData("cuda_graph", "1", "cuda_graph=1 needs onnx:cuda")]
-    [InlineData("cuda_graph", "maybe", "expected 1 or 0")]
-    public void Bad_options_fail_when_the_workload_is_created(string key, string value, string expected)
+    [InlineData(null, 0, null, "--new-tokens must be at least 1")]
+    [InlineData(1000, null, null, "exceed gpt2-124m's max_positions")]
+    [InlineData(null, null, "1", "cuda_graph=1 needs onnx:cuda")]
+    [InlineData(null, null, "maybe", "expected 1 or 0")]
+    public void Bad_options_fail_when_the_workload_is_created(int? prompt, int? newTokens, string? cudaGraph, string expected)
     {
-        var options = Options(("model_config", "gpt2-124m"), ("new_tokens", "100"));
-        var extra = new Dictionary<string, string>(options.Extra) { [key] = value };
-        var e = Assert.Throws<HarnessException>(() => new OnnxGenerateWorkload(BackendSpec.Parse("onnx:cpu"), options with { Extra = extra }));
+        WorkloadOptions options = Options("gpt2-124m", prompt, newTokens ?? 100, cudaGraph is null ? [] : [("cuda_graph", cudaGraph)]);
+        var e = Assert.Throws<HarnessException>(() => Generate("onnx:cpu", options));
         Assert.Contains(expected, e.Message);
     }
 
@@ -82,12 +84,12 @@ public class GenerateWorkloadTests
     {
         // Each rate is the work of a request over this run's median latency: the work is known
         // (2 x 256^3 FLOP; 2 x 16 MiB read and written), the latency is what this machine took.
-        using var gemm = new OnnxGemmWorkload(BackendSpec.Parse("onnx:cpu"), Options(("size", "256")));
+        using var gemm = new OnnxGemmWorkload(BackendSpec.Parse("onnx:cpu"), new WorkloadOptions { Threads = 2, Extra = new Dictionary<string, string> { ["size"] = "256" } });
         EngineResult g = new BenchmarkEngine().Run(gemm, Quick(1));
         Assert.Equal(2.0 * 256 * 256 * 256 * Number(g, "repeats"), Number(g, "flops_per_request"));
         Assert.Equal(1.0, g.Derived.Single(m => m.Name == "achieved_flops_per_s").Value!.Value * MedianSeconds(g) / Number(g, "flops_per_request"), 6);
 
-        using var copy = new OnnxCopyWorkload(BackendSpec.Parse("onnx:cpu"), Options(("size_mib", "16")));
+        using var copy = new OnnxCopyWorkload(BackendSpec.Parse("onnx:cpu"), new WorkloadOptions { Threads = 2, Extra = new Dictionary<string, string> { ["size_mib"] = "16" } });
         EngineResult c = new BenchmarkEngine().Run(copy, Quick(1));
         Assert.Equal(2.0 * (16 << 20) * Number(c, "repeats"), Number(c, "bytes_per_request"));
         Assert.Equal(1.0, c.Derived.Single(m => m.Name == "achieved_bytes_per_s").Value!.Value * MedianSeconds(c) / Number(c, "bytes_per_request"), 6);

@@ -68,7 +68,9 @@ public class CostTests
 
         Assert.Equal(6.88 / (2000 * 3600.0) * 1e6, (double)doc.Metrics.Extra!["usd_per_mtok"]!, 6);
         Assert.Equal(6.88, (double)doc.Metrics.Extra["usd_per_hour"]!, 6);
-        var price = (Dictionary<string, object?>)doc.Metrics.Extra["price"]!;
+        // The offer is written once, in config (before the metric catalog it was in metrics too).
+        Assert.False(doc.Metrics.Extra.ContainsKey("price"));
+        var price = (Dictionary<string, object?>)doc.Config["price"]!;
         Assert.Equal(("aws/p5.48xlarge", "2026-09-19", 1), ((string)price["instance"]!, (string)price["date"]!, (int)price["gpus_charged"]!));
         Assert.StartsWith("callgideon", (string)price["source"]!, StringComparison.Ordinal);
         Assert.Contains("usd_per_mtok", doc.MetricDefinitions.Keys);
@@ -101,10 +103,10 @@ public class CostTests
         var agent = new ResultDocument
         {
             Backend = "torch:cuda",
-            Metrics = new ResultMetrics { ThroughputPerS = 100, ThroughputUnit = "tokens", Extra = new() { ["jobs_per_s"] = 0.5 } },
+            Metrics = new ResultMetrics { ThroughputPerS = 100, ThroughputUnit = "tokens", Extra = new() { ["jobs_per_hour"] = 1800.0 } },
         };
         ResultCost.Annotate(agent, PriceArgument.Parse("3.6/gpu-h", Today));
-        Assert.Equal(0.002, (double)agent.Metrics.Extra!["usd_per_job"]!, 9);     // 3.6 / (0.5 x 3600)
+        Assert.Equal(0.002, (double)agent.Metrics.Extra!["usd_per_job"]!, 9);     // 3.6 / (1800 / 3600 x 3600)
     }
 
     [Fact]

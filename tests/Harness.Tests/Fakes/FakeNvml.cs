@@ -37,6 +37,13 @@ public sealed class FakeNvml : INvml
 
     public IReadOnlyList<GpuInfo> ListGpus() => Available ? Gpus : [];
 
+    /// <summary>The processes each GPU lists (by index); a GPU without an entry cannot list them (null).</summary>
+    public Dictionary<int, IReadOnlyList<GpuProcess>> Processes { get; } = [];
+
+    public string? CudaDriverVersion { get; set; }
+
+    public IReadOnlyList<GpuProcess>? ComputeProcesses(int index) => Processes.TryGetValue(index, out IReadOnlyList<GpuProcess>? p) ? p : null;
+
     public void Set(int index, GpuReading reading) => _current[index] = reading;
 
     public GpuReading ReadGpu(int index, bool withEnergy = true)

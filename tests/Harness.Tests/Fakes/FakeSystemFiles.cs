@@ -46,7 +46,26 @@ public sealed class FakeSystemFiles : ISystemFiles
         Files["/proc/stat"] = sb.ToString();
     }
 
-    /// <summary>/proc/self/stat with utime and stime in clock ticks and RSS in pages; the name has a space and a parenthesis.</summary>
-    public void SetProcessStat(long utime, long stime, long rssPages) =>
-        Files["/proc/self/stat"] = $"4242 (dotnet (x) y) R 1 1 1 0 -1 4194304 100 0 0 0 {utime} {stime} 0 0 20 0 12 0 5000 300000000 {rssPages} 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
+    /// <summary>/proc/self/stat with utime and stime (and the reaped children's) in clock ticks and RSS in pages; the name has a space and a parenthesis.</summary>
+    public void SetProcessStat(long utime, long stime, long rssPages, long cutime = 0, long cstime = 0) =>
+        Files["/proc/self/stat"] = $"4242 (dotnet (x) y) R 1 1 1 0 -1 4194304 100 0 0 0 {utime} {stime} {cutime} {cstime} 20 0 12 0 5000 300000000 {rssPages} 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
+
+    /// <summary>/proc/stat whose "cpu" line holds the given totals (all cores) and <paramref name="cores"/> per-core lines sharing them evenly.</summary>
+    public void SetProcStatFields(int cores, long user, long nice, long system, long idle, long iowait, long irq, long softirq, long steal)
+    {
+        long[] all = [user, nice, system, idle, iowait, irq, softirq, steal];
+        var sb = new StringBuilder();
+        sb.Append("cpu  ").Append(string.Join(' ', all)).Append(" 0 0\n");
+        for (int i = 0; i < cores; i++)
+        {
+            sb.Append($"cpu{i} ").Append(string.Join(' ', all.Select(v => v / cores))).Append(" 0 0\n");
+        }
+
+        sb.Append("intr 12345 0 0\nctxt 999\n");
+        Files["/proc/stat"] = sb.ToString();
+    }
+
+    /// <summary>A /proc/pressure file with the given "some" and "full" totals in microseconds.</summary>
+    public void SetPressure(string resource, long someUs, long fullUs) =>
+        Files[$"/proc/pressure/{resource}"] = $"some avg10=1.00 avg60=1.00 avg300=1.00 total={someUs}\nfull avg10=0.00 avg60=0.00 avg300=0.00 total={fullUs}\n";
 }

@@ -11,7 +11,7 @@ public sealed class RequiresBinariesFactAttribute : FactAttribute
         string[] missing = binaries.Where(b => Find(b) is null).ToArray();
         if (missing.Length > 0)
         {
-            Skip = $"needs {string.Join(", ", missing)} on the PATH (Debian: apt-get install -y prometheus prometheus-pushgateway)";
+            Skip = $"needs {string.Join(", ", missing)} on the PATH (Debian packages prometheus, prometheus-pushgateway; sudo ./run.sh test installs them)";
         }
     }
 

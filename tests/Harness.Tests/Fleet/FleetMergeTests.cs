@@ -1,5 +1,10 @@
 using System.Text.Json.Nodes;
 using Harness.Fleet;
+using Harness.Validity;
+using Harness.Trust.Disturbance;
+using Harness.Telemetry;
+using Harness.Results;
+using Harness.Hardware;
 using Harness.Testing;
 
 namespace Harness.Tests.Fleet;
@@ -391,5 +396,79 @@ public sealed class FleetMergeTests : IDisposable
         Assert.Contains("--k", Assert.Throws<HarnessException>(() => Merge(new MergeOptions { K = 0 })).Message, StringComparison.Ordinal);
         Assert.Contains("--min-deviation", Assert.Throws<HarnessException>(() => Merge(new MergeOptions { MinDeviation = -1 })).Message, StringComparison.Ordinal);
         Assert.Contains("--expect", Assert.Throws<HarnessException>(() => Merge(new MergeOptions { ExpectedTasks = 0 })).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_heterogeneous_fleet_is_grouped_by_fingerprint_and_judged_within_each_group()
+    {
+        // Six AVX-512 nodes at 100/s and four AVX2-only nodes at 70/s: two fleets, neither slow.
+        _fleet.WriteManifest(10);
+        for (int i = 0; i < 10; i++)
+        {
+            bool avx512 = i < 6;
+            ResultDocument doc = FleetFolder.Result(throughput: (avx512 ? 100 : 70) + i % 3 * 0.5, p50: avx512 ? 10 : 14, p99: avx512 ? 20 : 28, host: $"n{i}",
+                cpuFeatures: avx512 ? ["avx2", "fma", "avx512f"] : ["avx2", "fma"]);
+            _fleet.WriteResult(i, doc);
+            _fleet.WriteExit(i, 0, $"n{i}", 10);
+        }
+
+        FleetSummary s = Merge();
+        string md = FleetMarkdown.Render(s);
+
+        Assert.True(s.Healthy);
+        Assert.All(s.Nodes, n => Assert.Empty(n.Flags));
+        Assert.Equal([(1, 6), (2, 4)], s.Groups.Select(g => (g.Id, g.Nodes)));
+        Assert.Equal("Test CPU, 2 cores, avx512f", s.Groups[0].Hardware);
+        Assert.StartsWith("cpu features: avx2, fma, avx512f -> avx2, fma", Assert.Single(s.Groups[1].DiffersFromFirst), StringComparison.Ordinal);
+        Assert.Equal(100.5, s.Groups[0].Spread["throughput_per_s"].Median, 6);
+        Assert.Equal(70.25, s.Groups[1].Spread["throughput_per_s"].Median, 6);
+        Assert.Contains(s.Notes, n => n.StartsWith("The fleet is heterogeneous: 2 hardware groups", StringComparison.Ordinal));
+        Assert.Contains("| group 2 spread |", md, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_slow_node_of_a_group_is_flagged_against_its_group_median()
+    {
+        _fleet.WriteManifest(8);
+        for (int i = 0; i < 8; i++)
+        {
+            bool avx512 = i < 4;
+            double throughput = (avx512 ? 100 : 70) + i % 2 * 0.5 - (i == 6 ? 20 : 0);
+            ResultDocument doc = FleetFolder.Result(throughput: throughput, host: $"n{i}", cpuFeatures: avx512 ? ["avx2", "fma", "avx512f"] : ["avx2", "fma"]);
+            _fleet.WriteResult(i, doc);
+            _fleet.WriteExit(i, 0, $"n{i}", 8);
+        }
+
+        FleetSummary s = Merge();
+
+        NodeSummary flagged = Assert.Single(s.Nodes, n => n.Outlier);
+        Assert.Equal(6, flagged.Task);
+        Assert.Contains("below its group's median 70.25", flagged.Flags.Single(f => f.Metric == "throughput_per_s").Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_disturbed_node_is_listed_as_disturbed_not_slow()
+    {
+        _fleet.WriteManifest(5);
+        _fleet.WriteHealthyFleet(5);
+        ResultDocument busy = FleetFolder.Result(throughput: 60, host: "n2", valid: false);
+        busy.Validity = [new ValidityCondition(QuietHostRule.Name, false, "other processes used 1.02 cores (51% of the machine) during the window (at most 0.1 allowed)")];
+        busy.Telemetry = new TelemetryReport
+        {
+            Enabled = true,
+            Disturbance = new DisturbanceReport { OtherProcessesCores = 1.02, Disturbed = true, Causes = ["other processes used 1.02 cores (51% of the machine) during the window (at most 0.1 allowed)"] },
+        };
+        _fleet.WriteResult(2, busy);
+
+        FleetSummary s = Merge();
+        NodeSummary n2 = s.Nodes.Single(n => n.Task == 2);
+
+        Assert.Equal(NodeStatus.Disturbed, n2.Status);
+        Assert.Empty(n2.Flags);
+        Assert.StartsWith("disturbed, not slow: other processes used 1.02 cores", n2.Reason, StringComparison.Ordinal);
+        Assert.False(s.Healthy);
+        Assert.Equal(4, s.Spread["throughput_per_s"].Count);
+        Assert.Equal(1, s.Aggregate.NodesDisturbed);
+        Assert.Contains("| disturbed |", FleetMarkdown.Render(s), StringComparison.Ordinal);
     }
 }

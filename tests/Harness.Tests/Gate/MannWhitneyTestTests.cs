@@ -54,10 +54,43 @@ public class MannWhitneyTestTests
     [Theory]
     [InlineData(2, 2, false)]
     [InlineData(2, 3, false)]
-    [InlineData(3, 3, true)]
+    [InlineData(3, 3, false)] // 1/20 exactly: not below 0.05
+    [InlineData(3, 4, true)]
     [InlineData(5, 5, true)]
     public void The_smallest_possible_p_value_says_whether_alpha_is_reachable(int n, int m, bool reachable)
     {
         Assert.Equal(reachable, MannWhitneyTest.SmallestPossiblePValue(n, m) < 0.05);
+    }
+
+    [Fact]
+    public void The_exact_null_distribution_counts_every_arrangement()
+    {
+        double[] counts = MannWhitneyTest.NullCounts(5, 5)!;
+
+        Assert.Equal(26, counts.Length);
+        Assert.Equal(252, counts.Sum());
+        Assert.Equal([1, 1, 2, 3, 5, 7, 9, 11, 14, 16, 18, 19, 20], counts.Take(13));
+        Assert.Equal(counts, counts.Reverse());
+    }
+
+    [Fact]
+    public void The_exact_test_gives_the_counted_tail_where_the_normal_one_approximates()
+    {
+        MannWhitneyTest.Result exact = MannWhitneyTest.TestExact([1, 2, 3, 4, 5], [6, 7, 8, 9, 10]);
+        MannWhitneyTest.Result withTies = MannWhitneyTest.TestExact([1, 2, 2, 4], [2, 5, 6, 7]);
+
+        Assert.Equal(1.0 / 252, exact.PGreater, 12);
+        Assert.Equal(1, exact.PLess, 12);
+        Assert.Equal(MannWhitneyTest.Test([1, 2, 2, 4], [2, 5, 6, 7]).PGreater, withTies.PGreater, 12); // ties: the normal approximation
+    }
+
+    [Theory]
+    [InlineData(5, 5, 0.05, 5)]   // P(U <= 4) = 12/252 <= 0.05 < P(U <= 5) = 19/252
+    [InlineData(4, 4, 0.05, 2)]   // P(U <= 1) = 2/70
+    [InlineData(3, 3, 0.05, 1)]   // P(U = 0) = 1/20, exactly alpha: the smallest difference bounds a 95% interval
+    [InlineData(2, 3, 0.05, 0)]   // P(U = 0) = 1/10: no one-sided 95% bound
+    public void The_critical_rank_bounds_the_moses_interval(int n, int m, double alpha, int rank)
+    {
+        Assert.Equal(rank, MannWhitneyTest.CriticalRank(n, m, alpha));
     }
 }

@@ -129,4 +129,24 @@ public class StatisticsTests
         double sigma = Statistics.MadToSigma * Statistics.MedianAbsoluteDeviation(x, Statistics.Median(x));
         Assert.InRange(sigma, 1.95, 2.05);
     }
+
+    // Reference values: the closed forms of the t CDF for 3 and 5 degrees of freedom (1/2 + (theta + sin cos (1 + 2/3 cos^2)) / pi,
+    // theta = atan(t / sqrt(df))), and for the quantiles tan(pi (p - 1/2)) at 1, (2p - 1) / sqrt(2p(1 - p)) at 2, R's qt(0.95, 10) at 10.
+    [Theory]
+    [InlineData(2.0, 5, 0.9490302605850709)]
+    [InlineData(-1.5, 3, 0.1152919326224115)]
+    [InlineData(0.0, 7, 0.5)]
+    public void Student_t_cdf_matches_the_reference(double t, double df, double p)
+    {
+        Assert.Equal(p, Statistics.StudentTCdf(t, df), 9);
+    }
+
+    [Theory]
+    [InlineData(0.95, 10, 1.812461122811676)]
+    [InlineData(0.975, 2, 4.302652729749464)]
+    [InlineData(0.9, 1, 3.077683537175253)]
+    public void Student_t_quantile_matches_the_reference(double p, double df, double t)
+    {
+        Assert.Equal(t, Statistics.StudentTQuantile(p, df), 7);
+    }
 }

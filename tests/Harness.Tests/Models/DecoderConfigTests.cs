@@ -15,6 +15,8 @@ public class DecoderConfigTests
     [InlineData("qwen2.5-0.5b")]
     [InlineData("llama-8b")]
     [InlineData("llama-70b")]
+    [InlineData("gpt-oss-120b")]
+    [InlineData("gpt-oss-20b")]
     [InlineData("gpt2-dispatch-probe")]
     [InlineData("llama-dispatch-probe")]
     public void Shipped_configs_load_and_validate(string name)
@@ -32,6 +34,41 @@ public class DecoderConfigTests
         Assert.Equal((2048, 5632, 22, 32, 4, 32000), (c.Hidden, c.Intermediate, c.Layers, c.Heads, c.KvHeads, c.Vocab));
         Assert.Equal(DecoderArchitecture.Llama, c.Architecture);
         Assert.Equal(64, c.HeadDim);
+    }
+
+    [Fact]
+    public void Gpt_oss_120b_has_the_published_shape_and_is_for_planning_only()
+    {
+        DecoderConfig c = ModelCatalog.Load("gpt-oss-120b");
+        Assert.Equal((2880, 36, 64, 8, 64, 201088), (c.Hidden, c.Layers, c.Heads, c.KvHeads, c.HeadDim, c.Vocab));
+        Assert.Equal((128, 4, 2880, 36), (c.Experts, c.ExpertsPerToken, c.ExpertWidth, c.MoeLayers));
+        Assert.Equal((128, 18), (c.SlidingWindow, c.SlidingWindowLayers));
+        Assert.True(c.PlanningOnly);
+        Assert.Equal("a mixture of experts", c.UnbuiltFeature);
+    }
+
+    [Fact]
+    public void Dense_shapes_keep_their_hash_when_expert_fields_exist()
+    {
+        // The cache folders of generated ONNX models are named by this hash: it must not move.
+        DecoderConfig c = ModelCatalog.Parse(Valid);
+        DecoderConfig explicitDense = ModelCatalog.Parse(Valid.Replace("\"max_positions\": 64", "\"max_positions\": 64, \"experts\": 0, \"sliding_window\": 0"));
+        Assert.Equal(c.ShapeHash(), explicitDense.ShapeHash());
+        Assert.Null(c.UnbuiltFeature);
+    }
+
+    [Theory]
+    [InlineData("\"experts\": 8, \"experts_per_token\": 9, \"planning_only\": true", "experts_per_token must be between 1 and experts (8)")]
+    [InlineData("\"experts\": 8, \"experts_per_token\": 2", "must set planning_only: true")]
+    [InlineData("\"experts_per_token\": 2", "need experts > 0")]
+    [InlineData("\"experts\": 8, \"experts_per_token\": 2, \"dense_layers\": 2, \"planning_only\": true", "dense_layers (2) must leave at least one")]
+    [InlineData("\"sliding_window\": 16", "go together")]
+    [InlineData("\"head_dim\": 32", "must set planning_only: true")]
+    public void Expert_fields_are_checked_in_one_sentence(string fields, string expected)
+    {
+        var e = Assert.Throws<HarnessException>(() => ModelCatalog.Parse(Valid.Replace("\"max_positions\": 64", "\"max_positions\": 64, " + fields)));
+        Assert.Equal(ExitCodes.BadInput, e.ExitCode);
+        Assert.Contains(expected, e.Message);
     }
 
     [Fact]

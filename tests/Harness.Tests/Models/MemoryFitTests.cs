@@ -35,6 +35,24 @@ public class MemoryFitTests
     }
 
     [Fact]
+    public void A_mixture_of_experts_shape_is_refused_by_the_decoders_before_allocating()
+    {
+        // gpt-oss-20b in bf16 (about 42 GB) would fit an H200, but the decoders build dense MLPs.
+        DecoderConfig c = ModelCatalog.Load("gpt-oss-20b");
+        var e = Assert.Throws<HarnessException>(() => MemoryFit.Check(c, 1, 128, 256, TensorDType.BFloat16, long.MaxValue, "GPU 0"));
+        Assert.Contains("mixture of experts", e.Message);
+        Assert.Contains("nothing was allocated", e.Message);
+    }
+
+    [Fact]
+    public void A_sliding_window_layer_keeps_only_its_window_in_the_kv_cache()
+    {
+        // gpt-oss-20b at 1024 tokens: 12 full layers x 1024 + 12 sliding x 128 = 13,824 token-layers of 2 x 8 x 64 x 2 B (bf16).
+        MemoryNeed need = MemoryFit.Estimate(ModelCatalog.Load("gpt-oss-20b"), 2, 512, 1024, TensorDType.BFloat16);
+        Assert.Equal(2L * 13_824 * 2 * 8 * 64 * 2, need.KvCacheBytes);
+    }
+
+    [Fact]
     public void Context_beyond_max_positions_is_refused()
     {
         DecoderConfig c = ModelCatalog.Load("gpt2-124m");

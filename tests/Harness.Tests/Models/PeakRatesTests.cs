@@ -1,3 +1,6 @@
+using Harness.Metrics;
+using Harness.Results;
+using Harness.Testing;
 using Harness.Models;
 
 namespace Harness.Tests.Models;
@@ -24,21 +27,37 @@ public class PeakRatesTests
     [Fact]
     public void Measured_ceilings_take_the_best_of_the_gemm_and_copy_results()
     {
-        string dir = Path.Combine(Path.GetTempPath(), "ceil-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
-        try
+        using var dir = new SyntheticResults.TempFolder();
+        string Ceiling(string name, MetricDefinition metric, double value)
         {
-            File.WriteAllText(Path.Combine(dir, "gemm.json"), """{ "metrics": { "achieved_flops_per_s": 1.5e11 } }""");
-            File.WriteAllText(Path.Combine(dir, "copy.json"), """{ "metrics": { "achieved_bytes_per_s": 1.0e10 } }""");
-            File.WriteAllText(Path.Combine(dir, "read.json"), """{ "metrics": { "achieved_bytes_per_s": 2.0e10 } }""");
-            PeakRates m = PeakRates.Measured(Directory.GetFiles(dir).Order())!;
-            Assert.Equal(1.5e11, m.FlopsPerS);
-            Assert.Equal(2.0e10, m.BytesPerS);
-            Assert.Contains("read.json", m.Source);
+            ResultDocument doc = SyntheticResults.Make([1, 2, 3], workload: name);
+            doc.Metrics.Set(metric, value);
+            return SyntheticResults.Write(dir.Path, name + ".json", doc);
         }
-        finally
-        {
-            Directory.Delete(dir, true);
-        }
+
+        string[] files =
+        [
+            Ceiling("gemm", MetricCatalog.AchievedFlopsPerS, 1.5e11),
+            Ceiling("copy", MetricCatalog.AchievedBytesPerS, 1.0e10),
+            Ceiling("read", MetricCatalog.AchievedBytesPerS, 2.0e10),
+        ];
+
+        PeakRates m = PeakRates.Measured(files)!;
+
+        Assert.Equal(1.5e11, m.FlopsPerS);
+        Assert.Equal(2.0e10, m.BytesPerS);
+        Assert.Contains("read.json", m.Source);
+    }
+
+    [Fact]
+    public void A_ceiling_file_that_is_not_a_result_is_bad_input()
+    {
+        using var dir = new SyntheticResults.TempFolder();
+        string path = Path.Combine(dir.Path, "gemm.json");
+        File.WriteAllText(path, """{ "metrics": { "achieved_flops_per_s": 1.5e11 } }""");
+
+        var e = Assert.Throws<HarnessException>(() => PeakRates.Measured([path]));
+
+        Assert.Equal($"Result file '{path}' is not a harness result: it has no schema_version.", e.Message);
     }
 }

@@ -1,8 +1,10 @@
 using Harness.Cost;
+using Harness.Engine;
 using Harness.Hardware.Catalog;
 using Harness.Planning;
 using Harness.Projection;
 using Harness.Results;
+using Harness.Tests.Fakes;
 using Harness.Tests.Projection;
 
 namespace Harness.Tests.Planning;
@@ -16,7 +18,7 @@ public class CapacityPlannerTests
         Workload = LlmResultReader.Read(doc, "run.json"),
         Source = HardwareCatalog.Default.Get("h200"),
         TargetOutputTokensPerS = target,
-        Slos = SloLimit.ParseList(slo),
+        Slos = ServiceLevelObjective.ParseList(slo),
         Cards = CapacityPlanner.DefaultCards.Select(HardwareCatalog.Default.Get).ToList(),
         Prices = PriceCatalog.Default,
         Policy = Today,
@@ -108,14 +110,11 @@ public class CapacityPlannerTests
     }
 
     [Theory]
-    [InlineData("ttft_p99<500ms,tpot_p99<50ms", "ttft", "p99", 500)]
-    [InlineData("tpot_p50 < 0.05s", "tpot", "p50", 50)]
-    [InlineData("itl_p90<=20ms", "tpot", "p90", 20)]
-    public void Slos_parse(string text, string metric, string percentile, double ms)
-    {
-        SloLimit s = SloLimit.ParseList(text)[0];
-        Assert.Equal((metric, percentile, ms), (s.Metric, s.Percentile, s.LimitMs));
-    }
+    [InlineData("ttft_p99<500ms,tpot_p99<50ms")]
+    [InlineData("tpot_p50 < 0.05s")]
+    [InlineData("ttft_p99.9<=2s")]
+    public void Plans_take_the_slo_grammar_of_run(string text) =>
+        Assert.NotEmpty(CapacityPlanner.Plan(Request(Run(), text)).Cards);
 
     [Theory]
     [InlineData("ttft<500ms")]
@@ -123,7 +122,17 @@ public class CapacityPlannerTests
     [InlineData("e2e_p99<5s")]
     [InlineData("")]
     public void Bad_slos_are_bad_input(string text) =>
-        Assert.Equal(ExitCodes.BadInput, Assert.Throws<HarnessException>(() => SloLimit.ParseList(text)).ExitCode);
+        Assert.Equal(ExitCodes.BadInput, Assert.Throws<HarnessException>(() => ServiceLevelObjective.ParseList(text)).ExitCode);
+
+    [Theory]
+    [InlineData("p99<50ms", "latency_p99")]
+    [InlineData("ttft_p75<500ms", "ttft_p75")]
+    public void A_plan_refuses_what_a_projection_cannot_give_in_one_sentence(string text, string named)
+    {
+        var e = Assert.Throws<HarnessException>(() => CapacityPlanner.Plan(Request(Run(), text)));
+        Assert.Contains(named, e.Message, StringComparison.Ordinal);
+        Assert.Contains("ttft_p99<500ms,tpot_p99<50ms", e.Message, StringComparison.Ordinal);
+    }
 
     [Theory]
     [InlineData("50000 tok/s", 50_000)]
@@ -136,9 +145,91 @@ public class CapacityPlannerTests
     public void A_bad_target_or_agent_file_is_bad_input()
     {
         Assert.Throws<HarnessException>(() => PlanTarget.ParseTokensPerSecond("fast"));
-        var e = Assert.Throws<HarnessException>(() => AgentCpuDemand.CoresPerGpu(new ResultDocument(), "agent.json"));
+        using var dir = new TempDir();
+        string Write(string name, object doc)
+        {
+            string path = Path.Combine(dir.Path, name);
+            File.WriteAllText(path, System.Text.Json.JsonSerializer.Serialize(doc, ResultJson.Options));
+            return path;
+        }
+
+        string none = Write("none.json", new Harness.Agents.Reporting.AgentSweepDocument { CoresPerGpuBasis = "unreachable", CoresPerGpuNote = "even 64 workers keep the device 40% busy" });
+        var e = Assert.Throws<HarnessException>(() => AgentCpuDemand.CoresPerGpu(none));
         Assert.Contains(AgentCpuDemand.MetricName, e.Message, StringComparison.Ordinal);
-        var agent = new ResultDocument { Metrics = new ResultMetrics { Extra = new() { [AgentCpuDemand.MetricName] = 12.5 } } };
-        Assert.Equal(12.5, AgentCpuDemand.CoresPerGpu(agent, "agent.json"));
+        Assert.Contains("even 64 workers", e.Message, StringComparison.Ordinal);
+        var run = Assert.Throws<HarnessException>(() => AgentCpuDemand.CoresPerGpu(Write("run.json", Harness.Testing.SyntheticResults.Make([1, 2]))));
+        Assert.Contains("is not an agents sweep", run.Message, StringComparison.Ordinal);
+        string folder = Directory.CreateDirectory(Path.Combine(dir.Path, "sweep")).FullName;
+        Write(Path.Combine("sweep", ResultReader.AgentSweepFileName), new Harness.Agents.Reporting.AgentSweepDocument { CoresPerGpuFor90pctBusy = 12, CoresPerGpuBasis = "measured" });
+        Assert.Equal(12, AgentCpuDemand.CoresPerGpu(folder));
+    }
+
+    [Fact]
+    public void Each_card_plans_in_the_precision_it_would_serve_in()
+    {
+        PlanRequest r = Request(Run(), "ttft_p99<2000ms,tpot_p99<100ms") with
+        {
+            Dtype = CardChoice.Parse("h100=fp8,gb200=fp4", "--dtype", HardwareCatalog.Default),
+        };
+        CapacityPlan plan = CapacityPlanner.Plan(r);
+        CardPlan Card(string id) => plan.Cards.Single(c => c.Card == id);
+
+        Assert.Equal("fp8 (KV cache bf16)", Card("h100-sxm").Precision);
+        Assert.Equal("fp4 (KV cache bf16)", Card("gb200").Precision);
+        Assert.Equal("bf16", Card("h200").Precision);
+        Assert.Contains("fp8 measured on a card", Card("h100-sxm").PrecisionRule, StringComparison.Ordinal);
+        Assert.Contains("measured on neither card", Card("gb200").PrecisionRule, StringComparison.Ordinal);
+        Assert.Contains(Card("gb200").Basis, b => b is { Part: "precision", Source: "assumed" });
+        // Fewer bytes per step: an fp4 GB200 needs no more GPUs than a bf16 one.
+        CardPlan bf16 = CapacityPlanner.Plan(Request(Run(), "ttft_p99<2000ms,tpot_p99<100ms")).Cards.Single(c => c.Card == "gb200");
+        Assert.True(Card("gb200").Gpus.Value <= bf16.Gpus.Value);
+
+        string md = PlanReport.Markdown(plan);
+        Assert.Contains("| gb200 | fp4 (KV cache bf16) |", md, StringComparison.Ordinal);
+        Assert.Contains("- gb200 in fp4 (KV cache bf16): fp4 measured on neither card", md, StringComparison.Ordinal);
+        Assert.Contains("measured: latencies, efficiencies", md, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_mixture_of_experts_model_is_planned_from_a_dense_run()
+    {
+        PlanRequest r = Request(Run(), "ttft_p99<5000ms,tpot_p99<200ms") with
+        {
+            Model = Harness.Models.ModelCatalog.Load("gpt-oss-120b"),
+            Dtype = CardChoice.Parse("fp8,gb200=fp4,gb300=fp4", "--dtype", HardwareCatalog.Default),
+            Cards = [HardwareCatalog.Default.Get("h200"), HardwareCatalog.Default.Get("gb200")],
+        };
+        CapacityPlan plan = CapacityPlanner.Plan(r);
+
+        Assert.Equal("gpt-oss-120b", plan.Workload);
+        Assert.All(plan.Cards, c => Assert.True(c.MeetsSlo, c.Why));
+        Assert.Contains(plan.Cards[0].Basis, b => b.Part == "experts read");
+        Assert.Contains(plan.Notes, n => n.Contains("gpt-oss-120b is planned from a run", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("fp8", "fp8", null, null)]
+    [InlineData("h100=fp8,gb200=fp4", null, "h100-sxm", "fp8")]
+    [InlineData("fp8, gb200=FP4", "fp8", "gb200", "fp4")]
+    public void Per_card_dtypes_parse(string text, string? fallback, string? card, string? value)
+    {
+        CardChoice c = CardChoice.Parse(text, "--dtype", HardwareCatalog.Default);
+        Assert.Equal(fallback, c.Default);
+        if (card is not null)
+        {
+            Assert.Equal(value, c.For(card));
+        }
+    }
+
+    [Theory]
+    [InlineData("fp8,fp4", "more than one value")]
+    [InlineData("h100=fp9", "not a known dtype")]
+    [InlineData("tpu=fp8", "Unknown card 'tpu'")]
+    [InlineData("h100=fp8,h100-sxm=fp4", "names h100-sxm twice")]
+    public void Bad_per_card_dtypes_are_bad_input(string text, string expected)
+    {
+        var e = Assert.Throws<HarnessException>(() => CardChoice.Parse(text, "--dtype", HardwareCatalog.Default));
+        Assert.Equal(ExitCodes.BadInput, e.ExitCode);
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
     }
 }

@@ -182,12 +182,18 @@ public class RooflineProjectorTests
     }
 
     [Fact]
-    public void A_dtype_the_target_lacks_is_bad_input()
+    public void A_dtype_the_target_lacks_is_widened_to_one_it_has_and_said_so()
     {
+        // fp8 weights on an A100 (no fp8 rate): weight-only quantization, products in bf16, bytes read in fp8.
         ResultDocument doc = SyntheticRuns.Llm(SyntheticRuns.H200, 95, 12);
         doc.Config["dtype"] = "fp8";
-        var e = Assert.Throws<HarnessException>(() => Project(doc, "h200", "a100-sxm"));
-        Assert.Contains("no fp8 rate for a100-sxm", e.Message, StringComparison.Ordinal);
+        ProjectionResult p = Project(doc, "h200", "a100-sxm");
+        Assert.Contains("widened to bf16 for the matrix products: the target has no fp8 rate", p.Precision.Rule, StringComparison.Ordinal);
+        Assert.Equal(8.0, p.Memory.WeightsGb, 3);
+
+        // Nothing at fp32 or wider on an A100 in the catalog.
+        var e = Assert.Throws<HarnessException>(() => Project(doc, "h200", "a100-sxm", new ProjectionOptions { Dtype = "fp32" }));
+        Assert.Contains("no matrix-product rate at fp32 or wider for a100-sxm", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

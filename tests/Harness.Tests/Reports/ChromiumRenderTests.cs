@@ -13,7 +13,7 @@ public sealed class ChromiumFactAttribute : FactAttribute
     {
         if (Chromium.Path is null)
         {
-            Skip = "chromium is not installed (Debian package 'chromium'; .ci/run installs it), so the report cannot be rendered here";
+            Skip = "chromium is not installed (Debian package 'chromium'; sudo ./run.sh test installs it), so the report cannot be rendered here";
         }
     }
 }

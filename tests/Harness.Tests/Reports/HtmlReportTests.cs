@@ -31,6 +31,12 @@ public class HtmlReportTests
         Assert.Equal(3, Regex.Matches(power, "<polyline").Count);
         Assert.Contains("gpu.samples.power_w", power, StringComparison.Ordinal);
         Assert.DoesNotContain("temperature", html, StringComparison.Ordinal);
+        // Disturbed windows are shaded on the time series: from 1 s to 2 s of the 4-worker run.
+        string disturbance = Section(html, "telemetry-disturbance");
+        Assert.Equal(3, Regex.Matches(disturbance, "<polyline").Count);
+        Assert.Contains("class=\"band disturbed\"", disturbance, StringComparison.Ordinal);
+        Assert.Contains("concurrency:4: other processes over the quiet-host limit from 1 s to 2 s", disturbance, StringComparison.Ordinal);
+        Assert.Contains("class=\"band disturbed\"", Section(html, "telemetry-utilization"), StringComparison.Ordinal);
         // Roof plus one point per run, each labelled with its MFU.
         Assert.Equal(3, Regex.Matches(Section(html, "roofline"), "<circle").Count);
         Assert.Contains("MFU 10.0%", html, StringComparison.Ordinal);

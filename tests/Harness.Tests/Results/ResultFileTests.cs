@@ -48,7 +48,7 @@ public class ResultFileTests : IDisposable
         ResultDocument doc = ResultBuilder.Build(Runs.Fake(), "fake", "onnx:cpu", Hardware());
         string path = Path.Combine(_dir, "r.json");
         AtomicFile.WriteAllText(path, ResultJson.Serialize(doc));
-        ResultDocument back = ResultJson.Read(path);
+        ResultDocument back = ResultReader.ReadDocument(path);
 
         Assert.Equal(doc.Workload, back.Workload);
         Assert.Equal(doc.Valid, back.Valid);
@@ -86,10 +86,10 @@ public class ResultFileTests : IDisposable
     {
         string path = Path.Combine(_dir, "bad.json");
         File.WriteAllText(path, "{ not json");
-        var e = Assert.Throws<HarnessException>(() => ResultJson.Read(path));
+        var e = Assert.Throws<HarnessException>(() => ResultReader.ReadDocument(path));
         Assert.Equal(ExitCodes.BadInput, e.ExitCode);
         Assert.Contains("bad.json", e.Message, StringComparison.Ordinal);
-        Assert.Throws<HarnessException>(() => ResultJson.Read(Path.Combine(_dir, "missing.json")));
+        Assert.Throws<HarnessException>(() => ResultReader.ReadDocument(Path.Combine(_dir, "missing.json")));
     }
 
     [Fact]

@@ -1,9 +1,15 @@
+using Harness.Agents;
+using Harness.Agents.Reporting;
+using Harness.Agents.Scheduling;
+using Harness.Agents.Tools;
 using Harness.Backends;
+using Harness.Decoding;
 using Harness.Engine;
 using Harness.Engine.Scenarios;
 using Harness.Results;
 using Harness.Running;
 using Harness.Testing;
+using Harness.Tests.Agents;
 using Harness.Tests.Fakes;
 
 namespace Harness.Tests.Results;
@@ -95,7 +101,7 @@ public sealed class ResultWriterTests : IDisposable
         var runner = new BenchmarkRunner(FakeBackendProvider.Registry(), nvml: FakeNvml.Missing);
         var request = new RunRequest("sleep", BackendSpec.Parse("fake:cpu"), new WorkloadOptions(),
             new RunSettings { Scenario = ClosedLoopScenario.Single, Warmup = WarmupRule.None, Stop = new StopRules(TimeSpan.Zero, 50, TimeSpan.FromMinutes(1)) },
-            path, disk.Path);
+            path, disk.Path, Disturbance: SharedMachine.Limits);
         disk.Fill();
 
         RunOutcome outcome = runner.Run(request);
@@ -106,7 +112,7 @@ public sealed class ResultWriterTests : IDisposable
             Assert.Equal(ExitCodes.Invalid, outcome.ExitCode);
             Assert.Contains("no space left on device", outcome.Rescue, StringComparison.Ordinal);
             Assert.Contains(outcome.Path, outcome.Rescue, StringComparison.Ordinal);
-            Assert.Equal(50, ResultJson.Read(outcome.Path).Metrics.RequestsOk);
+            Assert.Equal(50, ResultReader.ReadDocument(outcome.Path).Metrics.RequestsOk);
         }
         finally
         {
@@ -121,7 +127,7 @@ public sealed class ResultWriterTests : IDisposable
         string folder = Path.Combine(disk.Path, "sweep");
         RunRequest template = new("sleep", BackendSpec.Parse("fake:cpu"), new WorkloadOptions(),
             new RunSettings { Scenario = ClosedLoopScenario.Single, Warmup = WarmupRule.None, Stop = new StopRules(TimeSpan.Zero, 5, TimeSpan.FromMinutes(1)) },
-            null, disk.Path);
+            null, disk.Path, Disturbance: SharedMachine.Limits);
         var runner = new BenchmarkRunner(FakeBackendProvider.Registry(), nvml: FakeNvml.Missing);
         int points = 0;
         RunOutcome Run(RunRequest r)
@@ -149,6 +155,51 @@ public sealed class ResultWriterTests : IDisposable
         finally
         {
             Directory.Delete(Path.GetDirectoryName(outcome.IndexPath)!, recursive: true);
+        }
+    }
+
+    [TmpfsFact]
+    public void An_agent_sweep_whose_disk_fills_rescues_its_files_naming_each_point_where_it_is()
+    {
+        using var disk = new Tmpfs(kib: 1024);
+        string folder = Path.Combine(disk.Path, "agent-sweep");
+        var request = new AgentSweepRequest
+        {
+            Profile = AgentTestProfiles.Fixed(agents: 2, maxBatch: 2),
+            Options = new AgentSchedulerOptions { Agents = 2, Workers = 1, MaxBatch = 2 },
+            Workers = [1, 2],
+            Timing = new AgentRunTiming(TimeSpan.Zero, TimeSpan.FromSeconds(0.3)),
+            Llm = new LlmChoice { Model = new LatencyModel { TtftMs = 1, TpotMs = 1 } },
+            Output = new RunOutput(folder, Disturbance: SharedMachine.Limits),
+            SimulationTiming = new AgentRunTiming(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5)),
+        };
+        var sweep = new AgentSweep(() => new ToolSet([new SpinTool(ms: 1)]), new BackendRegistry([]), nvml: FakeNvml.Missing);
+
+        // The first point and the document listing it are written; then the disk is full.
+        AgentSweepOutcome outcome = sweep.Run(request, line =>
+        {
+            if (line.StartsWith("workers", StringComparison.Ordinal) && !File.Exists(Path.Combine(disk.Path, "fill")))
+            {
+                disk.Fill();
+            }
+        });
+
+        string rescued = Path.GetDirectoryName(outcome.Written.Path)!;
+        try
+        {
+            Assert.True(outcome.Rescued);
+            Assert.Null(outcome.Points[0].Rescue);
+            Assert.Contains("no space left on device", outcome.Points[1].Rescue, StringComparison.Ordinal);
+            Assert.EndsWith($"it was saved to {outcome.Written.Path} instead.", outcome.Written.RescueMessage, StringComparison.Ordinal);
+            Assert.Equal(2, outcome.Rescues.Count());
+            AgentSweepDocument doc = AgentSweepJson.Read(outcome.Written.Path);
+            Assert.Equal(Path.Combine(folder, "w1.json"), doc.Points[0].Result);
+            Assert.Equal("w2.json", doc.Points[1].Result); // beside the rescued document
+            Assert.All(doc.Points, p => Assert.True(File.Exists(Path.Combine(rescued, p.Result!)), p.Result));
+        }
+        finally
+        {
+            Directory.Delete(rescued, recursive: true);
         }
     }
 }

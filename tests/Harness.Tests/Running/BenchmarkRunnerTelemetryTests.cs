@@ -9,6 +9,7 @@ using Harness.Results;
 using Harness.Running;
 using Harness.Telemetry;
 using Harness.Telemetry.Prometheus;
+using Harness.Testing;
 using Harness.Tests.Fakes;
 using Harness.Validity;
 
@@ -32,7 +33,8 @@ public sealed class BenchmarkRunnerTelemetryTests : IDisposable
         },
         output,
         Telemetry: telemetry,
-        Metrics: metrics);
+        Metrics: metrics,
+        Disturbance: SharedMachine.Limits); // real runs on a shared machine: see SharedMachine
 
     [Fact]
     public void A_GPU_run_reports_energy_per_token_and_a_live_sampler()

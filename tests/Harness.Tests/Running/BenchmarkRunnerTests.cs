@@ -54,7 +54,7 @@ public class BenchmarkRunnerTests : IDisposable
         await cancel;
 
         Assert.Equal(ExitCodes.Invalid, o.ExitCode);
-        ResultDocument doc = ResultJson.Read(path);
+        ResultDocument doc = ResultReader.ReadDocument(path);
         Assert.True(doc.Cancelled);
         Assert.False(doc.Valid);
         Assert.Equal("cancelled", doc.StopReason);

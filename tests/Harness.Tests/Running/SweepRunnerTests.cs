@@ -34,7 +34,7 @@ public class SweepRunnerTests
         Assert.All(index.Points, p => Assert.True(File.Exists(Path.Combine(dir.Path, p.File))));
         Assert.Equal(["poisson:10:2", "poisson:20:2", "poisson:40:2"], index.Points.Select(p => p.Scenario));
         Assert.Equal(ExitCodes.Ok, o.ExitCode);
-        Assert.Equal(3, ResultFiles.Expand(dir.Path).Count); // the index is not taken for a result
+        Assert.Equal(3, ResultReader.Find(dir.Path).Count); // the index is not taken for a result
     }
 
     [Fact]

@@ -143,7 +143,7 @@ public class SloAndTailRulesTests
             TimeToFirstToken = new SampleRecorder(Hz),
             TimePerOutputToken = new SampleRecorder(Hz),
             InterTokenLatency = new SampleRecorder(Hz),
-            OutcomeCounts = [ok, 0, timeouts, 0],
+            Outcomes = new RequestCounts(Ok: ok, Error: 0, Timeout: timeouts, Cancelled: 0),
             InputUnits = ok,
             OutputUnits = ok,
             Errors = new ErrorLog(),

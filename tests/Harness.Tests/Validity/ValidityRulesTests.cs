@@ -57,7 +57,7 @@ public class ValidityRulesTests
             Workload = run.Workload, Settings = run.Settings, StartedUtc = run.StartedUtc, WindowStart = run.WindowStart,
             WindowEnd = run.WindowEnd, Frequency = run.Frequency, WallWindow = run.WallWindow * 1.05, MonotonicWindow = run.MonotonicWindow, StopReason = run.StopReason,
             WarmupRequests = run.WarmupRequests, Latency = run.Latency, TimeToFirstToken = run.TimeToFirstToken,
-            TimePerOutputToken = run.TimePerOutputToken, InterTokenLatency = run.InterTokenLatency, OutcomeCounts = run.OutcomeCounts,
+            TimePerOutputToken = run.TimePerOutputToken, InterTokenLatency = run.InterTokenLatency, Outcomes = run.Outcomes,
             InputUnits = run.InputUnits, OutputUnits = run.OutputUnits, Errors = run.Errors,
         };
         Assert.False(Condition(skewed, "clock").Passed);

@@ -1,9 +1,11 @@
 using Harness.Backends;
+using Harness.Decoding;
 using Harness.Models;
 using Harness.Onnx;
 using Harness.Onnx.Decoder;
 using Harness.Torch.Decoder;
 using Microsoft.ML.OnnxRuntime;
+using Harness.Testing;
 using TorchSharp;
 
 namespace Harness.Torch.Tests.Decoder;
@@ -46,6 +48,57 @@ public class ParityTests
         var reference = new ReferenceDecoder(c, WeightSeed);
         long[] expected = reference.Generate(prompt.AsSpan(0, promptTokens), newTokens);
         Assert.Equal(expected, torchTokens.Select(t => t[0]).ToArray());
+    }
+
+    /// <summary>
+    /// The same through the step-level contract that generate, the agents and serving use: each
+    /// provider's decoder, sequences bringing their prompt ids, greedy tokens out. ONNX Runtime and
+    /// TorchSharp give the same tokens for every sequence, and the reference's.
+    /// </summary>
+    [TorchTheory]
+    [InlineData("tiny-llama-test")]
+    [InlineData("tiny-gpt2-test")]
+    public void Onnx_and_torch_decoders_agree_through_the_step_contract(string model)
+    {
+        DecoderConfig c = ModelCatalog.Load(model);
+        const int batch = 3, promptTokens = 5, newTokens = 6;
+        long[] prompt = new GenerateSettings { Model = c, PromptTokens = promptTokens, DType = TensorDType.Float32 }.Prompt(batch, seed: 9);
+        long[][] onnx = Decode(new OnnxBackendProvider(), "onnx:cpu", c, prompt, batch, promptTokens, newTokens);
+        long[][] torch = Decode(new TorchBackendProvider(), "torch:cpu", c, prompt, batch, promptTokens, newTokens);
+        var reference = new ReferenceDecoder(c, WeightSeed);
+        for (int b = 0; b < batch; b++)
+        {
+            Assert.Equal(onnx[b], torch[b]);
+            Assert.Equal(reference.Generate(prompt.AsSpan(b * promptTokens, promptTokens), newTokens), torch[b]);
+        }
+    }
+
+    /// <summary>
+    /// The decoders with a KV-cache slot per sequence (what serving runs): sequences join while
+    /// others decode, leave, reuse slots and run above free ones, and on both backends each gets the
+    /// reference decoder's greedy tokens for its prompt alone.
+    /// </summary>
+    [TorchTheory]
+    [InlineData("tiny-llama-test")]
+    [InlineData("tiny-gpt2-test")]
+    public void Onnx_and_torch_slot_decoders_agree_with_sequences_joining(string model)
+    {
+        DecoderConfig c = ModelCatalog.Load(model);
+        var spec = new DecoderSpec { Model = c, DType = TensorDType.Float32, WeightSeed = WeightSeed, Slots = StaggeredJoins.Slots, Shapes = DecoderShapes.PerSlot, Context = 24 };
+        (long[] Prompt, long[] Tokens)[] onnx, torch;
+        using (IStepDecoder d = new OnnxBackendProvider().CreateDecoder(BackendSpec.Parse("onnx:cpu"), new WorkloadOptions { Threads = 1 }, spec))
+        {
+            onnx = StaggeredJoins.Run(d, c.Vocab);
+        }
+
+        using (IStepDecoder d = new TorchBackendProvider().CreateDecoder(BackendSpec.Parse("torch:cpu"), new WorkloadOptions(), spec))
+        {
+            Assert.IsType<TorchSlotDecoder>(d);
+            torch = StaggeredJoins.Run(d, c.Vocab);
+        }
+
+        StaggeredJoins.AssertMatchesReference(c, WeightSeed, onnx);
+        StaggeredJoins.AssertMatchesReference(c, WeightSeed, torch);
     }
 
     /// <summary>
@@ -112,6 +165,31 @@ public class ParityTests
         m.LoadWeights(new WeightGenerator(WeightSeed, c.Layers), dtype, torch.CPU);
         using var r = new TorchDecoderRunner(m, batch, promptTokens, promptTokens + newTokens, captureLogits: true);
         return Generate(newTokens, () => r.Prefill(prompt), r.Step, () => r.NextTokens.ToArray(), () => r.Logits.ToArray());
+    }
+
+    /// <summary>Each sequence's greedy tokens from a provider's decoder, one iteration at a time.</summary>
+    private static long[][] Decode(IDecoderProvider provider, string backend, DecoderConfig c, long[] prompt, int batch, int promptTokens, int newTokens)
+    {
+        var spec = new DecoderSpec { Model = c, DType = TensorDType.Float32, WeightSeed = WeightSeed, Slots = batch };
+        using IStepDecoder decoder = provider.CreateDecoder(BackendSpec.Parse(backend), new WorkloadOptions { Threads = 1 }, spec);
+        var sequences = Enumerable.Range(0, batch).Select(b => new DecodeSequence(b, promptTokens, newTokens, prompt.AsMemory(b * promptTokens, promptTokens))).ToArray();
+        var tokens = new long[batch][];
+        for (int b = 0; b < batch; b++)
+        {
+            tokens[b] = new long[newTokens];
+        }
+
+        for (int i = 0; i < newTokens; i++)
+        {
+            decoder.Step(i == 0 ? sequences : [], i == 0 ? [] : sequences, CancellationToken.None);
+            for (int b = 0; b < batch; b++)
+            {
+                tokens[b][i] = sequences[b].LastToken;
+            }
+        }
+
+        Assert.All(sequences, s => Assert.True(s.Done));
+        return tokens;
     }
 
     private static (long[][], float[][]) Generate(int newTokens, Action prefill, Action step, Func<long[]> tokens, Func<float[]> logits)

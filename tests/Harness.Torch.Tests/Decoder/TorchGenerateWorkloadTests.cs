@@ -1,6 +1,8 @@
 using Harness.Backends;
+using Harness.Decoding;
 using Harness.Engine;
 using Harness.Engine.Scenarios;
+using Harness.Models;
 
 namespace Harness.Torch.Tests.Decoder;
 
@@ -17,17 +19,21 @@ public class TorchGenerateWorkloadTests
     private static WorkloadOptions Options(params (string Key, string Value)[] settings) =>
         new() { Threads = 2, Extra = settings.ToDictionary(s => s.Key, s => s.Value) };
 
+    private static IWorkload Generate(string backend, string model) =>
+        new TorchBackendProvider().Create(GenerateWorkload.Name, BackendSpec.Parse(backend), new WorkloadOptions { Threads = 2, ModelConfig = ModelCatalog.Load(model), PromptTokens = 8, NewTokens = 4 });
+
     [TorchFact]
     public void Gpt2_124m_generates_end_to_end_on_cpu()
     {
-        using var workload = new TorchGenerateWorkload(BackendSpec.Parse("torch:cpu"),
-            Options(("model_config", "gpt2-124m"), ("prompt_tokens", "8"), ("new_tokens", "4")));
+        using IWorkload workload = Generate("torch:cpu", "gpt2-124m");
         EngineResult run = new BenchmarkEngine().Run(workload, Quick(batch: 2));
         Assert.Equal(0, run.Count(RequestOutcome.Error));
         Assert.True(run.Count(RequestOutcome.Ok) >= 2);
         Assert.Equal(run.Count(RequestOutcome.Ok) * 8, run.OutputUnits);
         Assert.Equal(run.Count(RequestOutcome.Ok) * 3, run.InterTokenLatency.Count);
         Assert.True(run.Derived.Single(m => m.Name == "decode_tokens_per_s").Value > 0);
+        Assert.Contains("torch_device", run.Workload.Details.Keys);
+        Assert.Equal("gpt2-124m", run.Workload.Details["model_config"]);
     }
 
     [TorchFact]
@@ -50,7 +56,7 @@ public class TorchGenerateWorkloadTests
     [Fact]
     public void Cuda_without_a_cuda_libtorch_is_one_sentence()
     {
-        using var workload = new TorchGenerateWorkload(BackendSpec.Parse("torch:cuda"), Options(("model_config", "tiny-gpt2-test"), ("prompt_tokens", "8"), ("new_tokens", "4")));
+        using IWorkload workload = Generate("torch:cuda", "tiny-gpt2-test");
         var e = Assert.Throws<HarnessException>(() => workload.Prepare(new WorkloadContext(1, 1, 1, default)));
         Assert.Equal(ExitCodes.BadInput, e.ExitCode);
         Assert.DoesNotContain("\n", e.Message);

@@ -1,7 +1,9 @@
 using Harness.Agents.Profiles;
 using Harness.Agents.Scheduling;
 using Harness.Agents.Tools;
+using Harness.Decoding;
 using Harness.Measurement;
+using Harness.Metrics;
 using Harness.Results;
 
 namespace Harness.Agents.Reporting;
@@ -12,24 +14,11 @@ namespace Harness.Agents.Reporting;
 /// </summary>
 public sealed class AgentRunReport
 {
-    public static readonly IReadOnlyDictionary<string, string> Definitions = new Dictionary<string, string>
+    /// <summary>Definitions of the agents section's per-tool figures (the flat metrics have theirs in the metric catalog).</summary>
+    public static readonly IReadOnlyDictionary<string, string> ToolDefinitions = new Dictionary<string, string>
     {
-        ["jobs_per_hour"] = "turns per second x 3600 / mean turns per job of the profile (stable even when few jobs end inside a short window)",
-        ["jobs_completed"] = "jobs that ran from their first turn to their last inside the run and ended in the window",
-        ["job_completion_time_ms"] = "first LLM step submitted to last tool call done, jobs_completed only",
-        ["turns_per_s"] = "turns (an LLM step and its tool calls) that ended ok in the window / window",
-        ["tool_share_of_turn_time"] = "sum over turns of (last tool done - LLM step done) / sum of (last tool done - LLM step submitted): tool time with its queueing, as TraceLab counts it",
-        ["llm_busy_fraction"] = "batch-slot occupancy of the LLM device over the window: each iteration's time x (sequences joining or decoding in it) / max batch, summed, / window; equals the plain busy-time fraction at max batch 1 (TensorRT-LLM's 'slots busy' notion)",
-        ["llm_active_fraction"] = "share of the window in which the LLM device ran any iteration (what nvidia-smi's utilization shows)",
-        ["llm_mean_decode_batch"] = "decoding sequences per iteration, averaged over iterations that decode",
-        ["tokens_per_s"] = "tokens produced by the LLM (one per sequence per iteration) / window",
-        ["cpu_utilization"] = "process CPU time including finished subprocesses / wall time / logical cores, over the window",
-        ["tool_worker_busy_fraction"] = "time tool workers held a call / (workers x window)",
-        ["non_tool_cpu_fraction"] = "(process CPU - tool CPU on worker threads - subprocess CPU) / (tool CPU + subprocess CPU): the scheduler, the LLM driver thread, GC and pipe readers",
-        ["scheduler_overhead_fraction"] = "non-tool CPU less the LLM driver thread's CPU, over tool CPU: the coordinator, thread wake-ups, GC and pipe readers, an upper bound on the scheduler's own cost",
         ["tool latency_ms"] = "call start to end on its worker, every outcome",
         ["tool queue_ms"] = "agent asked for the call to the call starting on a worker",
-        ["cost_per_job_usd"] = "price per GPU hour / jobs per hour (one LLM device = one GPU)",
     };
 
     public string Profile { get; set; } = "";
@@ -110,10 +99,6 @@ public sealed class AgentRunReport
 
     public double ToolCpuS { get; set; }
 
-    public double? PricePerGpuHour { get; set; }
-
-    public double? CostPerJobUsd { get; set; }
-
     public SortedDictionary<string, AgentToolReport> Tools { get; set; } = new(StringComparer.Ordinal);
 
     /// <summary>1-minute load average of the machine when the run ended: above the cores, other processes shared them.</summary>
@@ -124,7 +109,7 @@ public sealed class AgentRunReport
 
     public int AbandonedWorkers { get; set; }
 
-    public static AgentRunReport From(AgentRunOutcome run, AgentProfile profile, string llm, double? pricePerGpuHour)
+    public static AgentRunReport From(AgentRunOutcome run, AgentProfile profile, string llm)
     {
         AgentAccounting a = run.Accounting;
         double f = a.Frequency;
@@ -175,8 +160,6 @@ public sealed class AgentRunReport
             SchedulerOverheadFraction = measuredCpu && toolCpu > 0 ? Math.Max(0, run.ProcessCpu.TotalSeconds - toolCpu - run.LlmDriverCpu.TotalSeconds) / toolCpu : null,
             LlmDriverCpuS = run.LlmDriverCpu.TotalSeconds,
             ToolCpuS = toolCpu,
-            PricePerGpuHour = pricePerGpuHour,
-            CostPerJobUsd = pricePerGpuHour is { } p && jobsPerHour > 0 ? p / jobsPerHour : null,
             Aborted = run.Aborted,
             AbandonedWorkers = run.AbandonedWorkers,
         };
@@ -202,25 +185,24 @@ public sealed class AgentRunReport
     }
 
     /// <summary>The flat metrics that also go under <c>metrics</c> of the result file.</summary>
-    public Dictionary<string, object?> FlatMetrics() => new()
-    {
-        ["jobs_per_hour"] = JobsPerHour,
-        ["turns_per_s"] = TurnsPerS,
-        ["llm_busy_fraction"] = LlmBusyFraction,
-        ["llm_active_fraction"] = LlmActiveFraction,
-        ["llm_mean_decode_batch"] = LlmMeanDecodeBatch,
-        ["tokens_per_s"] = TokensPerS,
-        ["cpu_utilization"] = CpuUtilization,
-        ["tool_share_of_turn_time"] = ToolShareOfTurnTime,
-        ["tool_worker_busy_fraction"] = ToolWorkerBusyFraction,
-        ["tool_queue_ms_p50"] = ToolQueueMs?.P50,
-        ["tool_queue_ms_p90"] = ToolQueueMs?.P90,
-        ["tool_latency_ms_p50"] = ToolLatencyMs?.P50,
-        ["job_completion_time_ms_p50"] = JobCompletionTimeMs?.P50,
-        ["non_tool_cpu_fraction"] = NonToolCpuFraction,
-        ["scheduler_overhead_fraction"] = SchedulerOverheadFraction,
-        ["cost_per_job_usd"] = CostPerJobUsd,
-    };
+    public IEnumerable<(MetricDefinition Metric, double? Value)> FlatMetrics() =>
+    [
+        (MetricCatalog.JobsPerHour, JobsPerHour),
+        (MetricCatalog.TurnsPerS, TurnsPerS),
+        (MetricCatalog.LlmBusyFraction, LlmBusyFraction),
+        (MetricCatalog.LlmActiveFraction, LlmActiveFraction),
+        (MetricCatalog.LlmMeanDecodeBatch, LlmMeanDecodeBatch),
+        (MetricCatalog.TokensPerS, TokensPerS),
+        (MetricCatalog.CpuUtilization, CpuUtilization),
+        (MetricCatalog.ToolShareOfTurnTime, ToolShareOfTurnTime),
+        (MetricCatalog.ToolWorkerBusyFraction, ToolWorkerBusyFraction),
+        (MetricCatalog.ToolQueueMsP50, ToolQueueMs?.P50),
+        (MetricCatalog.ToolQueueMsP90, ToolQueueMs?.P90),
+        (MetricCatalog.ToolLatencyMsP50, ToolLatencyMs?.P50),
+        (MetricCatalog.JobCompletionTimeMsP50, JobCompletionTimeMs?.P50),
+        (MetricCatalog.NonToolCpuFraction, NonToolCpuFraction),
+        (MetricCatalog.SchedulerOverheadFraction, SchedulerOverheadFraction),
+    ];
 }
 
 /// <summary>One tool's calls in the window.</summary>

@@ -8,7 +8,10 @@ namespace Harness.Agents.Reporting;
 /// </summary>
 public sealed class AgentScenario(int agents, int workers) : IScenario
 {
-    public string Name { get; } = $"agents:{agents},workers:{workers}";
+    public string Name { get; } = NameOf(agents, workers);
+
+    /// <summary>The scenario's name for a mix of <paramref name="agents"/> agents on <paramref name="workers"/> tool workers.</summary>
+    public static string NameOf(int agents, int workers) => $"agents:{agents},workers:{workers}";
 
     public int Workers { get; } = agents;
 

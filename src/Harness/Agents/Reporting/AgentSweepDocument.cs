@@ -43,7 +43,8 @@ public sealed class AgentSweepDocument
 
     public int Seed { get; set; }
 
-    public double? PricePerGpuHour { get; set; }
+    /// <summary>The offer each point was priced with (--instance/--price), as in a result's config.price; null when none.</summary>
+    public object? Price { get; set; }
 
     public bool Cancelled { get; set; }
 
@@ -126,13 +127,19 @@ public sealed class AgentSweepPoint
 
     public long ToolCallsFailed { get; set; }
 
-    public double? CostPerJobUsd { get; set; }
+    /// <summary>The point's cost per job under <see cref="AgentSweepDocument.Price"/> (its result's usd_per_job).</summary>
+    public double? UsdPerJob { get; set; }
+
+    /// <summary>The point's result file, beside the sweep document; a full path when one of them lies elsewhere (rescued to a temporary folder).</summary>
+    public string? Result { get; set; }
 
     /// <summary>1-minute load average at the end of the point: above the cores here, other processes shared them.</summary>
     public double? LoadAverage1m { get; set; }
 
-    public static AgentSweepPoint From(AgentRunReport r, bool oversubscribed) => new()
+    public static AgentSweepPoint From(AgentRunReport r, bool oversubscribed, double? usdPerJob = null, string? result = null) => new()
     {
+        Result = result,
+        UsdPerJob = usdPerJob,
         LoadAverage1m = r.LoadAverage1m,
         Workers = r.Workers,
         Oversubscribed = oversubscribed,
@@ -153,7 +160,6 @@ public sealed class AgentSweepPoint
         TurnsPerAgent = r.TurnsPerAgent,
         ToolCalls = r.Tools.Values.Sum(t => t.Calls),
         ToolCallsFailed = r.Tools.Values.Sum(t => t.Calls - t.Ok),
-        CostPerJobUsd = r.CostPerJobUsd,
     };
 
     public CurvePoint ToCurvePoint() => new(Workers, LlmBusyFraction, JobsPerHour, LlmActiveFraction);
@@ -193,24 +199,27 @@ public sealed class ToolCostSummary
     }
 }
 
-/// <summary>Reads sweep files back (the comparison and report tools, and tests).</summary>
+/// <summary>Reads sweep documents back (plan, report, tests), through the one result reader's checks.</summary>
 public static class AgentSweepJson
 {
+    /// <summary>The sweep document at <paramref name="path"/>, or in the sweep folder <paramref name="path"/> names.</summary>
     public static AgentSweepDocument Read(string path)
     {
-        if (!File.Exists(path))
+        string file = Directory.Exists(path) ? Path.Combine(path, Results.ResultReader.AgentSweepFileName) : path;
+        System.Text.Json.Nodes.JsonObject raw = Results.ResultReader.ReadJson(file, "Agents sweep file");
+        if (raw["kind"]?.GetValue<string>() != "agents_sweep")
         {
-            throw HarnessException.BadInput($"Sweep file '{path}' does not exist.");
+            throw HarnessException.BadInput($"Agents sweep file '{file}' is not an agents sweep (harness agents sweep writes one).");
         }
 
         try
         {
-            return System.Text.Json.JsonSerializer.Deserialize<AgentSweepDocument>(File.ReadAllText(path), Results.ResultJson.Options)
-                ?? throw HarnessException.BadInput($"Sweep file '{path}' is empty.");
+            return System.Text.Json.JsonSerializer.Deserialize<AgentSweepDocument>(raw, Results.ResultJson.Options)
+                ?? throw HarnessException.BadInput($"Agents sweep file '{file}' is empty.");
         }
         catch (System.Text.Json.JsonException e)
         {
-            throw HarnessException.BadInput($"Sweep file '{path}' is not a valid agents sweep: {e.Message}", e);
+            throw HarnessException.BadInput($"Agents sweep file '{file}' is not a valid agents sweep: {e.Message.Split('\n')[0]}", e);
         }
     }
 }

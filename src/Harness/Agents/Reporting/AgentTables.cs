@@ -8,14 +8,15 @@ public static class AgentTables
 {
     private const int BarWidth = 20;
 
-    public static string Run(AgentRunReport r)
+    /// <summary>The agents section of a result, with its cost per job when the run was priced (<paramref name="usdPerJob"/>).</summary>
+    public static string Run(AgentRunReport r, double? usdPerJob = null)
     {
         var c = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
         sb.Append(c, $"\n#### agents: {r.Profile}, {r.Agents} agents, {r.Workers} tool workers ({r.Cores} cores here), LLM {r.Llm} ({r.Batching} batching, max batch {r.MaxBatch})\n\n");
         sb.Append("| jobs/h | turns/s | LLM busy | LLM active | mean batch | tokens/s | CPU util | tool share | tool queue p50 | JCT p50 | $/job |\n");
         sb.Append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-        sb.Append(c, $"| {r.JobsPerHour:0.#} | {r.TurnsPerS:0.###} | {r.LlmBusyFraction:P1} | {r.LlmActiveFraction:P1} | {r.LlmMeanDecodeBatch:0.#} | {r.TokensPerS:0} | {Pct(r.CpuUtilization)} | {r.ToolShareOfTurnTime:P1} | {Ms(r.ToolQueueMs?.P50)} | {Ms(r.JobCompletionTimeMs?.P50)} | {(r.CostPerJobUsd is { } d ? d.ToString("0.0000", c) : "n/a")} |\n\n");
+        sb.Append(c, $"| {r.JobsPerHour:0.#} | {r.TurnsPerS:0.###} | {r.LlmBusyFraction:P1} | {r.LlmActiveFraction:P1} | {r.LlmMeanDecodeBatch:0.#} | {r.TokensPerS:0} | {Pct(r.CpuUtilization)} | {r.ToolShareOfTurnTime:P1} | {Ms(r.ToolQueueMs?.P50)} | {Ms(r.JobCompletionTimeMs?.P50)} | {(usdPerJob is { } d ? d.ToString("0.0000", c) : "n/a")} |\n\n");
         sb.Append("| tool | calls | failed | latency p50 | p90 | queue p50 | p90 | CPU ms/call | out tokens/call |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         foreach ((string name, AgentToolReport t) in r.Tools)
         {
@@ -55,7 +56,7 @@ public static class AgentTables
         sb.Append("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         foreach (AgentSweepPoint p in d.Points)
         {
-            sb.Append(c, $"| {p.Workers}{(p.Oversubscribed ? "*" : "")} | {p.LlmBusyFraction:P1} | {Bar(p.LlmBusyFraction)} | {Pct(p.SimulatedLlmBusyFraction)} | {p.LlmActiveFraction:P1} | {p.JobsPerHour:0.#} | {p.TurnsPerS:0.###} | {Pct(p.CpuUtilization)} | {Ms(p.ToolQueueMsP50)} | {Ms(p.ToolQueueMsP90)} | {(p.CostPerJobUsd is { } x ? x.ToString("0.0000", c) : "n/a")} |\n");
+            sb.Append(c, $"| {p.Workers}{(p.Oversubscribed ? "*" : "")} | {p.LlmBusyFraction:P1} | {Bar(p.LlmBusyFraction)} | {Pct(p.SimulatedLlmBusyFraction)} | {p.LlmActiveFraction:P1} | {p.JobsPerHour:0.#} | {p.TurnsPerS:0.###} | {Pct(p.CpuUtilization)} | {Ms(p.ToolQueueMsP50)} | {Ms(p.ToolQueueMsP90)} | {(p.UsdPerJob is { } x ? x.ToString("0.0000", c) : "n/a")} |\n");
         }
 
         if (d.Points.Any(p => p.TurnsPerAgent < 3))

@@ -1,6 +1,6 @@
 using Harness.Agents.Jobs;
-using Harness.Agents.Llm;
 using Harness.Agents.Scheduling;
+using Harness.Decoding;
 
 namespace Harness.Agents.Reporting;
 
@@ -63,7 +63,7 @@ public static class CoresPerGpu
             if (!curve.TryGetValue(w, out CurvePoint p))
             {
                 var sim = new SimulatedAgentRunner(jobs, options with { Workers = w }, model, costs, timing);
-                AgentRunReport r = AgentRunReport.From(sim.Run(), jobs.Profile, "latency-model", null);
+                AgentRunReport r = AgentRunReport.From(sim.Run(), jobs.Profile, "latency-model");
                 p = new CurvePoint(w, r.LlmBusyFraction, r.JobsPerHour, r.LlmActiveFraction);
                 curve[w] = p;
             }

@@ -1,4 +1,3 @@
-using Harness.Agents.Llm;
 using Harness.Agents.Tools;
 using Harness.Measurement;
 
@@ -116,6 +115,9 @@ public sealed class AgentAccounting
 
     public ErrorLog Errors { get; } = new();
 
+    /// <summary>Where the events counted in the window are also reported as they happen (live metrics); none by default.</summary>
+    public IAgentObserver? Live { get; init; }
+
     public double WindowTicks => Closed ? WindowEnd - WindowStart : double.NaN;
 
     /// <summary>An iteration of the device: <paramref name="joining"/> sequences prefilled (their first token), <paramref name="running"/> decoded one token.</summary>
@@ -124,7 +126,9 @@ public sealed class AgentAccounting
         long overlap = Overlap(start, end);
         DeviceActiveTicks += overlap;
         DeviceSlotTicks += overlap * Fill(joining + running);
-        if (!InWindow(end))
+        bool inWindow = InWindow(end);
+        Live?.DeviceTime(overlap * Fill(joining + running), overlap, inWindow ? joining + running : 0);
+        if (!inWindow)
         {
             return;
         }
@@ -151,7 +155,7 @@ public sealed class AgentAccounting
         DeviceSlotTicks += overlap * Fill(sequences);
     }
 
-    public void Step(LlmSequence s, long done)
+    public void Step(AgentStep s, long done)
     {
         if (!InWindow(done))
         {
@@ -166,6 +170,20 @@ public sealed class AgentAccounting
         {
             TimePerOutputToken.Record((done - s.FirstTokenTimestamp) / (s.DecodeTokens - 1));
         }
+    }
+
+    /// <summary>LLM steps whose request failed in the window (a remote server's error, a reset, the timeout).</summary>
+    public long StepsFailed { get; private set; }
+
+    public void StepFailed(string reason, long end)
+    {
+        if (!InWindow(end))
+        {
+            return;
+        }
+
+        StepsFailed++;
+        Errors.Add($"llm: {(reason.Length > 300 ? reason[..300] + "..." : reason)}");
     }
 
     public void Tool(ToolTicket ticket, ToolResult result, int outputTokens)
@@ -184,6 +202,7 @@ public sealed class AgentAccounting
         }
 
         stats.Add(ticket, result, outputTokens);
+        Live?.ToolCallEnded(ticket.Call.Tool, result.Outcome, result.StartTimestamp - ticket.EnqueuedTimestamp, result.EndTimestamp - result.StartTimestamp);
         if (!result.Ok)
         {
             Errors.Add($"{ticket.Call.Tool}: {result.Outcome.ToString().ToLowerInvariant()}: {result.Reason}");
@@ -206,6 +225,7 @@ public sealed class AgentAccounting
             return;
         }
 
+        Live?.TurnEnded(!failed, toolsDone - submit);
         if (failed)
         {
             TurnsFailed++;
@@ -225,6 +245,7 @@ public sealed class AgentAccounting
             return;
         }
 
+        Live?.JobEnded(!failed);
         if (failed)
         {
             JobsFailed++;
@@ -244,6 +265,56 @@ public sealed class AgentAccounting
     {
         WindowEnd = Math.Max(end, WindowStart);
         Closed = true;
+        if (_remote is not null)
+        {
+            RemoteOccupancy(_remote);
+        }
+    }
+
+    private List<(long Start, long End)>? _remote;
+
+    /// <summary>
+    /// A step on a remote endpoint (a server whose iterations this process cannot see) was in flight
+    /// from <paramref name="submit"/> to <paramref name="done"/>. At the close, the device counts as
+    /// active while any step is in flight, and its slots as filled by the steps in flight (at most
+    /// <see cref="MaxBatch"/>, the server's batch slots as given).
+    /// </summary>
+    public void RemoteStep(long submit, long done)
+    {
+        if (done > WindowStart)
+        {
+            (_remote ??= []).Add((submit, done));
+        }
+    }
+
+    private void RemoteOccupancy(List<(long Start, long End)> steps)
+    {
+        var edges = new List<(long T, int Delta)>(steps.Count * 2);
+        foreach ((long start, long end) in steps)
+        {
+            long a = Math.Max(start, WindowStart), b = Math.Min(end, WindowEnd);
+            if (b > a)
+            {
+                edges.Add((a, 1));
+                edges.Add((b, -1));
+            }
+        }
+
+        edges.Sort((x, y) => x.T != y.T ? x.T.CompareTo(y.T) : x.Delta.CompareTo(y.Delta));
+        int inFlight = 0;
+        long previous = WindowStart;
+        foreach ((long t, int delta) in edges)
+        {
+            long span = t - previous;
+            if (inFlight > 0 && span > 0)
+            {
+                DeviceActiveTicks += span;
+                DeviceSlotTicks += span * Fill(inFlight);
+            }
+
+            inFlight += delta;
+            previous = t;
+        }
     }
 
     private double Fill(int sequences) => Math.Min(1.0, (double)sequences / MaxBatch);

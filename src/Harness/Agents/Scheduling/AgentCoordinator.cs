@@ -1,17 +1,18 @@
 using Harness.Agents.Jobs;
-using Harness.Agents.Llm;
 using Harness.Agents.Profiles;
 using Harness.Agents.Tools;
+using Harness.Datasets;
+using Harness.Decoding;
 
 namespace Harness.Agents.Scheduling;
 
 /// <summary>
 /// The agent scheduler's logic, without threads or clocks of its own: N agents each loop over the
 /// turns of their tasks (an LLM step, then its tool calls); tool calls wait in one FIFO queue for
-/// W workers; LLM steps wait for the device, which batches them (continuously or statically, after
-/// a short window). Hosts call the <c>On...</c> methods with the times things happened and carry out
-/// what the coordinator starts through <see cref="IAgentHost"/>. Single-threaded: the host serializes
-/// every call. All measurements go to <see cref="Accounting"/>.
+/// W workers; LLM steps are requests to an LLM endpoint (<see cref="ILlmEndpoint"/>), which queues
+/// and batches them itself. Hosts call the <c>On...</c> methods with the times things happened and
+/// carry out what the coordinator starts through <see cref="IAgentHost"/>. Single-threaded: the host
+/// serializes every call. All measurements go to <see cref="Accounting"/>.
 /// </summary>
 public sealed class AgentCoordinator
 {
@@ -26,19 +27,11 @@ public sealed class AgentCoordinator
     private readonly Queue<ToolTicket> _toolQueue = new();
     private readonly Stack<int> _idleWorkers = new();
     private readonly ToolTicket?[] _onWorker;
-    private readonly Queue<LlmSequence> _waiting = new();
-    private readonly List<LlmSequence> _running = new();
-    private readonly List<LlmSequence> _joining = new();
-    private readonly List<LlmSequence> _finished = new();
-    private readonly int _maxBatch;
-    private readonly bool _continuous;
-    private readonly long _windowTicks;
-    private bool _deviceBusy;
-    private int _deviceOpSequences;
-    private long _deviceOpStart;
+    private int? _iterationSequences;
+    private long _iterationStart;
     private bool _stopped;
 
-    public AgentCoordinator(JobGenerator jobs, AgentSchedulerOptions options, ILlmStepExecutor llm, IAgentHost host, AgentAccounting accounting, long frequency)
+    public AgentCoordinator(JobGenerator jobs, AgentSchedulerOptions options, IAgentHost host, AgentAccounting accounting)
     {
         options.Validate();
         _jobs = jobs;
@@ -46,9 +39,6 @@ public sealed class AgentCoordinator
         _options = options;
         _host = host;
         Accounting = accounting;
-        _maxBatch = Math.Min(options.MaxBatch, llm.MaxBatch);
-        _continuous = options.Batching == LlmBatching.Continuous && llm.SupportsJoining;
-        _windowTicks = (long)(options.BatchWindow.TotalSeconds * frequency);
         _agents = new Agent[options.Agents];
         _onWorker = new ToolTicket?[options.Workers];
         for (int w = options.Workers - 1; w >= 0; w--)
@@ -58,14 +48,6 @@ public sealed class AgentCoordinator
     }
 
     public AgentAccounting Accounting { get; }
-
-    /// <summary>Batching in effect: continuous only when asked for and the device supports joining.</summary>
-    public LlmBatching Batching => _continuous ? LlmBatching.Continuous : LlmBatching.Static;
-
-    public int MaxBatch => _maxBatch;
-
-    /// <summary>When the coordinator wants <see cref="OnTimer"/> (a batch window ends); null when it waits for nothing.</summary>
-    public long? NextTimer { get; private set; }
 
     /// <summary>The call on each worker, null when idle (the host's watchdog reads it).</summary>
     public IReadOnlyList<ToolTicket?> OnWorker => _onWorker;
@@ -90,64 +72,75 @@ public sealed class AgentCoordinator
             agent.Context = Math.Min(context, _profile.MaxContextTokens);
             // Steady state: what came before is cached, only the previous turn's tool outputs are new.
             agent.NewTokens = first == 0 ? agent.Context : job.Turns[first - 1].Calls.Count * StaggerTokensPerCall;
+            if (agent.Conversation is { } conversation && agent.Context > job.InitialPromptTokens)
+            {
+                // The turns before the stagger point, as one message of their length.
+                conversation.Add(LlmMessage.User(SyntheticText.Of(agent.Context - job.InitialPromptTokens, Seeds.Mix(_options.Seed, a, job.Index, 11))));
+            }
         }
 
         foreach (Agent agent in _agents)
         {
             SubmitStep(agent, now);
         }
-
-        ScheduleDevice(now);
     }
 
-    /// <summary>The device finished the iteration it was given, which ran from <paramref name="start"/> to <paramref name="end"/>.</summary>
-    public void OnDeviceDone(long start, long end, long now)
+    /// <summary>The endpoint's device started an iteration of <paramref name="sequences"/> sequences (in-process endpoints only).</summary>
+    public void OnIterationStarted(int sequences, long start)
     {
-        if (!_deviceBusy)
-        {
-            throw new InvalidOperationException("device done while idle");
-        }
+        _iterationSequences = sequences;
+        _iterationStart = start;
+    }
 
-        _deviceBusy = false;
+    /// <summary>The endpoint's device ended an iteration (in-process endpoints only).</summary>
+    public void OnIterationDone(int joining, int decoded, int prefillTokens, long start, long end)
+    {
+        _iterationSequences = null;
+        if (!_stopped)
+        {
+            Accounting.Device(joining, decoded, prefillTokens, start, end);
+        }
+    }
+
+    /// <summary>The step's last token arrived at <paramref name="end"/>: its tool calls go to the queue.</summary>
+    public void OnStepDone(AgentStep step, long end, long now)
+    {
         if (_stopped)
         {
             return;
         }
 
-        _finished.Clear();
-        int decoded = _running.Count;
-        for (int i = _running.Count - 1; i >= 0; i--)
+        Accounting.Step(step, end);
+        Agent agent = _agents[step.Agent];
+        agent.Awaiting = false;
+        if (_options.RemoteLlm)
         {
-            LlmSequence s = _running[i];
-            s.Produced++;
-            if (s.Done)
-            {
-                _finished.Add(s);
-                _running.RemoveAt(i);
-            }
+            Accounting.RemoteStep(step.SubmitTimestamp, end);
+            agent.Conversation?.Add(LlmMessage.Assistant(step.Reply));
         }
 
-        int tokens = 0;
-        foreach (LlmSequence s in _joining)
+        StepDone(agent, end, now);
+    }
+
+    /// <summary>The step's request failed at <paramref name="end"/> (a remote server's error, a reset, the timeout): its turn fails with the reason, and the agent goes on.</summary>
+    public void OnStepFailed(AgentStep step, string reason, long end, long now)
+    {
+        if (_stopped)
         {
-            tokens += s.PrefillTokens;
-            s.Produced = 1;
-            s.FirstTokenTimestamp = end;
-            (s.Done ? _finished : _running).Add(s);
+            return;
         }
 
-        Accounting.Device(_joining.Count, decoded, tokens, start, end);
-        _joining.Clear();
-
-        // Finished steps go to their tools first, then the device takes what waits.
-        foreach (LlmSequence s in _finished)
+        Accounting.StepFailed(reason, end);
+        Agent agent = _agents[step.Agent];
+        agent.Awaiting = false;
+        if (_options.RemoteLlm)
         {
-            _host.Release(s);
-            Accounting.Step(s, end);
-            StepDone(_agents[s.Agent], end, now);
+            Accounting.RemoteStep(step.SubmitTimestamp, end);
         }
 
-        ScheduleDevice(now);
+        agent.LlmDone = end;
+        agent.TurnFailed = true;
+        EndTurn(agent, now);
     }
 
     public void OnToolDone(int worker, ToolTicket ticket, ToolResult result, long now)
@@ -167,6 +160,13 @@ public sealed class AgentCoordinator
         int tokens = Math.Min(result.OutputTokens, _profile.MaxToolOutputTokens);
         Accounting.Tool(ticket, result, tokens);
         Agent agent = _agents[ticket.Agent];
+        if (agent.Conversation is { } conversation)
+        {
+            // The tool's real output as the agent reads it, cut to the profile's limit (about 4 characters a token).
+            string text = result.Text ?? "";
+            int max = _profile.MaxToolOutputTokens * 4;
+            conversation.Add(LlmMessage.User($"[{ticket.Call.Tool} output]\n{(text.Length > max ? text[..max] : text)}"));
+        }
         agent.NewTokens += tokens;
         agent.Context = Math.Min(agent.Context + tokens, _profile.MaxContextTokens);
         if (!result.Ok)
@@ -193,16 +193,6 @@ public sealed class AgentCoordinator
         }
 
         DispatchTools(now);
-        ScheduleDevice(now);
-    }
-
-    /// <summary>A batch window may have ended.</summary>
-    public void OnTimer(long now)
-    {
-        if (!_stopped)
-        {
-            ScheduleDevice(now);
-        }
     }
 
     /// <summary>Ends the run at <paramref name="now"/>: closes the window, counting work still in flight up to it, and starts nothing more.</summary>
@@ -214,11 +204,21 @@ public sealed class AgentCoordinator
         }
 
         _stopped = true;
-        NextTimer = null;
-        Accounting.Close(now);
-        if (_deviceBusy)
+        if (_options.RemoteLlm)
         {
-            Accounting.DeviceInFlight(_deviceOpSequences, _deviceOpStart, now);
+            foreach (Agent agent in _agents)
+            {
+                if (agent is { Awaiting: true })
+                {
+                    Accounting.RemoteStep(agent.StepSubmit, now);
+                }
+            }
+        }
+
+        Accounting.Close(now);
+        if (_iterationSequences is { } inFlight)
+        {
+            Accounting.DeviceInFlight(inFlight, _iterationStart, now);
         }
 
         foreach (ToolTicket? t in _onWorker)
@@ -237,22 +237,51 @@ public sealed class AgentCoordinator
         agent.JobStart = now;
         agent.Fresh = turn == 0;
         agent.JobFailed = false;
+        if (_options.RemoteLlm)
+        {
+            // A new conversation: the profile's system prompt (the same for every agent, as a real agent's is) and the task.
+            int system = job.InitialPromptTokens / 2;
+            agent.Conversation =
+            [
+                LlmMessage.System(SyntheticText.Of(system, Seeds.Mix(_options.Seed, 1))),
+                LlmMessage.User(SyntheticText.Of(Math.Max(1, job.InitialPromptTokens - system), Seeds.Mix(_options.Seed, agent.Index, job.Index, 2))),
+            ];
+        }
+    }
+
+    /// <summary>The conversation as sent: the system prompt and the latest messages that fit the profile's context (about 4 characters a token).</summary>
+    private IReadOnlyList<LlmMessage> Messages(Agent agent)
+    {
+        List<LlmMessage> c = agent.Conversation!;
+        long budget = (long)_profile.MaxContextTokens * 4;
+        long used = c[0].Content.Length;
+        int from = c.Count;
+        while (from > 1 && used + c[from - 1].Content.Length <= budget)
+        {
+            used += c[--from].Content.Length;
+        }
+
+        if (from > 1)
+        {
+            c.RemoveRange(1, from - 1); // what no longer fits is dropped for good, as a real agent's context is compacted
+        }
+
+        return [.. c];
     }
 
     private void SubmitStep(Agent agent, long now)
     {
-        var s = new LlmSequence
+        var request = new LlmRequest
         {
-            Agent = agent.Index,
-            PrefillTokens = Math.Max(1, _profile.PrefixCaching ? agent.NewTokens : agent.Context),
-            ContextTokens = agent.Context,
-            DecodeTokens = agent.Job.Turns[agent.Turn].DecodeTokens,
-            SubmitTimestamp = now,
+            PromptTokens = Math.Max(1, _profile.PrefixCaching ? agent.NewTokens : agent.Context),
+            MaxNewTokens = agent.Job.Turns[agent.Turn].DecodeTokens,
+            Messages = agent.Conversation is null ? [] : Messages(agent),
         };
         agent.NewTokens = 0;
         agent.TurnFailed = false;
         agent.StepSubmit = now;
-        _waiting.Enqueue(s);
+        agent.Awaiting = true;
+        _host.SubmitStep(new AgentStep(agent.Index, request, now, _host));
     }
 
     private void StepDone(Agent agent, long end, long now)
@@ -314,44 +343,6 @@ public sealed class AgentCoordinator
         }
     }
 
-    private void ScheduleDevice(long now)
-    {
-        NextTimer = null;
-        if (_deviceBusy || _stopped)
-        {
-            return;
-        }
-
-        int free = _continuous ? _maxBatch - _running.Count : (_running.Count == 0 ? _maxBatch : 0);
-        if (_waiting.Count > 0 && free > 0)
-        {
-            long due = _waiting.Peek().SubmitTimestamp + _windowTicks;
-            if (_waiting.Count >= free || now >= due)
-            {
-                int budget = _options.MaxPrefillTokens;
-                while (_joining.Count < free && _waiting.Count > 0 && (_joining.Count == 0 || _waiting.Peek().PrefillTokens <= budget))
-                {
-                    LlmSequence s = _waiting.Dequeue();
-                    s.AdmitTimestamp = now;
-                    budget -= s.PrefillTokens;
-                    _joining.Add(s);
-                }
-            }
-            else
-            {
-                NextTimer = due;
-            }
-        }
-
-        if (_joining.Count > 0 || _running.Count > 0)
-        {
-            _deviceBusy = true;
-            _deviceOpSequences = _joining.Count + _running.Count;
-            _deviceOpStart = now;
-            _host.StartIteration(_joining, _running);
-        }
-    }
-
     private sealed class Agent(int index)
     {
         public int Index { get; } = index;
@@ -381,5 +372,11 @@ public sealed class AgentCoordinator
         public int Outstanding { get; set; }
 
         public bool TurnFailed { get; set; }
+
+        /// <summary>Whether its LLM step is in flight.</summary>
+        public bool Awaiting { get; set; }
+
+        /// <summary>The messages so far, for a remote LLM; null otherwise.</summary>
+        public List<LlmMessage>? Conversation { get; set; }
     }
 }

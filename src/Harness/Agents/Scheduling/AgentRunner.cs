@@ -1,6 +1,6 @@
 using Harness.Agents.Jobs;
-using Harness.Agents.Llm;
 using Harness.Agents.Tools;
+using Harness.Decoding;
 using Harness.Engine;
 using Harness.Measurement;
 
@@ -29,23 +29,27 @@ public sealed record AgentRunOutcome(
     string? Aborted,
     int AbandonedWorkers)
 {
-    /// <summary>CPU time of the LLM device's driver thread over the whole run (warm-up included: an upper bound for the window).</summary>
+    /// <summary>CPU time of the LLM endpoint's driver thread over the whole run (warm-up included: an upper bound for the window).</summary>
     public TimeSpan LlmDriverCpu { get; init; }
+
+    /// <summary>How far apart the two clocks' readings at the window's edges could be (for the clock rule).</summary>
+    public long ClockUncertaintyTicks { get; init; }
 }
 
 /// <summary>
-/// Runs agents for real: the calling thread coordinates; W dedicated threads run tool calls; one
-/// thread drives the LLM device. Completions come back through one event queue, so the coordinator
-/// stays single-threaded. A watchdog replaces the worker of a call that outlives its timeout by the
-/// grace period (the call is recorded as hung and abandoned on its thread); too many hung calls, or a
-/// failing LLM device, end the run early with the reason. The run never waits on a tool without a
+/// Runs agents for real: the calling thread coordinates; W dedicated threads run tool calls; the LLM
+/// steps go to an <see cref="ILlmEndpoint"/> (in this process, its own device thread). Completions
+/// and the endpoint's device iterations come back through one event queue, so the coordinator stays
+/// single-threaded. A watchdog replaces the worker of a call that outlives its timeout by the grace
+/// period (the call is recorded as hung and abandoned on its thread); too many hung calls, or a
+/// failing LLM endpoint, end the run early with the reason. The run never waits on a tool without a
 /// bound: at its end, tools are cancelled and waited for at most their timeout plus the grace.
 /// </summary>
-public sealed class AgentRunner : IAgentHost
+public sealed class AgentRunner : IAgentHost, IDeviceObserver
 {
     private readonly JobGenerator _jobs;
     private readonly ToolSet _tools;
-    private readonly ILlmStepExecutor _llm;
+    private readonly ILlmEndpoint _llm;
     private readonly AgentSchedulerOptions _options;
     private readonly AgentRunTiming _timing;
     private readonly IClock _clock;
@@ -54,10 +58,10 @@ public sealed class AgentRunner : IAgentHost
     private readonly Worker[] _workers;
     private readonly CancellationTokenSource _runCts = new();
     private readonly TimeSpan _toolTimeout;
-    private DeviceThread? _device;
     private int _abandoned;
 
-    public AgentRunner(JobGenerator jobs, ToolSet tools, ILlmStepExecutor llm, AgentSchedulerOptions options, AgentRunTiming timing, IClock? clock = null)
+    /// <param name="llm">Where the LLM steps go; its device iterations are observed for the busy fraction (in-process endpoints).</param>
+    public AgentRunner(JobGenerator jobs, ToolSet tools, ILlmEndpoint llm, AgentSchedulerOptions options, AgentRunTiming timing, IClock? clock = null)
     {
         options.Validate();
         tools.Validate(jobs.Profile);
@@ -74,17 +78,24 @@ public sealed class AgentRunner : IAgentHost
     /// <summary>Hung calls tolerated before the run ends: each leaves a thread behind until its tool returns.</summary>
     public int MaxAbandonedWorkers { get; init; } = 16;
 
+    /// <summary>Told the run's phases (warm-up, measuring, done), as the engine tells them: telemetry and live metrics hang on it.</summary>
+    public IRunObserver? Observer { get; init; }
+
+    /// <summary>Told the measured window's turns, tool calls, jobs and device time as they happen.</summary>
+    public IAgentObserver? Live { get; init; }
+
     public AgentRunOutcome Run(CancellationToken cancellationToken = default)
     {
         long f = _clock.Frequency;
         long start = _clock.Timestamp;
         long windowStart = start + _clock.FromTimeSpan(_timing.Warmup);
         long windowEnd = windowStart + _clock.FromTimeSpan(_timing.Duration);
-        var accounting = new AgentAccounting(f, windowStart, _options.MaxBatch, _options.Workers);
-        var coordinator = new AgentCoordinator(_jobs, _options, _llm, this, accounting, f);
+        var accounting = new AgentAccounting(f, windowStart, _options.MaxBatch, _options.Workers) { Live = Live };
+        Observer?.PhaseStarted(_timing.Warmup > TimeSpan.Zero ? RunPhases.WarmUp : RunPhases.Measuring, start);
+        var coordinator = new AgentCoordinator(_jobs, _options, this, accounting);
         long graceTicks = _clock.FromTimeSpan(_toolTimeout + _timing.HangGrace);
 
-        _device = new DeviceThread(this);
+        _llm.Observe(this);
         for (int w = 0; w < _workers.Length; w++)
         {
             _workers[w] = new Worker(this, w, 0);
@@ -97,14 +108,12 @@ public sealed class AgentRunner : IAgentHost
         DateTime wall0 = _clock.UtcNow;
         DateTime startedUtc = wall0;
         TimeSpan cpu, children, wallWindow, deviceCpu;
-        long monotonicWindow;
+        long monotonicWindow, clockUncertainty = 0;
         var batch = new List<HostEvent>();
         try
         {
-            lock (_gate)
-            {
-                coordinator.Start(start);
-            }
+            // Not under the event lock: the endpoint calls back under its own lock, and posts take this one.
+            coordinator.Start(start);
 
             while (true)
             {
@@ -126,12 +135,15 @@ public sealed class AgentRunner : IAgentHost
                 if (!windowOpen && now >= windowStart)
                 {
                     windowOpen = true;
-                    (cpu0, children0) = (CpuTime.ProcessWithChildren(), CpuTime.Children());
-                    // Both clocks back to back (the CPU reads are system calls: a loaded machine can
-                    // preempt between them), so the clock rule compares like with like.
-                    cpuStart = _clock.Timestamp;
-                    wall0 = _clock.UtcNow;
+                    // The two clocks read together: the clock rule compares the spans they give.
+                    ClockPair opened = _clock.ReadBoth();
+                    (cpuStart, wall0, clockUncertainty) = (opened.Timestamp, opened.Utc, opened.UncertaintyTicks);
                     startedUtc = wall0;
+                    (cpu0, children0) = (CpuTime.ProcessWithChildren(), CpuTime.Children());
+                    if (_timing.Warmup > TimeSpan.Zero)
+                    {
+                        Observer?.PhaseStarted(RunPhases.Measuring, cpuStart);
+                    }
                 }
 
                 if (cancellationToken.IsCancellationRequested)
@@ -146,8 +158,7 @@ public sealed class AgentRunner : IAgentHost
                     break;
                 }
 
-                coordinator.OnTimer(now);
-                long wake = Math.Min(windowEnd, coordinator.NextTimer ?? long.MaxValue);
+                long wake = windowEnd;
                 if (!windowOpen)
                 {
                     wake = Math.Min(wake, windowStart);
@@ -184,33 +195,47 @@ public sealed class AgentRunner : IAgentHost
         }
         finally
         {
-            long end = _clock.Timestamp;
-            DateTime wallEnd = _clock.UtcNow; // beside the monotonic end, before anything else runs
+            ClockPair closed = _clock.ReadBoth();
+            (long end, DateTime wallEnd) = (closed.Timestamp, closed.Utc);
+            clockUncertainty += closed.UncertaintyTicks;
             coordinator.Stop(Math.Min(end, windowEnd));
             if (!windowOpen)
             {
-                (cpu0, children0, cpuStart, wall0) = (CpuTime.ProcessWithChildren(), CpuTime.Children(), end, wallEnd);
+                (cpu0, children0, cpuStart) = (CpuTime.ProcessWithChildren(), CpuTime.Children(), end);
             }
 
             cpu = CpuTime.ProcessWithChildren() - cpu0;
-            deviceCpu = _device?.Cpu ?? TimeSpan.Zero;
+            deviceCpu = _llm.DriverCpu;
             children = CpuTime.Children() - children0;
-            wallWindow = wallEnd - wall0;
+            wallWindow = windowOpen ? wallEnd - wall0 : TimeSpan.Zero; // a run cancelled in its warm-up measured nothing
             monotonicWindow = end - cpuStart;
             Shutdown();
+            Observer?.PhaseStarted(RunPhases.Done, Math.Min(end, windowEnd));
         }
 
         return new AgentRunOutcome(
-            accounting, _options, coordinator.Batching, coordinator.MaxBatch, startedUtc,
+            accounting, _options, _llm.Batching, _llm.MaxBatch > 0 ? _llm.MaxBatch : _options.MaxBatch, startedUtc,
             wallWindow, monotonicWindow, cpu, children, Environment.ProcessorCount,
-            cancelled, aborted, _abandoned) { LlmDriverCpu = deviceCpu };
+            cancelled, aborted, _abandoned) { LlmDriverCpu = deviceCpu, ClockUncertaintyTicks = clockUncertainty };
     }
 
     void IAgentHost.StartTool(int worker, ToolTicket ticket) => _workers[worker].Assign(ticket);
 
-    void IAgentHost.StartIteration(IReadOnlyList<LlmSequence> joining, IReadOnlyList<LlmSequence> running) => _device!.Assign(joining, running);
+    void IAgentHost.SubmitStep(AgentStep step) => _llm.Submit(step.Request, step);
 
-    void IAgentHost.Release(LlmSequence sequence) => _llm.Release(sequence);
+    void IAgentHost.StepCompleted(AgentStep step, long end) => Post(new HostEvent(EventKind.StepDone, 0, 0, null, null, step, 0, 0, end, null));
+
+    /// <summary>A remote request that failed (HTTP error, reset, timeout) fails its turn and the run goes on; an in-process device that failed ends the run.</summary>
+    void IAgentHost.StepFailed(AgentStep step, Exception error) =>
+        Post(_options.RemoteLlm
+            ? new HostEvent(EventKind.StepFailed, 0, 0, null, null, step, 0, 0, _clock.Timestamp, error)
+            : new HostEvent(EventKind.LlmFailed, 0, 0, null, null, null, 0, 0, 0, error));
+
+    void IDeviceObserver.IterationStarted(int sequences, long start) =>
+        Post(new HostEvent(EventKind.IterationStarted, sequences, 0, null, null, null, 0, start, 0, null));
+
+    void IDeviceObserver.IterationDone(int joining, int decoded, int prefillTokens, long start, long end) =>
+        Post(new HostEvent(EventKind.IterationDone, joining, decoded, null, null, null, prefillTokens, start, end, null));
 
     private string? Handle(AgentCoordinator coordinator, HostEvent e)
     {
@@ -224,8 +249,17 @@ public sealed class AgentRunner : IAgentHost
                 }
 
                 return null;
-            case EventKind.DeviceDone:
-                coordinator.OnDeviceDone(e.Start, e.End, now);
+            case EventKind.StepDone:
+                coordinator.OnStepDone(e.Step!, e.End, now);
+                return null;
+            case EventKind.StepFailed:
+                coordinator.OnStepFailed(e.Step!, e.Error!.Message, e.End, now);
+                return null;
+            case EventKind.IterationStarted:
+                coordinator.OnIterationStarted(e.Slot, e.Start);
+                return null;
+            case EventKind.IterationDone:
+                coordinator.OnIterationDone(e.Slot, e.Generation, e.Tokens, e.Start, e.End);
                 return null;
             default:
                 return $"the LLM device failed: {e.Error!.GetType().Name}: {e.Error.Message}";
@@ -260,7 +294,6 @@ public sealed class AgentRunner : IAgentHost
     private void Shutdown()
     {
         _runCts.Cancel();
-        _device?.Stop();
         foreach (Worker w in _workers)
         {
             w?.Stop();
@@ -274,15 +307,17 @@ public sealed class AgentRunner : IAgentHost
             w?.Join(until);
         }
 
-        _device?.Join(DateTime.UtcNow + TimeSpan.FromSeconds(30));
         _runCts.Dispose();
     }
 
     private enum EventKind
     {
         ToolDone,
-        DeviceDone,
-        DeviceFailed,
+        StepDone,
+        StepFailed,
+        IterationStarted,
+        IterationDone,
+        LlmFailed,
     }
 
     /// <summary>
@@ -317,7 +352,8 @@ public sealed class AgentRunner : IAgentHost
         }
     }
 
-    private readonly record struct HostEvent(EventKind Kind, int Slot, int Generation, ToolTicket? Ticket, ToolResult? Result, long Start, long End, Exception? Error);
+    /// <summary>One completion for the coordinator; Slot and Generation carry an iteration's joining and decoded counts.</summary>
+    private readonly record struct HostEvent(EventKind Kind, int Slot, int Generation, ToolTicket? Ticket, ToolResult? Result, AgentStep? Step, int Tokens, long Start, long End, Exception? Error);
 
     /// <summary>A dedicated tool thread; replaced (never reused) when its call hangs.</summary>
     private sealed class Worker
@@ -380,80 +416,7 @@ public sealed class AgentRunner : IAgentHost
                 ToolTicket t = _assigned!;
                 IAgentTool tool = r._tools.Get(t.Call.Tool);
                 ToolResult result = ToolRunner.Run(tool, t.Call, Slot, r._toolTimeout, r._clock, r._runCts.Token);
-                r.Post(new HostEvent(EventKind.ToolDone, Slot, Generation, t, result, 0, 0, null));
-            }
-        }
-    }
-
-    /// <summary>The thread that runs the LLM device's iterations one after another.</summary>
-    private sealed class DeviceThread
-    {
-        private readonly AgentRunner _runner;
-        private readonly Signal _signal = new();
-        private readonly Thread _thread;
-        private IReadOnlyList<LlmSequence> _joining = [];
-        private IReadOnlyList<LlmSequence> _running = [];
-        private volatile bool _exit;
-
-        public DeviceThread(AgentRunner runner)
-        {
-            _runner = runner;
-            _thread = new Thread(Loop) { IsBackground = true, Name = "harness-llm-device" };
-            _thread.Start();
-        }
-
-        /// <summary>CPU time the LLM device's calls took on this thread (its driver's cost, not the scheduler's).</summary>
-        public TimeSpan Cpu { get; private set; }
-
-        public void Assign(IReadOnlyList<LlmSequence> joining, IReadOnlyList<LlmSequence> running)
-        {
-            _joining = joining;
-            _running = running;
-            _signal.Release();
-        }
-
-        public void Stop()
-        {
-            _exit = true;
-            _signal.Release();
-        }
-
-        public void Join(DateTime until)
-        {
-            TimeSpan left = until - DateTime.UtcNow;
-            _thread.Join(left > TimeSpan.Zero ? left : TimeSpan.Zero);
-        }
-
-        private void Loop()
-        {
-            AgentRunner r = _runner;
-            CancellationToken token = r._runCts.Token;
-            while (true)
-            {
-                _signal.Wait();
-                if (_exit)
-                {
-                    return;
-                }
-
-                long start = r._clock.Timestamp;
-                TimeSpan cpu0 = CpuTime.CurrentThread();
-                try
-                {
-                    r._llm.Iterate(_joining, _running, token);
-                    Cpu += CpuTime.CurrentThread() - cpu0;
-
-                    r.Post(new HostEvent(EventKind.DeviceDone, 0, 0, null, null, start, r._clock.Timestamp, null));
-                }
-                catch (OperationCanceledException) when (token.IsCancellationRequested)
-                {
-                    return;
-                }
-                catch (Exception e)
-                {
-                    r.Post(new HostEvent(EventKind.DeviceFailed, 0, 0, null, null, start, r._clock.Timestamp, e));
-                    return;
-                }
+                r.Post(new HostEvent(EventKind.ToolDone, Slot, Generation, t, result, null, 0, 0, 0, null));
             }
         }
     }

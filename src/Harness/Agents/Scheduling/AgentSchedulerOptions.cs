@@ -1,17 +1,9 @@
 using Harness.Agents.Profiles;
+using Harness.Decoding;
 
 namespace Harness.Agents.Scheduling;
 
-/// <summary>How the LLM device takes steps from many agents.</summary>
-public enum LlmBatching
-{
-    /// <summary>Steps join the running batch at the next iteration (continuous batching, as vLLM and TensorRT-LLM do).</summary>
-    Continuous,
-    /// <summary>A batch runs until all its steps end; steps that arrive meanwhile wait for the next batch.</summary>
-    Static,
-}
-
-/// <summary>The scheduler's settings for one run: agents, tool workers, and LLM batching.</summary>
+/// <summary>The scheduler's settings for one run: agents, tool workers, and the in-process LLM endpoint's batching.</summary>
 public sealed record AgentSchedulerOptions
 {
     /// <summary>Concurrent agents sharing the one LLM device.</summary>
@@ -43,6 +35,23 @@ public sealed record AgentSchedulerOptions
     /// first tasks count as partial).
     /// </summary>
     public bool StaggerStart { get; init; } = true;
+
+    /// <summary>
+    /// The LLM is a remote server (<c>--llm openai:URL</c>): each step sends the agent's whole
+    /// conversation so far as messages (system prompt, task, earlier replies and tool outputs), so the
+    /// server sees the prefix reuse of a real agent; its busy time is counted from the steps in flight
+    /// (at most <see cref="MaxBatch"/>, the server's batch slots as given).
+    /// </summary>
+    public bool RemoteLlm { get; init; }
+
+    /// <summary>The batching of an in-process LLM endpoint serving these agents.</summary>
+    public BatchingOptions Endpoint => new()
+    {
+        MaxBatch = MaxBatch,
+        Batching = Batching,
+        Window = BatchWindow,
+        MaxPrefillTokens = MaxPrefillTokens,
+    };
 
     public static AgentSchedulerOptions For(AgentProfile profile, int? agents, int? workers) => new()
     {

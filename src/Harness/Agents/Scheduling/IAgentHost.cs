@@ -1,23 +1,25 @@
 using Harness.Agents.Jobs;
-using Harness.Agents.Llm;
 
 namespace Harness.Agents.Scheduling;
 
 /// <summary>
 /// Where the coordinator's decisions are carried out: real threads (<see cref="AgentRunner"/>) or a
 /// simulated timeline (<see cref="SimulatedAgentRunner"/>). Each call starts work and returns at once;
-/// its end comes back through the coordinator's <c>On...Done</c> methods.
+/// its end comes back to the coordinator, on its thread, through the <c>On...</c> methods.
 /// </summary>
 public interface IAgentHost
 {
     /// <summary>Runs a tool call on an idle worker.</summary>
     void StartTool(int worker, ToolTicket ticket);
 
-    /// <summary>Runs one iteration on the idle LLM device (see <see cref="ILlmStepExecutor.Iterate"/>).</summary>
-    void StartIteration(IReadOnlyList<LlmSequence> joining, IReadOnlyList<LlmSequence> running);
+    /// <summary>Sends the step's request to the LLM endpoint, with the step as its stream.</summary>
+    void SubmitStep(AgentStep step);
 
-    /// <summary>A sequence finished (the device is idle while this is called).</summary>
-    void Release(LlmSequence sequence);
+    /// <summary>The step's last token arrived at <paramref name="end"/> (called on the endpoint's thread).</summary>
+    void StepCompleted(AgentStep step, long end);
+
+    /// <summary>The step failed (called on the endpoint's thread): a remote request that failed fails its turn; an in-process device that failed ends the run.</summary>
+    void StepFailed(AgentStep step, Exception error);
 }
 
 /// <summary>One tool call waiting for or running on a worker.</summary>

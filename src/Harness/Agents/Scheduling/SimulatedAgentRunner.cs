@@ -1,16 +1,17 @@
 using Harness.Agents.Jobs;
-using Harness.Agents.Llm;
 using Harness.Agents.Tools;
+using Harness.Decoding;
 
 namespace Harness.Agents.Scheduling;
 
 /// <summary>
-/// Runs the same coordinator on a simulated clock (discrete events, 1 tick = 1 ns): tool calls take
-/// their modeled cost, LLM iterations their latency-model time, and nothing waits for real. Used to
-/// check the scheduler's accounting exactly and to project the curve to more cores than this machine
-/// has, from tool costs measured here.
+/// Runs the same coordinator, and the same continuous batching of the in-process LLM endpoint, on a
+/// simulated clock (discrete events, 1 tick = 1 ns): tool calls take their modeled cost, LLM
+/// iterations their latency-model time, and nothing waits for real. Used to check the scheduler's
+/// accounting exactly and to project the curve to more cores than this machine has, from tool costs
+/// measured here.
 /// </summary>
-public sealed class SimulatedAgentRunner : IAgentHost
+public sealed class SimulatedAgentRunner : IAgentHost, IDeviceObserver
 {
     public const long Frequency = 1_000_000_000;
 
@@ -20,6 +21,8 @@ public sealed class SimulatedAgentRunner : IAgentHost
     private readonly IToolCostModel _tools;
     private readonly AgentRunTiming _timing;
     private readonly PriorityQueue<Event, (long Time, long Order)> _events = new();
+    private AgentCoordinator? _coordinator;
+    private ContinuousBatcher? _batcher;
     private long _now;
     private long _order;
     private long? _timerAt;
@@ -41,11 +44,13 @@ public sealed class SimulatedAgentRunner : IAgentHost
         long windowStart = Ticks(_timing.Warmup);
         long windowEnd = windowStart + Ticks(_timing.Duration);
         var accounting = new AgentAccounting(Frequency, windowStart, _options.MaxBatch, _options.Workers);
-        using var device = new LatencyModelExecutor(_llm); // capabilities only: never called here
-        var coordinator = new AgentCoordinator(_jobs, _options, device, this, accounting, Frequency);
+        using LatencyModelDecoder device = LatencyModelDecoder.Untimed(_llm, _options.MaxBatch); // its time is simulated here
+        var batcher = new ContinuousBatcher(device, _options.Endpoint, Frequency) { Observer = this };
+        var coordinator = new AgentCoordinator(_jobs, _options, this, accounting);
+        (_batcher, _coordinator) = (batcher, coordinator);
         _now = 0;
         coordinator.Start(0);
-        ArmTimer(coordinator);
+        Pump();
         while (_events.TryDequeue(out Event e, out var key) && key.Time < windowEnd)
         {
             _now = key.Time;
@@ -56,21 +61,21 @@ public sealed class SimulatedAgentRunner : IAgentHost
                     coordinator.OnToolDone(e.Worker, e.Ticket!, e.Result!, _now);
                     break;
                 case Kind.Device:
-                    coordinator.OnDeviceDone(e.Start, _now, _now);
+                    device.Step(batcher.Joining, batcher.Running, CancellationToken.None);
+                    batcher.Done(e.Start, _now);
                     break;
                 case Kind.Timer:
                     _timerAt = null;
-                    coordinator.OnTimer(_now);
                     break;
             }
 
-            ArmTimer(coordinator);
+            Pump();
         }
 
         coordinator.Stop(windowEnd);
         var window = TimeSpan.FromSeconds((double)(windowEnd - windowStart) / Frequency);
         return new AgentRunOutcome(
-            accounting, _options, coordinator.Batching, coordinator.MaxBatch, DateTime.UnixEpoch,
+            accounting, _options, batcher.Batching, batcher.MaxBatch, DateTime.UnixEpoch,
             window, windowEnd - windowStart, TimeSpan.Zero, TimeSpan.Zero, _options.Workers,
             Cancelled: false, Aborted: null, AbandonedWorkers: 0);
     }
@@ -83,20 +88,31 @@ public sealed class SimulatedAgentRunner : IAgentHost
         Push(end, new Event(Kind.Tool, worker, ticket, result, _now));
     }
 
-    void IAgentHost.StartIteration(IReadOnlyList<LlmSequence> joining, IReadOnlyList<LlmSequence> running) =>
-        Push(_now + Ms(_llm.IterationMs(joining.Count, LatencyModelExecutor.PrefillTokens(joining), running.Count)), new Event(Kind.Device, 0, null, null, _now));
+    void IAgentHost.SubmitStep(AgentStep step) => _batcher!.Submit(step.Request, step, _now);
 
-    void IAgentHost.Release(LlmSequence sequence)
-    {
-    }
+    void IAgentHost.StepCompleted(AgentStep step, long end) => _coordinator!.OnStepDone(step, end, _now);
+
+    void IAgentHost.StepFailed(AgentStep step, Exception error) => throw new InvalidOperationException("a simulated LLM cannot fail", error);
+
+    void IDeviceObserver.IterationStarted(int sequences, long start) => _coordinator!.OnIterationStarted(sequences, start);
+
+    void IDeviceObserver.IterationDone(int joining, int decoded, int prefillTokens, long start, long end) =>
+        _coordinator!.OnIterationDone(joining, decoded, prefillTokens, start, end);
 
     private static long Ticks(TimeSpan t) => (long)Math.Round(t.TotalSeconds * Frequency);
 
     private static long Ms(double ms) => (long)Math.Round(ms * 1e6);
 
-    private void ArmTimer(AgentCoordinator coordinator)
+    /// <summary>After every event, as the in-process endpoint's device thread does: start an iteration if the device is idle, else wait for a batch window.</summary>
+    private void Pump()
     {
-        if (coordinator.NextTimer is { } t && t != _timerAt)
+        ContinuousBatcher b = _batcher!;
+        if (b.Next(_now))
+        {
+            Push(_now + Ms(_llm.IterationMs(b.Joining, b.Running)), new Event(Kind.Device, 0, null, null, _now));
+        }
+
+        if (b.NextTimer is { } t && t != _timerAt)
         {
             _timerAt = t;
             Push(Math.Max(t, _now), new Event(Kind.Timer, 0, null, null, _now));

@@ -83,13 +83,18 @@ public sealed class HardwareSpec
         };
     }
 
-    /// <summary>Bytes per element of a dtype (weights, activations).</summary>
+    /// <summary>
+    /// Bytes per stored element of a dtype (weights, KV cache), scales included: fp4 is NVFP4, 4-bit
+    /// values plus one fp8 scale per 16 (4.5 bits; MXFP4's one 8-bit scale per 32 would be 4.25);
+    /// fp8's per-tensor scales are negligible.
+    /// </summary>
     public static double BytesPerElement(string dtype) => NormalizeDtype(dtype) switch
     {
         "fp32" => 4,
         "bf16" => 2,
         "fp8" or "int8" => 1,
-        "fp4" or "int4" => 0.5,
+        "fp4" => 0.5625,
+        "int4" => 0.5,
         _ => throw HarnessException.BadInput($"Unknown dtype '{dtype}'; use bf16, fp16, fp8, fp4 or fp32."),
     };
 }

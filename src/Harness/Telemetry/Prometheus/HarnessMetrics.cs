@@ -1,4 +1,5 @@
 using Harness.Engine;
+using Harness.Metrics;
 using Harness.Results;
 using Prometheus;
 
@@ -43,14 +44,12 @@ public sealed class HarnessMetrics : IRunObserver
     private readonly ICounter? _cpuPackageEnergy;
     private readonly ICounter? _processCpu;
     private readonly IGauge? _processRss;
+    private readonly IGauge? _otherProcessesCores;
+    private readonly IGauge? _stealRatio;
+    private readonly IGauge? _cpuFrequency;
     private readonly Dictionary<string, Counter.Child> _samples = [];
     private readonly Gauge _resultValid;
-    private readonly Gauge _resultThroughput;
-    private readonly Gauge _resultLatency;
-    private readonly Gauge _resultEnergy;
-    private readonly Gauge _resultPower;
-    private readonly Gauge _resultJoulesPerUnit;
-    private readonly Gauge _resultDuration;
+    private readonly Dictionary<MetricDefinition, Gauge> _resultGauges = [];
     private readonly Gauge _resultCompletion;
     private readonly double _secondsPerTick;
     private long _measuringStart = -1;
@@ -62,9 +61,10 @@ public sealed class HarnessMetrics : IRunObserver
         _clock = clock;
         _sampler = sampler;
         _secondsPerTick = 1.0 / clock.Frequency;
-        Registry = Metrics.NewCustomRegistry();
+        Registry = global::Prometheus.Metrics.NewCustomRegistry();
         Registry.SetStaticLabels(labels.ToDictionary());
-        MetricFactory f = Metrics.WithCustomRegistry(Registry);
+        MetricFactory f = global::Prometheus.Metrics.WithCustomRegistry(Registry);
+        Factory = f;
 
         Counter requests = f.CreateCounter("harness_requests_total", "Requests of the measured phase that ended, by outcome (ok, error, timeout, cancelled).", "outcome");
         _requests = Enum.GetValues<RequestOutcome>().Select(o => requests.WithLabels(o.ToString().ToLowerInvariant())).ToArray();
@@ -96,6 +96,8 @@ public sealed class HarnessMetrics : IRunObserver
             var memClock = f.CreateGauge("harness_gpu_memory_clock_hertz", "Memory clock.", "device");
             var temp = f.CreateGauge("harness_gpu_temperature_celsius", "GPU core temperature.", "device");
             var throttle = f.CreateCounter("harness_gpu_throttle_seconds_total", "Time a clock-event (throttle) reason was active since the sampler started.", "device", "reason");
+            var neighbours = f.CreateGauge("harness_disturbance_gpu_other_processes", "Processes other than the harness on the GPU at the latest NVML listing: a neighbour sharing the card.",
+                new GaugeConfiguration { SuppressInitialValue = true, LabelNames = ["device"] });
             _gpus = _gpuSource.Gpus.Select((g, slot) =>
             {
                 string d = $"gpu{g.Index}";
@@ -109,7 +111,8 @@ public sealed class HarnessMetrics : IRunObserver
                     sm.WithLabels(d),
                     memClock.WithLabels(d),
                     temp.WithLabels(d),
-                    ClockEventReasons.Throttling.Select(r => throttle.WithLabels(d, r.Name)).ToArray());
+                    ClockEventReasons.Throttling.Select(r => throttle.WithLabels(d, r.Name)).ToArray(),
+                    neighbours.WithLabels(d));
             }).ToArray();
         }
 
@@ -118,6 +121,9 @@ public sealed class HarnessMetrics : IRunObserver
             _cpuUtilization = f.CreateGauge("harness_cpu_utilization_ratio", "Busy share of all host cores since the previous reading (/proc/stat).", hidden);
             _processCpu = f.CreateCounter("harness_process_cpu_seconds_total", "User and system CPU time of the harness process.", hiddenCounter);
             _processRss = f.CreateGauge("harness_process_resident_memory_bytes", "Resident memory of the harness process.", hidden);
+            _otherProcessesCores = f.CreateGauge("harness_disturbance_other_processes_cores", "Cores other processes kept busy since the previous reading (machine user + system time minus the harness's).", hidden);
+            _stealRatio = f.CreateGauge("harness_disturbance_steal_ratio", "Share of CPU time the hypervisor stole since the previous reading (/proc/stat steal).", hidden);
+            _cpuFrequency = f.CreateGauge("harness_cpu_frequency_hertz", "Mean core clock at the latest reading (scaling_cur_freq or /proc/cpuinfo; read every second).", hidden);
             if (_cpuSource.HasPackageEnergy)
             {
                 _cpuPackageEnergy = f.CreateCounter("harness_cpu_package_energy_joules_total", "CPU package energy (RAPL, all packages) since the sampler started.", hiddenCounter);
@@ -134,13 +140,16 @@ public sealed class HarnessMetrics : IRunObserver
         }
 
         _resultValid = f.CreateGauge("harness_result_valid", "1 when the finished run met every validity condition, 0 when not.", hidden);
-        _resultThroughput = f.CreateGauge("harness_result_throughput_per_second", "Output units of ok requests per second of the measured window.", hidden);
-        _resultLatency = f.CreateGauge("harness_result_latency_seconds", "Latency percentiles of the finished run (nearest-rank).",
-            new GaugeConfiguration { SuppressInitialValue = true, LabelNames = ["percentile"] });
-        _resultEnergy = f.CreateGauge("harness_result_energy_joules", "Energy of the backend's device over the measured window.", hidden);
-        _resultPower = f.CreateGauge("harness_result_average_power_watts", "Energy over the measured window divided by its length.", hidden);
-        _resultJoulesPerUnit = f.CreateGauge("harness_result_joules_per_unit", "Energy per output unit (sample or token) of ok requests.", hidden);
-        _resultDuration = f.CreateGauge("harness_result_duration_seconds", "Length of the measured window.", hidden);
+        // The finished run's figures, one gauge per catalog metric that names a Prometheus gauge;
+        // a gauge appears once the run sets it (SuppressInitialValue), so absent metrics stay absent.
+        foreach (MetricDefinition m in MetricCatalog.All.Where(m => m.Prometheus is not null))
+        {
+            string help = $"{char.ToUpperInvariant(m.Definition[0])}{m.DefinitionFor("units")[1..]} (finished run).";
+            _resultGauges[m] = m.IsDistribution
+                ? f.CreateGauge(m.Prometheus!, help + " By percentile, nearest-rank.", new GaugeConfiguration { SuppressInitialValue = true, LabelNames = ["percentile"] })
+                : f.CreateGauge(m.Prometheus!, help, hidden);
+        }
+
         _resultCompletion = f.CreateGauge("harness_result_completion_timestamp_seconds", "Unix time at which the result was written.", hidden);
 
         Registry.AddBeforeCollectCallback(Refresh);
@@ -181,35 +190,37 @@ public sealed class HarnessMetrics : IRunObserver
         _latency.Observe(latencyTicks * _secondsPerTick);
     }
 
+    /// <summary>Work units produced outside a request's own end (an agent run's tokens, counted per device iteration).</summary>
+    public void UnitsProduced(int inputUnits, int outputUnits)
+    {
+        _inputUnits.Inc(inputUnits);
+        _outputUnits.Inc(outputUnits);
+    }
+
+    /// <summary>Registers further series on this run's registry (e.g. <see cref="AgentMetrics"/>).</summary>
+    internal MetricFactory Factory { get; }
+
     /// <summary>Publishes the finished run's figures, for the last scrape and the push.</summary>
     public void SetResult(ResultDocument doc)
     {
         ResultMetrics m = doc.Metrics;
         _resultValid.Set(doc.Valid ? 1 : 0);
-        _resultThroughput.Set(m.ThroughputPerS);
-        _resultDuration.Set(m.DurationS);
-        if (m.LatencyMs is { } l)
+        foreach ((MetricDefinition metric, Gauge gauge) in _resultGauges)
         {
-            double[] values = [l.P50, l.P90, l.P95, l.P99, l.P999];
-            for (int i = 0; i < values.Length; i++)
+            if (metric.IsDistribution)
             {
-                _resultLatency.WithLabels(Percentiles[i]).Set(values[i] / 1000);
+                if (m.Distribution(metric) is { } d)
+                {
+                    foreach (string p in Percentiles)
+                    {
+                        gauge.WithLabels(p).Set(d.Get(p) * metric.PrometheusScale);
+                    }
+                }
             }
-        }
-
-        if (m.EnergyJ is { } e)
-        {
-            _resultEnergy.Set(e);
-        }
-
-        if (m.AvgPowerW is { } p)
-        {
-            _resultPower.Set(p);
-        }
-
-        if (m.JoulesPerUnit is { } j)
-        {
-            _resultJoulesPerUnit.Set(j);
+            else if (m.Value(metric) is { } v)
+            {
+                gauge.Set(v * metric.PrometheusScale);
+            }
         }
 
         _resultCompletion.SetToTimeUtc(DateTimeOffset.UtcNow);
@@ -259,6 +270,7 @@ public sealed class HarnessMetrics : IRunObserver
             Set(g.SmClock, live.Latest.SmClockMhz * 1e6);
             Set(g.MemoryClock, live.Latest.MemoryClockMhz * 1e6);
             Set(g.Temperature, live.Latest.TemperatureC);
+            Set(g.OtherProcesses, live.OtherProcesses);
             if (live.EnergySinceStartJ is { } joules)
             {
                 g.Energy.IncTo(joules);
@@ -278,6 +290,9 @@ public sealed class HarnessMetrics : IRunObserver
             CpuLive live = _cpuSource.Live();
             Set(_cpuUtilization!, live.Utilization);
             Set(_processRss!, live.RssBytes);
+            Set(_otherProcessesCores!, live.OtherProcessesCores is { } other && double.IsFinite(other) ? other : null);
+            Set(_stealRatio!, live.StealShare);
+            Set(_cpuFrequency!, live.FrequencyMhz * 1e6);
             if (live.ProcessCpuSeconds is { } cpu)
             {
                 _processCpu!.IncTo(cpu);
@@ -308,5 +323,6 @@ public sealed class HarnessMetrics : IRunObserver
         Gauge.Child SmClock,
         Gauge.Child MemoryClock,
         Gauge.Child Temperature,
-        Counter.Child[] Throttle);
+        Counter.Child[] Throttle,
+        Gauge.Child OtherProcesses);
 }

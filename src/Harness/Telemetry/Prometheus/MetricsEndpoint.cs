@@ -6,21 +6,32 @@ using Prometheus;
 namespace Harness.Telemetry.Prometheus;
 
 /// <summary>
-/// The live <c>/metrics</c> endpoint: prometheus-net's HttpListener <see cref="MetricServer"/>, no
-/// ASP.NET. Bound to loopback unless an address is given; a port in use fails before the run starts.
+/// The live <c>/metrics</c> endpoint, on HttpListener (no ASP.NET). Bound to loopback unless an
+/// address is given; a port in use fails before the run starts. It counts the scrapes it has answered
+/// in full (<see cref="Served"/>), so a run can wait until its final values have left the process
+/// rather than until a scrape began, and closing waits for a scrape in flight.
 /// </summary>
 public sealed class MetricsEndpoint : IDisposable
 {
     public const int DefaultPort = 9464;
 
-    private readonly MetricServer _server;
+    private readonly HttpListener _listener;
+    private readonly CollectorRegistry _registry;
+    private readonly Task _loop;
+    private readonly SemaphoreSlim _answering = new(1, 1);
+    private long _served;
 
-    private MetricsEndpoint(MetricServer server, string host, int port)
+    private MetricsEndpoint(HttpListener listener, CollectorRegistry registry, string host, int port)
     {
-        _server = server;
+        _listener = listener;
+        _registry = registry;
         Host = host;
         Port = port;
+        _loop = Task.Run(ServeAsync);
     }
+
+    /// <summary>Scrapes answered in full so far.</summary>
+    public long Served => Interlocked.Read(ref _served);
 
     /// <summary>The host part as given to HttpListener: an address, a name, or "+" for every interface.</summary>
     public string Host { get; }
@@ -75,20 +86,73 @@ public sealed class MetricsEndpoint : IDisposable
     public static MetricsEndpoint Start(string address, CollectorRegistry registry)
     {
         (string host, int port) = ParseAddress(address);
-        var server = new MetricServer(host, port, "metrics/", registry);
+        var listener = new HttpListener();
+        listener.Prefixes.Add($"http://{host}:{port}/metrics/");
         try
         {
-            server.Start();
+            listener.Start();
         }
         catch (Exception e) when (e is HttpListenerException or SocketException or InvalidOperationException)
         {
-            ((IDisposable)server).Dispose();
+            listener.Close();
             string hint = e.Message.Contains("in use", StringComparison.OrdinalIgnoreCase) ? "another process is using the port; choose another with --metrics HOST:PORT" : "check the address";
             throw HarnessException.BadInput($"Cannot serve metrics on {host}:{port}: {e.Message} ({hint}).", e);
         }
 
-        return new MetricsEndpoint(server, host, port);
+        return new MetricsEndpoint(listener, registry, host, port);
     }
 
-    public void Dispose() => _server.Stop();
+    /// <summary>Stops listening once a scrape being answered is complete.</summary>
+    public void Dispose()
+    {
+        _answering.Wait(TimeSpan.FromSeconds(10));
+        _listener.Close();
+        try
+        {
+            _loop.Wait(TimeSpan.FromSeconds(10));
+        }
+        catch (AggregateException)
+        {
+            // the loop ends with the listener; nothing of it is left to report
+        }
+
+        _answering.Dispose();
+    }
+
+    private async Task ServeAsync()
+    {
+        while (_listener.IsListening)
+        {
+            HttpListenerContext context;
+            try
+            {
+                context = await _listener.GetContextAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException)
+            {
+                return; // closed
+            }
+
+            await _answering.WaitAsync().ConfigureAwait(false);
+            try
+            {
+                using var body = new MemoryStream();
+                await _registry.CollectAndExportAsTextAsync(body).ConfigureAwait(false);
+                context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+                context.Response.ContentLength64 = body.Length;
+                body.Position = 0;
+                await body.CopyToAsync(context.Response.OutputStream).ConfigureAwait(false);
+                context.Response.Close();
+                Interlocked.Increment(ref _served);
+            }
+            catch (Exception e) when (e is HttpListenerException or IOException or ObjectDisposedException)
+            {
+                context.Response.Abort(); // the scraper went away
+            }
+            finally
+            {
+                _answering.Release();
+            }
+        }
+    }
 }

@@ -1,10 +1,10 @@
 using Harness.Agents.Jobs;
-using Harness.Agents.Llm;
+using Harness.Decoding;
 using Harness.Agents.Profiles;
 using Harness.Agents.Reporting;
 using Harness.Agents.Scheduling;
 using Harness.Results;
-using Harness.Tests.Agents.Llm;
+using Harness.Tests.Fakes;
 
 namespace Harness.Tests.Agents.Reporting;
 
@@ -18,9 +18,11 @@ public class AgentResultsTests
         var timing = new AgentRunTiming(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10));
         var model = new LatencyModel { TtftMs = 10, TpotMs = 5 };
         AgentRunOutcome run = new SimulatedAgentRunner(new JobGenerator(p, 1), options, model, new FixedToolCost(_ => new ToolCost(TimeSpan.FromMilliseconds(40), 20)), timing).Run();
-        using var llm = new LatencyModelExecutor(model);
+        using var llm = new InProcessLlmEndpoint(new LatencyModelDecoder(model), options.Endpoint);
 
-        ResultDocument doc = AgentResults.Build(run, p, llm, timing, Harness.Hardware.HardwareProbe.Probe(new Dictionary<string, string?>()), maxErrorRate: 0, minTurns: 20, pricePerGpuHour: 3.0);
+        // What the common runner does with an agent run, without its telemetry.
+        ResultDocument doc = ResultBuilder.Build(AgentResults.Run(run, p, llm, timing, maxErrorRate: 0, minTurns: 20), AgentResults.Workload, "latency-model", Harness.Hardware.HardwareProbe.Probe(new Dictionary<string, string?>()));
+        AgentResults.Complete(doc, AgentRunReport.From(run, p, llm.Name));
         string json = ResultJson.Serialize(doc);
         Assert.Empty(ResultSchema.Validate(json));
         Assert.True(doc.Valid, string.Join("; ", doc.Validity.Where(v => !v.Passed).Select(v => v.Detail)));
@@ -33,7 +35,7 @@ public class AgentResultsTests
         using var dir = new TempDir();
         string path = Path.Combine(dir.Path, "agents.json");
         AtomicFile.WriteAllText(path, json);
-        ResultDocument back = ResultJson.Read(path);
+        ResultDocument back = ResultReader.ReadDocument(path);
         Assert.Equal(agents.JobsPerHour, back.Agents!.JobsPerHour, 9);
         Assert.Equal(agents.Tools["fake"].Calls, back.Agents.Tools["fake"].Calls);
     }
@@ -47,9 +49,9 @@ public class AgentResultsTests
         var model = new LatencyModel { TtftMs = 10, TpotMs = 5 };
         // 100 ms turns (30 ms on the device, a 70 ms tool call) in a 1 s simulated window: 10 turns.
         AgentRunOutcome run = new SimulatedAgentRunner(new JobGenerator(p, 1), options, model, new FixedToolCost(_ => new ToolCost(TimeSpan.FromMilliseconds(70), 20)), timing).Run();
-        using var llm = new LatencyModelExecutor(model);
+        using var llm = new InProcessLlmEndpoint(new LatencyModelDecoder(model), options.Endpoint);
 
-        ResultDocument doc = AgentResults.Build(run, p, llm, timing, Harness.Hardware.HardwareProbe.Probe(new Dictionary<string, string?>()), maxErrorRate: 0, minTurns: 20, pricePerGpuHour: null);
+        ResultDocument doc = ResultBuilder.Build(AgentResults.Run(run, p, llm, timing, maxErrorRate: 0, minTurns: 20), AgentResults.Workload, "latency-model", Harness.Hardware.HardwareProbe.Probe(new Dictionary<string, string?>()));
 
         Assert.False(doc.Valid);
         Assert.Contains(doc.Validity, v => v.Name == "min_requests" && !v.Passed);

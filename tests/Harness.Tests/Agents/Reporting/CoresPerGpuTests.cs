@@ -1,5 +1,5 @@
 using Harness.Agents.Jobs;
-using Harness.Agents.Llm;
+using Harness.Decoding;
 using Harness.Agents.Profiles;
 using Harness.Agents.Reporting;
 using Harness.Agents.Scheduling;

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Harness.Agents.Jobs;
-using Harness.Agents.Llm;
+using Harness.Decoding;
 using Harness.Agents.Profiles;
 using Harness.Agents.Reporting;
 using Harness.Agents.Scheduling;
@@ -30,8 +30,8 @@ public class AgentRunnerTests
         using var tools = new ToolSet([tool]);
         using var env = new ToolEnvironment(profile, workers, 42);
         tools.Prepare(env);
-        using var llm = new LatencyModelExecutor(FastLlm);
         var options = new AgentSchedulerOptions { Agents = agents, Workers = workers, MaxBatch = 4, BatchWindow = TimeSpan.FromMilliseconds(1) };
+        using var llm = new InProcessLlmEndpoint(new LatencyModelDecoder(FastLlm), options.Endpoint);
         var timing = new AgentRunTiming(TimeSpan.Zero, duration) { HangGrace = grace ?? UntilBound };
         var runner = new AgentRunner(new JobGenerator(profile, 42), tools, llm, options, timing) { MaxAbandonedWorkers = maxAbandoned };
         using var stop = new CancellationTokenSource();
@@ -57,7 +57,7 @@ public class AgentRunnerTests
         watcher.Wait();
         long stop0 = Interlocked.Read(ref stopped);
         return new Outcome(
-            AgentRunReport.From(run, profile, llm.Name, null),
+            AgentRunReport.From(run, profile, llm.Name),
             run,
             Stopwatch.GetElapsedTime(started, ended),
             stop0 == 0 ? null : Stopwatch.GetElapsedTime(started, stop0),

@@ -64,5 +64,6 @@ public class MetricsEndpointTests
         Assert.StartsWith("text/plain", response.Content.Headers.ContentType!.ToString());
         Assert.Contains("harness_requests_total{outcome=\"ok\",backend=\"onnx:cpu\",workload=\"minilm\",scenario=\"single\"} 0", body);
         Assert.Equal(1, metrics.Collections);
+        Assert.Equal(1, endpoint.Served);
     }
 }

@@ -48,22 +48,25 @@ public sealed class PrometheusIntegrationTests : IDisposable
         var registry = new BackendRegistry([new UntilScraped(new FakeBackendProvider(), () => progress.Phase == RunPhases.Measuring,
             () => servers.Query("harness_run_phase{job=\"harness\",phase=\"measuring\"} == 1").Count > 0)]);
         RunOutcome outcome = new BenchmarkRunner(registry, nvml: FakeNvml.Loaded()).Run(request, progress);
+        // The runner returns right after Prometheus's last scrape of the live endpoint, and closes it:
+        // its series are asked for at this moment, before the next scrape fails and marks them stale.
+        DateTimeOffset up = DateTimeOffset.UtcNow;
         ResultMetrics m = outcome.Document.Metrics;
         Assert.Empty(outcome.Warnings!);
 
         // The live endpoint, as Prometheus stored it: the last scrape holds the final counts.
         string sel = "{job=\"harness\",workload=\"spin\",backend=\"fake:cuda\"}";
-        double ok = servers.QueryUntil($"harness_requests_total{{job=\"harness\",outcome=\"ok\"}}", v => v == m.RequestsOk, TimeSpan.FromSeconds(20));
+        double ok = servers.QueryUntil($"harness_requests_total{{job=\"harness\",outcome=\"ok\"}}", v => v == m.RequestsOk, TimeSpan.FromSeconds(20), up);
         Assert.Equal(m.RequestsOk, ok);
-        Assert.Equal(m.OutputUnits, servers.QueryUntil($"harness_output_units_total{sel}", v => v == m.OutputUnits, TimeSpan.FromSeconds(10)));
-        Assert.Equal(m.RequestsOk, servers.QueryUntil($"harness_request_latency_seconds_count{sel}", v => v == m.RequestsOk, TimeSpan.FromSeconds(10)));
-        Assert.Equal(1, servers.QueryUntil($"harness_run_phase{{job=\"harness\",phase=\"done\"}}", v => v == 1, TimeSpan.FromSeconds(10)));
-        Assert.NotEmpty(servers.Query($"harness_gpu_power_watts{{job=\"harness\",device=\"gpu0\"}}"));
-        Assert.NotEmpty(servers.Query($"harness_gpu_energy_joules_total{{job=\"harness\",device=\"gpu0\"}}"));
-        Assert.NotEmpty(servers.Query($"harness_cpu_utilization_ratio{sel}"));
-        Assert.True(servers.Query($"count(harness_request_latency_seconds_bucket{sel})").Single().Value > 10);
-        Assert.True(servers.Query($"max_over_time(harness_run_phase{{job=\"harness\",phase=\"measuring\"}}[1m])").Single().Value == 1,
-            $"a scrape saw the run measuring; up: {servers.Query("count_over_time(up{job=\"harness\"}[1m])").Single().Value} scrapes, {servers.Query("sum_over_time(up{job=\"harness\"}[1m])").Single().Value} up, samples {servers.Query("count_over_time(harness_run_phase{job=\"harness\",phase=\"measuring\"}[1m])").Single().Value}; {servers.Log()}");
+        Assert.Equal(m.OutputUnits, servers.QueryUntil($"harness_output_units_total{sel}", v => v == m.OutputUnits, TimeSpan.FromSeconds(10), up));
+        Assert.Equal(m.RequestsOk, servers.QueryUntil($"harness_request_latency_seconds_count{sel}", v => v == m.RequestsOk, TimeSpan.FromSeconds(10), up));
+        Assert.Equal(1, servers.QueryUntil($"harness_run_phase{{job=\"harness\",phase=\"done\"}}", v => v == 1, TimeSpan.FromSeconds(10), up));
+        Assert.NotEmpty(servers.Query($"harness_gpu_power_watts{{job=\"harness\",device=\"gpu0\"}}", up));
+        Assert.NotEmpty(servers.Query($"harness_gpu_energy_joules_total{{job=\"harness\",device=\"gpu0\"}}", up));
+        Assert.NotEmpty(servers.Query($"harness_cpu_utilization_ratio{sel}", up));
+        Assert.True(servers.Query($"count(harness_request_latency_seconds_bucket{sel})", up).Single().Value > 10);
+        Assert.True(servers.Query($"max_over_time(harness_run_phase{{job=\"harness\",phase=\"measuring\"}}[1m])", up).Single().Value == 1,
+            $"a scrape saw the run measuring; up: {servers.Query("count_over_time(up{job=\"harness\"}[1m])", up).Single().Value} scrapes, {servers.Query("sum_over_time(up{job=\"harness\"}[1m])", up).Single().Value} up, samples {servers.Query("count_over_time(harness_run_phase{job=\"harness\",phase=\"measuring\"}[1m])", up).Single().Value}; {servers.Log()}");
 
         // Every dashboard query is valid PromQL here, and the run's panels have data.
         foreach ((string title, string expr) in DashboardTests.Queries())
@@ -72,8 +75,8 @@ public sealed class PrometheusIntegrationTests : IDisposable
             Assert.True(servers.QueryError(concrete) is null, $"{title}: {concrete}: {servers.QueryError(concrete)}");
         }
 
-        Assert.NotEmpty(servers.Query(DashboardTests.Concrete(DashboardTests.Queries().First(q => q.Title == "p50 latency").Expr)));
-        Assert.NotEmpty(servers.Query(DashboardTests.Concrete(DashboardTests.Queries().First(q => q.Title == "GPU power").Expr)));
+        Assert.NotEmpty(servers.Query(DashboardTests.Concrete(DashboardTests.Queries().First(q => q.Title == "p50 latency").Expr), up));
+        Assert.NotEmpty(servers.Query(DashboardTests.Concrete(DashboardTests.Queries().First(q => q.Title == "GPU power").Expr), up));
 
         // The push, read back from the Pushgateway itself, under its grouping key.
         string pushed = servers.PushgatewayMetrics();
@@ -117,27 +120,9 @@ public sealed class PrometheusIntegrationTests : IDisposable
         Assert.Contains("harness_cpu_package_energy_joules_total", text);
         Assert.Contains("harness_gpu_throttle_seconds_total", text);
 
-        (int code, string output) = Promtool(text);
+        (int code, string output) = Promtool.CheckMetrics(text);
 
         Assert.True(code == 0 && output.Trim().Length == 0, $"promtool exit {code}: {output}\n{text}");
-    }
-
-    private static (int Code, string Output) Promtool(string exposition)
-    {
-        var info = new ProcessStartInfo("promtool", "check metrics")
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        using Process p = Process.Start(info)!;
-        Task<string> stdout = p.StandardOutput.ReadToEndAsync();
-        Task<string> stderr = p.StandardError.ReadToEndAsync();
-        p.StandardInput.Write(exposition);
-        p.StandardInput.Close();
-        p.WaitForExit(30_000);
-        return (p.ExitCode, stdout.Result + stderr.Result);
     }
 
     /// <summary>The value of the one pushed series of this group (job harness-it) with the given labels.</summary>

@@ -60,10 +60,15 @@ public sealed class PrometheusServers : IDisposable
 
     public string PrometheusUrl => $"http://127.0.0.1:{PrometheusPort}";
 
-    /// <summary>Instant query; the samples' label sets and values.</summary>
-    public IReadOnlyList<(Dictionary<string, string> Labels, double Value)> Query(string promql)
+    /// <summary>
+    /// Instant query, at <paramref name="at"/> or now; the samples' label sets and values. A target
+    /// that has gone away is marked stale at its next failed scrape, so a check of what it exposed
+    /// asks at a moment it was still up, not whenever a loaded machine gets to the query.
+    /// </summary>
+    public IReadOnlyList<(Dictionary<string, string> Labels, double Value)> Query(string promql, DateTimeOffset? at = null)
     {
-        string json = _http.GetStringAsync($"{PrometheusUrl}/api/v1/query?query={Uri.EscapeDataString(promql)}").GetAwaiter().GetResult();
+        string time = at is { } t ? "&time=" + (t.ToUnixTimeMilliseconds() / 1000.0).ToString("0.###", CultureInfo.InvariantCulture) : "";
+        string json = _http.GetStringAsync($"{PrometheusUrl}/api/v1/query?query={Uri.EscapeDataString(promql)}{time}").GetAwaiter().GetResult();
         using JsonDocument doc = JsonDocument.Parse(json);
         return doc.RootElement.GetProperty("data").GetProperty("result").EnumerateArray()
             .Select(r => (
@@ -81,13 +86,13 @@ public sealed class PrometheusServers : IDisposable
     }
 
     /// <summary>Queries until <paramref name="accept"/> holds for the single result (Prometheus ingests scrapes asynchronously).</summary>
-    public double QueryUntil(string promql, Func<double, bool> accept, TimeSpan timeout)
+    public double QueryUntil(string promql, Func<double, bool> accept, TimeSpan timeout, DateTimeOffset? at = null)
     {
         var deadline = DateTime.UtcNow + timeout;
         double? last = null;
         while (true)
         {
-            var result = Query(promql);
+            var result = Query(promql, at);
             if (result.Count == 1)
             {
                 last = result[0].Value;

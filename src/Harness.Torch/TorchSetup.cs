@@ -1,0 +1,53 @@
+using Harness.Backends;
+using Harness.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Harness.Torch;
+
+/// <summary>What every TorchSharp workload does first: load libtorch for the device, pick the device, set threads.</summary>
+internal static class TorchSetup
+{
+    public static Device Prepare(BackendSpec backend, WorkloadOptions options)
+    {
+        string? dir = options.LibTorch;
+        if (options.Extra.ContainsKey("spin") && TorchRuntime.LoadedFrom is null)
+        {
+            // --set spin=0: OpenMP threads sleep instead of spinning between ops, as ONNX Runtime's
+            // allow_spinning=0 does. libgomp reads the variable when libtorch loads, so set it natively now.
+            TorchRuntime.SetNativeEnvironment("OMP_WAIT_POLICY", options.Flag("spin") ? "ACTIVE" : "PASSIVE");
+        }
+
+        TorchRuntime.Ensure(backend.Device, dir);
+        if (options.Threads is { } t)
+        {
+            torch.set_num_threads(t);
+        }
+
+        return backend.Device == "cuda" ? torch.device(DeviceType.CUDA, backend.DeviceId) : torch.CPU;
+    }
+
+    public static ScalarType ScalarTypeOf(TensorDType t) => t switch
+    {
+        TensorDType.Float32 => ScalarType.Float32,
+        TensorDType.Float16 => ScalarType.Float16,
+        _ => ScalarType.BFloat16,
+    };
+
+    public static void Synchronize(Device device)
+    {
+        if (device.type == DeviceType.CUDA)
+        {
+            torch.cuda.synchronize(device);
+        }
+    }
+
+    public static Dictionary<string, object?> Describe(Device device) => new()
+    {
+        ["libtorch"] = TorchRuntime.LoadedFrom,
+        ["torch_device"] = device.ToString(),
+        ["torch_threads"] = torch.get_num_threads(),
+        // libtorch's OpenMP threads spin between ops unless this says PASSIVE (read at load time).
+        ["omp_wait_policy"] = TorchRuntime.GetNativeEnvironment("OMP_WAIT_POLICY"),
+    };
+}

@@ -1,0 +1,172 @@
+using Harness.Backends;
+using Harness.Engine;
+using Harness.Models;
+
+namespace Harness.Decoding;
+
+/// <summary>
+/// <c>generate</c>, on any backend that builds decoders: one request = the batch's sequences join
+/// one iteration (batched prefill of the prompt, the first tokens), then decode one token per
+/// iteration until each has its new tokens, every iteration's tokens read on the host and marked
+/// (TTFT, ITL, TPOT). The decoder comes from the backend's <see cref="IDecoderProvider"/>; the
+/// memory check runs first, so a model that does not fit is refused before anything is generated
+/// or allocated. Over a request-level endpoint (an HTTP server, <see cref="IEndpointProvider"/>) the
+/// same workload sends one request per dataset item instead, under any scenario
+/// (<see cref="EndpointRequests"/>).
+/// </summary>
+public sealed class GenerateWorkload : IWorkload, IDerivedMetrics, IRunObserver
+{
+    public const string Name = "generate";
+
+    /// <summary>Decode steps run in <see cref="Prepare"/> at most (so that a CUDA graph is captured: ONNX Runtime captures on the run after its warm-up run).</summary>
+    private const int WarmupSteps = 3;
+
+    private static readonly DecodeSequence[] None = [];
+
+    private readonly IDecoderProvider? _provider;
+    private readonly EndpointRequests? _remote;
+    private readonly BackendSpec _backend;
+    private readonly WorkloadOptions _options;
+    private readonly GenerateSettings? _settings;
+    private IStepDecoder? _decoder;
+    private long[] _prompt = [];
+    private long[][] _generated = [];
+    private int _batch;
+    private DeviceMemory? _memory;
+
+    public GenerateWorkload(IDecoderProvider provider, BackendSpec backend, WorkloadOptions options)
+    {
+        _provider = provider;
+        _backend = backend;
+        _options = options;
+        _settings = GenerateSettings.From(options.ModelConfig, options.PromptTokens, options.NewTokens, options.DType ?? provider.DefaultDType(backend), options.Extra);
+    }
+
+    /// <summary>generate against a request-level endpoint: requests from the dataset, under any scenario.</summary>
+    public GenerateWorkload(IEndpointProvider provider, BackendSpec backend, WorkloadOptions options, IClock? clock = null)
+    {
+        _backend = backend;
+        _options = options;
+        _remote = new EndpointRequests(provider, backend, options, clock);
+    }
+
+    /// <summary>The decoder run's settings (a step-level decoder only).</summary>
+    public GenerateSettings Settings => _settings ?? throw new InvalidOperationException("generate against an endpoint has no decoder settings");
+
+    /// <summary>The prompt ids of sequence <paramref name="sequence"/> (after <see cref="Prepare"/>).</summary>
+    public ReadOnlyMemory<long> Prompt(int sequence) => _prompt.AsMemory(sequence * Settings.PromptTokens, Settings.PromptTokens);
+
+    /// <summary>The greedy ids sequence <paramref name="sequence"/> generated in the last request (what serving the same prompt must give).</summary>
+    public IReadOnlyList<long> Generated(int sequence) => _generated[sequence];
+
+    /// <summary>Where the device's memory is read from; tests give a fixed one.</summary>
+    public Func<BackendSpec, DeviceMemory> Memory { get; init; } = b => DeviceMemory.For(b.Device, b.DeviceId);
+
+    public WorkloadDescription Prepare(WorkloadContext context)
+    {
+        if (_remote is not null)
+        {
+            return _remote.Prepare(context);
+        }
+
+        GenerateSettings.RequireOneWorker(context);
+        _batch = context.Batch;
+        GenerateSettings s = Settings;
+        _memory = Memory(_backend);
+        MemoryNeed need = MemoryFit.Check(s.Model, _batch, s.PromptTokens, s.MaxContext, s.DType, _memory.AvailableBytes, _memory.Name);
+        _decoder = _provider!.CreateDecoder(_backend, _options, new DecoderSpec { Model = s.Model, DType = s.DType, WeightSeed = s.WeightSeed, Slots = _batch });
+        _prompt = s.Prompt(_batch, context.Seed);
+        // One request cut short, so that the shapes are built (and a CUDA graph captured) and any failure shows here, before anything is measured.
+        Run(Math.Min(WarmupSteps + 1, s.NewTokens), null, context.CancellationToken);
+
+        Dictionary<string, object?> details = s.Details(_batch);
+        foreach ((string k, object? v) in _decoder.Details)
+        {
+            details[k] = v;
+        }
+
+        details["memory_estimate_bytes"] = need.Total;
+        details["device_memory_bytes"] = _memory.AvailableBytes;
+        return new WorkloadDescription("tokens", _batch * s.PromptTokens, _batch * s.NewTokens, details);
+    }
+
+    public void Execute(RequestContext request)
+    {
+        if (_remote is not null)
+        {
+            _remote.Execute(request);
+            return;
+        }
+
+        Run(Settings.NewTokens, request, request.CancellationToken);
+    }
+
+    public IReadOnlyList<DerivedMetric> Derive(EngineResult run) => _remote is not null
+        ? _remote.Derive(run)
+        : DecoderMetrics.Derive(run, Settings, _batch, PeakRates.ForGpu(_memory?.GpuName, Settings.DType), PeakRates.Measured(Settings.CeilingFiles));
+
+    public IReadOnlyList<DerivedDistribution> DeriveDistributions(EngineResult run) => _remote?.DeriveDistributions(run) ?? [];
+
+    public IReadOnlyList<Validity.ValidityCondition> Conditions(EngineResult run) => _remote?.Conditions(run) ?? [];
+
+    public ServingReport? Serving(EngineResult run) => _remote?.Serving(run);
+
+    public void PhaseStarted(string phase, long timestamp) => _remote?.PhaseStarted(phase, timestamp);
+
+    public void RequestEnded(RequestOutcome outcome, long latencyTicks, int inputUnits, int outputUnits)
+    {
+    }
+
+    public void Dispose()
+    {
+        _decoder?.Dispose();
+        _remote?.Dispose();
+    }
+
+    /// <summary>One request's sequences, stopped after <paramref name="tokens"/> of their new tokens (all of them when measured).</summary>
+    private void Run(int tokens, RequestContext? request, CancellationToken cancellationToken)
+    {
+        IStepDecoder decoder = _decoder!;
+        int p = Settings.PromptTokens;
+        var sequences = new DecodeSequence[_batch];
+        if (_generated.Length != _batch)
+        {
+            _generated = new long[_batch][];
+        }
+
+        for (int b = 0; b < _batch; b++)
+        {
+            sequences[b] = new DecodeSequence(b, p, Settings.NewTokens, _prompt.AsMemory(b * p, p));
+            _generated[b] = new long[tokens];
+        }
+
+        try
+        {
+            decoder.Step(sequences, None, cancellationToken);
+            request?.MarkToken(_batch);
+            Record(sequences, 0);
+            for (int i = 1; i < tokens; i++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                decoder.Step(None, sequences, cancellationToken);
+                request?.MarkToken(_batch);
+                Record(sequences, i);
+            }
+        }
+        finally
+        {
+            foreach (DecodeSequence s in sequences)
+            {
+                decoder.Release(s);
+            }
+        }
+    }
+
+    private void Record(DecodeSequence[] sequences, int index)
+    {
+        for (int b = 0; b < sequences.Length; b++)
+        {
+            _generated[b][index] = sequences[b].LastToken;
+        }
+    }
+}

@@ -1,0 +1,243 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Harness.Metrics;
+
+namespace Harness.Results;
+
+/// <summary>A result file as read from disk: the typed document and its raw JSON (for sections this build does not model).</summary>
+public sealed record LoadedResult(string Path, ResultDocument Document, JsonObject Raw);
+
+/// <summary>
+/// The one reader of result files: <c>compare</c>, <c>merge</c>, <c>project</c>, <c>plan</c>,
+/// <c>cost</c>, <c>report</c> and the ceilings lookup all read through it. It finds files from what a
+/// user types (a file, a folder, a glob in the last path segment), reads every schema version
+/// written so far, refuses a newer or unknown one by name, and says where a file that is not valid
+/// JSON breaks. Documents of other kinds (sweep indexes, agents sweeps) are refused by what they are.
+/// </summary>
+public static class ResultReader
+{
+    /// <summary>The index a sweep, repeat or A/B job writes beside its result files.</summary>
+    public const string SweepIndexFileName = "sweep-index.json";
+
+    /// <summary>The document an agents sweep writes beside its points' result files (the curve and the cores-per-GPU answer).</summary>
+    public const string AgentSweepFileName = "agents-sweep.json";
+
+    /// <summary>Schema versions this build reads (every version written so far).</summary>
+    public static IReadOnlyList<int> ReadableVersions { get; } = [1];
+
+    /// <summary>
+    /// The result files a spec names: a file, a folder's *.json (not sub-folders), or a glob in the
+    /// file name; the indexes that sweeps write beside their results are not results.
+    /// </summary>
+    public static IReadOnlyList<string> Find(string spec, string role = "result")
+    {
+        if (string.IsNullOrWhiteSpace(spec))
+        {
+            throw HarnessException.BadInput($"The {role} path is empty.");
+        }
+
+        if (File.Exists(spec))
+        {
+            return [spec];
+        }
+
+        if (Directory.Exists(spec))
+        {
+            string[] files = ResultsIn(spec, "*.json", SearchOption.TopDirectoryOnly);
+            return files.Length > 0
+                ? files
+                : throw HarnessException.BadInput($"The {role} folder '{spec}' holds no result files (*.json).");
+        }
+
+        string dir = Path.GetDirectoryName(spec) is { Length: > 0 } d ? d : ".";
+        string pattern = Path.GetFileName(spec);
+        if (dir.IndexOfAny(['*', '?']) >= 0)
+        {
+            throw HarnessException.BadInput($"The {role} pattern '{spec}' has a wildcard in a folder name; only the file name may have one (e.g. results/base/*.json).");
+        }
+
+        if (pattern.IndexOfAny(['*', '?']) >= 0)
+        {
+            string[] matches = Directory.Exists(dir) ? ResultsIn(dir, pattern, SearchOption.TopDirectoryOnly) : [];
+            return matches.Length > 0
+                ? matches
+                : throw HarnessException.BadInput($"The {role} pattern '{spec}' matches no result file.");
+        }
+
+        throw HarnessException.BadInput($"The {role} path '{spec}' is neither a file nor a folder.");
+    }
+
+    /// <summary>Every *.json in <paramref name="folder"/> (and its sub-folders when <paramref name="recursive"/>) but sweep indexes and hidden files; none when the folder is absent.</summary>
+    public static IReadOnlyList<string> FindUnder(string folder, bool recursive = true) =>
+        Directory.Exists(folder) ? ResultsIn(folder, "*.json", recursive ? SearchOption.AllDirectories : SearchOption.TopDirectoryOnly) : [];
+
+    /// <summary>Reads every result a spec names.</summary>
+    public static IReadOnlyList<LoadedResult> ReadAll(string spec, string role = "result") =>
+        Find(spec, role).Select(Read).ToList();
+
+    /// <summary>Reads one run result; a bad file becomes one sentence naming the file (exit 2).</summary>
+    public static LoadedResult Read(string path) =>
+        TryRead(path, out LoadedResult? result, out string? problem) ? result! : throw HarnessException.BadInput($"Result file '{path}' {problem}.");
+
+    /// <summary>The document of <see cref="Read"/>, for callers that need only it.</summary>
+    public static ResultDocument ReadDocument(string path) => Read(path).Document;
+
+    /// <summary>
+    /// Reads one run result, or says why not: <paramref name="problem"/> completes "Result file 'X' ..."
+    /// (for a listing such as a fleet merge, which goes on past a bad file).
+    /// </summary>
+    public static bool TryRead(string path, out LoadedResult? result, out string? problem)
+    {
+        result = null;
+        if (!TryReadJson(path, out JsonObject? raw, out int version, out problem))
+        {
+            return false;
+        }
+
+        string? kind = raw!["kind"] is JsonValue k && k.TryGetValue(out string? s) ? s : null;
+        if (kind is not null && kind != "result")
+        {
+            problem = $"is {Article(kind)} {kind.Replace('_', ' ')} document, not a run result";
+            return false;
+        }
+
+        if (raw["workload"] is null)
+        {
+            problem = "is not a run result: it has no workload";
+            return false;
+        }
+
+        ResultDocument? doc;
+        try
+        {
+            doc = raw.Deserialize<ResultDocument>(ResultJson.Options);
+        }
+        catch (JsonException e)
+        {
+            problem = $"is not a valid result: {FirstSentence(e.Message)}";
+            return false;
+        }
+
+        if (doc is null)
+        {
+            problem = "is empty";
+            return false;
+        }
+
+        Upgrade(doc, version);
+        result = new LoadedResult(path, doc, raw);
+        return true;
+    }
+
+    /// <summary>
+    /// Reads a harness JSON document of any kind (run result, agents sweep, sweep index) and checks
+    /// that it parses and that its schema version is one this build reads.
+    /// </summary>
+    public static JsonObject ReadJson(string path, string role = "Result file") =>
+        TryReadJson(path, out JsonObject? raw, out _, out string? problem) ? raw! : throw HarnessException.BadInput($"{role} '{path}' {problem}.");
+
+    private static bool TryReadJson(string path, out JsonObject? raw, out int version, out string? problem)
+    {
+        raw = null;
+        version = 0;
+        if (!File.Exists(path))
+        {
+            problem = "does not exist";
+            return false;
+        }
+
+        JsonNode? node;
+        try
+        {
+            using FileStream stream = File.OpenRead(path);
+            if (stream.Length == 0)
+            {
+                problem = "is empty";
+                return false;
+            }
+
+            node = JsonNode.Parse(stream);
+        }
+        catch (JsonException e)
+        {
+            // System.Text.Json counts lines and bytes from 0.
+            string where = e.LineNumber is { } line
+                ? string.Create(CultureInfo.InvariantCulture, $" at line {line + 1}, byte {(e.BytePositionInLine ?? 0) + 1}")
+                : "";
+            problem = $"is not valid JSON{where} (truncated or corrupt)";
+            return false;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            problem = $"cannot be read: {FirstSentence(e.Message)}";
+            return false;
+        }
+
+        if (node is not JsonObject obj)
+        {
+            problem = "is not a harness result: its JSON is not an object";
+            return false;
+        }
+
+        if (obj["schema_version"] is not JsonValue v || !v.TryGetValue(out int declared))
+        {
+            problem = "is not a harness result: it has no schema_version";
+            return false;
+        }
+
+        int newest = ReadableVersions.Max();
+        if (declared > newest)
+        {
+            problem = $"has schema version {declared}, newer than this harness reads (up to {newest}); read it with the harness that wrote it ({obj["harness_version"]?.ToString() ?? "version unknown"}) or a newer one";
+            return false;
+        }
+
+        if (!ReadableVersions.Contains(declared))
+        {
+            problem = $"has schema version {declared}, which no harness wrote (this one reads {string.Join(", ", ReadableVersions)})";
+            return false;
+        }
+
+        raw = obj;
+        version = declared;
+        problem = null;
+        return true;
+    }
+
+    /// <summary>
+    /// Brings a document read from an older file to the shape this build writes. Version 1 files
+    /// written before the metric catalog kept the price in both config and metrics, and agent files
+    /// named their cost per job cost_per_job_usd.
+    /// </summary>
+    private static void Upgrade(ResultDocument doc, int version)
+    {
+        if (version != 1 || doc.Metrics.Extra is not { } extra)
+        {
+            return;
+        }
+
+        if (extra.Remove("price", out object? price) && !doc.Config.ContainsKey("price"))
+        {
+            doc.Config["price"] = price;
+        }
+
+        if (extra.Remove("cost_per_job_usd", out object? perJob) && !extra.ContainsKey(MetricCatalog.UsdPerJob.Key))
+        {
+            extra[MetricCatalog.UsdPerJob.Key] = perJob;
+        }
+    }
+
+    private static string Article(string word) => "aeiou".Contains(char.ToLowerInvariant(word[0])) ? "an" : "a";
+
+    private static string FirstSentence(string message) => message.Split('\n')[0].Split(". ")[0].TrimEnd('.');
+
+    private static string[] ResultsIn(string dir, string pattern, SearchOption option) =>
+        Directory.GetFiles(dir, pattern, option)
+            .Where(f => f.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+            .Where(f => !Path.GetFileName(f).StartsWith('.'))
+            .Where(f => !string.Equals(Path.GetFileName(f), SweepIndexFileName, StringComparison.OrdinalIgnoreCase))
+            .Where(f => !string.Equals(Path.GetFileName(f), AgentSweepFileName, StringComparison.OrdinalIgnoreCase))
+            .Order(StringComparer.Ordinal)
+            .ToArray();
+}

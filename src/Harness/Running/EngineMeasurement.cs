@@ -1,0 +1,42 @@
+using Harness.Backends;
+using Harness.Engine;
+using Harness.Results;
+using Harness.Telemetry.Prometheus;
+
+namespace Harness.Running;
+
+/// <summary>The engine over one workload of a backend, under the request's scenario and stop rules.</summary>
+public sealed class EngineMeasurement(RunRequest request, BackendRegistry registry, IClock clock) : IMeasurement
+{
+    public RunLabels Labels { get; } = new(request.Backend.ToString(), request.Workload, request.Settings.Scenario.Name);
+
+    public BackendSpec? Device => request.Backend;
+
+    public IReadOnlyDictionary<string, object?> Config { get; } = new Dictionary<string, object?>
+    {
+        ["backend"] = request.Backend.ToString(),
+        ["threads"] = request.Options.Threads,
+        ["inter_op_threads"] = request.Options.InterOpThreads,
+        ["optimization"] = request.Options.Optimization,
+        ["model_path_option"] = request.Options.ModelPath,
+        ["shapes"] = request.Options.Shapes.Count == 0 ? null : request.Options.Shapes.ToDictionary(kv => kv.Key, kv => string.Join("x", kv.Value)),
+        ["set"] = request.Options.Extra.Count == 0 ? null : request.Options.Extra,
+    };
+
+    public string DefaultFileName(string stamp) =>
+        $"{request.Workload}_{request.Backend.FileLabel}_{request.Settings.Scenario.Name.Replace(':', '-')}_{stamp}.json";
+
+    public EngineResult Measure(IRunObserver? observer, HarnessMetrics? metrics, EngineProgress? progress, CancellationToken cancellationToken)
+    {
+        using IWorkload workload = registry.Create(request.Workload, request.Backend, request.Options);
+        return new BenchmarkEngine(clock, observer).Run(workload, request.Settings, progress, cancellationToken);
+    }
+
+    public void Complete(ResultDocument document)
+    {
+    }
+
+    public void Dispose()
+    {
+    }
+}

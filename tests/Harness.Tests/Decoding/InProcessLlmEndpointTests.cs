@@ -1,0 +1,145 @@
+using System.Collections.Concurrent;
+using Harness.Decoding;
+
+namespace Harness.Tests.Decoding;
+
+/// <summary>The in-process endpoint on its own device thread, with a fast latency model on the real clock.</summary>
+public class InProcessLlmEndpointTests
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(20);
+
+    private static InProcessLlmEndpoint Endpoint(IStepDecoder? decoder = null, int maxBatch = 4) =>
+        new(decoder ?? new LatencyModelDecoder(new LatencyModel { TtftMs = 1, TpotMs = 0.5 }), new BatchingOptions { MaxBatch = maxBatch, Window = TimeSpan.Zero });
+
+    [Fact]
+    public void Requests_get_all_their_tokens_in_order_and_the_device_is_observed()
+    {
+        using InProcessLlmEndpoint llm = Endpoint();
+        var observer = new Observer();
+        llm.Observe(observer);
+        var streams = Enumerable.Range(1, 6).Select(k => (Request: new LlmRequest { PromptTokens = 8, MaxNewTokens = k }, Stream: new Recorder())).ToList();
+        foreach ((LlmRequest r, Recorder s) in streams)
+        {
+            llm.Submit(r, s);
+        }
+
+        foreach ((LlmRequest r, Recorder s) in streams)
+        {
+            Assert.True(s.Done.Wait(Bound), "a request never completed");
+            Assert.Equal(LlmCompletion.Finished, s.Completion);
+            Assert.Equal(r.MaxNewTokens, s.Tokens.Count);
+            Assert.True(s.Admitted <= s.Tokens[0], "admitted after its first token");
+            Assert.Equal(s.Tokens.Order(), s.Tokens);
+        }
+
+        Assert.Equal(("latency-model", 4, LlmBatching.Continuous), (llm.Name, llm.MaxBatch, llm.Batching));
+        Assert.Equal(6 * 8, observer.PrefillTokens);
+        Assert.Equal(1 + 2 + 3 + 4 + 5 + 6, observer.Tokens);
+        Assert.True(observer.MaxSequences <= 4);
+        Assert.True(llm.DriverCpu >= TimeSpan.Zero);
+    }
+
+    [Fact]
+    public void A_cancelled_request_ends_and_its_slot_serves_the_next()
+    {
+        using InProcessLlmEndpoint llm = Endpoint(maxBatch: 1);
+        var endless = new LlmRequest { PromptTokens = 8, MaxNewTokens = 1_000_000 };
+        var stream = new Recorder();
+        llm.Submit(endless, stream);
+        Assert.True(SpinWait.SpinUntil(() => stream.Count > 3, Bound));
+        llm.Cancel(endless);
+        Assert.True(stream.Done.Wait(Bound));
+        Assert.Equal(LlmCompletion.Cancelled, stream.Completion);
+
+        var next = new Recorder();
+        llm.Submit(new LlmRequest { PromptTokens = 8, MaxNewTokens = 2 }, next);
+        Assert.True(next.Done.Wait(Bound));
+        Assert.Equal((LlmCompletion.Finished, 2), (next.Completion, next.Count));
+    }
+
+    [Fact]
+    public void A_failing_decoder_fails_the_requests_with_its_error()
+    {
+        using InProcessLlmEndpoint llm = Endpoint(new ThrowingDecoder());
+        var first = new Recorder();
+        llm.Submit(new LlmRequest { PromptTokens = 8, MaxNewTokens = 2 }, first);
+        Assert.True(first.Done.Wait(Bound));
+        Assert.Equal("out of memory", first.Error?.Message);
+        var later = new Recorder();
+        llm.Submit(new LlmRequest { PromptTokens = 8, MaxNewTokens = 2 }, later);
+        Assert.Equal("out of memory", later.Error?.Message);
+    }
+
+    private sealed class Recorder : ILlmStream
+    {
+        private readonly ConcurrentQueue<long> _tokens = new();
+
+        public ManualResetEventSlim Done { get; } = new();
+
+        public long Admitted { get; private set; }
+
+        public List<long> Tokens => _tokens.ToList();
+
+        public int Count => _tokens.Count;
+
+        public LlmCompletion? Completion { get; private set; }
+
+        public Exception? Error { get; private set; }
+
+        void ILlmStream.Admitted(LlmRequest request, long timestamp) => Admitted = timestamp;
+
+        void ILlmStream.Token(LlmRequest request, long token, long timestamp) => _tokens.Enqueue(timestamp);
+
+        void ILlmStream.Completed(LlmRequest request, LlmCompletion completion, long timestamp)
+        {
+            Completion = completion;
+            Done.Set();
+        }
+
+        void ILlmStream.Failed(LlmRequest request, Exception error)
+        {
+            Error = error;
+            Done.Set();
+        }
+    }
+
+    private sealed class Observer : IDeviceObserver
+    {
+        public int PrefillTokens { get; private set; }
+
+        public int Tokens { get; private set; }
+
+        public int MaxSequences { get; private set; }
+
+        public void IterationStarted(int sequences, long start) => MaxSequences = Math.Max(MaxSequences, sequences);
+
+        public void IterationDone(int joining, int decoded, int prefillTokens, long start, long end)
+        {
+            Assert.True(end >= start);
+            PrefillTokens += prefillTokens;
+            Tokens += joining + decoded;
+        }
+    }
+
+    private sealed class ThrowingDecoder : IStepDecoder
+    {
+        public string Name => "throwing";
+
+        public int Slots => 4;
+
+        public bool SupportsJoining => true;
+
+        public IReadOnlyDictionary<string, object?> Details { get; } = new Dictionary<string, object?>();
+
+        public void Step(IReadOnlyList<DecodeSequence> joining, IReadOnlyList<DecodeSequence> running, CancellationToken cancellationToken) =>
+            throw new InvalidOperationException("out of memory");
+
+        public void Release(DecodeSequence sequence)
+        {
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+}
