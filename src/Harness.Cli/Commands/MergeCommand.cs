@@ -1,5 +1,7 @@
 using System.CommandLine;
 using Harness.Fleet;
+using Harness.Reports;
+using Harness.Results;
 
 namespace Harness.Cli.Commands;
 
@@ -7,8 +9,10 @@ namespace Harness.Cli.Commands;
 public static class MergeCommand
 {
     /// <summary>The merge options, shared with <c>slurm collect</c>.</summary>
-    internal sealed record Options(Option<string?> Out, Option<double> K, Option<double> MinDeviation)
+    internal sealed record Options(Option<string?> Out, Option<double> K, Option<double> MinDeviation, Option<string?> Html)
     {
+        public IEnumerable<Option> All => [Out, K, MinDeviation, Html];
+
         public MergeOptions Read(ParseResult parse) => new MergeOptions
         {
             K = parse.GetValue(K),
@@ -19,7 +23,8 @@ public static class MergeCommand
     internal static Options CreateOptions() => new(
         new Option<string?>("--out", "-o") { Description = "Summary file (default: DIR/fleet-summary.json)." },
         new Option<double>("--k") { Description = "Robust deviations (MAD x 1.4826) from the fleet median that flag a node.", DefaultValueFactory = _ => 3.5 },
-        new Option<double>("--min-deviation") { Description = "Smallest relative distance from the median that is flagged (noise floor).", DefaultValueFactory = _ => 0.02 });
+        new Option<double>("--min-deviation") { Description = "Smallest relative distance from the median that is flagged (noise floor).", DefaultValueFactory = _ => 0.02 },
+        new Option<string?>("--html") { Description = "Also write the fleet as a self-contained HTML page to this file: every node, the spread of each metric with the flagged outliers, the hardware groups." });
 
     public static Command Create(TextWriter output)
     {
@@ -28,23 +33,32 @@ public static class MergeCommand
         Options options = CreateOptions();
         var command = new Command("merge", "Merge many nodes' results into one fleet summary: per-node figures, aggregate, spread, outliers; missing and failed tasks listed. Exit 0 healthy, 1 a node needs attention, 2 bad input.")
         {
-            folder, options.Out, options.K, options.MinDeviation, expect,
+            folder, expect,
         };
+        foreach (Option o in options.All)
+        {
+            command.Add(o);
+        }
+
         command.SetAction(parse =>
         {
             string dir = parse.GetValue(folder)!;
             MergeOptions merge = options.Read(parse) with { ExpectedTasks = parse.GetValue(expect) };
             FleetSummary summary = FleetMerge.Merge(dir, merge.Validate());
-            return Report(summary, parse.GetValue(options.Out) ?? new FleetLayout(dir).SummaryPath, output);
+            return Report(summary, parse.GetValue(options.Out) ?? new FleetLayout(dir).SummaryPath, output, parse.GetValue(options.Html));
         });
         return command;
     }
 
-    internal static int Report(FleetSummary summary, string path, TextWriter output)
+    internal static int Report(FleetSummary summary, string path, TextWriter output, string? html = null)
     {
         try
         {
             FleetMerge.Write(summary, path);
+            if (html is not null)
+            {
+                AtomicFile.WriteAllText(html, FleetView.Render(summary));
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
