@@ -57,7 +57,7 @@ internal static class EnergyCostViews
 
     private static string? CostChart(RunSet runs, Dictionary<LoadedResult, RunCost?> costs) => PerRun(
         runs.Where(r => costs[r] is not null), "cost-per-million", "Cost per million output units", "cost per million output units (USD)",
-        r => $"$/M{costs[r]!.Unit}", r => costs[r]!.UsdPerMillion, colorIndex: 4);
+        r => PerMillion(costs[r]!.Unit), r => costs[r]!.UsdPerMillion, colorIndex: 4);
 
     /// <summary>One bar per run, each row naming the run and the unit of its figure; null when no run has one.</summary>
     private static string? PerRun(RunSet runs, string id, string title, string axis, Func<LoadedResult, string> unit, Func<LoadedResult, double> value, int colorIndex)
@@ -105,11 +105,14 @@ internal static class EnergyCostViews
                     energy?.UnitsPerJoule is { } upj ? $"{upj.ToString("0.###", c)} {m.ThroughputUnit}/J" : "-",
                     energy is null ? "-" : $"{energy.Method} ({string.Join(", ", energy.Parts)})",
                     cost is null ? "-" : cost.UsdPerHour.ToString("0.####", c),
-                    cost is null ? "-" : $"{cost.UsdPerMillion.ToString("0.####", c)} $/M{cost.Unit}",
+                    cost is null ? "-" : $"{cost.UsdPerMillion.ToString("0.####", c)} {PerMillion(cost.Unit)}",
                     cost?.PricedWith ?? "no price",
                 ];
             }));
     }
+
+    /// <summary>"$/Mtok" for tokens (the catalog's label), "$/Msamples" for others.</summary>
+    private static string PerMillion(string unit) => unit == "tokens" ? MetricCatalog.UsdPerMtok.Label : $"$/M{unit}";
 
     private static string Singular(string unit) => unit.EndsWith('s') ? unit[..^1] : unit;
 }

@@ -56,18 +56,42 @@ public sealed class RunSet
         return hw.Cpu is { } cpu ? $"{cpu.Model} ({cpu.LogicalCores} cores)" : "CPU not recorded";
     }
 
-    /// <summary>Short distinct names: the scenario, plus the workload when several are shown, plus the file name when they repeat.</summary>
+    /// <summary>Settings that tell runs of one scenario apart, in the order a reader looks for them.</summary>
+    private static readonly string[] DistinguishingSettings = ["model_config", "batch", "workers", "threads", "dtype", "prompt_tokens", "new_tokens"];
+
+    /// <summary>
+    /// Short distinct names: the scenario (with the workload when several are shown); where a
+    /// scenario repeats, the settings that differ ("single, batch 16"), else the file name.
+    /// </summary>
     private static Dictionary<LoadedResult, string> Labels(IReadOnlyList<LoadedResult> results)
     {
         var labels = new Dictionary<LoadedResult, string>();
-        var byScenario = results.GroupBy(r => $"{r.Document.Workload} {r.Document.Scenario}").ToDictionary(g => g.Key, g => g.Count());
         bool workloads = results.Select(x => x.Document.Workload).Distinct().Count() > 1;
-        foreach (LoadedResult r in results)
+        foreach (var group in results.GroupBy(r => $"{r.Document.Workload} {r.Document.Scenario}"))
         {
-            string key = $"{r.Document.Workload} {r.Document.Scenario}";
-            labels[r] = byScenario[key] == 1 && workloads ? key
-                : byScenario[key] == 1 ? r.Document.Scenario
-                : $"{r.Document.Scenario} ({Path.GetFileNameWithoutExtension(r.Path)})";
+            var members = group.ToList();
+            var differing = DistinguishingSettings
+                .Where(k => members.Select(m => DocumentValues.AsElement(m.Document.Config.GetValueOrDefault(k))?.ToString() ?? "").Distinct().Count() > 1)
+                .ToList();
+            foreach (LoadedResult r in members)
+            {
+                string name = workloads ? group.Key : r.Document.Scenario;
+                if (members.Count > 1 && differing.Count > 0)
+                {
+                    name += ", " + string.Join(", ", differing.Select(k => $"{k.Replace('_', ' ')} {DocumentValues.AsElement(r.Document.Config.GetValueOrDefault(k))?.ToString() ?? "-"}"));
+                }
+
+                labels[r] = name;
+            }
+        }
+
+        // Still the same name: the file tells them apart.
+        foreach (var same in labels.GroupBy(kv => kv.Value).Where(g => g.Count() > 1).ToList())
+        {
+            foreach (var kv in same)
+            {
+                labels[kv.Key] = $"{kv.Value} ({Path.GetFileNameWithoutExtension(kv.Key.Path)})";
+            }
         }
 
         return labels;

@@ -87,7 +87,7 @@ public class HtmlReportTests
             Assert.Contains(r.Document.Metrics.JoulesPerToken!.Value.ToString("0.####", CultureInfo.InvariantCulture) + " J/token", figures, StringComparison.Ordinal);
             Assert.Contains(r.Document.Metrics.EnergyJ!.Value.ToString("#,0.#", CultureInfo.InvariantCulture), figures, StringComparison.Ordinal);
             double perMtok = ResultCost.Compute(r.Document, offer, r.Path).UsdPerMillion;
-            Assert.Contains(perMtok.ToString("0.####", CultureInfo.InvariantCulture) + " $/Mtokens", figures, StringComparison.Ordinal);
+            Assert.Contains(perMtok.ToString("0.####", CultureInfo.InvariantCulture) + " $/Mtok", figures, StringComparison.Ordinal);
         }
 
         Assert.Equal(3, Regex.Matches(charts.Single(c => c.Id == "cost-per-million").Svg, "class=\"bar\"").Count);
