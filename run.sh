@@ -26,6 +26,7 @@ harness() {
 
 run_tests() {
   build
+  scripts/serving-test-deps.sh
   # TorchSharp 0.107 needs a newer libstdc++ than Debian 12 has: test through the patched muxer
   # that scripts/torch-compat.sh prepares (a no-op where the system libstdc++ suffices).
   local dotnet=dotnet

@@ -4,6 +4,7 @@ using Harness.Backends;
 using Harness.Cli.Commands;
 using Harness.Fleet;
 using Harness.Onnx;
+using Harness.OpenAI;
 using Harness.Torch;
 
 namespace Harness.Cli;
@@ -22,7 +23,7 @@ public static class HarnessCli
 
     /// <summary>The backends this build knows; each native runtime is its own assembly.</summary>
     /// <param name="log">Where workloads say what they do besides measuring (a decoder graph generated...).</param>
-    public static BackendRegistry CreateRegistry(TextWriter? log = null) => new([new OnnxBackendProvider(log), new TorchBackendProvider()]);
+    public static BackendRegistry CreateRegistry(TextWriter? log = null) => new([new OnnxBackendProvider(log), new TorchBackendProvider(), new OpenAiBackendProvider()]);
 
     /// <param name="processRunner">Starts Slurm's commands; tests pass a fake.</param>
     public static RootCommand BuildRoot(TextWriter output, TextWriter error, CancellationToken interrupt = default, IProcessRunner? processRunner = null)
@@ -47,6 +48,7 @@ public static class HarnessCli
             SlurmCommand.Create(run, output, error, interrupt, processRunner),
             K8sCommand.Create(run, output),
             AgentsCommand.CreateGroup(registry, output, error, interrupt),
+            ServeCommand.Create(registry, output, error, interrupt),
         };
         return root;
     }

@@ -84,10 +84,19 @@ public sealed class OnnxBackendProvider : IBackendProvider, IDecoderProvider
     /// <summary>fp32 on the CPU, fp16 on CUDA.</summary>
     public TensorDType DefaultDType(BackendSpec backend) => backend.Device == "cuda" ? TensorDType.Float16 : TensorDType.Float32;
 
-    /// <summary>A generated decoder graph behind the fixed-shape adapter (sequences do not join a running batch yet).</summary>
+    /// <summary>
+    /// A generated decoder graph: a KV-cache slot per sequence, joining while others decode
+    /// (<see cref="DecoderShapes.PerSlot"/>, what serving runs), or behind the fixed-shape adapter
+    /// (generate's batches and the agents' rounded shapes).
+    /// </summary>
     public IStepDecoder CreateDecoder(BackendSpec backend, WorkloadOptions options, DecoderSpec spec)
     {
         OnnxSessionFactory.ParseOptimization(options.Optimization);
+        if (spec.Shapes == DecoderShapes.PerSlot)
+        {
+            return new OnnxSlotDecoder(backend, options, spec, _log);
+        }
+
         var factory = new OnnxRunnerFactory(backend, options, spec, _log);
         return new FixedShapeDecoder(factory, spec, DeviceMemory.For(backend.Device, backend.DeviceId));
     }

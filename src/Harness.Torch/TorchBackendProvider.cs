@@ -74,7 +74,12 @@ public sealed class TorchBackendProvider : IBackendProvider, IDecoderProvider
     /// <summary>fp32 on the CPU, bf16 on CUDA.</summary>
     public TensorDType DefaultDType(BackendSpec backend) => backend.Device == "cuda" ? TensorDType.BFloat16 : TensorDType.Float32;
 
-    /// <summary>The decoder modules behind the fixed-shape adapter (sequences do not join a running batch yet).</summary>
-    public IStepDecoder CreateDecoder(BackendSpec backend, WorkloadOptions options, DecoderSpec spec) =>
-        new FixedShapeDecoder(new TorchRunnerFactory(backend, options, spec), spec, DeviceMemory.For(backend.Device, backend.DeviceId));
+    /// <summary>
+    /// The decoder modules: a KV-cache slot per sequence, joining while others decode
+    /// (<see cref="DecoderShapes.PerSlot"/>, what serving runs), or behind the fixed-shape adapter
+    /// (generate's batches and the agents' rounded shapes).
+    /// </summary>
+    public IStepDecoder CreateDecoder(BackendSpec backend, WorkloadOptions options, DecoderSpec spec) => spec.Shapes == DecoderShapes.PerSlot
+        ? new TorchSlotDecoder(backend, options, spec)
+        : new FixedShapeDecoder(new TorchRunnerFactory(backend, options, spec), spec, DeviceMemory.For(backend.Device, backend.DeviceId));
 }

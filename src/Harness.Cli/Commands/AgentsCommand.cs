@@ -175,7 +175,7 @@ public static class AgentsCommand
 
         public Option<int?> Agents { get; } = new("--agents", "-n") { Description = "Concurrent agents per LLM device (default: the profile's)." };
 
-        public Option<string> LlmBackend { get; } = new("--llm") { Description = "LLM device: latency-model (default), or a real decoder: onnx:cpu, onnx:cuda, torch:cpu, torch:cuda (model from --llm-set model_config=NAME).", DefaultValueFactory = _ => LlmChoice.LatencyModelBackend };
+        public Option<string> LlmBackend { get; } = new("--llm") { Description = "LLM device: latency-model (default), a real decoder: onnx:cpu, onnx:cuda, torch:cpu, torch:cuda (model from --llm-set model_config=NAME), or a server: openai:URL (each step sends the agent's whole conversation; --llm-set model=NAME, api=..., the key from OPENAI_API_KEY).", DefaultValueFactory = _ => LlmChoice.LatencyModelBackend };
 
         public Option<string?> Preset { get; } = new("--llm-preset") { Description = $"latency-model numbers of a measured card: {string.Join(", ", LatencyModelSpec.Presets.Keys)} (default {LatencyModelSpec.DefaultPreset})." };
 
@@ -189,9 +189,9 @@ public static class AgentsCommand
 
         public Option<string?> LlmResult { get; } = new("--llm-result") { Description = "latency-model: take TTFT and TPOT (p50) from a result file of an LLM workload." };
 
-        public Option<string[]> LlmSet { get; } = new("--llm-set") { Description = "Setting of a decoder LLM backend, key=value (repeatable): model_config, dtype, threads, weight_seed, spin, libtorch (torch)." };
+        public Option<string[]> LlmSet { get; } = new("--llm-set") { Description = "Setting of a decoder LLM backend, key=value (repeatable): model_config, dtype, threads, weight_seed, spin, libtorch (torch); for openai:URL: model, api, hold, max_tokens_field, temperature, include_usage, timeout." };
 
-        public Option<int?> MaxBatch { get; } = new("--llm-max-batch") { Description = "Batch slots of the LLM device (default: the profile's)." };
+        public Option<int?> MaxBatch { get; } = new("--llm-max-batch") { Description = "Batch slots of the LLM device (default: the profile's); for openai:URL, the server's (e.g. vLLM's max_num_seqs): LLM busy = steps in flight / this." };
 
         public Option<int> MaxPrefill { get; } = new("--llm-max-prefill-tokens") { Description = "Prefill tokens one LLM iteration admits at most.", DefaultValueFactory = _ => 16_384 };
 

@@ -19,7 +19,7 @@ internal sealed class RunOptions
 {
     public Argument<string> Workload { get; } = new("workload") { Description = "Workload to run: resnet18, minilm, onnx-file, generate, gemm, copy (see 'harness list'), or agents (see 'harness run agents --help')." };
 
-    public Option<string> Backend { get; } = new("--backend", "-b") { Description = "runtime:device[:id], e.g. onnx:cpu, onnx:cuda:0.", DefaultValueFactory = _ => "onnx:cpu" };
+    public Option<string> Backend { get; } = new("--backend", "-b") { Description = "runtime:device[:id], e.g. onnx:cpu, onnx:cuda:0; or openai:URL for an OpenAI-compatible server, e.g. openai:http://127.0.0.1:8000/v1.", DefaultValueFactory = _ => "onnx:cpu" };
 
     public Option<string> Scenario { get; } = new("--scenario", "-s") { Description = $"Load pattern: {ScenarioParser.Help} (open loop: RATE arrivals/s, WORKERS executing, default {PoissonScenario.DefaultWorkers}).", DefaultValueFactory = _ => "single" };
 
@@ -65,7 +65,17 @@ internal sealed class RunOptions
 
     public Option<string?> LibTorch { get; } = new("--libtorch") { Description = "torch backend: folder of a libtorch to load (e.g. a PyTorch install's torch/lib); default: $TORCH_LIB_DIR, else the packaged CPU libtorch." };
 
-    public Option<string[]> Set { get; } = new("--set") { Description = "Workload-specific setting key=value (repeatable)." };
+    public Option<string[]> Set { get; } = new("--set") { Description = "Workload-specific setting key=value (repeatable); openai:URL takes model, api (chat|completions), hold (ignore_eos|min_tokens|none), max_tokens_field, temperature, include_usage, timeout." };
+
+    public Option<string?> Dataset { get; } = new("--dataset") { Description = $"generate on openai:URL: where requests come from: {Datasets.PromptDataset.Help} (default synthetic with --prompt-tokens and --new-tokens)." };
+
+    public Option<string?> Tokenizer { get; } = new("--tokenizer") { Description = "generate on openai:URL: a Hugging Face tokenizer.json (byte-level BPE) for exact prompt lengths and the client's own token counts." };
+
+    public Option<double> Speedup { get; } = new("--speedup") { Description = "--scenario trace: replay the trace this many times faster than recorded.", DefaultValueFactory = _ => 1 };
+
+    public Option<string?> ServerMetrics { get; } = new("--server-metrics") { Description = "generate on openai:URL: the server's Prometheus endpoint to scrape every second in the window (default: the server's /metrics; 'off' for none)." };
+
+    public Option<string?> ApiKeyEnv { get; } = new("--api-key-env") { Description = "generate on openai:URL: the environment variable holding the API key (default OPENAI_API_KEY); the key is never written anywhere." };
 
     /// <summary>--results-dir, telemetry, --metrics, --pushgateway and the price: as for every run.</summary>
     public OutputOptions Output { get; } = new();
@@ -77,6 +87,7 @@ internal sealed class RunOptions
         {
             Backend, Scenario, Batch, Threads, InterOp, Optimization, Duration, MaxDuration, Warmup, WarmupRequests,
             MinRequests, Timeout, MaxErrorRate, Tail, Slo, Seed, Model, Shape, ModelConfig, PromptTokens, NewTokens, DType, LibTorch, Set,
+            Dataset, Tokenizer, Speedup, ServerMetrics, ApiKeyEnv,
         })
         {
             command.Add(o);
@@ -121,9 +132,28 @@ internal sealed class RunOptions
         }
 
         int seed = parse.GetValue(Seed);
+        string? dataset = parse.GetValue(Dataset);
+        (IScenario scenario, TraceScenario? trace) = BuildScenario(parse, dataset, seed);
+        bool warmupGiven = parse.GetResult(Warmup) is { Implicit: false } || warmN is not null;
+        if (trace is not null)
+        {
+            // A replayed trace runs whole once: no warm-up (it would replay the trace's start, and its
+            // prefixes, before the measured replay) unless asked, and its entries are the requests.
+            if (!warmupGiven)
+            {
+                warmN = 0;
+            }
+
+            if (parse.GetResult(Duration) is not { Implicit: false } && parse.GetResult(MinRequests) is not { Implicit: false })
+            {
+                double span = trace.FixedArrivals().Max(a => a.DueS);
+                stop = new StopRules(TimeSpan.Zero, trace.Count, stop.MaxDuration > TimeSpan.FromSeconds(span * 2 + 60) ? stop.MaxDuration : TimeSpan.FromSeconds(span * 2 + 60));
+            }
+        }
+
         var settings = new RunSettings
         {
-            Scenario = ScenarioParser.Parse(parse.GetValue(Scenario)!, seed),
+            Scenario = scenario,
             Batch = parse.GetValue(Batch),
             Warmup = warmN is { } n ? WarmupRule.ForRequests(n) : WarmupRule.ForDuration(OptionParsers.Duration(parse.GetValue(Warmup)!, "--warmup")),
             Stop = stop,
@@ -146,6 +176,10 @@ internal sealed class RunOptions
             DType = parse.GetValue(DType) is { } dtype ? TensorDTypes.Parse(dtype) : null,
             LibTorch = parse.GetValue(LibTorch),
             Extra = OptionParsers.WorkloadSettings(parse.GetValue(Set) ?? []),
+            Dataset = dataset,
+            TokenizerPath = parse.GetValue(Tokenizer),
+            ServerMetrics = parse.GetValue(ServerMetrics),
+            ApiKeyVariable = parse.GetValue(ApiKeyEnv),
         };
         RunOutput output = Output.Build(parse, outputPath);
         return new RunRequest(
@@ -160,6 +194,37 @@ internal sealed class RunOptions
             output.Metrics,
             output.Price,
             output.Disturbance);
+    }
+
+    /// <summary>
+    /// The scenario: the trace's own schedule for <c>--scenario trace</c>, or when a trace dataset is
+    /// given without a scenario; any other scenario by its text (a trace's requests then come in order,
+    /// each on its own).
+    /// </summary>
+    private (IScenario Scenario, TraceScenario? Trace) BuildScenario(ParseResult parse, string? dataset, int seed)
+    {
+        string text = parse.GetValue(Scenario)!;
+        bool traceData = dataset is not null && dataset.Trim().StartsWith("trace:", StringComparison.OrdinalIgnoreCase);
+        bool scenarioGiven = parse.GetResult(Scenario) is { Implicit: false };
+        double speedup = parse.GetValue(Speedup);
+        if (parse.GetResult(Speedup) is { Implicit: false } && !(ScenarioParser.IsTrace(text) || (traceData && !scenarioGiven)))
+        {
+            throw HarnessException.BadInput("--speedup replays a trace faster or slower: use it with --dataset trace:FILE.jsonl (scenario trace).");
+        }
+
+        if (ScenarioParser.IsTrace(text) || (traceData && !scenarioGiven))
+        {
+            if (!traceData)
+            {
+                throw HarnessException.BadInput($"Scenario '{text}' replays the schedule of a trace: give --dataset trace:FILE.jsonl with it.");
+            }
+
+            IReadOnlyList<TraceArrival> arrivals = Datasets.MooncakeTrace.ReadArrivals(dataset!.Trim()["trace:".Length..]);
+            TraceScenario trace = ScenarioParser.ParseTrace(scenarioGiven ? text : "trace", arrivals, speedup);
+            return (trace, trace);
+        }
+
+        return (ScenarioParser.Parse(text, seed), null);
     }
 
     private static int? AtLeastOne(int? value, string option) =>

@@ -79,6 +79,17 @@ internal sealed class TransferBlock : IDisposable
         return v;
     }
 
+    /// <summary>A tensor over segment <paramref name="segment"/> from <paramref name="byteOffset"/> on (owned by the block).</summary>
+    public OrtValue TensorAt(int segment, long byteOffset, TensorElementType type, params long[] shape)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(byteOffset);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(byteOffset, _sizes[segment]);
+        IntPtr at = (_cuda ? _device : _host) + (nint)(_offsets[segment] + byteOffset);
+        OrtValue v = OrtValue.CreateTensorValueWithData(_memory, type, shape, at, _sizes[segment] - byteOffset);
+        _values.Add(v);
+        return v;
+    }
+
     /// <summary>Host to device, the whole block (no-op on the CPU).</summary>
     public void Upload()
     {

@@ -95,12 +95,7 @@ public sealed class OnnxDecoderRunner : IBatchRunner
 
             OrtMemoryInfo? deviceMemory = _cuda ? Own(new OrtMemoryInfo(OrtMemoryInfo.allocatorCUDA, OrtAllocatorType.DeviceAllocator, backend.DeviceId, OrtMemType.Default)) : null;
             OrtAllocator allocator = deviceMemory is null ? OrtAllocator.DefaultInstance : Own(new OrtAllocator(session, deviceMemory));
-            TensorElementType kvType = dtype switch
-            {
-                TensorDType.Float32 => TensorElementType.Float,
-                TensorDType.Float16 => TensorElementType.Float16,
-                _ => TensorElementType.BFloat16,
-            };
+            TensorElementType kvType = ElementType(dtype);
             long[] kvShape = [batch, config.KvHeads, maxContext, config.HeadDim];
             var caches = new List<(int Layer, OrtValue Key, OrtValue Value)>();
             for (int i = 0; i < config.Layers; i++)
@@ -221,16 +216,30 @@ public sealed class OnnxDecoderRunner : IBatchRunner
         _owned.Clear();
     }
 
-    private void Run(OrtIoBinding binding, RunOptions options)
+    /// <summary>The ONNX element type of a decoder's KV cache in <paramref name="dtype"/>.</summary>
+    internal static TensorElementType ElementType(TensorDType dtype) => dtype switch
+    {
+        TensorDType.Float32 => TensorElementType.Float,
+        TensorDType.Float16 => TensorElementType.Float16,
+        _ => TensorElementType.BFloat16,
+    };
+
+    /// <summary>Runs a binding; a run ONNX Runtime refuses is one sentence naming <paramref name="what"/> (exit 2).</summary>
+    internal static void Run(InferenceSession session, RunOptions options, OrtIoBinding binding, string what)
     {
         try
         {
-            _session.RunWithBinding(options, binding);
+            session.RunWithBinding(options, binding);
         }
         catch (OnnxRuntimeException e)
         {
-            throw HarnessException.BadInput($"ONNX Runtime could not run {_what}: {OnnxSessionFactory.FirstLine(e.Message)}", e);
+            throw HarnessException.BadInput($"ONNX Runtime could not run {what}: {OnnxSessionFactory.FirstLine(e.Message)}", e);
         }
+    }
+
+    private void Run(OrtIoBinding binding, RunOptions options)
+    {
+        Run(_session, options, binding, _what);
 
         if (_cuda)
         {

@@ -45,8 +45,11 @@ public abstract class DecoderModule : nn.Module
 /// <param name="MaxContext">Positions the KV cache holds.</param>
 /// <param name="Cos">RoPE cos of this pass's positions, [seq, 1, head_dim] (Llama), else null.</param>
 /// <param name="SignedSin">RoPE sin with the first half negated, [seq, 1, head_dim] (Llama), else null.</param>
-/// <param name="Mask">Additive causal mask [groups * seq, position + seq] (0 or -inf) when seq > 1, else null.</param>
-public sealed record DecoderPass(long Batch, long Seq, int Position, long MaxContext, Tensor? Cos, Tensor? SignedSin, Tensor? Mask)
+/// <param name="Mask">Additive causal mask [groups * seq, position + seq] (0 or -inf) when seq > 1; with a position per row, the length mask [batch * kv_heads, 1, position + 1]; else null.</param>
+/// <param name="FirstRow">The cache row (slot) of the first sequence: the pass uses rows [FirstRow, FirstRow + Batch).</param>
+/// <param name="CacheRows">Rows the KV cache has (slots).</param>
+/// <param name="KvIndex">With a position per row (a decode step of sequences of different lengths): each row's position as a scatter index [2, batch, kv_heads, 1, head_dim] (Position is then the longest's); null when every row is at Position.</param>
+public sealed record DecoderPass(long Batch, long Seq, int Position, long MaxContext, Tensor? Cos, Tensor? SignedSin, Tensor? Mask, long FirstRow = 0, long CacheRows = -1, Tensor? KvIndex = null)
 {
     public long Rows => Batch * Seq;
 
@@ -223,16 +226,28 @@ public sealed class Attention : DecoderModule
             Rope(qkv.as_strided([b, s, _h + _kvh, hd], [s * w, w, hd, 1]), hd / 2, pass.Cos, pass.SignedSin!);
         }
 
-        // K and V of this pass as one [2, b, kvh, s, hd] view: one copy into the cache.
+        // K and V of this pass as one [2, b, kvh, s, hd] view: one copy into the cache (a scatter
+        // when each row has its own position; a narrow to the pass's rows when it has not all of them).
         Tensor kv = qkv.as_strided([2, b, _kvh, s, hd], [_kvh * hd, s * w, hd, w, 1], _h * hd);
-        cache.narrow(3, pass.Position, s).copy_(kv);
+        long rows = pass.CacheRows < 0 ? b : pass.CacheRows;
+        Tensor cacheRows = pass.FirstRow == 0 && b == rows ? cache : cache.narrow(1, pass.FirstRow, b);
+        if (pass.KvIndex is { } index)
+        {
+            cacheRows.scatter_(3, index, kv);
+        }
+        else
+        {
+            cacheRows.narrow(3, pass.Position, s).copy_(kv);
+        }
+
+        long first = pass.FirstRow * _kvh * max * hd;
 
         // Query head j*g + i uses K/V head j: queries as [b * kvh, g * s, hd] (rows: group, then token;
         // a copy unless b = s = 1), keys transposed [b * kvh, hd, total] and values [b * kvh, total, hd]
         // read in place from the cache.
         Tensor q = qkv.as_strided([b, _kvh, _g, s, hd], [s * w, _g * hd, hd, w, 1]).reshape(bk, _g * s, hd);
-        Tensor keysT = cache.as_strided([bk, hd, total], [max * hd, 1, hd]);
-        Tensor values = cache.as_strided([bk, total, hd], [max * hd, hd, 1], bk * max * hd);
+        Tensor keysT = cache.as_strided([bk, hd, total], [max * hd, 1, hd], first);
+        Tensor values = cache.as_strided([bk, total, hd], [max * hd, hd, 1], (rows * _kvh * max * hd) + first);
 
         // scale * q·kᵀ (+ causal mask) in one call. TorchSharp 0.107's Tensor.baddbmm takes the
         // receiver as batch1 and its second argument as the added input (THSTensor_baddbmm(batch1,

@@ -51,6 +51,9 @@ public sealed class TorchDecoderModel : DecoderModule
 
     public int MaxContext { get; private set; }
 
+    /// <summary>Sequences (rows) the KV cache holds.</summary>
+    public int CacheRows { get; private set; }
+
     /// <summary>The runner whose shape the KV cache has now.</summary>
     public object? CacheOwner { get; private set; }
 
@@ -138,6 +141,7 @@ public sealed class TorchDecoderModel : DecoderModule
         }
 
         MaxContext = maxContext;
+        CacheRows = batch;
         _cache = new Tensor[_c.Layers];
         for (int i = 0; i < _c.Layers; i++)
         {
@@ -150,11 +154,17 @@ public sealed class TorchDecoderModel : DecoderModule
     /// [position, position + seq) and returns logits [batch, vocab] (fp32) of the last position.
     /// The shape comes in as numbers: reading it from the tensor would be more calls.
     /// </summary>
-    public Tensor Forward(Tensor ids, int batch, int seq, int position)
+    /// <param name="firstRow">The cache row of the first sequence (a slot prefilled alone); the pass uses rows [firstRow, firstRow + batch).</param>
+    public Tensor Forward(Tensor ids, int batch, int seq, int position, int firstRow = 0)
     {
         if (position + seq > MaxContext)
         {
             throw new InvalidOperationException($"Position {position} + {seq} tokens exceed the KV cache ({MaxContext}).");
+        }
+
+        if (firstRow + batch > CacheRows)
+        {
+            throw new InvalidOperationException($"Rows {firstRow} to {firstRow + batch - 1} are not in the KV cache ({CacheRows} rows).");
         }
 
         long b = batch, s = seq, d = _c.Hidden;
@@ -175,13 +185,69 @@ public sealed class TorchDecoderModel : DecoderModule
             mask = zeros([s, position + s], DType, Device).masked_fill_(future, double.NegativeInfinity).repeat(_c.Heads / _c.KvHeads, 1);
         }
 
-        var pass = new DecoderPass(b, s, position, MaxContext, _cos?.narrow(0, position, s), _signedSin?.narrow(0, position, s), mask);
+        var pass = new DecoderPass(b, s, position, MaxContext, _cos?.narrow(0, position, s), _signedSin?.narrow(0, position, s), mask, firstRow, CacheRows);
         for (int i = 0; i < _blocks.Count; i++)
         {
             _blocks[i].Forward(x, pass, _cache[i], _zero!);
         }
 
-        Tensor last = s == 1 ? x : x.view(b, s, d).select(1, s - 1);
+        return Logits(s == 1 ? x : x.view(b, s, d).select(1, s - 1));
+    }
+
+    /// <summary>
+    /// One decode step of cache rows [0, <paramref name="rows"/>), each at its own position: row r
+    /// feeds token <paramref name="ids"/>[r] at <paramref name="positions"/>[r] (its cache holds that
+    /// many tokens) and attends to positions [0, positions[r]]; returns logits [rows, vocab] (fp32).
+    /// </summary>
+    public Tensor ForwardRows(Tensor ids, int rows, ReadOnlySpan<int> positions)
+    {
+        if (rows > CacheRows)
+        {
+            throw new InvalidOperationException($"{rows} rows decode in a KV cache of {CacheRows}.");
+        }
+
+        int longest = 0;
+        var host = new long[rows];
+        for (int r = 0; r < rows; r++)
+        {
+            host[r] = positions[r];
+            longest = Math.Max(longest, positions[r]);
+        }
+
+        if (longest >= MaxContext)
+        {
+            throw new InvalidOperationException($"Position {longest} is past the KV cache ({MaxContext}).");
+        }
+
+        long total = longest + 1, kvh = _c.KvHeads;
+        Tensor pos = tensor(host, [rows], ScalarType.Int64).to(Device);
+        Tensor embed = get_parameter(WeightLayout.TokenEmbedding)!;
+        Tensor x = embed.index_select(0, ids);
+        if (_c.Architecture == DecoderArchitecture.Gpt2)
+        {
+            x.add_(get_parameter(WeightLayout.PositionEmbedding)!.index_select(0, pos), One);
+        }
+
+        // Row r sees keys [0, positions[r]]: an additive length mask per (row, kv head), broadcast over the query group.
+        Tensor beyond = arange(total, ScalarType.Int64, Device).unsqueeze(0).gt(pos.unsqueeze(1));
+        Tensor mask = zeros([rows, total], DType, Device).masked_fill_(beyond, double.NegativeInfinity)
+            .view(rows, 1, 1, total).expand(rows, kvh, 1, total).reshape(rows * kvh, 1, total);
+        Tensor index = pos.view(1, rows, 1, 1, 1).expand(2, rows, kvh, 1, _c.HeadDim);
+        Tensor? cos = _cos?.index_select(0, pos).view(rows, 1, 1, _c.HeadDim);
+        Tensor? sin = _signedSin?.index_select(0, pos).view(rows, 1, 1, _c.HeadDim);
+        var pass = new DecoderPass(rows, 1, longest, MaxContext, cos, sin, mask, 0, CacheRows, index);
+        for (int i = 0; i < _blocks.Count; i++)
+        {
+            _blocks[i].Forward(x, pass, _cache[i], _zero!);
+        }
+
+        return Logits(x);
+    }
+
+    /// <summary>Final norm and LM head of the last positions [batch, hidden]: logits [batch, vocab] in fp32.</summary>
+    private Tensor Logits(Tensor last)
+    {
+        Tensor embed = get_parameter(WeightLayout.TokenEmbedding)!;
         Tensor n = _normF.Forward(last);
         Tensor logits = _c.TieEmbeddings ? nn.functional.linear(n, embed) : n.mm(get_parameter(WeightLayout.LmHead)!);
         return DType == ScalarType.Float32 ? logits : logits.to(ScalarType.Float32);

@@ -21,26 +21,33 @@ public sealed class TorchRunnerFactory : IBatchRunnerFactory
     {
         _backend = backend;
         _spec = spec;
+        (_model, Device device) = LoadModel(backend, options, spec);
+        Dictionary<string, object?> details = TorchSetup.Describe(device);
+        details["attention"] = "matmul + softmax (fp32) over a preallocated KV cache [batch, kv_heads, prompt+new, head_dim]; no scaled_dot_product_attention (no cuDNN plans per length)";
+        Details = details;
+    }
+
+    /// <summary>Loads libtorch and the model's seeded weights on the backend's device (on CUDA, staged as fp32 on the host first: that is checked too).</summary>
+    internal static (TorchDecoderModel Model, Device Device) LoadModel(BackendSpec backend, WorkloadOptions options, DecoderSpec spec)
+    {
         if (backend.Device == "cuda")
         {
             MemoryFit.Check(spec.Model, 1, 1, 1, TensorDType.Float32, MemoryFit.HostAvailableBytes(), "this host (staging the fp32 weights)");
         }
 
         Device device = TorchSetup.Prepare(backend, options);
-        _model = new TorchDecoderModel(spec.Model);
+        var model = new TorchDecoderModel(spec.Model);
         try
         {
-            _model.LoadWeights(new WeightGenerator(spec.WeightSeed, spec.Model.Layers), TorchSetup.ScalarTypeOf(spec.DType), device);
+            model.LoadWeights(new WeightGenerator(spec.WeightSeed, spec.Model.Layers), TorchSetup.ScalarTypeOf(spec.DType), device);
         }
         catch
         {
-            _model.Dispose();
+            model.Dispose();
             throw;
         }
 
-        Dictionary<string, object?> details = TorchSetup.Describe(device);
-        details["attention"] = "matmul + softmax (fp32) over a preallocated KV cache [batch, kv_heads, prompt+new, head_dim]; no scaled_dot_product_attention (no cuDNN plans per length)";
-        Details = details;
+        return (model, device);
     }
 
     public string Name => $"{_backend} {_spec.Model.Name} {_spec.DType.ShortName()}";

@@ -15,14 +15,15 @@ namespace Harness.Agents;
 
 /// <summary>
 /// An agent run as a measurement of the common runner (<see cref="BenchmarkRunner"/>): the agents
-/// with their real tools and an in-process LLM endpoint over <paramref name="decoder"/>, so that the
-/// result gets the telemetry, live metrics, price and file every run gets. The tools are prepared and
-/// the decoder built by the caller (a sweep prepares them once for all its points).
+/// with their real tools and the LLM endpoint <paramref name="endpoint"/> gives (in-process over a
+/// decoder, or a remote server), so that the result gets the telemetry, live metrics, price and file
+/// every run gets. The tools are prepared and the decoder or connection made by the caller (a sweep
+/// makes them once for all its points); the run disposes the endpoint it was given.
 /// </summary>
 public sealed class AgentMeasurement(
     AgentProfile profile,
     ToolSet tools,
-    IStepDecoder decoder,
+    Func<ILlmEndpoint> endpoint,
     AgentSchedulerOptions options,
     AgentRunTiming timing,
     AgentValidity validity,
@@ -36,35 +37,36 @@ public sealed class AgentMeasurement(
 
     public RunLabels Labels { get; } = new(llm.Backend, AgentResults.Workload, AgentScenario.NameOf(options.Agents, options.Workers));
 
-    /// <summary>The real LLM device, whose energy is the run's; the latency model has none, so the host's CPU is measured.</summary>
-    public BackendSpec? Device => llm.IsLatencyModel ? null : BackendSpec.Parse(llm.Backend);
+    /// <summary>The real LLM device here, whose energy is the run's; the latency model and a remote server have none here, so the host's CPU is measured.</summary>
+    public BackendSpec? Device => llm.IsLatencyModel || llm.IsRemote ? null : BackendSpec.Parse(llm.Backend);
 
     public IReadOnlyDictionary<string, object?> Config { get; } = new Dictionary<string, object?>
     {
         ["exec_isolation"] = tools.All.OfType<ExecTool>().FirstOrDefault() is { } exec && profile.Tools.Any(t => t.Tool == exec.Name) ? exec.Isolation : null,
         ["profile_sources"] = profile.Sources,
-        ["llm_threads"] = llm.IsLatencyModel ? null : llm.Options.Threads,
+        ["llm_threads"] = llm.IsLatencyModel || llm.IsRemote ? null : llm.Options.Threads,
+        ["llm_remote"] = llm.IsRemote ? "each step sends the agent's whole conversation; LLM busy = steps in flight / --llm-max-batch (the server's batch slots as given)" : null,
         // The profile's agents are per LLM device and the device stands for one GPU, modeled or not:
         // a per-GPU price is charged for one (config gpus is what the cost reads).
         ["gpus"] = 1,
     };
 
     public string DefaultFileName(string stamp) =>
-        $"agents_{profile.Name}_{llm.Backend.Replace(':', '-')}_a{options.Agents}w{options.Workers}_{stamp}.json";
+        $"agents_{profile.Name}_{BackendSpec.FileSafe(llm.Backend)}_a{options.Agents}w{options.Workers}_{stamp}.json";
 
     public EngineResult Measure(IRunObserver? observer, HarnessMetrics? metrics, EngineProgress? progress, CancellationToken cancellationToken)
     {
-        using var endpoint = new InProcessLlmEndpoint(decoder, options.Endpoint, clock, ownsDecoder: false);
-        var runner = new AgentRunner(new JobGenerator(profile, options.Seed), tools, endpoint, options, timing, clock)
+        using ILlmEndpoint llmEndpoint = endpoint();
+        var runner = new AgentRunner(new JobGenerator(profile, options.Seed), tools, llmEndpoint, options, timing, clock)
         {
             Observer = observer,
             Live = metrics is null ? null : new AgentMetrics(metrics, clock.Frequency),
         };
         observer?.PhaseStarted(RunPhases.Preparing, clock.Timestamp);
         Outcome = runner.Run(cancellationToken);
-        _report = AgentRunReport.From(Outcome, profile, endpoint.Name);
+        _report = AgentRunReport.From(Outcome, profile, llmEndpoint.Name);
         _report.LoadAverage1m = CpuTime.LoadAverage();
-        return AgentResults.Run(Outcome, profile, endpoint, timing, validity.MaxErrorRate, validity.MinTurns);
+        return AgentResults.Run(Outcome, profile, llmEndpoint, timing, validity.MaxErrorRate, validity.MinTurns);
     }
 
     public void Complete(ResultDocument document) =>

@@ -37,6 +37,18 @@ public sealed record WorkloadOptions
     /// <summary>torch backend: folder of a libtorch to load (<c>--libtorch</c>); null for TORCH_LIB_DIR or the packaged one.</summary>
     public string? LibTorch { get; init; }
 
+    /// <summary>generate against an endpoint: where its requests come from (<c>--dataset</c>, e.g. synthetic:in=512,out=128); null for synthetic prompts of --prompt-tokens and --new-tokens.</summary>
+    public string? Dataset { get; init; }
+
+    /// <summary>A Hugging Face tokenizer.json (<c>--tokenizer</c>): exact prompt lengths and the client's own token counts.</summary>
+    public string? TokenizerPath { get; init; }
+
+    /// <summary>The server's Prometheus endpoint (<c>--server-metrics</c>): a URL, "off", or null for the endpoint's /metrics.</summary>
+    public string? ServerMetrics { get; init; }
+
+    /// <summary>The environment variable holding the API key (<c>--api-key-env</c>); null for OPENAI_API_KEY.</summary>
+    public string? ApiKeyVariable { get; init; }
+
     /// <summary>Further workload-specific settings (<c>--set key=value</c>).</summary>
     public IReadOnlyDictionary<string, string> Extra { get; init; } = new Dictionary<string, string>();
 

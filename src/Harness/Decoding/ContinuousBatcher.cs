@@ -19,7 +19,7 @@ public sealed class ContinuousBatcher
     private readonly long _windowTicks;
     private readonly LinkedList<Entry> _waiting = new();
     private readonly Dictionary<LlmRequest, Entry> _entries = new(ReferenceEqualityComparer.Instance);
-    private readonly Stack<int> _freeSlots = new();
+    private readonly PriorityQueue<int, int> _freeSlots = new();
     private readonly List<Entry> _runningEntries = new();
     private readonly List<DecodeSequence> _running = new();
     private readonly List<Entry> _joiningEntries = new();
@@ -41,9 +41,9 @@ public sealed class ContinuousBatcher
         _windowTicks = (long)(options.Window.TotalSeconds * frequency);
         MaxBatch = Math.Min(options.MaxBatch, decoder.Slots);
         Batching = options.Batching == LlmBatching.Continuous && decoder.SupportsJoining ? LlmBatching.Continuous : LlmBatching.Static;
-        for (int slot = MaxBatch - 1; slot >= 0; slot--)
+        for (int slot = 0; slot < MaxBatch; slot++)
         {
-            _freeSlots.Push(slot);
+            _freeSlots.Enqueue(slot, slot);
         }
     }
 
@@ -70,6 +70,9 @@ public sealed class ContinuousBatcher
     public int Waiting => _waiting.Count;
 
     public int FreeSlots => _freeSlots.Count;
+
+    /// <summary>Requests in the batch: running, or joining in the iteration under way.</summary>
+    public int InBatch => _running.Count + _joining.Count;
 
     public void Submit(LlmRequest request, ILlmStream stream, long now)
     {
@@ -115,7 +118,7 @@ public sealed class ContinuousBatcher
                     Entry e = first.Value;
                     _waiting.RemoveFirst();
                     e.Node = null;
-                    e.Sequence = new DecodeSequence(_freeSlots.Pop(), e.Request.PromptTokens, e.Request.MaxNewTokens, e.Request.PromptIds);
+                    e.Sequence = new DecodeSequence(_freeSlots.Dequeue(), e.Request.PromptTokens, e.Request.MaxNewTokens, e.Request.PromptIds);
                     budget -= e.Request.PromptTokens;
                     _joiningEntries.Add(e);
                     _joining.Add(e.Sequence);
@@ -166,7 +169,7 @@ public sealed class ContinuousBatcher
         for (int i = _running.Count - 1; i >= 0; i--)
         {
             Entry e = _runningEntries[i];
-            if (e.Sequence!.Done || e.CancelRequested)
+            if (e.Sequence!.Done || e.CancelRequested || Ended(e))
             {
                 _finished.Add(e);
                 _runningEntries.RemoveAt(i);
@@ -176,7 +179,7 @@ public sealed class ContinuousBatcher
 
         foreach (Entry e in _joiningEntries)
         {
-            if (e.Sequence!.Done || e.CancelRequested)
+            if (e.Sequence!.Done || e.CancelRequested || Ended(e))
             {
                 _finished.Add(e);
             }
@@ -207,7 +210,8 @@ public sealed class ContinuousBatcher
 
         foreach (Entry e in _finished)
         {
-            e.Stream.Completed(e.Request, e.CancelRequested ? LlmCompletion.Cancelled : LlmCompletion.Finished, end);
+            LlmCompletion how = e.CancelRequested ? LlmCompletion.Cancelled : e.Sequence!.Done ? LlmCompletion.Finished : LlmCompletion.EndToken;
+            e.Stream.Completed(e.Request, how, end);
         }
 
         _ran.Clear();
@@ -261,10 +265,14 @@ public sealed class ContinuousBatcher
         }
     }
 
+    /// <summary>The sequence generated one of its request's end tokens, past its minimum.</summary>
+    private static bool Ended(Entry e) =>
+        !e.Request.EndTokens.IsEmpty && e.Sequence!.Produced >= e.Request.MinNewTokens && e.Request.EndTokens.Span.Contains(e.Sequence.LastToken);
+
     private void Leave(Entry e)
     {
         _entries.Remove(e.Request);
-        _freeSlots.Push(e.Sequence!.Slot);
+        _freeSlots.Enqueue(e.Sequence!.Slot, e.Sequence.Slot);
         _decoder.Release(e.Sequence);
     }
 

@@ -14,6 +14,12 @@ public enum DecoderShapes
     /// max positions - 1, and a sequence that decodes past the cache keeps decoding at its last position.
     /// </summary>
     Rounded,
+
+    /// <summary>
+    /// A KV-cache slot of <see cref="DecoderSpec.Context"/> tokens per sequence, and sequences join
+    /// while others decode (<see cref="SlotDecoder"/>: continuous batching, what <c>harness serve</c> runs).
+    /// </summary>
+    PerSlot,
 }
 
 /// <summary>What a backend is asked to build: the model, its element type and weights, and the sequences it must hold at once.</summary>
@@ -29,6 +35,9 @@ public sealed record DecoderSpec
     public required int Slots { get; init; }
 
     public DecoderShapes Shapes { get; init; } = DecoderShapes.Exact;
+
+    /// <summary>With <see cref="DecoderShapes.PerSlot"/>: tokens each slot holds (prompt plus generated), at most the model's max positions.</summary>
+    public int? Context { get; init; }
 
     /// <summary>Facts for the result's config: the model and its weights.</summary>
     public Dictionary<string, object?> Details() => GenerateSettings.DescribeModel(Model, DType, WeightSeed);

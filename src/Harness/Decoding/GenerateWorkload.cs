@@ -10,9 +10,11 @@ namespace Harness.Decoding;
 /// iteration until each has its new tokens, every iteration's tokens read on the host and marked
 /// (TTFT, ITL, TPOT). The decoder comes from the backend's <see cref="IDecoderProvider"/>; the
 /// memory check runs first, so a model that does not fit is refused before anything is generated
-/// or allocated.
+/// or allocated. Over a request-level endpoint (an HTTP server, <see cref="IEndpointProvider"/>) the
+/// same workload sends one request per dataset item instead, under any scenario
+/// (<see cref="EndpointRequests"/>).
 /// </summary>
-public sealed class GenerateWorkload : IWorkload, IDerivedMetrics
+public sealed class GenerateWorkload : IWorkload, IDerivedMetrics, IRunObserver
 {
     public const string Name = "generate";
 
@@ -21,11 +23,14 @@ public sealed class GenerateWorkload : IWorkload, IDerivedMetrics
 
     private static readonly DecodeSequence[] None = [];
 
-    private readonly IDecoderProvider _provider;
+    private readonly IDecoderProvider? _provider;
+    private readonly EndpointRequests? _remote;
     private readonly BackendSpec _backend;
     private readonly WorkloadOptions _options;
+    private readonly GenerateSettings? _settings;
     private IStepDecoder? _decoder;
     private long[] _prompt = [];
+    private long[][] _generated = [];
     private int _batch;
     private DeviceMemory? _memory;
 
@@ -34,22 +39,42 @@ public sealed class GenerateWorkload : IWorkload, IDerivedMetrics
         _provider = provider;
         _backend = backend;
         _options = options;
-        Settings = GenerateSettings.From(options.ModelConfig, options.PromptTokens, options.NewTokens, options.DType ?? provider.DefaultDType(backend), options.Extra);
+        _settings = GenerateSettings.From(options.ModelConfig, options.PromptTokens, options.NewTokens, options.DType ?? provider.DefaultDType(backend), options.Extra);
     }
 
-    public GenerateSettings Settings { get; }
+    /// <summary>generate against a request-level endpoint: requests from the dataset, under any scenario.</summary>
+    public GenerateWorkload(IEndpointProvider provider, BackendSpec backend, WorkloadOptions options, IClock? clock = null)
+    {
+        _backend = backend;
+        _options = options;
+        _remote = new EndpointRequests(provider, backend, options, clock);
+    }
+
+    /// <summary>The decoder run's settings (a step-level decoder only).</summary>
+    public GenerateSettings Settings => _settings ?? throw new InvalidOperationException("generate against an endpoint has no decoder settings");
+
+    /// <summary>The prompt ids of sequence <paramref name="sequence"/> (after <see cref="Prepare"/>).</summary>
+    public ReadOnlyMemory<long> Prompt(int sequence) => _prompt.AsMemory(sequence * Settings.PromptTokens, Settings.PromptTokens);
+
+    /// <summary>The greedy ids sequence <paramref name="sequence"/> generated in the last request (what serving the same prompt must give).</summary>
+    public IReadOnlyList<long> Generated(int sequence) => _generated[sequence];
 
     /// <summary>Where the device's memory is read from; tests give a fixed one.</summary>
     public Func<BackendSpec, DeviceMemory> Memory { get; init; } = b => DeviceMemory.For(b.Device, b.DeviceId);
 
     public WorkloadDescription Prepare(WorkloadContext context)
     {
+        if (_remote is not null)
+        {
+            return _remote.Prepare(context);
+        }
+
         GenerateSettings.RequireOneWorker(context);
         _batch = context.Batch;
         GenerateSettings s = Settings;
         _memory = Memory(_backend);
         MemoryNeed need = MemoryFit.Check(s.Model, _batch, s.PromptTokens, s.MaxContext, s.DType, _memory.AvailableBytes, _memory.Name);
-        _decoder = _provider.CreateDecoder(_backend, _options, new DecoderSpec { Model = s.Model, DType = s.DType, WeightSeed = s.WeightSeed, Slots = _batch });
+        _decoder = _provider!.CreateDecoder(_backend, _options, new DecoderSpec { Model = s.Model, DType = s.DType, WeightSeed = s.WeightSeed, Slots = _batch });
         _prompt = s.Prompt(_batch, context.Seed);
         // One request cut short, so that the shapes are built (and a CUDA graph captured) and any failure shows here, before anything is measured.
         Run(Math.Min(WarmupSteps + 1, s.NewTokens), null, context.CancellationToken);
@@ -65,12 +90,38 @@ public sealed class GenerateWorkload : IWorkload, IDerivedMetrics
         return new WorkloadDescription("tokens", _batch * s.PromptTokens, _batch * s.NewTokens, details);
     }
 
-    public void Execute(RequestContext request) => Run(Settings.NewTokens, request, request.CancellationToken);
+    public void Execute(RequestContext request)
+    {
+        if (_remote is not null)
+        {
+            _remote.Execute(request);
+            return;
+        }
 
-    public IReadOnlyList<DerivedMetric> Derive(EngineResult run) =>
-        DecoderMetrics.Derive(run, Settings, _batch, PeakRates.ForGpu(_memory?.GpuName, Settings.DType), PeakRates.Measured(Settings.CeilingFiles));
+        Run(Settings.NewTokens, request, request.CancellationToken);
+    }
 
-    public void Dispose() => _decoder?.Dispose();
+    public IReadOnlyList<DerivedMetric> Derive(EngineResult run) => _remote is not null
+        ? _remote.Derive(run)
+        : DecoderMetrics.Derive(run, Settings, _batch, PeakRates.ForGpu(_memory?.GpuName, Settings.DType), PeakRates.Measured(Settings.CeilingFiles));
+
+    public IReadOnlyList<DerivedDistribution> DeriveDistributions(EngineResult run) => _remote?.DeriveDistributions(run) ?? [];
+
+    public IReadOnlyList<Validity.ValidityCondition> Conditions(EngineResult run) => _remote?.Conditions(run) ?? [];
+
+    public ServingReport? Serving(EngineResult run) => _remote?.Serving(run);
+
+    public void PhaseStarted(string phase, long timestamp) => _remote?.PhaseStarted(phase, timestamp);
+
+    public void RequestEnded(RequestOutcome outcome, long latencyTicks, int inputUnits, int outputUnits)
+    {
+    }
+
+    public void Dispose()
+    {
+        _decoder?.Dispose();
+        _remote?.Dispose();
+    }
 
     /// <summary>One request's sequences, stopped after <paramref name="tokens"/> of their new tokens (all of them when measured).</summary>
     private void Run(int tokens, RequestContext? request, CancellationToken cancellationToken)
@@ -78,20 +129,28 @@ public sealed class GenerateWorkload : IWorkload, IDerivedMetrics
         IStepDecoder decoder = _decoder!;
         int p = Settings.PromptTokens;
         var sequences = new DecodeSequence[_batch];
+        if (_generated.Length != _batch)
+        {
+            _generated = new long[_batch][];
+        }
+
         for (int b = 0; b < _batch; b++)
         {
             sequences[b] = new DecodeSequence(b, p, Settings.NewTokens, _prompt.AsMemory(b * p, p));
+            _generated[b] = new long[tokens];
         }
 
         try
         {
             decoder.Step(sequences, None, cancellationToken);
             request?.MarkToken(_batch);
+            Record(sequences, 0);
             for (int i = 1; i < tokens; i++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 decoder.Step(None, sequences, cancellationToken);
                 request?.MarkToken(_batch);
+                Record(sequences, i);
             }
         }
         finally
@@ -100,6 +159,14 @@ public sealed class GenerateWorkload : IWorkload, IDerivedMetrics
             {
                 decoder.Release(s);
             }
+        }
+    }
+
+    private void Record(DecodeSequence[] sequences, int index)
+    {
+        for (int b = 0; b < sequences.Length; b++)
+        {
+            _generated[b][index] = sequences[b].LastToken;
         }
     }
 }

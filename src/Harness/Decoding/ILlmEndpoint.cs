@@ -35,6 +35,47 @@ public interface ILlmEndpoint : IDisposable
 
     /// <summary>Reports every iteration of the device to <paramref name="observer"/>; an endpoint that cannot see its device (a remote server) never calls it.</summary>
     void Observe(IDeviceObserver observer);
+
+    /// <summary>
+    /// Runs one request to its end on the calling thread: its events arrive on <paramref name="stream"/>
+    /// before this returns. A remote endpoint reads its response right here (no thread hop between
+    /// the socket and the timestamps); the default submits and waits. Cancelling stops the request.
+    /// </summary>
+    void Run(LlmRequest request, ILlmStream stream, CancellationToken cancellationToken)
+    {
+        using var waiter = new CompletionWaiter(stream);
+        Submit(request, waiter);
+        using (cancellationToken.Register(() => Cancel(request)))
+        {
+            waiter.Wait();
+        }
+    }
+}
+
+/// <summary>Forwards a request's events and lets the submitting thread wait for its end (<see cref="ILlmEndpoint.Run"/>).</summary>
+internal sealed class CompletionWaiter(ILlmStream inner) : ILlmStream, IDisposable
+{
+    private readonly ManualResetEventSlim _done = new();
+
+    public void Wait() => _done.Wait();
+
+    public void Dispose() => _done.Dispose();
+
+    public void Admitted(LlmRequest request, long timestamp) => inner.Admitted(request, timestamp);
+
+    public void Token(LlmRequest request, long token, long timestamp) => inner.Token(request, token, timestamp);
+
+    public void Completed(LlmRequest request, LlmCompletion completion, long timestamp)
+    {
+        inner.Completed(request, completion, timestamp);
+        _done.Set();
+    }
+
+    public void Failed(LlmRequest request, Exception error)
+    {
+        inner.Failed(request, error);
+        _done.Set();
+    }
 }
 
 /// <summary>How an endpoint takes new requests while others decode.</summary>
@@ -56,8 +97,31 @@ public sealed class LlmRequest
     /// <summary>The prompt's token ids; empty when only the length matters (a dense decoder's speed does not depend on them).</summary>
     public ReadOnlyMemory<long> PromptIds { get; init; }
 
-    /// <summary>Tokens to generate, at least 1 (greedy, no stop token: exactly this many).</summary>
+    /// <summary>Tokens to generate at most, at least 1 (greedy: exactly this many unless an end token comes first).</summary>
     public required int MaxNewTokens { get; init; }
+
+    /// <summary>Token ids that end the request once generated (an end-of-text token); empty: it runs to <see cref="MaxNewTokens"/>.</summary>
+    public ReadOnlyMemory<long> EndTokens { get; init; }
+
+    /// <summary>End tokens do not end the request before it has this many tokens (vLLM's min_tokens).</summary>
+    public int MinNewTokens { get; init; }
+
+    /// <summary>
+    /// The conversation so far, for an endpoint that takes text (an HTTP server): every message in
+    /// order, so that a server with a prefix cache sees what is shared with earlier requests. Empty
+    /// for an endpoint that needs only the lengths.
+    /// </summary>
+    public IReadOnlyList<LlmMessage> Messages { get; init; } = [];
+}
+
+/// <summary>One message of a conversation: its role (system, user, assistant, tool) and its text.</summary>
+public sealed record LlmMessage(string Role, string Content)
+{
+    public static LlmMessage System(string content) => new("system", content);
+
+    public static LlmMessage User(string content) => new("user", content);
+
+    public static LlmMessage Assistant(string content) => new("assistant", content);
 }
 
 /// <summary>Why a request left its endpoint.</summary>
@@ -66,6 +130,9 @@ public enum LlmCompletion
     /// <summary>All its tokens were generated.</summary>
     Finished,
 
+    /// <summary>It generated one of its end tokens (the last token it got) before its last token.</summary>
+    EndToken,
+
     /// <summary>Cancelled before its last token.</summary>
     Cancelled,
 }
@@ -73,16 +140,16 @@ public enum LlmCompletion
 /// <summary>Where an endpoint delivers a request's events, stamped with the endpoint's clock.</summary>
 public interface ILlmStream
 {
-    /// <summary>The request left the queue: its prefill starts (the end of its queueing).</summary>
+    /// <summary>The request left the queue: its prefill starts (the end of its queueing); for a remote endpoint, the request was sent.</summary>
     void Admitted(LlmRequest request, long timestamp);
 
-    /// <summary>One generated token (a greedy id) reached the host.</summary>
+    /// <summary>One generated token (a greedy id) reached the host; a remote endpoint calls it once per streamed event that carries tokens, with id -1 (its <see cref="IRecordingLlmStream.Record"/> holds how many each carried).</summary>
     void Token(LlmRequest request, long token, long timestamp);
 
-    /// <summary>The request is over: all its tokens, or cancelled.</summary>
+    /// <summary>The request is over: all its tokens, an end token, or cancelled.</summary>
     void Completed(LlmRequest request, LlmCompletion completion, long timestamp);
 
-    /// <summary>The device failed while the request was queued or running; no more events follow.</summary>
+    /// <summary>The device failed while the request was queued or running, or a remote request failed (its reason in the message); no more events follow.</summary>
     void Failed(LlmRequest request, Exception error);
 }
 

@@ -67,6 +67,18 @@ public sealed class InProcessLlmEndpoint : ILlmEndpoint
         }
     }
 
+    /// <summary>What the batcher holds now: for a server's gauges, and for tests that check that every slot came back.</summary>
+    public LlmOccupancy Occupancy
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return new LlmOccupancy(_batcher.Waiting, _batcher.InBatch, _batcher.MaxBatch - _batcher.FreeSlots, _batcher.MaxBatch);
+            }
+        }
+    }
+
     public void Observe(IDeviceObserver observer)
     {
         lock (_gate)
@@ -165,3 +177,6 @@ public sealed class InProcessLlmEndpoint : ILlmEndpoint
         }
     }
 }
+
+/// <summary>An in-process endpoint at one moment: requests waiting and in the batch, KV-cache slots in use of all its slots.</summary>
+public readonly record struct LlmOccupancy(int Waiting, int Running, int SlotsInUse, int Slots);

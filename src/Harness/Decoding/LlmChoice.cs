@@ -24,14 +24,30 @@ public sealed record LlmChoice
 
     public bool IsLatencyModel => Backend == LatencyModelBackend;
 
-    /// <summary>Every backend that can serve here: the latency model, then each decoder backend of the registry.</summary>
-    public static IEnumerable<string> Names(BackendRegistry registry) => DecoderBackends.Names(registry).Prepend(LatencyModelBackend);
+    /// <summary>A server reached over HTTP (<c>openai:URL</c>): it batches on its own, and the agents send it their conversations.</summary>
+    public bool IsRemote => Backend.Contains("://", StringComparison.Ordinal);
+
+    /// <summary>Every backend that can serve here: the latency model, each decoder backend of the registry, then each endpoint runtime (as runtime:URL).</summary>
+    public static IEnumerable<string> Names(BackendRegistry registry) =>
+        DecoderBackends.Names(registry).Prepend(LatencyModelBackend).Concat(EndpointBackends.Runtimes(registry).Select(r => $"{r}:URL"));
+
+    /// <summary>Connects to the remote endpoint this choice names (<see cref="IsRemote"/>), with the <c>--llm-set</c> settings as its options.</summary>
+    public EndpointConnection Connect(BackendRegistry registry, IClock? clock = null)
+    {
+        BackendSpec spec = BackendSpec.Parse(Backend);
+        registry.Resolve(spec);
+        IEndpointProvider provider = EndpointBackends.Find(registry, spec)
+            ?? throw HarnessException.BadInput($"LLM backend '{Backend}' is not a server the harness can reach; known here: {string.Join(", ", Names(registry))}.");
+        return provider.Connect(spec, Options, new EndpointSettings { Clock = clock ?? StopwatchClock.Instance });
+    }
 
     /// <summary>
-    /// Builds the decoder with <paramref name="slots"/> KV-cache slots. A backend's decoder rounds its
-    /// shapes (<see cref="DecoderShapes.Rounded"/>): the requests of an endpoint vary in length.
+    /// Builds the decoder with <paramref name="slots"/> KV-cache slots. Without a
+    /// <paramref name="context"/>, a backend's decoder rounds its shapes (<see cref="DecoderShapes.Rounded"/>:
+    /// the requests of an endpoint vary in length); with one, each slot holds that many tokens and
+    /// sequences join while others decode (<see cref="DecoderShapes.PerSlot"/>, what serving runs).
     /// </summary>
-    public IStepDecoder CreateDecoder(BackendRegistry registry, int slots, IClock? clock = null)
+    public IStepDecoder CreateDecoder(BackendRegistry registry, int slots, IClock? clock = null, int? context = null)
     {
         if (IsLatencyModel)
         {
@@ -61,7 +77,8 @@ public sealed record LlmChoice
             DType = Options.DType ?? provider.DefaultDType(spec),
             WeightSeed = GenerateSettings.WeightSeedOf(Options.Extra),
             Slots = slots,
-            Shapes = DecoderShapes.Rounded,
+            Shapes = context is null ? DecoderShapes.Rounded : DecoderShapes.PerSlot,
+            Context = context,
         };
         // The smallest shape first: a model the decoders do not build, or whose weights do not fit, is
         // refused before anything is generated or loaded (each batch's shape is checked when it is built).

@@ -25,11 +25,23 @@ public sealed class BenchmarkEngine
     /// </summary>
     public EngineResult Run(IWorkload workload, RunSettings settings, EngineProgress? progress = null, CancellationToken cancellationToken = default)
     {
+        // A workload that watches the phases itself (a remote server's metrics, the client's own CPU) hears them with the others.
+        IRunObserver? observer = (_observer, workload as IRunObserver) switch
+        {
+            (null, var w) => w,
+            (var o, null) => o,
+            (var o, var w) => new CompositeRunObserver([o!, w!]),
+        };
+        return new BenchmarkEngine(_clock, observer).RunObserved(workload, settings, progress, cancellationToken);
+    }
+
+    private EngineResult RunObserved(IWorkload workload, RunSettings settings, EngineProgress? progress, CancellationToken cancellationToken)
+    {
         progress ??= new EngineProgress();
         IScenario scenario = settings.Scenario;
         progress.Reset(RunPhases.Preparing, _clock.Timestamp);
         _observer?.PhaseStarted(RunPhases.Preparing, _clock.Timestamp);
-        WorkloadDescription description = workload.Prepare(new WorkloadContext(settings.Batch, scenario.Workers, settings.Seed, cancellationToken));
+        WorkloadDescription description = workload.Prepare(new WorkloadContext(settings.Batch, scenario.Workers, settings.Seed, cancellationToken) { RequestTimeout = settings.RequestTimeout });
 
         long warmupRequests = 0;
         if (!cancellationToken.IsCancellationRequested && (settings.Warmup.Requests > 0 || settings.Warmup.Duration > TimeSpan.Zero))
@@ -71,6 +83,13 @@ public sealed class BenchmarkEngine
             windowEnd = Math.Max(windowEnd, r.LastEndTimestamp);
         }
 
+        // An open loop whose last request ended before the stop rules were met offered load until
+        // the moment they closed the phase (its next arrival): the window runs to then.
+        if (measured.StopReason == StopReason.Completed && measured.ClosedAt > windowEnd && windowEnd > measured.Start)
+        {
+            windowEnd = Math.Min(measured.ClosedAt, closed.Timestamp);
+        }
+
         if (windowEnd == measured.Start)
         {
             windowEnd = _clock.Timestamp;
@@ -78,10 +97,11 @@ public sealed class BenchmarkEngine
 
         var errors = new ErrorLog();
         var outcomes = default(RequestCounts);
-        long input = 0, output = 0, sloMet = 0;
+        long input = 0, output = 0, sloMet = 0, sloMetOutput = 0;
         foreach (WorkerRecorder r in measured.Recorders)
         {
             sloMet += r.SloMet;
+            sloMetOutput += r.SloMetOutputUnits;
             errors.AddAll(r.Errors);
             outcomes += r.Outcomes;
 
@@ -112,10 +132,14 @@ public sealed class BenchmarkEngine
             OutputUnits = output,
             Errors = errors,
             SloMetRequests = sloMet,
+            SloMetOutputUnits = sloMetOutput,
         };
         if (workload is IDerivedMetrics derived)
         {
             result.Derived = derived.Derive(result);
+            result.DerivedDistributions = derived.DeriveDistributions(result);
+            result.WorkloadConditions = derived.Conditions(result);
+            result.Serving = derived.Serving(result);
         }
 
         return result;
@@ -137,6 +161,7 @@ public sealed class BenchmarkEngine
         private readonly long _timeoutTicks;
         private readonly SloLimits _slo;
         private long _issued;
+        private long _closedAt;
         private int _stopReason = (int)StopReason.Completed;
         private volatile bool _over;
 
@@ -187,6 +212,9 @@ public sealed class BenchmarkEngine
         public long Issued => Interlocked.Read(ref _issued);
 
         public StopReason StopReason => (StopReason)_stopReason;
+
+        /// <summary>When the stop rules closed the phase (the first <see cref="TryBeginRequest"/> refused); 0 while open.</summary>
+        public long ClosedAt => Interlocked.Read(ref _closedAt);
 
         public long Now => _clock.Timestamp;
 
@@ -248,6 +276,7 @@ public sealed class BenchmarkEngine
 
             if ((elapsed >= _minTicks && issued >= _minRequests) || issued >= _maxRequests)
             {
+                Interlocked.CompareExchange(ref _closedAt, Start + elapsed, 0);
                 End(StopReason.Completed);
                 return false;
             }
@@ -258,12 +287,12 @@ public sealed class BenchmarkEngine
             return true;
         }
 
-        public void Execute(int worker, long scheduledTimestamp)
+        public void Execute(int worker, long scheduledTimestamp, int item = -1)
         {
             RequestContext ctx = _contexts[worker];
             WorkerRecorder rec = Recorders[worker];
             long requestIndex = Interlocked.Read(ref _issued) - 1;
-            ctx.Begin(requestIndex, scheduledTimestamp, _clock.Timestamp, _description, CancellationToken);
+            ctx.Begin(requestIndex, scheduledTimestamp, _clock.Timestamp, _description, CancellationToken, item);
             RequestOutcome outcome;
             string? error = null;
             try
@@ -274,6 +303,12 @@ public sealed class BenchmarkEngine
             catch (OperationCanceledException) when (CancellationToken.IsCancellationRequested)
             {
                 outcome = RequestOutcome.Cancelled;
+            }
+            catch (TimeoutException e)
+            {
+                // A request the workload cut at the timeout (a remote server that stalled): a timeout with its reason.
+                outcome = RequestOutcome.Timeout;
+                error = $"timeout: {e.Message}";
             }
             catch (Exception e)
             {
@@ -326,6 +361,7 @@ public sealed class BenchmarkEngine
             if (_slo.Any && _slo.Met(latency, ttft, tpot))
             {
                 rec.SloMet++;
+                rec.SloMetOutputUnits += ctx.OutputUnits;
             }
         }
 

@@ -64,8 +64,20 @@ public sealed class EngineResult
     /// <summary>Ok requests that met every per-request limit of <see cref="RunSettings.Slos"/> (goodput's numerator).</summary>
     public long SloMetRequests { get; init; }
 
+    /// <summary>Output units of the requests counted in <see cref="SloMetRequests"/> (token goodput's numerator).</summary>
+    public long SloMetOutputUnits { get; init; }
+
     /// <summary>Metrics the workload derived from this outcome (<see cref="IDerivedMetrics"/>).</summary>
     public IReadOnlyList<DerivedMetric> Derived { get; set; } = [];
+
+    /// <summary>Distributions the workload measured beside the engine's (<see cref="IDerivedMetrics.DeriveDistributions"/>).</summary>
+    public IReadOnlyList<DerivedDistribution> DerivedDistributions { get; set; } = [];
+
+    /// <summary>The workload's own validity conditions (<see cref="IDerivedMetrics.Conditions"/>).</summary>
+    public IReadOnlyList<Validity.ValidityCondition> WorkloadConditions { get; set; } = [];
+
+    /// <summary>What a request-level endpoint run adds (usage, the client's counts, the server's metrics); null for others.</summary>
+    public Decoding.ServingReport? Serving { get; set; }
 
     public long Count(RequestOutcome o) => Outcomes[o];
 

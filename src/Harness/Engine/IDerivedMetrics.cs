@@ -11,7 +11,22 @@ namespace Harness.Engine;
 public interface IDerivedMetrics
 {
     IReadOnlyList<DerivedMetric> Derive(EngineResult run);
+
+    /// <summary>Distributions (milliseconds) the workload measured itself, each a catalog metric (TTFO, per-event ITL...).</summary>
+    IReadOnlyList<DerivedDistribution> DeriveDistributions(EngineResult run) => [];
+
+    /// <summary>
+    /// Conditions of the workload's own for the validity verdict, e.g. a load generator that was the
+    /// bottleneck (its CPU, or requests sent late against their schedule).
+    /// </summary>
+    IReadOnlyList<Validity.ValidityCondition> Conditions(EngineResult run) => [];
+
+    /// <summary>The serving section of the result (a request-level endpoint run), null for none.</summary>
+    Decoding.ServingReport? Serving(EngineResult run) => null;
 }
+
+/// <summary>One distribution a workload measured: a catalog metric and its summary (null when it had no sample).</summary>
+public sealed record DerivedDistribution(MetricDefinition Metric, Measurement.DistributionSummary? Summary, string? Detail = null);
 
 /// <summary>One derived metric: snake_case name, value (null where it cannot be computed) and its formula.</summary>
 public sealed record DerivedMetric(string Name, double? Value, string Definition)

@@ -23,7 +23,11 @@ public sealed record WorkloadContext(
     int Batch,
     int Workers,
     int Seed,
-    CancellationToken CancellationToken);
+    CancellationToken CancellationToken)
+{
+    /// <summary>The run's request timeout (<c>--timeout</c>): a workload that can cut a request there (a remote one) does; null for none.</summary>
+    public TimeSpan? RequestTimeout { get; init; }
+}
 
 /// <summary>What a prepared workload tells the engine and the result file.</summary>
 /// <param name="Unit">The work unit counted by throughput: "samples" or "tokens".</param>

@@ -38,6 +38,9 @@ public sealed class RequestContext
     /// <summary>Sequence number of the request within its phase, across all workers.</summary>
     public long RequestIndex { get; private set; }
 
+    /// <summary>Which entry of the scenario's own schedule this request is (a replayed trace's record); -1 when the scenario has none.</summary>
+    public int Item { get; private set; } = -1;
+
     /// <summary>Set when the run is cancelled (Ctrl-C); long requests should observe it.</summary>
     public CancellationToken CancellationToken { get; private set; }
 
@@ -77,12 +80,44 @@ public sealed class RequestContext
         TokenUnits += tokens;
     }
 
+    /// <summary>
+    /// Marks <paramref name="tokens"/> tokens that reached the host together at <paramref name="timestamp"/>
+    /// (one streamed event, stamped with the run's clock where it was read). The first call fixes the
+    /// time to first token; at a later call the gap since the previous one is shared evenly by its
+    /// tokens (one inter-token sample each), and every token counts for TPOT. Calls come in time order.
+    /// </summary>
+    public void MarkTokens(int tokens, long timestamp)
+    {
+        if (tokens <= 0)
+        {
+            return;
+        }
+
+        if (TokenCount == 0)
+        {
+            FirstTokenTimestamp = timestamp;
+        }
+        else if (_recorder is not null)
+        {
+            long share = (timestamp - _lastTokenTimestamp) / tokens;
+            for (int i = 0; i < tokens; i++)
+            {
+                _recorder.InterTokenLatency.Record(share);
+            }
+        }
+
+        _lastTokenTimestamp = timestamp;
+        TokenCount += tokens;
+        TokenUnits += tokens;
+    }
+
     /// <summary>Sum of the tokens passed to <see cref="MarkToken"/>.</summary>
     internal long TokenUnits { get; private set; }
 
-    internal void Begin(long requestIndex, long scheduled, long start, WorkloadDescription description, CancellationToken token)
+    internal void Begin(long requestIndex, long scheduled, long start, WorkloadDescription description, CancellationToken token, int item = -1)
     {
         RequestIndex = requestIndex;
+        Item = item;
         ScheduledTimestamp = scheduled;
         StartTimestamp = start;
         CancellationToken = token;

@@ -35,6 +35,9 @@ public sealed class WorkerRecorder
     /// <summary>Ok requests within every per-request SLO limit.</summary>
     public long SloMet { get; set; }
 
+    /// <summary>Output units of the requests counted in <see cref="SloMet"/> (token goodput's numerator).</summary>
+    public long SloMetOutputUnits { get; set; }
+
     /// <summary>Completion time of the last request this worker finished.</summary>
     public long LastEndTimestamp { get; set; }
 

@@ -18,7 +18,7 @@ public static class MetricCatalog
     public static readonly MetricDefinition RequestsCancelled = new("requests_cancelled", "count", Better.Neither, "requests cut short by cancellation") { Format = "0" };
     public static readonly MetricDefinition WarmupRequests = new("warmup_requests", "count", Better.Neither, "requests of the warm-up, never in the measured figures") { Format = "0" };
 
-    public static readonly MetricDefinition DurationS = new("duration_s", "s", Better.Neither, "length of the measured window: first request start to last request end")
+    public static readonly MetricDefinition DurationS = new("duration_s", "s", Better.Neither, "length of the measured window: first request start to last request end, or to the moment the stop rules closed the phase when that came later (an open loop's next arrival)")
     {
         Label = "duration",
         Prometheus = "harness_result_duration_seconds",
@@ -56,6 +56,62 @@ public static class MetricCatalog
     };
 
     public static readonly MetricDefinition SloMetRequests = new("slo_met_requests", "count", Better.Higher, "ok requests that met every SLO limit") { Format = "0" };
+
+    public static readonly MetricDefinition GoodputPercent = new(
+        "goodput_percent", "%", Better.Higher, "requests that met every SLO limit / all measured requests (ok, failed and timed out) x 100; present only when --slo is given")
+    {
+        Label = "goodput %",
+        Prometheus = "harness_result_goodput_percent",
+        Format = "0.#",
+    };
+
+    public static readonly MetricDefinition GoodputTokensPerS = new(
+        "goodput_tokens_per_s", "tokens/s", Better.Higher, "output tokens of the requests that met every SLO limit / measured window (token goodput); present only when --slo is given")
+    {
+        Label = "token goodput",
+        Prometheus = "harness_result_goodput_tokens_per_second",
+        Format = "0.#",
+    };
+
+    // Request-level endpoints (an HTTP server streaming its tokens).
+    public static readonly MetricDefinition TtfoMs = Distribution(
+        "ttfo_ms", "TTFO", "harness_result_ttfo_seconds",
+        "first output token (answer text or tool-call arguments; reasoning tokens do not count) on the host minus scheduled send; ttft_ms counts a token of any kind");
+
+    public static readonly MetricDefinition ItlEventMs = Distribution(
+        "itl_event_ms", "ITL per event", "harness_result_itl_event_seconds",
+        "gap between consecutive streamed events that carried tokens, as read by the client (one event may carry several tokens; itl_ms shares each gap among its tokens)");
+
+    public static readonly MetricDefinition TtftFromSendMs = Distribution(
+        "ttft_from_send_ms", "TTFT from send", null,
+        "first token of any kind on the host minus the moment the request was handed to the HTTP stack (ttft_ms counts from the scheduled send, so queueing in the client counts there)");
+
+    public static readonly MetricDefinition LatencyFromSendMs = Distribution(
+        "latency_from_send_ms", "latency from send", null,
+        "end of the response minus the moment the request was sent; latency_ms counts from the scheduled send (coordinated-omission free)");
+
+    public static readonly MetricDefinition SendLagMs = Distribution(
+        "send_lag_ms", "send lag", "harness_result_send_lag_seconds",
+        "moment the request was sent minus its scheduled time: waiting for a free worker plus the client's own delay; its p99 judges whether the load generator kept its schedule");
+
+    public static readonly MetricDefinition ClientCpuCores = new(
+        "client_cpu_cores", "cores", Better.Lower,
+        "CPU time of the threads that built, sent and read the requests (HTTP, SSE and JSON parsing) in the window / window")
+    {
+        Label = "client CPU",
+        Format = "0.###",
+    };
+
+    public static readonly MetricDefinition ClientCpuUsPerToken = new(
+        "client_cpu_us_per_token", "µs", Better.Lower, "client CPU time in the window / output tokens of the ok requests")
+    {
+        Label = "client CPU per token",
+        Format = "0.##",
+    };
+
+    public static readonly MetricDefinition OutputLengthHeld = Fraction(
+        "output_length_held", "output length held",
+        "ok requests whose generated tokens (the server's usage, else the client's count) equal the max_tokens asked for / ok requests", null);
 
     // Energy over the window.
     public static readonly MetricDefinition EnergyJ = new(
@@ -216,7 +272,7 @@ public static class MetricCatalog
         ? UsdPerMtok
         : new MetricDefinition($"usd_per_m_{unit}", $"USD/M{unit}", Better.Lower, $"usd_per_hour / (output {unit} per second x 3600) x 1e6") { Label = $"$/M{unit}", Format = "0.####" };
 
-    private static MetricDefinition Distribution(string key, string label, string prometheus, string definition) =>
+    private static MetricDefinition Distribution(string key, string label, string? prometheus, string definition) =>
         new(key, "ms", Better.Lower, definition) { Shape = MetricShape.Distribution, Label = label, Prometheus = prometheus, PrometheusScale = 0.001 };
 
     private static MetricDefinition Rate(string key, string definition, string? prometheus) =>

@@ -22,7 +22,7 @@ public static class HtmlReport
         "ttft-cdf", "tpot-cdf", "itl-cdf", "mfu", "mbu", "roofline",
         "energy-per-unit", "cost-per-million",
         "agents-busy", "agents-jobs", "agents-turn-time", "agents-tool-latency",
-        "telemetry-server-kv-cache", "telemetry-server-requests",
+        "server-kv-cache", "server-requests",
         "telemetry-power", "telemetry-clock", "telemetry-gpu-utilization", "telemetry-cpu-utilization", "telemetry-disturbance",
     ];
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Harness.ServerMetrics;
 
 namespace Harness.Reports;
 
@@ -16,7 +17,14 @@ public sealed record TimeSeries(string Name, string Kind, IReadOnlyList<(double 
 /// <summary>A kind of series over time and the chart it goes on.</summary>
 /// <param name="Axis">The value axis with its unit, e.g. "power (W)".</param>
 /// <param name="Percent">Fractions are drawn as percentages.</param>
-public sealed record SeriesKind(string Id, string Title, string Axis, bool Percent = false);
+/// <param name="ServerKeys">For the serving engine's own series: the <see cref="KnownServerMetrics"/> keys drawn on this chart; empty for the machine's telemetry.</param>
+public sealed record SeriesKind(string Id, string Title, string Axis, bool Percent = false, params string[] ServerKeys)
+{
+    public bool Server => ServerKeys.Length > 0;
+
+    /// <summary>The chart's <c>data-chart</c> name: telemetry-power for the machine's, server-requests for the server's.</summary>
+    public string ChartId => Server ? Id : $"telemetry-{Id}";
+}
 
 /// <summary>
 /// Finds time series in a result's optional <c>telemetry</c> section without depending on its exact
@@ -45,7 +53,8 @@ public static class TelemetrySeries
     /// The kinds of series the timelines draw, each on its own chart: what it measures, the chart's
     /// title and its value axis with the unit. A series of a kind not listed here is not drawn.
     /// Server-side series (a serving engine's KV-cache use and request queue, scraped beside the
-    /// client) are kinds like the others: a result that carries them gets their charts.
+    /// client into <c>serving.server_metrics</c>) are kinds like the others: a result that carries
+    /// them gets their charts.
     /// </summary>
     public static IReadOnlyList<SeriesKind> Kinds { get; } =
     [
@@ -54,9 +63,34 @@ public static class TelemetrySeries
         new("gpu-utilization", "GPU utilization", "busy (%)", Percent: true),
         new("cpu-utilization", "CPU utilization (whole machine)", "busy (%)", Percent: true),
         new("disturbance", "Other processes' CPU", "other processes (cores)"),
-        new("server-kv-cache", "Server KV-cache use", "KV cache in use (%)", Percent: true),
-        new("server-requests", "Server requests running and waiting", "requests (count)"),
+        new("server-kv-cache", "The server's KV-cache use", "KV cache in use (%)", true, "kv_cache_usage"),
+        new("server-requests", "The server's requests running and waiting", "requests (count)", false, "requests_running", "requests_waiting"),
     ];
+
+    /// <summary>
+    /// The serving engine's gauges over the window as the scraper summarised them
+    /// (<c>serving.server_metrics.known[].series</c>, seconds from the window start), each named by
+    /// the family the server published it under; nothing for a run without a server.
+    /// </summary>
+    public static IReadOnlyList<TimeSeries> FromServer(ServerMetricsReport? server)
+    {
+        var found = new List<TimeSeries>();
+        foreach (ServerMetricSummary m in server?.Known ?? [])
+        {
+            if (Kinds.FirstOrDefault(k => k.ServerKeys.Contains(m.Key)) is not { } kind || m.Series is not { Count: > 0 } series)
+            {
+                continue;
+            }
+
+            var points = series.Where(p => p.Length == 2 && double.IsFinite(p[0]) && double.IsFinite(p[1])).Select(p => (p[0], p[1])).ToList();
+            if (points.Count > 0)
+            {
+                found.Add(new TimeSeries(m.Name, kind.Id, points));
+            }
+        }
+
+        return found;
+    }
 
     /// <summary>
     /// The kind of the series <paramref name="field"/> found under <paramref name="path"/>; null for
@@ -69,16 +103,6 @@ public static class TelemetrySeries
         if (f == "other_processes_cores")
         {
             return "disturbance";
-        }
-
-        if (f.Contains("kv_cache", StringComparison.Ordinal) || f.Contains("cache_usage", StringComparison.Ordinal))
-        {
-            return "server-kv-cache";
-        }
-
-        if (f.Contains("requests_running", StringComparison.Ordinal) || f.Contains("requests_waiting", StringComparison.Ordinal))
-        {
-            return "server-requests";
         }
 
         if (f.Contains("power", StringComparison.Ordinal) || f.EndsWith("_w", StringComparison.Ordinal) || f.Contains("watts", StringComparison.Ordinal))

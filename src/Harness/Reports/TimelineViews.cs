@@ -7,13 +7,11 @@ namespace Harness.Reports;
 /// <summary>
 /// Series over time: the machine's telemetry (GPU power, clocks and utilization, the CPU, other
 /// processes) with the disturbed windows and any sampled warm-up shaded, and the serving engine's own
-/// series (KV-cache use, requests running and waiting). Every kind of <see cref="TelemetrySeries.Kinds"/>
-/// is one call of <see cref="OverTime"/>.
+/// series (KV-cache use, requests running and waiting, from <c>serving.server_metrics</c>). Every kind
+/// of <see cref="TelemetrySeries.Kinds"/> is one call of <see cref="OverTime"/>.
 /// </summary>
 internal static class TimelineViews
 {
-    private static readonly string[] ServerKinds = ["server-kv-cache", "server-requests"];
-
     /// <summary>One run's series over time, with the run it belongs to.</summary>
     public sealed record RunSeries(string Label, string? Run, TimeSeries Series);
 
@@ -21,10 +19,10 @@ internal static class TimelineViews
     {
         var series = Find(runs);
         page.Part("serving", "Serving");
-        foreach (SeriesKind kind in TelemetrySeries.Kinds.Where(k => ServerKinds.Contains(k.Id)))
+        foreach (SeriesKind kind in TelemetrySeries.Kinds.Where(k => k.Server))
         {
-            page.View(kind.Id, kind.Title + " over time", OverTime(kind, series, []),
-                "No server-side series in these results: a run against an OpenAI-compatible server records them (telemetry.server.series: t_s beside kv_cache_usage, requests_running, requests_waiting).",
+            page.View(kind.ChartId, kind.Title + " over time", OverTime(kind, series, []),
+                $"No server-side series in these results: a run against an OpenAI-compatible server that publishes its metrics records them (serving.server_metrics: {string.Join(", ", kind.ServerKeys)}).",
                 "Scraped from the server's own metrics during the window; the client's latency is in the distributions above (a result keeps no per-request timestamps, so latency over time is not drawn).");
         }
     }
@@ -37,9 +35,9 @@ internal static class TimelineViews
         page.Part("timelines", "Timelines",
             (warmupSampled ? "Shaded grey: the warm-up. " : "The series start when the measured window opens (0 s): the warm-up ran before it and was not sampled. ")
             + "Shaded orange: stretches in which other processes used more CPU than the run's quiet-host limit.");
-        foreach (SeriesKind kind in TelemetrySeries.Kinds.Where(k => !ServerKinds.Contains(k.Id)))
+        foreach (SeriesKind kind in TelemetrySeries.Kinds.Where(k => !k.Server))
         {
-            page.View($"telemetry-{kind.Id}", kind.Title + " over time", OverTime(kind, series, bands), Absent(kind.Id));
+            page.View(kind.ChartId, kind.Title + " over time", OverTime(kind, series, bands), Absent(kind.Id));
         }
     }
 
@@ -55,7 +53,7 @@ internal static class TimelineViews
             return null;
         }
 
-        var chart = new SvgChart($"telemetry-{kind.Id}", kind.Title, "time from the window start (s)", kind.Axis) { YMin = 0 };
+        var chart = new SvgChart(kind.ChartId, kind.Title, "time from the window start (s)", kind.Axis) { YMin = 0 };
         chart.Bands.AddRange(bands);
         foreach (RunSeries s in ofKind)
         {
@@ -65,8 +63,10 @@ internal static class TimelineViews
         return chart.Render();
     }
 
+    /// <summary>Every run's series: the machine's telemetry and the server's own metrics.</summary>
     private static List<RunSeries> Find(RunSet runs) =>
-        runs.All.SelectMany(r => TelemetrySeries.Find(r.Raw).Select(s => new RunSeries(runs.Label(r), runs.Id(r), s))).ToList();
+        runs.All.SelectMany(r => TelemetrySeries.Find(r.Raw).Concat(TelemetrySeries.FromServer(r.Document.Serving?.ServerMetrics))
+            .Select(s => new RunSeries(runs.Label(r), runs.Id(r), s))).ToList();
 
     private static string Absent(string kind) => kind switch
     {

@@ -14,10 +14,12 @@ public static class MarkdownSummary
         MetricCatalog.PrefillTokensPerS, MetricCatalog.OutputTokensPerS, MetricCatalog.DecodeTokensPerS, MetricCatalog.Mfu, MetricCatalog.Mbu,
         MetricCatalog.MfuMeasured, MetricCatalog.MbuMeasured, MetricCatalog.AchievedTflops, MetricCatalog.AchievedGbPerS, MetricCatalog.FractionOfPeak,
         MetricCatalog.JobsPerHour, MetricCatalog.LlmBusyFraction, MetricCatalog.UsdPerMtok, MetricCatalog.UsdPerJob,
+        MetricCatalog.ClientCpuCores, MetricCatalog.ClientCpuUsPerToken, MetricCatalog.OutputLengthHeld,
     ];
 
     /// <summary>The distributions of the latency table, in its order.</summary>
-    private static readonly MetricDefinition[] Distributions = [MetricCatalog.LatencyMs, MetricCatalog.TtftMs, MetricCatalog.TpotMs, MetricCatalog.ItlMs];
+    private static readonly MetricDefinition[] Distributions =
+        [MetricCatalog.LatencyMs, MetricCatalog.TtftMs, MetricCatalog.TtfoMs, MetricCatalog.TpotMs, MetricCatalog.ItlMs, MetricCatalog.ItlEventMs, MetricCatalog.SendLagMs];
 
     public static string Render(ResultDocument doc, string? path = null)
     {
@@ -35,7 +37,22 @@ public static class MarkdownSummary
 
         if (m.Value(MetricCatalog.GoodputPerS) is { } goodput && m.Value(MetricCatalog.SloMetRequests) is { } met)
         {
-            sb.Append(c, $"\nGoodput: {goodput:0.##} req/s ({met} of {m.RequestsOk + m.RequestsFailed} requests met every SLO).\n");
+            sb.Append(c, $"\nGoodput: {goodput:0.##} req/s ({met} of {m.RequestsOk + m.RequestsFailed} requests met every SLO)");
+            if (m.Value(MetricCatalog.GoodputTokensPerS) is { } tokens)
+            {
+                sb.Append(c, $", {tokens:0.#} tokens/s");
+            }
+
+            sb.Append(".\n");
+        }
+
+        if (doc.Serving?.ServerMetrics is { } server)
+        {
+            string Known(string key, string label) => server.Known.FirstOrDefault(k => k.Key == key) is { } k
+                ? (k.Kind == "gauge" ? string.Create(c, $"{label} mean {k.Mean:0.##} (max {k.Max:0.##})") : k.Kind == "counter" ? string.Create(c, $"{label} {k.RatePerS:0.#}/s") : string.Create(c, $"{label} p50 {k.P50 * 1000:0.#} ms"))
+                : "";
+            var parts = new[] { Known("requests_running", "running"), Known("requests_waiting", "waiting"), Known("kv_cache_usage", "KV cache"), Known("generation_tokens", "generated"), Known("ttft", "server TTFT") }.Where(p => p.Length > 0);
+            sb.Append(c, $"Server ({server.Server}, {server.Scrapes} scrapes): {string.Join(", ", parts)}\n");
         }
 
         Energy(sb, doc);

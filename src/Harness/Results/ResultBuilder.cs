@@ -34,7 +34,7 @@ public static class ResultBuilder
         var allRules = (rules ?? DefaultValidityRules.All)
             .Append(new TelemetryAliveRule(telemetry, telemetryAllowedGap ?? TimeSpan.FromSeconds(1)))
             .Append(new QuietHostRule(telemetry));
-        IReadOnlyList<ValidityCondition> validity = DefaultValidityRules.Evaluate(run, allRules);
+        IReadOnlyList<ValidityCondition> validity = [.. DefaultValidityRules.Evaluate(run, allRules), .. run.WorkloadConditions];
         long ok = run.Count(RequestOutcome.Ok);
         double window = run.WindowSeconds;
         var metrics = new ResultMetrics
@@ -64,6 +64,12 @@ public static class ResultBuilder
         {
             metrics.Set(MetricCatalog.SloMetRequests, run.SloMetRequests);
             metrics.Set(MetricCatalog.GoodputPerS, window > 0 ? run.SloMetRequests / window : 0);
+            long all = ok + metrics.RequestsFailed;
+            metrics.Set(MetricCatalog.GoodputPercent, all > 0 ? 100.0 * run.SloMetRequests / all : null);
+            if (run.Workload.Unit == "tokens")
+            {
+                metrics.Set(MetricCatalog.GoodputTokensPerS, window > 0 ? run.SloMetOutputUnits / window : 0);
+            }
         }
 
         var doc = new ResultDocument
@@ -96,11 +102,24 @@ public static class ResultBuilder
             Telemetry = telemetry,
             Samples = BuildSamples(run.Latency),
             MetricDefinitions = SectionDefinitions(),
+            Serving = run.Serving,
         };
         foreach (DerivedMetric m in run.Derived)
         {
             metrics.Set(MetricCatalog.Get(m.Name), m.Value);
             doc.MetricDefinitions[m.Name] = m.Definition;
+        }
+
+        foreach (DerivedDistribution d in run.DerivedDistributions)
+        {
+            if (d.Summary is null)
+            {
+                continue;
+            }
+
+            metrics.Extra ??= [];
+            metrics.Extra[d.Metric.Key] = d.Summary;
+            doc.MetricDefinitions[d.Metric.Key] = d.Detail is null ? d.Metric.Definition : $"{d.Metric.Definition} ({d.Detail})";
         }
 
         Define(doc);

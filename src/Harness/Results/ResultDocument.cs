@@ -59,6 +59,10 @@ public sealed class ResultDocument
     /// <summary>The formula behind each metric, as computed in this file.</summary>
     public Dictionary<string, string> MetricDefinitions { get; set; } = [];
 
+    /// <summary>A run against a request-level endpoint (an HTTP server): usage beside the client's counts, output length control, the server's own metrics.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Decoding.ServingReport? Serving { get; set; }
+
     /// <summary>The agent mix's own measures (workload "agents" only).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public AgentRunReport? Agents { get; set; }

@@ -211,7 +211,7 @@ public sealed class BenchmarkRunner
     public string DefaultFolder(RunRequest request, string kind)
     {
         HardwareFingerprint hardware = HardwareProbe.Probe(_registry.PackageVersions, _nvml);
-        return DefaultPath(request.ResultsRoot, hardware, $"{request.Workload}_{request.Backend.ToString().Replace(':', '-')}_{kind}_{Stamp()}");
+        return DefaultPath(request.ResultsRoot, hardware, $"{request.Workload}_{request.Backend.FileLabel}_{kind}_{Stamp()}");
     }
 
     /// <summary>Fails before measuring, not after, when the result could not be written.</summary>

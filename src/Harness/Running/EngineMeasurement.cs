@@ -24,7 +24,7 @@ public sealed class EngineMeasurement(RunRequest request, BackendRegistry regist
     };
 
     public string DefaultFileName(string stamp) =>
-        $"{request.Workload}_{request.Backend.ToString().Replace(':', '-')}_{request.Settings.Scenario.Name.Replace(':', '-')}_{stamp}.json";
+        $"{request.Workload}_{request.Backend.FileLabel}_{request.Settings.Scenario.Name.Replace(':', '-')}_{stamp}.json";
 
     public EngineResult Measure(IRunObserver? observer, HarnessMetrics? metrics, EngineProgress? progress, CancellationToken cancellationToken)
     {

@@ -12,12 +12,19 @@ public sealed record EnergyScope(IReadOnlyList<int> GpuIndices, bool CpuPackage)
     public static EnergyScope Cpu { get; } = new([], true);
 
     /// <summary>
-    /// The scope of a backend: <c>cpu</c> is the CPU packages; any other device is GPU
+    /// The scope of a backend: a remote endpoint (<c>openai:URL</c>) is every GPU of this node, or the
+    /// CPU packages where it has none; <c>cpu</c> is the CPU packages; any other device is GPU
     /// <see cref="BackendSpec.DeviceId"/>, mapped through CUDA_VISIBLE_DEVICES (indices or GPU-/MIG- UUIDs)
     /// to NVML's numbering, which ignores that variable.
     /// </summary>
     public static EnergyScope ForBackend(BackendSpec backend, IReadOnlyList<GpuInfo> gpus, string? cudaVisibleDevices)
     {
+        if (backend.Target is not null)
+        {
+            // A server reached over the network: every GPU NVML sees on this node (a server elsewhere has none here).
+            return new EnergyScope(gpus.Select(g => g.Index).ToList(), gpus.Count == 0);
+        }
+
         if (backend.Device == "cpu")
         {
             return Cpu;

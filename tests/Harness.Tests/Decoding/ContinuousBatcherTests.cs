@@ -161,6 +161,47 @@ public class ContinuousBatcherTests
         Assert.False(b.Next(6));
     }
 
+    [Fact]
+    public void An_end_token_ends_a_request_once_it_has_its_minimum_and_frees_its_slot()
+    {
+        var decoder = new ScriptedDecoder(slots: 4);
+        ContinuousBatcher b = Batcher(decoder, maxBatch: 1);
+        var log = new StreamLog();
+        // Slot 0's tokens are 0, 1, 2...: the end token 2 is the third.
+        LlmRequest ends = new() { PromptTokens = 3, MaxNewTokens = 10, EndTokens = new long[] { 2 } };
+        LlmRequest tooEarly = new() { PromptTokens = 3, MaxNewTokens = 5, EndTokens = new long[] { 2 }, MinNewTokens = 4 };
+        b.Submit(ends, log, 0);
+        b.Submit(tooEarly, log, 0);
+        for (long t = 0; b.Next(t); t += 10)
+        {
+            decoder.Step(b.Joining, b.Running, CancellationToken.None);
+            b.Done(t, t + 10);
+        }
+
+        Assert.Equal(["admitted 0", "token 10", "token 20", "token 30", "ended 30"], log.Of(ends));
+        Assert.Equal(["admitted 30", "token 40", "token 50", "token 60", "token 70", "token 80", "finished 80"], log.Of(tooEarly));
+        Assert.Equal(1, b.FreeSlots);
+    }
+
+    [Fact]
+    public void A_joiner_takes_the_lowest_free_slot()
+    {
+        var decoder = new ScriptedDecoder(slots: 4);
+        ContinuousBatcher b = Batcher(decoder, maxBatch: 3);
+        var log = new StreamLog();
+        LlmRequest a = Request(1), c = Request(1), d = Request(9);
+        b.Submit(a, log, 0);
+        b.Submit(c, log, 0);
+        b.Submit(d, log, 0);
+        Iterate(b, decoder, 0, 1);                // a (slot 0) and c (slot 1) leave; d keeps slot 2
+        LlmRequest e = Request(2), f = Request(2);
+        b.Submit(e, log, 1);
+        b.Submit(f, log, 1);
+        Assert.True(b.Next(1));
+        Assert.Equal([0, 1], b.Joining.Select(s => s.Slot));
+        Assert.Equal([2], b.Running.Select(s => s.Slot));
+    }
+
     /// <summary>A decoder whose tokens are slot x 1000 + position; it records each iteration's (joining, running) counts.</summary>
     internal sealed class ScriptedDecoder(int slots, bool joins = true) : IStepDecoder
     {
@@ -204,7 +245,7 @@ public class ContinuousBatcherTests
         public void Token(LlmRequest request, long token, long timestamp) => Add(request, $"token {timestamp}");
 
         public void Completed(LlmRequest request, LlmCompletion completion, long timestamp) =>
-            Add(request, $"{(completion == LlmCompletion.Finished ? "finished" : "cancelled")} {timestamp}");
+            Add(request, $"{completion switch { LlmCompletion.Finished => "finished", LlmCompletion.EndToken => "ended", _ => "cancelled" }} {timestamp}");
 
         public void Failed(LlmRequest request, Exception error) => Add(request, $"failed {error.Message}");
 

@@ -87,7 +87,7 @@ public class ChromiumRenderTests
         Assert.True(shot.DistinctColors >= 32, $"{shot.DistinctColors} distinct colours");
     }
 
-    /// <summary>One view's page, from the committed inputs (the serving view from a result shaped as a server client will write it).</summary>
+    /// <summary>One view's page, from the committed inputs.</summary>
     internal static string Page(string view)
     {
         var page = new HtmlPage(view);
@@ -110,7 +110,7 @@ public class ChromiumRenderTests
                 AgentViews.Add(page, new RunSet(agents.Results), agents.Sweeps);
                 break;
             case "serving":
-                TimelineViews.AddServing(page, new RunSet(ServerRun()));
+                TimelineViews.AddServing(page, new RunSet([ReportFixtures.Served()]));
                 break;
             case "timelines":
                 TimelineViews.AddTimelines(page, new RunSet([.. ReportFixtures.H200Decoders(), .. ReportFixtures.RateSweep().Results.Take(1)]));
@@ -126,27 +126,6 @@ public class ChromiumRenderTests
         }
 
         return page.Render(view);
-    }
-
-    /// <summary>A run with the server-side series the OpenAI client will record (telemetry.server.series), for the serving view.</summary>
-    private static List<LoadedResult> ServerRun()
-    {
-        List<LoadedResult> runs = ReportInputs.ConcurrencySweep().Take(1).ToList();
-        var t = new JsonArray();
-        JsonArray kv = [], running = [], waiting = [];
-        for (int i = 0; i < 40; i++)
-        {
-            t.Add(i * 0.25);
-            kv.Add(Math.Min(0.95, 0.02 * i));
-            running.Add(Math.Min(16, i));
-            waiting.Add(Math.Max(0, i - 16));
-        }
-
-        runs[0].Raw["telemetry"] = new JsonObject
-        {
-            ["server"] = new JsonObject { ["series"] = new JsonObject { ["t_s"] = t, ["kv_cache_usage"] = kv, ["requests_running"] = running, ["requests_waiting"] = waiting } },
-        };
-        return runs;
     }
 }
 

@@ -6,6 +6,7 @@ using Harness.Cost;
 using Harness.Metrics;
 using Harness.Reports;
 using Harness.Results;
+using Harness.ServerMetrics;
 
 namespace Harness.Tests.Reports;
 
@@ -161,29 +162,33 @@ public class HtmlReportTests
     [Fact]
     public void Server_series_get_their_charts_through_the_one_series_over_time_view()
     {
-        List<LoadedResult> results = ReportInputs.ConcurrencySweep().Take(1).ToList();
-        var t = new JsonArray(0.5, 1.0, 1.5, 2.0);
-        results[0].Raw["telemetry"] = new JsonObject
-        {
-            ["server"] = new JsonObject
-            {
-                ["series"] = new JsonObject
-                {
-                    ["t_s"] = t,
-                    ["kv_cache_usage"] = new JsonArray(0.1, 0.4, 0.7, 0.9),
-                    ["requests_running"] = new JsonArray(2, 8, 16, 16),
-                    ["requests_waiting"] = new JsonArray(0, 0, 3, 9),
-                },
-            },
-        };
+        LoadedResult served = ReportFixtures.Served();
+        ServerMetricsReport server = served.Document.Serving!.ServerMetrics!;
 
-        List<ChartInDom> charts = ChartInDom.Parse(HtmlReport.Render(results));
+        string html = HtmlReport.Render([served]);
+        List<ChartInDom> charts = ChartInDom.Parse(html);
 
-        ChartInDom kv = charts.Single(c => c.Id == "telemetry-server-kv-cache");
-        Assert.Single(kv.Series);
+        // One line per gauge the server published, named as it published it, through the timelines' one chart of series over time.
+        ChartInDom kv = charts.Single(c => c.Id == "server-kv-cache");
+        Assert.Equal([$"{served.Document.Scenario}: vllm:kv_cache_usage_perc"], kv.Series);
         Assert.Equal("KV cache in use (%)", kv.YLabel);
-        Assert.Matches("class=\"tick y\"[^>]*>100<", kv.Svg); // 0.9 drawn as 90%, on an axis to 100
-        Assert.Equal(2, charts.Single(c => c.Id == "telemetry-server-requests").Series.Count);
+        Assert.True(server.Known.Single(k => k.Key == "kv_cache_usage").Max > 0.5);
+        Assert.Matches("class=\"tick y\"[^>]*>100<", kv.Svg); // a fraction drawn as a percentage, on an axis to 100
+        ChartInDom requests = charts.Single(c => c.Id == "server-requests");
+        Assert.Equal(["vllm:num_requests_running", "vllm:num_requests_waiting"], requests.Series.Select(s => s[(s.IndexOf(": ", StringComparison.Ordinal) + 2)..]).Order());
+        Assert.Equal(server.Scrapes, server.Known.Single(k => k.Key == "requests_running").Series!.Count);
+        Assert.Contains("vllm:num_requests_running", html, StringComparison.Ordinal);
+
+    }
+
+    [Fact]
+    public void Without_a_server_the_serving_view_says_what_would_produce_it()
+    {
+        string html = HtmlReport.Render(ReportInputs.ConcurrencySweep());
+
+        Assert.DoesNotContain(ChartInDom.Parse(html), c => c.Id.StartsWith("server-", StringComparison.Ordinal));
+        Assert.Contains("serving.server_metrics: kv_cache_usage", Section(html, "server-kv-cache"), StringComparison.Ordinal);
+        Assert.Contains("serving.server_metrics: requests_running, requests_waiting", Section(html, "server-requests"), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -94,6 +94,13 @@ internal static class ReportFixtures
 
     public static ReportInput AgentsSweep() => ReportInput.Read([Folder("agents-sweep")]);
 
+    /// <summary>
+    /// generate over openai:URL against <c>harness serve</c> (onnx:cpu tiny-llama-test, 4 slots) at
+    /// concurrency 8 for 8 s, measured here: the server's running and waiting requests and KV-cache
+    /// use over 10 scrapes (serving.server_metrics).
+    /// </summary>
+    public static LoadedResult Served() => ResultReader.Read(Path.Combine(Folder("serving"), "served.json"));
+
     public static GateReport Compare() =>
         RegressionGate.CompareFiles(Path.Combine(Folder("compare"), "base"), Path.Combine(Folder("compare"), "current"), new GateOptions { AllowConfigChange = true }.Validated());
 

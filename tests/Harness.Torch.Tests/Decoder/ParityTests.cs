@@ -5,6 +5,7 @@ using Harness.Onnx;
 using Harness.Onnx.Decoder;
 using Harness.Torch.Decoder;
 using Microsoft.ML.OnnxRuntime;
+using Harness.Testing;
 using TorchSharp;
 
 namespace Harness.Torch.Tests.Decoder;
@@ -70,6 +71,34 @@ public class ParityTests
             Assert.Equal(onnx[b], torch[b]);
             Assert.Equal(reference.Generate(prompt.AsSpan(b * promptTokens, promptTokens), newTokens), torch[b]);
         }
+    }
+
+    /// <summary>
+    /// The decoders with a KV-cache slot per sequence (what serving runs): sequences join while
+    /// others decode, leave, reuse slots and run above free ones, and on both backends each gets the
+    /// reference decoder's greedy tokens for its prompt alone.
+    /// </summary>
+    [TorchTheory]
+    [InlineData("tiny-llama-test")]
+    [InlineData("tiny-gpt2-test")]
+    public void Onnx_and_torch_slot_decoders_agree_with_sequences_joining(string model)
+    {
+        DecoderConfig c = ModelCatalog.Load(model);
+        var spec = new DecoderSpec { Model = c, DType = TensorDType.Float32, WeightSeed = WeightSeed, Slots = StaggeredJoins.Slots, Shapes = DecoderShapes.PerSlot, Context = 24 };
+        (long[] Prompt, long[] Tokens)[] onnx, torch;
+        using (IStepDecoder d = new OnnxBackendProvider().CreateDecoder(BackendSpec.Parse("onnx:cpu"), new WorkloadOptions { Threads = 1 }, spec))
+        {
+            onnx = StaggeredJoins.Run(d, c.Vocab);
+        }
+
+        using (IStepDecoder d = new TorchBackendProvider().CreateDecoder(BackendSpec.Parse("torch:cpu"), new WorkloadOptions(), spec))
+        {
+            Assert.IsType<TorchSlotDecoder>(d);
+            torch = StaggeredJoins.Run(d, c.Vocab);
+        }
+
+        StaggeredJoins.AssertMatchesReference(c, WeightSeed, onnx);
+        StaggeredJoins.AssertMatchesReference(c, WeightSeed, torch);
     }
 
     /// <summary>

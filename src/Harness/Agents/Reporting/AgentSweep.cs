@@ -94,8 +94,14 @@ public sealed class AgentSweep
         var samples = new Dictionary<string, List<ToolSample>>(StringComparer.Ordinal);
         long frequency = _clock.Frequency;
         // One decoder for the whole sweep (a real one loads its model once); each point gets a fresh endpoint over it.
-        using IStepDecoder decoder = request.Llm.CreateDecoder(_backends, request.Options.MaxBatch, _clock);
-        using (var probe = new InProcessLlmEndpoint(decoder, request.Options.Endpoint, _clock, ownsDecoder: false))
+        // A remote server is one connection for every point.
+        bool remote = request.Llm.IsRemote;
+        AgentSchedulerOptions baseOptions = remote ? request.Options with { RemoteLlm = true } : request.Options;
+        using IStepDecoder? decoder = remote ? null : request.Llm.CreateDecoder(_backends, request.Options.MaxBatch, _clock);
+        using ILlmEndpoint? server = remote ? request.Llm.Connect(_backends, _clock).Endpoint : null;
+        ILlmEndpoint PointEndpoint(AgentSchedulerOptions o) => server is not null ? new SharedEndpoint(server) : new InProcessLlmEndpoint(decoder!, o.Endpoint, _clock, ownsDecoder: false);
+        var service = new List<(double InFlight, SampleRecorder Ttft, SampleRecorder Tpot)>();
+        using (ILlmEndpoint probe = PointEndpoint(baseOptions))
         {
             doc = new AgentSweepDocument
             {
@@ -106,7 +112,7 @@ public sealed class AgentSweep
                 Agents = request.Options.Agents,
                 Llm = probe.Name,
                 LlmDetails = new Dictionary<string, object?>(probe.Details),
-                MaxBatch = probe.MaxBatch,
+                MaxBatch = probe.MaxBatch > 0 ? probe.MaxBatch : baseOptions.MaxBatch,
                 Batching = probe.Batching == LlmBatching.Continuous ? "continuous" : "static",
                 Cores = cores,
                 WarmupS = request.Timing.Warmup.TotalSeconds,
@@ -126,12 +132,14 @@ public sealed class AgentSweep
                 break;
             }
 
-            AgentSchedulerOptions options = request.Options with { Workers = w };
-            using var measurement = new AgentMeasurement(profile, tools, decoder, options, request.Timing, request.Validity, request.Llm, _clock);
+            AgentSchedulerOptions options = baseOptions with { Workers = w };
+            using var measurement = new AgentMeasurement(profile, tools, () => PointEndpoint(options), options, request.Timing, request.Validity, request.Llm, _clock);
             string pointFile = $"w{w}.json";
             RunOutcome run = _runner.Run(measurement, request.Output with { OutputPath = Path.Combine(folder, pointFile) }, cancellationToken: cancellationToken);
             AgentRunOutcome outcome = measurement.Outcome!;
-            doc.Points.Add(AgentSweepPoint.From(run.Document.Agents!, oversubscribed: w > cores, run.Document.Metrics.Value(MetricCatalog.UsdPerJob), pointFile));
+            AgentRunReport r = run.Document.Agents!;
+            service.Add((r.LlmBusyFraction * outcome.MaxBatch, outcome.Accounting.TimeToFirstToken, outcome.Accounting.TimePerOutputToken));
+            doc.Points.Add(AgentSweepPoint.From(r, oversubscribed: w > cores, run.Document.Metrics.Value(MetricCatalog.UsdPerJob), pointFile));
             if (w <= cores)
             {
                 foreach ((string name, ToolStats s) in outcome.Accounting.Tools)
@@ -164,7 +172,9 @@ public sealed class AgentSweep
             : null;
         doc.ToolCosts = samples.Where(kv => kv.Value.Count > 0).ToDictionary(kv => kv.Key, kv => ToolCostSummary.From(kv.Value, frequency), StringComparer.Ordinal);
 
-        LatencyModel? model = request.Llm.IsLatencyModel ? request.Llm.Model ?? LatencyModel.H100Llama1B : null;
+        // A server's own speed stands in for the latency model: its measured service drives the projection.
+        LatencyModel? model = request.Llm.IsLatencyModel ? request.Llm.Model ?? LatencyModel.H100Llama1B
+            : remote ? MeasuredService(service, frequency) : null;
         if (model is not null && costs is not null && !doc.Cancelled)
         {
             progress?.Invoke("simulating more workers with the tool costs measured here...");
@@ -210,7 +220,34 @@ public sealed class AgentSweep
 
     private static string TargetText => $"{CoresPerGpu.TargetBusy:P0} LLM busy";
 
+    /// <summary>
+    /// A latency model of a remote server from its steps in this sweep: TTFT and TPOT (p50) at the
+    /// point with the fewest steps in flight, and TPOT's growth per extra step in flight up to the
+    /// point with the most (zero when it did not grow). Null when no step finished.
+    /// </summary>
+    internal static LatencyModel? MeasuredService(IReadOnlyList<(double InFlight, SampleRecorder Ttft, SampleRecorder Tpot)> points, long frequency)
+    {
+        var usable = points.Where(p => p.Ttft.Count > 0 && p.Tpot.Count > 0).OrderBy(p => p.InFlight).ToList();
+        if (usable.Count == 0)
+        {
+            return null;
+        }
+
+        double Ms(SampleRecorder r) => r.ValueAtPercentile(0.5) * 1000.0 / frequency;
+        var low = usable[0];
+        var high = usable[^1];
+        double slope = high.InFlight - low.InFlight > 0.5 ? Math.Max(0, (Ms(high.Tpot) - Ms(low.Tpot)) / (high.InFlight - low.InFlight)) : 0;
+        return new LatencyModel
+        {
+            TtftMs = Ms(low.Ttft),
+            TpotMs = Ms(low.Tpot),
+            TpotMsPerSequence = slope,
+            Source = string.Create(CultureInfo.InvariantCulture,
+                $"the endpoint's measured service in this sweep: TTFT p50 {Ms(low.Ttft):0.###} ms and TPOT p50 {Ms(low.Tpot):0.###} ms at {low.InFlight:0.#} steps in flight, TPOT +{slope:0.####} ms per step in flight up to {high.InFlight:0.#}"),
+        };
+    }
+
     /// <summary>results/&lt;machine&gt;/agents-sweep_&lt;profile&gt;_&lt;llm&gt;_a&lt;N&gt;_&lt;utc&gt;/</summary>
     private static string DefaultFolder(AgentSweepRequest r, HardwareFingerprint hardware) =>
-        BenchmarkRunner.DefaultPath(r.Output.ResultsRoot, hardware, $"agents-sweep_{r.Profile.Name}_{r.Llm.Backend.Replace(':', '-')}_a{r.Options.Agents}_{BenchmarkRunner.Stamp()}");
+        BenchmarkRunner.DefaultPath(r.Output.ResultsRoot, hardware, $"agents-sweep_{r.Profile.Name}_{BackendSpec.FileSafe(r.Llm.Backend)}_a{r.Options.Agents}_{BenchmarkRunner.Stamp()}");
 }

@@ -172,6 +172,20 @@ public sealed class AgentAccounting
         }
     }
 
+    /// <summary>LLM steps whose request failed in the window (a remote server's error, a reset, the timeout).</summary>
+    public long StepsFailed { get; private set; }
+
+    public void StepFailed(string reason, long end)
+    {
+        if (!InWindow(end))
+        {
+            return;
+        }
+
+        StepsFailed++;
+        Errors.Add($"llm: {(reason.Length > 300 ? reason[..300] + "..." : reason)}");
+    }
+
     public void Tool(ToolTicket ticket, ToolResult result, int outputTokens)
     {
         WorkerBusyTicks += Overlap(ticket.DispatchedTimestamp, result.EndTimestamp);
@@ -251,6 +265,56 @@ public sealed class AgentAccounting
     {
         WindowEnd = Math.Max(end, WindowStart);
         Closed = true;
+        if (_remote is not null)
+        {
+            RemoteOccupancy(_remote);
+        }
+    }
+
+    private List<(long Start, long End)>? _remote;
+
+    /// <summary>
+    /// A step on a remote endpoint (a server whose iterations this process cannot see) was in flight
+    /// from <paramref name="submit"/> to <paramref name="done"/>. At the close, the device counts as
+    /// active while any step is in flight, and its slots as filled by the steps in flight (at most
+    /// <see cref="MaxBatch"/>, the server's batch slots as given).
+    /// </summary>
+    public void RemoteStep(long submit, long done)
+    {
+        if (done > WindowStart)
+        {
+            (_remote ??= []).Add((submit, done));
+        }
+    }
+
+    private void RemoteOccupancy(List<(long Start, long End)> steps)
+    {
+        var edges = new List<(long T, int Delta)>(steps.Count * 2);
+        foreach ((long start, long end) in steps)
+        {
+            long a = Math.Max(start, WindowStart), b = Math.Min(end, WindowEnd);
+            if (b > a)
+            {
+                edges.Add((a, 1));
+                edges.Add((b, -1));
+            }
+        }
+
+        edges.Sort((x, y) => x.T != y.T ? x.T.CompareTo(y.T) : x.Delta.CompareTo(y.Delta));
+        int inFlight = 0;
+        long previous = WindowStart;
+        foreach ((long t, int delta) in edges)
+        {
+            long span = t - previous;
+            if (inFlight > 0 && span > 0)
+            {
+                DeviceActiveTicks += span;
+                DeviceSlotTicks += span * Fill(inFlight);
+            }
+
+            inFlight += delta;
+            previous = t;
+        }
     }
 
     private double Fill(int sequences) => Math.Min(1.0, (double)sequences / MaxBatch);

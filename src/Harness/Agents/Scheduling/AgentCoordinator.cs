@@ -1,6 +1,7 @@
 using Harness.Agents.Jobs;
 using Harness.Agents.Profiles;
 using Harness.Agents.Tools;
+using Harness.Datasets;
 using Harness.Decoding;
 
 namespace Harness.Agents.Scheduling;
@@ -71,6 +72,11 @@ public sealed class AgentCoordinator
             agent.Context = Math.Min(context, _profile.MaxContextTokens);
             // Steady state: what came before is cached, only the previous turn's tool outputs are new.
             agent.NewTokens = first == 0 ? agent.Context : job.Turns[first - 1].Calls.Count * StaggerTokensPerCall;
+            if (agent.Conversation is { } conversation && agent.Context > job.InitialPromptTokens)
+            {
+                // The turns before the stagger point, as one message of their length.
+                conversation.Add(LlmMessage.User(SyntheticText.Of(agent.Context - job.InitialPromptTokens, Seeds.Mix(_options.Seed, a, job.Index, 11))));
+            }
         }
 
         foreach (Agent agent in _agents)
@@ -105,7 +111,36 @@ public sealed class AgentCoordinator
         }
 
         Accounting.Step(step, end);
-        StepDone(_agents[step.Agent], end, now);
+        Agent agent = _agents[step.Agent];
+        agent.Awaiting = false;
+        if (_options.RemoteLlm)
+        {
+            Accounting.RemoteStep(step.SubmitTimestamp, end);
+            agent.Conversation?.Add(LlmMessage.Assistant(step.Reply));
+        }
+
+        StepDone(agent, end, now);
+    }
+
+    /// <summary>The step's request failed at <paramref name="end"/> (a remote server's error, a reset, the timeout): its turn fails with the reason, and the agent goes on.</summary>
+    public void OnStepFailed(AgentStep step, string reason, long end, long now)
+    {
+        if (_stopped)
+        {
+            return;
+        }
+
+        Accounting.StepFailed(reason, end);
+        Agent agent = _agents[step.Agent];
+        agent.Awaiting = false;
+        if (_options.RemoteLlm)
+        {
+            Accounting.RemoteStep(step.SubmitTimestamp, end);
+        }
+
+        agent.LlmDone = end;
+        agent.TurnFailed = true;
+        EndTurn(agent, now);
     }
 
     public void OnToolDone(int worker, ToolTicket ticket, ToolResult result, long now)
@@ -125,6 +160,13 @@ public sealed class AgentCoordinator
         int tokens = Math.Min(result.OutputTokens, _profile.MaxToolOutputTokens);
         Accounting.Tool(ticket, result, tokens);
         Agent agent = _agents[ticket.Agent];
+        if (agent.Conversation is { } conversation)
+        {
+            // The tool's real output as the agent reads it, cut to the profile's limit (about 4 characters a token).
+            string text = result.Text ?? "";
+            int max = _profile.MaxToolOutputTokens * 4;
+            conversation.Add(LlmMessage.User($"[{ticket.Call.Tool} output]\n{(text.Length > max ? text[..max] : text)}"));
+        }
         agent.NewTokens += tokens;
         agent.Context = Math.Min(agent.Context + tokens, _profile.MaxContextTokens);
         if (!result.Ok)
@@ -162,6 +204,17 @@ public sealed class AgentCoordinator
         }
 
         _stopped = true;
+        if (_options.RemoteLlm)
+        {
+            foreach (Agent agent in _agents)
+            {
+                if (agent is { Awaiting: true })
+                {
+                    Accounting.RemoteStep(agent.StepSubmit, now);
+                }
+            }
+        }
+
         Accounting.Close(now);
         if (_iterationSequences is { } inFlight)
         {
@@ -184,6 +237,36 @@ public sealed class AgentCoordinator
         agent.JobStart = now;
         agent.Fresh = turn == 0;
         agent.JobFailed = false;
+        if (_options.RemoteLlm)
+        {
+            // A new conversation: the profile's system prompt (the same for every agent, as a real agent's is) and the task.
+            int system = job.InitialPromptTokens / 2;
+            agent.Conversation =
+            [
+                LlmMessage.System(SyntheticText.Of(system, Seeds.Mix(_options.Seed, 1))),
+                LlmMessage.User(SyntheticText.Of(Math.Max(1, job.InitialPromptTokens - system), Seeds.Mix(_options.Seed, agent.Index, job.Index, 2))),
+            ];
+        }
+    }
+
+    /// <summary>The conversation as sent: the system prompt and the latest messages that fit the profile's context (about 4 characters a token).</summary>
+    private IReadOnlyList<LlmMessage> Messages(Agent agent)
+    {
+        List<LlmMessage> c = agent.Conversation!;
+        long budget = (long)_profile.MaxContextTokens * 4;
+        long used = c[0].Content.Length;
+        int from = c.Count;
+        while (from > 1 && used + c[from - 1].Content.Length <= budget)
+        {
+            used += c[--from].Content.Length;
+        }
+
+        if (from > 1)
+        {
+            c.RemoveRange(1, from - 1); // what no longer fits is dropped for good, as a real agent's context is compacted
+        }
+
+        return [.. c];
     }
 
     private void SubmitStep(Agent agent, long now)
@@ -192,10 +275,12 @@ public sealed class AgentCoordinator
         {
             PromptTokens = Math.Max(1, _profile.PrefixCaching ? agent.NewTokens : agent.Context),
             MaxNewTokens = agent.Job.Turns[agent.Turn].DecodeTokens,
+            Messages = agent.Conversation is null ? [] : Messages(agent),
         };
         agent.NewTokens = 0;
         agent.TurnFailed = false;
         agent.StepSubmit = now;
+        agent.Awaiting = true;
         _host.SubmitStep(new AgentStep(agent.Index, request, now, _host));
     }
 
@@ -287,5 +372,11 @@ public sealed class AgentCoordinator
         public int Outstanding { get; set; }
 
         public bool TurnFailed { get; set; }
+
+        /// <summary>Whether its LLM step is in flight.</summary>
+        public bool Awaiting { get; set; }
+
+        /// <summary>The messages so far, for a remote LLM; null otherwise.</summary>
+        public List<LlmMessage>? Conversation { get; set; }
     }
 }

@@ -214,7 +214,7 @@ public sealed class AgentRunner : IAgentHost, IDeviceObserver
         }
 
         return new AgentRunOutcome(
-            accounting, _options, _llm.Batching, _llm.MaxBatch, startedUtc,
+            accounting, _options, _llm.Batching, _llm.MaxBatch > 0 ? _llm.MaxBatch : _options.MaxBatch, startedUtc,
             wallWindow, monotonicWindow, cpu, children, Environment.ProcessorCount,
             cancelled, aborted, _abandoned) { LlmDriverCpu = deviceCpu, ClockUncertaintyTicks = clockUncertainty };
     }
@@ -225,7 +225,11 @@ public sealed class AgentRunner : IAgentHost, IDeviceObserver
 
     void IAgentHost.StepCompleted(AgentStep step, long end) => Post(new HostEvent(EventKind.StepDone, 0, 0, null, null, step, 0, 0, end, null));
 
-    void IAgentHost.LlmFailed(Exception error) => Post(new HostEvent(EventKind.LlmFailed, 0, 0, null, null, null, 0, 0, 0, error));
+    /// <summary>A remote request that failed (HTTP error, reset, timeout) fails its turn and the run goes on; an in-process device that failed ends the run.</summary>
+    void IAgentHost.StepFailed(AgentStep step, Exception error) =>
+        Post(_options.RemoteLlm
+            ? new HostEvent(EventKind.StepFailed, 0, 0, null, null, step, 0, 0, _clock.Timestamp, error)
+            : new HostEvent(EventKind.LlmFailed, 0, 0, null, null, null, 0, 0, 0, error));
 
     void IDeviceObserver.IterationStarted(int sequences, long start) =>
         Post(new HostEvent(EventKind.IterationStarted, sequences, 0, null, null, null, 0, start, 0, null));
@@ -247,6 +251,9 @@ public sealed class AgentRunner : IAgentHost, IDeviceObserver
                 return null;
             case EventKind.StepDone:
                 coordinator.OnStepDone(e.Step!, e.End, now);
+                return null;
+            case EventKind.StepFailed:
+                coordinator.OnStepFailed(e.Step!, e.Error!.Message, e.End, now);
                 return null;
             case EventKind.IterationStarted:
                 coordinator.OnIterationStarted(e.Slot, e.Start);
@@ -307,6 +314,7 @@ public sealed class AgentRunner : IAgentHost, IDeviceObserver
     {
         ToolDone,
         StepDone,
+        StepFailed,
         IterationStarted,
         IterationDone,
         LlmFailed,

@@ -36,6 +36,14 @@ public sealed record AgentSchedulerOptions
     /// </summary>
     public bool StaggerStart { get; init; } = true;
 
+    /// <summary>
+    /// The LLM is a remote server (<c>--llm openai:URL</c>): each step sends the agent's whole
+    /// conversation so far as messages (system prompt, task, earlier replies and tool outputs), so the
+    /// server sees the prefix reuse of a real agent; its busy time is counted from the steps in flight
+    /// (at most <see cref="MaxBatch"/>, the server's batch slots as given).
+    /// </summary>
+    public bool RemoteLlm { get; init; }
+
     /// <summary>The batching of an in-process LLM endpoint serving these agents.</summary>
     public BatchingOptions Endpoint => new()
     {

@@ -7,10 +7,11 @@ namespace Harness.Agents.Scheduling;
 /// happened. It is the request's stream: the endpoint's events are recorded here (on the
 /// endpoint's thread), and its end goes to the host, which hands it to the coordinator.
 /// </summary>
-public sealed class AgentStep : ILlmStream
+public sealed class AgentStep : IRecordingLlmStream
 {
     private readonly IAgentHost _host;
     private bool _admitted;
+    private StreamRecord? _record;
 
     public AgentStep(int agent, LlmRequest request, long submitTimestamp, IAgentHost host)
     {
@@ -34,8 +35,14 @@ public sealed class AgentStep : ILlmStream
 
     public long FirstTokenTimestamp { get; private set; }
 
-    /// <summary>Tokens received so far.</summary>
+    /// <summary>Tokens received so far (streamed events, for a remote endpoint).</summary>
     public int Produced { get; private set; }
+
+    /// <summary>What a remote endpoint recorded of the step, its reply text kept; created when one asks for it.</summary>
+    public StreamRecord Record => _record ??= new StreamRecord { KeepText = true };
+
+    /// <summary>The reply's text (its answer, else whatever it generated); empty where the endpoint sends no text.</summary>
+    public string Reply => _record is null ? "" : (_record.Answer.Length > 0 ? _record.Answer : _record.Text).ToString();
 
     void ILlmStream.Admitted(LlmRequest request, long timestamp)
     {
@@ -57,5 +64,5 @@ public sealed class AgentStep : ILlmStream
 
     void ILlmStream.Completed(LlmRequest request, LlmCompletion completion, long timestamp) => _host.StepCompleted(this, timestamp);
 
-    void ILlmStream.Failed(LlmRequest request, Exception error) => _host.LlmFailed(error);
+    void ILlmStream.Failed(LlmRequest request, Exception error) => _host.StepFailed(this, error);
 }

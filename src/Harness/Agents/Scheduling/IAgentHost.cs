@@ -18,8 +18,8 @@ public interface IAgentHost
     /// <summary>The step's last token arrived at <paramref name="end"/> (called on the endpoint's thread).</summary>
     void StepCompleted(AgentStep step, long end);
 
-    /// <summary>The LLM endpoint failed (called on the endpoint's thread).</summary>
-    void LlmFailed(Exception error);
+    /// <summary>The step failed (called on the endpoint's thread): a remote request that failed fails its turn; an in-process device that failed ends the run.</summary>
+    void StepFailed(AgentStep step, Exception error);
 }
 
 /// <summary>One tool call waiting for or running on a worker.</summary>

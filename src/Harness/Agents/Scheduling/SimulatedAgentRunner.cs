@@ -92,7 +92,7 @@ public sealed class SimulatedAgentRunner : IAgentHost, IDeviceObserver
 
     void IAgentHost.StepCompleted(AgentStep step, long end) => _coordinator!.OnStepDone(step, end, _now);
 
-    void IAgentHost.LlmFailed(Exception error) => throw new InvalidOperationException("a simulated LLM cannot fail", error);
+    void IAgentHost.StepFailed(AgentStep step, Exception error) => throw new InvalidOperationException("a simulated LLM cannot fail", error);
 
     void IDeviceObserver.IterationStarted(int sequences, long start) => _coordinator!.OnIterationStarted(sequences, start);
 

@@ -28,6 +28,9 @@ public sealed record ToolResult(
     TimeSpan CpuTime)
 {
     public bool Ok => Outcome == ToolOutcome.Ok;
+
+    /// <summary>The text the agent reads (the tool's output, or its error); null where it is not kept (simulated runs).</summary>
+    public string? Text { get; init; }
 }
 
 /// <summary>
@@ -49,11 +52,13 @@ public static class ToolRunner
         ToolOutcome outcome;
         string? reason = null;
         int tokens = 0;
+        string? text = null;
         TimeSpan subprocess = TimeSpan.Zero;
         try
         {
             ToolOutput output = tool.Invoke(call, new ToolContext(worker, cts.Token));
             tokens = output.EstimatedTokens;
+            text = output.Text;
             subprocess = output.SubprocessCpu;
             outcome = ToolOutcome.Ok;
         }
@@ -96,8 +101,9 @@ public static class ToolRunner
         {
             // The agent reads the error instead of an output.
             tokens = Math.Max(1, ((reason?.Length ?? 0) + 3) / 4);
+            text = reason;
         }
 
-        return new ToolResult(outcome, reason, tokens, start, end, cpu);
+        return new ToolResult(outcome, reason, tokens, start, end, cpu) { Text = text };
     }
 }

@@ -29,8 +29,11 @@ public interface IPhaseDriver
     /// </summary>
     bool TryBeginRequest();
 
-    /// <summary>Runs one reserved request on worker slot <paramref name="worker"/>, due at <paramref name="scheduledTimestamp"/>.</summary>
-    void Execute(int worker, long scheduledTimestamp);
+    /// <summary>
+    /// Runs one reserved request on worker slot <paramref name="worker"/>, due at <paramref name="scheduledTimestamp"/>;
+    /// <paramref name="item"/> is its entry in the scenario's own schedule (a replayed trace), -1 for none.
+    /// </summary>
+    void Execute(int worker, long scheduledTimestamp, int item = -1);
 
     long Now { get; }
 

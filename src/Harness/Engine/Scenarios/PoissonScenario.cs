@@ -59,70 +59,27 @@ public sealed class PoissonScenario : IScenario
 
     public void Run(IPhaseDriver driver)
     {
-        var queue = new ConcurrentQueue<long>();
-        using var ready = new SemaphoreSlim(0);
-        int dispatchDone = 0;
-        var service = new ServiceTime();
-
-        // Dedicated threads, as in the closed loop: pool threads blocked in a workload would delay arrivals.
-        var threads = new Thread[Workers];
-        for (int w = 0; w < Workers; w++)
-        {
-            int worker = w;
-            threads[w] = new Thread(() =>
-            {
-                while (true)
-                {
-                    ready.Wait();
-                    if (queue.TryDequeue(out long due))
-                    {
-                        long begin = driver.Now;
-                        driver.Execute(worker, due);
-                        service.Add(driver.Now - begin);
-                    }
-                    else if (Volatile.Read(ref dispatchDone) == 1)
-                    {
-                        return;
-                    }
-                }
-            })
-            { IsBackground = true, Name = $"harness-worker-{w}" };
-            threads[w].Start();
-        }
-
+        using var pool = new OpenLoopPool(driver, Workers);
         try
         {
-            Dispatch(driver, queue, ready, service);
+            Dispatch(driver, pool);
         }
         finally
         {
-            // Every queued request still runs (it was reserved, so it must end in the counts);
-            // one extra release per worker lets each exit once the queue is empty.
-            Volatile.Write(ref dispatchDone, 1);
-            ready.Release(Workers);
-            foreach (Thread t in threads)
-            {
-                t.Join();
-            }
+            pool.Finish();
         }
     }
 
-    private void Dispatch(IPhaseDriver driver, ConcurrentQueue<long> queue, SemaphoreSlim ready, ServiceTime service)
+    private void Dispatch(IPhaseDriver driver, OpenLoopPool pool)
     {
         var arrivals = new PoissonArrivals(Rate, Seed);
         long start = driver.Now;
         long frequency = driver.Frequency;
-        long floor = frequency / 2;
         while (!driver.CancellationToken.IsCancellationRequested)
         {
             long due = start + (long)(arrivals.Next() * frequency);
             driver.WaitUntil(due);
-            long now = driver.Now;
-            // Before any request has finished, the time since the start bounds the service time from below.
-            long bound = MaxQueueDelay is { } fixedBound
-                ? (long)(fixedBound.TotalSeconds * frequency)
-                : Math.Max(floor, 20 * (service.Mean ?? now - start));
-            if (queue.TryPeek(out long oldest) && now - oldest > bound)
+            if (pool.Overloaded(driver.Now, start, MaxQueueDelay))
             {
                 driver.EndPhase(StopReason.Overloaded);
                 return;
@@ -133,9 +90,101 @@ public sealed class PoissonScenario : IScenario
                 return;
             }
 
-            queue.Enqueue(due);
-            ready.Release();
+            pool.Enqueue(due, -1);
         }
+    }
+}
+
+/// <summary>
+/// The workers of an open-loop scenario: dedicated threads (pool threads blocked in a workload would
+/// delay arrivals) that take due requests from one FIFO queue. Every queued request runs, even after
+/// the phase is over: it was reserved, so it must end in the counts.
+/// </summary>
+internal sealed class OpenLoopPool : IDisposable
+{
+    private readonly ConcurrentQueue<(long Due, int Item)> _queue = new();
+    private readonly SemaphoreSlim _ready = new(0);
+    private readonly ServiceTime _service = new();
+    private readonly Thread[] _threads;
+    private readonly long _frequency;
+    private int _dispatchDone;
+
+    /// <param name="completed">Called on the worker's thread after each request, with its schedule item and end (a session's next turn is due from then).</param>
+    public OpenLoopPool(IPhaseDriver driver, int workers, Action<int, long>? completed = null)
+    {
+        _frequency = driver.Frequency;
+        _threads = new Thread[workers];
+        using var started = new CountdownEvent(workers);
+        for (int w = 0; w < workers; w++)
+        {
+            int worker = w;
+            _threads[w] = new Thread(() =>
+            {
+                started.Signal();
+                while (true)
+                {
+                    _ready.Wait();
+                    if (_queue.TryDequeue(out (long Due, int Item) next))
+                    {
+                        long begin = driver.Now;
+                        driver.Execute(worker, next.Due, next.Item);
+                        long end = driver.Now;
+                        _service.Add(end - begin);
+                        completed?.Invoke(next.Item, end);
+                    }
+                    else if (Volatile.Read(ref _dispatchDone) == 1)
+                    {
+                        return;
+                    }
+                }
+            })
+            { IsBackground = true, Name = $"harness-worker-{w}" };
+            _threads[w].Start();
+        }
+
+        // Every worker is running before the first arrival is due, so none is late for a thread that is still starting.
+        started.Wait();
+    }
+
+    public void Enqueue(long due, int item)
+    {
+        _queue.Enqueue((due, item));
+        _ready.Release();
+    }
+
+    /// <summary>
+    /// Whether the oldest waiting request is further behind its schedule than the queueing bound:
+    /// <paramref name="fixedBound"/> when set, else 20 mean service times and at least 0.5 s (before any
+    /// request has finished, the time since <paramref name="start"/> bounds the service time from below).
+    /// </summary>
+    public bool Overloaded(long now, long start, TimeSpan? fixedBound)
+    {
+        long frequency = _frequency;
+        long bound = fixedBound is { } b
+            ? (long)(b.TotalSeconds * frequency)
+            : Math.Max(frequency / 2, 20 * (_service.Mean ?? now - start));
+        return _queue.TryPeek(out (long Due, int Item) oldest) && now - oldest.Due > bound;
+    }
+
+    /// <summary>Lets each worker exit once the queue is empty, and waits for them.</summary>
+    public void Finish()
+    {
+        if (Interlocked.Exchange(ref _dispatchDone, 1) == 1)
+        {
+            return;
+        }
+
+        _ready.Release(_threads.Length);
+        foreach (Thread t in _threads)
+        {
+            t.Join();
+        }
+    }
+
+    public void Dispose()
+    {
+        Finish();
+        _ready.Dispose();
     }
 
     /// <summary>Running mean of the workers' service times, in ticks.</summary>

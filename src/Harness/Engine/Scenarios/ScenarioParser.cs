@@ -5,7 +5,7 @@ namespace Harness.Engine.Scenarios;
 /// <summary>Turns the <c>--scenario</c> text into a scenario; the one place that knows their names.</summary>
 public static class ScenarioParser
 {
-    public const string Help = "single | offline | concurrency:N | poisson:RATE[:WORKERS]";
+    public const string Help = "single | offline | concurrency:N | poisson:RATE[:WORKERS] | trace[:WORKERS] (with --dataset trace:FILE.jsonl)";
 
     /// <summary>Parses a scenario; <paramref name="seed"/> seeds open-loop arrival schedules.</summary>
     public static IScenario Parse(string text, int seed = PoissonScenario.DefaultSeed)
@@ -37,7 +37,38 @@ public static class ScenarioParser
             return ParsePoisson(text, s["poisson:".Length..], seed);
         }
 
+        if (IsTrace(s))
+        {
+            throw HarnessException.BadInput($"Scenario '{text}' replays the schedule of a trace: give --dataset trace:FILE.jsonl with it.");
+        }
+
         throw HarnessException.BadInput($"Unknown scenario '{text}'; expected {Help}.");
+    }
+
+    /// <summary>Whether the text names the trace scenario (trace or trace:WORKERS).</summary>
+    public static bool IsTrace(string text)
+    {
+        string s = text.Trim().ToLowerInvariant();
+        return s == "trace" || s.StartsWith("trace:", StringComparison.Ordinal);
+    }
+
+    /// <summary>trace[:WORKERS] over a trace's arrivals, <paramref name="speedup"/> times faster than recorded.</summary>
+    public static TraceScenario ParseTrace(string text, IReadOnlyList<TraceArrival> arrivals, double speedup)
+    {
+        string s = text.Trim().ToLowerInvariant();
+        int workers = TraceScenario.DefaultWorkers;
+        if (s.StartsWith("trace:", StringComparison.Ordinal)
+            && (!int.TryParse(s["trace:".Length..], NumberStyles.None, CultureInfo.InvariantCulture, out workers) || workers is < 1 or > 4096))
+        {
+            throw HarnessException.BadInput($"Scenario '{text}' needs a worker count from 1 to 4096, e.g. trace:64.");
+        }
+
+        if (!(speedup > 0) || speedup > 1_000_000 || double.IsNaN(speedup))
+        {
+            throw HarnessException.BadInput("--speedup must be a number above 0, e.g. 2 to replay a trace twice as fast.");
+        }
+
+        return new TraceScenario(arrivals, speedup, workers);
     }
 
     private static PoissonScenario ParsePoisson(string text, string args, int seed)

@@ -140,7 +140,7 @@ public class PoissonScenarioTests
             return true;
         }
 
-        public void Execute(int worker, long scheduledTimestamp)
+        public void Execute(int worker, long scheduledTimestamp, int item = -1)
         {
             int n = Interlocked.Increment(ref _inFlight);
             int max;

@@ -1,0 +1,145 @@
+using System.Text.Json;
+using Harness.Decoding;
+
+namespace Harness.Datasets;
+
+/// <summary>
+/// ShareGPT conversations (a JSON array of <c>{"conversations": [{"from": "human"|"gpt", "value": ...}]}</c>,
+/// or <c>{"messages": [{"role", "content"}]}</c>): by default each conversation's first human turn,
+/// asking for as many tokens as its recorded reply; with <c>turns=all</c> every human turn that has a
+/// reply, sent with the conversation before it (the recorded replies as assistant messages), so the
+/// server sees the prefix reuse of a real chat.
+/// </summary>
+public sealed class ShareGptDataset : PromptDataset
+{
+    private readonly List<PromptItem> _items;
+
+    private ShareGptDataset(string spec, List<PromptItem> items, bool exact, bool allTurns)
+    {
+        Spec = spec;
+        _items = items;
+        Exact = exact;
+        AllTurns = allTurns;
+    }
+
+    public override string Spec { get; }
+
+    public override int Count => _items.Count;
+
+    public bool AllTurns { get; }
+
+    public override PromptItem Item(long index) => _items[(int)(index % _items.Count)];
+
+    public override Dictionary<string, object?> Details()
+    {
+        Dictionary<string, object?> d = base.Details();
+        d["dataset_turns"] = AllTurns ? "all" : "first";
+        d["prompt_lengths"] = Exact ? "counted by the tokenizer" : "estimated at 4 characters per token, checked against the server's usage";
+        return d;
+    }
+
+    public static ShareGptDataset Load(string spec, string args, ITokenCounter? tokenizer, int? maxOutput = null)
+    {
+        (string file, List<string> parts) = FileAndSettings(spec, args);
+        Dictionary<string, string> s = Settings(spec, parts, "turns");
+        string turns = s.GetValueOrDefault("turns", "first").ToLowerInvariant();
+        if (turns is not ("first" or "all"))
+        {
+            throw HarnessException.BadInput($"Dataset '{spec}': turns={turns} must be first or all.");
+        }
+
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(File.ReadAllBytes(file));
+        }
+        catch (JsonException e)
+        {
+            throw HarnessException.BadInput($"Dataset file '{file}' is not valid JSON: {e.Message}");
+        }
+
+        using (doc)
+        {
+            if (doc.RootElement.ValueKind != JsonValueKind.Array)
+            {
+                throw HarnessException.BadInput($"Dataset file '{file}' is not a ShareGPT file: its top level is not an array of conversations.");
+            }
+
+            var items = new List<PromptItem>();
+            foreach (JsonElement conversation in doc.RootElement.EnumerateArray())
+            {
+                List<LlmMessage> messages = Messages(conversation);
+                var history = new List<LlmMessage>();
+                for (int i = 0; i + 1 < messages.Count; i++)
+                {
+                    if (messages[i].Role != "user" || messages[i + 1].Role != "assistant")
+                    {
+                        history.Add(messages[i]);
+                        continue;
+                    }
+
+                    int output = Tokens(messages[i + 1].Content, tokenizer);
+                    if (maxOutput is { } cap)
+                    {
+                        output = Math.Min(output, cap);
+                    }
+
+                    items.Add(new PromptItem
+                    {
+                        Messages = [.. history, messages[i]],
+                        InputTokens = history.Append(messages[i]).Sum(m => Tokens(m.Content, tokenizer)),
+                        OutputTokens = Math.Max(1, output),
+                    });
+                    if (turns == "first")
+                    {
+                        break;
+                    }
+
+                    history.Add(messages[i]);
+                    history.Add(messages[i + 1]);
+                    i++;
+                }
+            }
+
+            return items.Count > 0
+                ? new ShareGptDataset(spec, items, tokenizer is not null, turns == "all")
+                : throw HarnessException.BadInput($"Dataset file '{file}' has no conversation with a human turn and a reply.");
+        }
+    }
+
+    private static List<LlmMessage> Messages(JsonElement conversation)
+    {
+        var list = new List<LlmMessage>();
+        if (conversation.ValueKind != JsonValueKind.Object)
+        {
+            return list;
+        }
+
+        if (conversation.TryGetProperty("conversations", out JsonElement turns) && turns.ValueKind == JsonValueKind.Array)
+        {
+            foreach (JsonElement t in turns.EnumerateArray())
+            {
+                string? from = t.TryGetProperty("from", out JsonElement f) ? f.GetString() : null;
+                string? value = t.TryGetProperty("value", out JsonElement v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+                if (value is null)
+                {
+                    continue;
+                }
+
+                list.Add(new LlmMessage(from switch { "human" or "user" => "user", "gpt" or "assistant" or "chatgpt" or "bard" => "assistant", "system" => "system", _ => from ?? "user" }, value));
+            }
+        }
+        else if (conversation.TryGetProperty("messages", out JsonElement messages) && messages.ValueKind == JsonValueKind.Array)
+        {
+            foreach (JsonElement m in messages.EnumerateArray())
+            {
+                if (m.TryGetProperty("role", out JsonElement r) && m.TryGetProperty("content", out JsonElement c) && c.ValueKind == JsonValueKind.String)
+                {
+                    list.Add(new LlmMessage(r.GetString() ?? "user", c.GetString()!));
+                }
+            }
+        }
+
+        return list;
+    }
+}

