@@ -1,5 +1,7 @@
 using System.Globalization;
+using Harness.Measurement;
 using Harness.Results;
+using Harness.ServerMetrics;
 using Harness.Trust.Disturbance;
 
 namespace Harness.Reports;
@@ -25,6 +27,36 @@ internal static class TimelineViews
                 $"No server-side series in these results: a run against an OpenAI-compatible server that publishes its metrics records them (serving.server_metrics: {string.Join(", ", kind.ServerKeys)}).",
                 "Scraped from the server's own metrics during the window; the client's latency is in the distributions above (a result keeps no per-request timestamps, so latency over time is not drawn).");
         }
+
+        page.View("server-latency", "The server's latency beside the client's", ServerLatency(runs),
+            "No server published latency histograms in these results (serving.server_metrics: ttft, inter_token_latency, e2e_latency, queue_time).",
+            "The server's means are exact (its histogram's sum over count in the window); its percentiles are interpolated within its buckets, as histogram_quantile does, so one that falls in a wide bucket says little (vLLM's first end-to-end bucket is 0 to 300 ms: anything in it reads 150 ms). The client's figures are over the requests it measured, from their scheduled send. A gap between the means is time outside the server's clock: the network, the client, or queueing before the server counted the request.");
+    }
+
+    /// <summary>The server's own latency histograms over the window, each beside the client's measurement of the same quantity; null when no server published one.</summary>
+    private static string? ServerLatency(RunSet runs)
+    {
+        var c = CultureInfo.InvariantCulture;
+        string Ms(double? v) => v is { } x ? x.ToString("0.##", c) : "-";
+        var rows = new List<IReadOnlyList<string>>();
+        foreach (LoadedResult r in runs.All)
+        {
+            ResultMetrics m = r.Document.Metrics;
+            foreach (ServerMetricSummary h in r.Document.Serving?.ServerMetrics?.Known.Where(k => k.Kind == "histogram" && k.Unit == "s" && k.Count > 0) ?? [])
+            {
+                DistributionSummary? client = h.Key switch
+                {
+                    "ttft" => m.TtftMs,
+                    "inter_token_latency" => m.ItlMs ?? m.TpotMs,
+                    "e2e_latency" => m.LatencyMs,
+                    _ => null,
+                };
+                rows.Add([runs.Label(r), $"{h.Description} ({h.Name})", Ms(h.Count), Ms(h.Mean * 1000), Ms(client?.Mean), Ms(h.P50 * 1000), Ms(client?.P50), Ms(h.P99 * 1000), Ms(client?.P99)]);
+            }
+        }
+
+        return rows.Count == 0 ? null : HtmlPage.Table(
+            ["run", "quantity (server's name)", "server count", "server mean ms", "client mean ms", "server p50 ms", "client p50 ms", "server p99 ms", "client p99 ms"], rows);
     }
 
     public static void AddTimelines(HtmlPage page, RunSet runs)

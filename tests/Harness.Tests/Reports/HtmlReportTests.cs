@@ -75,9 +75,15 @@ public class HtmlReportTests
         foreach (string id in new[] { "ttft-cdf", "tpot-cdf", "itl-cdf" })
         {
             ChartInDom cdf = charts.Single(c => c.Id == id);
-            Assert.Equal(3, cdf.Series.Count);
+            // One scenario three times: each run is named by the setting that differs.
+            Assert.Equal(["single, batch 1", "single, batch 16", "single, batch 64"], cdf.Series);
             Assert.Equal("(ms)", Regex.Match(cdf.XLabel, @"\(ms\)").Value);
         }
+
+        // Tokens/s against the batch, one line for the one backend.
+        ChartInDom scaling = charts.Single(c => c.Id == "throughput-scaling");
+        Assert.Equal(("batch size (sequences)", "throughput (tokens/s)"), (scaling.XLabel, scaling.YLabel));
+        Assert.Equal(["generate torch:cuda"], scaling.Series);
 
         // Every run's energy per token as a bar and a figure, from the result itself.
         ChartInDom energy = charts.Single(c => c.Id == "energy-per-unit");
@@ -98,8 +104,20 @@ public class HtmlReportTests
         Assert.Equal(["prefill MFU", "decode MFU"], mfu.Series);
         Assert.Contains("catalog peak", mfu.Rules);
         Assert.Contains(mfu.Rules, r => r.StartsWith("measured GEMM ceiling: 67.5% of peak", StringComparison.Ordinal));
+        ChartInDom mbu = charts.Single(c => c.Id == "mbu");
+        Assert.Equal(["decode MBU"], mbu.Series);
+        Assert.Contains("catalog peak", mbu.Rules);
         Assert.DoesNotContain("No power telemetry", html, StringComparison.Ordinal);
         Assert.Equal(3, charts.Single(c => c.Id == "telemetry-power").Series.Count);
+    }
+
+    [Fact]
+    public void Runs_whose_settings_are_the_same_are_told_apart_by_their_file()
+    {
+        LoadedResult b1 = ReportFixtures.H200Decoders()[0];
+        var runs = new RunSet([b1, b1 with { Path = Path.Combine("elsewhere", "again.json") }]);
+
+        Assert.Equal(["single (torch-generate-llama-1b-b1)", "single (again)"], runs.All.Select(runs.Label));
     }
 
     [Fact]
@@ -179,6 +197,19 @@ public class HtmlReportTests
         Assert.Equal(server.Scrapes, server.Known.Single(k => k.Key == "requests_running").Series!.Count);
         Assert.Contains("vllm:num_requests_running", html, StringComparison.Ordinal);
 
+        // The client's own distributions of a server run: TTFO beside TTFT, TPOT and ITL.
+        Assert.Single(charts.Single(c => c.Id == "ttfo-cdf").Series);
+        Assert.Contains(charts, c => c.Id == "ttft-cdf");
+
+        // The server's latency histograms beside the client's measurement of the same quantity.
+        string latency = Section(html, "server-latency");
+        ServerMetricSummary ttft = server.Known.Single(k => k.Key == "ttft");
+        string Ms(double v) => $"<td>{v.ToString("0.##", CultureInfo.InvariantCulture)}</td>";
+        string row = Regex.Match(latency, "<tr><td>[^<]*</td><td>[^<]*vllm:time_to_first_token_seconds[^<]*</td>.*?</tr>").Value;
+        Assert.Equal(
+            [Ms(ttft.Count!.Value), Ms(ttft.Mean!.Value * 1000), Ms(served.Document.Metrics.TtftMs!.Mean), Ms(ttft.P50!.Value * 1000), Ms(served.Document.Metrics.TtftMs.P50), Ms(ttft.P99!.Value * 1000), Ms(served.Document.Metrics.TtftMs.P99)],
+            Regex.Matches(row, "<td>[^<]*</td>").Skip(2).Select(m => m.Value));
+        Assert.Equal(4, Regex.Matches(latency, "<tr><td>").Count); // TTFT, ITL, end-to-end and queue time
     }
 
     [Fact]
@@ -189,6 +220,7 @@ public class HtmlReportTests
         Assert.DoesNotContain(ChartInDom.Parse(html), c => c.Id.StartsWith("server-", StringComparison.Ordinal));
         Assert.Contains("serving.server_metrics: kv_cache_usage", Section(html, "server-kv-cache"), StringComparison.Ordinal);
         Assert.Contains("serving.server_metrics: requests_running, requests_waiting", Section(html, "server-requests"), StringComparison.Ordinal);
+        Assert.Contains("No server published latency histograms", Section(html, "server-latency"), StringComparison.Ordinal);
     }
 
     [Fact]
