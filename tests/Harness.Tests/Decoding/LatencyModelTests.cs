@@ -128,7 +128,8 @@ public class LatencyModelTests
     /// on a GPU) are reproduced within 5%. Medians of 7 steps; the waits sleep (nanosleep) rather
     /// than spin, and their typical lateness is aimed off. A wake-up later than half a step (a
     /// machine loaded far beyond its cores) still adds to the step; how late plain 14 ms sleeps wake
-    /// in this run is added to the margin (the exact logic is checked on the fake clock above).
+    /// just before and just after the measurement is added to the margin (the exact logic is checked
+    /// on the fake clock above).
     /// </summary>
     [Fact]
     public void Reproduces_a_measured_result_within_5_percent_on_the_real_clock()
@@ -136,8 +137,11 @@ public class LatencyModelTests
         using var dir = new TempDir();
         string path = WriteResult(dir.Path, ttft: 48.0, tpot: 14.0, batch: 1, prompt: 128);
         using var llm = new LatencyModelDecoder(LatencyModel.FromResult(path));
+        double before = SleepOvershootMs(14.0);
         (double ttft, double tpot) = Measure(llm, StopwatchClock.Instance, batch: 1, prompt: 128, tokens: 16, steps: 7);
-        double margin = 0.05 + (SleepOvershootMs(14.0) / 14.0);
+        // The load changes within the run: the later of the lateness just before and just after it
+        // (after alone failed once more at TPOT 15.07 against 14.93 with the suite at load 12-17).
+        double margin = 0.05 + (Math.Max(before, SleepOvershootMs(14.0)) / 14.0);
         Assert.InRange(ttft, 48.0 * (1 - margin), 48.0 * (1 + margin));
         Assert.InRange(tpot, 14.0 * (1 - margin), 14.0 * (1 + margin));
     }
