@@ -37,12 +37,16 @@ public sealed class AgentsOverHttpTests : IAsyncLifetime
 
     private string Profile => Path.Combine(_dir.Path, "tiny.json");
 
+    /// <remarks>
+    /// The runs last 4 s: a valid run needs 44 LLM requests for its p90, and at 2 s a suite at load 20
+    /// on 2 cores gave 34 and 36.
+    /// </remarks>
     [Fact]
     public void Run_agents_over_http_sends_each_conversation_whole_and_reports_llm_tools_and_queueing()
     {
         string path = Path.Combine(_dir.Path, "agents.json");
         (int code, string output, string err) = GenerateOverHttpTests.Run(
-            "run", "agents", "--profile", Profile, "--workers", "1", "--duration", "2s", "--warmup", "0.3s", "--min-turns", "1",
+            "run", "agents", "--profile", Profile, "--workers", "1", "--duration", "4s", "--warmup", "0.3s", "--min-turns", "1",
             "--llm", $"openai:{_server.BaseUrl}", "--out", path);
 
         Assert.True(File.Exists(path), $"exit {code}\n{output}\n{err}");
@@ -101,7 +105,7 @@ public sealed class AgentsOverHttpTests : IAsyncLifetime
         };
         string path = Path.Combine(_dir.Path, "failing.json");
         (int code, string output, string err) = GenerateOverHttpTests.Run(
-            "run", "agents", "--profile", Profile, "--workers", "1", "--duration", "2s", "--warmup", "0.3s", "--min-turns", "1",
+            "run", "agents", "--profile", Profile, "--workers", "1", "--duration", "4s", "--warmup", "0.3s", "--min-turns", "1",
             "--max-error-rate", "1", "--llm", $"openai:{_server.BaseUrl}", "--out", path);
 
         Assert.True(File.Exists(path), $"exit {code}\n{output}\n{err}");

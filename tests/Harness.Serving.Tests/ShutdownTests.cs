@@ -22,10 +22,14 @@ public class ShutdownTests
             return JsonDocument.Parse(events[^2]).RootElement.GetProperty("choices")[0].GetProperty("finish_reason").GetString();
         }
 
-        // The latency model's default decode step is a few ms: 20 tokens finish well within 3 s, 1000 do not.
-        Task<string?> shortOne = Finish(20);
+        // The latency model's decode step is about 6 ms: 100 tokens finish well within 3 s, 1000 do not.
+        // The long one runs first and the short one is long enough to be seen running beside it (at 20
+        // tokens it could end before a scrape on a loaded machine saw two running, and the wait failed).
+        double Running() => Api.Value(Api.MetricsAsync(server.Http).Result, "vllm:num_requests_running");
         Task<string?> longOne = Finish(1000);
-        await ApiTests.WaitUntil(() => Api.Value(Api.MetricsAsync(server.Http).Result, "vllm:num_requests_running") == 2);
+        await ApiTests.WaitUntil(() => Running() == 1);
+        Task<string?> shortOne = Finish(100);
+        await ApiTests.WaitUntil(() => Running() == 2);
         Task<int> exit = server.SignalAndWaitAsync(15, TimeSpan.FromMinutes(1));
         await ApiTests.WaitUntil(() => server.Output.Contains("stopping", StringComparison.Ordinal));
         HttpResponseMessage refused = await server.Http.PostAsync("/v1/completions", Api.Json(new { prompt = "late", max_tokens = 2 }));

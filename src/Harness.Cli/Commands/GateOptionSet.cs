@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Harness.Gate;
+using Harness.Reports;
 using Harness.Results;
 using Harness.Trust.Comparability;
 using Harness.Trust.Disturbance;
@@ -24,6 +25,8 @@ internal sealed class GateOptionSet
     public Option<string?> Markdown { get; } = new("--markdown") { Description = "Also write the comparison as Markdown (for a pull-request comment) to this file." };
 
     public Option<string?> JUnit { get; } = new("--junit") { Description = "Also write the comparison as JUnit XML to this file." };
+
+    public Option<string?> Html { get; } = new("--html") { Description = "Also write the comparison as a self-contained HTML page to this file: the verdict per metric with its interval, the fingerprint and disturbance differences, each run's level." };
 
     public Option<bool> AllowHardwareChange { get; } = new(ComparabilityRule.AllowHardwareFlag)
     {
@@ -59,6 +62,7 @@ internal sealed class GateOptionSet
         command.Add(NoiseFloor);
         command.Add(Markdown);
         command.Add(JUnit);
+        command.Add(Html);
         command.Add(AllowHardwareChange);
         command.Add(AllowConfigChange);
         command.Add(AllowNoisy);
@@ -84,7 +88,7 @@ internal sealed class GateOptionSet
         }.Validated();
     }
 
-    /// <summary>Prints the table, writes the optional Markdown and JUnit files, returns the verdict's exit code.</summary>
+    /// <summary>Prints the table, writes the optional Markdown, JUnit and HTML files, returns the verdict's exit code.</summary>
     public int Report(ParseResult parse, GateReport report, TextWriter output, string? heading = null)
     {
         if (heading is not null)
@@ -101,6 +105,11 @@ internal sealed class GateOptionSet
         if (parse.GetValue(JUnit) is { } junit)
         {
             AtomicFile.WriteAllText(junit, GateJUnitReport.Render(report));
+        }
+
+        if (parse.GetValue(Html) is { } html)
+        {
+            AtomicFile.WriteAllText(html, GateView.Render(report));
         }
 
         return report.ExitCode;

@@ -5,6 +5,7 @@ using Harness.Hardware.Catalog;
 using Harness.Models;
 using Harness.Planning;
 using Harness.Projection;
+using Harness.Reports;
 using Harness.Results;
 using Harness.Trust.Comparability;
 
@@ -28,11 +29,12 @@ public static class PlanCommand
         var outFile = new Option<string?>("--out", "-o") { Description = "Write the plan as JSON." };
         var markdown = new Option<string?>("--markdown") { Description = "Write the plan's tables as Markdown." };
         var svg = new Option<string?>("--svg") { Description = "Write a chart comparing the cards as SVG." };
+        var html = new Option<string?>("--html") { Description = "Write the plan as a self-contained HTML page: the cards side by side with GPUs, $/month, tokens/s per GPU and power, with the projection's error bars." };
         var prices = new PriceOptions();
         var priors = new PriorOptions();
         var command = new Command("plan", "Size a fleet per card type for a target output rate under SLOs, from a measured run: GPUs, CPU cores, $/h, $/month, energy.")
         {
-            workload, target, slo, agents, cards, from, dtype, kvDtype, model, maxBatch, outFile, markdown, svg,
+            workload, target, slo, agents, cards, from, dtype, kvDtype, model, maxBatch, outFile, markdown, svg, html,
         };
         prices.AddTo(command, withInstance: false);
         priors.AddTo(command);
@@ -65,10 +67,12 @@ public static class PlanCommand
                 Model = parse.GetValue(model) is { } name ? ModelCatalog.Load(name) : null,
             };
             CapacityPlan plan = CapacityPlanner.Plan(request);
-            string md = MeasuredCard.Statement(catalog, source, path, parse.GetValue(from)) + "\n\n" + PlanReport.Markdown(plan);
+            string statement = MeasuredCard.Statement(catalog, source, path, parse.GetValue(from));
+            string md = statement + "\n\n" + PlanReport.Markdown(plan);
             Write(parse.GetValue(outFile), () => JsonSerializer.Serialize(plan, ResultJson.Options));
             Write(parse.GetValue(markdown), () => md);
-            Write(parse.GetValue(svg), () => PlanChart.Svg(plan));
+            Write(parse.GetValue(svg), () => PlanView.Svg(plan));
+            Write(parse.GetValue(html), () => PlanView.Render(plan, statement));
             output.Write(md);
             return ExitCodes.Ok;
         });

@@ -111,8 +111,13 @@ public static class SlurmCommand
         var merge = MergeCommand.CreateOptions();
         var command = new Command("collect", "Wait for a fleet job to end (bounded), then merge its results; failed and missing tasks are listed with their exit code and log tail.")
         {
-            folder, timeout, poll, merge.Out, merge.K, merge.MinDeviation,
+            folder, timeout, poll,
         };
+        foreach (Option o in merge.All)
+        {
+            command.Add(o);
+        }
+
         command.SetAction(parse =>
         {
             string dir = parse.GetValue(folder)!;
@@ -135,7 +140,7 @@ public static class SlurmCommand
             }
 
             CollectOutcome outcome = new SlurmCollector(runner).Collect(dir, options, error, interrupt);
-            return MergeCommand.Report(outcome.Summary, summaryPath, output, error);
+            return MergeCommand.Report(outcome.Summary, summaryPath, output, error, parse.GetValue(merge.Html));
         });
         return command;
     }

@@ -1,16 +1,35 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Harness.ServerMetrics;
 
 namespace Harness.Reports;
 
 /// <summary>A quantity sampled over time in a result (power, utilization), in the result's own units.</summary>
-public sealed record TimeSeries(string Name, string Kind, IReadOnlyList<(double T, double Value)> Points);
+/// <param name="Name">Where it was found, e.g. "gpus[0].series.power_w".</param>
+/// <param name="Kind">The <see cref="SeriesKind.Id"/> of the chart it goes on.</param>
+public sealed record TimeSeries(string Name, string Kind, IReadOnlyList<(double T, double Value)> Points)
+{
+    /// <summary>The field's own name (power_w), the last part of <see cref="Name"/>.</summary>
+    public string Field => Name[(Name.LastIndexOf('.') + 1)..];
+}
+
+/// <summary>A kind of series over time and the chart it goes on.</summary>
+/// <param name="Axis">The value axis with its unit, e.g. "power (W)".</param>
+/// <param name="Percent">Fractions are drawn as percentages.</param>
+/// <param name="ServerKeys">For the serving engine's own series: the <see cref="KnownServerMetrics"/> keys drawn on this chart; empty for the machine's telemetry.</param>
+public sealed record SeriesKind(string Id, string Title, string Axis, bool Percent = false, params string[] ServerKeys)
+{
+    public bool Server => ServerKeys.Length > 0;
+
+    /// <summary>The chart's <c>data-chart</c> name: telemetry-power for the machine's, server-requests for the server's.</summary>
+    public string ChartId => Server ? Id : $"telemetry-{Id}";
+}
 
 /// <summary>
 /// Finds time series in a result's optional <c>telemetry</c> section without depending on its exact
 /// shape: any array of objects carrying a time field (<c>t_s</c>, <c>time_s</c>, <c>elapsed_s</c>,
-/// <c>offset_s</c>) and numeric fields whose names say power, utilization or disturbance; or an
+/// <c>offset_s</c>) and numeric fields whose names say what they measure (<see cref="Kinds"/>); or an
 /// object of columns, a time array beside value arrays (the shape the harness writes:
 /// <c>series: {t_s: [...], power_w: [...]}</c>). A result without telemetry yields nothing, and the
 /// report says so.
@@ -30,8 +49,55 @@ public static class TelemetrySeries
         return found;
     }
 
-    /// <summary>"power" for watts, "utilization" for busy fractions and percentages, "disturbance" for other processes' cores, null for anything else.</summary>
-    public static string? KindOf(string field)
+    /// <summary>
+    /// The kinds of series the timelines draw, each on its own chart: what it measures, the chart's
+    /// title and its value axis with the unit. A series of a kind not listed here is not drawn.
+    /// Server-side series (a serving engine's KV-cache use and request queue, scraped beside the
+    /// client into <c>serving.server_metrics</c>) are kinds like the others: a result that carries
+    /// them gets their charts.
+    /// </summary>
+    public static IReadOnlyList<SeriesKind> Kinds { get; } =
+    [
+        new("power", "Power", "power (W)"),
+        new("clock", "Clocks", "clock (MHz)"),
+        new("gpu-utilization", "GPU utilization", "busy (%)", Percent: true),
+        new("cpu-utilization", "CPU utilization (whole machine)", "busy (%)", Percent: true),
+        new("disturbance", "Other processes' CPU", "other processes (cores)"),
+        new("server-kv-cache", "The server's KV-cache use", "KV cache in use (%)", true, "kv_cache_usage"),
+        new("server-requests", "The server's requests running and waiting", "requests (count)", false, "requests_running", "requests_waiting"),
+    ];
+
+    /// <summary>
+    /// The serving engine's gauges over the window as the scraper summarised them
+    /// (<c>serving.server_metrics.known[].series</c>, seconds from the window start), each named by
+    /// the family the server published it under; nothing for a run without a server.
+    /// </summary>
+    public static IReadOnlyList<TimeSeries> FromServer(ServerMetricsReport? server)
+    {
+        var found = new List<TimeSeries>();
+        foreach (ServerMetricSummary m in server?.Known ?? [])
+        {
+            if (Kinds.FirstOrDefault(k => k.ServerKeys.Contains(m.Key)) is not { } kind || m.Series is not { Count: > 0 } series)
+            {
+                continue;
+            }
+
+            var points = series.Where(p => p.Length == 2 && double.IsFinite(p[0]) && double.IsFinite(p[1])).Select(p => (p[0], p[1])).ToList();
+            if (points.Count > 0)
+            {
+                found.Add(new TimeSeries(m.Name, kind.Id, points));
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>
+    /// The kind of the series <paramref name="field"/> found under <paramref name="path"/>; null for
+    /// a quantity no chart shows (temperature, memory, RSS). Utilization under a CPU section is the
+    /// machine's; anywhere else, the device's.
+    /// </summary>
+    public static string? KindOf(string field, string path = "")
     {
         string f = field.ToLowerInvariant();
         if (f == "other_processes_cores")
@@ -44,8 +110,22 @@ public static class TelemetrySeries
             return "power";
         }
 
-        return f.Contains("util", StringComparison.Ordinal) || f.Contains("busy", StringComparison.Ordinal) ? "utilization" : null;
+        if (f.EndsWith("_mhz", StringComparison.Ordinal) || f.Contains("clock", StringComparison.Ordinal))
+        {
+            return "clock";
+        }
+
+        if (f.Contains("util", StringComparison.Ordinal) || f.Contains("busy", StringComparison.Ordinal))
+        {
+            return path.Split('.').Any(p => p.StartsWith("cpu", StringComparison.OrdinalIgnoreCase)) ? "cpu-utilization" : "gpu-utilization";
+        }
+
+        return null;
     }
+
+    /// <summary>The value as its chart shows it: a fraction (0 to 1) becomes a percentage; a field already in percent stays.</summary>
+    public static double Display(SeriesKind kind, string field, double value) =>
+        kind.Percent && !field.EndsWith("_pct", StringComparison.OrdinalIgnoreCase) && !field.Contains("percent", StringComparison.OrdinalIgnoreCase) ? value * 100 : value;
 
     private static void Walk(JsonNode node, string path, int depth, List<TimeSeries> found)
     {
@@ -60,7 +140,7 @@ public static class TelemetrySeries
                 var times = ((JsonArray)columns[timeColumn]!).Select(Number).ToList();
                 foreach ((string field, JsonNode? value) in columns)
                 {
-                    if (field == timeColumn || value is not JsonArray column || KindOf(field) is not { } kind)
+                    if (field == timeColumn || value is not JsonArray column || KindOf(field, path) is not { } kind)
                     {
                         continue;
                     }
@@ -96,11 +176,11 @@ public static class TelemetrySeries
                 string? timeKey = TimeKeys.FirstOrDefault(first.ContainsKey);
                 if (timeKey is null)
                 {
-                    foreach (JsonNode? item in array.Take(8))
+                    for (int i = 0; i < Math.Min(8, array.Count); i++)
                     {
-                        if (item is not null)
+                        if (array[i] is { } item)
                         {
-                            Walk(item, path + "[]", depth + 1, found);
+                            Walk(item, string.Create(CultureInfo.InvariantCulture, $"{path}[{i}]"), depth + 1, found);
                         }
                     }
 
@@ -109,7 +189,7 @@ public static class TelemetrySeries
 
                 foreach ((string field, JsonNode? value) in first)
                 {
-                    if (field == timeKey || value is not JsonValue || KindOf(field) is not { } kind)
+                    if (field == timeKey || value is not JsonValue || KindOf(field, path) is not { } kind)
                     {
                         continue;
                     }

@@ -132,11 +132,11 @@ public sealed class CapacityCommandsTests : IDisposable
     }
 
     [Fact]
-    public void Plan_writes_table_json_markdown_and_svg()
+    public void Plan_writes_table_json_markdown_svg_and_html()
     {
-        string json = Path.Combine(_dir, "plan.json"), md = Path.Combine(_dir, "plan.md"), svg = Path.Combine(_dir, "plan.svg");
+        string json = Path.Combine(_dir, "plan.json"), md = Path.Combine(_dir, "plan.md"), svg = Path.Combine(_dir, "plan.svg"), html = Path.Combine(_dir, "plan.html");
         var (code, output, error) = CliRunner.Run("plan", "--workload", CliRunner.H200Run("llama-8b_bs32"), "--target", "50000 tok/s",
-            "--slo", "ttft_p99<500ms,tpot_p99<50ms", "--out", json, "--markdown", md, "--svg", svg);
+            "--slo", "ttft_p99<500ms,tpot_p99<50ms", "--out", json, "--markdown", md, "--svg", svg, "--html", html);
 
         Assert.True(code == 0, error);
         foreach (string card in new[] { "h100-sxm", "h200", "b200", "gb200", "gb300" })
@@ -146,6 +146,9 @@ public sealed class CapacityCommandsTests : IDisposable
 
         Assert.Equal(output, File.ReadAllText(md));
         Assert.StartsWith("<svg", File.ReadAllText(svg), StringComparison.Ordinal);
+        string page = File.ReadAllText(html);
+        Assert.Contains("data-chart=\"plan-gpus\"", page, StringComparison.Ordinal);
+        Assert.Contains("Measured card:", page, StringComparison.Ordinal);
         using JsonDocument plan = JsonDocument.Parse(File.ReadAllText(json));
         Assert.Equal(5, plan.RootElement.GetProperty("cards").GetArrayLength());
     }

@@ -22,19 +22,23 @@ public class CompareCommandTests
     }
 
     [Fact]
-    public void A_regression_exits_1_and_writes_markdown_and_junit()
+    public void A_regression_exits_1_and_writes_markdown_junit_and_html()
     {
         using var dir = new SyntheticResults.TempFolder();
         (string b, string c) = Sides(dir.Path, slowdown: 1.3);
         string md = Path.Combine(dir.Path, "gate.md");
         string junit = Path.Combine(dir.Path, "gate.xml");
+        string html = Path.Combine(dir.Path, "gate.html");
 
-        var (code, output, _) = CliRunner.Run("compare", b, Path.Combine(c, "*.json"), "--markdown", md, "--junit", junit);
+        var (code, output, _) = CliRunner.Run("compare", b, Path.Combine(c, "*.json"), "--markdown", md, "--junit", junit, "--html", html);
 
         Assert.Equal(1, code);
         Assert.StartsWith("harness compare: REGRESSION", output, StringComparison.Ordinal);
         Assert.Contains("Performance gate: REGRESSION", File.ReadAllText(md), StringComparison.Ordinal);
         Assert.Equal("4", XDocument.Load(junit).Root!.Attribute("failures")!.Value);
+        string page = File.ReadAllText(html);
+        Assert.Contains("data-verdict=\"regression\"", page, StringComparison.Ordinal);
+        Assert.Contains("data-chart=\"gate-verdicts\"", page, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -103,15 +103,18 @@ public sealed class FleetCommandTests : IDisposable
         fleet.WriteManifest(6);
         fleet.WriteHealthyFleet(6);
         fleet.WriteResult(4, FleetFolder.Result(throughput: 70, host: "n4"));
-        string summary = Path.Combine(_dir, "summary.json");
+        string summary = Path.Combine(_dir, "summary.json"), html = Path.Combine(_dir, "fleet.html");
 
-        (int code, string stdout, string stderr) = CliRunner.Run("merge", fleet.Root, "--out", summary);
+        (int code, string stdout, string stderr) = CliRunner.Run("merge", fleet.Root, "--out", summary, "--html", html);
 
         Assert.Equal((ExitCodes.Invalid, ""), (code, stderr));
         Assert.Contains("| 4 | n4 | Test CPU | ok | 70 |", stdout, StringComparison.Ordinal);
         Assert.Contains("SLOW: throughput 70 is", stdout, StringComparison.Ordinal);
         Assert.Contains("NEEDS ATTENTION", stdout, StringComparison.Ordinal);
         Assert.True(File.Exists(summary));
+        string page = File.ReadAllText(html);
+        Assert.Contains("data-series=\"flagged outlier\"", page, StringComparison.Ordinal);
+        Assert.Contains("task 4 n4", page, StringComparison.Ordinal);
     }
 
     [Fact]

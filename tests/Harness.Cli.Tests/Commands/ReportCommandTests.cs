@@ -29,6 +29,24 @@ public class ReportCommandTests
     }
 
     [Fact]
+    public void Reads_an_agents_sweep_folder_and_prices_runs_with_an_instance()
+    {
+        using var dir = new SyntheticResults.TempFolder();
+        string sweep = Path.Combine(Repository.Root, "tests", "fixtures", "report", "agents-sweep");
+        string decoders = Directory.GetFiles(Path.Combine(Repository.Root, "results"), "torch-generate-llama-1b-b16.json", SearchOption.AllDirectories).Single();
+        string html = Path.Combine(dir.Path, "report.html");
+
+        var (code, output, error) = CliRunner.Run("report", sweep, decoders, "--instance", "aws/p5en.48xlarge", "--html", html);
+
+        Assert.True(code == 0, error);
+        Assert.Contains("Report of 4 result(s) and 1 agents sweep(s)", output, StringComparison.Ordinal);
+        string page = File.ReadAllText(html);
+        Assert.Contains("data-chart=\"agents-busy\"", page, StringComparison.Ordinal);
+        Assert.Contains("aws/p5en.48xlarge", page, StringComparison.Ordinal);
+        Assert.Contains("data-chart=\"ttft-cdf\"", page, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_missing_result_is_bad_input_and_no_file_is_written()
     {
         using var dir = new SyntheticResults.TempFolder();

@@ -28,7 +28,8 @@ public sealed class TrustCommandsTests(ITestOutputHelper log) : IDisposable
         Assert.Contains("compare them anyway with --allow-hardware-change", refusedErr, StringComparison.Ordinal);
 
         string md = Path.Combine(_dir, "gate.md"), junit = Path.Combine(_dir, "gate.xml"), html = Path.Combine(_dir, "report.html");
-        var (code, text, _) = CliRunner.Run("compare", avx512, avx2, "--allow-hardware-change", "--markdown", md, "--junit", junit);
+        string gate = Path.Combine(_dir, "gate.html");
+        var (code, text, _) = CliRunner.Run("compare", avx512, avx2, "--allow-hardware-change", "--markdown", md, "--junit", junit, "--html", gate);
         var (reportCode, _, _) = CliRunner.Run("report", avx512, avx2, "--html", html);
         log.WriteLine(text);
 
@@ -41,8 +42,11 @@ public sealed class TrustCommandsTests(ITestOutputHelper log) : IDisposable
         Assert.StartsWith("NOT LIKE FOR LIKE", warning.Attribute("value")!.Value, StringComparison.Ordinal);
         Assert.Equal(0, reportCode);
         string page = File.ReadAllText(html);
-        Assert.True(page.IndexOf("NOT LIKE FOR LIKE", StringComparison.Ordinal) < page.IndexOf("<h2>Runs</h2>", StringComparison.Ordinal), "the warning leads the page");
+        Assert.True(page.IndexOf("NOT LIKE FOR LIKE", StringComparison.Ordinal) < page.IndexOf("<h3>Runs</h3>", StringComparison.Ordinal), "the warning leads the page");
         Assert.Contains("cpu features: avx2, fma, avx512f", page, StringComparison.Ordinal);
+        string gatePage = File.ReadAllText(gate);
+        Assert.True(gatePage.IndexOf("NOT LIKE FOR LIKE", StringComparison.Ordinal) < gatePage.IndexOf("data-chart=", StringComparison.Ordinal), "the warning leads the compare page");
+        Assert.Contains("<td>cpu features</td>", gatePage, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using Harness.Engine;
 using Harness.Hardware.Catalog;
 using Harness.Planning;
 using Harness.Projection;
+using Harness.Reports;
 using Harness.Results;
 using Harness.Tests.Fakes;
 using Harness.Tests.Projection;
@@ -99,7 +100,7 @@ public class CapacityPlannerTests
     {
         CapacityPlan plan = CapacityPlanner.Plan(Request(Run(), "ttft_p99<2000ms,tpot_p99<100ms"));
         string md = PlanReport.Markdown(plan);
-        string svg = PlanChart.Svg(plan);
+        string svg = PlanView.Svg(plan);
         var xml = System.Xml.Linq.XDocument.Parse(svg);
         Assert.Equal("svg", xml.Root!.Name.LocalName);
         foreach (string card in CapacityPlanner.DefaultCards)

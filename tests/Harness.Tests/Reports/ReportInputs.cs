@@ -1,5 +1,16 @@
-using Harness.Metrics;
+using System.Globalization;
+using System.Net;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Harness.Cost;
+using Harness.Engine;
+using Harness.Fleet;
+using Harness.Gate;
+using Harness.Hardware.Catalog;
+using Harness.Metrics;
+using Harness.Planning;
+using Harness.Projection;
+using Harness.Reports;
 using Harness.Results;
 using Harness.Testing;
 
@@ -51,5 +62,95 @@ internal static class ReportInputs
         }
 
         return results;
+    }
+}
+
+/// <summary>
+/// The committed inputs every view is tested on: the H200 Llama-1B decode runs in results/, and the
+/// small files under tests/fixtures/report (each measured with the harness on a shared 2-core VM:
+/// a rate sweep with an SLO, an agents sweep folder, two sides of a compare, a fleet folder).
+/// </summary>
+internal static class ReportFixtures
+{
+    public static string Folder(string name) => Path.Combine(Repository.Root, "tests", "fixtures", "report", name);
+
+    /// <summary>The three H200 Llama-1B decode runs (batch 1, 16, 64), wherever under results/ they now live.</summary>
+    public static List<LoadedResult> H200Decoders()
+    {
+        var files = ResultReader.FindUnder(Path.Combine(Repository.Root, "results"))
+            .Where(f => Regex.IsMatch(Path.GetFileName(f), @"^torch-generate-llama-1b-b(1|16|64)\.json$"))
+            .OrderBy(f => int.Parse(Regex.Match(Path.GetFileName(f), @"-b(\d+)\.json$").Groups[1].Value, CultureInfo.InvariantCulture))
+            .ToList();
+        Assert.Equal(3, files.Count);
+        Assert.All(files, f => Assert.Contains("h200", f, StringComparison.OrdinalIgnoreCase));
+        return files.Select(ResultReader.Read).ToList();
+    }
+
+    /// <summary>The offer the H200 runs are priced with: the catalog's AWS H200 instance.</summary>
+    public static PriceOffer H200Offer() =>
+        PriceSelection.Resolve("aws/p5en.48xlarge", null, null, new PriceAgePolicy(new DateOnly(2026, 11, 26)), HardwareCatalog.Default).Chosen!;
+
+    public static ReportInput RateSweep() => ReportInput.Read([Folder("llm-rate-sweep")]);
+
+    public static ReportInput AgentsSweep() => ReportInput.Read([Folder("agents-sweep")]);
+
+    /// <summary>
+    /// generate over openai:URL against <c>harness serve</c> (onnx:cpu tiny-llama-test, 4 slots) at
+    /// concurrency 8 for 8 s, measured here: the server's running and waiting requests and KV-cache
+    /// use over 10 scrapes (serving.server_metrics).
+    /// </summary>
+    public static LoadedResult Served() => ResultReader.Read(Path.Combine(Folder("serving"), "served.json"));
+
+    public static GateReport Compare() =>
+        RegressionGate.CompareFiles(Path.Combine(Folder("compare"), "base"), Path.Combine(Folder("compare"), "current"), new GateOptions { AllowConfigChange = true }.Validated());
+
+    public static FleetSummary Fleet() =>
+        FleetMerge.Merge(Folder("fleet"), new MergeOptions { K = 3, ExpectedTasks = 6 }.Validate());
+
+    /// <summary>50,000 output tokens/s under TTFT and TPOT objectives, sized from the H200 batch-16 run.</summary>
+    public static CapacityPlan Plan()
+    {
+        LoadedResult b16 = H200Decoders()[1];
+        return CapacityPlanner.Plan(new PlanRequest
+        {
+            Workload = LlmResultReader.Read(b16.Document, b16.Path),
+            Source = HardwareCatalog.Default.Get("h200"),
+            TargetOutputTokensPerS = 50_000,
+            Slos = ServiceLevelObjective.ParseList("ttft_p99<500ms,tpot_p99<50ms"),
+            Cards = CapacityPlanner.DefaultCards.Select(HardwareCatalog.Default.Get).ToList(),
+            Prices = PriceCatalog.Default,
+            Policy = new PriceAgePolicy(new DateOnly(2026, 11, 26)),
+            MaxBatch = 256,
+        });
+    }
+}
+
+/// <summary>The charts of a page as its HTML (or Chromium's DOM) holds them: kind, title, axis labels, series, rules, bands.</summary>
+internal sealed record ChartInDom(string Id, string Title, string XLabel, string YLabel, string YAxisKind, IReadOnlyList<string> Series, IReadOnlyList<string> Rules, int Bands, string Svg)
+{
+    /// <summary>A value axis names its unit last, in parentheses: "latency (ms)", "busy (%) (log scale)".</summary>
+    public static bool HasUnit(string label) => Regex.IsMatch(label, @"\([^()]+\)( \(log scale\))?$");
+
+    public static List<ChartInDom> Parse(string html)
+    {
+        var charts = new List<ChartInDom>();
+        foreach (Match m in Regex.Matches(html, "<svg[^>]*data-chart=\"([^\"]+)\"[^>]*>.*?</svg>", RegexOptions.Singleline))
+        {
+            string svg = m.Value;
+            string Text(string pattern) => WebUtility.HtmlDecode(Regex.Match(svg, pattern, RegexOptions.Singleline).Groups[1].Value);
+            List<string> All(string pattern) => Regex.Matches(svg, pattern).Select(x => WebUtility.HtmlDecode(x.Groups[1].Value)).ToList();
+            charts.Add(new ChartInDom(
+                m.Groups[1].Value,
+                Text("<title>([^<]*)</title>"),
+                Text("<text class=\"axis-label x\"[^>]*>([^<]*)</text>"),
+                Text("<text class=\"axis-label y\"[^>]*>([^<]*)</text>"),
+                Text("<text class=\"axis-label y\" data-axis=\"([a-z]+)\""),
+                All("<g class=\"series\" data-series=\"([^\"]*)\""),
+                All("<g class=\"rule\" data-rule=\"([^\"]*)\""),
+                Regex.Matches(svg, "class=\"band ").Count,
+                svg));
+        }
+
+        return charts;
     }
 }

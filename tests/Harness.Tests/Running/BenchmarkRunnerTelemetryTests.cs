@@ -83,7 +83,8 @@ public sealed class BenchmarkRunnerTelemetryTests : IDisposable
         Assert.Null(doc.Metrics.JoulesPerToken);
         Assert.NotNull(doc.Telemetry.Cpu);
         Assert.True(doc.Validity.Single(v => v.Name == "telemetry_alive").Passed);
-        Assert.Equal(ExitCodes.Ok, outcome.ExitCode);
+        // It once exited 1 on a loaded machine: name the failed condition if it does again.
+        Assert.True(outcome.ExitCode == ExitCodes.Ok, string.Join("; ", doc.Validity.Where(v => !v.Passed).Select(v => $"{v.Name}: {v.Detail}")));
     }
 
     [Fact]
