@@ -28,7 +28,7 @@ public static partial class HarnessCli
     public static BackendRegistry CreateRegistry(TextWriter? log = null) => new([new OnnxBackendProvider(log), new TorchBackendProvider(), new OpenAiBackendProvider()]);
 
     /// <param name="processRunner">Starts Slurm's commands; tests pass a fake.</param>
-    public static RootCommand BuildRoot(TextWriter output, TextWriter error, CancellationToken interrupt = default, IProcessRunner? processRunner = null)
+    public static RootCommand BuildRoot(TextWriter output, TextWriter error, IProcessRunner? processRunner = null, CancellationToken interrupt = default)
     {
         var registry = new Lazy<BackendRegistry>(() => CreateRegistry(error));
         Command run = RunCommand.Create(registry, output, error, interrupt);
@@ -71,7 +71,7 @@ public static partial class HarnessCli
 
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
-        RootCommand root = BuildRoot(output, error, interrupt.Token, processRunner);
+        RootCommand root = BuildRoot(output, error, processRunner, interrupt.Token);
         ParseResult parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {

@@ -17,23 +17,41 @@ public sealed class OnnxBackendProvider : IBackendProvider, IDecoderProvider
     private static readonly string[] CudaLibraries = ["libcudart.so.13", "libcublas.so.13", "libcublasLt.so.13", "libcudnn.so.9"];
 
     private readonly TextWriter _log;
+    private readonly WorkloadTable _workloads;
 
     /// <param name="log">Where workloads say what they do besides measuring (a decoder graph generated...); nowhere by default.</param>
-    public OnnxBackendProvider(TextWriter? log = null) => _log = log ?? TextWriter.Null;
+    public OnnxBackendProvider(TextWriter? log = null)
+    {
+        _log = log ?? TextWriter.Null;
+        _workloads = new WorkloadTable("ONNX",
+        [
+            new(ResNet18Workload.Name,
+                "ResNet-18 image classifier (real model from Microsoft.ML.DnnImageFeaturizer.ResNet18), batch 1",
+                (b, o) => new ResNet18Workload(b, o)),
+            new(MiniLmWorkload.Name,
+                "all-MiniLM-L6-v2 sentence embeddings on real tokenized sentences",
+                (b, o) => new MiniLmWorkload(b, o)),
+            new(OnnxFileWorkload.Name,
+                "any ONNX model: --model PATH [--shape name=1x3x224x224]",
+                (b, o) => new OnnxFileWorkload(b, o)),
+            new(GenerateWorkload.Name,
+                "decoder LLM (generated graph, seeded weights): prefill + greedy decode; "
+                + "--model-config, --prompt-tokens, --new-tokens, --dtype",
+                Generate),
+            new(OnnxGemmWorkload.Name,
+                "matrix product C = A x B (--set size=N or m/n/k, --dtype): achieved FLOP/s",
+                (b, o) => new OnnxGemmWorkload(b, o)),
+            new(OnnxCopyWorkload.Name,
+                "memory bandwidth, Y = X + s over a buffer (--set size_mib=N): achieved bytes/s",
+                (b, o) => new OnnxCopyWorkload(b, o)),
+        ]);
+    }
 
     public string Runtime => "onnx";
 
     public IReadOnlyList<string> Devices { get; } = ["cpu", "cuda"];
 
-    public IReadOnlyList<WorkloadInfo> Workloads { get; } =
-    [
-        new(ResNet18Workload.Name, "ResNet-18 image classifier (real model from Microsoft.ML.DnnImageFeaturizer.ResNet18), batch 1"),
-        new(MiniLmWorkload.Name, "all-MiniLM-L6-v2 sentence embeddings on real tokenized sentences"),
-        new(OnnxFileWorkload.Name, "any ONNX model: --model PATH [--shape name=1x3x224x224]"),
-        new(GenerateWorkload.Name, "decoder LLM (generated graph, seeded weights): prefill + greedy decode; --model-config, --prompt-tokens, --new-tokens, --dtype"),
-        new(OnnxGemmWorkload.Name, "matrix product C = A x B (--set size=N or m/n/k, --dtype): achieved FLOP/s"),
-        new(OnnxCopyWorkload.Name, "memory bandwidth, Y = X + s over a buffer (--set size_mib=N): achieved bytes/s"),
-    ];
+    public IReadOnlyList<WorkloadInfo> Workloads => _workloads.Infos;
 
     public KeyValuePair<string, string?> PackageVersion => new("onnxruntime", TryVersion());
 
@@ -69,16 +87,7 @@ public sealed class OnnxBackendProvider : IBackendProvider, IDecoderProvider
     public IWorkload Create(string workload, BackendSpec backend, WorkloadOptions options)
     {
         OnnxSessionFactory.ParseOptimization(options.Optimization);
-        return workload switch
-        {
-            ResNet18Workload.Name => new ResNet18Workload(backend, options),
-            MiniLmWorkload.Name => new MiniLmWorkload(backend, options),
-            OnnxFileWorkload.Name => new OnnxFileWorkload(backend, options),
-            GenerateWorkload.Name => Generate(backend, options),
-            OnnxGemmWorkload.Name => new OnnxGemmWorkload(backend, options),
-            OnnxCopyWorkload.Name => new OnnxCopyWorkload(backend, options),
-            _ => throw HarnessException.BadInput($"Unknown ONNX workload '{workload}'."),
-        };
+        return _workloads.Create(workload, backend, options);
     }
 
     /// <summary>fp32 on the CPU, fp16 on CUDA.</summary>

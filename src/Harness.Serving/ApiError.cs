@@ -6,6 +6,7 @@ namespace Harness.Serving;
 /// A refused request as OpenAI's API writes it: an HTTP status and one sentence (never a stack
 /// trace), with the error type and the offending field where there is one.
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1710", Justification = "Named after the OpenAI API's error object it is rendered as.")]
 public sealed class ApiError(int status, string message, string? param = null, string? code = null) : Exception(message)
 {
     public int Status { get; } = status;

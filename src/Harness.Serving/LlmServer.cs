@@ -331,6 +331,7 @@ public sealed class LlmServer : IAsyncDisposable
     /// finish reason and any held-back text, the usage chunk when asked for, and [DONE]; or, not
     /// streamed, one JSON object at the end. Metrics are recorded as the events come.
     /// </summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The JSON writer is disposed when the answer has been sent (the finally of its send loop).")]
     private sealed class Answer
     {
         private readonly LlmServer _server;
@@ -399,7 +400,7 @@ public sealed class LlmServer : IAsyncDisposable
             }
         }
 
-        private double Seconds(long from, long to) => (to - from) / (double)Stopwatch.Frequency;
+        private static double Seconds(long from, long to) => (to - from) / (double)Stopwatch.Frequency;
 
         private void Handle(StreamEvent e)
         {

@@ -13,12 +13,23 @@ public sealed class TorchBackendProvider : IBackendProvider, IDecoderProvider
 
     public IReadOnlyList<string> Devices { get; } = ["cpu", "cuda"];
 
-    public IReadOnlyList<WorkloadInfo> Workloads { get; } =
+    private readonly WorkloadTable _workloads;
+
+    public TorchBackendProvider() => _workloads = new WorkloadTable("TorchSharp",
     [
-        new(GenerateWorkload.Name, "decoder LLM as TorchSharp modules (same seeded weights as onnx): prefill + greedy decode; --model-config, --prompt-tokens, --new-tokens, --dtype, --libtorch"),
-        new(TorchGemmWorkload.Name, "matrix product C = A x B (--set size=N or m/n/k, --dtype): achieved FLOP/s"),
-        new(TorchCopyWorkload.Name, "memory bandwidth, dst.copy_(src) (--set size_mib=N): achieved bytes/s"),
-    ];
+        new(GenerateWorkload.Name,
+            "decoder LLM as TorchSharp modules (same seeded weights as onnx): prefill + greedy decode; "
+            + "--model-config, --prompt-tokens, --new-tokens, --dtype, --libtorch",
+            (b, o) => new GenerateWorkload(this, b, o)),
+        new(TorchGemmWorkload.Name,
+            "matrix product C = A x B (--set size=N or m/n/k, --dtype): achieved FLOP/s",
+            (b, o) => new TorchGemmWorkload(b, o)),
+        new(TorchCopyWorkload.Name,
+            "memory bandwidth, dst.copy_(src) (--set size_mib=N): achieved bytes/s",
+            (b, o) => new TorchCopyWorkload(b, o)),
+    ]);
+
+    public IReadOnlyList<WorkloadInfo> Workloads => _workloads.Infos;
 
     /// <summary>The managed TorchSharp version; reading it loads no native code.</summary>
     public KeyValuePair<string, string?> PackageVersion =>
@@ -63,13 +74,7 @@ public sealed class TorchBackendProvider : IBackendProvider, IDecoderProvider
         return checks;
     }
 
-    public IWorkload Create(string workload, BackendSpec backend, WorkloadOptions options) => workload switch
-    {
-        GenerateWorkload.Name => new GenerateWorkload(this, backend, options),
-        TorchGemmWorkload.Name => new TorchGemmWorkload(backend, options),
-        TorchCopyWorkload.Name => new TorchCopyWorkload(backend, options),
-        _ => throw HarnessException.BadInput($"Unknown TorchSharp workload '{workload}'."),
-    };
+    public IWorkload Create(string workload, BackendSpec backend, WorkloadOptions options) => _workloads.Create(workload, backend, options);
 
     /// <summary>fp32 on the CPU, bf16 on CUDA.</summary>
     public TensorDType DefaultDType(BackendSpec backend) => backend.Device == "cuda" ? TensorDType.BFloat16 : TensorDType.Float32;

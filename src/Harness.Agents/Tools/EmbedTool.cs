@@ -85,5 +85,6 @@ public sealed class EmbedTool : AgentTool
     {
         _model?.Dispose();
         _model = null;
+        base.Dispose(disposing);
     }
 }

@@ -123,6 +123,7 @@ public sealed class SqlTool : AgentTool
         }
 
         _connections = [];
+        base.Dispose(disposing);
     }
 
     private static void Generate(SqliteConnection db, int seed)

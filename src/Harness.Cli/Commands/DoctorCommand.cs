@@ -9,7 +9,10 @@ public static class DoctorCommand
 {
     public static Command Create(Lazy<BackendRegistry> registry, TextWriter output)
     {
-        var command = new Command("doctor", "Check ONNX Runtime, CUDA, NVML and TorchSharp; each failure comes with what to do. Exit 0 when the CPU path works.");
+        var command = new Command(
+            "doctor",
+            "Check NVML and each backend's native pieces (ONNX Runtime, CUDA, TorchSharp...); each failure comes with what to do. "
+            + "Exit 0 when the CPU path works.");
         command.SetAction(_ =>
         {
             var checks = new List<DoctorCheck>();
@@ -24,11 +27,6 @@ public static class DoctorCommand
                 checks.Add(nvml.Available
                     ? new DoctorCheck("nvml", true, $"NVML loaded, {gpus} GPU(s)")
                     : new DoctorCheck("nvml", false, $"{nvml.UnavailableReason}; GPU telemetry will be absent (install the NVIDIA driver on GPU machines)."));
-            }
-
-            if (!registry.Value.Providers.Any(p => p.Runtime == "torch"))
-            {
-                checks.Add(new DoctorCheck("torchsharp", false, "this build has no TorchSharp backend."));
             }
 
             foreach (DoctorCheck c in checks)

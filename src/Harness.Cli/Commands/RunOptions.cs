@@ -17,7 +17,7 @@ namespace Harness.Cli.Commands;
 /// </summary>
 internal sealed class RunOptions
 {
-    public Argument<string> Workload { get; } = new("workload") { Description = "Workload to run: resnet18, minilm, onnx-file, generate, gemm, copy (see 'harness list'), or agents (see 'harness run agents --help')." };
+    public Argument<string> Workload { get; } = new("workload") { Description = "Workload to run: one of 'harness list' (resnet18, minilm, generate...), or agents (see 'harness run agents --help')." };
 
     public Option<string> Backend { get; } = new("--backend", "-b") { Description = "runtime:device[:id], e.g. onnx:cpu, onnx:cuda:0; or openai:URL for an OpenAI-compatible server, e.g. openai:http://127.0.0.1:8000/v1.", DefaultValueFactory = _ => "onnx:cpu" };
 

@@ -14,7 +14,7 @@ public static class SlurmCommand
         {
             Submit(run, output, runner),
             Status(output, runner),
-            Collect(output, error, interrupt, runner),
+            Collect(output, error, runner, interrupt),
         };
         return command;
     }
@@ -103,7 +103,7 @@ public static class SlurmCommand
         return command;
     }
 
-    private static Command Collect(TextWriter output, TextWriter error, CancellationToken interrupt, IProcessRunner? runner)
+    private static Command Collect(TextWriter output, TextWriter error, IProcessRunner? runner, CancellationToken interrupt)
     {
         var folder = new Argument<string>("results") { Description = "Results folder of a submitted fleet." };
         var timeout = new Option<string>("--timeout") { Description = "Longest wait for tasks still pending or running.", DefaultValueFactory = _ => "30m" };

@@ -9,6 +9,7 @@ namespace Harness.Onnx.Decoder;
 /// onnx/onnx.proto. Messages are small (weights live in an external data file), so each message is
 /// built in memory and length-prefixed by its parent.
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "A MemoryStream holds no native resource; disposing it frees nothing.")]
 internal sealed class ProtoWriter
 {
     private readonly MemoryStream _s = new();

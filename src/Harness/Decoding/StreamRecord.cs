@@ -15,6 +15,7 @@ public enum StreamEventKind : byte
 /// carried, how many characters, and how many tokens (set when the request ends: by the tokenizer,
 /// else the server's usage spread over the events, else one per event).
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1051", Justification = "Recorded per streamed event in a preallocated array and updated in place; fields avoid copies on the hot path.")]
 public struct StreamEvent
 {
     public long Timestamp;

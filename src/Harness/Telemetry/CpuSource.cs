@@ -131,7 +131,7 @@ public sealed partial class CpuSource : ITelemetrySource
         }
     }
 
-    public void Contribute(TelemetryWindow w, TelemetryReport report)
+    public void Contribute(TelemetryWindow window, TelemetryReport report)
     {
         if (UnavailableReason is not null)
         {
@@ -160,8 +160,8 @@ public sealed partial class CpuSource : ITelemetrySource
                 powerW[i] = i > 0 && t[i] > t[i - 1] ? (energyJ[i] - energyJ[i - 1]) / ((double)(t[i] - t[i - 1]) / _frequency) : double.NaN;
             }
 
-            double? processCpu = SampleMath.CounterDelta(t, cpuS, w.Start, w.End);
-            double? energy = SampleMath.CounterDelta(t, energyJ, w.Start, w.End);
+            double? processCpu = SampleMath.CounterDelta(t, cpuS, window.Start, window.End);
+            double? energy = SampleMath.CounterDelta(t, energyJ, window.Start, window.End);
             double?[]? perCore = null;
             if (_firstBusy is not null)
             {
@@ -173,7 +173,7 @@ public sealed partial class CpuSource : ITelemetrySource
                 }
             }
 
-            (double[] seconds, double?[][] cols) = SampleMath.Downsample(t, [util, rss, powerW, otherCores, stealShare], w.Start, w.End, w.Frequency, GpuSource.SeriesPoints);
+            (double[] seconds, double?[][] cols) = SampleMath.Downsample(t, [util, rss, powerW, otherCores, stealShare], window.Start, window.End, window.Frequency, GpuSource.SeriesPoints);
             var columns = new Dictionary<string, object?>
             {
                 ["utilization"] = cols[0],
@@ -190,20 +190,20 @@ public sealed partial class CpuSource : ITelemetrySource
             {
                 LogicalCores = _cores,
                 Samples = _buffer.Count,
-                UtilizationAvg = SampleMath.WeightedMean(t, util, w.Start, w.End),
-                UtilizationPeak = SampleMath.Max(t, util, w.Start, w.End),
+                UtilizationAvg = SampleMath.WeightedMean(t, util, window.Start, window.End),
+                UtilizationPeak = SampleMath.Max(t, util, window.Start, window.End),
                 PerCoreUtilization = perCore,
                 ProcessCpuS = processCpu,
-                ProcessCpuCores = processCpu is { } s && w.Seconds > 0 ? s / w.Seconds : null,
-                ProcessRssPeakBytes = SampleMath.Max(t, rss, w.Start, w.End) is { } m ? (long)m : null,
+                ProcessCpuCores = processCpu is { } s && window.Seconds > 0 ? s / window.Seconds : null,
+                ProcessRssPeakBytes = SampleMath.Max(t, rss, window.Start, window.End) is { } m ? (long)m : null,
                 PackageEnergyJ = energy,
-                PackagePowerAvgW = energy is { } j && w.Seconds > 0 ? j / w.Seconds : null,
-                PackagePowerPeakW = HasPackageEnergy ? SampleMath.Max(t, powerW, w.Start, w.End) : null,
+                PackagePowerAvgW = energy is { } j && window.Seconds > 0 ? j / window.Seconds : null,
+                PackagePowerPeakW = HasPackageEnergy ? SampleMath.Max(t, powerW, window.Start, window.End) : null,
                 PackageEnergyNote = PackageEnergyNote ?? (energy is null ? "package energy readings do not bracket the window" : null),
                 Series = seconds.Length == 0 ? null : new TelemetrySeries { TS = seconds, Columns = columns },
             };
             report.Disturbance ??= new DisturbanceReport();
-            Disturbance(w, t.ToArray(), v.ToArray(), report.Disturbance);
+            Disturbance(window, t.ToArray(), v.ToArray(), report.Disturbance);
         }
     }
 

@@ -12,6 +12,9 @@ namespace Harness.Agents.Reporting;
 /// </summary>
 public static class CoresPerGpu
 {
+    /// <summary>Worker counts evaluated for the chart beyond the search's own points.</summary>
+    private static readonly int[] WorkerCounts = [1, 2, 4, 8, 16, 32, 64, 128, 256];
+
     public const double TargetBusy = 0.90;
 
     /// <summary>Most tool calls of one turn that can run at once per agent, for the "unlimited cores" bound with parallel calls.</summary>
@@ -105,7 +108,7 @@ public static class CoresPerGpu
         }
 
         // A few more points for the chart, up to twice the answer.
-        foreach (int w in new[] { 1, 2, 4, 8, 16, 32, 64, 128, 256 }.Where(w => w <= Math.Min(unlimited, 2 * (cores ?? hi))))
+        foreach (int w in WorkerCounts.Where(w => w <= Math.Min(unlimited, 2 * (cores ?? hi))))
         {
             Eval(w);
         }

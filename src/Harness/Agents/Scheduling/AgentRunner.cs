@@ -45,6 +45,7 @@ public sealed record AgentRunOutcome(
 /// failing LLM endpoint, end the run early with the reason. The run never waits on a tool without a
 /// bound: at its end, tools are cancelled and waited for at most their timeout plus the grace.
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The run's cancellation source lives for one Run call and is disposed in its Shutdown, after the workers are joined.")]
 public sealed class AgentRunner : IAgentHost, IDeviceObserver
 {
     private readonly JobGenerator _jobs;

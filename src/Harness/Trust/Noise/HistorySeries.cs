@@ -55,7 +55,7 @@ public static class HistorySeries
         if (points.Count >= 3)
         {
             // The spread within the segments between change points: the noise a gate on this history would use.
-            var bounds = new[] { 0 }.Concat(changes.Select(c => c.Index)).Append(points.Count).ToList();
+            var bounds = changes.Select(c => c.Index).Prepend(0).Append(points.Count).ToList();
             var segments = bounds.Zip(bounds.Skip(1)).Select(s => (IReadOnlyList<double>)points.Skip(s.First).Take(s.Second - s.First).Select(p => Math.Log(p.Value)).ToList());
             cv = NoiseModel.Pooled(segments, "history")?.Cv;
         }
