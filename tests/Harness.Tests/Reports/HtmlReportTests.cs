@@ -169,7 +169,7 @@ public class HtmlReportTests
     [Fact]
     public void A_sweep_file_without_its_point_results_still_gives_the_agent_views()
     {
-        string legacy = Path.Combine(Testing.Repository.Root, "results", "cpu-amd-epyc", "agents-sweep_coding-agent_h100-llama-1b_20261126.json");
+        string legacy = Path.Combine(Testing.Repository.Root, "results", "cpu-amd-epyc-avx512-2c", "agents-sweep_coding-agent_h100-llama-1b_20261126.json");
         ReportInput input = ReportInput.Read([legacy]);
 
         Assert.Empty(input.Results);
