@@ -423,6 +423,13 @@ public sealed class LlmServer : IAsyncDisposable
 
         private void Token(long token, long timestamp)
         {
+            if (_finish is not null)
+            {
+                // Decoded after a stop string had ended the request, before its cancellation reached
+                // the batch at the next iteration: not part of the answer, its usage or its timings.
+                return;
+            }
+
             _produced++;
             if (_produced == 1)
             {
