@@ -51,7 +51,12 @@ public sealed class GenerateOverHttpTests : IAsyncLifetime
         Assert.All(doc.Validity.Where(v => v.Name != "send_lag"), v => Assert.True(v.Passed, $"{v.Name}: {v.Detail}\n{stdout}"));
         double lagP99 = doc.Metrics.Distribution(Metrics.MetricCatalog.SendLagMs)!.P99;
         double limit = Math.Max(2, 0.05 * doc.Metrics.DurationS * 1000 / (doc.Metrics.RequestsOk + doc.Metrics.RequestsFailed));
-        Assert.True(lagP99 <= limit + (1.5 * wake), $"send lag p99 {lagP99} ms ({doc.Metrics.RequestsOk + doc.Metrics.RequestsFailed} requests), limit {limit} ms, latest hand-off beside it {wake} ms");
+        // A stall the beside thread did not see (thread-pool starvation under a CPU hog: 232 ms against 77 ms
+        // beside it) may still delay a send; the run must then say so in its send_lag condition, never pass silently.
+        bool lagFlagged = !doc.Validity.Single(v => v.Name == "send_lag").Passed;
+        Assert.True(
+            lagP99 <= limit + (1.5 * wake) || lagFlagged,
+            $"send lag p99 {lagP99} ms ({doc.Metrics.RequestsOk + doc.Metrics.RequestsFailed} requests), limit {limit} ms, latest hand-off beside it {wake} ms");
         Assert.True(code == 0 || !doc.Validity.Single(v => v.Name == "send_lag").Passed, $"exit {code}: {stderr}\n{stdout}");
         Assert.Equal("openai:" + _server.BaseUrl.ToString().TrimEnd('/'), doc.Backend);
         Assert.Contains(doc.Validity, v => v.Name == "client_cpu" && v.Passed);

@@ -61,7 +61,10 @@ public sealed class TraceReplayTests : IAsyncLifetime
         double lag = doc.Metrics.Distribution(MetricCatalog.SendLagMs)!.P99;
         // 2 ms beyond how late this machine hands a due request to a waiting thread over the same seconds
         // (measured beside the replay; the replay's dispatcher also shares the machine with its 256 workers, hence the 1.5).
-        Assert.True(lag <= 2 + (1.5 * wake), $"send lag p99 {lag:0.###} ms; latest hand-off beside it {wake:0.###} ms");
+        // A stall the beside thread did not see may still delay sends (271 ms against 63.7 ms beside it, at load 17);
+        // the replay must then say so in its send_lag condition, never pass silently.
+        bool lagFlagged = !doc.Validity.Single(v => v.Name == "send_lag").Passed;
+        Assert.True(lag <= 2 + (1.5 * wake) || lagFlagged, $"send lag p99 {lag:0.###} ms; latest hand-off beside it {wake:0.###} ms");
         Assert.InRange(doc.Metrics.DurationS, 1.99, 10);
         Assert.Equal(401, _server.Bodies.Count); // and the one short request that checks the endpoint before measuring
     }
