@@ -41,7 +41,7 @@ public sealed class QuietHostIntegrationTests(ITestOutputHelper output) : IDispo
     public void Other_process_cpu_is_measured_within_10_percent_of_what_the_hog_and_the_rest_used()
     {
         using Process hog = StartHog();
-        Thread.Sleep(300);
+        WaitUntilRunning(hog);
         IClock clock = StopwatchClock.Instance;
         using var sampler = new TelemetrySampler([new CpuSource(clock.Frequency)], clock, TimeSpan.FromMilliseconds(100));
         sampler.Start();
@@ -79,7 +79,7 @@ public sealed class QuietHostIntegrationTests(ITestOutputHelper output) : IDispo
         RunOutcome hogged;
         using (Process hog = StartHog())
         {
-            Thread.Sleep(300);
+            WaitUntilRunning(hog);
             hogged = runner.Run(Request(Path.Combine(_dir, "hog.json"), DisturbanceLimits.Default));
             StopHog(hog);
         }
@@ -118,6 +118,16 @@ public sealed class QuietHostIntegrationTests(ITestOutputHelper output) : IDispo
     }
 
     /// <summary>utime + stime of a process, in clock ticks.</summary>
+    /// <summary>Until the hog has been on a core (a fixed pause may end before a loaded machine schedules it).</summary>
+    private static void WaitUntilRunning(Process hog)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (Ticks(hog.Id) == 0 && waited.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            Thread.Sleep(10);
+        }
+    }
+
     private static long Ticks(int pid) => Fields(pid) is { } f ? f[0] + f[1] : 0;
 
     /// <summary>utime + stime + cutime + cstime of every process but this one, by PID.</summary>
