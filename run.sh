@@ -29,14 +29,15 @@ torch_dotnet() {
 }
 
 # Through the TorchSharp compat muxer when scripts/torch-compat.sh has prepared one, so torch:*
-# backends load on Debian 12 too; else the system dotnet.
+# backends load on Debian 12 too; else the system dotnet. Called as `harness_exec=exec harness ...`,
+# the harness replaces this shell instead of running as its child.
 harness() {
   local dotnet=dotnet compat
   if compat=$(scripts/torch-compat.sh --check 2>/dev/null | tail -n 1) && [ -x "$compat" ]; then
     dotnet=$compat
     export DOTNET_ROOT; DOTNET_ROOT=$(dirname "$compat")
   fi
-  "$dotnet" "$harness_dll" "$@"
+  ${harness_exec:-} "$dotnet" "$harness_dll" "$@"
 }
 
 run_tests() {
@@ -96,6 +97,8 @@ case "${1:-}" in
     build
     # A torch:* run on a machine where `./run.sh` never ran: prepare the compat muxer first.
     case " $* " in *" torch:"* | *"=torch:"*) torch_dotnet >/dev/null || true ;; esac
-    harness "$@"
+    # exec: the harness takes this shell's PID, so a signal sent to ./run.sh (`kill` of a
+    # `./run.sh serve ... &`, a CI timeout) reaches the harness, which drains and exits.
+    harness_exec=exec harness "$@"
     ;;
 esac

@@ -56,6 +56,16 @@ public sealed class GenerationRequest
             throw ApiError.BadRequest("The request body must be a JSON object.");
         }
 
+        if (InvalidText(body, "") is { } bad)
+        {
+            const string What = "not valid Unicode text (invalid UTF-8 bytes, or a lone UTF-16 surrogate such as \\ud800)";
+            string? at = bad.Path.Length == 0 ? null : bad.Path;
+            string message = !bad.Name ? $"{at}: {What}."
+                : at is null ? $"A field name is {What}."
+                : $"{at}: a field name is {What}.";
+            throw ApiError.BadRequest(message, at);
+        }
+
         bool chat = route == ApiRoute.ChatCompletions;
         long[]? prompt = null;
         int? maxTokens = null;
@@ -253,8 +263,8 @@ public sealed class GenerationRequest
             {
                 switch (p.Name)
                 {
-                    case "role" when p.Value.ValueKind == JsonValueKind.String:
-                        role = p.Value.GetString();
+                    case "role":
+                        role = p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString() : null;
                         break;
                     case "content":
                         content = Content(p.Value, $"{at}.content");
@@ -297,7 +307,9 @@ public sealed class GenerationRequest
                 int j = 0;
                 foreach (JsonElement part in v.EnumerateArray())
                 {
-                    if (part.ValueKind != JsonValueKind.Object || !part.TryGetProperty("type", out JsonElement t) || t.GetString() != "text" || !part.TryGetProperty("text", out JsonElement s) || s.ValueKind != JsonValueKind.String)
+                    if (part.ValueKind != JsonValueKind.Object
+                        || !part.TryGetProperty("type", out JsonElement t) || t.ValueKind != JsonValueKind.String || t.GetString() != "text"
+                        || !part.TryGetProperty("text", out JsonElement s) || s.ValueKind != JsonValueKind.String)
                     {
                         throw ApiError.Unsupported($"{at}[{j}]", "only text parts ({\"type\": \"text\", \"text\": ...}) are supported");
                     }
@@ -313,8 +325,9 @@ public sealed class GenerationRequest
     }
 
     /// <summary>A string, token ids, or a list holding one of those (one prompt per request).</summary>
-    private static long[] Prompt(JsonElement v, ServedModel model)
+    private static long[] Prompt(JsonElement v, ServedModel model, bool nested = false)
     {
+        const string Shapes = "prompt: must be a string, an array of token ids, or an array holding one of those.";
         if (v.ValueKind == JsonValueKind.String)
         {
             return model.Vocabulary.Encode(v.GetString()!);
@@ -322,13 +335,15 @@ public sealed class GenerationRequest
 
         if (v.ValueKind != JsonValueKind.Array)
         {
-            throw ApiError.BadRequest("prompt: must be a string, an array of token ids, or an array holding one of those.", "prompt");
+            throw ApiError.BadRequest(Shapes, "prompt");
         }
 
         int n = v.GetArrayLength();
         if (n > 0 && v[0].ValueKind is JsonValueKind.String or JsonValueKind.Array)
         {
-            return n == 1 ? Prompt(v[0], model) : throw ApiError.Unsupported("prompt", "one prompt per request is supported");
+            return nested ? throw ApiError.BadRequest(Shapes, "prompt")
+                : n == 1 ? Prompt(v[0], model, nested: true)
+                : throw ApiError.Unsupported("prompt", "one prompt per request is supported");
         }
 
         var ids = new long[n];
@@ -382,6 +397,66 @@ public sealed class GenerationRequest
         }
 
         return usage;
+    }
+
+    /// <summary>
+    /// The path (prompt, messages[0].content, stop[1]...) of the first string or field name that does
+    /// not decode (JSON text read as UTF-8 may hold invalid bytes, and an escape may leave a lone UTF-16
+    /// surrogate: both only fail when the string is read); null when every one decodes.
+    /// </summary>
+    private static (string Path, bool Name)? InvalidText(JsonElement v, string path)
+    {
+        switch (v.ValueKind)
+        {
+            case JsonValueKind.String:
+                try
+                {
+                    _ = v.GetString();
+                    return null;
+                }
+                catch (InvalidOperationException)
+                {
+                    return (path, false);
+                }
+
+            case JsonValueKind.Object:
+                foreach (JsonProperty p in v.EnumerateObject())
+                {
+                    string name;
+                    try
+                    {
+                        name = p.Name;
+                    }
+                    catch (InvalidOperationException)
+                    {
+                        return (path, true);
+                    }
+
+                    if (InvalidText(p.Value, path.Length == 0 ? name : $"{path}.{name}") is { } bad)
+                    {
+                        return bad;
+                    }
+                }
+
+                return null;
+            case JsonValueKind.Array:
+                int i = 0;
+                foreach (JsonElement e in v.EnumerateArray())
+                {
+                    // Token ids and other scalars hold no text: no path is built for them.
+                    if (e.ValueKind is JsonValueKind.String or JsonValueKind.Object or JsonValueKind.Array
+                        && InvalidText(e, string.Create(CultureInfo.InvariantCulture, $"{path}[{i}]")) is { } bad)
+                    {
+                        return bad;
+                    }
+
+                    i++;
+                }
+
+                return null;
+            default:
+                return null;
+        }
     }
 
     private static int Int(JsonElement v, string field, int min) =>

@@ -171,21 +171,43 @@ internal sealed partial class ChildServer : IDisposable
         return long.Parse(line[6..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) * 1024;
     }
 
-    public static async Task<ChildServer> StartAsync(params string[] serveArgs)
+    public static Task<ChildServer> StartAsync(params string[] serveArgs)
     {
-        string cache = TestCache.Ensure();
         string dll = Path.Combine(AppContext.BaseDirectory, "harness.dll");
-        var psi = new ProcessStartInfo(Environment.ProcessPath!.EndsWith("dotnet", StringComparison.Ordinal) ? Environment.ProcessPath : "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        psi.Environment["HARNESS_CACHE"] = cache;
+        string dotnet = Environment.ProcessPath!.EndsWith("dotnet", StringComparison.Ordinal) ? Environment.ProcessPath : "dotnet";
+        var psi = new ProcessStartInfo(dotnet);
         foreach (string a in new[] { "exec", dll, "serve", "--port", "0" }.Concat(serveArgs))
         {
             psi.ArgumentList.Add(a);
         }
 
+        return StartAsync(psi, TimeSpan.FromMinutes(3));
+    }
+
+    /// <summary>
+    /// <c>./run.sh serve --port 0 ARGS</c> from the repository root, as a user starts it: the script
+    /// builds first (a no-op after the tests' build, though it can take a minute on a loaded machine),
+    /// then runs the harness. No build server or reused MSBuild node is left holding the output pipes.
+    /// </summary>
+    public static Task<ChildServer> StartThroughRunShAsync(params string[] serveArgs)
+    {
+        var psi = new ProcessStartInfo("bash") { WorkingDirectory = Harness.Testing.Repository.Root };
+        psi.Environment["MSBUILDDISABLENODEREUSE"] = "1";
+        psi.Environment["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0";
+        psi.Environment["UseSharedCompilation"] = "false";
+        foreach (string a in new[] { "run.sh", "serve", "--port", "0" }.Concat(serveArgs))
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        return StartAsync(psi, TimeSpan.FromMinutes(8));
+    }
+
+    private static async Task<ChildServer> StartAsync(ProcessStartInfo psi, TimeSpan startup)
+    {
+        psi.RedirectStandardOutput = true;
+        psi.RedirectStandardError = true;
+        psi.Environment["HARNESS_CACHE"] = TestCache.Ensure();
         var process = Process.Start(psi)!;
         var output = new StringBuilder();
         var ready = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -212,7 +234,7 @@ internal sealed partial class ChildServer : IDisposable
         process.ErrorDataReceived += (_, e) => OnLine(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        Task first = await Task.WhenAny(ready.Task, process.WaitForExitAsync(), Task.Delay(TimeSpan.FromMinutes(3)));
+        Task first = await Task.WhenAny(ready.Task, process.WaitForExitAsync(), Task.Delay(startup));
         if (first != ready.Task)
         {
             if (!process.HasExited)

@@ -40,4 +40,23 @@ public class ShutdownTests
         Assert.Equal(0, await exit);
         Assert.Contains("stopped", server.Output, StringComparison.Ordinal);
     }
+
+    /// <summary>
+    /// <c>./run.sh serve ... &amp;</c> then <c>kill PID</c>: run.sh execs the harness, so the PID it was
+    /// started as is the server's, SIGTERM reaches it, and nothing is left serving on the port.
+    /// </summary>
+    [Fact]
+    public async Task Sigterm_to_the_pid_of_run_sh_stops_the_server()
+    {
+        using ChildServer server = await ChildServer.StartThroughRunShAsync("--backend", "latency-model", "--model-config", "gpt2-124m");
+        Assert.Equal(HttpStatusCode.OK, (await server.Http.GetAsync("/health")).StatusCode);
+        string command = File.ReadAllText($"/proc/{server.Pid}/cmdline").Replace('\0', ' ');
+        Assert.Contains("harness.dll serve", command, StringComparison.Ordinal);
+
+        // Bounded: the drain has no request to wait for; a minute is for a loaded machine.
+        Assert.Equal(0, await server.SignalAndWaitAsync(15, TimeSpan.FromMinutes(1)));
+        Assert.Contains("stopped", server.Output, StringComparison.Ordinal);
+        using var probe = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        await Assert.ThrowsAsync<HttpRequestException>(() => probe.GetAsync(new Uri(server.Address, "/health")));
+    }
 }

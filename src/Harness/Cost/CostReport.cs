@@ -38,6 +38,16 @@ public static class CostReport
         return sb.ToString();
     }
 
+    /// <summary>The line that says a cost is on the price the result was priced with when it ran, and which price.</summary>
+    public static string RecordedLine(CostLine line)
+    {
+        PriceOffer o = line.Offer;
+        return string.Create(
+            CultureInfo.InvariantCulture,
+            $"Priced with the result's own price (config.price, set when it ran): {o.Id}, {o.Price}, "
+            + $"charged {line.Charge.UsdPerHour:0.####} $/h ({line.Charge.Basis}); --instance, --price or --all for others.\n\n");
+    }
+
     /// <summary>One line for the end of <c>harness run</c>; null when the result carries no cost.</summary>
     public static string? RunLine(Harness.Results.ResultDocument doc)
     {

@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text.Json;
 using Harness.Metrics;
 using Harness.Results;
 
@@ -47,14 +49,58 @@ public static class ResultCost
     public static double? JobsPerSecond(ResultDocument doc) =>
         doc.Metrics.Value(MetricCatalog.JobsPerHour) is { } perHour && perHour > 0 ? perHour / 3600 : null;
 
-    public static CostLine Compute(ResultDocument doc, PriceOffer offer, string origin)
+    public static CostLine Compute(ResultDocument doc, PriceOffer offer, string origin) =>
+        Compute(doc, offer, CostCalculator.Charge(offer, GpusUsed(doc)), origin);
+
+    /// <summary>
+    /// The cost under the offer the result was priced with when it ran (its config.price), at the
+    /// charge it was priced at then (metrics.usd_per_hour, for config.price's gpus_charged and basis;
+    /// recomputed from the offer where a file lacks them); null when the result carries no price.
+    /// </summary>
+    public static CostLine? Recorded(ResultDocument doc, string origin)
+    {
+        if (DocumentValues.AsElement(doc.Config.GetValueOrDefault(ConfigKey)) is not { } p)
+        {
+            return null;
+        }
+
+        string? Text(string key) =>
+            p.ValueKind == JsonValueKind.Object && p.TryGetProperty(key, out JsonElement v) && v.ValueKind == JsonValueKind.String
+                ? v.GetString()
+                : null;
+        double? value = DocumentValues.FirstNumber(p, "value");
+        PriceBasis? basis = Price.ParseUnit(Text("unit"));
+        bool dated = DateOnly.TryParseExact(Text("date"), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out DateOnly on);
+        if (Text("instance") is not { } instance || value is not > 0 || basis is not { } b || !dated || Text("source") is not { } source)
+        {
+            throw HarnessException.BadInput(
+                $"The price {origin} carries (config.price) lacks one of instance, value, unit, date and source; "
+                + "give --instance NAME or --price.");
+        }
+
+        var offer = new PriceOffer
+        {
+            Id = instance,
+            Instance = instance,
+            Device = Text("device"),
+            Pricing = Text("pricing") ?? "on-demand",
+            Price = new Price(value.Value, b, on, source),
+            Origin = $"{origin} (config.price)",
+        };
+        HourlyCharge charge = doc.Metrics.Value(MetricCatalog.UsdPerHour) is { } perHour && perHour > 0
+            && DocumentValues.FirstNumber(p, "gpus_charged") is { } gpus && Text("basis") is { } basisText
+            ? new HourlyCharge(perHour, (int)gpus, basisText)
+            : CostCalculator.Charge(offer, GpusUsed(doc));
+        return Compute(doc, offer, charge, origin);
+    }
+
+    private static CostLine Compute(ResultDocument doc, PriceOffer offer, HourlyCharge charge, string origin)
     {
         if (Throughput(doc) is not { } t)
         {
             throw HarnessException.BadInput($"Result {origin} has no throughput to put a cost on.");
         }
 
-        HourlyCharge charge = CostCalculator.Charge(offer, GpusUsed(doc));
         double? perJob = JobsPerSecond(doc) is { } jobs ? CostCalculator.UsdPerJob(charge.UsdPerHour, jobs) : null;
         return new CostLine(offer, charge, t.PerSecond, t.Unit, CostCalculator.UsdPerMillion(charge.UsdPerHour, t.PerSecond), perJob);
     }

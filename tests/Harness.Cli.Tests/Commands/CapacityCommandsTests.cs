@@ -117,6 +117,32 @@ public sealed class CapacityCommandsTests : IDisposable
     }
 
     [Fact]
+    public void Cost_of_a_priced_agents_result_uses_its_own_price_and_says_so()
+    {
+        // An agents point priced at run time (--instance aws/p5.48xlarge) on a machine whose card the catalog does not know.
+        string path = Path.Combine(CliRunner.RepoRoot, "tests", "fixtures", "report", "agents-sweep", "w1.json");
+        ResultDocument doc = ResultReader.ReadDocument(path);
+        double perJob = doc.Metrics.Value(Harness.Metrics.MetricCatalog.UsdPerJob)!.Value;
+        string outFile = Path.Combine(_dir, "own.json");
+
+        var (code, output, error) = CliRunner.Run("cost", path, "--out", outFile);
+
+        Assert.True(code == 0, error);
+        string said = "Priced with the result's own price (config.price, set when it ran): aws/p5.48xlarge, 55.04 USD/h (2026-09-19";
+        Assert.Contains(said, output, StringComparison.Ordinal);
+        Assert.Contains("charged 6.88 $/h (1 of 8 GPUs of 55.04 USD/h)", output, StringComparison.Ordinal);
+        Assert.Contains("$/job", output, StringComparison.Ordinal);
+        using JsonDocument lines = JsonDocument.Parse(File.ReadAllText(outFile));
+        Assert.Equal(perJob, Assert.Single(lines.RootElement.EnumerateArray()).GetProperty("usd_per_job").GetDouble(), 6);
+
+        // A price given on the command line still wins over the result's own.
+        (code, output, error) = CliRunner.Run("cost", path, "--price", "8/gpu-h");
+        Assert.True(code == 0, error);
+        Assert.DoesNotContain("own price", output, StringComparison.Ordinal);
+        Assert.Contains("| --price |", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Cost_with_a_price_file_lacking_dates_is_exit_2()
     {
         string prices = Path.Combine(_dir, "prices.json");

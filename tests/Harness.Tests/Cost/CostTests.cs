@@ -110,6 +110,33 @@ public class CostTests
     }
 
     [Fact]
+    public void A_priced_result_is_costed_again_on_its_own_price_read_back_from_its_file()
+    {
+        var agent = new ResultDocument
+        {
+            Backend = "torch:cuda",
+            Metrics = new ResultMetrics { ThroughputPerS = 100, ThroughputUnit = "tokens", Extra = new() { ["jobs_per_hour"] = 1800.0 } },
+        };
+        Assert.Null(ResultCost.Recorded(agent, "a.json"));
+        PriceOffer p5 = PriceCatalog.Default.Get("p5.48xlarge", new PriceAgePolicy(Today));
+        ResultCost.Annotate(agent, p5);
+        ResultDocument read = System.Text.Json.JsonSerializer.Deserialize<ResultDocument>(ResultJson.Serialize(agent), ResultJson.Options)!;
+
+        // The charge it was priced at (1 of p5's 8 GPUs: 6.88 $/h), not the whole instance a bare price would give.
+        CostLine line = ResultCost.Recorded(read, "a.json")!;
+        CostLine direct = ResultCost.Compute(agent, p5, "a.json");
+        Assert.Equal(("aws/p5.48xlarge", 55.04, new DateOnly(2026, 9, 19)), (line.Offer.Id, line.Offer.Price.Usd, line.Offer.Price.Date));
+        Assert.Equal((direct.Charge.UsdPerHour, direct.Charge.Basis), (line.Charge.UsdPerHour, line.Charge.Basis));
+        Assert.Equal(direct.UsdPerJob!.Value, line.UsdPerJob!.Value, 12);
+        Assert.Equal(direct.UsdPerMillion, line.UsdPerMillion, 9);
+        Assert.Contains("own price (config.price", CostReport.RecordedLine(line), StringComparison.Ordinal);
+
+        read.Config["price"] = new Dictionary<string, object?> { ["instance"] = "x", ["value"] = 3.0, ["unit"] = "USD/h" };
+        var e = Assert.Throws<HarnessException>(() => ResultCost.Recorded(read, "a.json"));
+        Assert.Contains("lacks one of instance, value, unit, date and source", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_result_without_throughput_gets_no_cost_and_a_cost_request_is_bad_input()
     {
         var doc = new ResultDocument { Backend = "onnx:cpu" };
