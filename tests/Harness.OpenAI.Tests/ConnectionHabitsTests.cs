@@ -17,7 +17,7 @@ namespace Harness.OpenAI.Tests;
 /// </summary>
 public sealed class ConnectionHabitsTests : IAsyncLifetime
 {
-    /// <summary>How long the closing server waits after a response before it closes: long enough for the client to send the next request.</summary>
+    /// <summary>How long the closing server waits after a response before it closes: time for the client to send again.</summary>
     private static readonly TimeSpan CloseDelay = TimeSpan.FromMilliseconds(300);
 
     private readonly ConcurrentDictionary<string, int> _perConnection = new();
@@ -186,7 +186,8 @@ public sealed class ConnectionHabitsTests : IAsyncLifetime
 
         (int code, string stdout, string stderr) = GenerateOverHttpTests.Run(
             "run", "generate", "--backend", $"openai:{_server.BaseUrl}", "--dataset", "synthetic:in=8,out=2", "--scenario", "concurrency:2",
-            "--duration", "0.2s", "--warmup", "0s", "--min-requests", "500", "--tail", "p50", "--server-metrics", "off", "--no-telemetry", "--out", path);
+            "--duration", "0.2s", "--warmup", "0s", "--min-requests", "500", "--tail", "p50", "--server-metrics", "off", "--no-telemetry",
+            "--out", path);
 
         Assert.True(File.Exists(path), $"exit {code}: {stderr}\n{stdout}");
         Assert.Empty(ResultSchema.Validate(File.ReadAllText(path)));
@@ -246,7 +247,8 @@ public sealed class ConnectionHabitsTests : IAsyncLifetime
     private static StreamingClientTests.TestStream RunOne(OpenAiEndpoint endpoint, StreamingClientTests.TestStream? stream = null)
     {
         stream ??= new StreamingClientTests.TestStream();
-        endpoint.Run(new LlmRequest { PromptTokens = 2, MaxNewTokens = 2, Messages = [LlmMessage.User("hello there")] }, stream, CancellationToken.None);
+        var request = new LlmRequest { PromptTokens = 2, MaxNewTokens = 2, Messages = [LlmMessage.User("hello there")] };
+        endpoint.Run(request, stream, CancellationToken.None);
         return stream;
     }
 }
