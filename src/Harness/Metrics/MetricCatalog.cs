@@ -119,8 +119,9 @@ public static class MetricCatalog
     public static readonly MetricDefinition ConnectionRetries = new(
         "connection_retries", "count", Better.Neither,
         "requests of the window sent a second time, on a fresh connection, because the reused connection they went out on died before any "
-        + "byte of the response (the server had closed or reset it; serving.connection_retries counts the reasons); such a request is not "
-        + "failed, and its TTFT and latency count from its first send (ttft_from_send_ms, latency_from_send_ms) as from its scheduled time")
+        + "byte of the response (the server had closed or reset it; serving.connection_retries has the reasons); its second send decides "
+        + "whether it ends ok, and its TTFT and latency count from its first send (ttft_from_send_ms, latency_from_send_ms) as from its "
+        + "scheduled time (ttft_ms, latency_ms)")
     {
         Label = "connection retries",
         Format = "0",
