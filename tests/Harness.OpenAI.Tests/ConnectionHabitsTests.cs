@@ -18,7 +18,7 @@ namespace Harness.OpenAI.Tests;
 public sealed class ConnectionHabitsTests : IAsyncLifetime
 {
     /// <summary>How long the closing server waits after a response before it closes: time for the client to send again.</summary>
-    private static readonly TimeSpan CloseDelay = TimeSpan.FromMilliseconds(300);
+    private static readonly TimeSpan CloseDelay = TimeSpan.FromMilliseconds(100);
 
     private readonly ConcurrentDictionary<string, int> _perConnection = new();
     private readonly ConcurrentQueue<long> _closedAt = new();
@@ -36,11 +36,13 @@ public sealed class ConnectionHabitsTests : IAsyncLifetime
     [Fact]
     public void A_request_on_a_connection_the_server_closed_is_sent_again_on_a_fresh_one_with_ttft_from_its_first_send()
     {
-        _server.Handler = ClosesAfterEachResponse(CloseDelay);
+        var second = new StreamingClientTests.TestStream();
+        // The server closes once the client is sending its second request, however long the client took to get there.
+        _server.Handler = ClosesAfterEachResponse(CloseDelay, () => second.AdmittedAt != 0);
         using var endpoint = new OpenAiEndpoint(_server.BaseUrl, "test-model", new OpenAiSettings(), null);
 
         StreamingClientTests.TestStream first = RunOne(endpoint);
-        StreamingClientTests.TestStream second = RunOne(endpoint);
+        RunOne(endpoint, second);
 
         Assert.Null(first.Error);
         Assert.Null(first.Record.ConnectionRetry);
@@ -204,10 +206,19 @@ public sealed class ConnectionHabitsTests : IAsyncLifetime
         Assert.Contains($"Connection retries: {retries:0} (", stdout, StringComparison.Ordinal);
     }
 
-    /// <summary>Answers, then closes the connection <paramref name="delay"/> later without having said so (no Connection: close).</summary>
-    private Func<HttpContext, JsonElement, Task> ClosesAfterEachResponse(TimeSpan delay) => async (ctx, body) =>
+    /// <summary>
+    /// Answers, then closes the connection <paramref name="delay"/> later (once <paramref name="after"/> holds) without having said
+    /// so (no Connection: close).
+    /// </summary>
+    private Func<HttpContext, JsonElement, Task> ClosesAfterEachResponse(TimeSpan delay, Func<bool>? after = null) => async (ctx, body) =>
     {
         await Reply(ctx, body);
+        var until = DateTime.UtcNow.AddSeconds(10);
+        while (after is not null && !after() && DateTime.UtcNow < until)
+        {
+            await Task.Delay(1);
+        }
+
         await Task.Delay(delay);
         _closedAt.Enqueue(System.Diagnostics.Stopwatch.GetTimestamp());
         CloseAfterThis(ctx);
