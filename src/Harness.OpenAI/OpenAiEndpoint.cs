@@ -2,11 +2,13 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Harness.Datasets;
 using Harness.Decoding;
 using Harness.Engine;
+using Harness.OpenAI.Connections;
 using Harness.OpenAI.Streaming;
 
 namespace Harness.OpenAI;
@@ -17,7 +19,8 @@ namespace Harness.OpenAI;
 /// between the socket and the timestamps), parsed as it arrives (<see cref="EventStreamReader"/>) and
 /// recorded in the caller's <see cref="StreamRecord"/>: sent, headers, first byte, each event that
 /// carried tokens, end, usage. HTTP errors, resets, malformed chunks, an early end and the timeout
-/// fail the request with their reason; nothing is retried. The server batches on its own, so this
+/// fail the request with their reason; the one retry is a request whose reused connection died before
+/// its response began (<see cref="Send"/>). The server batches on its own, so this
 /// endpoint has no batch slots and no device to observe. The API key goes into the Authorization
 /// header and nowhere else.
 /// </summary>
@@ -36,6 +39,9 @@ public sealed class OpenAiEndpoint : ILlmEndpoint
     private readonly ITokenCounter? _tokenizer;
     private readonly TimeSpan _timeout;
     private readonly ConcurrentDictionary<LlmRequest, CancellationTokenSource> _submitted = new();
+
+    /// <summary>The client for a request sent again: a fresh connection each time, closed after its response.</summary>
+    private readonly Lazy<HttpClient> _fresh = new(() => CreateClient(reuse: false));
 
     public OpenAiEndpoint(Uri baseUrl, string model, OpenAiSettings settings, string? apiKey, IClock? clock = null, ITokenCounter? tokenizer = null, TimeSpan? timeout = null)
     {
@@ -81,18 +87,43 @@ public sealed class OpenAiEndpoint : ILlmEndpoint
     public TimeSpan DriverCpu => TimeSpan.Zero;
 
     /// <summary>A client for one server: no proxy (the server is measured, not a proxy), no decompression, no connection limit; TLS with the system's trust store.</summary>
-    public static HttpClient CreateClient() =>
+    public static HttpClient CreateClient() => CreateClient(reuse: true);
+
+    /// <summary>
+    /// The client, its connections made by <see cref="Connect"/> (<see cref="KeepAliveConnection"/>: the
+    /// server's Keep-Alive max is followed, and a failed send knows whether its connection was reused).
+    /// Without <paramref name="reuse"/> every request gets a fresh connection, closed after its response.
+    /// </summary>
+    internal static HttpClient CreateClient(bool reuse) =>
         new(new SocketsHttpHandler
         {
             UseProxy = false,
             AutomaticDecompression = DecompressionMethods.None,
             MaxConnectionsPerServer = int.MaxValue,
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(90),
+            PooledConnectionLifetime = reuse ? System.Threading.Timeout.InfiniteTimeSpan : TimeSpan.Zero,
             ConnectTimeout = TimeSpan.FromSeconds(10),
+            ConnectCallback = Connect,
         }, disposeHandler: true)
         {
             Timeout = System.Threading.Timeout.InfiniteTimeSpan,
         };
+
+    /// <summary>SocketsHttpHandler's default connect (a dual-mode TCP socket, no Nagle), as a <see cref="KeepAliveConnection"/>.</summary>
+    private static async ValueTask<Stream> Connect(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
+    {
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(context.DnsEndPoint, cancellationToken).ConfigureAwait(false);
+            return new KeepAliveConnection(socket, inspect: context.InitialRequestMessage.RequestUri?.Scheme == Uri.UriSchemeHttp);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
 
     /// <summary>Runs the request on a thread of its own (the agents' steps); <see cref="Run"/> is the same on the caller's thread.</summary>
     public void Submit(LlmRequest request, ILlmStream stream)
@@ -148,6 +179,10 @@ public sealed class OpenAiEndpoint : ILlmEndpoint
         }
 
         _http.Dispose();
+        if (_fresh.IsValueCreated)
+        {
+            _fresh.Value.Dispose();
+        }
     }
 
     public void Run(LlmRequest request, ILlmStream stream, CancellationToken cancellationToken)
@@ -158,19 +193,15 @@ public sealed class OpenAiEndpoint : ILlmEndpoint
         ThreadBuffers buffers = t_buffers ??= new ThreadBuffers();
         using var timeout = new CancellationTokenSource(_timeout);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
-        using var message = new HttpRequestMessage(HttpMethod.Post, _route) { Content = Body(request, buffers) };
-        message.Headers.Accept.Add(EventStream);
-        if (_apiKey is not null)
-        {
-            message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _apiKey);
-        }
-
+        WriteBody(request, buffers);
+        using HttpRequestMessage message = Message(buffers);
+        HttpRequestMessage? again = null;
         record.Sent = _clock.Timestamp;
         stream.Admitted(request, record.Sent);
         HttpResponseMessage? response = null;
         try
         {
-            response = _http.Send(message, HttpCompletionOption.ResponseHeadersRead, linked.Token);
+            response = Send(message, buffers, record, ref again, linked.Token);
             record.Headers = _clock.Timestamp;
             record.Status = (int)response.StatusCode;
             if (!response.IsSuccessStatusCode)
@@ -212,8 +243,63 @@ public sealed class OpenAiEndpoint : ILlmEndpoint
         finally
         {
             response?.Dispose();
+            again?.Dispose();
             record.KeepText = keepText;
         }
+    }
+
+    /// <summary>
+    /// Sends the request. When the reused connection it went out on died before one byte of the response
+    /// came back (the server had closed it: llama.cpp's server closes after each streamed response while
+    /// its Keep-Alive says otherwise), sends it once more on a fresh connection, as curl and the OpenAI
+    /// SDKs do, and notes why in <see cref="StreamRecord.ConnectionRetry"/>. Never after a byte of the
+    /// response, never for a fresh connection's failure, never for an HTTP error status; the record's
+    /// send time stays the first send's.
+    /// </summary>
+    private HttpResponseMessage Send(
+        HttpRequestMessage message, ThreadBuffers buffers, StreamRecord record, ref HttpRequestMessage? again, CancellationToken token)
+    {
+        ConnectionUse use = buffers.Use;
+        use.Clear();
+        ConnectionUse.Current = use;
+        try
+        {
+            return _http.Send(message, HttpCompletionOption.ResponseHeadersRead, token);
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException
+            && !token.IsCancellationRequested && use.Reused && use.NothingReceived)
+        {
+            record.ConnectionRetry = RetryReason(e);
+            use.Clear();
+            again = Message(buffers);
+            return _fresh.Value.Send(again, HttpCompletionOption.ResponseHeadersRead, token);
+        }
+        finally
+        {
+            ConnectionUse.Current = null;
+        }
+    }
+
+    /// <summary>Why a reused connection failed before the response: the server had closed it (end of stream), or reset it.</summary>
+    private static string RetryReason(Exception e)
+    {
+        for (Exception? x = e; x is not null; x = x.InnerException)
+        {
+            switch (x)
+            {
+                case HttpIOException { HttpRequestError: HttpRequestError.ResponseEnded }:
+                    return "closed before the response";
+                case SocketException { SocketErrorCode: SocketError.ConnectionReset or SocketError.ConnectionAborted }:
+                case SocketException { SocketErrorCode: SocketError.Shutdown }:
+                    return "reset before the response";
+                case SocketException s:
+                    return $"{s.SocketErrorCode} before the response";
+            }
+        }
+
+        return e is HttpRequestException { HttpRequestError: not HttpRequestError.Unknown and var error }
+            ? $"{error} before the response"
+            : "failed before the response";
     }
 
     private static readonly MediaTypeWithQualityHeaderValue EventStream = new("text/event-stream");
@@ -304,7 +390,22 @@ public sealed class OpenAiEndpoint : ILlmEndpoint
         stream.Completed(request, LlmCompletion.Cancelled, record.End);
     }
 
-    private ReadOnlyMemoryContent Body(LlmRequest request, ThreadBuffers buffers)
+    /// <summary>The POST of the body in <paramref name="buffers"/>: an event stream asked for, the key in its header.</summary>
+    private HttpRequestMessage Message(ThreadBuffers buffers)
+    {
+        var content = new ReadOnlyMemoryContent(buffers.Body.WrittenMemory);
+        content.Headers.ContentType = JsonType;
+        var message = new HttpRequestMessage(HttpMethod.Post, _route) { Content = content };
+        message.Headers.Accept.Add(EventStream);
+        if (_apiKey is not null)
+        {
+            message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _apiKey);
+        }
+
+        return message;
+    }
+
+    private void WriteBody(LlmRequest request, ThreadBuffers buffers)
     {
         ArrayBufferWriter<byte> output = buffers.Body;
         output.ResetWrittenCount();
@@ -356,9 +457,6 @@ public sealed class OpenAiEndpoint : ILlmEndpoint
 
         json.WriteEndObject();
         json.Flush();
-        var content = new ReadOnlyMemoryContent(output.WrittenMemory);
-        content.Headers.ContentType = JsonType;
-        return content;
     }
 
     private static readonly MediaTypeHeaderValue JsonType = new("application/json");
@@ -458,5 +556,7 @@ public sealed class OpenAiEndpoint : ILlmEndpoint
         public byte[] Read { get; } = new byte[ReadBuffer];
 
         public EventStreamReader Reader { get; } = new();
+
+        public ConnectionUse Use { get; } = new();
     }
 }

@@ -139,6 +139,11 @@ internal sealed class EndpointRequests : IDisposable
             w.SendLag.Record(Math.Max(0, r.Sent - ctx.ScheduledTimestamp));
         }
 
+        if (_measuring && r.ConnectionRetry is { } retry)
+        {
+            w.Retries[retry] = w.Retries.GetValueOrDefault(retry) + 1;
+        }
+
         if (history is not null)
         {
             lock (_sessions)
@@ -211,6 +216,7 @@ internal sealed class EndpointRequests : IDisposable
             new(MetricCatalog.ClientCpuCores, window > 0 ? cpu / window : null, "worker threads' CPU while their requests ran; the dispatcher and the engine's bookkeeping are not counted"),
             new(MetricCatalog.ClientCpuUsPerToken, run.OutputUnits > 0 ? cpu * 1e6 / run.OutputUnits : null),
             new(MetricCatalog.OutputLengthHeld, checkedHeld > 0 ? (double)held / checkedHeld : null, $"held with {_connection?.OutputLengthControl ?? "none"}"),
+            new(MetricCatalog.ConnectionRetries, _workers.Sum(w => w.Retries.Values.Sum())),
         ];
     }
 
@@ -292,6 +298,11 @@ internal sealed class EndpointRequests : IDisposable
             foreach ((string k, long v) in w.FinishReasons)
             {
                 report.FinishReasons[k] = report.FinishReasons.GetValueOrDefault(k) + v;
+            }
+
+            foreach ((string k, long v) in w.Retries)
+            {
+                report.ConnectionRetries[k] = report.ConnectionRetries.GetValueOrDefault(k) + v;
             }
 
             source = w.Source ?? source;
@@ -425,6 +436,9 @@ internal sealed class EndpointRequests : IDisposable
         public EventTokenSource? Source { get; private set; }
 
         public Dictionary<string, long> FinishReasons { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Requests of the window sent again on a fresh connection, by reason, ok or not.</summary>
+        public Dictionary<string, long> Retries { get; } = new(StringComparer.Ordinal);
 
         public void Count(StreamRecord r, PromptItem item, long due)
         {

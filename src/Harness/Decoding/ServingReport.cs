@@ -73,6 +73,9 @@ public sealed class ServingReport
 
     public Dictionary<string, long> FinishReasons { get; set; } = [];
 
+    /// <summary>Requests sent again on a fresh connection because their reused one died before the response, by reason.</summary>
+    public Dictionary<string, long> ConnectionRetries { get; set; } = [];
+
     /// <summary>CPU seconds of the client's threads in the window.</summary>
     public double ClientCpuS { get; set; }
 

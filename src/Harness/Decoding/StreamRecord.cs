@@ -97,6 +97,13 @@ public sealed class StreamRecord
     /// <summary>True when the failure was the request timeout.</summary>
     public bool TimedOut { get; set; }
 
+    /// <summary>
+    /// Why the request was sent a second time on a fresh connection (its reused connection died before
+    /// any byte of the response: "closed before the response", "reset before the response"); null when
+    /// it was sent once. <see cref="Sent"/> stays the first send.
+    /// </summary>
+    public string? ConnectionRetry { get; set; }
+
     /// <summary>Keep the generated text (the agents thread it into the next turn; the tokenizer re-counts it).</summary>
     public bool KeepText { get; set; }
 
@@ -138,7 +145,7 @@ public sealed class StreamRecord
         Sent = Headers = FirstByte = End = 0;
         Status = EventCount = EmptyEvents = Comments = ClientTokens = 0;
         Done = TimedOut = false;
-        FinishReason = Failure = null;
+        FinishReason = Failure = ConnectionRetry = null;
         PromptTokens = CompletionTokens = CachedTokens = null;
         TokensFrom = EventTokenSource.Events;
         Text.Clear();

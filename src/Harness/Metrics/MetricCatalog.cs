@@ -84,11 +84,14 @@ public static class MetricCatalog
 
     public static readonly MetricDefinition TtftFromSendMs = Distribution(
         "ttft_from_send_ms", "TTFT from send", null,
-        "first token of any kind on the host minus the moment the request was handed to the HTTP stack (ttft_ms counts from the scheduled send, so queueing in the client counts there)");
+        "first token of any kind on the host minus the moment the request was first handed to the HTTP stack (a request sent again "
+        + "after its reused connection died counts from its first send; ttft_ms counts from the scheduled send, so queueing in the "
+        + "client counts there)");
 
     public static readonly MetricDefinition LatencyFromSendMs = Distribution(
         "latency_from_send_ms", "latency from send", null,
-        "end of the response minus the moment the request was sent; latency_ms counts from the scheduled send (coordinated-omission free)");
+        "end of the response minus the moment the request was first sent (its first send when it was sent again); "
+        + "latency_ms counts from the scheduled send (coordinated-omission free)");
 
     public static readonly MetricDefinition SendLagMs = Distribution(
         "send_lag_ms", "send lag", "harness_result_send_lag_seconds",
@@ -112,6 +115,17 @@ public static class MetricCatalog
     public static readonly MetricDefinition OutputLengthHeld = Fraction(
         "output_length_held", "output length held",
         "ok requests whose generated tokens (the server's usage, else the client's count) equal the max_tokens asked for / ok requests", null);
+
+    public static readonly MetricDefinition ConnectionRetries = new(
+        "connection_retries", "count", Better.Neither,
+        "requests of the window sent a second time, on a fresh connection, because the reused connection they went out on died before any "
+        + "byte of the response (the server had closed or reset it; serving.connection_retries has the reasons); its second send decides "
+        + "whether it ends ok, and its TTFT and latency count from its first send (ttft_from_send_ms, latency_from_send_ms) as from its "
+        + "scheduled time (ttft_ms, latency_ms)")
+    {
+        Label = "connection retries",
+        Format = "0",
+    };
 
     // Energy over the window.
     public static readonly MetricDefinition EnergyJ = new(

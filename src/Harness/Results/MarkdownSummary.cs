@@ -55,6 +55,15 @@ public static class MarkdownSummary
             sb.Append(c, $"Server ({server.Server}, {server.Scrapes} scrapes): {string.Join(", ", parts)}\n");
         }
 
+        if (m.Value(MetricCatalog.ConnectionRetries) is > 0 and var retries)
+        {
+            IEnumerable<string> reasons = (doc.Serving?.ConnectionRetries ?? []).OrderByDescending(r => r.Value)
+                .Select(r => string.Create(c, $"{r.Key} x{r.Value}"));
+            string why = string.Join(", ", reasons);
+            sb.Append(c, $"Connection retries: {retries:0} ({why}): sent again once on a fresh connection after a reused one ");
+            sb.Append("died before the response; not failed, TTFT from the first send.\n");
+        }
+
         Energy(sb, doc);
         var derived = DerivedShown.Select(d => (Metric: d, Value: m.Value(d))).Where(x => x.Value is not null).ToList();
         if (derived.Count > 0)
