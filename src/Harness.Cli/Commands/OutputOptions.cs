@@ -40,7 +40,9 @@ internal sealed class OutputOptions
 
     public Option<int?> ServerPid { get; } = new(ServerProcessLocator.PidOption)
     {
-        Description = "The server under test's process (with its children), when the URL's port does not lead to it: a server behind a proxy or in a container. By default a loopback URL is traced to the process listening on its port; its CPU is reported and not counted as disturbance.",
+        Description = "The server under test's process (with its children), when the URL's port does not lead to it: a server behind"
+            + " a proxy or in a container. By default a loopback URL is traced to the process listening on its port;"
+            + " its CPU is reported and not counted as disturbance.",
     };
 
     public Option<bool> AllowNoisy { get; } = new("--allow-noisy") { Description = "Keep a run disturbed beyond --max-interference valid, flagged as noisy in every view (compare then does not refuse it)." };
@@ -68,7 +70,9 @@ internal sealed class OutputOptions
         Prices.Resolve(parse).Chosen,
         DisturbanceLimits.Parse(parse.GetValue(MaxInterference) ?? [], parse.GetValue(AllowNoisy)))
     {
-        ServerPid = parse.GetValue(ServerPid) is < 1 ? throw HarnessException.BadInput($"{ServerProcessLocator.PidOption} must be a process id (1 or more).") : parse.GetValue(ServerPid),
+        ServerPid = parse.GetValue(ServerPid) is < 1
+            ? throw HarnessException.BadInput($"{ServerProcessLocator.PidOption} must be a process id (1 or more).")
+            : parse.GetValue(ServerPid),
     };
 
     private TelemetryOptions BuildTelemetry(ParseResult parse)

@@ -33,11 +33,14 @@ internal static class TimelineViews
             "No server published latency histograms in these results (serving.server_metrics: ttft, inter_token_latency, e2e_latency, queue_time).",
             "The server's means are exact (its histogram's sum over count in the window); its percentiles are interpolated within its buckets, as histogram_quantile does, so one that falls in a wide bucket says little (vLLM's first end-to-end bucket is 0 to 300 ms: anything in it reads 150 ms). The client's figures are over the requests it measured, from their scheduled send. A gap between the means is time outside the server's clock: the network, the client, or queueing before the server counted the request.");
         page.View("server-process", "The server's CPU and memory", ServerProcess(runs),
-            "No result read a server on this machine: a run against a loopback openai:URL (or with --server-pid) records its process tree in telemetry.server.",
-            "Read from /proc with the CPU telemetry: the process listening on the URL's port (or --server-pid) and its children, utime + stime over the window and the highest summed RSS. The server's CPU is not counted among the other processes (quiet_host). A remote server is not measured, and its note says so.");
+            "No result read a server on this machine: a run against a loopback openai:URL (or with --server-pid) records its process"
+            + " tree in telemetry.server.",
+            "Read from /proc with the CPU telemetry: the process listening on the URL's port (or --server-pid) and its children,"
+            + " utime + stime over the window and the highest summed RSS. The server's CPU is not counted among the other processes"
+            + " (quiet_host). A remote server is not measured, and its note says so.");
     }
 
-    /// <summary>The server under test's process tree (telemetry.server) beside the client's CPU and the other processes; null when no result read one.</summary>
+    /// <summary>The server under test (telemetry.server) beside the client's CPU and the other processes; null when none.</summary>
     private static string? ServerProcess(RunSet runs)
     {
         var c = CultureInfo.InvariantCulture;
@@ -51,7 +54,7 @@ internal static class TimelineViews
             }
 
             ResultMetrics m = r.Document.Metrics;
-            string who = server.Pids.Count == 0 ? "-" : $"PID {string.Join(", ", server.Pids)} {server.Command} ({server.How}{(server.Processes is > 1 ? $", {server.Processes} processes" : "")})";
+            string who = server.Pids.Count == 0 ? "-" : MarkdownSummary.ServerWho(server);
             rows.Add([
                 runs.Label(r), who, N(server.CpuCores, "0.###"), N(m.Value(MetricCatalog.ServerCpuSPerToken) * 1000, "0.###"),
                 N(server.RssPeakBytes / (1024.0 * 1024), "0"), N(m.Value(MetricCatalog.ClientCpuCores), "0.###"),
@@ -60,7 +63,9 @@ internal static class TimelineViews
         }
 
         return rows.Count == 0 ? null : HtmlPage.Table(
-            ["run", "server", "server cores", "server CPU ms per token", "server peak RSS MiB", "client cores", "other processes cores", "note"], rows);
+            ["run", "server", "server cores", "server CPU ms per token", "server peak RSS MiB", "client cores", "other processes cores",
+                "note"],
+            rows);
     }
 
     /// <summary>The server's own latency histograms over the window, each beside the client's measurement of the same quantity; null when no server published one.</summary>

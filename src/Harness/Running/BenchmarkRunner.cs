@@ -118,8 +118,13 @@ public sealed class BenchmarkRunner
         ResultWriter.EnsureWritable(path);
 
         var warnings = new List<string>();
+
+        // The server under test is found here, before the run: its scan of /proc is not in the window.
         using TelemetrySampler? sampler = telemetryOptions.Enabled
-            ? new TelemetrySampler(DefaultTelemetrySources.Create(_clock, nvml, server: ServerProcessLocator.Locate(measurement.ServerUrl, output.ServerPid)), _clock, telemetryOptions.Interval)
+            ? new TelemetrySampler(
+                DefaultTelemetrySources.Create(_clock, nvml, ServerProcessLocator.Locate(measurement.ServerUrl, output.ServerPid)),
+                _clock,
+                telemetryOptions.Interval)
             : null;
         HarnessMetrics? metrics = metricsOptions.Any ? new HarnessMetrics(measurement.Labels, _clock, sampler) : null;
 

@@ -53,7 +53,7 @@ public sealed partial class CpuSource : ITelemetrySource
     /// <param name="clockFrequency">Ticks per second of the timestamps passed to <see cref="Sample"/>.</param>
     /// <param name="files">The file system; fixed text in tests.</param>
     /// <param name="clockTicksPerSecond">USER_HZ of /proc times; null asks sysconf (100 nearly everywhere).</param>
-    /// <param name="server">The server under test on this machine, read with every reading and not counted among the other processes.</param>
+    /// <param name="server">The server under test on this machine, read at every reading, not counted among the other processes.</param>
     /// <param name="ownPid">This process's PID as /proc names it (tests fake it); a server inside this process is not read twice.</param>
     public CpuSource(
         long clockFrequency,
@@ -341,7 +341,8 @@ public sealed partial class CpuSource : ITelemetrySource
     {
         double total = b.TotalTicks - a.TotalTicks;
         double server = double.IsFinite(b.ServerCpuS - a.ServerCpuS) ? b.ServerCpuS - a.ServerCpuS : 0;
-        double other = (b.UserSystemTicks - a.UserSystemTicks - (b.OwnWithChildrenS - a.OwnWithChildrenS + server) * _clockTicksPerSecond) / total;
+        double measured = b.OwnWithChildrenS - a.OwnWithChildrenS + server;
+        double other = (b.UserSystemTicks - a.UserSystemTicks - measured * _clockTicksPerSecond) / total;
         return double.IsFinite(other) ? Math.Max(0, other) * _cores : double.NaN;
     }
 
@@ -485,7 +486,8 @@ public sealed partial class CpuSource : ITelemetrySource
             return (double.NaN, double.NaN, double.NaN);
         }
 
-        return (stat.OwnTicks / _clockTicksPerSecond, (stat.OwnTicks + stat.CUTime + stat.CSTime) / _clockTicksPerSecond, stat.RssPages * (double)_pageSize);
+        double withChildren = (stat.OwnTicks + stat.CUTime + stat.CSTime) / _clockTicksPerSecond;
+        return (stat.OwnTicks / _clockTicksPerSecond, withChildren, stat.RssPages * (double)_pageSize);
     }
 
     /// <summary>

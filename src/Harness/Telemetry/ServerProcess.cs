@@ -52,7 +52,7 @@ public static class ServerProcessLocator
         {
             return StatText(files, given) is { } stat
                 ? new ServerLocation { Url = url, Pids = [given], How = $"{PidOption} {given}", Command = ProcStat.Command(stat) }
-                : new ServerLocation { Url = url, NotMeasured = $"{NotMeasuredPrefix}{PidOption} {given} names no process this user can read" };
+                : NotMeasured(url, $"{PidOption} {given} names no process this user can read");
         }
 
         if (url is null)
@@ -62,41 +62,30 @@ public static class ServerProcessLocator
 
         if (!Uri.TryCreate(url, UriKind.Absolute, out Uri? uri))
         {
-            return new ServerLocation { Url = url, NotMeasured = $"{NotMeasuredPrefix}'{url}' is not a URL" };
+            return NotMeasured(url, $"'{url}' is not a URL");
         }
 
         if (!uri.IsLoopback)
         {
-            return new ServerLocation
-            {
-                Url = url,
-                NotMeasured = $"{NotMeasuredPrefix}{uri.Host} is not this machine (a server here behind another address: give {PidOption})",
-            };
+            return NotMeasured(url, $"{uri.Host} is not this machine (a server here behind another address: give {PidOption})");
         }
 
         IReadOnlySet<long> inodes = ListeningInodes(files, uri.Port);
         if (inodes.Count == 0)
         {
-            return new ServerLocation { Url = url, NotMeasured = $"{NotMeasuredPrefix}no socket listens on port {uri.Port} here (/proc/net/tcp, tcp6)" };
+            return NotMeasured(url, $"no socket listens on port {uri.Port} here (/proc/net/tcp, tcp6)");
         }
 
         List<int> owners = SocketOwners(files, inodes).ToList();
         if (owners.Remove(self) && owners.Count == 0)
         {
-            return new ServerLocation
-            {
-                Url = url,
-                NotMeasured = $"{NotMeasuredPrefix}port {uri.Port} is served by this process itself, so its CPU is the harness's own (telemetry.cpu)",
-            };
+            return NotMeasured(url, $"port {uri.Port} is served by this process itself, so its CPU is the harness's own (telemetry.cpu)");
         }
 
         if (owners.Count == 0)
         {
-            return new ServerLocation
-            {
-                Url = url,
-                NotMeasured = $"{NotMeasuredPrefix}port {uri.Port} listens, but no process this user can read holds the socket (another user's, or a container's: give {PidOption})",
-            };
+            return NotMeasured(url, $"port {uri.Port} listens, but no process this user can read holds the socket"
+                + $" (another user's, or a container's: give {PidOption})");
         }
 
         // Forked workers share the listening socket: keep the ones whose parent is not an owner too.
@@ -110,6 +99,8 @@ public static class ServerProcessLocator
             Command = StatText(files, roots[0]) is { } text ? ProcStat.Command(text) : null,
         };
     }
+
+    private static ServerLocation NotMeasured(string? url, string why) => new() { Url = url, NotMeasured = NotMeasuredPrefix + why };
 
     /// <summary>Inodes of the sockets in state LISTEN on <paramref name="port"/>, IPv4 and IPv6, any address.</summary>
     public static IReadOnlySet<long> ListeningInodes(ISystemFiles files, int port)
@@ -127,7 +118,8 @@ public static class ServerProcessLocator
                 }
 
                 int colon = f[1].LastIndexOf(':');
-                if (colon > 0 && int.TryParse(f[1].AsSpan(colon + 1), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out int p) && p == port
+                var invariant = CultureInfo.InvariantCulture;
+                if (colon > 0 && int.TryParse(f[1].AsSpan(colon + 1), NumberStyles.HexNumber, invariant, out int p) && p == port
                     && long.TryParse(f[9], NumberStyles.None, CultureInfo.InvariantCulture, out long inode) && inode > 0)
                 {
                     inodes.Add(inode);
@@ -138,7 +130,7 @@ public static class ServerProcessLocator
         return inodes;
     }
 
-    /// <summary>PIDs holding a descriptor on one of <paramref name="inodes"/>; processes of other users are not readable and are skipped.</summary>
+    /// <summary>PIDs holding a descriptor on one of <paramref name="inodes"/>; other users' processes are unreadable and skipped.</summary>
     public static IEnumerable<int> SocketOwners(ISystemFiles files, IReadOnlySet<long> inodes)
     {
         var targets = inodes.Select(i => string.Create(CultureInfo.InvariantCulture, $"socket:[{i}]")).ToHashSet(StringComparer.Ordinal);
@@ -155,7 +147,7 @@ public static class ServerProcessLocator
         }
     }
 
-    /// <summary>The processes of <paramref name="roots"/>' trees that are alive now: the roots and every descendant (by parent PID).</summary>
+    /// <summary>The processes of <paramref name="roots"/>' trees alive now: the roots and every descendant (by parent PID).</summary>
     public static IReadOnlyList<int> Tree(ISystemFiles files, IReadOnlyCollection<int> roots)
     {
         var children = new Dictionary<int, List<int>>();
@@ -241,7 +233,8 @@ public sealed class ServerProcessTree
     private long _bootTicksAtFirst = -1;
     private bool _started;
 
-    public ServerProcessTree(ServerLocation location, ISystemFiles? files = null, double clockTicksPerSecond = 100, long? pageSize = null, int? ownPid = null)
+    public ServerProcessTree(
+        ServerLocation location, ISystemFiles? files = null, double clockTicksPerSecond = 100, long? pageSize = null, int? ownPid = null)
     {
         Location = location;
         _files = files ?? SystemFiles.Instance;
@@ -305,7 +298,8 @@ public sealed class ServerProcessTree
 
         _members = now;
         MostProcesses = Math.Max(MostProcesses, now.Count);
-        return now.Count == 0 ? (first ? double.NaN : _ticks / _clockTicksPerSecond, double.NaN) : (_ticks / _clockTicksPerSecond, rss * (double)_pageSize);
+        double cpu = first && now.Count == 0 ? double.NaN : _ticks / _clockTicksPerSecond;
+        return (cpu, now.Count == 0 ? double.NaN : rss * (double)_pageSize);
     }
 
     /// <summary>Clock ticks since boot now (/proc/uptime), to tell children born during the run; -1 when unreadable.</summary>
@@ -319,6 +313,7 @@ public sealed class ServerProcessTree
 
         string text = System.Text.Encoding.ASCII.GetString(_buffer, 0, n);
         int space = text.IndexOf(' ', StringComparison.Ordinal);
-        return double.TryParse(space > 0 ? text[..space] : text, NumberStyles.Float, CultureInfo.InvariantCulture, out double s) ? (long)(s * _clockTicksPerSecond) : -1;
+        bool read = double.TryParse(space > 0 ? text[..space] : text, NumberStyles.Float, CultureInfo.InvariantCulture, out double s);
+        return read ? (long)(s * _clockTicksPerSecond) : -1;
     }
 }

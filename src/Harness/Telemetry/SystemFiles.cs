@@ -75,7 +75,9 @@ public sealed class SystemFiles : ISystemFiles
     {
         try
         {
-            return Directory.Exists(path) ? Directory.EnumerateFileSystemEntries(path).Select(Path.GetFileName).OfType<string>().ToList() : [];
+            return Directory.Exists(path)
+                ? Directory.EnumerateFileSystemEntries(path).Select(Path.GetFileName).OfType<string>().ToList()
+                : [];
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

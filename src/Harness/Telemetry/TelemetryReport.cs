@@ -36,7 +36,10 @@ public sealed class TelemetryReport
     /// <summary>Every GPU plus the CPU packages: only where CPU package energy was readable.</summary>
     public EnergySummary? NodeEnergy { get; set; }
 
-    /// <summary>The server under test on this machine (run generate -b openai:URL, run agents --llm openai:URL): its CPU and memory, or why they were not measured.</summary>
+    /// <summary>
+    /// The server under test on this machine (run generate -b openai:URL, run agents --llm openai:URL):
+    /// its CPU and memory, or why they were not measured.
+    /// </summary>
     public ServerProcessTelemetry? Server { get; set; }
 
     /// <summary>What else used the machine in the window (other processes, steal, clocks, pressure, GPU neighbours) and the quiet-host verdict.</summary>

@@ -11,7 +11,10 @@ using Harness.Tests.Telemetry.Prometheus;
 
 namespace Harness.Tests.Results;
 
-/// <summary>Issue 24: the server under test's CPU reaches the result's metrics, the summary, --metrics and the report; a remote one says it was not measured.</summary>
+/// <summary>
+/// Issue 24: the server under test's CPU reaches the result's metrics, the summary, --metrics and the
+/// report; a remote one says it was not measured.
+/// </summary>
 public class ServerUnderTestViewsTests
 {
     private static ServerProcessTelemetry Measured() => new()
@@ -29,7 +32,12 @@ public class ServerUnderTestViewsTests
     private static ResultDocument Built(ServerProcessTelemetry server)
     {
         EngineResult run = Runs.Fake(requests: 50, tokens: 16);
-        var telemetry = new TelemetryReport { Enabled = true, Server = server, Disturbance = new DisturbanceReport { OtherProcessesCores = 0.05, ServerProcessCores = 1.25 } };
+        var telemetry = new TelemetryReport
+        {
+            Enabled = true,
+            Server = server,
+            Disturbance = new DisturbanceReport { OtherProcessesCores = 0.05, ServerProcessCores = 1.25 },
+        };
         return ResultBuilder.Build(run, "generate", "openai:http://127.0.0.1:8000/v1", null, telemetry: telemetry);
     }
 
@@ -53,26 +61,35 @@ public class ServerUnderTestViewsTests
         double msPerToken = doc.Metrics.Value(MetricCatalog.ServerCpuSPerToken)!.Value * 1000;
 
         Assert.Equal(
-            $"Server under test (PID 4321 llama-server, listens on port 8000, 2 processes): 1.25 cores, {msPerToken.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)} CPU-ms per output token, peak RSS 512 MiB (not counted as disturbance)",
+            "Server under test (PID 4321 llama-server, listens on port 8000, 2 processes): 1.25 cores, "
+            + $"{msPerToken.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)} CPU-ms per output token, "
+            + "peak RSS 512 MiB (not counted as disturbance)",
             line);
 
-        var remote = new ServerProcessTelemetry { Url = "http://10.0.0.9:8000/v1", Note = "server CPU not measured: 10.0.0.9 is not this machine (a server here behind another address: give --server-pid)" };
+        var remote = new ServerProcessTelemetry
+        {
+            Url = "http://10.0.0.9:8000/v1",
+            Note = "server CPU not measured: 10.0.0.9 is not this machine (a server here behind another address: give --server-pid)",
+        };
         ResultDocument far = Built(remote);
-        Assert.Contains("Server under test: server CPU not measured: 10.0.0.9 is not this machine", MarkdownSummary.Render(far), StringComparison.Ordinal);
+        string summary = MarkdownSummary.Render(far);
+        Assert.Contains("Server under test: server CPU not measured: 10.0.0.9 is not this machine", summary, StringComparison.Ordinal);
         Assert.Null(far.Metrics.Value(MetricCatalog.ServerCpuCores));
     }
 
     [Fact]
     public async Task Metrics_publishes_the_server_gauges_once_the_run_ended()
     {
-        var metrics = new HarnessMetrics(new RunLabels("openai:http://127.0.0.1:8000/v1", "generate", "poisson:1"), FakeClock.Milliseconds());
+        var labels = new RunLabels("openai:http://127.0.0.1:8000/v1", "generate", "poisson:1");
+        var metrics = new HarnessMetrics(labels, FakeClock.Milliseconds());
         ResultDocument doc = Built(Measured());
         metrics.SetResult(doc);
 
         string text = await HarnessMetricsTests.Export(metrics);
 
         Assert.Equal(1.25, HarnessMetricsTests.Value(text, "harness_result_server_cpu_cores"));
-        Assert.Equal(doc.Metrics.Value(MetricCatalog.ServerCpuSPerToken)!.Value, HarnessMetricsTests.Value(text, "harness_result_server_cpu_seconds_per_token"), 12);
+        double perToken = HarnessMetricsTests.Value(text, "harness_result_server_cpu_seconds_per_token");
+        Assert.Equal(doc.Metrics.Value(MetricCatalog.ServerCpuSPerToken)!.Value, perToken, 12);
         Assert.Equal(512.0 * 1024 * 1024, HarnessMetricsTests.Value(text, "harness_result_server_rss_peak_bytes"));
     }
 
@@ -80,15 +97,21 @@ public class ServerUnderTestViewsTests
     public void The_report_shows_the_server_beside_the_client_and_says_what_would_produce_it()
     {
         LoadedResult served = ReportFixtures.Served();
-        Assert.Contains("No result read a server on this machine", HtmlReportTests.Section(HtmlReport.Render([served]), "server-process"), StringComparison.Ordinal);
+        string absent = HtmlReportTests.Section(HtmlReport.Render([served]), "server-process");
+        Assert.Contains("No result read a server on this machine", absent, StringComparison.Ordinal);
 
-        served.Document.Telemetry = new TelemetryReport { Enabled = true, Server = Measured(), Disturbance = new DisturbanceReport { OtherProcessesCores = 0.05 } };
+        served.Document.Telemetry = new TelemetryReport
+        {
+            Enabled = true,
+            Server = Measured(),
+            Disturbance = new DisturbanceReport { OtherProcessesCores = 0.05 },
+        };
         served.Document.Metrics.Set(MetricCatalog.ServerCpuSPerToken, 0.004);
         string section = HtmlReportTests.Section(HtmlReport.Render([served]), "server-process");
 
         string row = Regex.Match(section, "<tr><td>[^<]*</td><td>PID 4321.*?</tr>").Value;
         Assert.Equal(
-            ["<td>PID 4321 llama-server (listens on port 8000, 2 processes)</td>", "<td>1.25</td>", "<td>4</td>", "<td>512</td>"],
+            ["<td>PID 4321 llama-server, listens on port 8000, 2 processes</td>", "<td>1.25</td>", "<td>4</td>", "<td>512</td>"],
             Regex.Matches(row, "<td>[^<]*</td>").Skip(1).Take(4).Select(m => m.Value));
     }
 }

@@ -7,14 +7,17 @@ using Harness.Trust.Disturbance;
 
 namespace Harness.Tests.Telemetry;
 
-/// <summary>Issue 24: the server under test found from its port (fake and real procfs), read with the CPU telemetry, and not counted as disturbance.</summary>
+/// <summary>
+/// Issue 24: the server under test found from its port (fake and real procfs), read with the CPU
+/// telemetry, and not counted as disturbance.
+/// </summary>
 public class ServerProcessTests
 {
     private const int Self = 4242;
     private readonly FakeSystemFiles _files = new();
     private readonly FakeClock _clock = FakeClock.Milliseconds();
 
-    /// <summary>A server (42) listening on 8000 with a worker (43) and its helper (44); a stranger (50) and another server (60) on 9000.</summary>
+    /// <summary>A server (42) on port 8000, its worker (43) and the worker's helper (44); a stranger (50); a server (60) on 9000.</summary>
     private void ServerOn8000()
     {
         _files.SetPidStat(42, ppid: 1, utime: 500, command: "llama-server");
@@ -99,7 +102,8 @@ public class ServerProcessTests
     {
         ServerOn8000();
         _files.Files["/proc/uptime"] = "100.00 50.00\n"; // 10,000 ticks since boot at the first reading
-        var tree = new ServerProcessTree(ServerProcessLocator.Locate("http://127.0.0.1:8000", null, _files, Self)!, _files, 100, 4096, Self);
+        ServerLocation at = ServerProcessLocator.Locate("http://127.0.0.1:8000", null, _files, Self)!;
+        var tree = new ServerProcessTree(at, _files, 100, 4096, Self);
 
         Assert.Equal(0, tree.Read(rescan: true).CpuSeconds); // the first reading is the baseline
 
@@ -125,7 +129,8 @@ public class ServerProcessTests
     {
         // Two cores at 100 ticks/s, 1 s: user+nice+system 150 ticks; the harness 40, the server 100, the rest 10.
         ServerOn8000();
-        (DisturbanceReport withServer, TelemetryReport report) = Measure(ServerProcessLocator.Locate("http://127.0.0.1:8000/v1", null, _files, Self));
+        ServerLocation? at = ServerProcessLocator.Locate("http://127.0.0.1:8000/v1", null, _files, Self);
+        (DisturbanceReport withServer, TelemetryReport report) = Measure(at);
         (DisturbanceReport without, _) = Measure(null);
 
         Assert.Equal(0.1, withServer.OtherProcessesCores!.Value, 6);
