@@ -8,7 +8,9 @@ namespace Harness.Telemetry;
 /// resident memory from /proc/self/stat, and package energy from /sys/class/powercap (RAPL) where
 /// readable. Also what disturbs a run (issue 18): the CPU time of every other process (the
 /// machine's user + nice + system time minus this process and the children it reaped), steal and
-/// interrupt time, the CPU clock (every second) and /proc/pressure. Reads bytes into reused
+/// interrupt time, the CPU clock (every second) and /proc/pressure. With a server under test on this
+/// machine (<see cref="ServerProcessTree"/>), its process tree is read at each reading and left out of
+/// the other processes (a scan of /proc for its children once a second). Reads bytes into reused
 /// buffers: a reading costs a few file reads and no parsing garbage.
 /// </summary>
 public sealed partial class CpuSource : ITelemetrySource

@@ -229,6 +229,8 @@ public sealed class ServerProcessTree
     private readonly int _ownPid;
     private readonly byte[] _buffer = new byte[1024];
     private Dictionary<int, (long Start, long Ticks)> _members = [];
+    private Dictionary<int, (long Start, long Ticks)> _next = [];
+    private readonly List<int> _pids = [];
     private long _ticks;
     private long _bootTicksAtFirst = -1;
     private bool _started;
@@ -267,10 +269,12 @@ public sealed class ServerProcessTree
             _bootTicksAtFirst = BootTicks();
         }
 
-        IEnumerable<int> pids = first || rescan ? ServerProcessLocator.Tree(_files, Location.Pids) : _members.Keys.ToList();
-        var now = new Dictionary<int, (long Start, long Ticks)>();
+        _pids.Clear();
+        _pids.AddRange(first || rescan ? ServerProcessLocator.Tree(_files, Location.Pids) : (IEnumerable<int>)_members.Keys);
+        Dictionary<int, (long Start, long Ticks)> now = _next;
+        now.Clear();
         long rss = 0;
-        foreach (int pid in pids)
+        foreach (int pid in _pids)
         {
             if (pid == _ownPid)
             {
@@ -296,7 +300,7 @@ public sealed class ServerProcessTree
             rss += s.RssPages;
         }
 
-        _members = now;
+        (_members, _next) = (now, _members);
         MostProcesses = Math.Max(MostProcesses, now.Count);
         double cpu = first && now.Count == 0 ? double.NaN : _ticks / _clockTicksPerSecond;
         return (cpu, now.Count == 0 ? double.NaN : rss * (double)_pageSize);
