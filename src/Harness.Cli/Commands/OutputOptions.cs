@@ -38,6 +38,13 @@ internal sealed class OutputOptions
         Description = $"What the run may share the machine with and stay valid (the quiet_host condition; default cpu=0.1,steal=2%,gpu=0,throttle=10%): {DisturbanceLimits.Syntax}.",
     };
 
+    public Option<int?> ServerPid { get; } = new(ServerProcessLocator.PidOption)
+    {
+        Description = "The server under test's process (with its children), when the URL's port does not lead to it: a server behind"
+            + " a proxy or in a container. By default a loopback URL is traced to the process listening on its port;"
+            + " its CPU is reported and not counted as disturbance.",
+    };
+
     public Option<bool> AllowNoisy { get; } = new("--allow-noisy") { Description = "Keep a run disturbed beyond --max-interference valid, flagged as noisy in every view (compare then does not refuse it)." };
 
     /// <summary>--instance / --price / --prices: the result then carries its cost per million output units (and per job for agents).</summary>
@@ -45,7 +52,7 @@ internal sealed class OutputOptions
 
     public void AddTo(Command command)
     {
-        foreach (Option o in new Option[] { ResultsDir, TelemetryInterval, NoTelemetry, MetricsAddress, MetricsLinger, Pushgateway, Job, PushDelete, PushRequired, MaxInterference, AllowNoisy })
+        foreach (Option o in new Option[] { ResultsDir, TelemetryInterval, NoTelemetry, MetricsAddress, MetricsLinger, Pushgateway, Job, PushDelete, PushRequired, MaxInterference, AllowNoisy, ServerPid })
         {
             command.Add(o);
         }
@@ -61,7 +68,12 @@ internal sealed class OutputOptions
         BuildTelemetry(parse),
         BuildMetrics(parse),
         Prices.Resolve(parse).Chosen,
-        DisturbanceLimits.Parse(parse.GetValue(MaxInterference) ?? [], parse.GetValue(AllowNoisy)));
+        DisturbanceLimits.Parse(parse.GetValue(MaxInterference) ?? [], parse.GetValue(AllowNoisy)))
+    {
+        ServerPid = parse.GetValue(ServerPid) is < 1
+            ? throw HarnessException.BadInput($"{ServerProcessLocator.PidOption} must be a process id (1 or more).")
+            : parse.GetValue(ServerPid),
+    };
 
     private TelemetryOptions BuildTelemetry(ParseResult parse)
     {

@@ -193,7 +193,7 @@ internal sealed class RunOptions
             output.Telemetry,
             output.Metrics,
             output.Price,
-            output.Disturbance);
+            output.Disturbance) { ServerPid = output.ServerPid };
     }
 
     /// <summary>

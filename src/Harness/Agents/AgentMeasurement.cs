@@ -40,6 +40,9 @@ public sealed class AgentMeasurement(
     /// <summary>The real LLM device here, whose energy is the run's; the latency model and a remote server have none here, so the host's CPU is measured.</summary>
     public BackendSpec? Device => llm.IsLatencyModel || llm.IsRemote ? null : BackendSpec.Parse(llm.Backend);
 
+    /// <summary>The server's URL for <c>--llm openai:URL</c>: its CPU is read beside the run's.</summary>
+    public string? ServerUrl => llm.IsRemote ? BackendSpec.Parse(llm.Backend).Target : null;
+
     public IReadOnlyDictionary<string, object?> Config { get; } = new Dictionary<string, object?>
     {
         ["exec_isolation"] = tools.All.OfType<ExecTool>().FirstOrDefault() is { } exec && profile.Tools.Any(t => t.Tool == exec.Name) ? exec.Isolation : null,

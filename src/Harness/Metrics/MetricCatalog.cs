@@ -112,6 +112,35 @@ public static class MetricCatalog
         Format = "0.##",
     };
 
+    // The server under test on this machine (telemetry.server): its process tree, read with the CPU telemetry.
+    public static readonly MetricDefinition ServerCpuCores = new(
+        "server_cpu_cores", "cores", Better.Lower,
+        "utime + stime of the server's process tree (the process listening on the URL's loopback port, or --server-pid, and its"
+        + " children) in the window / window")
+    {
+        Label = "server CPU",
+        Prometheus = "harness_result_server_cpu_cores",
+        Format = "0.###",
+    };
+
+    public static readonly MetricDefinition ServerCpuSPerToken = new(
+        "server_cpu_s_per_token", "s", Better.Lower,
+        "server CPU time in the window (telemetry.server.cpu_s) / output tokens of the ok requests")
+    {
+        Label = "server CPU per token",
+        Prometheus = "harness_result_server_cpu_seconds_per_token",
+        Format = "0.#####",
+    };
+
+    public static readonly MetricDefinition ServerRssPeakBytes = new(
+        "server_rss_peak_bytes", "B", Better.Lower,
+        "highest resident memory of the server's process tree, summed over its processes at one reading in the window")
+    {
+        Label = "server peak RSS",
+        Prometheus = "harness_result_server_rss_peak_bytes",
+        Format = "0",
+    };
+
     public static readonly MetricDefinition OutputLengthHeld = Fraction(
         "output_length_held", "output length held",
         "ok requests whose generated tokens (the server's usage, else the client's count) equal the max_tokens asked for / ok requests", null);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Harness.Measurement;
+using Harness.Metrics;
 using Harness.Results;
 using Harness.ServerMetrics;
 using Harness.Trust.Disturbance;
@@ -31,6 +32,40 @@ internal static class TimelineViews
         page.View("server-latency", "The server's latency beside the client's", ServerLatency(runs),
             "No server published latency histograms in these results (serving.server_metrics: ttft, inter_token_latency, e2e_latency, queue_time).",
             "The server's means are exact (its histogram's sum over count in the window); its percentiles are interpolated within its buckets, as histogram_quantile does, so one that falls in a wide bucket says little (vLLM's first end-to-end bucket is 0 to 300 ms: anything in it reads 150 ms). The client's figures are over the requests it measured, from their scheduled send. A gap between the means is time outside the server's clock: the network, the client, or queueing before the server counted the request.");
+        page.View("server-process", "The server's CPU and memory", ServerProcess(runs),
+            "No result read a server on this machine: a run against a loopback openai:URL (or with --server-pid) records its process"
+            + " tree in telemetry.server.",
+            "Read from /proc with the CPU telemetry: the process listening on the URL's port (or --server-pid) and its children,"
+            + " utime + stime over the window and the highest summed RSS. The server's CPU is not counted among the other processes"
+            + " (quiet_host). A remote server is not measured, and its note says so.");
+    }
+
+    /// <summary>The server under test (telemetry.server) beside the client's CPU and the other processes; null when none.</summary>
+    private static string? ServerProcess(RunSet runs)
+    {
+        var c = CultureInfo.InvariantCulture;
+        string N(double? v, string format) => v is { } x ? x.ToString(format, c) : "-";
+        var rows = new List<IReadOnlyList<string>>();
+        foreach (LoadedResult r in runs.All)
+        {
+            if (r.Document.Telemetry?.Server is not { } server)
+            {
+                continue;
+            }
+
+            ResultMetrics m = r.Document.Metrics;
+            string who = server.Pids.Count == 0 ? "-" : MarkdownSummary.ServerWho(server);
+            rows.Add([
+                runs.Label(r), who, N(server.CpuCores, "0.###"), N(m.Value(MetricCatalog.ServerCpuSPerToken) * 1000, "0.###"),
+                N(server.RssPeakBytes / (1024.0 * 1024), "0"), N(m.Value(MetricCatalog.ClientCpuCores), "0.###"),
+                N(r.Document.Telemetry.Disturbance?.OtherProcessesCores, "0.###"), server.Note ?? "",
+            ]);
+        }
+
+        return rows.Count == 0 ? null : HtmlPage.Table(
+            ["run", "server", "server cores", "server CPU ms per token", "server peak RSS MiB", "client cores", "other processes cores",
+                "note"],
+            rows);
     }
 
     /// <summary>The server's own latency histograms over the window, each beside the client's measurement of the same quantity; null when no server published one.</summary>

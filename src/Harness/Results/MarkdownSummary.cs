@@ -134,11 +134,38 @@ public static class MarkdownSummary
             sb.Append(c, $"CPU: {cpu.UtilizationAvg:P0} busy over {cpu.LogicalCores} cores; harness process {cpu.ProcessCpuCores:0.##} cores, peak RSS {cpu.ProcessRssPeakBytes / (1024.0 * 1024):0} MiB\n");
         }
 
+        if (t.Server is { } server)
+        {
+            sb.Append(ServerLine(server, doc.Metrics)).Append('\n');
+        }
+
         if (t.Note is { } note)
         {
             sb.Append(c, $"Telemetry: {note}\n");
         }
     }
+
+    /// <summary>"Server under test (PID 4242 dotnet, listens on port 8000, 2 processes): 0.98 cores, ...", or why not measured.</summary>
+    public static string ServerLine(Telemetry.ServerProcessTelemetry server, ResultMetrics m)
+    {
+        var c = CultureInfo.InvariantCulture;
+        string who = server.Pids.Count == 0 ? "" : $" ({ServerWho(server)})";
+        if (server.CpuCores is not { } cores)
+        {
+            return $"Server under test{who}: {server.Note ?? "server CPU not measured"}";
+        }
+
+        string perToken = m.Value(MetricCatalog.ServerCpuSPerToken) is { } s
+            ? string.Create(c, $", {s * 1000:0.###} CPU-ms per output token")
+            : "";
+        string rss = server.RssPeakBytes is { } b ? string.Create(c, $", peak RSS {b / (1024.0 * 1024):0} MiB") : "";
+        return string.Create(c, $"Server under test{who}: {cores:0.###} cores{perToken}{rss} (not counted as disturbance)");
+    }
+
+    /// <summary>"PID 4242 dotnet, listens on port 8000, 2 processes": the server's processes and how they were found.</summary>
+    public static string ServerWho(Telemetry.ServerProcessTelemetry server) =>
+        $"PID {string.Join(", ", server.Pids)}{(server.Command is { } cmd ? " " + cmd : "")}, {server.How}"
+        + (server.Processes is > 1 ? $", {server.Processes} processes" : "");
 
     private static string Singular(string unit) => unit.EndsWith('s') ? unit[..^1] : unit;
 

@@ -60,6 +60,14 @@ public static class ResultBuilder
             JoulesPerUnit = telemetry?.Energy?.JoulesPerUnit,
             JoulesPerToken = run.Workload.Unit == "tokens" ? telemetry?.Energy?.JoulesPerUnit : null,
         };
+        if (telemetry?.Server is { CpuS: { } serverCpu } server)
+        {
+            metrics.Set(MetricCatalog.ServerCpuCores, server.CpuCores);
+            bool tokens = run.Workload.Unit == "tokens" && run.OutputUnits > 0;
+            metrics.Set(MetricCatalog.ServerCpuSPerToken, tokens ? serverCpu / run.OutputUnits : null);
+            metrics.Set(MetricCatalog.ServerRssPeakBytes, server.RssPeakBytes);
+        }
+
         if (run.Settings.Slos.Count > 0)
         {
             metrics.Set(MetricCatalog.SloMetRequests, run.SloMetRequests);
@@ -211,7 +219,11 @@ public static class ResultBuilder
     private static Dictionary<string, string> SectionDefinitions() => new()
     {
         ["telemetry"] = "samples every telemetry.interval_ms on the run's clock; averages weigh each sample by the part of the window its interval covers; busy_fraction: mean of NVML utilization.gpu; throttle_s: window time with a clock-event reason other than idle or application clocks",
-        ["telemetry.disturbance"] = "other_processes_cores: (machine user + nice + system ticks - this process's and its reaped children's CPU time) / all ticks x logical cores, over the window (/proc/stat, /proc/self/stat); steal_share: steal ticks / all ticks; pressure_*: /proc/pressure stall time / window; gpus[].other_processes: most processes other than this one in one NVML listing of running compute processes; hardware_throttle_s: window time with a thermal or hardware slowdown reason",
+        ["telemetry.disturbance"] = "other_processes_cores: (machine user + nice + system ticks - this process's and its reaped children's CPU time - the server under test's, telemetry.server) / all ticks x logical cores, over the window (/proc/stat, /proc/self/stat); steal_share: steal ticks / all ticks; pressure_*: /proc/pressure stall time / window; gpus[].other_processes: most processes other than this one in one NVML listing of running compute processes; hardware_throttle_s: window time with a thermal or hardware slowdown reason",
+        ["telemetry.server"] = "the server under test on this machine: for a loopback URL the process holding the listening socket of"
+            + " its port (/proc/net/tcp, tcp6 -> socket inode -> /proc/PID/fd), or --server-pid, with every descendant (by parent PID,"
+            + " looked for every second); cpu_s: utime + stime of those processes in the window, accumulated per process;"
+            + " rss_peak_bytes: highest sum of their RSS at one reading; note says why it was not measured (a remote URL)",
         ["tail_sufficiency"] = "MLPerf early stopping, tolerance 0, confidence 0.99: smallest n with P(Binomial(n, 1-p) <= 0) <= 0.01",
     };
 }

@@ -24,8 +24,11 @@ public sealed record RunRequest(
     PriceOffer? Price = null,
     DisturbanceLimits? Disturbance = null)
 {
+    /// <summary><c>--server-pid</c>: the server under test's process, when its port does not lead to it.</summary>
+    public int? ServerPid { get; init; }
+
     /// <summary>Where and how its result goes: the part every kind of run shares.</summary>
-    public RunOutput Output => new(OutputPath, ResultsRoot, ExtraConfig, Telemetry, Metrics, Price, Disturbance);
+    public RunOutput Output => new(OutputPath, ResultsRoot, ExtraConfig, Telemetry, Metrics, Price, Disturbance) { ServerPid = ServerPid };
 }
 
 /// <summary>
@@ -40,7 +43,14 @@ public sealed record RunOutput(
     TelemetryOptions? Telemetry = null,
     MetricsOptions? Metrics = null,
     PriceOffer? Price = null,
-    DisturbanceLimits? Disturbance = null);
+    DisturbanceLimits? Disturbance = null)
+{
+    /// <summary>
+    /// <c>--server-pid</c>: the server under test's process (a server behind a proxy or in a container),
+    /// read with its children; without it, a loopback server URL is traced to the process listening on its port.
+    /// </summary>
+    public int? ServerPid { get; init; }
+}
 
 /// <summary>
 /// The result of a run: the document, where it was written, the exit code it maps to, and what went
@@ -108,8 +118,13 @@ public sealed class BenchmarkRunner
         ResultWriter.EnsureWritable(path);
 
         var warnings = new List<string>();
+
+        // The server under test is found here, before the run: its scan of /proc is not in the window.
         using TelemetrySampler? sampler = telemetryOptions.Enabled
-            ? new TelemetrySampler(DefaultTelemetrySources.Create(_clock, nvml), _clock, telemetryOptions.Interval)
+            ? new TelemetrySampler(
+                DefaultTelemetrySources.Create(_clock, nvml, ServerProcessLocator.Locate(measurement.ServerUrl, output.ServerPid)),
+                _clock,
+                telemetryOptions.Interval)
             : null;
         HarnessMetrics? metrics = metricsOptions.Any ? new HarnessMetrics(measurement.Labels, _clock, sampler) : null;
 

@@ -12,6 +12,8 @@ public sealed class EngineMeasurement(RunRequest request, BackendRegistry regist
 
     public BackendSpec? Device => request.Backend;
 
+    public string? ServerUrl => request.Backend.Target;
+
     public IReadOnlyDictionary<string, object?> Config { get; } = new Dictionary<string, object?>
     {
         ["backend"] = request.Backend.ToString(),

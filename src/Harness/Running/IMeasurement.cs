@@ -19,6 +19,9 @@ public interface IMeasurement : IDisposable
     /// <summary>The device the measured work ran on, whose energy is the run's; null for a modeled device (the host's CPU is measured).</summary>
     BackendSpec? Device { get; }
 
+    /// <summary>The URL of the server under test (an endpoint backend); null when the work runs in this process.</summary>
+    string? ServerUrl => null;
+
     /// <summary>Settings of this kind of run that belong in the result's config beside the engine's.</summary>
     IReadOnlyDictionary<string, object?> Config { get; }
 

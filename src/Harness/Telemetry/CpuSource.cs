@@ -8,7 +8,9 @@ namespace Harness.Telemetry;
 /// resident memory from /proc/self/stat, and package energy from /sys/class/powercap (RAPL) where
 /// readable. Also what disturbs a run (issue 18): the CPU time of every other process (the
 /// machine's user + nice + system time minus this process and the children it reaped), steal and
-/// interrupt time, the CPU clock (every second) and /proc/pressure. Reads bytes into reused
+/// interrupt time, the CPU clock (every second) and /proc/pressure. With a server under test on this
+/// machine (<see cref="ServerProcessTree"/>), its process tree is read at each reading and left out of
+/// the other processes (a scan of /proc for its children once a second). Reads bytes into reused
 /// buffers: a reading costs a few file reads and no parsing garbage.
 /// </summary>
 public sealed partial class CpuSource : ITelemetrySource
@@ -48,17 +50,28 @@ public sealed partial class CpuSource : ITelemetrySource
     private long _lastFrequencyRead = long.MinValue;
     private readonly string[] _frequencyFiles;
     private readonly long[] _aggregate = new long[8];
+    private readonly ServerProcessTree? _server;
 
     /// <param name="clockFrequency">Ticks per second of the timestamps passed to <see cref="Sample"/>.</param>
     /// <param name="files">The file system; fixed text in tests.</param>
     /// <param name="clockTicksPerSecond">USER_HZ of /proc times; null asks sysconf (100 nearly everywhere).</param>
-    public CpuSource(long clockFrequency, ISystemFiles? files = null, double? clockTicksPerSecond = null, long? pageSize = null, int capacity = SampleBuffer<CpuReading>.DefaultCapacity)
+    /// <param name="server">The server under test on this machine, read at every reading, not counted among the other processes.</param>
+    /// <param name="ownPid">This process's PID as /proc names it (tests fake it); a server inside this process is not read twice.</param>
+    public CpuSource(
+        long clockFrequency,
+        ISystemFiles? files = null,
+        double? clockTicksPerSecond = null,
+        long? pageSize = null,
+        int capacity = SampleBuffer<CpuReading>.DefaultCapacity,
+        ServerLocation? server = null,
+        int? ownPid = null)
     {
         _files = files ?? SystemFiles.Instance;
         _frequency = clockFrequency;
         _clockTicksPerSecond = clockTicksPerSecond ?? ClockTicksPerSecond();
         _pageSize = pageSize ?? Environment.SystemPageSize;
         _buffer = new SampleBuffer<CpuReading>(capacity);
+        _server = server is null ? null : new ServerProcessTree(server, _files, _clockTicksPerSecond, _pageSize, ownPid);
         (_zones, PackageEnergyNote) = FindRaplZones(_files);
         _frequencyIntervalTicks = (long)(FrequencyInterval.TotalSeconds * clockFrequency);
         _frequencyFiles = FindFrequencyFiles(_files);
@@ -85,11 +98,14 @@ public sealed partial class CpuSource : ITelemetrySource
             (double cpuSeconds, double ownWithChildren, double rss) = ReadProcessStat();
             double energy = ReadEnergy();
             double frequency = double.NaN;
-            if (windowEdge || _lastFrequencyRead == long.MinValue || timestamp - _lastFrequencyRead >= _frequencyIntervalTicks)
+            bool slow = windowEdge || _lastFrequencyRead == long.MinValue || timestamp - _lastFrequencyRead >= _frequencyIntervalTicks;
+            if (slow)
             {
                 _lastFrequencyRead = timestamp;
                 frequency = ReadFrequencyMhz();
             }
+
+            (double serverCpuS, double serverRss) = _server?.Read(rescan: slow) ?? (double.NaN, double.NaN);
 
             var reading = new CpuReading(utilization, cpuSeconds, rss, energy)
             {
@@ -103,6 +119,8 @@ public sealed partial class CpuSource : ITelemetrySource
                 PressureMemorySomeUs = ReadPressure(1, full: false),
                 PressureMemoryFullUs = ReadPressure(1, full: true),
                 PressureIoSomeUs = ReadPressure(2, full: false),
+                ServerCpuS = serverCpuS,
+                ServerRssBytes = serverRss,
             };
             _previous = _latest;
             _latest = reading;
@@ -202,9 +220,52 @@ public sealed partial class CpuSource : ITelemetrySource
                 PackageEnergyNote = PackageEnergyNote ?? (energy is null ? "package energy readings do not bracket the window" : null),
                 Series = seconds.Length == 0 ? null : new TelemetrySeries { TS = seconds, Columns = columns },
             };
+            report.Server = Server(window, t, v);
             report.Disturbance ??= new DisturbanceReport();
             Disturbance(window, t.ToArray(), v.ToArray(), report.Disturbance);
         }
+    }
+
+    /// <summary>The server under test over the window: null when there is none, its note when it is not measured.</summary>
+    private ServerProcessTelemetry? Server(TelemetryWindow window, ReadOnlySpan<long> t, ReadOnlySpan<CpuReading> v)
+    {
+        if (_server is null)
+        {
+            return null;
+        }
+
+        ServerLocation at = _server.Location;
+        var server = new ServerProcessTelemetry
+        {
+            Url = at.Url,
+            Pids = [.. at.Pids],
+            How = at.How,
+            Command = at.Command,
+            Note = at.NotMeasured,
+        };
+        if (!at.Measured)
+        {
+            return server;
+        }
+
+        var cpuS = new double[t.Length];
+        var rss = new double[t.Length];
+        for (int i = 0; i < t.Length; i++)
+        {
+            cpuS[i] = v[i].ServerCpuS;
+            rss[i] = v[i].ServerRssBytes;
+        }
+
+        server.Processes = _server.MostProcesses;
+        server.CpuS = SampleMath.CounterDelta(t, cpuS, window.Start, window.End) is { } s ? Math.Round(s, 4) : null;
+        server.CpuCores = server.CpuS is { } c && window.Seconds > 0 ? Math.Round(c / window.Seconds, 4) : null;
+        server.RssPeakBytes = SampleMath.Max(t, rss, window.Start, window.End) is { } m ? (long)m : null;
+        if (server.CpuS is null)
+        {
+            server.Note = "server CPU not measured: its processes were not readable at both edges of the window (did the server exit?)";
+        }
+
+        return server;
     }
 
     /// <summary>Other processes, steal, interrupts, clock and pressure over the window.</summary>
@@ -224,10 +285,13 @@ public sealed partial class CpuSource : ITelemetrySource
         double? total = Delta(r => r.TotalTicks);
         double? userSystem = Delta(r => r.UserSystemTicks);
         double? own = Delta(r => r.OwnWithChildrenS);
+        double? server = Delta(r => r.ServerCpuS);
         if (total is > 0 && userSystem is { } us && own is { } ownS && _cores > 0)
         {
-            // Shares of the machine's ticks, so the window's length and USER_HZ cancel out.
-            double otherShare = Math.Max(0, (us - ownS * _clockTicksPerSecond) / total.Value);
+            // Shares of the machine's ticks, so the window's length and USER_HZ cancel out. The server
+            // under test is part of the measurement, not a neighbour (issue 24).
+            double otherShare = Math.Max(0, (us - (ownS + (server ?? 0)) * _clockTicksPerSecond) / total.Value);
+            d.ServerProcessCores = server is { } sv ? Math.Round(sv * _clockTicksPerSecond / total.Value * _cores, 4) : null;
             d.OtherProcessesShare = Math.Round(otherShare, 4);
             d.OtherProcessesCores = Math.Round(otherShare * _cores, 4);
             d.OtherProcessesCpuS = Math.Round(otherShare * _cores * w.Seconds, 3);
@@ -278,7 +342,9 @@ public sealed partial class CpuSource : ITelemetrySource
     private double OtherCores(in CpuReading a, in CpuReading b)
     {
         double total = b.TotalTicks - a.TotalTicks;
-        double other = (b.UserSystemTicks - a.UserSystemTicks - (b.OwnWithChildrenS - a.OwnWithChildrenS) * _clockTicksPerSecond) / total;
+        double server = double.IsFinite(b.ServerCpuS - a.ServerCpuS) ? b.ServerCpuS - a.ServerCpuS : 0;
+        double measured = b.OwnWithChildrenS - a.OwnWithChildrenS + server;
+        double other = (b.UserSystemTicks - a.UserSystemTicks - measured * _clockTicksPerSecond) / total;
         return double.IsFinite(other) ? Math.Max(0, other) * _cores : double.NaN;
     }
 
@@ -417,32 +483,13 @@ public sealed partial class CpuSource : ITelemetrySource
             return (double.NaN, double.NaN, double.NaN);
         }
 
-        ReadOnlySpan<byte> text = _smallBuffer.AsSpan(0, n);
-        int paren = text.LastIndexOf((byte)')'); // the command name may hold spaces and parentheses
-        if (paren < 0)
+        if (!ProcStat.TryParse(_smallBuffer.AsSpan(0, n), out ProcStat stat))
         {
             return (double.NaN, double.NaN, double.NaN);
         }
 
-        text = text[(paren + 1)..];
-        long utime = 0, stime = 0, cutime = 0, cstime = 0, rss = -1;
-        for (int field = 3; field <= 24 && !text.IsEmpty; field++)
-        {
-            text = text.TrimStart((byte)' ');
-            int end = text.IndexOf((byte)' ');
-            ReadOnlySpan<byte> token = end < 0 ? text : text[..end];
-            text = end < 0 ? default : text[end..];
-            switch (field)
-            {
-                case 14: utime = ParseLong(token); break;
-                case 15: stime = ParseLong(token); break;
-                case 16: cutime = ParseLong(token); break;
-                case 17: cstime = ParseLong(token); break;
-                case 24: rss = ParseLong(token); break;
-            }
-        }
-
-        return ((utime + stime) / _clockTicksPerSecond, (utime + stime + cutime + cstime) / _clockTicksPerSecond, rss >= 0 ? rss * (double)_pageSize : double.NaN);
+        double withChildren = (stat.OwnTicks + stat.CUTime + stat.CSTime) / _clockTicksPerSecond;
+        return (stat.OwnTicks / _clockTicksPerSecond, withChildren, stat.RssPages * (double)_pageSize);
     }
 
     /// <summary>
@@ -595,21 +642,7 @@ public sealed partial class CpuSource : ITelemetrySource
             : $"no RAPL package zone under {PowercapRoot} (a VM, a container without /sys/class/powercap, or a CPU without RAPL)");
     }
 
-    private static long ParseLong(ReadOnlySpan<byte> digits)
-    {
-        long value = 0;
-        foreach (byte b in digits)
-        {
-            if (b is < (byte)'0' or > (byte)'9')
-            {
-                break;
-            }
-
-            value = value * 10 + (b - '0');
-        }
-
-        return value;
-    }
+    private static long ParseLong(ReadOnlySpan<byte> digits) => ProcStat.ParseLong(digits);
 
     private static double ClockTicksPerSecond()
     {
@@ -655,6 +688,12 @@ public sealed partial class CpuSource : ITelemetrySource
 
         /// <summary>Mean core clock, NaN when not read at this reading (it is read every second).</summary>
         public double FrequencyMhz { get; init; }
+
+        /// <summary>The server under test's CPU seconds since the first reading (its process tree); NaN when not measured.</summary>
+        public double ServerCpuS { get; init; }
+
+        /// <summary>The server's resident memory, all its processes; NaN when not measured.</summary>
+        public double ServerRssBytes { get; init; }
 
         /// <summary>Cumulative /proc/pressure stall time in microseconds; NaN where not readable.</summary>
         public double PressureCpuSomeUs { get; init; }

@@ -9,7 +9,10 @@ namespace Harness.Telemetry;
 /// </summary>
 public sealed class DisturbanceReport
 {
-    /// <summary>CPU time of every other process in the window (machine user + nice + system minus this process and the children it reaped), in seconds.</summary>
+    /// <summary>
+    /// CPU time of every other process in the window (machine user + nice + system minus this process,
+    /// the children it reaped and the server under test), in seconds.
+    /// </summary>
     public double? OtherProcessesCpuS { get; set; }
 
     /// <summary><see cref="OtherProcessesCpuS"/> / window: how many cores other processes kept busy on average.</summary>
@@ -20,6 +23,9 @@ public sealed class DisturbanceReport
 
     /// <summary>This process (and its reaped children) in cores, over the same ticks: the other side of the subtraction.</summary>
     public double? OwnProcessCores { get; set; }
+
+    /// <summary>The server under test (telemetry.server) in cores over the same ticks: subtracted too, it is not a neighbour.</summary>
+    public double? ServerProcessCores { get; set; }
 
     /// <summary>Cores spent in interrupts (irq + softirq), not charged to any process.</summary>
     public double? InterruptCores { get; set; }

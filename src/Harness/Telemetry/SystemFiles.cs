@@ -12,6 +12,15 @@ public interface ISystemFiles
 
     /// <summary>Names (not paths) of the subdirectories; empty when the directory is missing.</summary>
     IReadOnlyList<string> ListDirectories(string path);
+
+    /// <summary>Names of every entry (files, links, directories); empty when the directory is missing or unreadable.</summary>
+    IReadOnlyList<string> ListEntries(string path);
+
+    /// <summary>The target of a symbolic link as the kernel gives it (/proc/PID/fd/N: "socket:[123]"); null when unreadable.</summary>
+    string? ReadLink(string path);
+
+    /// <summary>Like <see cref="Read"/>, but opens and closes the file: for files of other processes, which come and go.</summary>
+    int ReadOnce(string path, Span<byte> buffer);
 }
 
 /// <summary>
@@ -39,19 +48,20 @@ public sealed class SystemFiles : ISystemFiles
                 }
             }
 
-            int total = 0;
-            while (total < buffer.Length)
-            {
-                int n = RandomAccess.Read(handle, buffer[total..], total);
-                if (n <= 0)
-                {
-                    break;
-                }
+            return ReadFrom(handle, buffer);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return -1;
+        }
+    }
 
-                total += n;
-            }
-
-            return total;
+    public int ReadOnce(string path, Span<byte> buffer)
+    {
+        try
+        {
+            using SafeFileHandle handle = File.OpenHandle(path);
+            return ReadFrom(handle, buffer);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -60,6 +70,32 @@ public sealed class SystemFiles : ISystemFiles
     }
 
     public bool Exists(string path) => File.Exists(path);
+
+    public IReadOnlyList<string> ListEntries(string path)
+    {
+        try
+        {
+            return Directory.Exists(path)
+                ? Directory.EnumerateFileSystemEntries(path).Select(Path.GetFileName).OfType<string>().ToList()
+                : [];
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return [];
+        }
+    }
+
+    public string? ReadLink(string path)
+    {
+        try
+        {
+            return new FileInfo(path).LinkTarget;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
 
     public IReadOnlyList<string> ListDirectories(string path)
     {
@@ -72,5 +108,22 @@ public sealed class SystemFiles : ISystemFiles
         {
             return [];
         }
+    }
+
+    private static int ReadFrom(SafeFileHandle handle, Span<byte> buffer)
+    {
+        int total = 0;
+        while (total < buffer.Length)
+        {
+            int n = RandomAccess.Read(handle, buffer[total..], total);
+            if (n <= 0)
+            {
+                break;
+            }
+
+            total += n;
+        }
+
+        return total;
     }
 }

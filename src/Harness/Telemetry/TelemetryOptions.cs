@@ -27,9 +27,11 @@ public static class DefaultTelemetrySources
 {
     /// <param name="nvml">NVML to read; null loads libnvidia-ml.so.1 (and disposes it with the source).</param>
     /// <param name="files">/proc and /sys; null for the real ones.</param>
-    public static IReadOnlyList<ITelemetrySource> Create(IClock clock, INvml? nvml = null, ISystemFiles? files = null) =>
+    /// <param name="server">The server under test on this machine, read with the CPU; null when the run has none.</param>
+    public static IReadOnlyList<ITelemetrySource> Create(
+        IClock clock, INvml? nvml = null, ServerLocation? server = null, ISystemFiles? files = null) =>
     [
         nvml is null ? new GpuSource(new NvmlLibrary(), clock.Frequency, ownsNvml: true) : new GpuSource(nvml, clock.Frequency),
-        new CpuSource(clock.Frequency, files),
+        new CpuSource(clock.Frequency, files, server: server),
     ];
 }

@@ -36,6 +36,12 @@ public sealed class TelemetryReport
     /// <summary>Every GPU plus the CPU packages: only where CPU package energy was readable.</summary>
     public EnergySummary? NodeEnergy { get; set; }
 
+    /// <summary>
+    /// The server under test on this machine (run generate -b openai:URL, run agents --llm openai:URL):
+    /// its CPU and memory, or why they were not measured.
+    /// </summary>
+    public ServerProcessTelemetry? Server { get; set; }
+
     /// <summary>What else used the machine in the window (other processes, steal, clocks, pressure, GPU neighbours) and the quiet-host verdict.</summary>
     public DisturbanceReport? Disturbance { get; set; }
 
@@ -147,6 +153,40 @@ public sealed class CpuTelemetry
     public string? PackageEnergyNote { get; set; }
 
     public TelemetrySeries? Series { get; set; }
+}
+
+/// <summary>
+/// The server under test over the window (issue 24): the process tree that listens on the URL's port
+/// (or <c>--server-pid</c>'s), read with the CPU telemetry on the run's clock. Its CPU is part of the
+/// measurement, so quiet_host does not count it among the other processes.
+/// </summary>
+public sealed class ServerProcessTelemetry
+{
+    public string? Url { get; set; }
+
+    /// <summary>The processes found before the run (the socket's owners, or the PID given); their children count too.</summary>
+    public List<int> Pids { get; set; } = [];
+
+    /// <summary>"listens on port 8000" or "--server-pid 1234".</summary>
+    public string? How { get; set; }
+
+    /// <summary>Command name of the first process (/proc/PID/stat).</summary>
+    public string? Command { get; set; }
+
+    /// <summary>Most processes of the tree at one reading (the server and its children).</summary>
+    public int? Processes { get; set; }
+
+    /// <summary>utime + stime of the tree in the window, in seconds.</summary>
+    public double? CpuS { get; set; }
+
+    /// <summary><see cref="CpuS"/> / window: cores the server kept busy on average.</summary>
+    public double? CpuCores { get; set; }
+
+    /// <summary>Highest sum of the tree's resident memory at one reading.</summary>
+    public long? RssPeakBytes { get; set; }
+
+    /// <summary>"server CPU not measured: ..." when it was not; null when it was.</summary>
+    public string? Note { get; set; }
 }
 
 /// <summary>Energy of a set of measured parts over the window, and what it buys.</summary>

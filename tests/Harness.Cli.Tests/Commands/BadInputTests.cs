@@ -27,6 +27,7 @@ public class BadInputTests : IDisposable
         { ["run", "onnx-file", "--model", "RESNET", "--shape", "Input247=1xAx3"], "not a positive integer" },
         { ["run", "resnet18", "--tail", "p100"], "strictly between 0 and 100" },
         { ["run", "resnet18", "--duration", "10s", "--max-duration", "5s"], "--max-duration must not be shorter" },
+        { ["run", "resnet18", "--server-pid", "0"], "--server-pid must be a process id" },
     };
 
     [Theory]

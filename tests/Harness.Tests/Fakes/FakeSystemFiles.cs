@@ -8,6 +8,9 @@ public sealed class FakeSystemFiles : ISystemFiles
 {
     public Dictionary<string, string?> Files { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Symbolic links, path to target (/proc/PID/fd/N to "socket:[inode]").</summary>
+    public Dictionary<string, string> Links { get; } = new(StringComparer.Ordinal);
+
     public int Read(string path, Span<byte> buffer)
     {
         if (!Files.TryGetValue(path, out string? text) || text is null)
@@ -21,7 +24,37 @@ public sealed class FakeSystemFiles : ISystemFiles
         return n;
     }
 
+    public int ReadOnce(string path, Span<byte> buffer) => Read(path, buffer);
+
     public bool Exists(string path) => Files.ContainsKey(path);
+
+    public IReadOnlyList<string> ListEntries(string path)
+    {
+        string prefix = path.TrimEnd('/') + "/";
+        return Files.Keys.Concat(Links.Keys).Where(k => k.StartsWith(prefix, StringComparison.Ordinal))
+            .Select(k => k[prefix.Length..].Split('/')[0]).Distinct().Order(StringComparer.Ordinal).ToList();
+    }
+
+    public string? ReadLink(string path) => Links.GetValueOrDefault(path);
+
+    /// <summary>/proc/PID/stat of a process: parent, utime and stime and start time in clock ticks, RSS in pages.</summary>
+    public void SetPidStat(
+        int pid, int ppid, long utime, long stime = 0, long rssPages = 100, long startTime = 1000, string command = "server") =>
+        Files[$"/proc/{pid}/stat"] = $"{pid} ({command}) S {ppid} {pid} {pid} 0 -1 4194304 100 0 0 0 {utime} {stime} 0 0 20 0 4 0 "
+            + $"{startTime} "
+            + $"300000000 {rssPages} 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
+
+    /// <summary>A socket listening on <paramref name="port"/> (0.0.0.0, or :: for IPv6), held by fd 7 of <paramref name="pid"/>.</summary>
+    public void SetListener(int port, long inode, int pid, bool ipv6 = false)
+    {
+        string table = ipv6 ? "/proc/net/tcp6" : "/proc/net/tcp";
+        string address = ipv6 ? "00000000000000000000000000000000" : "00000000";
+        string header = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n";
+        string line = $"   0: {address}:{port:X4} {address}:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 {inode} "
+            + "1 0000000000000000 100 0 0 10 0\n";
+        Files[table] = (Files.GetValueOrDefault(table) ?? header) + line;
+        Links[$"/proc/{pid}/fd/7"] = $"socket:[{inode}]";
+    }
 
     public IReadOnlyList<string> ListDirectories(string path)
     {

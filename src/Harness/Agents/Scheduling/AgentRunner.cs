@@ -103,6 +103,8 @@ public sealed class AgentRunner : IAgentHost, IDeviceObserver
         }
 
         bool windowOpen = false, cancelled = false;
+        bool measuringTold = _timing.Warmup <= TimeSpan.Zero; // without a warm-up it was told at the start
+        long measuringLead = _clock.FromTimeSpan(TimeSpan.FromMilliseconds(300));
         string? aborted = null;
         TimeSpan cpu0 = TimeSpan.Zero, children0 = TimeSpan.Zero;
         long cpuStart = windowStart;
@@ -133,6 +135,14 @@ public sealed class AgentRunner : IAgentHost, IDeviceObserver
                 }
 
                 long now = _clock.Timestamp;
+                if (!measuringTold && now >= windowStart - measuringLead)
+                {
+                    // Telemetry takes its first reading when told; told just before the window opens
+                    // (a wait is at most 250 ms), that reading brackets the window's start.
+                    measuringTold = true;
+                    Observer?.PhaseStarted(RunPhases.Measuring, now);
+                }
+
                 if (!windowOpen && now >= windowStart)
                 {
                     windowOpen = true;
@@ -141,10 +151,6 @@ public sealed class AgentRunner : IAgentHost, IDeviceObserver
                     (cpuStart, wall0, clockUncertainty) = (opened.Timestamp, opened.Utc, opened.UncertaintyTicks);
                     startedUtc = wall0;
                     (cpu0, children0) = (CpuTime.ProcessWithChildren(), CpuTime.Children());
-                    if (_timing.Warmup > TimeSpan.Zero)
-                    {
-                        Observer?.PhaseStarted(RunPhases.Measuring, cpuStart);
-                    }
                 }
 
                 if (cancellationToken.IsCancellationRequested)

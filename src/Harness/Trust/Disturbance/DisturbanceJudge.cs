@@ -29,7 +29,8 @@ public static class DisturbanceJudge
     {
         if (d.OtherProcessesCores is { } cores && cores > limits.MaxOtherCores)
         {
-            yield return OtherProcesses(cores, d.OtherProcessesShare, limits.MaxOtherCores);
+            string server = d.ServerProcessCores is { } s ? Invariant($" (the server under test's {s:0.##} cores not counted)") : "";
+            yield return OtherProcesses(cores, d.OtherProcessesShare, limits.MaxOtherCores) + server;
         }
 
         if (d.StealShare is { } steal && steal > limits.MaxStealShare)

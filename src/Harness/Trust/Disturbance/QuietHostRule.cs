@@ -37,6 +37,11 @@ public sealed class QuietHostRule(TelemetryReport? telemetry) : IValidityRule
             parts.Add(string.Create(CultureInfo.InvariantCulture, $"other processes {cores:0.###} cores"));
         }
 
+        if (d.ServerProcessCores is { } server)
+        {
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"the server under test {server:0.###} cores (not counted)"));
+        }
+
         if (d.StealShare is { } steal)
         {
             parts.Add(string.Create(CultureInfo.InvariantCulture, $"steal {steal:0.0%}"));
