@@ -27,6 +27,15 @@ public sealed record LlmChoice
     /// <summary>A server reached over HTTP (<c>openai:URL</c>): it batches on its own, and the agents send it their conversations.</summary>
     public bool IsRemote => Backend.Contains("://", StringComparison.Ordinal);
 
+    /// <summary>An in-process decoder's context: its model's max_positions (the latency model and a server have none known here).</summary>
+    public int? DecoderContext => DecoderModel?.MaxPositions;
+
+    /// <summary>The model a decoder backend runs, by name; null for the latency model and a server.</summary>
+    public string? DecoderModelName => DecoderModel?.Name;
+
+    private DecoderConfig? DecoderModel =>
+        IsLatencyModel || IsRemote ? null : Options.ModelConfig ?? ModelCatalog.Load(GenerateSettings.DefaultModel);
+
     /// <summary>Every backend that can serve here: the latency model, each decoder backend of the registry, then each endpoint runtime (as runtime:URL).</summary>
     public static IEnumerable<string> Names(BackendRegistry registry) =>
         DecoderBackends.Names(registry).Prepend(LatencyModelBackend).Concat(EndpointBackends.Runtimes(registry).Select(r => $"{r}:URL"));
