@@ -63,6 +63,17 @@ public sealed record LlmChoice
             return new LatencyModelDecoder(Model ?? LatencyModel.H100Llama1B, clock, slots: slots);
         }
 
+        (IDecoderProvider provider, BackendSpec spec, DecoderSpec decoder) = Check(registry, slots, context);
+        return provider.CreateDecoder(spec, Options, decoder);
+    }
+
+    /// <summary>
+    /// What <see cref="CreateDecoder"/> checks before it builds anything: a backend this registry knows,
+    /// a model it builds, and weights that fit the device. Bad input throws; nothing is loaded.
+    /// </summary>
+    public (IDecoderProvider Provider, BackendSpec Spec, DecoderSpec Decoder) Check(
+        BackendRegistry registry, int slots, int? context = null)
+    {
         BackendSpec? spec = null;
         try
         {
@@ -93,6 +104,6 @@ public sealed record LlmChoice
         // refused before anything is generated or loaded (each batch's shape is checked when it is built).
         DeviceMemory memory = DeviceMemory.For(spec.Device, spec.DeviceId);
         MemoryFit.Check(decoder.Model, 1, 1, 1, decoder.DType, memory.AvailableBytes, memory.Name);
-        return provider.CreateDecoder(spec, Options, decoder);
+        return (provider, spec, decoder);
     }
 }

@@ -258,6 +258,11 @@ public static class ContextFit
     {
         if (!llm.IsRemote)
         {
+            if (!llm.IsLatencyModel)
+            {
+                llm.Check(backends, options.MaxBatch); // an unknown backend or a model that does not fit is named first
+            }
+
             string? of = llm.DecoderModelName is { } model ? $"max_positions of {model}" : null;
             return (Apply(profile, options, llm.DecoderContext, of), null);
         }

@@ -39,29 +39,42 @@ public class ContextWindowTests
     {
         AgentProfile profile = CodingAgent;
         var options = new AgentSchedulerOptions { Agents = 2, Workers = 1 };
-        HarnessException e = Assert.Throws<HarnessException>(() => ContextFit.Apply(profile, options, 1024, "max_model_len of gpt2-124m in /models"));
+        HarnessException e = Assert.Throws<HarnessException>(
+            () => ContextFit.Apply(profile, options, 1024, "max_model_len of gpt2-124m in /models"));
         Assert.Equal(ExitCodes.BadInput, e.ExitCode);
         Assert.Contains("135168 tokens", e.Message, StringComparison.Ordinal);
         Assert.Contains("is 1024 tokens", e.Message, StringComparison.Ordinal);
         Assert.Contains("--llm-set context=truncate-oldest", e.Message, StringComparison.Ordinal);
 
         // Under truncation it runs, with the context in its options; unknown context: nothing to check before the run.
-        AgentSchedulerOptions truncating = ContextFit.Apply(profile, options with { ContextPolicy = ContextPolicy.TruncateOldest }, 1024, "x");
+        AgentSchedulerOptions truncate = options with { ContextPolicy = ContextPolicy.TruncateOldest };
+        AgentSchedulerOptions truncating = ContextFit.Apply(profile, truncate, 1024, "x");
         Assert.Equal(1024, truncating.ContextTokens);
         Assert.Null(ContextFit.Apply(profile, options, null, null).ContextTokens);
-        Assert.Throws<HarnessException>(() => ContextFit.Apply(profile, options with { ContextPolicy = ContextPolicy.TruncateOldest }, 32, "x"));
+        Assert.Throws<HarnessException>(() => ContextFit.Apply(profile, truncate, 32, "x"));
 
         AgentProfile small = AgentTestProfiles.Fixed(turns: 2, decode: 3, calls: 0, prompt: 100);
         Assert.Equal(131_072, ContextFit.Apply(small, options, 131_072, "x").ContextTokens);
     }
 
     [Theory]
-    [InlineData("This model's maximum context length is 1024 tokens. However, you requested 1100 tokens (1000 in the messages, 100 for the completion). Please reduce the length of the messages or the completion.", 1024, 1100, 1000)]
-    [InlineData("This model's maximum context length is 1024 tokens. However, the messages are 1030 tokens, which leaves no room for a completion.", 1024, null, 1030)]
-    [InlineData("'max_tokens' or 'max_completion_tokens' is too large: 4096. This model's maximum context length is 2048 tokens and your request has 100 input tokens (4096 > 2048 - 100).", 2048, null, 100)]
-    [InlineData("This model's maximum context length is 4096 tokens. However, you requested 5000 tokens (4000 in the messages, 1000 in the completion).", 4096, 5000, 4000)]
+    [InlineData(
+        "This model's maximum context length is 1024 tokens. However, you requested 1100 tokens (1000 in the messages, "
+        + "100 for the completion). Please reduce the length of the messages or the completion.", 1024, 1100, 1000)]
+    [InlineData(
+        "This model's maximum context length is 1024 tokens. However, the messages are 1030 tokens, which leaves no room for a completion.",
+        1024, null, 1030)]
+    [InlineData(
+        "'max_tokens' or 'max_completion_tokens' is too large: 4096. This model's maximum context length is 2048 tokens "
+        + "and your request has 100 input tokens (4096 > 2048 - 100).", 2048, null, 100)]
+    [InlineData(
+        "This model's maximum context length is 4096 tokens. However, you requested 5000 tokens "
+        + "(4000 in the messages, 1000 in the completion).",
+        4096, 5000, 4000)]
     [InlineData("The input (3000 tokens) is longer than the model's context length (2048 tokens).", 2048, null, 3000)]
-    [InlineData("Input validation error: `inputs` tokens + `max_new_tokens` must be <= 4096. Given: 4000 `inputs` tokens and 500 `max_new_tokens`", 4096, 4500, 4000)]
+    [InlineData(
+        "Input validation error: `inputs` tokens + `max_new_tokens` must be <= 4096. Given: 4000 `inputs` tokens and 500 `max_new_tokens`",
+        4096, 4500, 4000)]
     public void Context_errors_are_read_in_the_phrasings_of_the_servers(string message, int context, int? requested, int? prompt)
     {
         ContextLimit limit = ContextLimit.TryParse($"HTTP 400 Bad Request before the stream: {message}")!;
@@ -122,12 +135,14 @@ public class ContextWindowTests
         Assert.Equal(3, window.Fit(conversation, 10).Count); // the context is unknown: nothing is trimmed yet
 
         long estimate = ContextWindow.Estimate(conversation);
-        window.Learn(ContextLimit.TryParse($"maximum context length is 512 tokens. However, you requested 9999 tokens ({estimate * 2} in the messages, 10 for the completion).")!, conversation, 10);
+        string error = $"maximum context length is 512 tokens. However, you requested 9999 tokens ({estimate * 2} in the messages, "
+            + "10 for the completion).";
+        window.Learn(ContextLimit.TryParse(error)!, conversation, 10);
         Assert.Equal(512, window.Tokens);
         Assert.Equal(2.0, window.Calibration, 9);
         Assert.Equal(1, window.ContextErrors);
         IReadOnlyList<LlmMessage> sent = window.Fit(conversation, 10);
-        Assert.True(2 * ContextWindow.Estimate(sent) <= 512 - 10, $"{ContextWindow.Estimate(sent)} estimated tokens at 2 server tokens each");
+        Assert.True(2 * ContextWindow.Estimate(sent) <= 512 - 10, $"{ContextWindow.Estimate(sent)} estimated tokens, 2 server tokens each");
 
         window.Observe(sent, 1); // a smaller ratio does not lower it
         Assert.Equal(2.0, window.Calibration, 9);
@@ -152,14 +167,16 @@ public class ContextWindowTests
         var host = new RecordingHost();
         var options = new AgentSchedulerOptions { Agents = agents, Workers = 1, MaxBatch = 4, RemoteLlm = true, StaggerStart = false };
         var accounting = new AgentAccounting(F, 0, options.MaxBatch, options.Workers);
-        var coordinator = new AgentCoordinator(new JobGenerator(AgentTestProfiles.Fixed(turns: 5, decode: 3), 42), options, host, accounting);
+        var jobs = new JobGenerator(AgentTestProfiles.Fixed(turns: 5, decode: 3), 42);
+        var coordinator = new AgentCoordinator(jobs, options, host, accounting);
         long now = 0, end = 60 * F;
         coordinator.Start(now);
         while (now < end)
         {
             foreach (AgentStep step in host.TakeSent())
             {
-                coordinator.OnStepFailed(step, "HTTP 400 Bad Request before the stream: messages: unsupported field", now + 1_000_000, now + 1_000_000);
+                long failed = now + 1_000_000;
+                coordinator.OnStepFailed(step, "HTTP 400 Bad Request before the stream: messages: unsupported field", failed, failed);
             }
 
             now = coordinator.NextWake ?? end;
@@ -183,10 +200,12 @@ public class ContextWindowTests
         var host = new RecordingHost();
         var options = new AgentSchedulerOptions { Agents = 2, Workers = 1, MaxBatch = 4, RemoteLlm = true, StaggerStart = false };
         var coordinator = new AgentCoordinator(
-            new JobGenerator(AgentTestProfiles.Fixed(turns: 4, decode: 3), 42), options, host, new AgentAccounting(F, 0, options.MaxBatch, options.Workers));
+            new JobGenerator(AgentTestProfiles.Fixed(turns: 4, decode: 3), 42), options, host, Accounting(options));
         coordinator.Start(0);
         AgentStep first = host.TakeSent()[0];
-        coordinator.OnStepFailed(first, "HTTP 400 Bad Request before the stream: This model's maximum context length is 64 tokens. However, you requested 140 tokens (137 in the messages, 3 for the completion).", 10, 10);
+        const string error = "HTTP 400 Bad Request before the stream: This model's maximum context length is 64 tokens. "
+            + "However, you requested 140 tokens (137 in the messages, 3 for the completion).";
+        coordinator.OnStepFailed(first, error, 10, 10);
         Assert.NotNull(coordinator.Refusal);
         Assert.Contains("64 tokens of context; 140 requested", coordinator.Refusal, StringComparison.Ordinal);
         Assert.Contains("its requests reach 24688 tokens", coordinator.Refusal, StringComparison.Ordinal); // 100 + 3 x (3 + 8192) + 3
@@ -202,10 +221,12 @@ public class ContextWindowTests
             FailureBackoff = TimeSpan.FromMilliseconds(10),
         };
         var coordinator = new AgentCoordinator(
-            new JobGenerator(AgentTestProfiles.Fixed(turns: 5, decode: 3, prompt: 400), 42), options, host, new AgentAccounting(F, 0, options.MaxBatch, options.Workers));
+            new JobGenerator(AgentTestProfiles.Fixed(turns: 5, decode: 3, prompt: 400), 42), options, host, Accounting(options));
         coordinator.Start(0);
         AgentStep first = host.TakeSent()[0];
-        coordinator.OnStepFailed(first, "This model's maximum context length is 128 tokens. However, you requested 420 tokens (417 in the messages, 3 for the completion).", 10, 10);
+        const string error = "This model's maximum context length is 128 tokens. However, you requested 420 tokens "
+            + "(417 in the messages, 3 for the completion).";
+        coordinator.OnStepFailed(first, error, 10, 10);
         Assert.Null(coordinator.Refusal);
         Assert.Equal(128, coordinator.Context.Tokens);
         coordinator.OnTime(coordinator.NextWake!.Value);
@@ -213,7 +234,10 @@ public class ContextWindowTests
         Assert.True(ContextWindow.Estimate(next.Request.Messages) * coordinator.Context.Calibration <= 128 - 3);
     }
 
-    private static AgentProfile CodingAgent => AgentProfileLoader.Load(Path.Combine(Testing.Repository.Root, "profiles", "agents", "coding-agent.json"));
+    private static AgentProfile CodingAgent =>
+        AgentProfileLoader.Load(Path.Combine(Testing.Repository.Root, "profiles", "agents", "coding-agent.json"));
+
+    private static AgentAccounting Accounting(AgentSchedulerOptions options) => new(F, 0, options.MaxBatch, options.Workers);
 
     private static string Words(int n) => Harness.Datasets.SyntheticText.Of(n, n);
 
