@@ -74,9 +74,10 @@ public sealed record ConversationBound(long Conversation, long Decode, long Firs
 /// their requests in it. The context is known before the run (a server's /models, a decoder's model
 /// config) or learned from the first context-length error. Under <see cref="ContextPolicy.TruncateOldest"/>
 /// a request's prompt is kept within context - new tokens, its length estimated at 4 characters a
-/// token plus <see cref="MessageOverheadTokens"/> per message, times a calibration that the server's
-/// own counts raise (usage.prompt_tokens of each completed step, the prompt of a context error): the
-/// largest ratio of its count to the estimate seen so far. Single-threaded (the coordinator's).
+/// token plus <see cref="MessageOverheadTokens"/> per message, times a calibration that starts at
+/// <see cref="PriorCalibration"/> and that the server's own counts raise (usage.prompt_tokens of each
+/// completed step, the prompt of a context error): the largest ratio of its count to the estimate seen
+/// so far. Single-threaded (the coordinator's).
 /// </summary>
 public sealed class ContextWindow
 {
@@ -88,6 +89,13 @@ public sealed class ContextWindow
 
     /// <summary>The share of the budget the estimate may fill, for the estimate's own error.</summary>
     private const double Margin = 0.95;
+
+    /// <summary>
+    /// The calibration before the server has counted anything: BPE tokenizers give code, logs and the
+    /// chat template's markers more tokens than 4 characters each (GPT-2 behind <c>harness serve</c>
+    /// counted 1.3 times the estimate of the agents' requests).
+    /// </summary>
+    public const double PriorCalibration = 1.25;
 
     public ContextWindow(ContextPolicy policy, int? tokens, string? source)
     {
@@ -104,8 +112,8 @@ public sealed class ContextWindow
     /// <summary>Where <see cref="Tokens"/> came from (/models, the model config, a context error).</summary>
     public string? Source { get; private set; }
 
-    /// <summary>Server tokens per estimated token, the largest seen (1 until the server has counted a prompt).</summary>
-    public double Calibration { get; private set; } = 1;
+    /// <summary>Server tokens per estimated token: the largest the server's counts showed, at least the prior.</summary>
+    public double Calibration { get; private set; } = PriorCalibration;
 
     /// <summary>Steps whose prompt was trimmed to fit.</summary>
     public long TrimmedSteps { get; private set; }
