@@ -51,9 +51,13 @@ public sealed class OpenAiBackendProvider : IBackendProvider, IEndpointProvider
         OpenAiSettings s = OpenAiSettings.From(options);
         string? key = ApiKey(options.ApiKeyVariable);
         ITokenCounter? tokenizer = options.TokenizerPath is { } path ? HfTokenizer.Load(path) : null;
-        string model = ChooseModel(baseUrl, s.Model, key);
+        (string model, int? context) = ChooseModel(baseUrl, s.Model, key);
         var endpoint = new OpenAiEndpoint(baseUrl, model, s, key, settings.Clock, tokenizer, settings.RequestTimeout ?? s.Timeout);
-        return new EndpointConnection(endpoint, tokenizer, MetricsUrl(baseUrl)) { OutputLengthControl = s.HoldName };
+        return new EndpointConnection(endpoint, tokenizer, MetricsUrl(baseUrl))
+        {
+            OutputLengthControl = s.HoldName,
+            ContextTokens = context,
+        };
     }
 
     /// <summary>The key from <paramref name="variable"/> (OPENAI_API_KEY when null); a named variable that is not set is bad input.</summary>
@@ -72,10 +76,13 @@ public sealed class OpenAiBackendProvider : IBackendProvider, IEndpointProvider
     /// <summary>The server's /metrics beside its API: http://host:port/v1 gives http://host:port/metrics.</summary>
     public static Uri MetricsUrl(Uri baseUrl) => new(baseUrl.GetLeftPart(UriPartial.Authority) + "/metrics");
 
-    /// <summary>The model asked for, or the only one /models lists; several or none without a choice is bad input naming them.</summary>
-    private static string ChooseModel(Uri baseUrl, string? asked, string? key)
+    /// <summary>
+    /// The model asked for, or the only one /models lists, with its context where /models says it
+    /// (<c>max_model_len</c>); several or none without a choice is bad input naming them.
+    /// </summary>
+    private static (string Model, int? Context) ChooseModel(Uri baseUrl, string? asked, string? key)
     {
-        List<string>? listed = null;
+        List<(string Id, int? Context)>? listed = null;
         string? why = null;
         try
         {
@@ -88,12 +95,13 @@ public sealed class OpenAiBackendProvider : IBackendProvider, IEndpointProvider
 
         if (asked is not null)
         {
-            if (listed is not null && listed.Count > 0 && !listed.Contains(asked, StringComparer.Ordinal))
+            if (listed is not null && listed.Count > 0 && !listed.Any(m => m.Id == asked))
             {
-                throw HarnessException.BadInput($"Model '{asked}' is not served at {baseUrl}; /models lists: {string.Join(", ", listed)}.");
+                string names = string.Join(", ", listed.Select(m => m.Id));
+                throw HarnessException.BadInput($"Model '{asked}' is not served at {baseUrl}; /models lists: {names}.");
             }
 
-            return asked;
+            return (asked, listed?.FirstOrDefault(m => m.Id == asked).Context);
         }
 
         return listed switch
@@ -101,11 +109,13 @@ public sealed class OpenAiBackendProvider : IBackendProvider, IEndpointProvider
             null => throw HarnessException.BadInput($"Cannot ask {baseUrl}/models which model it serves ({why}); is the server up? Name the model with --set model=NAME."),
             [var only] => only,
             [] => throw HarnessException.BadInput($"{baseUrl}/models lists no model; name one with --set model=NAME."),
-            _ => throw HarnessException.BadInput($"{baseUrl}/models lists {listed.Count} models ({string.Join(", ", listed)}); choose one with --set model=NAME."),
+            _ => throw HarnessException.BadInput(
+                $"{baseUrl}/models lists {listed.Count} models ({string.Join(", ", listed.Select(m => m.Id))}); "
+                + "choose one with --set model=NAME."),
         };
     }
 
-    private static List<string> ListModels(Uri baseUrl, string? key)
+    private static List<(string Id, int? Context)> ListModels(Uri baseUrl, string? key)
     {
         using HttpClient http = OpenAiEndpoint.CreateClient();
         http.Timeout = TimeSpan.FromSeconds(10);
@@ -123,14 +133,16 @@ public sealed class OpenAiBackendProvider : IBackendProvider, IEndpointProvider
 
         using var reader = new StreamReader(response.Content.ReadAsStream());
         using var doc = JsonDocument.Parse(reader.ReadToEnd());
-        var models = new List<string>();
+        var models = new List<(string, int?)>();
         if (doc.RootElement.TryGetProperty("data", out JsonElement data) && data.ValueKind == JsonValueKind.Array)
         {
             foreach (JsonElement m in data.EnumerateArray())
             {
                 if (m.TryGetProperty("id", out JsonElement id) && id.GetString() is { } name)
                 {
-                    models.Add(name);
+                    int? context = m.TryGetProperty("max_model_len", out JsonElement len) && len.ValueKind == JsonValueKind.Number
+                        && len.TryGetInt32(out int n) && n > 0 ? n : null;
+                    models.Add((name, context));
                 }
             }
         }

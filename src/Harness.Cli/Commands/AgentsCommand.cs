@@ -196,7 +196,13 @@ public static class AgentsCommand
 
         public Option<string?> LlmResult { get; } = new("--llm-result") { Description = "latency-model: take TTFT and TPOT (p50) from a result file of an LLM workload." };
 
-        public Option<string[]> LlmSet { get; } = new("--llm-set") { Description = "Setting of a decoder LLM backend, key=value (repeatable): model_config, dtype, threads, weight_seed, spin, libtorch (torch); for openai:URL: model, api, hold, max_tokens_field, temperature, include_usage, timeout." };
+        public Option<string[]> LlmSet { get; } = new("--llm-set")
+        {
+            Description = "Setting of a decoder LLM backend, key=value (repeatable): model_config, dtype, threads, weight_seed, spin, "
+                + "libtorch (torch); for openai:URL: model, api, hold, max_tokens_field, temperature, include_usage, timeout; "
+                + "for both: context=refuse|truncate-oldest (when conversations can outgrow the LLM's context: refuse, the default, "
+                + "exits 2 before any step; truncate-oldest drops the oldest messages).",
+        };
 
         public Option<int?> MaxBatch { get; } = new("--llm-max-batch") { Description = "Batch slots of the LLM device (default: the profile's); for openai:URL, the server's (e.g. vLLM's max_num_seqs): LLM busy = steps in flight / this." };
 
@@ -237,6 +243,7 @@ public static class AgentsCommand
                 },
                 BatchWindow = OptionParsers.Duration(parse.GetValue(Window)!, "--llm-batch-window"),
                 Seed = parse.GetValue(Seed),
+                ContextPolicy = ContextSetting(parse).Policy,
             };
             options.Validate();
             return options;
@@ -244,10 +251,37 @@ public static class AgentsCommand
 
         public TimeSpan Warmup(ParseResult parse) => OptionParsers.Duration(parse.GetValue(WarmupOption)!, "--warmup");
 
+        /// <summary><c>--llm-set context=POLICY</c> (the agents' own; the last counts), and the backend's settings without it.</summary>
+        private (ContextPolicy Policy, bool Given, string[] Others) ContextSetting(ParseResult parse)
+        {
+            string[] sets = parse.GetValue(LlmSet) ?? [];
+            string? policy = null;
+            var rest = new List<string>();
+            foreach (string text in sets)
+            {
+                KeyValuePair<string, string> kv = OptionParsers.Setting(text);
+                if (kv.Key == ContextPolicies.Key)
+                {
+                    policy = kv.Value;
+                }
+                else
+                {
+                    rest.Add(text);
+                }
+            }
+
+            return (policy is null ? ContextPolicy.Refuse : ContextPolicies.Parse(policy), policy is not null, [.. rest]);
+        }
+
         public LlmChoice Llm(ParseResult parse)
         {
             string backend = parse.GetValue(LlmBackend)!;
-            string[] sets = parse.GetValue(LlmSet) ?? [];
+            (_, bool contextGiven, string[] sets) = ContextSetting(parse);
+            if (contextGiven && backend == LlmChoice.LatencyModelBackend)
+            {
+                throw HarnessException.BadInput("--llm-set context= is for a decoder or a server, not the latency model (no context).");
+            }
+
             bool numbers = parse.GetValue(TtftMs) is not null || parse.GetValue(TpotMs) is not null || parse.GetValue(LlmResult) is not null || parse.GetValue(Preset) is not null;
             if (backend != LlmChoice.LatencyModelBackend)
             {

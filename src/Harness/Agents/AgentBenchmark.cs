@@ -57,12 +57,14 @@ public sealed class AgentBenchmark
         }
 
         AgentProfile profile = request.Profile;
+        // The profile against the LLM's context first: a run that cannot fit is refused before anything is prepared or sent.
+        (AgentSchedulerOptions options, EndpointConnection? connection) =
+            ContextFit.Prepare(profile, request.Options, request.Llm, _backends, _clock);
+        using ILlmEndpoint? server = connection?.Endpoint;
         using ToolSet tools = _tools();
         using var environment = new ToolEnvironment(profile, request.Options.Workers, request.Options.Seed);
         tools.Prepare(environment);
-        AgentSchedulerOptions options = request.Llm.IsRemote ? request.Options with { RemoteLlm = true } : request.Options;
         using IStepDecoder? decoder = request.Llm.IsRemote ? null : request.Llm.CreateDecoder(_backends, options.MaxBatch, _clock);
-        using ILlmEndpoint? server = request.Llm.IsRemote ? request.Llm.Connect(_backends, _clock).Endpoint : null;
         ILlmEndpoint Endpoint() => server is not null ? new SharedEndpoint(server) : new InProcessLlmEndpoint(decoder!, options.Endpoint, _clock, ownsDecoder: false);
         using var measurement = new AgentMeasurement(profile, tools, Endpoint, options, request.Timing, request.Validity, request.Llm, _clock);
         return _runner.Run(measurement, request.Output, cancellationToken: cancellationToken);

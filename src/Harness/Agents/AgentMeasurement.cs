@@ -49,6 +49,10 @@ public sealed class AgentMeasurement(
         ["profile_sources"] = profile.Sources,
         ["llm_threads"] = llm.IsLatencyModel || llm.IsRemote ? null : llm.Options.Threads,
         ["llm_remote"] = llm.IsRemote ? "each step sends the agent's whole conversation; LLM busy = steps in flight / --llm-max-batch (the server's batch slots as given)" : null,
+        // What the agents do about the LLM's context (--llm-set context=), and the context known before the run.
+        ["context_policy"] = llm.IsLatencyModel ? null : ContextPolicies.Name(options.ContextPolicy),
+        ["llm_context_tokens"] = options.ContextTokens,
+        ["llm_context_source"] = options.ContextSource,
         // The profile's agents are per LLM device and the device stands for one GPU, modeled or not:
         // a per-GPU price is charged for one (config gpus is what the cost reads).
         ["gpus"] = 1,
@@ -67,6 +71,11 @@ public sealed class AgentMeasurement(
         };
         observer?.PhaseStarted(RunPhases.Preparing, clock.Timestamp);
         Outcome = runner.Run(cancellationToken);
+        if (Outcome.Refusal is { } refusal)
+        {
+            throw HarnessException.BadInput(refusal);
+        }
+
         _report = AgentRunReport.From(Outcome, profile, llmEndpoint.Name);
         _report.LoadAverage1m = CpuTime.LoadAverage();
         return AgentResults.Run(Outcome, profile, llmEndpoint, timing, validity.MaxErrorRate, validity.MinTurns);

@@ -32,6 +32,9 @@ public sealed record EndpointConnection(ILlmEndpoint Endpoint, ITokenCounter? To
 {
     /// <summary>How output length is held (ignore_eos, min_tokens or none), for the result.</summary>
     public string OutputLengthControl { get; init; } = "none";
+
+    /// <summary>The model's context in tokens, where the server says it (vLLM's <c>max_model_len</c> in /models); null otherwise.</summary>
+    public int? ContextTokens { get; init; }
 }
 
 /// <summary>Endpoints from the registry's providers.</summary>

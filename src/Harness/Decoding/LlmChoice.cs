@@ -27,6 +27,15 @@ public sealed record LlmChoice
     /// <summary>A server reached over HTTP (<c>openai:URL</c>): it batches on its own, and the agents send it their conversations.</summary>
     public bool IsRemote => Backend.Contains("://", StringComparison.Ordinal);
 
+    /// <summary>An in-process decoder's context: its model's max_positions (the latency model and a server have none known here).</summary>
+    public int? DecoderContext => DecoderModel?.MaxPositions;
+
+    /// <summary>The model a decoder backend runs, by name; null for the latency model and a server.</summary>
+    public string? DecoderModelName => DecoderModel?.Name;
+
+    private DecoderConfig? DecoderModel =>
+        IsLatencyModel || IsRemote ? null : Options.ModelConfig ?? ModelCatalog.Load(GenerateSettings.DefaultModel);
+
     /// <summary>Every backend that can serve here: the latency model, each decoder backend of the registry, then each endpoint runtime (as runtime:URL).</summary>
     public static IEnumerable<string> Names(BackendRegistry registry) =>
         DecoderBackends.Names(registry).Prepend(LatencyModelBackend).Concat(EndpointBackends.Runtimes(registry).Select(r => $"{r}:URL"));
@@ -54,6 +63,17 @@ public sealed record LlmChoice
             return new LatencyModelDecoder(Model ?? LatencyModel.H100Llama1B, clock, slots: slots);
         }
 
+        (IDecoderProvider provider, BackendSpec spec, DecoderSpec decoder) = Check(registry, slots, context);
+        return provider.CreateDecoder(spec, Options, decoder);
+    }
+
+    /// <summary>
+    /// What <see cref="CreateDecoder"/> checks before it builds anything: a backend this registry knows,
+    /// a model it builds, and weights that fit the device. Bad input throws; nothing is loaded.
+    /// </summary>
+    public (IDecoderProvider Provider, BackendSpec Spec, DecoderSpec Decoder) Check(
+        BackendRegistry registry, int slots, int? context = null)
+    {
         BackendSpec? spec = null;
         try
         {
@@ -84,6 +104,6 @@ public sealed record LlmChoice
         // refused before anything is generated or loaded (each batch's shape is checked when it is built).
         DeviceMemory memory = DeviceMemory.For(spec.Device, spec.DeviceId);
         MemoryFit.Check(decoder.Model, 1, 1, 1, decoder.DType, memory.AvailableBytes, memory.Name);
-        return provider.CreateDecoder(spec, Options, decoder);
+        return (provider, spec, decoder);
     }
 }

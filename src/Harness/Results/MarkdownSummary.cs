@@ -131,7 +131,8 @@ public static class MarkdownSummary
 
         if (t.Cpu is { } cpu)
         {
-            sb.Append(c, $"CPU: {cpu.UtilizationAvg:P0} busy over {cpu.LogicalCores} cores; harness process {cpu.ProcessCpuCores:0.##} cores, peak RSS {cpu.ProcessRssPeakBytes / (1024.0 * 1024):0} MiB\n");
+            string own = cpu.ProcessCpuCores is { } cores ? cores.ToString("0.##", c) : "n/a";
+            sb.Append(c, $"CPU: {cpu.UtilizationAvg:P0} busy over {cpu.LogicalCores} cores; harness process {own} cores, peak RSS {cpu.ProcessRssPeakBytes / (1024.0 * 1024):0} MiB\n");
         }
 
         if (t.Server is { } server)

@@ -30,7 +30,8 @@ public class AgentsCommandTests : IDisposable
         string path = Path.Combine(_dir, backend.Replace(':', '-') + ".json");
         (int code, string output, string err) = CliRunner.Run(
             "run", "agents", "--profile", Profile, "--workers", "1", "--duration", "2s", "--warmup", "0.3s", "--min-turns", "1",
-            "--llm", backend, "--llm-set", "model_config=tiny-gpt2-test", "--llm-set", "threads=1", SharedMachine.AllowNoisy, "--out", path);
+            "--llm", backend, "--llm-set", "model_config=tiny-gpt2-test", "--llm-set", "threads=1", "--llm-set", "context=truncate-oldest",
+            SharedMachine.AllowNoisy, "--out", path);
 
         Assert.True(File.Exists(path), $"exit {code}\n{output}\n{err}");
         Assert.Empty(ResultSchema.Validate(File.ReadAllText(path)));
@@ -41,6 +42,10 @@ public class AgentsCommandTests : IDisposable
         Assert.Equal($"{backend} tiny-gpt2-test fp32", ((JsonElement)doc.Config["llm_backend"]!).GetString());
         Assert.True(doc.Agents!.LlmBusyFraction > 0);
         Assert.True(doc.Agents.OutputTokens > 0);
+        // The tiny model's 128 positions hold no conversation of this profile: the policy trims, and the result names it.
+        Assert.Equal("truncate-oldest", ((JsonElement)doc.Config["context_policy"]!).GetString());
+        Assert.Equal(128, doc.Agents.Context!.ContextTokens);
+        Assert.True(doc.Agents.Context.TrimmedSteps > 0);
         return doc;
     }
 
@@ -132,7 +137,8 @@ public class AgentsCommandTests : IDisposable
         string path = Path.Combine(_dir, "sweep-onnx.json");
         (int code, string output, string err) = CliRunner.Run(
             "agents", "sweep", "--profile", Profile, "--workers", "1,2", "--duration", "1s", "--warmup", "0.2s",
-            "--llm", "onnx:cpu", "--llm-set", "model_config=tiny-gpt2-test", "--llm-set", "threads=1", SharedMachine.AllowNoisy, "--out", path);
+            "--llm", "onnx:cpu", "--llm-set", "model_config=tiny-gpt2-test", "--llm-set", "threads=1",
+            "--llm-set", "context=truncate-oldest", SharedMachine.AllowNoisy, "--out", path);
 
         Assert.True(code == 0, $"exit {code}\n{output}\n{err}");
         AgentSweepDocument doc = AgentSweepJson.Read(path);
@@ -152,12 +158,27 @@ public class AgentsCommandTests : IDisposable
     [InlineData("--llm-set model_config=gpt2-124m", "--llm-set is for a decoder backend")]
     [InlineData("--llm onnx:cpu --llm-set model_config=llama-70b", "nothing was allocated")]
     [InlineData("--agents 0", "must each be at least 1")]
+    [InlineData("--llm onnx:cpu --llm-set context=sometimes", "context=sometimes must be refuse (the default) or truncate-oldest")]
+    [InlineData("--llm-set context=truncate-oldest", "not the latency model")]
+    [InlineData("--llm onnx:cpu --llm-set model_config=tiny-gpt2-test", "its requests reach 24688 tokens")]
     public void Bad_agent_options_are_one_sentence_and_exit_2(string extra, string expected)
     {
         (int code, _, string err) = CliRunner.Run(["run", "agents", "--profile", Profile, "--duration", "1s", .. extra.Split(' ')]);
         Assert.Equal(2, code);
         Assert.Contains(expected, err, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", err, StringComparison.Ordinal);
+    }
+
+    /// <summary>An in-process decoder knows its context from its model config: a profile that cannot fit is refused.</summary>
+    [Fact]
+    public void A_decoder_whose_model_cannot_hold_the_profile_is_refused_with_both_numbers()
+    {
+        (int code, _, string err) = CliRunner.Run(
+            "run", "agents", "--profile", Profile, "--duration", "1s", "--llm", "onnx:cpu", "--llm-set", "model_config=tiny-gpt2-test");
+        Assert.Equal(2, code);
+        Assert.Contains("its requests reach 24688 tokens", err, StringComparison.Ordinal);
+        Assert.Contains("(max_positions of tiny-gpt2-test) is 128 tokens", err, StringComparison.Ordinal);
+        Assert.Contains("--llm-set context=truncate-oldest", err, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -29,6 +29,9 @@ public sealed class OpenAiTestServer : IAsyncDisposable
 
     public List<string> Models { get; set; } = ["test-model"];
 
+    /// <summary>The context /v1/models says for each model (vLLM's max_model_len); null leaves it out.</summary>
+    public int? MaxModelLen { get; set; }
+
     /// <summary>Answers a completion request: the parsed body, the HTTP context to write to.</summary>
     public Func<HttpContext, JsonElement, Task> Handler { get; set; } = (ctx, _) =>
     {
@@ -57,7 +60,13 @@ public sealed class OpenAiTestServer : IAsyncDisposable
         });
         WebApplication app = builder.Build();
         var server = new OpenAiTestServer(app);
-        app.MapGet("/v1/models", () => Microsoft.AspNetCore.Http.Results.Json(new { @object = "list", data = server.Models.Select(m => new { id = m, @object = "model" }) }));
+        app.MapGet("/v1/models", () => Microsoft.AspNetCore.Http.Results.Json(new
+        {
+            @object = "list",
+            data = server.Models.Select(m => server.MaxModelLen is { } len
+                ? (object)new { id = m, @object = "model", max_model_len = len }
+                : new { id = m, @object = "model" }),
+        }));
         app.MapGet("/metrics", (HttpContext ctx) =>
         {
             string? text = server.MetricsText();

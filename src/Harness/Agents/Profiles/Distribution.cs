@@ -22,6 +22,12 @@ public abstract class Distribution
 
     public double Sample(Random rng) => Math.Clamp(SampleRaw(rng), _min, _max);
 
+    /// <summary>The largest value a sample can take after clamping, rounded; infinity for an unclamped lognormal.</summary>
+    public double Largest => Math.Round(Math.Clamp(RawLargest, _min, _max));
+
+    /// <summary>The smallest value a sample can take after clamping, rounded.</summary>
+    public double Smallest => Math.Round(Math.Clamp(RawSmallest, _min, _max));
+
     /// <summary>A sample rounded to an integer of at least <paramref name="floor"/>.</summary>
     public int SampleInt(Random rng, int floor = 0) => (int)Math.Max(floor, Math.Round(Sample(rng)));
 
@@ -121,6 +127,10 @@ public abstract class Distribution
 
     protected abstract double SampleRaw(Random rng);
 
+    protected abstract double RawLargest { get; }
+
+    protected abstract double RawSmallest { get; }
+
     protected string Clamps() =>
         (double.IsFinite(_min) ? Inv($", min {_min}") : "") + (double.IsFinite(_max) ? Inv($", max {_max}") : "");
 
@@ -139,6 +149,10 @@ public abstract class Distribution
         public override string Describe() => Inv($"fixed {value}") + Clamps();
 
         protected override double SampleRaw(Random rng) => value;
+
+        protected override double RawLargest => value;
+
+        protected override double RawSmallest => value;
     }
 
     private sealed class UniformDistribution : Distribution
@@ -160,6 +174,10 @@ public abstract class Distribution
         public override string Describe() => Inv($"uniform [{_low}, {_high}]") + Clamps();
 
         protected override double SampleRaw(Random rng) => _low + (rng.NextDouble() * (_high - _low));
+
+        protected override double RawLargest => _high;
+
+        protected override double RawSmallest => _low;
     }
 
     private sealed class LogNormalDistribution : Distribution
@@ -183,6 +201,10 @@ public abstract class Distribution
         }
 
         public override string Describe() => Inv($"lognormal median {_median}, p90 {_p90}") + Clamps();
+
+        protected override double RawLargest => double.PositiveInfinity;
+
+        protected override double RawSmallest => 0;
 
         protected override double SampleRaw(Random rng)
         {
@@ -211,6 +233,10 @@ public abstract class Distribution
         }
 
         public override string Describe() => "choice " + string.Join(", ", _values.Select(v => Inv($"{v.Value}:{v.Weight}"))) + Clamps();
+
+        protected override double RawLargest => _values.Where(v => v.Weight > 0).Max(v => v.Value);
+
+        protected override double RawSmallest => _values.Where(v => v.Weight > 0).Min(v => v.Value);
 
         protected override double SampleRaw(Random rng)
         {

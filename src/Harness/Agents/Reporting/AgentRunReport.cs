@@ -109,6 +109,15 @@ public sealed class AgentRunReport
 
     public int AbandonedWorkers { get; set; }
 
+    /// <summary>LLM steps whose request failed in the window (each ends its agent's job; the agent then waits).</summary>
+    public long LlmStepsFailed { get; set; }
+
+    /// <summary>Times agents waited after a failed LLM step, over the whole run.</summary>
+    public long LlmFailureBackoffs { get; set; }
+
+    /// <summary>The LLM's context and what the context policy did over the whole run; null where not recorded (simulated runs).</summary>
+    public AgentContextReport? Context { get; set; }
+
     public static AgentRunReport From(AgentRunOutcome run, AgentProfile profile, string llm)
     {
         AgentAccounting a = run.Accounting;
@@ -162,6 +171,9 @@ public sealed class AgentRunReport
             ToolCpuS = toolCpu,
             Aborted = run.Aborted,
             AbandonedWorkers = run.AbandonedWorkers,
+            LlmStepsFailed = a.StepsFailed,
+            LlmFailureBackoffs = run.Backoffs,
+            Context = AgentContextReport.From(run.Context, profile),
         };
         foreach ((string name, ToolStats s) in a.Tools)
         {
@@ -229,4 +241,46 @@ public sealed class AgentToolReport
     public double OutputTokensMean { get; set; }
 
     public List<ErrorCount> Failures { get; set; } = [];
+}
+
+/// <summary>The LLM's context as the agents saw it (<c>agents.context</c>), and what the policy did to keep requests in it.</summary>
+public sealed class AgentContextReport
+{
+    /// <summary>refuse or truncate-oldest (<c>--llm-set context=</c>).</summary>
+    public string Policy { get; set; } = "";
+
+    /// <summary>The LLM's context in tokens; null when neither the server nor an error said it.</summary>
+    public int? ContextTokens { get; set; }
+
+    public string? Source { get; set; }
+
+    /// <summary>The largest request the profile can send (a bound from its distributions), for comparison.</summary>
+    public long ProfileLargestRequestTokens { get; set; }
+
+    public long TrimmedSteps { get; set; }
+
+    public long DroppedMessages { get; set; }
+
+    public long CutMessages { get; set; }
+
+    public long CappedDecodes { get; set; }
+
+    public long ContextErrors { get; set; }
+
+    /// <summary>Server tokens per estimated token (4 characters a token, plus markers per message), the largest seen.</summary>
+    public double TokenCalibration { get; set; }
+
+    public static AgentContextReport? From(ContextWindow? w, AgentProfile profile) => w is null ? null : new AgentContextReport
+    {
+        Policy = ContextPolicies.Name(w.Policy),
+        ContextTokens = w.Tokens,
+        Source = w.Source,
+        ProfileLargestRequestTokens = ConversationBound.Of(profile).LargestRequest,
+        TrimmedSteps = w.TrimmedSteps,
+        DroppedMessages = w.DroppedMessages,
+        CutMessages = w.CutMessages,
+        CappedDecodes = w.CappedDecodes,
+        ContextErrors = w.ContextErrors,
+        TokenCalibration = Math.Round(w.Calibration, 4),
+    };
 }

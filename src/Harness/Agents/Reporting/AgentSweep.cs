@@ -101,6 +101,10 @@ public sealed class AgentSweep
         var jobs = new JobGenerator(profile, request.Options.Seed);
         var workers = request.Workers.Distinct().Order().ToList();
 
+        // The profile against the LLM's context first: a sweep that cannot fit is refused before anything is prepared or sent.
+        (AgentSchedulerOptions baseOptions, EndpointConnection? connection) =
+            ContextFit.Prepare(profile, request.Options, request.Llm, _backends, _clock);
+        using ILlmEndpoint? server = connection?.Endpoint;
         using ToolSet tools = _tools();
         using var environment = new ToolEnvironment(profile, workers[^1], request.Options.Seed);
         tools.Prepare(environment);
@@ -111,9 +115,7 @@ public sealed class AgentSweep
         // One decoder for the whole sweep (a real one loads its model once); each point gets a fresh endpoint over it.
         // A remote server is one connection for every point.
         bool remote = request.Llm.IsRemote;
-        AgentSchedulerOptions baseOptions = remote ? request.Options with { RemoteLlm = true } : request.Options;
         using IStepDecoder? decoder = remote ? null : request.Llm.CreateDecoder(_backends, request.Options.MaxBatch, _clock);
-        using ILlmEndpoint? server = remote ? request.Llm.Connect(_backends, _clock).Endpoint : null;
         ILlmEndpoint PointEndpoint(AgentSchedulerOptions o) => server is not null ? new SharedEndpoint(server) : new InProcessLlmEndpoint(decoder!, o.Endpoint, _clock, ownsDecoder: false);
         var service = new List<(double InFlight, SampleRecorder Ttft, SampleRecorder Tpot)>();
         using (ILlmEndpoint probe = PointEndpoint(baseOptions))

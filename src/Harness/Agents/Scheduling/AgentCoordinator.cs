@@ -27,6 +27,7 @@ public sealed class AgentCoordinator
     private readonly Queue<ToolTicket> _toolQueue = new();
     private readonly Stack<int> _idleWorkers = new();
     private readonly ToolTicket?[] _onWorker;
+    private readonly List<Agent> _backingOff = new();
     private int? _iterationSequences;
     private long _iterationStart;
     private bool _stopped;
@@ -39,6 +40,7 @@ public sealed class AgentCoordinator
         _options = options;
         _host = host;
         Accounting = accounting;
+        Context = new ContextWindow(options.ContextPolicy, options.ContextTokens, options.ContextSource);
         _agents = new Agent[options.Agents];
         _onWorker = new ToolTicket?[options.Workers];
         for (int w = options.Workers - 1; w >= 0; w--)
@@ -48,6 +50,18 @@ public sealed class AgentCoordinator
     }
 
     public AgentAccounting Accounting { get; }
+
+    /// <summary>The LLM's context and what the policy did to keep requests in it.</summary>
+    public ContextWindow Context { get; }
+
+    /// <summary>Set when a step was refused for its length under <see cref="ContextPolicy.Refuse"/>: the run ends with it.</summary>
+    public string? Refusal { get; private set; }
+
+    /// <summary>Times agents waited after a failed LLM step.</summary>
+    public long Backoffs { get; private set; }
+
+    /// <summary>When the earliest agent waiting after a failed step is due (then the host calls <see cref="OnTime"/>); else null.</summary>
+    public long? NextWake => _backingOff.Count == 0 ? null : _backingOff.Min(a => a.WakeAt);
 
     /// <summary>The call on each worker, null when idle (the host's watchdog reads it).</summary>
     public IReadOnlyList<ToolTicket?> OnWorker => _onWorker;
@@ -113,16 +127,24 @@ public sealed class AgentCoordinator
         Accounting.Step(step, end);
         Agent agent = _agents[step.Agent];
         agent.Awaiting = false;
+        agent.Failures = 0;
         if (_options.RemoteLlm)
         {
             Accounting.RemoteStep(step.SubmitTimestamp, end);
+            Context.Observe(step.Request.Messages, step.Record.PromptTokens);
             agent.Conversation?.Add(LlmMessage.Assistant(step.Reply));
         }
 
         StepDone(agent, end, now);
     }
 
-    /// <summary>The step's request failed at <paramref name="end"/> (a remote server's error, a reset, the timeout): its turn fails with the reason, and the agent goes on.</summary>
+    /// <summary>
+    /// The step's request failed at <paramref name="end"/> (a remote server's error, a reset, the
+    /// timeout): its turn and its job fail with the reason, and the agent waits (<see cref="AgentSchedulerOptions.FailureBackoff"/>)
+    /// before its next job, so a failing server gets no storm of requests. A step that produced no
+    /// token does not count as LLM busy time. A context-length error teaches the context (truncation)
+    /// or ends the run (<see cref="ContextPolicy.Refuse"/>, <see cref="Refusal"/>).
+    /// </summary>
     public void OnStepFailed(AgentStep step, string reason, long end, long now)
     {
         if (_stopped)
@@ -133,14 +155,41 @@ public sealed class AgentCoordinator
         Accounting.StepFailed(reason, end);
         Agent agent = _agents[step.Agent];
         agent.Awaiting = false;
-        if (_options.RemoteLlm)
+        if (_options.RemoteLlm && step.Produced > 0)
         {
             Accounting.RemoteStep(step.SubmitTimestamp, end);
         }
 
+        if (ContextLimit.TryParse(reason) is { } limit)
+        {
+            if (Context.Policy == ContextPolicy.Refuse)
+            {
+                Refusal ??= ContextFit.Refusal(_profile, limit);
+            }
+
+            Context.Learn(limit, step.Request.Messages, step.Request.MaxNewTokens);
+        }
+
         agent.LlmDone = end;
         agent.TurnFailed = true;
+        agent.LlmFailed = true;
         EndTurn(agent, now);
+    }
+
+    /// <summary>Sends the steps of the agents whose wait after a failed step is over at <paramref name="now"/>.</summary>
+    public void OnTime(long now)
+    {
+        if (_stopped || _backingOff.Count == 0)
+        {
+            return;
+        }
+
+        foreach (Agent agent in _backingOff.Where(a => a.WakeAt <= now).ToList())
+        {
+            _backingOff.Remove(agent);
+            agent.JobStart = now;
+            SubmitStep(agent, now);
+        }
     }
 
     public void OnToolDone(int worker, ToolTicket ticket, ToolResult result, long now)
@@ -206,9 +255,11 @@ public sealed class AgentCoordinator
         _stopped = true;
         if (_options.RemoteLlm)
         {
+            // A step still in flight counts up to the close once it has produced a token; one still
+            // waiting for its first (in the server's queue, or about to fail) counts nothing.
             foreach (Agent agent in _agents)
             {
-                if (agent is { Awaiting: true })
+                if (agent is { Awaiting: true, Step.Produced: > 0 })
                 {
                     Accounting.RemoteStep(agent.StepSubmit, now);
                 }
@@ -250,7 +301,7 @@ public sealed class AgentCoordinator
     }
 
     /// <summary>The conversation as sent: the system prompt and the latest messages that fit the profile's context (about 4 characters a token).</summary>
-    private IReadOnlyList<LlmMessage> Messages(Agent agent)
+    private IReadOnlyList<LlmMessage> Messages(Agent agent, int maxNew)
     {
         List<LlmMessage> c = agent.Conversation!;
         long budget = (long)_profile.MaxContextTokens * 4;
@@ -266,22 +317,33 @@ public sealed class AgentCoordinator
             c.RemoveRange(1, from - 1); // what no longer fits is dropped for good, as a real agent's context is compacted
         }
 
-        return [.. c];
+        return Context.Fit(c, maxNew);
     }
 
     private void SubmitStep(Agent agent, long now)
     {
+        int maxNew = Context.MaxNewTokens(agent.Job.Turns[agent.Turn].DecodeTokens);
+        int prompt = _profile.PrefixCaching ? agent.NewTokens : agent.Context;
+        if (agent.Conversation is null)
+        {
+            // An in-process decoder takes lengths: under truncation the context is cut to fit, and a cut
+            // context shares no prefix with the previous step's, so all of it is prefilled.
+            agent.Context = Context.FitTokens(agent.Context, maxNew, out bool trimmed);
+            prompt = trimmed ? agent.Context : Math.Min(prompt, agent.Context);
+        }
+
         var request = new LlmRequest
         {
-            PromptTokens = Math.Max(1, _profile.PrefixCaching ? agent.NewTokens : agent.Context),
-            MaxNewTokens = agent.Job.Turns[agent.Turn].DecodeTokens,
-            Messages = agent.Conversation is null ? [] : Messages(agent),
+            PromptTokens = Math.Max(1, prompt),
+            MaxNewTokens = maxNew,
+            Messages = agent.Conversation is null ? [] : Messages(agent, maxNew),
         };
         agent.NewTokens = 0;
         agent.TurnFailed = false;
         agent.StepSubmit = now;
         agent.Awaiting = true;
-        _host.SubmitStep(new AgentStep(agent.Index, request, now, _host));
+        agent.Step = new AgentStep(agent.Index, request, now, _host);
+        _host.SubmitStep(agent.Step);
     }
 
     private void StepDone(Agent agent, long end, long now)
@@ -313,7 +375,7 @@ public sealed class AgentCoordinator
     private void EndTurn(Agent agent, long now)
     {
         Accounting.Turn(agent.StepSubmit, agent.LlmDone, now, agent.TurnFailed);
-        agent.JobFailed |= agent.TurnFailed && _profile.OnToolFailure == ToolFailurePolicy.EndJob;
+        agent.JobFailed |= agent.LlmFailed || (agent.TurnFailed && _profile.OnToolFailure == ToolFailurePolicy.EndJob);
         agent.Turn++;
         if (agent.Turn >= agent.Job.Turns.Count || agent.JobFailed)
         {
@@ -324,7 +386,28 @@ public sealed class AgentCoordinator
             agent.NewTokens = agent.Context;
         }
 
+        if (agent.LlmFailed)
+        {
+            agent.LlmFailed = false;
+            agent.WakeAt = now + Backoff(agent, ++agent.Failures);
+            _backingOff.Add(agent);
+            Backoffs++;
+            return;
+        }
+
         SubmitStep(agent, now);
+    }
+
+    /// <summary>
+    /// The wait after the agent's <paramref name="failures"/>-th failed step in a row: doubling from the
+    /// first, capped, with up to half of it taken off by a seeded jitter.
+    /// </summary>
+    private long Backoff(Agent agent, int failures)
+    {
+        double doubled = _options.FailureBackoff.TotalSeconds * Math.Pow(2, Math.Min(30, failures - 1));
+        double seconds = Math.Min(_options.MaxFailureBackoff.TotalSeconds, doubled);
+        double jitter = new Random(Seeds.Mix(_options.Seed, agent.Index, agent.Job.Index, failures, 13)).NextDouble() / 2;
+        return (long)(seconds * (1 - jitter) * Accounting.Frequency);
     }
 
     private void Enqueue(Agent agent, ToolCallPlan call, long now) =>
@@ -375,6 +458,18 @@ public sealed class AgentCoordinator
 
         /// <summary>Whether its LLM step is in flight.</summary>
         public bool Awaiting { get; set; }
+
+        /// <summary>Its latest LLM step.</summary>
+        public AgentStep? Step { get; set; }
+
+        /// <summary>Its last LLM step failed: its job ends and it waits before the next.</summary>
+        public bool LlmFailed { get; set; }
+
+        /// <summary>Failed LLM steps in a row (the backoff doubles with each).</summary>
+        public int Failures { get; set; }
+
+        /// <summary>When its wait after a failed step ends.</summary>
+        public long WakeAt { get; set; }
 
         /// <summary>The messages so far, for a remote LLM; null otherwise.</summary>
         public List<LlmMessage>? Conversation { get; set; }

@@ -34,6 +34,15 @@ public sealed record AgentRunOutcome(
 
     /// <summary>How far apart the two clocks' readings at the window's edges could be (for the clock rule).</summary>
     public long ClockUncertaintyTicks { get; init; }
+
+    /// <summary>The LLM's context and what the context policy did; null for runs that predate it.</summary>
+    public ContextWindow? Context { get; init; }
+
+    /// <summary>Times agents waited after a failed LLM step.</summary>
+    public long Backoffs { get; init; }
+
+    /// <summary>Set when the run ended because a step did not fit the context under the refuse policy: the refusal.</summary>
+    public string? Refusal { get; init; }
 }
 
 /// <summary>
@@ -88,11 +97,15 @@ public sealed class AgentRunner : IAgentHost, IDeviceObserver
     public AgentRunOutcome Run(CancellationToken cancellationToken = default)
     {
         long f = _clock.Frequency;
+        // Observers hear of the measured phase before its window opens (as the engine tells them), so
+        // that a sampler's first reading comes before the window's start and its readings bracket it.
+        bool announced = _timing.Warmup <= TimeSpan.Zero;
+        Observer?.PhaseStarted(announced ? RunPhases.Measuring : RunPhases.WarmUp, _clock.Timestamp);
         long start = _clock.Timestamp;
         long windowStart = start + _clock.FromTimeSpan(_timing.Warmup);
         long windowEnd = windowStart + _clock.FromTimeSpan(_timing.Duration);
+        long announceAt = windowStart - Math.Min(_clock.FromTimeSpan(AnnounceLead), (windowStart - start) / 2);
         var accounting = new AgentAccounting(f, windowStart, _options.MaxBatch, _options.Workers) { Live = Live };
-        Observer?.PhaseStarted(_timing.Warmup > TimeSpan.Zero ? RunPhases.WarmUp : RunPhases.Measuring, start);
         var coordinator = new AgentCoordinator(_jobs, _options, this, accounting);
         long graceTicks = _clock.FromTimeSpan(_toolTimeout + _timing.HangGrace);
 
@@ -103,8 +116,6 @@ public sealed class AgentRunner : IAgentHost, IDeviceObserver
         }
 
         bool windowOpen = false, cancelled = false;
-        bool measuringTold = _timing.Warmup <= TimeSpan.Zero; // without a warm-up it was told at the start
-        long measuringLead = _clock.FromTimeSpan(TimeSpan.FromMilliseconds(300));
         string? aborted = null;
         TimeSpan cpu0 = TimeSpan.Zero, children0 = TimeSpan.Zero;
         long cpuStart = windowStart;
@@ -135,11 +146,15 @@ public sealed class AgentRunner : IAgentHost, IDeviceObserver
                 }
 
                 long now = _clock.Timestamp;
-                if (!measuringTold && now >= windowStart - measuringLead)
+                coordinator.OnTime(now);
+                if (coordinator.Refusal is not null)
                 {
-                    // Telemetry takes its first reading when told; told just before the window opens
-                    // (a wait is at most 250 ms), that reading brackets the window's start.
-                    measuringTold = true;
+                    aborted ??= "a step did not fit the LLM's context";
+                }
+
+                if (!announced && now >= announceAt)
+                {
+                    announced = true;
                     Observer?.PhaseStarted(RunPhases.Measuring, now);
                 }
 
@@ -165,10 +180,10 @@ public sealed class AgentRunner : IAgentHost, IDeviceObserver
                     break;
                 }
 
-                long wake = windowEnd;
+                long wake = Math.Min(windowEnd, coordinator.NextWake ?? long.MaxValue);
                 if (!windowOpen)
                 {
-                    wake = Math.Min(wake, windowStart);
+                    wake = Math.Min(wake, announced ? windowStart : announceAt);
                 }
 
                 for (int w = 0; w < _workers.Length; w++)
@@ -223,8 +238,21 @@ public sealed class AgentRunner : IAgentHost, IDeviceObserver
         return new AgentRunOutcome(
             accounting, _options, _llm.Batching, _llm.MaxBatch > 0 ? _llm.MaxBatch : _options.MaxBatch, startedUtc,
             wallWindow, monotonicWindow, cpu, children, Environment.ProcessorCount,
-            cancelled, aborted, _abandoned) { LlmDriverCpu = deviceCpu, ClockUncertaintyTicks = clockUncertainty };
+            cancelled, aborted, _abandoned)
+        {
+            LlmDriverCpu = deviceCpu,
+            ClockUncertaintyTicks = clockUncertainty,
+            Context = coordinator.Context,
+            Backoffs = coordinator.Backoffs,
+            Refusal = coordinator.Refusal,
+        };
     }
+
+    /// <summary>
+    /// How long before the window opens its observers are told (at most half the warm-up): ample, since a
+    /// coordinator starved of CPU by a server on the same cores was seen to wake 0.6 s late.
+    /// </summary>
+    private static readonly TimeSpan AnnounceLead = TimeSpan.FromSeconds(1);
 
     void IAgentHost.StartTool(int worker, ToolTicket ticket) => _workers[worker].Assign(ticket);
 

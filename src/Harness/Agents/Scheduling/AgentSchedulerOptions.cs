@@ -44,6 +44,24 @@ public sealed record AgentSchedulerOptions
     /// </summary>
     public bool RemoteLlm { get; init; }
 
+    /// <summary>What the agents do when their conversations may outgrow the LLM's context (<c>--llm-set context=</c>).</summary>
+    public ContextPolicy ContextPolicy { get; init; } = ContextPolicy.Refuse;
+
+    /// <summary>The LLM's context in tokens when known before the run (a server's /models, a decoder's model); null otherwise.</summary>
+    public int? ContextTokens { get; init; }
+
+    /// <summary>Where <see cref="ContextTokens"/> came from, for the result.</summary>
+    public string? ContextSource { get; init; }
+
+    /// <summary>
+    /// After a failed LLM step the agent's job ends (failed) and the agent waits this long before its
+    /// next job, doubled at each further failure in a row up to <see cref="MaxFailureBackoff"/> (with a
+    /// seeded jitter of up to half): a failing server is never sent a storm of retries.
+    /// </summary>
+    public TimeSpan FailureBackoff { get; init; } = TimeSpan.FromSeconds(1);
+
+    public TimeSpan MaxFailureBackoff { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>The batching of an in-process LLM endpoint serving these agents.</summary>
     public BatchingOptions Endpoint => new()
     {
@@ -70,6 +88,11 @@ public sealed record AgentSchedulerOptions
         if (BatchWindow < TimeSpan.Zero)
         {
             throw HarnessException.BadInput("The LLM batch window must not be negative.");
+        }
+
+        if (FailureBackoff < TimeSpan.Zero || MaxFailureBackoff < FailureBackoff)
+        {
+            throw HarnessException.BadInput("The failure backoff must not be negative, nor above its maximum.");
         }
     }
 }

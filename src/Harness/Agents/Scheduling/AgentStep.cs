@@ -35,8 +35,10 @@ public sealed class AgentStep : IRecordingLlmStream
 
     public long FirstTokenTimestamp { get; private set; }
 
-    /// <summary>Tokens received so far (streamed events, for a remote endpoint).</summary>
-    public int Produced { get; private set; }
+    private int _produced;
+
+    /// <summary>Tokens received so far (streamed events, for a remote endpoint); read by the coordinator while the step runs.</summary>
+    public int Produced => Volatile.Read(ref _produced);
 
     /// <summary>What a remote endpoint recorded of the step, its reply text kept; created when one asks for it.</summary>
     public StreamRecord Record => _record ??= new StreamRecord { KeepText = true };
@@ -52,7 +54,7 @@ public sealed class AgentStep : IRecordingLlmStream
 
     void ILlmStream.Token(LlmRequest request, long token, long timestamp)
     {
-        if (Produced++ == 0)
+        if (Interlocked.Increment(ref _produced) == 1)
         {
             FirstTokenTimestamp = timestamp;
             if (!_admitted)

@@ -26,6 +26,7 @@ public sealed class SimulatedAgentRunner : IAgentHost, IDeviceObserver
     private long _now;
     private long _order;
     private long? _timerAt;
+    private long? _wakeAt;
 
     public SimulatedAgentRunner(JobGenerator jobs, AgentSchedulerOptions options, LatencyModel llm, IToolCostModel tools, AgentRunTiming timing)
     {
@@ -66,6 +67,9 @@ public sealed class SimulatedAgentRunner : IAgentHost, IDeviceObserver
                     break;
                 case Kind.Timer:
                     _timerAt = null;
+                    break;
+                case Kind.Wake:
+                    coordinator.OnTime(_now);
                     break;
             }
 
@@ -117,6 +121,12 @@ public sealed class SimulatedAgentRunner : IAgentHost, IDeviceObserver
             _timerAt = t;
             Push(Math.Max(t, _now), new Event(Kind.Timer, 0, null, null, _now));
         }
+
+        if (_coordinator!.NextWake is { } wake && wake != _wakeAt)
+        {
+            _wakeAt = wake;
+            Push(Math.Max(wake, _now), new Event(Kind.Wake, 0, null, null, _now));
+        }
     }
 
     private void Push(long time, Event e) => _events.Enqueue(e, (time, _order++));
@@ -126,6 +136,7 @@ public sealed class SimulatedAgentRunner : IAgentHost, IDeviceObserver
         Tool,
         Device,
         Timer,
+        Wake,
     }
 
     private readonly record struct Event(Kind Kind, int Worker, ToolTicket? Ticket, ToolResult? Result, long Start);
