@@ -70,9 +70,12 @@ public static class ProgressDisplay
         return result;
     }
 
-    private static string Describe(EngineProgress p)
+    internal static string Describe(EngineProgress p, IClock? clock = null)
     {
-        double seconds = (double)(StopwatchClock.Instance.Timestamp - p.PhaseStart) / StopwatchClock.Instance.Frequency;
-        return string.Create(CultureInfo.InvariantCulture, $"{p.Phase} {seconds:0.0} s, {p.Completed} requests");
+        clock ??= StopwatchClock.Instance;
+        long now = clock.Timestamp;
+        double seconds = (double)(now - p.PhaseStart) / clock.Frequency;
+        string line = string.Create(CultureInfo.InvariantCulture, $"{p.Phase} {seconds:0.0} s, {p.Completed} requests");
+        return p.TailWait(now, clock.Frequency) is { } wait ? $"{line}; {wait}" : line;
     }
 }

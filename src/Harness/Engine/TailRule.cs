@@ -1,0 +1,111 @@
+using System.Globalization;
+using Harness.Engine.Scenarios;
+using Harness.Measurement;
+
+namespace Harness.Engine;
+
+/// <summary>
+/// One percentile the tail rule waits for: the metric whose samples count (latency, ttft, tpot), the
+/// limit its misses are counted against (an SLO's, in ms; null: only timeouts miss) and why it is wanted.
+/// </summary>
+public sealed record TailTarget(string Metric, double Percentile, double? LimitMs, string Source)
+{
+    /// <summary>0.99 → "p99", 0.999 → "p999": the name in <c>enough_samples_pNN</c>.</summary>
+    public string Name => TailRule.PercentileName(Percentile);
+
+    /// <summary>Samples needed when none misses (p99: 459, p90: 44).</summary>
+    public long MinimumSamples => TailRule.Needed(Percentile, 0);
+
+    /// <summary>"459 latency samples for p99 (scenario poisson:1)".</summary>
+    public string Describe(long need) => string.Create(CultureInfo.InvariantCulture, $"{need} {Metric} samples for {Name} ({Source})");
+}
+
+/// <summary>
+/// The tail rule (MLPerf LoadGen's minimum query count, with its early-stopping bound): enough samples
+/// for each targeted percentile to be trusted at 99% confidence. The validity rule
+/// <c>enough_samples_pNN</c> judges a finished run by it; the engine, when
+/// <see cref="StopRules.UntilTail"/> is set, keeps measuring past the minimum duration until it holds.
+/// Samples of a percentile are the metric's samples plus the timeouts; misses are the samples over
+/// the limit plus the timeouts. Every miss raises the bound (p99: 459 with none, 662 with one).
+/// </summary>
+public static class TailRule
+{
+    /// <summary>Samples needed for percentile <paramref name="p"/> when <paramref name="misses"/> of them miss.</summary>
+    public static long Needed(double p, long misses) => Statistics.EarlyStoppingMinimum(p, (int)Math.Min(misses, int.MaxValue));
+
+    /// <summary>More than the percentile's share missed: it cannot be met at this count, however many more come alike.</summary>
+    public static bool Unreachable(double p, long samples, long misses) => samples > 0 && misses > samples * (1 - p);
+
+    /// <summary>0.99 → "p99", 0.999 → "p999", 0.9 → "p90".</summary>
+    public static string PercentileName(double p) =>
+        "p" + (p * 100).ToString("0.###", CultureInfo.InvariantCulture).Replace(".", "", StringComparison.Ordinal);
+
+    /// <summary>The latency objective whose limit counts misses for <paramref name="tail"/>: the one of nearest percentile; null for none.</summary>
+    public static ServiceLevelObjective? LatencyObjective(RunSettings settings, double tail) =>
+        settings.Slos.Where(s => s.Metric == "latency").OrderBy(s => Math.Abs(s.Percentile - tail)).FirstOrDefault();
+
+    /// <summary>
+    /// The percentiles the tail rule waits for: the one validity judges (<see cref="RunSettings.EffectiveTailPercentile"/>,
+    /// on latency), then every SLO's percentile on its own metric. An explicit <see cref="RunSettings.TailPercentile"/>
+    /// is the only target: the user chose the tail. Empty for a throughput-only scenario without SLOs.
+    /// </summary>
+    public static IReadOnlyList<TailTarget> Targets(RunSettings settings)
+    {
+        var targets = new List<TailTarget>();
+        if (settings.EffectiveTailPercentile is { } tail)
+        {
+            string source = settings.TailPercentile is not null ? "--tail"
+                : settings.Slos.Any(s => s.Metric == "latency") ? "latency SLO"
+                : $"scenario {settings.Scenario.Name}";
+            targets.Add(new TailTarget("latency", tail, LatencyObjective(settings, tail)?.LimitMs, source));
+        }
+
+        if (settings.TailPercentile is not null)
+        {
+            return targets;
+        }
+
+        foreach (ServiceLevelObjective slo in settings.Slos)
+        {
+            if (!targets.Any(t => t.Metric == slo.Metric && t.Percentile == slo.Percentile))
+            {
+                targets.Add(new TailTarget(slo.Metric, slo.Percentile, slo.LimitMs, $"{slo.Metric} SLO"));
+            }
+        }
+
+        return targets;
+    }
+
+    /// <summary>
+    /// What to tell the user before measuring, when the arrival rate is known (an open loop): how long the tail
+    /// rule needs at that rate when it is longer than the minimum duration, and a warning when the maximum
+    /// duration is shorter still. Null when there is nothing to say or the rate is not known before the run.
+    /// </summary>
+    public static (string Message, bool Warning)? Forecast(RunSettings settings)
+    {
+        if (!settings.Stop.UntilTail || settings.Scenario is not PoissonScenario { Rate: var rate })
+        {
+            return null;
+        }
+
+        TailTarget? longest = Targets(settings).OrderByDescending(t => t.MinimumSamples).FirstOrDefault();
+        if (longest is null)
+        {
+            return null;
+        }
+
+        double seconds = longest.MinimumSamples / rate;
+        double min = settings.Stop.MinDuration.TotalSeconds, max = settings.Stop.MaxDuration.TotalSeconds;
+        var c = CultureInfo.InvariantCulture;
+        string need = string.Create(c, $"the tail rule needs {longest.Describe(longest.MinimumSamples)}: about {seconds:0} s at {rate:0.###} req/s");
+        if (seconds > max)
+        {
+            return (string.Create(c, $"{need}, longer than --max-duration ({max:0.###} s); the run will stop then, too short to judge {longest.Name}. ")
+                + "Raise --max-duration or the rate, or give --tail or --min-requests to choose a shorter run.", true);
+        }
+
+        return seconds > min
+            ? (string.Create(c, $"{need}; measuring goes on past --duration ({min:0.###} s) until it holds (at most --max-duration, {max:0.###} s)."), false)
+            : null;
+    }
+}
