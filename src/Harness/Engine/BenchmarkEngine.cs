@@ -192,7 +192,7 @@ public sealed class BenchmarkEngine
                 _minRequests = settings.Stop.MinRequests;
                 _maxTicks = _clock.FromTimeSpan(settings.Stop.MaxDuration);
                 _maxRequests = long.MaxValue;
-                _tail = settings.Stop.UntilTail && TailRule.Targets(settings) is { Count: > 0 } targets
+                _tail = settings.Stop.UntilTail && TailRule.Targets(settings, description.Unit) is { Count: > 0 } targets
                     ? new TailState(targets, workers, _clock.Frequency)
                     : null;
             }

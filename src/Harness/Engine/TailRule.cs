@@ -47,9 +47,10 @@ public static class TailRule
     /// <summary>
     /// The percentiles the tail rule waits for: the one validity judges (<see cref="RunSettings.EffectiveTailPercentile"/>,
     /// on latency), then every SLO's percentile on its own metric. An explicit <see cref="RunSettings.TailPercentile"/>
-    /// is the only target: the user chose the tail. Empty for a throughput-only scenario without SLOs.
+    /// is the only target: the user chose the tail. Empty for a throughput-only scenario without SLOs. Given the
+    /// workload's <paramref name="unit"/>, TTFT and TPOT objectives of a workload without tokens are left out (no sample would come).
     /// </summary>
-    public static IReadOnlyList<TailTarget> Targets(RunSettings settings)
+    public static IReadOnlyList<TailTarget> Targets(RunSettings settings, string? unit = null)
     {
         var targets = new List<TailTarget>();
         if (settings.EffectiveTailPercentile is { } tail)
@@ -67,7 +68,7 @@ public static class TailRule
 
         foreach (ServiceLevelObjective slo in settings.Slos)
         {
-            if (!targets.Any(t => t.Metric == slo.Metric && t.Percentile == slo.Percentile))
+            if ((slo.Metric == "latency" || unit is null or "tokens") && !targets.Any(t => t.Metric == slo.Metric && t.Percentile == slo.Percentile))
             {
                 targets.Add(new TailTarget(slo.Metric, slo.Percentile, slo.LimitMs, $"{slo.Metric} SLO"));
             }

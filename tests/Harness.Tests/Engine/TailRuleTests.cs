@@ -93,6 +93,18 @@ public class TailRuleTests
     }
 
     [Fact]
+    public void A_token_objective_of_a_workload_without_tokens_is_not_waited_for()
+    {
+        // No TTFT sample would ever come: the run would only end at the maximum duration.
+        var clock = new FakeClock();
+        var w = new FakeWorkload(clock) { Latency = _ => TimeSpan.FromMilliseconds(100) };
+        EngineResult r = new BenchmarkEngine(clock).Run(w, Settings(ClosedLoopScenario.Single, untilTail: true, slo: "ttft_p99<5000ms"));
+
+        Assert.Equal(44, r.TotalRequests);
+        Assert.Contains("44 latency samples for p90 (scenario single)", r.StopDetail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Tpot_samples_come_only_from_requests_with_two_tokens_or_more()
     {
         // Every other request has a single token: no TPOT sample, so twice the requests for 459 TPOT samples.
