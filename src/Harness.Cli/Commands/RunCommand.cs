@@ -52,7 +52,8 @@ public static class RunCommand
                     error.WriteLine($"harness: {(forecast.Warning ? "warning: " : "")}{r.Settings.Scenario.Name}: {forecast.Message}");
                 }
 
-                return ProgressDisplay.Run(progress, $"{r.Workload} {r.Backend} {r.Settings.Scenario.Name}", error, () => runner.Run(r, progress, cancellationToken));
+                string title = $"{r.Workload} {r.Backend} {r.Settings.Scenario.Name}";
+                return ProgressDisplay.Run(progress, title, error, () => runner.Run(r, progress, cancellationToken));
             }
 
             double[]? rates = parse.GetValue(sweepRate) is { } rs ? ParseList(rs, "--sweep-rate", v => double.Parse(v, NumberStyles.Float, CultureInfo.InvariantCulture), v => v is > 0 and <= 1_000_000) : null;

@@ -86,7 +86,8 @@ public sealed class BenchmarkEngine
 
         // An open loop whose last request ended before the stop rules were met offered load until
         // the moment they closed the phase (its next arrival): the window runs to then.
-        if (measured.StopReason is StopReason.Completed or StopReason.TailRule && measured.ClosedAt > windowEnd && windowEnd > measured.Start)
+        bool rulesHeld = measured.StopReason is StopReason.Completed or StopReason.TailRule;
+        if (rulesHeld && measured.ClosedAt > windowEnd && windowEnd > measured.Start)
         {
             windowEnd = Math.Min(measured.ClosedAt, closed.Timestamp);
         }
@@ -411,7 +412,9 @@ public sealed class BenchmarkEngine
                 && (tpot < 0 || tpot <= _tpot);
         }
 
-        /// <summary>How a phase whose rules all held ends: <see cref="StopReason.TailRule"/> when the tail rule kept it past the others.</summary>
+        /// <summary>
+        /// How a phase whose rules all held ends: <see cref="StopReason.TailRule"/> when the tail rule kept it past the others.
+        /// </summary>
         private StopReason Completion => _tail is { Waited: true } ? StopReason.TailRule : StopReason.Completed;
 
         private bool TailHeld(long issued, bool force) => _tail is null || _tail.Held(Recorders, issued, force, Progress);
@@ -427,12 +430,13 @@ public sealed class BenchmarkEngine
             {
                 StopReason.Completed when _tail is null => $"{minimum} reached",
                 StopReason.Completed => $"{minimum} reached, the tail rule already held ({_tail.Summary()})",
-                StopReason.TailRule => string.Create(c,
-                    $"tail rule: {_tail!.Summary()}; measuring went on {Seconds(_closedAt - Start - _minTicks):0.#} s past the minimum duration"),
+                StopReason.TailRule => $"tail rule: {_tail!.Summary()}; measuring went on "
+                    + string.Create(c, $"{Seconds(_closedAt - Start - _minTicks):0.#} s past the minimum duration"),
                 StopReason.MaxDuration when _tail is { HeldAtTally: false } =>
                     string.Create(c, $"max duration ({Seconds(_maxTicks):0.###} s) reached before the tail rule held: {_tail.Summary()}"),
                 StopReason.MaxDuration => string.Create(c, $"max duration ({Seconds(_maxTicks):0.###} s) reached before {minimum} were"),
-                StopReason.Overloaded => "overloaded: the backlog fell too far behind the arrival schedule (the offered rate exceeds capacity)",
+                StopReason.Overloaded =>
+                    "overloaded: the backlog fell too far behind the arrival schedule (the offered rate exceeds capacity)",
                 _ => "cancelled before the stop rules were met",
             };
         }

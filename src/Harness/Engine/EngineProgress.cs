@@ -54,7 +54,10 @@ public sealed class EngineProgress
 
     internal void Increment() => Interlocked.Increment(ref _completed);
 
-    /// <summary>The engine waits for <paramref name="target"/> (null: no longer waits), with <paramref name="have"/> of <paramref name="need"/> samples.</summary>
+    /// <summary>
+    /// The engine waits for <paramref name="target"/> (null: no longer waits), with <paramref name="have"/> of
+    /// <paramref name="need"/> samples.
+    /// </summary>
     internal void WaitingForTail(TailTarget? target, long have, long need)
     {
         Interlocked.Exchange(ref _tailHave, have);

@@ -44,7 +44,9 @@ public sealed class EngineResult
 
     public required StopReason StopReason { get; init; }
 
-    /// <summary>Why the phase stopped, in a sentence (which rule held or ran out, and the tail rule's counts); empty when not told.</summary>
+    /// <summary>
+    /// Why the phase stopped, in a sentence (which rule held or ran out, and the tail rule's counts); empty when not told.
+    /// </summary>
     public string StopDetail { get; init; } = "";
 
     public required long WarmupRequests { get; init; }

@@ -40,7 +40,9 @@ public static class TailRule
     public static string PercentileName(double p) =>
         "p" + (p * 100).ToString("0.###", CultureInfo.InvariantCulture).Replace(".", "", StringComparison.Ordinal);
 
-    /// <summary>The latency objective whose limit counts misses for <paramref name="tail"/>: the one of nearest percentile; null for none.</summary>
+    /// <summary>
+    /// The latency objective whose limit counts misses for <paramref name="tail"/>: the one of nearest percentile; null for none.
+    /// </summary>
     public static ServiceLevelObjective? LatencyObjective(RunSettings settings, double tail) =>
         settings.Slos.Where(s => s.Metric == "latency").OrderBy(s => Math.Abs(s.Percentile - tail)).FirstOrDefault();
 
@@ -68,7 +70,8 @@ public static class TailRule
 
         foreach (ServiceLevelObjective slo in settings.Slos)
         {
-            if ((slo.Metric == "latency" || unit is null or "tokens") && !targets.Any(t => t.Metric == slo.Metric && t.Percentile == slo.Percentile))
+            bool samples = slo.Metric == "latency" || unit is null or "tokens";
+            if (samples && !targets.Any(t => t.Metric == slo.Metric && t.Percentile == slo.Percentile))
             {
                 targets.Add(new TailTarget(slo.Metric, slo.Percentile, slo.LimitMs, $"{slo.Metric} SLO"));
             }
@@ -98,15 +101,18 @@ public static class TailRule
         double seconds = longest.MinimumSamples / rate;
         double min = settings.Stop.MinDuration.TotalSeconds, max = settings.Stop.MaxDuration.TotalSeconds;
         var c = CultureInfo.InvariantCulture;
-        string need = string.Create(c, $"the tail rule needs {longest.Describe(longest.MinimumSamples)}: about {seconds:0} s at {rate:0.###} req/s");
+        string need = string.Create(c,
+            $"the tail rule needs {longest.Describe(longest.MinimumSamples)}: about {seconds:0} s at {rate:0.###} req/s");
         if (seconds > max)
         {
-            return (string.Create(c, $"{need}, longer than --max-duration ({max:0.###} s); the run will stop then, too short to judge {longest.Name}. ")
+            return (string.Create(c,
+                    $"{need}, longer than --max-duration ({max:0.###} s); the run will stop then, too short to judge {longest.Name}. ")
                 + "Raise --max-duration or the rate, or give --tail or --min-requests to choose a shorter run.", true);
         }
 
         return seconds > min
-            ? (string.Create(c, $"{need}; measuring goes on past --duration ({min:0.###} s) until it holds (at most --max-duration, {max:0.###} s)."), false)
+            ? (need + string.Create(c, $"; measuring goes on past --duration ({min:0.###} s) until it holds ")
+                + string.Create(c, $"(at most --max-duration, {max:0.###} s)."), false)
             : null;
     }
 }

@@ -33,7 +33,8 @@ internal sealed class TailState
         _limits = [.. _targets.Select(t => t.LimitMs is { } ms ? (long)(ms / 1000 * frequency) : long.MaxValue)];
         _limited = _limits.Any(l => l != long.MaxValue);
         _misses = [.. Enumerable.Range(0, workers).Select(_ => new long[n])];
-        (_have, _need, _missesTotal, _needFor, _needForMisses, _unreachable) = (new long[n], new long[n], new long[n], new long[n], new long[n], new bool[n]);
+        (_have, _need, _missesTotal) = (new long[n], new long[n], new long[n]);
+        (_needFor, _needForMisses, _unreachable) = (new long[n], new long[n], new bool[n]);
         for (int i = 0; i < n; i++)
         {
             _needFor[i] = _targets[i].MinimumSamples;
@@ -93,7 +94,9 @@ internal sealed class TailState
         }
     }
 
-    /// <summary>Counts every target's samples and misses over the workers and sets its bound; the largest shortfall is waited for.</summary>
+    /// <summary>
+    /// Counts every target's samples and misses over the workers and sets its bound; the largest shortfall is waited for.
+    /// </summary>
     public void Tally(WorkerRecorder[] recorders)
     {
         lock (_gate)
@@ -162,7 +165,8 @@ internal sealed class TailState
         if (_unreachable[i])
         {
             string over = t.LimitMs is { } ms ? string.Create(c, $"over {ms:0.###} ms or timed out") : "timed out";
-            return string.Create(c, $"{t.Name} of {t.Metric} cannot be met at any count ({t.Source}): {_missesTotal[i]} of {_have[i]} samples {over}");
+            return string.Create(c,
+                $"{t.Name} of {t.Metric} cannot be met at any count ({t.Source}): {_missesTotal[i]} of {_have[i]} samples {over}");
         }
 
         return _have[i] >= _need[i]

@@ -54,8 +54,8 @@ public class RunCommandTests : IDisposable
         // concurrency:1 targets p99: 459 requests, far more than minilm ends in 0.1 s.
         string path = Path.Combine(_dir, "tail.json");
         (int code, string output, string err) = CliRunner.Run(
-            "run", "minilm", "--scenario", "concurrency:1", "--threads", "1", "--duration", "0.1s", "--warmup", "0s", "--max-duration", "5m",
-            "--out", path, SharedMachine.AllowNoisy);
+            "run", "minilm", "--scenario", "concurrency:1", "--threads", "1", "--duration", "0.1s", "--warmup", "0s",
+            "--max-duration", "5m", "--out", path, SharedMachine.AllowNoisy);
 
         Assert.True(code is 0 or 1, $"exit {code}\n{output}\n{err}");
         Assert.Empty(ResultSchema.Validate(File.ReadAllText(path)));

@@ -29,7 +29,9 @@ public class RunOptionsTests
     public void An_explicit_tail_is_the_one_percentile_the_tail_rule_waits_for()
     {
         RunSettings withSlo = RunOptions.ParseArguments("run minilm --scenario poisson:1 --slo ttft_p99<5s", "run").Settings;
-        Assert.Equal(["latency p99 scenario poisson:1", "ttft p99 ttft SLO"], TailRule.Targets(withSlo).Select(t => $"{t.Metric} {t.Name} {t.Source}"));
+        Assert.Equal(
+            ["latency p99 scenario poisson:1", "ttft p99 ttft SLO"],
+            TailRule.Targets(withSlo).Select(t => $"{t.Metric} {t.Name} {t.Source}"));
 
         RunSettings withTail = RunOptions.ParseArguments("run minilm --scenario poisson:1 --slo ttft_p99<5s --tail p90", "run").Settings;
         Assert.True(withTail.Stop.UntilTail);
