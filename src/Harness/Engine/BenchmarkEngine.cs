@@ -53,6 +53,13 @@ public sealed class BenchmarkEngine
             warm.Progress = progress;
             scenario.Run(warm);
             warmupRequests = warm.Issued;
+
+            // A closed loop's rate is known only now: say before measuring what the tail rule will take at it.
+            double warmSeconds = (double)(_clock.Timestamp - warm.Start) / _clock.Frequency;
+            if (scenario is ClosedLoopScenario && warmupRequests > 0 && warmSeconds > 0)
+            {
+                progress.Forecast = TailRule.Forecast(settings, warmupRequests / warmSeconds, description.Unit);
+            }
         }
 
         // Observers hear of the measured phase before its window opens and of its end after the last

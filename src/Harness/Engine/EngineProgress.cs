@@ -18,6 +18,12 @@ public sealed class EngineProgress
 
     public long Completed => Interlocked.Read(ref _completed);
 
+    /// <summary>
+    /// What the tail rule will take, known once a closed loop's warm-up has shown its rate (an open loop's is told
+    /// before the run from its own rate); null when there is nothing to say.
+    /// </summary>
+    public TailForecast? Forecast { get; internal set; }
+
     /// <summary>The percentile the measured phase waits for past its minimum duration; null while it does not wait.</summary>
     public TailTarget? TailTarget => Volatile.Read(ref _tailTarget);
 
@@ -46,6 +52,11 @@ public sealed class EngineProgress
 
     internal void Reset(string phase, long start)
     {
+        if (phase == RunPhases.Preparing)
+        {
+            Forecast = null;
+        }
+
         Phase = phase;
         PhaseStart = start;
         Interlocked.Exchange(ref _completed, 0);

@@ -81,18 +81,22 @@ public static class TailRule
     }
 
     /// <summary>
-    /// What to tell the user before measuring, when the arrival rate is known (an open loop): how long the tail
-    /// rule needs at that rate when it is longer than the minimum duration, and a warning when the maximum
-    /// duration is shorter still. Null when there is nothing to say or the rate is not known before the run.
+    /// What to tell the user before measuring: how long the tail rule needs at the arrival rate when that is longer
+    /// than the minimum duration, and a warning when the maximum duration is shorter still. The rate is an open
+    /// loop's own; for a closed loop, the warm-up's (<paramref name="warmupRate"/>, requests per second), which
+    /// the engine knows once the warm-up is over. Null when there is nothing to say or no rate is known.
     /// </summary>
-    public static (string Message, bool Warning)? Forecast(RunSettings settings)
+    public static TailForecast? Forecast(RunSettings settings, double? warmupRate = null, string? unit = null)
     {
-        if (!settings.Stop.UntilTail || settings.Scenario is not PoissonScenario { Rate: var rate })
+        (double rate, string what, string format) = settings.Scenario is PoissonScenario p
+            ? (p.Rate, "", "0.###")
+            : (warmupRate ?? 0, " (the warm-up's rate)", "0.#");
+        if (!settings.Stop.UntilTail || !(rate > 0) || double.IsInfinity(rate))
         {
             return null;
         }
 
-        TailTarget? longest = Targets(settings).OrderByDescending(t => t.MinimumSamples).FirstOrDefault();
+        TailTarget? longest = Targets(settings, unit).OrderByDescending(t => t.MinimumSamples).FirstOrDefault();
         if (longest is null)
         {
             return null;
@@ -102,17 +106,26 @@ public static class TailRule
         double min = settings.Stop.MinDuration.TotalSeconds, max = settings.Stop.MaxDuration.TotalSeconds;
         var c = CultureInfo.InvariantCulture;
         string need = string.Create(c,
-            $"the tail rule needs {longest.Describe(longest.MinimumSamples)}: about {seconds:0} s at {rate:0.###} req/s");
+            $"the tail rule needs {longest.Describe(longest.MinimumSamples)}: about {seconds:0} s at {rate.ToString(format, c)} req/s")
+            + what;
         if (seconds > max)
         {
-            return (string.Create(c,
+            return new(string.Create(c,
                     $"{need}, longer than --max-duration ({max:0.###} s); the run will stop then, too short to judge {longest.Name}. ")
                 + "Raise --max-duration or the rate, or give --tail or --min-requests to choose a shorter run.", true);
         }
 
         return seconds > min
-            ? (need + string.Create(c, $"; measuring goes on past --duration ({min:0.###} s) until it holds ")
+            ? new(need + string.Create(c, $"; measuring goes on past --duration ({min:0.###} s) until it holds ")
                 + string.Create(c, $"(at most --max-duration, {max:0.###} s)."), false)
             : null;
     }
+}
+
+/// <summary>
+/// What the tail rule will take, told before measuring (<see cref="TailRule.Forecast"/>); a warning when it will not hold in time.
+/// </summary>
+public sealed record TailForecast(string Message, bool Warning)
+{
+    public override string ToString() => (Warning ? "warning: " : "") + Message;
 }

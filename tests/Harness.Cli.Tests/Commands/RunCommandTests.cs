@@ -87,6 +87,21 @@ public class RunCommandTests : IDisposable
     }
 
     [Fact]
+    public void A_closed_loop_is_warned_of_at_its_warm_up_rate_before_measuring()
+    {
+        // p99.9 needs 4,603 samples: far more than minilm ends in 3 s on one thread.
+        string path = Path.Combine(_dir, "closed.json");
+        (int code, string output, string err) = CliRunner.Run(
+            "run", "minilm", "--scenario", "concurrency:1", "--threads", "1", "--duration", "0.1s", "--warmup", "0.5s",
+            "--max-duration", "3s", "--tail", "p99.9", "--out", path, SharedMachine.AllowNoisy);
+
+        Assert.Equal(ExitCodes.Invalid, code);
+        Assert.Contains("] warning: the tail rule needs 4603 latency samples for p999 (--tail): about ", err, StringComparison.Ordinal);
+        Assert.Contains("(the warm-up's rate), longer than --max-duration (3 s)", err, StringComparison.Ordinal);
+        Assert.Equal("max_duration", ResultReader.ReadDocument(path).StopReason);
+    }
+
+    [Fact]
     public void Onnx_file_runs_any_model_with_synthesized_inputs()
     {
         string model = Path.Combine(AppContext.BaseDirectory, "models", "ResNet18.onnx");

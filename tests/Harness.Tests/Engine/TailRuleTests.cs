@@ -229,22 +229,59 @@ public class TailRuleTests
             Slos = slo is null ? [] : ServiceLevelObjective.ParseList(slo),
         };
 
-        (string message, bool warning) = TailRule.Forecast(Poisson(1, TimeSpan.FromMinutes(5)))!.Value;
+        (string message, bool warning) = TailRule.Forecast(Poisson(1, TimeSpan.FromMinutes(5)))!;
         Assert.True(warning);
         Assert.Contains("459 latency samples for p99 (scenario poisson:1): about 459 s at 1 req/s, longer than --max-duration (300 s)",
             message, StringComparison.Ordinal);
 
-        (message, warning) = TailRule.Forecast(Poisson(1, TimeSpan.FromMinutes(10), slo: "ttft_p99.9<5000ms"))!.Value;
+        (message, warning) = TailRule.Forecast(Poisson(1, TimeSpan.FromMinutes(10), slo: "ttft_p99.9<5000ms"))!;
         Assert.True(warning);
         Assert.Contains("4603 ttft samples for p999 (ttft SLO)", message, StringComparison.Ordinal);
 
-        (message, warning) = TailRule.Forecast(Poisson(1, TimeSpan.FromMinutes(10)))!.Value;
+        (message, warning) = TailRule.Forecast(Poisson(1, TimeSpan.FromMinutes(10)))!;
         Assert.False(warning);
         Assert.Contains("measuring goes on past --duration (30 s) until it holds (at most --max-duration, 600 s)", message,
             StringComparison.Ordinal);
 
         Assert.Null(TailRule.Forecast(Poisson(100, TimeSpan.FromMinutes(10)))); // 4.6 s: within --duration
         Assert.Null(TailRule.Forecast(Poisson(1, TimeSpan.FromMinutes(5), untilTail: false)));
+    }
+
+    [Fact]
+    public void A_closed_loop_is_warned_of_before_measuring_from_its_warm_up_rate()
+    {
+        // Warm-up: 1 s at 100 ms, 10 requests/s; p99 then needs about 46 s, more than the 20 s allowed.
+        var clock = new FakeClock();
+        var progress = new EngineProgress();
+        TailForecast? atStart = null;
+        var w = new FakeWorkload(clock)
+        {
+            Latency = _ => TimeSpan.FromMilliseconds(100),
+            OnExecute = i =>
+            {
+                if (i == 10)
+                {
+                    atStart = progress.Forecast; // the first measured request
+                }
+            },
+        };
+        RunSettings settings = Settings(ClosedLoopScenario.Concurrency(1), untilTail: true, max: TimeSpan.FromSeconds(20)) with
+        {
+            Warmup = WarmupRule.ForDuration(TimeSpan.FromSeconds(1)),
+        };
+        new BenchmarkEngine(clock).Run(w, settings, progress);
+
+        Assert.NotNull(atStart);
+        Assert.True(atStart.Warning);
+        Assert.StartsWith(
+            "the tail rule needs 459 latency samples for p99 (scenario concurrency:1): about 46 s at 10 req/s (the warm-up's rate), "
+            + "longer than --max-duration (20 s)", atStart.Message, StringComparison.Ordinal);
+
+        // Without the rule, or with time enough, nothing to warn of.
+        progress = new EngineProgress();
+        RunSettings without = settings with { Stop = settings.Stop with { UntilTail = false } };
+        new BenchmarkEngine(clock).Run(new FakeWorkload(clock), without, progress);
+        Assert.Null(progress.Forecast);
     }
 
     [Fact]
