@@ -175,6 +175,7 @@ public sealed class BenchmarkEngine
         private long _issued;
         private long _closedAt;
         private int _stopReason = (int)StopReason.Completed;
+        private volatile bool _tailShortAtMax;
         private volatile bool _over;
 
         public Phase(BenchmarkEngine engine, IWorkload workload, WorkloadDescription description, RunSettings settings, bool record, CancellationToken token)
@@ -285,7 +286,18 @@ public sealed class BenchmarkEngine
             long issued = Interlocked.Read(ref _issued);
             if (elapsed >= _maxTicks)
             {
-                End(elapsed >= _minTicks && issued >= _minRequests && TailHeld(issued, force: true) ? Completion : StopReason.MaxDuration);
+                bool minimums = elapsed >= _minTicks && issued >= _minRequests;
+                bool held = minimums && TailHeld(issued, force: true);
+                if (minimums && !held)
+                {
+                    _tailShortAtMax = true; // only ever set: another worker's later look must not hide it
+                }
+                else if (held)
+                {
+                    Interlocked.CompareExchange(ref _closedAt, Start + elapsed, 0);
+                }
+
+                End(held ? Completion : StopReason.MaxDuration);
                 return false;
             }
 
@@ -439,9 +451,10 @@ public sealed class BenchmarkEngine
                 StopReason.Completed => $"{minimum} reached, the tail rule already held ({_tail.Summary()})",
                 StopReason.TailRule => $"tail rule: {_tail!.Summary()}; measuring went on "
                     + string.Create(c, $"{Seconds(_closedAt - Start - _minTicks):0.#} s past the minimum duration"),
-                StopReason.MaxDuration when _tail is { HeldAtTally: false } =>
-                    string.Create(c, $"max duration ({Seconds(_maxTicks):0.###} s) reached before the tail rule held: {_tail.Summary()}"),
-                StopReason.MaxDuration => string.Create(c, $"max duration ({Seconds(_maxTicks):0.###} s) reached before {minimum} were"),
+                StopReason.MaxDuration when _tailShortAtMax =>
+                    string.Create(c, $"max duration ({Seconds(_maxTicks):0.###} s) reached before the tail rule held: {_tail!.Summary()}"),
+                StopReason.MaxDuration => string.Create(c, $"max duration ({Seconds(_maxTicks):0.###} s) reached before {minimum} were")
+                    + (_tail is { HeldAtTally: false } ? $", and before the tail rule held: {_tail.Summary()}" : ""),
                 StopReason.Overloaded =>
                     "overloaded: the backlog fell too far behind the arrival schedule (the offered rate exceeds capacity)",
                 _ => "cancelled before the stop rules were met",

@@ -44,6 +44,8 @@ public class RunCommandTests : IDisposable
         ResultDocument doc = ResultReader.ReadDocument(path);
         Assert.False(doc.Valid);
         Assert.Equal("max_duration", doc.StopReason);
+        Assert.Equal("max duration (1 s) reached before the minimum duration (1 s) and 1000000 requests were",
+            doc.StopDetail);
         Assert.Contains(doc.Validity, v => v.Name == "min_requests" && !v.Passed);
         Assert.Contains("INVALID", output, StringComparison.Ordinal);
     }
@@ -82,7 +84,11 @@ public class RunCommandTests : IDisposable
         Assert.True(err.IndexOf("warning: poisson:1", StringComparison.Ordinal) < err.IndexOf("measuring", StringComparison.Ordinal), err);
         ResultDocument doc = ResultReader.ReadDocument(path);
         Assert.Equal("max_duration", doc.StopReason);
-        Assert.StartsWith("max duration (2 s) reached before the tail rule held: ", doc.StopDetail, StringComparison.Ordinal);
+        // poisson:1 for 2 s: neither the 100 requests nor the tail's 459.
+        Assert.StartsWith(
+            "max duration (2 s) reached before the minimum duration (1 s) and 100 requests were, and before the tail rule held: ",
+            doc.StopDetail, StringComparison.Ordinal);
+        Assert.Contains("of 459 latency samples for p99 (scenario poisson:1)", doc.StopDetail, StringComparison.Ordinal);
         Assert.Contains(doc.Validity, v => v.Name == "enough_samples_p99" && !v.Passed);
     }
 
