@@ -45,8 +45,16 @@ public static class RunCommand
             RunRequest request = run.Build(parse, parse.GetValue(outFile));
             var runner = new BenchmarkRunner(registry.Value);
             var progress = new EngineProgress();
-            RunOutcome RunOne(RunRequest r) =>
-                ProgressDisplay.Run(progress, $"{r.Workload} {r.Backend} {r.Settings.Scenario.Name}", error, () => runner.Run(r, progress, cancellationToken));
+            RunOutcome RunOne(RunRequest r)
+            {
+                if (TailRule.Forecast(r.Settings) is { } forecast)
+                {
+                    error.WriteLine($"harness: {(forecast.Warning ? "warning: " : "")}{r.Settings.Scenario.Name}: {forecast.Message}");
+                }
+
+                string title = $"{r.Workload} {r.Backend} {r.Settings.Scenario.Name}";
+                return ProgressDisplay.Run(progress, title, error, () => runner.Run(r, progress, cancellationToken));
+            }
 
             double[]? rates = parse.GetValue(sweepRate) is { } rs ? ParseList(rs, "--sweep-rate", v => double.Parse(v, NumberStyles.Float, CultureInfo.InvariantCulture), v => v is > 0 and <= 1_000_000) : null;
             int[]? levels = parse.GetValue(sweepConcurrency) is { } cs ? ParseList(cs, "--sweep-concurrency", v => int.Parse(v, NumberStyles.None, CultureInfo.InvariantCulture), v => v is >= 1 and <= 4096) : null;

@@ -31,21 +31,38 @@ internal sealed class RunOptions
 
     public Option<string> Optimization { get; } = new("--optimization") { Description = "Graph optimization level: none, basic, extended, all.", DefaultValueFactory = _ => "all" };
 
-    public Option<string> Duration { get; } = new("--duration", "-d") { Description = "Minimum measured duration (30s, 2m...).", DefaultValueFactory = _ => "30s" };
+    public Option<string> Duration { get; } = new("--duration", "-d")
+    {
+        Description = "Minimum measured duration (30s, 2m...); measuring goes on past it until the tail rule holds (see --min-requests).",
+        DefaultValueFactory = _ => "30s",
+    };
 
-    public Option<string> MaxDuration { get; } = new("--max-duration") { Description = "Stop measuring after this long even if --min-requests is not met.", DefaultValueFactory = _ => "10m" };
+    public Option<string> MaxDuration { get; } = new("--max-duration")
+    {
+        Description = "Stop measuring after this long even if --min-requests or the tail rule is not met.",
+        DefaultValueFactory = _ => "10m",
+    };
 
     public Option<string> Warmup { get; } = new("--warmup") { Description = "Warm-up duration, excluded from results (0s for none).", DefaultValueFactory = _ => "5s" };
 
     public Option<int?> WarmupRequests { get; } = new("--warmup-requests") { Description = "Warm up by request count instead of duration." };
 
-    public Option<long> MinRequests { get; } = new("--min-requests") { Description = "Minimum measured requests.", DefaultValueFactory = _ => 100 };
+    public Option<long> MinRequests { get; } = new("--min-requests")
+    {
+        Description = "Minimum measured requests. Left out: 100, and measuring goes on until the tail rule holds (the samples "
+            + "that the --tail percentile and every SLO's percentile need, MLPerf's early-stopping bound); given: this count alone.",
+        DefaultValueFactory = _ => 100,
+    };
 
     public Option<string?> Timeout { get; } = new("--timeout") { Description = "A request slower than this counts as a timeout (and as a miss for the tail rule)." };
 
     public Option<double> MaxErrorRate { get; } = new("--max-error-rate") { Description = "Largest share of failed requests in a valid result (0 to 1).", DefaultValueFactory = _ => 0 };
 
-    public Option<string?> Tail { get; } = new("--tail") { Description = "Tail percentile whose sample count decides validity (default: the latency SLO's, else p90 single, p99 concurrency and poisson, none offline)." };
+    public Option<string?> Tail { get; } = new("--tail")
+    {
+        Description = "Tail percentile whose sample count decides validity (default: the latency SLO's, else p90 single, p99 "
+            + "concurrency and poisson, none offline). Given, it is the only percentile the tail rule waits for (else also every SLO's).",
+    };
 
     public Option<string[]> Slo { get; } = new("--slo") { Description = $"Service-level objective(s): {ServiceLevelObjective.Help}. Adds the 'slo' validity condition and goodput." };
 
@@ -122,10 +139,12 @@ internal sealed class RunOptions
             throw HarnessException.BadInput("--warmup-requests must not be negative.");
         }
 
+        // The tail rule by default; an explicit --min-requests is the count the user chose instead.
         var stop = new StopRules(
             OptionParsers.Duration(parse.GetValue(Duration)!, "--duration"),
             parse.GetValue(MinRequests),
-            OptionParsers.Duration(parse.GetValue(MaxDuration)!, "--max-duration"));
+            OptionParsers.Duration(parse.GetValue(MaxDuration)!, "--max-duration"),
+            UntilTail: parse.GetResult(MinRequests) is not { Implicit: false });
         if (stop.MaxDuration < stop.MinDuration)
         {
             throw HarnessException.BadInput("--max-duration must not be shorter than --duration.");

@@ -9,7 +9,8 @@ namespace Harness.Cli.Display;
 /// terminal; when stderr is redirected (CI logs, pipes), a plain line as the warm-up and the
 /// measurement begin and every few seconds within a phase, so a log (or a script waiting for the
 /// measurement) sees where the run is. Preparing has no line of its own: bad input found while
-/// preparing stays the one sentence on stderr.
+/// preparing stays the one sentence on stderr. What the tail rule will take at a closed loop's
+/// warm-up rate (<see cref="EngineProgress.Forecast"/>) is printed once, as a line of its own.
 /// </summary>
 public static class ProgressDisplay
 {
@@ -23,13 +24,19 @@ public static class ProgressDisplay
         {
             string? phase = null;
             long lastLine = StopwatchClock.Instance.Timestamp;
-            bool stopped = false;
+            bool stopped = false, told = false;
             var gate = new object();
             void Tick(object? _)
             {
                 lock (gate)
                 {
                     long now = StopwatchClock.Instance.Timestamp;
+                    if (!stopped && !told && progress.Forecast is { } forecast)
+                    {
+                        told = true;
+                        error.WriteLine($"[{title}] {forecast}");
+                    }
+
                     bool began = progress.Phase != phase && progress.Phase is not (RunPhases.Preparing or RunPhases.Done);
                     if (!stopped && (began || (progress.Phase != RunPhases.Done && now - lastLine >= LineEvery)))
                     {
@@ -60,8 +67,15 @@ public static class ProgressDisplay
         console.Status().Spinner(Spinner.Known.Dots).Start($"{title}: starting", ctx =>
         {
             Task<T> task = Task.Factory.StartNew(work, TaskCreationOptions.LongRunning);
+            bool told = false;
             while (!task.Wait(250))
             {
+                if (!told && progress.Forecast is { } forecast)
+                {
+                    told = true;
+                    console.MarkupLine(Markup.Escape($"{title}: {forecast}"));
+                }
+
                 ctx.Status($"{Markup.Escape(title)}: {Markup.Escape(Describe(progress))}");
             }
 
@@ -70,9 +84,12 @@ public static class ProgressDisplay
         return result;
     }
 
-    private static string Describe(EngineProgress p)
+    internal static string Describe(EngineProgress p, IClock? clock = null)
     {
-        double seconds = (double)(StopwatchClock.Instance.Timestamp - p.PhaseStart) / StopwatchClock.Instance.Frequency;
-        return string.Create(CultureInfo.InvariantCulture, $"{p.Phase} {seconds:0.0} s, {p.Completed} requests");
+        clock ??= StopwatchClock.Instance;
+        long now = clock.Timestamp;
+        double seconds = (double)(now - p.PhaseStart) / clock.Frequency;
+        string line = string.Create(CultureInfo.InvariantCulture, $"{p.Phase} {seconds:0.0} s, {p.Completed} requests");
+        return p.TailWait(now, clock.Frequency) is { } wait ? $"{line}; {wait}" : line;
     }
 }

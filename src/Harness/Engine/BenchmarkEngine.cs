@@ -1,3 +1,4 @@
+using System.Globalization;
 using Harness.Engine.Scenarios;
 using Harness.Measurement;
 
@@ -52,6 +53,13 @@ public sealed class BenchmarkEngine
             warm.Progress = progress;
             scenario.Run(warm);
             warmupRequests = warm.Issued;
+
+            // A closed loop's rate is known only now: say before measuring what the tail rule will take at it.
+            double warmSeconds = (double)(_clock.Timestamp - warm.Start) / _clock.Frequency;
+            if (scenario is ClosedLoopScenario && warmupRequests > 0 && warmSeconds > 0)
+            {
+                progress.Forecast = TailRule.Forecast(settings, warmupRequests / warmSeconds, description.Unit);
+            }
         }
 
         // Observers hear of the measured phase before its window opens and of its end after the last
@@ -85,7 +93,8 @@ public sealed class BenchmarkEngine
 
         // An open loop whose last request ended before the stop rules were met offered load until
         // the moment they closed the phase (its next arrival): the window runs to then.
-        if (measured.StopReason == StopReason.Completed && measured.ClosedAt > windowEnd && windowEnd > measured.Start)
+        bool rulesHeld = measured.StopReason is StopReason.Completed or StopReason.TailRule;
+        if (rulesHeld && measured.ClosedAt > windowEnd && windowEnd > measured.Start)
         {
             windowEnd = Math.Min(measured.ClosedAt, closed.Timestamp);
         }
@@ -110,6 +119,7 @@ public sealed class BenchmarkEngine
         }
 
         long f = _clock.Frequency;
+        StopReason stopReason = cancellationToken.IsCancellationRequested ? StopReason.Cancelled : measured.StopReason;
         var result = new EngineResult
         {
             Workload = description,
@@ -121,7 +131,8 @@ public sealed class BenchmarkEngine
             WallWindow = closed.Utc - opened.Utc,
             MonotonicWindow = closed.Timestamp - opened.Timestamp,
             ClockUncertaintyTicks = opened.UncertaintyTicks + closed.UncertaintyTicks,
-            StopReason = cancellationToken.IsCancellationRequested ? StopReason.Cancelled : measured.StopReason,
+            StopReason = stopReason,
+            StopDetail = measured.DescribeStop(stopReason),
             WarmupRequests = warmupRequests,
             Latency = SampleRecorder.Merge(f, measured.Recorders.Select(r => r.Latency)),
             TimeToFirstToken = SampleRecorder.Merge(f, measured.Recorders.Select(r => r.TimeToFirstToken)),
@@ -160,9 +171,11 @@ public sealed class BenchmarkEngine
         private readonly long _maxRequests;
         private readonly long _timeoutTicks;
         private readonly SloLimits _slo;
+        private readonly TailState? _tail;
         private long _issued;
         private long _closedAt;
         private int _stopReason = (int)StopReason.Completed;
+        private volatile bool _tailShortAtMax;
         private volatile bool _over;
 
         public Phase(BenchmarkEngine engine, IWorkload workload, WorkloadDescription description, RunSettings settings, bool record, CancellationToken token)
@@ -188,6 +201,9 @@ public sealed class BenchmarkEngine
                 _minRequests = settings.Stop.MinRequests;
                 _maxTicks = _clock.FromTimeSpan(settings.Stop.MaxDuration);
                 _maxRequests = long.MaxValue;
+                _tail = settings.Stop.UntilTail && TailRule.Targets(settings, description.Unit) is { Count: > 0 } targets
+                    ? new TailState(targets, workers, _clock.Frequency)
+                    : null;
             }
             else
             {
@@ -270,14 +286,27 @@ public sealed class BenchmarkEngine
             long issued = Interlocked.Read(ref _issued);
             if (elapsed >= _maxTicks)
             {
-                End(elapsed >= _minTicks && issued >= _minRequests ? StopReason.Completed : StopReason.MaxDuration);
+                bool minimums = elapsed >= _minTicks && issued >= _minRequests;
+                bool held = minimums && TailHeld(issued, force: true);
+                if (minimums && !held)
+                {
+                    _tailShortAtMax = true; // only ever set: another worker's later look must not hide it
+                }
+                else if (held)
+                {
+                    Interlocked.CompareExchange(ref _closedAt, Start + elapsed, 0);
+                }
+
+                End(held ? Completion : StopReason.MaxDuration);
                 return false;
             }
 
-            if ((elapsed >= _minTicks && issued >= _minRequests) || issued >= _maxRequests)
+            // The tail rule is looked at only once the other rules are met, and then only when enough
+            // requests were issued since its last shortfall could have closed: a compare per request.
+            if ((elapsed >= _minTicks && issued >= _minRequests && TailHeld(issued, force: false)) || issued >= _maxRequests)
             {
                 Interlocked.CompareExchange(ref _closedAt, Start + elapsed, 0);
-                End(StopReason.Completed);
+                End(Completion);
                 return false;
             }
 
@@ -358,6 +387,7 @@ public sealed class BenchmarkEngine
                 }
             }
 
+            _tail?.CountMisses(worker, latency, ttft, tpot);
             if (_slo.Any && _slo.Met(latency, ttft, tpot))
             {
                 rec.SloMet++;
@@ -399,6 +429,36 @@ public sealed class BenchmarkEngine
                 latency <= _latency
                 && (_ttft == long.MaxValue || (ttft >= 0 && ttft <= _ttft))
                 && (tpot < 0 || tpot <= _tpot);
+        }
+
+        /// <summary>
+        /// How a phase whose rules all held ends: <see cref="StopReason.TailRule"/> when the tail rule kept it past the others.
+        /// </summary>
+        private StopReason Completion => _tail is { Waited: true } ? StopReason.TailRule : StopReason.Completed;
+
+        private bool TailHeld(long issued, bool force) => _tail is null || _tail.Held(Recorders, issued, force, Progress);
+
+        /// <summary>Why the phase stopped, in a sentence for the result; called once, after the phase.</summary>
+        public string DescribeStop(StopReason reason)
+        {
+            var c = CultureInfo.InvariantCulture;
+            double Seconds(long ticks) => (double)ticks / _clock.Frequency;
+            string minimum = string.Create(c, $"the minimum duration ({Seconds(_minTicks):0.###} s) and {_minRequests} requests");
+            _tail?.Tally(Recorders);
+            return reason switch
+            {
+                StopReason.Completed when _tail is null => $"{minimum} reached",
+                StopReason.Completed => $"{minimum} reached, the tail rule already held ({_tail.Summary()})",
+                StopReason.TailRule => $"tail rule: {_tail!.Summary()}; measuring went on "
+                    + string.Create(c, $"{Seconds(_closedAt - Start - _minTicks):0.#} s past the minimum duration"),
+                StopReason.MaxDuration when _tailShortAtMax =>
+                    string.Create(c, $"max duration ({Seconds(_maxTicks):0.###} s) reached before the tail rule held: {_tail!.Summary()}"),
+                StopReason.MaxDuration => string.Create(c, $"max duration ({Seconds(_maxTicks):0.###} s) reached before {minimum} were")
+                    + (_tail is { HeldAtTally: false } ? $", and before the tail rule held: {_tail.Summary()}" : ""),
+                StopReason.Overloaded =>
+                    "overloaded: the backlog fell too far behind the arrival schedule (the offered rate exceeds capacity)",
+                _ => "cancelled before the stop rules were met",
+            };
         }
 
         private void End(StopReason reason)

@@ -13,6 +13,8 @@ public enum StopReason
     Cancelled,
     /// <summary>An open-loop scenario's backlog fell too far behind its arrival schedule: the offered rate is beyond capacity.</summary>
     Overloaded,
+    /// <summary>Minimum duration and requests were met, and measuring went on past them until the tail rule held.</summary>
+    TailRule,
 }
 
 /// <summary>The raw outcome of the measured phase, before it becomes a result file.</summary>
@@ -41,6 +43,11 @@ public sealed class EngineResult
     public long ClockUncertaintyTicks { get; init; }
 
     public required StopReason StopReason { get; init; }
+
+    /// <summary>
+    /// Why the phase stopped, in a sentence (which rule held or ran out, and the tail rule's counts); empty when not told.
+    /// </summary>
+    public string StopDetail { get; init; } = "";
 
     public required long WarmupRequests { get; init; }
 

@@ -16,9 +16,10 @@ public sealed record WarmupRule(int? Requests, TimeSpan? Duration)
 
 /// <summary>
 /// When the measured phase stops issuing requests: once it has run at least <see cref="MinDuration"/>
-/// AND issued at least <see cref="MinRequests"/>, or at <see cref="MaxDuration"/> whatever it has.
+/// AND issued at least <see cref="MinRequests"/> AND, with <see cref="UntilTail"/>, has the samples the
+/// tail rule needs (<see cref="TailRule"/>); or at <see cref="MaxDuration"/> whatever it has.
 /// </summary>
-public sealed record StopRules(TimeSpan MinDuration, long MinRequests, TimeSpan MaxDuration)
+public sealed record StopRules(TimeSpan MinDuration, long MinRequests, TimeSpan MaxDuration, bool UntilTail = false)
 {
     public static readonly StopRules Default = new(TimeSpan.FromSeconds(30), 100, TimeSpan.FromMinutes(10));
 }

@@ -29,6 +29,11 @@ public static class MarkdownSummary
         ResultMetrics m = doc.Metrics;
         sb.Append("| requests ok | failed | duration | throughput | req/s |\n|---:|---:|---:|---:|---:|\n");
         sb.Append(c, $"| {m.RequestsOk} | {m.RequestsFailed} | {m.DurationS:0.0} s | {m.ThroughputPerS:0.##} {m.ThroughputUnit}/s | {m.RequestsPerS:0.##} |\n\n");
+        if (doc.StopReason is "tail_rule" or "max_duration" && doc.StopDetail is { } stopped)
+        {
+            sb.Append(c, $"Stopped: {stopped}.\n\n");
+        }
+
         sb.Append("| ms | p50 | p90 | p95 | p99 | p99.9 | mean | min | max | median 95% CI |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
         foreach (MetricDefinition d in Distributions)
         {

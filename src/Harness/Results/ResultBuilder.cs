@@ -92,10 +92,12 @@ public static class ResultBuilder
             StopReason = run.StopReason switch
             {
                 StopReason.Completed => "completed",
+                StopReason.TailRule => "tail_rule",
                 StopReason.MaxDuration => "max_duration",
                 StopReason.Overloaded => "overloaded",
                 _ => "cancelled",
             },
+            StopDetail = string.IsNullOrEmpty(run.StopDetail) ? null : run.StopDetail,
             Validity = validity.ToList(),
             Config = BuildConfig(run, extraConfig),
             Hardware = hardware,
@@ -146,6 +148,7 @@ public static class ResultBuilder
             ["min_duration_s"] = s.Stop.MinDuration.TotalSeconds,
             ["min_requests"] = s.Stop.MinRequests,
             ["max_duration_s"] = s.Stop.MaxDuration.TotalSeconds,
+            ["until_tail"] = s.Stop.UntilTail,
             ["request_timeout_s"] = s.RequestTimeout?.TotalSeconds,
             ["max_error_rate"] = s.MaxErrorRate,
             ["seed"] = s.Seed,

@@ -33,8 +33,14 @@ public sealed class ResultDocument
 
     public bool Cancelled { get; set; }
 
-    /// <summary>completed | max_duration | cancelled.</summary>
+    /// <summary>completed | tail_rule | max_duration | cancelled | overloaded.</summary>
     public string StopReason { get; set; } = "";
+
+    /// <summary>
+    /// Why measuring stopped, in a sentence (e.g. "tail rule: 459 ttft samples for p99 (ttft SLO), 460 measured; ...");
+    /// null when not told.
+    /// </summary>
+    public string? StopDetail { get; set; }
 
     public List<ValidityCondition> Validity { get; set; } = [];
 

@@ -259,7 +259,10 @@ public static class SweepRunner
                 files[rate] = Path.GetFileName(o.Path);
                 if (!o.Document.Valid && NotJudgedByLoad(o.Document) is { } reason)
                 {
-                    throw new UnjudgeablePointException($"the point at {SweepPlan.Label(rate)} req/s is INVALID for a reason the rate does not decide ({reason}); lengthen --duration or raise --min-requests so that every point can be judged on its SLO");
+                    throw new UnjudgeablePointException(
+                        $"the point at {SweepPlan.Label(rate)} req/s is INVALID for a reason the rate does not decide ({reason}); "
+                        + "lengthen --duration or --max-duration (and leave --min-requests out: the tail rule then waits "
+                        + "for the samples each point needs) so that every point can be judged on its SLO");
                 }
 
                 return o.Document.Valid;

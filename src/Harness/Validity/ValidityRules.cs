@@ -49,10 +49,11 @@ public sealed class NotCancelledRule : IValidityRule
 }
 
 /// <summary>
-/// Enough requests for the target tail percentile to be trusted: MLPerf's early-stopping bound
-/// (tolerance 0, confidence 99%). With no miss p90 needs 44 requests and p99 459; every miss
-/// raises the bound (p99: 662 with one, 1,307 with five). Misses are requests over the latency
-/// SLO's limit and timeouts; without a latency SLO only timeouts can miss.
+/// Enough requests for the target tail percentile to be trusted: the tail rule (<see cref="TailRule"/>,
+/// MLPerf's early-stopping bound, tolerance 0, confidence 99%). With no miss p90 needs 44 requests and
+/// p99 459; every miss raises the bound (p99: 662 with one, 1,307 with five). Misses are requests over
+/// the latency SLO's limit and timeouts; without a latency SLO only timeouts can miss. The engine waits
+/// for the same bound when the run's stop rules say so (<see cref="StopRules.UntilTail"/>).
 /// </summary>
 public sealed class TailSamplesRule : IValidityRule
 {
@@ -63,9 +64,8 @@ public sealed class TailSamplesRule : IValidityRule
             return new("enough_samples_for_tail", true, "no tail percentile is targeted by this scenario (throughput only)");
         }
 
-        string name = Format.PercentileName(tail);
-        ServiceLevelObjective? slo = run.Settings.Slos.Where(s => s.Metric == "latency")
-            .OrderBy(s => Math.Abs(s.Percentile - tail)).FirstOrDefault();
+        string name = TailRule.PercentileName(tail);
+        ServiceLevelObjective? slo = TailRule.LatencyObjective(run.Settings, tail);
         long timeouts = run.Count(RequestOutcome.Timeout);
         long over = slo is null ? 0 : run.Latency.CountAbove((long)(slo.LimitMs / 1000 * run.Frequency));
         long misses = timeouts + over;
@@ -73,13 +73,13 @@ public sealed class TailSamplesRule : IValidityRule
         string missText = slo is null
             ? Format.Invariant($"{timeouts} timed out")
             : Format.Invariant($"{misses} over {slo.LimitMs:0.###} ms or timed out");
-        if (had > 0 && misses > had * (1 - tail))
+        if (TailRule.Unreachable(tail, had, misses))
         {
             return new($"enough_samples_{name}", false,
                 Format.Invariant($"{had} requests, {missText}: more than {(1 - tail) * 100:0.###}% missed, so {name} cannot be met at any count"));
         }
 
-        long need = Statistics.EarlyStoppingMinimum(tail, (int)Math.Min(misses, int.MaxValue));
+        long need = TailRule.Needed(tail, misses);
         return new($"enough_samples_{name}", had >= need,
             Format.Invariant($"{had} requests ({missText}), {need} needed for {name} at 99% confidence"));
     }
@@ -175,11 +175,4 @@ public static class DefaultValidityRules
 internal static class Format
 {
     public static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
-
-    /// <summary>0.99 → "p99", 0.999 → "p999", 0.9 → "p90".</summary>
-    public static string PercentileName(double p)
-    {
-        string digits = (p * 100).ToString("0.###", CultureInfo.InvariantCulture).Replace(".", "", StringComparison.Ordinal);
-        return "p" + digits;
-    }
 }

@@ -31,7 +31,7 @@ public static class ComparabilityRule
     {
         "command_line", "clock_frequency_hz", "model_path", "model_path_option", "sweep_kind", "sweep_point", "price", "seed",
         "warmup", "min_duration_s", "max_duration_s", "min_requests", "request_timeout_s", "max_error_rate", "tail_percentile", "slo",
-        "device_id",
+        "device_id", "until_tail",
     };
 
     /// <summary>Of the harmless config entries, those not worth listing either (they differ between any two runs).</summary>
