@@ -103,13 +103,13 @@ install_tool() {
     *) echo "run.sh: usage: ./run.sh install [--tool-path DIR]" >&2; return 2 ;;
   esac
   local pkgs=.tools/packages version
-  version=$(sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' src/Harness.Cli/Harness.Cli.csproj)
+  version=$(sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' Directory.Build.props)
   build
   rm -f "$pkgs"/Harness.Cli.*.nupkg
   dotnet pack src/Harness.Cli/Harness.Cli.csproj -c Release --no-build -nologo -v quiet -clp:ErrorsOnly -o "$pkgs"
   # The same version again (a rebuild) is an uninstall and an install.
   dotnet tool uninstall "${where[@]}" Harness.Cli >/dev/null 2>&1 || true
-  dotnet tool install "${where[@]}" Harness.Cli --add-source "$pkgs" --version "$version"
+  dotnet tool install "${where[@]}" Harness.Cli --add-source "$pkgs" --version "$version" --ignore-failed-sources
   HARNESS_TORCH_COMPAT_DIR=${HARNESS_TORCH_COMPAT_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/harness/torch-compat} \
     scripts/torch-compat.sh >/dev/null \
     || echo "run.sh: the TorchSharp compat could not be prepared (see above); torch:* will not load from the tool here." >&2
