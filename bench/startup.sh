@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # startup.sh - wall time of `harness hw` from each way of running the harness, side by side: the installed
-# .NET tool, a self-contained build (scripts/publish.sh), the clone's own executable, and ./run.sh hw
-# (incremental build first). REPS rounds, each running every form once in turn (the order rotates), so
-# that a load that comes and goes touches every form alike. Prints a markdown table of medians and
-# each form's ratio to ./run.sh, with the load average before and after.
+# .NET tool (with and without the compat re-exec), a self-contained build (scripts/publish.sh), the
+# clone's own executable, and ./run.sh hw (incremental build first). REPS rounds, each running every
+# form once in turn (the order rotates), so that a load that comes and goes touches every form alike.
+# Prints a markdown table of medians and each form's ratio to ./run.sh, with the load average before
+# and after.
 #
 # Usage: bench/startup.sh TOOL_HARNESS SELF_CONTAINED_HARNESS [REPS]   (REPS default 5)
 set -euo pipefail
@@ -11,8 +12,10 @@ cd "$(dirname "$0")/.."
 [ $# -ge 2 ] || { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0" >&2; exit 2; }
 tool=$1 sc=$2 reps=${3:-5}
 clone=src/Harness.Cli/bin/Release/net10.0/harness
-names=("installed tool" "self-contained" "clone executable" "./run.sh hw")
-cmds=("$tool hw" "$sc hw" "$clone hw" "./run.sh hw")
+# The tool once more without the TorchSharp compat's re-exec (the variable the re-executed process
+# gets), to show what the re-exec costs where the host needs the compat (Debian 12).
+names=("installed tool" "installed tool, no compat re-exec" "self-contained" "clone executable" "./run.sh hw")
+cmds=("$tool hw" "env HARNESS_TORCH_COMPAT_ACTIVE=skip $tool hw" "$sc hw" "$clone hw" "./run.sh hw")
 ./run.sh hw >/dev/null   # the build is up to date before the first round
 
 declare -A times
@@ -29,7 +32,7 @@ done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 median() { tr ' ' '\n' | grep . | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-ref=$(echo "${times[3]}" | median)
+ref=$(echo "${times[4]}" | median)
 echo "| form | median ms | ratio to ./run.sh hw | every run, ms |"
 echo "| --- | ---: | ---: | --- |"
 for ((i = 0; i < ${#cmds[@]}; i++)); do

@@ -102,7 +102,9 @@ public sealed class InstallTests : IDisposable
 
     private static (int Code, string Out, string Err) Run(string[] argv, Dictionary<string, string?> env)
     {
-        var start = new ProcessStartInfo(argv[0])
+        // A repository script by its full path: a relative one is not looked up from WorkingDirectory.
+        string file = argv[0].Contains('/', StringComparison.Ordinal) ? Path.Combine(Repository.Root, argv[0]) : argv[0];
+        var start = new ProcessStartInfo(file)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
