@@ -54,14 +54,38 @@ public sealed class InstallTests : IDisposable
         Assert.True(tarCode == 0, tarErr);
         string harness = Path.Combine(Directory.GetDirectories(unpacked).Single(), "harness");
 
-        // PATH without any folder that holds a dotnet; DOTNET_ROOT gone.
-        string path = string.Join(':', (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':')
-            .Where(d => d.Length > 0 && !File.Exists(Path.Combine(d, "dotnet"))));
+        // PATH as it is, less dotnet; DOTNET_ROOT gone.
+        string path = PathWithoutDotnet();
         var env = new Dictionary<string, string?> { ["PATH"] = path, ["DOTNET_ROOT"] = null, ["HARNESS_TORCH_COMPAT_ACTIVE"] = null };
         (int which, _, _) = Run(["sh", "-c", "command -v dotnet"], env);
         Assert.NotEqual(0, which);
 
         AssertHwAndResnet18(harness, env, HideDotnet());
+    }
+
+    /// <summary>PATH with each folder that holds a dotnet replaced by a folder of links to everything else in it.</summary>
+    private string PathWithoutDotnet()
+    {
+        var folders = new List<string>();
+        foreach (string d in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!File.Exists(Path.Combine(d, "dotnet")))
+            {
+                folders.Add(d);
+                continue;
+            }
+
+            string shadow = Path.Combine(_dir, "path-" + folders.Count);
+            Directory.CreateDirectory(shadow);
+            foreach (string entry in Directory.EnumerateFileSystemEntries(d).Where(e => Path.GetFileName(e) != "dotnet"))
+            {
+                File.CreateSymbolicLink(Path.Combine(shadow, Path.GetFileName(entry)), entry);
+            }
+
+            folders.Add(shadow);
+        }
+
+        return string.Join(':', folders);
     }
 
     /// <summary>As root, where mount namespaces work: a wrapper that mounts an empty tmpfs over the .NET install first.</summary>
