@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # ./run.sh            restore, build (Release), prepare TorchSharp where needed, and run the default suite
 # ./run.sh test       install what the tests use (as root on Debian; else say what will be skipped), run the whole suite
+# ./run.sh install [--tool-path DIR]   pack the .NET tool `harness` and install it (global, or into DIR)
 # ./run.sh ARGS...    pass ARGS to harness, e.g. ./run.sh run resnet18 --duration 10s
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -90,9 +91,38 @@ default_suite() {
   return "$status"
 }
 
+# The .NET tool `harness` (src/Harness.Cli packs with PackAsTool): packed into .tools/packages and
+# installed from there, globally (~/.dotnet/tools) or into --tool-path DIR. Where TorchSharp needs the
+# Debian 12 compat, it is prepared in the user cache (HARNESS_TORCH_COMPAT_DIR, default
+# ${XDG_CACHE_HOME:-~/.cache}/harness/torch-compat), where the installed harness finds it.
+install_tool() {
+  local where=(--global)
+  case "${1:-}" in
+    "") ;;
+    --tool-path) [ $# = 2 ] && [ -n "$2" ] || { echo "run.sh: usage: ./run.sh install [--tool-path DIR]" >&2; return 2; }
+      mkdir -p "$2"; where=(--tool-path "$(cd "$2" && pwd)") ;;
+    *) echo "run.sh: usage: ./run.sh install [--tool-path DIR]" >&2; return 2 ;;
+  esac
+  local pkgs=.tools/packages version
+  version=$(sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' Directory.Build.props)
+  build
+  rm -f "$pkgs"/Harness.Cli.*.nupkg
+  dotnet pack src/Harness.Cli/Harness.Cli.csproj -c Release --no-build -nologo -v quiet -clp:ErrorsOnly -o "$pkgs"
+  # The same version again (a rebuild) is an uninstall and an install.
+  dotnet tool uninstall "${where[@]}" Harness.Cli >/dev/null 2>&1 || true
+  dotnet tool install "${where[@]}" Harness.Cli --add-source "$pkgs" --version "$version" --ignore-failed-sources
+  HARNESS_TORCH_COMPAT_DIR=${HARNESS_TORCH_COMPAT_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/harness/torch-compat} \
+    scripts/torch-compat.sh >/dev/null \
+    || echo "run.sh: the TorchSharp compat could not be prepared (see above); torch:* will not load from the tool here." >&2
+  if [ "${where[0]}" = --global ]; then
+    case ":$PATH:" in *":$HOME/.dotnet/tools:"*) ;; *) echo "run.sh: add ~/.dotnet/tools to PATH: export PATH=\"\$PATH:\$HOME/.dotnet/tools\"" >&2 ;; esac
+  fi
+}
+
 case "${1:-}" in
   "") default_suite ;;
   test) shift; run_tests "$@" ;;
+  install) shift; install_tool "$@" ;;
   *)
     build
     # A torch:* run on a machine where `./run.sh` never ran: prepare the compat muxer first.

@@ -22,7 +22,8 @@ public sealed record IndexedJobSpec
     /// <summary>nvidia.com/gpu per pod; null for CPU-only pods.</summary>
     public int? GpusPerPod { get; init; }
 
-    public string Image { get; init; } = "harness:latest";
+    /// <summary>The image; null for <see cref="IndexedJobManifest.DefaultImage"/>.</summary>
+    public string? Image { get; init; }
 
     /// <summary>Node labels a pod's node must carry (key=value each).</summary>
     public IReadOnlyList<string> NodeSelectors { get; init; } = [];
@@ -52,6 +53,16 @@ public sealed record IndexedJobSpec
 public static partial class IndexedJobManifest
 {
     public const string ResultsMountPath = "/results";
+
+    /// <summary>The uid and gid the Containerfile's image runs as: the pods' fsGroup, so a results claim is writable.</summary>
+    public const long ImageUserId = 10001;
+
+    /// <summary>
+    /// What docs/fleet.md builds from the Containerfile: <c>harness:VERSION</c> (CPU) or <c>harness:VERSION-cuda</c>,
+    /// VERSION being this build's (Directory.Build.props).
+    /// </summary>
+    public static string DefaultImage(bool gpu) =>
+        $"harness:{typeof(IndexedJobManifest).Assembly.GetName().Version?.ToString(3)}{(gpu ? "-cuda" : "")}";
     public const string GpuResource = "nvidia.com/gpu";
     public const string FleetLabel = "harness.fleet/name";
 
@@ -80,7 +91,7 @@ public static partial class IndexedJobManifest
         var container = new V1Container
         {
             Name = "harness",
-            Image = spec.Image,
+            Image = spec.Image ?? DefaultImage(spec.GpusPerPod is > 0),
             // sh -c BODY $0 "$@": the harness command arrives as positional parameters, never re-parsed by the shell.
             Command = ["/bin/sh", "-c", TaskScript.Body(TaskEnvironment.Kubernetes, resultsRoot), "harness-task", .. argv],
             Env =
@@ -109,6 +120,7 @@ public static partial class IndexedJobManifest
         var pod = new V1PodSpec
         {
             RestartPolicy = "Never",
+            SecurityContext = new V1PodSecurityContext { FsGroup = ImageUserId },
             Containers = [container],
             Volumes = [volume],
             NodeSelector = spec.NodeSelectors.Count == 0 ? null : spec.NodeSelectors.Select(ParseNodeSelector).ToDictionary(kv => kv.Key, kv => kv.Value),
@@ -234,7 +246,7 @@ public static partial class IndexedJobManifest
             throw HarnessException.BadInput($"--gpus-per-pod must be at least 1, got {spec.GpusPerPod}.");
         }
 
-        if (string.IsNullOrWhiteSpace(spec.Image) || spec.Image.Any(char.IsWhiteSpace))
+        if (spec.Image is not null && (spec.Image.Length == 0 || spec.Image.Any(char.IsWhiteSpace)))
         {
             throw HarnessException.BadInput($"--image '{spec.Image}' is not a container image reference.");
         }

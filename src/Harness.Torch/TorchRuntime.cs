@@ -81,18 +81,7 @@ public static class TorchRuntime
     /// <summary>Whether this process's libstdc++ (or the system's, before one is loaded) has the symbol TorchSharp 0.107 needs.</summary>
     public static bool LibStdCxxIsRecentEnough()
     {
-        string? loaded = null;
-        try
-        {
-            loaded = File.ReadLines("/proc/self/maps")
-                .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
-                .Where(p => p.Length >= 6 && p[5].Contains("libstdc++.so", StringComparison.Ordinal))
-                .Select(p => p[5]).FirstOrDefault();
-        }
-        catch (IOException)
-        {
-        }
-
+        string? loaded = Hardware.LoadedLibraries.PathOf("libstdc++.so");
         string path = loaded ?? "/usr/lib/x86_64-linux-gnu/libstdc++.so.6";
         try
         {
@@ -186,7 +175,7 @@ public static class TorchRuntime
 
     private static string Hint() => LibStdCxxIsRecentEnough()
         ? $"check that libtorch 2.10 (package libtorch-cpu-linux-x64, restored by dotnet build) or the folder in --libtorch / {LibDirVariable} is complete and matches TorchSharp 0.107."
-        : $"TorchSharp 0.107 needs {NeededGlibcxx} (GCC 13's libstdc++) but this process runs with an older libstdc++: run the harness with the compat dotnet: DOTNET=$(scripts/torch-compat.sh); DOTNET_ROOT=$(dirname \"$DOTNET\") \"$DOTNET\" harness.dll ... (see README).";
+        : $"TorchSharp 0.107 needs {NeededGlibcxx} (GCC 13's libstdc++) but this process runs with an older libstdc++: {TorchCompat.Advice()}";
 
     private static string FirstLine(string s)
     {

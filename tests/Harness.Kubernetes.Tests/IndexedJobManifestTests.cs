@@ -95,6 +95,21 @@ public sealed class IndexedJobManifestTests
     }
 
     [Fact]
+    public void Without_an_image_pods_run_what_the_containerfile_builds_as_its_user()
+    {
+        V1PodSpec gpu = RoundTrip(Spec() with { Image = null }).Spec.Template.Spec;
+        V1PodSpec cpu = RoundTrip(Spec() with { Image = null, GpusPerPod = null }).Spec.Template.Spec;
+        string version = typeof(IndexedJobManifest).Assembly.GetName().Version!.ToString(3);
+
+        Assert.Equal($"harness:{version}-cuda", gpu.Containers[0].Image);
+        Assert.Equal($"harness:{version}", cpu.Containers[0].Image);
+        // The uid the Containerfile's user has, so a claim that honours fsGroup is writable by it.
+        string containerfile = File.ReadAllText(Path.Combine(Harness.Testing.Repository.Root, "Containerfile"));
+        Assert.Contains($"USER {IndexedJobManifest.ImageUserId}:{IndexedJobManifest.ImageUserId}", containerfile, StringComparison.Ordinal);
+        Assert.Equal(IndexedJobManifest.ImageUserId, cpu.SecurityContext.FsGroup);
+    }
+
+    [Fact]
     public void Completions_default_to_the_parallelism()
     {
         V1Job job = RoundTrip(Spec() with { Completions = null, Parallelism = 3 });
@@ -129,6 +144,7 @@ public sealed class IndexedJobManifestTests
         { Spec() with { Completions = 0 }, "--completions must be at least 1" },
         { Spec() with { GpusPerPod = 0 }, "--gpus-per-pod must be at least 1" },
         { Spec() with { Image = "my image" }, "--image" },
+        { Spec() with { Image = "" }, "--image" },
         { Spec() with { ResultsClaim = null }, "Give --results-volume CLAIM" },
         { Spec() with { Pushgateway = "http://pg:9091" }, "not both" },
         { Spec() with { ResultsClaim = "Results_Claim" }, "--results-volume" },

@@ -15,7 +15,7 @@ public static class DoctorCommand
             + "Exit 0 when the CPU path works.");
         command.SetAction(_ =>
         {
-            var checks = new List<DoctorCheck>();
+            var checks = new List<DoctorCheck> { new("harness", true, AppInstall.Describe()) };
             foreach (IBackendProvider p in registry.Value.Providers)
             {
                 checks.AddRange(p.Diagnose());

@@ -15,7 +15,11 @@ public static class K8sCommand
         var parallelism = new Option<int>("--parallelism") { Description = "Pods running at once.", DefaultValueFactory = _ => 1 };
         var completions = new Option<int?>("--completions") { Description = "Pods (tasks) in all, indexed 0..N-1 (default: the parallelism)." };
         var gpus = new Option<int?>("--gpus-per-pod") { Description = "nvidia.com/gpu each pod requests and is limited to." };
-        var image = new Option<string>("--image") { Description = "Container image with the harness on PATH.", DefaultValueFactory = _ => "harness:latest" };
+        var image = new Option<string?>("--image")
+        {
+            Description = $"Container image with the harness on PATH (default {IndexedJobManifest.DefaultImage(false)}, "
+                + $"{IndexedJobManifest.DefaultImage(true)} with --gpus-per-pod: the Containerfile's tags, docs/fleet.md).",
+        };
         var selector = new Option<string[]>("--node-selector") { Description = "Node label the pods need, key=value (repeatable).", AllowMultipleArgumentsPerToken = false };
         var toleration = new Option<string[]>("--toleration") { Description = "Taint the pods tolerate, key[=value][:Effect] (repeatable).", AllowMultipleArgumentsPerToken = false };
         var claim = new Option<string?>("--results-volume") { Description = "PersistentVolumeClaim (ReadWriteMany) mounted at /results; pod N writes /results/NAME/results/task-N.json." };
@@ -43,7 +47,7 @@ public static class K8sCommand
                 Parallelism = parse.GetValue(parallelism),
                 Completions = parse.GetValue(completions),
                 GpusPerPod = parse.GetValue(gpus),
-                Image = parse.GetValue(image)!,
+                Image = parse.GetValue(image),
                 NodeSelectors = parse.GetValue(selector) ?? [],
                 Tolerations = parse.GetValue(toleration) ?? [],
                 ResultsClaim = parse.GetValue(claim),

@@ -58,6 +58,11 @@ public class InfoCommandsTests
         (int code, string output, _) = CliRunner.Run("doctor");
         Assert.Equal(0, code);
         Assert.Contains("ok   onnx:cpu", output, StringComparison.Ordinal);
+        // Where each part was found: the app and its runtime, the models, ONNX Runtime's library.
+        Assert.Contains($"ok   harness      build of the clone {Harness.Testing.Repository.Root}", output, StringComparison.Ordinal);
+        Assert.Contains("ok   models       ResNet-18 and MiniLM in ", output, StringComparison.Ordinal);
+        Assert.Contains("libonnxruntime.so)", output, StringComparison.Ordinal);
+        Assert.Contains(" torch-compat ", output, StringComparison.Ordinal);
         foreach (string line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.StartsWith("FAIL", StringComparison.Ordinal)))
         {
             Assert.True(line.Length > 30, $"a failure should say what to do: {line}");
