@@ -100,7 +100,8 @@ public sealed class HfTokenizer : ITokenCounter
                 Merges = merges,
                 ByteLevel = true,
                 // Words cut into pieces of bounded length: BPE time grows with the square of a word's length.
-                PreTokenizer = new BoundedPreTokenizer(new RegexPreTokenizer(new Regex(pattern, RegexOptions.Compiled), special.Count > 0 ? special : null)),
+                PreTokenizer = new BoundedPreTokenizer(
+                    new RegexPreTokenizer(new Regex(pattern, RegexOptions.Compiled), special.Count > 0 ? special : null)),
                 SpecialTokens = special.Count > 0 ? special : null,
             };
             return new HfTokenizer($"{Path.GetFileName(path)} (byte-level BPE, {vocab.Count} tokens)", BpeTokenizer.Create(options));
