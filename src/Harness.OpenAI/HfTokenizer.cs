@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Harness.Datasets;
+using Harness.Tokenization;
 using Microsoft.ML.Tokenizers;
 
 namespace Harness.OpenAI;
@@ -8,8 +9,11 @@ namespace Harness.OpenAI;
 /// <summary>
 /// A Hugging Face <c>tokenizer.json</c> of a byte-level BPE model (GPT-2, Llama 3, Qwen, Mistral NeMo
 /// and most recent models) loaded into Microsoft.ML.Tokenizers: its vocabulary, merges, added tokens
-/// and the split pattern of its pre-tokenizer (GPT-2's when it names none). Other model types
-/// (WordPiece, Unigram, SentencePiece's Metaspace BPE) are refused with one sentence.
+/// and the split pattern of its pre-tokenizer (GPT-2's when it names none). A word longer than
+/// <see cref="BoundedPreTokenizer.DefaultBound"/> characters is tokenized in pieces of that length, so
+/// tokenizing stays linear in the text (its tokens may differ from the reference's; shorter words'
+/// do not). Other model types (WordPiece, Unigram, SentencePiece's Metaspace BPE) are refused with
+/// one sentence.
 /// </summary>
 public sealed class HfTokenizer : ITokenCounter
 {
@@ -95,7 +99,9 @@ public sealed class HfTokenizer : ITokenCounter
             {
                 Merges = merges,
                 ByteLevel = true,
-                PreTokenizer = new RegexPreTokenizer(new Regex(pattern, RegexOptions.Compiled), special.Count > 0 ? special : null),
+                // Words cut into pieces of bounded length: BPE time grows with the square of a word's length.
+                PreTokenizer = new BoundedPreTokenizer(
+                    new RegexPreTokenizer(new Regex(pattern, RegexOptions.Compiled), special.Count > 0 ? special : null)),
                 SpecialTokens = special.Count > 0 ? special : null,
             };
             return new HfTokenizer($"{Path.GetFileName(path)} (byte-level BPE, {vocab.Count} tokens)", BpeTokenizer.Create(options));

