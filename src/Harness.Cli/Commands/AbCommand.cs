@@ -24,10 +24,15 @@ public static class AbCommand
         var duet = new Option<bool>("--duet")
         {
             Description = "Run A and B at the same time, each in its own process pinned to its own half of the CPUs (swapped every round), "
-                + "and judge the ratio of their throughput over the same seconds: what slows the machine slows both and cancels (docs/ci-gate.md).",
+                + "and judge the ratio of their throughput over the same seconds: what slows the machine slows both and cancels "
+                + "(docs/ci-gate.md).",
         };
-        var window = new Option<string>("--window") { Description = "With --duet: the length of the aligned windows.", DefaultValueFactory = _ => "1s" };
-        var harnessA = new Option<string?>("--a-harness") { Description = "With --duet: the harness build that runs A (an executable or harness.dll); default this one." };
+        var window = new Option<string>("--window") { Description = "With --duet: the length of the aligned windows.",
+            DefaultValueFactory = _ => "1s" };
+        var harnessA = new Option<string?>("--a-harness")
+        {
+            Description = "With --duet: the harness build that runs A (an executable or harness.dll); default this one.",
+        };
         var harnessB = new Option<string?>("--b-harness") { Description = "With --duet: the harness build that runs B; default this one." };
         var gate = new GateOptionSet();
         var command = new Command("ab",
@@ -80,7 +85,8 @@ public static class AbCommand
             return gate.Report(parse, outcome.First, output);
         }
 
-        int Duet(ParseResult parse, RunRequest requestA, RunRequest requestB, int n, GateOptions options, CancellationToken cancellationToken)
+        int Duet(ParseResult parse, RunRequest requestA, RunRequest requestB, int n, GateOptions options,
+            CancellationToken cancellationToken)
         {
             if (parse.GetValue(confirm))
             {
@@ -100,16 +106,21 @@ public static class AbCommand
             string argsA = parse.GetValue(a)!, argsB = parse.GetValue(b)!;
             (string, string) RunPair(DuetRound r)
             {
-                error.WriteLine($"harness: duet pair {r.Pair}/{n}: A on CPU {CpuAffinity.Describe(r.Slots.CpusA)}, B on CPU {CpuAffinity.Describe(r.Slots.CpusB)}"
+                string cpus = $"A on CPU {CpuAffinity.Describe(r.Slots.CpusA)}, B on CPU {CpuAffinity.Describe(r.Slots.CpusB)}";
+                error.WriteLine($"harness: duet pair {r.Pair}/{n}: {cpus}"
                     + (r.Slots.GpuA is { } ga ? $", A on cuda:{ga}, B on cuda:{r.Slots.GpuB}" : ""));
                 return DuetLauncher.RunPair(
-                    new DuetSideLaunch(sideA, argsA, r.Job, r.Pair, "a", r.Slots.CpusA, r.Slots.GpuA, windowS, r.PathA, r.SyncFolder, r.LogA),
-                    new DuetSideLaunch(sideB, argsB, r.Job, r.Pair, "b", r.Slots.CpusB, r.Slots.GpuB, windowS, r.PathB, r.SyncFolder, r.LogB),
+                    new DuetSideLaunch(sideA, argsA, r.Job, r.Pair, "a", r.Slots.CpusA, r.Slots.GpuA, windowS, r.PathA, r.SyncFolder,
+                        r.LogA),
+                    new DuetSideLaunch(sideB, argsB, r.Job, r.Pair, "b", r.Slots.CpusB, r.Slots.GpuB, windowS, r.PathB, r.SyncFolder,
+                        r.LogB),
                     cancellationToken);
             }
 
-            GateReport report = DuetTest.Run(requestA.Workload, requestB.Workload, new DuetOptions(n, windowS, options), placement, folder, RunPair);
-            error.WriteLine($"harness: duet results in {folder} (a/, b/; harness compare {Path.Combine(folder, "a")} {Path.Combine(folder, "b")} repeats the verdict)");
+            GateReport report = DuetTest.Run(requestA.Workload, requestB.Workload, new DuetOptions(n, windowS, options), placement, folder,
+                RunPair);
+            string again = $"harness compare {Path.Combine(folder, "a")} {Path.Combine(folder, "b")}";
+            error.WriteLine($"harness: duet results in {folder} (a/, b/; {again} repeats the verdict)");
             return gate.Report(parse, report, output);
         }
     }

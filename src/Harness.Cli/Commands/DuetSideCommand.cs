@@ -42,13 +42,15 @@ public static class DuetSideCommand
             IReadOnlyList<int> pinned = CpuAffinity.ParseList(parse.GetValue(cpus)!);
             CpuAffinity.PinProcess(pinned);
             RunRequest request = RunOptions.ParseArguments(parse.GetValue(run)!, "--run") with { OutputPath = parse.GetValue(outPath) };
-            var settings = new DuetSideSettings(parse.GetValue(job)!, parse.GetValue(pair), me, pinned, parse.GetValue(device), parse.GetValue(window), TimeSpan.FromHours(6));
+            var settings = new DuetSideSettings(parse.GetValue(job)!, parse.GetValue(pair), me, pinned, parse.GetValue(device),
+                parse.GetValue(window), TimeSpan.FromHours(6));
             var rendezvous = new FileRendezvous(parse.GetValue(sync)!, me, me == "a" ? "b" : "a", TimeSpan.FromMinutes(5));
             var recorder = new DuetRecorder(settings, StopwatchClock.Instance, rendezvous, null, cancellationToken);
             var runner = new BenchmarkRunner(registry.Value);
             using var measurement = new DuetMeasurement(new EngineMeasurement(request, registry.Value, StopwatchClock.Instance), recorder);
             RunOutcome outcome = runner.Run(measurement, request.Output, null, cancellationToken);
-            error.WriteLine($"harness: duet side {me} of pair {settings.Pair} on CPU {CpuAffinity.Describe(pinned)}: {(outcome.Document.Valid ? "VALID" : "INVALID")} -> {outcome.Path}");
+            error.WriteLine($"harness: duet side {me} of pair {settings.Pair} on CPU {CpuAffinity.Describe(pinned)}: "
+                + $"{(outcome.Document.Valid ? "VALID" : "INVALID")} -> {outcome.Path}");
             return outcome.ExitCode;
         }
     }

@@ -63,7 +63,8 @@ public static class BlockBootstrap
     /// The interval of any statistic of a series of <paramref name="n"/> observations in time order (a
     /// duet pair's windows): each resample is n indices made of blocks of consecutive ones.
     /// </summary>
-    public static (double Low, double High) Interval(int n, int blockLength, double confidence, Func<int[], double> statistic, int resamples = 200, int seed = 1)
+    public static (double Low, double High) Interval(int n, int blockLength, double confidence, Func<int[], double> statistic,
+        int resamples = 200, int seed = 1)
     {
         if (n == 0)
         {

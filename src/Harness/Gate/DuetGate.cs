@@ -74,11 +74,13 @@ public static class DuetGate
 
     /// <summary>Both sides are duet results (each carries its windows), so they are judged as pairs.</summary>
     public static bool Applies(IReadOnlyList<ResultDocument> baseDocs, IReadOnlyList<ResultDocument>? currentDocs) =>
-        baseDocs.Count > 0 && baseDocs.All(d => d.Duet is not null) && (currentDocs is null || (currentDocs.Count > 0 && currentDocs.All(d => d.Duet is not null)));
+        baseDocs.Count > 0 && baseDocs.All(d => d.Duet is not null) && (currentDocs is null || (currentDocs.Count > 0 && currentDocs.All(d
+            => d.Duet is not null)));
 
     /// <summary>The pairs of the two sides, matched by job and pair number, with what could not be used.</summary>
     public static (List<DuetPair> Pairs, List<string> Notes) Pairs(
-        IReadOnlyList<ResultDocument> baseDocs, IReadOnlyList<ResultDocument> currentDocs, IReadOnlyList<string> baseNames, IReadOnlyList<string> currentNames,
+        IReadOnlyList<ResultDocument> baseDocs, IReadOnlyList<ResultDocument> currentDocs, IReadOnlyList<string> baseNames,
+            IReadOnlyList<string> currentNames,
         GateOptions options, DuetDisturbanceRule? rule = null)
     {
         rule ??= DuetDisturbanceRule.Default;
@@ -87,7 +89,8 @@ public static class DuetGate
         for (int i = 0; i < baseDocs.Count; i++)
         {
             DuetWindows a = baseDocs[i].Duet!;
-            int j = Enumerable.Range(0, currentDocs.Count).FirstOrDefault(k => currentDocs[k].Duet!.Job == a.Job && currentDocs[k].Duet!.Pair == a.Pair, -1);
+            int j = Enumerable.Range(0,
+                currentDocs.Count).FirstOrDefault(k => currentDocs[k].Duet!.Job == a.Job && currentDocs[k].Duet!.Pair == a.Pair, -1);
             if (j < 0)
             {
                 notes.Add($"{baseNames[i]} (pair {a.Pair} of job {a.Job}) has no partner on the current side and is left out.");
@@ -116,7 +119,8 @@ public static class DuetGate
     }
 
     /// <summary>One pair's ratio, its interval over its windows, and the windows a disturbance hit on one side or on both.</summary>
-    public static DuetPair? Evidence(DuetWindows a, DuetWindows b, int windows, string baseRun, string currentRun, GateOptions options, DuetDisturbanceRule rule)
+    public static DuetPair? Evidence(DuetWindows a, DuetWindows b, int windows, string baseRun, string currentRun, GateOptions options,
+        DuetDisturbanceRule rule)
     {
         long[] ca = a.Completions[..windows], cb = b.Completions[..windows];
         if (ca.Sum() == 0 || cb.Sum() == 0)
@@ -137,7 +141,8 @@ public static class DuetGate
         }
 
         int block = Math.Max(2, (int)Math.Ceiling(Math.Cbrt(windows)));
-        (double low, double high) = BlockBootstrap.Interval(windows, block, 1 - 2 * options.Alpha, Statistic, options.BootstrapResamples, options.Seed + a.Pair);
+        (double low, double high) = BlockBootstrap.Interval(windows, block, 1 - 2 * options.Alpha, Statistic, options.BootstrapResamples,
+            options.Seed + a.Pair);
         (List<int> oneSided, List<int> bothSided) = Disturbed(a, b, windows, rule);
         double seconds = windows * a.WindowS;
         return new DuetPair(a.Pair, baseRun, currentRun, CpuText(a), CpuText(b), windows, ca.Sum() / seconds, cb.Sum() / seconds,
@@ -168,7 +173,8 @@ public static class DuetGate
     /// <summary>Each window's mean latency over the side's median window, as a log; +infinity for a window with no completion.</summary>
     private static double[] Slowdowns(DuetWindows w, int windows)
     {
-        double[] mean = Enumerable.Range(0, windows).Select(k => w.Completions[k] > 0 ? w.LatencySumMs[k] / w.Completions[k] : double.NaN).ToArray();
+        double[] mean = Enumerable.Range(0,
+            windows).Select(k => w.Completions[k] > 0 ? w.LatencySumMs[k] / w.Completions[k] : double.NaN).ToArray();
         double[] finite = mean.Where(v => double.IsFinite(v) && v > 0).ToArray();
         double median = finite.Length > 0 ? Statistics.Median(finite) : double.NaN;
         return mean.Select(v => double.IsNaN(v) ? double.PositiveInfinity : v > 0 && median > 0 ? Math.Log(v / median) : 0).ToArray();
@@ -195,26 +201,35 @@ public static class DuetGate
         {
             if (p.DisturbedOneSided(rule))
             {
-                disturbed.Add(new DisturbedRun(PairSide, $"{p.Pair}", [Invariant(
-                    $"a disturbance hit one side only in {p.OneSided.Count} of its {p.Windows} windows (window(s) {Windows(p.OneSided)}: one side {rule.SlowPct:0}% or more slower than its median, the other {rule.OneSidedGapPct:0}% less), which the ratio does not cancel")],
+                disturbed.Add(new DisturbedRun(PairSide, $"{p.Pair}", [Text(
+                    $"a disturbance hit one side only in {p.OneSided.Count} of its {p.Windows} windows (window(s) {Windows(p.OneSided)}: ",
+                    $"one side {rule.SlowPct:0}% or more slower than its median, the other {rule.OneSidedGapPct:0}% less), which ",
+                    $"the ratio does not cancel")],
                     !options.AllowNoisy, "duet windows"));
             }
             else if (p.BothSided.Count > 0 || p.OneSided.Count > 0)
             {
-                notes.Add(Invariant($"pair {p.Pair}: {p.BothSided.Count} window(s) disturbed on both sides alike and {p.OneSided.Count} on one side (under {rule.OneSidedShare:0%} of its windows); what hits both cancels in the ratio, so the pair counts."));
+                notes.Add(Text(
+                    $"pair {p.Pair}: {p.BothSided.Count} window(s) disturbed on both sides alike and {p.OneSided.Count} on one side ",
+                    $"(under {rule.OneSidedShare:0%} of its windows); what hits both cancels in the ratio, so the pair counts."));
             }
         }
 
-        notes.Add("Each side's own disturbance verdict counts its partner as another process; a duet judges disturbance per window from both sides instead.");
-        notes.AddRange(pairs.Select(p => Invariant(
-            $"pair {p.Pair} (base on CPU {p.BaseCpus}, current on CPU {p.CurrentCpus}): current/base throughput {p.RatioPct:+0.00;-0.00}% [{(Math.Exp(p.Low) - 1) * 100:+0.00;-0.00}%, {(Math.Exp(p.High) - 1) * 100:+0.00;-0.00}%] over {p.Windows} aligned windows")));
+        notes.Add("Each side's own disturbance verdict counts its partner as another process; a duet judges disturbance per window from "
+            + "both sides instead.");
+        notes.AddRange(pairs.Select(p => Text(
+            $"pair {p.Pair} (base on CPU {p.BaseCpus}, current on CPU {p.CurrentCpus}): current/base throughput ",
+            $"{p.RatioPct:+0.00;-0.00}% [{(Math.Exp(p.Low) - 1) * 100:+0.00;-0.00}%, {(Math.Exp(p.High) - 1) * 100:+0.00;-0.00}%] ",
+            $"over {p.Windows} aligned windows")));
         if (pairs.Count % 2 == 1 && pairs.Count > 1)
         {
-            notes.Add("An odd number of pairs: one core arrangement counts once more than the other; an even number of rounds cancels a faster core.");
+            notes.Add("An odd number of pairs: one core arrangement counts once more than the other; an even number of rounds cancels a "
+                + "faster core.");
         }
 
         MetricComparison row = Row(pairs, options);
-        var runs = baseDocs.Select((d, i) => Run("base", baseNames[i], d)).Concat(currentDocs.Select((d, i) => Run("current", currentNames[i], d))).ToList();
+        var runs = baseDocs.Select((d, i) => Run("base", baseNames[i], d)).Concat(currentDocs.Select((d, i) => Run("current",
+            currentNames[i], d))).ToList();
         return new GateReport(workload, baseNames, currentNames, options, [row], notes)
         {
             Comparability = comparability,
@@ -239,8 +254,10 @@ public static class DuetGate
         {
             string why = n == 0
                 ? "no usable duet pair"
-                : "one duet pair: the pair is the unit, and one pair cannot tell the candidate from the core it ran on; run two or more rounds (an even number)";
-            return new MetricComparison(m.Name, test, baseLevel, currentLevel, point, null, null, null, n, n, threshold, GateVerdict.Inconclusive, why);
+                : "one duet pair: the pair is the unit, and one pair cannot tell the candidate from the core it ran on; run two or more "
+                    + "rounds (an even number)";
+            return new MetricComparison(m.Name, test, baseLevel, currentLevel, point, null, null, null, n, n, threshold,
+                GateVerdict.Inconclusive, why);
         }
 
         double mean = d.Average();
@@ -248,7 +265,8 @@ public static class DuetGate
         var noise = new NoiseModel(sd, n - 1, $"the B/A ratios of {n} duet pairs");
         if (sd <= 0)
         {
-            return new MetricComparison(m.Name, test, baseLevel, currentLevel, point, null, null, null, n, n, threshold, GateVerdict.Inconclusive,
+            return new MetricComparison(m.Name, test, baseLevel, currentLevel, point, null, null, null, n, n, threshold,
+                GateVerdict.Inconclusive,
                 "the pair ratios show no spread at all, so no test can be made");
         }
 
@@ -259,12 +277,14 @@ public static class DuetGate
         double q = Statistics.StudentTQuantile(1 - options.Alpha, n - 1);
         double change = (Math.Exp(mean) - 1) * 100;
         (GateVerdict verdict, string reason) = Decide(m, change, pWorse, pBetter, threshold, options.Alpha, null, options.NoiseFloorMs);
-        if (verdict == GateVerdict.Inconclusive && RunPlanning.PairsNeeded(noise, change, options.Alpha, threshold, options.Power) is { } needed)
+        if (verdict == GateVerdict.Inconclusive && RunPlanning.PairsNeeded(noise, change, options.Alpha, threshold,
+            options.Power) is { } needed)
         {
             reason += Invariant($"; about {needed} duet pairs would resolve a change of this size ({noise.Describe()})");
         }
 
-        return new MetricComparison(m.Name, test, baseLevel, currentLevel, change, (Math.Exp(mean - q * se) - 1) * 100, (Math.Exp(mean + q * se) - 1) * 100,
+        return new MetricComparison(m.Name, test, baseLevel, currentLevel, change, (Math.Exp(mean - q * se) - 1) * 100,
+            (Math.Exp(mean + q * se) - 1) * 100,
             pWorse, n, n, threshold, verdict, reason)
         {
             Noise = noise.Describe(),
@@ -286,7 +306,8 @@ public static class DuetGate
         List<DuetPair> pairs = Pairs(baseDocs, currentDocs, names, names, options).Pairs;
         double[] d = pairs.Select(p => p.LogRatio).ToArray();
         NoiseModel noise = d.Length >= 2
-            ? new NoiseModel(Math.Sqrt(d.Sum(v => (v - d.Average()) * (v - d.Average())) / (d.Length - 1)), d.Length - 1, $"the B/A ratios of {d.Length} duet pairs")
+            ? new NoiseModel(Math.Sqrt(d.Sum(v => (v - d.Average()) * (v - d.Average())) / (d.Length - 1)), d.Length - 1,
+                $"the B/A ratios of {d.Length} duet pairs")
             : NoiseModel.AssumedCv(options.PlanCv);
         double threshold = options.ThresholdFor(MetricName);
         bool ignores = changePct <= threshold;
@@ -295,10 +316,15 @@ public static class DuetGate
             RunPlanning.SmallestDetectablePairedPct(noise, 5, options.Alpha, used, options.Power), ignores);
     }
 
+    private static string Text(params FormattableString[] parts) =>
+        string.Concat(parts.Select(p => p.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+
     private static RunRow Run(string side, string name, ResultDocument d) =>
         new(side, name, d.StartedUtc, d.Valid, d.Metrics.LatencyMs?.P50, null, null, d.Metrics.ThroughputPerS, null);
 
-    private static string CpuText(DuetWindows w) => w.Cpus.Length == 0 ? "?" : string.Join(",", w.Cpus) + (w.Device is { } dev ? $" + {dev}" : "");
+    private static string CpuText(DuetWindows w) => w.Cpus.Length == 0 ? "?" : string.Join(",",
+        w.Cpus) + (w.Device is { } dev ? $" + {dev}" : "");
 
-    private static string Windows(IReadOnlyList<int> k) => string.Join(", ", k.Take(8).Select(i => (i + 1).ToString(System.Globalization.CultureInfo.InvariantCulture))) + (k.Count > 8 ? ", ..." : "");
+    private static string Windows(IReadOnlyList<int> k) => string.Join(", ",
+        k.Take(8).Select(i => (i + 1).ToString(System.Globalization.CultureInfo.InvariantCulture))) + (k.Count > 8 ? ", ..." : "");
 }

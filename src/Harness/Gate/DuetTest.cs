@@ -7,7 +7,8 @@ namespace Harness.Gate;
 public sealed record DuetOptions(int Rounds, double WindowS, GateOptions Gate);
 
 /// <summary>One round of a duet job, as its launcher needs it: where each side runs and writes.</summary>
-public sealed record DuetRound(int Pair, string Job, DuetSlots Slots, string PathA, string PathB, string SyncFolder, string LogA, string LogB);
+public sealed record DuetRound(int Pair, string Job, DuetSlots Slots, string PathA, string PathB, string SyncFolder, string LogA,
+    string LogB);
 
 /// <summary>
 /// <c>harness ab --duet</c>: base and candidate measured at the same time, each in its own process on its
@@ -27,18 +28,22 @@ public static class DuetTest
 
         if (!string.Equals(workloadA, workloadB, StringComparison.Ordinal))
         {
-            throw HarnessException.BadInput($"A runs workload '{workloadA}' and B runs '{workloadB}'; an A/B job compares two configurations of the same workload.");
+            throw HarnessException.BadInput($"A runs workload '{workloadA}' and B runs '{workloadB}'; an A/B job compares two "
+                + $"configurations of the same workload.");
         }
 
         GateOptions gate = options.Gate.Validated() with { ComparingConfigurations = true };
-        job ??= DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", System.Globalization.CultureInfo.InvariantCulture) + "-" + Environment.ProcessId;
+        job ??= DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'",
+            System.Globalization.CultureInfo.InvariantCulture) + "-" + Environment.ProcessId;
         var pathsA = new List<string>();
         var pathsB = new List<string>();
         for (int pair = 1; pair <= options.Rounds; pair++)
         {
             string name = $"pair-{pair:00}";
-            var round = new DuetRound(pair, job, placement.Round(pair), Path.Combine(folder, "a", name + ".json"), Path.Combine(folder, "b", name + ".json"),
-                Path.Combine(folder, "sync", name), Path.Combine(folder, "logs", name + "-a.log"), Path.Combine(folder, "logs", name + "-b.log"));
+            var round = new DuetRound(pair, job, placement.Round(pair), Path.Combine(folder, "a", name + ".json"), Path.Combine(folder,
+                "b", name + ".json"),
+                Path.Combine(folder, "sync", name), Path.Combine(folder, "logs", name + "-a.log"), Path.Combine(folder, "logs",
+                    name + "-b.log"));
             Directory.CreateDirectory(Path.GetDirectoryName(round.PathA)!);
             Directory.CreateDirectory(Path.GetDirectoryName(round.PathB)!);
             (string a, string b) = runPair(round);

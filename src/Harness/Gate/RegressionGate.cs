@@ -44,7 +44,8 @@ public static class RegressionGate
             baseRuns = ResultReader.ReadAll(baseSpec, "base");
         }
 
-        if (!options.BaseIsHistory && DuetGate.Applies(baseRuns.Select(r => r.Document).ToList(), currentRuns.Select(r => r.Document).ToList()))
+        if (!options.BaseIsHistory && DuetGate.Applies(baseRuns.Select(r => r.Document).ToList(),
+            currentRuns.Select(r => r.Document).ToList()))
         {
             return DuetGate.Compare(baseRuns.Select(r => r.Document).ToList(), currentRuns.Select(r => r.Document).ToList(), options,
                 baseRuns.Select(r => r.Path).ToList(), currentRuns.Select(r => r.Path).ToList());
@@ -284,7 +285,8 @@ public static class RegressionGate
     }
 
     /// <summary>The two-part rule: significant AND beyond the threshold; large but unconfirmed changes are inconclusive.</summary>
-    internal static (GateVerdict, string) Decide(GateMetric m, double changePct, double pWorse, double pBetter, double threshold, double alpha, double? underNoiseMs, double noiseFloorMs)
+    internal static (GateVerdict, string) Decide(GateMetric m, double changePct, double pWorse, double pBetter, double threshold,
+        double alpha, double? underNoiseMs, double noiseFloorMs)
     {
         double worsePct = m.HigherIsBetter ? -changePct : changePct;
         string word = m.HigherIsBetter ? (changePct < 0 ? "lower" : "higher") : (changePct > 0 ? "slower" : "faster");

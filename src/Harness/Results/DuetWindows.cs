@@ -29,7 +29,8 @@ public sealed class DuetWindows
 
     public double WindowS { get; set; }
 
-    /// <summary>False when the partner did not arrive in time: the windows then start at this side's own start and align with nothing.</summary>
+    /// <summary>False when the partner did not arrive in time: the windows then start at this side's own start and align with
+    /// nothing.</summary>
     public bool Synchronized { get; set; }
 
     /// <summary>Ok requests completed in each full window of the measured phase.</summary>

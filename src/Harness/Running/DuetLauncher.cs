@@ -14,8 +14,10 @@ public sealed record DuetSideLaunch(
     public IReadOnlyList<string> Arguments()
     {
         var ci = CultureInfo.InvariantCulture;
-        return [.. Harness.Skip(1), "duet-side", "--job", Job, "--pair", Pair.ToString(ci), "--side", Side, "--cpus", CpuAffinity.Describe(Cpus),
-            "--window", WindowS.ToString("R", ci), "--sync", SyncFolder, "--out", OutputPath, .. Gpu is { } g ? ["--device", $"cuda:{g}"] : Array.Empty<string>(),
+        return [.. Harness.Skip(1), "duet-side", "--job", Job, "--pair", Pair.ToString(ci), "--side", Side, "--cpus",
+            CpuAffinity.Describe(Cpus),
+            "--window", WindowS.ToString("R", ci), "--sync", SyncFolder, "--out", OutputPath, .. Gpu is { } g ? ["--device",
+                $"cuda:{g}"] : Array.Empty<string>(),
             "--run", RunArguments];
     }
 }
@@ -49,8 +51,9 @@ public static class DuetLauncher
         {
             if (!Succeeded(p, s))
             {
-                throw new HarnessException(string.Create(CultureInfo.InvariantCulture,
-                    $"Duet pair {s.Pair}: side {s.Side.ToUpperInvariant()} exited with {p.ExitCode} and wrote no result; its output is in {s.LogPath}:\n{Tail(s.LogPath)}"),
+                throw new HarnessException(
+                    $"Duet pair {s.Pair}: side {s.Side.ToUpperInvariant()} exited with {p.ExitCode} and wrote no result; "
+                    + $"its output is in {s.LogPath}:\n{Tail(s.LogPath)}",
                     ExitCodes.Invalid);
             }
         }
@@ -59,7 +62,8 @@ public static class DuetLauncher
     }
 
     // Exit 1 is an INVALID run (e.g. quiet_host: the partner is busy on the other cores); its result still counts.
-    private static bool Succeeded(Process p, DuetSideLaunch s) => p.ExitCode is ExitCodes.Ok or ExitCodes.Invalid && File.Exists(s.OutputPath);
+    private static bool Succeeded(Process p,
+        DuetSideLaunch s) => p.ExitCode is ExitCodes.Ok or ExitCodes.Invalid && File.Exists(s.OutputPath);
 
     private static Process Start(DuetSideLaunch s)
     {

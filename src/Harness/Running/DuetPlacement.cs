@@ -37,32 +37,38 @@ public sealed class DuetPlacement
     {
         if (a.Target is not null || b.Target is not null)
         {
-            throw HarnessException.BadInput("--duet runs both sides on this machine; a side that sends its requests to a server (openai:URL) measures the server, "
+            throw HarnessException.BadInput("--duet runs both sides on this machine; a side that sends its requests to a server "
+                + "(openai:URL) measures the server, "
                 + "which the two sides would share: run ab without --duet.");
         }
 
         if (cpus.Count < 2)
         {
-            throw HarnessException.BadInput($"--duet needs two or more CPUs, one set per side; this process may use {cpus.Count}: run ab without --duet (the interleaved design).");
+            throw HarnessException.BadInput($"--duet needs two or more CPUs, one set per side; this process may use {cpus.Count}: run ab "
+                + $"without --duet (the interleaved design).");
         }
 
         bool cudaA = a.Device == "cuda", cudaB = b.Device == "cuda";
         if (cudaA != cudaB)
         {
-            throw HarnessException.BadInput($"--duet compares like with like: A runs on {a} and B on {b}; give both sides the same kind of device.");
+            throw HarnessException.BadInput($"--duet compares like with like: A runs on {a} and B on {b}; give both sides the same kind "
+                + $"of device.");
         }
 
         if (cudaA && gpuCount < 2)
         {
             throw HarnessException.BadInput(
-                "--duet cannot run a CUDA backend on a node with " + gpuCount.ToString(CultureInfo.InvariantCulture) + " GPU(s): one GPU shared by base and candidate is no longer the GPU either would have alone "
-                + "(they contend for its SMs, memory bandwidth and clocks), which changes what is measured; run ab without --duet (the interleaved design), "
+                "--duet cannot run a CUDA backend on a node with " + gpuCount.ToString(CultureInfo.InvariantCulture)
+                    + " GPU(s): one GPU shared by base and candidate is no longer the GPU either would have alone "
+                + "(they contend for its SMs, memory bandwidth and clocks), which changes what is measured; run ab without --duet (the "
+                    + "interleaved design), "
                 + "or on a node with two GPUs, where duet puts A on cuda:0 and B on cuda:1.");
         }
 
         if (cudaA && (a.DeviceId != 0 || b.DeviceId != 0))
         {
-            throw HarnessException.BadInput("--duet chooses the GPUs itself (A on cuda:0, B on cuda:1, swapped every round): give the backend without a device id, e.g. onnx:cuda.");
+            throw HarnessException.BadInput("--duet chooses the GPUs itself (A on cuda:0, B on cuda:1, swapped every round): give the "
+                + "backend without a device id, e.g. onnx:cuda.");
         }
 
         int half = cpus.Count / 2;
@@ -115,13 +121,15 @@ public static partial class CpuAffinity
             if (int.TryParse(Path.GetFileName(task), NumberStyles.Integer, CultureInfo.InvariantCulture, out int tid)
                 && SchedSetAffinity(tid, MaskBytes, mask) != 0 && Directory.Exists(task))
             {
-                throw new HarnessException($"Could not pin thread {tid} to CPUs {Describe(cpus)} (sched_setaffinity failed with errno {Marshal.GetLastPInvokeError()}).");
+                throw new HarnessException($"Could not pin thread {tid} to CPUs {Describe(cpus)} (sched_setaffinity failed with errno "
+                    + $"{Marshal.GetLastPInvokeError()}).");
             }
         }
     }
 
     /// <summary>"0-3,6" style, as taskset and /proc write it.</summary>
-    public static string Describe(IReadOnlyList<int> cpus) => string.Join(",", cpus.Order().Select(c => c.ToString(CultureInfo.InvariantCulture)));
+    public static string Describe(IReadOnlyList<int> cpus) => string.Join(",",
+        cpus.Order().Select(c => c.ToString(CultureInfo.InvariantCulture)));
 
     /// <summary>Parses "0,2,5" (the form <see cref="Describe"/> writes) or a range "0-3".</summary>
     public static IReadOnlyList<int> ParseList(string text)

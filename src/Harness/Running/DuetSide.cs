@@ -7,12 +7,14 @@ using Harness.Telemetry.Prometheus;
 namespace Harness.Running;
 
 /// <summary>Who one side of a duet pair is: the job, the pair, the side, its cores and device, and the window length.</summary>
-public sealed record DuetSideSettings(string Job, int Pair, string Side, IReadOnlyList<int> Cpus, string? Device, double WindowS, TimeSpan MaxDuration);
+public sealed record DuetSideSettings(string Job, int Pair, string Side, IReadOnlyList<int> Cpus, string? Device, double WindowS,
+    TimeSpan MaxDuration);
 
 /// <summary>How the two sides of a pair agree on the instant their measured windows start.</summary>
 public interface IDuetRendezvous
 {
-    /// <summary>This side is warm at <paramref name="readyUtc"/>: the agreed start, or null when the partner did not come in time.</summary>
+    /// <summary>This side is warm at <paramref name="readyUtc"/>: the agreed start, or null when the partner did not come in
+    /// time.</summary>
     DateTime? Agree(DateTime readyUtc, CancellationToken cancellationToken);
 }
 
@@ -34,7 +36,8 @@ public sealed class FileRendezvous(string folder, string side, string partner, T
         DateTime until = DateTime.UtcNow + timeout;
         while (DateTime.UtcNow < until && !cancellationToken.IsCancellationRequested)
         {
-            if (File.Exists(other) && long.TryParse(File.ReadAllText(other).Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out long ticks))
+            if (File.Exists(other) && long.TryParse(File.ReadAllText(other).Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture,
+                out long ticks))
             {
                 return Start(readyUtc, new DateTime(ticks, DateTimeKind.Utc));
             }
@@ -70,7 +73,8 @@ public sealed class DuetRecorder : IRunObserver
     private DateTime _startUtc;
     private bool _synchronized;
 
-    public DuetRecorder(DuetSideSettings settings, IClock clock, IDuetRendezvous rendezvous, Action<TimeSpan>? sleep = null, CancellationToken cancellationToken = default)
+    public DuetRecorder(DuetSideSettings settings, IClock clock, IDuetRendezvous rendezvous, Action<TimeSpan>? sleep = null,
+        CancellationToken cancellationToken = default)
     {
         if (settings.WindowS <= 0)
         {
@@ -135,7 +139,8 @@ public sealed class DuetRecorder : IRunObserver
     /// <summary>The full windows of the measured phase (a window cut by its end is left out).</summary>
     public DuetWindows Windows()
     {
-        int full = _startTicks == long.MaxValue || _endTicks <= _startTicks ? 0 : (int)Math.Min(_counts.Length, (_endTicks - _startTicks) / _windowTicks);
+        int full = _startTicks == long.MaxValue || _endTicks <= _startTicks ? 0 : (int)Math.Min(_counts.Length,
+            (_endTicks - _startTicks) / _windowTicks);
         return new DuetWindows
         {
             Job = _settings.Job,
@@ -152,7 +157,8 @@ public sealed class DuetRecorder : IRunObserver
     }
 }
 
-/// <summary>A run measured as one side of a duet pair: the run as it would be, with its windows in the result's <c>duet</c> section.</summary>
+/// <summary>A run measured as one side of a duet pair: the run as it would be, with its windows in the result's <c>duet</c>
+/// section.</summary>
 public sealed class DuetMeasurement(IMeasurement inner, DuetRecorder recorder) : IMeasurement
 {
     public RunLabels Labels => inner.Labels;
@@ -164,7 +170,8 @@ public sealed class DuetMeasurement(IMeasurement inner, DuetRecorder recorder) :
     public string DefaultFileName(string stamp) => inner.DefaultFileName(stamp);
 
     // The recorder goes first: its wait for the agreed instant must come before the samplers bracket the window.
-    public EngineResult Measure(IRunObserver? observer, HarnessMetrics? metrics, EngineProgress? progress, CancellationToken cancellationToken) =>
+    public EngineResult Measure(IRunObserver? observer, HarnessMetrics? metrics, EngineProgress? progress,
+        CancellationToken cancellationToken) =>
         inner.Measure(observer is null ? recorder : new CompositeRunObserver([recorder, observer]), metrics, progress, cancellationToken);
 
     public void Complete(ResultDocument document)

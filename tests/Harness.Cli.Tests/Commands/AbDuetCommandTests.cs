@@ -14,7 +14,8 @@ public class AbDuetCommandTests
     {
         using var dir = new SyntheticResults.TempFolder();
 
-        var (code, output, error) = CliRunner.Run("ab", "--duet", "--a", Tiny, "--b", Tiny, "--rounds", "2", "--window", "500ms", "--out", dir.Path);
+        var (code, output, error) = CliRunner.Run("ab", "--duet", "--a", Tiny, "--b", Tiny, "--rounds", "2", "--window", "500ms", "--out",
+            dir.Path);
 
         Assert.True(code is 0 or 1 or 3, $"exit {code}: {error}");
         Assert.StartsWith("harness compare: ", output, StringComparison.Ordinal);
@@ -27,7 +28,8 @@ public class AbDuetCommandTests
             Assert.True(a.Synchronized && b.Synchronized, "the sides met before measuring");
             Assert.Equal(a.StartUtc, b.StartUtc);
             Assert.Equal((a.Job, pair, pair, 0.5), (b.Job, a.Pair, b.Pair, a.WindowS));
-            Assert.True(a.Completions.Length >= 2 && a.Completions.Sum() > 0, $"pair {pair}: {a.Completions.Length} windows, {a.Completions.Sum()} requests");
+            Assert.True(a.Completions.Length >= 2 && a.Completions.Sum() > 0,
+                $"pair {pair}: {a.Completions.Length} windows, {a.Completions.Sum()} requests");
             Assert.Empty(a.Cpus.Intersect(b.Cpus));
         }
 
@@ -57,7 +59,8 @@ public class AbDuetCommandTests
     {
         using var dir = new SyntheticResults.TempFolder();
 
-        var (code, _, error) = CliRunner.Run("ab", "--duet", "--a", "resnet18 --backend onnx:cuda", "--b", "resnet18 --backend onnx:cuda", "--out", dir.Path);
+        var (code, _, error) = CliRunner.Run("ab", "--duet", "--a", "resnet18 --backend onnx:cuda", "--b", "resnet18 --backend onnx:cuda",
+            "--out", dir.Path);
 
         Assert.Equal(2, code);
         Assert.StartsWith("harness: --duet cannot run a CUDA backend on a node with ", error.Trim(), StringComparison.Ordinal);

@@ -4,7 +4,8 @@ using Harness.Testing;
 
 namespace Harness.Tests.Gate;
 
-/// <summary>The duet gate with synthetic pairs: the pair as the unit, the ratio cancelling what hits both sides, and the one-sided disturbance rule.</summary>
+/// <summary>The duet gate with synthetic pairs: the pair as the unit, the ratio cancelling what hits both sides, and the one-sided
+/// disturbance rule.</summary>
 public class DuetGateTests
 {
     private static readonly DateTime Start = new(2026, 1, 1, 12, 0, 0, DateTimeKind.Utc);
@@ -52,7 +53,8 @@ public class DuetGateTests
         return d;
     }
 
-    private static (List<ResultDocument> A, List<ResultDocument> B) Pairs(Random rng, int n, double ratio, double pairCv = 0.005, int windows = 30,
+    private static (List<ResultDocument> A, List<ResultDocument> B) Pairs(Random rng, int n, double ratio, double pairCv = 0.005,
+        int windows = 30,
         Func<int, int, (double A, double B)>? hit = null)
     {
         var a = new List<ResultDocument>();
@@ -62,7 +64,8 @@ public class DuetGateTests
             // Swapping cores: the faster core (+1%) goes to A in odd pairs and to B in even ones.
             double core = p % 2 == 0 ? 1.01 : 1 / 1.01;
             int pair = p;
-            (ResultDocument x, ResultDocument y) = Pair(rng, p, ratio, windows, pairShift: core * Math.Exp(pairCv * SyntheticResults.Gaussian(rng)),
+            (ResultDocument x, ResultDocument y) = Pair(rng, p, ratio, windows,
+                pairShift: core * Math.Exp(pairCv * SyntheticResults.Gaussian(rng)),
                 hit: hit is null ? null : k => hit(pair, k));
             a.Add(x);
             b.Add(y);
@@ -98,7 +101,8 @@ public class DuetGateTests
         for (int trial = 0; trial < 200; trial++)
         {
             (List<ResultDocument> a, List<ResultDocument> b) = Pairs(rng, 6, ratio: 1.0, windows: 20);
-            alarms += DuetGate.Compare(a, b, Options(threshold: 1) with { BootstrapResamples = 20 }).Verdict == GateVerdict.Regression ? 1 : 0;
+            alarms += DuetGate.Compare(a, b,
+                Options(threshold: 1) with { BootstrapResamples = 20 }).Verdict == GateVerdict.Regression ? 1 : 0;
         }
 
         Assert.InRange(alarms, 0, 16);
@@ -136,34 +140,40 @@ public class DuetGateTests
     public void A_disturbance_on_one_side_makes_the_pair_disturbed_and_the_verdict_inconclusive()
     {
         // Pair 2: A runs at half speed in windows 5 to 8 while B does not.
-        (List<ResultDocument> a, List<ResultDocument> b) = Pairs(new Random(4), 4, ratio: 1.0, hit: (p, k) => p == 2 && k is >= 5 and <= 8 ? (0.5, 1) : (1, 1));
+        (List<ResultDocument> a, List<ResultDocument> b) = Pairs(new Random(4), 4, ratio: 1.0, hit: (p,
+            k) => p == 2 && k is >= 5 and <= 8 ? (0.5, 1) : (1, 1));
 
         GateReport report = DuetGate.Compare(a, b, Options());
 
         DisturbedRun pair = Assert.Single(report.Disturbed);
         Assert.Equal(("pair", "2", true), (pair.Side, pair.Run, pair.Blocks));
         Assert.Equal(GateVerdict.Inconclusive, report.Verdict);
-        Assert.Contains(report.Warnings, w => w.StartsWith("duet pair 2 was DISTURBED", StringComparison.Ordinal) && w.Contains("one side only in 4 of its 30", StringComparison.Ordinal));
+        Assert.Contains(report.Warnings, w => w.StartsWith("duet pair 2 was DISTURBED",
+            StringComparison.Ordinal) && w.Contains("one side only in 4 of its 30", StringComparison.Ordinal));
         Assert.DoesNotContain(DuetGate.Compare(a, b, Options() with { AllowNoisy = true }).Disturbed, d => d.Blocks);
     }
 
     [Fact]
     public void A_disturbance_that_hits_both_sides_alike_cancels_and_the_pairs_count()
     {
-        (List<ResultDocument> a, List<ResultDocument> b) = Pairs(new Random(4), 4, ratio: 1.0, hit: (p, k) => p == 2 && k is >= 5 and <= 8 ? (0.5, 0.5) : (1, 1));
+        (List<ResultDocument> a, List<ResultDocument> b) = Pairs(new Random(4), 4, ratio: 1.0, hit: (p,
+            k) => p == 2 && k is >= 5 and <= 8 ? (0.5, 0.5) : (1, 1));
 
         GateReport report = DuetGate.Compare(a, b, Options());
 
         Assert.Empty(report.Disturbed);
         Assert.Equal(GateVerdict.Pass, report.Verdict);
-        Assert.Contains(report.Notes, n => n.StartsWith("pair 2: ", StringComparison.Ordinal) && n.Contains("disturbed on both sides alike", StringComparison.Ordinal));
+        Assert.Contains(report.Notes, n => n.StartsWith("pair 2: ",
+            StringComparison.Ordinal) && n.Contains("disturbed on both sides alike", StringComparison.Ordinal));
     }
 
     [Fact]
     public void The_disturbance_rule_tells_one_side_from_both_and_a_stalled_side()
     {
-        var a = new DuetWindows { Completions = [100, 100, 100, 50, 100, 60, 100, 100, 0, 100], LatencySumMs = [1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 0, 1000] };
-        var b = new DuetWindows { Completions = [100, 100, 100, 100, 100, 60, 100, 100, 100, 100], LatencySumMs = [1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000] };
+        var a = new DuetWindows { Completions = [100, 100, 100, 50, 100, 60, 100, 100, 0, 100], LatencySumMs = [1000, 1000, 1000, 1000,
+            1000, 1000, 1000, 1000, 0, 1000] };
+        var b = new DuetWindows { Completions = [100, 100, 100, 100, 100, 60, 100, 100, 100, 100], LatencySumMs = [1000, 1000, 1000, 1000,
+            1000, 1000, 1000, 1000, 1000, 1000] };
 
         (List<int> one, List<int> both) = DuetGate.Disturbed(a, b, 10, DuetDisturbanceRule.Default);
 
@@ -174,8 +184,10 @@ public class DuetGateTests
     [Fact]
     public void Windows_align_only_on_one_grid_of_synchronized_sides()
     {
-        var a = new DuetWindows { StartUtc = Start, WindowS = 1, Synchronized = true, Completions = new long[10], LatencySumMs = new double[10] };
-        var b = new DuetWindows { StartUtc = Start, WindowS = 1, Synchronized = true, Completions = new long[12], LatencySumMs = new double[12] };
+        var a = new DuetWindows { StartUtc = Start, WindowS = 1, Synchronized = true, Completions = new long[10],
+            LatencySumMs = new double[10] };
+        var b = new DuetWindows { StartUtc = Start, WindowS = 1, Synchronized = true, Completions = new long[12],
+            LatencySumMs = new double[12] };
 
         Assert.Equal(new DuetAlignment(10, null), DuetAlignment.Of(a, b));
         b.StartUtc = Start.AddMilliseconds(5);

@@ -66,13 +66,15 @@ public class DuetSideTests
         using var dir = new SyntheticResults.TempFolder();
         DateTime t0 = new(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
         var a = Task.Run(() => new FileRendezvous(dir.Path, "a", "b", TimeSpan.FromSeconds(30)).Agree(t0, CancellationToken.None));
-        var b = Task.Run(() => new FileRendezvous(dir.Path, "b", "a", TimeSpan.FromSeconds(30)).Agree(t0.AddSeconds(3), CancellationToken.None));
+        var b = Task.Run(() => new FileRendezvous(dir.Path, "b", "a", TimeSpan.FromSeconds(30)).Agree(t0.AddSeconds(3),
+            CancellationToken.None));
 
         DateTime? startA = await a, startB = await b;
 
         Assert.Equal(t0.AddSeconds(3) + FileRendezvous.Margin, startA);
         Assert.Equal(startA, startB);
-        Assert.Null(new FileRendezvous(Path.Combine(dir.Path, "alone"), "a", "b", TimeSpan.FromMilliseconds(50)).Agree(t0, CancellationToken.None));
+        Assert.Null(new FileRendezvous(Path.Combine(dir.Path, "alone"), "a", "b", TimeSpan.FromMilliseconds(50)).Agree(t0,
+            CancellationToken.None));
     }
 
     [Fact]
@@ -98,7 +100,8 @@ public class DuetSideTests
     }
 
     [Theory]
-    [InlineData("onnx:cuda", "onnx:cuda", 1, "--duet cannot run a CUDA backend on a node with 1 GPU(s): one GPU shared by base and candidate")]
+    [InlineData("onnx:cuda", "onnx:cuda", 1,
+        "--duet cannot run a CUDA backend on a node with 1 GPU(s): one GPU shared by base and candidate")]
     [InlineData("onnx:cuda", "onnx:cuda", 0, "--duet cannot run a CUDA backend on a node with 0 GPU(s)")]
     [InlineData("onnx:cuda:1", "onnx:cuda", 2, "--duet chooses the GPUs itself")]
     [InlineData("onnx:cpu", "onnx:cuda", 2, "--duet compares like with like")]
@@ -114,7 +117,8 @@ public class DuetSideTests
     [Fact]
     public void One_cpu_is_refused()
     {
-        var e = Assert.Throws<HarnessException>(() => DuetPlacement.Plan(BackendSpec.Parse("onnx:cpu"), BackendSpec.Parse("onnx:cpu"), [3], 0));
+        var e = Assert.Throws<HarnessException>(() => DuetPlacement.Plan(BackendSpec.Parse("onnx:cpu"), BackendSpec.Parse("onnx:cpu"), [3],
+            0));
 
         Assert.Contains("two or more CPUs", e.Message, StringComparison.Ordinal);
     }
@@ -132,9 +136,11 @@ public class DuetSideTests
     [Fact]
     public void A_side_is_started_as_the_hidden_duet_side_command_with_its_place()
     {
-        var s = new DuetSideLaunch(["dotnet", "/x/harness.dll"], "gemm --set size=64", "j", 2, "b", [1], 0, 0.5, "/o/b.json", "/o/sync", "/o/b.log");
+        var s = new DuetSideLaunch(["dotnet", "/x/harness.dll"], "gemm --set size=64", "j", 2, "b", [1], 0, 0.5, "/o/b.json", "/o/sync",
+            "/o/b.log");
 
-        Assert.Equal(["/x/harness.dll", "duet-side", "--job", "j", "--pair", "2", "--side", "b", "--cpus", "1", "--window", "0.5", "--sync", "/o/sync",
+        Assert.Equal(["/x/harness.dll", "duet-side", "--job", "j", "--pair", "2", "--side", "b", "--cpus", "1", "--window", "0.5",
+            "--sync", "/o/sync",
             "--out", "/o/b.json", "--device", "cuda:0", "--run", "gemm --set size=64"], s.Arguments());
     }
 }

@@ -35,7 +35,8 @@ public static class RunPlanning
     /// The smallest change a duet finds with <paramref name="pairs"/> pairs, each pair's log ratio one
     /// observation of spread sigma (a one-sample t-test: SE = sigma / sqrt(pairs)).
     /// </summary>
-    public static double SmallestDetectablePairedPct(NoiseModel noise, int pairs, double alpha, double thresholdPct, double power = DefaultPower) =>
+    public static double SmallestDetectablePairedPct(NoiseModel noise, int pairs, double alpha, double thresholdPct,
+        double power = DefaultPower) =>
         Detectable(noise, noise.Sigma / Math.Sqrt(pairs), alpha, thresholdPct, power);
 
     /// <summary>Duet pairs that find a true change of <paramref name="changePct"/>; null as for <see cref="RunsPerSide"/>.</summary>
