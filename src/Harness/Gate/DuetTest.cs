@@ -44,6 +44,11 @@ public static class DuetTest
                 "b", name + ".json"),
                 Path.Combine(folder, "sync", name), Path.Combine(folder, "logs", name + "-a.log"), Path.Combine(folder, "logs",
                     name + "-b.log"));
+            if (Directory.Exists(round.SyncFolder))
+            {
+                Directory.Delete(round.SyncFolder, recursive: true); // a stale partner's instant would misalign the pair
+            }
+
             Directory.CreateDirectory(Path.GetDirectoryName(round.PathA)!);
             Directory.CreateDirectory(Path.GetDirectoryName(round.PathB)!);
             (string a, string b) = runPair(round);

@@ -1,6 +1,9 @@
+using Harness.Backends;
 using Harness.Gate;
 using Harness.Results;
+using Harness.Running;
 using Harness.Testing;
+using Harness.Trust.Noise;
 
 namespace Harness.Tests.Gate;
 
@@ -220,5 +223,39 @@ public class DuetGateTests
         Assert.NotNull(five.Pairs);
         Assert.True(ten.Pairs <= five.Pairs, $"{ten.Pairs} pairs for 10% against {five.Pairs} for 5%");
         Assert.Contains("duet pairs", five.Noise.Describe(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Pairs_are_planned_as_one_sample_evidence()
+    {
+        var noise = new NoiseModel(0.02, 20, "test");
+
+        // n pairs, each one difference: SE = sigma / sqrt(n), against sigma x sqrt(2 / n) for n independent runs a side.
+        Assert.True(RunPlanning.SmallestDetectablePairedPct(noise, 6, 0.05, 0) < RunPlanning.SmallestDetectablePct(noise, 6, 6, 0.05, 0));
+        Assert.True(RunPlanning.PairsNeeded(noise, 5, 0.05, 2) < RunPlanning.PairsNeeded(noise with { Sigma = 0.05 }, 5, 0.05, 2));
+        Assert.Null(RunPlanning.PairsNeeded(noise, 2, 0.05, 3));
+    }
+
+    [Fact]
+    public void A_duet_job_runs_its_rounds_on_swapped_slots_and_gates_the_pairs()
+    {
+        using var dir = new SyntheticResults.TempFolder();
+        DuetPlacement placement = DuetPlacement.Plan(BackendSpec.Parse("onnx:cpu"), BackendSpec.Parse("onnx:cpu"), [0, 1], 0);
+        var rng = new Random(9);
+        var seen = new List<string>();
+
+        GateReport report = DuetTest.Run("gemm", "gemm", new DuetOptions(4, 1, Options()), placement, dir.Path, round =>
+        {
+            seen.Add($"{round.Pair}:{CpuAffinity.Describe(round.Slots.CpusA)}/{CpuAffinity.Describe(round.Slots.CpusB)}");
+            (ResultDocument a, ResultDocument b) = Pair(rng, round.Pair, 0.9, job: round.Job);
+            return (SyntheticResults.Write(Path.GetDirectoryName(round.PathA)!, Path.GetFileName(round.PathA), a),
+                SyntheticResults.Write(Path.GetDirectoryName(round.PathB)!, Path.GetFileName(round.PathB), b));
+        }, job: "j1");
+
+        Assert.Equal(["1:0/1", "2:1/0", "3:0/1", "4:1/0"], seen);
+        Assert.Equal((DuetGate.Design, GateVerdict.Regression), (report.Design, report.Verdict));
+        Assert.True(File.Exists(Path.Combine(dir.Path, "b", "pair-04.json")));
+        Assert.Equal(ExitCodes.BadInput, Assert.Throws<HarnessException>(
+            () => DuetTest.Run("gemm", "minilm", new DuetOptions(2, 1, Options()), placement, dir.Path, _ => ("", ""))).ExitCode);
     }
 }
