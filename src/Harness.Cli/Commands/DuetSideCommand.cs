@@ -39,8 +39,15 @@ public static class DuetSideCommand
                 throw HarnessException.BadInput("--side must be a or b.");
             }
 
-            IReadOnlyList<int> pinned = CpuAffinity.ParseList(parse.GetValue(cpus)!);
-            CpuAffinity.PinProcess(pinned);
+            IReadOnlyList<int> asked = CpuAffinity.ParseList(parse.GetValue(cpus)!);
+            CpuAffinity.PinProcess(asked);
+            IReadOnlyList<int> pinned = CpuAffinity.Allowed(); // what the kernel now says, recorded in the result
+            if (!pinned.SequenceEqual(asked))
+            {
+                throw new HarnessException(
+                    $"Pinned to CPUs {CpuAffinity.Describe(asked)}, the process runs on {CpuAffinity.Describe(pinned)}.");
+            }
+
             RunRequest request = RunOptions.ParseArguments(parse.GetValue(run)!, "--run") with { OutputPath = parse.GetValue(outPath) };
             var settings = new DuetSideSettings(parse.GetValue(job)!, parse.GetValue(pair), me, pinned, parse.GetValue(device),
                 parse.GetValue(window), TimeSpan.FromHours(6));
