@@ -12,11 +12,21 @@ namespace Harness.Gate;
 /// completed nothing in it); it hit ONE side when the two sides' slowdowns differ by
 /// <see cref="OneSidedGapPct"/> or more, else both alike. What hits both alike cancels in the ratio and
 /// is only noted; a pair with <see cref="OneSidedShare"/> or more of its windows hit on one side is
-/// disturbed, and makes the comparison inconclusive (unless allowed noisy).
+/// disturbed, and makes the comparison inconclusive (unless allowed noisy). A window of few requests
+/// moves by chance (the log of a count c by about 1/sqrt(c)), so both limits widen to
+/// <see cref="CountSigmas"/> such steps (the gap to half that) when the windows hold few requests.
 /// </summary>
-public sealed record DuetDisturbanceRule(double SlowPct = 20, double OneSidedGapPct = 10, double OneSidedShare = 0.1)
+public sealed record DuetDisturbanceRule(
+    double SlowPct = 20, double OneSidedGapPct = 10, double OneSidedShare = 0.1, double CountSigmas = 4)
 {
     public static DuetDisturbanceRule Default { get; } = new();
+
+    /// <summary>The slowdown and one-sided gap, as logs of ratios, for windows of <paramref name="medianCount"/> requests.</summary>
+    public (double SlowLog, double GapLog) Limits(double medianCount)
+    {
+        double chance = medianCount > 0 ? CountSigmas / Math.Sqrt(medianCount) : 0;
+        return (Math.Max(Math.Log(1 + SlowPct / 100), chance), Math.Max(Math.Log(1 + OneSidedGapPct / 100), chance / 2));
+    }
 }
 
 /// <summary>Two sides' windows of one pair on the same grid: how many align, or why none do.</summary>
@@ -153,7 +163,8 @@ public static class DuetGate
     public static (List<int> OneSided, List<int> BothSided) Disturbed(DuetWindows a, DuetWindows b, int windows, DuetDisturbanceRule rule)
     {
         double[] sa = Slowdowns(a, windows), sb = Slowdowns(b, windows);
-        double slow = Math.Log(1 + rule.SlowPct / 100), gap = Math.Log(1 + rule.OneSidedGapPct / 100);
+        double fewest = Math.Min(MedianCount(a, windows), MedianCount(b, windows));
+        (double slow, double gap) = rule.Limits(fewest);
         var one = new List<int>();
         var both = new List<int>();
         for (int k = 0; k < windows; k++)
@@ -169,6 +180,9 @@ public static class DuetGate
 
         return (one, both);
     }
+
+    private static double MedianCount(DuetWindows w, int windows) =>
+        Statistics.Median(w.Completions[..windows].Select(c => (double)c).ToArray());
 
     /// <summary>Each window's mean latency over the side's median window, as a log; +infinity for a window with no completion.</summary>
     private static double[] Slowdowns(DuetWindows w, int windows)

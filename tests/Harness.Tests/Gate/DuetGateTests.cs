@@ -185,6 +185,38 @@ public class DuetGateTests
     }
 
     [Fact]
+    public void Windows_of_few_requests_widen_the_rule_so_chance_is_not_a_disturbance()
+    {
+        // About 10 requests a window: a side's window moves by about 30% by chance alone;
+        // a tenth of the speed is still seen.
+        var rng = new Random(11);
+        static long[] Counts(Random r, int n, Func<int, double> speed) =>
+            [.. Enumerable.Range(0, n).Select(k =>
+                Math.Max(1L, (long)Math.Round(10 * speed(k) + Math.Sqrt(10 * speed(k)) * SyntheticResults.Gaussian(r))))];
+        int flagged = 0;
+        for (int trial = 0; trial < 20; trial++)
+        {
+            var a = new DuetWindows { Completions = Counts(rng, 30, _ => 1) };
+            var b = new DuetWindows { Completions = Counts(rng, 30, _ => 1) };
+            a.LatencySumMs = [.. a.Completions.Select(_ => 999.0)];
+            b.LatencySumMs = [.. b.Completions.Select(_ => 999.0)];
+            flagged += DuetGate.Disturbed(a, b, 30, DuetDisturbanceRule.Default).OneSided.Count >= 3 ? 1 : 0;
+        }
+
+        var slowA = new DuetWindows { Completions = Counts(rng, 30, k => k is >= 5 and <= 8 ? 0.1 : 1) };
+        var steady = new DuetWindows { Completions = Counts(rng, 30, _ => 1) };
+        slowA.LatencySumMs = [.. slowA.Completions.Select(_ => 999.0)];
+        steady.LatencySumMs = [.. steady.Completions.Select(_ => 999.0)];
+
+        Assert.InRange(flagged, 0, 2);
+        (double slow, double gap) = DuetDisturbanceRule.Default.Limits(10);
+        Assert.Equal((1.26, 0.63), (Math.Round(slow, 2), Math.Round(gap, 2)));
+        Assert.Equal((Math.Log(1.2), Math.Log(1.1)), DuetDisturbanceRule.Default.Limits(10_000));
+        List<int> hit = DuetGate.Disturbed(slowA, steady, 30, DuetDisturbanceRule.Default).OneSided;
+        Assert.Subset(new HashSet<int> { 5, 6, 7, 8 }, hit.ToHashSet());
+    }
+
+    [Fact]
     public void Windows_align_only_on_one_grid_of_synchronized_sides()
     {
         var a = new DuetWindows { StartUtc = Start, WindowS = 1, Synchronized = true, Completions = new long[10],
