@@ -17,6 +17,7 @@
 #      fewer threads) is measured $CANDIDATE_RUNS times (3) interleaved with the default; the first whose
 #      median p50 is 10-20% slower is used (else the closest, and the summary says so). Then $TRIALS
 #      trials of $RUNS interleaved runs per side: how many `compare` finds, threshold 10% and 5%.
+# The duet design (ab --duet, issue 29) has its own experiments: scripts/duet-experiments.sh.
 # The counts go to $OUT/gate-experiments.md (and .json); every result file stays under $OUT, by default
 # results/<this machine's label>/gate-experiments.
 set -uo pipefail

@@ -42,6 +42,7 @@ public static partial class HarnessCli
             CompareCommand.Create(output),
             HistoryCommand.Create(output),
             AbCommand.Create(registry, output, error),
+            DuetSideCommand.Create(registry, error),
             ReportCommand.Create(output),
             CostCommand.Create(output),
             ProjectCommand.Create(output),

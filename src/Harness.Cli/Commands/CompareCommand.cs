@@ -58,7 +58,23 @@ public static class CompareCommand
         IReadOnlyList<ResultDocument>? n = options.NoiseModelFolder is { } folder ? RunHistory.Read(folder, options.Window, b[0]).Runs.Select(r => r.Document).ToList() : null;
         var sb = new StringBuilder();
         var ci = CultureInfo.InvariantCulture;
-        sb.Append(ci, $"harness compare --plan-runs {pct:0.##}%: runs per side to find a {pct:0.##}% change with {options.Power:0%} power at alpha {options.Alpha} (rank test over runs, interleaved)\n\n");
+        if (c is not null && !options.BaseIsHistory && DuetGate.Applies(b, c))
+        {
+            (NoiseModel noise, int? pairs, double five, bool ignores) = DuetGate.PlanPairs(b, c, pct, options);
+            string count = pairs is { } k ? k.ToString(ci) : $"more than {RunPlanning.MaxRunsPerSide}";
+            double threshold = options.ThresholdFor("throughput");
+            string note = ignores
+                ? string.Create(ci, $" (significance only: at the {threshold:0.##}% threshold a {pct:0.##}% change is never a regression)")
+                : "";
+            sb.Append(ci, $"harness compare --plan-runs {pct:0.##}%: duet pairs to find a {pct:0.##}% change ");
+            sb.Append(ci, $"with {options.Power:0%} power at alpha {options.Alpha} (duet design: t-test over pair ratios)\n\n");
+            sb.Append(ci, $"- throughput: {count} pairs{note}; {noise.Describe()}; 5 pairs detect {five:0.#}% or more.\n");
+            output.Write(sb.ToString());
+            return ExitCodes.Ok;
+        }
+
+        sb.Append(ci, $"harness compare --plan-runs {pct:0.##}%: runs per side to find a {pct:0.##}% change ");
+        sb.Append(ci, $"with {options.Power:0%} power at alpha {options.Alpha} (interleaved design: rank test over runs)\n\n");
         foreach (RegressionGate.RunPlan p in RegressionGate.PlanRuns(b, c, n, pct, options))
         {
             string runs = p.RunsPerSide is { } k ? k.ToString(ci) : $"more than {RunPlanning.MaxRunsPerSide}";

@@ -59,6 +59,41 @@ public static class BlockBootstrap
         return intervals;
     }
 
+    /// <summary>
+    /// The interval of any statistic of a series of <paramref name="n"/> observations in time order (a
+    /// duet pair's windows): each resample is n indices made of blocks of consecutive ones.
+    /// </summary>
+    public static (double Low, double High) Interval(int n, int blockLength, double confidence, Func<int[], double> statistic,
+        int resamples = 200, int seed = 1)
+    {
+        if (n == 0)
+        {
+            throw new ArgumentException("no observations", nameof(n));
+        }
+
+        int block = Math.Clamp(blockLength, 1, n);
+        var rng = new Random(seed);
+        var estimates = new double[resamples];
+        var indices = new int[n];
+        for (int r = 0; r < resamples; r++)
+        {
+            for (int i = 0; i < n; i += block)
+            {
+                int start = rng.Next(n - block + 1);
+                for (int j = 0; j < block && i + j < n; j++)
+                {
+                    indices[i + j] = start + j;
+                }
+            }
+
+            estimates[r] = statistic(indices);
+        }
+
+        Array.Sort(estimates);
+        double tail = (1 - confidence) / 2;
+        return (estimates[(int)Math.Floor(tail * (resamples - 1))], estimates[(int)Math.Ceiling((1 - tail) * (resamples - 1))]);
+    }
+
     /// <summary>A second of one worker's requests (the run's request rate over its workers), and at least n^(1/3).</summary>
     public static int BlockLength(int samples, double windowSeconds, int workers) =>
         Math.Max((int)Math.Ceiling(Math.Cbrt(samples)), windowSeconds > 0 ? (int)Math.Ceiling(samples / (windowSeconds * Math.Max(1, workers))) : 1);

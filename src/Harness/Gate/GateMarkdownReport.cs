@@ -28,7 +28,10 @@ public static class GateMarkdownReport
         }
 
         sb.Append(c, $"Workload `{Escape(report.Workload)}`: {report.BaseFiles.Count} base vs {report.CurrentFiles.Count} current run(s); ");
-        sb.Append(c, $"each run's value is one observation, and a metric regresses only when the change is significant (one-sided, alpha {report.Options.Alpha}) and beyond its threshold.\n\n");
+        sb.Append(report.Design == DuetGate.Design
+            ? "duet design: both sides ran at the same time, and each pair's current/base ratio is one observation; "
+            : "interleaved design: each run's value is one observation; ");
+        sb.Append(c, $"a metric regresses only when the change is significant (one-sided, alpha {report.Options.Alpha}) and beyond its threshold.\n\n");
         sb.Append(c, $"| metric | base | current | change | {GateTextReport.Confidence(report)} CI | p | runs base/cur | threshold | verdict |\n");
         sb.Append("|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
         foreach (MetricComparison m in report.Metrics)

@@ -70,6 +70,14 @@ public sealed record GateReport(
     /// <summary>Runs that were disturbed; any that <see cref="DisturbedRun.Blocks"/> makes the verdict inconclusive.</summary>
     public IReadOnlyList<DisturbedRun> Disturbed { get; init; } = [];
 
+    /// <summary>
+    /// How the evidence was made: <see cref="Interleaved"/> (each run one observation, the sides run one
+    /// after the other) or <see cref="DuetGate.Design"/> (base and candidate at the same time, each pair's ratio one observation).
+    /// </summary>
+    public string Design { get; init; } = Interleaved;
+
+    public const string Interleaved = "interleaved";
+
     /// <summary>Every run of both sides (a history: the window), in the order given.</summary>
     public IReadOnlyList<RunRow> Runs { get; init; } = [];
 
@@ -82,7 +90,8 @@ public sealed record GateReport(
             foreach (DisturbedRun d in Disturbed)
             {
                 string state = d.Blocks ? "DISTURBED, so the comparison is inconclusive" : "NOISY (allowed)";
-                lines.Add($"{d.Side} run {d.Run} was {state}: {string.Join("; ", d.Causes)}{(d.How == "measured" ? "" : $" [{d.How}]")}.");
+                string who = d.Side == DuetGate.PairSide ? $"duet pair {d.Run}" : $"{d.Side} run {d.Run}";
+                lines.Add($"{who} was {state}: {string.Join("; ", d.Causes)}{(d.How == "measured" ? "" : $" [{d.How}]")}.");
             }
 
             return lines;

@@ -17,7 +17,7 @@ public static class GateTextReport
 
         int[] widths = Enumerable.Range(0, header.Length).Select(i => rows.Max(r => r[i].Length)).ToArray();
         var sb = new StringBuilder();
-        sb.Append(CultureInfo.InvariantCulture, $"harness compare: {GateReport.Word(report.Verdict)} ({report.Workload}; {report.BaseFiles.Count} base vs {report.CurrentFiles.Count} current run(s), alpha {report.Options.Alpha})\n");
+        sb.Append(CultureInfo.InvariantCulture, $"harness compare: {GateReport.Word(report.Verdict)} ({report.Workload}; {report.BaseFiles.Count} base vs {report.CurrentFiles.Count} current run(s), alpha {report.Options.Alpha}; {report.Design} design)\n");
         foreach (string warning in report.Warnings)
         {
             sb.Append("! ").Append(warning).Append('\n');

@@ -44,6 +44,13 @@ public static class RegressionGate
             baseRuns = ResultReader.ReadAll(baseSpec, "base");
         }
 
+        if (!options.BaseIsHistory && DuetGate.Applies(baseRuns.Select(r => r.Document).ToList(),
+            currentRuns.Select(r => r.Document).ToList()))
+        {
+            return DuetGate.Compare(baseRuns.Select(r => r.Document).ToList(), currentRuns.Select(r => r.Document).ToList(), options,
+                baseRuns.Select(r => r.Path).ToList(), currentRuns.Select(r => r.Path).ToList());
+        }
+
         IReadOnlyList<ResultDocument>? noiseRuns = null;
         if (options.NoiseModelFolder is { } folder)
         {
@@ -278,7 +285,8 @@ public static class RegressionGate
     }
 
     /// <summary>The two-part rule: significant AND beyond the threshold; large but unconfirmed changes are inconclusive.</summary>
-    private static (GateVerdict, string) Decide(GateMetric m, double changePct, double pWorse, double pBetter, double threshold, double alpha, double? underNoiseMs, double noiseFloorMs)
+    internal static (GateVerdict, string) Decide(GateMetric m, double changePct, double pWorse, double pBetter, double threshold,
+        double alpha, double? underNoiseMs, double noiseFloorMs)
     {
         double worsePct = m.HigherIsBetter ? -changePct : changePct;
         string word = m.HigherIsBetter ? (changePct < 0 ? "lower" : "higher") : (changePct > 0 ? "slower" : "faster");
@@ -379,5 +387,5 @@ public static class RegressionGate
 
     private static List<string> Names(int count, string side) => Enumerable.Range(1, count).Select(i => $"{side} #{i}").ToList();
 
-    private static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+    internal static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }

@@ -72,6 +72,10 @@ public sealed class ResultDocument
     /// <summary>The agent mix's own measures (workload "agents" only).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public AgentRunReport? Agents { get; set; }
+
+    /// <summary>Per-window counts of one side of a duet pair (harness ab --duet); null for any other run.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public DuetWindows? Duet { get; set; }
 }
 
 public sealed class ResultMetrics

@@ -28,7 +28,39 @@ public static class RunPlanning
     public static double SmallestDetectablePct(NoiseModel noise, int n, int m, double alpha, double thresholdPct, double power = DefaultPower, bool ranks = false)
     {
         double eff = ranks ? RankEfficiency : 1;
-        double se = noise.Sigma * Math.Sqrt((1.0 / n + 1.0 / m) / eff);
+        return Detectable(noise, noise.Sigma * Math.Sqrt((1.0 / n + 1.0 / m) / eff), alpha, thresholdPct, power);
+    }
+
+    /// <summary>
+    /// The smallest change a duet finds with <paramref name="pairs"/> pairs, each pair's log ratio one
+    /// observation of spread sigma (a one-sample t-test: SE = sigma / sqrt(pairs)).
+    /// </summary>
+    public static double SmallestDetectablePairedPct(NoiseModel noise, int pairs, double alpha, double thresholdPct,
+        double power = DefaultPower) =>
+        Detectable(noise, noise.Sigma / Math.Sqrt(pairs), alpha, thresholdPct, power);
+
+    /// <summary>Duet pairs that find a true change of <paramref name="changePct"/>; null as for <see cref="RunsPerSide"/>.</summary>
+    public static int? PairsNeeded(NoiseModel noise, double changePct, double alpha, double thresholdPct, double power = DefaultPower)
+    {
+        if (Math.Abs(changePct) <= thresholdPct)
+        {
+            return null;
+        }
+
+        for (int n = 2; n <= MaxRunsPerSide; n++)
+        {
+            NoiseModel model = noise.Assumed ? noise with { Df = n - 1 } : noise;
+            if (SmallestDetectablePairedPct(model, n, alpha, thresholdPct, power) <= Math.Abs(changePct))
+            {
+                return n;
+            }
+        }
+
+        return null;
+    }
+
+    private static double Detectable(NoiseModel noise, double se, double alpha, double thresholdPct, double power)
+    {
         double df = Math.Min(noise.Df, 1e7);
         double tAlpha = Statistics.StudentTQuantile(1 - alpha, df);
         double tPower = Statistics.StudentTQuantile(power, df);

@@ -1,0 +1,293 @@
+using Harness.Backends;
+using Harness.Gate;
+using Harness.Results;
+using Harness.Running;
+using Harness.Testing;
+using Harness.Trust.Noise;
+
+namespace Harness.Tests.Gate;
+
+/// <summary>The duet gate with synthetic pairs: the pair as the unit, the ratio cancelling what hits both sides, and the one-sided
+/// disturbance rule.</summary>
+public class DuetGateTests
+{
+    private static readonly DateTime Start = new(2026, 1, 1, 12, 0, 0, DateTimeKind.Utc);
+
+    /// <summary>
+    /// One pair: the machine's speed moves by <paramref name="machineCv"/> from window to window (AR(1),
+    /// the same for both sides), each side adds a little noise of its own, and the candidate's speed is
+    /// <paramref name="ratio"/> times the base's, times a shift of the whole pair (<paramref name="pairShift"/>).
+    /// </summary>
+    private static (ResultDocument A, ResultDocument B) Pair(
+        Random rng, int pair, double ratio, int windows = 30, double machineCv = 0.3, double ownCv = 0.01, double pairShift = 1.0,
+        double phi = 0.9, Func<int, (double A, double B)>? hit = null, string job = "job")
+    {
+        var ca = new long[windows];
+        var cb = new long[windows];
+        double level = 0;
+        for (int k = 0; k < windows; k++)
+        {
+            level = phi * level + Math.Sqrt(1 - phi * phi) * SyntheticResults.Gaussian(rng) * machineCv;
+            double machine = Math.Exp(level);
+            (double ha, double hb) = hit?.Invoke(k) ?? (1, 1);
+            ca[k] = (long)Math.Round(500 * machine * ha * Math.Exp(ownCv * SyntheticResults.Gaussian(rng)));
+            cb[k] = (long)Math.Round(500 * ratio * pairShift * machine * hb * Math.Exp(ownCv * SyntheticResults.Gaussian(rng)));
+        }
+
+        return (Doc(job, pair, "a", ca), Doc(job, pair, "b", cb));
+    }
+
+    // One worker: the latencies of a window's requests add up to the window.
+    private static ResultDocument Doc(string job, int pair, string side, long[] completions)
+    {
+        ResultDocument d = SyntheticResults.Make([], throughputPerS: completions.Average(), workload: "gemm");
+        d.Duet = new DuetWindows
+        {
+            Job = job,
+            Pair = pair,
+            Side = side,
+            Cpus = [side == "a" ^ pair % 2 == 0 ? 0 : 1],
+            StartUtc = Start,
+            WindowS = 1,
+            Synchronized = true,
+            Completions = completions,
+            LatencySumMs = [.. completions.Select(c => c > 0 ? 999.0 : 0)],
+        };
+        return d;
+    }
+
+    private static (List<ResultDocument> A, List<ResultDocument> B) Pairs(Random rng, int n, double ratio, double pairCv = 0.005,
+        int windows = 30,
+        Func<int, int, (double A, double B)>? hit = null)
+    {
+        var a = new List<ResultDocument>();
+        var b = new List<ResultDocument>();
+        for (int p = 1; p <= n; p++)
+        {
+            // Swapping cores: the faster core (+1%) goes to A in odd pairs and to B in even ones.
+            double core = p % 2 == 0 ? 1.01 : 1 / 1.01;
+            int pair = p;
+            (ResultDocument x, ResultDocument y) = Pair(rng, p, ratio, windows,
+                pairShift: core * Math.Exp(pairCv * SyntheticResults.Gaussian(rng)),
+                hit: hit is null ? null : k => hit(pair, k));
+            a.Add(x);
+            b.Add(y);
+        }
+
+        return (a, b);
+    }
+
+    private static GateOptions Options(double threshold = 3) => new() { DefaultThreshold = threshold };
+
+    [Fact]
+    public void A_five_percent_slower_candidate_is_found_through_thirty_percent_machine_noise()
+    {
+        (List<ResultDocument> a, List<ResultDocument> b) = Pairs(new Random(1), 6, ratio: 0.95);
+
+        GateReport report = DuetGate.Compare(a, b, Options());
+
+        MetricComparison row = Assert.Single(report.Metrics);
+        Assert.Equal("throughput", row.Metric);
+        Assert.Equal(GateVerdict.Regression, report.Verdict);
+        Assert.InRange(row.ChangePct!.Value, -6, -4);
+        Assert.Equal(DuetGate.Design, report.Design);
+        Assert.Contains("duet design", GateTextReport.Render(report), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Identical_sides_are_rarely_flagged_at_a_threshold_below_the_noise()
+    {
+        // 200 A/A jobs of 6 pairs, a 1% threshold (under the machine's 30% and the pairs' 1% core shifts):
+        // a regression needs p < 0.05, so about 5% of the jobs at most, never most of them.
+        var rng = new Random(7);
+        int alarms = 0;
+        for (int trial = 0; trial < 200; trial++)
+        {
+            (List<ResultDocument> a, List<ResultDocument> b) = Pairs(rng, 6, ratio: 1.0, windows: 20);
+            alarms += DuetGate.Compare(a, b,
+                Options(threshold: 1) with { BootstrapResamples = 20 }).Verdict == GateVerdict.Regression ? 1 : 0;
+        }
+
+        Assert.InRange(alarms, 0, 16);
+    }
+
+    [Fact]
+    public void More_autocorrelated_windows_per_pair_do_not_narrow_the_interval()
+    {
+        // The pairs move by 3% from one another; 60 or 2000 windows per pair, the evidence is the same four pairs.
+        static double Width(int windows)
+        {
+            (List<ResultDocument> a, List<ResultDocument> b) = Pairs(new Random(3), 4, ratio: 1.0, pairCv: 0.03, windows: windows);
+            MetricComparison row = DuetGate.Compare(a, b, Options() with { BootstrapResamples = 20 }).Metrics[0];
+            return row.CiHighPct!.Value - row.CiLowPct!.Value;
+        }
+
+        double few = Width(60), many = Width(2000);
+
+        Assert.True(many > 0.5 * few, $"2000 windows gave a {many:0.##}-point interval against {few:0.##} with 60");
+        Assert.True(many > 3, $"pairs 3% apart cannot give a {many:0.##}-point interval");
+    }
+
+    [Fact]
+    public void One_pair_is_inconclusive_however_many_windows_it_has()
+    {
+        (ResultDocument a, ResultDocument b) = Pair(new Random(2), 1, 0.8, windows: 500);
+
+        GateReport report = DuetGate.Compare([a], [b], Options());
+
+        Assert.Equal(GateVerdict.Inconclusive, report.Verdict);
+        Assert.Contains("one duet pair", report.Metrics[0].Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_disturbance_on_one_side_makes_the_pair_disturbed_and_the_verdict_inconclusive()
+    {
+        // Pair 2: A runs at half speed in windows 5 to 8 while B does not.
+        (List<ResultDocument> a, List<ResultDocument> b) = Pairs(new Random(4), 4, ratio: 1.0, hit: (p,
+            k) => p == 2 && k is >= 5 and <= 8 ? (0.5, 1) : (1, 1));
+
+        GateReport report = DuetGate.Compare(a, b, Options());
+
+        DisturbedRun pair = Assert.Single(report.Disturbed);
+        Assert.Equal(("pair", "2", true), (pair.Side, pair.Run, pair.Blocks));
+        Assert.Equal(GateVerdict.Inconclusive, report.Verdict);
+        Assert.Contains(report.Warnings, w => w.StartsWith("duet pair 2 was DISTURBED",
+            StringComparison.Ordinal) && w.Contains("one side only in 4 of its 30", StringComparison.Ordinal));
+        Assert.DoesNotContain(DuetGate.Compare(a, b, Options() with { AllowNoisy = true }).Disturbed, d => d.Blocks);
+    }
+
+    [Fact]
+    public void A_disturbance_that_hits_both_sides_alike_cancels_and_the_pairs_count()
+    {
+        (List<ResultDocument> a, List<ResultDocument> b) = Pairs(new Random(4), 4, ratio: 1.0, hit: (p,
+            k) => p == 2 && k is >= 5 and <= 8 ? (0.5, 0.5) : (1, 1));
+
+        GateReport report = DuetGate.Compare(a, b, Options());
+
+        Assert.Empty(report.Disturbed);
+        Assert.Equal(GateVerdict.Pass, report.Verdict);
+        Assert.Contains(report.Notes, n => n.StartsWith("pair 2: ",
+            StringComparison.Ordinal) && n.Contains("disturbed on both sides alike", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void The_disturbance_rule_tells_one_side_from_both_and_a_stalled_side()
+    {
+        var a = new DuetWindows { Completions = [100, 100, 100, 50, 100, 60, 100, 100, 0, 100], LatencySumMs = [1000, 1000, 1000, 1000,
+            1000, 1000, 1000, 1000, 0, 1000] };
+        var b = new DuetWindows { Completions = [100, 100, 100, 100, 100, 60, 100, 100, 100, 100], LatencySumMs = [1000, 1000, 1000, 1000,
+            1000, 1000, 1000, 1000, 1000, 1000] };
+
+        (List<int> one, List<int> both) = DuetGate.Disturbed(a, b, 10, DuetDisturbanceRule.Default);
+
+        Assert.Equal([3, 8], one);
+        Assert.Equal([5], both);
+    }
+
+    [Fact]
+    public void Windows_of_few_requests_widen_the_rule_so_chance_is_not_a_disturbance()
+    {
+        // About 10 requests a window: a side's window moves by about 30% by chance alone;
+        // a tenth of the speed is still seen.
+        var rng = new Random(11);
+        static long[] Counts(Random r, int n, Func<int, double> speed) =>
+            [.. Enumerable.Range(0, n).Select(k =>
+                Math.Max(1L, (long)Math.Round(10 * speed(k) + Math.Sqrt(10 * speed(k)) * SyntheticResults.Gaussian(r))))];
+        int flagged = 0;
+        for (int trial = 0; trial < 20; trial++)
+        {
+            var a = new DuetWindows { Completions = Counts(rng, 30, _ => 1) };
+            var b = new DuetWindows { Completions = Counts(rng, 30, _ => 1) };
+            a.LatencySumMs = [.. a.Completions.Select(_ => 999.0)];
+            b.LatencySumMs = [.. b.Completions.Select(_ => 999.0)];
+            flagged += DuetGate.Disturbed(a, b, 30, DuetDisturbanceRule.Default).OneSided.Count >= 3 ? 1 : 0;
+        }
+
+        var slowA = new DuetWindows { Completions = Counts(rng, 30, k => k is >= 5 and <= 8 ? 0.1 : 1) };
+        var steady = new DuetWindows { Completions = Counts(rng, 30, _ => 1) };
+        slowA.LatencySumMs = [.. slowA.Completions.Select(_ => 999.0)];
+        steady.LatencySumMs = [.. steady.Completions.Select(_ => 999.0)];
+
+        Assert.InRange(flagged, 0, 2);
+        (double slow, double gap) = DuetDisturbanceRule.Default.Limits(10);
+        Assert.Equal((1.26, 0.63), (Math.Round(slow, 2), Math.Round(gap, 2)));
+        Assert.Equal((Math.Log(1.2), Math.Log(1.1)), DuetDisturbanceRule.Default.Limits(10_000));
+        List<int> hit = DuetGate.Disturbed(slowA, steady, 30, DuetDisturbanceRule.Default).OneSided;
+        Assert.Subset(new HashSet<int> { 5, 6, 7, 8 }, hit.ToHashSet());
+    }
+
+    [Fact]
+    public void Windows_align_only_on_one_grid_of_synchronized_sides()
+    {
+        var a = new DuetWindows { StartUtc = Start, WindowS = 1, Synchronized = true, Completions = new long[10],
+            LatencySumMs = new double[10] };
+        var b = new DuetWindows { StartUtc = Start, WindowS = 1, Synchronized = true, Completions = new long[12],
+            LatencySumMs = new double[12] };
+
+        Assert.Equal(new DuetAlignment(10, null), DuetAlignment.Of(a, b));
+        b.StartUtc = Start.AddMilliseconds(5);
+        Assert.Contains("different grids", DuetAlignment.Of(a, b).WhyNot, StringComparison.Ordinal);
+        b.StartUtc = Start;
+        b.Synchronized = false;
+        Assert.Contains("did not meet", DuetAlignment.Of(a, b).WhyNot, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Compare_on_files_recognises_duet_evidence_and_plans_in_pairs()
+    {
+        using var dir = new SyntheticResults.TempFolder();
+        (List<ResultDocument> a, List<ResultDocument> b) = Pairs(new Random(5), 4, ratio: 0.95);
+        Directory.CreateDirectory(Path.Combine(dir.Path, "a"));
+        Directory.CreateDirectory(Path.Combine(dir.Path, "b"));
+        for (int i = 0; i < a.Count; i++)
+        {
+            SyntheticResults.Write(Path.Combine(dir.Path, "a"), $"pair-{i + 1:00}.json", a[i]);
+            SyntheticResults.Write(Path.Combine(dir.Path, "b"), $"pair-{i + 1:00}.json", b[i]);
+        }
+
+        GateReport report = RegressionGate.CompareFiles(Path.Combine(dir.Path, "a"), Path.Combine(dir.Path, "b"), Options());
+        var plain = RegressionGate.Compare([SyntheticResults.Make([10, 11])], [SyntheticResults.Make([10, 11])], Options());
+        var five = DuetGate.PlanPairs(a, b, 5, Options(threshold: 3));
+        var ten = DuetGate.PlanPairs(a, b, 10, Options(threshold: 3));
+
+        Assert.Equal(("duet", GateVerdict.Regression), (report.Design, report.Verdict));
+        Assert.Equal(GateReport.Interleaved, plain.Design);
+        Assert.NotNull(five.Pairs);
+        Assert.True(ten.Pairs <= five.Pairs, $"{ten.Pairs} pairs for 10% against {five.Pairs} for 5%");
+        Assert.Contains("duet pairs", five.Noise.Describe(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Pairs_are_planned_as_one_sample_evidence()
+    {
+        var noise = new NoiseModel(0.02, 20, "test");
+
+        // n pairs, each one difference: SE = sigma / sqrt(n), against sigma x sqrt(2 / n) for n independent runs a side.
+        Assert.True(RunPlanning.SmallestDetectablePairedPct(noise, 6, 0.05, 0) < RunPlanning.SmallestDetectablePct(noise, 6, 6, 0.05, 0));
+        Assert.True(RunPlanning.PairsNeeded(noise, 5, 0.05, 2) < RunPlanning.PairsNeeded(noise with { Sigma = 0.05 }, 5, 0.05, 2));
+        Assert.Null(RunPlanning.PairsNeeded(noise, 2, 0.05, 3));
+    }
+
+    [Fact]
+    public void A_duet_job_runs_its_rounds_on_swapped_slots_and_gates_the_pairs()
+    {
+        using var dir = new SyntheticResults.TempFolder();
+        DuetPlacement placement = DuetPlacement.Plan(BackendSpec.Parse("onnx:cpu"), BackendSpec.Parse("onnx:cpu"), [0, 1], 0);
+        var rng = new Random(9);
+        var seen = new List<string>();
+
+        GateReport report = DuetTest.Run("gemm", "gemm", new DuetOptions(4, 1, Options()), placement, dir.Path, round =>
+        {
+            seen.Add($"{round.Pair}:{CpuAffinity.Describe(round.Slots.CpusA)}/{CpuAffinity.Describe(round.Slots.CpusB)}");
+            (ResultDocument a, ResultDocument b) = Pair(rng, round.Pair, 0.9, job: round.Job);
+            return (SyntheticResults.Write(Path.GetDirectoryName(round.PathA)!, Path.GetFileName(round.PathA), a),
+                SyntheticResults.Write(Path.GetDirectoryName(round.PathB)!, Path.GetFileName(round.PathB), b));
+        }, job: "j1");
+
+        Assert.Equal(["1:0/1", "2:1/0", "3:0/1", "4:1/0"], seen);
+        Assert.Equal((DuetGate.Design, GateVerdict.Regression), (report.Design, report.Verdict));
+        Assert.True(File.Exists(Path.Combine(dir.Path, "b", "pair-04.json")));
+        Assert.Equal(ExitCodes.BadInput, Assert.Throws<HarnessException>(
+            () => DuetTest.Run("gemm", "minilm", new DuetOptions(2, 1, Options()), placement, dir.Path, _ => ("", ""))).ExitCode);
+    }
+}
