@@ -68,6 +68,7 @@ public sealed class BenchmarkEngine
         var measured = new Phase(this, workload, description, settings, record: true, cancellationToken);
         ClockPair opened = _clock.ReadBoth();
         progress.Reset(RunPhases.Measuring, measured.Start);
+        progress.Minimums(_clock.FromTimeSpan(settings.Stop.MinDuration), settings.Stop.MinRequests);
         measured.Progress = progress;
         ClockPair closed;
         try

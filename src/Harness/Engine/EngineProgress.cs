@@ -10,6 +10,8 @@ public sealed class EngineProgress
     private long _tailHave;
     private long _tailNeed;
     private long _tailCompleted;
+    private long _minTicks;
+    private long _minRequests;
 
     public string Phase { get; internal set; } = "preparing";
 
@@ -31,13 +33,14 @@ public sealed class EngineProgress
     /// Why measuring goes on past the minimum duration and for about how long, from the samples' rate so far
     /// (the engine counts samples only now and then; in between, each completed request counts as one):
     /// "past the minimum duration until the tail rule holds: 312 of 459 latency samples for p99 (scenario poisson:1),
-    /// about 147 s more". Null while the phase does not wait for the tail rule.
+    /// about 147 s more"; before that, past the minimum duration, what the minimum request count waits for
+    /// (<see cref="CountWait"/>). Null while the phase waits for neither.
     /// </summary>
     public string? TailWait(long now, long frequency)
     {
         if (Volatile.Read(ref _tailTarget) is not { } target)
         {
-            return null;
+            return CountWait(now, frequency);
         }
 
         long need = Interlocked.Read(ref _tailNeed);
@@ -50,6 +53,34 @@ public sealed class EngineProgress
             $"past the minimum duration until the tail rule holds: {have} of {target.Describe(need)}, {eta}");
     }
 
+    /// <summary>
+    /// Past the minimum duration, before the tail rule is looked at, the phase may still wait for its minimum
+    /// request count: "past the minimum duration until 100 requests (--min-requests): 45 of 100, about 20 s more".
+    /// </summary>
+    private string? CountWait(long now, long frequency)
+    {
+        long minTicks = Interlocked.Read(ref _minTicks), need = Interlocked.Read(ref _minRequests), have = Completed;
+        long elapsed = now - PhaseStart;
+        if (minTicks <= 0 || elapsed < minTicks || have >= need)
+        {
+            return null;
+        }
+
+        double seconds = (double)elapsed / frequency;
+        string eta = have > 0
+            ? string.Create(CultureInfo.InvariantCulture, $"about {(need - have) * seconds / have:0} s more")
+            : "no request has completed yet to estimate how long";
+        return string.Create(CultureInfo.InvariantCulture,
+            $"past the minimum duration until {need} requests (--min-requests): {have} of {need}, {eta}");
+    }
+
+    /// <summary>The measured phase's minimum duration (clock ticks) and request count, for <see cref="TailWait"/>.</summary>
+    internal void Minimums(long minTicks, long minRequests)
+    {
+        Interlocked.Exchange(ref _minTicks, minTicks);
+        Interlocked.Exchange(ref _minRequests, minRequests);
+    }
+
     internal void Reset(string phase, long start)
     {
         if (phase == RunPhases.Preparing)
@@ -60,6 +91,7 @@ public sealed class EngineProgress
         Phase = phase;
         PhaseStart = start;
         Interlocked.Exchange(ref _completed, 0);
+        Interlocked.Exchange(ref _minTicks, 0);
         Volatile.Write(ref _tailTarget, null);
     }
 

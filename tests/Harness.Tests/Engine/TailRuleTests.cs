@@ -203,6 +203,42 @@ public class TailRuleTests
     }
 
     [Fact]
+    public void Progress_says_when_measuring_goes_on_for_the_minimum_request_count()
+    {
+        var clock = new FakeClock();
+        var progress = new EngineProgress();
+        string? before = "unset", during = null;
+        var w = new FakeWorkload(clock)
+        {
+            Latency = _ => TimeSpan.FromMilliseconds(100),
+            OnExecute = i =>
+            {
+                if (i == 5)
+                {
+                    before = progress.TailWait(clock.Timestamp, clock.Frequency);
+                }
+                else if (i == 20)
+                {
+                    during = progress.TailWait(clock.Timestamp, clock.Frequency);
+                }
+            },
+        };
+        var settings = new RunSettings
+        {
+            Scenario = ClosedLoopScenario.Concurrency(1),
+            Warmup = WarmupRule.None,
+            Stop = new StopRules(TimeSpan.FromSeconds(1), 50, TimeSpan.FromMinutes(10), false),
+        };
+        EngineResult r = new BenchmarkEngine(clock).Run(w, settings, progress);
+
+        Assert.Null(before); // within the minimum duration: nothing to say
+        // 20 requests after 2 s (10/s), 30 to go: about 3 s.
+        Assert.Equal("past the minimum duration until 50 requests (--min-requests): 20 of 50, about 3 s more", during);
+        Assert.Null(progress.TailWait(clock.Timestamp, clock.Frequency)); // the run is over
+        Assert.Equal(50, r.TotalRequests);
+    }
+
+    [Fact]
     public void Open_loop_runs_wait_for_the_tail_as_closed_ones_do()
     {
         // On the real clock (arrivals wait on it): 2,000 arrivals/s, a minimum duration of 50 ms (about
