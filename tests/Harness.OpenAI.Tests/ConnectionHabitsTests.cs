@@ -164,15 +164,16 @@ public sealed class ConnectionHabitsTests : IAsyncLifetime
         _server.Handler = async (ctx, body) =>
         {
             order.Enqueue(ctx.Connection.Id);
-            ctx.Response.Headers["Keep-Alive"] = "timeout=2";
+            ctx.Response.Headers["Keep-Alive"] = "timeout=4";
             await Reply(ctx, body);
         };
         using var endpoint = new OpenAiEndpoint(_server.BaseUrl, "test-model", new OpenAiSettings(), null, new FakeClock());
 
         Assert.Null(RunOne(endpoint).Error);
         Assert.Null(RunOne(endpoint).Error);
-        // Idle past timeout - 1 s (what SocketsHttpHandler allows, before the server's own timer ends the connection).
-        Thread.Sleep(TimeSpan.FromSeconds(1.2));
+        // Idle past timeout - 1 s (what SocketsHttpHandler allows, before the server's own timer ends the connection). The
+        // 4 s timeout leaves the first two requests 3 s to reuse their connection, however slowly a loaded machine runs them.
+        Thread.Sleep(TimeSpan.FromSeconds(3.2));
         Assert.Null(RunOne(endpoint).Error);
 
         string[] ids = [.. order];
