@@ -22,7 +22,8 @@ public sealed class EndpointGenerateWorkload(EndpointRunSpec spec, IClock? clock
     public WorkloadDescription Prepare(WorkloadContext context)
     {
         EndpointRequests.RequireOneSequence(context);
-        EndpointConnection connection = OpenAiBackendProvider.Connect(spec, new EndpointSettings { Clock = _clock, RequestTimeout = context.RequestTimeout });
+        var settings = new EndpointSettings { Clock = _clock, RequestTimeout = context.RequestTimeout };
+        EndpointConnection connection = OpenAiBackendProvider.Connect(spec, settings);
         _requests = new EndpointRequests(connection, spec.Requests, spec.Name, _clock);
         return _requests.Prepare(context);
     }

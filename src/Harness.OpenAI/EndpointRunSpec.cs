@@ -13,7 +13,14 @@ namespace Harness.OpenAI;
 /// </summary>
 public sealed class EndpointRunSpec
 {
-    private EndpointRunSpec(Uri baseUrl, string name, OpenAiSettings settings, string? keyVariable, string? apiKey, ITokenCounter? tokenizer, EndpointRequestSpec requests)
+    private EndpointRunSpec(
+        Uri baseUrl,
+        string name,
+        OpenAiSettings settings,
+        string? keyVariable,
+        string? apiKey,
+        ITokenCounter? tokenizer,
+        EndpointRequestSpec requests)
     {
         BaseUrl = baseUrl;
         Name = name;

@@ -34,7 +34,10 @@ public sealed class OpenAiBackendProvider : IBackendProvider, IEndpointProvider
     public IReadOnlyList<DoctorCheck> Diagnose() =>
         [new DoctorCheck("openai client", true, $"HttpClient on .NET {Environment.Version}; TLS through the system trust store (SSL_CERT_FILE / SSL_CERT_DIR add a CA)")];
 
-    /// <summary>generate's endpoint workload, its options parsed and checked now (<see cref="EndpointRunSpec"/>): bad input exits 2 before anything connects.</summary>
+    /// <summary>
+    /// generate's endpoint workload, its options parsed and checked now (<see cref="EndpointRunSpec"/>):
+    /// bad input exits 2 before anything connects.
+    /// </summary>
     public IWorkload Create(string workload, BackendSpec backend, WorkloadOptions options) => workload switch
     {
         GenerateWorkload.Name => new EndpointGenerateWorkload(EndpointRunSpec.From(backend, options)),
@@ -53,7 +56,8 @@ public sealed class OpenAiBackendProvider : IBackendProvider, IEndpointProvider
     {
         OpenAiSettings s = spec.Settings;
         (string model, int? context) = ChooseModel(spec.BaseUrl, s.Model, spec.ApiKey);
-        var endpoint = new OpenAiEndpoint(spec.BaseUrl, model, s, spec.ApiKey, settings.Clock, spec.Tokenizer, settings.RequestTimeout ?? s.Timeout);
+        TimeSpan? timeout = settings.RequestTimeout ?? s.Timeout;
+        var endpoint = new OpenAiEndpoint(spec.BaseUrl, model, s, spec.ApiKey, settings.Clock, spec.Tokenizer, timeout);
         return new EndpointConnection(endpoint, spec.Tokenizer, MetricsUrl(spec.BaseUrl))
         {
             OutputLengthControl = s.HoldName,

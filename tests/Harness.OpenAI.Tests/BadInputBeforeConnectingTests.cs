@@ -40,9 +40,9 @@ public sealed class BadInputBeforeConnectingTests : IAsyncLifetime
         { ["--dataset", "lines:prompts.txt"], "Dataset 'lines:prompts.txt' is not one of synthetic:" },
         { ["--dataset", "trace:/nonexistent/trace.jsonl"], "Dataset file '/nonexistent/trace.jsonl' does not exist." },
         { ["--dataset", "sharegpt:/nonexistent/chats.json"], "Dataset file '/nonexistent/chats.json' does not exist." },
-        { ["--server-metrics", "ftp://127.0.0.1/metrics"], "--server-metrics 'ftp://127.0.0.1/metrics' is not an http:// or https:// URL (or 'off')." },
+        { ["--server-metrics", "ftp://127.0.0.1/m"], "--server-metrics 'ftp://127.0.0.1/m' is not an http:// or https:// URL (or 'off')." },
         { ["--tokenizer", "/nonexistent/tokenizer.json"], "Tokenizer file '/nonexistent/tokenizer.json' does not exist." },
-        { ["--api-key-env", "HARNESS_TEST_UNSET_KEY_VAR"], "--api-key-env HARNESS_TEST_UNSET_KEY_VAR: that environment variable is not set" },
+        { ["--api-key-env", "HARNESS_UNSET_KEY_VAR"], "--api-key-env HARNESS_UNSET_KEY_VAR: that environment variable is not set" },
     };
 
     [Theory]
@@ -71,7 +71,10 @@ public sealed class BadInputBeforeConnectingTests : IAsyncLifetime
     public void A_malformed_trace_line_is_bad_input_before_any_request()
     {
         string trace = Path.Combine(_dir.Path, "bad.jsonl");
-        File.WriteAllText(trace, "{\"timestamp\": 0, \"input_length\": 4, \"output_length\": 2}\n{\"timestamp\": 5, \"input_length\": 4}\n");
+        File.WriteAllText(trace, """
+            {"timestamp": 0, "input_length": 4, "output_length": 2}
+            {"timestamp": 5, "input_length": 4}
+            """);
 
         (int code, _, string stderr) = Run(_server.BaseUrl.ToString(), "--dataset", $"trace:{trace}");
 
@@ -92,7 +95,8 @@ public sealed class BadInputBeforeConnectingTests : IAsyncLifetime
     }
 
     private (int Code, string Stdout, string Stderr) Run(string url, params string[] option) =>
-        GenerateOverHttpTests.Run(["run", "generate", "--backend", $"openai:{url}", "--no-telemetry", "--out", Path.Combine(_dir.Path, "r.json"), .. option]);
+        GenerateOverHttpTests.Run(
+            ["run", "generate", "--backend", $"openai:{url}", "--no-telemetry", "--out", Path.Combine(_dir.Path, "r.json"), .. option]);
 
     private static int UnusedPort()
     {

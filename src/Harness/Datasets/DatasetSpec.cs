@@ -34,14 +34,17 @@ public abstract record DatasetSpec
         };
     }
 
-    /// <summary>Synthetic prompts of <paramref name="input"/> tokens asking for <paramref name="output"/> (128 each by default): no --dataset given.</summary>
+    /// <summary>
+    /// Synthetic prompts of <paramref name="input"/> tokens asking for <paramref name="output"/>
+    /// (128 each by default): no --dataset given.
+    /// </summary>
     public static SyntheticSpec Synthetic(int? input, int? output)
     {
         int i = input ?? 128, o = output ?? 128;
         return new SyntheticSpec { Text = string.Create(CultureInfo.InvariantCulture, $"synthetic:in={i},out={o}"), In = i, Out = o };
     }
 
-    /// <summary>The dataset's items for a run of <paramref name="seed"/>, lengths counted by <paramref name="tokenizer"/> when given.</summary>
+    /// <summary>The dataset's items for a run of <paramref name="seed"/>, counted by <paramref name="tokenizer"/> when given.</summary>
     public abstract PromptDataset Open(int seed, ITokenCounter? tokenizer);
 }
 
@@ -60,8 +63,8 @@ public sealed record SyntheticSpec : DatasetSpec
 
     internal static SyntheticSpec Parse(string text, string args, int? defaultInput, int? defaultOutput)
     {
-        Dictionary<string, string> s = PromptDataset.Settings(
-            text, args.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), "in", "out", "in_std", "out_std");
+        string[] parts = args.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Dictionary<string, string> s = PromptDataset.Settings(text, parts, "in", "out", "in_std", "out_std");
         return new SyntheticSpec
         {
             Text = text,
@@ -96,7 +99,13 @@ public sealed record ShareGptSpec : DatasetSpec
             throw HarnessException.BadInput($"Dataset '{text}': turns={turns} must be first or all.");
         }
 
-        return new ShareGptSpec { Text = text, Conversations = ShareGptDataset.ReadConversations(file), AllTurns = turns == "all", MaxOutput = maxOutput };
+        return new ShareGptSpec
+        {
+            Text = text,
+            Conversations = ShareGptDataset.ReadConversations(file),
+            AllTurns = turns == "all",
+            MaxOutput = maxOutput,
+        };
     }
 }
 
@@ -107,7 +116,8 @@ public sealed record TraceSpec : DatasetSpec
 
     public int BlockTokens { get; init; } = MooncakeTrace.DefaultBlockTokens;
 
-    public override PromptDataset Open(int seed, ITokenCounter? tokenizer) => MooncakeTrace.Build(Text, Trace, BlockTokens, seed, tokenizer);
+    public override PromptDataset Open(int seed, ITokenCounter? tokenizer) =>
+        MooncakeTrace.Build(Text, Trace, BlockTokens, seed, tokenizer);
 
     internal static TraceSpec Parse(string text, string args)
     {

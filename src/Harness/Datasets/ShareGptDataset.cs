@@ -65,7 +65,7 @@ public sealed class ShareGptDataset : PromptDataset
         }
     }
 
-    /// <summary>The requests of conversations read by <see cref="ReadConversations"/>: lengths counted by <paramref name="tokenizer"/> when given.</summary>
+    /// <summary>The requests of conversations read by <see cref="ReadConversations"/>, counted by the tokenizer when given.</summary>
     public static ShareGptDataset Build(
         string spec, IReadOnlyList<IReadOnlyList<LlmMessage>> conversations, bool allTurns, ITokenCounter? tokenizer, int? maxOutput = null)
     {

@@ -8,7 +8,8 @@ namespace Harness.Datasets;
 /// <param name="Line">The line number in the file (for messages and the text of blocks without an id).</param>
 /// <param name="ArrivalS">Seconds from the trace's start; null for a later turn of a session that gives no time.</param>
 /// <param name="DelayS">Seconds after the session's previous turn ended.</param>
-public sealed record TraceRow(int Line, int InputTokens, int OutputTokens, double? ArrivalS, string? Session, double DelayS, IReadOnlyList<long> HashIds);
+public sealed record TraceRow(
+    int Line, int InputTokens, int OutputTokens, double? ArrivalS, string? Session, double DelayS, IReadOnlyList<long> HashIds);
 
 /// <summary>
 /// A Mooncake trace file read and checked once (<c>timestamp</c>, <c>input_length</c>,
@@ -32,7 +33,10 @@ public sealed class TraceFile
     /// <summary>The schedule the trace scenario replays, entry by entry.</summary>
     public IReadOnlyList<TraceArrival> Arrivals { get; }
 
-    /// <summary>Reads and checks <paramref name="path"/>; <paramref name="lines"/> reads its lines (tests count the reads), File.ReadLines by default.</summary>
+    /// <summary>
+    /// Reads and checks <paramref name="path"/>; <paramref name="lines"/> reads its lines (tests count
+    /// the reads), File.ReadLines by default.
+    /// </summary>
     public static TraceFile Read(string path, Func<string, IEnumerable<string>>? lines = null)
     {
         if (!File.Exists(path))
@@ -66,9 +70,9 @@ public sealed class TraceFile
             int output = Int(e, "output_length", path, lineNumber, min: 1);
             double? timestampMs = Double(e, "timestamp", path, lineNumber);
             double delayMs = Double(e, "delay", path, lineNumber) ?? 0;
-            string? session = e.TryGetProperty("session_id", out JsonElement sid) && sid.ValueKind is JsonValueKind.String or JsonValueKind.Number
-                ? sid.ToString()
-                : null;
+            bool named = e.TryGetProperty("session_id", out JsonElement sid)
+                && sid.ValueKind is JsonValueKind.String or JsonValueKind.Number;
+            string? session = named ? sid.ToString() : null;
             bool followUp = session is not null && !seenSessions.Add(session);
             if (!followUp && timestampMs is null && session is null)
             {

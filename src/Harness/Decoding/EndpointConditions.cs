@@ -36,7 +36,8 @@ internal static class EndpointConditions
             double gap = window * 1000.0 / Math.Max(1, run.TotalRequests);
             double limit = Math.Max(2.0, 0.05 * gap);
             list.Add(new("send_lag", p99 <= limit, string.Create(CultureInfo.InvariantCulture,
-                $"requests were sent p99 {p99:0.###} ms after they were due; at most max(2 ms, 5% of the mean gap between arrivals {gap:0.###} ms) = {limit:0.###} ms")));
+                $"requests were sent p99 {p99:0.###} ms after they were due; at most max(2 ms, 5% of the mean gap "
+                + $"between arrivals {gap:0.###} ms) = {limit:0.###} ms")));
         }
 
         return list;

@@ -11,11 +11,17 @@ internal static class EndpointPreparation
     public static void Probe(ILlmEndpoint endpoint, string name, PromptItem first, long frequency, CancellationToken cancellationToken)
     {
         var probe = new EndpointWorker(frequency);
-        var request = new LlmRequest { PromptTokens = first.InputTokens, MaxNewTokens = Math.Min(first.OutputTokens, 4), Messages = first.Messages };
+        var request = new LlmRequest
+        {
+            PromptTokens = first.InputTokens,
+            MaxNewTokens = Math.Min(first.OutputTokens, 4),
+            Messages = first.Messages,
+        };
         endpoint.Run(request, probe.Stream, cancellationToken);
         if (probe.Stream.Error is not null)
         {
-            throw HarnessException.BadInput($"The endpoint {name} failed a first request: {probe.Stream.Record.Failure ?? probe.Stream.Error.Message}");
+            string why = probe.Stream.Record.Failure ?? probe.Stream.Error.Message;
+            throw HarnessException.BadInput($"The endpoint {name} failed a first request: {why}");
         }
     }
 
@@ -23,7 +29,8 @@ internal static class EndpointPreparation
     /// The scraper of the server's metrics, or null with the note why: turned off, no URL, or the
     /// endpoint's own /metrics not answering. A URL given that does not answer is bad input.
     /// </summary>
-    public static (ServerMetricsScraper? Scraper, string? Note) StartServerMetrics(ServerMetricsOption option, Uri? endpointUrl, IClock clock)
+    public static (ServerMetricsScraper? Scraper, string? Note) StartServerMetrics(
+        ServerMetricsOption option, Uri? endpointUrl, IClock clock)
     {
         if (option.Off)
         {

@@ -186,9 +186,15 @@ public sealed class EndpointRequests : IDisposable
         return
         [
             new(MetricCatalog.OutputTokensPerS, window > 0 ? run.OutputUnits / window : null),
-            new(MetricCatalog.ClientCpuCores, window > 0 ? cpu / window : null, "worker threads' CPU while their requests ran; the dispatcher and the engine's bookkeeping are not counted"),
+            new(
+                MetricCatalog.ClientCpuCores,
+                window > 0 ? cpu / window : null,
+                "worker threads' CPU while their requests ran; the dispatcher and the engine's bookkeeping are not counted"),
             new(MetricCatalog.ClientCpuUsPerToken, run.OutputUnits > 0 ? cpu * 1e6 / run.OutputUnits : null),
-            new(MetricCatalog.OutputLengthHeld, checkedHeld > 0 ? (double)held / checkedHeld : null, $"held with {_connection.OutputLengthControl}"),
+            new(
+                MetricCatalog.OutputLengthHeld,
+                checkedHeld > 0 ? (double)held / checkedHeld : null,
+                $"held with {_connection.OutputLengthControl}"),
             new(MetricCatalog.ConnectionRetries, _workers.Sum(w => w.Retries.Values.Sum())),
         ];
     }
@@ -196,7 +202,8 @@ public sealed class EndpointRequests : IDisposable
     public IReadOnlyList<DerivedDistribution> DeriveDistributions(EngineResult run)
     {
         long f = run.Frequency;
-        DistributionSummary? Merge(Func<EndpointWorker, SampleRecorder> pick) => DistributionSummary.From(SampleRecorder.Merge(f, _workers.Select(pick)));
+        DistributionSummary? Merge(Func<EndpointWorker, SampleRecorder> pick) =>
+            DistributionSummary.From(SampleRecorder.Merge(f, _workers.Select(pick)));
         return
         [
             new(MetricCatalog.TtfoMs, Merge(w => w.Ttfo)),
@@ -235,5 +242,8 @@ public sealed class EndpointRequests : IDisposable
     }
 }
 
-/// <summary>A request the endpoint answered with a failure (an HTTP error, a reset, a malformed or cut stream); its message is the reason.</summary>
+/// <summary>
+/// A request the endpoint answered with a failure (an HTTP error, a reset, a malformed or cut stream);
+/// its message is the reason.
+/// </summary>
 public sealed class RequestFailedException(string reason) : Exception(reason);

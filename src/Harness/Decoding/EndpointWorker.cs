@@ -57,7 +57,7 @@ internal sealed class EndpointWorker(long frequency)
     /// <summary>Requests of the window sent again on a fresh connection, by reason, ok or not.</summary>
     public Dictionary<string, long> Retries { get; } = new(StringComparer.Ordinal);
 
-    /// <summary>Adds the counts of <paramref name="workers"/> to <paramref name="report"/>: the one place the workers' counts are summed.</summary>
+    /// <summary>Adds the counts of <paramref name="workers"/> to <paramref name="report"/>: the one place they are summed.</summary>
     public static void AddTo(ServingReport report, IEnumerable<EndpointWorker> workers)
     {
         EventTokenSource? source = null;
@@ -178,7 +178,8 @@ internal sealed class WorkerStream : IRecordingLlmStream
     {
     }
 
-    public void Completed(LlmRequest request, LlmCompletion completion, long timestamp) => Cancelled = completion == LlmCompletion.Cancelled;
+    public void Completed(LlmRequest request, LlmCompletion completion, long timestamp) =>
+        Cancelled = completion == LlmCompletion.Cancelled;
 
     public void Failed(LlmRequest request, Exception error) => Error = error;
 }

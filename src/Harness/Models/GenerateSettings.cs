@@ -125,7 +125,7 @@ public sealed record GenerateSettings
         };
     }
 
-    /// <summary>The model's shape alone (name, shape hash, parameters), for a run against a server said to serve it (<c>--model-config</c>).</summary>
+    /// <summary>The model's shape alone (name, shape hash, parameters): what a server is said to serve (<c>--model-config</c>).</summary>
     public static Dictionary<string, object?> DescribeShape(DecoderConfig model)
     {
         var cost = new DecoderCost(model);

@@ -20,7 +20,8 @@ public sealed record ServerMetricsOption
     {
         null => EndpointDefault,
         "off" or "none" => new ServerMetricsOption { Off = true },
-        _ when Uri.TryCreate(option, UriKind.Absolute, out Uri? given) && given.Scheme is "http" or "https" => new ServerMetricsOption { Url = given },
+        _ when Uri.TryCreate(option, UriKind.Absolute, out Uri? given) && given.Scheme is "http" or "https" =>
+            new ServerMetricsOption { Url = given },
         _ => throw HarnessException.BadInput($"--server-metrics '{option}' is not an http:// or https:// URL (or 'off')."),
     };
 }

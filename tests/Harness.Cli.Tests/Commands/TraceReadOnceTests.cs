@@ -27,12 +27,14 @@ public sealed class TraceReadOnceTests : IDisposable
             """);
 
         // Port 9 on loopback: nothing listens there, and nothing here connects.
-        RunRequest request = RunOptions.ParseArguments($"run generate -b openai:http://127.0.0.1:9/v1 --dataset trace:{file},block=4", "run");
+        RunRequest request = RunOptions.ParseArguments(
+            $"run generate -b openai:http://127.0.0.1:9/v1 --dataset trace:{file},block=4", "run");
         File.Delete(file);
 
         var scenario = Assert.IsType<TraceScenario>(request.Settings.Scenario);
         var parsed = Assert.IsType<TraceSpec>(request.Options.Input<DatasetSpec>());
-        using var workload = Assert.IsType<EndpointGenerateWorkload>(new OpenAiBackendProvider().Create("generate", request.Backend, request.Options));
+        using var workload = Assert.IsType<EndpointGenerateWorkload>(
+            new OpenAiBackendProvider().Create("generate", request.Backend, request.Options));
         Assert.Same(parsed, workload.Spec.Requests.Dataset);
         Assert.Equal(3, scenario.Count);
         Assert.Equal([(0, 0.0), (1, 0.25), (2, 0.5)], scenario.FixedArrivals());
