@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Harness.Backends;
 using Harness.Cost;
+using Harness.Datasets;
 using Harness.Engine;
 using Harness.Engine.Scenarios;
 using Harness.Models;
@@ -151,8 +152,11 @@ internal sealed class RunOptions
         }
 
         int seed = parse.GetValue(Seed);
-        string? dataset = parse.GetValue(Dataset);
-        (IScenario scenario, TraceScenario? trace) = BuildScenario(parse, dataset, seed);
+        int? promptTokens = AtLeastOne(parse.GetValue(PromptTokens), "--prompt-tokens");
+        int? newTokens = AtLeastOne(parse.GetValue(NewTokens), "--new-tokens");
+        // Parsed once, here: a trace's file is read once, for the scenario's schedule and the dataset's prompts.
+        DatasetSpec? dataset = parse.GetValue(Dataset) is { } text ? DatasetSpec.Parse(text, promptTokens, newTokens) : null;
+        (IScenario scenario, TraceScenario? trace) = BuildScenario(parse, dataset);
         bool warmupGiven = parse.GetResult(Warmup) is { Implicit: false } || warmN is not null;
         if (trace is not null)
         {
@@ -190,12 +194,12 @@ internal sealed class RunOptions
             InterOpThreads = parse.GetValue(InterOp),
             Optimization = parse.GetValue(Optimization)!,
             ModelConfig = parse.GetValue(ModelConfig) is { } model ? ModelCatalog.Load(model) : null,
-            PromptTokens = AtLeastOne(parse.GetValue(PromptTokens), "--prompt-tokens"),
-            NewTokens = AtLeastOne(parse.GetValue(NewTokens), "--new-tokens"),
+            PromptTokens = promptTokens,
+            NewTokens = newTokens,
             DType = parse.GetValue(DType) is { } dtype ? TensorDTypes.Parse(dtype) : null,
             LibTorch = parse.GetValue(LibTorch),
             Extra = OptionParsers.WorkloadSettings(parse.GetValue(Set) ?? []),
-            Dataset = dataset,
+            Inputs = dataset is null ? [] : [dataset],
             TokenizerPath = parse.GetValue(Tokenizer),
             ServerMetrics = parse.GetValue(ServerMetrics),
             ApiKeyVariable = parse.GetValue(ApiKeyEnv),
@@ -220,10 +224,10 @@ internal sealed class RunOptions
     /// given without a scenario; any other scenario by its text (a trace's requests then come in order,
     /// each on its own).
     /// </summary>
-    private (IScenario Scenario, TraceScenario? Trace) BuildScenario(ParseResult parse, string? dataset, int seed)
+    private (IScenario Scenario, TraceScenario? Trace) BuildScenario(ParseResult parse, DatasetSpec? dataset)
     {
         string text = parse.GetValue(Scenario)!;
-        bool traceData = dataset is not null && dataset.Trim().StartsWith("trace:", StringComparison.OrdinalIgnoreCase);
+        bool traceData = dataset is TraceSpec;
         bool scenarioGiven = parse.GetResult(Scenario) is { Implicit: false };
         double speedup = parse.GetValue(Speedup);
         if (parse.GetResult(Speedup) is { Implicit: false } && !(ScenarioParser.IsTrace(text) || (traceData && !scenarioGiven)))
@@ -238,12 +242,11 @@ internal sealed class RunOptions
                 throw HarnessException.BadInput($"Scenario '{text}' replays the schedule of a trace: give --dataset trace:FILE.jsonl with it.");
             }
 
-            IReadOnlyList<TraceArrival> arrivals = Datasets.MooncakeTrace.ReadArrivals(dataset!.Trim()["trace:".Length..]);
-            TraceScenario trace = ScenarioParser.ParseTrace(scenarioGiven ? text : "trace", arrivals, speedup);
+            TraceScenario trace = ScenarioParser.ParseTrace(scenarioGiven ? text : "trace", ((TraceSpec)dataset!).Trace.Arrivals, speedup);
             return (trace, trace);
         }
 
-        return (ScenarioParser.Parse(text, seed), null);
+        return (ScenarioParser.Parse(text, parse.GetValue(Seed)), null);
     }
 
     private static int? AtLeastOne(int? value, string option) =>

@@ -48,15 +48,7 @@ public static class ServeCommand
                 throw HarnessException.BadInput("--max-batch must be at least 1, --max-queue at least 0, and --port from 0 to 65535.");
             }
 
-            string? key = null;
-            if (parse.GetValue(apiKeyEnv) is { } variable)
-            {
-                key = Environment.GetEnvironmentVariable(variable);
-                if (string.IsNullOrEmpty(key))
-                {
-                    throw HarnessException.BadInput($"--api-key-env {variable}: the environment variable is not set or empty.");
-                }
-            }
+            string? key = ApiKeys.Read(parse.GetValue(apiKeyEnv));
 
             var options = new ServeOptions
             {

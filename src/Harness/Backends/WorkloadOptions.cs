@@ -37,8 +37,12 @@ public sealed record WorkloadOptions
     /// <summary>torch backend: folder of a libtorch to load (<c>--libtorch</c>); null for TORCH_LIB_DIR or the packaged one.</summary>
     public string? LibTorch { get; init; }
 
-    /// <summary>generate against an endpoint: where its requests come from (<c>--dataset</c>, e.g. synthetic:in=512,out=128); null for synthetic prompts of --prompt-tokens and --new-tokens.</summary>
-    public string? Dataset { get; init; }
+    /// <summary>
+    /// Inputs the command line parsed once whose types live in a layer above this one, e.g. generate's
+    /// dataset (<c>--dataset</c>, whose trace also gave the scenario its schedule); a workload takes the
+    /// one of its type (<see cref="Input{T}"/>) and ignores the others.
+    /// </summary>
+    public IReadOnlyList<object> Inputs { get; init; } = [];
 
     /// <summary>A Hugging Face tokenizer.json (<c>--tokenizer</c>): exact prompt lengths and the client's own token counts.</summary>
     public string? TokenizerPath { get; init; }
@@ -51,6 +55,10 @@ public sealed record WorkloadOptions
 
     /// <summary>Further workload-specific settings (<c>--set key=value</c>).</summary>
     public IReadOnlyDictionary<string, string> Extra { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>The parsed input of type <typeparamref name="T"/>; null when the command line gave none.</summary>
+    public T? Input<T>()
+        where T : class => Inputs.OfType<T>().FirstOrDefault();
 
     /// <summary>An on/off setting of <see cref="Extra"/> (1/0, true/false, on/off, yes/no); <paramref name="fallback"/> when absent.</summary>
     public bool Flag(string key, bool fallback = false)

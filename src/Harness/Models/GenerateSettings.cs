@@ -125,6 +125,19 @@ public sealed record GenerateSettings
         };
     }
 
+    /// <summary>The model's shape alone (name, shape hash, parameters): what a server is said to serve (<c>--model-config</c>).</summary>
+    public static Dictionary<string, object?> DescribeShape(DecoderConfig model)
+    {
+        var cost = new DecoderCost(model);
+        return new Dictionary<string, object?>
+        {
+            ["model_config"] = model.Name,
+            ["model_shape_hash"] = model.ShapeHash(),
+            ["parameters"] = cost.ParameterCount,
+            ["non_embedding_parameters"] = cost.NonEmbeddingParams,
+        };
+    }
+
     private static int AtLeastOne(int value, string option) =>
         value >= 1 ? value : throw HarnessException.BadInput($"{option} must be at least 1, not {value}.");
 
