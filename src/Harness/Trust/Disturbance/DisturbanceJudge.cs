@@ -10,7 +10,10 @@ namespace Harness.Trust.Disturbance;
 /// </summary>
 public static class DisturbanceJudge
 {
-    /// <summary>Fills <see cref="DisturbanceReport.Limits"/>, <see cref="DisturbanceReport.Disturbed"/>, causes and the noisy flag.</summary>
+    /// <summary>
+    /// Fills the host figures from the CPU counters (<see cref="HostDisturbance"/>), then
+    /// <see cref="DisturbanceReport.Limits"/>, <see cref="DisturbanceReport.Disturbed"/>, causes and the noisy flag.
+    /// </summary>
     public static void Apply(DisturbanceReport? report, DisturbanceLimits limits, double windowSeconds)
     {
         if (report is null)
@@ -18,6 +21,7 @@ public static class DisturbanceJudge
             return;
         }
 
+        HostDisturbance.Analyze(report);
         report.Limits = limits;
         report.Causes = Causes(report, limits, windowSeconds).ToList();
         report.Disturbed = report.Causes.Count > 0;
