@@ -77,13 +77,13 @@ internal sealed class EndpointRequests : IDisposable
         StartServerMetrics();
         _details = new Dictionary<string, object?>(Endpoint.Details)
         {
-            ["endpoint"] = _backend.Target,
-            ["output_length_control"] = _connection.OutputLengthControl,
-            ["tokenizer"] = _connection.Tokenizer?.Name,
-            ["batch"] = 1,
-            ["prompt_tokens"] = first.InputTokens,
-            ["new_tokens"] = first.OutputTokens,
-            ["server_metrics_url"] = _scraper?.Url.ToString(),
+            [ConfigKeys.Endpoint] = _backend.Target,
+            [ConfigKeys.OutputLengthControl] = _connection.OutputLengthControl,
+            [ConfigKeys.Tokenizer] = _connection.Tokenizer?.Name,
+            [ConfigKeys.Batch] = 1,
+            [ConfigKeys.PromptTokens] = first.InputTokens,
+            [ConfigKeys.NewTokens] = first.OutputTokens,
+            [ConfigKeys.ServerMetricsUrl] = _scraper?.Url.ToString(),
         };
         foreach ((string k, object? v) in _dataset.Details())
         {
@@ -202,12 +202,12 @@ internal sealed class EndpointRequests : IDisposable
         long checkedHeld = _workers.Sum(w => w.Checked);
         // The mean number of requests in flight (SGLang's "concurrency"): what projection reads as the batch.
         double inFlight = window > 0 ? _workers.Sum(w => w.BusyTicks) / (double)run.Frequency / window : 0;
-        _details["batch"] = Math.Max(1, (int)Math.Round(inFlight));
-        _details["mean_requests_in_flight"] = Math.Round(inFlight, 3);
+        _details[ConfigKeys.Batch] = Math.Max(1, (int)Math.Round(inFlight));
+        _details[ConfigKeys.MeanRequestsInFlight] = Math.Round(inFlight, 3);
         if (ok > 0)
         {
-            _details["prompt_tokens"] = (int)Math.Round(_workers.Sum(w => w.PromptRequested) / (double)ok);
-            _details["new_tokens"] = (int)Math.Round(_workers.Sum(w => w.OutputRequested) / (double)ok);
+            _details[ConfigKeys.PromptTokens] = (int)Math.Round(_workers.Sum(w => w.PromptRequested) / (double)ok);
+            _details[ConfigKeys.NewTokens] = (int)Math.Round(_workers.Sum(w => w.OutputRequested) / (double)ok);
         }
 
         return
@@ -238,14 +238,14 @@ internal sealed class EndpointRequests : IDisposable
     {
         var list = new List<ValidityCondition>();
         long ok = run.Count(RequestOutcome.Ok);
-        list.Add(new("requests_ok", ok > 0, ok > 0
+        list.Add(new(ConditionNames.RequestsOk, ok > 0, ok > 0
             ? string.Create(CultureInfo.InvariantCulture, $"{ok} of {run.TotalRequests} requests ended ok")
             : $"every one of the {run.TotalRequests} requests failed: nothing was measured"));
 
         double window = run.WindowSeconds;
         double cpu = _workers.Sum(w => TimeSpan.FromTicks(w.CpuTicks).TotalSeconds);
         double cores = window > 0 ? cpu / window : 0;
-        list.Add(new("client_cpu", cores <= MaxClientCores, string.Create(CultureInfo.InvariantCulture,
+        list.Add(new(ConditionNames.ClientCpu, cores <= MaxClientCores, string.Create(CultureInfo.InvariantCulture,
             $"the client's threads used {cores:0.###} cores over the window; above {MaxClientCores} the client may be the bottleneck")));
 
         SampleRecorder lag = SampleRecorder.Merge(run.Frequency, _workers.Select(w => w.SendLag));
@@ -254,7 +254,7 @@ internal sealed class EndpointRequests : IDisposable
             double p99 = lag.ValueAtPercentile(0.99) * 1000.0 / run.Frequency;
             double gap = window * 1000.0 / Math.Max(1, run.TotalRequests);
             double limit = Math.Max(2.0, 0.05 * gap);
-            list.Add(new("send_lag", p99 <= limit, string.Create(CultureInfo.InvariantCulture,
+            list.Add(new(ConditionNames.SendLag, p99 <= limit, string.Create(CultureInfo.InvariantCulture,
                 $"requests were sent p99 {p99:0.###} ms after they were due; at most max(2 ms, 5% of the mean gap between arrivals {gap:0.###} ms) = {limit:0.###} ms")));
         }
 
@@ -266,8 +266,8 @@ internal sealed class EndpointRequests : IDisposable
         var report = new ServingReport
         {
             Endpoint = _backend.Target ?? _backend.ToString(),
-            Model = Endpoint.Details.GetValueOrDefault("model") as string,
-            Api = Endpoint.Details.GetValueOrDefault("api") as string,
+            Model = Endpoint.Details.GetValueOrDefault(ConfigKeys.Model) as string,
+            Api = Endpoint.Details.GetValueOrDefault(ConfigKeys.Api) as string,
             Dataset = _dataset?.Spec ?? "",
             Tokenizer = _connection?.Tokenizer?.Name,
             OutputLengthControl = _connection?.OutputLengthControl ?? "none",
@@ -379,10 +379,10 @@ internal sealed class EndpointRequests : IDisposable
         var cost = new Models.DecoderCost(model);
         return new Dictionary<string, object?>
         {
-            ["model_config"] = model.Name,
-            ["model_shape_hash"] = model.ShapeHash(),
-            ["parameters"] = cost.ParameterCount,
-            ["non_embedding_parameters"] = cost.NonEmbeddingParams,
+            [ConfigKeys.ModelConfig] = model.Name,
+            [ConfigKeys.ModelShapeHash] = model.ShapeHash(),
+            [ConfigKeys.Parameters] = cost.ParameterCount,
+            [ConfigKeys.NonEmbeddingParameters] = cost.NonEmbeddingParams,
         };
     }
 
