@@ -1,4 +1,5 @@
 using Harness.Backends;
+using Harness.Metrics;
 using Harness.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -44,10 +45,10 @@ internal static class TorchSetup
 
     public static Dictionary<string, object?> Describe(Device device) => new()
     {
-        ["libtorch"] = TorchRuntime.LoadedFrom,
-        ["torch_device"] = device.ToString(),
-        ["torch_threads"] = torch.get_num_threads(),
+        [ConfigKeys.Libtorch] = TorchRuntime.LoadedFrom,
+        [ConfigKeys.TorchDevice] = device.ToString(),
+        [ConfigKeys.TorchThreads] = torch.get_num_threads(),
         // libtorch's OpenMP threads spin between ops unless this says PASSIVE (read at load time).
-        ["omp_wait_policy"] = TorchRuntime.GetNativeEnvironment("OMP_WAIT_POLICY"),
+        [ConfigKeys.OmpWaitPolicy] = TorchRuntime.GetNativeEnvironment("OMP_WAIT_POLICY"),
     };
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Harness.Metrics;
 using Harness.Running;
 using Harness.Telemetry;
 using Harness.Telemetry.Prometheus;
@@ -64,7 +65,7 @@ internal sealed class OutputOptions
     public RunOutput Build(ParseResult parse, string? outputPath) => new(
         outputPath,
         parse.GetValue(ResultsDir)!,
-        new Dictionary<string, object?> { ["command_line"] = "harness " + string.Join(' ', parse.Tokens.Select(t => t.Value)) },
+        new Dictionary<string, object?> { [ConfigKeys.CommandLine] = "harness " + string.Join(' ', parse.Tokens.Select(t => t.Value)) },
         BuildTelemetry(parse),
         BuildMetrics(parse),
         Prices.Resolve(parse).Chosen,

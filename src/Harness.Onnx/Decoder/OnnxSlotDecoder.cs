@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Harness.Backends;
 using Harness.Decoding;
+using Harness.Metrics;
 using Harness.Models;
 using Harness.Onnx.Cuda;
 using Microsoft.ML.OnnxRuntime;
@@ -96,10 +97,10 @@ public sealed class OnnxSlotDecoder : SlotDecoder
 
         var backendDetails = new Dictionary<string, object?>
         {
-            ["model_path"] = path,
-            ["execution_provider"] = _cuda ? "CUDAExecutionProvider" : "CPUExecutionProvider",
-            ["attention"] = $"com.microsoft GroupQueryAttention over a KV cache [slots, kv_heads, {Context}, head_dim] per layer shared by past and present (updated in place), one length per row in seqlens_k",
-            ["cuda_graph"] = false,
+            [ConfigKeys.ModelPath] = path,
+            [ConfigKeys.ExecutionProvider] = _cuda ? "CUDAExecutionProvider" : "CPUExecutionProvider",
+            [ConfigKeys.Attention] = $"com.microsoft GroupQueryAttention over a KV cache [slots, kv_heads, {Context}, head_dim] per layer shared by past and present (updated in place), one length per row in seqlens_k",
+            [ConfigKeys.CudaGraph] = false,
         };
         Details = DescribeBatching(backendDetails);
     }

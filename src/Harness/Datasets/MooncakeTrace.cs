@@ -2,6 +2,7 @@ using System.Text;
 using Harness.Agents.Jobs;
 using Harness.Decoding;
 using Harness.Engine.Scenarios;
+using Harness.Metrics;
 
 namespace Harness.Datasets;
 
@@ -50,10 +51,10 @@ public sealed class MooncakeTrace : PromptDataset
     public override Dictionary<string, object?> Details()
     {
         Dictionary<string, object?> d = base.Details();
-        d["trace_block_tokens"] = BlockTokens;
-        d["trace_shared_blocks"] = SharedBlocks;
-        d["trace_sessions"] = _items.Where(i => i.Session is not null).Select(i => i.Session).Distinct().Count();
-        d["trace_span_s"] = _items.Max(i => i.ArrivalS ?? 0);
+        d[ConfigKeys.TraceBlockTokens] = BlockTokens;
+        d[ConfigKeys.TraceSharedBlocks] = SharedBlocks;
+        d[ConfigKeys.TraceSessions] = _items.Where(i => i.Session is not null).Select(i => i.Session).Distinct().Count();
+        d[ConfigKeys.TraceSpanS] = _items.Max(i => i.ArrivalS ?? 0);
         return d;
     }
 

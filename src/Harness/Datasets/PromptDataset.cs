@@ -1,5 +1,6 @@
 using System.Globalization;
 using Harness.Decoding;
+using Harness.Metrics;
 
 namespace Harness.Datasets;
 
@@ -55,9 +56,11 @@ public abstract class PromptDataset
     /// <summary>Facts for the result's config.</summary>
     public virtual Dictionary<string, object?> Details() => new()
     {
-        ["dataset"] = Spec,
-        ["dataset_items"] = Count == int.MaxValue ? null : Count,
-        ["prompt_lengths"] = Exact ? "exact by the tokenizer" : "approximate (a word per token), checked against the server's usage",
+        [ConfigKeys.Dataset] = Spec,
+        [ConfigKeys.DatasetItems] = Count == int.MaxValue ? null : Count,
+        [ConfigKeys.PromptLengths] = Exact
+            ? "exact by the tokenizer"
+            : "approximate (a word per token), checked against the server's usage",
     };
 
     /// <summary>Parses a dataset spec and opens it (<see cref="DatasetSpec.Parse"/>, then <see cref="DatasetSpec.Open"/>).</summary>

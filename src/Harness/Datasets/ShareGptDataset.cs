@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Harness.Decoding;
+using Harness.Metrics;
 
 namespace Harness.Datasets;
 
@@ -33,8 +34,8 @@ public sealed class ShareGptDataset : PromptDataset
     public override Dictionary<string, object?> Details()
     {
         Dictionary<string, object?> d = base.Details();
-        d["dataset_turns"] = AllTurns ? "all" : "first";
-        d["prompt_lengths"] = Exact ? "counted by the tokenizer" : "estimated at 4 characters per token, checked against the server's usage";
+        d[ConfigKeys.DatasetTurns] = AllTurns ? "all" : "first";
+        d[ConfigKeys.PromptLengths] = Exact ? "counted by the tokenizer" : "estimated at 4 characters per token, checked against the server's usage";
         return d;
     }
 

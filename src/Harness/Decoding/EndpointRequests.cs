@@ -63,13 +63,13 @@ public sealed class EndpointRequests : IDisposable
         (_scraper, _metricsNote) = EndpointPreparation.StartServerMetrics(_spec.ServerMetrics, _connection.MetricsUrl, _clock);
         _details = new Dictionary<string, object?>(Endpoint.Details)
         {
-            ["endpoint"] = _name,
-            ["output_length_control"] = _connection.OutputLengthControl,
-            ["tokenizer"] = _connection.Tokenizer?.Name,
-            ["batch"] = 1,
-            ["prompt_tokens"] = first.InputTokens,
-            ["new_tokens"] = first.OutputTokens,
-            ["server_metrics_url"] = _scraper?.Url.ToString(),
+            [ConfigKeys.Endpoint] = _name,
+            [ConfigKeys.OutputLengthControl] = _connection.OutputLengthControl,
+            [ConfigKeys.Tokenizer] = _connection.Tokenizer?.Name,
+            [ConfigKeys.Batch] = 1,
+            [ConfigKeys.PromptTokens] = first.InputTokens,
+            [ConfigKeys.NewTokens] = first.OutputTokens,
+            [ConfigKeys.ServerMetricsUrl] = _scraper?.Url.ToString(),
         };
         foreach ((string k, object? v) in _prompts.Dataset.Details())
         {
@@ -175,12 +175,12 @@ public sealed class EndpointRequests : IDisposable
         long checkedHeld = _workers.Sum(w => w.Checked);
         // The mean number of requests in flight (SGLang's "concurrency"): what projection reads as the batch.
         double inFlight = window > 0 ? _workers.Sum(w => w.BusyTicks) / (double)run.Frequency / window : 0;
-        _details["batch"] = Math.Max(1, (int)Math.Round(inFlight));
-        _details["mean_requests_in_flight"] = Math.Round(inFlight, 3);
+        _details[ConfigKeys.Batch] = Math.Max(1, (int)Math.Round(inFlight));
+        _details[ConfigKeys.MeanRequestsInFlight] = Math.Round(inFlight, 3);
         if (ok > 0)
         {
-            _details["prompt_tokens"] = (int)Math.Round(_workers.Sum(w => w.PromptRequested) / (double)ok);
-            _details["new_tokens"] = (int)Math.Round(_workers.Sum(w => w.OutputRequested) / (double)ok);
+            _details[ConfigKeys.PromptTokens] = (int)Math.Round(_workers.Sum(w => w.PromptRequested) / (double)ok);
+            _details[ConfigKeys.NewTokens] = (int)Math.Round(_workers.Sum(w => w.OutputRequested) / (double)ok);
         }
 
         return
@@ -222,8 +222,8 @@ public sealed class EndpointRequests : IDisposable
         var report = new ServingReport
         {
             Endpoint = _name,
-            Model = Endpoint.Details.GetValueOrDefault("model") as string,
-            Api = Endpoint.Details.GetValueOrDefault("api") as string,
+            Model = Endpoint.Details.GetValueOrDefault(ConfigKeys.Model) as string,
+            Api = Endpoint.Details.GetValueOrDefault(ConfigKeys.Api) as string,
             Dataset = _prompts?.Dataset.Spec ?? "",
             Tokenizer = _connection.Tokenizer?.Name,
             OutputLengthControl = _connection.OutputLengthControl,

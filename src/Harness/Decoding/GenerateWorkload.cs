@@ -1,5 +1,6 @@
 using Harness.Backends;
 using Harness.Engine;
+using Harness.Metrics;
 using Harness.Models;
 
 namespace Harness.Decoding;
@@ -70,8 +71,8 @@ public sealed class GenerateWorkload : IWorkload, IDerivedMetrics
             details[k] = v;
         }
 
-        details["memory_estimate_bytes"] = need.Total;
-        details["device_memory_bytes"] = _memory.AvailableBytes;
+        details[ConfigKeys.MemoryEstimateBytes] = need.Total;
+        details[ConfigKeys.DeviceMemoryBytes] = _memory.AvailableBytes;
         return new WorkloadDescription("tokens", _batch * s.PromptTokens, _batch * s.NewTokens, details);
     }
 

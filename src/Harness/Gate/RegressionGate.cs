@@ -1,5 +1,6 @@
 using System.Globalization;
 using Harness.Measurement;
+using Harness.Metrics;
 using Harness.Results;
 using Harness.Trust.Comparability;
 using Harness.Trust.Disturbance;
@@ -358,7 +359,7 @@ public static class RegressionGate
             (double Low, double High)? ci = null;
             if (withInterval.Contains(i) && d.Samples is { LatencyMs.Length: >= 30 } s)
             {
-                int workers = DocumentValues.Number(d.Config.GetValueOrDefault("workers")) is { } w ? (int)w : 1;
+                int workers = DocumentValues.Number(d.Config.GetValueOrDefault(ConfigKeys.Workers)) is { } w ? (int)w : 1;
                 int block = BlockBootstrap.BlockLength(s.LatencyMs.Length, d.Metrics.DurationS, workers);
                 ci = BlockBootstrap.PercentileIntervals(s.LatencyMs, [0.5], block, 1 - 2 * options.Alpha, options.BootstrapResamples, options.Seed + i)[0];
             }

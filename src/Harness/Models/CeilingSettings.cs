@@ -19,11 +19,11 @@ public sealed record GemmSettings(int M, int N, int K, TensorDType DType, int Re
         var x = settings;
         int size = GenerateSettings.Int(x, "size", defaultSize, 1);
         var s = new GemmSettings(
-            GenerateSettings.Int(x, "m", size, 1),
-            GenerateSettings.Int(x, "n", size, 1),
-            GenerateSettings.Int(x, "k", size, 1),
+            GenerateSettings.Int(x, ConfigKeys.M, size, 1),
+            GenerateSettings.Int(x, ConfigKeys.N, size, 1),
+            GenerateSettings.Int(x, ConfigKeys.K, size, 1),
             dtype,
-            GenerateSettings.Int(x, "repeats", defaultRepeats, 1));
+            GenerateSettings.Int(x, ConfigKeys.Repeats, defaultRepeats, 1));
         long bytes = ((long)s.M * s.K + (long)s.K * s.N + (long)s.M * s.N) * s.DType.Bytes();
         if (bytes > 64L << 30)
         {
@@ -35,8 +35,8 @@ public sealed record GemmSettings(int M, int N, int K, TensorDType DType, int Re
 
     public Dictionary<string, object?> Details() => new()
     {
-        ["m"] = M, ["n"] = N, ["k"] = K, ["dtype"] = DType.ShortName(), ["repeats"] = Repeats,
-        ["flops_per_request"] = FlopsPerRequest,
+        [ConfigKeys.M] = M, [ConfigKeys.N] = N, [ConfigKeys.K] = K, [ConfigKeys.Dtype] = DType.ShortName(), [ConfigKeys.Repeats] = Repeats,
+        [ConfigKeys.FlopsPerRequest] = FlopsPerRequest,
     };
 }
 
@@ -59,19 +59,19 @@ public sealed record CopySettings(long Bytes, TensorDType DType, int Repeats, bo
     {
         var x = settings;
         int mib = GenerateSettings.Int(x, "size_mib", defaultMib, 1);
-        string mode = x.TryGetValue("mode", out string? m) ? m.Trim().ToLowerInvariant() : "copy";
+        string mode = x.TryGetValue(ConfigKeys.Mode, out string? m) ? m.Trim().ToLowerInvariant() : "copy";
         if (mode is not ("copy" or "read"))
         {
             throw HarnessException.BadInput($"copy mode '{mode}' is unknown; use mode=copy (read + write) or mode=read (read only).");
         }
 
-        return new CopySettings((long)mib << 20, dtype ?? TensorDType.Float32, GenerateSettings.Int(x, "repeats", defaultRepeats, 1), mode == "read");
+        return new CopySettings((long)mib << 20, dtype ?? TensorDType.Float32, GenerateSettings.Int(x, ConfigKeys.Repeats, defaultRepeats, 1), mode == "read");
     }
 
     public Dictionary<string, object?> Details() => new()
     {
-        ["buffer_bytes"] = Bytes, ["dtype"] = DType.ShortName(), ["repeats"] = Repeats, ["mode"] = Mode,
-        ["bytes_per_request"] = BytesPerRequest,
+        [ConfigKeys.BufferBytes] = Bytes, [ConfigKeys.Dtype] = DType.ShortName(), [ConfigKeys.Repeats] = Repeats, [ConfigKeys.Mode] = Mode,
+        [ConfigKeys.BytesPerRequest] = BytesPerRequest,
     };
 }
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Harness.Metrics;
 
 namespace Harness.Models;
 
@@ -10,7 +11,7 @@ namespace Harness.Models;
 public sealed record GenerateSettings
 {
     public const string DefaultModel = "gpt2-124m";
-    public const string WeightSeedKey = "weight_seed";
+    public const string WeightSeedKey = ConfigKeys.WeightSeed;
     public const string CeilingsKey = "ceilings";
 
     /// <summary>Weights come from this seed unless <c>weight_seed</c> says otherwise; prompts use the run's seed.</summary>
@@ -99,10 +100,10 @@ public sealed record GenerateSettings
     public Dictionary<string, object?> Details(int batch)
     {
         Dictionary<string, object?> details = DescribeModel(Model, DType, WeightSeed);
-        details["batch"] = batch;
-        details["prompt_tokens"] = PromptTokens;
-        details["new_tokens"] = NewTokens;
-        details["kv_cache_bytes"] = (long)batch * MaxContext * new DecoderCost(Model).KvBytesPerToken(DType);
+        details[ConfigKeys.Batch] = batch;
+        details[ConfigKeys.PromptTokens] = PromptTokens;
+        details[ConfigKeys.NewTokens] = NewTokens;
+        details[ConfigKeys.KvCacheBytes] = (long)batch * MaxContext * new DecoderCost(Model).KvBytesPerToken(DType);
         return details;
     }
 
@@ -112,16 +113,16 @@ public sealed record GenerateSettings
         var cost = new DecoderCost(model);
         return new Dictionary<string, object?>
         {
-            ["model_config"] = model.Name,
-            ["model_config_path"] = model.Path,
-            ["model_shape_hash"] = model.ShapeHash(),
-            ["architecture"] = model.Architecture.ToString().ToLowerInvariant(),
-            ["parameters"] = cost.ParameterCount,
-            ["non_embedding_parameters"] = cost.NonEmbeddingParams,
-            ["dtype"] = dtype.ShortName(),
-            ["weight_seed"] = weightSeed,
-            ["weights"] = "generated (seeded, approximately normal, std 0.02): shapes, not values, set the speed",
-            ["sampling"] = "greedy (argmax), every token read on the host each step",
+            [ConfigKeys.ModelConfig] = model.Name,
+            [ConfigKeys.ModelConfigPath] = model.Path,
+            [ConfigKeys.ModelShapeHash] = model.ShapeHash(),
+            [ConfigKeys.Architecture] = model.Architecture.ToString().ToLowerInvariant(),
+            [ConfigKeys.Parameters] = cost.ParameterCount,
+            [ConfigKeys.NonEmbeddingParameters] = cost.NonEmbeddingParams,
+            [ConfigKeys.Dtype] = dtype.ShortName(),
+            [ConfigKeys.WeightSeed] = weightSeed,
+            [ConfigKeys.Weights] = "generated (seeded, approximately normal, std 0.02): shapes, not values, set the speed",
+            [ConfigKeys.Sampling] = "greedy (argmax), every token read on the host each step",
         };
     }
 

@@ -145,15 +145,19 @@ public sealed class ResultMetrics
         : DocumentValues.Number(Extra?.GetValueOrDefault(metric.Key)) is { } v && double.IsFinite(v) ? v : null;
 
     /// <summary>A distribution metric of the catalog (latency, TTFT, TPOT, ITL...); null when absent.</summary>
-    public DistributionSummary? Distribution(MetricDefinition metric) => metric.Key switch
+    public DistributionSummary? Distribution(MetricDefinition metric) =>
+        TypedDistributions.TryGetValue(metric.Key, out Func<ResultMetrics, DistributionSummary?>? typed) ? typed(this)
+        : metric.IsDistribution && Extra?.GetValueOrDefault(metric.Key) is { } raw
+            && DocumentValues.AsElement(raw) is { ValueKind: System.Text.Json.JsonValueKind.Object } e ? e.Deserialize<DistributionSummary>(ResultJson.Options)
+        : null;
+
+    /// <summary>The catalog distributions this class holds as typed fields.</summary>
+    private static readonly Dictionary<string, Func<ResultMetrics, DistributionSummary?>> TypedDistributions = new(StringComparer.Ordinal)
     {
-        "latency_ms" => LatencyMs,
-        "ttft_ms" => TtftMs,
-        "tpot_ms" => TpotMs,
-        "itl_ms" => ItlMs,
-        _ when metric.IsDistribution && Extra?.GetValueOrDefault(metric.Key) is { } raw =>
-            DocumentValues.AsElement(raw) is { ValueKind: System.Text.Json.JsonValueKind.Object } e ? e.Deserialize<DistributionSummary>(ResultJson.Options) : null,
-        _ => null,
+        [MetricCatalog.LatencyMs.Key] = m => m.LatencyMs,
+        [MetricCatalog.TtftMs.Key] = m => m.TtftMs,
+        [MetricCatalog.TpotMs.Key] = m => m.TpotMs,
+        [MetricCatalog.ItlMs.Key] = m => m.ItlMs,
     };
 
     /// <summary>Sets a one-number metric that has no typed field (non-finite values are stored as null).</summary>

@@ -10,7 +10,7 @@ namespace Harness.Validity;
 /// </summary>
 public sealed class TelemetryAliveRule(TelemetryReport? report, TimeSpan allowedGap) : IValidityRule
 {
-    public const string Name = "telemetry_alive";
+    public const string Name = ConditionNames.TelemetryAlive;
 
     public ValidityCondition Evaluate(EngineResult run)
     {
