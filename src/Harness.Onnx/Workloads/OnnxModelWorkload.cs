@@ -39,7 +39,7 @@ public abstract class OnnxModelWorkload : IWorkload
         {
             ["execution_provider"] = Backend.Device == "cuda" ? "CUDAExecutionProvider" : "CPUExecutionProvider",
             ["device_id"] = Backend.DeviceId,
-            ["graph_optimization"] = Options.Optimization,
+            ["graph_optimization"] = Options.Optimization.Name(),
             ["intra_op_threads"] = Options.Threads,
             ["inter_op_threads"] = Options.InterOpThreads,
         };

@@ -19,7 +19,7 @@ public sealed class EngineMeasurement(RunRequest request, BackendRegistry regist
         ["backend"] = request.Backend.ToString(),
         ["threads"] = request.Options.Threads,
         ["inter_op_threads"] = request.Options.InterOpThreads,
-        ["optimization"] = request.Options.Optimization,
+        ["optimization"] = request.Options.Optimization.Name(),
         ["model_path_option"] = request.Options.ModelPath,
         ["shapes"] = request.Options.Shapes.Count == 0 ? null : request.Options.Shapes.ToDictionary(kv => kv.Key, kv => string.Join("x", kv.Value)),
         ["set"] = request.Options.Extra.Count == 0 ? null : request.Options.Extra,
