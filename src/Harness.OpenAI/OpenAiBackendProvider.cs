@@ -22,7 +22,10 @@ public sealed class OpenAiBackendProvider : IBackendProvider, IEndpointProvider
 
     public IReadOnlyList<WorkloadInfo> Workloads { get; } =
     [
-        new(GenerateWorkload.Name, "streamed requests to an OpenAI-compatible server (openai:URL): TTFT, TTFO, ITL per token and per event, TPOT, goodput; --dataset, --tokenizer, --server-metrics, --set model=|api=|hold="),
+        new(GenerateWorkload.Name, "streamed requests to an OpenAI-compatible server (openai:URL): TTFT, TTFO, ITL per token and per event, TPOT, goodput; --dataset, --tokenizer, --server-metrics, --set model=|api=|hold=")
+        {
+            Settings = OpenAiSettings.Schema,
+        },
     ];
 
     public KeyValuePair<string, string?> PackageVersion => new("System.Net.Http", Environment.Version.ToString());

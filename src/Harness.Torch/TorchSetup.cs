@@ -12,11 +12,11 @@ internal static class TorchSetup
     public static Device Prepare(BackendSpec backend, WorkloadOptions options)
     {
         string? dir = options.LibTorch;
-        if (options.Extra.ContainsKey("spin") && TorchRuntime.LoadedFrom is null)
+        if (RuntimeSettings.Spin.IsSet(options.Extra) && TorchRuntime.LoadedFrom is null)
         {
             // --set spin=0: OpenMP threads sleep instead of spinning between ops, as ONNX Runtime's
             // allow_spinning=0 does. libgomp reads the variable when libtorch loads, so set it natively now.
-            TorchRuntime.SetNativeEnvironment("OMP_WAIT_POLICY", options.Flag("spin") ? "ACTIVE" : "PASSIVE");
+            TorchRuntime.SetNativeEnvironment("OMP_WAIT_POLICY", RuntimeSettings.Spin.Get(options.Extra) ? "ACTIVE" : "PASSIVE");
         }
 
         TorchRuntime.Ensure(backend.Device, dir);

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Harness.Metrics;
+using Harness.Measurement;
 using Harness.Running;
 using Harness.Telemetry;
 using Harness.Telemetry.Prometheus;
@@ -78,7 +79,7 @@ internal sealed class OutputOptions
 
     private TelemetryOptions BuildTelemetry(ParseResult parse)
     {
-        TimeSpan interval = OptionParsers.Duration(parse.GetValue(TelemetryInterval)!, "--telemetry-interval");
+        TimeSpan interval = Durations.Parse(parse.GetValue(TelemetryInterval)!, "--telemetry-interval");
         if (interval < TelemetryOptions.MinInterval || interval > TelemetryOptions.MaxInterval)
         {
             throw HarnessException.BadInput("--telemetry-interval must lie between 10ms and 60s.");
@@ -104,7 +105,7 @@ internal sealed class OutputOptions
         return new MetricsOptions
         {
             Listen = listen,
-            Linger = OptionParsers.Duration(parse.GetValue(MetricsLinger)!, "--metrics-linger"),
+            Linger = Durations.Parse(parse.GetValue(MetricsLinger)!, "--metrics-linger"),
             Pushgateway = gateway is null ? null : PushgatewayClient.ParseUrl(gateway),
             Job = parse.GetValue(Job) is { } j ? OptionParsers.Label(j, "--job") : "harness",
             PushDelete = parse.GetValue(PushDelete),

@@ -44,9 +44,10 @@ public sealed class OnnxRunnerFactory : IBatchRunnerFactory
     /// <summary><c>--set cuda_graph=1</c>, checked: only onnx:cuda has CUDA graphs.</summary>
     public static bool CudaGraph(BackendSpec backend, WorkloadOptions options)
     {
-        bool cudaGraph = options.Flag(OnnxSessionFactory.CudaGraphKey);
+        bool cudaGraph = OnnxSessionFactory.CudaGraphKey.Get(options.Extra);
         return cudaGraph && backend.Device != "cuda"
-            ? throw HarnessException.BadInput($"--set {OnnxSessionFactory.CudaGraphKey}=1 needs onnx:cuda; {backend} has no CUDA graphs.")
+            ? throw HarnessException.BadInput(
+                $"--set {OnnxSessionFactory.CudaGraphKey.Name}=1 needs onnx:cuda; {backend} has no CUDA graphs.")
             : cudaGraph;
     }
 

@@ -52,7 +52,7 @@ public sealed class OnnxSlotDecoder : SlotDecoder
     {
         if (OnnxRunnerFactory.CudaGraph(backend, options))
         {
-            throw HarnessException.BadInput($"--set {OnnxSessionFactory.CudaGraphKey}=1 needs fixed decode shapes (generate); a decoder whose sequences join decodes a varying number of slots.");
+            throw HarnessException.BadInput($"--set {OnnxSessionFactory.CudaGraphKey.Name}=1 needs fixed decode shapes (generate); a decoder whose sequences join decodes a varying number of slots.");
         }
 
         _c = spec.Model;

@@ -15,6 +15,16 @@ public sealed class MiniLmWorkload : OnnxModelWorkload
 {
     public const string Name = "minilm";
 
+    /// <summary>
+    /// <c>--set sequence_length=N</c>: the padded length of every sentence (at least 8); the longest
+    /// sentence's by default.
+    /// </summary>
+    public static readonly SettingKey<int> SequenceLengthKey =
+        Setting.Int("sequence_length", 0, 8, "tokens every sentence is padded (or cut) to", "the longest sentence's");
+
+    /// <summary>The <c>--set</c> keys of minilm.</summary>
+    public static SettingsSchema Settings { get; } = OnnxSessionFactory.Settings.With(SequenceLengthKey);
+
     /// <summary>Real sentences of the kind a retrieval system embeds; varied lengths.</summary>
     internal static readonly string[] Sentences =
     [
@@ -107,9 +117,8 @@ public sealed class MiniLmWorkload : OnnxModelWorkload
         using var stream = new MemoryStream(vocab);
         BertTokenizer tokenizer = BertTokenizer.Create(stream, new BertOptions { LowerCaseBeforeTokenization = true });
         _ids = Sentences.Select(s => tokenizer.EncodeToIds(s, addSpecialTokens: true, considerPreTokenization: true, considerNormalization: true).Select(i => (long)i).ToArray()).ToArray();
-        _sequenceLength = Options.Extra.TryGetValue("sequence_length", out string? len) && int.TryParse(len, out int n) && n >= 8
-            ? n
-            : _ids.Max(x => x.Length);
+        int given = SequenceLengthKey.Get(Options.Extra);
+        _sequenceLength = given > 0 ? given : _ids.Max(x => x.Length);
     }
 
     /// <summary>Writes sentences first..first+batch (cyclic) into the bound buffers; no allocation.</summary>

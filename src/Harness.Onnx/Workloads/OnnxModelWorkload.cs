@@ -40,7 +40,7 @@ public abstract class OnnxModelWorkload : IWorkload
         {
             [ConfigKeys.ExecutionProvider] = Backend.Device == "cuda" ? "CUDAExecutionProvider" : "CPUExecutionProvider",
             [ConfigKeys.DeviceId] = Backend.DeviceId,
-            [ConfigKeys.GraphOptimization] = Options.Optimization,
+            [ConfigKeys.GraphOptimization] = Options.Optimization.Name(),
             [ConfigKeys.IntraOpThreads] = Options.Threads,
             [ConfigKeys.InterOpThreads] = Options.InterOpThreads,
         };

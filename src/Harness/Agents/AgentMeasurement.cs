@@ -39,10 +39,10 @@ public sealed class AgentMeasurement(
     public RunLabels Labels { get; } = new(llm.Backend, AgentResults.Workload, AgentScenario.NameOf(options.Agents, options.Workers));
 
     /// <summary>The real LLM device here, whose energy is the run's; the latency model and a remote server have none here, so the host's CPU is measured.</summary>
-    public BackendSpec? Device => llm.IsLatencyModel || llm.IsRemote ? null : BackendSpec.Parse(llm.Backend);
+    public BackendSpec? Device => llm.IsRemote ? null : llm.Spec;
 
     /// <summary>The server's URL for <c>--llm openai:URL</c>: its CPU is read beside the run's.</summary>
-    public string? ServerUrl => llm.IsRemote ? BackendSpec.Parse(llm.Backend).Target : null;
+    public string? ServerUrl => llm.Spec?.Target;
 
     public IReadOnlyDictionary<string, object?> Config { get; } = new Dictionary<string, object?>
     {

@@ -20,7 +20,7 @@ public sealed class EngineMeasurement(RunRequest request, BackendRegistry regist
         [ConfigKeys.Backend] = request.Backend.ToString(),
         [ConfigKeys.Threads] = request.Options.Threads,
         [ConfigKeys.InterOpThreads] = request.Options.InterOpThreads,
-        [ConfigKeys.Optimization] = request.Options.Optimization,
+        [ConfigKeys.Optimization] = request.Options.Optimization.Name(),
         [ConfigKeys.ModelPathOption] = request.Options.ModelPath,
         [ConfigKeys.Shapes] = request.Options.Shapes.Count == 0 ? null : request.Options.Shapes.ToDictionary(kv => kv.Key, kv => string.Join("x", kv.Value)),
         [ConfigKeys.Set] = request.Options.Extra.Count == 0 ? null : request.Options.Extra,
