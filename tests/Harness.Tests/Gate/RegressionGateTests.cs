@@ -252,6 +252,4 @@ public class RegressionGateTests(ITestOutputHelper output)
 
         return docs;
     }
-
-    internal static string Invariant(double v) => v.ToString(CultureInfo.InvariantCulture);
 }
