@@ -114,6 +114,4 @@ internal sealed class GateOptionSet
 
         return report.ExitCode;
     }
-
-    internal static string Invariant(double v) => v.ToString(CultureInfo.InvariantCulture);
 }

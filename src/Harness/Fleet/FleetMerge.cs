@@ -8,6 +8,7 @@ using Harness.Metrics;
 using Harness.Results;
 using Harness.Trust.Comparability;
 using Harness.Trust.Disturbance;
+using static System.FormattableString;
 
 namespace Harness.Fleet;
 
@@ -662,8 +663,6 @@ public static class FleetMerge
     };
 
     private static string? NonEmpty(string? s) => string.IsNullOrWhiteSpace(s) ? null : s;
-
-    private static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>One result file as read: the document, or why it cannot be merged.</summary>
     private sealed class LoadedFile
