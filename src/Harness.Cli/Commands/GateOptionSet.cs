@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using Harness.Gate;
 using Harness.Reports;
 using Harness.Results;

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Harness.Measurement;
 using Harness.Results;
 using Harness.Trust.Comparability;

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Harness.Engine;
 using Harness.Measurement;
 using static System.FormattableString;

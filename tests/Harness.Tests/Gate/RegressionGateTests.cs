@@ -1,4 +1,3 @@
-using System.Globalization;
 using Harness.Gate;
 using Harness.Results;
 using Harness.Testing;

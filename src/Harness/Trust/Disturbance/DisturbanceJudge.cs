@@ -1,4 +1,3 @@
-using System.Globalization;
 using Harness.Telemetry;
 using static System.FormattableString;
 
