@@ -3,6 +3,7 @@ using Harness.Measurement;
 using Harness.Metrics;
 using Harness.Results;
 using Harness.Trust.Comparability;
+using static System.FormattableString;
 
 namespace Harness.Fleet;
 
@@ -139,6 +140,4 @@ internal static class FleetOutliers
             }
         }
     }
-
-    private static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }

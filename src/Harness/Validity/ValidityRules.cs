@@ -1,6 +1,6 @@
-using System.Globalization;
 using Harness.Engine;
 using Harness.Measurement;
+using static System.FormattableString;
 
 namespace Harness.Validity;
 
@@ -11,7 +11,7 @@ public sealed class MinDurationRule : IValidityRule
     {
         double need = run.Settings.Stop.MinDuration.TotalSeconds;
         double had = run.WindowSeconds;
-        return new(ConditionNames.MinDuration, had >= need, Format.Invariant($"{had:0.###} s measured, {need:0.###} s required"));
+        return new(ConditionNames.MinDuration, had >= need, Invariant($"{had:0.###} s measured, {need:0.###} s required"));
     }
 }
 
@@ -22,7 +22,7 @@ public sealed class MinRequestsRule : IValidityRule
     {
         long need = run.Settings.Stop.MinRequests;
         long had = run.TotalRequests;
-        return new(ConditionNames.MinRequests, had >= need, Format.Invariant($"{had} requests, {need} required"));
+        return new(ConditionNames.MinRequests, had >= need, Invariant($"{had} requests, {need} required"));
     }
 }
 
@@ -36,7 +36,7 @@ public sealed class ErrorRateRule : IValidityRule
         double rate = (double)failed / total;
         double max = run.Settings.MaxErrorRate;
         return new(ConditionNames.ErrorRate, run.TotalRequests > 0 && rate <= max,
-            Format.Invariant($"{failed} of {run.TotalRequests} requests failed ({rate:P2}); at most {max:P2} allowed"));
+            Invariant($"{failed} of {run.TotalRequests} requests failed ({rate:P2}); at most {max:P2} allowed"));
     }
 }
 
@@ -71,17 +71,17 @@ public sealed class TailSamplesRule : IValidityRule
         long misses = timeouts + over;
         long had = run.Latency.Count + timeouts;
         string missText = slo is null
-            ? Format.Invariant($"{timeouts} timed out")
-            : Format.Invariant($"{misses} over {slo.LimitMs:0.###} ms or timed out");
+            ? Invariant($"{timeouts} timed out")
+            : Invariant($"{misses} over {slo.LimitMs:0.###} ms or timed out");
         if (TailRule.Unreachable(tail, had, misses))
         {
             return new(ConditionNames.EnoughSamples(name), false,
-                Format.Invariant($"{had} requests, {missText}: more than {(1 - tail) * 100:0.###}% missed, so {name} cannot be met at any count"));
+                Invariant($"{had} requests, {missText}: more than {(1 - tail) * 100:0.###}% missed, so {name} cannot be met at any count"));
         }
 
         long need = TailRule.Needed(tail, misses);
         return new(ConditionNames.EnoughSamples(name), had >= need,
-            Format.Invariant($"{had} requests ({missText}), {need} needed for {name} at 99% confidence"));
+            Invariant($"{had} requests ({missText}), {need} needed for {name} at 99% confidence"));
     }
 }
 
@@ -119,7 +119,7 @@ public sealed class SloRule : IValidityRule
             double ms = samples.ValueAtPercentile(slo.Percentile) * 1000.0 / run.Frequency;
             bool met = ms <= slo.LimitMs;
             all &= met;
-            parts.Add(Format.Invariant($"{slo.Metric} {slo.PercentileName} {ms:0.###} ms {(met ? "<=" : ">")} {slo.LimitMs:0.###} ms"));
+            parts.Add(Invariant($"{slo.Metric} {slo.PercentileName} {ms:0.###} ms {(met ? "<=" : ">")} {slo.LimitMs:0.###} ms"));
         }
 
         return new(ConditionNames.Slo, all, string.Join("; ", parts));
@@ -147,7 +147,7 @@ public sealed class ClockAnomalyRule : IValidityRule
         double wall = run.WallWindow.TotalSeconds;
         if (wall < 1)
         {
-            return new(ConditionNames.Clock, true, Format.Invariant($"window of {wall:0.###} s is too short to compare clocks"));
+            return new(ConditionNames.Clock, true, Invariant($"window of {wall:0.###} s is too short to compare clocks"));
         }
 
         // 1% as LoadGen, plus how far apart the two clocks' readings could be at the window's edges
@@ -156,7 +156,7 @@ public sealed class ClockAnomalyRule : IValidityRule
         double pairing = (double)run.ClockUncertaintyTicks / run.Frequency;
         double drift = Math.Abs(mono - wall);
         bool ok = drift <= (0.01 * wall) + pairing + 0.001;
-        return new(ConditionNames.Clock, ok, Format.Invariant($"monotonic {mono:0.###} s vs wall {wall:0.###} s ({drift / wall:P2} apart, at most 1% allowed, plus {pairing * 1000:0.###} ms of reading uncertainty)"));
+        return new(ConditionNames.Clock, ok, Invariant($"monotonic {mono:0.###} s vs wall {wall:0.###} s ({drift / wall:P2} apart, at most 1% allowed, plus {pairing * 1000:0.###} ms of reading uncertainty)"));
     }
 }
 
@@ -171,9 +171,4 @@ public static class DefaultValidityRules
 
     public static IReadOnlyList<ValidityCondition> Evaluate(EngineResult run, IEnumerable<IValidityRule>? rules = null) =>
         (rules ?? All).Select(r => r.Evaluate(run)).ToList();
-}
-
-internal static class Format
-{
-    public static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }

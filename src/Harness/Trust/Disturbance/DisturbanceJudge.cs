@@ -1,5 +1,5 @@
-using System.Globalization;
 using Harness.Telemetry;
+using static System.FormattableString;
 
 namespace Harness.Trust.Disturbance;
 
@@ -61,6 +61,4 @@ public static class DisturbanceJudge
     /// <summary>"other processes used 1.02 cores (51% of the machine) during the window (at most 0.1 allowed)".</summary>
     public static string OtherProcesses(double cores, double? share, double limit) =>
         Invariant($"other processes used {cores:0.##} cores{(share is { } s ? Invariant($" ({s:0%} of the machine)") : "")} during the window (at most {limit:0.###} allowed)");
-
-    private static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }
