@@ -8,6 +8,7 @@ using System.Text.Json;
 using Harness.Datasets;
 using Harness.Decoding;
 using Harness.Engine;
+using Harness.Measurement;
 using Harness.OpenAI.Connections;
 using Harness.OpenAI.Streaming;
 

@@ -3,6 +3,7 @@ using System.Globalization;
 using Harness.Gate;
 using Harness.Reports;
 using Harness.Results;
+using Harness.Telemetry;
 using Harness.Trust.Comparability;
 using Harness.Trust.Disturbance;
 

@@ -7,6 +7,7 @@ using Harness.Backends;
 using Harness.Decoding;
 using Harness.Engine;
 using Harness.Hardware;
+using Harness.Measurement;
 using Harness.Results;
 using Harness.Running;
 

@@ -374,7 +374,7 @@ internal sealed class EndpointRequests : IDisposable
         _scraper = scraper;
     }
 
-    private static Dictionary<string, object?> GenerateSettingsFacts(Models.DecoderConfig model)
+    private static Dictionary<string, object?> GenerateSettingsFacts(Backends.DecoderConfig model)
     {
         var cost = new Models.DecoderCost(model);
         return new Dictionary<string, object?>

@@ -1,4 +1,5 @@
 using Harness.Engine;
+using Harness.Measurement;
 
 namespace Harness.Decoding;
 

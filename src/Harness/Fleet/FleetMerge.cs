@@ -6,6 +6,9 @@ using Harness.Hardware;
 using Harness.Measurement;
 using Harness.Metrics;
 using Harness.Results;
+using Harness.Results.Validity;
+using Harness.Telemetry;
+using Harness.Trust;
 using Harness.Trust.Comparability;
 using Harness.Trust.Disturbance;
 

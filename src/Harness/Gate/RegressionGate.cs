@@ -1,6 +1,8 @@
 using System.Globalization;
 using Harness.Measurement;
 using Harness.Results;
+using Harness.Results.Validity;
+using Harness.Trust;
 using Harness.Trust.Comparability;
 using Harness.Trust.Disturbance;
 using Harness.Trust.Noise;

@@ -1,3 +1,4 @@
+using Harness.Backends;
 using Harness.Cost;
 using Harness.Models;
 

@@ -3,6 +3,7 @@ using Harness.Measurement;
 using Harness.Metrics;
 using Harness.Results;
 using Harness.ServerMetrics;
+using Harness.Telemetry;
 using Harness.Trust.Disturbance;
 
 namespace Harness.Reports;

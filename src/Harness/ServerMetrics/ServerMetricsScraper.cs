@@ -1,5 +1,6 @@
 using System.Net;
 using Harness.Engine;
+using Harness.Measurement;
 
 namespace Harness.ServerMetrics;
 

@@ -1,5 +1,6 @@
 using Harness.Engine;
 using Harness.Hardware;
+using Harness.Measurement;
 
 namespace Harness.Telemetry;
 

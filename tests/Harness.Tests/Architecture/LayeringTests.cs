@@ -9,12 +9,23 @@ namespace Harness.Tests.Architecture;
 public sealed class LayeringTests(ITestOutputHelper output)
 {
     /// <summary>
-    /// References the checker leaves out, as (from type, to type). Each one is a serving or agent section
-    /// carried by a generic type, or the agents' faked EngineResult.
+    /// References the checker leaves out, as (from type, to type): the LLM and agent sections that generic
+    /// types still carry (EngineResult.Serving, IDerivedMetrics.Serving, ResultDocument.Serving and .Agents,
+    /// and the serving part of the Markdown summary). The neutral-result branch replaces them with result
+    /// sections that register themselves; a stale entry fails Every_allowed_reference_is_still_made.
     /// </summary>
     // removed when the neutral-result branch lands
     private static readonly HashSet<(string FromType, string ToType)> NeutralResultPending =
     [
+        ("Harness.Engine.BenchmarkEngine", "Harness.Decoding.ServingReport"),
+        ("Harness.Engine.EngineResult", "Harness.Decoding.ServingReport"),
+        ("Harness.Engine.IDerivedMetrics", "Harness.Decoding.ServingReport"),
+        ("Harness.Results.MarkdownSummary", "Harness.Decoding.ServingReport"),
+        ("Harness.Results.MarkdownSummary", "Harness.ServerMetrics.ServerMetricSummary"),
+        ("Harness.Results.MarkdownSummary", "Harness.ServerMetrics.ServerMetricsReport"),
+        ("Harness.Results.ResultBuilder", "Harness.Decoding.ServingReport"),
+        ("Harness.Results.ResultDocument", "Harness.Agents.Reporting.AgentRunReport"),
+        ("Harness.Results.ResultDocument", "Harness.Decoding.ServingReport"),
     ];
 
     private static readonly Lazy<(IReadOnlySet<string> Namespaces, IReadOnlyList<TypeReferenceEdge> Edges)> Core =
@@ -24,7 +35,6 @@ public sealed class LayeringTests(ITestOutputHelper output)
     public void Core_uses_only_its_own_layer_and_those_below_with_no_cycle_between_units()
     {
         LayerReport report = LayerChecker.Check(LayerMap.Units, Core.Value.Edges, NeutralResultPending);
-        File.WriteAllLines("/tmp/layers-edges.txt", Core.Value.Edges.Select(e => $"{LayerMap.UnitOf(e.FromNamespace)?.Key} -> {LayerMap.UnitOf(e.ToNamespace)?.Key} | {e.FromType} -> {e.ToType} | {e.Member}")); // DUMP
         output.WriteLine("Unit dependency matrix of Harness.Core (layer, unit -> unit and how many of its types use it):");
         output.WriteLine(report.Matrix());
 

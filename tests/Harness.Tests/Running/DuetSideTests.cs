@@ -1,5 +1,6 @@
 using Harness.Backends;
 using Harness.Engine;
+using Harness.Measurement;
 using Harness.Running;
 using Harness.Testing;
 using Harness.Tests.Fakes;

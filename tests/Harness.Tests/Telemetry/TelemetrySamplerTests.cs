@@ -1,5 +1,6 @@
 using Harness.Engine;
 using Harness.Hardware;
+using Harness.Measurement;
 using Harness.Telemetry;
 using Harness.Tests.Fakes;
 

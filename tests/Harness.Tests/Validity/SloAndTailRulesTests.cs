@@ -1,6 +1,7 @@
 using Harness.Engine;
 using Harness.Engine.Scenarios;
 using Harness.Measurement;
+using Harness.Results.Validity;
 using Harness.Validity;
 
 namespace Harness.Tests.Validity;

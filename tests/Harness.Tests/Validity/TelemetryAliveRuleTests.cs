@@ -1,3 +1,4 @@
+using Harness.Results.Validity;
 using Harness.Telemetry;
 using Harness.Validity;
 

@@ -1,4 +1,5 @@
 using Harness.Engine.Scenarios;
+using Harness.Results.Validity;
 using Harness.Tests.Fakes;
 using Harness.Validity;
 

@@ -1,8 +1,10 @@
 using System.Globalization;
 using Harness.Agents.Profiles;
 using Harness.Backends;
+using Harness.Datasets;
 using Harness.Decoding;
 using Harness.Engine;
+using Harness.Measurement;
 
 namespace Harness.Agents.Scheduling;
 

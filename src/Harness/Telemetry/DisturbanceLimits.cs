@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Harness.Trust.Disturbance;
+namespace Harness.Telemetry;
 
 /// <summary>
 /// How much disturbance a run may see and still be valid (the quiet-host rule). Defaults: other
