@@ -105,7 +105,8 @@ public static class LayerChecker
         return new LayerReport(upward, cycles, edges, units);
     }
 
-    private static void Add(Dictionary<(LayerUnit, LayerUnit), List<TypeReferenceEdge>> edges, (LayerUnit, LayerUnit) key, TypeReferenceEdge r)
+    private static void Add(
+        Dictionary<(LayerUnit, LayerUnit), List<TypeReferenceEdge>> edges, (LayerUnit, LayerUnit) key, TypeReferenceEdge r)
     {
         if (!edges.TryGetValue(key, out List<TypeReferenceEdge>? list))
         {
