@@ -1,5 +1,4 @@
 using System.Globalization;
-using Harness.Engine;
 using Harness.Hardware;
 using Harness.Measurement;
 

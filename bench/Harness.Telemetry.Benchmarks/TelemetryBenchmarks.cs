@@ -1,5 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using Harness.Engine;
 using Harness.Hardware;
 using Harness.Measurement;
 using Harness.Telemetry;

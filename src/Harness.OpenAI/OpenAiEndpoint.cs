@@ -7,7 +7,6 @@ using System.Text;
 using System.Text.Json;
 using Harness.Datasets;
 using Harness.Decoding;
-using Harness.Engine;
 using Harness.Measurement;
 using Harness.OpenAI.Connections;
 using Harness.OpenAI.Streaming;

@@ -1,5 +1,4 @@
 using Harness.Telemetry;
-using Harness.Trust.Disturbance;
 
 namespace Harness.Testing;
 

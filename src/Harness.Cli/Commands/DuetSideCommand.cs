@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Harness.Backends;
-using Harness.Engine;
 using Harness.Measurement;
 using Harness.Running;
 

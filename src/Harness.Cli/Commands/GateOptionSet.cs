@@ -5,7 +5,6 @@ using Harness.Reports;
 using Harness.Results;
 using Harness.Telemetry;
 using Harness.Trust.Comparability;
-using Harness.Trust.Disturbance;
 
 namespace Harness.Cli.Commands;
 

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Harness.Gate;
-using Harness.Trust.Noise;
 
 namespace Harness.Cli.Commands;
 

@@ -1,5 +1,4 @@
 using Harness.Backends;
-using Harness.Models;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

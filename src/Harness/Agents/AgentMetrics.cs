@@ -1,6 +1,5 @@
 using Harness.Agents.Scheduling;
 using Harness.Agents.Tools;
-using Harness.Engine;
 using Harness.Measurement;
 using Harness.Telemetry.Prometheus;
 using Prometheus;

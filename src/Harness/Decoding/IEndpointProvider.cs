@@ -1,6 +1,5 @@
 using Harness.Backends;
 using Harness.Datasets;
-using Harness.Engine;
 using Harness.Measurement;
 
 namespace Harness.Decoding;

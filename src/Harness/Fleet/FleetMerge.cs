@@ -10,7 +10,6 @@ using Harness.Results.Validity;
 using Harness.Telemetry;
 using Harness.Trust;
 using Harness.Trust.Comparability;
-using Harness.Trust.Disturbance;
 
 namespace Harness.Fleet;
 

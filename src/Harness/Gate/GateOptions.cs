@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Harness.Telemetry;
-using Harness.Trust.Disturbance;
 using Harness.Trust.Noise;
 
 namespace Harness.Gate;

@@ -5,7 +5,6 @@ using Harness.Measurement;
 using Harness.Results;
 using Harness.Telemetry;
 using Harness.Trust;
-using Harness.Trust.Disturbance;
 using Harness.Trust.Noise;
 
 namespace Harness.Gate;

@@ -4,7 +4,6 @@ using Harness.Results;
 using Harness.Results.Validity;
 using Harness.Trust;
 using Harness.Trust.Comparability;
-using Harness.Trust.Disturbance;
 using Harness.Trust.Noise;
 
 namespace Harness.Gate;

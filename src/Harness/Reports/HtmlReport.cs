@@ -4,7 +4,6 @@ using Harness.Results;
 using Harness.Telemetry;
 using Harness.Trust;
 using Harness.Trust.Comparability;
-using Harness.Trust.Disturbance;
 
 namespace Harness.Reports;
 

@@ -4,7 +4,6 @@ using Harness.Metrics;
 using Harness.Results;
 using Harness.ServerMetrics;
 using Harness.Telemetry;
-using Harness.Trust.Disturbance;
 
 namespace Harness.Reports;
 

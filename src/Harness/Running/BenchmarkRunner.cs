@@ -6,7 +6,6 @@ using Harness.Measurement;
 using Harness.Results;
 using Harness.Telemetry;
 using Harness.Telemetry.Prometheus;
-using Harness.Trust.Disturbance;
 
 namespace Harness.Running;
 

@@ -1,5 +1,4 @@
 using System.Net;
-using Harness.Engine;
 using Harness.Measurement;
 
 namespace Harness.ServerMetrics;

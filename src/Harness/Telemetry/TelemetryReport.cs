@@ -1,6 +1,5 @@
 using System.Text.Json.Serialization;
 using Harness.Measurement;
-using Harness.Results;
 
 namespace Harness.Telemetry;
 

@@ -1,4 +1,3 @@
-using Harness.Engine;
 using Harness.Measurement;
 
 namespace Harness.Tests.Fakes;

@@ -1,5 +1,4 @@
 using Harness.Backends;
-using Harness.Engine;
 using Harness.Measurement;
 using Harness.Running;
 using Harness.Testing;

@@ -5,13 +5,11 @@ using Harness.Engine;
 using Harness.Engine.Scenarios;
 using Harness.Gate;
 using Harness.Measurement;
-using Harness.Results;
 using Harness.Results.Validity;
 using Harness.Running;
 using Harness.Telemetry;
 using Harness.Testing;
 using Harness.Tests.Fakes;
-using Harness.Trust.Disturbance;
 using Harness.Validity;
 using Xunit.Abstractions;
 

@@ -6,7 +6,6 @@ using Harness.Agents.Scheduling;
 using Harness.Agents.Tools;
 using Harness.Backends;
 using Harness.Decoding;
-using Harness.Engine;
 using Harness.Hardware;
 using Harness.Measurement;
 using Harness.Metrics;

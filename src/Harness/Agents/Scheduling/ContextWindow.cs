@@ -3,7 +3,6 @@ using Harness.Agents.Profiles;
 using Harness.Backends;
 using Harness.Datasets;
 using Harness.Decoding;
-using Harness.Engine;
 using Harness.Measurement;
 
 namespace Harness.Agents.Scheduling;

@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.RegularExpressions;
-using Harness.Engine;
 using Harness.Hardware;
 using Harness.Measurement;
 using Harness.Results;
