@@ -3,7 +3,7 @@ using Harness.Results.Validity;
 using Harness.Tests.Fakes;
 using Harness.Validity;
 
-namespace Harness.Tests.Validity;
+namespace Harness.Tests.Results.Validity;
 
 public class ValidityRulesTests
 {

@@ -2,7 +2,7 @@ using Harness.Results.Validity;
 using Harness.Telemetry;
 using Harness.Validity;
 
-namespace Harness.Tests.Validity;
+namespace Harness.Tests.Results.Validity;
 
 public class TelemetryAliveRuleTests
 {

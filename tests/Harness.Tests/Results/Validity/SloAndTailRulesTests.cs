@@ -4,7 +4,7 @@ using Harness.Measurement;
 using Harness.Results.Validity;
 using Harness.Validity;
 
-namespace Harness.Tests.Validity;
+namespace Harness.Tests.Results.Validity;
 
 /// <summary>The SLO condition, the tail-sample condition with misses, and the overload condition.</summary>
 public class SloAndTailRulesTests
