@@ -4,12 +4,12 @@ using Harness.Backends;
 using Harness.Engine;
 using Harness.Engine.Scenarios;
 using Harness.Gate;
-using Harness.Results;
+using Harness.Measurement;
+using Harness.Results.Validity;
 using Harness.Running;
 using Harness.Telemetry;
 using Harness.Testing;
 using Harness.Tests.Fakes;
-using Harness.Trust.Disturbance;
 using Harness.Validity;
 using Xunit.Abstractions;
 
