@@ -10,6 +10,7 @@ using Harness.Running;
 using Harness.Telemetry;
 using Harness.Testing;
 using Harness.Tests.Fakes;
+using Harness.Trust.Disturbance;
 using Harness.Validity;
 using Xunit.Abstractions;
 
