@@ -32,9 +32,9 @@ public sealed class BadInputBeforeConnectingTests : IAsyncLifetime
 
     public static TheoryData<string[], string> BadOptions() => new()
     {
-        { ["--set", "sizee=4096"], "--set sizee is not a setting of openai:URL; known: model, api" },
-        { ["--set", "temperature=9"], "--set temperature=9 must be a number from 0 to 2, or none." },
-        { ["--set", "api=grpc"], "--set api=grpc must be chat or completions." },
+        { ["--set", "sizee=4096"], "Workload 'generate' on openai has no setting 'sizee'; its settings: model (text), api (" },
+        { ["--set", "temperature=9"], "setting temperature=9 is not a number from 0 to 2, or none; its settings:" },
+        { ["--set", "api=grpc"], "setting api=grpc is not one of chat, completions, completion; its settings:" },
         { ["--dataset", "synthetic:in=abc"], "Dataset 'synthetic:in=abc': in=abc must be a number of at least 1." },
         { ["--dataset", "synthetic:size=3"], "Dataset 'synthetic:size=3': unknown setting 'size'" },
         { ["--dataset", "lines:prompts.txt"], "Dataset 'lines:prompts.txt' is not one of synthetic:" },
