@@ -1,6 +1,7 @@
 using Harness.Backends;
 using Harness.Engine;
 using Harness.Models;
+using Harness.Results;
 
 namespace Harness.Decoding;
 
@@ -14,7 +15,7 @@ namespace Harness.Decoding;
 /// same workload sends one request per dataset item instead, under any scenario
 /// (<see cref="EndpointRequests"/>).
 /// </summary>
-public sealed class GenerateWorkload : IWorkload, IDerivedMetrics, IRunObserver
+public sealed class GenerateWorkload : IWorkload, IDerivedMetrics, IWorkloadSections, IRunObserver
 {
     public const string Name = "generate";
 
@@ -109,7 +110,7 @@ public sealed class GenerateWorkload : IWorkload, IDerivedMetrics, IRunObserver
 
     public IReadOnlyList<Validity.ValidityCondition> Conditions(EngineResult run) => _remote?.Conditions(run) ?? [];
 
-    public ServingReport? Serving(EngineResult run) => _remote?.Serving(run);
+    public IReadOnlyList<ResultSection> Sections(EngineResult run) => _remote is null ? [] : [ResultSection.Of(_remote.Serving(run))];
 
     public void PhaseStarted(string phase, long timestamp) => _remote?.PhaseStarted(phase, timestamp);
 

@@ -7,10 +7,13 @@ namespace Harness.Validity;
 /// <summary>The measured phase lasted at least the minimum duration.</summary>
 public sealed class MinDurationRule : IValidityRule
 {
-    public ValidityCondition Evaluate(EngineResult run)
+    public ValidityCondition Evaluate(EngineResult run) => Judge(run.Window, run.Settings.Stop.MinDuration);
+
+    /// <summary>The condition for any measured window (requests or not).</summary>
+    public static ValidityCondition Judge(MeasuredWindow window, TimeSpan minimum)
     {
-        double need = run.Settings.Stop.MinDuration.TotalSeconds;
-        double had = run.WindowSeconds;
+        double need = minimum.TotalSeconds;
+        double had = window.Seconds;
         return new("min_duration", had >= need, Format.Invariant($"{had:0.###} s measured, {need:0.###} s required"));
     }
 }
@@ -43,7 +46,10 @@ public sealed class ErrorRateRule : IValidityRule
 /// <summary>The run was not cut short by Ctrl-C.</summary>
 public sealed class NotCancelledRule : IValidityRule
 {
-    public ValidityCondition Evaluate(EngineResult run) => run.Cancelled
+    public ValidityCondition Evaluate(EngineResult run) => Judge(run.Cancelled);
+
+    /// <summary>The condition for any measurement.</summary>
+    public static ValidityCondition Judge(bool cancelled) => cancelled
         ? new("not_cancelled", false, "the run was cancelled before its stop rules were met")
         : new("not_cancelled", true, "the run ended by its stop rules");
 }
@@ -140,10 +146,13 @@ public sealed class NotOverloadedRule : IValidityRule
 /// </summary>
 public sealed class ClockAnomalyRule : IValidityRule
 {
-    public ValidityCondition Evaluate(EngineResult run)
+    public ValidityCondition Evaluate(EngineResult run) => Judge(run.Window);
+
+    /// <summary>The condition for any measured window (requests or not).</summary>
+    public static ValidityCondition Judge(MeasuredWindow window)
     {
-        double mono = run.MonotonicWindow > 0 ? (double)run.MonotonicWindow / run.Frequency : run.WindowSeconds;
-        double wall = run.WallWindow.TotalSeconds;
+        double mono = window.Monotonic > 0 ? (double)window.Monotonic / window.Frequency : window.Seconds;
+        double wall = window.Wall.TotalSeconds;
         if (wall < 1)
         {
             return new("clock", true, Format.Invariant($"window of {wall:0.###} s is too short to compare clocks"));
@@ -152,7 +161,7 @@ public sealed class ClockAnomalyRule : IValidityRule
         // 1% as LoadGen, plus how far apart the two clocks' readings could be at the window's edges
         // (measured when they were read: a preemption between the reads on a loaded machine), plus a
         // millisecond for the wall clock's granularity.
-        double pairing = (double)run.ClockUncertaintyTicks / run.Frequency;
+        double pairing = (double)window.ClockUncertaintyTicks / window.Frequency;
         double drift = Math.Abs(mono - wall);
         bool ok = drift <= (0.01 * wall) + pairing + 0.001;
         return new("clock", ok, Format.Invariant($"monotonic {mono:0.###} s vs wall {wall:0.###} s ({drift / wall:P2} apart, at most 1% allowed, plus {pairing * 1000:0.###} ms of reading uncertainty)"));
@@ -170,6 +179,13 @@ public static class DefaultValidityRules
 
     public static IReadOnlyList<ValidityCondition> Evaluate(EngineResult run, IEnumerable<IValidityRule>? rules = null) =>
         (rules ?? All).Select(r => r.Evaluate(run)).ToList();
+
+    /// <summary>
+    /// The rules of <see cref="All"/> that judge the window alone (min_duration, not_cancelled, clock), for a measurement
+    /// without requests (agents): the request rules have nothing to count there, and the measurement brings its own.
+    /// </summary>
+    public static IReadOnlyList<ValidityCondition> EvaluateWindow(MeasuredWindow window, RunSettings settings, bool cancelled) =>
+        [MinDurationRule.Judge(window, settings.Stop.MinDuration), NotCancelledRule.Judge(cancelled), ClockAnomalyRule.Judge(window)];
 }
 
 internal static class Format
