@@ -65,7 +65,7 @@ public sealed class MeasurementResult
     {
         Workload = run.Workload,
         Settings = run.Settings,
-        Window = run.Window,
+        Window = run.MeasuredWindow,
         StopReason = run.StopReason,
         StopDetail = run.StopDetail,
         InputUnits = run.InputUnits,

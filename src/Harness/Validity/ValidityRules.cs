@@ -7,7 +7,7 @@ namespace Harness.Validity;
 /// <summary>The measured phase lasted at least the minimum duration.</summary>
 public sealed class MinDurationRule : IValidityRule
 {
-    public ValidityCondition Evaluate(EngineResult run) => Judge(run.Window, run.Settings.Stop.MinDuration);
+    public ValidityCondition Evaluate(EngineResult run) => Judge(run.MeasuredWindow, run.Settings.Stop.MinDuration);
 
     /// <summary>The condition for any measured window (requests or not).</summary>
     public static ValidityCondition Judge(MeasuredWindow window, TimeSpan minimum)
@@ -146,7 +146,7 @@ public sealed class NotOverloadedRule : IValidityRule
 /// </summary>
 public sealed class ClockAnomalyRule : IValidityRule
 {
-    public ValidityCondition Evaluate(EngineResult run) => Judge(run.Window);
+    public ValidityCondition Evaluate(EngineResult run) => Judge(run.MeasuredWindow);
 
     /// <summary>The condition for any measured window (requests or not).</summary>
     public static ValidityCondition Judge(MeasuredWindow window)
