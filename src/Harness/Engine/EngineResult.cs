@@ -90,7 +90,8 @@ public sealed class EngineResult
     public double WindowSeconds => (double)(WindowEnd - WindowStart) / Frequency;
 
     /// <summary>The measured window with its clock readings.</summary>
-    public MeasuredWindow MeasuredWindow => new(StartedUtc, WindowStart, WindowEnd, Frequency, WallWindow, MonotonicWindow, ClockUncertaintyTicks);
+    public MeasuredWindow MeasuredWindow =>
+        new(StartedUtc, WindowStart, WindowEnd, Frequency, WallWindow, MonotonicWindow, ClockUncertaintyTicks);
 
     public bool Cancelled => StopReason == StopReason.Cancelled;
 }
