@@ -241,7 +241,7 @@ public static class MetricCatalog
 
     // What an agents run measured itself (its turns and jobs: an agents run makes no requests of the engine's).
     public static readonly MetricDefinition TurnLatencyMs = Distribution(
-        "turn_latency_ms", "turn latency", null,
+        "turn_latency_ms", "turn latency", "harness_result_agent_turn_latency_seconds",
         "an agent's LLM step submitted to its last tool call done, ok turns only; percentiles nearest-rank (value at rank ceil(p*n))");
 
     public static readonly MetricDefinition TurnsOk = new(

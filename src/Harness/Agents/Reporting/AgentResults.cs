@@ -31,10 +31,11 @@ public static class AgentResults
     public const string TurnErrorRateCondition = "turn_error_rate";
 
     /// <summary>What the agents' units count, beside the catalog's definitions of throughput and units.</summary>
-    private const string UnitsDetail = "agents: tokens the LLM device prefilled (input) and produced (output) in the window, every step";
+    private const string UnitsDetail =
+        "an agents run makes no requests: here the tokens the LLM device prefilled (input) and produced (output) in the window, every step";
 
     /// <summary>What the agents' TTFT and TPOT are of, beside the catalog's definitions.</summary>
-    private const string StepDetail = "agents: of each LLM step, from its submission to the LLM (its queueing included)";
+    private const string StepDetail = "an agents run: per LLM step, its submission to the LLM (queueing included) as the send";
 
     /// <summary>The run's measurement: window, units, distributions, metrics, conditions and the agents section.</summary>
     public static MeasurementResult Run(
