@@ -48,6 +48,12 @@ public class AgentResultsTests
         Assert.Contains(doc.Validity, v => v.Name == AgentResults.CompletedCondition && v.Passed);
         Assert.DoesNotContain(doc.Validity, v => v.Name is "min_requests" or "error_rate");
 
+        // The terminal summary shows the turns under their own names, and no request counts.
+        string summary = MarkdownSummary.Render(doc);
+        Assert.DoesNotContain("requests ok", summary, StringComparison.Ordinal);
+        Assert.Contains("| turn latency |", summary, StringComparison.Ordinal);
+        Assert.Contains($"Turns: {agents.Turns} ok, {agents.TurnsFailed} failed", summary, StringComparison.Ordinal);
+
         using var dir = new TempDir();
         string path = Path.Combine(dir.Path, "agents.json");
         AtomicFile.WriteAllText(path, json);
