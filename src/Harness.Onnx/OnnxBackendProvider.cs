@@ -27,23 +27,23 @@ public sealed class OnnxBackendProvider : IBackendProvider, IDecoderProvider
         [
             new(ResNet18Workload.Name,
                 "ResNet-18 image classifier (real model from Microsoft.ML.DnnImageFeaturizer.ResNet18), batch 1",
-                (b, o) => new ResNet18Workload(b, o)),
+                (b, o) => new ResNet18Workload(b, o)) { Settings = OnnxSessionFactory.Settings },
             new(MiniLmWorkload.Name,
                 "all-MiniLM-L6-v2 sentence embeddings on real tokenized sentences",
-                (b, o) => new MiniLmWorkload(b, o)),
+                (b, o) => new MiniLmWorkload(b, o)) { Settings = MiniLmWorkload.Settings },
             new(OnnxFileWorkload.Name,
                 "any ONNX model: --model PATH [--shape name=1x3x224x224]",
-                (b, o) => new OnnxFileWorkload(b, o)),
+                (b, o) => new OnnxFileWorkload(b, o)) { Settings = OnnxSessionFactory.Settings },
             new(GenerateWorkload.Name,
                 "decoder LLM (generated graph, seeded weights): prefill + greedy decode; "
                 + "--model-config, --prompt-tokens, --new-tokens, --dtype",
-                Generate),
+                Generate) { Settings = DecoderSettings.With(GenerateSettings.CeilingsKey) },
             new(OnnxGemmWorkload.Name,
                 "matrix product C = A x B (--set size=N or m/n/k, --dtype): achieved FLOP/s",
-                (b, o) => new OnnxGemmWorkload(b, o)),
+                (b, o) => new OnnxGemmWorkload(b, o)) { Settings = GemmSettings.Schema.With(RuntimeSettings.Spin) },
             new(OnnxCopyWorkload.Name,
                 "memory bandwidth, Y = X + s over a buffer (--set size_mib=N): achieved bytes/s",
-                (b, o) => new OnnxCopyWorkload(b, o)),
+                (b, o) => new OnnxCopyWorkload(b, o)) { Settings = CopySettings.Schema.With(RuntimeSettings.Spin) },
         ]);
     }
 
@@ -94,11 +94,11 @@ public sealed class OnnxBackendProvider : IBackendProvider, IDecoderProvider
         return [cpu, CheckDevice("cuda"), BundledModels.Check()];
     }
 
-    public IWorkload Create(string workload, BackendSpec backend, WorkloadOptions options)
-    {
-        OnnxSessionFactory.ParseOptimization(options.Optimization);
-        return _workloads.Create(workload, backend, options);
-    }
+    public IWorkload Create(string workload, BackendSpec backend, WorkloadOptions options) => _workloads.Create(workload, backend, options);
+
+    /// <summary>The settings of this backend's decoders: the session's, the weights' seed, and CUDA graphs.</summary>
+    public SettingsSchema DecoderSettings { get; } =
+        OnnxSessionFactory.Settings.With(GenerateSettings.WeightSeedKey, OnnxSessionFactory.CudaGraphKey);
 
     /// <summary>fp32 on the CPU, fp16 on CUDA.</summary>
     public TensorDType DefaultDType(BackendSpec backend) => backend.Device == "cuda" ? TensorDType.Float16 : TensorDType.Float32;
@@ -110,7 +110,6 @@ public sealed class OnnxBackendProvider : IBackendProvider, IDecoderProvider
     /// </summary>
     public IStepDecoder CreateDecoder(BackendSpec backend, WorkloadOptions options, DecoderSpec spec)
     {
-        OnnxSessionFactory.ParseOptimization(options.Optimization);
         if (spec.Shapes == DecoderShapes.PerSlot)
         {
             return new OnnxSlotDecoder(backend, options, spec, _log);

@@ -10,7 +10,11 @@ namespace Harness.Onnx;
 public static class OnnxSessionFactory
 {
     /// <summary>The <c>--set</c> key that turns on CUDA graph capture (CUDA provider; the workload must bind fixed device buffers).</summary>
-    public const string CudaGraphKey = "cuda_graph";
+    public static readonly SettingKey<bool> CudaGraphKey =
+        Setting.Flag("cuda_graph", false, "1: capture and replay CUDA graphs (onnx:cuda, fixed shapes)");
+
+    /// <summary>The keys every ONNX workload takes (the session's).</summary>
+    public static SettingsSchema Settings { get; } = new(RuntimeSettings.Spin);
 
     /// <param name="cudaGraph">Ask the CUDA provider to capture and replay CUDA graphs; only for callers whose runs use fixed shapes and addresses.</param>
     public static InferenceSession Create(string modelPath, BackendSpec backend, WorkloadOptions options, bool cudaGraph = false) =>
@@ -37,20 +41,19 @@ public static class OnnxSessionFactory
         }
     }
 
-    public static GraphOptimizationLevel ParseOptimization(string level) => level.ToLowerInvariant() switch
+    public static GraphOptimizationLevel LevelOf(GraphOptimization level) => level switch
     {
-        "none" or "disable" => GraphOptimizationLevel.ORT_DISABLE_ALL,
-        "basic" => GraphOptimizationLevel.ORT_ENABLE_BASIC,
-        "extended" => GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
-        "all" => GraphOptimizationLevel.ORT_ENABLE_ALL,
-        _ => throw HarnessException.BadInput($"Unknown graph optimization level '{level}'; expected none, basic, extended or all."),
+        GraphOptimization.None => GraphOptimizationLevel.ORT_DISABLE_ALL,
+        GraphOptimization.Basic => GraphOptimizationLevel.ORT_ENABLE_BASIC,
+        GraphOptimization.Extended => GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+        _ => GraphOptimizationLevel.ORT_ENABLE_ALL,
     };
 
     private static SessionOptions BuildOptions(BackendSpec backend, WorkloadOptions options, bool cudaGraph)
     {
         var so = new SessionOptions
         {
-            GraphOptimizationLevel = ParseOptimization(options.Optimization),
+            GraphOptimizationLevel = LevelOf(options.Optimization),
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
         };
         try
@@ -67,9 +70,9 @@ public static class OnnxSessionFactory
 
             // --set spin=0: worker threads sleep instead of spinning between ops (fairer on a shared
             // or oversubscribed CPU; the counterpart of OMP_WAIT_POLICY=PASSIVE for libtorch).
-            if (options.Extra.ContainsKey("spin"))
+            if (RuntimeSettings.Spin.IsSet(options.Extra))
             {
-                string allow = options.Flag("spin") ? "1" : "0";
+                string allow = RuntimeSettings.Spin.Get(options.Extra) ? "1" : "0";
                 so.AddSessionConfigEntry("session.intra_op.allow_spinning", allow);
                 so.AddSessionConfigEntry("session.inter_op.allow_spinning", allow);
             }

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Harness.Backends;
-using Harness.Datasets;
 using Harness.Decoding;
 using Harness.Engine;
 
@@ -9,13 +8,13 @@ namespace Harness.OpenAI;
 /// <summary>
 /// The <c>openai:URL</c> backend: any OpenAI-compatible server (vLLM, SGLang, TensorRT-LLM, Dynamo,
 /// llama.cpp, TGI, NIM, <c>harness serve</c>) as a request-level endpoint for <c>generate</c> and
-/// the agents. Connecting asks /models which model to use, reads the API key from its environment
-/// variable, loads the tokenizer given, and points the server metrics at the server's /metrics.
+/// the agents. Creating parses and checks every option (<see cref="EndpointRunSpec"/>: settings, API key,
+/// tokenizer, dataset, server metrics); connecting asks /models which model to use and points the
+/// server metrics at the server's /metrics.
 /// </summary>
 public sealed class OpenAiBackendProvider : IBackendProvider, IEndpointProvider
 {
     public const string RuntimeName = "openai";
-    public const string DefaultKeyVariable = "OPENAI_API_KEY";
 
     public string Runtime => RuntimeName;
 
@@ -23,7 +22,10 @@ public sealed class OpenAiBackendProvider : IBackendProvider, IEndpointProvider
 
     public IReadOnlyList<WorkloadInfo> Workloads { get; } =
     [
-        new(GenerateWorkload.Name, "streamed requests to an OpenAI-compatible server (openai:URL): TTFT, TTFO, ITL per token and per event, TPOT, goodput; --dataset, --tokenizer, --server-metrics, --set model=|api=|hold="),
+        new(GenerateWorkload.Name, "streamed requests to an OpenAI-compatible server (openai:URL): TTFT, TTFO, ITL per token and per event, TPOT, goodput; --dataset, --tokenizer, --server-metrics, --set model=|api=|hold=")
+        {
+            Settings = OpenAiSettings.Schema,
+        },
     ];
 
     public KeyValuePair<string, string?> PackageVersion => new("System.Net.Http", Environment.Version.ToString());
@@ -35,42 +37,35 @@ public sealed class OpenAiBackendProvider : IBackendProvider, IEndpointProvider
     public IReadOnlyList<DoctorCheck> Diagnose() =>
         [new DoctorCheck("openai client", true, $"HttpClient on .NET {Environment.Version}; TLS through the system trust store (SSL_CERT_FILE / SSL_CERT_DIR add a CA)")];
 
+    /// <summary>
+    /// generate's endpoint workload, its options parsed and checked now (<see cref="EndpointRunSpec"/>):
+    /// bad input exits 2 before anything connects.
+    /// </summary>
     public IWorkload Create(string workload, BackendSpec backend, WorkloadOptions options) => workload switch
     {
-        GenerateWorkload.Name => new GenerateWorkload(this, backend, options),
+        GenerateWorkload.Name => new EndpointGenerateWorkload(EndpointRunSpec.From(backend, options)),
         _ => throw HarnessException.BadInput($"Unknown workload '{workload}' for backend {RuntimeName}; it runs {GenerateWorkload.Name} (and the agents' LLM with --llm openai:URL)."),
     };
 
-    public EndpointConnection Connect(BackendSpec backend, WorkloadOptions options, EndpointSettings settings)
-    {
-        if (backend.Target is not { } target || !Uri.TryCreate(target, UriKind.Absolute, out Uri? baseUrl))
-        {
-            throw HarnessException.BadInput($"Backend '{backend}' needs a URL, e.g. openai:http://127.0.0.1:8000/v1.");
-        }
+    /// <summary>The agents' LLM (<c>--llm openai:URL</c>): the same spec and connection as generate's.</summary>
+    public EndpointConnection Connect(BackendSpec backend, WorkloadOptions options, EndpointSettings settings) =>
+        Connect(EndpointRunSpec.From(backend, options), settings);
 
-        OpenAiSettings s = OpenAiSettings.From(options);
-        string? key = ApiKey(options.ApiKeyVariable);
-        ITokenCounter? tokenizer = options.TokenizerPath is { } path ? HfTokenizer.Load(path) : null;
-        (string model, int? context) = ChooseModel(baseUrl, s.Model, key);
-        var endpoint = new OpenAiEndpoint(baseUrl, model, s, key, settings.Clock, tokenizer, settings.RequestTimeout ?? s.Timeout);
-        return new EndpointConnection(endpoint, tokenizer, MetricsUrl(baseUrl))
+    /// <summary>
+    /// Connects to the server a checked spec names: asks /models which model to use (and its context),
+    /// and builds the endpoint. The only failures left here are the server's.
+    /// </summary>
+    public static EndpointConnection Connect(EndpointRunSpec spec, EndpointSettings settings)
+    {
+        OpenAiSettings s = spec.Settings;
+        (string model, int? context) = ChooseModel(spec.BaseUrl, s.Model, spec.ApiKey);
+        TimeSpan? timeout = settings.RequestTimeout ?? s.Timeout;
+        var endpoint = new OpenAiEndpoint(spec.BaseUrl, model, s, spec.ApiKey, settings.Clock, spec.Tokenizer, timeout);
+        return new EndpointConnection(endpoint, spec.Tokenizer, MetricsUrl(spec.BaseUrl))
         {
             OutputLengthControl = s.HoldName,
             ContextTokens = context,
         };
-    }
-
-    /// <summary>The key from <paramref name="variable"/> (OPENAI_API_KEY when null); a named variable that is not set is bad input.</summary>
-    public static string? ApiKey(string? variable)
-    {
-        string name = variable ?? DefaultKeyVariable;
-        string? key = Environment.GetEnvironmentVariable(name);
-        if (variable is not null && string.IsNullOrEmpty(key))
-        {
-            throw HarnessException.BadInput($"--api-key-env {variable}: that environment variable is not set.");
-        }
-
-        return string.IsNullOrEmpty(key) ? null : key;
     }
 
     /// <summary>The server's /metrics beside its API: http://host:port/v1 gives http://host:port/metrics.</summary>

@@ -8,6 +8,7 @@ using System.Text.Json;
 using Harness.Datasets;
 using Harness.Decoding;
 using Harness.Engine;
+using Harness.Metrics;
 using Harness.OpenAI.Connections;
 using Harness.OpenAI.Streaming;
 
@@ -56,15 +57,15 @@ public sealed class OpenAiEndpoint : ILlmEndpoint
         _http = CreateClient();
         Details = new Dictionary<string, object?>
         {
-            ["llm_backend"] = "openai",
-            ["endpoint"] = baseUrl.ToString().TrimEnd('/'),
-            ["model"] = model,
-            ["api"] = settings.Api == OpenAiApi.Chat ? "chat" : "completions",
-            ["max_tokens_field"] = settings.MaxTokensField,
-            ["temperature"] = settings.Temperature,
-            ["include_usage"] = settings.IncludeUsage,
-            ["request_timeout_s"] = _timeout.TotalSeconds,
-            ["api_key"] = apiKey is null ? "none" : "given (not recorded)",
+            [ConfigKeys.LlmBackend] = "openai",
+            [ConfigKeys.Endpoint] = baseUrl.ToString().TrimEnd('/'),
+            [ConfigKeys.Model] = model,
+            [ConfigKeys.Api] = settings.Api == OpenAiApi.Chat ? "chat" : "completions",
+            [ConfigKeys.MaxTokensField] = settings.MaxTokensField,
+            [ConfigKeys.Temperature] = settings.Temperature,
+            [ConfigKeys.IncludeUsage] = settings.IncludeUsage,
+            [ConfigKeys.RequestTimeoutS] = _timeout.TotalSeconds,
+            [ConfigKeys.ApiKey] = apiKey is null ? "none" : "given (not recorded)",
         };
     }
 

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Harness.Backends;
 
 namespace Harness.OpenAI;
@@ -31,11 +30,42 @@ public enum OutputHold
 /// lists), <c>api</c> (chat | completions), <c>hold</c> (ignore_eos | min_tokens | none),
 /// <c>max_tokens_field</c> (max_tokens | max_completion_tokens), <c>temperature</c> (0 by default,
 /// <c>none</c> to leave it to the server), <c>include_usage</c> (1 by default) and <c>timeout</c>
-/// (a request's limit when <c>--timeout</c> is not given). Anything else is refused by name.
+/// (a request's limit when <c>--timeout</c> is not given), declared in <see cref="Schema"/>.
+/// Anything else is refused by name.
 /// </summary>
 public sealed record OpenAiSettings
 {
-    public static readonly IReadOnlyList<string> Keys = ["model", "api", "hold", "max_tokens_field", "temperature", "include_usage", "timeout"];
+    private static readonly SettingKey<string?> ModelKey =
+        Setting.Text("model", "the only model /models lists", "the model the requests name");
+
+    private static readonly SettingKey<string> ApiRouteKey = Setting.Choice(
+        "api",
+        "chat",
+        "chat: /chat/completions with messages; completions: /completions with a prompt",
+        "chat",
+        "completions",
+        "completion");
+
+    private static readonly SettingKey<string> HoldKey =
+        Setting.Choice("hold", "ignore_eos", "how the output is held at max_tokens", "ignore_eos", "min_tokens", "none");
+
+    private static readonly SettingKey<string> MaxTokensFieldKey = Setting.Choice(
+        "max_tokens_field", "max_tokens", "the request field that carries the output length", "max_tokens", "max_completion_tokens");
+
+    private static readonly SettingKey<double?> TemperatureKey =
+        Setting.NumberOrNone("temperature", 0, 0, 2, "sampling temperature; none leaves it to the server");
+
+    private static readonly SettingKey<bool> IncludeUsageKey =
+        Setting.Flag("include_usage", true, "ask for the server's token counts in the stream");
+
+    private static readonly SettingKey<TimeSpan?> TimeoutKey =
+        Setting.Duration("timeout", "10m", "a request's limit when --timeout is not given");
+
+    /// <summary>The keys of <c>openai:URL</c>, for its workload and the agents' <c>--llm-set</c>.</summary>
+    public static SettingsSchema Schema { get; } =
+        new(ModelKey, ApiRouteKey, HoldKey, MaxTokensFieldKey, TemperatureKey, IncludeUsageKey, TimeoutKey);
+
+    public static readonly IReadOnlyList<string> Keys = [.. Schema.Keys.Select(k => k.Name)];
 
     /// <summary>A request has at most this long unless --timeout says otherwise.</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromMinutes(10);
@@ -62,59 +92,25 @@ public sealed record OpenAiSettings
         _ => "none",
     };
 
+    /// <summary>The settings of <paramref name="options"/>, checked against <see cref="Schema"/> first.</summary>
     public static OpenAiSettings From(WorkloadOptions options)
     {
         IReadOnlyDictionary<string, string> x = options.Extra;
-        foreach (string key in x.Keys)
-        {
-            if (!Keys.Contains(key, StringComparer.Ordinal) && !Keys.Contains(key.Replace('-', '_'), StringComparer.Ordinal))
-            {
-                throw HarnessException.BadInput($"--set {key} is not a setting of openai:URL; known: {string.Join(", ", Keys)}.");
-            }
-        }
-
-        string? Get(string key) => x.TryGetValue(key, out string? v) || x.TryGetValue(key.Replace('_', '-'), out v) ? v.Trim() : null;
+        Schema.Check("openai:URL", x);
         return new OpenAiSettings
         {
-            Model = Get("model") is { Length: > 0 } m ? m : null,
-            Api = Get("api")?.ToLowerInvariant() switch
+            Model = ModelKey.Get(x),
+            Api = ApiRouteKey.Get(x) == "chat" ? OpenAiApi.Chat : OpenAiApi.Completions,
+            Hold = HoldKey.Get(x) switch
             {
-                null or "chat" => OpenAiApi.Chat,
-                "completions" or "completion" => OpenAiApi.Completions,
-                var a => throw HarnessException.BadInput($"--set api={a} must be chat or completions."),
-            },
-            Hold = Get("hold")?.ToLowerInvariant() switch
-            {
-                null or "ignore_eos" => OutputHold.IgnoreEos,
                 "min_tokens" => OutputHold.MinTokens,
                 "none" => OutputHold.None,
-                var h => throw HarnessException.BadInput($"--set hold={h} must be ignore_eos, min_tokens or none."),
+                _ => OutputHold.IgnoreEos,
             },
-            MaxTokensField = Get("max_tokens_field") switch
-            {
-                null or "max_tokens" => "max_tokens",
-                "max_completion_tokens" => "max_completion_tokens",
-                var f => throw HarnessException.BadInput($"--set max_tokens_field={f} must be max_tokens or max_completion_tokens."),
-            },
-            Temperature = Get("temperature") switch
-            {
-                null => 0,
-                "none" => null,
-                var t when double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && v is >= 0 and <= 2 => v,
-                var t => throw HarnessException.BadInput($"--set temperature={t} must be a number from 0 to 2, or none."),
-            },
-            IncludeUsage = options.Flag("include_usage", fallback: true),
-            Timeout = Get("timeout") is { } limit ? ParseTimeout(limit) : null,
+            MaxTokensField = MaxTokensFieldKey.Get(x),
+            Temperature = TemperatureKey.Get(x),
+            IncludeUsage = IncludeUsageKey.Get(x),
+            Timeout = TimeoutKey.Get(x),
         };
-    }
-
-    private static TimeSpan ParseTimeout(string text)
-    {
-        string t = text.Trim().ToLowerInvariant();
-        double scale = t.EndsWith("ms", StringComparison.Ordinal) ? 0.001 : t.EndsWith('m') ? 60 : t.EndsWith('h') ? 3600 : 1;
-        string number = t.TrimEnd('s', 'm', 'h');
-        return double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && v > 0
-            ? TimeSpan.FromSeconds(v * scale)
-            : throw HarnessException.BadInput($"--set timeout={text} must be a duration such as 30s or 10m.");
     }
 }

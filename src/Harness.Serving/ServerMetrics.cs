@@ -10,8 +10,10 @@ namespace Harness.Serving;
 /// model_name and engine labels, vLLM's buckets and finished_reason values), so that a reader or a
 /// dashboard made for vLLM reads them; what vLLM has no name for is harness_serve_*. The gauges are
 /// read from the endpoint at each scrape. Times are server-side: from the request's arrival at its
-/// handler to its tokens leaving the device. Written here rather than with prometheus-net, which
-/// refuses the colons of vLLM's names; promtool's linter objects to those colons and to nothing else.
+/// handler to its tokens leaving the device. Written here rather than with prometheus-net: its
+/// 8.2.1 refuses vLLM's names when a metric is created, with an ArgumentException "Metric name
+/// 'vllm:num_requests_running' does not match regex '^[a-zA-Z_][a-zA-Z0-9_]*$'."
+/// (PrometheusNetNamesTests holds it). promtool's linter objects to those colons and to nothing else.
 /// </summary>
 public sealed class ServerMetrics
 {

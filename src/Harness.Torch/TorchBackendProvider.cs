@@ -20,13 +20,13 @@ public sealed class TorchBackendProvider : IBackendProvider, IDecoderProvider
         new(GenerateWorkload.Name,
             "decoder LLM as TorchSharp modules (same seeded weights as onnx): prefill + greedy decode; "
             + "--model-config, --prompt-tokens, --new-tokens, --dtype, --libtorch",
-            (b, o) => new GenerateWorkload(this, b, o)),
+            (b, o) => new GenerateWorkload(this, b, o)) { Settings = DecoderSettings.With(GenerateSettings.CeilingsKey) },
         new(TorchGemmWorkload.Name,
             "matrix product C = A x B (--set size=N or m/n/k, --dtype): achieved FLOP/s",
-            (b, o) => new TorchGemmWorkload(b, o)),
+            (b, o) => new TorchGemmWorkload(b, o)) { Settings = GemmSettings.Schema.With(RuntimeSettings.Spin) },
         new(TorchCopyWorkload.Name,
             "memory bandwidth, dst.copy_(src) (--set size_mib=N): achieved bytes/s",
-            (b, o) => new TorchCopyWorkload(b, o)),
+            (b, o) => new TorchCopyWorkload(b, o)) { Settings = CopySettings.Schema.With(RuntimeSettings.Spin) },
     ]);
 
     public IReadOnlyList<WorkloadInfo> Workloads => _workloads.Infos;
@@ -81,6 +81,9 @@ public sealed class TorchBackendProvider : IBackendProvider, IDecoderProvider
     }
 
     public IWorkload Create(string workload, BackendSpec backend, WorkloadOptions options) => _workloads.Create(workload, backend, options);
+
+    /// <summary>The settings of this backend's decoders: spin (OpenMP's wait policy) and the weights' seed.</summary>
+    public SettingsSchema DecoderSettings { get; } = new(RuntimeSettings.Spin, GenerateSettings.WeightSeedKey);
 
     /// <summary>fp32 on the CPU, bf16 on CUDA.</summary>
     public TensorDType DefaultDType(BackendSpec backend) => backend.Device == "cuda" ? TensorDType.BFloat16 : TensorDType.Float32;

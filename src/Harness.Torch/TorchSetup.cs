@@ -1,4 +1,5 @@
 using Harness.Backends;
+using Harness.Metrics;
 using Harness.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -11,11 +12,11 @@ internal static class TorchSetup
     public static Device Prepare(BackendSpec backend, WorkloadOptions options)
     {
         string? dir = options.LibTorch;
-        if (options.Extra.ContainsKey("spin") && TorchRuntime.LoadedFrom is null)
+        if (RuntimeSettings.Spin.IsSet(options.Extra) && TorchRuntime.LoadedFrom is null)
         {
             // --set spin=0: OpenMP threads sleep instead of spinning between ops, as ONNX Runtime's
             // allow_spinning=0 does. libgomp reads the variable when libtorch loads, so set it natively now.
-            TorchRuntime.SetNativeEnvironment("OMP_WAIT_POLICY", options.Flag("spin") ? "ACTIVE" : "PASSIVE");
+            TorchRuntime.SetNativeEnvironment("OMP_WAIT_POLICY", RuntimeSettings.Spin.Get(options.Extra) ? "ACTIVE" : "PASSIVE");
         }
 
         TorchRuntime.Ensure(backend.Device, dir);
@@ -44,10 +45,10 @@ internal static class TorchSetup
 
     public static Dictionary<string, object?> Describe(Device device) => new()
     {
-        ["libtorch"] = TorchRuntime.LoadedFrom,
-        ["torch_device"] = device.ToString(),
-        ["torch_threads"] = torch.get_num_threads(),
+        [ConfigKeys.Libtorch] = TorchRuntime.LoadedFrom,
+        [ConfigKeys.TorchDevice] = device.ToString(),
+        [ConfigKeys.TorchThreads] = torch.get_num_threads(),
         // libtorch's OpenMP threads spin between ops unless this says PASSIVE (read at load time).
-        ["omp_wait_policy"] = TorchRuntime.GetNativeEnvironment("OMP_WAIT_POLICY"),
+        [ConfigKeys.OmpWaitPolicy] = TorchRuntime.GetNativeEnvironment("OMP_WAIT_POLICY"),
     };
 }

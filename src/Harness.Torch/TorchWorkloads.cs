@@ -1,5 +1,6 @@
 using Harness.Backends;
 using Harness.Engine;
+using Harness.Metrics;
 using Harness.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -103,7 +104,7 @@ public sealed class TorchCopyWorkload : IWorkload, IDerivedMetrics
         _dst = _s.ReadOnly ? null : torch.zeros([_s.Elements], t, _device);
         Run();
         Dictionary<string, object?> d = _s.Details();
-        d["operation"] = _s.ReadOnly ? "src.sum(): one read per element" : "dst.copy_(src): one read and one write per element";
+        d[ConfigKeys.Operation] = _s.ReadOnly ? "src.sum(): one read per element" : "dst.copy_(src): one read and one write per element";
         foreach ((string k, object? v) in TorchSetup.Describe(_device))
         {
             d[k] = v;

@@ -27,6 +27,6 @@ public static class CliRunner
     /// <summary>The repository root (where Harness.sln is), for the committed result files.</summary>
     public static string RepoRoot => Harness.Testing.Repository.Root;
 
-    /// <summary>A decode-proxy run measured on an H200 (results/nvidia-h200-x1), committed with the repository.</summary>
-    public static string H200Run(string name = "llama-8b_bs8") => Path.Combine(RepoRoot, "results", "nvidia-h200-x1", $"decode-proxy_{name}.json");
+    /// <summary>A decode-proxy run measured on an H200 (results/nvidia-h200-x1), copied into tests/fixtures/results.</summary>
+    public static string H200Run(string name = "llama-8b_bs8") => Path.Combine(Harness.Testing.Repository.ResultFixtures, "nvidia-h200-x1", $"decode-proxy_{name}.json");
 }

@@ -55,7 +55,11 @@ internal sealed class InProcessServer : IAsyncDisposable
         TestCache.Ensure();
         DecoderConfig c = ModelCatalog.Load(model);
         int context = Math.Min(c.MaxPositions, 4096);
-        var choice = new LlmChoice { Backend = backend, Options = new WorkloadOptions { ModelConfig = c, Threads = 1 } };
+        var choice = new LlmChoice
+        {
+            Spec = LlmChoice.ParseBackend(backend),
+            Options = new WorkloadOptions { ModelConfig = c, Threads = 1 },
+        };
         IStepDecoder decoder = choice.CreateDecoder(HarnessCli.CreateRegistry(), maxBatch, context: context);
         var endpoint = new InProcessLlmEndpoint(decoder, new BatchingOptions { MaxBatch = maxBatch, Window = TimeSpan.Zero });
         var served = new ServedModel(c.Name, context, vocabulary ?? new VocabularyMap(TextTokenizer.Gpt2, c.Vocab));

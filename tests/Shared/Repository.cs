@@ -17,4 +17,10 @@ internal static class Repository
             return dir?.FullName ?? throw new InvalidOperationException("Harness.sln not found above the test binaries.");
         }
     }
+
+    /// <summary>
+    /// tests/fixtures/results: copies of the few committed results that tests read, under their paths in
+    /// results/, so that moving the committed results breaks no test (tests/fixtures/results/README.md).
+    /// </summary>
+    public static string ResultFixtures => Path.Combine(Root, "tests", "fixtures", "results");
 }

@@ -4,6 +4,7 @@ using Harness.Cli.Display;
 using Harness.Engine;
 using Harness.Gate;
 using Harness.Hardware;
+using Harness.Measurement;
 using Harness.Running;
 
 namespace Harness.Cli.Commands;
@@ -93,7 +94,7 @@ public static class AbCommand
                 throw HarnessException.BadInput("--confirm reruns the interleaved design; with --duet, give more --rounds instead.");
             }
 
-            double windowS = OptionParsers.Duration(parse.GetValue(window)!, "--window").TotalSeconds;
+            double windowS = Durations.Parse(parse.GetValue(window)!, "--window").TotalSeconds;
             if (windowS is < 0.05 or > 600)
             {
                 throw HarnessException.BadInput("--window must lie between 50ms and 10m.");

@@ -7,6 +7,7 @@ using Harness.Agents.Scheduling;
 using Harness.Agents.Tools;
 using Harness.Backends;
 using Harness.Decoding;
+using Harness.Measurement;
 using Harness.Metrics;
 using Harness.Results;
 using Harness.Running;
@@ -54,7 +55,7 @@ public static class AgentsCommand
             {
                 Profile = profile,
                 Options = o.Scheduler(parse, profile, parse.GetValue(workers)),
-                Timing = new AgentRunTiming(o.Warmup(parse), OptionParsers.Duration(parse.GetValue(duration)!, "--duration")),
+                Timing = new AgentRunTiming(o.Warmup(parse), Durations.Parse(parse.GetValue(duration)!, "--duration")),
                 Llm = o.Llm(parse),
                 Validity = new AgentValidity(errorRate, parse.GetValue(minTurns)),
                 Output = o.Output.Build(parse, parse.GetValue(outFile)),
@@ -113,7 +114,7 @@ public static class AgentsCommand
                 Profile = profile,
                 Options = o.Scheduler(parse, profile, counts[0]),
                 Workers = counts,
-                Timing = new AgentRunTiming(o.Warmup(parse), OptionParsers.Duration(parse.GetValue(duration)!, "--duration")),
+                Timing = new AgentRunTiming(o.Warmup(parse), Durations.Parse(parse.GetValue(duration)!, "--duration")),
                 Llm = o.Llm(parse),
                 Cards = (parse.GetValue(cards) ?? []).Select(LatencyModelSpec.ParseCard).Select(c => new ProjectionCard(c.Name, c.Model)).ToList(),
                 Output = o.Output.Build(parse, parse.GetValue(outFile)),
@@ -241,7 +242,7 @@ public static class AgentsCommand
                     "static" => LlmBatching.Static,
                     var s => throw HarnessException.BadInput($"--llm-batching '{s}' is neither continuous nor static."),
                 },
-                BatchWindow = OptionParsers.Duration(parse.GetValue(Window)!, "--llm-batch-window"),
+                BatchWindow = Durations.Parse(parse.GetValue(Window)!, "--llm-batch-window"),
                 Seed = parse.GetValue(Seed),
                 ContextPolicy = ContextSetting(parse).Policy,
             };
@@ -249,7 +250,7 @@ public static class AgentsCommand
             return options;
         }
 
-        public TimeSpan Warmup(ParseResult parse) => OptionParsers.Duration(parse.GetValue(WarmupOption)!, "--warmup");
+        public TimeSpan Warmup(ParseResult parse) => Durations.Parse(parse.GetValue(WarmupOption)!, "--warmup");
 
         /// <summary><c>--llm-set context=POLICY</c> (the agents' own; the last counts), and the backend's settings without it.</summary>
         private (ContextPolicy Policy, bool Given, string[] Others) ContextSetting(ParseResult parse)
@@ -275,29 +276,10 @@ public static class AgentsCommand
 
         public LlmChoice Llm(ParseResult parse)
         {
-            string backend = parse.GetValue(LlmBackend)!;
             (_, bool contextGiven, string[] sets) = ContextSetting(parse);
-            if (contextGiven && backend == LlmChoice.LatencyModelBackend)
-            {
-                throw HarnessException.BadInput("--llm-set context= is for a decoder or a server, not the latency model (no context).");
-            }
-
-            bool numbers = parse.GetValue(TtftMs) is not null || parse.GetValue(TpotMs) is not null || parse.GetValue(LlmResult) is not null || parse.GetValue(Preset) is not null;
-            if (backend != LlmChoice.LatencyModelBackend)
-            {
-                return numbers
-                    ? throw HarnessException.BadInput($"--llm-ttft-ms, --llm-tpot-ms, --llm-result and --llm-preset are for --llm latency-model, not '{backend}'.")
-                    : new LlmChoice { Backend = backend, Options = OptionParsers.DecoderOptions(sets) };
-            }
-
-            if (sets.Length > 0)
-            {
-                throw HarnessException.BadInput($"--llm-set is for a decoder backend (--llm onnx:cpu, torch:cpu...), not the latency model.");
-            }
-
-            LatencyModel model = LatencyModelSpec.FromOptions(
+            var numbers = new LatencyModelOptions(
                 parse.GetValue(TtftMs), parse.GetValue(TpotMs), parse.GetValue(PrefillMsPerToken), parse.GetValue(TpotMsPerSeq), parse.GetValue(LlmResult), parse.GetValue(Preset));
-            return new LlmChoice { Backend = backend, Model = model };
+            return LlmChoice.For(parse.GetValue(LlmBackend)!, OptionParsers.Settings(sets), contextGiven, numbers);
         }
     }
 }

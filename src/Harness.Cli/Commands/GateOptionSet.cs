@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using Harness.Gate;
 using Harness.Reports;
 using Harness.Results;
@@ -114,6 +113,4 @@ internal sealed class GateOptionSet
 
         return report.ExitCode;
     }
-
-    internal static string Invariant(double v) => v.ToString(CultureInfo.InvariantCulture);
 }

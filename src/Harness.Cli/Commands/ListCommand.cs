@@ -3,12 +3,13 @@ using Harness.Backends;
 
 namespace Harness.Cli.Commands;
 
-/// <summary><c>harness list</c>: workloads and backends, and which backends are usable here.</summary>
+/// <summary><c>harness list</c>: workloads with their <c>--set</c> keys, and backends, and which backends are usable here.</summary>
 public static class ListCommand
 {
     public static Command Create(Lazy<BackendRegistry> registry, TextWriter output)
     {
-        var command = new Command("list", "List workloads and backends, and which backends are usable on this machine.");
+        var command = new Command(
+            "list", "List workloads (with the --set keys each takes) and backends, and which backends are usable on this machine.");
         command.SetAction(_ =>
         {
             output.WriteLine("Workloads:");
@@ -17,6 +18,10 @@ public static class ListCommand
                 foreach (WorkloadInfo w in p.Workloads)
                 {
                     output.WriteLine($"  {w.Name,-12} [{p.Runtime}] {w.Description}");
+                    foreach (string key in w.Settings.Describe())
+                    {
+                        output.WriteLine($"  {"",-12}   --set {key}");
+                    }
                 }
             }
 

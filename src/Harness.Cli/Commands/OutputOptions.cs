@@ -1,4 +1,6 @@
 using System.CommandLine;
+using Harness.Metrics;
+using Harness.Measurement;
 using Harness.Running;
 using Harness.Telemetry;
 using Harness.Telemetry.Prometheus;
@@ -64,7 +66,7 @@ internal sealed class OutputOptions
     public RunOutput Build(ParseResult parse, string? outputPath) => new(
         outputPath,
         parse.GetValue(ResultsDir)!,
-        new Dictionary<string, object?> { ["command_line"] = "harness " + string.Join(' ', parse.Tokens.Select(t => t.Value)) },
+        new Dictionary<string, object?> { [ConfigKeys.CommandLine] = "harness " + string.Join(' ', parse.Tokens.Select(t => t.Value)) },
         BuildTelemetry(parse),
         BuildMetrics(parse),
         Prices.Resolve(parse).Chosen,
@@ -77,7 +79,7 @@ internal sealed class OutputOptions
 
     private TelemetryOptions BuildTelemetry(ParseResult parse)
     {
-        TimeSpan interval = OptionParsers.Duration(parse.GetValue(TelemetryInterval)!, "--telemetry-interval");
+        TimeSpan interval = Durations.Parse(parse.GetValue(TelemetryInterval)!, "--telemetry-interval");
         if (interval < TelemetryOptions.MinInterval || interval > TelemetryOptions.MaxInterval)
         {
             throw HarnessException.BadInput("--telemetry-interval must lie between 10ms and 60s.");
@@ -103,7 +105,7 @@ internal sealed class OutputOptions
         return new MetricsOptions
         {
             Listen = listen,
-            Linger = OptionParsers.Duration(parse.GetValue(MetricsLinger)!, "--metrics-linger"),
+            Linger = Durations.Parse(parse.GetValue(MetricsLinger)!, "--metrics-linger"),
             Pushgateway = gateway is null ? null : PushgatewayClient.ParseUrl(gateway),
             Job = parse.GetValue(Job) is { } j ? OptionParsers.Label(j, "--job") : "harness",
             PushDelete = parse.GetValue(PushDelete),

@@ -5,6 +5,7 @@ using Harness.Cost;
 using Harness.Cli.Display;
 using Harness.Engine;
 using Harness.Engine.Scenarios;
+using Harness.Formatting;
 using Harness.Results;
 using Harness.Running;
 
@@ -191,17 +192,23 @@ public static class RunCommand
         var sb = new System.Text.StringBuilder();
         SweepIndex index = outcome.Index;
         sb.Append(c, $"### {index.Workload} on {index.Backend}: {index.Kind} ({index.Points.Count} point(s), {index.Status})\n\n");
-        sb.Append("| point | scenario | verdict | req/s | throughput/s | p50 ms | p99 ms | goodput/s |\n|---|---|---|---:|---:|---:|---:|---:|\n");
+        var table = new MarkdownTable(MarkdownColumn.Left("point"), MarkdownColumn.Left("scenario"), MarkdownColumn.Left("verdict"),
+            MarkdownColumn.Right("req/s"), MarkdownColumn.Right("throughput/s"), MarkdownColumn.Right("p50 ms"),
+            MarkdownColumn.Right("p99 ms"), MarkdownColumn.Right("goodput/s"));
         foreach (SweepIndexEntry p in index.Points)
         {
             if (p.Error is { } why)
             {
-                sb.Append(c, $"| {p.Label} | {p.Scenario} | FAILED: {why.Replace('|', '/')} | - | - | - | - | - |\n");
+                table.Row(p.Label, p.Scenario, "FAILED: " + why, "-", "-", "-", "-", "-");
                 continue;
             }
 
-            sb.Append(c, $"| {p.Label} | {p.Scenario} | {(p.Valid ? "VALID" : "INVALID")} | {p.RequestsPerS:0.##} | {p.ThroughputPerS:0.##} | {p.LatencyP50Ms:0.###} | {p.LatencyP99Ms:0.###} | {(p.GoodputPerS is { } g ? g.ToString("0.##", c) : "-")} |\n");
+            table.Row(p.Label, p.Scenario, p.Valid ? "VALID" : "INVALID", p.RequestsPerS.ToString("0.##", c),
+                p.ThroughputPerS.ToString("0.##", c), string.Create(c, $"{p.LatencyP50Ms:0.###}"), string.Create(c, $"{p.LatencyP99Ms:0.###}"),
+                p.GoodputPerS is { } g ? g.ToString("0.##", c) : "-");
         }
+
+        table.AppendTo(sb);
 
         if (index.Search is { } s)
         {

@@ -1,9 +1,11 @@
 using System.CommandLine;
 using Harness.Backends;
 using Harness.Cost;
+using Harness.Datasets;
+using Harness.Decoding;
 using Harness.Engine;
 using Harness.Engine.Scenarios;
-using Harness.Models;
+using Harness.Measurement;
 using Harness.Running;
 using Harness.Telemetry;
 using Harness.Telemetry.Prometheus;
@@ -29,7 +31,7 @@ internal sealed class RunOptions
 
     public Option<int?> InterOp { get; } = new("--inter-op-threads") { Description = "Inter-op threads." };
 
-    public Option<string> Optimization { get; } = new("--optimization") { Description = "Graph optimization level: none, basic, extended, all.", DefaultValueFactory = _ => "all" };
+    public Option<string> Optimization { get; } = new("--optimization") { Description = "ONNX graph optimization level: none, basic, extended, all.", DefaultValueFactory = _ => "all" };
 
     public Option<string> Duration { get; } = new("--duration", "-d")
     {
@@ -82,7 +84,7 @@ internal sealed class RunOptions
 
     public Option<string?> LibTorch { get; } = new("--libtorch") { Description = "torch backend: folder of a libtorch to load (e.g. a PyTorch install's torch/lib); default: $TORCH_LIB_DIR, else the packaged CPU libtorch." };
 
-    public Option<string[]> Set { get; } = new("--set") { Description = "Workload-specific setting key=value (repeatable); openai:URL takes model, api (chat|completions), hold (ignore_eos|min_tokens|none), max_tokens_field, temperature, include_usage, timeout." };
+    public Option<string[]> Set { get; } = new("--set") { Description = "Workload-specific setting key=value (repeatable): each workload's keys, types and defaults are in 'harness list'; an unknown key or a bad value exits 2 and lists them." };
 
     public Option<string?> Dataset { get; } = new("--dataset") { Description = $"generate on openai:URL: where requests come from: {Datasets.PromptDataset.Help} (default synthetic with --prompt-tokens and --new-tokens)." };
 
@@ -141,9 +143,9 @@ internal sealed class RunOptions
 
         // The tail rule by default; an explicit --min-requests is the count the user chose instead.
         var stop = new StopRules(
-            OptionParsers.Duration(parse.GetValue(Duration)!, "--duration"),
+            Durations.Parse(parse.GetValue(Duration)!, "--duration"),
             parse.GetValue(MinRequests),
-            OptionParsers.Duration(parse.GetValue(MaxDuration)!, "--max-duration"),
+            Durations.Parse(parse.GetValue(MaxDuration)!, "--max-duration"),
             UntilTail: parse.GetResult(MinRequests) is not { Implicit: false });
         if (stop.MaxDuration < stop.MinDuration)
         {
@@ -151,8 +153,11 @@ internal sealed class RunOptions
         }
 
         int seed = parse.GetValue(Seed);
-        string? dataset = parse.GetValue(Dataset);
-        (IScenario scenario, TraceScenario? trace) = BuildScenario(parse, dataset, seed);
+        int? promptTokens = AtLeastOne(parse.GetValue(PromptTokens), "--prompt-tokens");
+        int? newTokens = AtLeastOne(parse.GetValue(NewTokens), "--new-tokens");
+        // Parsed once, here: a trace's file is read once, for the scenario's schedule and the dataset's prompts.
+        DatasetSpec? dataset = parse.GetValue(Dataset) is { } text ? DatasetSpec.Parse(text, promptTokens, newTokens) : null;
+        (IScenario scenario, TraceScenario? trace) = BuildScenario(parse, dataset);
         bool warmupGiven = parse.GetResult(Warmup) is { Implicit: false } || warmN is not null;
         if (trace is not null)
         {
@@ -174,28 +179,26 @@ internal sealed class RunOptions
         {
             Scenario = scenario,
             Batch = parse.GetValue(Batch),
-            Warmup = warmN is { } n ? WarmupRule.ForRequests(n) : WarmupRule.ForDuration(OptionParsers.Duration(parse.GetValue(Warmup)!, "--warmup")),
+            Warmup = warmN is { } n ? WarmupRule.ForRequests(n) : WarmupRule.ForDuration(Durations.Parse(parse.GetValue(Warmup)!, "--warmup")),
             Stop = stop,
-            RequestTimeout = parse.GetValue(Timeout) is { } t ? OptionParsers.Duration(t, "--timeout") : null,
+            RequestTimeout = parse.GetValue(Timeout) is { } t ? Durations.Parse(t, "--timeout") : null,
             MaxErrorRate = errorRate,
             Seed = seed,
             TailPercentile = parse.GetValue(Tail) is { } p ? OptionParsers.Percentile(p) : null,
             Slos = (parse.GetValue(Slo) ?? []).SelectMany(ServiceLevelObjective.ParseList).ToList(),
         };
-        var options = new WorkloadOptions
+        WorkloadOptions decoder = DecoderOptions.Build(
+            parse.GetValue(ModelConfig), parse.GetValue(DType), parse.GetValue(Threads), parse.GetValue(LibTorch),
+            DecoderOptions.Settings(OptionParsers.Settings(parse.GetValue(Set))));
+        var options = decoder with
         {
             ModelPath = parse.GetValue(Model),
             Shapes = (parse.GetValue(Shape) ?? []).Select(OptionParsers.Shape).ToDictionary(kv => kv.Key, kv => kv.Value),
-            Threads = parse.GetValue(Threads),
             InterOpThreads = parse.GetValue(InterOp),
-            Optimization = parse.GetValue(Optimization)!,
-            ModelConfig = parse.GetValue(ModelConfig) is { } model ? ModelCatalog.Load(model) : null,
-            PromptTokens = AtLeastOne(parse.GetValue(PromptTokens), "--prompt-tokens"),
-            NewTokens = AtLeastOne(parse.GetValue(NewTokens), "--new-tokens"),
-            DType = parse.GetValue(DType) is { } dtype ? TensorDTypes.Parse(dtype) : null,
-            LibTorch = parse.GetValue(LibTorch),
-            Extra = OptionParsers.WorkloadSettings(parse.GetValue(Set) ?? []),
-            Dataset = dataset,
+            Optimization = GraphOptimizations.Parse(parse.GetValue(Optimization)!),
+            PromptTokens = promptTokens,
+            NewTokens = newTokens,
+            Inputs = dataset is null ? [] : [dataset],
             TokenizerPath = parse.GetValue(Tokenizer),
             ServerMetrics = parse.GetValue(ServerMetrics),
             ApiKeyVariable = parse.GetValue(ApiKeyEnv),
@@ -220,10 +223,10 @@ internal sealed class RunOptions
     /// given without a scenario; any other scenario by its text (a trace's requests then come in order,
     /// each on its own).
     /// </summary>
-    private (IScenario Scenario, TraceScenario? Trace) BuildScenario(ParseResult parse, string? dataset, int seed)
+    private (IScenario Scenario, TraceScenario? Trace) BuildScenario(ParseResult parse, DatasetSpec? dataset)
     {
         string text = parse.GetValue(Scenario)!;
-        bool traceData = dataset is not null && dataset.Trim().StartsWith("trace:", StringComparison.OrdinalIgnoreCase);
+        bool traceData = dataset is TraceSpec;
         bool scenarioGiven = parse.GetResult(Scenario) is { Implicit: false };
         double speedup = parse.GetValue(Speedup);
         if (parse.GetResult(Speedup) is { Implicit: false } && !(ScenarioParser.IsTrace(text) || (traceData && !scenarioGiven)))
@@ -238,12 +241,11 @@ internal sealed class RunOptions
                 throw HarnessException.BadInput($"Scenario '{text}' replays the schedule of a trace: give --dataset trace:FILE.jsonl with it.");
             }
 
-            IReadOnlyList<TraceArrival> arrivals = Datasets.MooncakeTrace.ReadArrivals(dataset!.Trim()["trace:".Length..]);
-            TraceScenario trace = ScenarioParser.ParseTrace(scenarioGiven ? text : "trace", arrivals, speedup);
+            TraceScenario trace = ScenarioParser.ParseTrace(scenarioGiven ? text : "trace", ((TraceSpec)dataset!).Trace.Arrivals, speedup);
             return (trace, trace);
         }
 
-        return (ScenarioParser.Parse(text, seed), null);
+        return (ScenarioParser.Parse(text, parse.GetValue(Seed)), null);
     }
 
     private static int? AtLeastOne(int? value, string option) =>

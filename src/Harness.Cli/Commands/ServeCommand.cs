@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Harness.Backends;
 using Harness.Decoding;
+using Harness.Measurement;
 using Harness.Models;
 using Harness.Serving;
 using Harness.Tokenization;
@@ -25,7 +26,7 @@ public static class ServeCommand
         var dtype = new Option<string?>("--dtype") { Description = "fp32, fp16 or bf16 (default: fp32 on CPU; fp16 for onnx:cuda, bf16 for torch:cuda)." };
         var threads = new Option<int?>("--threads") { Description = "Intra-op threads of the decoder (default: the runtime's)." };
         var libTorch = new Option<string?>("--libtorch") { Description = "torch:cuda: the folder of libtorch's native libraries." };
-        var set = new Option<string[]>("--set") { Description = "Decoder setting key=value (repeatable), as in run generate: weight_seed, spin..." };
+        var set = new Option<string[]>("--set") { Description = "Decoder setting key=value (repeatable), as in run generate: weight_seed, spin (onnx:cuda also cuda_graph); others exit 2." };
         var host = new Option<string>("--host") { Description = "Address to listen on; loopback unless given (beyond loopback without --api-key-env prints a warning).", DefaultValueFactory = _ => "127.0.0.1" };
         var port = new Option<int>("--port", "-p") { Description = "Port (0: a free one, printed).", DefaultValueFactory = _ => 8000 };
         var maxBatch = new Option<int>("--max-batch") { Description = "Sequences decoded at once (KV-cache slots).", DefaultValueFactory = _ => 8 };
@@ -48,15 +49,7 @@ public static class ServeCommand
                 throw HarnessException.BadInput("--max-batch must be at least 1, --max-queue at least 0, and --port from 0 to 65535.");
             }
 
-            string? key = null;
-            if (parse.GetValue(apiKeyEnv) is { } variable)
-            {
-                key = Environment.GetEnvironmentVariable(variable);
-                if (string.IsNullOrEmpty(key))
-                {
-                    throw HarnessException.BadInput($"--api-key-env {variable}: the environment variable is not set or empty.");
-                }
-            }
+            string? key = ApiKeys.Read(parse.GetValue(apiKeyEnv));
 
             var options = new ServeOptions
             {
@@ -64,28 +57,20 @@ public static class ServeCommand
                 Port = listenPort,
                 MaxQueue = queue,
                 ApiKey = key,
-                ShutdownTimeout = OptionParsers.Duration(parse.GetValue(shutdown)!, "--shutdown-timeout"),
+                ShutdownTimeout = Durations.Parse(parse.GetValue(shutdown)!, "--shutdown-timeout"),
             };
-            DecoderConfig model = ModelCatalog.Load(parse.GetValue(modelConfig)!);
+            WorkloadOptions decoder = DecoderOptions.Build(
+                parse.GetValue(modelConfig), parse.GetValue(dtype), parse.GetValue(threads), parse.GetValue(libTorch),
+                DecoderOptions.Settings(OptionParsers.Settings(parse.GetValue(set))));
+            DecoderConfig model = decoder.ModelConfig!;
             int context = parse.GetValue(maxModelLen) ?? Math.Min(model.MaxPositions, DefaultMaxContext);
             if (context < 2 || context > model.MaxPositions)
             {
                 throw HarnessException.BadInput($"--max-model-len {context} must lie between 2 and {model.Name}'s max_positions ({model.MaxPositions}).");
             }
 
-            var choice = new LlmChoice
-            {
-                Backend = parse.GetValue(backend)!,
-                Options = new WorkloadOptions
-                {
-                    ModelConfig = model,
-                    DType = parse.GetValue(dtype) is { } d ? TensorDTypes.Parse(d) : null,
-                    Threads = parse.GetValue(threads) is { } t ? (t >= 1 ? t : throw HarnessException.BadInput("--threads must be at least 1.")) : null,
-                    LibTorch = parse.GetValue(libTorch),
-                    Extra = OptionParsers.WorkloadSettings(parse.GetValue(set) ?? []),
-                },
-            };
-            var batching = new BatchingOptions { MaxBatch = batch, Window = OptionParsers.Duration(parse.GetValue(window)!, "--batch-window") };
+            var choice = new LlmChoice { Spec = LlmChoice.ParseBackend(parse.GetValue(backend)!), Options = decoder };
+            var batching = new BatchingOptions { MaxBatch = batch, Window = Durations.Parse(parse.GetValue(window)!, "--batch-window") };
             return Task.FromResult(Serve(registry.Value, choice, model, context, batching, options, output, error, interrupt));
         });
         return command;

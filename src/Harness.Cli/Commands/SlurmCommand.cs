@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Harness.Fleet;
 using Harness.Fleet.Slurm;
+using Harness.Measurement;
 using Harness.Results;
 
 namespace Harness.Cli.Commands;
@@ -123,8 +124,8 @@ public static class SlurmCommand
             string dir = parse.GetValue(folder)!;
             var options = new CollectOptions
             {
-                Timeout = OptionParsers.Duration(parse.GetValue(timeout)!, "--timeout"),
-                PollInterval = OptionParsers.Duration(parse.GetValue(poll)!, "--poll"),
+                Timeout = Durations.Parse(parse.GetValue(timeout)!, "--timeout"),
+                PollInterval = Durations.Parse(parse.GetValue(poll)!, "--poll"),
                 Merge = merge.Read(parse),
             };
             if (options.PollInterval <= TimeSpan.Zero)

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Harness.Backends;
 using Harness.Engine;
+using Harness.Metrics;
 using Harness.Models;
 using Harness.Onnx.Cuda;
 using Harness.Onnx.Decoder;
@@ -77,8 +78,8 @@ public abstract class OnnxCeilingWorkload : IWorkload, IDerivedMetrics
         _binding.SynchronizeBoundOutputs();
 
         Dictionary<string, object?> details = Describe();
-        details["execution_provider"] = Cuda ? "CUDAExecutionProvider" : "CPUExecutionProvider";
-        details["device"] = Device.Name;
+        details[ConfigKeys.ExecutionProvider] = Cuda ? "CUDAExecutionProvider" : "CPUExecutionProvider";
+        details[ConfigKeys.Device] = Device.Name;
         return new WorkloadDescription("samples", 1, 1, details);
     }
 
@@ -217,7 +218,7 @@ public sealed class OnnxCopyWorkload : OnnxCeilingWorkload
     protected override Dictionary<string, object?> Describe()
     {
         Dictionary<string, object?> d = _s.Details();
-        d["operation"] = _s.ReadOnly ? "Y = ReduceSum(X): one read per element" : "Y = X + s (ONNX Add with a runtime scalar): one read and one write per element";
+        d[ConfigKeys.Operation] = _s.ReadOnly ? "Y = ReduceSum(X): one read per element" : "Y = X + s (ONNX Add with a runtime scalar): one read and one write per element";
         return d;
     }
 }

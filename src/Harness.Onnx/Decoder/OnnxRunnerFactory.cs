@@ -1,5 +1,6 @@
 using Harness.Backends;
 using Harness.Decoding;
+using Harness.Metrics;
 using Harness.Models;
 using Microsoft.ML.OnnxRuntime;
 
@@ -28,11 +29,11 @@ public sealed class OnnxRunnerFactory : IBatchRunnerFactory
         _session = OnnxSessionFactory.Create(path, backend, options, _cudaGraph);
         Details = new Dictionary<string, object?>
         {
-            ["model_path"] = path,
-            ["execution_provider"] = backend.Device == "cuda" ? "CUDAExecutionProvider" : "CPUExecutionProvider",
-            ["attention"] = "com.microsoft GroupQueryAttention, KV cache [batch, kv_heads, prompt+new, head_dim] shared by past and present (updated in place)",
-            ["decode_shapes"] = _cudaGraph ? "fixed (total_sequence_length = cache length; lengths in seqlens_k)" : "growing (total_sequence_length = tokens so far)",
-            ["cuda_graph"] = _cudaGraph,
+            [ConfigKeys.ModelPath] = path,
+            [ConfigKeys.ExecutionProvider] = backend.Device == "cuda" ? "CUDAExecutionProvider" : "CPUExecutionProvider",
+            [ConfigKeys.Attention] = "com.microsoft GroupQueryAttention, KV cache [batch, kv_heads, prompt+new, head_dim] shared by past and present (updated in place)",
+            [ConfigKeys.DecodeShapes] = _cudaGraph ? "fixed (total_sequence_length = cache length; lengths in seqlens_k)" : "growing (total_sequence_length = tokens so far)",
+            [ConfigKeys.CudaGraph] = _cudaGraph,
         };
     }
 
@@ -43,9 +44,10 @@ public sealed class OnnxRunnerFactory : IBatchRunnerFactory
     /// <summary><c>--set cuda_graph=1</c>, checked: only onnx:cuda has CUDA graphs.</summary>
     public static bool CudaGraph(BackendSpec backend, WorkloadOptions options)
     {
-        bool cudaGraph = options.Flag(OnnxSessionFactory.CudaGraphKey);
+        bool cudaGraph = OnnxSessionFactory.CudaGraphKey.Get(options.Extra);
         return cudaGraph && backend.Device != "cuda"
-            ? throw HarnessException.BadInput($"--set {OnnxSessionFactory.CudaGraphKey}=1 needs onnx:cuda; {backend} has no CUDA graphs.")
+            ? throw HarnessException.BadInput(
+                $"--set {OnnxSessionFactory.CudaGraphKey.Name}=1 needs onnx:cuda; {backend} has no CUDA graphs.")
             : cudaGraph;
     }
 

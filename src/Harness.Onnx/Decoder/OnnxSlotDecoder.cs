@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Harness.Backends;
 using Harness.Decoding;
+using Harness.Metrics;
 using Harness.Models;
 using Harness.Onnx.Cuda;
 using Microsoft.ML.OnnxRuntime;
@@ -51,7 +52,7 @@ public sealed class OnnxSlotDecoder : SlotDecoder
     {
         if (OnnxRunnerFactory.CudaGraph(backend, options))
         {
-            throw HarnessException.BadInput($"--set {OnnxSessionFactory.CudaGraphKey}=1 needs fixed decode shapes (generate); a decoder whose sequences join decodes a varying number of slots.");
+            throw HarnessException.BadInput($"--set {OnnxSessionFactory.CudaGraphKey.Name}=1 needs fixed decode shapes (generate); a decoder whose sequences join decodes a varying number of slots.");
         }
 
         _c = spec.Model;
@@ -96,10 +97,10 @@ public sealed class OnnxSlotDecoder : SlotDecoder
 
         var backendDetails = new Dictionary<string, object?>
         {
-            ["model_path"] = path,
-            ["execution_provider"] = _cuda ? "CUDAExecutionProvider" : "CPUExecutionProvider",
-            ["attention"] = $"com.microsoft GroupQueryAttention over a KV cache [slots, kv_heads, {Context}, head_dim] per layer shared by past and present (updated in place), one length per row in seqlens_k",
-            ["cuda_graph"] = false,
+            [ConfigKeys.ModelPath] = path,
+            [ConfigKeys.ExecutionProvider] = _cuda ? "CUDAExecutionProvider" : "CPUExecutionProvider",
+            [ConfigKeys.Attention] = $"com.microsoft GroupQueryAttention over a KV cache [slots, kv_heads, {Context}, head_dim] per layer shared by past and present (updated in place), one length per row in seqlens_k",
+            [ConfigKeys.CudaGraph] = false,
         };
         Details = DescribeBatching(backendDetails);
     }

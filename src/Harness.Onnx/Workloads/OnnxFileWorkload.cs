@@ -1,5 +1,6 @@
 using Harness.Backends;
 using Harness.Engine;
+using Harness.Metrics;
 using Harness.Trust.Comparability;
 using Microsoft.ML.OnnxRuntime;
 
@@ -39,8 +40,8 @@ public sealed class OnnxFileWorkload : OnnxModelWorkload
 
     protected override IEnumerable<KeyValuePair<string, object?>> Describe(WorkloadContext context) =>
     [
-        new("model_path", Path.GetFullPath(Options.ModelPath!)),
-        new("model_bytes", new FileInfo(Options.ModelPath!).Length),
+        new(ConfigKeys.ModelPath, Path.GetFullPath(Options.ModelPath!)),
+        new(ConfigKeys.ModelBytes, new FileInfo(Options.ModelPath!).Length),
         new(ModelFileHash.ConfigKey, ModelFileHash.Sha256(Options.ModelPath!)),
     ];
 }

@@ -1,5 +1,6 @@
 using Harness.Backends;
 using Harness.Engine;
+using Harness.Metrics;
 using Harness.Onnx.Cuda;
 using Microsoft.ML.OnnxRuntime;
 
@@ -37,11 +38,11 @@ public abstract class OnnxModelWorkload : IWorkload
         Session = CreateSession();
         Dictionary<string, object?> details = new()
         {
-            ["execution_provider"] = Backend.Device == "cuda" ? "CUDAExecutionProvider" : "CPUExecutionProvider",
-            ["device_id"] = Backend.DeviceId,
-            ["graph_optimization"] = Options.Optimization,
-            ["intra_op_threads"] = Options.Threads,
-            ["inter_op_threads"] = Options.InterOpThreads,
+            [ConfigKeys.ExecutionProvider] = Backend.Device == "cuda" ? "CUDAExecutionProvider" : "CPUExecutionProvider",
+            [ConfigKeys.DeviceId] = Backend.DeviceId,
+            [ConfigKeys.GraphOptimization] = Options.Optimization.Name(),
+            [ConfigKeys.IntraOpThreads] = Options.Threads,
+            [ConfigKeys.InterOpThreads] = Options.InterOpThreads,
         };
         _workers = new Worker[context.Workers];
         for (int w = 0; w < context.Workers; w++)
@@ -50,7 +51,7 @@ public abstract class OnnxModelWorkload : IWorkload
             _workers[w] = BindWorker(inputs);
         }
 
-        details["inputs"] = Session.InputMetadata.Keys.ToDictionary(k => k, k => string.Join("x", _workers[0].InputShapes[k]));
+        details[ConfigKeys.Inputs] = Session.InputMetadata.Keys.ToDictionary(k => k, k => string.Join("x", _workers[0].InputShapes[k]));
         foreach ((string k, object? v) in Describe(context))
         {
             details[k] = v;
@@ -71,7 +72,7 @@ public abstract class OnnxModelWorkload : IWorkload
             BindOutputs(w);
         }
 
-        details["outputs"] = _workers[0].OutputShapes.ToDictionary(kv => kv.Key, kv => string.Join("x", kv.Value));
+        details[ConfigKeys.Outputs] = _workers[0].OutputShapes.ToDictionary(kv => kv.Key, kv => string.Join("x", kv.Value));
         return new WorkloadDescription("samples", context.Batch, context.Batch, details);
     }
 

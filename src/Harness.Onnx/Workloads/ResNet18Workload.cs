@@ -1,5 +1,6 @@
 using Harness.Backends;
 using Harness.Engine;
+using Harness.Metrics;
 using Harness.Trust.Comparability;
 using Microsoft.ML.OnnxRuntime;
 
@@ -31,8 +32,8 @@ public sealed class ResNet18Workload : OnnxModelWorkload
 
     protected override IEnumerable<KeyValuePair<string, object?>> Describe(WorkloadContext context) =>
     [
-        new("model", "ResNet18.onnx (Microsoft.ML.DnnImageFeaturizer.ResNet18 0.23.1)"),
-        new("model_path", BundledModels.ResNet18Path),
+        new(ConfigKeys.Model, "ResNet18.onnx (Microsoft.ML.DnnImageFeaturizer.ResNet18 0.23.1)"),
+        new(ConfigKeys.ModelPath, BundledModels.ResNet18Path),
         new(ModelFileHash.ConfigKey, ModelFileHash.Sha256(BundledModels.ResNet18Path)),
     ];
 }

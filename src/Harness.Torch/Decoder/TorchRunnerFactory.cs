@@ -1,5 +1,6 @@
 using Harness.Backends;
 using Harness.Decoding;
+using Harness.Metrics;
 using Harness.Models;
 using static TorchSharp.torch;
 
@@ -23,7 +24,7 @@ public sealed class TorchRunnerFactory : IBatchRunnerFactory
         _spec = spec;
         (_model, Device device) = LoadModel(backend, options, spec);
         Dictionary<string, object?> details = TorchSetup.Describe(device);
-        details["attention"] = "matmul + softmax (fp32) over a preallocated KV cache [batch, kv_heads, prompt+new, head_dim]; no scaled_dot_product_attention (no cuDNN plans per length)";
+        details[ConfigKeys.Attention] = "matmul + softmax (fp32) over a preallocated KV cache [batch, kv_heads, prompt+new, head_dim]; no scaled_dot_product_attention (no cuDNN plans per length)";
         Details = details;
     }
 

@@ -1,5 +1,6 @@
 using Harness.Backends;
 using Harness.Decoding;
+using Harness.Metrics;
 using Harness.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -35,7 +36,7 @@ public sealed class TorchSlotDecoder : SlotDecoder
         }
 
         Dictionary<string, object?> details = TorchSetup.Describe(device);
-        details["attention"] = $"matmul + softmax (fp32) over a KV cache [slots, kv_heads, {Context}, head_dim]; a decode step scatters each row's K and V to its own position and masks its attention to its length";
+        details[ConfigKeys.Attention] = $"matmul + softmax (fp32) over a KV cache [slots, kv_heads, {Context}, head_dim]; a decode step scatters each row's K and V to its own position and masks its attention to its length";
         Details = DescribeBatching(details);
     }
 

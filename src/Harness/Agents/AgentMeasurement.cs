@@ -7,6 +7,7 @@ using Harness.Backends;
 using Harness.Decoding;
 using Harness.Engine;
 using Harness.Measurement;
+using Harness.Metrics;
 using Harness.Results;
 using Harness.Running;
 using Harness.Telemetry.Prometheus;
@@ -36,24 +37,24 @@ public sealed class AgentMeasurement(
     public RunLabels Labels { get; } = new(llm.Backend, AgentResults.Workload, AgentScenario.NameOf(options.Agents, options.Workers));
 
     /// <summary>The real LLM device here, whose energy is the run's; the latency model and a remote server have none here, so the host's CPU is measured.</summary>
-    public BackendSpec? Device => llm.IsLatencyModel || llm.IsRemote ? null : BackendSpec.Parse(llm.Backend);
+    public BackendSpec? Device => llm.IsRemote ? null : llm.Spec;
 
     /// <summary>The server's URL for <c>--llm openai:URL</c>: its CPU is read beside the run's.</summary>
-    public string? ServerUrl => llm.IsRemote ? BackendSpec.Parse(llm.Backend).Target : null;
+    public string? ServerUrl => llm.Spec?.Target;
 
     public IReadOnlyDictionary<string, object?> Config { get; } = new Dictionary<string, object?>
     {
-        ["exec_isolation"] = tools.All.OfType<ExecTool>().FirstOrDefault() is { } exec && profile.Tools.Any(t => t.Tool == exec.Name) ? exec.Isolation : null,
-        ["profile_sources"] = profile.Sources,
-        ["llm_threads"] = llm.IsLatencyModel || llm.IsRemote ? null : llm.Options.Threads,
-        ["llm_remote"] = llm.IsRemote ? "each step sends the agent's whole conversation; LLM busy = steps in flight / --llm-max-batch (the server's batch slots as given)" : null,
+        [ConfigKeys.ExecIsolation] = tools.All.OfType<ExecTool>().FirstOrDefault() is { } exec && profile.Tools.Any(t => t.Tool == exec.Name) ? exec.Isolation : null,
+        [ConfigKeys.ProfileSources] = profile.Sources,
+        [ConfigKeys.LlmThreads] = llm.IsLatencyModel || llm.IsRemote ? null : llm.Options.Threads,
+        [ConfigKeys.LlmRemote] = llm.IsRemote ? "each step sends the agent's whole conversation; LLM busy = steps in flight / --llm-max-batch (the server's batch slots as given)" : null,
         // What the agents do about the LLM's context (--llm-set context=), and the context known before the run.
-        ["context_policy"] = llm.IsLatencyModel ? null : ContextPolicies.Name(options.ContextPolicy),
-        ["llm_context_tokens"] = options.ContextTokens,
-        ["llm_context_source"] = options.ContextSource,
+        [ConfigKeys.ContextPolicy] = llm.IsLatencyModel ? null : ContextPolicies.Name(options.ContextPolicy),
+        [ConfigKeys.LlmContextTokens] = options.ContextTokens,
+        [ConfigKeys.LlmContextSource] = options.ContextSource,
         // The profile's agents are per LLM device and the device stands for one GPU, modeled or not:
         // a per-GPU price is charged for one (config gpus is what the cost reads).
-        ["gpus"] = 1,
+        [ConfigKeys.Gpus] = 1,
     };
 
     public string DefaultFileName(string stamp) =>

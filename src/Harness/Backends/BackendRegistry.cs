@@ -30,15 +30,19 @@ public sealed class BackendRegistry
         return provider;
     }
 
-    /// <summary>Creates the workload after checking that the name exists and the device is usable.</summary>
+    /// <summary>Creates the workload after checking that the name exists, its settings are declared and the device is usable.</summary>
     public IWorkload Create(string workload, BackendSpec spec, WorkloadOptions options)
     {
         IBackendProvider provider = Resolve(spec);
-        if (!provider.Workloads.Any(w => w.Name == workload))
+        WorkloadInfo? info = provider.Workloads.FirstOrDefault(w => w.Name == workload);
+        if (info is null)
         {
             var all = _providers.SelectMany(p => p.Workloads.Select(w => w.Name)).Distinct();
             throw HarnessException.BadInput($"Unknown workload '{workload}' for backend {spec.Runtime}; known: {string.Join(", ", all)}.");
         }
+
+        // Every provider's workloads, with a table or without: the --set keys before anything connects or loads.
+        info.Settings.Check($"Workload '{workload}' on {spec.Runtime}", options.Extra);
 
         DoctorCheck device = provider.CheckDevice(spec.Device);
         if (!device.Ok)

@@ -29,7 +29,11 @@ public interface IBackendProvider
     IWorkload Create(string workload, BackendSpec backend, WorkloadOptions options);
 }
 
-public sealed record WorkloadInfo(string Name, string Description);
+/// <summary>A workload as <c>harness list</c> shows it, and the <c>--set</c> keys it declares (none unless given).</summary>
+public sealed record WorkloadInfo(string Name, string Description)
+{
+    public SettingsSchema Settings { get; init; } = SettingsSchema.None;
+}
 
 /// <summary>One line of <c>harness doctor</c>: what was checked, whether it works, and what to do if not.</summary>
 public sealed record DoctorCheck(string Name, bool Ok, string Detail);

@@ -19,8 +19,8 @@ public sealed record WorkloadOptions
 
     public int? InterOpThreads { get; init; }
 
-    /// <summary>Graph optimization level: none, basic, extended, all.</summary>
-    public string Optimization { get; init; } = "all";
+    /// <summary>Graph optimization level (<c>--optimization</c>), parsed where it is given.</summary>
+    public GraphOptimization Optimization { get; init; } = GraphOptimization.All;
 
     /// <summary>The decoder's shape (<c>--model-config</c>), for generate and the agents' LLM; null for the default.</summary>
     public DecoderConfig? ModelConfig { get; init; }
@@ -37,8 +37,12 @@ public sealed record WorkloadOptions
     /// <summary>torch backend: folder of a libtorch to load (<c>--libtorch</c>); null for TORCH_LIB_DIR or the packaged one.</summary>
     public string? LibTorch { get; init; }
 
-    /// <summary>generate against an endpoint: where its requests come from (<c>--dataset</c>, e.g. synthetic:in=512,out=128); null for synthetic prompts of --prompt-tokens and --new-tokens.</summary>
-    public string? Dataset { get; init; }
+    /// <summary>
+    /// Inputs the command line parsed once whose types live in a layer above this one, e.g. generate's
+    /// dataset (<c>--dataset</c>, whose trace also gave the scenario its schedule); a workload takes the
+    /// one of its type (<see cref="Input{T}"/>) and ignores the others.
+    /// </summary>
+    public IReadOnlyList<object> Inputs { get; init; } = [];
 
     /// <summary>A Hugging Face tokenizer.json (<c>--tokenizer</c>): exact prompt lengths and the client's own token counts.</summary>
     public string? TokenizerPath { get; init; }
@@ -49,22 +53,38 @@ public sealed record WorkloadOptions
     /// <summary>The environment variable holding the API key (<c>--api-key-env</c>); null for OPENAI_API_KEY.</summary>
     public string? ApiKeyVariable { get; init; }
 
-    /// <summary>Further workload-specific settings (<c>--set key=value</c>).</summary>
+    /// <summary>
+    /// Further workload-specific settings (<c>--set key=value</c>), checked against the workload's
+    /// <see cref="SettingsSchema"/> before it is created, and read through its <see cref="SettingKey{T}"/>s.
+    /// </summary>
     public IReadOnlyDictionary<string, string> Extra { get; init; } = new Dictionary<string, string>();
 
-    /// <summary>An on/off setting of <see cref="Extra"/> (1/0, true/false, on/off, yes/no); <paramref name="fallback"/> when absent.</summary>
-    public bool Flag(string key, bool fallback = false)
-    {
-        if (!Extra.TryGetValue(key, out string? text))
-        {
-            return fallback;
-        }
+    /// <summary>The parsed input of type <typeparamref name="T"/>; null when the command line gave none.</summary>
+    public T? Input<T>()
+        where T : class => Inputs.OfType<T>().FirstOrDefault();
+}
 
-        return text.Trim().ToLowerInvariant() switch
-        {
-            "1" or "true" or "on" or "yes" => true,
-            "0" or "false" or "off" or "no" => false,
-            _ => throw HarnessException.BadInput($"--set {key}={text}: expected 1 or 0 (true/false, on/off)."),
-        };
-    }
+/// <summary>A graph optimization level (<c>--optimization</c>): what ONNX Runtime may rewrite before it runs.</summary>
+public enum GraphOptimization
+{
+    None,
+    Basic,
+    Extended,
+    All,
+}
+
+public static class GraphOptimizations
+{
+    /// <summary>none (or disable), basic, extended, all; anything else is bad input.</summary>
+    public static GraphOptimization Parse(string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "none" or "disable" => GraphOptimization.None,
+        "basic" => GraphOptimization.Basic,
+        "extended" => GraphOptimization.Extended,
+        "all" => GraphOptimization.All,
+        _ => throw HarnessException.BadInput($"Unknown graph optimization level '{text}'; expected none, basic, extended or all."),
+    };
+
+    /// <summary>The level as the command line and the result's config write it: "all".</summary>
+    public static string Name(this GraphOptimization level) => level.ToString().ToLowerInvariant();
 }

@@ -23,21 +23,29 @@ public sealed class WorkloadTable
 
         _runtime = runtime;
         _entries = entries;
-        Infos = entries.Select(e => new WorkloadInfo(e.Name, e.Description)).ToList();
+        Infos = entries.Select(e => new WorkloadInfo(e.Name, e.Description) { Settings = e.Settings }).ToList();
     }
 
     /// <summary>Name and description of each workload, in declaration order.</summary>
     public IReadOnlyList<WorkloadInfo> Infos { get; }
 
-    /// <summary>Builds the workload named <paramref name="workload"/>; an unknown name is bad input.</summary>
+    /// <summary>
+    /// Builds the workload named <paramref name="workload"/> after checking its <c>--set</c> settings
+    /// against its declaration; an unknown name, key or value is bad input.
+    /// </summary>
     public IWorkload Create(string workload, BackendSpec backend, WorkloadOptions options)
     {
         string known = string.Join(", ", Infos.Select(i => i.Name));
         WorkloadEntry entry = _entries.FirstOrDefault(e => e.Name == workload)
             ?? throw HarnessException.BadInput($"Unknown {_runtime} workload '{workload}'; known: {known}.");
+        entry.Settings.Check($"Workload '{workload}' on {backend.Runtime}", options.Extra);
         return entry.Create(backend, options);
     }
 }
 
-/// <summary>One workload of a provider: its name, its line in <c>harness list</c>, and its constructor.</summary>
-public sealed record WorkloadEntry(string Name, string Description, Func<BackendSpec, WorkloadOptions, IWorkload> Create);
+/// <summary>One workload of a provider: its name, its line in <c>harness list</c>, its constructor and its <c>--set</c> keys.</summary>
+public sealed record WorkloadEntry(string Name, string Description, Func<BackendSpec, WorkloadOptions, IWorkload> Create)
+{
+    /// <summary>The <c>--set</c> keys the workload reads; any other key is refused before it is created.</summary>
+    public SettingsSchema Settings { get; init; } = SettingsSchema.None;
+}

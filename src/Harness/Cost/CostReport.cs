@@ -1,6 +1,9 @@
 using System.Globalization;
 using System.Text;
+using Harness.Formatting;
 using Harness.Metrics;
+using static Harness.Formatting.MarkdownColumn;
+using static System.FormattableString;
 
 namespace Harness.Cost;
 
@@ -16,13 +19,19 @@ public static class CostReport
         sb.Append(c, $"### Cost of {origin} ({first?.UnitsPerSecond:#,0.##} {unit}/s measured on {runCard ?? "an unknown card"})\n\n");
         string perM = unit == "tokens" ? "$/Mtok" : $"$/M {unit}";
         bool jobs = lines.Any(l => l.UsdPerJob is not null);
-        sb.Append(c, $"| offer | card | pricing | price | date | charged | $/h | {perM} |{(jobs ? " $/job |" : "")}\n|---|---|---|---:|---|---|---:|---:|{(jobs ? "---:|" : "")}\n");
+        var table = new MarkdownTable(
+            new[] { Left("offer"), Left("card"), Left("pricing"), Right("price"), Left("date"), Left("charged"), Right("$/h"), Right(perM) }
+                .Concat(jobs ? new[] { Right("$/job") } : []));
         foreach (CostLine l in lines)
         {
             PriceOffer o = l.Offer;
-            sb.Append(c, $"| {o.Id} | {o.Device ?? "-"} | {o.Pricing} | {o.Price.Usd:0.####} {o.Price.Unit} | {o.Price.Date:yyyy-MM-dd} | {l.Charge.Basis} | {l.Charge.UsdPerHour:0.####} | {l.UsdPerMillion:0.####} |");
-            sb.Append(jobs ? string.Create(c, $" {l.UsdPerJob:0.######} |\n") : "\n");
+            string[] cells = [o.Id, o.Device ?? "-", Invariant($"{o.Pricing}"), Invariant($"{o.Price.Usd:0.####} {o.Price.Unit}"),
+                Invariant($"{o.Price.Date:yyyy-MM-dd}"), Invariant($"{l.Charge.Basis}"), Invariant($"{l.Charge.UsdPerHour:0.####}"),
+                Invariant($"{l.UsdPerMillion:0.####}")];
+            table.Row(jobs ? [.. cells, Invariant($"{l.UsdPerJob:0.######}")] : cells);
         }
+
+        table.AppendTo(sb);
 
         var other = lines.Where(l => l.Offer.Device is not null && runCard is not null && !string.Equals(l.Offer.Device, runCard, StringComparison.OrdinalIgnoreCase)).ToList();
         if (other.Count > 0)

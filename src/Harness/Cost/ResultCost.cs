@@ -21,12 +21,12 @@ public sealed record CostLine(
 public static class ResultCost
 {
     /// <summary>The config key that holds the offer a result was priced with (written once, by <see cref="Annotate"/>).</summary>
-    public const string ConfigKey = "price";
+    public const string ConfigKey = ConfigKeys.Price;
 
     /// <summary>GPUs the run held: config gpus or tp, else 1 for a CUDA backend, else 0 (the whole machine is charged).</summary>
     public static int GpusUsed(ResultDocument doc)
     {
-        if (DocumentValues.FirstNumber(doc.Config, "gpus", "tp", "tensor_parallel") is { } n && n >= 1)
+        if (DocumentValues.FirstNumber(doc.Config, ConfigKeys.Gpus, "tp", "tensor_parallel") is { } n && n >= 1)
         {
             return (int)n;
         }

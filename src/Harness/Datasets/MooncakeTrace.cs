@@ -1,9 +1,8 @@
-using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using Harness.Agents.Jobs;
 using Harness.Decoding;
 using Harness.Engine.Scenarios;
+using Harness.Metrics;
 
 namespace Harness.Datasets;
 
@@ -52,168 +51,66 @@ public sealed class MooncakeTrace : PromptDataset
     public override Dictionary<string, object?> Details()
     {
         Dictionary<string, object?> d = base.Details();
-        d["trace_block_tokens"] = BlockTokens;
-        d["trace_shared_blocks"] = SharedBlocks;
-        d["trace_sessions"] = _items.Where(i => i.Session is not null).Select(i => i.Session).Distinct().Count();
-        d["trace_span_s"] = _items.Max(i => i.ArrivalS ?? 0);
+        d[ConfigKeys.TraceBlockTokens] = BlockTokens;
+        d[ConfigKeys.TraceSharedBlocks] = SharedBlocks;
+        d[ConfigKeys.TraceSessions] = _items.Where(i => i.Session is not null).Select(i => i.Session).Distinct().Count();
+        d[ConfigKeys.TraceSpanS] = _items.Max(i => i.ArrivalS ?? 0);
         return d;
     }
 
-    /// <summary>Only the schedule of a trace (<c>FILE[,block=N]</c>): times, sessions and delays, without building any prompt.</summary>
-    public static IReadOnlyList<TraceArrival> ReadArrivals(string args)
+    /// <summary>
+    /// The prompts of a trace read once (<see cref="TraceFile"/>): blocks of <paramref name="blockTokens"/> tokens,
+    /// the same text for the same hash id, fixed by <paramref name="seed"/>; lengths counted by <paramref name="tokenizer"/> when given.
+    /// </summary>
+    public static MooncakeTrace Build(string spec, TraceFile trace, int blockTokens, int seed, ITokenCounter? tokenizer)
     {
-        string spec = "trace:" + args;
-        (string file, _) = FileAndSettings(spec, args);
-        var arrivals = new List<TraceArrival>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        int lineNumber = 0;
-        foreach (string line in File.ReadLines(file))
-        {
-            lineNumber++;
-            if (string.IsNullOrWhiteSpace(line))
-            {
-                continue;
-            }
-
-            try
-            {
-                using var doc = JsonDocument.Parse(line);
-                JsonElement e = doc.RootElement;
-                double? timestampMs = Double(e, "timestamp", file, lineNumber);
-                string? session = e.TryGetProperty("session_id", out JsonElement sid) && sid.ValueKind is JsonValueKind.String or JsonValueKind.Number ? sid.ToString() : null;
-                bool followUp = session is not null && !seen.Add(session);
-                if (!followUp && timestampMs is null && session is null)
-                {
-                    throw HarnessException.BadInput($"Trace '{file}' line {lineNumber} has no timestamp (ms); only a later turn of a session may go without one.");
-                }
-
-                arrivals.Add(new TraceArrival(
-                    followUp ? (timestampMs is { } later ? later / 1000 : null) : (timestampMs ?? 0) / 1000,
-                    session,
-                    (Double(e, "delay", file, lineNumber) ?? 0) / 1000));
-            }
-            catch (JsonException x)
-            {
-                throw HarnessException.BadInput($"Trace '{file}' line {lineNumber} is not valid JSON: {x.Message}");
-            }
-        }
-
-        return arrivals.Count > 0 ? arrivals : throw HarnessException.BadInput($"Trace '{file}' has no request.");
-    }
-
-    public static MooncakeTrace Load(string spec, string args, int seed, ITokenCounter? tokenizer)
-    {
-        (string file, List<string> parts) = FileAndSettings(spec, args);
-        Dictionary<string, string> s = Settings(spec, parts, "block");
-        int block = (int)Number(spec, s, "block", DefaultBlockTokens, 1);
+        int block = blockTokens;
         var blocks = new Dictionary<long, string>();
-        var seenSessions = new HashSet<string>(StringComparer.Ordinal);
-        var items = new List<PromptItem>();
-        int shared = 0, lineNumber = 0;
-        foreach (string line in File.ReadLines(file))
+        var items = new List<PromptItem>(trace.Rows.Count);
+        int shared = 0;
+        foreach (TraceRow row in trace.Rows)
         {
-            lineNumber++;
-            if (string.IsNullOrWhiteSpace(line))
-            {
-                continue;
-            }
-
-            JsonElement e;
-            try
-            {
-                using var doc = JsonDocument.Parse(line);
-                e = doc.RootElement.Clone();
-            }
-            catch (JsonException x)
-            {
-                throw HarnessException.BadInput($"Trace '{file}' line {lineNumber} is not valid JSON: {x.Message}");
-            }
-
-            int input = Int(e, "input_length", file, lineNumber, required: true, min: 1)!.Value;
-            int output = Int(e, "output_length", file, lineNumber, required: true, min: 1)!.Value;
-            double? timestampMs = Double(e, "timestamp", file, lineNumber);
-            double delayMs = Double(e, "delay", file, lineNumber) ?? 0;
-            string? session = e.TryGetProperty("session_id", out JsonElement sid) && sid.ValueKind is JsonValueKind.String or JsonValueKind.Number ? sid.ToString() : null;
-            bool followUp = session is not null && !seenSessions.Add(session);
-            if (!followUp && timestampMs is null && session is null)
-            {
-                throw HarnessException.BadInput($"Trace '{file}' line {lineNumber} has no timestamp (ms); only a later turn of a session may go without one.");
-            }
-
+            int input = row.InputTokens;
             var text = new StringBuilder();
             int covered = 0;
-            if (e.TryGetProperty("hash_ids", out JsonElement ids) && ids.ValueKind == JsonValueKind.Array)
+            foreach (long hash in row.HashIds)
             {
-                foreach (JsonElement id in ids.EnumerateArray())
+                if (covered >= input)
                 {
-                    if (covered >= input)
-                    {
-                        break;
-                    }
-
-                    if (!id.TryGetInt64(out long hash))
-                    {
-                        throw HarnessException.BadInput($"Trace '{file}' line {lineNumber} has a hash id that is not an integer.");
-                    }
-
-                    int tokens = Math.Min(block, input - covered);
-                    if (!blocks.TryGetValue(hash, out string? full))
-                    {
-                        full = SyntheticText.Of(block, Seeds.Mix(seed, hash, 3), tokenizer);
-                        blocks[hash] = full;
-                    }
-                    else
-                    {
-                        shared++;
-                    }
-
-                    text.Append(tokens == block ? full : SyntheticText.Of(tokens, Seeds.Mix(seed, hash, 3), tokenizer));
-                    covered += tokens;
+                    break;
                 }
+
+                int tokens = Math.Min(block, input - covered);
+                if (!blocks.TryGetValue(hash, out string? full))
+                {
+                    full = SyntheticText.Of(block, Seeds.Mix(seed, hash, 3), tokenizer);
+                    blocks[hash] = full;
+                }
+                else
+                {
+                    shared++;
+                }
+
+                text.Append(tokens == block ? full : SyntheticText.Of(tokens, Seeds.Mix(seed, hash, 3), tokenizer));
+                covered += tokens;
             }
 
             if (covered < input)
             {
-                text.Append(SyntheticText.Of(input - covered, Seeds.Mix(seed, lineNumber, 5), tokenizer));
+                text.Append(SyntheticText.Of(input - covered, Seeds.Mix(seed, row.Line, 5), tokenizer));
             }
 
             items.Add(new PromptItem
             {
                 Messages = [LlmMessage.User(text.ToString())],
                 InputTokens = input,
-                OutputTokens = output,
-                ArrivalS = followUp ? (timestampMs is { } later ? later / 1000 : null) : (timestampMs ?? 0) / 1000,
-                Session = session,
-                DelayS = delayMs / 1000,
+                OutputTokens = row.OutputTokens,
+                ArrivalS = row.ArrivalS,
+                Session = row.Session,
+                DelayS = row.DelayS,
             });
         }
 
-        return items.Count > 0
-            ? new MooncakeTrace(spec, items, block, tokenizer is not null, shared)
-            : throw HarnessException.BadInput($"Trace '{file}' has no request.");
-    }
-
-    private static int? Int(JsonElement e, string name, string file, int line, bool required, int min)
-    {
-        if (!e.TryGetProperty(name, out JsonElement v) || v.ValueKind == JsonValueKind.Null)
-        {
-            return required ? throw HarnessException.BadInput($"Trace '{file}' line {line} has no {name}.") : null;
-        }
-
-        return v.TryGetDouble(out double d) && d >= min && d <= int.MaxValue
-            ? (int)Math.Round(d)
-            : throw HarnessException.BadInput($"Trace '{file}' line {line}: {name} must be a number of at least {min}.");
-    }
-
-    private static double? Double(JsonElement e, string name, string file, int line)
-    {
-        if (!e.TryGetProperty(name, out JsonElement v) || v.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        return v.TryGetDouble(out double d) && d >= 0 && double.IsFinite(d)
-            ? d
-            : throw HarnessException.BadInput(string.Create(CultureInfo.InvariantCulture, $"Trace '{file}' line {line}: {name} must be a number of at least 0."));
+        return new MooncakeTrace(spec, items, block, tokenizer is not null, shared);
     }
 }

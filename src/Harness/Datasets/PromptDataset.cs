@@ -1,5 +1,6 @@
 using System.Globalization;
 using Harness.Decoding;
+using Harness.Metrics;
 
 namespace Harness.Datasets;
 
@@ -55,26 +56,16 @@ public abstract class PromptDataset
     /// <summary>Facts for the result's config.</summary>
     public virtual Dictionary<string, object?> Details() => new()
     {
-        ["dataset"] = Spec,
-        ["dataset_items"] = Count == int.MaxValue ? null : Count,
-        ["prompt_lengths"] = Exact ? "exact by the tokenizer" : "approximate (a word per token), checked against the server's usage",
+        [ConfigKeys.Dataset] = Spec,
+        [ConfigKeys.DatasetItems] = Count == int.MaxValue ? null : Count,
+        [ConfigKeys.PromptLengths] = Exact
+            ? "exact by the tokenizer"
+            : "approximate (a word per token), checked against the server's usage",
     };
 
-    /// <summary>Parses a dataset spec; files are read now, so a missing or malformed one is bad input before anything runs.</summary>
-    public static PromptDataset Parse(string spec, int seed, ITokenCounter? tokenizer, int? defaultInput = null, int? defaultOutput = null)
-    {
-        string text = spec.Trim();
-        int colon = text.IndexOf(':', StringComparison.Ordinal);
-        string kind = (colon < 0 ? text : text[..colon]).ToLowerInvariant();
-        string args = colon < 0 ? "" : text[(colon + 1)..];
-        return kind switch
-        {
-            "synthetic" => SyntheticDataset.Parse(text, args, seed, tokenizer, defaultInput, defaultOutput),
-            "sharegpt" => ShareGptDataset.Load(text, args, tokenizer, defaultOutput),
-            "trace" => MooncakeTrace.Load(text, args, seed, tokenizer),
-            _ => throw HarnessException.BadInput($"Dataset '{spec}' is not one of {Help}."),
-        };
-    }
+    /// <summary>Parses a dataset spec and opens it (<see cref="DatasetSpec.Parse"/>, then <see cref="DatasetSpec.Open"/>).</summary>
+    public static PromptDataset Parse(string spec, int seed, ITokenCounter? tokenizer, int? defaultInput = null, int? defaultOutput = null) =>
+        DatasetSpec.Parse(spec, defaultInput, defaultOutput).Open(seed, tokenizer);
 
     /// <summary>key=value pairs after the kind (and the file); an unknown key is bad input.</summary>
     internal static Dictionary<string, string> Settings(string spec, IEnumerable<string> parts, params string[] known)
@@ -150,37 +141,29 @@ public sealed class SyntheticDataset : PromptDataset
     private readonly int _seed;
     private readonly ITokenCounter? _tokenizer;
 
-    private SyntheticDataset(string spec, int seed, ITokenCounter? tokenizer)
+    internal SyntheticDataset(SyntheticSpec spec, int seed, ITokenCounter? tokenizer)
     {
-        Spec = spec;
+        Spec = spec.Text;
         _seed = seed;
         _tokenizer = tokenizer;
         Exact = tokenizer is not null;
+        In = spec.In;
+        Out = spec.Out;
+        InStd = spec.InStd;
+        OutStd = spec.OutStd;
     }
 
     public override string Spec { get; }
 
     public override int Count => int.MaxValue;
 
-    public double In { get; private init; }
+    public double In { get; }
 
-    public double Out { get; private init; }
+    public double Out { get; }
 
-    public double InStd { get; private init; }
+    public double InStd { get; }
 
-    public double OutStd { get; private init; }
-
-    public static SyntheticDataset Parse(string spec, string args, int seed, ITokenCounter? tokenizer, int? defaultInput = null, int? defaultOutput = null)
-    {
-        Dictionary<string, string> s = Settings(spec, args.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), "in", "out", "in_std", "out_std");
-        return new SyntheticDataset(spec, seed, tokenizer)
-        {
-            In = Number(spec, s, "in", defaultInput ?? 128, 1),
-            Out = Number(spec, s, "out", defaultOutput ?? 128, 1),
-            InStd = Number(spec, s, "in_std", 0, 0),
-            OutStd = Number(spec, s, "out_std", 0, 0),
-        };
-    }
+    public double OutStd { get; }
 
     public override PromptItem Item(long index)
     {

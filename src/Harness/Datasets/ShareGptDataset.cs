@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Harness.Decoding;
+using Harness.Metrics;
 
 namespace Harness.Datasets;
 
@@ -33,21 +34,14 @@ public sealed class ShareGptDataset : PromptDataset
     public override Dictionary<string, object?> Details()
     {
         Dictionary<string, object?> d = base.Details();
-        d["dataset_turns"] = AllTurns ? "all" : "first";
-        d["prompt_lengths"] = Exact ? "counted by the tokenizer" : "estimated at 4 characters per token, checked against the server's usage";
+        d[ConfigKeys.DatasetTurns] = AllTurns ? "all" : "first";
+        d[ConfigKeys.PromptLengths] = Exact ? "counted by the tokenizer" : "estimated at 4 characters per token, checked against the server's usage";
         return d;
     }
 
-    public static ShareGptDataset Load(string spec, string args, ITokenCounter? tokenizer, int? maxOutput = null)
+    /// <summary>The conversations of a ShareGPT file, read and checked once (before anything connects); bad input names the file.</summary>
+    public static IReadOnlyList<IReadOnlyList<LlmMessage>> ReadConversations(string file)
     {
-        (string file, List<string> parts) = FileAndSettings(spec, args);
-        Dictionary<string, string> s = Settings(spec, parts, "turns");
-        string turns = s.GetValueOrDefault("turns", "first").ToLowerInvariant();
-        if (turns is not ("first" or "all"))
-        {
-            throw HarnessException.BadInput($"Dataset '{spec}': turns={turns} must be first or all.");
-        }
-
         JsonDocument doc;
         try
         {
@@ -65,46 +59,66 @@ public sealed class ShareGptDataset : PromptDataset
                 throw HarnessException.BadInput($"Dataset file '{file}' is not a ShareGPT file: its top level is not an array of conversations.");
             }
 
-            var items = new List<PromptItem>();
-            foreach (JsonElement conversation in doc.RootElement.EnumerateArray())
-            {
-                List<LlmMessage> messages = Messages(conversation);
-                var history = new List<LlmMessage>();
-                for (int i = 0; i + 1 < messages.Count; i++)
-                {
-                    if (messages[i].Role != "user" || messages[i + 1].Role != "assistant")
-                    {
-                        history.Add(messages[i]);
-                        continue;
-                    }
-
-                    int output = Tokens(messages[i + 1].Content, tokenizer);
-                    if (maxOutput is { } cap)
-                    {
-                        output = Math.Min(output, cap);
-                    }
-
-                    items.Add(new PromptItem
-                    {
-                        Messages = [.. history, messages[i]],
-                        InputTokens = history.Append(messages[i]).Sum(m => Tokens(m.Content, tokenizer)),
-                        OutputTokens = Math.Max(1, output),
-                    });
-                    if (turns == "first")
-                    {
-                        break;
-                    }
-
-                    history.Add(messages[i]);
-                    history.Add(messages[i + 1]);
-                    i++;
-                }
-            }
-
-            return items.Count > 0
-                ? new ShareGptDataset(spec, items, tokenizer is not null, turns == "all")
+            var conversations = doc.RootElement.EnumerateArray().Select(c => (IReadOnlyList<LlmMessage>)Messages(c)).ToList();
+            return conversations.Any(HasTurn)
+                ? conversations
                 : throw HarnessException.BadInput($"Dataset file '{file}' has no conversation with a human turn and a reply.");
         }
+    }
+
+    /// <summary>The requests of conversations read by <see cref="ReadConversations"/>, counted by the tokenizer when given.</summary>
+    public static ShareGptDataset Build(
+        string spec, IReadOnlyList<IReadOnlyList<LlmMessage>> conversations, bool allTurns, ITokenCounter? tokenizer, int? maxOutput = null)
+    {
+        var items = new List<PromptItem>();
+        foreach (IReadOnlyList<LlmMessage> messages in conversations)
+        {
+            var history = new List<LlmMessage>();
+            for (int i = 0; i + 1 < messages.Count; i++)
+            {
+                if (messages[i].Role != "user" || messages[i + 1].Role != "assistant")
+                {
+                    history.Add(messages[i]);
+                    continue;
+                }
+
+                int output = Tokens(messages[i + 1].Content, tokenizer);
+                if (maxOutput is { } cap)
+                {
+                    output = Math.Min(output, cap);
+                }
+
+                items.Add(new PromptItem
+                {
+                    Messages = [.. history, messages[i]],
+                    InputTokens = history.Append(messages[i]).Sum(m => Tokens(m.Content, tokenizer)),
+                    OutputTokens = Math.Max(1, output),
+                });
+                if (!allTurns)
+                {
+                    break;
+                }
+
+                history.Add(messages[i]);
+                history.Add(messages[i + 1]);
+                i++;
+            }
+        }
+
+        return new ShareGptDataset(spec, items, tokenizer is not null, allTurns);
+    }
+
+    private static bool HasTurn(IReadOnlyList<LlmMessage> messages)
+    {
+        for (int i = 0; i + 1 < messages.Count; i++)
+        {
+            if (messages[i].Role == "user" && messages[i + 1].Role == "assistant")
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static List<LlmMessage> Messages(JsonElement conversation)

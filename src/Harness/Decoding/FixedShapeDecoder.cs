@@ -1,4 +1,5 @@
 using System.Numerics;
+using Harness.Metrics;
 using Harness.Models;
 
 namespace Harness.Decoding;
@@ -83,10 +84,11 @@ public sealed class FixedShapeDecoder : IStepDecoder
             details[k] = v;
         }
 
-        details["step_decoder"] = "fixed-shape runner behind an adapter: sequences join only when none is decoding (static batching)";
+        details[ConfigKeys.StepDecoder] =
+            "fixed-shape runner behind an adapter: sequences join only when none is decoding (static batching)";
         if (spec.Shapes == DecoderShapes.Rounded)
         {
-            details["llm_long_steps"] = $"batch rounded to a power of two, lengths to multiples of {LengthQuantum}; prompts are cut to {spec.Model.MaxPositions - 1} tokens; a step that decodes past the cache keeps decoding at its last position";
+            details[ConfigKeys.LlmLongSteps] = $"batch rounded to a power of two, lengths to multiples of {LengthQuantum}; prompts are cut to {spec.Model.MaxPositions - 1} tokens; a step that decodes past the cache keeps decoding at its last position";
         }
 
         Details = details;

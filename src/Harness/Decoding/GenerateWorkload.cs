@@ -1,7 +1,7 @@
 using Harness.Backends;
 using Harness.Engine;
+using Harness.Metrics;
 using Harness.Models;
-using Harness.Results;
 
 namespace Harness.Decoding;
 
@@ -11,11 +11,11 @@ namespace Harness.Decoding;
 /// iteration until each has its new tokens, every iteration's tokens read on the host and marked
 /// (TTFT, ITL, TPOT). The decoder comes from the backend's <see cref="IDecoderProvider"/>; the
 /// memory check runs first, so a model that does not fit is refused before anything is generated
-/// or allocated. Over a request-level endpoint (an HTTP server, <see cref="IEndpointProvider"/>) the
-/// same workload sends one request per dataset item instead, under any scenario
-/// (<see cref="EndpointRequests"/>).
+/// or allocated. Over a request-level endpoint (an HTTP server) <c>generate</c> is another class, the
+/// endpoint provider's own, which sends one request per dataset item under any scenario
+/// (<see cref="EndpointRequests"/>); the two share the name.
 /// </summary>
-public sealed class GenerateWorkload : IWorkload, IDerivedMetrics, IWorkloadSections, IRunObserver
+public sealed class GenerateWorkload : IWorkload, IDerivedMetrics
 {
     public const string Name = "generate";
 
@@ -24,11 +24,9 @@ public sealed class GenerateWorkload : IWorkload, IDerivedMetrics, IWorkloadSect
 
     private static readonly DecodeSequence[] None = [];
 
-    private readonly IDecoderProvider? _provider;
-    private readonly EndpointRequests? _remote;
+    private readonly IDecoderProvider _provider;
     private readonly BackendSpec _backend;
     private readonly WorkloadOptions _options;
-    private readonly GenerateSettings? _settings;
     private IStepDecoder? _decoder;
     private long[] _prompt = [];
     private long[][] _generated = [];
@@ -40,19 +38,11 @@ public sealed class GenerateWorkload : IWorkload, IDerivedMetrics, IWorkloadSect
         _provider = provider;
         _backend = backend;
         _options = options;
-        _settings = GenerateSettings.From(options.ModelConfig, options.PromptTokens, options.NewTokens, options.DType ?? provider.DefaultDType(backend), options.Extra);
+        Settings = GenerateSettings.From(options.ModelConfig, options.PromptTokens, options.NewTokens, options.DType ?? provider.DefaultDType(backend), options.Extra);
     }
 
-    /// <summary>generate against a request-level endpoint: requests from the dataset, under any scenario.</summary>
-    public GenerateWorkload(IEndpointProvider provider, BackendSpec backend, WorkloadOptions options, IClock? clock = null)
-    {
-        _backend = backend;
-        _options = options;
-        _remote = new EndpointRequests(provider, backend, options, clock);
-    }
-
-    /// <summary>The decoder run's settings (a step-level decoder only).</summary>
-    public GenerateSettings Settings => _settings ?? throw new InvalidOperationException("generate against an endpoint has no decoder settings");
+    /// <summary>The decoder run's settings.</summary>
+    public GenerateSettings Settings { get; }
 
     /// <summary>The prompt ids of sequence <paramref name="sequence"/> (after <see cref="Prepare"/>).</summary>
     public ReadOnlyMemory<long> Prompt(int sequence) => _prompt.AsMemory(sequence * Settings.PromptTokens, Settings.PromptTokens);
@@ -65,17 +55,12 @@ public sealed class GenerateWorkload : IWorkload, IDerivedMetrics, IWorkloadSect
 
     public WorkloadDescription Prepare(WorkloadContext context)
     {
-        if (_remote is not null)
-        {
-            return _remote.Prepare(context);
-        }
-
         GenerateSettings.RequireOneWorker(context);
         _batch = context.Batch;
         GenerateSettings s = Settings;
         _memory = Memory(_backend);
         MemoryNeed need = MemoryFit.Check(s.Model, _batch, s.PromptTokens, s.MaxContext, s.DType, _memory.AvailableBytes, _memory.Name);
-        _decoder = _provider!.CreateDecoder(_backend, _options, new DecoderSpec { Model = s.Model, DType = s.DType, WeightSeed = s.WeightSeed, Slots = _batch });
+        _decoder = _provider.CreateDecoder(_backend, _options, new DecoderSpec { Model = s.Model, DType = s.DType, WeightSeed = s.WeightSeed, Slots = _batch });
         _prompt = s.Prompt(_batch, context.Seed);
         // One request cut short, so that the shapes are built (and a CUDA graph captured) and any failure shows here, before anything is measured.
         Run(Math.Min(WarmupSteps + 1, s.NewTokens), null, context.CancellationToken);
@@ -86,43 +71,20 @@ public sealed class GenerateWorkload : IWorkload, IDerivedMetrics, IWorkloadSect
             details[k] = v;
         }
 
-        details["memory_estimate_bytes"] = need.Total;
-        details["device_memory_bytes"] = _memory.AvailableBytes;
+        details[ConfigKeys.MemoryEstimateBytes] = need.Total;
+        details[ConfigKeys.DeviceMemoryBytes] = _memory.AvailableBytes;
         return new WorkloadDescription("tokens", _batch * s.PromptTokens, _batch * s.NewTokens, details);
     }
 
     public void Execute(RequestContext request)
     {
-        if (_remote is not null)
-        {
-            _remote.Execute(request);
-            return;
-        }
-
         Run(Settings.NewTokens, request, request.CancellationToken);
     }
 
-    public IReadOnlyList<DerivedMetric> Derive(EngineResult run) => _remote is not null
-        ? _remote.Derive(run)
-        : DecoderMetrics.Derive(run, Settings, _batch, PeakRates.ForGpu(_memory?.GpuName, Settings.DType), PeakRates.Measured(Settings.CeilingFiles));
+    public IReadOnlyList<DerivedMetric> Derive(EngineResult run) =>
+        DecoderMetrics.Derive(run, Settings, _batch, PeakRates.ForGpu(_memory?.GpuName, Settings.DType), PeakRates.Measured(Settings.CeilingFiles));
 
-    public IReadOnlyList<DerivedDistribution> DeriveDistributions(EngineResult run) => _remote?.DeriveDistributions(run) ?? [];
-
-    public IReadOnlyList<Validity.ValidityCondition> Conditions(EngineResult run) => _remote?.Conditions(run) ?? [];
-
-    public IReadOnlyList<ResultSection> Sections(EngineResult run) => _remote is null ? [] : [ResultSection.Of(_remote.Serving(run))];
-
-    public void PhaseStarted(string phase, long timestamp) => _remote?.PhaseStarted(phase, timestamp);
-
-    public void RequestEnded(RequestOutcome outcome, long latencyTicks, int inputUnits, int outputUnits)
-    {
-    }
-
-    public void Dispose()
-    {
-        _decoder?.Dispose();
-        _remote?.Dispose();
-    }
+    public void Dispose() => _decoder?.Dispose();
 
     /// <summary>One request's sequences, stopped after <paramref name="tokens"/> of their new tokens (all of them when measured).</summary>
     private void Run(int tokens, RequestContext? request, CancellationToken cancellationToken)

@@ -15,6 +15,12 @@ public interface IDecoderProvider
     TensorDType DefaultDType(BackendSpec backend);
 
     /// <summary>
+    /// The <c>--set</c> keys its decoders read (spin, weight_seed...): <c>serve --set</c> and
+    /// <c>--llm-set</c> are checked against them.
+    /// </summary>
+    SettingsSchema DecoderSettings { get; }
+
+    /// <summary>
     /// Builds the decoder (generates or loads the model, allocates its weights); called after the
     /// memory check. Bad options or an unusable device throw <see cref="HarnessException"/>.
     /// </summary>

@@ -1,5 +1,6 @@
 using Harness.Engine;
 using Harness.Measurement;
+using Harness.Metrics;
 
 namespace Harness.Decoding;
 
@@ -31,7 +32,7 @@ public sealed class InProcessLlmEndpoint : ILlmEndpoint
         _batcher = new ContinuousBatcher(decoder, options, _clock.Frequency);
         var details = new Dictionary<string, object?>(decoder.Details)
         {
-            ["llm_backend"] = decoder.Name,
+            [ConfigKeys.LlmBackend] = decoder.Name,
         };
         Details = details;
         _device = new Thread(Loop) { IsBackground = true, Name = "harness-llm-device" };

@@ -1,5 +1,5 @@
 using System.Globalization;
-using System.Text.Json;
+using Harness.Metrics;
 using Harness.Results;
 
 namespace Harness.Decoding;
@@ -87,8 +87,8 @@ public sealed record LatencyModel
         ResultDocument doc = ResultReader.ReadDocument(path);
         double ttft = doc.Metrics.TtftMs?.P50 ?? throw HarnessException.BadInput($"Result file '{path}' has no ttft_ms: it is not the result of an LLM workload (e.g. generate).");
         double tpot = doc.Metrics.TpotMs?.P50 ?? throw HarnessException.BadInput($"Result file '{path}' has no tpot_ms: the workload generated fewer than two tokens per request.");
-        int batch = ConfigInt(doc, "batch") ?? 1;
-        int prompt = ConfigInt(doc, "prompt_tokens") ?? 0;
+        int batch = doc.ConfigInt(ConfigKeys.Batch) ?? 1;
+        int prompt = doc.ConfigInt(ConfigKeys.PromptTokens) ?? 0;
         if (prefillMsPerToken > 0 && prompt == 0)
         {
             throw HarnessException.BadInput($"Result file '{path}' does not say its prompt_tokens, so a prefill rate cannot be anchored to it; leave out the per-token rate.");
@@ -108,20 +108,11 @@ public sealed record LatencyModel
 
     public Dictionary<string, object?> Describe() => new()
     {
-        ["llm_ttft_ms"] = TtftMs,
-        ["llm_tpot_ms"] = TpotMs,
-        ["llm_prefill_ms_per_token"] = PrefillMsPerToken,
-        ["llm_tpot_ms_per_sequence"] = TpotMsPerSequence,
-        ["llm_source"] = Source,
-        ["llm_formula"] = "decode step of b = tpot + tpot_ms_per_sequence x (b - 1); a pass with joining sequences = ttft (alone) or max(ttft, decode step of all) (beside b decoding) + prefill_ms_per_token x their new tokens",
+        [ConfigKeys.LlmTtftMs] = TtftMs,
+        [ConfigKeys.LlmTpotMs] = TpotMs,
+        [ConfigKeys.LlmPrefillMsPerToken] = PrefillMsPerToken,
+        [ConfigKeys.LlmTpotMsPerSequence] = TpotMsPerSequence,
+        [ConfigKeys.LlmSource] = Source,
+        [ConfigKeys.LlmFormula] = "decode step of b = tpot + tpot_ms_per_sequence x (b - 1); a pass with joining sequences = ttft (alone) or max(ttft, decode step of all) (beside b decoding) + prefill_ms_per_token x their new tokens",
     };
-
-    private static int? ConfigInt(ResultDocument doc, string key) =>
-        !doc.Config.TryGetValue(key, out object? v) ? null : v switch
-        {
-            JsonElement { ValueKind: JsonValueKind.Number } e when e.TryGetInt32(out int i) => i,
-            int i => i,
-            long l => (int)l,
-            _ => (int?)null,
-        };
 }

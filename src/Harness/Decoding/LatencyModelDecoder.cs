@@ -1,4 +1,5 @@
 using Harness.Engine;
+using Harness.Metrics;
 
 namespace Harness.Decoding;
 
@@ -31,7 +32,7 @@ public sealed class LatencyModelDecoder : IStepDecoder
         _waiter = waiter ?? new PreciseWaiter(_clock);
         _backToBackTicks = _clock.Frequency / 1000; // 1 ms
         var details = model.Describe();
-        details["llm_backend"] = Name;
+        details[ConfigKeys.LlmBackend] = Name;
         Details = details;
     }
 

@@ -135,3 +135,18 @@ public static class LatencyModelSpec
         }
     }
 }
+
+/// <summary>The latency model's numbers as the <c>--llm-*</c> options give them (<see cref="LatencyModelSpec.FromOptions"/>).</summary>
+public sealed record LatencyModelOptions(
+    double? TtftMs = null,
+    double? TpotMs = null,
+    double? PrefillMsPerToken = null,
+    double? TpotMsPerSequence = null,
+    string? ResultFile = null,
+    string? Preset = null)
+{
+    /// <summary>Whether any option that only the latency model takes was given.</summary>
+    public bool AnyGiven => TtftMs is not null || TpotMs is not null || ResultFile is not null || Preset is not null;
+
+    public LatencyModel Build() => LatencyModelSpec.FromOptions(TtftMs, TpotMs, PrefillMsPerToken, TpotMsPerSequence, ResultFile, Preset);
+}

@@ -13,8 +13,11 @@ public sealed record LlmChoice
 {
     public const string LatencyModelBackend = "latency-model";
 
-    /// <summary>"latency-model" or a backend spec, e.g. "onnx:cpu".</summary>
-    public string Backend { get; init; } = LatencyModelBackend;
+    /// <summary>The backend, parsed where it was given (<see cref="ParseBackend"/>); null for the latency model.</summary>
+    public BackendSpec? Spec { get; init; }
+
+    /// <summary>"latency-model" or the backend spec, e.g. "onnx:cpu", as labels and file names show it.</summary>
+    public string Backend => Spec?.ToString() ?? LatencyModelBackend;
 
     /// <summary>For latency-model: the numbers (given, a preset, or read from a result file); null for the default preset.</summary>
     public LatencyModel? Model { get; init; }
@@ -22,10 +25,59 @@ public sealed record LlmChoice
     /// <summary>For a backend: model config, dtype, threads, libtorch, and settings such as spin or weight_seed.</summary>
     public WorkloadOptions Options { get; init; } = new();
 
-    public bool IsLatencyModel => Backend == LatencyModelBackend;
+    public bool IsLatencyModel => Spec is null;
 
     /// <summary>A server reached over HTTP (<c>openai:URL</c>): it batches on its own, and the agents send it their conversations.</summary>
-    public bool IsRemote => Backend.Contains("://", StringComparison.Ordinal);
+    public bool IsRemote => Spec?.Target is not null;
+
+    /// <summary><c>--llm</c> or <c>serve --backend</c>: null for latency-model, else a backend spec; anything else is bad input.</summary>
+    public static BackendSpec? ParseBackend(string text)
+    {
+        if (text.Trim() == LatencyModelBackend)
+        {
+            return null;
+        }
+
+        try
+        {
+            return BackendSpec.Parse(text);
+        }
+        catch (HarnessException e)
+        {
+            throw HarnessException.BadInput(
+                $"Unknown LLM backend '{text}': use {LatencyModelBackend}, a decoder backend such as onnx:cpu, or openai:URL.", e);
+        }
+    }
+
+    /// <summary>
+    /// The agents' LLM from its options: <c>--llm</c>, the <c>--llm-set</c> pairs (without the agents' own
+    /// <c>context</c>), whether <c>context</c> was given, and the latency model's numbers. Each kind of
+    /// backend takes only its own options; a mix is bad input.
+    /// </summary>
+    public static LlmChoice For(
+        string backend, IReadOnlyList<KeyValuePair<string, string>> settings, bool contextGiven, LatencyModelOptions numbers)
+    {
+        BackendSpec? spec = ParseBackend(backend);
+        if (spec is not null)
+        {
+            return numbers.AnyGiven
+                ? throw HarnessException.BadInput(
+                    $"--llm-ttft-ms, --llm-tpot-ms, --llm-result and --llm-preset are for --llm latency-model, not '{backend}'.")
+                : new LlmChoice { Spec = spec, Options = DecoderOptions.FromLlmSettings(settings) };
+        }
+
+        if (contextGiven)
+        {
+            throw HarnessException.BadInput("--llm-set context= is for a decoder or a server, not the latency model (no context).");
+        }
+
+        if (settings.Count > 0)
+        {
+            throw HarnessException.BadInput($"--llm-set is for a decoder backend (--llm onnx:cpu, torch:cpu...), not the latency model.");
+        }
+
+        return new LlmChoice { Model = numbers.Build() };
+    }
 
     /// <summary>An in-process decoder's context: its model's max_positions (the latency model and a server have none known here).</summary>
     public int? DecoderContext => DecoderModel?.MaxPositions;
@@ -43,7 +95,7 @@ public sealed record LlmChoice
     /// <summary>Connects to the remote endpoint this choice names (<see cref="IsRemote"/>), with the <c>--llm-set</c> settings as its options.</summary>
     public EndpointConnection Connect(BackendRegistry registry, IClock? clock = null)
     {
-        BackendSpec spec = BackendSpec.Parse(Backend);
+        BackendSpec spec = Spec ?? throw new InvalidOperationException("the latency model is not a server");
         registry.Resolve(spec);
         IEndpointProvider provider = EndpointBackends.Find(registry, spec)
             ?? throw HarnessException.BadInput($"LLM backend '{Backend}' is not a server the harness can reach; known here: {string.Join(", ", Names(registry))}.");
@@ -60,6 +112,7 @@ public sealed record LlmChoice
     {
         if (IsLatencyModel)
         {
+            SettingsSchema.None.Check($"LLM backend {LatencyModelBackend}", Options.Extra);
             return new LatencyModelDecoder(Model ?? LatencyModel.H100Llama1B, clock, slots: slots);
         }
 
@@ -69,25 +122,20 @@ public sealed record LlmChoice
 
     /// <summary>
     /// What <see cref="CreateDecoder"/> checks before it builds anything: a backend this registry knows,
-    /// a model it builds, and weights that fit the device. Bad input throws; nothing is loaded.
+    /// settings its decoders declare, a model it builds, and weights that fit the device. Bad input throws; nothing is loaded.
     /// </summary>
     public (IDecoderProvider Provider, BackendSpec Spec, DecoderSpec Decoder) Check(
         BackendRegistry registry, int slots, int? context = null)
     {
-        BackendSpec? spec = null;
-        try
-        {
-            spec = BackendSpec.Parse(Backend);
-            registry.Resolve(spec);
-        }
-        catch (HarnessException)
-        {
-            spec = null;
-        }
-
-        if (spec is null || !Names(registry).Contains($"{spec.Runtime}:{spec.Device}", StringComparer.Ordinal))
+        if (Spec is not { } spec || !Names(registry).Contains($"{spec.Runtime}:{spec.Device}", StringComparer.Ordinal))
         {
             throw HarnessException.BadInput($"Unknown LLM backend '{Backend}'; known here: {string.Join(", ", Names(registry))}.");
+        }
+
+        // The settings before the device: a mistake in them is the user's whatever this machine has.
+        if (registry.Resolve(spec) is IDecoderProvider declared)
+        {
+            declared.DecoderSettings.Check($"LLM backend {spec}", Options.Extra);
         }
 
         IDecoderProvider provider = DecoderBackends.Resolve(registry, spec);

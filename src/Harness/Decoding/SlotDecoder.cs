@@ -1,3 +1,4 @@
+using Harness.Metrics;
 using Harness.Models;
 
 namespace Harness.Decoding;
@@ -78,9 +79,9 @@ public abstract class SlotDecoder : IStepDecoder
             details[k] = v;
         }
 
-        details["step_decoder"] = $"a KV-cache slot of {Context} tokens per sequence: joiners prefilled alone into their slot, one decode step over the slots in use at their own lengths (continuous batching)";
-        details["kv_slots"] = Slots;
-        details["kv_slot_tokens"] = Context;
+        details[ConfigKeys.StepDecoder] = $"a KV-cache slot of {Context} tokens per sequence: joiners prefilled alone into their slot, one decode step over the slots in use at their own lengths (continuous batching)";
+        details[ConfigKeys.KvSlots] = Slots;
+        details[ConfigKeys.KvSlotTokens] = Context;
         return details;
     }
 

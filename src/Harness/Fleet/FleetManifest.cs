@@ -51,7 +51,7 @@ public sealed class FleetManifest
 
     public void Write(string path) => AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, ResultJson.Options));
 
-    /// <summary>The manifest in a results folder, or null when it has none.</summary>
+    /// <summary>The manifest in a results folder, or null when it has none; a manifest of a newer schema or not a manifest is bad input.</summary>
     public static FleetManifest? TryRead(FleetLayout layout)
     {
         string path = layout.ManifestPath;
@@ -60,20 +60,6 @@ public sealed class FleetManifest
             return null;
         }
 
-        try
-        {
-            var manifest = JsonSerializer.Deserialize<FleetManifest>(File.ReadAllText(path), ResultJson.Options)
-                ?? throw HarnessException.BadInput($"'{path}' is empty.");
-            if (manifest.SchemaVersion != CurrentSchemaVersion)
-            {
-                throw HarnessException.BadInput($"'{path}' has fleet schema version {manifest.SchemaVersion}; this harness reads version {CurrentSchemaVersion}.");
-            }
-
-            return manifest;
-        }
-        catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException)
-        {
-            throw HarnessException.BadInput($"'{path}' is not a readable fleet manifest: {e.Message}", e);
-        }
+        return HarnessDocument.Read<FleetManifest>(path, DocumentKind.FleetManifest);
     }
 }

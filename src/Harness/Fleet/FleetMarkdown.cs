@@ -1,5 +1,8 @@
 using System.Globalization;
 using System.Text;
+using Harness.Formatting;
+using static Harness.Formatting.MarkdownColumn;
+using static System.FormattableString;
 
 namespace Harness.Fleet;
 
@@ -22,8 +25,9 @@ public static class FleetMarkdown
             sb.Append(c, $"Heterogeneous fleet: {s.Groups.Count} hardware groups, each judged on its own.\n\n");
         }
 
-        sb.Append(c, $"| task | node | device |{(groups ? " group |" : "")} status | throughput ({unit}/s) | p50 ms | p99 ms | flag |\n");
-        sb.Append(groups ? "|---:|---|---|---:|---|---:|---:|---:|---|\n" : "|---:|---|---|---|---:|---:|---:|---|\n");
+        var table = new MarkdownTable(new[] { Right("task"), Left("node"), Left("device") }
+            .Concat(groups ? new[] { Right("group") } : [])
+            .Concat(new[] { Left("status"), Right(Invariant($"throughput ({unit}/s)")), Right("p50 ms"), Right("p99 ms"), Left("flag") }));
         foreach (NodeSummary n in s.Nodes)
         {
             string task = n.Task is { } t ? t.ToString(c) : "-";
@@ -34,9 +38,12 @@ public static class FleetMarkdown
                 flags.Insert(0, (n.Status == NodeStatus.Disturbed ? "DISTURBED: " : "NOISY (allowed): ") + why);
             }
 
-            string group = groups ? $" {n.Group?.ToString(c) ?? "-"} |" : "";
-            sb.Append(c, $"| {task} | {Cell(n.Name)} | {Cell(device)} |{group} {Status(n)} | {Num(n.ThroughputPerS)} | {Num(n.LatencyP50Ms)} | {Num(n.LatencyP99Ms)} | {Cell(string.Join("; ", flags))} |\n");
+            string[] group = groups ? [n.Group?.ToString(c) ?? "-"] : [];
+            table.Row(new[] { task, n.Name, device }.Concat(group)
+                .Concat(new[] { Status(n), Num(n.ThroughputPerS), Num(n.LatencyP50Ms), Num(n.LatencyP99Ms), string.Join("; ", flags) }));
         }
+
+        table.AppendTo(sb);
 
         if (s.Spread.Count > 0)
         {
@@ -46,7 +53,7 @@ public static class FleetMarkdown
         foreach (FleetGroup g in groups ? s.Groups : [])
         {
             string differs = g.DiffersFromFirst.Count > 0 ? $"; differs from group 1 in {string.Join("; ", g.DiffersFromFirst)}" : "";
-            sb.Append(c, $"\nGroup {g.Id}: {g.Nodes} node(s), {Cell(g.Hardware)}{Cell(differs)}\n");
+            sb.Append(c, $"\nGroup {g.Id}: {g.Nodes} node(s), {MarkdownTable.Escape(g.Hardware)}{MarkdownTable.Escape(differs)}\n");
             if (g.Spread.Count > 0)
             {
                 Spread(sb, $"group {g.Id} spread", g.Spread);
@@ -91,17 +98,17 @@ public static class FleetMarkdown
 
     private static void Spread(StringBuilder sb, string title, Dictionary<string, SpreadSummary> spread)
     {
-        var c = CultureInfo.InvariantCulture;
-        sb.Append(c, $"\n| {title} | nodes | median | MAD | min | max | CV |\n|---|---:|---:|---:|---:|---:|---:|\n");
+        var table = new MarkdownTable(Left(title), Right("nodes"), Right("median"), Right("MAD"), Right("min"), Right("max"), Right("CV"));
         foreach ((string metric, SpreadSummary sp) in spread)
         {
-            sb.Append(c, $"| {metric} | {sp.Count} | {sp.Median:0.###} | {sp.Mad:0.###} | {sp.Min:0.###} | {sp.Max:0.###} | {sp.Cv:0.0%} |\n");
+            table.Row(metric, Invariant($"{sp.Count}"), Invariant($"{sp.Median:0.###}"), Invariant($"{sp.Mad:0.###}"),
+                Invariant($"{sp.Min:0.###}"), Invariant($"{sp.Max:0.###}"), Invariant($"{sp.Cv:0.0%}"));
         }
+
+        table.AppendTo(sb.Append('\n'));
     }
 
     private static string Status(NodeSummary n) => n.Status.ToString().ToLowerInvariant();
 
     private static string Num(double? v) => v is { } x ? x.ToString("0.###", CultureInfo.InvariantCulture) : "";
-
-    private static string Cell(string text) => text.Replace("|", "\\|", StringComparison.Ordinal).Replace("\n", " ", StringComparison.Ordinal);
 }

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Harness.Results;
 
 namespace Harness.Fleet;
@@ -9,6 +8,9 @@ namespace Harness.Fleet;
 /// </summary>
 public sealed class TaskExitRecord
 {
+    /// <summary>1; records of scripts written before the version was recorded have none and read as 1.</summary>
+    public int SchemaVersion { get; set; } = 1;
+
     public int Task { get; set; }
 
     /// <summary>Tasks in the fleet, as the scheduler told the task; 0 when unknown.</summary>
@@ -30,28 +32,25 @@ public sealed class TaskExitRecord
 
     public DateTime? EndedUtc { get; set; }
 
-    /// <summary>Reads a record; a malformed one becomes a reason instead of an exception (a task may die mid-write elsewhere).</summary>
+    /// <summary>
+    /// Reads a record through the one reader of harness documents; a malformed one (or one of a newer
+    /// schema) becomes a reason instead of an exception (a task may die mid-write elsewhere); null
+    /// with no reason when there is none.
+    /// </summary>
     public static TaskExitRecord? TryRead(string path, out string? problem)
     {
         problem = null;
-        try
-        {
-            string text = File.ReadAllText(path);
-            return JsonSerializer.Deserialize<TaskExitRecord>(text, ResultJson.Options)
-                ?? throw new JsonException("empty");
-        }
-        catch (FileNotFoundException)
+        if (!File.Exists(path))
         {
             return null;
         }
-        catch (DirectoryNotFoundException)
+
+        if (HarnessDocument.TryRead(path, DocumentKind.TaskExit, out TaskExitRecord? record, out string? why))
         {
-            return null;
+            return record;
         }
-        catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException)
-        {
-            problem = $"its exit record {Path.GetFileName(path)} is unreadable ({e.Message})";
-            return null;
-        }
+
+        problem = $"its exit record {Path.GetFileName(path)} is unreadable ({why})";
+        return null;
     }
 }

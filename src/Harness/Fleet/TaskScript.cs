@@ -67,7 +67,7 @@ public static class TaskScript
         sb.Append($"tasks=$(printf '%s' \"${{{env.TaskCountVariable}:-}}\" | tr -cd '0-9')\n");
         sb.Append("[ -n \"$tasks\" ] || tasks=0\n");
         sb.Append($"status=\"$root/{FleetLayout.StatusFolder}/task-$task.json\"\n");
-        sb.Append("printf '{\"task\": %s, \"tasks\": %s, \"exit_code\": %s, \"node\": \"%s\", \"hostname\": \"%s\", \"gpus\": \"%s\", \"job_id\": \"%s\", \"started_utc\": \"%s\", \"ended_utc\": \"%s\"}\\n' \\\n");
+        sb.Append("printf '{\"schema_version\": 1, \"task\": %s, \"tasks\": %s, \"exit_code\": %s, \"node\": \"%s\", \"hostname\": \"%s\", \"gpus\": \"%s\", \"job_id\": \"%s\", \"started_utc\": \"%s\", \"ended_utc\": \"%s\"}\\n' \\\n");
         sb.Append("  \"$task\" \"$tasks\" \"$rc\" \"$node\" \"$host\" \"$gpus\" \"$job\" \"$started\" \"$ended\" >\"$status.tmp.$$\" && mv -f \"$status.tmp.$$\" \"$status\"\n");
         sb.Append("exit $rc\n");
         return sb.ToString();

@@ -7,6 +7,8 @@ namespace Harness.Gate;
 /// moving-block bootstrap (Kunsch) resamples blocks of consecutive requests, a second's worth or
 /// more, so that a slow patch of the run stays together instead of being spread as if every
 /// request were independent. Seeded, so the same run always gives the same interval.
+/// Perfolizer has no bootstrap and no interval for autocorrelated samples, so this stays; with blocks of one request
+/// (independent samples) its interval of the median is checked against Perfolizer's Maritz-Jarrett interval.
 /// </summary>
 public static class BlockBootstrap
 {

@@ -2,7 +2,9 @@ using Harness.Measurement;
 using Harness.Results;
 using Harness.Trust.Comparability;
 using Harness.Trust.Noise;
+using MathNet.Numerics.Distributions;
 using static Harness.Gate.RegressionGate;
+using static System.FormattableString;
 
 namespace Harness.Gate;
 
@@ -286,7 +288,7 @@ public static class DuetGate
 
         double se = sd / Math.Sqrt(n);
         double t = mean / se;
-        double pLower = Statistics.StudentTCdf(t, n - 1);
+        double pLower = StudentT.CDF(0, 1, n - 1, t);
         (double pWorse, double pBetter) = m.HigherIsBetter ? (pLower, 1 - pLower) : (1 - pLower, pLower);
         double q = Statistics.StudentTQuantile(1 - options.Alpha, n - 1);
         double change = (Math.Exp(mean) - 1) * 100;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Harness.Formatting;
 
 namespace Harness.Gate;
 
@@ -32,14 +33,17 @@ public static class GateMarkdownReport
             ? "duet design: both sides ran at the same time, and each pair's current/base ratio is one observation; "
             : "interleaved design: each run's value is one observation; ");
         sb.Append(c, $"a metric regresses only when the change is significant (one-sided, alpha {report.Options.Alpha}) and beyond its threshold.\n\n");
-        sb.Append(c, $"| metric | base | current | change | {GateTextReport.Confidence(report)} CI | p | runs base/cur | threshold | verdict |\n");
-        sb.Append("|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
+        var table = new MarkdownTable(MarkdownColumn.Left("metric"), MarkdownColumn.Right("base"), MarkdownColumn.Right("current"),
+            MarkdownColumn.Right("change"), MarkdownColumn.Right($"{GateTextReport.Confidence(report)} CI"), MarkdownColumn.Right("p"),
+            MarkdownColumn.Right("runs base/cur"), MarkdownColumn.Right("threshold"), MarkdownColumn.Left("verdict"));
         foreach (MetricComparison m in report.Metrics)
         {
             string[] cells = GateTextReport.Cells(m);
             cells[^1] = m.Verdict is GateVerdict.Regression or GateVerdict.Inconclusive ? $"**{cells[^1]}**" : cells[^1];
-            sb.Append("| ").Append(string.Join(" | ", cells.Select(Escape))).Append(" |\n");
+            table.Row(cells);
         }
+
+        table.AppendTo(sb);
 
         sb.Append('\n');
         foreach (MetricComparison m in report.Metrics)
@@ -60,5 +64,6 @@ public static class GateMarkdownReport
         return sb.ToString();
     }
 
+    /// <summary>Prose outside the table: a stray <c>|</c> escaped, line breaks kept (cells: <see cref="MarkdownTable"/>).</summary>
     private static string Escape(string s) => s.Replace("|", "\\|", StringComparison.Ordinal);
 }

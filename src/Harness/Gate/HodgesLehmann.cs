@@ -1,3 +1,5 @@
+using Pragmastat;
+
 namespace Harness.Gate;
 
 /// <summary>
@@ -6,6 +8,10 @@ namespace Harness.Gate;
 /// distribution: the companion of <see cref="MannWhitneyTest"/>, so the interval excludes 0 exactly
 /// when the one-sided test at the same alpha rejects. On log values the shift is the log of the
 /// ratio of medians, which is what the gate reports for run-level statistics.
+/// The estimate is Perfolizer's (its Pragmastat <c>Toolkit.Shift</c>, the same median of pairwise differences,
+/// found without listing them). The interval stays here: it needs the differences at exact ranks from
+/// <see cref="MannWhitneyTest.CriticalRank"/>, and the library gives type-7 quantiles by probability only, which at a
+/// rank turned into a probability can mix in the neighbouring difference by a rounding error.
 /// </summary>
 public static class HodgesLehmann
 {
@@ -19,6 +25,13 @@ public static class HodgesLehmann
             throw new ArgumentException("both samples need at least one value");
         }
 
+        double shift = Toolkit.Shift(new Sample(y), new Sample(x)).NominalValue;
+        int k = MannWhitneyTest.CriticalRank(x.Count, y.Count, alpha);
+        if (k < 1)
+        {
+            return new Estimate(shift, null, null);
+        }
+
         var d = new double[x.Count * y.Count];
         int i = 0;
         foreach (double a in x)
@@ -30,9 +43,6 @@ public static class HodgesLehmann
         }
 
         Array.Sort(d);
-        int n = d.Length;
-        double median = n % 2 == 1 ? d[n / 2] : (d[n / 2 - 1] + d[n / 2]) / 2;
-        int k = MannWhitneyTest.CriticalRank(x.Count, y.Count, alpha);
-        return k < 1 ? new Estimate(median, null, null) : new Estimate(median, d[k - 1], d[n - k]);
+        return new Estimate(shift, d[k - 1], d[d.Length - k]);
     }
 }

@@ -1,4 +1,4 @@
-using Harness.Measurement;
+using MathNet.Numerics.Distributions;
 
 namespace Harness.Gate;
 
@@ -8,6 +8,10 @@ namespace Harness.Gate;
 /// <see cref="TestExact"/> counts the exact null distribution when there are no ties and few values
 /// (a handful of runs per side, where the approximation is off by up to half the p-value).
 /// Distribution-free, so it suits run-level metrics from a handful of runs.
+/// Perfolizer's <c>MannWhitneyTest</c> is this test's oracle (tests/Harness.Tests/Gate/MannWhitneyOracleTests) but not
+/// its engine: its normal approximation has no tie correction and takes a whole U (ties give halves here), and its
+/// exact CDF fills a table of (max(n, m) + 1)² x U longs, 6.5 GB at <see cref="ExactLimit"/>, where
+/// <see cref="NullCounts"/> needs n x m doubles.
 /// </summary>
 public static class MannWhitneyTest
 {
@@ -74,7 +78,7 @@ public static class MannWhitneyTest
         double sd = Math.Sqrt(variance);
         double zGreater = (u - mean - 0.5) / sd;
         double zLess = (u - mean + 0.5) / sd;
-        return new Result(u, (u - mean) / sd, 1 - Statistics.NormalCdf(zGreater), Statistics.NormalCdf(zLess));
+        return new Result(u, (u - mean) / sd, 1 - Normal.CDF(0, 1, zGreater), Normal.CDF(0, 1, zLess));
     }
 
     /// <summary>Largest n x m for which the exact null distribution is counted (a few hundred runs per side).</summary>
@@ -167,7 +171,7 @@ public static class MannWhitneyTest
         {
             double mean = n * (double)m / 2;
             double sd = Math.Sqrt(n * (double)m * (n + m + 1) / 12);
-            return Math.Max(0, (int)Math.Floor(mean - Statistics.NormalQuantile(1 - alpha) * sd + 0.5));
+            return Math.Max(0, (int)Math.Floor(mean - Normal.InvCDF(0, 1, 1 - alpha) * sd + 0.5));
         }
 
         double total = counts.Sum(), below = 0;

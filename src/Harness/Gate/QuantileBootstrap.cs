@@ -9,6 +9,9 @@ namespace Harness.Gate;
 /// U ~ Beta(k+1, n-k), the (k+1)-th order statistic of n uniforms. That is exactly the bootstrap
 /// distribution of the quantile, at O(1) per resample instead of O(n). Seeded: the same inputs
 /// always give the same interval.
+/// Perfolizer has no bootstrap (its quantile intervals are Maritz-Jarrett's, around the Harrell-Davis estimate, not
+/// the nearest-rank percentile the harness reports), so this stays; MathNet's Beta distribution is the oracle of its
+/// draws (tests/Harness.Tests/Gate/QuantileBootstrapTests).
 /// </summary>
 public static class QuantileBootstrap
 {

@@ -1,9 +1,11 @@
-using System.Globalization;
 using Harness.Measurement;
+using Harness.Metrics;
 using Harness.Results;
 using Harness.Trust.Comparability;
 using Harness.Trust.Disturbance;
 using Harness.Trust.Noise;
+using MathNet.Numerics.Distributions;
+using static System.FormattableString;
 
 namespace Harness.Gate;
 
@@ -241,7 +243,7 @@ public static class RegressionGate
             }
 
             double t = diff / se;
-            double pGreater = 1 - Statistics.StudentTCdf(t, noise.Df);
+            double pGreater = 1 - StudentT.CDF(0, 1, noise.Df, t);
             (pWorse, pBetter) = m.HigherIsBetter ? (1 - pGreater, pGreater) : (pGreater, 1 - pGreater);
             double q = Statistics.StudentTQuantile(1 - alpha, noise.Df);
             changePct = (Math.Exp(diff) - 1) * 100;
@@ -358,7 +360,7 @@ public static class RegressionGate
             (double Low, double High)? ci = null;
             if (withInterval.Contains(i) && d.Samples is { LatencyMs.Length: >= 30 } s)
             {
-                int workers = DocumentValues.Number(d.Config.GetValueOrDefault("workers")) is { } w ? (int)w : 1;
+                int workers = DocumentValues.Number(d.Config.GetValueOrDefault(ConfigKeys.Workers)) is { } w ? (int)w : 1;
                 int block = BlockBootstrap.BlockLength(s.LatencyMs.Length, d.Metrics.DurationS, workers);
                 ci = BlockBootstrap.PercentileIntervals(s.LatencyMs, [0.5], block, 1 - 2 * options.Alpha, options.BootstrapResamples, options.Seed + i)[0];
             }
@@ -386,6 +388,4 @@ public static class RegressionGate
     }
 
     private static List<string> Names(int count, string side) => Enumerable.Range(1, count).Select(i => $"{side} #{i}").ToList();
-
-    internal static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }

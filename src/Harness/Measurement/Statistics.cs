@@ -1,8 +1,17 @@
+using MathNet.Numerics;
+using MathNet.Numerics.Distributions;
+using MathNet.Numerics.RootFinding;
+using MathNet.Numerics.Statistics;
+
 namespace Harness.Measurement;
 
 /// <summary>
 /// Order statistics used by every result. Percentiles are nearest-rank (the value at 1-based rank
 /// ceil(p*n) of the sorted samples, no interpolation), as MLPerf LoadGen reports them.
+/// Distributions and special functions (Student's t, the normal, log-gamma) come from MathNet.Numerics
+/// (<c>StudentT</c>, <c>Normal</c>, <c>SpecialFunctions</c>); only the harness's own definitions stay here:
+/// nearest-rank percentiles, MLPerf's early-stopping bound, the median's order-statistic interval, and the
+/// median absolute deviation (MathNet has no MAD).
 /// </summary>
 public static class Statistics
 {
@@ -30,6 +39,7 @@ public static class Statistics
         return (int)Math.Clamp(rank, 1, n) - 1;
     }
 
+    /// <summary>Mean and sample standard deviation (n - 1); the deviation of a single value is 0, not NaN as in MathNet.</summary>
     public static (double Mean, double StdDev) MeanAndStdDev(ReadOnlySpan<double> values)
     {
         if (values.Length == 0)
@@ -37,17 +47,8 @@ public static class Statistics
             return (double.NaN, double.NaN);
         }
 
-        // Welford: stable for long runs of nearly equal latencies.
-        double mean = 0, m2 = 0;
-        for (int i = 0; i < values.Length; i++)
-        {
-            double delta = values[i] - mean;
-            mean += delta / (i + 1);
-            m2 += delta * (values[i] - mean);
-        }
-
-        double sd = values.Length > 1 ? Math.Sqrt(m2 / (values.Length - 1)) : 0;
-        return (mean, sd);
+        (double mean, double sd) = MathNet.Numerics.Statistics.Statistics.MeanStandardDeviation(values.ToArray());
+        return (mean, values.Length > 1 ? sd : 0);
     }
 
     /// <summary>Scales a median absolute deviation to a standard deviation for normal data (1 / Φ⁻¹(3/4)).</summary>
@@ -64,10 +65,7 @@ public static class Statistics
             throw new ArgumentException("no values", nameof(values));
         }
 
-        double[] sorted = values.ToArray();
-        Array.Sort(sorted);
-        int n = sorted.Length;
-        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+        return ArrayStatistics.MedianInplace(values.ToArray());
     }
 
     /// <summary>
@@ -117,7 +115,7 @@ public static class Statistics
         }
         else
         {
-            double z = NormalQuantile(1 - alphaHalf);
+            double z = Normal.InvCDF(0, 1, 1 - alphaHalf);
             lowerRank = (int)Math.Floor(n / 2.0 - z * Math.Sqrt(n) / 2.0);
         }
 
@@ -166,6 +164,32 @@ public static class Statistics
         return lo;
     }
 
+    /// <summary>
+    /// The t value below which a share <paramref name="p"/> of Student's t distribution lies: MathNet's CDF, inverted by
+    /// MathNet's Brent root finder. MathNet's own <c>StudentT.InvCDF</c> searches only [-800, 800], which 1 or 2 degrees of
+    /// freedom pass at p below 1e-4; the bracket here widens until it holds the quantile.
+    /// </summary>
+    public static double StudentTQuantile(double p, double df)
+    {
+        if (p <= 0 || p >= 1 || df <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(p), p, "the probability must be in (0, 1) and the degrees of freedom positive");
+        }
+
+        double lo = -1, hi = 1;
+        while (StudentT.CDF(0, 1, df, lo) > p)
+        {
+            lo *= 2;
+        }
+
+        while (StudentT.CDF(0, 1, df, hi) < p)
+        {
+            hi *= 2;
+        }
+
+        return Brent.FindRoot(t => StudentT.CDF(0, 1, df, t) - p, lo, hi, 1e-12, 200);
+    }
+
     internal static double LogBinomialCdf(long n, int k, double p)
     {
         double max = double.NegativeInfinity;
@@ -189,177 +213,6 @@ public static class Statistics
     internal static double LogBinomialPmf(long n, long k, double p) =>
         LogChoose(n, k) + k * Math.Log(p) + (n - k) * Math.Log(1 - p);
 
-    private static double LogChoose(long n, long k) => LogGamma(n + 1) - LogGamma(k + 1) - LogGamma(n - k + 1);
-
-    /// <summary>Lanczos approximation, accurate to ~1e-13 for the arguments used here.</summary>
-    internal static double LogGamma(double x)
-    {
-        ReadOnlySpan<double> g =
-        [
-            0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313,
-            -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6,
-            1.5056327351493116e-7,
-        ];
-        if (x < 0.5)
-        {
-            return Math.Log(Math.PI / Math.Abs(Math.Sin(Math.PI * x))) - LogGamma(1 - x);
-        }
-
-        x -= 1;
-        double a = g[0];
-        double t = x + 7.5;
-        for (int i = 1; i < 9; i++)
-        {
-            a += g[i] / (x + i);
-        }
-
-        return 0.5 * Math.Log(2 * Math.PI) + (x + 0.5) * Math.Log(t) - t + Math.Log(a);
-    }
-
-    /// <summary>Student's t CDF with <paramref name="df"/> degrees of freedom (normal beyond 1e6), from the regularized incomplete beta.</summary>
-    public static double StudentTCdf(double t, double df)
-    {
-        if (df <= 0 || double.IsNaN(t))
-        {
-            throw new ArgumentOutOfRangeException(nameof(df), df, "degrees of freedom must be positive");
-        }
-
-        if (df > 1e6)
-        {
-            return NormalCdf(t);
-        }
-
-        double x = df / (df + t * t);
-        double tail = 0.5 * RegularizedBeta(x, df / 2, 0.5);
-        return t >= 0 ? 1 - tail : tail;
-    }
-
-    /// <summary>The t value below which a share <paramref name="p"/> of Student's t distribution lies.</summary>
-    public static double StudentTQuantile(double p, double df)
-    {
-        if (p <= 0 || p >= 1)
-        {
-            throw new ArgumentOutOfRangeException(nameof(p));
-        }
-
-        double lo = -1, hi = 1;
-        while (StudentTCdf(lo, df) > p)
-        {
-            lo *= 2;
-        }
-
-        while (StudentTCdf(hi, df) < p)
-        {
-            hi *= 2;
-        }
-
-        for (int i = 0; i < 200 && hi - lo > 1e-12 * Math.Max(1, Math.Abs(hi)); i++)
-        {
-            double mid = (lo + hi) / 2;
-            if (StudentTCdf(mid, df) < p)
-            {
-                lo = mid;
-            }
-            else
-            {
-                hi = mid;
-            }
-        }
-
-        return (lo + hi) / 2;
-    }
-
-    /// <summary>The regularized incomplete beta I_x(a, b), by Lentz's continued fraction (Numerical Recipes' betacf).</summary>
-    internal static double RegularizedBeta(double x, double a, double b)
-    {
-        if (x <= 0)
-        {
-            return 0;
-        }
-
-        if (x >= 1)
-        {
-            return 1;
-        }
-
-        double front = Math.Exp(LogGamma(a + b) - LogGamma(a) - LogGamma(b) + a * Math.Log(x) + b * Math.Log(1 - x));
-        return x < (a + 1) / (a + b + 2)
-            ? front * BetaContinuedFraction(x, a, b) / a
-            : 1 - front * BetaContinuedFraction(1 - x, b, a) / b;
-    }
-
-    private static double BetaContinuedFraction(double x, double a, double b)
-    {
-        const double tiny = 1e-300;
-        double c = 1, d = 1 - (a + b) * x / (a + 1);
-        d = 1 / (Math.Abs(d) < tiny ? tiny : d);
-        double h = d;
-        for (int m = 1; m <= 500; m++)
-        {
-            int m2 = 2 * m;
-            double aa = m * (b - m) * x / ((a + m2 - 1) * (a + m2));
-            d = 1 + aa * d;
-            d = 1 / (Math.Abs(d) < tiny ? tiny : d);
-            c = 1 + aa / c;
-            c = Math.Abs(c) < tiny ? tiny : c;
-            h *= d * c;
-            aa = -(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1));
-            d = 1 + aa * d;
-            d = 1 / (Math.Abs(d) < tiny ? tiny : d);
-            c = 1 + aa / c;
-            c = Math.Abs(c) < tiny ? tiny : c;
-            double delta = d * c;
-            h *= delta;
-            if (Math.Abs(delta - 1) < 1e-15)
-            {
-                break;
-            }
-        }
-
-        return h;
-    }
-
-    /// <summary>Standard normal CDF, from the complementary error function (|error| &lt; 1.2e-7).</summary>
-    public static double NormalCdf(double z) => 0.5 * Erfc(-z / Math.Sqrt(2));
-
-    /// <summary>Complementary error function (Numerical Recipes' Chebyshev fit, relative error &lt; 1.2e-7).</summary>
-    internal static double Erfc(double x)
-    {
-        double z = Math.Abs(x);
-        double t = 1 / (1 + 0.5 * z);
-        double r = t * Math.Exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418
-            + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587
-            + t * (-0.82215223 + t * 0.17087277)))))))));
-        return x >= 0 ? r : 2 - r;
-    }
-
-    /// <summary>Inverse standard normal CDF (Acklam's rational approximation, |error| &lt; 1.2e-9).</summary>
-    public static double NormalQuantile(double p)
-    {
-        if (p <= 0 || p >= 1)
-        {
-            throw new ArgumentOutOfRangeException(nameof(p));
-        }
-
-        double[] a = [-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02, 1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00];
-        double[] b = [-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02, 6.680131188771972e+01, -1.328068155288572e+01];
-        double[] c = [-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00, -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00];
-        double[] d = [7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00];
-        const double pLow = 0.02425;
-        if (p < pLow)
-        {
-            double q = Math.Sqrt(-2 * Math.Log(p));
-            return (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
-        }
-
-        if (p > 1 - pLow)
-        {
-            double q = Math.Sqrt(-2 * Math.Log(1 - p));
-            return -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
-        }
-
-        double r = p - 0.5;
-        double s = r * r;
-        return (((((a[0] * s + a[1]) * s + a[2]) * s + a[3]) * s + a[4]) * s + a[5]) * r / (((((b[0] * s + b[1]) * s + b[2]) * s + b[3]) * s + b[4]) * s + 1);
-    }
+    private static double LogChoose(long n, long k) =>
+        SpecialFunctions.GammaLn(n + 1) - SpecialFunctions.GammaLn(k + 1) - SpecialFunctions.GammaLn(n - k + 1);
 }

@@ -1,3 +1,4 @@
+using Harness.Backends;
 using Harness.Engine;
 using Harness.Measurement;
 using Harness.Metrics;
@@ -12,18 +13,22 @@ public sealed record GemmSettings(int M, int N, int K, TensorDType DType, int Re
 {
     public double FlopsPerRequest => 2.0 * M * N * K * Repeats;
 
+    public static readonly SettingKey<int> SizeKey = Setting.Int("size", 0, 1, "m = n = k", "2048 on cpu, 8192 on cuda");
+    public static readonly SettingKey<int> MKey = Setting.Int("m", 0, 1, "rows of A and C", "size");
+    public static readonly SettingKey<int> NKey = Setting.Int("n", 0, 1, "columns of B and C", "size");
+    public static readonly SettingKey<int> KKey = Setting.Int("k", 0, 1, "columns of A, rows of B", "size");
+    public static readonly SettingKey<int> RepeatsKey = Setting.Int("repeats", 0, 1, "products per request", "1 on cpu, 20 on cuda");
+
+    /// <summary>The <c>--set</c> keys of gemm.</summary>
+    public static SettingsSchema Schema { get; } = new(SizeKey, MKey, NKey, KKey, RepeatsKey);
+
     /// <param name="settings">The <c>--set</c> settings.</param>
     /// <param name="dtype">From <c>--dtype</c>, else the backend's default.</param>
     public static GemmSettings From(IReadOnlyDictionary<string, string> settings, TensorDType dtype, int defaultSize, int defaultRepeats)
     {
-        var x = settings;
-        int size = GenerateSettings.Int(x, "size", defaultSize, 1);
+        int size = SizeKey.Get(settings, defaultSize);
         var s = new GemmSettings(
-            GenerateSettings.Int(x, "m", size, 1),
-            GenerateSettings.Int(x, "n", size, 1),
-            GenerateSettings.Int(x, "k", size, 1),
-            dtype,
-            GenerateSettings.Int(x, "repeats", defaultRepeats, 1));
+            MKey.Get(settings, size), NKey.Get(settings, size), KKey.Get(settings, size), dtype, RepeatsKey.Get(settings, defaultRepeats));
         long bytes = ((long)s.M * s.K + (long)s.K * s.N + (long)s.M * s.N) * s.DType.Bytes();
         if (bytes > 64L << 30)
         {
@@ -35,8 +40,8 @@ public sealed record GemmSettings(int M, int N, int K, TensorDType DType, int Re
 
     public Dictionary<string, object?> Details() => new()
     {
-        ["m"] = M, ["n"] = N, ["k"] = K, ["dtype"] = DType.ShortName(), ["repeats"] = Repeats,
-        ["flops_per_request"] = FlopsPerRequest,
+        [ConfigKeys.M] = M, [ConfigKeys.N] = N, [ConfigKeys.K] = K, [ConfigKeys.Dtype] = DType.ShortName(), [ConfigKeys.Repeats] = Repeats,
+        [ConfigKeys.FlopsPerRequest] = FlopsPerRequest,
     };
 }
 
@@ -53,25 +58,28 @@ public sealed record CopySettings(long Bytes, TensorDType DType, int Repeats, bo
 
     public string Mode => ReadOnly ? "read" : "copy";
 
+    public static readonly SettingKey<int> SizeMibKey = Setting.Int("size_mib", 0, 1, "buffer size in MiB", "256 on cpu, 1024 on cuda");
+    public static readonly SettingKey<int> RepeatsKey =
+        Setting.Int("repeats", 0, 1, "passes over the buffer per request", "1 on cpu, 20 on cuda");
+    public static readonly SettingKey<string> ModeKey =
+        Setting.Choice("mode", "copy", "copy: read + write into another buffer; read: read only", "copy", "read");
+
+    /// <summary>The <c>--set</c> keys of copy.</summary>
+    public static SettingsSchema Schema { get; } = new(SizeMibKey, RepeatsKey, ModeKey);
+
     /// <param name="settings">The <c>--set</c> settings.</param>
     /// <param name="dtype">From <c>--dtype</c>; the elements' type only sets how the buffer is read.</param>
-    public static CopySettings From(IReadOnlyDictionary<string, string> settings, TensorDType? dtype, int defaultMib, int defaultRepeats)
-    {
-        var x = settings;
-        int mib = GenerateSettings.Int(x, "size_mib", defaultMib, 1);
-        string mode = x.TryGetValue("mode", out string? m) ? m.Trim().ToLowerInvariant() : "copy";
-        if (mode is not ("copy" or "read"))
-        {
-            throw HarnessException.BadInput($"copy mode '{mode}' is unknown; use mode=copy (read + write) or mode=read (read only).");
-        }
-
-        return new CopySettings((long)mib << 20, dtype ?? TensorDType.Float32, GenerateSettings.Int(x, "repeats", defaultRepeats, 1), mode == "read");
-    }
+    public static CopySettings From(IReadOnlyDictionary<string, string> settings, TensorDType? dtype, int defaultMib, int defaultRepeats) =>
+        new(
+            (long)SizeMibKey.Get(settings, defaultMib) << 20,
+            dtype ?? TensorDType.Float32,
+            RepeatsKey.Get(settings, defaultRepeats),
+            ModeKey.Get(settings) == "read");
 
     public Dictionary<string, object?> Details() => new()
     {
-        ["buffer_bytes"] = Bytes, ["dtype"] = DType.ShortName(), ["repeats"] = Repeats, ["mode"] = Mode,
-        ["bytes_per_request"] = BytesPerRequest,
+        [ConfigKeys.BufferBytes] = Bytes, [ConfigKeys.Dtype] = DType.ShortName(), [ConfigKeys.Repeats] = Repeats, [ConfigKeys.Mode] = Mode,
+        [ConfigKeys.BytesPerRequest] = BytesPerRequest,
     };
 }
 

@@ -1,4 +1,6 @@
 using System.Globalization;
+using Harness.Metrics;
+using Harness.Backends;
 
 namespace Harness.Models;
 
@@ -10,11 +12,17 @@ namespace Harness.Models;
 public sealed record GenerateSettings
 {
     public const string DefaultModel = "gpt2-124m";
-    public const string WeightSeedKey = "weight_seed";
-    public const string CeilingsKey = "ceilings";
 
     /// <summary>Weights come from this seed unless <c>weight_seed</c> says otherwise; prompts use the run's seed.</summary>
     public const int DefaultWeightSeed = 1234;
+
+    /// <summary><c>--set weight_seed=N</c>: the seed of a decoder's generated weights.</summary>
+    public static readonly SettingKey<int> WeightSeedKey =
+        Setting.Int("weight_seed", DefaultWeightSeed, 0, "seed of the generated weights");
+
+    /// <summary><c>--set ceilings=A.json,B.json</c>: gemm/copy results that MFU/MBU are also stated against.</summary>
+    public static readonly SettingKey<string?> CeilingsKey =
+        Setting.Text("ceilings", "none", "gemm/copy result files (comma-separated) for MFU/MBU against measured ceilings");
 
     public required DecoderConfig Model { get; init; }
 
@@ -53,7 +61,9 @@ public sealed record GenerateSettings
             NewTokens = AtLeastOne(newTokens ?? 128, "--new-tokens"),
             DType = dtype,
             WeightSeed = WeightSeedOf(settings),
-            CeilingFiles = Get(settings, CeilingsKey) is { } c ? c.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : [],
+            CeilingFiles = CeilingsKey.Get(settings) is { } c
+                ? c.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                : [],
         };
         if (s.MaxContext > config.MaxPositions)
         {
@@ -64,7 +74,7 @@ public sealed record GenerateSettings
         {
             if (!File.Exists(f))
             {
-                throw HarnessException.BadInput($"Ceiling result file '{f}' (--set {CeilingsKey}=...) does not exist.");
+                throw HarnessException.BadInput($"Ceiling result file '{f}' (--set {CeilingsKey.Name}=...) does not exist.");
             }
         }
 
@@ -72,7 +82,7 @@ public sealed record GenerateSettings
     }
 
     /// <summary>The seed of the generated weights: <c>--set weight_seed=N</c>, else <see cref="DefaultWeightSeed"/>.</summary>
-    public static int WeightSeedOf(IReadOnlyDictionary<string, string> settings) => Int(settings, WeightSeedKey, DefaultWeightSeed, 0);
+    public static int WeightSeedOf(IReadOnlyDictionary<string, string> settings) => WeightSeedKey.Get(settings);
 
     /// <summary>
     /// The prompt: batch x prompt tokens, deterministic in the seed, drawn uniformly from the vocabulary
@@ -99,10 +109,10 @@ public sealed record GenerateSettings
     public Dictionary<string, object?> Details(int batch)
     {
         Dictionary<string, object?> details = DescribeModel(Model, DType, WeightSeed);
-        details["batch"] = batch;
-        details["prompt_tokens"] = PromptTokens;
-        details["new_tokens"] = NewTokens;
-        details["kv_cache_bytes"] = (long)batch * MaxContext * new DecoderCost(Model).KvBytesPerToken(DType);
+        details[ConfigKeys.Batch] = batch;
+        details[ConfigKeys.PromptTokens] = PromptTokens;
+        details[ConfigKeys.NewTokens] = NewTokens;
+        details[ConfigKeys.KvCacheBytes] = (long)batch * MaxContext * new DecoderCost(Model).KvBytesPerToken(DType);
         return details;
     }
 
@@ -112,37 +122,32 @@ public sealed record GenerateSettings
         var cost = new DecoderCost(model);
         return new Dictionary<string, object?>
         {
+            [ConfigKeys.ModelConfig] = model.Name,
+            [ConfigKeys.ModelConfigPath] = model.Path,
+            [ConfigKeys.ModelShapeHash] = model.ShapeHash(),
+            [ConfigKeys.Architecture] = model.Architecture.ToString().ToLowerInvariant(),
+            [ConfigKeys.Parameters] = cost.ParameterCount,
+            [ConfigKeys.NonEmbeddingParameters] = cost.NonEmbeddingParams,
+            [ConfigKeys.Dtype] = dtype.ShortName(),
+            [ConfigKeys.WeightSeed] = weightSeed,
+            [ConfigKeys.Weights] = "generated (seeded, approximately normal, std 0.02): shapes, not values, set the speed",
+            [ConfigKeys.Sampling] = "greedy (argmax), every token read on the host each step",
+        };
+    }
+
+    /// <summary>The model's shape alone (name, shape hash, parameters): what a server is said to serve (<c>--model-config</c>).</summary>
+    public static Dictionary<string, object?> DescribeShape(DecoderConfig model)
+    {
+        var cost = new DecoderCost(model);
+        return new Dictionary<string, object?>
+        {
             ["model_config"] = model.Name,
-            ["model_config_path"] = model.Path,
             ["model_shape_hash"] = model.ShapeHash(),
-            ["architecture"] = model.Architecture.ToString().ToLowerInvariant(),
             ["parameters"] = cost.ParameterCount,
             ["non_embedding_parameters"] = cost.NonEmbeddingParams,
-            ["dtype"] = dtype.ShortName(),
-            ["weight_seed"] = weightSeed,
-            ["weights"] = "generated (seeded, approximately normal, std 0.02): shapes, not values, set the speed",
-            ["sampling"] = "greedy (argmax), every token read on the host each step",
         };
     }
 
     private static int AtLeastOne(int value, string option) =>
         value >= 1 ? value : throw HarnessException.BadInput($"{option} must be at least 1, not {value}.");
-
-    private static string? Get(IReadOnlyDictionary<string, string> x, string key) =>
-        x.TryGetValue(key, out string? v) || x.TryGetValue(key.Replace('_', '-'), out v) ? v : null;
-
-    internal static int Int(IReadOnlyDictionary<string, string> x, string key, int fallback, int min)
-    {
-        if (Get(x, key) is not { } text)
-        {
-            return fallback;
-        }
-
-        if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) || v < min)
-        {
-            throw HarnessException.BadInput($"{key} '{text}' must be an integer of at least {min}.");
-        }
-
-        return v;
-    }
 }

@@ -1,44 +1,63 @@
 using System.Globalization;
 using System.Text;
+using Harness.Formatting;
 using Harness.Projection;
+using static Harness.Formatting.MarkdownColumn;
+using static System.FormattableString;
 
 namespace Harness.Planning;
 
 /// <summary>The Markdown view of a capacity plan: one row per card, then every offer.</summary>
 public static class PlanReport
 {
+    /// <summary>The last three cells of a card without a current price.</summary>
+    private static readonly string[] NoPrice = ["no current price", "", ""];
+
     public static string Markdown(CapacityPlan plan)
     {
         var c = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
         sb.Append(c, $"### Capacity plan: {plan.TargetOutputTokensPerS:#,0} output tok/s, SLO {string.Join(", ", plan.Slo)}\n\n");
         sb.Append(c, $"Workload {plan.Workload}, measured on {plan.SourceCard} in {plan.SourcePrecision}. Values are projections: value (low-high).\n\n");
-        string sloHeads = string.Join(" | ", plan.Slo.Select(s => s.Split('<')[0] + " ms"));
-        sb.Append(c, $"| card | precision | TP x batch | {sloHeads} | tok/s per GPU | GPUs | CPU cores | kW | MWh/month | cheapest offer | $/h | $/month |\n");
-        sb.Append("|---|---|---:|").Append(string.Concat(plan.Slo.Select(_ => "---:|"))).Append("---:|---:|---:|---:|---:|---|---:|---:|\n");
+        var cards = new MarkdownTable(new[] { Left("card"), Left("precision"), Right("TP x batch") }
+            .Concat(plan.Slo.Select(s => Right(s.Split('<')[0] + " ms")))
+            .Concat(new[] { Right("tok/s per GPU"), Right("GPUs"), Right("CPU cores"), Right("kW"), Right("MWh/month"),
+                Left("cheapest offer"), Right("$/h"), Right("$/month") }));
         foreach (CardPlan card in plan.Cards)
         {
             if (!card.MeetsSlo)
             {
-                sb.Append(c, $"| {card.Card} | {card.Precision} | {card.Why} |").Append(string.Concat(plan.Slo.Select(_ => " |"))).Append(" | | | | | | | |\n");
+                cards.Row(new[] { card.Card, card.Precision, card.Why }.Concat(plan.Slo.Select(_ => "")).Concat(Enumerable.Repeat("", 8)));
                 continue;
             }
 
-            string slos = string.Join(" | ", card.SloValuesMs.Values.Select(e => e.Format("0.#")));
             OfferPlan? cheapest = card.Offers.FirstOrDefault();
-            sb.Append(c, $"| {card.Card} | {card.Precision} | {card.TensorParallel} x {card.Batch} | {slos} | {card.OutputTokensPerSPerGpu.Format("#,0")} | {card.Gpus.Format("#,0")} | ");
-            sb.Append(c, $"{(card.CpuCores is { } cores ? cores.ToString("#,0", c) : "n/a")} | {card.PowerKw?.Format("#,0.#") ?? "n/a"} | {card.EnergyMwhPerMonth?.Format("#,0.#") ?? "n/a"} | ");
-            sb.Append(cheapest is null ? "no current price | | |\n" : string.Create(c, $"{cheapest.Offer} ({cheapest.Pricing}) | {cheapest.UsdPerHour:#,0.##} | {cheapest.UsdPerMonth:#,0} |\n"));
+            cards.Row(new[] { card.Card, card.Precision, Invariant($"{card.TensorParallel} x {card.Batch}") }
+                .Concat(card.SloValuesMs.Values.Select(e => e.Format("0.#")))
+                .Concat(new[] { card.OutputTokensPerSPerGpu.Format("#,0"), card.Gpus.Format("#,0"),
+                    card.CpuCores is { } cores ? cores.ToString("#,0", c) : "n/a", card.PowerKw?.Format("#,0.#") ?? "n/a",
+                    card.EnergyMwhPerMonth?.Format("#,0.#") ?? "n/a" })
+                .Concat(cheapest is null
+                    ? NoPrice
+                    : [Invariant($"{cheapest.Offer} ({cheapest.Pricing})"), Invariant($"{cheapest.UsdPerHour:#,0.##}"),
+                        Invariant($"{cheapest.UsdPerMonth:#,0}")]));
         }
+
+        cards.AppendTo(sb);
 
         var offers = plan.Cards.Where(x => x.MeetsSlo).SelectMany(x => x.Offers.Select(o => (x.Card, o))).ToList();
         if (offers.Count > 0)
         {
-            sb.Append("\n| card | offer | pricing | price date | instances | $/h | $/month | host vCPUs |\n|---|---|---|---|---:|---:|---:|---:|\n");
+            var all = new MarkdownTable(Left("card"), Left("offer"), Left("pricing"), Left("price date"), Right("instances"), Right("$/h"),
+                Right("$/month"), Right("host vCPUs"));
             foreach ((string card, OfferPlan o) in offers)
             {
-                sb.Append(c, $"| {card} | {o.Offer} | {o.Pricing} | {o.PriceDate} | {o.Instances} | {o.UsdPerHour:#,0.##} | {o.UsdPerMonth:#,0} | {(o.HostVcpus is { } v ? v.ToString("#,0", c) : "")} |\n");
+                string vcpus = o.HostVcpus is { } v ? v.ToString("#,0", c) : "";
+                all.Row(card, o.Offer, o.Pricing, Invariant($"{o.PriceDate}"), Invariant($"{o.Instances}"),
+                    Invariant($"{o.UsdPerHour:#,0.##}"), Invariant($"{o.UsdPerMonth:#,0}"), vcpus);
             }
+
+            all.AppendTo(sb.Append('\n'));
         }
 
         var planned = plan.Cards.Where(x => x.MeetsSlo).ToList();

@@ -1,98 +1,87 @@
-using System.Text.Json;
+using Harness.Metrics;
 using Harness.Models;
 using Harness.Results;
 
 namespace Harness.Projection;
 
 /// <summary>
-/// Reads <see cref="LlmRunFacts"/> from a result document: metrics ttft_ms and tpot_ms, the extras
-/// output_tokens_per_s, prefill_tokens_per_s, mfu, mbu and gpu_power_w, and the config keys batch,
-/// prompt_tokens, new_tokens, dtype, kv_dtype, params, flops_per_token, bytes_per_decode_step, tp and
-/// model_config (an object with Hugging Face or GPT-2 style names, or the name of a models/ config,
-/// used when model_shape_hash still matches it).
+/// Reads <see cref="LlmRunFacts"/> from a result document. The harness's own results are read typed:
+/// metrics ttft_ms, tpot_ms, output_tokens_per_s, prefill_tokens_per_s, mfu and mbu from the catalog,
+/// the GPU's power as avg_power_w of a CUDA backend, and the config keys batch, prompt_tokens,
+/// new_tokens, dtype, parameters, model and model_config (the name of a models/ config, used when
+/// model_shape_hash still matches it). A result another tool wrote goes through
+/// <see cref="ForeignResultImporter"/>, which knows the other names.
 /// </summary>
 public static class LlmResultReader
 {
-    private static readonly string[] LayerKeys = ["num_hidden_layers", "n_layer", "n_layers", "num_layers", "layers"];
-    private static readonly string[] HiddenKeys = ["hidden_size", "n_embd", "d_model", "hidden", "dim"];
-    private static readonly string[] HeadKeys = ["num_attention_heads", "n_head", "n_heads", "heads"];
-    private static readonly string[] KvHeadKeys = ["num_key_value_heads", "n_kv_heads", "n_kv_head", "kv_heads"];
-
     public static LlmRunFacts Read(ResultDocument doc, string origin)
     {
+        if (ForeignResultImporter.IsForeign(doc))
+        {
+            return ForeignResultImporter.Import(doc, origin);
+        }
+
         ResultMetrics m = doc.Metrics;
         if (m.TtftMs is null || m.TpotMs is null)
         {
             throw HarnessException.BadInput($"Result {origin} has no ttft_ms and tpot_ms: projection needs an LLM decode result (docs/capacity.md lists the fields).");
         }
 
-        Dictionary<string, object?> c = doc.Config;
         var missing = new List<string>();
-        int Required(params string[] keys)
+        int Required(string key)
         {
-            if (DocumentValues.FirstNumber(c, keys) is { } v && v >= 1)
+            if (doc.ConfigInt(key) is { } v && v >= 1)
             {
-                return (int)v;
+                return v;
             }
 
-            missing.Add(keys[0]);
+            missing.Add(key);
             return 0;
         }
 
-        int batch = Required("batch", "batch_size");
-        int prompt = Required("prompt_tokens", "prompt_len", "input_tokens");
-        int newTokens = Required("new_tokens", "max_new_tokens", "output_tokens");
+        int batch = Required(ConfigKeys.Batch);
+        int prompt = Required(ConfigKeys.PromptTokens);
+        int newTokens = Required(ConfigKeys.NewTokens);
         if (missing.Count > 0)
         {
             throw HarnessException.BadInput($"Result {origin} lacks config {string.Join(", ", missing)}; projection needs batch, prompt_tokens and new_tokens.");
         }
 
-        JsonElement? modelConfig = DocumentValues.AsElement(c.GetValueOrDefault("model_config"));
-        ModelShape? shape = modelConfig is { ValueKind: JsonValueKind.Object } mc ? ReadShape(mc) : null;
-        double? param = DocumentValues.FirstNumber(c, "params", "parameters", "n_params")
-            ?? (modelConfig is { ValueKind: JsonValueKind.Object } mc2 ? DocumentValues.FirstNumber(mc2, "params", "n_params", "num_parameters") : null);
-        double? flops = DocumentValues.FirstNumber(c, "flops_per_token");
-        double? bytes = DocumentValues.FirstNumber(c, "bytes_per_decode_step");
-        DecoderConfig? named = NamedModel(modelConfig is { ValueKind: JsonValueKind.Object } ? null : DocumentValues.Text(c.GetValueOrDefault("model_config")), DocumentValues.Text(c.GetValueOrDefault("model_shape_hash")));
-        param ??= named is null ? null : new DecoderCost(named).ParameterCount;
-        if (param is null && (flops is null || bytes is null))
+        string? modelConfig = doc.ConfigText(ConfigKeys.ModelConfig);
+        DecoderConfig? named = NamedModel(modelConfig, doc.ConfigText(ConfigKeys.ModelShapeHash));
+        double? param = doc.ConfigNumber(ConfigKeys.Parameters) ?? (named is null ? null : new DecoderCost(named).ParameterCount);
+        if (param is null)
         {
-            throw HarnessException.BadInput($"Result {origin} lacks config params (or both flops_per_token and bytes_per_decode_step); projection needs the model's size.");
+            throw HarnessException.BadInput($"Result {origin} lacks config {ConfigKeys.Parameters}; projection needs the model's size.");
         }
 
-        string? modelName = DocumentValues.Text(c.GetValueOrDefault("model")) ?? DocumentValues.Text(c.GetValueOrDefault("model_config"))
-            ?? (modelConfig is { ValueKind: JsonValueKind.Object } mc3 && mc3.TryGetProperty("name", out JsonElement n) ? n.GetString() : null);
         return new LlmRunFacts
         {
             Origin = origin,
             Workload = doc.Workload,
-            ModelName = modelName,
+            ModelName = doc.ConfigText(ConfigKeys.Model) ?? modelConfig,
             GpuName = doc.Hardware?.Gpus.FirstOrDefault()?.Name,
-            TensorParallel = (int)(DocumentValues.FirstNumber(c, "tp", "tensor_parallel") ?? 1),
-            Dtype = DocumentValues.Text(c.GetValueOrDefault("dtype")) ?? "bf16",
-            KvDtype = DocumentValues.Text(c.GetValueOrDefault("kv_dtype")) ?? DocumentValues.Text(c.GetValueOrDefault("kv_cache_dtype")),
+            TensorParallel = 1,
+            Dtype = doc.ConfigText(ConfigKeys.Dtype) ?? "bf16",
             Model = named,
             Batch = batch,
             PromptTokens = prompt,
             NewTokens = newTokens,
             Params = param,
-            FlopsPerToken = flops,
-            BytesPerDecodeStep = bytes,
-            Shape = shape ?? (named is null ? null : ModelShape.Of(named)),
+            Shape = named is null ? null : ModelShape.Of(named),
             Ttft = LatencyFacts.From(m.TtftMs),
             Tpot = LatencyFacts.From(m.TpotMs),
-            OutputTokensPerS = DocumentValues.ExtraNumber(m, "output_tokens_per_s") ?? (m.ThroughputUnit == "tokens" && m.ThroughputPerS > 0 ? m.ThroughputPerS : null),
-            PrefillTokensPerS = DocumentValues.ExtraNumber(m, "prefill_tokens_per_s"),
-            Mfu = DocumentValues.ExtraNumber(m, "mfu"),
-            Mbu = DocumentValues.ExtraNumber(m, "mbu"),
-            // The harness's own runs write the backend device's power as metrics.avg_power_w (NVML on CUDA).
-            AvgGpuPowerW = DocumentValues.ExtraNumber(m, "gpu_power_w", "gpu_power_w_mean", "avg_gpu_power_w")
-                ?? (doc.Backend.Contains(":cuda", StringComparison.Ordinal) ? m.AvgPowerW : null),
+            OutputTokensPerS = m.Value(MetricCatalog.OutputTokensPerS) ?? (m.ThroughputUnit == "tokens" && m.ThroughputPerS > 0 ? m.ThroughputPerS : null),
+            PrefillTokensPerS = m.Value(MetricCatalog.PrefillTokensPerS),
+            Mfu = m.Value(MetricCatalog.Mfu),
+            Mbu = m.Value(MetricCatalog.Mbu),
+            // The harness writes the backend device's power as metrics.avg_power_w (NVML on CUDA).
+            AvgGpuPowerW = doc.Backend.Contains(":cuda", StringComparison.Ordinal) ? m.AvgPowerW : null,
         };
     }
 
     /// <summary>The models/ config a result names, when it is still there with the same shape (else the result's own figures are used).</summary>
-    private static DecoderConfig? NamedModel(string? name, string? shapeHash)
+    internal static DecoderConfig? NamedModel(string? name, string? shapeHash)
     {
         if (string.IsNullOrWhiteSpace(name))
         {
@@ -108,19 +97,5 @@ public static class LlmResultReader
         {
             return null;
         }
-    }
-
-    private static ModelShape? ReadShape(JsonElement mc)
-    {
-        if (DocumentValues.FirstNumber(mc, LayerKeys) is not { } layers
-            || DocumentValues.FirstNumber(mc, HiddenKeys) is not { } hidden
-            || DocumentValues.FirstNumber(mc, HeadKeys) is not { } heads)
-        {
-            return null;
-        }
-
-        double kvHeads = DocumentValues.FirstNumber(mc, KvHeadKeys) ?? heads;
-        double headDim = DocumentValues.FirstNumber(mc, "head_dim") ?? hidden / heads;
-        return new ModelShape((int)layers, (int)hidden, (int)heads, (int)kvHeads, (int)headDim);
     }
 }

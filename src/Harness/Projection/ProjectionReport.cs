@@ -1,5 +1,8 @@
 using System.Globalization;
 using System.Text;
+using Harness.Formatting;
+using static Harness.Formatting.MarkdownColumn;
+using static System.FormattableString;
 
 namespace Harness.Projection;
 
@@ -15,34 +18,36 @@ public static class ProjectionReport
         string model = p.Target.Model is { } other ? $" as {other}" : "";
         sb.Append(c, $"### {s.Model ?? s.Workload ?? "run"}: {s.Card} (TP {s.TensorParallel}, batch {s.Batch}, {Kind(pr.Run, pr.RunKvCache)}) projected to {p.Target.Card}{model} (TP {p.Target.TensorParallel}, batch {p.Target.Batch}, {Kind(pr.Target, pr.TargetKvCache)})\n\n");
         sb.Append(c, $"Precision: {(pr.Changed ? $"changed from {Kind(pr.Run, pr.RunKvCache)} to {Kind(pr.Target, pr.TargetKvCache)}" : $"unchanged, {Kind(pr.Run, pr.RunKvCache)}")}; {pr.Rule}.\n\n");
-        sb.Append("| metric | measured | projected (low-high) |\n|---|---:|---:|\n");
+        var table = new MarkdownTable(Left("metric"), Right("measured"), Right("projected (low-high)"));
         ProjectedMetrics m = p.Metrics;
-        sb.Append(c, $"| TTFT p50 ms | {s.TtftMsP50:0.###} | {m.TtftMs.Format("0.###")} |\n");
-        sb.Append(c, $"| TPOT p50 ms | {s.TpotMsP50:0.###} | {m.TpotMs.Format("0.###")} |\n");
+        table.Row("TTFT p50 ms", Invariant($"{s.TtftMsP50:0.###}"), m.TtftMs.Format("0.###"));
+        table.Row("TPOT p50 ms", Invariant($"{s.TpotMsP50:0.###}"), m.TpotMs.Format("0.###"));
         foreach ((string pct, ProjectedLatency lat) in p.Percentiles)
         {
-            sb.Append(c, $"| TTFT {pct} ms | | {lat.TtftMs.Format("0.###")} |\n");
-            sb.Append(c, $"| TPOT {pct} ms | | {lat.TpotMs.Format("0.###")} |\n");
+            table.Row($"TTFT {pct} ms", "", lat.TtftMs.Format("0.###"));
+            table.Row($"TPOT {pct} ms", "", lat.TpotMs.Format("0.###"));
         }
 
-        sb.Append(c, $"| output tok/s | {(s.OutputTokensPerS is { } t ? t.ToString("#,0.#", c) : "")} | {m.OutputTokensPerS.Format("#,0.#")} |\n");
-        sb.Append(c, $"| output tok/s per GPU | | {m.OutputTokensPerSPerGpu.Format("#,0.#")} |\n");
-        sb.Append(c, $"| prefill MFU | | {m.Mfu.Format("0.###")} |\n");
-        sb.Append(c, $"| decode MBU | | {m.Mbu.Format("0.###")} |\n");
+        table.Row("output tok/s", s.OutputTokensPerS is { } t ? t.ToString("#,0.#", c) : "", m.OutputTokensPerS.Format("#,0.#"));
+        table.Row("output tok/s per GPU", "", m.OutputTokensPerSPerGpu.Format("#,0.#"));
+        table.Row("prefill MFU", "", m.Mfu.Format("0.###"));
+        table.Row("decode MBU", "", m.Mbu.Format("0.###"));
         if (p.Target.TensorParallel > 1)
         {
-            sb.Append(c, $"| all-reduce per decode step ms | | {m.AllReduceMsPerStep.Format("0.###")} |\n");
+            table.Row("all-reduce per decode step ms", "", m.AllReduceMsPerStep.Format("0.###"));
         }
 
         if (m.JPerToken is { } j)
         {
-            sb.Append(c, $"| J/token | | {j.Format("0.####")} |\n");
+            table.Row("J/token", "", j.Format("0.####"));
         }
 
         if (m.UsdPerMtok is { } usd && p.Price is { } price)
         {
-            sb.Append(c, $"| $/Mtok ({price.Instance}, {price.Value:0.####} {price.Unit}, {price.Date}) | | {usd.Format("0.####")} |\n");
+            table.Row(Invariant($"$/Mtok ({price.Instance}, {price.Value:0.####} {price.Unit}, {price.Date})"), "", usd.Format("0.####"));
         }
+
+        table.AppendTo(sb);
 
         PhaseCalibration pre = p.Calibration.Prefill, dec = p.Calibration.Decode;
         sb.Append(c, $"\nCalibration ({p.Calibration.ComputeBasis}; {p.Calibration.BandwidthBasis}): ");

@@ -1,3 +1,5 @@
+using Harness.Metrics;
+
 namespace Harness.Projection;
 
 /// <summary>
@@ -44,7 +46,7 @@ public sealed record ProjectionResult
         ["gpu_work"] = "max(FLOPs / (tp x compute ceiling), bytes / (tp x bandwidth ceiling)); ceilings are measured matrix/copy rates where both cards have them, else datasheet peaks",
         ["calibration"] = "decode: efficiency = max(prior, achieved); host overhead = what GPU work at that efficiency leaves unexplained (overlapped: the whole step; serial: the difference). prefill shares that host overhead; its compute efficiency is fitted from TTFT",
         ["all_reduce"] = "2 per layer per pass: latency + 2 (tp-1)/tp x tokens x hidden x 2 bytes / link bandwidth",
-        ["output_tokens_per_s"] = "measured tokens/s x (target batch / run batch) x (TTFT + (new-1) TPOT) on the run / the same on the target",
+        [MetricCatalog.OutputTokensPerS.Key] = "measured tokens/s x (target batch / run batch) x (TTFT + (new-1) TPOT) on the run / the same on the target",
         ["error_bars"] = "range over the measurement's median 95% CI, decode efficiency from achieved to the ceiling, overlapped vs serial host overhead, and, for a dtype measured on neither card, the carried efficiencies x (1 - 0.11)^steps to x 1 / (1 - 0.11)^steps (steps = halvings of the element size)",
         ["precision"] = "weights and KV cache bytes follow the target's dtypes (fp4 = NVFP4, 4.5 bits with scales); compute runs against the target's ceiling at its dtype; the run's efficiencies (fractions of its ceilings) and host overhead carry over",
         ["experts"] = "FLOPs per token count the active parameters (router, k routed and the shared experts); a decode step reads the routed experts its batch touches, E x (1 - (1 - k/E)^batch) per layer (uniform routing); memory holds all of them",

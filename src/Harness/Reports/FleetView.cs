@@ -1,6 +1,7 @@
 using System.Globalization;
 using Harness.Fleet;
 using Harness.Measurement;
+using Harness.Metrics;
 
 namespace Harness.Reports;
 
@@ -14,7 +15,7 @@ public static class FleetView
     /// <summary>The metrics the outlier rule judges, as the summary names them, with their axes.</summary>
     private static readonly (string Key, string Axis, Func<NodeSummary, double?> Value)[] Metrics =
     [
-        ("throughput_per_s", "throughput ({0}/s)", n => n.ThroughputPerS),
+        (MetricCatalog.ThroughputPerS.Key, "throughput ({0}/s)", n => n.ThroughputPerS),
         ("latency_p50_ms", "p50 latency (ms)", n => n.LatencyP50Ms),
         ("latency_p99_ms", "p99 latency (ms)", n => n.LatencyP99Ms),
     ];

@@ -113,8 +113,8 @@ internal static class LatencyViews
         {
             var rows = unit.Select(r => new ScalingRow(
                 r,
-                DocumentValues.Number(r.Document.Config.GetValueOrDefault("workers")),
-                DocumentValues.Number(r.Document.Config.GetValueOrDefault("batch")),
+                DocumentValues.Number(r.Document.Config.GetValueOrDefault(ConfigKeys.Workers)),
+                DocumentValues.Number(r.Document.Config.GetValueOrDefault(ConfigKeys.Batch)),
                 OfferedRate(r.Document),
                 $"{r.Document.Workload} {r.Document.Backend}")).ToList();
 
@@ -251,7 +251,8 @@ internal static class LatencyViews
     /// <summary>The objectives a run was given (config.slo), in run's grammar; none when it had none.</summary>
     private static IEnumerable<ServiceLevelObjective> Objectives(ResultDocument doc)
     {
-        if (DocumentValues.AsElement(doc.Config.GetValueOrDefault("slo")) is not { ValueKind: System.Text.Json.JsonValueKind.Array } list)
+        if (DocumentValues.AsElement(doc.Config.GetValueOrDefault(ConfigKeys.Slo))
+            is not { ValueKind: System.Text.Json.JsonValueKind.Array } list)
         {
             yield break;
         }

@@ -36,7 +36,7 @@ public sealed record ReportInput(IReadOnlyList<LoadedResult> Results, IReadOnlyL
 
             foreach (string file in ResultReader.Find(spec))
             {
-                if (ResultReader.ReadJson(file)["kind"]?.GetValue<string>() == "agents_sweep")
+                if (HarnessDocument.KindOf(file, "Result file") == DocumentKind.AgentsSweep)
                 {
                     AgentSweepDocument doc = AgentSweepJson.Read(file);
                     string folder = Path.GetDirectoryName(file) is { Length: > 0 } d ? d : ".";

@@ -1,3 +1,4 @@
+using Harness.Metrics;
 using Harness.Results;
 
 namespace Harness.Reports;
@@ -57,7 +58,7 @@ public sealed class RunSet
     }
 
     /// <summary>Settings that tell runs of one scenario apart, in the order a reader looks for them.</summary>
-    private static readonly string[] DistinguishingSettings = ["model_config", "batch", "workers", "threads", "dtype", "prompt_tokens", "new_tokens"];
+    private static readonly string[] DistinguishingSettings = [ConfigKeys.ModelConfig, ConfigKeys.Batch, ConfigKeys.Workers, ConfigKeys.Threads, ConfigKeys.Dtype, ConfigKeys.PromptTokens, ConfigKeys.NewTokens];
 
     /// <summary>
     /// Short distinct names: the scenario (with the workload when several are shown); where a

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
+using static System.FormattableString;
 
 namespace Harness.Reports;
 
@@ -142,18 +143,19 @@ public sealed class SvgChart
         double Py(double v) => Rows is null ? top + ((1 - y.Fraction(v)) * plotH) : top + ((v + 0.5) * rowHeight);
 
         var sb = new StringBuilder();
-        sb.Append(Inv($"<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" data-chart=\"{Esc(Id)}\" width=\"{width}\" height=\"{h}\" viewBox=\"0 0 {width} {h}\" role=\"img\" aria-label=\"{Esc(Title)}\">"));
-        sb.Append(Inv($"<title>{Esc(Title)}</title>"));
-        sb.Append(Inv($"<rect x=\"0\" y=\"0\" width=\"{width}\" height=\"{h}\" fill=\"#ffffff\"/>"));
-        sb.Append(Inv($"<text x=\"{left:0.#}\" y=\"22\" class=\"chart-title\" font-size=\"15\" font-weight=\"600\" fill=\"#222\">{Esc(Title)}</text>"));
+        sb.Append(Invariant($"<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" data-chart=\"{Esc(Id)}\" width=\"{width}\" height=\"{h}\" viewBox=\"0 0 {width} {h}\" role=\"img\" aria-label=\"{Esc(Title)}\">"));
+        sb.Append(Invariant($"<title>{Esc(Title)}</title>"));
+        sb.Append(Invariant($"<rect x=\"0\" y=\"0\" width=\"{width}\" height=\"{h}\" fill=\"#ffffff\"/>"));
+        sb.Append(Invariant($"<text x=\"{left:0.#}\" y=\"22\" class=\"chart-title\" font-size=\"15\" font-weight=\"600\" fill=\"#222\">{Esc(Title)}</text>"));
 
         // Grid and ticks.
         sb.Append("<g class=\"axes\" font-size=\"11\" fill=\"#444\">");
         foreach (double t in x.Ticks())
         {
             double px = Px(t);
-            sb.Append(Inv($"<line x1=\"{px:0.##}\" y1=\"{top:0.##}\" x2=\"{px:0.##}\" y2=\"{top + plotH:0.##}\" stroke=\"#e3e3e3\"/>"));
-            sb.Append(Inv($"<text class=\"tick x\" x=\"{px:0.##}\" y=\"{top + plotH + 16:0.##}\" text-anchor=\"middle\">{Esc(Axis.Label(t))}</text>"));
+            sb.Append(Invariant(
+                $"<line x1=\"{px:0.##}\" y1=\"{top:0.##}\" x2=\"{px:0.##}\" y2=\"{top + plotH:0.##}\" stroke=\"#e3e3e3\"/>"));
+            sb.Append(Invariant($"<text class=\"tick x\" x=\"{px:0.##}\" y=\"{top + plotH + 16:0.##}\" text-anchor=\"middle\">{Esc(Axis.Label(t))}</text>"));
         }
 
         if (Rows is null)
@@ -161,8 +163,8 @@ public sealed class SvgChart
             foreach (double t in y.Ticks())
             {
                 double py = Py(t);
-                sb.Append(Inv($"<line x1=\"{left:0.##}\" y1=\"{py:0.##}\" x2=\"{left + plotW:0.##}\" y2=\"{py:0.##}\" stroke=\"#e3e3e3\"/>"));
-                sb.Append(Inv($"<text class=\"tick y\" x=\"{left - 6:0.##}\" y=\"{py + 4:0.##}\" text-anchor=\"end\">{Esc(Axis.Label(t))}</text>"));
+                sb.Append(Invariant($"<line x1=\"{left:0.##}\" y1=\"{py:0.##}\" x2=\"{left + plotW:0.##}\" y2=\"{py:0.##}\" stroke=\"#e3e3e3\"/>"));
+                sb.Append(Invariant($"<text class=\"tick y\" x=\"{left - 6:0.##}\" y=\"{py + 4:0.##}\" text-anchor=\"end\">{Esc(Axis.Label(t))}</text>"));
             }
         }
         else
@@ -172,10 +174,10 @@ public sealed class SvgChart
                 double py = Py(i);
                 if (i % 2 == 1)
                 {
-                    sb.Append(Inv($"<rect x=\"{left:0.##}\" y=\"{py - (rowHeight / 2):0.##}\" width=\"{plotW:0.##}\" height=\"{rowHeight:0.##}\" fill=\"#f6f6f6\"{RunAttribute(i)}/>"));
+                    sb.Append(Invariant($"<rect x=\"{left:0.##}\" y=\"{py - (rowHeight / 2):0.##}\" width=\"{plotW:0.##}\" height=\"{rowHeight:0.##}\" fill=\"#f6f6f6\"{RunAttribute(i)}/>"));
                 }
 
-                sb.Append(Inv($"<text class=\"tick y row\" x=\"{left - 6:0.##}\" y=\"{py + 4:0.##}\" text-anchor=\"end\"{RunAttribute(i)}>{Esc(Truncate(Rows[i], RowLabelMaxChars))}<title>{Esc(Rows[i])}</title></text>"));
+                sb.Append(Invariant($"<text class=\"tick y row\" x=\"{left - 6:0.##}\" y=\"{py + 4:0.##}\" text-anchor=\"end\"{RunAttribute(i)}>{Esc(Truncate(Rows[i], RowLabelMaxChars))}<title>{Esc(Rows[i])}</title></text>"));
             }
         }
 
@@ -184,12 +186,12 @@ public sealed class SvgChart
             double x0 = Math.Clamp(Px(band.From), left, left + plotW), x1 = Math.Clamp(Px(band.To), left, left + plotW);
             string fill = band.Kind == "warmup" ? "#999999" : "#D55E00";
             string run = band.Run is null ? "" : $" data-run=\"{Esc(band.Run)}\"";
-            sb.Append(Inv($"<rect class=\"band {Esc(band.Kind)}\" x=\"{x0:0.##}\" y=\"{top:0.##}\" width=\"{Math.Max(1, x1 - x0):0.##}\" height=\"{plotH:0.##}\" fill=\"{fill}\" fill-opacity=\"0.15\"{run}><title>{Esc(band.Label)}</title></rect>"));
+            sb.Append(Invariant($"<rect class=\"band {Esc(band.Kind)}\" x=\"{x0:0.##}\" y=\"{top:0.##}\" width=\"{Math.Max(1, x1 - x0):0.##}\" height=\"{plotH:0.##}\" fill=\"{fill}\" fill-opacity=\"0.15\"{run}><title>{Esc(band.Label)}</title></rect>"));
         }
 
-        sb.Append(Inv($"<rect x=\"{left:0.##}\" y=\"{top:0.##}\" width=\"{plotW:0.##}\" height=\"{plotH:0.##}\" fill=\"none\" stroke=\"#888\"/>"));
-        sb.Append(Inv($"<text class=\"axis-label x\" data-axis=\"value\" x=\"{left + (plotW / 2):0.##}\" y=\"{top + plotH + 36:0.##}\" text-anchor=\"middle\" font-size=\"12\">{Esc(XLabel + (LogX ? " (log scale)" : ""))}</text>"));
-        sb.Append(Inv($"<text class=\"axis-label y\" data-axis=\"{(Rows is null ? "value" : "category")}\" transform=\"translate(14 {top + (plotH / 2):0.##}) rotate(-90)\" text-anchor=\"middle\" font-size=\"12\">{Esc(YLabel + (LogY ? " (log scale)" : ""))}</text>"));
+        sb.Append(Invariant($"<rect x=\"{left:0.##}\" y=\"{top:0.##}\" width=\"{plotW:0.##}\" height=\"{plotH:0.##}\" fill=\"none\" stroke=\"#888\"/>"));
+        sb.Append(Invariant($"<text class=\"axis-label x\" data-axis=\"value\" x=\"{left + (plotW / 2):0.##}\" y=\"{top + plotH + 36:0.##}\" text-anchor=\"middle\" font-size=\"12\">{Esc(XLabel + (LogX ? " (log scale)" : ""))}</text>"));
+        sb.Append(Invariant($"<text class=\"axis-label y\" data-axis=\"{(Rows is null ? "value" : "category")}\" transform=\"translate(14 {top + (plotH / 2):0.##}) rotate(-90)\" text-anchor=\"middle\" font-size=\"12\">{Esc(YLabel + (LogY ? " (log scale)" : ""))}</text>"));
         sb.Append("</g>");
 
         // Error bars of several series on one row sit a little apart so that neither hides the other.
@@ -209,7 +211,8 @@ public sealed class SvgChart
         var laneOf = _series.Where(s => s.Kind == SeriesKind.Bar).Select(s => s.Stack ?? "\u0001" + s.Name).Distinct().Select((key, i) => (key, i)).ToDictionary(p => p.key, p => p.i);
         foreach (Series s in _series)
         {
-            sb.Append(Inv($"<g class=\"series\" data-series=\"{Esc(s.Name)}\"{(s.Run is null ? "" : $" data-run=\"{Esc(s.Run)}\"")}>"));
+            sb.Append(Invariant(
+                $"<g class=\"series\" data-series=\"{Esc(s.Name)}\"{(s.Run is null ? "" : $" data-run=\"{Esc(s.Run)}\"")}>"));
             switch (s.Kind)
             {
                 case SeriesKind.Bar:
@@ -219,7 +222,7 @@ public sealed class SvgChart
                     {
                         double x0 = Px(Math.Min(m.Low!.Value, m.High!.Value)), x1 = Px(Math.Max(m.Low.Value, m.High.Value));
                         double y0 = Py(m.Y) - ((rowHeight - 8) / 2) + (lane * thickness);
-                        sb.Append(Inv($"<rect class=\"bar\" x=\"{x0:0.##}\" y=\"{y0:0.##}\" width=\"{Math.Max(1, x1 - x0):0.##}\" height=\"{Math.Max(1, thickness - 1):0.##}\" fill=\"{s.Color}\"{RunAttribute((int)m.Y)}><title>{Esc(RowName(m.Y))}: {Esc(s.Name)} {Axis.Label(m.High.Value - m.Low.Value)}</title></rect>"));
+                        sb.Append(Invariant($"<rect class=\"bar\" x=\"{x0:0.##}\" y=\"{y0:0.##}\" width=\"{Math.Max(1, x1 - x0):0.##}\" height=\"{Math.Max(1, thickness - 1):0.##}\" fill=\"{s.Color}\"{RunAttribute((int)m.Y)}><title>{Esc(RowName(m.Y))}: {Esc(s.Name)} {Axis.Label(m.High.Value - m.Low.Value)}</title></rect>"));
                     }
 
                     break;
@@ -231,25 +234,25 @@ public sealed class SvgChart
                             ? (Px(m.X), Py(m.Low!.Value), Px(m.X), Py(m.High!.Value))
                             : (Px(m.Low!.Value), Py(m.Y) + shift, Px(m.High!.Value), Py(m.Y) + shift);
                         string run = Rows is null ? "" : RunAttribute((int)m.Y);
-                        sb.Append(Inv($"<line class=\"error-bar\" x1=\"{ax:0.##}\" y1=\"{ay:0.##}\" x2=\"{bx:0.##}\" y2=\"{by:0.##}\" stroke=\"{s.Color}\" stroke-width=\"2\"{run}/>"));
+                        sb.Append(Invariant($"<line class=\"error-bar\" x1=\"{ax:0.##}\" y1=\"{ay:0.##}\" x2=\"{bx:0.##}\" y2=\"{by:0.##}\" stroke=\"{s.Color}\" stroke-width=\"2\"{run}/>"));
                         foreach ((double ex, double ey) in new[] { (ax, ay), (bx, by) })
                         {
                             sb.Append(Rows is null
-                                ? Inv($"<line x1=\"{ex - 4:0.##}\" y1=\"{ey:0.##}\" x2=\"{ex + 4:0.##}\" y2=\"{ey:0.##}\" stroke=\"{s.Color}\" stroke-width=\"2\"{run}/>")
-                                : Inv($"<line x1=\"{ex:0.##}\" y1=\"{ey - 4:0.##}\" x2=\"{ex:0.##}\" y2=\"{ey + 4:0.##}\" stroke=\"{s.Color}\" stroke-width=\"2\"{run}/>"));
+                                ? Invariant($"<line x1=\"{ex - 4:0.##}\" y1=\"{ey:0.##}\" x2=\"{ex + 4:0.##}\" y2=\"{ey:0.##}\" stroke=\"{s.Color}\" stroke-width=\"2\"{run}/>")
+                                : Invariant($"<line x1=\"{ex:0.##}\" y1=\"{ey - 4:0.##}\" x2=\"{ex:0.##}\" y2=\"{ey + 4:0.##}\" stroke=\"{s.Color}\" stroke-width=\"2\"{run}/>"));
                         }
 
                         string where = Rows is null ? Axis.Label(m.X) : RowName(m.Y);
                         double value = Rows is null ? m.Y : m.X;
-                        sb.Append(Inv($"<circle cx=\"{Px(m.X):0.##}\" cy=\"{Py(m.Y) + shift:0.##}\" r=\"4.5\" fill=\"{s.Color}\"{run}><title>{Esc(s.Name)}: {Esc(where)}: {Axis.Label(value)} [{Axis.Label(m.Low.Value)}, {Axis.Label(m.High.Value)}]</title></circle>"));
+                        sb.Append(Invariant($"<circle cx=\"{Px(m.X):0.##}\" cy=\"{Py(m.Y) + shift:0.##}\" r=\"4.5\" fill=\"{s.Color}\"{run}><title>{Esc(s.Name)}: {Esc(where)}: {Axis.Label(value)} [{Axis.Label(m.Low.Value)}, {Axis.Label(m.High.Value)}]</title></circle>"));
                     }
 
                     break;
                 default:
                     if (s.Lines && s.Marks.Count > 1)
                     {
-                        string pts = string.Join(" ", s.Marks.Select(m => Inv($"{Px(m.X):0.##},{Py(m.Y):0.##}")));
-                        sb.Append(Inv($"<polyline fill=\"none\" stroke=\"{s.Color}\" stroke-width=\"2\"{(s.Dashed ? " stroke-dasharray=\"6 4\"" : "")} points=\"{pts}\"/>"));
+                        string pts = string.Join(" ", s.Marks.Select(m => Invariant($"{Px(m.X):0.##},{Py(m.Y):0.##}")));
+                        sb.Append(Invariant($"<polyline fill=\"none\" stroke=\"{s.Color}\" stroke-width=\"2\"{(s.Dashed ? " stroke-dasharray=\"6 4\"" : "")} points=\"{pts}\"/>"));
                     }
 
                     if (s.Markers || s.Marks.Count == 1)
@@ -258,7 +261,7 @@ public sealed class SvgChart
                         {
                             string run = Rows is null ? "" : RunAttribute((int)m.Y);
                             string where = Rows is null ? $"{Axis.Label(m.X)}, {Axis.Label(m.Y)}" : $"{RowName(m.Y)}: {Axis.Label(m.X)}";
-                            sb.Append(Inv($"<circle cx=\"{Px(m.X):0.##}\" cy=\"{Py(m.Y):0.##}\" r=\"4\" fill=\"{s.Color}\"{run}><title>{Esc(s.Name)}: {Esc(where)}</title></circle>"));
+                            sb.Append(Invariant($"<circle cx=\"{Px(m.X):0.##}\" cy=\"{Py(m.Y):0.##}\" r=\"4\" fill=\"{s.Color}\"{run}><title>{Esc(s.Name)}: {Esc(where)}</title></circle>"));
                         }
                     }
 
@@ -272,21 +275,21 @@ public sealed class SvgChart
         foreach (Rule r in _rules)
         {
             string dash = r.Dashed ? " stroke-dasharray=\"5 4\"" : "";
-            sb.Append(Inv($"<g class=\"rule\" data-rule=\"{Esc(r.Label)}\" font-size=\"11\" fill=\"{r.Color}\">"));
+            sb.Append(Invariant($"<g class=\"rule\" data-rule=\"{Esc(r.Label)}\" font-size=\"11\" fill=\"{r.Color}\">"));
             if (r.Axis == ChartAxis.X)
             {
                 double px = Px(r.At);
                 bool rightSide = px < left + (plotW * 0.7);
-                sb.Append(Inv($"<line x1=\"{px:0.##}\" y1=\"{top:0.##}\" x2=\"{px:0.##}\" y2=\"{top + plotH:0.##}\" stroke=\"{r.Color}\" stroke-width=\"1.5\"{dash}/>"));
+                sb.Append(Invariant($"<line x1=\"{px:0.##}\" y1=\"{top:0.##}\" x2=\"{px:0.##}\" y2=\"{top + plotH:0.##}\" stroke=\"{r.Color}\" stroke-width=\"1.5\"{dash}/>"));
                 // Labels of several vertical lines step down so that they do not overprint.
                 double labelY = top + 12 + (13 * (verticalRules++ % Math.Max(1, (int)(plotH / 13) - 1)));
-                sb.Append(Inv($"<text x=\"{px + (rightSide ? 4 : -4):0.##}\" y=\"{labelY:0.##}\" text-anchor=\"{(rightSide ? "start" : "end")}\" paint-order=\"stroke\" stroke=\"#ffffff\" stroke-width=\"3\">{Esc(r.Label)}</text>"));
+                sb.Append(Invariant($"<text x=\"{px + (rightSide ? 4 : -4):0.##}\" y=\"{labelY:0.##}\" text-anchor=\"{(rightSide ? "start" : "end")}\" paint-order=\"stroke\" stroke=\"#ffffff\" stroke-width=\"3\">{Esc(r.Label)}</text>"));
             }
             else
             {
                 double py = Rows is null ? Py(r.At) : top + plotH;
-                sb.Append(Inv($"<line x1=\"{left:0.##}\" y1=\"{py:0.##}\" x2=\"{left + plotW:0.##}\" y2=\"{py:0.##}\" stroke=\"{r.Color}\" stroke-width=\"1.5\"{dash}/>"));
-                sb.Append(Inv($"<text x=\"{left + plotW - 4:0.##}\" y=\"{py - 4:0.##}\" text-anchor=\"end\" paint-order=\"stroke\" stroke=\"#ffffff\" stroke-width=\"3\">{Esc(r.Label)}</text>"));
+                sb.Append(Invariant($"<line x1=\"{left:0.##}\" y1=\"{py:0.##}\" x2=\"{left + plotW:0.##}\" y2=\"{py:0.##}\" stroke=\"{r.Color}\" stroke-width=\"1.5\"{dash}/>"));
+                sb.Append(Invariant($"<text x=\"{left + plotW - 4:0.##}\" y=\"{py - 4:0.##}\" text-anchor=\"end\" paint-order=\"stroke\" stroke=\"#ffffff\" stroke-width=\"3\">{Esc(r.Label)}</text>"));
             }
 
             sb.Append("</g>");
@@ -305,9 +308,9 @@ public sealed class SvgChart
             }
 
             sb.Append(s.Kind == SeriesKind.Bar
-                ? Inv($"<rect x=\"{lx:0.##}\" y=\"{ly - 9:0.##}\" width=\"18\" height=\"9\" fill=\"{s.Color}\"/>")
-                : Inv($"<line x1=\"{lx:0.##}\" y1=\"{ly - 4:0.##}\" x2=\"{lx + 18:0.##}\" y2=\"{ly - 4:0.##}\" stroke=\"{s.Color}\" stroke-width=\"3\"{(s.Dashed ? " stroke-dasharray=\"4 3\"" : "")}/>"));
-            sb.Append(Inv($"<text x=\"{lx + 22:0.##}\" y=\"{ly:0.##}\">{Esc(Truncate(s.Name, 60))}</text>"));
+                ? Invariant($"<rect x=\"{lx:0.##}\" y=\"{ly - 9:0.##}\" width=\"18\" height=\"9\" fill=\"{s.Color}\"/>")
+                : Invariant($"<line x1=\"{lx:0.##}\" y1=\"{ly - 4:0.##}\" x2=\"{lx + 18:0.##}\" y2=\"{ly - 4:0.##}\" stroke=\"{s.Color}\" stroke-width=\"3\"{(s.Dashed ? " stroke-dasharray=\"4 3\"" : "")}/>"));
+            sb.Append(Invariant($"<text x=\"{lx + 22:0.##}\" y=\"{ly:0.##}\">{Esc(Truncate(s.Name, 60))}</text>"));
             lx += w;
         }
 
@@ -357,8 +360,6 @@ public sealed class SvgChart
     private static string Truncate(string s, int n) => s.Length <= n ? s : s[..(n - 1)] + "…";
 
     internal static string Esc(string s) => WebUtility.HtmlEncode(s);
-
-    private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 
     private enum SeriesKind
     {

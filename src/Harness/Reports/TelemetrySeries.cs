@@ -1,7 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
-using System.Text.Json.Nodes;
+using Harness.Results;
 using Harness.ServerMetrics;
+using Harness.Telemetry;
 
 namespace Harness.Reports;
 
@@ -27,25 +28,23 @@ public sealed record SeriesKind(string Id, string Title, string Axis, bool Perce
 }
 
 /// <summary>
-/// Finds time series in a result's optional <c>telemetry</c> section without depending on its exact
-/// shape: any array of objects carrying a time field (<c>t_s</c>, <c>time_s</c>, <c>elapsed_s</c>,
-/// <c>offset_s</c>) and numeric fields whose names say what they measure (<see cref="Kinds"/>); or an
-/// object of columns, a time array beside value arrays (the shape the harness writes:
-/// <c>series: {t_s: [...], power_w: [...]}</c>). A result without telemetry yields nothing, and the
+/// The time series of a result's <c>telemetry</c> section, read from the typed report: each GPU's and
+/// the CPU's <c>series</c> (<c>t_s</c> beside one column per quantity), a column drawn when its name
+/// says what it measures (<see cref="Kinds"/>). A result without telemetry yields nothing, and the
 /// report says so.
 /// </summary>
 public static class TelemetrySeries
 {
-    private static readonly string[] TimeKeys = ["t_s", "time_s", "elapsed_s", "offset_s", "timestamp_s"];
-
-    public static IReadOnlyList<TimeSeries> Find(JsonObject result)
+    public static IReadOnlyList<TimeSeries> Find(ResultDocument result)
     {
         var found = new List<TimeSeries>();
-        if (result["telemetry"] is JsonNode telemetry)
+        TelemetryReport? telemetry = result.Telemetry;
+        for (int i = 0; i < (telemetry?.Gpus.Count ?? 0); i++)
         {
-            Walk(telemetry, "telemetry", 0, found);
+            Add(string.Create(CultureInfo.InvariantCulture, $"gpus[{i}].series"), telemetry!.Gpus[i].Series, found);
         }
 
+        Add("cpu.series", telemetry?.Cpu?.Series, found);
         return found;
     }
 
@@ -127,95 +126,41 @@ public static class TelemetrySeries
     public static double Display(SeriesKind kind, string field, double value) =>
         kind.Percent && !field.EndsWith("_pct", StringComparison.OrdinalIgnoreCase) && !field.Contains("percent", StringComparison.OrdinalIgnoreCase) ? value * 100 : value;
 
-    private static void Walk(JsonNode node, string path, int depth, List<TimeSeries> found)
+    private static void Add(string path, Telemetry.TelemetrySeries? series, List<TimeSeries> found)
     {
-        if (depth > 4)
+        if (series is null)
         {
             return;
         }
 
-        switch (node)
+        foreach ((string field, object? value) in series.Columns)
         {
-            case JsonObject columns when TimeKeys.FirstOrDefault(k => columns[k] is JsonArray) is { } timeColumn:
-                var times = ((JsonArray)columns[timeColumn]!).Select(Number).ToList();
-                foreach ((string field, JsonNode? value) in columns)
+            if (KindOf(field, path) is not { } kind || DocumentValues.AsElement(value) is not { ValueKind: JsonValueKind.Array } column)
+            {
+                continue;
+            }
+
+            var points = new List<(double, double)>();
+            int i = 0;
+            foreach (JsonElement v in column.EnumerateArray())
+            {
+                if (i >= series.TS.Length)
                 {
-                    if (field == timeColumn || value is not JsonArray column || KindOf(field, path) is not { } kind)
-                    {
-                        continue;
-                    }
-
-                    var points = new List<(double, double)>();
-                    for (int i = 0; i < Math.Min(times.Count, column.Count); i++)
-                    {
-                        if (times[i] is { } t && Number(column[i]) is { } v)
-                        {
-                            points.Add((t, v));
-                        }
-                    }
-
-                    if (points.Count > 0)
-                    {
-                        string prefix = path.StartsWith("telemetry.", StringComparison.Ordinal) ? path["telemetry.".Length..] : path;
-                        found.Add(new TimeSeries($"{prefix}.{field}", kind, points));
-                    }
-                }
-
-                break;
-            case JsonObject obj:
-                foreach ((string key, JsonNode? child) in obj)
-                {
-                    if (child is not null)
-                    {
-                        Walk(child, $"{path}.{key}", depth + 1, found);
-                    }
-                }
-
-                break;
-            case JsonArray array when array.Count > 0 && array[0] is JsonObject first:
-                string? timeKey = TimeKeys.FirstOrDefault(first.ContainsKey);
-                if (timeKey is null)
-                {
-                    for (int i = 0; i < Math.Min(8, array.Count); i++)
-                    {
-                        if (array[i] is { } item)
-                        {
-                            Walk(item, string.Create(CultureInfo.InvariantCulture, $"{path}[{i}]"), depth + 1, found);
-                        }
-                    }
-
                     break;
                 }
 
-                foreach ((string field, JsonNode? value) in first)
+                if (v.ValueKind == JsonValueKind.Number && v.GetDouble() is var d && double.IsFinite(d) && double.IsFinite(series.TS[i]))
                 {
-                    if (field == timeKey || value is not JsonValue || KindOf(field, path) is not { } kind)
-                    {
-                        continue;
-                    }
-
-                    var points = new List<(double, double)>();
-                    foreach (JsonNode? item in array)
-                    {
-                        if (item is JsonObject o && Number(o[timeKey]) is { } t && Number(o[field]) is { } v)
-                        {
-                            points.Add((t, v));
-                        }
-                    }
-
-                    if (points.Count > 0)
-                    {
-                        string prefix = path.StartsWith("telemetry.", StringComparison.Ordinal) ? path["telemetry.".Length..] : path;
-                        found.Add(new TimeSeries($"{prefix}.{field}", kind, points));
-                    }
+                    points.Add((series.TS[i], d));
                 }
 
-                break;
+                i++;
+            }
+
+            if (points.Count > 0)
+            {
+                found.Add(new TimeSeries($"{path}.{field}", kind, points));
+            }
         }
     }
-
-    /// <summary>A finite number, whether the node was parsed from text or built in memory from any numeric type.</summary>
-    internal static double? Number(JsonNode? node) =>
-        node is JsonValue v && v.GetValueKind() == JsonValueKind.Number
-        && double.TryParse(v.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture, out double d) && double.IsFinite(d) ? d : null;
 }

@@ -133,7 +133,7 @@ internal static class TimelineViews
 
     /// <summary>Every run's series: the machine's telemetry and the server's own metrics.</summary>
     private static List<RunSeries> Find(RunSet runs) =>
-        runs.All.SelectMany(r => TelemetrySeries.Find(r.Raw).Concat(TelemetrySeries.FromServer(r.Document.Serving?.ServerMetrics))
+        runs.All.SelectMany(r => TelemetrySeries.Find(r.Document).Concat(TelemetrySeries.FromServer(r.Document.Serving?.ServerMetrics))
             .Select(s => new RunSeries(runs.Label(r), runs.Id(r), s))).ToList();
 
     private static string Absent(string kind) => kind switch

@@ -1,7 +1,10 @@
 using System.Globalization;
 using System.Text;
+using Harness.Formatting;
 using Harness.Measurement;
 using Harness.Metrics;
+using static Harness.Formatting.MarkdownColumn;
+using static System.FormattableString;
 
 namespace Harness.Results;
 
@@ -29,14 +32,17 @@ public static class MarkdownSummary
         ResultMetrics m = doc.Metrics;
         if (m.RequestsOk + m.RequestsFailed + m.RequestsCancelled > 0 || m.LatencyMs is not null)
         {
-            sb.Append("| requests ok | failed | duration | throughput | req/s |\n|---:|---:|---:|---:|---:|\n");
-            sb.Append(c, $"| {m.RequestsOk} | {m.RequestsFailed} | {m.DurationS:0.0} s | {m.ThroughputPerS:0.##} {m.ThroughputUnit}/s | {m.RequestsPerS:0.##} |\n\n");
+            new MarkdownTable(Right("requests ok"), Right("failed"), Right("duration"), Right("throughput"), Right("req/s"))
+                .Row(Invariant($"{m.RequestsOk}"), Invariant($"{m.RequestsFailed}"), Invariant($"{m.DurationS:0.0} s"),
+                    Invariant($"{m.ThroughputPerS:0.##} {m.ThroughputUnit}/s"), Invariant($"{m.RequestsPerS:0.##}"))
+                .AppendTo(sb).Append('\n');
         }
         else
         {
             // A run without requests (agents) counts its own work: its section's lines say what.
-            sb.Append("| duration | throughput |\n|---:|---:|\n");
-            sb.Append(c, $"| {m.DurationS:0.0} s | {m.ThroughputPerS:0.##} {m.ThroughputUnit}/s |\n\n");
+            new MarkdownTable(Right("duration"), Right("throughput"))
+                .Row(Invariant($"{m.DurationS:0.0} s"), Invariant($"{m.ThroughputPerS:0.##} {m.ThroughputUnit}/s"))
+                .AppendTo(sb).Append('\n');
         }
 
         if (doc.StopReason is "tail_rule" or "max_duration" && doc.StopDetail is { } stopped)
@@ -44,11 +50,14 @@ public static class MarkdownSummary
             sb.Append(c, $"Stopped: {stopped}.\n\n");
         }
 
-        sb.Append("| ms | p50 | p90 | p95 | p99 | p99.9 | mean | min | max | median 95% CI |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+        var latency = new MarkdownTable(Left("ms"), Right("p50"), Right("p90"), Right("p95"), Right("p99"), Right("p99.9"), Right("mean"),
+            Right("min"), Right("max"), Left("median 95% CI"));
         foreach (MetricDefinition d in Distributions)
         {
-            Row(sb, d.Label, m.Distribution(d));
+            Row(latency, d.Label, m.Distribution(d));
         }
+
+        latency.AppendTo(sb);
 
         if (m.Value(MetricCatalog.GoodputPerS) is { } goodput && m.Value(MetricCatalog.SloMetRequests) is { } met)
         {
@@ -176,15 +185,15 @@ public static class MarkdownSummary
 
     private static string Singular(string unit) => unit.EndsWith('s') ? unit[..^1] : unit;
 
-    private static void Row(StringBuilder sb, string name, DistributionSummary? d)
+    private static void Row(MarkdownTable table, string name, DistributionSummary? d)
     {
         if (d is null)
         {
             return;
         }
 
-        var c = CultureInfo.InvariantCulture;
-        string ci = d.MedianCiLow is { } lo && d.MedianCiHigh is { } hi ? string.Create(c, $"{lo:0.###}-{hi:0.###}") : "n/a";
-        sb.Append(c, $"| {name} | {d.P50:0.###} | {d.P90:0.###} | {d.P95:0.###} | {d.P99:0.###} | {d.P999:0.###} | {d.Mean:0.###} | {d.Min:0.###} | {d.Max:0.###} | {ci} |\n");
+        string ci = d.MedianCiLow is { } lo && d.MedianCiHigh is { } hi ? Invariant($"{lo:0.###}-{hi:0.###}") : "n/a";
+        table.Row(name, Invariant($"{d.P50:0.###}"), Invariant($"{d.P90:0.###}"), Invariant($"{d.P95:0.###}"), Invariant($"{d.P99:0.###}"),
+            Invariant($"{d.P999:0.###}"), Invariant($"{d.Mean:0.###}"), Invariant($"{d.Min:0.###}"), Invariant($"{d.Max:0.###}"), ci);
     }
 }

@@ -192,20 +192,20 @@ public static class ResultBuilder
         RunSettings s = run.Settings;
         var config = new Dictionary<string, object?>
         {
-            ["scenario"] = s.Scenario.Name,
-            ["workers"] = s.Scenario.Workers,
-            ["batch"] = s.Batch,
-            ["warmup"] = s.Warmup.ToString(),
-            ["min_duration_s"] = s.Stop.MinDuration.TotalSeconds,
-            ["min_requests"] = s.Stop.MinRequests,
-            ["max_duration_s"] = s.Stop.MaxDuration.TotalSeconds,
-            ["until_tail"] = s.Stop.UntilTail,
-            ["request_timeout_s"] = s.RequestTimeout?.TotalSeconds,
-            ["max_error_rate"] = s.MaxErrorRate,
-            ["seed"] = s.Seed,
-            ["tail_percentile"] = s.EffectiveTailPercentile,
-            ["slo"] = s.Slos.Count == 0 ? null : s.Slos.Select(o => o.ToString()).ToList(),
-            ["clock_frequency_hz"] = run.Window.Frequency,
+            [ConfigKeys.Scenario] = s.Scenario.Name,
+            [ConfigKeys.Workers] = s.Scenario.Workers,
+            [ConfigKeys.Batch] = s.Batch,
+            [ConfigKeys.Warmup] = s.Warmup.ToString(),
+            [ConfigKeys.MinDurationS] = s.Stop.MinDuration.TotalSeconds,
+            [ConfigKeys.MinRequests] = s.Stop.MinRequests,
+            [ConfigKeys.MaxDurationS] = s.Stop.MaxDuration.TotalSeconds,
+            [ConfigKeys.UntilTail] = s.Stop.UntilTail,
+            [ConfigKeys.RequestTimeoutS] = s.RequestTimeout?.TotalSeconds,
+            [ConfigKeys.MaxErrorRate] = s.MaxErrorRate,
+            [ConfigKeys.Seed] = s.Seed,
+            [ConfigKeys.TailPercentile] = s.EffectiveTailPercentile,
+            [ConfigKeys.Slo] = s.Slos.Count == 0 ? null : s.Slos.Select(o => o.ToString()).ToList(),
+            [ConfigKeys.ClockFrequencyHz] = run.Window.Frequency,
         };
         foreach ((string k, object? v) in run.Workload.Details)
         {

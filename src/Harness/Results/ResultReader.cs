@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Harness.Metrics;
@@ -24,7 +23,7 @@ public static class ResultReader
     public const string AgentSweepFileName = "agents-sweep.json";
 
     /// <summary>Schema versions this build reads (every version written so far).</summary>
-    public static IReadOnlyList<int> ReadableVersions { get; } = [1];
+    public static IReadOnlyList<int> ReadableVersions => HarnessDocument.ReadableVersions;
 
     /// <summary>
     /// The result files a spec names: a file, a folder's *.json (not sub-folders), or a glob in the
@@ -90,28 +89,15 @@ public static class ResultReader
     public static bool TryRead(string path, out LoadedResult? result, out string? problem)
     {
         result = null;
-        if (!TryReadJson(path, out JsonObject? raw, out int version, out problem))
+        if (!HarnessDocument.TryReadJson(path, DocumentKind.Result, out JsonObject? raw, out int version, out problem))
         {
-            return false;
-        }
-
-        string? kind = raw!["kind"] is JsonValue k && k.TryGetValue(out string? s) ? s : null;
-        if (kind is not null && kind != "result")
-        {
-            problem = $"is {Article(kind)} {kind.Replace('_', ' ')} document, not a run result";
-            return false;
-        }
-
-        if (raw["workload"] is null)
-        {
-            problem = "is not a run result: it has no workload";
             return false;
         }
 
         ResultDocument? doc;
         try
         {
-            doc = raw.Deserialize<ResultDocument>(ResultJson.Options);
+            doc = raw!.Deserialize<ResultDocument>(ResultJson.Options);
         }
         catch (JsonException e)
         {
@@ -126,84 +112,16 @@ public static class ResultReader
         }
 
         Upgrade(doc, version);
-        result = new LoadedResult(path, doc, raw);
+        result = new LoadedResult(path, doc, raw!);
         return true;
     }
 
     /// <summary>
-    /// Reads a harness JSON document of any kind (run result, agents sweep, sweep index) and checks
-    /// that it parses and that its schema version is one this build reads.
+    /// Reads a harness JSON document of any kind and checks that it parses and that its schema
+    /// version is one this build reads (<see cref="HarnessDocument.ReadAnyJson"/>); a reader that
+    /// knows the kind it wants uses <see cref="HarnessDocument.Read{T}"/>, which checks the kind too.
     /// </summary>
-    public static JsonObject ReadJson(string path, string role = "Result file") =>
-        TryReadJson(path, out JsonObject? raw, out _, out string? problem) ? raw! : throw HarnessException.BadInput($"{role} '{path}' {problem}.");
-
-    private static bool TryReadJson(string path, out JsonObject? raw, out int version, out string? problem)
-    {
-        raw = null;
-        version = 0;
-        if (!File.Exists(path))
-        {
-            problem = "does not exist";
-            return false;
-        }
-
-        JsonNode? node;
-        try
-        {
-            using FileStream stream = File.OpenRead(path);
-            if (stream.Length == 0)
-            {
-                problem = "is empty";
-                return false;
-            }
-
-            node = JsonNode.Parse(stream);
-        }
-        catch (JsonException e)
-        {
-            // System.Text.Json counts lines and bytes from 0.
-            string where = e.LineNumber is { } line
-                ? string.Create(CultureInfo.InvariantCulture, $" at line {line + 1}, byte {(e.BytePositionInLine ?? 0) + 1}")
-                : "";
-            problem = $"is not valid JSON{where} (truncated or corrupt)";
-            return false;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            problem = $"cannot be read: {FirstSentence(e.Message)}";
-            return false;
-        }
-
-        if (node is not JsonObject obj)
-        {
-            problem = "is not a harness result: its JSON is not an object";
-            return false;
-        }
-
-        if (obj["schema_version"] is not JsonValue v || !v.TryGetValue(out int declared))
-        {
-            problem = "is not a harness result: it has no schema_version";
-            return false;
-        }
-
-        int newest = ReadableVersions.Max();
-        if (declared > newest)
-        {
-            problem = $"has schema version {declared}, newer than this harness reads (up to {newest}); read it with the harness that wrote it ({obj["harness_version"]?.ToString() ?? "version unknown"}) or a newer one";
-            return false;
-        }
-
-        if (!ReadableVersions.Contains(declared))
-        {
-            problem = $"has schema version {declared}, which no harness wrote (this one reads {string.Join(", ", ReadableVersions)})";
-            return false;
-        }
-
-        raw = obj;
-        version = declared;
-        problem = null;
-        return true;
-    }
+    public static JsonObject ReadJson(string path, string role = "Result file") => HarnessDocument.ReadAnyJson(path, role);
 
     /// <summary>
     /// Brings a document read from an older file to the shape this build writes. Version 1 files
@@ -217,9 +135,9 @@ public static class ResultReader
             return;
         }
 
-        if (extra.Remove("price", out object? price) && !doc.Config.ContainsKey("price"))
+        if (extra.Remove(ConfigKeys.Price, out object? price) && !doc.Config.ContainsKey(ConfigKeys.Price))
         {
-            doc.Config["price"] = price;
+            doc.Config[ConfigKeys.Price] = price;
         }
 
         if (extra.Remove("cost_per_job_usd", out object? perJob) && !extra.ContainsKey(MetricCatalog.UsdPerJob.Key))
@@ -227,8 +145,6 @@ public static class ResultReader
             extra[MetricCatalog.UsdPerJob.Key] = perJob;
         }
     }
-
-    private static string Article(string word) => "aeiou".Contains(char.ToLowerInvariant(word[0])) ? "an" : "a";
 
     private static string FirstSentence(string message) => message.Split('\n')[0].Split(". ")[0].TrimEnd('.');
 

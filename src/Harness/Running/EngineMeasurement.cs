@@ -1,5 +1,6 @@
 using Harness.Backends;
 using Harness.Engine;
+using Harness.Metrics;
 using Harness.Results;
 using Harness.Telemetry.Prometheus;
 
@@ -16,13 +17,13 @@ public sealed class EngineMeasurement(RunRequest request, BackendRegistry regist
 
     public IReadOnlyDictionary<string, object?> Config { get; } = new Dictionary<string, object?>
     {
-        ["backend"] = request.Backend.ToString(),
-        ["threads"] = request.Options.Threads,
-        ["inter_op_threads"] = request.Options.InterOpThreads,
-        ["optimization"] = request.Options.Optimization,
-        ["model_path_option"] = request.Options.ModelPath,
-        ["shapes"] = request.Options.Shapes.Count == 0 ? null : request.Options.Shapes.ToDictionary(kv => kv.Key, kv => string.Join("x", kv.Value)),
-        ["set"] = request.Options.Extra.Count == 0 ? null : request.Options.Extra,
+        [ConfigKeys.Backend] = request.Backend.ToString(),
+        [ConfigKeys.Threads] = request.Options.Threads,
+        [ConfigKeys.InterOpThreads] = request.Options.InterOpThreads,
+        [ConfigKeys.Optimization] = request.Options.Optimization.Name(),
+        [ConfigKeys.ModelPathOption] = request.Options.ModelPath,
+        [ConfigKeys.Shapes] = request.Options.Shapes.Count == 0 ? null : request.Options.Shapes.ToDictionary(kv => kv.Key, kv => string.Join("x", kv.Value)),
+        [ConfigKeys.Set] = request.Options.Extra.Count == 0 ? null : request.Options.Extra,
     };
 
     public string DefaultFileName(string stamp) =>

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Harness.Results;
 
 namespace Harness.Running;
@@ -31,7 +30,10 @@ public sealed class SweepIndex
     /// <summary>Only for an SLO search: what it found.</summary>
     public PeakSearchSummary? Search { get; set; }
 
-    /// <summary>Reads the index a multi-run job wrote into <paramref name="folder"/>.</summary>
+    /// <summary>
+    /// Reads the index a multi-run job wrote into <paramref name="folder"/>, through the one reader of
+    /// harness documents (kind and schema version checked).
+    /// </summary>
     public static SweepIndex Read(string folder)
     {
         string path = Path.Combine(folder, ResultReader.SweepIndexFileName);
@@ -40,15 +42,7 @@ public sealed class SweepIndex
             throw HarnessException.BadInput($"'{folder}' has no {ResultReader.SweepIndexFileName}; it is not the folder of a sweep, repeat or A/B job.");
         }
 
-        try
-        {
-            return JsonSerializer.Deserialize<SweepIndex>(File.ReadAllText(path), ResultJson.Options)
-                ?? throw HarnessException.BadInput($"'{path}' is empty.");
-        }
-        catch (JsonException e)
-        {
-            throw HarnessException.BadInput($"'{path}' is not a sweep index: {e.Message}", e);
-        }
+        return HarnessDocument.Read<SweepIndex>(path, DocumentKind.SweepIndex);
     }
 }
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Harness.Engine;
 using Harness.Engine.Scenarios;
+using Harness.Metrics;
 using Harness.Results;
 using Harness.Validity;
 
@@ -127,8 +128,8 @@ public sealed class SweepSession
     {
         var extra = new Dictionary<string, object?>(_template.ExtraConfig ?? new Dictionary<string, object?>())
         {
-            ["sweep_kind"] = Index.Kind,
-            ["sweep_point"] = label,
+            [ConfigKeys.SweepKind] = Index.Kind,
+            [ConfigKeys.SweepPoint] = label,
         };
         RunRequest request = _template with
         {
@@ -180,7 +181,7 @@ public sealed class SweepSession
     private SweepIndexEntry Entry(string label, IScenario scenario, int batch, RunOutcome outcome)
     {
         ResultDocument d = outcome.Document;
-        ValidityCondition? slo = d.Validity.FirstOrDefault(v => v.Name == "slo");
+        ValidityCondition? slo = d.Validity.FirstOrDefault(v => v.Name == ConditionNames.Slo);
         return new SweepIndexEntry
         {
             Label = label,
@@ -195,7 +196,7 @@ public sealed class SweepSession
             RequestsPerS = d.Metrics.RequestsPerS,
             LatencyP50Ms = d.Metrics.LatencyMs?.P50,
             LatencyP99Ms = d.Metrics.LatencyMs?.P99,
-            GoodputPerS = d.Metrics.Extra?.TryGetValue("goodput_per_s", out object? g) == true && g is double gp ? gp : null,
+            GoodputPerS = d.Metrics.Value(MetricCatalog.GoodputPerS),
             FinishedUtc = DateTime.UtcNow,
         };
     }
@@ -300,13 +301,13 @@ public static class SweepRunner
     {
         foreach (ValidityCondition c in doc.Validity.Where(v => !v.Passed))
         {
-            if (c.Name is "slo" or "not_overloaded" or "error_rate")
+            if (ConditionNames.LoadDependent.Contains(c.Name))
             {
                 continue;
             }
 
-            if (c.Name.StartsWith("enough_samples_", StringComparison.Ordinal)
-                && doc.TailSufficiency.FirstOrDefault(t => t.Percentile == c.Name["enough_samples_".Length..]) is { Sufficient: true })
+            if (ConditionNames.EnoughSamplesPercentile(c.Name) is { } percentile
+                && doc.TailSufficiency.FirstOrDefault(t => t.Percentile == percentile) is { Sufficient: true })
             {
                 continue; // enough requests with no miss: the misses the load caused failed it
             }

@@ -1,55 +1,45 @@
 using System.Runtime.InteropServices;
-using System.Text.RegularExpressions;
+using Harness.Telemetry.Cpu;
 
 namespace Harness.Telemetry;
 
 /// <summary>
 /// The host CPU and this process: per-core busy time from /proc/stat, the process's CPU time and
 /// resident memory from /proc/self/stat, and package energy from /sys/class/powercap (RAPL) where
-/// readable. Also what disturbs a run (issue 18): the CPU time of every other process (the
-/// machine's user + nice + system time minus this process and the children it reaped), steal and
-/// interrupt time, the CPU clock (every second) and /proc/pressure. With a server under test on this
-/// machine (<see cref="ServerProcessTree"/>), its process tree is read at each reading and left out of
-/// the other processes (a scan of /proc for its children once a second). Reads bytes into reused
-/// buffers: a reading costs a few file reads and no parsing garbage.
+/// readable. Also what disturbs a run (issue 18): the counters the disturbance analysis
+/// (Trust/Disturbance/HostDisturbance) needs, over the window: the machine's user, system, interrupt
+/// and steal ticks, this process with the children it reaped, the CPU clock (every second) and
+/// /proc/pressure. With a server under test on this machine (<see cref="ServerProcessTree"/>), its
+/// process tree is read at each reading (a scan of /proc for its children once a second). Each file
+/// has its reader (Telemetry/Cpu); this class keeps the readings, the window summaries and the live
+/// figures. Readers reuse their buffers: a reading costs a few file reads and no parsing garbage.
 /// </summary>
 public sealed partial class CpuSource : ITelemetrySource
 {
-    public const string PowercapRoot = "/sys/class/powercap";
-
     /// <summary>Least time between CPU clock readings: /proc/cpuinfo makes the kernel ask every core for its clock.</summary>
     public static readonly TimeSpan FrequencyInterval = TimeSpan.FromSeconds(1);
 
-    /// <summary>A reading whose mean clock moved more than this from the previous one counts as a change.</summary>
-    public const double FrequencyChangeThreshold = 0.05;
-
-    private static readonly string[] PressureFiles = ["/proc/pressure/cpu", "/proc/pressure/memory", "/proc/pressure/io"];
-
-    private readonly ISystemFiles _files;
     private readonly long _frequency;
     private readonly double _clockTicksPerSecond;
-    private readonly long _pageSize;
-    private readonly RaplZone[] _zones;
     private readonly SampleBuffer<CpuReading> _buffer;
     private readonly Lock _gate = new();
-    private byte[] _statBuffer = new byte[64 * 1024];
-    private readonly byte[] _smallBuffer = new byte[4096];
-    private long[] _busy = new long[64];
-    private long[] _total = new long[64];
+    private readonly ProcStatReader _stat;
+    private readonly SelfStatReader _self;
+    private readonly PressureReader _pressure;
+    private readonly CpuFreqReader _cpufreq;
+    private readonly CpuInfoReader _cpuinfo;
+    private readonly RaplReader _rapl;
     private long[]? _firstBusy;
     private long[]? _firstTotal;
     private long[] _lastBusy = [];
     private long[] _lastTotal = [];
     private int _cores;
     private long _prevAllBusy = -1, _prevAllTotal = -1;
-    private double _energyUj;
     private double? _firstEnergyUj;
     private CpuReading _latest;
     private CpuReading _previous;
     private readonly long _frequencyIntervalTicks;
     private long _lastFrequencyRead = long.MinValue;
-    private readonly string[] _frequencyFiles;
-    private readonly long[] _aggregate = new long[8];
     private readonly ServerProcessTree? _server;
 
     /// <param name="clockFrequency">Ticks per second of the timestamps passed to <see cref="Sample"/>.</param>
@@ -66,16 +56,20 @@ public sealed partial class CpuSource : ITelemetrySource
         ServerLocation? server = null,
         int? ownPid = null)
     {
-        _files = files ?? SystemFiles.Instance;
+        files ??= SystemFiles.Instance;
         _frequency = clockFrequency;
         _clockTicksPerSecond = clockTicksPerSecond ?? ClockTicksPerSecond();
-        _pageSize = pageSize ?? Environment.SystemPageSize;
+        long page = pageSize ?? Environment.SystemPageSize;
         _buffer = new SampleBuffer<CpuReading>(capacity);
-        _server = server is null ? null : new ServerProcessTree(server, _files, _clockTicksPerSecond, _pageSize, ownPid);
-        (_zones, PackageEnergyNote) = FindRaplZones(_files);
+        _server = server is null ? null : new ServerProcessTree(server, files, _clockTicksPerSecond, page, ownPid);
+        _stat = new ProcStatReader(files);
+        _self = new SelfStatReader(files, _clockTicksPerSecond, page);
+        _pressure = new PressureReader(files);
+        _rapl = new RaplReader(files);
         _frequencyIntervalTicks = (long)(FrequencyInterval.TotalSeconds * clockFrequency);
-        _frequencyFiles = FindFrequencyFiles(_files);
-        if (_files.Read("/proc/stat", _smallBuffer) <= 0)
+        _cpufreq = new CpuFreqReader(files);
+        _cpuinfo = new CpuInfoReader(files);
+        if (!_stat.IsReadable())
         {
             UnavailableReason = "/proc/stat is not readable (not Linux?)";
         }
@@ -86,39 +80,45 @@ public sealed partial class CpuSource : ITelemetrySource
     public string? UnavailableReason { get; }
 
     /// <summary>Why package energy is not read; null when at least one RAPL package zone is readable.</summary>
-    public string? PackageEnergyNote { get; }
+    public string? PackageEnergyNote => _rapl.Note;
 
-    public bool HasPackageEnergy => _zones.Length > 0;
+    public bool HasPackageEnergy => _rapl.HasZones;
 
     public void Sample(long timestamp, bool windowEdge = false)
     {
         lock (_gate)
         {
             double utilization = ReadProcStat();
-            (double cpuSeconds, double ownWithChildren, double rss) = ReadProcessStat();
-            double energy = ReadEnergy();
+            CpuTicks machine = _stat.Machine;
+            (double cpuSeconds, double ownWithChildren, double rss) = _self.Read();
+            double energy = _rapl.ReadUj();
+            if (!double.IsNaN(energy))
+            {
+                _firstEnergyUj ??= energy;
+            }
+
             double frequency = double.NaN;
             bool slow = windowEdge || _lastFrequencyRead == long.MinValue || timestamp - _lastFrequencyRead >= _frequencyIntervalTicks;
             if (slow)
             {
                 _lastFrequencyRead = timestamp;
-                frequency = ReadFrequencyMhz();
+                frequency = _cpufreq.Present ? _cpufreq.MeanMhz() : _cpuinfo.MeanMhz();
             }
 
             (double serverCpuS, double serverRss) = _server?.Read(rescan: slow) ?? (double.NaN, double.NaN);
 
             var reading = new CpuReading(utilization, cpuSeconds, rss, energy)
             {
-                UserSystemTicks = _aggregate[0] + _aggregate[1] + _aggregate[2],
-                InterruptTicks = _aggregate[5] + _aggregate[6],
-                StealTicks = _aggregate[7],
-                TotalTicks = _aggregate.Sum(),
+                UserSystemTicks = machine.UserSystem,
+                InterruptTicks = machine.Interrupt,
+                StealTicks = machine.Steal,
+                TotalTicks = machine.Total,
                 OwnWithChildrenS = ownWithChildren,
                 FrequencyMhz = frequency,
-                PressureCpuSomeUs = ReadPressure(0, full: false),
-                PressureMemorySomeUs = ReadPressure(1, full: false),
-                PressureMemoryFullUs = ReadPressure(1, full: true),
-                PressureIoSomeUs = ReadPressure(2, full: false),
+                PressureCpuSomeUs = _pressure.TotalUs(PressureReader.Cpu, full: false),
+                PressureMemorySomeUs = _pressure.TotalUs(PressureReader.Memory, full: false),
+                PressureMemoryFullUs = _pressure.TotalUs(PressureReader.Memory, full: true),
+                PressureIoSomeUs = _pressure.TotalUs(PressureReader.Io, full: false),
                 ServerCpuS = serverCpuS,
                 ServerRssBytes = serverRss,
             };
@@ -222,7 +222,7 @@ public sealed partial class CpuSource : ITelemetrySource
             };
             report.Server = Server(window, t, v);
             report.Disturbance ??= new DisturbanceReport();
-            Disturbance(window, t.ToArray(), v.ToArray(), report.Disturbance);
+            report.Disturbance.Host = HostCounters(window, t.ToArray(), v.ToArray());
         }
     }
 
@@ -268,8 +268,8 @@ public sealed partial class CpuSource : ITelemetrySource
         return server;
     }
 
-    /// <summary>Other processes, steal, interrupts, clock and pressure over the window.</summary>
-    private void Disturbance(TelemetryWindow w, long[] t, CpuReading[] v, DisturbanceReport d)
+    /// <summary>What the counters the disturbance analysis reads moved over the window, and the clock readings in it.</summary>
+    private HostCounterDeltas HostCounters(TelemetryWindow w, long[] t, CpuReading[] v)
     {
         double? Delta(Func<CpuReading, double> pick)
         {
@@ -282,29 +282,6 @@ public sealed partial class CpuSource : ITelemetrySource
             return SampleMath.CounterDelta(t, column, w.Start, w.End);
         }
 
-        double? total = Delta(r => r.TotalTicks);
-        double? userSystem = Delta(r => r.UserSystemTicks);
-        double? own = Delta(r => r.OwnWithChildrenS);
-        double? server = Delta(r => r.ServerCpuS);
-        if (total is > 0 && userSystem is { } us && own is { } ownS && _cores > 0)
-        {
-            // Shares of the machine's ticks, so the window's length and USER_HZ cancel out. The server
-            // under test is part of the measurement, not a neighbour (issue 24).
-            double otherShare = Math.Max(0, (us - (ownS + (server ?? 0)) * _clockTicksPerSecond) / total.Value);
-            d.ServerProcessCores = server is { } sv ? Math.Round(sv * _clockTicksPerSecond / total.Value * _cores, 4) : null;
-            d.OtherProcessesShare = Math.Round(otherShare, 4);
-            d.OtherProcessesCores = Math.Round(otherShare * _cores, 4);
-            d.OtherProcessesCpuS = Math.Round(otherShare * _cores * w.Seconds, 3);
-            d.OwnProcessCores = Math.Round(ownS * _clockTicksPerSecond / total.Value * _cores, 4);
-            d.InterruptCores = Delta(r => r.InterruptTicks) is { } irq ? Math.Round(irq / total.Value * _cores, 4) : null;
-            d.StealShare = Delta(r => r.StealTicks) is { } steal ? Math.Round(steal / total.Value, 4) : null;
-            d.StealCores = d.StealShare is { } ss ? Math.Round(ss * _cores, 4) : null;
-        }
-        else
-        {
-            d.Notes.Add("other processes and steal: /proc/stat or /proc/self/stat readings do not bracket the window");
-        }
-
         var frequencies = new List<double>();
         for (int i = 0; i < t.Length; i++)
         {
@@ -314,28 +291,23 @@ public sealed partial class CpuSource : ITelemetrySource
             }
         }
 
-        if (frequencies.Count > 0)
+        return new HostCounterDeltas
         {
-            d.CpuFrequencyAvgMhz = Math.Round(frequencies.Average(), 1);
-            d.CpuFrequencyMinMhz = frequencies.Min();
-            d.CpuFrequencyMaxMhz = frequencies.Max();
-            d.CpuFrequencyChanges = frequencies.Zip(frequencies.Skip(1)).Count(p => Math.Abs(p.Second - p.First) > FrequencyChangeThreshold * p.First);
-        }
-        else
-        {
-            d.Notes.Add("CPU clock: neither /sys/devices/system/cpu/cpu*/cpufreq/scaling_cur_freq nor \"cpu MHz\" in /proc/cpuinfo is readable");
-        }
-
-        double windowUs = w.Seconds * 1e6;
-        double? Pressure(Func<CpuReading, double> pick) => windowUs > 0 && Delta(pick) is { } us2 ? Math.Round(Math.Clamp(us2 / windowUs, 0, 1), 4) : null;
-        d.PressureCpuSome = Pressure(r => r.PressureCpuSomeUs);
-        d.PressureMemorySome = Pressure(r => r.PressureMemorySomeUs);
-        d.PressureMemoryFull = Pressure(r => r.PressureMemoryFullUs);
-        d.PressureIoSome = Pressure(r => r.PressureIoSomeUs);
-        if (d.PressureCpuSome is null)
-        {
-            d.Notes.Add("pressure: /proc/pressure is not readable (a kernel without PSI, or psi=0)");
-        }
+            LogicalCores = _cores,
+            ClockTicksPerSecond = _clockTicksPerSecond,
+            WindowSeconds = w.Seconds,
+            TotalTicks = Delta(r => r.TotalTicks),
+            UserSystemTicks = Delta(r => r.UserSystemTicks),
+            InterruptTicks = Delta(r => r.InterruptTicks),
+            StealTicks = Delta(r => r.StealTicks),
+            OwnWithChildrenS = Delta(r => r.OwnWithChildrenS),
+            ServerCpuS = Delta(r => r.ServerCpuS),
+            PressureCpuSomeUs = Delta(r => r.PressureCpuSomeUs),
+            PressureMemorySomeUs = Delta(r => r.PressureMemorySomeUs),
+            PressureMemoryFullUs = Delta(r => r.PressureMemoryFullUs),
+            PressureIoSomeUs = Delta(r => r.PressureIoSomeUs),
+            FrequenciesMhz = frequencies,
+        };
     }
 
     /// <summary>Cores other processes kept busy between two readings.</summary>
@@ -369,280 +341,27 @@ public sealed partial class CpuSource : ITelemetrySource
     /// <summary>Busy share of all cores since the previous reading (NaN on the first), updating the per-core counters.</summary>
     private double ReadProcStat()
     {
-        int n;
-        while ((n = _files.Read("/proc/stat", _statBuffer)) == _statBuffer.Length && _statBuffer.Length < 16 * 1024 * 1024)
-        {
-            _statBuffer = new byte[_statBuffer.Length * 2];
-        }
-
-        if (n <= 0)
-        {
-            throw new IOException("/proc/stat could not be read");
-        }
-
-        long allBusy = -1, allTotal = -1;
-        int cores = 0;
-        ReadOnlySpan<byte> text = _statBuffer.AsSpan(0, n);
-        while (!text.IsEmpty)
-        {
-            int eol = text.IndexOf((byte)'\n');
-            ReadOnlySpan<byte> line = eol < 0 ? text : text[..eol];
-            text = eol < 0 ? default : text[(eol + 1)..];
-            if (!line.StartsWith("cpu"u8))
-            {
-                break; // the cpu lines come first; "intr" and the rest are not needed
-            }
-
-            int space = line.IndexOf((byte)' ');
-            if (space < 0)
-            {
-                continue;
-            }
-
-            (long busy, long total) = BusyAndTotal(line[(space + 1)..]);
-            if (space == 3)
-            {
-                (allBusy, allTotal) = (busy, total);
-                ReadFields(line[(space + 1)..], _aggregate);
-                continue;
-            }
-
-            int core = (int)ParseLong(line[3..space]);
-            if (core >= _busy.Length)
-            {
-                Array.Resize(ref _busy, core + 1);
-                Array.Resize(ref _total, core + 1);
-            }
-
-            _busy[core] = busy;
-            _total[core] = total;
-            cores = Math.Max(cores, core + 1);
-        }
-
+        _stat.Read();
+        int cores = _stat.Cores;
+        (long allBusy, long allTotal) = _stat.HasMachine ? (_stat.Machine.Busy, _stat.Machine.Total) : (-1, -1);
         if (_firstBusy is null)
         {
             _cores = cores;
-            _firstBusy = _busy[..cores];
-            _firstTotal = _total[..cores];
+            _firstBusy = _stat.CoreBusy.ToArray();
+            _firstTotal = _stat.CoreTotal.ToArray();
             _lastBusy = new long[cores];
             _lastTotal = new long[cores];
         }
 
-        Array.Copy(_busy, _lastBusy, Math.Min(_cores, cores));
-        Array.Copy(_total, _lastTotal, Math.Min(_cores, cores));
+        int n = Math.Min(_cores, cores);
+        _stat.CoreBusy[..n].CopyTo(_lastBusy);
+        _stat.CoreTotal[..n].CopyTo(_lastTotal);
         double utilization = _prevAllTotal >= 0 && allTotal > _prevAllTotal
             ? (double)(allBusy - _prevAllBusy) / (allTotal - _prevAllTotal)
             : double.NaN;
         (_prevAllBusy, _prevAllTotal) = (allBusy, allTotal);
         return utilization;
     }
-
-    /// <summary>The first fields of a /proc/stat cpu line: user nice system idle iowait irq softirq steal.</summary>
-    private static void ReadFields(ReadOnlySpan<byte> fields, long[] into)
-    {
-        Array.Clear(into);
-        for (int i = 0; i < into.Length && !fields.IsEmpty; i++)
-        {
-            fields = fields.TrimStart((byte)' ');
-            int end = fields.IndexOf((byte)' ');
-            into[i] = ParseLong(end < 0 ? fields : fields[..end]);
-            fields = end < 0 ? default : fields[end..];
-        }
-    }
-
-    /// <summary>user nice system idle iowait irq softirq steal [guest guest_nice]: guest time is already in user.</summary>
-    private static (long Busy, long Total) BusyAndTotal(ReadOnlySpan<byte> fields)
-    {
-        long total = 0, idle = 0;
-        for (int i = 0; i < 8 && !fields.IsEmpty; i++)
-        {
-            fields = fields.TrimStart((byte)' ');
-            int end = fields.IndexOf((byte)' ');
-            long value = ParseLong(end < 0 ? fields : fields[..end]);
-            fields = end < 0 ? default : fields[end..];
-            total += value;
-            if (i is 3 or 4)
-            {
-                idle += value;
-            }
-        }
-
-        return (total - idle, total);
-    }
-
-    /// <summary>
-    /// utime + stime in seconds, the same plus the reaped children's (cutime + cstime: the agents'
-    /// tool processes are this run's work, not a neighbour's), and RSS in bytes, from
-    /// /proc/self/stat (fields 14 to 17 and 24).
-    /// </summary>
-    private (double CpuSeconds, double WithChildrenSeconds, double RssBytes) ReadProcessStat()
-    {
-        int n = _files.Read("/proc/self/stat", _smallBuffer);
-        if (n <= 0)
-        {
-            return (double.NaN, double.NaN, double.NaN);
-        }
-
-        if (!ProcStat.TryParse(_smallBuffer.AsSpan(0, n), out ProcStat stat))
-        {
-            return (double.NaN, double.NaN, double.NaN);
-        }
-
-        double withChildren = (stat.OwnTicks + stat.CUTime + stat.CSTime) / _clockTicksPerSecond;
-        return (stat.OwnTicks / _clockTicksPerSecond, withChildren, stat.RssPages * (double)_pageSize);
-    }
-
-    /// <summary>
-    /// Mean clock of the cores in MHz: scaling_cur_freq (kHz) of up to 16 cores spread over the
-    /// machine, else every "cpu MHz" line of /proc/cpuinfo; NaN when neither is readable (many VMs).
-    /// </summary>
-    private double ReadFrequencyMhz()
-    {
-        if (_frequencyFiles.Length > 0)
-        {
-            double sum = 0;
-            int count = 0;
-            foreach (string path in _frequencyFiles)
-            {
-                int n = _files.Read(path, _smallBuffer);
-                if (n > 0)
-                {
-                    sum += ParseLong(_smallBuffer.AsSpan(0, n).Trim("\n "u8)) / 1000.0;
-                    count++;
-                }
-            }
-
-            return count > 0 ? sum / count : double.NaN;
-        }
-
-        int read;
-        while ((read = _files.Read("/proc/cpuinfo", _statBuffer)) == _statBuffer.Length && _statBuffer.Length < 16 * 1024 * 1024)
-        {
-            _statBuffer = new byte[_statBuffer.Length * 2];
-        }
-
-        double total = 0;
-        int cores = 0;
-        ReadOnlySpan<byte> text = read > 0 ? _statBuffer.AsSpan(0, read) : default;
-        while (!text.IsEmpty)
-        {
-            int eol = text.IndexOf((byte)'\n');
-            ReadOnlySpan<byte> line = eol < 0 ? text : text[..eol];
-            text = eol < 0 ? default : text[(eol + 1)..];
-            if (line.StartsWith("cpu MHz"u8) && line.IndexOf((byte)':') is var colon and > 0
-                && double.TryParse(System.Text.Encoding.ASCII.GetString(line[(colon + 1)..]).Trim(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double mhz))
-            {
-                total += mhz;
-                cores++;
-            }
-        }
-
-        return cores > 0 ? total / cores : double.NaN;
-    }
-
-    /// <summary>The "total=" microseconds of the "some" or "full" line of a /proc/pressure file; NaN when not readable.</summary>
-    private double ReadPressure(int file, bool full)
-    {
-        int n = _files.Read(PressureFiles[file], _smallBuffer);
-        if (n <= 0)
-        {
-            return double.NaN;
-        }
-
-        ReadOnlySpan<byte> text = _smallBuffer.AsSpan(0, n);
-        ReadOnlySpan<byte> prefix = full ? "full "u8 : "some "u8;
-        while (!text.IsEmpty)
-        {
-            int eol = text.IndexOf((byte)'\n');
-            ReadOnlySpan<byte> line = eol < 0 ? text : text[..eol];
-            text = eol < 0 ? default : text[(eol + 1)..];
-            int at = line.IndexOf("total="u8);
-            if (line.StartsWith(prefix) && at >= 0)
-            {
-                return ParseLong(line[(at + 6)..]);
-            }
-        }
-
-        return double.NaN;
-    }
-
-    /// <summary>scaling_cur_freq of up to 16 cores spread evenly over the machine; none where cpufreq is absent.</summary>
-    private static string[] FindFrequencyFiles(ISystemFiles files)
-    {
-        var cores = files.ListDirectories("/sys/devices/system/cpu")
-            .Where(d => d.Length > 3 && d.StartsWith("cpu", StringComparison.Ordinal) && d[3..].All(char.IsAsciiDigit))
-            .Select(d => $"/sys/devices/system/cpu/{d}/cpufreq/scaling_cur_freq")
-            .Where(files.Exists)
-            .ToList();
-        int step = Math.Max(1, (cores.Count + 15) / 16);
-        return cores.Where((_, i) => i % step == 0).Take(16).ToArray();
-    }
-
-    /// <summary>Cumulative package energy in microjoules since the first reading, unwrapped; NaN without RAPL.</summary>
-    private double ReadEnergy()
-    {
-        if (_zones.Length == 0)
-        {
-            return double.NaN;
-        }
-
-        foreach (RaplZone zone in _zones)
-        {
-            int n = _files.Read(zone.EnergyPath, _smallBuffer);
-            if (n <= 0)
-            {
-                return double.NaN;
-            }
-
-            long raw = ParseLong(_smallBuffer.AsSpan(0, n).Trim("\n "u8));
-            if (zone.Last >= 0)
-            {
-                long delta = raw - zone.Last;
-                _energyUj += delta >= 0 ? delta : delta + zone.RangeUj; // the counter wrapped
-            }
-
-            zone.Last = raw;
-        }
-
-        _firstEnergyUj ??= _energyUj;
-        return _energyUj;
-    }
-
-    private static (RaplZone[] Zones, string? Note) FindRaplZones(ISystemFiles files)
-    {
-        var zones = new List<RaplZone>();
-        bool unreadable = false;
-        Span<byte> buffer = stackalloc byte[64];
-        foreach (string dir in files.ListDirectories(PowercapRoot))
-        {
-            if (!PackageZone().IsMatch(dir))
-            {
-                continue; // sub-zones (core, uncore, dram) are inside their package
-            }
-
-            string energy = $"{PowercapRoot}/{dir}/energy_uj";
-            if (files.Read(energy, buffer) <= 0)
-            {
-                unreadable |= files.Exists(energy);
-                continue;
-            }
-
-            int n = files.Read($"{PowercapRoot}/{dir}/max_energy_range_uj", buffer);
-            long range = n > 0 ? ParseLong(buffer[..n].Trim("\n "u8)) : long.MaxValue;
-            zones.Add(new RaplZone(energy, range));
-        }
-
-        if (zones.Count > 0)
-        {
-            return ([.. zones], null);
-        }
-
-        return ([], unreadable
-            ? $"RAPL energy counters ({PowercapRoot}/intel-rapl:*/energy_uj) exist but are readable by root only (Linux 5.10 and later); run as root or grant read access"
-            : $"no RAPL package zone under {PowercapRoot} (a VM, a container without /sys/class/powercap, or a CPU without RAPL)");
-    }
-
-    private static long ParseLong(ReadOnlySpan<byte> digits) => ProcStat.ParseLong(digits);
 
     private static double ClockTicksPerSecond()
     {
@@ -659,18 +378,6 @@ public sealed partial class CpuSource : ITelemetrySource
 
     [LibraryImport("libc", EntryPoint = "sysconf")]
     private static partial long SysConf(int name);
-
-    [GeneratedRegex(@"^intel-rapl:\d+$")]
-    private static partial Regex PackageZone();
-
-    private sealed class RaplZone(string energyPath, long rangeUj)
-    {
-        public string EnergyPath { get; } = energyPath;
-
-        public long RangeUj { get; } = rangeUj;
-
-        public long Last { get; set; } = -1;
-    }
 
     private readonly record struct CpuReading(double Utilization, double ProcessCpuSeconds, double RssBytes, double PackageEnergyUj)
     {

@@ -1,11 +1,12 @@
-using Harness.Trust.Disturbance;
+using System.Text.Json.Serialization;
 
 namespace Harness.Telemetry;
 
 /// <summary>
 /// The result's <c>telemetry.disturbance</c> section: what else used the machine during the measured
-/// window, on the telemetry clock, and the verdict of the quiet-host rule
-/// (<see cref="DisturbanceJudge"/>). Values that could not be read are null, never zero.
+/// window, on the telemetry clock, and the verdict of the quiet-host rule (Trust/Disturbance's
+/// DisturbanceJudge, which first turns <see cref="Host"/> into the host figures). Values that could
+/// not be read are null, never zero.
 /// </summary>
 public sealed class DisturbanceReport
 {
@@ -59,11 +60,18 @@ public sealed class DisturbanceReport
     /// <summary>Per GPU: other processes on it and the throttling that is not the card's normal power limit.</summary>
     public List<GpuDisturbance> Gpus { get; set; } = [];
 
+    /// <summary>
+    /// The host counters over the window, as the CPU source read them, until the disturbance analysis
+    /// fills the figures above from them (and clears this); never written to the file.
+    /// </summary>
+    [JsonIgnore]
+    public HostCounterDeltas? Host { get; set; }
+
     /// <summary>What could not be measured here, and why.</summary>
     public List<string> Notes { get; set; } = [];
 
     /// <summary>The thresholds the run was judged by; null until judged.</summary>
-    public DisturbanceLimits? Limits { get; set; }
+    public DisturbanceThresholds? Limits { get; set; }
 
     /// <summary>True when a figure passed its limit; null until judged.</summary>
     public bool? Disturbed { get; set; }

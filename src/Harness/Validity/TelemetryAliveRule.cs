@@ -1,5 +1,6 @@
 using Harness.Engine;
 using Harness.Telemetry;
+using static System.FormattableString;
 
 namespace Harness.Validity;
 
@@ -10,7 +11,7 @@ namespace Harness.Validity;
 /// </summary>
 public sealed class TelemetryAliveRule(TelemetryReport? report, TimeSpan allowedGap) : IValidityRule
 {
-    public const string Name = "telemetry_alive";
+    public const string Name = ConditionNames.TelemetryAlive;
 
     public ValidityCondition Evaluate(EngineResult run) => Judge();
 
@@ -47,10 +48,10 @@ public sealed class TelemetryAliveRule(TelemetryReport? report, TimeSpan allowed
 
             if (h.MaxGapS is { } gap && gap > allowedGap.TotalSeconds)
             {
-                problems.Add(Format.Invariant($"{name}: {gap:0.###} s without a reading (at most {allowedGap.TotalSeconds:0.###} s allowed)"));
+                problems.Add(Invariant($"{name}: {gap:0.###} s without a reading (at most {allowedGap.TotalSeconds:0.###} s allowed)"));
             }
 
-            fine.Add(Format.Invariant($"{name}: {h.Samples} readings, longest gap {h.MaxGapS ?? 0:0.###} s"));
+            fine.Add(Invariant($"{name}: {h.Samples} readings, longest gap {h.MaxGapS ?? 0:0.###} s"));
         }
 
         return problems.Count == 0

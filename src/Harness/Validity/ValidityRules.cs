@@ -1,6 +1,6 @@
-using System.Globalization;
 using Harness.Engine;
 using Harness.Measurement;
+using static System.FormattableString;
 
 namespace Harness.Validity;
 
@@ -14,7 +14,7 @@ public sealed class MinDurationRule : IValidityRule
     {
         double need = minimum.TotalSeconds;
         double had = window.Seconds;
-        return new("min_duration", had >= need, Format.Invariant($"{had:0.###} s measured, {need:0.###} s required"));
+        return new(ConditionNames.MinDuration, had >= need, Invariant($"{had:0.###} s measured, {need:0.###} s required"));
     }
 }
 
@@ -25,7 +25,7 @@ public sealed class MinRequestsRule : IValidityRule
     {
         long need = run.Settings.Stop.MinRequests;
         long had = run.TotalRequests;
-        return new("min_requests", had >= need, Format.Invariant($"{had} requests, {need} required"));
+        return new(ConditionNames.MinRequests, had >= need, Invariant($"{had} requests, {need} required"));
     }
 }
 
@@ -38,8 +38,8 @@ public sealed class ErrorRateRule : IValidityRule
         long total = Math.Max(1, run.TotalRequests);
         double rate = (double)failed / total;
         double max = run.Settings.MaxErrorRate;
-        return new("error_rate", run.TotalRequests > 0 && rate <= max,
-            Format.Invariant($"{failed} of {run.TotalRequests} requests failed ({rate:P2}); at most {max:P2} allowed"));
+        return new(ConditionNames.ErrorRate, run.TotalRequests > 0 && rate <= max,
+            Invariant($"{failed} of {run.TotalRequests} requests failed ({rate:P2}); at most {max:P2} allowed"));
     }
 }
 
@@ -50,8 +50,8 @@ public sealed class NotCancelledRule : IValidityRule
 
     /// <summary>The condition for any measurement.</summary>
     public static ValidityCondition Judge(bool cancelled) => cancelled
-        ? new("not_cancelled", false, "the run was cancelled before its stop rules were met")
-        : new("not_cancelled", true, "the run ended by its stop rules");
+        ? new(ConditionNames.NotCancelled, false, "the run was cancelled before its stop rules were met")
+        : new(ConditionNames.NotCancelled, true, "the run ended by its stop rules");
 }
 
 /// <summary>
@@ -67,7 +67,7 @@ public sealed class TailSamplesRule : IValidityRule
     {
         if (run.Settings.EffectiveTailPercentile is not { } tail)
         {
-            return new("enough_samples_for_tail", true, "no tail percentile is targeted by this scenario (throughput only)");
+            return new(ConditionNames.EnoughSamplesForTail, true, "no tail percentile is targeted by this scenario (throughput only)");
         }
 
         string name = TailRule.PercentileName(tail);
@@ -77,17 +77,17 @@ public sealed class TailSamplesRule : IValidityRule
         long misses = timeouts + over;
         long had = run.Latency.Count + timeouts;
         string missText = slo is null
-            ? Format.Invariant($"{timeouts} timed out")
-            : Format.Invariant($"{misses} over {slo.LimitMs:0.###} ms or timed out");
+            ? Invariant($"{timeouts} timed out")
+            : Invariant($"{misses} over {slo.LimitMs:0.###} ms or timed out");
         if (TailRule.Unreachable(tail, had, misses))
         {
-            return new($"enough_samples_{name}", false,
-                Format.Invariant($"{had} requests, {missText}: more than {(1 - tail) * 100:0.###}% missed, so {name} cannot be met at any count"));
+            return new(ConditionNames.EnoughSamples(name), false,
+                Invariant($"{had} requests, {missText}: more than {(1 - tail) * 100:0.###}% missed, so {name} cannot be met at any count"));
         }
 
         long need = TailRule.Needed(tail, misses);
-        return new($"enough_samples_{name}", had >= need,
-            Format.Invariant($"{had} requests ({missText}), {need} needed for {name} at 99% confidence"));
+        return new(ConditionNames.EnoughSamples(name), had >= need,
+            Invariant($"{had} requests ({missText}), {need} needed for {name} at 99% confidence"));
     }
 }
 
@@ -102,7 +102,7 @@ public sealed class SloRule : IValidityRule
         IReadOnlyList<ServiceLevelObjective> slos = run.Settings.Slos;
         if (slos.Count == 0)
         {
-            return new("slo", true, "no SLO given");
+            return new(ConditionNames.Slo, true, "no SLO given");
         }
 
         bool all = true;
@@ -125,10 +125,10 @@ public sealed class SloRule : IValidityRule
             double ms = samples.ValueAtPercentile(slo.Percentile) * 1000.0 / run.Frequency;
             bool met = ms <= slo.LimitMs;
             all &= met;
-            parts.Add(Format.Invariant($"{slo.Metric} {slo.PercentileName} {ms:0.###} ms {(met ? "<=" : ">")} {slo.LimitMs:0.###} ms"));
+            parts.Add(Invariant($"{slo.Metric} {slo.PercentileName} {ms:0.###} ms {(met ? "<=" : ">")} {slo.LimitMs:0.###} ms"));
         }
 
-        return new("slo", all, string.Join("; ", parts));
+        return new(ConditionNames.Slo, all, string.Join("; ", parts));
     }
 }
 
@@ -136,8 +136,9 @@ public sealed class SloRule : IValidityRule
 public sealed class NotOverloadedRule : IValidityRule
 {
     public ValidityCondition Evaluate(EngineResult run) => run.StopReason == StopReason.Overloaded
-        ? new("not_overloaded", false, "the backlog fell too far behind the arrival schedule: the offered rate exceeds capacity")
-        : new("not_overloaded", true, "every request started within the scenario's queueing bound");
+        ? new(ConditionNames.NotOverloaded, false,
+            "the backlog fell too far behind the arrival schedule: the offered rate exceeds capacity")
+        : new(ConditionNames.NotOverloaded, true, "every request started within the scenario's queueing bound");
 }
 
 /// <summary>
@@ -155,7 +156,7 @@ public sealed class ClockAnomalyRule : IValidityRule
         double wall = window.Wall.TotalSeconds;
         if (wall < 1)
         {
-            return new("clock", true, Format.Invariant($"window of {wall:0.###} s is too short to compare clocks"));
+            return new(ConditionNames.Clock, true, Invariant($"window of {wall:0.###} s is too short to compare clocks"));
         }
 
         // 1% as LoadGen, plus how far apart the two clocks' readings could be at the window's edges
@@ -164,7 +165,7 @@ public sealed class ClockAnomalyRule : IValidityRule
         double pairing = (double)window.ClockUncertaintyTicks / window.Frequency;
         double drift = Math.Abs(mono - wall);
         bool ok = drift <= (0.01 * wall) + pairing + 0.001;
-        return new("clock", ok, Format.Invariant($"monotonic {mono:0.###} s vs wall {wall:0.###} s ({drift / wall:P2} apart, at most 1% allowed, plus {pairing * 1000:0.###} ms of reading uncertainty)"));
+        return new(ConditionNames.Clock, ok, Invariant($"monotonic {mono:0.###} s vs wall {wall:0.###} s ({drift / wall:P2} apart, at most 1% allowed, plus {pairing * 1000:0.###} ms of reading uncertainty)"));
     }
 }
 
@@ -186,9 +187,4 @@ public static class DefaultValidityRules
     /// </summary>
     public static IReadOnlyList<ValidityCondition> EvaluateWindow(MeasuredWindow window, RunSettings settings, bool cancelled) =>
         [MinDurationRule.Judge(window, settings.Stop.MinDuration), NotCancelledRule.Judge(cancelled), ClockAnomalyRule.Judge(window)];
-}
-
-internal static class Format
-{
-    public static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }

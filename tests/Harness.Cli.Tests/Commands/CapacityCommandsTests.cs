@@ -183,7 +183,8 @@ public sealed class CapacityCommandsTests : IDisposable
     public void Project_a_bf16_h200_run_to_gb200_in_fp4_states_the_precision_change_and_its_basis()
     {
         // The done-when command, on the harness's own TorchSharp run.
-        string run = Path.Combine(CliRunner.RepoRoot, "results", "nvidia-h200-x1", "decoders", "torch-generate-llama-1b-b64.json");
+        string run = Path.Combine(
+            Harness.Testing.Repository.ResultFixtures, "nvidia-h200-x1", "decoders", "torch-generate-llama-1b-b64.json");
         string outFile = Path.Combine(_dir, "fp4.json");
         var (code, output, error) = CliRunner.Run("project", run, "--to", "gb200", "--dtype", "fp4", "--out", outFile);
 
@@ -203,7 +204,8 @@ public sealed class CapacityCommandsTests : IDisposable
     [Fact]
     public void Plan_takes_a_dtype_per_card_and_a_larger_model()
     {
-        string run = Path.Combine(CliRunner.RepoRoot, "results", "nvidia-h200-x1", "decoders", "torch-generate-llama-1b-b64.json");
+        string run = Path.Combine(
+            Harness.Testing.Repository.ResultFixtures, "nvidia-h200-x1", "decoders", "torch-generate-llama-1b-b64.json");
         var (code, output, error) = CliRunner.Run("plan", "--workload", run, "--target", "100k", "--slo", "ttft_p99<5s,tpot_p99<200ms",
             "--cards", "h100,h200,gb200", "--dtype", "h100=fp8,gb200=fp4", "--kv-dtype", "fp8", "--model", "llama-70b");
 

@@ -33,7 +33,7 @@ public class ReportCommandTests
     {
         using var dir = new SyntheticResults.TempFolder();
         string sweep = Path.Combine(Repository.Root, "tests", "fixtures", "report", "agents-sweep");
-        string decoders = Directory.GetFiles(Path.Combine(Repository.Root, "results"), "torch-generate-llama-1b-b16.json", SearchOption.AllDirectories).Single();
+        string decoders = Directory.GetFiles(Repository.ResultFixtures, "torch-generate-llama-1b-b16.json", SearchOption.AllDirectories).Single();
         string html = Path.Combine(dir.Path, "report.html");
 
         var (code, output, error) = CliRunner.Run("report", sweep, decoders, "--instance", "aws/p5en.48xlarge", "--html", html);

@@ -101,7 +101,7 @@ public sealed class TrustCommandsTests(ITestOutputHelper log) : IDisposable
     /// </summary>
     private (string Avx512, string Avx2) ResNet18OnTwoEpycs()
     {
-        var resnets = ResultReader.FindUnder(Path.Combine(CliRunner.RepoRoot, "results"))
+        var resnets = ResultReader.FindUnder(Repository.ResultFixtures)
             .Select(p => ResultReader.TryRead(p, out LoadedResult? r, out _) ? r : null)
             .OfType<LoadedResult>()
             .Where(r => r.Document.Workload == "resnet18" && r.Document.Hardware?.Cpu.Model.Contains("EPYC", StringComparison.Ordinal) == true)

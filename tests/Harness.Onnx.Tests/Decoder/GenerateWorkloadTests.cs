@@ -71,7 +71,7 @@ public class GenerateWorkloadTests
     [InlineData(null, 0, null, "--new-tokens must be at least 1")]
     [InlineData(1000, null, null, "exceed gpt2-124m's max_positions")]
     [InlineData(null, null, "1", "cuda_graph=1 needs onnx:cuda")]
-    [InlineData(null, null, "maybe", "expected 1 or 0")]
+    [InlineData(null, null, "maybe", "setting cuda_graph=maybe is not 1 or 0")]
     public void Bad_options_fail_when_the_workload_is_created(int? prompt, int? newTokens, string? cudaGraph, string expected)
     {
         WorkloadOptions options = Options("gpt2-124m", prompt, newTokens ?? 100, cudaGraph is null ? [] : [("cuda_graph", cudaGraph)]);

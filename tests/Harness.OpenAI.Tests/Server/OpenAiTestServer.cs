@@ -46,7 +46,11 @@ public sealed class OpenAiTestServer : IAsyncDisposable
 
     public int Completions => _completions;
 
+    /// <summary>Every HTTP request the server received, on any route (models, completions, metrics, unknown).</summary>
+    public int Requests => _requests;
+
     private int _completions;
+    private int _requests;
 
     /// <param name="port">0 lets the OS choose (tests); a fixed one for a server of its own (the benchmark's serve).</param>
     public static async Task<OpenAiTestServer> StartAsync(int port = 0)
@@ -60,6 +64,11 @@ public sealed class OpenAiTestServer : IAsyncDisposable
         });
         WebApplication app = builder.Build();
         var server = new OpenAiTestServer(app);
+        app.Use(async (HttpContext ctx, RequestDelegate next) =>
+        {
+            Interlocked.Increment(ref server._requests);
+            await next(ctx);
+        });
         app.MapGet("/v1/models", () => Microsoft.AspNetCore.Http.Results.Json(new
         {
             @object = "list",

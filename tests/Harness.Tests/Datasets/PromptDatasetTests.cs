@@ -106,11 +106,37 @@ public class PromptDatasetTests : IDisposable
         Assert.Equal(0.25, trace.Item(3).DelayS);
         Assert.True(trace.HasSchedule);
 
-        IReadOnlyList<TraceArrival> arrivals = MooncakeTrace.ReadArrivals(file);
+        IReadOnlyList<TraceArrival> arrivals = TraceFile.Read(file).Arrivals;
         Assert.Equal(trace.Arrivals(), arrivals);
         var scenario = new TraceScenario(arrivals, speedup: 2);
         Assert.Equal([(0, 0.0), (1, 0.25), (2, 0.4)], scenario.FixedArrivals());
         Assert.Equal("trace:x2", scenario.Name);
+    }
+
+    [Fact]
+    public void A_trace_is_read_once_for_its_schedule_and_its_prompts()
+    {
+        string file = Path.Combine(_dir.Path, "once.jsonl");
+        File.WriteAllText(file, """
+            {"timestamp": 0, "input_length": 8, "output_length": 3, "hash_ids": [1, 2]}
+            {"timestamp": 100, "input_length": 8, "output_length": 3, "hash_ids": [1, 3]}
+            """);
+        int reads = 0;
+        IEnumerable<string> Lines(string path)
+        {
+            reads++;
+            return File.ReadLines(path);
+        }
+
+        TraceFile trace = TraceFile.Read(file, Lines);
+        IReadOnlyList<TraceArrival> schedule = trace.Arrivals;
+        MooncakeTrace a = MooncakeTrace.Build("trace:x", trace, 4, seed: 1, new WordCounter());
+        MooncakeTrace b = MooncakeTrace.Build("trace:x", trace, 4, seed: 2, new WordCounter());
+
+        Assert.Equal(1, reads);
+        Assert.Equal(schedule, a.Arrivals());
+        Assert.Equal(1, a.SharedBlocks);
+        Assert.NotEqual(a.Item(0).Messages[0].Content, b.Item(0).Messages[0].Content);
     }
 
     [Fact]
@@ -119,7 +145,7 @@ public class PromptDatasetTests : IDisposable
         string file = Path.Combine(_dir.Path, "bad.jsonl");
         File.WriteAllText(file, "{\"timestamp\": 0, \"input_length\": 1, \"output_length\": 1}\n{\"input_length\": 1, \"output_length\": 1}\n");
 
-        var e = Assert.Throws<HarnessException>(() => MooncakeTrace.ReadArrivals(file));
+        var e = Assert.Throws<HarnessException>(() => TraceFile.Read(file));
         Assert.Contains("line 2 has no timestamp", e.Message, StringComparison.Ordinal);
     }
 

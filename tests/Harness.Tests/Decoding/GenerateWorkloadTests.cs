@@ -87,6 +87,8 @@ public class GenerateWorkloadTests
 
         public TensorDType DefaultDType(BackendSpec backend) => TensorDType.Float32;
 
+        public SettingsSchema DecoderSettings => SettingsSchema.None;
+
         public IStepDecoder CreateDecoder(BackendSpec backend, WorkloadOptions options, DecoderSpec spec)
         {
             Decoder = new CountingDecoder(new LatencyModelDecoder(Model, clock, new FakeWaiter(clock), spec.Slots));

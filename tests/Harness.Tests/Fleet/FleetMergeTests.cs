@@ -160,15 +160,72 @@ public sealed class FleetMergeTests : IDisposable
     }
 
     [Fact]
-    public void Throttle_time_is_read_in_seconds_whatever_the_unit_suffix()
+    public void Throttle_comes_from_the_typed_telemetry_field_and_a_decoy_key_naming_throttle_is_ignored()
     {
-        var raw = new JsonObject
+        // Task 0: the typed telemetry.gpus[].throttle_s of its GPU says 2.5 s. Task 1: no GPU of its node throttled,
+        // but the file carries decoys that a search for keys holding "throttle" would take (9 s the largest), and its
+        // scheduler gave it a GPU the telemetry does not list, so the merge falls back to the node's GPUs.
+        TelemetryReport Typed(double throttle) => new()
         {
-            ["metrics"] = new JsonObject { ["gpu_throttle_ms"] = 1500, ["throughput_per_s"] = 3 },
-            ["telemetry"] = new JsonObject { ["throttle_reasons"] = "sw_power_cap", ["idle_s"] = 9 },
+            Enabled = true,
+            Gpus =
+            [
+                new GpuTelemetry { Index = 0, Uuid = "GPU-aaaa", ThrottleS = throttle },
+                new GpuTelemetry { Index = 1, Uuid = "GPU-bbbb", ThrottleS = 0 },
+            ],
         };
-        Assert.Equal(1.5, FleetMerge.ThrottleSeconds(raw));
-        Assert.Null(FleetMerge.ThrottleSeconds(new JsonObject { ["telemetry"] = new JsonObject { ["power_w"] = 300 } }));
+        ResultDocument Node(int task, double throttle)
+        {
+            ResultDocument doc = FleetFolder.Result(host: $"n{task}", backend: "onnx:cuda");
+            doc.Telemetry = Typed(throttle);
+            return doc;
+        }
+
+        _fleet.WriteResult(0, Node(0, 2.5));
+        _fleet.WriteResult(1, Node(1, 0), json =>
+        {
+            json["metrics"]!["gpu_throttle_ms"] = 9000;
+            json["telemetry"]!["host_throttle_s"] = 7.0;
+            json["telemetry"]!["gpus"]![0]!["throttle_total_s"] = 8.0;
+        });
+        _fleet.WriteResult(2, Node(2, 0));
+        for (int task = 0; task < 3; task++)
+        {
+            _fleet.WriteExit(task, 0, $"n{task}", 3, gpus: task == 1 ? "GPU-cccc" : "0");
+        }
+
+        FleetSummary s = Merge();
+
+        NodeSummary typed = s.Nodes.Single(n => n.Task == 0);
+        Assert.Equal(2.5, typed.ThrottleS);
+        Assert.Equal((FleetMetricNames.ThrottleS, "throttled"), (typed.Flags.Single().Metric, typed.Flags.Single().Direction));
+        NodeSummary decoyed = s.Nodes.Single(n => n.Task == 1);
+        Assert.Equal(0, decoyed.ThrottleS);
+        Assert.Empty(decoyed.Flags);
+        Assert.Equal(1, s.Aggregate.NodesFlagged);
+    }
+
+    [Fact]
+    public void Throttle_is_read_only_from_the_typed_gpus_of_a_gpu_run()
+    {
+        ResultDocument Doc(TelemetryReport? telemetry)
+        {
+            ResultDocument doc = FleetFolder.Result(backend: "onnx:cuda");
+            doc.Telemetry = telemetry;
+            return doc;
+        }
+
+        var two = new TelemetryReport
+        {
+            Gpus = [new GpuTelemetry { Index = 0, ThrottleS = 1.5 }, new GpuTelemetry { Index = 1, Uuid = "GPU-bbbb", ThrottleS = 4 }],
+        };
+
+        Assert.Equal(4, NodeJudge.ThrottleSeconds(Doc(two), "GPU-bbbb"));
+        Assert.Equal(1.5, NodeJudge.ThrottleSeconds(Doc(two), "0"));
+        Assert.Equal(4, NodeJudge.ThrottleSeconds(Doc(two), "7")); // no such GPU: the largest of the node's
+        Assert.Null(NodeJudge.ThrottleSeconds(Doc(two), null)); // a run on no GPU
+        Assert.Null(NodeJudge.ThrottleSeconds(Doc(new TelemetryReport { Gpus = [new GpuTelemetry { Index = 0 }] }), "0"));
+        Assert.Null(NodeJudge.ThrottleSeconds(Doc(null), "0"));
     }
 
     [Fact]

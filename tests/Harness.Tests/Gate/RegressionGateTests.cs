@@ -1,4 +1,3 @@
-using System.Globalization;
 using Harness.Gate;
 using Harness.Results;
 using Harness.Testing;
@@ -252,6 +251,4 @@ public class RegressionGateTests(ITestOutputHelper output)
 
         return docs;
     }
-
-    internal static string Invariant(double v) => v.ToString(CultureInfo.InvariantCulture);
 }

@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Harness.Projection;
+using Harness.Metrics;
 using Harness.Results;
+using Harness.Testing;
 
 namespace Harness.Tests.Projection;
 
@@ -72,5 +74,60 @@ public class LlmResultReaderTests
         doc.Config.Remove("params");
         e = Assert.Throws<HarnessException>(() => LlmResultReader.Read(doc, "x.json"));
         Assert.Contains("params", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_harness_s_own_result_is_read_typed_by_its_catalog_keys()
+    {
+        string path = Path.Combine(Repository.ResultFixtures, "nvidia-h200-x1", "decoders", "torch-generate-llama-1b-b16.json");
+        ResultDocument doc = ResultReader.ReadDocument(path);
+        Assert.False(ForeignResultImporter.IsForeign(doc));
+
+        LlmRunFacts f = LlmResultReader.Read(doc, path);
+
+        Assert.Equal((16, 128, 128, 1, "bf16"), (f.Batch, f.PromptTokens, f.NewTokens, f.TensorParallel, f.Dtype));
+        Assert.Equal(1100048384, f.Params);
+        Assert.Equal("llama-1b", f.ModelName);
+        Assert.Equal(doc.Metrics.Value(MetricCatalog.Mfu), f.Mfu);
+        Assert.Equal(doc.Metrics.AvgPowerW, f.AvgGpuPowerW);
+        Assert.NotNull(f.Shape);
+
+        // An alias of another tool means nothing in the harness's own file: the catalog key is missing.
+        doc.Config["batch_size"] = doc.Config[ConfigKeys.Batch];
+        doc.Config.Remove(ConfigKeys.Batch);
+        var e = Assert.Throws<HarnessException>(() => LlmResultReader.Read(doc, "own.json"));
+        Assert.Contains("lacks config batch;", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_file_another_tool_wrote_goes_through_the_importer_and_its_aliases()
+    {
+        using var dir = new SyntheticResults.TempFolder();
+        ResultDocument doc = SyntheticRuns.Llm(SyntheticRuns.H100, 95, 12);
+        doc.HarnessVersion = "proxy";
+        doc.Config = new Dictionary<string, object?>
+        {
+            ["batch_size"] = 4,
+            ["prompt_len"] = 256,
+            ["max_new_tokens"] = 32,
+            ["n_params"] = 7e9,
+            ["tensor_parallel"] = 2,
+            ["kv_cache_dtype"] = "fp8",
+            ["model_config"] = SyntheticRuns.LlamaConfig(),
+        };
+        doc.Metrics.Extra!["gpu_power_w_mean"] = 512.5;
+        string path = Path.Combine(dir.Path, "proxy.json");
+        File.WriteAllText(path, ResultJson.Serialize(doc));
+
+        ResultDocument read = ResultReader.ReadDocument(path);
+        Assert.True(ForeignResultImporter.IsForeign(read));
+        LlmRunFacts f = LlmResultReader.Read(read, path);
+
+        Assert.Equal((4, 256, 32, 2, "fp8"), (f.Batch, f.PromptTokens, f.NewTokens, f.TensorParallel, f.KvDtype));
+        Assert.Equal(7e9, f.Params);
+        Assert.Equal(512.5, f.AvgGpuPowerW);
+        Assert.Equal(new ModelShape(32, 4096, 32, 8, 128), f.Shape);
+        string proxy = Path.Combine(Repository.ResultFixtures, "nvidia-h200-x1", "decode-proxy_llama-8b_bs8.json");
+        Assert.True(ForeignResultImporter.IsForeign(ResultReader.ReadDocument(proxy)));
     }
 }

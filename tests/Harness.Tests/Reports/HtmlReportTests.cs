@@ -40,7 +40,7 @@ public class HtmlReportTests
             Charts(html));
         string power = Section(html, "telemetry-power");
         Assert.Equal(3, Regex.Matches(power, "<polyline").Count);
-        Assert.Contains("gpu.samples.power_w", power, StringComparison.Ordinal);
+        Assert.Contains("gpus[0].power_w", power, StringComparison.Ordinal);
         Assert.DoesNotContain("temperature", html, StringComparison.Ordinal);
         // Disturbed windows are shaded on every timeline: from 1 s to 2 s of the 4-worker run.
         string disturbance = Section(html, "telemetry-disturbance");
@@ -170,7 +170,7 @@ public class HtmlReportTests
     [Fact]
     public void A_sweep_file_without_its_point_results_still_gives_the_agent_views()
     {
-        string legacy = Path.Combine(Testing.Repository.Root, "results", "cpu-amd-epyc-avx512-2c", "agents-sweep_coding-agent_h100-llama-1b_20261126.json");
+        string legacy = Path.Combine(Testing.Repository.ResultFixtures, "cpu-amd-epyc-avx512-2c", "agents-sweep_coding-agent_h100-llama-1b_20261126.json");
         ReportInput input = ReportInput.Read([legacy]);
 
         Assert.Empty(input.Results);
@@ -228,9 +228,16 @@ public class HtmlReportTests
     public void A_sampled_warm_up_is_shaded_on_the_timelines()
     {
         List<LoadedResult> results = ReportInputs.ConcurrencySweep().Take(1).ToList();
-        results[0].Raw["telemetry"] = new JsonObject
+        results[0].Document.Telemetry = new Harness.Telemetry.TelemetryReport
         {
-            ["cpu"] = new JsonObject { ["series"] = new JsonObject { ["t_s"] = new JsonArray(-2.0, -1.0, 0.0, 1.0), ["utilization"] = new JsonArray(0.5, 0.5, 0.6, 0.6) } },
+            Cpu = new Harness.Telemetry.CpuTelemetry
+            {
+                Series = new Harness.Telemetry.TelemetrySeries
+                {
+                    TS = [-2.0, -1.0, 0.0, 1.0],
+                    Columns = { ["utilization"] = new double?[] { 0.5, 0.5, 0.6, 0.6 } },
+                },
+            },
         };
 
         string html = HtmlReport.Render(results);

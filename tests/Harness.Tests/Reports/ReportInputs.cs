@@ -12,6 +12,7 @@ using Harness.Planning;
 using Harness.Projection;
 using Harness.Reports;
 using Harness.Results;
+using Harness.Telemetry;
 using Harness.Testing;
 
 namespace Harness.Tests.Reports;
@@ -33,30 +34,46 @@ internal static class ReportInputs
                 doc.Metrics.Set(MetricCatalog.Mbu, 0.5);
             }
 
-            var raw = (JsonObject)JsonNode.Parse(ResultJson.Serialize(doc))!;
             if (telemetry)
             {
-                var samples = new JsonArray();
-                for (int i = 0; i < 50; i++)
+                // The series as the harness writes them (columns beside t_s); gpu_util_pct is a column already in
+                // percent. The 4-worker run shared the machine from 1 s to 2 s.
+                double[] gpuT = Enumerable.Range(0, 50).Select(i => i * 0.1).ToArray();
+                double[] cpuT = Enumerable.Range(1, 30).Select(i => i * 0.1).ToArray();
+                doc.Telemetry = new TelemetryReport
                 {
-                    samples.Add(new JsonObject { ["t_s"] = i * 0.1, ["power_w"] = 90 + 20 * workers + 5 * Math.Sin(i / 3.0), ["gpu_util_pct"] = 30 * workers, ["temperature_c"] = 60 });
-                }
-
-                // The CPU series as the harness writes it (columns beside t_s); the 4-worker run shared the machine from 1 s to 2 s.
-                var t = new JsonArray();
-                var other = new JsonArray();
-                for (int i = 1; i <= 30; i++)
-                {
-                    t.Add(i * 0.1);
-                    other.Add(workers == 4 && i is > 10 and <= 20 ? 0.9 : 0.02);
-                }
-
-                raw["telemetry"] = new JsonObject
-                {
-                    ["gpu"] = new JsonObject { ["samples"] = samples },
-                    ["cpu"] = new JsonObject { ["series"] = new JsonObject { ["t_s"] = t, ["other_processes_cores"] = other } },
+                    Enabled = true,
+                    Gpus =
+                    [
+                        new GpuTelemetry
+                        {
+                            Series = new Harness.Telemetry.TelemetrySeries
+                            {
+                                TS = gpuT,
+                                Columns =
+                                {
+                                    ["power_w"] = gpuT.Select((_, i) => (double?)(90 + (20 * workers) + (5 * Math.Sin(i / 3.0)))).ToArray(),
+                                    ["gpu_util_pct"] = gpuT.Select(_ => (double?)(30 * workers)).ToArray(),
+                                    ["temperature_c"] = gpuT.Select(_ => (double?)60).ToArray(),
+                                },
+                            },
+                        },
+                    ],
+                    Cpu = new CpuTelemetry
+                    {
+                        Series = new Harness.Telemetry.TelemetrySeries
+                        {
+                            TS = cpuT,
+                            Columns =
+                            {
+                                ["other_processes_cores"] = cpuT.Select((_, i) => (double?)(workers == 4 && i + 1 is > 10 and <= 20 ? 0.9 : 0.02)).ToArray(),
+                            },
+                        },
+                    },
                 };
             }
+
+            var raw = (JsonObject)JsonNode.Parse(ResultJson.Serialize(doc))!;
 
             results.Add(new LoadedResult($"/results/concurrency-{workers}.json", doc, raw));
         }
@@ -74,10 +91,10 @@ internal static class ReportFixtures
 {
     public static string Folder(string name) => Path.Combine(Repository.Root, "tests", "fixtures", "report", name);
 
-    /// <summary>The three H200 Llama-1B decode runs (batch 1, 16, 64), wherever under results/ they now live.</summary>
+    /// <summary>The three H200 Llama-1B decode runs (batch 1, 16, 64), copied from results/ into the fixtures.</summary>
     public static List<LoadedResult> H200Decoders()
     {
-        var files = ResultReader.FindUnder(Path.Combine(Repository.Root, "results"))
+        var files = ResultReader.FindUnder(Repository.ResultFixtures)
             .Where(f => Regex.IsMatch(Path.GetFileName(f), @"^torch-generate-llama-1b-b(1|16|64)\.json$"))
             .OrderBy(f => int.Parse(Regex.Match(Path.GetFileName(f), @"-b(\d+)\.json$").Groups[1].Value, CultureInfo.InvariantCulture))
             .ToList();

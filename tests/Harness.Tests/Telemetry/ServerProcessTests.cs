@@ -183,6 +183,7 @@ public class ServerProcessTests
 
         var report = new TelemetryReport { Enabled = true };
         source.Contribute(new TelemetryWindow(t0, _clock.Timestamp, _clock.Frequency), report);
+        HostDisturbance.Analyze(report.Disturbance);
         return (report.Disturbance!, report);
     }
 

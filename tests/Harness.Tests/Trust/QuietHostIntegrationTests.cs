@@ -56,6 +56,7 @@ public sealed class QuietHostIntegrationTests(ITestOutputHelper output) : IDispo
         StopHog(hog);
 
         DisturbanceReport d = sampler.Report(new TelemetryWindow(t0, t1, clock.Frequency)).Disturbance!;
+        HostDisturbance.Analyze(d);
         double window = (double)(t1 - t0) / clock.Frequency;
         double hogS = (hog1 - hog0) / UserHz;
         // Processes that ended in the window are in their parent's reaped-children time (cutime, cstime).

@@ -1,3 +1,5 @@
+using Harness.Metrics;
+
 namespace Harness.Agents.Profiles;
 
 /// <summary>What an agent does when one of its tool calls fails.</summary>
@@ -76,22 +78,22 @@ public sealed record AgentProfile
     /// <summary>Facts for the result's config.</summary>
     public Dictionary<string, object?> Describe() => new()
     {
-        ["profile"] = Name,
-        ["profile_path"] = Path,
-        ["profile_agents"] = Agents,
-        ["max_batch"] = MaxBatch,
-        ["prefix_caching"] = PrefixCaching,
-        ["max_context_tokens"] = MaxContextTokens,
-        ["turns"] = Turns.Describe(),
-        ["mean_turns_per_job"] = Math.Round(MeanTurnsPerJob, 3),
-        ["initial_prompt_tokens"] = InitialPromptTokens.Describe(),
-        ["decode_tokens"] = DecodeTokens.Describe(),
-        ["tool_calls_per_turn"] = ToolCallsPerTurn.Describe(),
-        ["parallel_tool_calls"] = ParallelToolCalls,
-        ["tool_timeout_s"] = ToolTimeout.TotalSeconds,
-        ["on_tool_failure"] = OnToolFailure == ToolFailurePolicy.Continue ? "continue" : "end_job",
-        ["tool_mix"] = Tools.ToDictionary(t => t.Tool, t => (object?)t.Weight),
-        ["exec_allow_list"] = Exec.Allow.Select(c => c.Name).ToList(),
+        [ConfigKeys.Profile] = Name,
+        [ConfigKeys.ProfilePath] = Path,
+        [ConfigKeys.ProfileAgents] = Agents,
+        [ConfigKeys.MaxBatch] = MaxBatch,
+        [ConfigKeys.PrefixCaching] = PrefixCaching,
+        [ConfigKeys.MaxContextTokens] = MaxContextTokens,
+        [ConfigKeys.Turns] = Turns.Describe(),
+        [ConfigKeys.MeanTurnsPerJob] = Math.Round(MeanTurnsPerJob, 3),
+        [ConfigKeys.InitialPromptTokens] = InitialPromptTokens.Describe(),
+        [ConfigKeys.DecodeTokens] = DecodeTokens.Describe(),
+        [ConfigKeys.ToolCallsPerTurn] = ToolCallsPerTurn.Describe(),
+        [ConfigKeys.ParallelToolCalls] = ParallelToolCalls,
+        [ConfigKeys.ToolTimeoutS] = ToolTimeout.TotalSeconds,
+        [ConfigKeys.OnToolFailure] = OnToolFailure == ToolFailurePolicy.Continue ? "continue" : "end_job",
+        [ConfigKeys.ToolMix] = Tools.ToDictionary(t => t.Tool, t => (object?)t.Weight),
+        [ConfigKeys.ExecAllowList] = Exec.Allow.Select(c => c.Name).ToList(),
     };
 }
 

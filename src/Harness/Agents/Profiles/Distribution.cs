@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using static System.FormattableString;
 
 namespace Harness.Agents.Profiles;
 
@@ -132,9 +133,7 @@ public abstract class Distribution
     protected abstract double RawSmallest { get; }
 
     protected string Clamps() =>
-        (double.IsFinite(_min) ? Inv($", min {_min}") : "") + (double.IsFinite(_max) ? Inv($", max {_max}") : "");
-
-    protected static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+        (double.IsFinite(_min) ? Invariant($", min {_min}") : "") + (double.IsFinite(_max) ? Invariant($", max {_max}") : "");
 
     private static JsonElement Property(JsonElement e, string name, string where) =>
         e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out JsonElement v) ? v : throw Bad(where, $"needs \"{name}\"");
@@ -146,7 +145,7 @@ public abstract class Distribution
 
     private sealed class FixedDistribution(double value) : Distribution
     {
-        public override string Describe() => Inv($"fixed {value}") + Clamps();
+        public override string Describe() => Invariant($"fixed {value}") + Clamps();
 
         protected override double SampleRaw(Random rng) => value;
 
@@ -164,14 +163,14 @@ public abstract class Distribution
         {
             if (high < low)
             {
-                throw HarnessException.BadInput(Inv($"A uniform distribution needs low <= high, got [{low}, {high}]."));
+                throw HarnessException.BadInput(Invariant($"A uniform distribution needs low <= high, got [{low}, {high}]."));
             }
 
             _low = low;
             _high = high;
         }
 
-        public override string Describe() => Inv($"uniform [{_low}, {_high}]") + Clamps();
+        public override string Describe() => Invariant($"uniform [{_low}, {_high}]") + Clamps();
 
         protected override double SampleRaw(Random rng) => _low + (rng.NextDouble() * (_high - _low));
 
@@ -191,7 +190,8 @@ public abstract class Distribution
         {
             if (median <= 0 || p90 < median)
             {
-                throw HarnessException.BadInput(Inv($"A lognormal distribution needs 0 < median <= p90, got median {median}, p90 {p90}."));
+                throw HarnessException.BadInput(
+                    Invariant($"A lognormal distribution needs 0 < median <= p90, got median {median}, p90 {p90}."));
             }
 
             _median = median;
@@ -200,7 +200,7 @@ public abstract class Distribution
             _sigma = Math.Log(p90 / median) / Z90;
         }
 
-        public override string Describe() => Inv($"lognormal median {_median}, p90 {_p90}") + Clamps();
+        public override string Describe() => Invariant($"lognormal median {_median}, p90 {_p90}") + Clamps();
 
         protected override double RawLargest => double.PositiveInfinity;
 
@@ -232,7 +232,8 @@ public abstract class Distribution
             _total = values.Sum(v => v.Weight);
         }
 
-        public override string Describe() => "choice " + string.Join(", ", _values.Select(v => Inv($"{v.Value}:{v.Weight}"))) + Clamps();
+        public override string Describe() =>
+            "choice " + string.Join(", ", _values.Select(v => Invariant($"{v.Value}:{v.Weight}"))) + Clamps();
 
         protected override double RawLargest => _values.Where(v => v.Weight > 0).Max(v => v.Value);
 

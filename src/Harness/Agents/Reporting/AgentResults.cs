@@ -21,15 +21,6 @@ public static class AgentResults
 {
     public const string Workload = "agents";
 
-    /// <summary>The condition that fails when the run was aborted (hung tools, a failed device).</summary>
-    public const string CompletedCondition = "agents_completed";
-
-    /// <summary>The condition on the fewest ok turns in the window (<see cref="AgentValidity.MinTurns"/>).</summary>
-    public const string MinTurnsCondition = "min_turns";
-
-    /// <summary>The condition on the share of failed turns (<see cref="AgentValidity.MaxErrorRate"/>).</summary>
-    public const string TurnErrorRateCondition = "turn_error_rate";
-
     /// <summary>What the agents' units count, beside the catalog's definitions of throughput and units.</summary>
     private const string UnitsDetail =
         "an agents run makes no requests: here the tokens the LLM device prefilled (input) and produced (output) in the window, every step";
@@ -48,13 +39,13 @@ public static class AgentResults
             details[k] = v;
         }
 
-        details["agents"] = run.Options.Agents;
-        details["tool_workers"] = run.Options.Workers;
-        details["llm_batching"] = run.Batching == LlmBatching.Continuous ? "continuous" : "static";
-        details["llm_max_batch"] = run.MaxBatch;
-        details["llm_batch_window_ms"] = run.Options.BatchWindow.TotalMilliseconds;
-        details["llm_max_prefill_tokens"] = run.Options.MaxPrefillTokens;
-        details["stagger_start"] = run.Options.StaggerStart;
+        details[ConfigKeys.Agents] = run.Options.Agents;
+        details[ConfigKeys.ToolWorkers] = run.Options.Workers;
+        details[ConfigKeys.LlmBatching] = run.Batching == LlmBatching.Continuous ? "continuous" : "static";
+        details[ConfigKeys.LlmMaxBatch] = run.MaxBatch;
+        details[ConfigKeys.LlmBatchWindowMs] = run.Options.BatchWindow.TotalMilliseconds;
+        details[ConfigKeys.LlmMaxPrefillTokens] = run.Options.MaxPrefillTokens;
+        details[ConfigKeys.StaggerStart] = run.Options.StaggerStart;
 
         var settings = new RunSettings
         {
@@ -106,21 +97,21 @@ public static class AgentResults
         double rate = turns > 0 ? (double)a.TurnsFailed / turns : 0;
         var conditions = new List<ValidityCondition>
         {
-            new(MinTurnsCondition, a.TurnsOk >= validity.MinTurns, Invariant($"{a.TurnsOk} ok turns, {validity.MinTurns} required")),
-            new(TurnErrorRateCondition, turns > 0 && rate <= validity.MaxErrorRate,
+            new(ConditionNames.MinTurns, a.TurnsOk >= validity.MinTurns, Invariant($"{a.TurnsOk} ok turns, {validity.MinTurns} required")),
+            new(ConditionNames.TurnErrorRate, turns > 0 && rate <= validity.MaxErrorRate,
                 Invariant($"{a.TurnsFailed} of {turns} turns failed ({rate:P2}); at most {validity.MaxErrorRate:P2} allowed")),
         };
         if (settings.EffectiveTailPercentile is { } tail)
         {
             string name = TailRule.PercentileName(tail);
             long need = TailRule.Needed(tail, 0);
-            conditions.Add(new($"enough_samples_{name}", latencies >= need,
+            conditions.Add(new(ConditionNames.EnoughSamples(name), latencies >= need,
                 Invariant($"{latencies} ok turns, {need} needed for turn latency {name} at 99% confidence")));
         }
 
         conditions.Add(run.Aborted is { } why
-            ? new(CompletedCondition, false, $"the run was aborted: {why}")
-            : new(CompletedCondition, true, "the agents ran until the window closed"));
+            ? new(ConditionNames.AgentsCompleted, false, $"the run was aborted: {why}")
+            : new(ConditionNames.AgentsCompleted, true, "the agents ran until the window closed"));
         return conditions;
     }
 }

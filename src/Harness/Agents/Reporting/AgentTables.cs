@@ -1,5 +1,8 @@
 using System.Globalization;
 using System.Text;
+using Harness.Formatting;
+using static Harness.Formatting.MarkdownColumn;
+using static System.FormattableString;
 
 namespace Harness.Agents.Reporting;
 
@@ -14,14 +17,22 @@ public static class AgentTables
         var c = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
         sb.Append(c, $"\n#### agents: {r.Profile}, {r.Agents} agents, {r.Workers} tool workers ({r.Cores} cores here), LLM {r.Llm} ({r.Batching} batching, max batch {r.MaxBatch})\n\n");
-        sb.Append("| jobs/h | turns/s | LLM busy | LLM active | mean batch | tokens/s | CPU util | tool share | tool queue p50 | JCT p50 | $/job |\n");
-        sb.Append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-        sb.Append(c, $"| {r.JobsPerHour:0.#} | {r.TurnsPerS:0.###} | {r.LlmBusyFraction:P1} | {r.LlmActiveFraction:P1} | {r.LlmMeanDecodeBatch:0.#} | {r.TokensPerS:0} | {Pct(r.CpuUtilization)} | {r.ToolShareOfTurnTime:P1} | {Ms(r.ToolQueueMs?.P50)} | {Ms(r.JobCompletionTimeMs?.P50)} | {(usdPerJob is { } d ? d.ToString("0.0000", c) : "n/a")} |\n\n");
-        sb.Append("| tool | calls | failed | latency p50 | p90 | queue p50 | p90 | CPU ms/call | out tokens/call |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        new MarkdownTable(Right("jobs/h"), Right("turns/s"), Right("LLM busy"), Right("LLM active"), Right("mean batch"), Right("tokens/s"),
+                Right("CPU util"), Right("tool share"), Right("tool queue p50"), Right("JCT p50"), Right("$/job"))
+            .Row(Invariant($"{r.JobsPerHour:0.#}"), Invariant($"{r.TurnsPerS:0.###}"), Invariant($"{r.LlmBusyFraction:P1}"),
+                Invariant($"{r.LlmActiveFraction:P1}"), Invariant($"{r.LlmMeanDecodeBatch:0.#}"), Invariant($"{r.TokensPerS:0}"),
+                Pct(r.CpuUtilization), Invariant($"{r.ToolShareOfTurnTime:P1}"), Ms(r.ToolQueueMs?.P50), Ms(r.JobCompletionTimeMs?.P50),
+                usdPerJob is { } d ? d.ToString("0.0000", c) : "n/a")
+            .AppendTo(sb).Append('\n');
+        var tools = new MarkdownTable(Left("tool"), Right("calls"), Right("failed"), Right("latency p50"), Right("p90"), Right("queue p50"),
+            Right("p90"), Right("CPU ms/call"), Right("out tokens/call"));
         foreach ((string name, AgentToolReport t) in r.Tools)
         {
-            sb.Append(c, $"| {name} | {t.Calls} | {t.Calls - t.Ok} | {Ms(t.LatencyMs?.P50)} | {Ms(t.LatencyMs?.P90)} | {Ms(t.QueueMs?.P50)} | {Ms(t.QueueMs?.P90)} | {t.CpuMsMean:0.#} | {t.OutputTokensMean:0} |\n");
+            tools.Row(name, Invariant($"{t.Calls}"), Invariant($"{t.Calls - t.Ok}"), Ms(t.LatencyMs?.P50), Ms(t.LatencyMs?.P90),
+                Ms(t.QueueMs?.P50), Ms(t.QueueMs?.P90), Invariant($"{t.CpuMsMean:0.#}"), Invariant($"{t.OutputTokensMean:0}"));
         }
+
+        tools.AppendTo(sb);
 
         foreach ((string name, AgentToolReport t) in r.Tools)
         {
@@ -52,12 +63,18 @@ public static class AgentTables
         var c = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
         sb.Append(c, $"\n### agents sweep: {d.Profile}, {d.Agents} agents per GPU, LLM {d.Llm} ({d.Batching}, max batch {d.MaxBatch}), {d.Cores} cores here\n\n");
-        sb.Append("| workers | LLM busy | | simulated | LLM active | jobs/h | turns/s | CPU util | tool queue p50 | p90 | $/job |\n");
-        sb.Append("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        var points = new MarkdownTable(Right("workers"), Right("LLM busy"), Left(""), Right("simulated"), Right("LLM active"),
+            Right("jobs/h"), Right("turns/s"), Right("CPU util"), Right("tool queue p50"), Right("p90"), Right("$/job"));
         foreach (AgentSweepPoint p in d.Points)
         {
-            sb.Append(c, $"| {p.Workers}{(p.Oversubscribed ? "*" : "")} | {p.LlmBusyFraction:P1} | {Bar(p.LlmBusyFraction)} | {Pct(p.SimulatedLlmBusyFraction)} | {p.LlmActiveFraction:P1} | {p.JobsPerHour:0.#} | {p.TurnsPerS:0.###} | {Pct(p.CpuUtilization)} | {Ms(p.ToolQueueMsP50)} | {Ms(p.ToolQueueMsP90)} | {(p.UsdPerJob is { } x ? x.ToString("0.0000", c) : "n/a")} |\n");
+            points.Row(Invariant($"{p.Workers}{(p.Oversubscribed ? "*" : "")}"), Invariant($"{p.LlmBusyFraction:P1}"),
+                Bar(p.LlmBusyFraction),
+                Pct(p.SimulatedLlmBusyFraction), Invariant($"{p.LlmActiveFraction:P1}"), Invariant($"{p.JobsPerHour:0.#}"),
+                Invariant($"{p.TurnsPerS:0.###}"), Pct(p.CpuUtilization), Ms(p.ToolQueueMsP50), Ms(p.ToolQueueMsP90),
+                p.UsdPerJob is { } x ? x.ToString("0.0000", c) : "n/a");
         }
+
+        points.AppendTo(sb);
 
         if (d.Points.Any(p => p.TurnsPerAgent < 3))
         {
@@ -73,11 +90,14 @@ public static class AgentTables
         foreach (AgentProjection p in d.Projection is null ? d.Projections : d.Projections.Prepend(d.Projection))
         {
             sb.Append(c, $"\n{p.Card}: {(p.CoresPerGpuFor90pctBusy?.ToString(c) ?? "n/a")} cores per GPU ({p.Note}); LLM: {p.LlmSource}\n\n");
-            sb.Append("| workers | LLM busy (simulated) | | jobs/h |\n|---:|---:|---|---:|\n");
+            var curve = new MarkdownTable(Right("workers"), Right("LLM busy (simulated)"), Left(""), Right("jobs/h"));
             foreach (CurvePoint q in p.Curve)
             {
-                sb.Append(c, $"| {q.Workers} | {q.LlmBusyFraction:P1} | {Bar(q.LlmBusyFraction)} | {q.JobsPerHour:0.#} |\n");
+                curve.Row(Invariant($"{q.Workers}"), Invariant($"{q.LlmBusyFraction:P1}"), Bar(q.LlmBusyFraction),
+                    Invariant($"{q.JobsPerHour:0.#}"));
             }
+
+            curve.AppendTo(sb);
         }
 
         if (path is not null)

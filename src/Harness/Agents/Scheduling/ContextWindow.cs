@@ -3,6 +3,7 @@ using Harness.Agents.Profiles;
 using Harness.Backends;
 using Harness.Decoding;
 using Harness.Engine;
+using Harness.Metrics;
 
 namespace Harness.Agents.Scheduling;
 
@@ -278,7 +279,7 @@ public static class ContextFit
         EndpointConnection connection = llm.Connect(backends, clock);
         try
         {
-            object? model = connection.Endpoint.Details.TryGetValue("model", out object? m) ? m : "the model";
+            object? model = connection.Endpoint.Details.TryGetValue(ConfigKeys.Model, out object? m) ? m : "the model";
             string? source = connection.ContextTokens is null ? null : $"max_model_len of {model} in /models";
             return (Apply(profile, options with { RemoteLlm = true }, connection.ContextTokens, source), connection);
         }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Harness.Formatting;
 
 namespace Harness.Fleet.Slurm;
 
@@ -95,14 +96,18 @@ public static class SlurmFleet
         var byTask = states.ToDictionary(s => s.Task);
         var counts = states.GroupBy(s => s.State).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Count()} {g.Key.ToLowerInvariant()}");
         sb.Append(c, $"### Slurm job {jobId}: {(states.Count == 0 ? "unknown to squeue and sacct (finished long ago, or never submitted)" : string.Join(", ", counts))}\n\n");
-        sb.Append("| task | state | node | reason | exit code | result |\n|---:|---|---|---|---:|---|\n");
+        var table = new MarkdownTable(MarkdownColumn.Right("task"), MarkdownColumn.Left("state"), MarkdownColumn.Left("node"),
+            MarkdownColumn.Left("reason"), MarkdownColumn.Right("exit code"), MarkdownColumn.Left("result"));
         foreach (int t in all)
         {
             byTask.TryGetValue(t, out SchedulerTaskState? s);
             TaskExitRecord? exit = layout is null ? null : TaskExitRecord.TryRead(layout.StatusPath(t), out _);
             bool result = layout is not null && File.Exists(layout.ResultPath(t));
-            sb.Append(c, $"| {t} | {s?.State ?? "-"} | {s?.Node ?? exit?.Node ?? ""} | {s?.Reason ?? ""} | {(exit is null ? "" : exit.ExitCode.ToString(c))} | {(layout is null ? "" : result ? "yes" : "no")} |\n");
+            table.Row(t.ToString(c), s?.State ?? "-", s?.Node ?? exit?.Node, s?.Reason, exit?.ExitCode.ToString(c),
+                layout is null ? "" : result ? "yes" : "no");
         }
+
+        table.AppendTo(sb);
 
         return sb.ToString();
     }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Harness.Hardware;
+using Harness.Metrics;
 using Harness.Results;
 
 namespace Harness.Trust.Comparability;
@@ -29,15 +30,17 @@ public static class ComparabilityRule
     /// <summary>Config entries that do not change what is measured: how long, which seed, where files are, how the run was labelled.</summary>
     private static readonly HashSet<string> HarmlessConfig = new(StringComparer.Ordinal)
     {
-        "command_line", "clock_frequency_hz", "model_path", "model_path_option", "sweep_kind", "sweep_point", "price", "seed",
-        "warmup", "min_duration_s", "max_duration_s", "min_requests", "request_timeout_s", "max_error_rate", "tail_percentile", "slo",
-        "device_id", "until_tail",
+        ConfigKeys.CommandLine, ConfigKeys.ClockFrequencyHz, ConfigKeys.ModelPath, ConfigKeys.ModelPathOption,
+        ConfigKeys.SweepKind, ConfigKeys.SweepPoint, ConfigKeys.Price, ConfigKeys.Seed,
+        ConfigKeys.Warmup, ConfigKeys.MinDurationS, ConfigKeys.MaxDurationS, ConfigKeys.MinRequests,
+        ConfigKeys.RequestTimeoutS, ConfigKeys.MaxErrorRate, ConfigKeys.TailPercentile, ConfigKeys.Slo,
+        ConfigKeys.DeviceId, ConfigKeys.UntilTail,
     };
 
     /// <summary>Of the harmless config entries, those not worth listing either (they differ between any two runs).</summary>
     private static readonly HashSet<string> Unlisted = new(StringComparer.Ordinal)
     {
-        "command_line", "clock_frequency_hz", "sweep_point", "model_path_option", "price",
+        ConfigKeys.CommandLine, ConfigKeys.ClockFrequencyHz, ConfigKeys.SweepPoint, ConfigKeys.ModelPathOption, ConfigKeys.Price,
     };
 
     /// <summary>
@@ -95,11 +98,11 @@ public static class ComparabilityRule
             Add("harness build", baseline.HarnessVersion, current.HarnessVersion, DifferenceArea.Harmless);
         }
 
-        Add("backend", baseline.Backend, current.Backend, DifferenceArea.Workload);
-        Add("scenario", baseline.Scenario, current.Scenario, DifferenceArea.Workload);
+        Add(ConfigKeys.Backend, baseline.Backend, current.Backend, DifferenceArea.Workload);
+        Add(ConfigKeys.Scenario, baseline.Scenario, current.Scenario, DifferenceArea.Workload);
         foreach (string key in baseline.Config.Keys.Intersect(current.Config.Keys).Order(StringComparer.Ordinal))
         {
-            if (Unlisted.Contains(key) || key == "scenario")
+            if (Unlisted.Contains(key) || key == ConfigKeys.Scenario)
             {
                 continue;
             }

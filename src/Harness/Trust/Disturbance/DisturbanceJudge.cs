@@ -1,5 +1,5 @@
-using System.Globalization;
 using Harness.Telemetry;
+using static System.FormattableString;
 
 namespace Harness.Trust.Disturbance;
 
@@ -10,7 +10,10 @@ namespace Harness.Trust.Disturbance;
 /// </summary>
 public static class DisturbanceJudge
 {
-    /// <summary>Fills <see cref="DisturbanceReport.Limits"/>, <see cref="DisturbanceReport.Disturbed"/>, causes and the noisy flag.</summary>
+    /// <summary>
+    /// Fills the host figures from the CPU counters (<see cref="HostDisturbance"/>), then
+    /// <see cref="DisturbanceReport.Limits"/>, <see cref="DisturbanceReport.Disturbed"/>, causes and the noisy flag.
+    /// </summary>
     public static void Apply(DisturbanceReport? report, DisturbanceLimits limits, double windowSeconds)
     {
         if (report is null)
@@ -18,6 +21,7 @@ public static class DisturbanceJudge
             return;
         }
 
+        HostDisturbance.Analyze(report);
         report.Limits = limits;
         report.Causes = Causes(report, limits, windowSeconds).ToList();
         report.Disturbed = report.Causes.Count > 0;
@@ -57,6 +61,4 @@ public static class DisturbanceJudge
     /// <summary>"other processes used 1.02 cores (51% of the machine) during the window (at most 0.1 allowed)".</summary>
     public static string OtherProcesses(double cores, double? share, double limit) =>
         Invariant($"other processes used {cores:0.##} cores{(share is { } s ? Invariant($" ({s:0%} of the machine)") : "")} during the window (at most {limit:0.###} allowed)");
-
-    private static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }

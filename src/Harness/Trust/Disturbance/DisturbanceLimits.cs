@@ -1,4 +1,5 @@
 using System.Globalization;
+using Harness.Telemetry;
 
 namespace Harness.Trust.Disturbance;
 
@@ -6,28 +7,14 @@ namespace Harness.Trust.Disturbance;
 /// How much disturbance a run may see and still be valid (the quiet-host rule). Defaults: other
 /// processes 10% of one core, 2% steal, no other process on the GPU, thermal or hardware slowdown
 /// for at most 10% of the window. <c>--max-interference</c> changes them, <c>--allow-noisy</c>
-/// keeps a disturbed run valid but flagged.
+/// keeps a disturbed run valid but flagged. The thresholds themselves (and what the result records)
+/// are <see cref="DisturbanceThresholds"/>.
 /// </summary>
-public sealed record DisturbanceLimits
+public sealed record DisturbanceLimits : DisturbanceThresholds
 {
     public const string Option = "--max-interference";
 
     public static DisturbanceLimits Default { get; } = new();
-
-    /// <summary>Cores other processes may keep busy on average.</summary>
-    public double MaxOtherCores { get; init; } = 0.1;
-
-    /// <summary>Share of the CPU time the hypervisor may steal.</summary>
-    public double MaxStealShare { get; init; } = 0.02;
-
-    /// <summary>Processes other than this one that may use a GPU of the run.</summary>
-    public int MaxGpuNeighbours { get; init; }
-
-    /// <summary>Share of the window a GPU may spend in thermal or hardware slowdown.</summary>
-    public double MaxHardwareThrottleShare { get; init; } = 0.1;
-
-    /// <summary>A run over a limit stays valid, flagged as noisy in every view.</summary>
-    public bool AllowNoisy { get; init; }
 
     public const string Syntax = "cpu=CORES (or N% of one core), steal=PERCENT, gpu=PROCESSES, throttle=PERCENT of the window; comma-separated, e.g. cpu=0.5,steal=5%";
 
@@ -59,7 +46,4 @@ public sealed record DisturbanceLimits
 
         return limits;
     }
-
-    public string Describe() => string.Create(CultureInfo.InvariantCulture,
-        $"other processes at most {MaxOtherCores:0.###} cores, steal at most {MaxStealShare:0.#%}, at most {MaxGpuNeighbours} other process(es) per GPU, thermal or hardware GPU slowdown at most {MaxHardwareThrottleShare:0.#%} of the window");
 }

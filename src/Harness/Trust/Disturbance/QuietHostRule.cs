@@ -13,7 +13,7 @@ namespace Harness.Trust.Disturbance;
 /// </summary>
 public sealed class QuietHostRule(TelemetryReport? telemetry) : IValidityRule
 {
-    public const string Name = "quiet_host";
+    public const string Name = ConditionNames.QuietHost;
 
     public ValidityCondition Evaluate(EngineResult run) => Judge();
 

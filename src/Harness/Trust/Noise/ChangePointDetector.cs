@@ -8,6 +8,8 @@ namespace Harness.Trust.Noise;
 /// when a seeded permutation test of that largest statistic gives p &lt; alpha, so that scanning every
 /// split does not find one in noise. Segments hold at least <see cref="MinSegment"/> runs, so a
 /// single spike is not a change point.
+/// Perfolizer's change-point detector (ED-PELT) is this one's oracle, not its engine: it penalizes the number of
+/// segments instead of giving each split a p-value, so it has no alpha to hold false alarms to on a handful of runs.
 /// </summary>
 public static class ChangePointDetector
 {

@@ -45,8 +45,8 @@ public class AgentResultsTests
         Assert.DoesNotContain(MetricCatalog.LatencyMs.Key, doc.MetricDefinitions.Keys);
         Assert.Equal(agents.OutputTokens, doc.Metrics.OutputUnits);
         Assert.Null(doc.Samples);
-        Assert.Contains(doc.Validity, v => v.Name == AgentResults.CompletedCondition && v.Passed);
-        Assert.DoesNotContain(doc.Validity, v => v.Name is "min_requests" or "error_rate");
+        Assert.Contains(doc.Validity, v => v.Name == ConditionNames.AgentsCompleted && v.Passed);
+        Assert.DoesNotContain(doc.Validity, v => v.Name is ConditionNames.MinRequests or ConditionNames.ErrorRate);
 
         // The terminal summary shows the turns under their own names, and no request counts.
         string summary = MarkdownSummary.Render(doc);
@@ -77,7 +77,7 @@ public class AgentResultsTests
         ResultDocument doc = Build(run, p, llm, timing, new AgentValidity(MaxErrorRate: 0, MinTurns: 20));
 
         Assert.False(doc.Valid);
-        Assert.Contains(doc.Validity, v => v.Name == AgentResults.MinTurnsCondition && !v.Passed);
+        Assert.Contains(doc.Validity, v => v.Name == ConditionNames.MinTurns && !v.Passed);
     }
 
     [Fact]
@@ -96,7 +96,7 @@ public class AgentResultsTests
 
         Assert.False(doc.Valid);
         ValidityCondition failed = Assert.Single(doc.Validity, v => !v.Passed);
-        Assert.Equal(AgentResults.CompletedCondition, failed.Name);
+        Assert.Equal(ConditionNames.AgentsCompleted, failed.Name);
         Assert.Contains("2 tool workers hung", failed.Detail, StringComparison.Ordinal);
         Assert.Empty(doc.Errors);
         Assert.Equal(0.0, doc.Metrics.Value(MetricCatalog.TurnsFailed));

@@ -37,6 +37,6 @@ job=$(clean "${SLURM_ARRAY_JOB_ID:-}")
 tasks=$(printf '%s' "${SLURM_ARRAY_TASK_COUNT:-}" | tr -cd '0-9')
 [ -n "$tasks" ] || tasks=0
 status="$root/status/task-$task.json"
-printf '{"task": %s, "tasks": %s, "exit_code": %s, "node": "%s", "hostname": "%s", "gpus": "%s", "job_id": "%s", "started_utc": "%s", "ended_utc": "%s"}\n' \
+printf '{"schema_version": 1, "task": %s, "tasks": %s, "exit_code": %s, "node": "%s", "hostname": "%s", "gpus": "%s", "job_id": "%s", "started_utc": "%s", "ended_utc": "%s"}\n' \
   "$task" "$tasks" "$rc" "$node" "$host" "$gpus" "$job" "$started" "$ended" >"$status.tmp.$$" && mv -f "$status.tmp.$$" "$status"
 exit $rc

@@ -1,0 +1,93 @@
+using System.Globalization;
+using Harness.Backends;
+using Harness.Models;
+
+namespace Harness.Decoding;
+
+/// <summary>
+/// The one place that builds a decoder's <see cref="WorkloadOptions"/> from what the command line
+/// gives (<c>run generate</c>, <c>serve</c>, the agents' <c>--llm-set</c>): the typed options are
+/// parsed here once, and the <c>--set</c> settings are kept apart from them.
+/// </summary>
+public static class DecoderOptions
+{
+    /// <summary>Settings that have options of their own, so that their values never travel as strings.</summary>
+    private static readonly Dictionary<string, string> OwnOptions = new(StringComparer.Ordinal)
+    {
+        ["model_config"] = "--model-config",
+        ["prompt_tokens"] = "--prompt-tokens",
+        ["new_tokens"] = "--new-tokens",
+        ["dtype"] = "--dtype",
+        ["libtorch"] = "--libtorch",
+    };
+
+    /// <summary>The workload settings of <c>--set key=value</c>; a key with an option of its own is refused.</summary>
+    public static Dictionary<string, string> Settings(IEnumerable<KeyValuePair<string, string>> pairs)
+    {
+        var settings = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach ((string k, string v) in pairs)
+        {
+            if (OwnOptions.TryGetValue(k.Replace('-', '_'), out string? option))
+            {
+                throw HarnessException.BadInput($"--set {k} is an option of its own: use {option} {v}.");
+            }
+
+            settings[k] = v;
+        }
+
+        return settings;
+    }
+
+    /// <summary>
+    /// A decoder's options: its model config (a name in models/ or a .json path; null for the
+    /// default), element type (fp32, fp16, bf16; null for the backend's), intra-op threads (at least 1),
+    /// libtorch folder, and the <c>--set</c> settings (checked against the backend's keys when it is created).
+    /// </summary>
+    public static WorkloadOptions Build(
+        string? modelConfig, string? dtype, int? threads, string? libTorch, IReadOnlyDictionary<string, string> settings) => new()
+    {
+        ModelConfig = modelConfig is null ? null : ModelCatalog.Load(modelConfig),
+        DType = dtype is null ? null : TensorDTypes.Parse(dtype),
+        Threads = threads is < 1 ? throw HarnessException.BadInput("--threads must be at least 1.") : threads,
+        LibTorch = libTorch,
+        Extra = settings,
+    };
+
+    /// <summary>
+    /// <c>--llm-set key=value</c> into a decoder backend's options: model_config, dtype, threads and
+    /// libtorch typed (a bad value is bad input here), every other key (spin, weight_seed, model, api...) a setting.
+    /// </summary>
+    public static WorkloadOptions FromLlmSettings(IEnumerable<KeyValuePair<string, string>> pairs)
+    {
+        string? model = null, dtype = null, libTorch = null;
+        int? threads = null;
+        var settings = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach ((string k, string v) in pairs)
+        {
+            switch (k.Replace('-', '_'))
+            {
+                case "model_config":
+                    model = v;
+                    break;
+                case "dtype":
+                    dtype = v;
+                    break;
+                case "threads":
+                    threads = int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n >= 1
+                        ? n
+                        : throw HarnessException.BadInput($"--llm-set threads '{v}' must be an integer of at least 1.");
+                    break;
+                case "libtorch":
+                    libTorch = v;
+                    break;
+                case "prompt_tokens" or "new_tokens":
+                    throw HarnessException.BadInput($"--llm-set {k}: the agents' steps set their own prompt and new tokens.");
+                default:
+                    settings[k] = v;
+                    break;
+            }
+        }
+
+        return Build(model, dtype, threads, libTorch, settings);
+    }
+}

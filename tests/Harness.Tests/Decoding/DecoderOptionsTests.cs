@@ -1,0 +1,75 @@
+using Harness.Backends;
+using Harness.Decoding;
+using Harness.Models;
+
+namespace Harness.Tests.Decoding;
+
+/// <summary>The one builder of a decoder's options, for run generate, serve and the agents' --llm-set.</summary>
+public class DecoderOptionsTests
+{
+    private static KeyValuePair<string, string> Kv(string key, string value) => new(key, value);
+
+    [Fact]
+    public void Build_parses_the_typed_options_once_and_keeps_the_settings_apart()
+    {
+        var spin = new Dictionary<string, string> { ["spin"] = "0" };
+        WorkloadOptions o = DecoderOptions.Build("tiny-gpt2-test", "bf16", 2, "/opt/libtorch", spin);
+        Assert.Equal(("tiny-gpt2-test", TensorDType.BFloat16, 2, "/opt/libtorch"), (o.ModelConfig!.Name, o.DType, o.Threads, o.LibTorch));
+        Assert.Equal("0", o.Extra["spin"]);
+
+        WorkloadOptions none = DecoderOptions.Build(null, null, null, null, new Dictionary<string, string>());
+        Assert.Equal((null, null, null, null), (none.ModelConfig, none.DType, none.Threads, none.LibTorch));
+    }
+
+    [Theory]
+    [InlineData("no-such-model", null, null, "Unknown model config 'no-such-model'")]
+    [InlineData(null, "int3", null, "Unknown dtype 'int3'")]
+    [InlineData(null, null, 0, "--threads must be at least 1.")]
+    public void Build_refuses_a_bad_typed_option(string? model, string? dtype, int? threads, string expected)
+    {
+        var e = Assert.Throws<HarnessException>(() => DecoderOptions.Build(model, dtype, threads, null, new Dictionary<string, string>()));
+        Assert.Equal(ExitCodes.BadInput, e.ExitCode);
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Settings_refuse_a_key_that_has_an_option_of_its_own()
+    {
+        Assert.Equal("3", DecoderOptions.Settings([Kv("weight_seed", "3")])["weight_seed"]);
+        Assert.Equal(
+            "--set prompt-tokens is an option of its own: use --prompt-tokens 8.",
+            Assert.Throws<HarnessException>(() => DecoderOptions.Settings([Kv("prompt-tokens", "8")])).Message);
+    }
+
+    [Fact]
+    public void Llm_settings_type_the_decoder_keys_and_pass_the_rest_on()
+    {
+        WorkloadOptions o = DecoderOptions.FromLlmSettings(
+            [Kv("model_config", "tiny-gpt2-test"), Kv("threads", "1"), Kv("dtype", "fp32"), Kv("weight_seed", "7")]);
+        Assert.Equal(("tiny-gpt2-test", 1, TensorDType.Float32), (o.ModelConfig!.Name, o.Threads, o.DType));
+        Assert.Equal(["weight_seed"], o.Extra.Keys);
+        var threads = Assert.Throws<HarnessException>(() => DecoderOptions.FromLlmSettings([Kv("threads", "0")]));
+        Assert.Contains("must be an integer of at least 1", threads.Message);
+        var tokens = Assert.Throws<HarnessException>(() => DecoderOptions.FromLlmSettings([Kv("new_tokens", "4")]));
+        Assert.Contains("set their own prompt", tokens.Message);
+    }
+
+    [Fact]
+    public void The_llm_choice_parses_its_backend_once()
+    {
+        LlmChoice decoder = LlmChoice.For("onnx:cpu", [Kv("spin", "0")], contextGiven: false, new LatencyModelOptions());
+        Assert.Equal(
+            (BackendSpec.Parse("onnx:cpu"), "onnx:cpu", false, false),
+            (decoder.Spec, decoder.Backend, decoder.IsLatencyModel, decoder.IsRemote));
+
+        LlmChoice server = LlmChoice.For("openai:http://127.0.0.1:9/v1", [], contextGiven: true, new LatencyModelOptions());
+        Assert.Equal(("http://127.0.0.1:9/v1", true), (server.Spec!.Target, server.IsRemote));
+
+        LlmChoice model = LlmChoice.For("latency-model", [], contextGiven: false, new LatencyModelOptions(TtftMs: 5, TpotMs: 1));
+        Assert.Equal((null, "latency-model", true, 5.0), (model.Spec, model.Backend, model.IsLatencyModel, model.Model!.TtftMs));
+
+        Assert.Contains("Unknown LLM backend 'onnx'", Assert.Throws<HarnessException>(() => LlmChoice.ParseBackend("onnx")).Message);
+        Assert.Contains("are for --llm latency-model", Assert.Throws<HarnessException>(
+            () => LlmChoice.For("onnx:cpu", [], false, new LatencyModelOptions(Preset: "h100-gpt2"))).Message);
+    }
+}
