@@ -1,6 +1,6 @@
 using System.Globalization;
-using Harness.Engine;
 using Harness.Hardware;
+using Harness.Measurement;
 
 namespace Harness.Telemetry.Benchmarks;
 

@@ -1,6 +1,6 @@
 using BenchmarkDotNet.Attributes;
-using Harness.Engine;
 using Harness.Hardware;
+using Harness.Measurement;
 using Harness.Telemetry;
 using Harness.Telemetry.Prometheus;
 

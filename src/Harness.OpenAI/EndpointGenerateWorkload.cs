@@ -1,5 +1,6 @@
 using Harness.Decoding;
 using Harness.Engine;
+using Harness.Measurement;
 using Harness.Results;
 
 namespace Harness.OpenAI;

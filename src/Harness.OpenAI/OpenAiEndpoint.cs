@@ -9,6 +9,7 @@ using Harness.Datasets;
 using Harness.Decoding;
 using Harness.Engine;
 using Harness.Metrics;
+using Harness.Measurement;
 using Harness.OpenAI.Connections;
 using Harness.OpenAI.Streaming;
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
+using Harness.Datasets;
 using Harness.Decoding;
 using Harness.OpenAI.Tests.Server;
 using Harness.Results;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Harness.Datasets;
 using Harness.Decoding;
 using Harness.OpenAI.Tests.Server;
 using Harness.Tests.Fakes;

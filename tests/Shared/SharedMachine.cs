@@ -1,4 +1,4 @@
-using Harness.Trust.Disturbance;
+using Harness.Telemetry;
 
 namespace Harness.Testing;
 

@@ -1,3 +1,4 @@
+using Harness.Backends;
 using Harness.Decoding;
 using Harness.Models;
 

@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using Harness.Engine;
 using Harness.Engine.Scenarios;
+using Harness.Measurement;
 
 namespace Harness.Benchmarks.Engine;
 

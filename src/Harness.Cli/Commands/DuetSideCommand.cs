@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Harness.Backends;
-using Harness.Engine;
+using Harness.Measurement;
 using Harness.Running;
 
 namespace Harness.Cli.Commands;

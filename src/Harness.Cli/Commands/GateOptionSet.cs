@@ -2,8 +2,8 @@ using System.CommandLine;
 using Harness.Gate;
 using Harness.Reports;
 using Harness.Results;
+using Harness.Telemetry;
 using Harness.Trust.Comparability;
-using Harness.Trust.Disturbance;
 
 namespace Harness.Cli.Commands;
 

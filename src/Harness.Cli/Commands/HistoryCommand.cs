@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Harness.Trust.Noise;
+using Harness.Gate;
 
 namespace Harness.Cli.Commands;
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Harness.Engine;
+using Harness.Measurement;
 using Spectre.Console;
 
 namespace Harness.Cli.Display;

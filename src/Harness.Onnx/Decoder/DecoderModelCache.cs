@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Harness.Backends;
 using Harness.Models;
 
 namespace Harness.Onnx.Decoder;

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Harness.Backends;
 using Harness.Models;
 
 namespace Harness.Onnx.Decoder;

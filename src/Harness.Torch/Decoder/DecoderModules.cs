@@ -1,4 +1,4 @@
-using Harness.Models;
+using Harness.Backends;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

@@ -1,3 +1,4 @@
+using Harness.Backends;
 using Harness.Models;
 using TorchSharp;
 using TorchSharp.Modules;

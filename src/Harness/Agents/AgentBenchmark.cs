@@ -1,12 +1,11 @@
-using Harness.Agents.Jobs;
 using Harness.Agents.Profiles;
 using Harness.Agents.Reporting;
 using Harness.Agents.Scheduling;
 using Harness.Agents.Tools;
 using Harness.Backends;
 using Harness.Decoding;
-using Harness.Engine;
 using Harness.Hardware;
+using Harness.Measurement;
 using Harness.Results;
 using Harness.Running;
 

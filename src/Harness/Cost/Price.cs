@@ -1,4 +1,6 @@
 using System.Text.Json.Serialization;
+using Harness.Results;
+using Harness.Running;
 
 namespace Harness.Cost;
 
@@ -44,9 +46,14 @@ public sealed record Price(double Usd, PriceBasis Basis, DateOnly Date, string S
 /// <summary>
 /// An offer of a catalog or price file: an instance type of a provider with its GPUs and price.
 /// A price given on the command line is an offer too, with no provider and no known GPU count.
+/// A run puts it on its result through <see cref="IResultPrice"/>.
 /// </summary>
-public sealed record PriceOffer
+public sealed record PriceOffer : IResultPrice
 {
+    void IResultPrice.Annotate(ResultDocument doc) => ResultCost.Annotate(doc, this);
+
+    IReadOnlyDictionary<string, object?> IResultPrice.Describe() => ResultCost.Describe(this);
+
     public required string Id { get; init; }
 
     public string? Provider { get; init; }

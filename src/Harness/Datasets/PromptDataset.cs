@@ -167,7 +167,7 @@ public sealed class SyntheticDataset : PromptDataset
 
     public override PromptItem Item(long index)
     {
-        var rng = new Random(Agents.Jobs.Seeds.Mix(_seed, index, 17));
+        var rng = new Random(Seeds.Mix(_seed, index, 17));
         int input = Draw(rng, In, InStd);
         int output = Draw(rng, Out, OutStd);
         string text = SyntheticText.Of(input, ((long)_seed << 32) ^ index, _tokenizer);

@@ -1,5 +1,6 @@
 using Harness.Datasets;
 using Harness.Engine;
+using Harness.Measurement;
 using Harness.ServerMetrics;
 
 namespace Harness.Decoding;

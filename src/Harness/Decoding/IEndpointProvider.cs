@@ -1,6 +1,6 @@
 using Harness.Backends;
 using Harness.Datasets;
-using Harness.Engine;
+using Harness.Measurement;
 
 namespace Harness.Decoding;
 

@@ -1,3 +1,5 @@
+using Harness.Datasets;
+
 namespace Harness.Decoding;
 
 /// <summary>
@@ -112,16 +114,6 @@ public sealed class LlmRequest
     /// for an endpoint that needs only the lengths.
     /// </summary>
     public IReadOnlyList<LlmMessage> Messages { get; init; } = [];
-}
-
-/// <summary>One message of a conversation: its role (system, user, assistant, tool) and its text.</summary>
-public sealed record LlmMessage(string Role, string Content)
-{
-    public static LlmMessage System(string content) => new("system", content);
-
-    public static LlmMessage User(string content) => new("user", content);
-
-    public static LlmMessage Assistant(string content) => new("assistant", content);
 }
 
 /// <summary>Why a request left its endpoint.</summary>

@@ -1,5 +1,6 @@
 using Harness.Engine;
 using Harness.Metrics;
+using Harness.Measurement;
 
 namespace Harness.Decoding;
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Harness.Measurement;
 
 namespace Harness.Engine;
 

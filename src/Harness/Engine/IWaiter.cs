@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Harness.Measurement;
 
 namespace Harness.Engine;
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Harness.Metrics;
 using Harness.Results;
 using Harness.Trust.Comparability;
 
@@ -14,7 +15,7 @@ namespace Harness.Fleet;
 internal static class FleetSuites
 {
     /// <summary>Config entries that legitimately differ between the nodes of one suite.</summary>
-    private static readonly HashSet<string> PerNodeConfig = ["command_line", "clock_frequency_hz"];
+    private static readonly HashSet<string> PerNodeConfig = [ConfigKeys.CommandLine, ConfigKeys.ClockFrequencyHz];
 
     /// <summary>The suite most nodes ran is the fleet's; on a tie, the one of the lowest task.</summary>
     public static (FleetSuite? Suite, string? Key) Choose(IEnumerable<LoadedFile> files)

@@ -1,8 +1,10 @@
 using System.Globalization;
 using Harness.Hardware;
+using Harness.Results.Validity;
 using Harness.Results;
 using Harness.Telemetry;
 using Harness.Trust.Disturbance;
+using Harness.Trust;
 
 namespace Harness.Fleet;
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using Harness.Trust.Disturbance;
+using Harness.Telemetry;
 using Harness.Trust.Noise;
 
 namespace Harness.Gate;

@@ -1,8 +1,9 @@
 using Harness.Measurement;
 using Harness.Metrics;
 using Harness.Results;
+using Harness.Results.Validity;
+using Harness.Trust;
 using Harness.Trust.Comparability;
-using Harness.Trust.Disturbance;
 using Harness.Trust.Noise;
 using MathNet.Numerics.Distributions;
 using static System.FormattableString;

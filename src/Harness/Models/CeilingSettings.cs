@@ -14,10 +14,11 @@ public sealed record GemmSettings(int M, int N, int K, TensorDType DType, int Re
     public double FlopsPerRequest => 2.0 * M * N * K * Repeats;
 
     public static readonly SettingKey<int> SizeKey = Setting.Int("size", 0, 1, "m = n = k", "2048 on cpu, 8192 on cuda");
-    public static readonly SettingKey<int> MKey = Setting.Int("m", 0, 1, "rows of A and C", "size");
-    public static readonly SettingKey<int> NKey = Setting.Int("n", 0, 1, "columns of B and C", "size");
-    public static readonly SettingKey<int> KKey = Setting.Int("k", 0, 1, "columns of A, rows of B", "size");
-    public static readonly SettingKey<int> RepeatsKey = Setting.Int("repeats", 0, 1, "products per request", "1 on cpu, 20 on cuda");
+    public static readonly SettingKey<int> MKey = Setting.Int(ConfigKeys.M, 0, 1, "rows of A and C", "size");
+    public static readonly SettingKey<int> NKey = Setting.Int(ConfigKeys.N, 0, 1, "columns of B and C", "size");
+    public static readonly SettingKey<int> KKey = Setting.Int(ConfigKeys.K, 0, 1, "columns of A, rows of B", "size");
+    public static readonly SettingKey<int> RepeatsKey =
+        Setting.Int(ConfigKeys.Repeats, 0, 1, "products per request", "1 on cpu, 20 on cuda");
 
     /// <summary>The <c>--set</c> keys of gemm.</summary>
     public static SettingsSchema Schema { get; } = new(SizeKey, MKey, NKey, KKey, RepeatsKey);
@@ -60,9 +61,9 @@ public sealed record CopySettings(long Bytes, TensorDType DType, int Repeats, bo
 
     public static readonly SettingKey<int> SizeMibKey = Setting.Int("size_mib", 0, 1, "buffer size in MiB", "256 on cpu, 1024 on cuda");
     public static readonly SettingKey<int> RepeatsKey =
-        Setting.Int("repeats", 0, 1, "passes over the buffer per request", "1 on cpu, 20 on cuda");
+        Setting.Int(ConfigKeys.Repeats, 0, 1, "passes over the buffer per request", "1 on cpu, 20 on cuda");
     public static readonly SettingKey<string> ModeKey =
-        Setting.Choice("mode", "copy", "copy: read + write into another buffer; read: read only", "copy", "read");
+        Setting.Choice(ConfigKeys.Mode, "copy", "copy: read + write into another buffer; read: read only", "copy", "read");
 
     /// <summary>The <c>--set</c> keys of copy.</summary>
     public static SettingsSchema Schema { get; } = new(SizeMibKey, RepeatsKey, ModeKey);

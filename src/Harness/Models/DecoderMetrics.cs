@@ -1,3 +1,4 @@
+using Harness.Backends;
 using Harness.Engine;
 using Harness.Measurement;
 using Harness.Metrics;

@@ -1,6 +1,6 @@
 using System.Globalization;
-using Harness.Metrics;
 using Harness.Backends;
+using Harness.Metrics;
 
 namespace Harness.Models;
 
@@ -18,7 +18,7 @@ public sealed record GenerateSettings
 
     /// <summary><c>--set weight_seed=N</c>: the seed of a decoder's generated weights.</summary>
     public static readonly SettingKey<int> WeightSeedKey =
-        Setting.Int("weight_seed", DefaultWeightSeed, 0, "seed of the generated weights");
+        Setting.Int(ConfigKeys.WeightSeed, DefaultWeightSeed, 0, "seed of the generated weights");
 
     /// <summary><c>--set ceilings=A.json,B.json</c>: gemm/copy results that MFU/MBU are also stated against.</summary>
     public static readonly SettingKey<string?> CeilingsKey =
@@ -141,10 +141,10 @@ public sealed record GenerateSettings
         var cost = new DecoderCost(model);
         return new Dictionary<string, object?>
         {
-            ["model_config"] = model.Name,
-            ["model_shape_hash"] = model.ShapeHash(),
-            ["parameters"] = cost.ParameterCount,
-            ["non_embedding_parameters"] = cost.NonEmbeddingParams,
+            [ConfigKeys.ModelConfig] = model.Name,
+            [ConfigKeys.ModelShapeHash] = model.ShapeHash(),
+            [ConfigKeys.Parameters] = cost.ParameterCount,
+            [ConfigKeys.NonEmbeddingParameters] = cost.NonEmbeddingParams,
         };
     }
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Harness.Backends;
 
 namespace Harness.Models;
 

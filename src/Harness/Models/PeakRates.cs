@@ -1,3 +1,4 @@
+using Harness.Backends;
 using Harness.Hardware.Catalog;
 using Harness.Metrics;
 using Harness.Results;

@@ -1,3 +1,5 @@
+using Harness.Backends;
+
 namespace Harness.Models;
 
 /// <summary>

@@ -1,3 +1,5 @@
+using Harness.Backends;
+
 namespace Harness.Models;
 
 /// <summary>How a generated tensor's values are drawn.</summary>

@@ -36,7 +36,7 @@ public sealed record PlanRequest
     public CardChoice KvDtype { get; init; } = CardChoice.None;
 
     /// <summary>The model to serve when it is not the run's (a larger one of the family).</summary>
-    public Models.DecoderConfig? Model { get; init; }
+    public Backends.DecoderConfig? Model { get; init; }
 }
 
 /// <summary>

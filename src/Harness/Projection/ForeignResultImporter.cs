@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Harness.Backends;
 using Harness.Metrics;
 using Harness.Models;
 using Harness.Results;

@@ -1,4 +1,6 @@
 using Harness.Metrics;
+using System.Text.Json;
+using Harness.Backends;
 using Harness.Models;
 using Harness.Results;
 

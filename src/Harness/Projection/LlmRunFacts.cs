@@ -1,5 +1,5 @@
+using Harness.Backends;
 using Harness.Measurement;
-using Harness.Models;
 
 namespace Harness.Projection;
 

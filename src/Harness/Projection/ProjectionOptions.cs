@@ -1,5 +1,5 @@
+using Harness.Backends;
 using Harness.Cost;
-using Harness.Models;
 
 namespace Harness.Projection;
 

@@ -1,8 +1,9 @@
 using System.Globalization;
 using Harness.Metrics;
 using Harness.Results;
+using Harness.Telemetry;
+using Harness.Trust;
 using Harness.Trust.Comparability;
-using Harness.Trust.Disturbance;
 
 namespace Harness.Reports;
 

@@ -4,7 +4,7 @@ using Harness.Measurement;
 using Harness.Metrics;
 using Harness.Results;
 using Harness.ServerMetrics;
-using Harness.Trust.Disturbance;
+using Harness.Telemetry;
 
 namespace Harness.Reports;
 

@@ -3,6 +3,7 @@ using Harness.Engine;
 using Harness.Hardware;
 using Harness.Measurement;
 using Harness.Metrics;
+using Harness.Results.Validity;
 using Harness.Telemetry;
 using Harness.Trust.Disturbance;
 using Harness.Validity;

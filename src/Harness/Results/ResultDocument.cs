@@ -269,8 +269,6 @@ public sealed class ResultMetrics
 
 public sealed record TailSufficiency(string Percentile, long Needed, long Had, bool Sufficient);
 
-public sealed record ErrorCount(string Message, long Count);
-
 public sealed class ResultSamples
 {
     /// <summary>Latencies of ok requests in milliseconds, in completion order per worker.</summary>

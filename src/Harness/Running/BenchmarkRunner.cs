@@ -1,12 +1,11 @@
 using System.Globalization;
 using Harness.Backends;
-using Harness.Cost;
 using Harness.Engine;
 using Harness.Hardware;
+using Harness.Measurement;
 using Harness.Results;
 using Harness.Telemetry;
 using Harness.Telemetry.Prometheus;
-using Harness.Trust.Disturbance;
 
 namespace Harness.Running;
 
@@ -21,7 +20,7 @@ public sealed record RunRequest(
     IReadOnlyDictionary<string, object?>? ExtraConfig = null,
     TelemetryOptions? Telemetry = null,
     MetricsOptions? Metrics = null,
-    PriceOffer? Price = null,
+    IResultPrice? Price = null,
     DisturbanceLimits? Disturbance = null)
 {
     /// <summary><c>--server-pid</c>: the server under test's process, when its port does not lead to it.</summary>
@@ -42,7 +41,7 @@ public sealed record RunOutput(
     IReadOnlyDictionary<string, object?>? ExtraConfig = null,
     TelemetryOptions? Telemetry = null,
     MetricsOptions? Metrics = null,
-    PriceOffer? Price = null,
+    IResultPrice? Price = null,
     DisturbanceLimits? Disturbance = null)
 {
     /// <summary>
@@ -152,7 +151,7 @@ public sealed class BenchmarkRunner
         TelemetryReport telemetry = sampler is null ? TelemetryReport.Disabled("telemetry is off (--no-telemetry)") : sampler.Report(new TelemetryWindow(run.Window.Start, run.Window.End, run.Window.Frequency));
         if (sampler is not null)
         {
-            EnergyAccounting.Apply(telemetry, (measurement.Device is { } device ? EnergyScope.ForBackend(device, hardware.Gpus, Environment.GetEnvironmentVariable("CUDA_VISIBLE_DEVICES")) : EnergyScope.Cpu), run.OutputUnits, run.Workload.Unit);
+            EnergyAccounting.Apply(telemetry, (measurement.Device is { } device ? EnergyScope.ForBackend(device.Target is not null, device.Device, device.DeviceId, hardware.Gpus, Environment.GetEnvironmentVariable("CUDA_VISIBLE_DEVICES")) : EnergyScope.Cpu), run.OutputUnits, run.Workload.Unit);
         }
 
         var config = new Dictionary<string, object?>(measurement.Config);
@@ -164,10 +163,7 @@ public sealed class BenchmarkRunner
         ResultDocument doc = ResultBuilder.Build(run, measurement.Labels.Workload, measurement.Labels.Backend, hardware, config,
             telemetry: telemetry, telemetryAllowedGap: sampler?.AllowedGap, disturbanceLimits: output.Disturbance);
         measurement.Complete(doc);
-        if (output.Price is { } price)
-        {
-            ResultCost.Annotate(doc, price);
-        }
+        output.Price?.Annotate(doc);
 
         WrittenResult written = ResultWriter.Write(path, ResultJson.Serialize(doc));
         int exitCode = doc.Valid ? ExitCodes.Ok : ExitCodes.Invalid;

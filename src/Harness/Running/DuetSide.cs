@@ -1,6 +1,7 @@
 using System.Globalization;
 using Harness.Backends;
 using Harness.Engine;
+using Harness.Measurement;
 using Harness.Results;
 using Harness.Telemetry.Prometheus;
 

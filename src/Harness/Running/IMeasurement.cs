@@ -1,5 +1,6 @@
 using Harness.Backends;
 using Harness.Engine;
+using Harness.Measurement;
 using Harness.Results;
 using Harness.Telemetry.Prometheus;
 

@@ -1,5 +1,5 @@
 using System.Net;
-using Harness.Engine;
+using Harness.Measurement;
 
 namespace Harness.ServerMetrics;
 

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Harness.Backends;
 using Harness.Hardware;
 
 namespace Harness.Telemetry;
@@ -14,27 +13,28 @@ public sealed record EnergyScope(IReadOnlyList<int> GpuIndices, bool CpuPackage)
     /// <summary>
     /// The scope of a backend: a remote endpoint (<c>openai:URL</c>) is every GPU of this node, or the
     /// CPU packages where it has none; <c>cpu</c> is the CPU packages; any other device is GPU
-    /// <see cref="BackendSpec.DeviceId"/>, mapped through CUDA_VISIBLE_DEVICES (indices or GPU-/MIG- UUIDs)
-    /// to NVML's numbering, which ignores that variable.
+    /// <paramref name="deviceId"/>, mapped through CUDA_VISIBLE_DEVICES (indices or GPU-/MIG- UUIDs)
+    /// to NVML's numbering, which ignores that variable. The backend's parts come one by one, so that
+    /// telemetry (the foundation) needs no backend type.
     /// </summary>
-    public static EnergyScope ForBackend(BackendSpec backend, IReadOnlyList<GpuInfo> gpus, string? cudaVisibleDevices)
+    public static EnergyScope ForBackend(bool remote, string device, int deviceId, IReadOnlyList<GpuInfo> gpus, string? cudaVisibleDevices)
     {
-        if (backend.Target is not null)
+        if (remote)
         {
             // A server reached over the network: every GPU NVML sees on this node (a server elsewhere has none here).
             return new EnergyScope(gpus.Select(g => g.Index).ToList(), gpus.Count == 0);
         }
 
-        if (backend.Device == "cpu")
+        if (device == "cpu")
         {
             return Cpu;
         }
 
-        int index = backend.DeviceId;
+        int index = deviceId;
         string[] visible = (cudaVisibleDevices ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (backend.DeviceId < visible.Length)
+        if (deviceId < visible.Length)
         {
-            string token = visible[backend.DeviceId];
+            string token = visible[deviceId];
             if (int.TryParse(token, NumberStyles.None, CultureInfo.InvariantCulture, out int physical))
             {
                 index = physical;

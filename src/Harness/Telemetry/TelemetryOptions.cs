@@ -1,5 +1,5 @@
-using Harness.Engine;
 using Harness.Hardware;
+using Harness.Measurement;
 
 namespace Harness.Telemetry;
 

@@ -1,5 +1,5 @@
 using System.Text.Json.Serialization;
-using Harness.Results;
+using Harness.Measurement;
 
 namespace Harness.Telemetry;
 

@@ -6,7 +6,7 @@ using Harness.Agents.Scheduling;
 using Harness.Agents.Tools;
 using Harness.Backends;
 using Harness.Decoding;
-using Harness.Engine;
+using Harness.Measurement;
 using Harness.Results;
 using Harness.Running;
 

@@ -1,3 +1,4 @@
+using Harness.Backends;
 using Harness.Models;
 
 namespace Harness.Onnx.Tests.Decoder;

@@ -1,5 +1,6 @@
 using Harness.Engine;
 using Harness.Engine.Scenarios;
+using Harness.Measurement;
 
 namespace Harness.Tests.Engine;
 

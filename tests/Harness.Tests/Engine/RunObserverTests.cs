@@ -1,5 +1,6 @@
 using Harness.Engine;
 using Harness.Engine.Scenarios;
+using Harness.Measurement;
 using Harness.Tests.Fakes;
 
 namespace Harness.Tests.Engine;

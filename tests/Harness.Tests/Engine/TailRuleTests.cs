@@ -1,5 +1,6 @@
 using Harness.Engine;
 using Harness.Engine.Scenarios;
+using Harness.Results.Validity;
 using Harness.Tests.Fakes;
 using Harness.Validity;
 

@@ -1,4 +1,4 @@
-using Harness.Engine;
+using Harness.Measurement;
 
 namespace Harness.Tests.Fakes;
 

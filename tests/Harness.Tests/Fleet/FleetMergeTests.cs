@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Harness.Fleet;
+using Harness.Results.Validity;
 using Harness.Validity;
-using Harness.Trust.Disturbance;
 using Harness.Telemetry;
 using Harness.Results;
 using Harness.Hardware;

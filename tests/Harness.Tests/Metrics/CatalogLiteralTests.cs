@@ -22,7 +22,6 @@ public class CatalogLiteralTests
     /// </summary>
     private static readonly HashSet<string> ReworkedElsewhere = new(StringComparer.Ordinal)
     {
-        "src/Harness/Fleet/FleetMerge.cs",
     };
 
     /// <summary>
@@ -33,7 +32,8 @@ public class CatalogLiteralTests
     {
         // The OpenAI wire format: request fields and the usage block, which serve reads and the client writes.
         ["src/Harness.Serving/GenerationRequest.cs"] = ["model", "temperature", "include_usage", "n", "seed", "parallel_tool_calls"],
-        ["src/Harness.Serving/LlmServer.cs"] = ["model", "prompt_tokens"],
+        ["src/Harness.Serving/CompletionWriter.cs"] = ["model", "prompt_tokens"],
+        ["src/Harness.Serving/ServerRoutes.cs"] = ["model"],
         ["src/Harness.OpenAI/OpenAiEndpoint.cs"] = ["model", "temperature", "include_usage"],
         ["src/Harness.OpenAI/Streaming/ChunkReader.cs"] = ["prompt_tokens"],
 
@@ -47,16 +47,15 @@ public class CatalogLiteralTests
 
         // --set and --llm-set keys, declared by each workload's typed settings (issue 25 item 5), not config keys.
         ["src/Harness.OpenAI/OpenAiSettings.cs"] = ["model", "api", "max_tokens_field", "temperature", "include_usage"],
-        ["src/Harness.Cli/Commands/OptionParsers.cs"] =
-            ["model_config", "prompt_tokens", "new_tokens", "dtype", "libtorch", "threads", "m"],
+        ["src/Harness/Decoding/DecoderOptions.cs"] = ["model_config", "prompt_tokens", "new_tokens", "dtype", "libtorch", "threads"],
         ["src/Harness.Onnx/OnnxSessionFactory.cs"] = ["cuda_graph", "device_id"],
         ["src/Harness.Onnx/Workloads/MiniLmWorkload.cs"] = ["sequence_length"],
-        ["src/Harness/Datasets/ShareGptDataset.cs"] = ["turns"],
+        ["src/Harness/Datasets/DatasetSpec.cs"] = ["turns"],
 
         // Names of other things: ONNX graph dimensions, what a sweep varies, a projection's basis items,
         // Prometheus labels, report views, columns and CSS classes, a tool's arguments, a CLI command.
         ["src/Harness.Onnx/Decoder/DecoderGraph.cs"] = ["batch"],
-        ["src/Harness.Cli/Commands/RunCommand.cs"] = ["batch"],
+        ["src/Harness.Cli/Commands/RunCommand.cs"] = ["batch", "scenario"],
         ["src/Harness/Running/SweepRunner.cs"] = ["batch"],
         ["src/Harness/Projection/ProjectionBasis.cs"] = ["batch", "model"],
         ["src/Harness/Telemetry/Prometheus/HarnessMetrics.cs"] = ["backend", "scenario", "device"],
@@ -72,9 +71,14 @@ public class CatalogLiteralTests
         ["src/Harness/Cost/ResultCost.cs"] = ["device"],
         ["src/Harness.Agents/Tools/EmbedTool.cs"] = ["sentences"],
         ["src/Harness.Cli/Commands/AgentsCommand.cs"] = ["agents"],
+        ["src/Harness/Fleet/FleetSuites.cs"] = ["backend", "scenario"],
         ["src/Harness/Agents/Reporting/AgentResults.cs"] = ["agents"], // the workload's name
         ["src/Harness/Agents/Reporting/AgentSection.cs"] = ["agents"], // the result file's section key
-        ["src/Harness/Agents/Reporting/AgentTables.cs"] = ["workers"], // a column header
+
+        // Column headers of Markdown tables.
+        ["src/Harness/Agents/Reporting/AgentTables.cs"] = ["workers"],
+        ["src/Harness/Cost/CostReport.cs"] = ["price"],
+        ["src/Harness/Fleet/FleetMarkdown.cs"] = ["device"],
 
         // Plain words and letters: generated text, a /proc/cpuinfo field, SI and regex group names, a JUnit column.
         ["src/Harness/Agents/Tools/SyntheticCorpus.cs"] = ["batch", "model", "api"],
@@ -82,6 +86,7 @@ public class CatalogLiteralTests
         ["src/Harness/Hardware/HardwareProbe.cs"] = ["model"],
         ["src/Harness/Planning/PlanInputs.cs"] = ["k", "m"],
         ["src/Harness/Gate/GateJUnitReport.cs"] = ["n"],
+        ["src/Harness/Measurement/Durations.cs"] = ["m"],
         ["src/Harness/Decoding/EndpointRequests.cs"] = ["tokenizer"],
     };
 

@@ -1,3 +1,4 @@
+using Harness.Backends;
 using Harness.Metrics;
 using Harness.Results;
 using Harness.Testing;

@@ -1,6 +1,7 @@
 using Harness.Backends;
 using Harness.Engine;
 using Harness.Engine.Scenarios;
+using Harness.Measurement;
 using Harness.Results;
 using Harness.Running;
 using Harness.Tests.Fakes;

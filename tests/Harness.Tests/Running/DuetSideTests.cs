@@ -1,5 +1,5 @@
 using Harness.Backends;
-using Harness.Engine;
+using Harness.Measurement;
 using Harness.Running;
 using Harness.Testing;
 using Harness.Tests.Fakes;

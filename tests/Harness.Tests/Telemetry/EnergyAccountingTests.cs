@@ -95,7 +95,8 @@ public class EnergyAccountingTests
     {
         var gpus = Enumerable.Range(0, 4).Select(i => new GpuInfo(i, "g", $"GPU-0000000{i}-x", "d", 1, null)).ToList();
 
-        EnergyScope scope = EnergyScope.ForBackend(BackendSpec.Parse(backend), gpus, visible);
+        BackendSpec spec = BackendSpec.Parse(backend);
+        EnergyScope scope = EnergyScope.ForBackend(spec.Target is not null, spec.Device, spec.DeviceId, gpus, visible);
 
         if (expected is null)
         {

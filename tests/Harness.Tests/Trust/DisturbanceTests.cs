@@ -2,9 +2,11 @@ using Harness.Engine;
 using Harness.Gate;
 using Harness.Hardware;
 using Harness.Results;
+using Harness.Results.Validity;
 using Harness.Telemetry;
 using Harness.Testing;
 using Harness.Tests.Fakes;
+using Harness.Trust;
 using Harness.Trust.Disturbance;
 using Harness.Validity;
 

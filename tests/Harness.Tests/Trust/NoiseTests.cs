@@ -1,3 +1,4 @@
+using Harness.Gate;
 using Harness.Results;
 using Harness.Testing;
 using Harness.Trust.Noise;

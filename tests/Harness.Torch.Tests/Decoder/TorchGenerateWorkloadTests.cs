@@ -2,6 +2,7 @@ using Harness.Backends;
 using Harness.Decoding;
 using Harness.Engine;
 using Harness.Engine.Scenarios;
+using Harness.Measurement;
 using Harness.Models;
 
 namespace Harness.Torch.Tests.Decoder;

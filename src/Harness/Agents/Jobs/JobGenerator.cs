@@ -1,4 +1,5 @@
 using Harness.Agents.Profiles;
+using Harness.Datasets;
 
 namespace Harness.Agents.Jobs;
 

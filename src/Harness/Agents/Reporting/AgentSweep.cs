@@ -5,9 +5,7 @@ using Harness.Agents.Profiles;
 using Harness.Agents.Scheduling;
 using Harness.Agents.Tools;
 using Harness.Backends;
-using Harness.Cost;
 using Harness.Decoding;
-using Harness.Engine;
 using Harness.Hardware;
 using Harness.Measurement;
 using Harness.Metrics;
@@ -135,7 +133,7 @@ public sealed class AgentSweep
                 WarmupS = request.Timing.Warmup.TotalSeconds,
                 DurationS = request.Timing.Duration.TotalSeconds,
                 Seed = request.Options.Seed,
-                Price = request.Output.Price is { } offer ? ResultCost.Describe(offer) : null,
+                Price = request.Output.Price?.Describe(),
                 Hardware = hardware,
                 ProfileConfig = profile.Describe(),
             };

@@ -1,9 +1,11 @@
 using System.Globalization;
 using Harness.Agents.Profiles;
 using Harness.Backends;
+using Harness.Datasets;
 using Harness.Decoding;
 using Harness.Engine;
 using Harness.Metrics;
+using Harness.Measurement;
 
 namespace Harness.Agents.Scheduling;
 

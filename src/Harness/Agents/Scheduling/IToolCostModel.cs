@@ -1,4 +1,5 @@
 using Harness.Agents.Jobs;
+using Harness.Datasets;
 
 namespace Harness.Agents.Scheduling;
 

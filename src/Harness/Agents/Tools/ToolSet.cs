@@ -1,6 +1,6 @@
 using Harness.Agents.Jobs;
 using Harness.Agents.Profiles;
-using Harness.Engine;
+using Harness.Measurement;
 
 namespace Harness.Agents.Tools;
 

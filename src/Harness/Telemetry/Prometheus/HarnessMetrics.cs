@@ -1,4 +1,4 @@
-using Harness.Engine;
+using Harness.Measurement;
 using Harness.Metrics;
 using Harness.Results;
 using Prometheus;

@@ -171,7 +171,7 @@ public class AgentRunnerTests
         var sw = Stopwatch.StartNew();
         foreach (ToolCallPlan call in calls)
         {
-            ToolRunner.Run(tool, call, 0, profile.ToolTimeout, Harness.Engine.StopwatchClock.Instance, CancellationToken.None);
+            ToolRunner.Run(tool, call, 0, profile.ToolTimeout, Harness.Measurement.StopwatchClock.Instance, CancellationToken.None);
         }
 
         return sw.Elapsed / calls.Count;

@@ -1,6 +1,7 @@
 using Harness.Agents.Jobs;
 using Harness.Agents.Profiles;
 using Harness.Agents.Scheduling;
+using Harness.Datasets;
 using Harness.Decoding;
 
 namespace Harness.Tests.Agents.Scheduling;

@@ -75,7 +75,7 @@ public class CoreToolsTests
     public void Cooperative_tools_stop_at_their_timeout()
     {
         using var t = new PreparedTool(new GrepTool());
-        ToolResult r = ToolRunner.Run(t.Tool, t.Plan("emails", "corpus_kb=8192"), 0, TimeSpan.FromMilliseconds(1), Harness.Engine.StopwatchClock.Instance, CancellationToken.None);
+        ToolResult r = ToolRunner.Run(t.Tool, t.Plan("emails", "corpus_kb=8192"), 0, TimeSpan.FromMilliseconds(1), Harness.Measurement.StopwatchClock.Instance, CancellationToken.None);
         Assert.Equal(ToolOutcome.Timeout, r.Outcome);
         Assert.Contains("timeout", r.Reason);
     }

@@ -1,5 +1,5 @@
 using Harness.Agents.Tools;
-using Harness.Engine;
+using Harness.Measurement;
 
 namespace Harness.Tests.Agents.Tools;
 

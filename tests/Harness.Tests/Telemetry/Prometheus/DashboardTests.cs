@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using Harness.Engine;
 using Harness.Hardware;
+using Harness.Measurement;
 using Harness.Telemetry;
 using Harness.Telemetry.Prometheus;
 using Harness.Tests.Fakes;

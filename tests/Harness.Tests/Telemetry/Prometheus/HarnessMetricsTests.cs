@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.RegularExpressions;
-using Harness.Engine;
 using Harness.Hardware;
+using Harness.Measurement;
 using Harness.Results;
 using Harness.Telemetry;
 using Harness.Telemetry.Prometheus;

@@ -4,6 +4,7 @@ using Harness.Backends;
 using Harness.Engine;
 using Harness.Engine.Scenarios;
 using Harness.Hardware;
+using Harness.Measurement;
 using Harness.Results;
 using Harness.Running;
 using Harness.Telemetry;

@@ -1,8 +1,9 @@
 using Harness.Engine.Scenarios;
+using Harness.Results.Validity;
 using Harness.Tests.Fakes;
 using Harness.Validity;
 
-namespace Harness.Tests.Validity;
+namespace Harness.Tests.Results.Validity;
 
 public class ValidityRulesTests
 {

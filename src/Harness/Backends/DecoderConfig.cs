@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace Harness.Models;
+namespace Harness.Backends;
 
 /// <summary>The two decoder families the harness builds.</summary>
 public enum DecoderArchitecture

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Harness.Engine;
+namespace Harness.Measurement;
 
 /// <summary>
 /// The one monotonic clock of a run. Requests, tokens and telemetry samples are all stamped with it,

@@ -1,8 +1,9 @@
 using Harness.Engine;
 using Harness.Telemetry;
 using static System.FormattableString;
+using Harness.Validity;
 
-namespace Harness.Validity;
+namespace Harness.Results.Validity;
 
 /// <summary>
 /// When a result reports energy, the sampler behind it was alive for the whole window: readings at

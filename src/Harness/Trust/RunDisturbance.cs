@@ -1,7 +1,9 @@
 using System.Globalization;
 using Harness.Results;
+using Harness.Telemetry;
+using Harness.Trust.Disturbance;
 
-namespace Harness.Trust.Disturbance;
+namespace Harness.Trust;
 
 /// <summary>
 /// Whether one result was disturbed, as compare, merge and report read it: the verdict the run

@@ -1,7 +1,8 @@
+using Harness.Results.Validity;
 using Harness.Telemetry;
 using Harness.Validity;
 
-namespace Harness.Tests.Validity;
+namespace Harness.Tests.Results.Validity;
 
 public class TelemetryAliveRuleTests
 {

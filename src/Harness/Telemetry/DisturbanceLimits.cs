@@ -1,7 +1,7 @@
 using System.Globalization;
 using Harness.Telemetry;
 
-namespace Harness.Trust.Disturbance;
+namespace Harness.Telemetry;
 
 /// <summary>
 /// How much disturbance a run may see and still be valid (the quiet-host rule). Defaults: other

@@ -1,8 +1,9 @@
 using Harness.Engine;
 using Harness.Measurement;
 using static System.FormattableString;
+using Harness.Validity;
 
-namespace Harness.Validity;
+namespace Harness.Results.Validity;
 
 /// <summary>The measured phase lasted at least the minimum duration.</summary>
 public sealed class MinDurationRule : IValidityRule

@@ -1,9 +1,10 @@
 using Harness.Engine;
 using Harness.Engine.Scenarios;
 using Harness.Measurement;
+using Harness.Results.Validity;
 using Harness.Validity;
 
-namespace Harness.Tests.Validity;
+namespace Harness.Tests.Results.Validity;
 
 /// <summary>The SLO condition, the tail-sample condition with misses, and the overload condition.</summary>
 public class SloAndTailRulesTests

@@ -1,9 +1,10 @@
 using Harness.Agents.Scheduling;
 using Harness.Agents.Tools;
-using Harness.Engine;
+using Harness.Measurement;
+using Harness.Telemetry.Prometheus;
 using Prometheus;
 
-namespace Harness.Telemetry.Prometheus;
+namespace Harness.Agents;
 
 /// <summary>
 /// An agent run's live series, on the run's registry beside <see cref="HarnessMetrics"/>: a turn is

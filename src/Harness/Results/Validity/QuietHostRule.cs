@@ -3,7 +3,7 @@ using Harness.Engine;
 using Harness.Telemetry;
 using Harness.Validity;
 
-namespace Harness.Trust.Disturbance;
+namespace Harness.Results.Validity;
 
 /// <summary>
 /// The <c>quiet_host</c> validity condition: fails when the run's machine was disturbed beyond the

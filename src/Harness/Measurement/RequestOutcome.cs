@@ -1,4 +1,4 @@
-namespace Harness.Engine;
+namespace Harness.Measurement;
 
 /// <summary>How a request ended. Every request ends in exactly one of these and stays in the counts.</summary>
 public enum RequestOutcome

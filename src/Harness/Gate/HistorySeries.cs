@@ -3,9 +3,11 @@ using System.Text;
 using Harness.Gate;
 using Harness.Measurement;
 using Harness.Results;
-using Harness.Trust.Disturbance;
+using Harness.Telemetry;
+using Harness.Trust;
+using Harness.Trust.Noise;
 
-namespace Harness.Trust.Noise;
+namespace Harness.Gate;
 
 /// <summary>
 /// <c>harness history DIR --metric p50</c>: one metric of every past run of a measurement, oldest

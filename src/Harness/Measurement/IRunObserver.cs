@@ -1,4 +1,4 @@
-namespace Harness.Engine;
+namespace Harness.Measurement;
 
 /// <summary>
 /// Watches a run while it happens: telemetry samplers start and stop on phase changes, live metrics

@@ -1,6 +1,7 @@
+using Harness.Backends;
 using Harness.Models;
 
-namespace Harness.Tests.Models;
+namespace Harness.Tests.Backends;
 
 public class DecoderConfigTests
 {

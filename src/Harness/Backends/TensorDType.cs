@@ -1,4 +1,4 @@
-namespace Harness.Models;
+namespace Harness.Backends;
 
 /// <summary>Element types the decoder and ceiling workloads run in.</summary>
 public enum TensorDType

@@ -1,0 +1,3 @@
+namespace Harness.Measurement;
+
+public sealed record ErrorCount(string Message, long Count);
