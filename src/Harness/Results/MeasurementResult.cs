@@ -19,7 +19,7 @@ public sealed class MeasurementResult
     /// <summary>Scenario, warm-up, stop rules, batch and seed: the result's config and the window's rules.</summary>
     public required RunSettings Settings { get; init; }
 
-    public required MeasuredWindow Window { get; init; }
+    public required MeasuredWindow MeasuredWindow { get; init; }
 
     public required StopReason StopReason { get; init; }
 
@@ -65,7 +65,7 @@ public sealed class MeasurementResult
     {
         Workload = run.Workload,
         Settings = run.Settings,
-        Window = run.MeasuredWindow,
+        MeasuredWindow = run.MeasuredWindow,
         StopReason = run.StopReason,
         StopDetail = run.StopDetail,
         InputUnits = run.InputUnits,

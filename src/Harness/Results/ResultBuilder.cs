@@ -51,13 +51,13 @@ public static class ResultBuilder
         DisturbanceLimits? disturbanceLimits = null)
     {
         // The quiet-host rule judges what the telemetry measured; every run built here carries it (engine runs, sweeps, fleet tasks, agents).
-        double window = run.Window.Seconds;
+        double window = run.MeasuredWindow.Seconds;
         DisturbanceJudge.Apply(telemetry?.Disturbance, disturbanceLimits ?? DisturbanceLimits.Default, window);
         var alive = new TelemetryAliveRule(telemetry, telemetryAllowedGap ?? TimeSpan.FromSeconds(1));
         var quiet = new QuietHostRule(telemetry);
         IReadOnlyList<ValidityCondition> common = run.Requests is { } requests
             ? DefaultValidityRules.Evaluate(requests, (rules ?? DefaultValidityRules.All).Append(alive).Append(quiet))
-            : [.. DefaultValidityRules.EvaluateWindow(run.Window, run.Settings, run.Cancelled), alive.Judge(), quiet.Judge()];
+            : [.. DefaultValidityRules.EvaluateWindow(run.MeasuredWindow, run.Settings, run.Cancelled), alive.Judge(), quiet.Judge()];
         IReadOnlyList<ValidityCondition> validity = [.. common, .. run.Conditions];
         string unit = run.Workload.Unit;
         var metrics = new ResultMetrics
@@ -93,7 +93,7 @@ public static class ResultBuilder
             Workload = workload,
             Backend = backend,
             Scenario = run.Settings.Scenario.Name,
-            StartedUtc = run.Window.StartedUtc,
+            StartedUtc = run.MeasuredWindow.StartedUtc,
             Valid = validity.All(v => v.Passed),
             Cancelled = run.Cancelled,
             StopReason = run.StopReason switch
@@ -206,7 +206,7 @@ public static class ResultBuilder
             [ConfigKeys.Seed] = s.Seed,
             [ConfigKeys.TailPercentile] = s.EffectiveTailPercentile,
             [ConfigKeys.Slo] = s.Slos.Count == 0 ? null : s.Slos.Select(o => o.ToString()).ToList(),
-            [ConfigKeys.ClockFrequencyHz] = run.Window.Frequency,
+            [ConfigKeys.ClockFrequencyHz] = run.MeasuredWindow.Frequency,
         };
         foreach ((string k, object? v) in run.Workload.Details)
         {

@@ -61,7 +61,7 @@ public static class AgentResults
         {
             Workload = new WorkloadDescription("tokens", 0, 0, details),
             Settings = settings,
-            Window = new MeasuredWindow(run.StartedUtc, a.WindowStart, a.WindowEnd, a.Frequency, run.WallWindow, run.MonotonicWindow, run.ClockUncertaintyTicks),
+            MeasuredWindow = new(run.StartedUtc, a.WindowStart, a.WindowEnd, a.Frequency, run.WallWindow, run.MonotonicWindow, run.ClockUncertaintyTicks),
             StopReason = run.Cancelled ? StopReason.Cancelled : StopReason.Completed,
             InputUnits = a.PrefillTokens,
             OutputUnits = a.OutputTokens,
