@@ -1,6 +1,7 @@
 using Harness.Decoding;
 using Harness.Engine;
 using Harness.Measurement;
+using Harness.Results;
 
 namespace Harness.OpenAI;
 
@@ -11,7 +12,8 @@ namespace Harness.OpenAI;
 /// model it serves), then hands the connection to the core's <see cref="EndpointRequests"/>, which
 /// sends one request per dataset item under any scenario and measures them.
 /// </summary>
-public sealed class EndpointGenerateWorkload(EndpointRunSpec spec, IClock? clock = null) : IWorkload, IDerivedMetrics, IRunObserver
+public sealed class EndpointGenerateWorkload(EndpointRunSpec spec, IClock? clock = null)
+    : IWorkload, IDerivedMetrics, IWorkloadSections, IRunObserver
 {
     private readonly IClock _clock = clock ?? StopwatchClock.Instance;
     private EndpointRequests? _requests;
@@ -37,7 +39,8 @@ public sealed class EndpointGenerateWorkload(EndpointRunSpec spec, IClock? clock
 
     public IReadOnlyList<Validity.ValidityCondition> Conditions(EngineResult run) => Requests.Conditions(run);
 
-    public ServingReport? Serving(EngineResult run) => Requests.Serving(run);
+    public IReadOnlyList<ResultSection> Sections(EngineResult run) =>
+        [ResultSection.Of(Requests.Serving(run))];
 
     public void PhaseStarted(string phase, long timestamp) => _requests?.PhaseStarted(phase, timestamp);
 

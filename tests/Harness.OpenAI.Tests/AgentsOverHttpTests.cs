@@ -119,7 +119,7 @@ public sealed class AgentsOverHttpTests : IAsyncLifetime
         // Failed turns within --max-error-rate do not make the run invalid; how many turns fit in 2 s is this machine's speed.
         MachineSpeed.AssertValidButForSampleCounts(doc, code, $"{output}\n{err}");
         Assert.True(doc.Agents!.TurnsFailed > 0);
-        Assert.True(doc.Agents.Turns > doc.Agents.TurnsFailed);
+        Assert.True(doc.Agents!.Turns > doc.Agents!.TurnsFailed);
         Assert.Contains(doc.Errors, e => e.Message.StartsWith("llm: HTTP 503", StringComparison.Ordinal) && e.Message.Contains("no free KV blocks", StringComparison.Ordinal));
     }
 
@@ -191,8 +191,8 @@ public sealed class AgentsOverHttpTests : IAsyncLifetime
         // (a server answering in 1 ms would have got thousands without the wait).
         Assert.InRange(_server.Completions, 3, 3 * 4);
         Assert.Equal(0, doc.Agents!.LlmBusyFraction);
-        Assert.Equal(0, doc.Agents.LlmActiveFraction);
-        Assert.True(doc.Agents.LlmStepsFailed > 0);
+        Assert.Equal(0, doc.Agents!.LlmActiveFraction);
+        Assert.True(doc.Agents!.LlmStepsFailed > 0);
         Assert.Contains(doc.Errors, e => e.Message.Contains("logit_bias: not supported", StringComparison.Ordinal));
     }
 
@@ -228,6 +228,6 @@ public sealed class AgentsOverHttpTests : IAsyncLifetime
         Assert.Equal(("truncate-oldest", context), (c.Policy, c.ContextTokens));
         Assert.True(c.TrimmedSteps > 0 && c.DroppedMessages + c.CutMessages > 0, $"{c.TrimmedSteps} trimmed, {c.DroppedMessages} dropped");
         Assert.Equal(0, c.ContextErrors);
-        Assert.True(doc.Agents.Turns > 0);
+        Assert.True(doc.Agents!.Turns > 0);
     }
 }

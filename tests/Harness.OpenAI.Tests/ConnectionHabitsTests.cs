@@ -202,7 +202,7 @@ public sealed class ConnectionHabitsTests : IAsyncLifetime
         double retries = doc.Metrics.Value(Metrics.MetricCatalog.ConnectionRetries) ?? 0;
         Assert.True(retries > 0, stdout);
         Assert.Equal(retries, doc.Serving!.ConnectionRetries.Values.Sum());
-        Assert.All(doc.Serving.ConnectionRetries.Keys, k => Assert.Matches("^(closed|reset) before the response$", k));
+        Assert.All(doc.Serving!.ConnectionRetries.Keys, k => Assert.Matches("^(closed|reset) before the response$", k));
         Assert.Contains("connection_retries", doc.MetricDefinitions.Keys);
         Assert.Contains("first send", doc.MetricDefinitions["ttft_from_send_ms"], StringComparison.Ordinal);
         Assert.Contains($"Connection retries: {retries:0} (", stdout, StringComparison.Ordinal);

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Harness.Cli;
+using Harness.Decoding;
 using Harness.OpenAI.Tests.Server;
 using Harness.Results;
 using Harness.Tests.Fakes;
@@ -81,14 +82,14 @@ public sealed class GenerateOverHttpTests : IAsyncLifetime
 
         Assert.NotNull(doc.Serving);
         Assert.Equal("test-model", doc.Serving!.Model);
-        Assert.Equal(doc.Metrics.RequestsOk, doc.Serving.RequestsWithUsage);
-        Assert.Equal(doc.Serving.OutputTokensServer, doc.Serving.OutputTokensClient);
-        Assert.NotNull(doc.Serving.ServerMetrics);
-        Assert.Equal("vllm", doc.Serving.ServerMetrics!.Server);
-        Assert.True(doc.Serving.ServerMetrics.Scrapes >= 3, $"{doc.Serving.ServerMetrics.Scrapes} scrapes");
-        Assert.Contains(doc.Serving.ServerMetrics.Known, k => k.Key == "requests_running" && k.Series!.Count >= 3);
-        Assert.Contains(doc.Serving.ServerMetrics.Known, k => k.Key == "generation_tokens" && k.Increase > 0);
-        Assert.Contains(doc.Serving.ServerMetrics.Known, k => k.Key == "ttft" && k.Count > 0 && k.P50 > 0);
+        Assert.Equal(doc.Metrics.RequestsOk, doc.Serving!.RequestsWithUsage);
+        Assert.Equal(doc.Serving!.OutputTokensServer, doc.Serving!.OutputTokensClient);
+        Assert.NotNull(doc.Serving!.ServerMetrics);
+        Assert.Equal("vllm", doc.Serving!.ServerMetrics!.Server);
+        Assert.True(doc.Serving!.ServerMetrics!.Scrapes >= 3, $"{doc.Serving!.ServerMetrics!.Scrapes} scrapes");
+        Assert.Contains(doc.Serving!.ServerMetrics!.Known, k => k.Key == "requests_running" && k.Series!.Count >= 3);
+        Assert.Contains(doc.Serving!.ServerMetrics!.Known, k => k.Key == "generation_tokens" && k.Increase > 0);
+        Assert.Contains(doc.Serving!.ServerMetrics!.Known, k => k.Key == "ttft" && k.Count > 0 && k.P50 > 0);
         Assert.DoesNotContain("\"api_key\": \"sk", File.ReadAllText(path));
 
         // The HTML report draws the server's series.

@@ -31,8 +31,6 @@ public sealed class AgentMeasurement(
     LlmChoice llm,
     IClock clock) : IMeasurement
 {
-    private AgentRunReport? _report;
-
     /// <summary>What the run measured, once <see cref="Measure"/> returned (a sweep reads its tool costs).</summary>
     public AgentRunOutcome? Outcome { get; private set; }
 
@@ -62,7 +60,7 @@ public sealed class AgentMeasurement(
     public string DefaultFileName(string stamp) =>
         $"agents_{profile.Name}_{BackendSpec.FileSafe(llm.Backend)}_a{options.Agents}w{options.Workers}_{stamp}.json";
 
-    public EngineResult Measure(IRunObserver? observer, HarnessMetrics? metrics, EngineProgress? progress, CancellationToken cancellationToken)
+    public MeasurementResult Measure(IRunObserver? observer, HarnessMetrics? metrics, EngineProgress? progress, CancellationToken cancellationToken)
     {
         using ILlmEndpoint llmEndpoint = endpoint();
         var runner = new AgentRunner(new JobGenerator(profile, options.Seed), tools, llmEndpoint, options, timing, clock)
@@ -77,13 +75,14 @@ public sealed class AgentMeasurement(
             throw HarnessException.BadInput(refusal);
         }
 
-        _report = AgentRunReport.From(Outcome, profile, llmEndpoint.Name);
-        _report.LoadAverage1m = CpuTime.LoadAverage();
-        return AgentResults.Run(Outcome, profile, llmEndpoint, timing, validity.MaxErrorRate, validity.MinTurns);
+        AgentRunReport report = AgentRunReport.From(Outcome, profile, llmEndpoint.Name);
+        report.LoadAverage1m = CpuTime.LoadAverage();
+        return AgentResults.Run(Outcome, report, profile, llmEndpoint, timing, validity);
     }
 
-    public void Complete(ResultDocument document) =>
-        AgentResults.Complete(document, _report ?? throw new InvalidOperationException("Complete before Measure"));
+    public void Complete(ResultDocument document)
+    {
+    }
 
     public void Dispose()
     {

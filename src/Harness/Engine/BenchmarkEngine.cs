@@ -151,7 +151,6 @@ public sealed class BenchmarkEngine
             result.Derived = derived.Derive(result);
             result.DerivedDistributions = derived.DeriveDistributions(result);
             result.WorkloadConditions = derived.Conditions(result);
-            result.Serving = derived.Serving(result);
         }
 
         return result;

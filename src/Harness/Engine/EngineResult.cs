@@ -83,14 +83,15 @@ public sealed class EngineResult
     /// <summary>The workload's own validity conditions (<see cref="IDerivedMetrics.Conditions"/>).</summary>
     public IReadOnlyList<Validity.ValidityCondition> WorkloadConditions { get; set; } = [];
 
-    /// <summary>What a request-level endpoint run adds (usage, the client's counts, the server's metrics); null for others.</summary>
-    public Decoding.ServingReport? Serving { get; set; }
-
     public long Count(RequestOutcome o) => Outcomes[o];
 
     public long TotalRequests => Outcomes.Total;
 
     public double WindowSeconds => (double)(WindowEnd - WindowStart) / Frequency;
+
+    /// <summary>The measured window with its clock readings.</summary>
+    public MeasuredWindow MeasuredWindow =>
+        new(StartedUtc, WindowStart, WindowEnd, Frequency, WallWindow, MonotonicWindow, ClockUncertaintyTicks);
 
     public bool Cancelled => StopReason == StopReason.Cancelled;
 }

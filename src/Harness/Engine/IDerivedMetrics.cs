@@ -20,9 +20,6 @@ public interface IDerivedMetrics
     /// bottleneck (its CPU, or requests sent late against their schedule).
     /// </summary>
     IReadOnlyList<Validity.ValidityCondition> Conditions(EngineResult run) => [];
-
-    /// <summary>The serving section of the result (a request-level endpoint run), null for none.</summary>
-    Decoding.ServingReport? Serving(EngineResult run) => null;
 }
 
 /// <summary>One distribution a workload measured: a catalog metric and its summary (null when it had no sample).</summary>

@@ -239,6 +239,29 @@ public static class MetricCatalog
         Prometheus = "harness_result_agent_turns_per_second",
     };
 
+    // What an agents run measured itself (its turns and jobs: an agents run makes no requests of the engine's).
+    public static readonly MetricDefinition TurnLatencyMs = Distribution(
+        "turn_latency_ms", "turn latency", "harness_result_agent_turn_latency_seconds",
+        "an agent's LLM step submitted to its last tool call done, ok turns only; percentiles nearest-rank (value at rank ceil(p*n))");
+
+    public static readonly MetricDefinition TurnsOk = new(
+        "turns_ok", "count", Better.Higher, "turns that ended ok in the window, warm-up excluded")
+    {
+        Format = "0",
+    };
+
+    public static readonly MetricDefinition TurnsFailed = new(
+        "turns_failed", "count", Better.Lower, "turns in the window with a failed LLM step or tool call")
+    {
+        Format = "0",
+    };
+
+    public static readonly MetricDefinition JobsCompleted = new(
+        "jobs_completed", "count", Better.Higher, "jobs that began after the warm-up and ended in the window with every turn ok")
+    {
+        Format = "0",
+    };
+
     public static readonly MetricDefinition LlmBusyFraction = Fraction(
         "llm_busy_fraction", "LLM busy",
         "batch-slot occupancy of the LLM device over the window: each iteration's time x (sequences joining or decoding in it) / max batch, summed, / window; equals the plain busy-time fraction at max batch 1 (TensorRT-LLM's 'slots busy' notion)",

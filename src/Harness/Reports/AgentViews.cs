@@ -147,7 +147,7 @@ internal static class AgentViews
         var byWorkers = s.Points.Where(p => p.Document.Agents is not null).ToDictionary(p => p.Document.Agents!.Workers, p => p);
         var points = s.Document.Points.OrderBy(p => p.Workers).ToList();
         var shares = points.Select(p => byWorkers.TryGetValue(p.Workers, out LoadedResult? r)
-            ? Shares(p.ToolShareOfTurnTime, r.Document.Agents!.ToolQueueMs?.Mean, r.Document.Agents.ToolLatencyMs?.Mean)
+            ? Shares(p.ToolShareOfTurnTime, r.Document.Agents!.ToolQueueMs?.Mean, r.Document.Agents!.ToolLatencyMs?.Mean)
             : Shares(p.ToolShareOfTurnTime, p.ToolQueueMsP50, p.ToolLatencyMsP50)).ToList();
         var runIds = points.Select(p => byWorkers.TryGetValue(p.Workers, out LoadedResult? r) && runs.All.Contains(r) ? runs.Id(r) : null).ToList();
         return StackedTurns($"Turn time: {Name(s.Document)}", points.Select(p => $"{p.Workers} worker{(p.Workers == 1 ? "" : "s")}{(p.Oversubscribed ? " (more than cores)" : "")}").ToList(), runIds, shares);

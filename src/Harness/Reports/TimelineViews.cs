@@ -1,4 +1,5 @@
 using System.Globalization;
+using Harness.Decoding;
 using Harness.Measurement;
 using Harness.Metrics;
 using Harness.Results;

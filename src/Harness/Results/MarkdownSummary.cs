@@ -22,7 +22,7 @@ public static class MarkdownSummary
 
     /// <summary>The distributions of the latency table, in its order.</summary>
     private static readonly MetricDefinition[] Distributions =
-        [MetricCatalog.LatencyMs, MetricCatalog.TtftMs, MetricCatalog.TtfoMs, MetricCatalog.TpotMs, MetricCatalog.ItlMs, MetricCatalog.ItlEventMs, MetricCatalog.SendLagMs];
+        [MetricCatalog.LatencyMs, MetricCatalog.TurnLatencyMs, MetricCatalog.TtftMs, MetricCatalog.TtfoMs, MetricCatalog.TpotMs, MetricCatalog.ItlMs, MetricCatalog.ItlEventMs, MetricCatalog.SendLagMs];
 
     public static string Render(ResultDocument doc, string? path = null)
     {
@@ -30,10 +30,21 @@ public static class MarkdownSummary
         var sb = new StringBuilder();
         sb.Append(c, $"### {doc.Workload} on {doc.Backend}, {doc.Scenario}: {(doc.Valid ? "VALID" : "INVALID")}{(doc.Cancelled ? " (cancelled)" : "")}\n\n");
         ResultMetrics m = doc.Metrics;
-        new MarkdownTable(Right("requests ok"), Right("failed"), Right("duration"), Right("throughput"), Right("req/s"))
-            .Row(Invariant($"{m.RequestsOk}"), Invariant($"{m.RequestsFailed}"), Invariant($"{m.DurationS:0.0} s"),
-                Invariant($"{m.ThroughputPerS:0.##} {m.ThroughputUnit}/s"), Invariant($"{m.RequestsPerS:0.##}"))
-            .AppendTo(sb).Append('\n');
+        if (m.RequestsOk + m.RequestsFailed + m.RequestsCancelled > 0 || m.LatencyMs is not null)
+        {
+            new MarkdownTable(Right("requests ok"), Right("failed"), Right("duration"), Right("throughput"), Right("req/s"))
+                .Row(Invariant($"{m.RequestsOk}"), Invariant($"{m.RequestsFailed}"), Invariant($"{m.DurationS:0.0} s"),
+                    Invariant($"{m.ThroughputPerS:0.##} {m.ThroughputUnit}/s"), Invariant($"{m.RequestsPerS:0.##}"))
+                .AppendTo(sb).Append('\n');
+        }
+        else
+        {
+            // A run without requests (agents) counts its own work: its section's lines say what.
+            new MarkdownTable(Right("duration"), Right("throughput"))
+                .Row(Invariant($"{m.DurationS:0.0} s"), Invariant($"{m.ThroughputPerS:0.##} {m.ThroughputUnit}/s"))
+                .AppendTo(sb).Append('\n');
+        }
+
         if (doc.StopReason is "tail_rule" or "max_duration" && doc.StopDetail is { } stopped)
         {
             sb.Append(c, $"Stopped: {stopped}.\n\n");
@@ -59,22 +70,13 @@ public static class MarkdownSummary
             sb.Append(".\n");
         }
 
-        if (doc.Serving?.ServerMetrics is { } server)
+        // The sections' own lines (the server's metrics of a run against an endpoint...), by their registrations.
+        foreach (string key in doc.Sections?.Keys.ToList() ?? [])
         {
-            string Known(string key, string label) => server.Known.FirstOrDefault(k => k.Key == key) is { } k
-                ? (k.Kind == "gauge" ? string.Create(c, $"{label} mean {k.Mean:0.##} (max {k.Max:0.##})") : k.Kind == "counter" ? string.Create(c, $"{label} {k.RatePerS:0.#}/s") : string.Create(c, $"{label} p50 {k.P50 * 1000:0.#} ms"))
-                : "";
-            var parts = new[] { Known("requests_running", "running"), Known("requests_waiting", "waiting"), Known("kv_cache_usage", "KV cache"), Known("generation_tokens", "generated"), Known("ttft", "server TTFT") }.Where(p => p.Length > 0);
-            sb.Append(c, $"Server ({server.Server}, {server.Scrapes} scrapes): {string.Join(", ", parts)}\n");
-        }
-
-        if (m.Value(MetricCatalog.ConnectionRetries) is > 0 and var retries)
-        {
-            IEnumerable<string> reasons = (doc.Serving?.ConnectionRetries ?? []).OrderByDescending(r => r.Value)
-                .Select(r => string.Create(c, $"{r.Key} x{r.Value}"));
-            string why = string.Join(", ", reasons);
-            sb.Append(c, $"Connection retries: {retries:0} ({why}): sent again once on a fresh connection after a reused one ");
-            sb.Append("died before the response; not failed, TTFT from the first send.\n");
+            if (ResultSections.Find(key) is { Summary: { } summary } && doc.SectionValue(key) is { } value)
+            {
+                summary(sb, value, doc);
+            }
         }
 
         Energy(sb, doc);

@@ -19,8 +19,28 @@ public static class ResultBuilder
     public static string HarnessVersion { get; } =
         typeof(ResultBuilder).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
 
+    /// <summary>The engine's outcome as a result (a measurement whose sections, if any, are added later).</summary>
     public static ResultDocument Build(
         EngineResult run,
+        string workload,
+        string backend,
+        HardwareFingerprint? hardware,
+        IReadOnlyDictionary<string, object?>? extraConfig = null,
+        IEnumerable<IValidityRule>? rules = null,
+        TelemetryReport? telemetry = null,
+        TimeSpan? telemetryAllowedGap = null,
+        DisturbanceLimits? disturbanceLimits = null) =>
+        Build(
+            MeasurementResult.FromEngine(run), workload, backend, hardware, extraConfig, rules, telemetry, telemetryAllowedGap,
+            disturbanceLimits);
+
+    /// <summary>
+    /// A measurement as a result: the window's and the telemetry's conditions for every run; for a run with requests the
+    /// request metrics and rules (<paramref name="rules"/>, default <see cref="DefaultValidityRules.All"/>); then the
+    /// measurement's own metrics, distributions, conditions and sections.
+    /// </summary>
+    public static ResultDocument Build(
+        MeasurementResult run,
         string workload,
         string backend,
         HardwareFingerprint? hardware,
@@ -31,63 +51,49 @@ public static class ResultBuilder
         DisturbanceLimits? disturbanceLimits = null)
     {
         // The quiet-host rule judges what the telemetry measured; every run built here carries it (engine runs, sweeps, fleet tasks, agents).
-        DisturbanceJudge.Apply(telemetry?.Disturbance, disturbanceLimits ?? DisturbanceLimits.Default, run.WindowSeconds);
-        var allRules = (rules ?? DefaultValidityRules.All)
-            .Append(new TelemetryAliveRule(telemetry, telemetryAllowedGap ?? TimeSpan.FromSeconds(1)))
-            .Append(new QuietHostRule(telemetry));
-        IReadOnlyList<ValidityCondition> validity = [.. DefaultValidityRules.Evaluate(run, allRules), .. run.WorkloadConditions];
-        long ok = run.Count(RequestOutcome.Ok);
-        double window = run.WindowSeconds;
+        double window = run.MeasuredWindow.Seconds;
+        DisturbanceJudge.Apply(telemetry?.Disturbance, disturbanceLimits ?? DisturbanceLimits.Default, window);
+        var alive = new TelemetryAliveRule(telemetry, telemetryAllowedGap ?? TimeSpan.FromSeconds(1));
+        var quiet = new QuietHostRule(telemetry);
+        IReadOnlyList<ValidityCondition> common = run.Requests is { } requests
+            ? DefaultValidityRules.Evaluate(requests, (rules ?? DefaultValidityRules.All).Append(alive).Append(quiet))
+            : [.. DefaultValidityRules.EvaluateWindow(run.MeasuredWindow, run.Settings, run.Cancelled), alive.Judge(), quiet.Judge()];
+        IReadOnlyList<ValidityCondition> validity = [.. common, .. run.Conditions];
+        string unit = run.Workload.Unit;
         var metrics = new ResultMetrics
         {
-            RequestsOk = ok,
-            RequestsError = run.Count(RequestOutcome.Error),
-            RequestsTimeout = run.Count(RequestOutcome.Timeout),
-            RequestsFailed = run.Count(RequestOutcome.Error) + run.Count(RequestOutcome.Timeout),
-            RequestsCancelled = run.Count(RequestOutcome.Cancelled),
-            WarmupRequests = run.WarmupRequests,
             DurationS = window,
-            ThroughputUnit = run.Workload.Unit,
+            ThroughputUnit = unit,
             ThroughputPerS = window > 0 ? run.OutputUnits / window : 0,
-            RequestsPerS = window > 0 ? ok / window : 0,
             InputUnits = run.InputUnits,
             OutputUnits = run.OutputUnits,
-            LatencyMs = DistributionSummary.From(run.Latency),
-            TtftMs = DistributionSummary.From(run.TimeToFirstToken),
-            TpotMs = DistributionSummary.From(run.TimePerOutputToken),
-            ItlMs = DistributionSummary.From(run.InterTokenLatency),
             EnergyJ = telemetry?.Energy?.EnergyJ,
             AvgPowerW = telemetry?.Energy?.AvgPowerW,
             JoulesPerUnit = telemetry?.Energy?.JoulesPerUnit,
-            JoulesPerToken = run.Workload.Unit == "tokens" ? telemetry?.Energy?.JoulesPerUnit : null,
+            JoulesPerToken = unit == "tokens" ? telemetry?.Energy?.JoulesPerUnit : null,
         };
+        if (run.Requests is { } r)
+        {
+            RequestMetrics(metrics, r, window);
+        }
+
         if (telemetry?.Server is { CpuS: { } serverCpu } server)
         {
             metrics.Set(MetricCatalog.ServerCpuCores, server.CpuCores);
-            bool tokens = run.Workload.Unit == "tokens" && run.OutputUnits > 0;
+            bool tokens = unit == "tokens" && run.OutputUnits > 0;
             metrics.Set(MetricCatalog.ServerCpuSPerToken, tokens ? serverCpu / run.OutputUnits : null);
             metrics.Set(MetricCatalog.ServerRssPeakBytes, server.RssPeakBytes);
         }
 
-        if (run.Settings.Slos.Count > 0)
-        {
-            metrics.Set(MetricCatalog.SloMetRequests, run.SloMetRequests);
-            metrics.Set(MetricCatalog.GoodputPerS, window > 0 ? run.SloMetRequests / window : 0);
-            long all = ok + metrics.RequestsFailed;
-            metrics.Set(MetricCatalog.GoodputPercent, all > 0 ? 100.0 * run.SloMetRequests / all : null);
-            if (run.Workload.Unit == "tokens")
-            {
-                metrics.Set(MetricCatalog.GoodputTokensPerS, window > 0 ? run.SloMetOutputUnits / window : 0);
-            }
-        }
-
+        // Tail sufficiency counts the main distribution: the requests' latency, else the measurement's first.
+        long had = run.Requests?.Latency.Count ?? run.Distributions.FirstOrDefault()?.Summary?.Count ?? 0;
         var doc = new ResultDocument
         {
             HarnessVersion = HarnessVersion,
             Workload = workload,
             Backend = backend,
             Scenario = run.Settings.Scenario.Name,
-            StartedUtc = run.StartedUtc,
+            StartedUtc = run.MeasuredWindow.StartedUtc,
             Valid = validity.All(v => v.Passed),
             Cancelled = run.Cancelled,
             StopReason = run.StopReason switch
@@ -105,39 +111,84 @@ public static class ResultBuilder
             Metrics = metrics,
             TailSufficiency = DistributionSummary.Tails
                 .Select(t => (t.Name, Need: Statistics.EarlyStoppingMinimum(t.P)))
-                .Select(t => new TailSufficiency(t.Name, t.Need, run.Latency.Count, run.Latency.Count >= t.Need))
+                .Select(t => new TailSufficiency(t.Name, t.Need, had, had >= t.Need))
                 .ToList(),
             Errors = run.Errors.Counts.Select(kv => new ErrorCount(kv.Key, kv.Value))
                 .Append(new ErrorCount("(further distinct errors not listed)", run.Errors.Dropped))
                 .Where(e => e.Count > 0).OrderByDescending(e => e.Count).ToList(),
             Telemetry = telemetry,
-            Samples = BuildSamples(run.Latency),
+            Samples = run.Requests is { } withSamples ? BuildSamples(withSamples.Latency) : null,
             MetricDefinitions = SectionDefinitions(),
-            Serving = run.Serving,
         };
-        foreach (DerivedMetric m in run.Derived)
+        foreach (DerivedMetric m in run.Metrics)
         {
             metrics.Set(MetricCatalog.Get(m.Name), m.Value);
             doc.MetricDefinitions[m.Name] = m.Definition;
         }
 
-        foreach (DerivedDistribution d in run.DerivedDistributions)
+        foreach (DerivedDistribution d in run.Distributions)
         {
             if (d.Summary is null)
             {
                 continue;
             }
 
-            metrics.Extra ??= [];
-            metrics.Extra[d.Metric.Key] = d.Summary;
+            metrics.SetDistribution(d.Metric, d.Summary);
             doc.MetricDefinitions[d.Metric.Key] = d.Detail is null ? d.Metric.Definition : $"{d.Metric.Definition} ({d.Detail})";
+        }
+
+        if (run.UnitsDetail is { } units)
+        {
+            MetricDefinition[] unitMetrics = [MetricCatalog.ThroughputPerS, MetricCatalog.InputUnits, MetricCatalog.OutputUnits];
+            foreach (MetricDefinition m in unitMetrics)
+            {
+                doc.MetricDefinitions[m.Key] = $"{m.DefinitionFor(unit)} ({units})";
+            }
+        }
+
+        foreach ((string key, string definition) in run.Definitions)
+        {
+            doc.MetricDefinitions[key] = definition;
+        }
+
+        foreach (ResultSection section in run.Sections)
+        {
+            doc.Add(section);
         }
 
         Define(doc);
         return doc;
     }
 
-    private static Dictionary<string, object?> BuildConfig(EngineResult run, IReadOnlyDictionary<string, object?>? extra)
+    /// <summary>The counts, rates, latency distributions and goodput of a run with requests.</summary>
+    private static void RequestMetrics(ResultMetrics metrics, EngineResult run, double window)
+    {
+        long ok = run.Count(RequestOutcome.Ok);
+        metrics.RequestsOk = ok;
+        metrics.RequestsError = run.Count(RequestOutcome.Error);
+        metrics.RequestsTimeout = run.Count(RequestOutcome.Timeout);
+        metrics.RequestsFailed = run.Count(RequestOutcome.Error) + run.Count(RequestOutcome.Timeout);
+        metrics.RequestsCancelled = run.Count(RequestOutcome.Cancelled);
+        metrics.WarmupRequests = run.WarmupRequests;
+        metrics.RequestsPerS = window > 0 ? ok / window : 0;
+        metrics.LatencyMs = DistributionSummary.From(run.Latency);
+        metrics.TtftMs = DistributionSummary.From(run.TimeToFirstToken);
+        metrics.TpotMs = DistributionSummary.From(run.TimePerOutputToken);
+        metrics.ItlMs = DistributionSummary.From(run.InterTokenLatency);
+        if (run.Settings.Slos.Count > 0)
+        {
+            metrics.Set(MetricCatalog.SloMetRequests, run.SloMetRequests);
+            metrics.Set(MetricCatalog.GoodputPerS, window > 0 ? run.SloMetRequests / window : 0);
+            long all = ok + metrics.RequestsFailed;
+            metrics.Set(MetricCatalog.GoodputPercent, all > 0 ? 100.0 * run.SloMetRequests / all : null);
+            if (run.Workload.Unit == "tokens")
+            {
+                metrics.Set(MetricCatalog.GoodputTokensPerS, window > 0 ? run.SloMetOutputUnits / window : 0);
+            }
+        }
+    }
+
+    private static Dictionary<string, object?> BuildConfig(MeasurementResult run, IReadOnlyDictionary<string, object?>? extra)
     {
         RunSettings s = run.Settings;
         var config = new Dictionary<string, object?>
@@ -155,7 +206,7 @@ public static class ResultBuilder
             [ConfigKeys.Seed] = s.Seed,
             [ConfigKeys.TailPercentile] = s.EffectiveTailPercentile,
             [ConfigKeys.Slo] = s.Slos.Count == 0 ? null : s.Slos.Select(o => o.ToString()).ToList(),
-            [ConfigKeys.ClockFrequencyHz] = run.Frequency,
+            [ConfigKeys.ClockFrequencyHz] = run.MeasuredWindow.Frequency,
         };
         foreach ((string k, object? v) in run.Workload.Details)
         {

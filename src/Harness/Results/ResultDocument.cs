@@ -1,5 +1,4 @@
 using System.Text.Json.Serialization;
-using Harness.Agents.Reporting;
 using Harness.Hardware;
 using System.Text.Json;
 using Harness.Measurement;
@@ -65,17 +64,69 @@ public sealed class ResultDocument
     /// <summary>The formula behind each metric, as computed in this file.</summary>
     public Dictionary<string, string> MetricDefinitions { get; set; } = [];
 
-    /// <summary>A run against a request-level endpoint (an HTTP server): usage beside the client's counts, output length control, the server's own metrics.</summary>
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public Decoding.ServingReport? Serving { get; set; }
-
-    /// <summary>The agent mix's own measures (workload "agents" only).</summary>
-    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
-    public AgentRunReport? Agents { get; set; }
+    /// <summary>
+    /// The sections higher layers own (<c>serving</c>, <c>agents</c>: <see cref="ResultSections"/>), by their top-level key,
+    /// and any top-level key of a read file this build does not model, kept as read (a <see cref="JsonElement"/>) so that
+    /// a file written again loses nothing. Written after the document's own fields. Read them with <see cref="Section{T}"/>.
+    /// </summary>
+    [JsonExtensionData]
+    public Dictionary<string, object?>? Sections { get; set; }
 
     /// <summary>Per-window counts of one side of a duet pair (harness ab --duet); null for any other run.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public DuetWindows? Duet { get; set; }
+
+    /// <summary>
+    /// The section of type <typeparamref name="T"/> (registered with <see cref="ResultSections.Register{T}"/>); null when the
+    /// document has none. A section read from a file is read into <typeparamref name="T"/> once and kept, so changes to it stay.
+    /// </summary>
+    public T? Section<T>()
+        where T : class
+    {
+        string key = ResultSections.KeyOf<T>();
+        return SectionValue(key) switch
+        {
+            null => null,
+            T typed => typed,
+            var other => throw new InvalidOperationException($"result section '{key}' holds a {other.GetType().Name}, not a {typeof(T).Name}"),
+        };
+    }
+
+    /// <summary>The payload under <paramref name="key"/>, read into its registered type the first time (and kept).</summary>
+    internal object? SectionValue(string key)
+    {
+        object? raw = Sections?.GetValueOrDefault(key);
+        if (raw is JsonElement element && ResultSections.Find(key) is { } registration)
+        {
+            object? read = element.ValueKind == JsonValueKind.Null ? null : registration.Read(element);
+            Sections![key] = read;
+            return read;
+        }
+
+        return raw;
+    }
+
+    /// <summary>Sets (or, with null, removes) the section of type <typeparamref name="T"/>.</summary>
+    public void SetSection<T>(T? value)
+        where T : class
+    {
+        string key = ResultSections.KeyOf<T>();
+        if (value is null)
+        {
+            Sections?.Remove(key);
+            return;
+        }
+
+        Sections ??= [];
+        Sections[key] = value;
+    }
+
+    /// <summary>Adds a section a measurement produced (its payload typed by the layer that made it).</summary>
+    public void Add(ResultSection section)
+    {
+        Sections ??= [];
+        Sections[section.Key] = section.Value;
+    }
 }
 
 public sealed class ResultMetrics
@@ -146,19 +197,42 @@ public sealed class ResultMetrics
 
     /// <summary>A distribution metric of the catalog (latency, TTFT, TPOT, ITL...); null when absent.</summary>
     public DistributionSummary? Distribution(MetricDefinition metric) =>
-        TypedDistributions.TryGetValue(metric.Key, out Func<ResultMetrics, DistributionSummary?>? typed) ? typed(this)
-        : metric.IsDistribution && Extra?.GetValueOrDefault(metric.Key) is { } raw
-            && DocumentValues.AsElement(raw) is { ValueKind: System.Text.Json.JsonValueKind.Object } e ? e.Deserialize<DistributionSummary>(ResultJson.Options)
-        : null;
+        TypedDistributions.TryGetValue(metric.Key, out DistributionField? typed)
+            ? typed.Get(this)
+            : metric.IsDistribution && Extra?.GetValueOrDefault(metric.Key) is { } raw
+                && DocumentValues.AsElement(raw) is { ValueKind: JsonValueKind.Object } e ? e.Deserialize<DistributionSummary>(ResultJson.Options)
+            : metric.IsDistribution ? Extra?.GetValueOrDefault(metric.Key) as DistributionSummary
+            : null;
+
+    /// <summary>Sets a distribution metric of the catalog, in its typed field or under <see cref="Extra"/>.</summary>
+    public void SetDistribution(MetricDefinition metric, DistributionSummary? summary)
+    {
+        if (!metric.IsDistribution)
+        {
+            throw new ArgumentException($"metric '{metric.Key}' is not a distribution", nameof(metric));
+        }
+
+        if (TypedDistributions.TryGetValue(metric.Key, out DistributionField? typed))
+        {
+            typed.Set(this, summary);
+            return;
+        }
+
+        Extra ??= [];
+        Extra[metric.Key] = summary;
+    }
 
     /// <summary>The catalog distributions this class holds as typed fields.</summary>
-    private static readonly Dictionary<string, Func<ResultMetrics, DistributionSummary?>> TypedDistributions = new(StringComparer.Ordinal)
-    {
-        [MetricCatalog.LatencyMs.Key] = m => m.LatencyMs,
-        [MetricCatalog.TtftMs.Key] = m => m.TtftMs,
-        [MetricCatalog.TpotMs.Key] = m => m.TpotMs,
-        [MetricCatalog.ItlMs.Key] = m => m.ItlMs,
-    };
+    private static readonly Dictionary<string, DistributionField> TypedDistributions =
+        new(StringComparer.Ordinal)
+        {
+            [MetricCatalog.LatencyMs.Key] = new(m => m.LatencyMs, (m, v) => m.LatencyMs = v),
+            [MetricCatalog.TtftMs.Key] = new(m => m.TtftMs, (m, v) => m.TtftMs = v),
+            [MetricCatalog.TpotMs.Key] = new(m => m.TpotMs, (m, v) => m.TpotMs = v),
+            [MetricCatalog.ItlMs.Key] = new(m => m.ItlMs, (m, v) => m.ItlMs = v),
+        };
+
+    private sealed record DistributionField(Func<ResultMetrics, DistributionSummary?> Get, Action<ResultMetrics, DistributionSummary?> Set);
 
     /// <summary>Sets a one-number metric that has no typed field (non-finite values are stored as null).</summary>
     public void Set(MetricDefinition metric, double? value)

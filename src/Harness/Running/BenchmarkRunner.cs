@@ -144,11 +144,11 @@ public sealed class BenchmarkRunner
             var many => new CompositeRunObserver(many),
         };
 
-        EngineResult run = measurement.Measure(observer, metrics, progress, cancellationToken);
+        MeasurementResult run = measurement.Measure(observer, metrics, progress, cancellationToken);
         sampler?.Stop();
         stalled = sampler?.Stalled ?? false;
 
-        TelemetryReport telemetry = sampler is null ? TelemetryReport.Disabled("telemetry is off (--no-telemetry)") : sampler.Report(new TelemetryWindow(run.WindowStart, run.WindowEnd, run.Frequency));
+        TelemetryReport telemetry = sampler is null ? TelemetryReport.Disabled("telemetry is off (--no-telemetry)") : sampler.Report(new TelemetryWindow(run.MeasuredWindow.Start, run.MeasuredWindow.End, run.MeasuredWindow.Frequency));
         if (sampler is not null)
         {
             EnergyAccounting.Apply(telemetry, (measurement.Device is { } device ? EnergyScope.ForBackend(device.Target is not null, device.Device, device.DeviceId, hardware.Gpus, Environment.GetEnvironmentVariable("CUDA_VISIBLE_DEVICES")) : EnergyScope.Cpu), run.OutputUnits, run.Workload.Unit);

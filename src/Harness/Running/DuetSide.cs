@@ -171,7 +171,7 @@ public sealed class DuetMeasurement(IMeasurement inner, DuetRecorder recorder) :
     public string DefaultFileName(string stamp) => inner.DefaultFileName(stamp);
 
     // The recorder goes first: its wait for the agreed instant must come before the samplers bracket the window.
-    public EngineResult Measure(IRunObserver? observer, HarnessMetrics? metrics, EngineProgress? progress,
+    public MeasurementResult Measure(IRunObserver? observer, HarnessMetrics? metrics, EngineProgress? progress,
         CancellationToken cancellationToken) =>
         inner.Measure(observer is null ? recorder : new CompositeRunObserver([recorder, observer]), metrics, progress, cancellationToken);
 

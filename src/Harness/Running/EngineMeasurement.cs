@@ -30,10 +30,13 @@ public sealed class EngineMeasurement(RunRequest request, BackendRegistry regist
     public string DefaultFileName(string stamp) =>
         $"{request.Workload}_{request.Backend.FileLabel}_{request.Settings.Scenario.Name.Replace(':', '-')}_{stamp}.json";
 
-    public EngineResult Measure(IRunObserver? observer, HarnessMetrics? metrics, EngineProgress? progress, CancellationToken cancellationToken)
+    public MeasurementResult Measure(IRunObserver? observer, HarnessMetrics? metrics, EngineProgress? progress, CancellationToken cancellationToken)
     {
         using IWorkload workload = registry.Create(request.Workload, request.Backend, request.Options);
-        return new BenchmarkEngine(clock, observer).Run(workload, request.Settings, progress, cancellationToken);
+        EngineResult run = new BenchmarkEngine(clock, observer).Run(workload, request.Settings, progress, cancellationToken);
+
+        // The workload's own sections (serving...) are asked for before it is disposed.
+        return MeasurementResult.FromEngine(run, workload is IWorkloadSections sections ? sections.Sections(run) : null);
     }
 
     public void Complete(ResultDocument document)

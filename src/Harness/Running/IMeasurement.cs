@@ -31,10 +31,13 @@ public interface IMeasurement : IDisposable
 
     /// <summary>
     /// Prepares, warms up and measures, telling <paramref name="observer"/> the phases and the measured
-    /// requests; <paramref name="metrics"/> (when live metrics are on) may take series of its own.
+    /// requests; <paramref name="metrics"/> (when live metrics are on) may take series of its own. The result says what
+    /// was measured in terms every run shares (window, units, catalog metrics, conditions, sections), with the engine's
+    /// requests only where there were requests.
     /// </summary>
-    EngineResult Measure(IRunObserver? observer, HarnessMetrics? metrics, EngineProgress? progress, CancellationToken cancellationToken);
+    MeasurementResult Measure(
+        IRunObserver? observer, HarnessMetrics? metrics, EngineProgress? progress, CancellationToken cancellationToken);
 
-    /// <summary>Adds what this kind of result carries beyond the common document (the agents section...).</summary>
+    /// <summary>Adds what this kind of result carries beyond its measurement (a duet side's windows...).</summary>
     void Complete(ResultDocument document);
 }

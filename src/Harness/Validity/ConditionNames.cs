@@ -50,6 +50,16 @@ public static class ConditionNames
     /// <summary>Requests were sent close enough to their scheduled time (p99 send lag).</summary>
     public const string SendLag = "send_lag";
 
+    // An agents run's own conditions (Agents/Reporting/AgentResults: it makes no requests; the window's rules apply too).
+    /// <summary>At least --min-turns turns ended ok in the window.</summary>
+    public const string MinTurns = "min_turns";
+
+    /// <summary>Failed turns / all turns stayed within --max-error-rate.</summary>
+    public const string TurnErrorRate = "turn_error_rate";
+
+    /// <summary>The agents ran until the window closed: the run was not aborted (hung tool workers, a failed LLM device).</summary>
+    public const string AgentsCompleted = "agents_completed";
+
     /// <summary>The prefix of the tail rule's conditions, one per targeted percentile (<see cref="EnoughSamples"/>).</summary>
     public const string EnoughSamplesPrefix = "enough_samples_";
 

@@ -41,11 +41,11 @@ public class AgentsCommandTests : IDisposable
         Assert.Equal("tiny-gpt2-test", ((JsonElement)doc.Config["model_config"]!).GetString());
         Assert.Equal($"{backend} tiny-gpt2-test fp32", ((JsonElement)doc.Config["llm_backend"]!).GetString());
         Assert.True(doc.Agents!.LlmBusyFraction > 0);
-        Assert.True(doc.Agents.OutputTokens > 0);
+        Assert.True(doc.Agents!.OutputTokens > 0);
         // The tiny model's 128 positions hold no conversation of this profile: the policy trims, and the result names it.
         Assert.Equal("truncate-oldest", ((JsonElement)doc.Config["context_policy"]!).GetString());
-        Assert.Equal(128, doc.Agents.Context!.ContextTokens);
-        Assert.True(doc.Agents.Context.TrimmedSteps > 0);
+        Assert.Equal(128, doc.Agents!.Context!.ContextTokens);
+        Assert.True(doc.Agents!.Context!.TrimmedSteps > 0);
         return doc;
     }
 
@@ -76,7 +76,7 @@ public class AgentsCommandTests : IDisposable
         Assert.True(doc.Agents!.Turns >= 1);
         // The LLM device stands for one GPU: 4 $/GPU-h is charged once, and a job costs 4 / jobs per hour
         // (written to 6 decimals: within 5e-7 of it; rounding both sides to 5 decimals failed near a rounding edge).
-        Assert.Equal(4.0 / doc.Agents.JobsPerHour, doc.Metrics.Value(Harness.Metrics.MetricCatalog.UsdPerJob)!.Value, 1e-6);
+        Assert.Equal(4.0 / doc.Agents!.JobsPerHour, doc.Metrics.Value(Harness.Metrics.MetricCatalog.UsdPerJob)!.Value, 1e-6);
         Assert.True(doc.Metrics.Extra!.ContainsKey("llm_busy_fraction"));
         Assert.Equal("harness run agents --profile", ((JsonElement)doc.Config["command_line"]!).GetString()![..28]);
         Assert.Contains("LLM busy", output, StringComparison.Ordinal);
@@ -118,7 +118,7 @@ public class AgentsCommandTests : IDisposable
         ResultDocument doc = RunOnDecoder("onnx:cpu");
         Assert.Equal("CPUExecutionProvider", ((JsonElement)doc.Config["execution_provider"]!).GetString());
         Assert.True(doc.Agents!.Tools.Values.Sum(t => t.Calls) > 0);
-        Assert.True(doc.Agents.PrefillTokens > 0);
+        Assert.True(doc.Agents!.PrefillTokens > 0);
         Assert.Contains("static batching", ((JsonElement)doc.Config["step_decoder"]!).GetString());
     }
 

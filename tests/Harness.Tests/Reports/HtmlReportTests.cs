@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Harness.Agents.Reporting;
 using Harness.Cost;
+using Harness.Decoding;
 using Harness.Metrics;
 using Harness.Reports;
 using Harness.Results;

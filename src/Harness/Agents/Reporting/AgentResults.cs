@@ -5,23 +5,32 @@ using Harness.Engine;
 using Harness.Measurement;
 using Harness.Metrics;
 using Harness.Results;
+using Harness.Validity;
+using static System.FormattableString;
 
 namespace Harness.Agents.Reporting;
 
 /// <summary>
-/// An agent run as a normal result (schema version 1, workload "agents"): a request is a turn (an LLM
-/// step and its tool calls), latency is turn latency, TTFT and TPOT are the LLM steps', throughput is
-/// tokens produced per second. <see cref="Run"/> gives the common runner the engine-shaped outcome it
-/// builds every result from (validity, telemetry, energy, cost); <see cref="Complete"/> adds the agent
-/// measures to <c>metrics</c> (flat, from the catalog) and the <c>agents</c> section. A failed tool
-/// call makes a failed turn.
+/// An agent run as a result (schema version 1, workload "agents"), in its own terms: its window, the tokens the LLM
+/// device prefilled and produced (the units), turn latency and the LLM steps' TTFT and TPOT as catalog distributions,
+/// the agent metrics of the catalog (turns, jobs, busy fractions...), its own validity conditions (turns, failed turns,
+/// a run that completed) and the <c>agents</c> section. An agent run makes no requests of the engine's, so the result's
+/// request counts stay 0 and <c>latency_ms</c> is absent; a failed tool call makes a failed turn.
 /// </summary>
 public static class AgentResults
 {
     public const string Workload = "agents";
 
-    /// <summary>The run's outcome in the engine's terms, with the agent mix's settings as its details.</summary>
-    public static EngineResult Run(AgentRunOutcome run, AgentProfile profile, ILlmEndpoint llm, AgentRunTiming timing, double maxErrorRate, long minTurns)
+    /// <summary>What the agents' units count, beside the catalog's definitions of throughput and units.</summary>
+    private const string UnitsDetail =
+        "an agents run makes no requests: here the tokens the LLM device prefilled (input) and produced (output) in the window, every step";
+
+    /// <summary>What the agents' TTFT and TPOT are of, beside the catalog's definitions.</summary>
+    private const string StepDetail = "an agents run: per LLM step, its submission to the LLM (queueing included) as the send";
+
+    /// <summary>The run's measurement: window, units, distributions, metrics, conditions and the agents section.</summary>
+    public static MeasurementResult Run(
+        AgentRunOutcome run, AgentRunReport report, AgentProfile profile, ILlmEndpoint llm, AgentRunTiming timing, AgentValidity validity)
     {
         AgentAccounting a = run.Accounting;
         var details = new Dictionary<string, object?>(profile.Describe());
@@ -30,73 +39,79 @@ public static class AgentResults
             details[k] = v;
         }
 
-        details["agents"] = run.Options.Agents;
-        details["tool_workers"] = run.Options.Workers;
-        details["llm_batching"] = run.Batching == LlmBatching.Continuous ? "continuous" : "static";
-        details["llm_max_batch"] = run.MaxBatch;
-        details["llm_batch_window_ms"] = run.Options.BatchWindow.TotalMilliseconds;
-        details["llm_max_prefill_tokens"] = run.Options.MaxPrefillTokens;
-        details["stagger_start"] = run.Options.StaggerStart;
+        details[ConfigKeys.Agents] = run.Options.Agents;
+        details[ConfigKeys.ToolWorkers] = run.Options.Workers;
+        details[ConfigKeys.LlmBatching] = run.Batching == LlmBatching.Continuous ? "continuous" : "static";
+        details[ConfigKeys.LlmMaxBatch] = run.MaxBatch;
+        details[ConfigKeys.LlmBatchWindowMs] = run.Options.BatchWindow.TotalMilliseconds;
+        details[ConfigKeys.LlmMaxPrefillTokens] = run.Options.MaxPrefillTokens;
+        details[ConfigKeys.StaggerStart] = run.Options.StaggerStart;
 
         var settings = new RunSettings
         {
             Scenario = new AgentScenario(run.Options.Agents, run.Options.Workers),
             Batch = run.MaxBatch,
             Warmup = WarmupRule.ForDuration(timing.Warmup),
-            Stop = new StopRules(timing.Duration, minTurns, timing.Duration),
-            MaxErrorRate = maxErrorRate,
+            Stop = new StopRules(timing.Duration, validity.MinTurns, timing.Duration),
+            MaxErrorRate = validity.MaxErrorRate,
             Seed = run.Options.Seed,
         };
-        var errors = new ErrorLog();
-        errors.AddAll(a.Errors);
-        if (run.Aborted is not null)
-        {
-            errors.Add($"run aborted: {run.Aborted}");
-        }
-
-        return new EngineResult
+        DistributionSummary? turnLatency = DistributionSummary.From(a.TurnLatency);
+        return new MeasurementResult
         {
             Workload = new WorkloadDescription("tokens", 0, 0, details),
             Settings = settings,
-            StartedUtc = run.StartedUtc,
-            WindowStart = a.WindowStart,
-            WindowEnd = a.WindowEnd,
-            Frequency = a.Frequency,
-            WallWindow = run.WallWindow,
-            MonotonicWindow = run.MonotonicWindow,
-            ClockUncertaintyTicks = run.ClockUncertaintyTicks,
+            MeasuredWindow = new(run.StartedUtc, a.WindowStart, a.WindowEnd, a.Frequency, run.WallWindow, run.MonotonicWindow, run.ClockUncertaintyTicks),
             StopReason = run.Cancelled ? StopReason.Cancelled : StopReason.Completed,
-            WarmupRequests = a.WarmupTurns,
-            Latency = a.TurnLatency,
-            TimeToFirstToken = a.TimeToFirstToken,
-            TimePerOutputToken = a.TimePerOutputToken,
-            InterTokenLatency = new SampleRecorder(a.Frequency, 1),
-            // A run aborted by hung tools or a failed device counts one extra failed request, so it is never valid.
-            Outcomes = new RequestCounts(Ok: a.TurnsOk, Error: a.TurnsFailed + (run.Aborted is null ? 0 : 1), Timeout: 0, Cancelled: 0),
             InputUnits = a.PrefillTokens,
             OutputUnits = a.OutputTokens,
-            Errors = errors,
+            UnitsDetail = UnitsDetail,
+            Distributions =
+            [
+                new DerivedDistribution(MetricCatalog.TurnLatencyMs, turnLatency),
+                new DerivedDistribution(MetricCatalog.TtftMs, DistributionSummary.From(a.TimeToFirstToken), StepDetail),
+                new DerivedDistribution(MetricCatalog.TpotMs, DistributionSummary.From(a.TimePerOutputToken), StepDetail),
+            ],
+            Metrics =
+            [
+                new DerivedMetric(MetricCatalog.TurnsOk, a.TurnsOk),
+                new DerivedMetric(MetricCatalog.TurnsFailed, a.TurnsFailed),
+                new DerivedMetric(MetricCatalog.JobsCompleted, a.JobsCompleted),
+                .. report.FlatMetrics().Select(m => new DerivedMetric(m.Metric, m.Value)),
+            ],
+            Definitions = AgentRunReport.ToolDefinitions,
+            Conditions = Conditions(run, settings, validity, turnLatency?.Count ?? 0),
+            Sections = [ResultSection.Of(report)],
+            Errors = a.Errors,
         };
     }
 
-    /// <summary>Adds the agent measures: flat metrics (the catalog's), their definitions, the agents section.</summary>
-    public static void Complete(ResultDocument doc, AgentRunReport report)
+    /// <summary>
+    /// The agents' own conditions: enough ok turns, few enough failed turns, enough turns for the scenario's tail
+    /// percentile of turn latency (the tail rule's bound, as for requests), and a run that was not aborted.
+    /// </summary>
+    private static IReadOnlyList<ValidityCondition> Conditions(AgentRunOutcome run, RunSettings settings, AgentValidity validity, long latencies)
     {
-        foreach ((MetricDefinition metric, double? value) in report.FlatMetrics())
+        AgentAccounting a = run.Accounting;
+        long turns = a.TurnsOk + a.TurnsFailed;
+        double rate = turns > 0 ? (double)a.TurnsFailed / turns : 0;
+        var conditions = new List<ValidityCondition>
         {
-            doc.Metrics.Set(metric, value);
+            new(ConditionNames.MinTurns, a.TurnsOk >= validity.MinTurns, Invariant($"{a.TurnsOk} ok turns, {validity.MinTurns} required")),
+            new(ConditionNames.TurnErrorRate, turns > 0 && rate <= validity.MaxErrorRate,
+                Invariant($"{a.TurnsFailed} of {turns} turns failed ({rate:P2}); at most {validity.MaxErrorRate:P2} allowed")),
+        };
+        if (settings.EffectiveTailPercentile is { } tail)
+        {
+            string name = TailRule.PercentileName(tail);
+            long need = TailRule.Needed(tail, 0);
+            conditions.Add(new(ConditionNames.EnoughSamples(name), latencies >= need,
+                Invariant($"{latencies} ok turns, {need} needed for turn latency {name} at 99% confidence")));
         }
 
-        doc.MetricDefinitions["latency_ms"] = "turn latency: LLM step submitted to its last tool call done, ok turns only; percentiles nearest-rank";
-        doc.MetricDefinitions["ttft_ms"] = "LLM step submitted (queueing included) to its first token";
-        doc.MetricDefinitions["tpot_ms"] = "(LLM step's last token - first token) / (decoded tokens - 1), per step";
-        doc.MetricDefinitions["throughput_per_s"] = "tokens produced by the LLM device in the window / window";
-        foreach ((string k, string v) in AgentRunReport.ToolDefinitions)
-        {
-            doc.MetricDefinitions[k] = v;
-        }
-
-        ResultBuilder.Define(doc);
-        doc.Agents = report;
+        conditions.Add(run.Aborted is { } why
+            ? new(ConditionNames.AgentsCompleted, false, $"the run was aborted: {why}")
+            : new(ConditionNames.AgentsCompleted, true, "the agents ran until the window closed"));
+        return conditions;
     }
 }

@@ -1,5 +1,6 @@
 using Harness.Hardware;
 using Harness.Measurement;
+using Harness.Metrics;
 
 namespace Harness.Agents.Reporting;
 
@@ -76,8 +77,8 @@ public sealed class AgentSweepDocument
     public Dictionary<string, string> Definitions { get; set; } = new()
     {
         ["cores_per_gpu_for_90pct_busy"] = "fewest tool workers (one core each, one tool call at a time) at which llm_busy_fraction >= 0.90 for the profile's agents per GPU; measured when a sweep point reaches it, else from simulating the same scheduler (same jobs, same batching) with each call's service time drawn from the CPU time (worker thread plus subprocesses) of the calls measured here on at most as many workers as cores: a dedicated core runs these CPU-bound tools in about their CPU time, whatever else loaded this machine",
-        ["llm_busy_fraction"] = "batch-slot occupancy of the LLM device: each iteration's time x its sequences / max batch, over the window",
-        ["jobs_per_hour"] = "turns per second x 3600 / mean turns per job of the profile",
+        [MetricCatalog.LlmBusyFraction.Key] = MetricCatalog.LlmBusyFraction.Definition,
+        [MetricCatalog.JobsPerHour.Key] = MetricCatalog.JobsPerHour.Definition,
         ["simulated_llm_busy_fraction"] = "the simulation's value at the point's worker count: how well the projection matches the measurement",
         ["oversubscribed"] = "more workers than logical cores here: tool calls share cores, so the point says little about more cores",
     };

@@ -15,7 +15,10 @@ public sealed class QuietHostRule(TelemetryReport? telemetry) : IValidityRule
 {
     public const string Name = ConditionNames.QuietHost;
 
-    public ValidityCondition Evaluate(EngineResult run)
+    public ValidityCondition Evaluate(EngineResult run) => Judge();
+
+    /// <summary>The condition for any measurement (it reads the telemetry only).</summary>
+    public ValidityCondition Judge()
     {
         if (telemetry?.Disturbance is not { Disturbed: not null } d)
         {

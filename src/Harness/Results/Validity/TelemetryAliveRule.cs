@@ -14,7 +14,10 @@ public sealed class TelemetryAliveRule(TelemetryReport? report, TimeSpan allowed
 {
     public const string Name = ConditionNames.TelemetryAlive;
 
-    public ValidityCondition Evaluate(EngineResult run)
+    public ValidityCondition Evaluate(EngineResult run) => Judge();
+
+    /// <summary>The condition for any measurement (it reads the telemetry only).</summary>
+    public ValidityCondition Judge()
     {
         if (report?.Energy is not { } energy)
         {

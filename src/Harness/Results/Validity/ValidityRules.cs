@@ -8,10 +8,13 @@ namespace Harness.Results.Validity;
 /// <summary>The measured phase lasted at least the minimum duration.</summary>
 public sealed class MinDurationRule : IValidityRule
 {
-    public ValidityCondition Evaluate(EngineResult run)
+    public ValidityCondition Evaluate(EngineResult run) => Judge(run.MeasuredWindow, run.Settings.Stop.MinDuration);
+
+    /// <summary>The condition for any measured window (requests or not).</summary>
+    public static ValidityCondition Judge(MeasuredWindow window, TimeSpan minimum)
     {
-        double need = run.Settings.Stop.MinDuration.TotalSeconds;
-        double had = run.WindowSeconds;
+        double need = minimum.TotalSeconds;
+        double had = window.Seconds;
         return new(ConditionNames.MinDuration, had >= need, Invariant($"{had:0.###} s measured, {need:0.###} s required"));
     }
 }
@@ -44,7 +47,10 @@ public sealed class ErrorRateRule : IValidityRule
 /// <summary>The run was not cut short by Ctrl-C.</summary>
 public sealed class NotCancelledRule : IValidityRule
 {
-    public ValidityCondition Evaluate(EngineResult run) => run.Cancelled
+    public ValidityCondition Evaluate(EngineResult run) => Judge(run.Cancelled);
+
+    /// <summary>The condition for any measurement.</summary>
+    public static ValidityCondition Judge(bool cancelled) => cancelled
         ? new(ConditionNames.NotCancelled, false, "the run was cancelled before its stop rules were met")
         : new(ConditionNames.NotCancelled, true, "the run ended by its stop rules");
 }
@@ -142,10 +148,13 @@ public sealed class NotOverloadedRule : IValidityRule
 /// </summary>
 public sealed class ClockAnomalyRule : IValidityRule
 {
-    public ValidityCondition Evaluate(EngineResult run)
+    public ValidityCondition Evaluate(EngineResult run) => Judge(run.MeasuredWindow);
+
+    /// <summary>The condition for any measured window (requests or not).</summary>
+    public static ValidityCondition Judge(MeasuredWindow window)
     {
-        double mono = run.MonotonicWindow > 0 ? (double)run.MonotonicWindow / run.Frequency : run.WindowSeconds;
-        double wall = run.WallWindow.TotalSeconds;
+        double mono = window.Monotonic > 0 ? (double)window.Monotonic / window.Frequency : window.Seconds;
+        double wall = window.Wall.TotalSeconds;
         if (wall < 1)
         {
             return new(ConditionNames.Clock, true, Invariant($"window of {wall:0.###} s is too short to compare clocks"));
@@ -154,7 +163,7 @@ public sealed class ClockAnomalyRule : IValidityRule
         // 1% as LoadGen, plus how far apart the two clocks' readings could be at the window's edges
         // (measured when they were read: a preemption between the reads on a loaded machine), plus a
         // millisecond for the wall clock's granularity.
-        double pairing = (double)run.ClockUncertaintyTicks / run.Frequency;
+        double pairing = (double)window.ClockUncertaintyTicks / window.Frequency;
         double drift = Math.Abs(mono - wall);
         bool ok = drift <= (0.01 * wall) + pairing + 0.001;
         return new(ConditionNames.Clock, ok, Invariant($"monotonic {mono:0.###} s vs wall {wall:0.###} s ({drift / wall:P2} apart, at most 1% allowed, plus {pairing * 1000:0.###} ms of reading uncertainty)"));
@@ -172,4 +181,11 @@ public static class DefaultValidityRules
 
     public static IReadOnlyList<ValidityCondition> Evaluate(EngineResult run, IEnumerable<IValidityRule>? rules = null) =>
         (rules ?? All).Select(r => r.Evaluate(run)).ToList();
+
+    /// <summary>
+    /// The rules of <see cref="All"/> that judge the window alone (min_duration, not_cancelled, clock), for a measurement
+    /// without requests (agents): the request rules have nothing to count there, and the measurement brings its own.
+    /// </summary>
+    public static IReadOnlyList<ValidityCondition> EvaluateWindow(MeasuredWindow window, RunSettings settings, bool cancelled) =>
+        [MinDurationRule.Judge(window, settings.Stop.MinDuration), NotCancelledRule.Judge(cancelled), ClockAnomalyRule.Judge(window)];
 }
