@@ -7,7 +7,6 @@ using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Harness.OpenAI.Benchmarks;
-using Harness.OpenAI.Tests.Server;
 
 // Usage:
 //   dotnet run -c Release --project bench/Harness.OpenAI.Benchmarks [-- [--short] [BenchmarkDotNet options]]

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
-using Harness.Measurement;
 using Harness.Models;
 using Harness.Results;
 

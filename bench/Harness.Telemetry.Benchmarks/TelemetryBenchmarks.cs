@@ -1,7 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using Harness.Hardware;
 using Harness.Measurement;
-using Harness.Telemetry;
 using Harness.Telemetry.Prometheus;
 
 namespace Harness.Telemetry.Benchmarks;

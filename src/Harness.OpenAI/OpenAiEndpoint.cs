@@ -7,9 +7,8 @@ using System.Text;
 using System.Text.Json;
 using Harness.Datasets;
 using Harness.Decoding;
-using Harness.Engine;
-using Harness.Metrics;
 using Harness.Measurement;
+using Harness.Metrics;
 using Harness.OpenAI.Connections;
 using Harness.OpenAI.Streaming;
 

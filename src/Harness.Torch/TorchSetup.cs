@@ -1,6 +1,5 @@
 using Harness.Backends;
 using Harness.Metrics;
-using Harness.Models;
 using TorchSharp;
 using static TorchSharp.torch;
 

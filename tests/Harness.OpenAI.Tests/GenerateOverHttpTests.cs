@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Harness.Cli;
 using Harness.Decoding;
 using Harness.OpenAI.Tests.Server;

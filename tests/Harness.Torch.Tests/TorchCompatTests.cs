@@ -1,5 +1,3 @@
-using Harness.Torch;
-
 namespace Harness.Torch.Tests;
 
 /// <summary>Where the installed harness looks for the Debian 12 compat, in order, without touching the real environment.</summary>

@@ -1,10 +1,9 @@
 using System.CommandLine;
-using Harness.Metrics;
 using Harness.Measurement;
+using Harness.Metrics;
 using Harness.Running;
 using Harness.Telemetry;
 using Harness.Telemetry.Prometheus;
-using Harness.Trust.Disturbance;
 
 namespace Harness.Cli.Commands;
 

@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
 using Harness.Backends;
-using Harness.Cost;
 using Harness.Cli.Display;
+using Harness.Cost;
 using Harness.Engine;
 using Harness.Engine.Scenarios;
 using Harness.Formatting;

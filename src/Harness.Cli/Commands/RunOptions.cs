@@ -1,15 +1,11 @@
 using System.CommandLine;
 using Harness.Backends;
-using Harness.Cost;
 using Harness.Datasets;
 using Harness.Decoding;
 using Harness.Engine;
 using Harness.Engine.Scenarios;
 using Harness.Measurement;
 using Harness.Running;
-using Harness.Telemetry;
-using Harness.Telemetry.Prometheus;
-using Harness.Trust.Disturbance;
 
 namespace Harness.Cli.Commands;
 

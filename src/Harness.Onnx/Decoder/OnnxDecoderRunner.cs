@@ -1,6 +1,5 @@
 using Harness.Backends;
 using Harness.Decoding;
-using Harness.Models;
 using Harness.Onnx.Cuda;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;

@@ -1,7 +1,6 @@
 using Harness.Backends;
 using Harness.Decoding;
 using Harness.Metrics;
-using Harness.Models;
 using Microsoft.ML.OnnxRuntime;
 
 namespace Harness.Onnx.Decoder;

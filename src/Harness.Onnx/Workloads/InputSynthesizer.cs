@@ -1,4 +1,3 @@
-using Harness.Backends;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 

@@ -7,7 +7,7 @@ namespace Harness.Torch.Decoder;
 
 /// <summary>
 /// The decoder as TorchSharp modules. Module and parameter names are the canonical names of
-/// <see cref="WeightLayout"/> ("h3.attn.qkv.weight"), so the weights of both backends come from the
+/// <c>Models.WeightLayout</c> ("h3.attn.qkv.weight"), so the weights of both backends come from the
 /// same generator by name. Matrices are [in, out] and applied as x.mm(W).
 /// </summary>
 /// <remarks>

@@ -1,5 +1,4 @@
 using Harness.Decoding;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Harness.Torch.Decoder;

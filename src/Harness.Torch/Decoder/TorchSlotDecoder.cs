@@ -2,7 +2,6 @@ using Harness.Backends;
 using Harness.Decoding;
 using Harness.Metrics;
 using Harness.Models;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Harness.Torch.Decoder;

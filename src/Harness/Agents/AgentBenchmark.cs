@@ -1,5 +1,4 @@
 using Harness.Agents.Profiles;
-using Harness.Agents.Reporting;
 using Harness.Agents.Scheduling;
 using Harness.Agents.Tools;
 using Harness.Backends;

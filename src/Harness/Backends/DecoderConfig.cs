@@ -16,7 +16,7 @@ public enum DecoderArchitecture
 
 /// <summary>
 /// The shape of a decoder-only transformer, read from <c>models/NAME.json</c>. Shapes, not weight
-/// values, set the speed: weights are generated from a seed (<see cref="WeightGenerator"/>).
+/// values, set the speed: weights are generated from a seed (<c>Models.WeightGenerator</c>).
 /// </summary>
 public sealed record DecoderConfig
 {

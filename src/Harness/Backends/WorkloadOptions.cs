@@ -1,5 +1,3 @@
-using Harness.Models;
-
 namespace Harness.Backends;
 
 /// <summary>

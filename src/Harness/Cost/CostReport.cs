@@ -2,8 +2,8 @@ using System.Globalization;
 using System.Text;
 using Harness.Formatting;
 using Harness.Metrics;
-using static Harness.Formatting.MarkdownColumn;
 using static System.FormattableString;
+using static Harness.Formatting.MarkdownColumn;
 
 namespace Harness.Cost;
 

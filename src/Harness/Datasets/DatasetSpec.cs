@@ -1,5 +1,4 @@
 using System.Globalization;
-using Harness.Decoding;
 
 namespace Harness.Datasets;
 

@@ -1,6 +1,4 @@
 using System.Text;
-using Harness.Agents.Jobs;
-using Harness.Decoding;
 using Harness.Engine.Scenarios;
 using Harness.Metrics;
 

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Harness.Decoding;
 using Harness.Metrics;
 
 namespace Harness.Datasets;

@@ -1,5 +1,4 @@
 using Harness.Datasets;
-using Harness.Engine;
 using Harness.Measurement;
 using Harness.ServerMetrics;
 

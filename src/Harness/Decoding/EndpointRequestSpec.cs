@@ -1,6 +1,5 @@
 using Harness.Backends;
 using Harness.Datasets;
-using Harness.Models;
 using Harness.ServerMetrics;
 
 namespace Harness.Decoding;

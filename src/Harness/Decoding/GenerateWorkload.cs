@@ -1,7 +1,6 @@
 using Harness.Backends;
 using Harness.Engine;
 using Harness.Metrics;
-using Harness.Measurement;
 using Harness.Models;
 
 namespace Harness.Decoding;

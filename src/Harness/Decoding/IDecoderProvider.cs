@@ -1,6 +1,4 @@
 using Harness.Backends;
-using Harness.Engine;
-using Harness.Models;
 
 namespace Harness.Decoding;
 

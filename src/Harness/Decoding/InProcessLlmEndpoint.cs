@@ -1,4 +1,3 @@
-using Harness.Engine;
 using Harness.Measurement;
 using Harness.Metrics;
 

@@ -1,6 +1,6 @@
 using Harness.Engine;
-using Harness.Metrics;
 using Harness.Measurement;
+using Harness.Metrics;
 
 namespace Harness.Decoding;
 

@@ -4,7 +4,6 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using Harness.Metrics;
 using Harness.Results;
-using Harness.ServerMetrics;
 
 namespace Harness.Decoding;
 

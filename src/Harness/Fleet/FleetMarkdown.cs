@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text;
 using Harness.Formatting;
-using static Harness.Formatting.MarkdownColumn;
 using static System.FormattableString;
+using static Harness.Formatting.MarkdownColumn;
 
 namespace Harness.Fleet;
 

@@ -1,10 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
 using Harness.Results;
-using Harness.Results.Validity;
-using Harness.Telemetry;
-using Harness.Trust;
-using Harness.Trust.Comparability;
 
 namespace Harness.Fleet;
 

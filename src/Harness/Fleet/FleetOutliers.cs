@@ -1,4 +1,3 @@
-using System.Globalization;
 using Harness.Measurement;
 using Harness.Metrics;
 using Harness.Results;

@@ -1,9 +1,8 @@
 using System.Globalization;
 using Harness.Hardware;
-using Harness.Results.Validity;
 using Harness.Results;
+using Harness.Results.Validity;
 using Harness.Telemetry;
-using Harness.Trust.Disturbance;
 using Harness.Trust;
 
 namespace Harness.Fleet;

@@ -1,4 +1,3 @@
-using Harness.Results;
 using Harness.Running;
 
 namespace Harness.Gate;

@@ -3,8 +3,8 @@ using Harness.Results;
 using Harness.Trust.Comparability;
 using Harness.Trust.Noise;
 using MathNet.Numerics.Distributions;
-using static Harness.Gate.RegressionGate;
 using static System.FormattableString;
+using static Harness.Gate.RegressionGate;
 
 namespace Harness.Gate;
 

@@ -1,7 +1,5 @@
 using System.Globalization;
 using System.Text;
-using Harness.Gate;
-using Harness.Measurement;
 using Harness.Results;
 using Harness.Telemetry;
 using Harness.Trust;

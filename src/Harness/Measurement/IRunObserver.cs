@@ -19,7 +19,7 @@ public interface IRunObserver
     void RequestEnded(RequestOutcome outcome, long latencyTicks, int inputUnits, int outputUnits);
 }
 
-/// <summary>The phase names shared by <see cref="EngineProgress"/> and <see cref="IRunObserver"/>.</summary>
+/// <summary>The phase names shared by <c>Engine.EngineProgress</c> and <see cref="IRunObserver"/>.</summary>
 public static class RunPhases
 {
     public const string Preparing = "preparing";

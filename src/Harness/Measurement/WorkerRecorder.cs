@@ -1,5 +1,3 @@
-using Harness.Engine;
-
 namespace Harness.Measurement;
 
 /// <summary>Everything one worker records during the measured phase; merged after the run.</summary>

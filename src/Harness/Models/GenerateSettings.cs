@@ -1,4 +1,3 @@
-using System.Globalization;
 using Harness.Backends;
 using Harness.Metrics;
 

@@ -1,5 +1,5 @@
-using Harness.Engine;
 using Harness.Cost;
+using Harness.Engine;
 using Harness.Hardware.Catalog;
 using Harness.Projection;
 

@@ -1,6 +1,5 @@
-using Harness.Metrics;
-using System.Text.Json;
 using Harness.Backends;
+using Harness.Metrics;
 using Harness.Models;
 using Harness.Results;
 

@@ -2,7 +2,6 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Harness.Backends;
 using Harness.Hardware.Catalog;
-using Harness.Measurement;
 using Harness.Models;
 
 namespace Harness.Projection;

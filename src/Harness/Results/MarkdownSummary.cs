@@ -3,8 +3,8 @@ using System.Text;
 using Harness.Formatting;
 using Harness.Measurement;
 using Harness.Metrics;
-using static Harness.Formatting.MarkdownColumn;
 using static System.FormattableString;
+using static Harness.Formatting.MarkdownColumn;
 
 namespace Harness.Results;
 

@@ -1,6 +1,6 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 using Harness.Hardware;
-using System.Text.Json;
 using Harness.Measurement;
 using Harness.Metrics;
 using Harness.Telemetry;

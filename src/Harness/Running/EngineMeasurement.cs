@@ -1,7 +1,7 @@
 using Harness.Backends;
 using Harness.Engine;
-using Harness.Metrics;
 using Harness.Measurement;
+using Harness.Metrics;
 using Harness.Results;
 using Harness.Telemetry.Prometheus;
 

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json;
-using Harness.Engine;
 using Harness.Engine.Scenarios;
 using Harness.Metrics;
 using Harness.Results;

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Harness.Telemetry;
 
 namespace Harness.Telemetry;
 

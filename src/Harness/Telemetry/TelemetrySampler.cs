@@ -1,6 +1,4 @@
-using Harness.Engine;
 using Harness.Measurement;
-using Harness.Results;
 
 namespace Harness.Telemetry;
 

@@ -1,6 +1,5 @@
 using Harness.Agents.Jobs;
 using Harness.Agents.Native;
-using Harness.Agents.Native.Tools;
 using Harness.Agents.Profiles;
 using Harness.Agents.Tools;
 

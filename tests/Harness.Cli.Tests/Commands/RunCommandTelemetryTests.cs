@@ -1,7 +1,7 @@
-using Harness.Testing;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
+using Harness.Testing;
 
 namespace Harness.Cli.Tests.Commands;
 

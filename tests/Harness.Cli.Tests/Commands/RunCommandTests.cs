@@ -1,5 +1,5 @@
-using Harness.Testing;
 using Harness.Results;
+using Harness.Testing;
 
 namespace Harness.Cli.Tests.Commands;
 

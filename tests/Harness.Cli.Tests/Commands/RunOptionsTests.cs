@@ -1,6 +1,5 @@
 using Harness.Cli.Commands;
 using Harness.Engine;
-using Harness.Running;
 
 namespace Harness.Cli.Tests.Commands;
 

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Harness.Results;
 using Harness.Running;
 using Harness.Testing;

@@ -1,7 +1,7 @@
-using System.Text.RegularExpressions;
-using Harness.Testing;
 using System.Diagnostics;
+using System.Text.RegularExpressions;
 using Harness.Fleet;
+using Harness.Testing;
 
 namespace Harness.Cli.Tests.Commands;
 

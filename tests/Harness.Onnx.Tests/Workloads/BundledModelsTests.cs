@@ -1,5 +1,4 @@
 using Harness.Backends;
-using Harness.Onnx;
 using Harness.Onnx.Workloads;
 using Microsoft.ML.OnnxRuntime;
 

@@ -1,6 +1,5 @@
 using Harness.Backends;
 using Harness.Decoding;
-using Harness.Models;
 
 namespace Harness.Tests.Decoding;
 

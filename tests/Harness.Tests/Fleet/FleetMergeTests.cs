@@ -1,11 +1,10 @@
 using System.Text.Json.Nodes;
 using Harness.Fleet;
-using Harness.Results.Validity;
-using Harness.Validity;
-using Harness.Telemetry;
 using Harness.Results;
-using Harness.Hardware;
+using Harness.Results.Validity;
+using Harness.Telemetry;
 using Harness.Testing;
+using Harness.Validity;
 
 namespace Harness.Tests.Fleet;
 

@@ -1,8 +1,8 @@
 using Harness.Backends;
 using Harness.Metrics;
+using Harness.Models;
 using Harness.Results;
 using Harness.Testing;
-using Harness.Models;
 
 namespace Harness.Tests.Models;
 

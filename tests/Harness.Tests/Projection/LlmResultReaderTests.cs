@@ -1,6 +1,6 @@
 using System.Text.Json;
-using Harness.Projection;
 using Harness.Metrics;
+using Harness.Projection;
 using Harness.Results;
 using Harness.Testing;
 

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Harness.Reports;
 using Harness.Results;

@@ -1,10 +1,8 @@
 using System.Globalization;
-using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Harness.Agents.Reporting;
 using Harness.Cost;
 using Harness.Decoding;
-using Harness.Metrics;
 using Harness.Reports;
 using Harness.Results;
 using Harness.ServerMetrics;

@@ -1,4 +1,3 @@
-using Harness.Agents;
 using Harness.Agents.Reporting;
 using Harness.Agents.Scheduling;
 using Harness.Agents.Tools;

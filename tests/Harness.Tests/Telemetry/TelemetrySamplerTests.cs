@@ -1,4 +1,3 @@
-using Harness.Hardware;
 using Harness.Measurement;
 using Harness.Telemetry;
 using Harness.Tests.Fakes;

@@ -3,9 +3,9 @@ using Harness.Decoding;
 using Harness.Models;
 using Harness.Onnx;
 using Harness.Onnx.Decoder;
+using Harness.Testing;
 using Harness.Torch.Decoder;
 using Microsoft.ML.OnnxRuntime;
-using Harness.Testing;
 using TorchSharp;
 
 namespace Harness.Torch.Tests.Decoder;

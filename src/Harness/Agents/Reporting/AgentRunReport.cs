@@ -4,13 +4,12 @@ using Harness.Agents.Tools;
 using Harness.Decoding;
 using Harness.Measurement;
 using Harness.Metrics;
-using Harness.Results;
 
 namespace Harness.Agents.Reporting;
 
 /// <summary>
 /// The <c>agents</c> section of a result file: what the agent mix achieved in the measured window.
-/// Definitions are in <see cref="Definitions"/> and are written into every result.
+/// Definitions are in <see cref="ToolDefinitions"/> and are written into every result.
 /// </summary>
 public sealed class AgentRunReport
 {

@@ -1,7 +1,6 @@
 using Harness.Agents.Jobs;
 using Harness.Agents.Tools;
 using Harness.Decoding;
-using Harness.Engine;
 using Harness.Measurement;
 
 namespace Harness.Agents.Scheduling;

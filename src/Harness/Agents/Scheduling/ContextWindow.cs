@@ -3,9 +3,8 @@ using Harness.Agents.Profiles;
 using Harness.Backends;
 using Harness.Datasets;
 using Harness.Decoding;
-using Harness.Engine;
-using Harness.Metrics;
 using Harness.Measurement;
+using Harness.Metrics;
 
 namespace Harness.Agents.Scheduling;
 

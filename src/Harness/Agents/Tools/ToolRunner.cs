@@ -1,5 +1,4 @@
 using Harness.Agents.Jobs;
-using Harness.Engine;
 using Harness.Measurement;
 
 namespace Harness.Agents.Tools;

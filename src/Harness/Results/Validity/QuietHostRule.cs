@@ -9,7 +9,7 @@ namespace Harness.Results.Validity;
 /// The <c>quiet_host</c> validity condition: fails when the run's machine was disturbed beyond the
 /// limits (other processes, steal, GPU neighbours, thermal slowdown), naming the cause; passes with
 /// the cause when the run was allowed noisy, and says so when disturbance was not measured.
-/// Expects <see cref="DisturbanceJudge.Apply"/> to have judged the section.
+/// Expects <c>Trust.Disturbance.DisturbanceJudge.Apply</c> to have judged the section.
 /// </summary>
 public sealed class QuietHostRule(TelemetryReport? telemetry) : IValidityRule
 {

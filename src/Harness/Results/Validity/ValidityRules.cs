@@ -1,7 +1,7 @@
 using Harness.Engine;
 using Harness.Measurement;
-using static System.FormattableString;
 using Harness.Validity;
+using static System.FormattableString;
 
 namespace Harness.Results.Validity;
 

@@ -197,7 +197,7 @@ public sealed class HarnessMetrics : IRunObserver
         _outputUnits.Inc(outputUnits);
     }
 
-    /// <summary>Registers further series on this run's registry (e.g. <see cref="AgentMetrics"/>).</summary>
+    /// <summary>Registers further series on this run's registry (e.g. <c>Agents.AgentMetrics</c>).</summary>
     internal MetricFactory Factory { get; }
 
     /// <summary>Publishes the finished run's figures, for the last scrape and the push.</summary>

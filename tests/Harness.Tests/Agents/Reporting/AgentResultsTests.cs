@@ -1,13 +1,13 @@
 using Harness.Agents;
 using Harness.Agents.Jobs;
-using Harness.Decoding;
 using Harness.Agents.Profiles;
 using Harness.Agents.Reporting;
 using Harness.Agents.Scheduling;
+using Harness.Decoding;
 using Harness.Metrics;
 using Harness.Results;
-using Harness.Validity;
 using Harness.Tests.Fakes;
+using Harness.Validity;
 
 namespace Harness.Tests.Agents.Reporting;
 

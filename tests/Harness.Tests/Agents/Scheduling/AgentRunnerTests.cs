@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using Harness.Agents.Jobs;
-using Harness.Decoding;
 using Harness.Agents.Profiles;
 using Harness.Agents.Reporting;
 using Harness.Agents.Scheduling;
 using Harness.Agents.Tools;
+using Harness.Decoding;
 
 namespace Harness.Tests.Agents.Scheduling;
 

@@ -1,8 +1,8 @@
 using Harness.Agents.Jobs;
-using Harness.Decoding;
 using Harness.Agents.Profiles;
 using Harness.Agents.Reporting;
 using Harness.Agents.Scheduling;
+using Harness.Decoding;
 
 namespace Harness.Tests.Agents.Scheduling;
 
