@@ -58,6 +58,7 @@ public static partial class HarnessCli
             AgentsCommand.CreateGroup(registry, output, error, interrupt),
             ServeCommand.Create(registry, output, error, interrupt),
         };
+        RegistryHelp.Install(root, registry);
         return root;
     }
 
