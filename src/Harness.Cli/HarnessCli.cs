@@ -25,7 +25,12 @@ public static partial class HarnessCli
 
     /// <summary>The backends this build knows; each native runtime is its own assembly.</summary>
     /// <param name="log">Where workloads say what they do besides measuring (a decoder graph generated...).</param>
-    public static BackendRegistry CreateRegistry(TextWriter? log = null) => new([new OnnxBackendProvider(log), new TorchBackendProvider(), new OpenAiBackendProvider()]);
+    public static BackendRegistry CreateRegistry(TextWriter? log = null) => new(
+    [
+        new OnnxBackendProvider(log),
+        new TorchBackendProvider(),
+        new OpenAiBackendProvider(),
+    ]);
 
     /// <param name="processRunner">Starts Slurm's commands; tests pass a fake.</param>
     public static RootCommand BuildRoot(TextWriter output, TextWriter error, IProcessRunner? processRunner = null, CancellationToken interrupt = default)
@@ -53,6 +58,7 @@ public static partial class HarnessCli
             AgentsCommand.CreateGroup(registry, output, error, interrupt),
             ServeCommand.Create(registry, output, error, interrupt),
         };
+        RegistryHelp.Install(root, registry);
         return root;
     }
 

@@ -183,7 +183,7 @@ public static class AgentsCommand
 
         public Option<int?> Agents { get; } = new("--agents", "-n") { Description = "Concurrent agents per LLM device (default: the profile's)." };
 
-        public Option<string> LlmBackend { get; } = new("--llm") { Description = "LLM device: latency-model (default), a real decoder: onnx:cpu, onnx:cuda, torch:cpu, torch:cuda (model from --llm-set model_config=NAME), or a server: openai:URL (each step sends the agent's whole conversation; --llm-set model=NAME, api=..., the key from OPENAI_API_KEY).", DefaultValueFactory = _ => LlmChoice.LatencyModelBackend };
+        public Option<string> LlmBackend { get; } = new("--llm") { Description = $"LLM device: latency-model (default), a real decoder: {RegistryHelp.DecoderNames} (model from --llm-set model_config=NAME), or a server: openai:URL (each step sends the agent's whole conversation; --llm-set model=NAME, api=..., the key from OPENAI_API_KEY).", DefaultValueFactory = _ => LlmChoice.LatencyModelBackend };
 
         public Option<string?> Preset { get; } = new("--llm-preset") { Description = $"latency-model numbers of a measured card: {string.Join(", ", LatencyModelSpec.Presets.Keys)} (default {LatencyModelSpec.DefaultPreset})." };
 

@@ -21,7 +21,7 @@ public static class ServeCommand
 
     public static Command Create(Lazy<BackendRegistry> registry, TextWriter output, TextWriter error, CancellationToken interrupt)
     {
-        var backend = new Option<string>("--backend", "-b") { Description = "Decoder: onnx:cpu, onnx:cuda, torch:cpu, torch:cuda, or latency-model (time only, every token 0).", DefaultValueFactory = _ => "onnx:cpu" };
+        var backend = new Option<string>("--backend", "-b") { Description = $"Decoder: {RegistryHelp.DecoderNames}, or latency-model (time only, every token 0).", DefaultValueFactory = _ => "onnx:cpu" };
         var modelConfig = new Option<string>("--model-config") { Description = "Decoder shape: a name in models/ (gpt2-124m, llama-1b, qwen2.5-0.5b...) or a .json path; seeded weights.", DefaultValueFactory = _ => GenerateSettings.DefaultModel };
         var dtype = new Option<string?>("--dtype") { Description = "fp32, fp16 or bf16 (default: fp32 on CPU; fp16 for onnx:cuda, bf16 for torch:cuda)." };
         var threads = new Option<int?>("--threads") { Description = "Intra-op threads of the decoder (default: the runtime's)." };

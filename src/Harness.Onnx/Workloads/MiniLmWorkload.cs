@@ -20,7 +20,7 @@ public sealed class MiniLmWorkload : OnnxModelWorkload
     /// sentence's by default.
     /// </summary>
     public static readonly SettingKey<int> SequenceLengthKey =
-        Setting.Int("sequence_length", 0, 8, "tokens every sentence is padded (or cut) to", "the longest sentence's");
+        Setting.Int(ConfigKeys.SequenceLength, 0, 8, "tokens every sentence is padded (or cut) to", "the longest sentence's");
 
     /// <summary>The <c>--set</c> keys of minilm.</summary>
     public static SettingsSchema Settings { get; } = OnnxSessionFactory.Settings.With(SequenceLengthKey);

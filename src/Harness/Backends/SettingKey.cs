@@ -103,11 +103,17 @@ public sealed class SettingKey<T> : SettingKey
 /// <summary>Declares keys of the usual types.</summary>
 public static class Setting
 {
-    /// <summary>An integer of at least <paramref name="min"/>.</summary>
-    public static SettingKey<int> Int(string name, int defaultValue, int min, string meaning, string? defaultText = null) =>
-        new(name, "int", defaultValue, defaultText ?? defaultValue.ToString(CultureInfo.InvariantCulture), meaning,
-            $"an integer of at least {min}",
-            t => int.TryParse(t, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int v) && v >= min
+    /// <summary>
+    /// An integer of at least <paramref name="min"/> and, when <paramref name="max"/> is given, at most
+    /// it; its type then reads "int 0..255".
+    /// </summary>
+    public static SettingKey<int> Int(
+        string name, int defaultValue, int min, string meaning, string? defaultText = null, int? max = null) =>
+        new(name, max is null ? "int" : $"int {min}..{max}", defaultValue,
+            defaultText ?? defaultValue.ToString(CultureInfo.InvariantCulture), meaning,
+            max is null ? $"an integer of at least {min}" : $"an integer from {min} to {max}",
+            t => int.TryParse(t, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int v)
+                && v >= min && v <= (max ?? int.MaxValue)
                 ? (true, v)
                 : (false, 0));
 

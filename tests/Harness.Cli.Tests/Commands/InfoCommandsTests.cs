@@ -1,4 +1,7 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
+using Harness.Cli.Commands;
+using Harness.Decoding;
 
 namespace Harness.Cli.Tests.Commands;
 
@@ -15,6 +18,23 @@ public class InfoCommandsTests
         (int code, string output, _) = CliRunner.Run(args);
         Assert.Equal(0, code);
         Assert.Contains("Usage:", output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Decoder: ", ", or latency-model", "serve", "--help")]
+    [InlineData("a real decoder: ", " (model from", "run", "agents", "--help")]
+    [InlineData("a real decoder: ", " (model from", "agents", "sweep", "--help")]
+    public void Help_names_the_decoder_backends_of_the_registry(string before, string after, params string[] args)
+    {
+        string names = string.Join(", ", DecoderBackends.Names(HarnessCli.CreateRegistry()));
+        Assert.StartsWith("onnx:cpu, ", names, StringComparison.Ordinal);
+
+        (int code, string output, _) = CliRunner.Run(args);
+
+        Assert.Equal(0, code);
+        string text = Regex.Replace(output, @"\s+", " "); // help wraps long descriptions
+        Assert.Contains(before + names + after, text, StringComparison.Ordinal);
+        Assert.DoesNotContain(RegistryHelp.DecoderNames, text, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -34,11 +34,13 @@ public sealed class WorkloadSettingsTests : IDisposable
     }
 
     [Fact]
-    public void The_registry_has_the_workloads_of_all_three_providers()
+    public void Every_provider_of_the_registry_gives_its_workloads_and_onnx_has_some()
     {
-        string[] backends = [.. Workloads().Select(row => (string)row[1]).Distinct()];
-        Assert.Equal(["onnx:cpu", "torch:cpu", $"openai:{Endpoint}"], backends);
-        Assert.True(Workloads().Count >= 10, $"{Workloads().Count} workloads");
+        IReadOnlyList<IBackendProvider> providers = HarnessCli.CreateRegistry().Providers;
+        string[] runtimes = [.. Workloads().Select(row => BackendSpec.Parse((string)row[1]).Runtime).Distinct()];
+        Assert.Equal(providers.Where(p => p.Workloads.Count > 0).Select(p => p.Runtime), runtimes);
+        Assert.Equal(providers.Sum(p => p.Workloads.Count), Workloads().Count);
+        Assert.NotEmpty(providers.Single(p => p.Runtime == "onnx").Workloads);
     }
 
     [Theory]
@@ -50,9 +52,14 @@ public sealed class WorkloadSettingsTests : IDisposable
         Assert.Equal(2, code);
         string runtime = BackendSpec.Parse(backend).Runtime;
         Assert.Contains($"Workload '{workload}' on {runtime} has no setting 'sizee'", message, StringComparison.Ordinal);
-        WorkloadInfo info = HarnessCli.CreateRegistry().Providers.First(p => backend.StartsWith(p.Runtime + ":", StringComparison.Ordinal))
+        WorkloadInfo info = HarnessCli.CreateRegistry().Providers.Single(p => p.Runtime == runtime)
             .Workloads.Single(w => w.Name == workload);
-        Assert.NotEmpty(info.Settings.Keys);
+        if (info.Settings.Keys.Count == 0)
+        {
+            // A workload may take no key: the sentence then says so.
+            Assert.EndsWith("; it takes no settings.", message, StringComparison.Ordinal);
+        }
+
         Assert.All(info.Settings.Keys, k => Assert.Contains($"{k.Name} ({k.Type})", message, StringComparison.Ordinal));
     }
 

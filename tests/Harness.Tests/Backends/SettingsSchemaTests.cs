@@ -68,6 +68,30 @@ public class SettingsSchemaTests
         Assert.Equal("size_mib=int (default 256 on cpu): buffer", Assert.Single(new SettingsSchema(key).Describe()));
     }
 
+    [Theory]
+    [InlineData("256")]
+    [InlineData("-1")]
+    [InlineData("abc")]
+    public void An_int_with_a_maximum_shows_its_range_and_refuses_a_value_outside_it_listing_the_keys(string value)
+    {
+        var level = Setting.Int("gray_level", 128, 0, "gray value", max: 255);
+        var schema = new SettingsSchema(Size, level);
+        Assert.Equal("gray_level=int 0..255 (default 128): gray value", schema.Describe().Last());
+
+        var e = Assert.Throws<HarnessException>(() => schema.Check("Workload 'w' on fake", Set(("gray_level", value))));
+        Assert.Equal(ExitCodes.BadInput, e.ExitCode);
+        Assert.Equal(
+            $"Workload 'w' on fake: setting gray_level={value} is not an integer from 0 to 255; "
+            + "its settings: size (int), gray_level (int 0..255).",
+            e.Message);
+        var read = Assert.Throws<HarnessException>(() => level.Get(Set(("gray_level", value))));
+        Assert.Equal($"--set gray_level={value}: expected an integer from 0 to 255.", read.Message);
+
+        schema.Check("Workload 'w' on fake", Set(("gray_level", "255")));
+        Assert.Equal(0, level.Get(Set(("gray_level", "0"))));
+        Assert.Equal(255, level.Get(Set(("gray_level", "255"))));
+    }
+
     private static (int, string, TimeSpan?, double?) ReadAll(Dictionary<string, string> settings) =>
         (Size.Get(settings), Mode.Get(settings), Timeout.Get(settings), Temperature.Get(settings));
 }

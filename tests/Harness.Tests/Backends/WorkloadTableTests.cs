@@ -36,6 +36,15 @@ public class WorkloadTableTests
     }
 
     [Fact]
+    public void A_workload_declared_without_settings_refuses_every_key_saying_it_takes_none()
+    {
+        var options = new WorkloadOptions { Extra = new Dictionary<string, string> { ["spin_ms"] = "2" } };
+        var e = Assert.Throws<HarnessException>(() => Table.Create("spin", BackendSpec.Parse("fake:cpu"), options));
+        Assert.Equal(ExitCodes.BadInput, e.ExitCode);
+        Assert.Equal("Workload 'spin' on fake has no setting 'spin_ms'; it takes no settings.", e.Message);
+    }
+
+    [Fact]
     public void A_name_declared_twice_is_refused_when_the_provider_is_built()
     {
         Assert.Throws<ArgumentException>(() => new WorkloadTable("fake",

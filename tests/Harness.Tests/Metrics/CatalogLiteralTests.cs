@@ -49,7 +49,6 @@ public class CatalogLiteralTests
         ["src/Harness.OpenAI/OpenAiSettings.cs"] = ["model", "api", "max_tokens_field", "temperature", "include_usage"],
         ["src/Harness/Decoding/DecoderOptions.cs"] = ["model_config", "prompt_tokens", "new_tokens", "dtype", "libtorch", "threads"],
         ["src/Harness.Onnx/OnnxSessionFactory.cs"] = ["cuda_graph", "device_id"],
-        ["src/Harness.Onnx/Workloads/MiniLmWorkload.cs"] = ["sequence_length"],
         ["src/Harness/Datasets/DatasetSpec.cs"] = ["turns"],
 
         // Names of other things: ONNX graph dimensions, what a sweep varies, a projection's basis items,
