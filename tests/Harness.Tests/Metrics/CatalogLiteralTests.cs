@@ -16,15 +16,6 @@ namespace Harness.Tests.Metrics;
 public class CatalogLiteralTests
 {
     /// <summary>
-    /// Files that another branch of issue 25 is rewriting and that replace their literals there
-    /// (telemetry-fleet splits FleetMerge). Remove each
-    /// entry when that branch is merged: the test then holds them to the rule like any other file.
-    /// </summary>
-    private static readonly HashSet<string> ReworkedElsewhere = new(StringComparer.Ordinal)
-    {
-    };
-
-    /// <summary>
     /// Literals equal to a catalog key that mean something else where they are written. Each entry is
     /// one file and the words it uses in that other sense; the same word anywhere else still fails.
     /// </summary>
@@ -116,9 +107,6 @@ public class CatalogLiteralTests
         Assert.True(
             stale.Count == 0,
             "allowances no literal uses any more (remove them): " + string.Join(", ", stale.Select(s => $"{s.Key} \"{s.w}\"")));
-        Assert.All(
-            ReworkedElsewhere.Where(f => File.Exists(Path.Combine(Repository.Root, f))),
-            f => Assert.Contains(seen, s => s.File == f));
     }
 
     [Fact]
@@ -195,8 +183,7 @@ public class CatalogLiteralTests
     }
 
     private static IEnumerable<(string File, int Line, string Literal, Catalog Catalog)> Violations() =>
-        Hits().Where(h => !ReworkedElsewhere.Contains(h.File)
-            && !(OtherSense.TryGetValue(h.File, out string[]? words) && words.Contains(h.Literal)));
+        Hits().Where(h => !(OtherSense.TryGetValue(h.File, out string[]? words) && words.Contains(h.Literal)));
 
     /// <summary>
     /// The string literals of C# source with their line: regular, verbatim and raw literals whole;
