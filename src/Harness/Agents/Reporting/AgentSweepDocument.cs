@@ -84,7 +84,13 @@ public sealed class AgentSweepDocument
     };
 }
 
-/// <summary>One measured worker count of a sweep.</summary>
+/// <summary>
+/// One measured worker count of a sweep. Its figures are those of the point's <see cref="AgentRunReport"/>, copied by
+/// <see cref="From"/> rather than shared: this file lists them in another order than a result's agents section
+/// (llm_busy_fraction before jobs_completed here, after it there), so neither a shared base type nor one
+/// [JsonPropertyOrder] per property writes both files unchanged, and a converter that flattens the report into the
+/// point would be longer than the copy. AgentSweepPointTests pins the keys, their order and their number formatting.
+/// </summary>
 public sealed class AgentSweepPoint
 {
     public int Workers { get; set; }
