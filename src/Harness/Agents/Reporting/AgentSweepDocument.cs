@@ -219,6 +219,7 @@ public static class AgentSweepJson
             throw HarnessException.BadInput($"Agents sweep file '{file}' is not an agents sweep (harness agents sweep writes one).");
         }
 
+        Upgrade(raw);
         try
         {
             return System.Text.Json.JsonSerializer.Deserialize<AgentSweepDocument>(raw, Results.ResultJson.Options)
@@ -227,6 +228,35 @@ public static class AgentSweepJson
         catch (System.Text.Json.JsonException e)
         {
             throw HarnessException.BadInput($"Agents sweep file '{file}' is not a valid agents sweep: {e.Message.Split('\n')[0]}", e);
+        }
+    }
+
+    /// <summary>
+    /// Sweeps written before the price became an offer (still schema version 1) named the price
+    /// <c>price_per_gpu_hour</c> and each point's cost <c>cost_per_job_usd</c>; read as they are, both came
+    /// back null and the $/job column said n/a. The figures are carried over under today's names, unchanged.
+    /// </summary>
+    private static void Upgrade(System.Text.Json.Nodes.JsonObject raw)
+    {
+        if (raw["price_per_gpu_hour"] is { } oldPrice && raw[ConfigKeys.Price] is null)
+        {
+            raw[ConfigKeys.Price] = new System.Text.Json.Nodes.JsonObject
+            {
+                ["value"] = oldPrice.DeepClone(),
+                ["unit"] = "USD/gpu-h",
+                ["source"] = "price_per_gpu_hour of a sweep written before the price was an offer",
+            };
+        }
+
+        raw.Remove("price_per_gpu_hour");
+        foreach (System.Text.Json.Nodes.JsonObject point in raw["points"]?.AsArray().OfType<System.Text.Json.Nodes.JsonObject>() ?? [])
+        {
+            if (point["cost_per_job_usd"] is { } cost && point[MetricCatalog.UsdPerJob.Key] is null)
+            {
+                point[MetricCatalog.UsdPerJob.Key] = cost.DeepClone();
+            }
+
+            point.Remove("cost_per_job_usd");
         }
     }
 }

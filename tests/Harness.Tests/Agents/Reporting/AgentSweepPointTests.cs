@@ -105,6 +105,23 @@ public class AgentSweepPointTests
             after.Count(l => l.Contains(renamed[1], StringComparison.Ordinal)));
     }
 
+    [Fact]
+    public void An_older_sweep_keeps_its_price_and_cost_per_job_under_todays_names()
+    {
+        string file = Path.Combine(
+            Repository.ResultFixtures, "cpu-amd-epyc-avx512-2c", "agents-sweep_coding-agent_h100-llama-1b_20261126.json");
+        JsonNode old = JsonNode.Parse(File.ReadAllText(file))!;
+        double[] oldCosts = old["points"]!.AsArray().Select(p => p!["cost_per_job_usd"]!.GetValue<double>()).ToArray();
+
+        AgentSweepDocument sweep = AgentSweepJson.Read(file);
+
+        Assert.NotEmpty(oldCosts);
+        Assert.Equal(oldCosts, sweep.Points.Select(p => p.UsdPerJob ?? double.NaN));
+        JsonNode price = JsonSerializer.SerializeToNode(sweep.Price, ResultJson.Options)!;
+        Assert.Equal(old["price_per_gpu_hour"]!.GetValue<double>(), price["value"]!.GetValue<double>());
+        Assert.Equal("USD/gpu-h", price["unit"]!.GetValue<string>());
+    }
+
     /// <summary>Every leaf of a JSON text as <c>path=raw text</c>, in document order: keys, their order and number formatting.</summary>
     private static List<string> Leaves(string json, string? under = null)
     {
