@@ -37,7 +37,8 @@ internal sealed class RunOptions
     public Option<TimeSpan> MaxDuration { get; } = OptionParsers.Duration(
         "--max-duration", "Stop measuring after this long even if --min-requests or the tail rule is not met.", "10m");
 
-    public Option<TimeSpan> Warmup { get; } = OptionParsers.Duration("--warmup", "Warm-up duration, excluded from results (0s for none).", "5s");
+    public Option<TimeSpan> Warmup { get; } =
+        OptionParsers.Duration("--warmup", "Warm-up duration, excluded from results (0s for none).", "5s");
 
     public Option<int?> WarmupRequests { get; } = new("--warmup-requests") { Description = "Warm up by request count instead of duration." };
 

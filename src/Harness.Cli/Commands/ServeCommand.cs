@@ -34,7 +34,8 @@ public static class ServeCommand
         var apiKeyEnv = new Option<string?>("--api-key-env") { Description = "Environment variable holding the API key that /v1 requests must bring (Authorization: Bearer KEY)." };
         var window = OptionParsers.Duration(
             "--batch-window",
-            "How long a request may wait for others before it joins, unless the waiting ones fill the free slots (0s: at the next iteration).",
+            "How long a request may wait for others before it joins, unless the waiting ones fill the free slots "
+                + "(0s: at the next iteration).",
             "0s");
         var shutdown = OptionParsers.Duration(
             "--shutdown-timeout", "On SIGTERM or Ctrl-C: how long streams in flight may finish before they are cancelled.", "30s");
