@@ -4,7 +4,6 @@ using Harness.Cli.Display;
 using Harness.Engine;
 using Harness.Gate;
 using Harness.Hardware;
-using Harness.Measurement;
 using Harness.Running;
 
 namespace Harness.Cli.Commands;
@@ -28,8 +27,7 @@ public static class AbCommand
                 + "and judge the ratio of their throughput over the same seconds: what slows the machine slows both and cancels "
                 + "(docs/ci-gate.md).",
         };
-        var window = new Option<string>("--window") { Description = "With --duet: the length of the aligned windows.",
-            DefaultValueFactory = _ => "1s" };
+        var window = OptionParsers.Duration("--window", "With --duet: the length of the aligned windows.", "1s");
         var harnessA = new Option<string?>("--a-harness")
         {
             Description = "With --duet: the harness build that runs A (an executable or harness.dll); default this one.",
@@ -94,7 +92,7 @@ public static class AbCommand
                 throw HarnessException.BadInput("--confirm reruns the interleaved design; with --duet, give more --rounds instead.");
             }
 
-            double windowS = Durations.Parse(parse.GetValue(window)!, "--window").TotalSeconds;
+            double windowS = parse.GetValue(window).TotalSeconds;
             if (windowS is < 0.05 or > 600)
             {
                 throw HarnessException.BadInput("--window must lie between 50ms and 10m.");

@@ -7,7 +7,6 @@ using Harness.Agents.Scheduling;
 using Harness.Agents.Tools;
 using Harness.Backends;
 using Harness.Decoding;
-using Harness.Measurement;
 using Harness.Metrics;
 using Harness.Results;
 using Harness.Running;
@@ -29,7 +28,7 @@ public static class AgentsCommand
     public static Command CreateRun(Lazy<BackendRegistry> registry, TextWriter output, TextWriter error, CancellationToken interrupt)
     {
         var o = new CommonOptions();
-        var duration = new Option<string>("--duration", "-d") { Description = "Measured window (after the warm-up).", DefaultValueFactory = _ => "30s" };
+        var duration = OptionParsers.Duration("--duration", "Measured window (after the warm-up).", "30s", "-d");
         var minTurns = new Option<long>("--min-turns") { Description = "Fewest ok turns in the window for a valid result.", DefaultValueFactory = _ => 20 };
         var maxErrorRate = new Option<double>("--max-error-rate") { Description = "Largest share of failed turns (a turn fails with any tool call) in a valid result.", DefaultValueFactory = _ => 0 };
         var workers = new Option<int?>("--workers", "-w") { Description = "Tool workers (default: the logical cores here)." };
@@ -55,7 +54,7 @@ public static class AgentsCommand
             {
                 Profile = profile,
                 Options = o.Scheduler(parse, profile, parse.GetValue(workers)),
-                Timing = new AgentRunTiming(o.Warmup(parse), Durations.Parse(parse.GetValue(duration)!, "--duration")),
+                Timing = new AgentRunTiming(parse.GetValue(o.WarmupOption), parse.GetValue(duration)),
                 Llm = o.Llm(parse),
                 Validity = new AgentValidity(errorRate, parse.GetValue(minTurns)),
                 Output = o.Output.Build(parse, parse.GetValue(outFile)),
@@ -94,7 +93,7 @@ public static class AgentsCommand
     {
         var o = new CommonOptions();
         var workers = new Option<string>("--workers", "-w") { Description = "Tool worker counts to measure, e.g. 1,2,4.", DefaultValueFactory = _ => "1,2,4" };
-        var duration = new Option<string>("--duration", "-d") { Description = "Measured window of each point.", DefaultValueFactory = _ => "20s" };
+        var duration = OptionParsers.Duration("--duration", "Measured window of each point.", "20s", "-d");
         var cards = new Option<string[]>("--card") { Description = "Another card's LLM for a projection (repeatable): NAME (a preset), NAME=ttft:X,tpot:Y[,prefill:Z][,tpot_per_seq:S] or NAME=RESULT.json." };
         var outFile = new Option<string?>("--out", "-o") { Description = $"Sweep folder: one result per point (w1.json...) and {ResultReader.AgentSweepFileName} (default: results/<machine>/agents-sweep_<profile>_<llm>_a<N>_<utc>/)." };
         var command = new Command("sweep", "Measure LLM busy fraction and jobs per hour against tool workers; state cores_per_gpu_for_90pct_busy. Exit 0 done, 1 cancelled, 2 bad input.")
@@ -114,7 +113,7 @@ public static class AgentsCommand
                 Profile = profile,
                 Options = o.Scheduler(parse, profile, counts[0]),
                 Workers = counts,
-                Timing = new AgentRunTiming(o.Warmup(parse), Durations.Parse(parse.GetValue(duration)!, "--duration")),
+                Timing = new AgentRunTiming(parse.GetValue(o.WarmupOption), parse.GetValue(duration)),
                 Llm = o.Llm(parse),
                 Cards = (parse.GetValue(cards) ?? []).Select(LatencyModelSpec.ParseCard).Select(c => new ProjectionCard(c.Name, c.Model)).ToList(),
                 Output = o.Output.Build(parse, parse.GetValue(outFile)),
@@ -211,9 +210,10 @@ public static class AgentsCommand
 
         public Option<string> Batching { get; } = new("--llm-batching") { Description = "continuous (steps join at the next iteration) or static.", DefaultValueFactory = _ => "continuous" };
 
-        public Option<string> Window { get; } = new("--llm-batch-window") { Description = "How long a waiting step waits for others before it is admitted.", DefaultValueFactory = _ => "2ms" };
+        public Option<TimeSpan> Window { get; } =
+            OptionParsers.Duration("--llm-batch-window", "How long a waiting step waits for others before it is admitted.", "2ms");
 
-        public Option<string> WarmupOption { get; } = new("--warmup") { Description = "Warm-up before measuring (excluded).", DefaultValueFactory = _ => "5s" };
+        public Option<TimeSpan> WarmupOption { get; } = OptionParsers.Duration("--warmup", "Warm-up before measuring (excluded).", "5s");
 
         public Option<int> Seed { get; } = new("--seed") { Description = "Seed of the jobs and of the tools' data.", DefaultValueFactory = _ => 42 };
 
@@ -242,15 +242,13 @@ public static class AgentsCommand
                     "static" => LlmBatching.Static,
                     var s => throw HarnessException.BadInput($"--llm-batching '{s}' is neither continuous nor static."),
                 },
-                BatchWindow = Durations.Parse(parse.GetValue(Window)!, "--llm-batch-window"),
+                BatchWindow = parse.GetValue(Window),
                 Seed = parse.GetValue(Seed),
                 ContextPolicy = ContextSetting(parse).Policy,
             };
             options.Validate();
             return options;
         }
-
-        public TimeSpan Warmup(ParseResult parse) => Durations.Parse(parse.GetValue(WarmupOption)!, "--warmup");
 
         /// <summary><c>--llm-set context=POLICY</c> (the agents' own; the last counts), and the backend's settings without it.</summary>
         private (ContextPolicy Policy, bool Given, string[] Others) ContextSetting(ParseResult parse)

@@ -1,13 +1,70 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Globalization;
+using Harness.Measurement;
 
 namespace Harness.Cli.Commands;
 
 /// <summary>
-/// Parses the textual option values (shapes, key=value pairs, percentiles) into typed ones;
-/// durations: <see cref="Harness.Measurement.Durations"/>.
+/// Parses the textual option values (shapes, key=value pairs, percentiles) into typed ones, and
+/// declares the duration options, which the command line parses itself (<see cref="Durations"/>' grammar).
 /// </summary>
 public static class OptionParsers
 {
+    /// <summary>
+    /// A duration option, parsed with the command line: a bad value is a parse error whose message is
+    /// <see cref="Durations.Parse"/>'s sentence (exit 2 before anything runs); left out, it is
+    /// <paramref name="defaultText"/>, which help shows as written ("30s", not "00:00:30").
+    /// </summary>
+    public static Option<TimeSpan> Duration(string name, string description, string defaultText, params string[] aliases)
+    {
+        TimeSpan fallback = Durations.Parse(defaultText, name);
+        return new DurationOption(name, aliases, defaultText)
+        {
+            Description = description,
+            DefaultValueFactory = _ => fallback,
+            CustomParser = ParseDuration,
+        };
+    }
+
+    /// <summary>A duration option without a default: null when left out.</summary>
+    public static Option<TimeSpan?> OptionalDuration(string name, string description) =>
+        new(name) { Description = description, CustomParser = r => ParseDuration(r) };
+
+    /// <summary>
+    /// Before help is written: each duration option's default as written, in the same place of its help
+    /// line as the parser's own "[default: ...]", which would print the <see cref="TimeSpan"/> (00:00:30).
+    /// </summary>
+    internal static void ShowDurationDefaultsAsWritten(IEnumerable<Option> options)
+    {
+        foreach (DurationOption option in options.OfType<DurationOption>().Where(o => o.DefaultValueFactory is not null))
+        {
+            option.Description = $"{option.Description} [default: {option.DefaultText}]";
+            option.DefaultValueFactory = null;
+        }
+    }
+
+    /// <summary>The one token of a duration option, or a parse error that names the option.</summary>
+    private static TimeSpan ParseDuration(ArgumentResult result)
+    {
+        string name = result.Parent is OptionResult o ? o.Option.Name : result.Argument.Name;
+        try
+        {
+            return Durations.Parse(result.Tokens[0].Value, name);
+        }
+        catch (HarnessException e)
+        {
+            result.AddError(e.Message);
+            return default;
+        }
+    }
+
+    /// <summary>A duration option with a default, and that default as the user would write it, for help.</summary>
+    private sealed class DurationOption(string name, string[] aliases, string defaultText) : Option<TimeSpan>(name, aliases)
+    {
+        public string DefaultText { get; } = defaultText;
+    }
+
     /// <summary>"name=1x3x224x224" into the input name and its dimensions.</summary>
     public static KeyValuePair<string, long[]> Shape(string text)
     {

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Harness.Measurement;
 using Harness.Metrics;
 using Harness.Running;
 using Harness.Telemetry;
@@ -18,13 +17,17 @@ internal sealed class OutputOptions
 {
     public Option<string> ResultsDir { get; } = new("--results-dir") { Description = "Folder for default result paths.", DefaultValueFactory = _ => "results" };
 
-    public Option<string> TelemetryInterval { get; } = new("--telemetry-interval") { Description = "How often GPU (NVML) and CPU telemetry is sampled (10ms to 60s).", DefaultValueFactory = _ => "100ms" };
+    public Option<TimeSpan> TelemetryInterval { get; } =
+        OptionParsers.Duration("--telemetry-interval", "How often GPU (NVML) and CPU telemetry is sampled (10ms to 60s).", "100ms");
 
     public Option<bool> NoTelemetry { get; } = new("--no-telemetry") { Description = "Do not sample GPU and CPU telemetry; the result then has no power or energy." };
 
     public Option<string?> MetricsAddress { get; } = new("--metrics") { Description = $"Serve live Prometheus metrics at [HOST:]PORT/metrics during the run (loopback unless HOST is given; 0.0.0.0 for every interface), e.g. 127.0.0.1:{MetricsEndpoint.DefaultPort}." };
 
-    public Option<string> MetricsLinger { get; } = new("--metrics-linger") { Description = "After the run, keep --metrics up until one more scrape, at most this long (e.g. 15s), so Prometheus sees the final values.", DefaultValueFactory = _ => "0s" };
+    public Option<TimeSpan> MetricsLinger { get; } = OptionParsers.Duration(
+        "--metrics-linger",
+        "After the run, keep --metrics up until one more scrape, at most this long (e.g. 15s), so Prometheus sees the final values.",
+        "0s");
 
     public Option<string?> Pushgateway { get; } = new("--pushgateway") { Description = "Push the final metrics to this Prometheus Pushgateway URL, grouped by job, instance, workload and backend." };
 
@@ -78,7 +81,7 @@ internal sealed class OutputOptions
 
     private TelemetryOptions BuildTelemetry(ParseResult parse)
     {
-        TimeSpan interval = Durations.Parse(parse.GetValue(TelemetryInterval)!, "--telemetry-interval");
+        TimeSpan interval = parse.GetValue(TelemetryInterval);
         if (interval < TelemetryOptions.MinInterval || interval > TelemetryOptions.MaxInterval)
         {
             throw HarnessException.BadInput("--telemetry-interval must lie between 10ms and 60s.");
@@ -104,7 +107,7 @@ internal sealed class OutputOptions
         return new MetricsOptions
         {
             Listen = listen,
-            Linger = Durations.Parse(parse.GetValue(MetricsLinger)!, "--metrics-linger"),
+            Linger = parse.GetValue(MetricsLinger),
             Pushgateway = gateway is null ? null : PushgatewayClient.ParseUrl(gateway),
             Job = parse.GetValue(Job) is { } j ? OptionParsers.Label(j, "--job") : "harness",
             PushDelete = parse.GetValue(PushDelete),

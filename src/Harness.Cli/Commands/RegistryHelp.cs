@@ -9,6 +9,7 @@ namespace Harness.Cli.Commands;
 /// <summary>
 /// Help text that names what the registry holds, filled in only when help is shown: the command tree
 /// is built on every invocation, and building it constructs no backend provider (the registry is lazy).
+/// The duration options' defaults are shown as written then too (<see cref="OptionParsers.Duration"/>).
 /// </summary>
 internal static class RegistryHelp
 {
@@ -35,6 +36,7 @@ internal static class RegistryHelp
                 option.Description = option.Description!.Replace(DecoderNames, decoders, StringComparison.Ordinal);
             }
 
+            OptionParsers.ShowDurationDefaultsAsWritten(Options(root));
             return help.Invoke(parseResult);
         }
 

@@ -4,7 +4,6 @@ using Harness.Datasets;
 using Harness.Decoding;
 using Harness.Engine;
 using Harness.Engine.Scenarios;
-using Harness.Measurement;
 using Harness.Running;
 
 namespace Harness.Cli.Commands;
@@ -29,19 +28,17 @@ internal sealed class RunOptions
 
     public Option<string> Optimization { get; } = new("--optimization") { Description = "ONNX graph optimization level: none, basic, extended, all.", DefaultValueFactory = _ => "all" };
 
-    public Option<string> Duration { get; } = new("--duration", "-d")
-    {
-        Description = "Minimum measured duration (30s, 2m...); measuring goes on past it until the tail rule holds (see --min-requests).",
-        DefaultValueFactory = _ => "30s",
-    };
+    public Option<TimeSpan> Duration { get; } = OptionParsers.Duration(
+        "--duration",
+        "Minimum measured duration (30s, 2m...); measuring goes on past it until the tail rule holds (see --min-requests).",
+        "30s",
+        "-d");
 
-    public Option<string> MaxDuration { get; } = new("--max-duration")
-    {
-        Description = "Stop measuring after this long even if --min-requests or the tail rule is not met.",
-        DefaultValueFactory = _ => "10m",
-    };
+    public Option<TimeSpan> MaxDuration { get; } = OptionParsers.Duration(
+        "--max-duration", "Stop measuring after this long even if --min-requests or the tail rule is not met.", "10m");
 
-    public Option<string> Warmup { get; } = new("--warmup") { Description = "Warm-up duration, excluded from results (0s for none).", DefaultValueFactory = _ => "5s" };
+    public Option<TimeSpan> Warmup { get; } =
+        OptionParsers.Duration("--warmup", "Warm-up duration, excluded from results (0s for none).", "5s");
 
     public Option<int?> WarmupRequests { get; } = new("--warmup-requests") { Description = "Warm up by request count instead of duration." };
 
@@ -52,7 +49,8 @@ internal sealed class RunOptions
         DefaultValueFactory = _ => 100,
     };
 
-    public Option<string?> Timeout { get; } = new("--timeout") { Description = "A request slower than this counts as a timeout (and as a miss for the tail rule)." };
+    public Option<TimeSpan?> Timeout { get; } = OptionParsers.OptionalDuration(
+        "--timeout", "A request slower than this counts as a timeout (and as a miss for the tail rule).");
 
     public Option<double> MaxErrorRate { get; } = new("--max-error-rate") { Description = "Largest share of failed requests in a valid result (0 to 1).", DefaultValueFactory = _ => 0 };
 
@@ -139,9 +137,9 @@ internal sealed class RunOptions
 
         // The tail rule by default; an explicit --min-requests is the count the user chose instead.
         var stop = new StopRules(
-            Durations.Parse(parse.GetValue(Duration)!, "--duration"),
+            parse.GetValue(Duration),
             parse.GetValue(MinRequests),
-            Durations.Parse(parse.GetValue(MaxDuration)!, "--max-duration"),
+            parse.GetValue(MaxDuration),
             UntilTail: parse.GetResult(MinRequests) is not { Implicit: false });
         if (stop.MaxDuration < stop.MinDuration)
         {
@@ -175,9 +173,9 @@ internal sealed class RunOptions
         {
             Scenario = scenario,
             Batch = parse.GetValue(Batch),
-            Warmup = warmN is { } n ? WarmupRule.ForRequests(n) : WarmupRule.ForDuration(Durations.Parse(parse.GetValue(Warmup)!, "--warmup")),
+            Warmup = warmN is { } n ? WarmupRule.ForRequests(n) : WarmupRule.ForDuration(parse.GetValue(Warmup)),
             Stop = stop,
-            RequestTimeout = parse.GetValue(Timeout) is { } t ? Durations.Parse(t, "--timeout") : null,
+            RequestTimeout = parse.GetValue(Timeout),
             MaxErrorRate = errorRate,
             Seed = seed,
             TailPercentile = parse.GetValue(Tail) is { } p ? OptionParsers.Percentile(p) : null,

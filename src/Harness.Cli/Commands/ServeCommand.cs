@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using Harness.Backends;
 using Harness.Decoding;
-using Harness.Measurement;
 using Harness.Models;
 using Harness.Serving;
 using Harness.Tokenization;
@@ -33,8 +32,13 @@ public static class ServeCommand
         var maxQueue = new Option<int>("--max-queue") { Description = "Requests waiting for a slot at most; beyond: 429 with Retry-After.", DefaultValueFactory = _ => 32 };
         var maxModelLen = new Option<int?>("--max-model-len") { Description = $"Tokens a slot holds (prompt + completion); default the model's max positions, at most {DefaultMaxContext}." };
         var apiKeyEnv = new Option<string?>("--api-key-env") { Description = "Environment variable holding the API key that /v1 requests must bring (Authorization: Bearer KEY)." };
-        var window = new Option<string>("--batch-window") { Description = "How long a request may wait for others before it joins, unless the waiting ones fill the free slots (0s: at the next iteration).", DefaultValueFactory = _ => "0s" };
-        var shutdown = new Option<string>("--shutdown-timeout") { Description = "On SIGTERM or Ctrl-C: how long streams in flight may finish before they are cancelled.", DefaultValueFactory = _ => "30s" };
+        var window = OptionParsers.Duration(
+            "--batch-window",
+            "How long a request may wait for others before it joins, unless the waiting ones fill the free slots "
+                + "(0s: at the next iteration).",
+            "0s");
+        var shutdown = OptionParsers.Duration(
+            "--shutdown-timeout", "On SIGTERM or Ctrl-C: how long streams in flight may finish before they are cancelled.", "30s");
         var command = new Command("serve", "Serve a decoder over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions, /v1/models) with continuous batching, /health and /metrics (vLLM's metric names).")
         {
             backend, modelConfig, dtype, threads, libTorch, set, host, port, maxBatch, maxQueue, maxModelLen, window, apiKeyEnv, shutdown,
@@ -57,7 +61,7 @@ public static class ServeCommand
                 Port = listenPort,
                 MaxQueue = queue,
                 ApiKey = key,
-                ShutdownTimeout = Durations.Parse(parse.GetValue(shutdown)!, "--shutdown-timeout"),
+                ShutdownTimeout = parse.GetValue(shutdown),
             };
             WorkloadOptions decoder = DecoderOptions.Build(
                 parse.GetValue(modelConfig), parse.GetValue(dtype), parse.GetValue(threads), parse.GetValue(libTorch),
@@ -70,7 +74,7 @@ public static class ServeCommand
             }
 
             var choice = new LlmChoice { Spec = LlmChoice.ParseBackend(parse.GetValue(backend)!), Options = decoder };
-            var batching = new BatchingOptions { MaxBatch = batch, Window = Durations.Parse(parse.GetValue(window)!, "--batch-window") };
+            var batching = new BatchingOptions { MaxBatch = batch, Window = parse.GetValue(window) };
             return Task.FromResult(Serve(registry.Value, choice, model, context, batching, options, output, error, interrupt));
         });
         return command;

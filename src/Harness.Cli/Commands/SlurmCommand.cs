@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Harness.Fleet;
 using Harness.Fleet.Slurm;
-using Harness.Measurement;
 using Harness.Results;
 
 namespace Harness.Cli.Commands;
@@ -107,8 +106,8 @@ public static class SlurmCommand
     private static Command Collect(TextWriter output, TextWriter error, IProcessRunner? runner, CancellationToken interrupt)
     {
         var folder = new Argument<string>("results") { Description = "Results folder of a submitted fleet." };
-        var timeout = new Option<string>("--timeout") { Description = "Longest wait for tasks still pending or running.", DefaultValueFactory = _ => "30m" };
-        var poll = new Option<string>("--poll") { Description = "Time between looks at the queue.", DefaultValueFactory = _ => "10s" };
+        var timeout = OptionParsers.Duration("--timeout", "Longest wait for tasks still pending or running.", "30m");
+        var poll = OptionParsers.Duration("--poll", "Time between looks at the queue.", "10s");
         var merge = MergeCommand.CreateOptions();
         var command = new Command("collect", "Wait for a fleet job to end (bounded), then merge its results; failed and missing tasks are listed with their exit code and log tail.")
         {
@@ -124,8 +123,8 @@ public static class SlurmCommand
             string dir = parse.GetValue(folder)!;
             var options = new CollectOptions
             {
-                Timeout = Durations.Parse(parse.GetValue(timeout)!, "--timeout"),
-                PollInterval = Durations.Parse(parse.GetValue(poll)!, "--poll"),
+                Timeout = parse.GetValue(timeout),
+                PollInterval = parse.GetValue(poll),
                 Merge = merge.Read(parse),
             };
             if (options.PollInterval <= TimeSpan.Zero)
