@@ -45,7 +45,7 @@ def main(raw_path, out_dir, variant=""):
                           "detail": f"{len(r['ttft'])} measured requests after 1 warm-up: a PyTorch proxy (scripts/decode-proxy), not a harness run"}],
             "config": {"model": r["model"], "model_config": {"name": r["model"], "num_hidden_layers": L, "hidden_size": H,
                        "num_attention_heads": nh, "num_key_value_heads": kv, "intermediate_size": inter, "vocab_size": vocab},
-                       "batch": B, "prompt_tokens": P, "new_tokens": N, "dtype": "bf16", "params": params, "bytes_per_decode_step": step_bytes, "tp": 1,
+                       "batch": B, "prompt_tokens": P, "new_tokens": N, "dtype": "bf16", "params": params, "bytes_per_decode_step": step_bytes, "tp": 1, "cuda_graph": graph,
                        "torch": raw["torch"], "script": "scripts/decode-proxy/" + ("decode_proxy_graph.py" if graph else "decode_proxy.py")},
             "hardware": {"cpu": {"model": "not recorded by the proxy", "logical_cores": 16, "features": []}, "memory_bytes": 0,
                          "os": "lent GPU machine image 'cuda'", "kernel": "", "glibc": None, "dotnet": "none (PyTorch proxy)",

@@ -26,6 +26,12 @@ public static class PlanCommand
         var kvDtype = new Option<string?>("--kv-dtype") { Description = "KV cache dtype, for all cards or per card like --dtype (default: the run's)." };
         var model = new Option<string?>("--model") { Description = "Plan another model than the run's (a models/ name or .json path, e.g. llama-70b, gpt-oss-120b) with the run's efficiencies." };
         var maxBatch = new Option<int>("--max-batch") { Description = "Largest batch to consider.", DefaultValueFactory = _ => 256 };
+        var answer = new Option<string>("--answer")
+        {
+            Description = "Which answer: engine (a production engine on each card: device time, the host overhead hidden) or decoder "
+                + "(this harness's decoder, the run's host overhead carried over).",
+            DefaultValueFactory = _ => ProjectionAnswers.Engine,
+        };
         var outFile = new Option<string?>("--out", "-o") { Description = "Write the plan as JSON." };
         var markdown = new Option<string?>("--markdown") { Description = "Write the plan's tables as Markdown." };
         var svg = new Option<string?>("--svg") { Description = "Write a chart comparing the cards as SVG." };
@@ -34,7 +40,7 @@ public static class PlanCommand
         var priors = new PriorOptions();
         var command = new Command("plan", "Size a fleet per card type for a target output rate under SLOs, from a measured run: GPUs, CPU cores, $/h, $/month, energy.")
         {
-            workload, target, slo, agents, cards, from, dtype, kvDtype, model, maxBatch, outFile, markdown, svg, html,
+            workload, target, slo, agents, cards, from, dtype, kvDtype, model, maxBatch, answer, outFile, markdown, svg, html,
         };
         prices.AddTo(command, withInstance: false);
         priors.AddTo(command);
@@ -65,6 +71,7 @@ public static class PlanCommand
                 Dtype = CardChoice.Parse(parse.GetValue(dtype), "--dtype", catalog),
                 KvDtype = CardChoice.Parse(parse.GetValue(kvDtype), "--kv-dtype", catalog),
                 Model = parse.GetValue(model) is { } name ? ModelCatalog.Load(name) : null,
+                Answer = parse.GetValue(answer)!,
             };
             CapacityPlan plan = CapacityPlanner.Plan(request);
             string statement = MeasuredCard.Statement(catalog, source, path, parse.GetValue(from));

@@ -22,12 +22,19 @@ public static class ProjectCommand
         var kvDtype = new Option<string?>("--kv-dtype") { Description = "KV cache dtype on the target (default: the run's)." };
         var model = new Option<string?>("--model") { Description = "Project another model than the run's (a models/ name or .json path, e.g. llama-70b, gpt-oss-120b): its FLOPs, bytes and memory, the run's efficiencies." };
         var percentile = new Option<string[]>("--percentile") { Description = "Tail percentiles to project beside p50 (default p99).", DefaultValueFactory = _ => ["p99"] };
+        var answer = new Option<string?>("--answer")
+        {
+            Description = "Which answer: engine (a production engine on the target: device time, the host overhead hidden) or decoder "
+                + "(this harness's decoder, the run's host overhead carried over); "
+                + "default decoder on the measured card, engine on another.",
+        };
         var outFile = new Option<string?>("--out", "-o") { Description = "Write the projection as JSON (atomically)." };
         var prices = new PriceOptions();
         var priors = new PriorOptions();
         var command = new Command("project", "Project a measured LLM run to another card: TTFT, TPOT, tokens/s, MFU/MBU, J/token and $/Mtok with error bars.")
         {
-            result, to, from, tp, batch, dtype, kvDtype, model, percentile, outFile,
+            result, to, from, tp, batch, dtype, kvDtype, model, percentile,
+            answer, outFile,
         };
         prices.AddTo(command);
         priors.AddTo(command);
@@ -58,6 +65,7 @@ public static class ProjectCommand
                 Price = selection.Chosen,
                 Offers = selection.Catalog.Current(selection.Policy),
                 Priors = projectionPriors,
+                Answer = parse.GetValue(answer),
             });
             string? o = parse.GetValue(outFile);
             if (o is not null)

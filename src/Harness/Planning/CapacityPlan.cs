@@ -25,6 +25,14 @@ public sealed record CapacityPlan
     /// <summary>CPU cores per GPU from an agent result (cores_per_gpu_for_90pct_busy); null when none was given.</summary>
     public double? CpuCoresPerGpu { get; init; }
 
+    /// <summary>Which answer the plan gives (<see cref="ProjectionAnswers"/>): engine or decoder.</summary>
+    public string Answer { get; init; } = ProjectionAnswers.Engine;
+
+    /// <summary>
+    /// That answer in words, with the engine's residual per step and whether it was measured or assumed.
+    /// </summary>
+    public string AnswerRule { get; init; } = "";
+
     public required IReadOnlyList<CardPlan> Cards { get; init; }
 
     public List<string> Notes { get; init; } = [];
@@ -47,6 +55,11 @@ public sealed record CardPlan
 
     /// <summary>Each part of the chosen configuration's projection and where it comes from (measured, published, catalog, assumed).</summary>
     public List<BasisItem> Basis { get; init; } = [];
+
+    /// <summary>
+    /// Which answer the chosen configuration's projection gives, with the engine's residual; null when none met the SLOs.
+    /// </summary>
+    public ProjectionAnswer? Answer { get; init; }
 
     /// <summary>Why no configuration meets the SLOs, when none does.</summary>
     public string? Why { get; init; }

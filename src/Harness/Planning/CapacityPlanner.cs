@@ -2,6 +2,7 @@ using Harness.Cost;
 using Harness.Engine;
 using Harness.Hardware.Catalog;
 using Harness.Projection;
+using static System.FormattableString;
 
 namespace Harness.Planning;
 
@@ -29,6 +30,11 @@ public sealed record PlanRequest
     public int MaxBatch { get; init; } = 256;
 
     public ProjectionPriors Priors { get; init; } = ProjectionPriors.Default;
+
+    /// <summary>
+    /// Which answer to plan with (<see cref="ProjectionAnswers"/>): a production engine on each card unless asked otherwise.
+    /// </summary>
+    public string Answer { get; init; } = ProjectionAnswers.Engine;
 
     /// <summary>Weight dtype each card serves in; unnamed cards keep the run's.</summary>
     public CardChoice Dtype { get; init; } = CardChoice.None;
@@ -68,8 +74,9 @@ public static class CapacityPlanner
             }
         }
 
+        string answer = ProjectionAnswers.Choose(r.Answer, r.Source, r.Cards.Count > 0 ? r.Cards[0] : r.Source);
         var percentiles = r.Slos.Select(Key).Distinct().ToList();
-        var cards = r.Cards.Select(card => PlanCard(r, card, percentiles)).ToList();
+        var cards = r.Cards.Select(card => PlanCard(r with { Answer = answer }, card, percentiles)).ToList();
         var notes = new List<string>
         {
             "Latencies are of static batches (prefill of the whole batch, then decode); queueing in a continuous-batching server is not modelled.",
@@ -102,6 +109,8 @@ public static class CapacityPlanner
             TargetOutputTokensPerS = r.TargetOutputTokensPerS,
             Slo = r.Slos.Select(s => s.ToString()).ToList(),
             CpuCoresPerGpu = r.CpuCoresPerGpu,
+            Answer = answer,
+            AnswerRule = AnswerRule(answer, cards.Select(c => c.Answer).FirstOrDefault(a => a is not null)),
             Cards = cards,
             Notes = notes,
         };
@@ -131,6 +140,7 @@ public static class CapacityPlanner
                     Model = r.Model,
                     TailPercentiles = percentiles,
                     Priors = r.Priors,
+                    Answer = r.Answer,
                 });
                 double worst = r.Slos.Max(s => Latency(p, s).Value / s.LimitMs);
                 if (worst <= 1 && (best is null || p.Metrics.OutputTokensPerSPerGpu.Value > best.Metrics.OutputTokensPerSPerGpu.Value))
@@ -183,6 +193,7 @@ public static class CapacityPlanner
             Precision = TargetPrecision(p),
             PrecisionRule = p.Precision.Rule,
             Basis = p.Basis,
+            Answer = p.Answer,
             TensorParallel = tp,
             Batch = p.Target.Batch,
             SloValuesMs = r.Slos.ToDictionary(s => $"{s.Metric}_{Key(s)}", s => Latency(p, s).Round(3)),
@@ -193,6 +204,21 @@ public static class CapacityPlanner
             EnergyMwhPerMonth = mwh?.Round(2),
             Offers = offers,
         };
+    }
+
+    /// <summary>The plan's answer in words, with the engine's residual per step as the chosen projections give it.</summary>
+    private static string AnswerRule(string answer, ProjectionAnswer? shown)
+    {
+        if (answer == ProjectionAnswers.Decoder)
+        {
+            return "this harness's decoder on each card: the run's host overhead per step is carried onto each card";
+        }
+
+        string residual = shown is { ResidualMsPerStep: { } ms }
+            ? Invariant($"{ms:0.###} ms per step ({shown.ResidualSource}: {shown.ResidualBasis})")
+            : "per step as the run gives it";
+        return "a production engine on each card: device time only, the host overhead hidden (CUDA graphs, overlapped scheduling), "
+            + $"plus a residual of {residual}";
     }
 
     private static string TargetPrecision(ProjectionResult p) =>

@@ -18,6 +18,7 @@ public static class PlanReport
         var sb = new StringBuilder();
         sb.Append(c, $"### Capacity plan: {plan.TargetOutputTokensPerS:#,0} output tok/s, SLO {string.Join(", ", plan.Slo)}\n\n");
         sb.Append(c, $"Workload {plan.Workload}, measured on {plan.SourceCard} in {plan.SourcePrecision}. Values are projections: value (low-high).\n\n");
+        sb.Append(c, $"Answer ({plan.Answer}): {plan.AnswerRule}.\n\n");
         var cards = new MarkdownTable(new[] { Left("card"), Left("precision"), Right("TP x batch") }
             .Concat(plan.Slo.Select(s => Right(s.Split('<')[0] + " ms")))
             .Concat(new[] { Right("tok/s per GPU"), Right("GPUs"), Right("CPU cores"), Right("kW"), Right("MWh/month"),

@@ -93,6 +93,7 @@ public static class ForeignResultImporter
             Workload = doc.Workload,
             ModelName = modelName,
             GpuName = doc.Hardware?.Gpus.FirstOrDefault()?.Name,
+            CudaGraph = LlmResultReader.CudaGraph(doc),
             TensorParallel = (int)(DocumentValues.FirstNumber(c, "tp", "tensor_parallel") ?? 1),
             Dtype = DocumentValues.Text(c.GetValueOrDefault(ConfigKeys.Dtype)) ?? "bf16",
             KvDtype = DocumentValues.Text(c.GetValueOrDefault("kv_dtype")) ?? DocumentValues.Text(c.GetValueOrDefault("kv_cache_dtype")),

@@ -65,6 +65,7 @@ public static class LlmResultReader
             TensorParallel = 1,
             Dtype = doc.ConfigText(ConfigKeys.Dtype) ?? "bf16",
             Model = named,
+            CudaGraph = CudaGraph(doc),
             Batch = batch,
             PromptTokens = prompt,
             NewTokens = newTokens,
@@ -79,6 +80,13 @@ public static class LlmResultReader
             // The harness writes the backend device's power as metrics.avg_power_w (NVML on CUDA).
             AvgGpuPowerW = doc.Backend.Contains(":cuda", StringComparison.Ordinal) ? m.AvgPowerW : null,
         };
+    }
+
+    /// <summary>Config cuda_graph: true or 1.</summary>
+    internal static bool CudaGraph(ResultDocument doc)
+    {
+        object? value = doc.Config.GetValueOrDefault(ConfigKeys.CudaGraph);
+        return DocumentValues.AsElement(value) is { ValueKind: System.Text.Json.JsonValueKind.True } || DocumentValues.Number(value) is 1;
     }
 
     /// <summary>The models/ config a result names, when it is still there with the same shape (else the result's own figures are used).</summary>

@@ -36,6 +36,11 @@ public sealed record LlmRunFacts
     /// </summary>
     public string? Published { get; init; }
 
+    /// <summary>
+    /// The run's decode steps ran as a captured CUDA graph (config cuda_graph): its fitted host overhead is an engine's residual, measured.
+    /// </summary>
+    public bool CudaGraph { get; init; }
+
     /// <summary>Sequences decoded together in one request.</summary>
     public required int Batch { get; init; }
 

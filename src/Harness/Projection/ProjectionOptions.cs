@@ -45,6 +45,14 @@ public sealed record ProjectionPriors
     /// </summary>
     public double UnmeasuredDtypeChangePerStep { get; init; } = 0.11;
 
+    /// <summary>
+    /// Host time per pass a production engine does not hide (the "engine" answer), where the run
+    /// cannot measure it: an assumption, not a measurement (docs/capacity.md, "Two answers"). A CUDA
+    /// graph replay is one launch per step (tens of microseconds); what overlapped scheduling cannot
+    /// hide is the per-step read of the sampled tokens and the next batch's bookkeeping, taken as 0.5 ms.
+    /// </summary>
+    public double EngineResidualMs { get; init; } = 0.5;
+
     /// <summary>The largest batch --batch max tries: trtllm-bench's own cap on its KV-derived batch (tensorrt_llm/bench/build/tuning.py).</summary>
     public int LargestBatch { get; init; } = 4096;
 }
@@ -72,6 +80,12 @@ public sealed record ProjectionOptions
 
     /// <summary>The model on the target, when it is not the run's (a larger one of the family): its FLOPs, bytes and memory replace the run's; the run's efficiencies carry over.</summary>
     public DecoderConfig? Model { get; init; }
+
+    /// <summary>
+    /// Which answer (<see cref="ProjectionAnswers"/>): decoder or engine; null picks the decoder on
+    /// the measured card and the engine on another.
+    /// </summary>
+    public string? Answer { get; init; }
 
     /// <summary>Tail percentiles projected beside p50 (for SLO checks).</summary>
     public IReadOnlyList<string> TailPercentiles { get; init; } = ["p99"];

@@ -17,6 +17,8 @@ public static class ProjectionReport
         ProjectionPrecision pr = p.Precision;
         string model = p.Target.Model is { } other ? $" as {other}" : "";
         sb.Append(c, $"### {s.Model ?? s.Workload ?? "run"}: {s.Card} (TP {s.TensorParallel}, batch {s.Batch}, {Kind(pr.Run, pr.RunKvCache)}) projected to {p.Target.Card}{model} (TP {p.Target.TensorParallel}, batch {p.Target.Batch}, {Kind(pr.Target, pr.TargetKvCache)})\n\n");
+        ProjectionAnswer a = p.Answer;
+        sb.Append(c, $"Answer ({a.Name}): {a.Label}, {a.Rule}.\n\n");
         sb.Append(c, $"Precision: {(pr.Changed ? $"changed from {Kind(pr.Run, pr.RunKvCache)} to {Kind(pr.Target, pr.TargetKvCache)}" : $"unchanged, {Kind(pr.Run, pr.RunKvCache)}")}; {pr.Rule}.\n\n");
         var table = new MarkdownTable(Left("metric"), Right("measured"), Right("projected (low-high)"));
         ProjectedMetrics m = p.Metrics;

@@ -18,6 +18,9 @@ public sealed record ProjectionResult
 
     public required ProjectionTarget Target { get; init; }
 
+    /// <summary>Which answer the figures give: this harness's decoder or a production engine on the target.</summary>
+    public required ProjectionAnswer Answer { get; init; }
+
     /// <summary>The run's and the target's precision, and how much is known about the change.</summary>
     public required ProjectionPrecision Precision { get; init; }
 
@@ -42,6 +45,7 @@ public sealed record ProjectionResult
 
     public Dictionary<string, string> Model { get; init; } = new()
     {
+        ["answer"] = "decoder: the step below; engine: GPU work / efficiency + all-reduce + a residual per pass, host overhead hidden",
         ["step"] = "per forward pass: overlapped max(host overhead, GPU work / efficiency + all-reduce) and serial host overhead + GPU work / efficiency + all-reduce; the value is their geometric mean, the error bars hold each",
         ["gpu_work"] = "max(FLOPs / (tp x compute ceiling), bytes / (tp x bandwidth ceiling)); ceilings are measured matrix/copy rates where both cards have them, else datasheet peaks",
         ["calibration"] = "decode: efficiency = max(prior, achieved); host overhead = what GPU work at that efficiency leaves unexplained (overlapped: the whole step; serial: the difference). prefill shares that host overhead; its compute efficiency is fitted from TTFT",
@@ -65,7 +69,8 @@ public sealed record ProjectionSource(
     string Dtype,
     double TtftMsP50,
     double TpotMsP50,
-    double? OutputTokensPerS);
+    double? OutputTokensPerS,
+    bool CudaGraph = false);
 
 /// <param name="Model">The model projected when it is not the run's (a larger one of the family); null: the run's.</param>
 public sealed record ProjectionTarget(string Card, string Name, int TensorParallel, int Batch, int Gpus, string? Model = null);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Harness.Cost;
 using Harness.Hardware.Catalog;
+using static System.FormattableString;
 
 namespace Harness.Projection;
 
@@ -68,12 +69,20 @@ public static class RooflineProjector
             hostScale,
             change.Factors);
 
+        // The answer: this harness's decoder (host overhead carried over) or a production engine (device
+        // time + a residual: a CUDA-graph run's or a published engine figure's own, else assumed).
+        string answer = ProjectionAnswers.Choose(o.Answer, source, target);
+        bool residualMeasured = facts.CudaGraph || facts.Published is not null;
+        EngineResidual? engine = answer == ProjectionAnswers.Engine
+            ? new EngineResidual(residualMeasured, p.EngineResidualMs / 1000)
+            : null;
+
         // p50: calibrate and project at every corner of the uncertainty.
-        Corners p50 = Evaluate(facts, "p50", src, tgt, p);
+        Corners p50 = Evaluate(facts, "p50", src, tgt, p, engine);
         var percentiles = new Dictionary<string, ProjectedLatency>();
         foreach (string pct in o.TailPercentiles.Where(x => x != "p50").Distinct())
         {
-            Corners c = Evaluate(facts, pct, src, tgt, p);
+            Corners c = Evaluate(facts, pct, src, tgt, p, engine);
             percentiles[pct] = new ProjectedLatency(c.Ttft, c.Tpot);
         }
 
@@ -116,12 +125,29 @@ public static class RooflineProjector
         {
             notes.Add(o.FillMemory
                 ? $"Batch {batch}: the largest whose KV cache at {facts.PromptTokens + facts.NewTokens} tokens fits beside the weights (--batch max), extrapolated from the run's batch {facts.Batch}."
-                : $"Batch {batch} extrapolated from the run's batch {facts.Batch}: the KV and compute terms scale, the host overhead is kept.");
+                : $"Batch {batch} extrapolated from the run's batch {facts.Batch}: the KV and compute terms scale, "
+                    + (engine is null ? "the host overhead is kept." : "the residual per step is kept."));
         }
 
-        if (source.Id == target.Id && tp == tpS && batch == facts.Batch && !change.Changed && !otherModel)
+        if (source.Id == target.Id && tp == tpS && batch == facts.Batch && !change.Changed && !otherModel && engine is null)
         {
             notes.Add("Target is the measured card: the projection reproduces the run (a self-check).");
+        }
+
+        string residualSource = residualMeasured ? (facts.Published is not null ? "published" : "measured") : "assumed";
+        string residualBasis = !residualMeasured
+            ? Invariant($"the run is not a CUDA-graph run: {p.EngineResidualMs:0.###} ms per pass assumed (docs/capacity.md, Two answers)")
+            : facts.Published is not null
+                ? "the published figure is a production engine's: its own fitted host overhead per step (the serial fit) is the residual"
+                : "the run's decode steps ran as a CUDA graph (config cuda_graph): "
+                    + "its fitted host overhead per step (serial: TPOT - GPU work / efficiency) is the residual";
+        ProjectionAnswer projectionAnswer = ProjectionAnswer.Of(answer, target.Id, p50.ResidualMs, residualSource, residualBasis);
+        List<BasisItem> basis = ProjectionBasis.Describe(
+            facts, source, target, rates, change, work, otherModel, hostScale, batch, tp, o.FillMemory, p, power);
+        if (engine is not null)
+        {
+            string detail = Invariant($"{p50.ResidualMs:0.###} ms at p50: {residualBasis}");
+            basis.Add(new BasisItem("engine residual per step", residualSource, detail));
         }
 
         double srcPeakC = source.PeakFlops(change.RunCompute) ?? rates.SourceCompute;
@@ -129,8 +155,9 @@ public static class RooflineProjector
         return new ProjectionResult
         {
             Source = new ProjectionSource(facts.Origin, facts.Workload, facts.ModelName, source.Id, tpS, facts.Batch, facts.PromptTokens, facts.NewTokens,
-                runPrecision.Weights, facts.Ttft.P50, facts.Tpot.P50, facts.OutputTokensPerS),
+                runPrecision.Weights, facts.Ttft.P50, facts.Tpot.P50, facts.OutputTokensPerS, facts.CudaGraph),
             Target = new ProjectionTarget(target.Id, target.Name, tp, batch, tp, otherModel ? work.Model!.Name : null),
+            Answer = projectionAnswer,
             Precision = change.Describe(),
             Calibration = new ProjectionCalibration(
                 rates.ComputeBasis,
@@ -143,7 +170,7 @@ public static class RooflineProjector
             Percentiles = percentiles,
             Power = power,
             Price = price,
-            Basis = ProjectionBasis.Describe(facts, source, target, rates, change, work, otherModel, hostScale, batch, tp, o.FillMemory, p, power),
+            Basis = basis,
             Notes = notes,
         };
     }
@@ -291,7 +318,7 @@ public static class RooflineProjector
     /// Calibrates on the run and predicts the target at one percentile, at the center and at every
     /// corner: the measurement's spread x decode efficiency (achieved, prior, ceiling) x overlap or additive.
     /// </summary>
-    private static Corners Evaluate(LlmRunFacts facts, string pct, PassWork src, PassWork tgt, ProjectionPriors p)
+    private static Corners Evaluate(LlmRunFacts facts, string pct, PassWork src, PassWork tgt, ProjectionPriors p, EngineResidual? engine)
     {
         double tpot = facts.Tpot.At(pct) / 1000, ttft = facts.Ttft.At(pct) / 1000;
         (double tpotLo, double tpotHi) = facts.Tpot.Spread(pct);
@@ -301,8 +328,10 @@ public static class RooflineProjector
         // that adds to it (syncs, fixed per-kernel costs): the center is the geometric mean of both.
         Fit center = Fit.Calibrate(tpot, ttft, Math.Max(p.DecodeEfficiency, achieved), overlap: true, src, p);
         Fit serial = Fit.Calibrate(tpot, ttft, Math.Max(p.DecodeEfficiency, achieved), overlap: false, src, p);
-        (double oTtft, double oTpot) = center.Predict(tgt, 1);
-        (double aTtft, double aTpot) = serial.Predict(tgt, 1);
+        // The engine's residual: a measured run's own host overhead per step (serial fit), else the assumed one.
+        double? residual = engine is null ? null : engine.Measured ? serial.HostS : engine.AssumedS;
+        (double oTtft, double oTpot) = center.Predict(tgt, 1, residual);
+        (double aTtft, double aTpot) = serial.Predict(tgt, 1, residual);
         double cTtft = Math.Sqrt(oTtft * aTtft), cTpot = Math.Sqrt(oTpot * aTpot);
 
         var ttfts = new List<double>();
@@ -323,7 +352,7 @@ public static class RooflineProjector
                     Fit f = Fit.Calibrate(tpotS, ttftS, eta, overlap, src, p);
                     foreach (double scale in tgt.EfficiencyFactors)
                     {
-                        (double a, double b) = f.Predict(tgt, scale);
+                        (double a, double b) = f.Predict(tgt, scale, residual);
                         ttfts.Add(a * 1000);
                         tpots.Add(b * 1000);
                         requests.Add(Request(facts, a * 1000, b * 1000));
@@ -347,7 +376,8 @@ public static class RooflineProjector
             Estimate.FromCorners(center.PrefillHostS * 1000, prefillHost),
             center.HostS > 0 ? "host" : "gpu",
             center.PrefillHostS >= ttft && center.PrefillHostS > 0 ? "host" : "gpu",
-            maxAchieved);
+            maxAchieved,
+            (residual ?? 0) * 1000);
     }
 
     /// <summary>
@@ -389,7 +419,11 @@ public static class RooflineProjector
         Estimate PrefillHostMs,
         string DecodeBound,
         string PrefillBound,
-        double MaxAchieved);
+        double MaxAchieved,
+        double ResidualMs);
+
+    /// <summary>The engine answer's residual per pass: the run's own (measured) or <paramref name="AssumedS"/>, seconds.</summary>
+    private sealed record EngineResidual(bool Measured, double AssumedS);
 
     /// <summary>One calibration: efficiencies of both phases and their host overheads, in one of the two forms.</summary>
     private sealed record Fit(double DecodeEfficiency, double HostS, double PrefillEfficiency, double PrefillHostS, bool Overlap)
@@ -413,11 +447,19 @@ public static class RooflineProjector
             return new Fit(decodeEta, host, prefillEta, prefillHost, overlap);
         }
 
-        /// <summary>(TTFT, TPOT) in seconds on the target, the efficiencies scaled by <paramref name="scale"/> (capped) and the host overhead by the target's.</summary>
-        public (double Ttft, double Tpot) Predict(PassWork t, double scale)
+        /// <summary>
+        /// (TTFT, TPOT) in seconds on the target, the efficiencies scaled by <paramref name="scale"/> (capped) and the host
+        /// overhead by the target's; with a <paramref name="residual"/> (the engine answer) device time + the residual instead.
+        /// </summary>
+        public (double Ttft, double Tpot) Predict(PassWork t, double scale, double? residual = null)
         {
             double prefillGpu = t.PrefillWork / Math.Min(MaxEfficiency, PrefillEfficiency * scale) + t.PrefillComm;
             double decodeGpu = t.DecodeWork / Math.Min(MaxEfficiency, DecodeEfficiency * scale) + t.DecodeComm;
+            if (residual is { } r)
+            {
+                return (prefillGpu + r, decodeGpu + r);
+            }
+
             double host = HostS * t.HostScale, prefillHost = PrefillHostS * t.HostScale;
             return Overlap
                 ? (Math.Max(prefillHost, prefillGpu), Math.Max(host, decodeGpu))

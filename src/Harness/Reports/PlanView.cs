@@ -21,6 +21,7 @@ public static class PlanView
         }
 
         page.Paragraph($"Workload {plan.Workload}, measured on {plan.SourceCard} in {plan.SourcePrecision}; target {plan.TargetOutputTokensPerS.ToString("#,0", c)} output tokens/s under {string.Join(", ", plan.Slo)}. Values are projections with their error bars (the range over every corner of the projection's uncertain inputs).");
+        page.Paragraph($"Answer ({plan.Answer}): {plan.AnswerRule}.");
         var notMet = plan.Cards.Where(x => !x.MeetsSlo).Select(x => $"{x.Card}: {x.Why}").ToList();
         page.Warnings(notMet, "Cards that cannot meet the SLO");
         page.View("plan-gpus", "GPUs needed per card", Gpus(plan), "No card meets the SLO, so no fleet is sized.",

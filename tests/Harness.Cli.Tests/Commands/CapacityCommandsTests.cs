@@ -32,6 +32,46 @@ public sealed class CapacityCommandsTests : IDisposable
     }
 
     [Fact]
+    public void Project_names_its_answer_engine_across_cards_decoder_on_the_measured_card_or_as_asked()
+    {
+        string outFile = Path.Combine(_dir, "answer.json");
+        var (code, output, error) = CliRunner.Run("project", CliRunner.H200Run(), "--model", "llama-70b", "--to", "gb200", "--dtype", "fp4",
+            "--batch", "256", "--out", outFile);
+        Assert.True(code == 0, error);
+        Assert.Contains("Answer (engine): a production engine on gb200, device time only", output, StringComparison.Ordinal);
+        Assert.Contains("(assumed)", output, StringComparison.Ordinal);
+        using (JsonDocument doc = JsonDocument.Parse(File.ReadAllText(outFile)))
+        {
+            JsonElement a = doc.RootElement.GetProperty("answer");
+            Assert.Equal("engine", a.GetProperty("name").GetString());
+            Assert.Equal("assumed", a.GetProperty("residual_source").GetString());
+        }
+
+        (code, output, error) = CliRunner.Run("project", CliRunner.H200Run(), "--to", "gb200", "--answer", "decoder");
+        Assert.True(code == 0, error);
+        Assert.Contains("Answer (decoder): this harness's decoder on gb200", output, StringComparison.Ordinal);
+        (code, output, error) = CliRunner.Run("project", CliRunner.H200Run(), "--to", "h200");
+        Assert.True(code == 0, error);
+        Assert.Contains("Answer (decoder): this harness's decoder on h200", output, StringComparison.Ordinal);
+        (code, _, error) = CliRunner.Run("project", CliRunner.H200Run(), "--to", "gb200", "--answer", "fastest");
+        Assert.Equal(2, code);
+        Assert.Contains("--answer 'fastest' is neither decoder", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Plan_names_its_answer_engine_by_default()
+    {
+        var (code, output, error) = CliRunner.Run("plan", "--workload", CliRunner.H200Run(), "--target", "50000 tok/s",
+            "--slo", "tpot_p99<50ms", "--cards", "h200,gb200");
+        Assert.True(code == 0, error);
+        Assert.Contains("Answer (engine): a production engine on each card", output, StringComparison.Ordinal);
+        (code, output, error) = CliRunner.Run("plan", "--workload", CliRunner.H200Run(), "--target", "50000 tok/s",
+            "--slo", "tpot_p99<50ms", "--cards", "h200,gb200", "--answer", "decoder");
+        Assert.True(code == 0, error);
+        Assert.Contains("Answer (decoder): this harness's decoder on each card", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Project_to_the_measured_card_reproduces_the_measured_latencies()
     {
         string outFile = Path.Combine(_dir, "self.json");

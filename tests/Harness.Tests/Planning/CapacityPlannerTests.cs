@@ -233,4 +233,32 @@ public class CapacityPlannerTests
         Assert.Equal(ExitCodes.BadInput, e.ExitCode);
         Assert.Contains(expected, e.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_plan_gives_the_production_engine_by_default_and_the_decoder_when_asked_and_says_which()
+    {
+        ResultDocument host = SyntheticRuns.Llm(SyntheticRuns.H200, ttftMs: 60, tpotMs: 9, parameters: 1e9, batch: 8);
+        PlanRequest request = Request(host, "tpot_p99<50ms") with
+        {
+            Cards = [HardwareCatalog.Default.Get("h200"), HardwareCatalog.Default.Get("gb200")],
+        };
+        CapacityPlan engine = CapacityPlanner.Plan(request);
+        CapacityPlan decoder = CapacityPlanner.Plan(request with { Answer = ProjectionAnswers.Decoder });
+
+        Assert.Equal(ProjectionAnswers.Engine, engine.Answer);
+        Assert.All(engine.Cards, c => Assert.Equal(ProjectionAnswers.Engine, c.Answer!.Name));
+        Assert.Contains("a production engine on each card", engine.AnswerRule, StringComparison.Ordinal);
+        Assert.Contains("0.5 ms per step (assumed", engine.AnswerRule, StringComparison.Ordinal);
+        Assert.Contains("Answer (engine): a production engine on each card", PlanReport.Markdown(engine), StringComparison.Ordinal);
+        Assert.Contains("Answer (engine): a production engine on each card", PlanView.Render(engine), StringComparison.Ordinal);
+        Assert.Equal(ProjectionAnswers.Decoder, decoder.Answer);
+        Assert.All(decoder.Cards, c => Assert.Equal(ProjectionAnswers.Decoder, c.Answer!.Name));
+        Assert.Contains("Answer (decoder): this harness's decoder on each card", PlanReport.Markdown(decoder), StringComparison.Ordinal);
+
+        // The host overhead hidden, each card serves more per GPU than the harness's decoder would.
+        foreach ((CardPlan e, CardPlan d) in engine.Cards.Zip(decoder.Cards))
+        {
+            Assert.True(e.OutputTokensPerSPerGpu.Value > d.OutputTokensPerSPerGpu.Value, e.Card);
+        }
+    }
 }

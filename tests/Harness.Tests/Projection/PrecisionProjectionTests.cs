@@ -23,8 +23,10 @@ public class PrecisionProjectionTests
             30e9));
     }
 
+    /// <summary>The decoder answer: these tests pin how precision changes the calibrated model; ProjectionAnswerTests the engine.</summary>
     private static ProjectionResult Project(LlmRunFacts facts, string target, ProjectionOptions options) =>
-        RooflineProjector.Project(facts, Catalog.Get("h200"), Catalog.Get(target), options);
+        RooflineProjector.Project(facts, Catalog.Get("h200"), Catalog.Get(target),
+            options with { Answer = options.Answer ?? ProjectionAnswers.Decoder });
 
     [Fact]
     public void Fp8_halves_the_weight_bytes_and_runs_on_the_fp8_ceiling_at_the_runs_efficiency()

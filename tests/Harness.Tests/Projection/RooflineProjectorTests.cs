@@ -11,8 +11,10 @@ public class RooflineProjectorTests
 
     private static LlmRunFacts Facts(ResultDocument doc) => LlmResultReader.Read(doc, "synthetic.json");
 
+    /// <summary>These tests pin the decoder answer's calibration (host overhead carried over); ProjectionAnswerTests the engine.</summary>
     private static ProjectionResult Project(ResultDocument doc, string source, string target, ProjectionOptions? options = null) =>
-        RooflineProjector.Project(Facts(doc), Catalog.Get(source), Catalog.Get(target), options);
+        RooflineProjector.Project(Facts(doc), Catalog.Get(source), Catalog.Get(target),
+            (options ?? new ProjectionOptions()) with { Answer = options?.Answer ?? ProjectionAnswers.Decoder });
 
     /// <summary>A run whose decode is bandwidth-bound at 95% of the copy ceiling and whose prefill is compute-bound at 70%.</summary>
     private static ResultDocument GpuBoundRun(string gpuName, string card, double parameters = 30e9, int batch = 8)
