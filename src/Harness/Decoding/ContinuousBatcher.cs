@@ -118,7 +118,7 @@ public sealed class ContinuousBatcher
                     Entry e = first.Value;
                     _waiting.RemoveFirst();
                     e.Node = null;
-                    e.Sequence = new DecodeSequence(_freeSlots.Dequeue(), e.Request.PromptTokens, e.Request.MaxNewTokens, e.Request.PromptIds);
+                    e.Sequence = new DecodeSequence(_freeSlots.Dequeue(), e.Request.PromptTokens, e.Request.MaxNewTokens, e.Request.PromptIds, e.Request.Sampling);
                     budget -= e.Request.PromptTokens;
                     _joiningEntries.Add(e);
                     _joining.Add(e.Sequence);

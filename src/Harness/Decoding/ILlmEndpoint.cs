@@ -1,4 +1,5 @@
 using Harness.Datasets;
+using Harness.Decoding.Sampling;
 
 namespace Harness.Decoding;
 
@@ -107,6 +108,9 @@ public sealed class LlmRequest
 
     /// <summary>End tokens do not end the request before it has this many tokens (vLLM's min_tokens).</summary>
     public int MinNewTokens { get; init; }
+
+    /// <summary>How its tokens are picked (greedy unless the request says otherwise).</summary>
+    public SamplingParams Sampling { get; init; } = SamplingParams.Greedy;
 
     /// <summary>
     /// The conversation so far, for an endpoint that takes text (an HTTP server): every message in

@@ -1,3 +1,5 @@
+using Harness.Decoding.Sampling;
+
 namespace Harness.Decoding;
 
 /// <summary>
@@ -41,7 +43,10 @@ public interface IStepDecoder : IDisposable
 /// <summary>One sequence in a decoder: its slot, its prompt, and the tokens it has produced so far.</summary>
 public sealed class DecodeSequence
 {
-    public DecodeSequence(int slot, int promptTokens, int maxNewTokens, ReadOnlyMemory<long> promptIds = default)
+    private List<long>? _history;
+
+    public DecodeSequence(
+        int slot, int promptTokens, int maxNewTokens, ReadOnlyMemory<long> promptIds = default, SamplingParams? sampling = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(slot);
         ArgumentOutOfRangeException.ThrowIfLessThan(promptTokens, 1);
@@ -55,6 +60,8 @@ public sealed class DecodeSequence
         PromptTokens = promptTokens;
         MaxNewTokens = maxNewTokens;
         PromptIds = promptIds;
+        Sampling = sampling ?? SamplingParams.Greedy;
+        _history = Sampling.NeedsHistory ? new List<long>(Math.Min(maxNewTokens, 4096)) : null;
     }
 
     /// <summary>The KV-cache slot, 0 to the decoder's slots - 1, given by whoever batches.</summary>
@@ -66,21 +73,45 @@ public sealed class DecodeSequence
     /// <summary>The prompt's token ids; empty when only the length matters (the decoder then uses seeded ids: a dense decoder's speed does not depend on them).</summary>
     public ReadOnlyMemory<long> PromptIds { get; }
 
-    /// <summary>Tokens it generates (greedy, no stop token): exactly this many.</summary>
+    /// <summary>How it picks its tokens (greedy unless asked otherwise).</summary>
+    public SamplingParams Sampling { get; }
+
+    /// <summary>Tokens it generates at most (exactly this many unless its batcher stops it at an end token).</summary>
     public int MaxNewTokens { get; }
 
     /// <summary>Tokens produced so far: 1 after its prefill, +1 per decode step.</summary>
     public int Produced { get; private set; }
 
-    /// <summary>The greedy token id of the last iteration (0 from a decoder that models time only).</summary>
+    /// <summary>The token id of the last iteration (0 from a decoder that models time only).</summary>
     public long LastToken { get; private set; }
+
+    /// <summary>The last token's log-probabilities, when <see cref="Sampling"/> asks for them.</summary>
+    public TokenLogprobs? LastLogprobs { get; private set; }
+
+    /// <summary>The tokens generated so far, kept only when the penalties need them (else empty).</summary>
+    public ReadOnlySpan<long> Generated => _history is null ? default : System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_history);
 
     public bool Done => Produced >= MaxNewTokens;
 
+    /// <summary>
+    /// The uniform draw in [0, 1) that picks the token of this iteration: a hash of the seed and
+    /// the token's index, so a sequence draws the same numbers whatever batch it runs in.
+    /// </summary>
+    public double NextUniform()
+    {
+        ulong z = Sampling.Seed + (0x9E3779B97F4A7C15UL * (ulong)(Produced + 1));
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        z ^= z >> 31;
+        return (z >> 11) * (1.0 / (1UL << 53));
+    }
+
     /// <summary>Called by the decoder once per iteration the sequence takes part in.</summary>
-    public void Emit(long token)
+    public void Emit(long token, TokenLogprobs? logprobs = null)
     {
         LastToken = token;
+        LastLogprobs = logprobs;
+        _history?.Add(token);
         Produced++;
     }
 }
