@@ -275,7 +275,7 @@ public abstract class BatchDecoder : IStepDecoder
         }
     }
 
-    /// <summary>Grows the cache to <paramref name="rows"/> rows of <paramref name="tokens"/> tokens: in blocks, by half again at least.</summary>
+    /// <summary>Grows the cache to <paramref name="rows"/> rows of <paramref name="tokens"/> tokens, in blocks, by half at least.</summary>
     private void Reserve(int rows, int tokens)
     {
         if (rows <= CapacityRows && tokens <= CapacityTokens)
