@@ -18,7 +18,8 @@ internal sealed class PriorOptions
 
     public Option<double?> Fp4Bandwidth { get; } = new("--fp4-bandwidth-efficiency")
     {
-        Description = $"The same for the bandwidth term (default {ProjectionPriors.Default.Fp4BandwidthEfficiency}, fitted on the calibration set).",
+        Description = $"The same for the bandwidth term (default {ProjectionPriors.Default.Fp4BandwidthEfficiency}, "
+            + "fitted on the calibration set).",
     };
 
     public void AddTo(Command command)

@@ -100,10 +100,14 @@ public sealed record CardPlan
     /// <summary>Every layout tried: its points over batch, tokens/s per GPU against tokens/s per user.</summary>
     public List<FrontierCurve> Curves { get; init; } = [];
 
-    /// <summary>The points no other point of this card beats on both tokens/s per GPU and tokens/s per user, fastest per user first.</summary>
+    /// <summary>
+    /// The points no other point of this card beats on both tokens/s per GPU and tokens/s per user, fastest per user first.
+    /// </summary>
     public List<FrontierPoint> Frontier { get; init; } = [];
 
-    /// <summary>The same target served by separate prefill and decode pools, compared with the aggregated plan; null when no pool meets the SLOs.</summary>
+    /// <summary>
+    /// The same target served by separate prefill and decode pools, compared with the aggregated plan; null when no pool meets the SLOs.
+    /// </summary>
     public DisaggregatedPlan? Disaggregated { get; init; }
 }
 
@@ -116,7 +120,8 @@ public sealed record FrontierCurve(string Layout, int TensorParallel, int Expert
 /// <summary>One pool of a disaggregated plan: its layout, batch, replicas and what one replica does.</summary>
 /// <param name="LatencyMs">Prefill: TTFT p50 of the batch (KV transfer excluded); decode: TPOT p50.</param>
 /// <param name="RatePerReplica">Prefill: requests/s; decode: output tokens/s.</param>
-public sealed record PoolPlan(string Layout, int GpusPerReplica, int Batch, int Replicas, int Gpus, double LatencyMs, double RatePerReplica);
+public sealed record PoolPlan(
+    string Layout, int GpusPerReplica, int Batch, int Replicas, int Gpus, double LatencyMs, double RatePerReplica);
 
 /// <summary>
 /// Prefill and decode on separate pools (xPyD: x prefill replicas, y decode replicas), each at its own best

@@ -177,11 +177,13 @@ public static class CapacityPlanner
         if (best is null)
         {
             string why = closest is { } c
-                ? $"closest: {Layout(c.P)} x batch {c.P.Target.Batch} gives {string.Join(", ", r.Slos.Select(s => $"{s.Metric}_{Key(s)} {Latency(c.P, s).Value:0.#} ms"))}"
+                ? $"closest: {Layout(c.P)} x batch {c.P.Target.Batch} gives "
+                    + string.Join(", ", r.Slos.Select(s => $"{s.Metric}_{Key(s)} {Latency(c.P, s).Value:0.#} ms"))
                 : "the model does not fit at any layout in its scale-up domain";
             return new CardPlan
             {
-                Card = card.Id, Name = card.Name, MeetsSlo = false, Precision = precision.ToString(), Why = $"no layout and batch meet the SLO in {precision}; {why}",
+                Card = card.Id, Name = card.Name, MeetsSlo = false, Precision = precision.ToString(),
+                Why = $"no layout and batch meet the SLO in {precision}; {why}",
                 Curves = curves, Frontier = frontier, Disaggregated = Disaggregation.Plan(r, card, work, tried, null),
             };
         }
@@ -208,7 +210,8 @@ public static class CapacityPlanner
         return kept;
     }
 
-    internal static string Layout(ProjectionResult p) => new Parallelism(p.Target.TensorParallel, p.Target.ExpertParallel, p.Target.PipelineParallel).Label;
+    internal static string Layout(ProjectionResult p) =>
+        new Parallelism(p.Target.TensorParallel, p.Target.ExpertParallel, p.Target.PipelineParallel).Label;
 
     /// <summary>
     /// The layouts tried on a card: power-of-two TP inside its domain; for a mixture of experts also EP = TP x 2^j inside

@@ -25,7 +25,8 @@ public static class Disaggregation
     public static double TransferSeconds(double kvBytesPerRequest, int batch, int prefillGpus, Link link) =>
         Collectives.PointToPoint(batch * kvBytesPerRequest / Math.Max(1, prefillGpus), link);
 
-    public static DisaggregatedPlan? Plan(PlanRequest r, HardwareSpec card, LlmWorkModel work, IReadOnlyList<ProjectionResult> tried, CardPlan? aggregated)
+    public static DisaggregatedPlan? Plan(
+        PlanRequest r, HardwareSpec card, LlmWorkModel work, IReadOnlyList<ProjectionResult> tried, CardPlan? aggregated)
     {
         var ttftSlos = r.Slos.Where(s => s.Metric == "ttft").ToList();
         var tpotSlos = r.Slos.Where(s => s.Metric == "tpot").ToList();
@@ -80,8 +81,10 @@ public static class Disaggregation
         string verdict = gain switch
         {
             null => "only disaggregated serving meets the SLO on this card",
-            > 0 => Invariant($"disaggregation wins: {aggregatedGpus - gpusTotal:#,0} fewer GPUs ({gain:0.#}% more output tokens/s per GPU)"),
-            < 0 => Invariant($"aggregated wins: disaggregation needs {gpusTotal - aggregatedGpus:#,0} more GPUs ({-gain:0.#}% fewer output tokens/s per GPU)"),
+            > 0 => Invariant(
+                $"disaggregation wins: {aggregatedGpus - gpusTotal:#,0} fewer GPUs ({gain:0.#}% more output tokens/s per GPU)"),
+            < 0 => Invariant($"aggregated wins: disaggregation needs {gpusTotal - aggregatedGpus:#,0} more GPUs ")
+                + Invariant($"({-gain:0.#}% fewer output tokens/s per GPU)"),
             _ => "a tie: the same GPUs either way",
         };
         var slo = new Dictionary<string, double>();
@@ -111,8 +114,10 @@ public static class Disaggregation
     private static double DecodeTokensPerGpu(ProjectionResult p) => p.Target.Batch * 1000 / p.Metrics.TpotMs.Value / p.Target.Gpus;
 
     private static int MinDecodeGpus(IReadOnlyList<ProjectionResult> tried, List<ServiceLevelObjective> tpot) =>
-        tried.Where(p => tpot.All(s => CapacityPlanner.Latency(p, s).Value <= s.LimitMs)).Select(p => p.Target.Gpus).DefaultIfEmpty(1).Min();
+        tried.Where(p => tpot.All(s => CapacityPlanner.Latency(p, s).Value <= s.LimitMs))
+            .Select(p => p.Target.Gpus).DefaultIfEmpty(1).Min();
 
     private static PoolPlan Pool(ProjectionResult p, int replicas, double latencyMs, double rate) =>
-        new(CapacityPlanner.Layout(p), p.Target.Gpus, p.Target.Batch, replicas, replicas * p.Target.Gpus, Math.Round(latencyMs, 3), Math.Round(rate, 2));
+        new(CapacityPlanner.Layout(p), p.Target.Gpus, p.Target.Batch, replicas, replicas * p.Target.Gpus,
+            Math.Round(latencyMs, 3), Math.Round(rate, 2));
 }

@@ -13,7 +13,8 @@ public static class PlanReport
     private static readonly string[] NoPrice = ["no current price", "", ""];
 
     /// <summary>TP, EP and PP of a card's chosen layout, e.g. "TP2 EP8 PP1" (TP alone when EP and PP are 1).</summary>
-    public static string Layout(CardPlan card) => new Projection.Parallelism(card.TensorParallel, card.ExpertParallel, card.PipelineParallel).Label;
+    public static string Layout(CardPlan card) =>
+        new Projection.Parallelism(card.TensorParallel, card.ExpertParallel, card.PipelineParallel).Label;
 
     public static string Markdown(CapacityPlan plan)
     {
@@ -103,13 +104,17 @@ public static class PlanReport
         {
             Projection.ProjectedCollectives c = card.Collectives!;
             string where = card.PipelineParallel > 1 && card.GpusPerReplica > c.DomainGpus
-                ? Invariant($"{card.PipelineParallel} stages across {c.Domain} domains of {c.DomainGpus} GPUs, stages linked over {c.PipelineLink}")
+                ? Invariant($"{card.PipelineParallel} stages across {c.Domain} domains of {c.DomainGpus} GPUs, ")
+                    + $"stages linked over {c.PipelineLink}"
                 : Invariant($"inside one {c.Domain} domain of {c.DomainGpus} GPUs");
             sb.Append(CultureInfo.InvariantCulture,
-                $"- {card.Card}: TP {card.TensorParallel}, EP {card.ExpertParallel}, PP {card.PipelineParallel}, {card.GpusPerReplica} GPU(s) per replica, {where}; ");
+                $"- {card.Card}: TP {card.TensorParallel}, EP {card.ExpertParallel}, PP {card.PipelineParallel}, ");
+            sb.Append(CultureInfo.InvariantCulture, $"{card.GpusPerReplica} GPU(s) per replica, {where}; ");
             sb.Append(CultureInfo.InvariantCulture,
-                $"a decode step spends {c.AllReduceMs:0.###} ms in all-reduce, {c.AllToAllMs:0.###} ms in all-to-all, {c.PipelineMs:0.###} ms between stages");
-            sb.Append(c.PipelineBubble > 0 ? Invariant($"; prefill bubble {c.PipelineBubble:P0}") : "").Append(c.ScaleUpLink == "none" ? ".\n" : $" ({c.ScaleUpLink}).\n");
+                $"a decode step spends {c.AllReduceMs:0.###} ms in all-reduce, {c.AllToAllMs:0.###} ms in all-to-all, ");
+            sb.Append(CultureInfo.InvariantCulture, $"{c.PipelineMs:0.###} ms between stages");
+            sb.Append(c.PipelineBubble > 0 ? Invariant($"; prefill bubble {c.PipelineBubble:P0}") : "")
+                .Append(c.ScaleUpLink == "none" ? ".\n" : $" ({c.ScaleUpLink}).\n");
         }
     }
 
@@ -161,7 +166,8 @@ public static class PlanReport
 
         sb.Append("\nFrontier per card: output tokens/s per GPU against tokens/s per user (1000 / TPOT p50), over every layout and batch ")
             .Append("tried; the points no other beats on both (the JSON's curves hold every layout's points):\n\n");
-        var t = new MarkdownTable(Left("card"), Left("layout"), Right("GPUs"), Right("batch"), Right("tok/s per user"), Right("tok/s per GPU"), Left("meets SLO"));
+        var t = new MarkdownTable(Left("card"), Left("layout"), Right("GPUs"), Right("batch per replica"), Right("tok/s per user"),
+            Right("tok/s per GPU"), Left("meets SLO"));
         foreach (CardPlan card in cards)
         {
             foreach (FrontierPoint x in card.Frontier)

@@ -19,7 +19,8 @@ public sealed record Link(string Name, double BytesPerS, double StepLatencyS, st
             : (card.ScaleUp?.BandwidthGbps?.Value ?? 0) * 1e9 * p.LinkEfficiency;
         if (!(bandwidth > 0))
         {
-            throw HarnessException.BadInput($"The catalog has no scale-up link bandwidth for {card.Id}; its GPUs cannot be projected together.");
+            throw HarnessException.BadInput(
+                $"The catalog has no scale-up link bandwidth for {card.Id}; its GPUs cannot be projected together.");
         }
 
         double? latency = card.ScaleUp?.LatencyUs?.Value;
@@ -30,7 +31,8 @@ public sealed record Link(string Name, double BytesPerS, double StepLatencyS, st
 
     /// <summary>
     /// The network between domains (the NIC per GPU): the catalog's figures at <see cref="ProjectionPriors.LinkEfficiency"/>
-    /// of the datasheet, else <see cref="ProjectionPriors.ScaleOutGbps"/> and <see cref="ProjectionPriors.ScaleOutStepLatencyUs"/>, assumed.
+    /// of the datasheet, else <see cref="ProjectionPriors.ScaleOutGbps"/> and <see cref="ProjectionPriors.ScaleOutStepLatencyUs"/>,
+    /// assumed.
     /// </summary>
     public static Link ScaleOut(HardwareSpec card, ProjectionPriors p)
     {

@@ -5,7 +5,8 @@ namespace Harness.Projection;
 /// <summary>
 /// The collectives of one decode step on the target, milliseconds, and the links they run over.
 /// </summary>
-/// <param name="AllReduceMs">Tensor parallelism: ring all-reduces of the activations, two per dense layer, one per MoE layer under EP.</param>
+/// <param name="AllReduceMs">Tensor parallelism: ring all-reduces of the activations, two per dense layer, one per MoE layer under
+/// EP.</param>
 /// <param name="AllToAllMs">Expert parallelism: dispatch and combine all-to-alls, two per MoE layer.</param>
 /// <param name="PipelineMs">Pipeline parallelism: the activations handed from stage to stage.</param>
 public sealed record ProjectedCollectives(
@@ -35,7 +36,8 @@ internal static class ParallelPass
     private const double ActivationBytes = 2;
 
     public static (double PrefillWork, double PrefillComm, double DecodeWork, double DecodeComm, ProjectedCollectives Comm) Of(
-        LlmWorkModel work, double compute, double bandwidth, HardwareSpec card, Parallelism par, int batch, int promptTokens, ProjectionPriors p)
+        LlmWorkModel work, double compute, double bandwidth, HardwareSpec card, Parallelism par, int batch, int promptTokens,
+        ProjectionPriors p)
     {
         Link up = par.Gpus > 1 ? Link.ScaleUp(card, p) : new Link("none", 1, 0, "one GPU");
         Link? pipe = par.Pp > 1 ? (par.InOneDomain(card) ? up : Link.ScaleOut(card, p)) : null;
@@ -52,7 +54,8 @@ internal static class ParallelPass
         // Prefill: m microbatches of B/m prompts through PP stages: m + PP - 1 stage times.
         int slots = Collectives.PipelineSlots(par.Pp, m);
         double tokens = micro * (double)promptTokens;
-        double prefillStage = Stage(work.PrefillFlops(micro), work.PrefillBytes(micro), work.RoutedBytesAt(tokens), work.PrefillKvBytes(micro));
+        double prefillStage = Stage(
+            work.PrefillFlops(micro), work.PrefillBytes(micro), work.RoutedBytesAt(tokens), work.PrefillKvBytes(micro));
         (double par1, double par2) = StageComm(work, par, tokens, up);
         double prefillHop = pipe is null ? 0 : Collectives.PointToPoint(tokens * hidden * ActivationBytes, pipe);
         double prefillComm = slots * (par1 + par2) + (par.Pp - 1) * prefillHop;
@@ -62,7 +65,8 @@ internal static class ParallelPass
             par.Pp * ar * 1000, par.Pp * a2a * 1000, par.Pp * hop * 1000, prefillComm * 1000,
             Collectives.PipelineBubble(par.Pp, m),
             par.Gpus > 1 ? $"{up.Name}: {up.BytesPerS / 1e9:0.#} GB/s, {up.StepLatencyS * 1e6:0.##} us a step ({up.Source})" : "none",
-            pipe is null ? null : $"{pipe.Name}: {pipe.BytesPerS / 1e9:0.#} GB/s, {pipe.StepLatencyS * 1e6:0.##} us a step ({pipe.Source})");
+            pipe is null ? null : $"{pipe.Name}: {pipe.BytesPerS / 1e9:0.#} GB/s, {pipe.StepLatencyS * 1e6:0.##} us a step "
+                + $"({pipe.Source})");
         return (slots * prefillStage, prefillComm, decodeWork, decodeComm, comm);
 
         double Stage(double flops, double bytes, double routed, double kv)

@@ -46,13 +46,15 @@ public sealed record Parallelism(int Tp, int Ep = 1, int Pp = 1)
 
         if (Ep > 1 && Ep % Tp != 0)
         {
-            throw HarnessException.BadInput($"--ep {Ep} must be a multiple of --tp {Tp}: the experts of a stage are split over its TP groups.");
+            throw HarnessException.BadInput(
+                $"--ep {Ep} must be a multiple of --tp {Tp}: the experts of a stage are split over its TP groups.");
         }
 
         if (Width > domain)
         {
             throw HarnessException.BadInput(
-                $"{Label} spans {Width} GPUs per stage, more than the {domain} GPUs in one {card.ScaleUp?.Name ?? "scale-up"} domain of {card.Id}.");
+                $"{Label} spans {Width} GPUs per stage, more than the {domain} GPUs in one "
+                + $"{card.ScaleUp?.Name ?? "scale-up"} domain of {card.Id}.");
         }
     }
 }

@@ -47,8 +47,8 @@ internal sealed record PrecisionChange(Precision Run, Precision Target, string R
 
     private string Calibrated() => CenterCompute == 1 && CenterBandwidth == 1
         ? ""
-        : string.Create(CultureInfo.InvariantCulture,
-            $" x{CenterCompute:0.###} (compute) and x{CenterBandwidth:0.###} (bandwidth), fp4's shares fitted on the calibration set (results/published/split.json)");
+        : string.Create(CultureInfo.InvariantCulture, $" x{CenterCompute:0.###} (compute) and x{CenterBandwidth:0.###} (bandwidth), ")
+            + "fp4's shares fitted on the calibration set (results/published/split.json)";
 
     public ProjectionPrecision Describe()
     {
@@ -128,7 +128,8 @@ internal static class ProjectionBasis
         if (tp > 1 || facts.TensorParallel > 1)
         {
             list.Add(new("all-reduce", "assumed", string.Create(c,
-                $"ring, the catalog's per-step latency (else {p.ScaleUpStepLatencyUs:0.#} us) and the link's measured bandwidth where known, else {p.LinkEfficiency:P0} of the datasheet")));
+                $"ring, the catalog's per-step latency (else {p.ScaleUpStepLatencyUs:0.#} us) and the link's measured bandwidth ")
+                + string.Create(c, $"where known, else {p.LinkEfficiency:P0} of the datasheet")));
         }
 
         list.Add(power?.Basis.StartsWith("no power", StringComparison.Ordinal) == false

@@ -238,7 +238,8 @@ public static class RooflineProjector
             asked.Check(target, moe);
             if (!Memory(work, target, batch, asked, p).Fits)
             {
-                throw DoesNotFit(facts, work, target, batch, asked, p, $"even at {asked.Label}");
+                string at = ep == 1 && pp == 1 ? $"even at TP {tp}" : $"even at {asked.Label}";
+                throw DoesNotFit(facts, work, target, batch, asked, p, at);
             }
 
             return tp;
@@ -271,8 +272,9 @@ public static class RooflineProjector
         }
 
         var widest = new Parallelism(ep > 1 ? Math.Min(largest, ep) : largest, ep, pp);
+        string widestLabel = ep == 1 && pp == 1 ? $"TP {widest.Tp}" : widest.Label;
         throw DoesNotFit(facts, work, target, batch, widest, p,
-            $"even at {widest.Label}, the widest power of two in its {domain}-GPU domain (--pp spreads it over more domains)");
+            $"even at {widestLabel}, the largest power of two in its {domain}-GPU domain (--pp spreads it over more domains)");
     }
 
     public static MemoryFit Memory(LlmWorkModel work, HardwareSpec target, int batch, int tp, ProjectionPriors p) =>
@@ -296,14 +298,16 @@ public static class RooflineProjector
         LlmRunFacts facts, LlmWorkModel work, HardwareSpec target, int batch, Parallelism par, ProjectionPriors p, string how)
     {
         MemoryFit m = Memory(work, target, batch, par, p);
-        string tp = par.Label;
+        string tp = par.Ep == 1 && par.Pp == 1 ? $"TP {par.Tp}" : par.Label;
         string model = work.Model?.Name ?? facts.ModelName ?? "The model";
         return HarnessException.BadInput(
             $"{model} at batch {batch} in {work.Precision} needs {m.PerGpuGb:0.#} GB per GPU at {tp} (weights {m.WeightsGb:0.#} GB + KV cache {m.KvCacheGb:0.#} GB), "
             + $"more than the {m.UsableGb:0.#} GB usable ({p.MemoryHeadroom:P0} of {(target.UsableMemoryBytes ?? 0) / 1e9:0.#} GB) on {target.Id}: it does not fit {how}.");
     }
 
-    /// <summary>Two ring all-reduces per layer per pass over the activations of <paramref name="tokens"/> tokens (the measured run's TP); 0 at TP 1.</summary>
+    /// <summary>
+    /// Two ring all-reduces per layer per pass over the activations of <paramref name="tokens"/> tokens (the measured run's TP); 0 at TP 1.
+    /// </summary>
     public static double AllReduce(HardwareSpec card, int tp, double tokens, ModelShape? shape, ProjectionPriors p)
     {
         if (tp <= 1 || shape is null)

@@ -88,7 +88,9 @@ public static class PlanView
             return null;
         }
 
-        var chart = new SvgChart("plan-frontier", "Output tokens/s per GPU against tokens/s per user", "tokens/s per user (1000 / TPOT p50)", "output tokens/s per GPU")
+        var chart = new SvgChart(
+            "plan-frontier", "Output tokens/s per GPU against tokens/s per user", "tokens/s per user (1000 / TPOT p50)",
+            "output tokens/s per GPU")
         {
             LogX = true,
             LogY = true,
@@ -99,7 +101,8 @@ public static class PlanView
             var layouts = card.Frontier.Select(x => x.Layout).ToHashSet();
             foreach (FrontierCurve curve in card.Curves.Where(x => layouts.Contains(x.Layout)))
             {
-                chart.Add($"{card.Card} {curve.Layout}", curve.Points.Select(x => (x.TokensPerSPerUser, x.TokensPerSPerGpu)), markers: true, colorIndex: color);
+                chart.Add($"{card.Card} {curve.Layout}", curve.Points.Select(x => (x.TokensPerSPerUser, x.TokensPerSPerGpu)),
+                    markers: true, colorIndex: color);
             }
 
             color++;
@@ -118,7 +121,8 @@ public static class PlanView
 
         var c = CultureInfo.InvariantCulture;
         return HtmlPage.Table(
-            ["card", "xPyD", "prefill pool", "decode pool", "KV per request (MB)", "KV transfer (ms)", "GPUs", "tok/s per GPU", "aggregated GPUs", "verdict"],
+            ["card", "xPyD", "prefill pool", "decode pool", "KV per request (MB)", "KV transfer (ms)", "GPUs", "tok/s per GPU",
+                "aggregated GPUs", "verdict"],
             rows.Select(card =>
             {
                 DisaggregatedPlan d = card.Disaggregated!;
@@ -128,7 +132,8 @@ public static class PlanView
                     $"{d.Prefill.Replicas} x {d.Prefill.Layout} x batch {d.Prefill.Batch} = {d.Prefill.Gpus} GPUs",
                     $"{d.Decode.Replicas} x {d.Decode.Layout} x batch {d.Decode.Batch} = {d.Decode.Gpus} GPUs",
                     d.KvMbPerRequest.ToString("#,0.##", c), $"{d.KvTransferMs.ToString("0.###", c)} ({d.KvLink})",
-                    d.Gpus.ToString("#,0", c), d.TokensPerSPerGpu.ToString("#,0", c), d.AggregatedGpus?.ToString("#,0", c) ?? "SLO not met", d.Verdict,
+                    d.Gpus.ToString("#,0", c), d.TokensPerSPerGpu.ToString("#,0", c),
+                    d.AggregatedGpus?.ToString("#,0", c) ?? "SLO not met", d.Verdict,
                 ];
             }));
     }
