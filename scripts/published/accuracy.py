@@ -3,17 +3,18 @@
 with what was published for the other card, in the same table (one software round).
 Data: results/published/tensorrt-llm-perf-overview.json (every cell pinned to a repository, file and commit);
 which cells calibrate and which validate: results/published/split.json (decided before any fitting).
-Usage: accuracy.py HARNESS_BINARY [validation|calibration|all] > section.md   (default: validation)"""
+Usage: accuracy.py HARNESS_BINARY [validation|calibration|all] [HARNESS PROJECT OPTIONS...] > section.md   (default: validation)"""
 import statistics, sys, tempfile
 from published import kv, pairs, project
 
 harness = sys.argv[1]
 which = sys.argv[2] if len(sys.argv) > 2 else "validation"
+extra = sys.argv[3:]
 rows, groups = [], {}
 with tempfile.TemporaryDirectory() as d:
     for table, lengths, src, tgt, cls in pairs(which):
         s, t = table["cards"][src], table["cards"][tgt]
-        a, b, p = project(harness, d, table, lengths, src, tgt)
+        a, b, p = project(harness, d, table, lengths, src, tgt, extra)
         est = p["metrics"]["output_tokens_per_s_per_gpu"]
         dec = p["calibration"]["decode"]["efficiency_of_ceiling"]["value"]
         pre = p["calibration"]["prefill"]["efficiency_of_ceiling"]["value"]
@@ -25,7 +26,7 @@ with tempfile.TemporaryDirectory() as d:
             f"| {a:,.0f} | {p['source']['batch']} -> {p['target']['batch']} | {pre:.2f} / {dec:.2f} "
             f"| {est['value'] / a:.2f} ({est['low'] / a:.2f}-{est['high'] / a:.2f}) | {b / a:.2f} | {b:,.0f} | {100 * err:+.1f}% | {'yes' if inside else 'no'} |")
 
-print(f"Set: {which} (results/published/split.json).\n")
+print(f"Set: {which} (results/published/split.json){', options ' + ' '.join(extra) if extra else ''}.\n")
 print("| class | projections | within 15% | share within 15% | mean abs error | median | max | published inside the bars | target (>= 80% where >= 5 points) |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
 for cls in sorted(groups):
