@@ -34,11 +34,12 @@ public static class Disaggregation
         int domain = Math.Max(1, card.DomainGpus);
 
         (ProjectionResult P, double TransferS, Link Link, double RequestsPerS)? prefill = null;
+        // The decode pool is chosen after; its smallest replica decides whether the KV can stay in the domain.
+        int minDecodeGpus = MinDecodeGpus(tried, tpotSlos);
         foreach (ProjectionResult p in tried)
         {
             int gpus = p.Target.Gpus;
-            // The decode pool is chosen after; its replica is at least one GPU: the KV stays in the domain when both fit.
-            Link link = gpus + MinDecodeGpus(tried, tpotSlos) <= domain ? Link.ScaleUp(card, r.Priors) : Link.ScaleOut(card, r.Priors);
+            Link link = gpus + minDecodeGpus <= domain ? Link.ScaleUp(card, r.Priors) : Link.ScaleOut(card, r.Priors);
             double transfer = TransferSeconds(kvBytes, p.Target.Batch, gpus, link);
             if (ttftSlos.Any(s => CapacityPlanner.Latency(p, s).Value + transfer * 1000 > s.LimitMs))
             {

@@ -39,10 +39,14 @@ public static class ProjectionReport
             table.Row("all-reduce per decode step ms", "", m.AllReduceMsPerStep.Format("0.###"));
         }
 
-        if (p.Collectives is { } cm && (cm.AllToAllMs > 0 || cm.PipelineMs > 0))
+        if (p.Collectives is { } cm && cm.AllToAllMs > 0)
         {
-            table.Row("of it all-to-all (EP) ms", "", Invariant($"{cm.AllToAllMs:0.###}"));
-            table.Row("of it between pipeline stages ms", "", Invariant($"{cm.PipelineMs:0.###}"));
+            table.Row("all-to-all (EP) per decode step ms", "", Invariant($"{cm.AllToAllMs:0.###}"));
+        }
+
+        if (p.Collectives is { } pc && pc.PipelineMs > 0)
+        {
+            table.Row("pipeline hops per decode step ms", "", Invariant($"{pc.PipelineMs:0.###}"));
         }
 
         if (m.JPerToken is { } j)

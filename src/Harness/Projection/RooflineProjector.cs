@@ -175,7 +175,7 @@ public static class RooflineProjector
                 new PhaseCalibration(p50.DecodeEfficiency, p50.DecodeEfficiency.Map(e => e * rates.SourceBandwidth / srcPeakB), p50.DecodeHostMs, p50.DecodeBound),
                 p),
             Memory = memory,
-            Metrics = new ProjectedMetrics(p50.Ttft, p50.Tpot, tps, perGpu, mfu, mbu, Estimate.Exact(tgt.DecodeComm * 1000), joules, usdPerMtok),
+            Metrics = new ProjectedMetrics(p50.Ttft, p50.Tpot, tps, perGpu, mfu, mbu, Estimate.Exact(pass.Comm.AllReduceMs), joules, usdPerMtok),
             Percentiles = percentiles,
             Power = power,
             Price = price,
