@@ -23,7 +23,7 @@ public sealed class TorchDecoder : BatchDecoder
     private readonly int[] _lengths;
     private long[] _padded = [];
 
-    /// <summary>Checks the memory, then loads libtorch and the weights (on CUDA, staged as fp32 on the host first: that is checked too).</summary>
+    /// <summary>Checks the memory, then loads libtorch and the weights (see <see cref="LoadModel"/>).</summary>
     public TorchDecoder(BackendSpec backend, WorkloadOptions options, DecoderSpec spec, int blockTokens = DefaultBlockTokens)
         : base(spec, blockTokens)
     {
@@ -34,7 +34,8 @@ public sealed class TorchDecoder : BatchDecoder
         Dictionary<string, object?> details = TorchSetup.Describe(device);
         details[ConfigKeys.Attention] = "matmul + softmax (fp32) over a KV cache [rows, kv_heads, tokens, head_dim] per layer, "
             + "no scaled_dot_product_attention (no cuDNN plans per length); joiners prefilled right-padded under the causal mask; "
-            + "a decode step of rows at different lengths scatters each row's K and V to its position and masks its attention to its length";
+            + "a decode step of rows at different lengths scatters each row's K and V to its position "
+            + "and masks its attention to its length";
         Details = DescribeBatching(details);
     }
 
@@ -45,12 +46,16 @@ public sealed class TorchDecoder : BatchDecoder
     /// <summary>The modules and their KV cache (for tests).</summary>
     internal TorchDecoderModel Model => _model;
 
-    /// <summary>Loads libtorch and the model's seeded weights on the backend's device (on CUDA, staged as fp32 on the host first: that is checked too).</summary>
+    /// <summary>
+    /// Loads libtorch and the model's seeded weights on the backend's device (on CUDA, staged as fp32
+    /// on the host first: that is checked too).
+    /// </summary>
     internal static (TorchDecoderModel Model, Device Device) LoadModel(BackendSpec backend, WorkloadOptions options, DecoderSpec spec)
     {
         if (backend.Device == "cuda")
         {
-            MemoryFit.Check(spec.Model, 1, 1, 1, TensorDType.Float32, MemoryFit.HostAvailableBytes(), "this host (staging the fp32 weights)");
+            const string Staging = "this host (staging the fp32 weights)";
+            MemoryFit.Check(spec.Model, 1, 1, 1, TensorDType.Float32, MemoryFit.HostAvailableBytes(), Staging);
         }
 
         Device device = TorchSetup.Prepare(backend, options);

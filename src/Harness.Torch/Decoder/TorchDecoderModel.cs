@@ -8,7 +8,8 @@ namespace Harness.Torch.Decoder;
 
 /// <summary>
 /// The whole decoder: embeddings, blocks h0..h{L-1}, final norm, LM head (tied or not), plus its
-/// KV cache (rows x tokens, resized by <see cref="TorchDecoder"/> as sequences join, grow and leave) and rotary tables. <see cref="Forward"/> returns fp32 logits of the last
+/// KV cache (rows x tokens, resized by <see cref="TorchDecoder"/> as sequences join, grow and leave)
+/// and rotary tables. <see cref="Forward"/> returns fp32 logits of the last
 /// position of each sequence. Tensors that are not parameters (cache, tables, constants) are made after
 /// the weights are moved: Module.to() converts and re-registers any tensor it finds in a field.
 /// </summary>
@@ -191,12 +192,16 @@ public sealed class TorchDecoderModel : DecoderModule
         CacheTokens = tokens;
     }
 
-    /// <summary>Copies the first <paramref name="tokens"/> cached tokens of row <paramref name="from"/> to row <paramref name="to"/>, in every layer.</summary>
+    /// <summary>
+    /// Copies the first <paramref name="tokens"/> cached tokens of row <paramref name="from"/> to row
+    /// <paramref name="to"/>, in every layer.
+    /// </summary>
     public void MoveRow(int from, int to, int tokens)
     {
         if (from >= CacheRows || to >= CacheRows || tokens > CacheTokens)
         {
-            throw new InvalidOperationException($"Row {from} to {to} ({tokens} tokens) is outside the KV cache ({CacheRows} x {CacheTokens}).");
+            throw new InvalidOperationException(
+                $"Row {from} to {to} ({tokens} tokens) is outside the KV cache ({CacheRows} x {CacheTokens}).");
         }
 
         if (from == to || tokens == 0)
@@ -253,7 +258,8 @@ public sealed class TorchDecoderModel : DecoderModule
             mask = zeros([s, position + s], DType, Device).masked_fill_(future, double.NegativeInfinity).repeat(_c.Heads / _c.KvHeads, 1);
         }
 
-        var pass = new DecoderPass(b, s, position, CacheTokens, _cos?.narrow(0, position, s), _signedSin?.narrow(0, position, s), mask, firstRow, CacheRows);
+        Tensor? cos = _cos?.narrow(0, position, s), sin = _signedSin?.narrow(0, position, s);
+        var pass = new DecoderPass(b, s, position, CacheTokens, cos, sin, mask, firstRow, CacheRows);
         for (int i = 0; i < _blocks.Count; i++)
         {
             _blocks[i].Forward(x, pass, _cache[i], _zero!);
@@ -351,7 +357,8 @@ public sealed class TorchDecoderModel : DecoderModule
             x.add_(get_parameter(WeightLayout.PositionEmbedding)!.index_select(0, pos), One);
         }
 
-        // Row r sees keys [0, positions[r]]: an additive length mask per (row, kv head) [rows * kv_heads, 1, total], broadcast over the query group.
+        // Row r sees keys [0, positions[r]]: an additive length mask per (row, kv head)
+        // [rows * kv_heads, 1, total], broadcast over the query group.
         Tensor mask = where(_keyPositions!.narrow(2, 0, total).gt(posKv.view(rows * kvh, 1, 1)), _negInf!, _zero!);
         Tensor index = posKv.view(1, rows, kvh, 1, 1).expand(2, rows, kvh, 1, _c.HeadDim);
         Tensor? cos = _cos?.index_select(0, pos).view(rows, 1, 1, _c.HeadDim);
