@@ -108,7 +108,10 @@ public sealed class TorchDecoderModel : DecoderModule
         _keyPositions?.Dispose();
         _zero = zeros([1, 1, 1], dtype, device);
         _negInf = full([1, 1, 1], double.NegativeInfinity, dtype, device);
-        _keyPositions = arange(_c.MaxPositions, ScalarType.Int64, device).view(1, 1, _c.MaxPositions);
+        using (Tensor positions = arange(_c.MaxPositions, ScalarType.Int64, device))
+        {
+            _keyPositions = positions.view(1, 1, _c.MaxPositions);
+        }
         if (_c.Architecture == DecoderArchitecture.Llama)
         {
             _cos?.Dispose();
