@@ -45,7 +45,11 @@ else
 fi
 build "$AFTER_DIR"
 
-DOTNET=$(scripts/torch-compat.sh); export DOTNET_ROOT; DOTNET_ROOT=$(dirname "$DOTNET")
+# TorchSharp needs a newer libstdc++ than Debian 12's (scripts/torch-compat.sh); ONNX Runtime alone does not.
+case "$BACKENDS" in
+  *torch*) DOTNET=$(scripts/torch-compat.sh); export DOTNET_ROOT; DOTNET_ROOT=$(dirname "$DOTNET") ;;
+  *) DOTNET=dotnet ;;
+esac
 run_cli() { local tree=$1; shift; "$DOTNET" "$tree/src/Harness.Cli/bin/Release/net10.0/harness.dll" "$@"; }
 LABEL=$(run_cli "$AFTER_DIR" hw --label)
 OUT=${OUT:-results/$LABEL/decoder-before-after_$(date -u +%Y%m%d).md}
@@ -59,7 +63,7 @@ one() {
   local f="$RAW/$tag-${backend%%:*}-$model-b$batch-rep$rep"
   run_cli "$tree" run generate -b "$backend" --model-config "$model" --batch "$batch" --prompt-tokens "$prompt" \
     --new-tokens "$new" --duration "${DURATION}s" --min-requests "$MIN_REQUESTS" --warmup-requests 1 --tail p50 \
-    --set spin=0 "$@" -o "$f.json" >"$f.log" 2>&1
+    --set spin=0 "$@" -o "$f.json" >"$f.log" 2>&1 || [ -s "$f.json" ] # a result judged invalid (a busy host) still counts
 }
 
 uptime >"$RAW/uptime.txt"
@@ -118,9 +122,11 @@ lines = [
     "",
     f"Before: {base}; after: {after}. {reps} interleaved repetitions per cell (before, after, sampled, then the next cell);",
     f"load averages at start and end: {load}. Each figure is the median of the repetitions, ± half the",
-    "run-to-run spread ((max - min) / median) in that cell. Decode tokens/s counts every sequence's tokens of a",
-    "decode step; prefill tokens/s the batch's prompt tokens over TTFT. After/before is the ratio of medians:",
-    "after is at least before where it is 1 or more, or less than 1 by no more than the spread stated.",
+    "run-to-run spread ((max - min) / median) in that cell. Decode tokens/s (the result's decode_tokens_per_s) counts",
+    "every sequence's token of a decode step over the mean TPOT; prefill tokens/s (prefill_tokens_per_s) the batch's",
+    "prompt tokens over TTFT. After/before is the ratio of medians: after is at least before where it is 1 or more,",
+    "or less than 1 by no more than the spread stated. Results judged invalid (quiet_host on a busy machine) count",
+    "too: check the load averages above.",
     "",
     "| model | backend | batch | decode before | decode after | after/before | prefill before | prefill after | after/before |",
     "|---|---|---:|---:|---:|---:|---:|---:|---:|",
