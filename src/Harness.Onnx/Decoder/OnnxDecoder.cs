@@ -35,6 +35,9 @@ public sealed class OnnxDecoder : BatchDecoder
     // Segments of the output block: next tokens (int64), logits (float32).
     private const int Next = 0, LogitsSegment = 1;
 
+    /// <summary>Prefill bindings kept at most (one per row range of the current cache).</summary>
+    private const int MaxPrefillBindings = 64;
+
     private readonly List<IDisposable> _owned = [];
     private readonly InferenceSession _session;
     private readonly DecoderConfig _c;
@@ -53,6 +56,7 @@ public sealed class OnnxDecoder : BatchDecoder
     private readonly RunOptions[] _decodeOptions;
     private readonly OrtIoBinding?[] _decodeBindings;
     private readonly List<OrtValue>?[] _decodeViews;
+    private readonly Dictionary<(int FirstRow, int Rows), (OrtIoBinding Binding, List<OrtValue> Views)> _prefillBindings = [];
     private TransferBlock? _prefillIn;
     private long _prefillTokens;
 
@@ -159,6 +163,8 @@ public sealed class OnnxDecoder : BatchDecoder
             DropDecodeBinding(rows);
         }
 
+        DropPrefillBindings();
+
         for (int i = _owned.Count - 1; i >= 0; i--)
         {
             _owned[i].Dispose();
@@ -177,6 +183,7 @@ public sealed class OnnxDecoder : BatchDecoder
             DropDecodeBinding(r);
         }
 
+        DropPrefillBindings();
         _cache.Resize(rows, tokens, lengths);
     }
 
@@ -208,34 +215,31 @@ public sealed class OnnxDecoder : BatchDecoder
 
         _total[0] = longest;
         input.Upload();
-        var values = new List<OrtValue>(6 + (2 * _c.Layers));
-        using OrtIoBinding io = _session.CreateIoBinding();
-        try
+        // The cache views and outputs of these rows stay bound from one prefill to the next (until a
+        // resize); the inputs, whose shapes follow the prompts, are bound anew (the binding keeps its own reference).
+        OrtIoBinding io = PrefillBinding(rows.FirstRow, count);
+        using (OrtValue v = input.View(Ids, TensorElementType.Int64, count, longest))
         {
-            values.Add(input.View(Ids, TensorElementType.Int64, count, longest));
-            io.BindInput(DecoderIo.InputIds, values[^1]);
-            if (_gpt2)
-            {
-                values.Add(input.View(Positions, TensorElementType.Int64, count, longest));
-                io.BindInput(DecoderIo.PositionIds, values[^1]);
-            }
+            io.BindInput(DecoderIo.InputIds, v);
+        }
 
-            values.Add(input.View(SeqLens, TensorElementType.Int32, count));
-            io.BindInput(DecoderIo.SeqLensK, values[^1]);
-            values.Add(input.View(LastIndex, TensorElementType.Int64, count));
-            io.BindInput(DecoderIo.LastIndex, values[^1]);
-            BindCommon(io, rows.FirstRow, count, values);
-            Run(io, _prefillOptions, rows);
-        }
-        finally
+        if (_gpt2)
         {
-            io.ClearBoundInputs();
-            io.ClearBoundOutputs();
-            foreach (OrtValue v in values)
-            {
-                v.Dispose();
-            }
+            using OrtValue v = input.View(Positions, TensorElementType.Int64, count, longest);
+            io.BindInput(DecoderIo.PositionIds, v);
         }
+
+        using (OrtValue v = input.View(SeqLens, TensorElementType.Int32, count))
+        {
+            io.BindInput(DecoderIo.SeqLensK, v);
+        }
+
+        using (OrtValue v = input.View(LastIndex, TensorElementType.Int64, count))
+        {
+            io.BindInput(DecoderIo.LastIndex, v);
+        }
+
+        Run(io, _prefillOptions, rows);
     }
 
     protected override void Decode(StepRows rows)
@@ -267,6 +271,40 @@ public sealed class OnnxDecoder : BatchDecoder
         TensorDType.Float16 => TensorElementType.Float16,
         _ => TensorElementType.BFloat16,
     };
+
+    /// <summary>The binding of a prefill into rows [<paramref name="firstRow"/>, + <paramref name="rows"/>), kept until a resize.</summary>
+    private OrtIoBinding PrefillBinding(int firstRow, int rows)
+    {
+        if (_prefillBindings.TryGetValue((firstRow, rows), out (OrtIoBinding Binding, List<OrtValue> Views) known))
+        {
+            return known.Binding;
+        }
+
+        if (_prefillBindings.Count >= MaxPrefillBindings)
+        {
+            DropPrefillBindings();
+        }
+
+        var values = new List<OrtValue>(2 + (2 * _c.Layers));
+        OrtIoBinding io = _session.CreateIoBinding();
+        BindCommon(io, firstRow, rows, values);
+        _prefillBindings[(firstRow, rows)] = (io, values);
+        return io;
+    }
+
+    private void DropPrefillBindings()
+    {
+        foreach ((OrtIoBinding binding, List<OrtValue> views) in _prefillBindings.Values)
+        {
+            binding.Dispose();
+            foreach (OrtValue v in views)
+            {
+                v.Dispose();
+            }
+        }
+
+        _prefillBindings.Clear();
+    }
 
     private OrtIoBinding BindDecode(int rows)
     {
@@ -360,6 +398,12 @@ public sealed class OnnxDecoder : BatchDecoder
     /// <summary>Runs a binding and brings the rows' tokens to <see cref="StepRows.Next"/>.</summary>
     private void Run(OrtIoBinding binding, RunOptions options, StepRows rows)
     {
+        if (!rows.AllPlainGreedy)
+        {
+            throw HarnessException.BadInput(
+                $"{Name} has no sampler yet: only greedy decoding (temperature 0, no penalties, no logprobs) runs on it.");
+        }
+
         try
         {
             _session.RunWithBinding(options, binding);
@@ -373,12 +417,6 @@ public sealed class OnnxDecoder : BatchDecoder
         {
             binding.SynchronizeBoundOutputs();
             _out.Download(Next);
-        }
-
-        if (!rows.AllPlainGreedy)
-        {
-            throw HarnessException.BadInput(
-                $"{Name} has no sampler yet: only greedy decoding (temperature 0, no penalties, no logprobs) runs on it.");
         }
 
         _out.Host<long>(Next)[..rows.Count].CopyTo(rows.Next);

@@ -296,6 +296,11 @@ public abstract class BatchDecoder : IStepDecoder
     /// </summary>
     private void Fit(int rows, int tokens, int keep)
     {
+        if (rows == 0)
+        {
+            return;
+        }
+
         if (!GrowsCache)
         {
             if (CapacityRows == 0)
