@@ -81,6 +81,7 @@ public sealed class TorchDecoder : BatchDecoder
 
     protected override void Prefill(StepRows rows)
     {
+        RequireGreedy(rows);
         int n = rows.Count, seq = rows.LongestPrompt;
         if (_padded.Length < n * seq)
         {
@@ -103,9 +104,20 @@ public sealed class TorchDecoder : BatchDecoder
 
     protected override void Decode(StepRows rows)
     {
+        RequireGreedy(rows);
         using var mode = inference_mode();
         using var scope = NewDisposeScope();
         Greedy(_model.ForwardRows(rows.Tokens, rows.Positions), rows.Next);
+    }
+
+    /// <summary>Refuses, before the pass, rows whose sampling is more than greedy (no sampler here yet).</summary>
+    private void RequireGreedy(StepRows rows)
+    {
+        if (!rows.AllPlainGreedy)
+        {
+            throw HarnessException.BadInput(
+                $"{Name} has no sampler yet: only greedy decoding (temperature 0, no penalties, no logprobs) runs on it.");
+        }
     }
 
     /// <summary>Each row's argmax token, read on the host.</summary>

@@ -1,5 +1,6 @@
 using Harness.Backends;
 using Harness.Decoding;
+using Harness.Decoding.Sampling;
 using Harness.Models;
 using Harness.Onnx;
 using Harness.Testing;
@@ -138,6 +139,20 @@ public class ParityTests
         Assert.True(Any(i => steps[i].Tokens > steps[i - 1].Tokens && steps[i].Rows == steps[i - 1].Rows), $"no token growth: {shapes}");
         Assert.True(Any(i => steps[i].Rows > steps[i - 1].Rows && steps[i - 1].Live > 0), $"no growth in rows: {shapes}");
         Assert.True(Any(i => Size(i) < Size(i - 1) && steps[i].Live > 0), $"no shrink: {shapes}");
+    }
+
+    /// <summary>Until the sampler is wired in, a sequence that asks for more than greedy is refused before its pass.</summary>
+    [TorchFact]
+    public void Sampling_is_refused_until_there_is_a_sampler()
+    {
+        DecoderConfig c = ModelCatalog.Load("tiny-gpt2-test");
+        using TorchDecoder d = Create(c, 2);
+        var greedy = new DecodeSequence(0, 3, 2, new long[] { 1, 2, 3 });
+        var sampled = new DecodeSequence(1, 3, 2, new long[] { 4, 5, 6 }, new SamplingParams { Temperature = 0.7 });
+        var e = Assert.Throws<HarnessException>(() => d.Step([greedy, sampled], [], CancellationToken.None));
+        Assert.Equal(ExitCodes.BadInput, e.ExitCode);
+        Assert.Contains("greedy", e.Message);
+        Assert.Equal(0, greedy.Produced + sampled.Produced);
     }
 
     /// <summary>
