@@ -139,6 +139,8 @@ for (model, backend, batch), tags in sorted(runs.items()):
 lines += ["", f"## Sampling ({sampling}) against greedy, after build", ""]
 if refused:
     lines.append(f"Sampled decode was refused by the after build, so it was not measured: {refused}")
+elif not any(tags.get("sampled") for tags in runs.values()):
+    lines.append("Sampled decode was not run (SAMPLED=0).")
 else:
     lines += ["TPOT p50 is the time of one decode step; the cost per token is the step's extra time over the batch's sequences.", "",
               "| model | backend | batch | decode greedy | decode sampled | TPOT greedy ms | TPOT sampled ms | sampling per token |",
