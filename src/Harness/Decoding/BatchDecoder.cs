@@ -34,6 +34,7 @@ public abstract class BatchDecoder : IStepDecoder
     private readonly StepRows _decodeRows;
     private readonly StepRows _prefillRows;
     private DeviceMemory? _memory;
+    private long _checkedPrefillTokens;
     private int _live;
 
     /// <param name="spec">
@@ -105,14 +106,24 @@ public abstract class BatchDecoder : IStepDecoder
     public int RowOf(DecodeSequence sequence) => _rowOf[sequence];
 
     /// <summary>
-    /// Checks, before anything is allocated, that the weights and the cache of one whole-context
-    /// sequence fit in <paramref name="memory"/>; each growth of the cache is checked again before it is made.
+    /// Tokens of the first memory check: one block of one sequence, its prefill included. Larger
+    /// prefills and every growth of the cache are checked when they come, so a long-context model is
+    /// not refused for a context its requests never use.
+    /// </summary>
+    public static int FirstCheckTokens(int context) => Math.Min(context, DefaultBlockTokens);
+
+    /// <summary>
+    /// Checks, before anything is allocated, that the weights and the first block of the cache fit in
+    /// <paramref name="memory"/> (the whole fixed cache when it does not grow); each larger prefill and
+    /// each growth of the cache is checked again before it is made.
     /// </summary>
     public void CheckMemory(DeviceMemory memory)
     {
         _memory = memory;
-        int rows = GrowsCache ? 1 : Slots;
-        MemoryFit.Check(Spec.Model, rows, Context, Context, Spec.DType, memory.AvailableBytes, memory.Name);
+        int first = FirstCheckTokens(Context);
+        int rows = GrowsCache ? 1 : Slots, tokens = GrowsCache ? first : Context;
+        MemoryFit.Check(Spec.Model, rows, first, tokens, Spec.DType, memory.AvailableBytes, memory.Name);
+        _checkedPrefillTokens = first;
     }
 
     public void Step(IReadOnlyList<DecodeSequence> joining, IReadOnlyList<DecodeSequence> running, CancellationToken cancellationToken)
@@ -145,6 +156,7 @@ public abstract class BatchDecoder : IStepDecoder
 
         if (joining.Count > 0)
         {
+            CheckPrefillMemory(joining.Count, _prefillRows.LongestPrompt);
             Prefill(_prefillRows);
             int first = _live;
             for (int i = 0; i < joining.Count; i++)
@@ -332,6 +344,17 @@ public abstract class BatchDecoder : IStepDecoder
             {
                 ResizeTo(newRows, newTokens);
             }
+        }
+    }
+
+    /// <summary>A prefill larger than any checked before: its activations and attention scores are checked before it runs.</summary>
+    private void CheckPrefillMemory(int rows, int longest)
+    {
+        long tokens = (long)rows * longest;
+        if (_memory is { } memory && tokens > _checkedPrefillTokens)
+        {
+            MemoryFit.Check(Spec.Model, rows, longest, Math.Max(longest, CapacityTokens), Spec.DType, memory.AvailableBytes, memory.Name);
+            _checkedPrefillTokens = tokens;
         }
     }
 

@@ -121,8 +121,8 @@ public sealed record LlmChoice
 
     /// <summary>
     /// What <see cref="CreateDecoder"/> checks before it builds anything: a backend this registry knows,
-    /// settings its decoders declare, a model it builds, and weights plus one whole-context sequence that
-    /// fit the device. Bad input throws; nothing is loaded.
+    /// settings its decoders declare, a model it builds, and weights plus a first cache block of one sequence
+    /// that fit the device. Bad input throws; nothing is loaded.
     /// </summary>
     public (IDecoderProvider Provider, BackendSpec Spec, DecoderSpec Decoder) Check(
         BackendRegistry registry, int slots, int? context = null)
@@ -147,11 +147,11 @@ public sealed record LlmChoice
             Slots = slots,
             Context = context,
         };
-        // The weights and one whole-context sequence first (what BatchDecoder.CheckMemory asks): a model the
+        // The weights and a first block of one sequence (what BatchDecoder.CheckMemory asks): a model the
         // decoders do not build, or that does not fit, is refused before anything is generated or loaded
-        // (each growth of the cache is checked again before it is made).
+        // (larger prefills and each growth of the cache are checked again before they are made).
         DeviceMemory memory = DeviceMemory.For(spec.Device, spec.DeviceId);
-        int tokens = context ?? decoder.Model.MaxPositions;
+        int tokens = BatchDecoder.FirstCheckTokens(context ?? decoder.Model.MaxPositions);
         MemoryFit.Check(decoder.Model, 1, tokens, tokens, decoder.DType, memory.AvailableBytes, memory.Name);
         return (provider, spec, decoder);
     }
