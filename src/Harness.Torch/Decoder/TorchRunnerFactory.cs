@@ -40,7 +40,8 @@ public sealed class TorchRunnerFactory : IBatchRunnerFactory
         var model = new TorchDecoderModel(spec.Model);
         try
         {
-            model.LoadWeights(new WeightGenerator(spec.WeightSeed, spec.Model.Layers), TorchSetup.ScalarTypeOf(spec.DType), device);
+            using IWeightSource weights = ModelWeights.Open(spec.Model, spec.WeightSeed);
+            model.LoadWeights(weights, TorchSetup.ScalarTypeOf(spec.DType), device);
         }
         catch
         {
