@@ -21,11 +21,15 @@ public static class ExportCommand
                 + "or a Hugging Face folder or GGUF file (converted).",
             Required = true,
         };
-        var format = new Option<string>("--format") { Description = "hf (a Hugging Face folder: config.json, model.safetensors, tokenizer) or gguf (one file).", Required = true };
-        var outPath = new Option<string>("--out", "-o") { Description = "The folder (hf) or file (gguf) to write; must not exist.", Required = true };
+        var format = new Option<string>("--format") { Description = "hf (a Hugging Face folder: config.json, model.safetensors, "
+            + "tokenizer) or gguf (one file).", Required = true };
+        var outPath = new Option<string>("--out", "-o") { Description = "The folder (hf) or file (gguf) to write; must not "
+            + "exist.", Required = true };
         var dtype = new Option<string?>("--dtype") { Description = "fp32 (default), fp16; bf16 for hf only." };
-        var set = new Option<string[]>("--set") { Description = "weight_seed=N: the seed of the generated weights (as for run generate; default 1234)." };
-        var command = new Command("export", "Write a model's weights (the seeded ones run generate uses) as a Hugging Face folder or a GGUF file, with a tokenizer and chat template.")
+        var set = new Option<string[]>("--set") { Description = "weight_seed=N: the seed of the generated weights (as for run generate; "
+            + "default 1234)." };
+        var command = new Command("export", "Write a model's weights (the seeded ones run generate uses) as a Hugging Face folder or a "
+            + "GGUF file, with a tokenizer and chat template.")
         {
             modelConfig, format, outPath, dtype, set,
         };
@@ -45,7 +49,8 @@ public static class ExportCommand
             using (IWeightSource weights = ModelWeights.Open(c, GenerateSettings.WeightSeedOf(settings)))
             {
                 ModelExport.Write(c, type, f, path, weights);
-                output.WriteLine($"wrote {c.Name} ({type.ShortName()}, weights from {weights.Description}) as {parse.GetValue(format)} to {path} in {sw.Elapsed.TotalSeconds:0.0}s");
+                output.WriteLine($"wrote {c.Name} ({type.ShortName()}, weights from {weights.Description}) as {parse.GetValue(format)} to "
+                    + $"{path} in {sw.Elapsed.TotalSeconds:0.0}s");
             }
 
             return ExitCodes.Ok;

@@ -22,7 +22,10 @@ public static class ServeCommand
     {
         var backend = new Option<string>("--backend", "-b") { Description = $"Decoder: {RegistryHelp.DecoderNames}, or latency-model (time only, every token 0).", DefaultValueFactory = _ => "onnx:cpu" };
         var modelConfig = new Option<string>("--model-config") { Description = "Decoder shape: a name in models/ (gpt2-124m, llama-1b, qwen2.5-0.5b...) or a .json path; seeded weights.", DefaultValueFactory = _ => GenerateSettings.DefaultModel };
-        var modelPath = new Option<string?>("--model") { Description = "A model on disk instead of a seeded shape: a Hugging Face folder (config.json, safetensors) or a GGUF file." };
+        var modelPath = new Option<string?>("--model")
+        {
+            Description = "A model on disk instead of a seeded shape: a Hugging Face folder (config.json, safetensors) or a GGUF file.",
+        };
         var dtype = new Option<string?>("--dtype") { Description = "fp32, fp16 or bf16 (default: fp32 on CPU; fp16 for onnx:cuda, bf16 for torch:cuda)." };
         var threads = new Option<int?>("--threads") { Description = "Intra-op threads of the decoder (default: the runtime's)." };
         var libTorch = new Option<string?>("--libtorch") { Description = "torch:cuda: the folder of libtorch's native libraries." };
@@ -42,7 +45,8 @@ public static class ServeCommand
             "--shutdown-timeout", "On SIGTERM or Ctrl-C: how long streams in flight may finish before they are cancelled.", "30s");
         var command = new Command("serve", "Serve a decoder over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions, /v1/models) with continuous batching, /health and /metrics (vLLM's metric names).")
         {
-            backend, modelConfig, modelPath, dtype, threads, libTorch, set, host, port, maxBatch, maxQueue, maxModelLen, window, apiKeyEnv, shutdown,
+            backend, modelConfig, modelPath, dtype, threads, libTorch, set, host, port, maxBatch, maxQueue, maxModelLen, window, apiKeyEnv,
+            shutdown,
         };
         command.SetAction((parse, _) =>
         {

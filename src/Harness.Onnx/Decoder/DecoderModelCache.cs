@@ -50,7 +50,7 @@ public static class DecoderModelCache
 
     public static string FolderFor(DecoderConfig c, TensorDType dtype, int weightSeed) => FolderFor(c, dtype, $"w{weightSeed}");
 
-    /// <summary>The folder of a model whose weights have this <see cref="IWeightSource.CacheKey"/> (a seed, or a checkpoint's fingerprint).</summary>
+    /// <summary>The folder of a model whose weights have this key (a seed, or a checkpoint's fingerprint).</summary>
     public static string FolderFor(DecoderConfig c, TensorDType dtype, string weightsKey) =>
         Path.Combine(Root(), $"{c.Name}-{c.ShapeHash()}-{dtype.ShortName()}-{weightsKey}-g{DecoderGraph.Version}");
 

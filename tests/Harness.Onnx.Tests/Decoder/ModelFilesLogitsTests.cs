@@ -34,7 +34,8 @@ public sealed class ModelFilesLogitsTests : IDisposable
         const int batch = 2, promptTokens = 5, newTokens = 4;
         long[] prompt = new GenerateSettings { Model = c, PromptTokens = promptTokens, DType = TensorDType.Float32 }.Prompt(batch, seed: 3);
         (long[][] seededTokens, float[][] seededLogits) = DecoderTestSupport.GenerateOnnx(c, batch, prompt, promptTokens, newTokens, Seed);
-        (long[][] fileTokens, float[][] fileLogits) = DecoderTestSupport.GenerateOnnx(read, batch, prompt, promptTokens, newTokens, weightSeed: 999);
+        (long[][] fileTokens, float[][] fileLogits) =
+            DecoderTestSupport.GenerateOnnx(read, batch, prompt, promptTokens, newTokens, weightSeed: 999);
         for (int step = 0; step < newTokens; step++)
         {
             double err = DecoderTestSupport.RelativeError(fileLogits[step], seededLogits[step]);

@@ -164,7 +164,8 @@ public class ParityTests
 
             DecoderConfig read = ModelCatalog.Load(path);
             const int batch = 2, promptTokens = 5, newTokens = 4;
-            long[] prompt = new GenerateSettings { Model = c, PromptTokens = promptTokens, DType = TensorDType.Float32 }.Prompt(batch, seed: 3);
+            var settings = new GenerateSettings { Model = c, PromptTokens = promptTokens, DType = TensorDType.Float32 };
+            long[] prompt = settings.Prompt(batch, seed: 3);
             (long[][] seededTokens, float[][] seededLogits) = RunTorch(c, batch, prompt, promptTokens, newTokens);
             (long[][] fileTokens, float[][] fileLogits) = RunTorch(read, batch, prompt, promptTokens, newTokens);
             for (int step = 0; step < newTokens; step++)

@@ -95,19 +95,22 @@ public sealed class Checkpoint : IDisposable
         long need = t.Element.ByteCount(t.Elements);
         if (t.Shape.Any(d => d < 0) || need < 0)
         {
-            throw HarnessException.BadInput($"Model file '{t.File}': tensor {t.Name} has shape [{string.Join(",", t.Shape)}], not whole {t.Element.Name()} blocks.");
+            throw HarnessException.BadInput($"Model file '{t.File}': tensor {t.Name} has shape [{string.Join(",", t.Shape)}], not whole "
+                + $"{t.Element.Name()} blocks.");
         }
 
         if (t.Bytes != need)
         {
             throw HarnessException.BadInput(
-                $"Model file '{t.File}': the header gives tensor {t.Name} {t.Bytes} bytes, but its shape [{string.Join(",", t.Shape)}] of {t.Element.Name()} needs {need}.");
+                $"Model file '{t.File}': the header gives tensor {t.Name} {t.Bytes} bytes, but its shape [{string.Join(",", t.Shape)}] of "
+                    + $"{t.Element.Name()} needs {need}.");
         }
 
         if (t.Offset < dataStart || t.Offset + t.Bytes > fileSize)
         {
             throw HarnessException.BadInput(
-                $"Model file '{t.File}' is truncated or its header lies: tensor {t.Name} lies at bytes {t.Offset}..{t.Offset + t.Bytes}, the file has {fileSize}.");
+                $"Model file '{t.File}' is truncated or its header lies: tensor {t.Name} lies at bytes {t.Offset}..{t.Offset + t.Bytes}, "
+                    + $"the file has {fileSize}.");
         }
     }
 

@@ -5,7 +5,8 @@ namespace Harness.Models.Formats;
 /// <summary>The two checkpoint naming schemes.</summary>
 public enum CheckpointFormat
 {
-    /// <summary>Hugging Face transformers' names (model.layers.N.self_attn.q_proj.weight; GPT-2's transformer.h.N.attn.c_attn.weight).</summary>
+    /// <summary>Hugging Face transformers' names (model.layers.N.self_attn.q_proj.weight; GPT-2's
+    /// transformer.h.N.attn.c_attn.weight).</summary>
     HuggingFace,
 
     /// <summary>llama.cpp's GGUF names (blk.N.attn_q.weight).</summary>
@@ -36,7 +37,10 @@ public static class CheckpointLayout
         long d = c.Hidden, q = (long)c.Heads * c.HeadDim, kv = (long)c.KvHeads * c.HeadDim, inter = c.Intermediate;
         // llama.cpp permutes q and k rows for the llama architecture (interleaved rotary pairs), not for qwen2 (NeoX).
         bool permute = !hf && !c.QkvBias;
-        var list = new List<FileTensor> { new(hf ? "model.embed_tokens.weight" : "token_embd.weight", WeightLayout.TokenEmbedding, 0, d, false) };
+        var list = new List<FileTensor>
+        {
+            new(hf ? "model.embed_tokens.weight" : "token_embd.weight", WeightLayout.TokenEmbedding, 0, d, false),
+        };
         for (int i = 0; i < c.Layers; i++)
         {
             string P(string hfName, string ggufName) => hf ? $"model.layers.{i}.{hfName}" : $"blk.{i}.{ggufName}";
@@ -111,7 +115,8 @@ public static class CheckpointLayout
         return list;
     }
 
-    /// <summary>The file tensor's shape: [rows, width] of the canonical matrix, or [width, rows] transposed; [width] for a vector.</summary>
+    /// <summary>The file tensor's shape: [rows, width] of the canonical matrix, or [width, rows] transposed; [width] for a
+    /// vector.</summary>
     public static long[] ShapeOf(FileTensor f, WeightSpec canonical) =>
         canonical.Shape.Length == 1 ? [f.Width] : f.Transpose ? [f.Width, canonical.Shape[0]] : [canonical.Shape[0], f.Width];
 

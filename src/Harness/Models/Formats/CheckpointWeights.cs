@@ -18,7 +18,8 @@ public sealed class CheckpointWeights : IWeightSource
     private string? _currentName;
     private float[] _current = [];
 
-    private CheckpointWeights(string path, Checkpoint checkpoint, GgufFile? gguf, IReadOnlyList<FileTensor> files, DecoderConfig c, string cacheKey)
+    private CheckpointWeights(
+        string path, Checkpoint checkpoint, GgufFile? gguf, IReadOnlyList<FileTensor> files, DecoderConfig c, string cacheKey)
     {
         Description = path;
         _checkpoint = checkpoint;
@@ -88,7 +89,8 @@ public sealed class CheckpointWeights : IWeightSource
 
     public void FillParallel(WeightSpec spec, Span<float> dest, long start = 0) => Fill(spec, dest, start);
 
-    public unsafe void FillParallel(WeightSpec spec, IntPtr dest, long count) => Fill(spec, new Span<float>((void*)dest, checked((int)count)));
+    public unsafe void FillParallel(WeightSpec spec, IntPtr dest, long count) =>
+        Fill(spec, new Span<float>((void*)dest, checked((int)count)));
 
     public void Dispose()
     {
@@ -129,14 +131,16 @@ public sealed class CheckpointWeights : IWeightSource
         {
             if (!checkpoint.Tensors.TryGetValue(f.Name, out CheckpointTensor? t))
             {
-                throw HarnessException.BadInput($"Model '{path}' has no tensor {f.Name}, which its config's {c.Architecture.ToString().ToLowerInvariant()} shape needs.");
+                throw HarnessException.BadInput($"Model '{path}' has no tensor {f.Name}, which its config's "
+                    + $"{c.Architecture.ToString().ToLowerInvariant()} shape needs.");
             }
 
             long[] expected = CheckpointLayout.ShapeOf(f, specs[f.Canonical]);
             if (!t.Shape.SequenceEqual(expected))
             {
                 throw HarnessException.BadInput(
-                    $"Model file '{t.File}': tensor {f.Name} has shape [{string.Join(",", t.Shape)}], the config says [{string.Join(",", expected)}].");
+                    $"Model file '{t.File}': tensor {f.Name} has shape [{string.Join(",", t.Shape)}], the config says "
+                        + $"[{string.Join(",", expected)}].");
             }
         }
     }

@@ -4,7 +4,8 @@ using Microsoft.Win32.SafeHandles;
 
 namespace Harness.Models.Formats;
 
-/// <summary>A GGUF file opened: its metadata (key to value: integers as long, floats as double, strings, bools, arrays as object[]) and tensors.</summary>
+/// <summary>A GGUF file opened: its metadata (key to value: integers as long, floats as double, strings, bools, arrays as object[]) and
+/// tensors.</summary>
 public sealed class GgufFile : IDisposable
 {
     public GgufFile(string path, IReadOnlyDictionary<string, object> metadata, Checkpoint tensors)
@@ -123,7 +124,8 @@ public static class Gguf
                 if (!GgmlTypes.TryGetValue(type, out TensorElement element))
                 {
                     throw HarnessException.BadInput(
-                        $"Model file '{path}': tensor {name} has ggml type {type}, which is not read (f32, f16, bf16, q8_0, q4_0, q4_K, q6_K are).");
+                        $"Model file '{path}': tensor {name} has ggml type {type}, which is not read (f32, f16, bf16, q8_0, q4_0, q4_K, "
+                            + $"q6_K are).");
                 }
 
                 long elements = shape.Aggregate(1L, (x, y) => x * y);
@@ -134,7 +136,8 @@ public static class Gguf
 
             // The FileStream owns the handle: reopen one for the tensors' random reads.
             SafeFileHandle data = Checkpoint.OpenFile(path, "Model file");
-            return new GgufFile(path, metadata, new Checkpoint(tensors, new Dictionary<string, SafeFileHandle>(StringComparer.Ordinal) { [path] = data }));
+            var handles = new Dictionary<string, SafeFileHandle>(StringComparer.Ordinal) { [path] = data };
+            return new GgufFile(path, metadata, new Checkpoint(tensors, handles));
         }
         finally
         {
@@ -279,7 +282,8 @@ public static class Gguf
         {
             ulong v = BinaryPrimitives.ReadUInt64LittleEndian(Bytes(8));
             return v > (ulong)Math.Max(size, 1L << 40)
-                ? throw HarnessException.BadInput($"Model file '{path}' has a header that lies: a count or size of {v} at byte {s.Position - 8}.")
+                ? throw HarnessException.BadInput($"Model file '{path}' has a header that lies: a count or size of {v} at byte "
+                    + $"{s.Position - 8}.")
                 : (long)v;
         }
 
@@ -311,7 +315,8 @@ public static class Gguf
             ValueType.Int64 => BinaryPrimitives.ReadInt64LittleEndian(Bytes(8)),
             ValueType.Float64 => BinaryPrimitives.ReadDoubleLittleEndian(Bytes(8)),
             ValueType.Array => ArrayValue(),
-            _ => throw HarnessException.BadInput($"Model file '{path}' has a metadata value of unknown type {(uint)type} at byte {s.Position - 4}."),
+            _ => throw HarnessException.BadInput($"Model file '{path}' has a metadata value of unknown type {(uint)type} at byte "
+                + $"{s.Position - 4}."),
         };
 
         private object[] ArrayValue()
@@ -343,6 +348,7 @@ public static class Gguf
             return _buf.AsSpan(0, n);
         }
 
-        private HarnessException Truncated() => HarnessException.BadInput($"Model file '{path}' is truncated: its GGUF header ends past the end of the file ({size} bytes).");
+        private HarnessException Truncated() => HarnessException.BadInput($"Model file '{path}' is truncated: its GGUF header ends past "
+            + $"the end of the file ({size} bytes).");
     }
 }

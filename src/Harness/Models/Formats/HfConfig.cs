@@ -36,7 +36,8 @@ public static class HfConfig
         }
 
         string type = Str(o, "model_type") ?? "";
-        string Refuse(string what) => throw HarnessException.BadInput($"Model config '{path}' has {what}, which the harness's decoders do not build.");
+        string Refuse(string what) => throw HarnessException.BadInput($"Model config '{path}' has {what}, which the harness's decoders do "
+            + $"not build.");
         int Int(string key, int? fallback = null) => o[key] is JsonValue v && v.TryGetValue(out int n) ? n
             : fallback ?? throw HarnessException.BadInput($"Model config '{path}' has no integer {key}.");
         double Real(string key, double fallback) => o[key] is JsonValue v && v.TryGetValue(out double x) ? x : fallback;
@@ -67,7 +68,8 @@ public static class HfConfig
                     Refuse($"head_dim {headDim} other than hidden_size / num_attention_heads");
                 }
 
-                if (o["sliding_window"] is JsonValue sw && sw.TryGetValue(out int window) && window < positions && Flag("use_sliding_window", type != "qwen2"))
+                if (o["sliding_window"] is JsonValue sw && sw.TryGetValue(out int window) && window < positions
+                    && Flag("use_sliding_window", type != "qwen2"))
                 {
                     Refuse($"a sliding window of {window} tokens");
                 }

@@ -8,7 +8,8 @@ namespace Harness.Models.Formats;
 /// <summary>Formats <c>harness export</c> writes.</summary>
 public enum ExportFormat
 {
-    /// <summary>A Hugging Face folder: config.json, model.safetensors, tokenizer.json, tokenizer_config.json, generation_config.json.</summary>
+    /// <summary>A Hugging Face folder: config.json, model.safetensors, tokenizer.json, tokenizer_config.json,
+    /// generation_config.json.</summary>
     Hf,
 
     /// <summary>One GGUF file (llama, qwen2 or gpt2 architecture metadata, a gpt2-style BPE vocabulary and a chat template).</summary>
@@ -33,11 +34,13 @@ public static class ModelExport
     };
 
     /// <param name="maxShardBytes">hf: split the weights into shards of at most this many bytes, with model.safetensors.index.json.</param>
-    public static void Write(DecoderConfig c, TensorDType dtype, ExportFormat format, string output, IWeightSource weights, long maxShardBytes = long.MaxValue)
+    public static void Write(
+        DecoderConfig c, TensorDType dtype, ExportFormat format, string output, IWeightSource weights, long maxShardBytes = long.MaxValue)
     {
         if (c.UnbuiltFeature is { } feature)
         {
-            throw HarnessException.BadInput($"{c.Name} has {feature}, which the harness's decoders do not build, so it has no weights to export.");
+            throw HarnessException.BadInput($"{c.Name} has {feature}, which the harness's decoders do not build, so it has no weights to "
+                + $"export.");
         }
 
         TensorElement element = dtype switch
@@ -45,7 +48,8 @@ public static class ModelExport
             TensorDType.Float32 => TensorElement.F32,
             TensorDType.Float16 => TensorElement.F16,
             TensorDType.BFloat16 when format == ExportFormat.Hf => TensorElement.BF16,
-            _ => throw HarnessException.BadInput($"--dtype {dtype.ShortName()} is not written to {format.ToString().ToLowerInvariant()}; use fp32 or fp16."),
+            _ => throw HarnessException.BadInput($"--dtype {dtype.ShortName()} is not written to {format.ToString().ToLowerInvariant()}; "
+                + $"use fp32 or fp16."),
         };
         if (c.Architecture == DecoderArchitecture.Gpt2 && !c.QkvBias)
         {
@@ -74,8 +78,10 @@ public static class ModelExport
         }
     }
 
-    /// <summary>The file tensors of a format, each computed from its canonical tensor when written (one canonical tensor kept at a time).</summary>
-    private static List<TensorToWrite> Tensors(DecoderConfig c, CheckpointFormat format, IWeightSource weights, Func<FileTensor, long[], TensorElement> elementOf)
+    /// <summary>The file tensors of a format, each computed from its canonical tensor when written (one canonical tensor kept at a
+    /// time).</summary>
+    private static List<TensorToWrite> Tensors(
+        DecoderConfig c, CheckpointFormat format, IWeightSource weights, Func<FileTensor, long[], TensorElement> elementOf)
     {
         Dictionary<string, WeightSpec> specs = WeightLayout.For(c).ToDictionary(s => s.Name, StringComparer.Ordinal);
         string? currentName = null;
@@ -100,7 +106,8 @@ public static class ModelExport
         }).ToList();
     }
 
-    private static void WriteHf(DecoderConfig c, TensorElement element, string output, IWeightSource weights, ByteLevelVocabulary vocab, long maxShardBytes)
+    private static void WriteHf(
+        DecoderConfig c, TensorElement element, string output, IWeightSource weights, ByteLevelVocabulary vocab, long maxShardBytes)
     {
         string tmp = output.TrimEnd('/') + ".tmp-" + Environment.ProcessId + "-" + Guid.NewGuid().ToString("N")[..8];
         Directory.CreateDirectory(tmp);
@@ -141,7 +148,8 @@ public static class ModelExport
                 }
 
                 long total = tensors.Sum(t => t.Element.ByteCount(t.Elements));
-                WriteJson(Path.Combine(tmp, SafeTensors.IndexFile), new JsonObject { ["metadata"] = new JsonObject { ["total_size"] = total }, ["weight_map"] = map });
+                var index = new JsonObject { ["metadata"] = new JsonObject { ["total_size"] = total }, ["weight_map"] = map };
+                WriteJson(Path.Combine(tmp, SafeTensors.IndexFile), index);
             }
 
             WriteJson(Path.Combine(tmp, HfConfig.FileName), HfConfig.Write(c, element, vocab.EndOfText, vocab.EndOfText));
@@ -217,7 +225,8 @@ public static class ModelExport
 
         Add("tokenizer.chat_template", ChatTemplate.Jinja);
         // As llama.cpp's converter: vectors (norms, biases) stay f32 in an f16 file.
-        List<TensorToWrite> tensors = Tensors(c, CheckpointFormat.Gguf, weights, (_, shape) => shape.Length == 1 ? TensorElement.F32 : element);
+        List<TensorToWrite> tensors =
+            Tensors(c, CheckpointFormat.Gguf, weights, (_, shape) => shape.Length == 1 ? TensorElement.F32 : element);
         Gguf.Write(output, m, tensors);
     }
 

@@ -49,22 +49,27 @@ public static class ModelFiles
         string arch = g.Architecture;
         if (arch is not ("llama" or "qwen2" or "gpt2"))
         {
-            throw HarnessException.BadInput($"Model file '{path}' is GGUF architecture '{arch}'; the harness builds llama, qwen2 and gpt2.");
+            throw HarnessException.BadInput($"Model file '{path}' is GGUF architecture '{arch}'; the harness builds llama, qwen2 and "
+                + $"gpt2.");
         }
 
         int Int(string key, int? fallback = null) => g.Integer($"{arch}.{key}") is { } v ? (int)v
             : fallback ?? throw HarnessException.BadInput($"Model file '{path}' has no {arch}.{key}.");
-        double Real(string key, double fallback) =>
-            g.Real($"{arch}.{key}") is { } v ? double.Parse(((float)v).ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture) : fallback;
+        // GGUF keeps these as f32: read back as the shortest decimal of the float (1e-5, not 9.99999974738e-06).
+        double Real(string key, double fallback) => g.Real($"{arch}.{key}") is { } v
+            ? double.Parse(((float)v).ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture)
+            : fallback;
         if (g.Text($"{arch}.rope.scaling.type") is { } scaling && scaling != "none")
         {
-            throw HarnessException.BadInput($"Model file '{path}' has rope scaling '{scaling}', which the harness's decoders do not build.");
+            throw HarnessException.BadInput($"Model file '{path}' has rope scaling '{scaling}', which the harness's decoders do not "
+                + $"build.");
         }
 
         bool hasBias = g.Tensors.Tensors.ContainsKey("blk.0.attn_q.bias");
         if (arch == "llama" && hasBias)
         {
-            throw HarnessException.BadInput($"Model file '{path}' is a llama GGUF with q/k/v biases, which the harness reads as qwen2 only.");
+            throw HarnessException.BadInput($"Model file '{path}' is a llama GGUF with q/k/v biases, which the harness reads as qwen2 "
+                + $"only.");
         }
 
         if (!g.Tensors.Tensors.TryGetValue("token_embd.weight", out CheckpointTensor? embed) || embed.Shape.Length != 2)
@@ -102,7 +107,8 @@ public static class ModelFiles
         c.Validate();
         if (g.Integer($"{arch}.rope.dimension_count") is { } rotary && !gpt2 && rotary != c.HeadDim)
         {
-            throw HarnessException.BadInput($"Model file '{path}' rotates {rotary} of each head's {c.HeadDim} dimensions; the harness rotates all.");
+            throw HarnessException.BadInput($"Model file '{path}' rotates {rotary} of each head's {c.HeadDim} dimensions; the harness "
+                + $"rotates all.");
         }
 
         using (CheckpointWeights.Open(c, path))
@@ -148,7 +154,8 @@ public static class ModelFiles
 
         if (max >= vocab)
         {
-            throw HarnessException.BadInput($"Tokenizer file '{tokenizer}' has token id {max}, past the model's embedding of {vocab} rows.");
+            throw HarnessException.BadInput($"Tokenizer file '{tokenizer}' has token id {max}, past the model's embedding of {vocab} "
+                + $"rows.");
         }
     }
 
@@ -215,5 +222,6 @@ public static class ModelFiles
         }
     }
 
-    private static string? Sha256(string file) => File.Exists(file) ? Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(file))) : null;
+    private static string? Sha256(string file) =>
+        File.Exists(file) ? Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(file))) : null;
 }

@@ -89,7 +89,8 @@ public static class SafeTensors
         ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(lengthBytes);
         if (headerLength > (ulong)(size - 8) || headerLength > 100_000_000)
         {
-            throw HarnessException.BadInput($"Model file '{file}' is truncated or not safetensors: its header claims {headerLength} bytes, the file has {size}.");
+            throw HarnessException.BadInput($"Model file '{file}' is truncated or not safetensors: its header claims {headerLength} "
+                + $"bytes, the file has {size}.");
         }
 
         var header = new byte[headerLength];
@@ -112,13 +113,15 @@ public static class SafeTensors
                     "F32" => TensorElement.F32,
                     "F16" => TensorElement.F16,
                     "BF16" => TensorElement.BF16,
-                    _ => throw HarnessException.BadInput($"Model file '{file}': tensor {p.Name} has dtype {dtype}; F32, F16 and BF16 are read."),
+                    _ => throw HarnessException.BadInput($"Model file '{file}': tensor {p.Name} has dtype {dtype}; F32, F16 and BF16 are "
+                        + $"read."),
                 };
                 long[] shape = p.Value.GetProperty("shape").EnumerateArray().Select(d => d.GetInt64()).ToArray();
                 long[] offsets = p.Value.GetProperty("data_offsets").EnumerateArray().Select(d => d.GetInt64()).ToArray();
                 if (offsets.Length != 2 || offsets[1] < offsets[0] || offsets[0] < 0)
                 {
-                    throw HarnessException.BadInput($"Model file '{file}': tensor {p.Name} has data_offsets [{string.Join(",", offsets)}], not [begin, end].");
+                    throw HarnessException.BadInput($"Model file '{file}': tensor {p.Name} has data_offsets "
+                        + $"[{string.Join(",", offsets)}], not [begin, end].");
                 }
 
                 var t = new CheckpointTensor(p.Name, shape, element, file, dataStart + offsets[0], offsets[1] - offsets[0]);

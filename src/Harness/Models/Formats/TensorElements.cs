@@ -27,7 +27,8 @@ public static class TensorElements
         _ => e.ToString().ToLowerInvariant(),
     };
 
-    public static bool IsQuantized(this TensorElement e) => e is TensorElement.Q8Zero or TensorElement.Q4Zero or TensorElement.Q4K or TensorElement.Q6K;
+    public static bool IsQuantized(this TensorElement e) =>
+        e is TensorElement.Q8Zero or TensorElement.Q4Zero or TensorElement.Q4K or TensorElement.Q6K;
 
     /// <summary>Elements per block (1 for plain floats).</summary>
     public static int BlockElements(this TensorElement e) => e switch

@@ -278,9 +278,16 @@ public sealed class ModelExportTests : IDisposable
     private static DecoderConfig Shrink(DecoderConfig c) =>
         c.Hidden <= 64 ? c : c with { Hidden = 32, Heads = 2, KvHeads = 1, Intermediate = 48, Layers = 1, Vocab = 300, MaxPositions = 64 };
 
-    private string Export(DecoderConfig c, ExportFormat format, TensorDType dtype = TensorDType.Float32, long maxShardBytes = long.MaxValue, string? name = null, int seed = Seed)
+    private string Export(
+        DecoderConfig c,
+        ExportFormat format,
+        TensorDType dtype = TensorDType.Float32,
+        long maxShardBytes = long.MaxValue,
+        string? name = null,
+        int seed = Seed)
     {
-        string path = Path.Combine(_dir, name ?? $"{c.Name}-{seed}-{format}-{dtype.ShortName()}-{maxShardBytes}{(format == ExportFormat.Gguf ? ".gguf" : "")}");
+        string suffix = format == ExportFormat.Gguf ? ".gguf" : "";
+        string path = Path.Combine(_dir, name ?? $"{c.Name}-{seed}-{format}-{dtype.ShortName()}-{maxShardBytes}{suffix}");
         using var gen = new WeightGenerator(seed, c.Layers);
         ModelExport.Write(c, dtype, format, path, gen, maxShardBytes);
         return path;
