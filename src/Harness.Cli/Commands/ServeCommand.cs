@@ -3,6 +3,7 @@ using System.Globalization;
 using Harness.Backends;
 using Harness.Decoding;
 using Harness.Models;
+using Harness.Models.Formats;
 using Harness.Serving;
 using Harness.Tokenization;
 
@@ -100,7 +101,15 @@ public static class ServeCommand
 
         IStepDecoder decoder = choice.CreateDecoder(registry, batching.MaxBatch, context: context);
         using var endpoint = new InProcessLlmEndpoint(decoder, batching);
-        var served = new ServedModel(model.Name, context, new VocabularyMap(TextTokenizer.Gpt2, model.Vocab));
+        // A model on disk brings its tokenizer where the harness runs it (byte-level BPE); else GPT-2's, mapped.
+        (TextTokenizer? own, string tokenizerNote) = ModelTokenizer.For(model);
+        if (model.WeightsPath is not null)
+        {
+            string fallback = own is null ? "GPT-2's BPE mapped into the model's vocabulary; " : "";
+            error.WriteLine($"harness serve: tokenizer: {fallback}{tokenizerNote}");
+        }
+
+        var served = new ServedModel(model.Name, context, new VocabularyMap(own ?? TextTokenizer.Gpt2, model.Vocab));
         var server = new LlmServer(endpoint, served, options, error);
         try
         {

@@ -94,6 +94,24 @@ public sealed class ByteLevelVocabulary
         return Encoding.UTF8.GetString(bytes.ToArray());
     }
 
+    /// <summary>The bytes a token in GPT-2's byte-to-unicode alphabet stands for; null when a character is outside it.</summary>
+    public static byte[]? FromUnicode(string token)
+    {
+        var bytes = new byte[token.Length];
+        for (int i = 0; i < token.Length; i++)
+        {
+            int b = Array.IndexOf(ByteChars, token[i].ToString());
+            if (b < 0)
+            {
+                return null;
+            }
+
+            bytes[i] = (byte)b;
+        }
+
+        return bytes;
+    }
+
     /// <summary>GPT-2's byte-to-unicode map: printable bytes stand for themselves, the others for code points from 256 up.</summary>
     public static string ToUnicode(ReadOnlySpan<byte> bytes)
     {

@@ -33,6 +33,7 @@ public class CatalogLiteralTests
         ["src/Harness/Models/Formats/SafeTensors.cs"] = ["dtype"],
         ["src/Harness/Models/Formats/ModelExport.cs"] = ["model"],
         ["src/Harness/Models/Formats/ModelFiles.cs"] = ["model"],
+        ["src/Harness/Models/Formats/ModelTokenizer.cs"] = ["model"],
         ["src/Harness/ServerMetrics/KnownServerMetrics.cs"] = ["prompt_tokens"],
         ["src/Harness/ServerMetrics/ServerMetricsReport.cs"] = ["prompt_tokens"],
         ["src/Harness/Agents/Profiles/AgentProfileLoader.cs"] =

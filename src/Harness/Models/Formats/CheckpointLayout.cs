@@ -130,14 +130,7 @@ public static class CheckpointLayout
 
         long rows = canonical.Shape[0], cols = canonical.Shape[1];
         var result = new float[rows * f.Width];
-        for (long r = 0; r < rows; r++)
-        {
-            for (long j = 0; j < f.Width; j++)
-            {
-                float v = values[r * cols + f.Offset + j];
-                result[f.Transpose ? j * rows + r : r * f.Width + j] = v;
-            }
-        }
+        Copy(values, cols, f.Offset, result, rows, f.Width, f.Transpose, toCanonical: false);
 
         return f.RopeHeads > 0 ? PermuteRows(result, f.RopeHeads, rows, inverse: false) : result;
     }
@@ -153,11 +146,54 @@ public static class CheckpointLayout
 
         long rows = canonical.Shape[0], cols = canonical.Shape[1];
         float[] src = f.RopeHeads > 0 ? PermuteRows(file, f.RopeHeads, rows, inverse: true) : file;
-        for (long r = 0; r < rows; r++)
+        Copy(values, cols, f.Offset, src, rows, f.Width, f.Transpose, toCanonical: true);
+    }
+
+    /// <summary>
+    /// Moves columns [offset, offset + width) of the canonical [rows, cols] matrix to or from the file
+    /// tensor ([rows, width], or [width, rows] transposed), in 64 x 64 tiles so that both sides stay in cache.
+    /// </summary>
+    private static void Copy(float[] canonical, long cols, long offset, float[] file, long rows, long w, bool transpose, bool toCanonical)
+    {
+        if (!transpose)
         {
-            for (long j = 0; j < f.Width; j++)
+            for (long r = 0; r < rows; r++)
             {
-                values[r * cols + f.Offset + j] = src[f.Transpose ? j * rows + r : r * f.Width + j];
+                var c = canonical.AsSpan((int)(r * cols + offset), (int)w);
+                var x = file.AsSpan((int)(r * w), (int)w);
+                if (toCanonical)
+                {
+                    x.CopyTo(c);
+                }
+                else
+                {
+                    c.CopyTo(x);
+                }
+            }
+
+            return;
+        }
+
+        const int tile = 64;
+        for (long r0 = 0; r0 < rows; r0 += tile)
+        {
+            for (long j0 = 0; j0 < w; j0 += tile)
+            {
+                long r1 = Math.Min(rows, r0 + tile), j1 = Math.Min(w, j0 + tile);
+                for (long r = r0; r < r1; r++)
+                {
+                    for (long j = j0; j < j1; j++)
+                    {
+                        if (toCanonical)
+                        {
+                            canonical[r * cols + offset + j] = file[j * rows + r];
+                        }
+                        else
+                        {
+                            file[j * rows + r] = canonical[r * cols + offset + j];
+                        }
+                    }
+                }
             }
         }
     }

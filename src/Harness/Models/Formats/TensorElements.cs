@@ -59,6 +59,9 @@ public static class TensorElements
     {
         switch (e)
         {
+            case TensorElement.F32 when BitConverter.IsLittleEndian:
+                System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(src[..(dest.Length * 4)]).CopyTo(dest);
+                break;
             case TensorElement.F32:
                 for (int i = 0; i < dest.Length; i++)
                 {

@@ -275,6 +275,39 @@ public sealed class ModelExportTests : IDisposable
         Assert.NotEqual(fingerprint, ModelFiles.WeightsFingerprint(other));
     }
 
+    [Fact]
+    public void The_exported_tokenizer_is_read_back_from_either_format_and_round_trips_text()
+    {
+        const string text = "Hello world, the harness's model tokenizer: naïve café 1234!";
+        DecoderConfig c = Shrink(ModelCatalog.Load("qwen2.5-0.5b")) with { QkvBias = false };
+        var ids = new List<IReadOnlyList<int>>();
+        foreach (ExportFormat format in new[] { ExportFormat.Hf, ExportFormat.Gguf })
+        {
+            (Harness.Tokenization.TextTokenizer? t, string note) = ModelTokenizer.For(ModelFiles.Load(Export(c, format)));
+            Assert.True(t is not null, note);
+            Assert.Equal(c.Vocab, t.VocabularySize);
+            Assert.Equal(c.Vocab - 1, t.EndOfText);
+            IReadOnlyList<int> encoded = t.Encode(text);
+            Assert.All(encoded, id => Assert.InRange(id, 0, c.Vocab - 1));
+            Assert.True(encoded.Count < text.Length, "merges shorten the text");
+            Assert.Equal(text, t.Decode(encoded));
+            ids.Add(encoded);
+        }
+
+        Assert.Equal(ids[0], ids[1]);
+    }
+
+    [Fact]
+    public void At_gpt2_size_the_model_tokenizer_is_gpt2s()
+    {
+        const string text = "GPT-2 sized vocabularies tokenize as GPT-2 does, <|endoftext|> included.";
+        DecoderConfig c = Shrink(ModelCatalog.Load("qwen2.5-0.5b")) with { Vocab = 50257 };
+        (Harness.Tokenization.TextTokenizer? t, string note) = ModelTokenizer.For(ModelFiles.Load(Export(c, ExportFormat.Gguf)));
+        Assert.True(t is not null, note);
+        Assert.Equal(Harness.Tokenization.TextTokenizer.Gpt2.Encode(text), t.Encode(text));
+        Assert.Equal(50256, t.EndOfText);
+    }
+
     private static DecoderConfig Shrink(DecoderConfig c) =>
         c.Hidden <= 64 ? c : c with { Hidden = 32, Heads = 2, KvHeads = 1, Intermediate = 48, Layers = 1, Vocab = 300, MaxPositions = 64 };
 
