@@ -43,7 +43,7 @@ public sealed class GgufFile : IDisposable
 /// The GGUF format (version 3, as llama.cpp writes it): magic, version, tensor and metadata counts,
 /// typed metadata key/values, tensor infos (name, dimensions innermost first, ggml type, offset), and
 /// the tensor data aligned to <c>general.alignment</c> (32 by default). Read: f32, f16, bf16, q8_0,
-/// q4_0, q4_K, q6_K. Written: f32 and f16.
+/// q4_0, q4_K, q6_K. Written: f32, f16 (and q8_0, for tests of the dequantizing reader).
 /// </summary>
 public static class Gguf
 {
@@ -175,7 +175,8 @@ public static class Gguf
                 {
                     TensorElement.F32 => 0u,
                     TensorElement.F16 => 1u,
-                    _ => throw new ArgumentOutOfRangeException(nameof(tensors), t.Element, "GGUF is written in f32 or f16"),
+                    TensorElement.Q8Zero => 8u,
+                    _ => throw new ArgumentOutOfRangeException(nameof(tensors), t.Element, "GGUF is written in f32, f16 or q8_0"),
                 });
                 w.Write((ulong)offset);
                 offset = Align(offset + t.Element.ByteCount(t.Elements));

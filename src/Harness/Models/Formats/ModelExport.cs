@@ -34,8 +34,15 @@ public static class ModelExport
     };
 
     /// <param name="maxShardBytes">hf: split the weights into shards of at most this many bytes, with model.safetensors.index.json.</param>
+    /// <param name="ggufMatrices">gguf: the matrices' element type instead of the dtype's (q8_0, to test the dequantizing reader).</param>
     public static void Write(
-        DecoderConfig c, TensorDType dtype, ExportFormat format, string output, IWeightSource weights, long maxShardBytes = long.MaxValue)
+        DecoderConfig c,
+        TensorDType dtype,
+        ExportFormat format,
+        string output,
+        IWeightSource weights,
+        long maxShardBytes = long.MaxValue,
+        TensorElement? ggufMatrices = null)
     {
         if (c.UnbuiltFeature is { } feature)
         {
@@ -70,7 +77,7 @@ public static class ModelExport
         ByteLevelVocabulary vocab = ByteLevelVocabulary.ForSize(c.Vocab);
         if (format == ExportFormat.Gguf)
         {
-            WriteGguf(c, element, output, weights, vocab);
+            WriteGguf(c, ggufMatrices ?? element, output, weights, vocab);
         }
         else
         {
@@ -193,7 +200,8 @@ public static class ModelExport
         void Add(string key, object value) => m.Add(new(key, value));
         Add("general.architecture", arch);
         Add("general.name", c.Name);
-        Add("general.file_type", element == TensorElement.F16 ? 1u : 0u);
+        // llama.cpp's file types: 0 all f32, 1 mostly f16, 7 mostly q8_0.
+        Add("general.file_type", element switch { TensorElement.F16 => 1u, TensorElement.Q8Zero => 7u, _ => 0u });
         Add($"{arch}.context_length", (uint)c.MaxPositions);
         Add($"{arch}.embedding_length", (uint)c.Hidden);
         Add($"{arch}.block_count", (uint)c.Layers);

@@ -178,14 +178,13 @@ public static class SafeTensors
     /// <summary>fp32 values into a stream in a plain float type, in chunks.</summary>
     internal static void WriteValues(Stream s, TensorElement element, float[] values)
     {
-        const int chunk = 1 << 20;
-        int size = element.BlockBytes();
-        var buffer = new byte[Math.Min(chunk, values.Length) * size];
+        const int chunk = 1 << 20; // whole blocks of every type
+        var buffer = new byte[element.ByteCount(Math.Min(chunk, values.Length))];
         for (int i = 0; i < values.Length; i += chunk)
         {
             int n = Math.Min(chunk, values.Length - i);
             element.FromFloat(values.AsSpan(i, n), buffer);
-            s.Write(buffer, 0, n * size);
+            s.Write(buffer, 0, (int)element.ByteCount(n));
         }
     }
 }

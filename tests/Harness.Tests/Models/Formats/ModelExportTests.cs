@@ -73,6 +73,38 @@ public sealed class ModelExportTests : IDisposable
     }
 
     [Fact]
+    public void A_q8_0_gguf_is_dequantized_within_half_a_step_and_the_result_says_so()
+    {
+        DecoderConfig c = ModelCatalog.Load("tiny-llama-test");
+        string path = Path.Combine(_dir, "q8.gguf");
+        using (var gen = new WeightGenerator(Seed, c.Layers))
+        {
+            ModelExport.Write(c, TensorDType.Float32, ExportFormat.Gguf, path, gen, ggufMatrices: TensorElement.Q8Zero);
+        }
+
+        DecoderConfig back = ModelFiles.Load(path);
+        using (var gen = new WeightGenerator(Seed, c.Layers))
+        using (IWeightSource read = ModelWeights.Open(back, 0))
+        {
+            WeightSpec spec = WeightLayout.For(c).First(s => s.Name == "h0.mlp.down.weight");
+            float[] expected = gen.Generate(spec), actual = read.Generate(spec);
+            float max = expected.Max(Math.Abs);
+            for (int i = 0; i < expected.Length; i++)
+            {
+                // Each block's step is its largest magnitude / 127 (stored as fp16):
+                // half a step, and the step's rounding, bound every error.
+                Assert.True(Math.Abs(expected[i] - actual[i]) <= max / 127 * 0.6f, $"element {i}: {expected[i]} read as {actual[i]}");
+            }
+
+            Assert.NotEqual(expected, actual);
+        }
+
+        Dictionary<string, object?> details = GenerateSettings.DescribeModel(back, TensorDType.Float32, 1);
+        Assert.Equal("f32, q8_0", details[Harness.Metrics.ConfigKeys.ModelWeightsDtypes]);
+        Assert.Contains("dequantized", (string)details[Harness.Metrics.ConfigKeys.ModelDequantized]!);
+    }
+
+    [Fact]
     public void The_folder_has_a_tokenizer_of_the_embedding_size_a_chat_template_and_generation_defaults()
     {
         DecoderConfig c = ModelCatalog.Load("llama-1b") with { Layers = 1, Hidden = 32, Heads = 2, KvHeads = 1, Intermediate = 64 };
