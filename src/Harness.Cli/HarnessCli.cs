@@ -57,6 +57,7 @@ public static partial class HarnessCli
             K8sCommand.Create(run, output),
             AgentsCommand.CreateGroup(registry, output, error, interrupt),
             ServeCommand.Create(registry, output, error, interrupt),
+            ExportCommand.Create(output),
         };
         RegistryHelp.Install(root, registry);
         return root;

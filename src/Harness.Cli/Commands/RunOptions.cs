@@ -4,6 +4,7 @@ using Harness.Datasets;
 using Harness.Decoding;
 using Harness.Engine;
 using Harness.Engine.Scenarios;
+using Harness.Models.Formats;
 using Harness.Running;
 
 namespace Harness.Cli.Commands;
@@ -64,7 +65,11 @@ internal sealed class RunOptions
 
     public Option<int> Seed { get; } = new("--seed") { Description = "Seed for synthesized inputs and open-loop arrival schedules.", DefaultValueFactory = _ => 42 };
 
-    public Option<string?> Model { get; } = new("--model", "-m") { Description = "ONNX model file for onnx-file." };
+    public Option<string?> Model { get; } = new("--model", "-m")
+    {
+        Description = "onnx-file: the ONNX model file. generate: a model on disk instead of a seeded shape, a Hugging Face folder "
+            + "(config.json, safetensors) or a GGUF file; its shape and weights.",
+    };
 
     public Option<string[]> Shape { get; } = new("--shape") { Description = "Dimensions of an input, name=1x3x224x224 (repeatable).", AllowMultipleArgumentsPerToken = false };
 
@@ -184,9 +189,19 @@ internal sealed class RunOptions
         WorkloadOptions decoder = DecoderOptions.Build(
             parse.GetValue(ModelConfig), parse.GetValue(DType), parse.GetValue(Threads), parse.GetValue(LibTorch),
             DecoderOptions.Settings(OptionParsers.Settings(parse.GetValue(Set))));
+        string? modelPath = parse.GetValue(Model);
+        if (modelPath is not null && parse.GetValue(Workload) == GenerateWorkload.Name)
+        {
+            // generate --model PATH: the model's own shape and weights (a Hugging Face folder or a GGUF file).
+            decoder = decoder.ModelConfig is null
+                ? decoder with { ModelConfig = ModelFiles.Load(modelPath) }
+                : throw HarnessException.BadInput("Give --model PATH (a model on disk) or --model-config NAME (a seeded shape), not both.");
+            modelPath = null;
+        }
+
         var options = decoder with
         {
-            ModelPath = parse.GetValue(Model),
+            ModelPath = modelPath,
             Shapes = (parse.GetValue(Shape) ?? []).Select(OptionParsers.Shape).ToDictionary(kv => kv.Key, kv => kv.Value),
             InterOpThreads = parse.GetValue(InterOp),
             Optimization = GraphOptimizations.Parse(parse.GetValue(Optimization)!),

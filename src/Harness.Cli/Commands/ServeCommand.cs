@@ -3,6 +3,7 @@ using System.Globalization;
 using Harness.Backends;
 using Harness.Decoding;
 using Harness.Models;
+using Harness.Models.Formats;
 using Harness.Serving;
 using Harness.Tokenization;
 
@@ -22,6 +23,10 @@ public static class ServeCommand
     {
         var backend = new Option<string>("--backend", "-b") { Description = $"Decoder: {RegistryHelp.DecoderNames}, or latency-model (time only, every token 0).", DefaultValueFactory = _ => "onnx:cpu" };
         var modelConfig = new Option<string>("--model-config") { Description = "Decoder shape: a name in models/ (gpt2-124m, llama-1b, qwen2.5-0.5b...) or a .json path; seeded weights.", DefaultValueFactory = _ => GenerateSettings.DefaultModel };
+        var modelPath = new Option<string?>("--model")
+        {
+            Description = "A model on disk instead of a seeded shape: a Hugging Face folder (config.json, safetensors) or a GGUF file.",
+        };
         var dtype = new Option<string?>("--dtype") { Description = "fp32, fp16 or bf16 (default: fp32 on CPU; fp16 for onnx:cuda, bf16 for torch:cuda)." };
         var threads = new Option<int?>("--threads") { Description = "Intra-op threads of the decoder (default: the runtime's)." };
         var libTorch = new Option<string?>("--libtorch") { Description = "torch:cuda: the folder of libtorch's native libraries." };
@@ -41,7 +46,8 @@ public static class ServeCommand
             "--shutdown-timeout", "On SIGTERM or Ctrl-C: how long streams in flight may finish before they are cancelled.", "30s");
         var command = new Command("serve", "Serve a decoder over an OpenAI-compatible HTTP API (/v1/completions, /v1/chat/completions, /v1/models) with continuous batching, /health and /metrics (vLLM's metric names).")
         {
-            backend, modelConfig, dtype, threads, libTorch, set, host, port, maxBatch, maxQueue, maxModelLen, window, apiKeyEnv, shutdown,
+            backend, modelConfig, modelPath, dtype, threads, libTorch, set, host, port, maxBatch, maxQueue, maxModelLen, window, apiKeyEnv,
+            shutdown,
         };
         command.SetAction((parse, _) =>
         {
@@ -63,8 +69,14 @@ public static class ServeCommand
                 ApiKey = key,
                 ShutdownTimeout = parse.GetValue(shutdown),
             };
+            string? onDisk = parse.GetValue(modelPath);
+            if (onDisk is not null && parse.GetResult(modelConfig) is { Implicit: false })
+            {
+                throw HarnessException.BadInput("Give --model PATH (a model on disk) or --model-config NAME (a seeded shape), not both.");
+            }
+
             WorkloadOptions decoder = DecoderOptions.Build(
-                parse.GetValue(modelConfig), parse.GetValue(dtype), parse.GetValue(threads), parse.GetValue(libTorch),
+                onDisk ?? parse.GetValue(modelConfig), parse.GetValue(dtype), parse.GetValue(threads), parse.GetValue(libTorch),
                 DecoderOptions.Settings(OptionParsers.Settings(parse.GetValue(set))));
             DecoderConfig model = decoder.ModelConfig!;
             int context = parse.GetValue(maxModelLen) ?? Math.Min(model.MaxPositions, DefaultMaxContext);
@@ -89,7 +101,15 @@ public static class ServeCommand
 
         IStepDecoder decoder = choice.CreateDecoder(registry, batching.MaxBatch, context: context);
         using var endpoint = new InProcessLlmEndpoint(decoder, batching);
-        var served = new ServedModel(model.Name, context, new VocabularyMap(TextTokenizer.Gpt2, model.Vocab));
+        // A model on disk brings its tokenizer where the harness runs it (byte-level BPE); else GPT-2's, mapped.
+        (TextTokenizer? own, string tokenizerNote) = ModelTokenizer.For(model);
+        if (model.WeightsPath is not null)
+        {
+            string fallback = own is null ? "GPT-2's BPE mapped into the model's vocabulary; " : "";
+            error.WriteLine($"harness serve: tokenizer: {fallback}{tokenizerNote}");
+        }
+
+        var served = new ServedModel(model.Name, context, new VocabularyMap(own ?? TextTokenizer.Gpt2, model.Vocab));
         var server = new LlmServer(endpoint, served, options, error);
         try
         {

@@ -48,13 +48,18 @@ public static class DecoderModelCache
         return best?.AvailableFreeSpace ?? long.MaxValue;
     }
 
-    public static string FolderFor(DecoderConfig c, TensorDType dtype, int weightSeed) =>
-        Path.Combine(Root(), $"{c.Name}-{c.ShapeHash()}-{dtype.ShortName()}-w{weightSeed}-g{DecoderGraph.Version}");
+    public static string FolderFor(DecoderConfig c, TensorDType dtype, int weightSeed) => FolderFor(c, dtype, $"w{weightSeed}");
+
+    /// <summary>The folder of a model whose weights have this key (a seed, or a checkpoint's fingerprint).</summary>
+    public static string FolderFor(DecoderConfig c, TensorDType dtype, string weightsKey) =>
+        Path.Combine(Root(), $"{c.Name}-{c.ShapeHash()}-{dtype.ShortName()}-{weightsKey}-g{DecoderGraph.Version}");
 
     /// <summary>Returns the path of model.onnx, generating it first when it is not cached.</summary>
     public static string GetOrCreate(DecoderConfig c, TensorDType dtype, int weightSeed, TextWriter? log = null)
     {
-        string folder = FolderFor(c, dtype, weightSeed);
+        // Weights from the seed, or from the checkpoint the config was read from (--model PATH): keyed by its fingerprint.
+        string key = c.WeightsPath is null ? $"w{weightSeed}" : "f" + Harness.Models.Formats.ModelFiles.WeightsFingerprint(c.WeightsPath);
+        string folder = FolderFor(c, dtype, key);
         string model = Path.Combine(folder, ModelFile);
         if (File.Exists(model))
         {
@@ -75,7 +80,12 @@ public static class DecoderModelCache
         var sw = Stopwatch.StartNew();
         try
         {
-            byte[] proto = DecoderGraph.Write(c, dtype, new WeightGenerator(weightSeed, c.Layers), Path.Combine(tmp, DataFile));
+            byte[] proto;
+            using (IWeightSource weights = ModelWeights.Open(c, weightSeed))
+            {
+                proto = DecoderGraph.Write(c, dtype, weights, Path.Combine(tmp, DataFile));
+            }
+
             File.WriteAllBytes(Path.Combine(tmp, ModelFile), proto);
             try
             {

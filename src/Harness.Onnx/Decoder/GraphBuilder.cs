@@ -68,8 +68,8 @@ internal sealed class GraphBuilder : IDisposable
         return name;
     }
 
-    /// <summary>A generated weight, streamed into the external data file in the graph's float type.</summary>
-    public string Weight(WeightSpec spec, WeightGenerator generator)
+    /// <summary>A weight (generated or read), streamed into the external data file in the graph's float type.</summary>
+    public string Weight(WeightSpec spec, IWeightSource generator)
     {
         if (_data is null)
         {

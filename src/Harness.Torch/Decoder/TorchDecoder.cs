@@ -47,7 +47,7 @@ public sealed class TorchDecoder : BatchDecoder
     internal TorchDecoderModel Model => _model;
 
     /// <summary>
-    /// Loads libtorch and the model's seeded weights on the backend's device (on CUDA, staged as fp32
+    /// Loads libtorch and the model's weights (seeded, or read from its files) on the backend's device (on CUDA, staged as fp32
     /// on the host first: that is checked too).
     /// </summary>
     internal static (TorchDecoderModel Model, Device Device) LoadModel(BackendSpec backend, WorkloadOptions options, DecoderSpec spec)
@@ -62,7 +62,8 @@ public sealed class TorchDecoder : BatchDecoder
         var model = new TorchDecoderModel(spec.Model);
         try
         {
-            model.LoadWeights(new WeightGenerator(spec.WeightSeed, spec.Model.Layers), TorchSetup.ScalarTypeOf(spec.DType), device);
+            using IWeightSource weights = ModelWeights.Open(spec.Model, spec.WeightSeed);
+            model.LoadWeights(weights, TorchSetup.ScalarTypeOf(spec.DType), device);
         }
         catch
         {

@@ -62,10 +62,10 @@ public sealed class TorchDecoderModel : DecoderModule
     public int Vocab => _c.Vocab;
 
     /// <summary>
-    /// Fills every parameter from the seeded generator (in place, fp32 on the CPU), then moves the
+    /// Fills every parameter from the weights (seeded or read from a checkpoint; in place, fp32 on the CPU), then moves the
     /// model to <paramref name="device"/> in <paramref name="dtype"/>.
     /// </summary>
-    public void LoadWeights(WeightGenerator generator, ScalarType dtype, Device device)
+    public void LoadWeights(IWeightSource generator, ScalarType dtype, Device device)
     {
         var layout = WeightLayout.For(_c).ToDictionary(w => w.Name);
         using (no_grad())

@@ -123,6 +123,13 @@ public sealed record DecoderConfig
     public string? Path { get; init; }
 
     /// <summary>
+    /// The checkpoint the weights are read from: a Hugging Face folder or a GGUF file
+    /// (<c>--model PATH</c>); null for weights generated from a seed.
+    /// </summary>
+    [JsonIgnore]
+    public string? WeightsPath { get; init; }
+
+    /// <summary>
     /// Checks the shape; every problem becomes one sentence and exit code 2, before anything is
     /// allocated.
     /// </summary>

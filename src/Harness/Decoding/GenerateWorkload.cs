@@ -64,8 +64,12 @@ public sealed class GenerateWorkload : IWorkload, IDerivedMetrics
         GenerateSettings s = Settings;
         _memory = Memory(_backend);
         MemoryNeed need = MemoryFit.Check(s.Model, _batch, s.PromptTokens, s.MaxContext, s.DType, _memory.AvailableBytes, _memory.Name);
+        // Loading is its own measured phase: weights generated or read, graph or modules built, session opened.
+        var load = System.Diagnostics.Stopwatch.StartNew();
         var spec = new DecoderSpec { Model = s.Model, DType = s.DType, WeightSeed = s.WeightSeed, Slots = _batch, Context = s.MaxContext };
         _decoder = _provider.CreateDecoder(_backend, _options, spec);
+        double loadSeconds = load.Elapsed.TotalSeconds;
+        long? loadPeakRss = Harness.Hardware.ProcessMemory.PeakResidentBytes();
         _prompt = s.Prompt(_batch, context.Seed);
         // One request cut short, so that the shapes are built (and a CUDA graph captured) and any failure shows here, before anything is measured.
         Run(Math.Min(WarmupSteps + 1, s.NewTokens), null, context.CancellationToken);
@@ -76,6 +80,8 @@ public sealed class GenerateWorkload : IWorkload, IDerivedMetrics
             details[k] = v;
         }
 
+        details[ConfigKeys.LoadSeconds] = loadSeconds;
+        details[ConfigKeys.LoadPeakRssBytes] = loadPeakRss;
         details[ConfigKeys.MemoryEstimateBytes] = need.Total;
         details[ConfigKeys.DeviceMemoryBytes] = _memory.AvailableBytes;
         _details = details;

@@ -201,6 +201,37 @@ public static class ConfigKeys
     /// <summary>How the next token is chosen, in words.</summary>
     public const string Sampling = "sampling";
 
+    // A model read from files (--model PATH: a Hugging Face folder or a GGUF file).
+    /// <summary>The model on disk the run read (--model PATH): a Hugging Face folder or a GGUF file.</summary>
+    public const string ModelSource = "model_source";
+
+    /// <summary>The model's format: hf (a Hugging Face folder) or gguf.</summary>
+    public const string ModelFormat = "model_format";
+
+    /// <summary>SHA-256 of the folder's config.json.</summary>
+    public const string ModelConfigSha256 = "model_config_sha256";
+
+    /// <summary>SHA-256 of the folder's tokenizer.json; null when it has none.</summary>
+    public const string ModelTokenizerSha256 = "model_tokenizer_sha256";
+
+    /// <summary>A cheap fingerprint of the weight files: SHA-256 over their names, sizes and 16 sampled 64 KiB blocks.</summary>
+    public const string ModelWeightsFingerprint = "model_weights_fingerprint";
+
+    /// <summary>Bytes of the weight files.</summary>
+    public const string ModelWeightsBytes = "model_weights_bytes";
+
+    /// <summary>Element types of the weights in the files (f32, f16, bf16, q8_0, q4_0, q4_k, q6_k).</summary>
+    public const string ModelWeightsDtypes = "model_weights_dtypes";
+
+    /// <summary>Said when quantized tensors were dequantized to the run's dtype when loaded.</summary>
+    public const string ModelDequantized = "model_dequantized";
+
+    /// <summary>Seconds to load the model (weights read or generated, graph or modules built, session opened): its own phase.</summary>
+    public const string LoadSeconds = "load_seconds";
+
+    /// <summary>Peak resident set of the process after loading (VmHWM), in bytes.</summary>
+    public const string LoadPeakRssBytes = "load_peak_rss_bytes";
+
     /// <summary>Prompt tokens per sequence (the mean of ok requests for an endpoint run).</summary>
     public const string PromptTokens = "prompt_tokens";
 

@@ -119,7 +119,7 @@ public sealed record GenerateSettings
     public static Dictionary<string, object?> DescribeModel(DecoderConfig model, TensorDType dtype, int weightSeed)
     {
         var cost = new DecoderCost(model);
-        return new Dictionary<string, object?>
+        var details = new Dictionary<string, object?>
         {
             [ConfigKeys.ModelConfig] = model.Name,
             [ConfigKeys.ModelConfigPath] = model.Path,
@@ -132,6 +132,14 @@ public sealed record GenerateSettings
             [ConfigKeys.Weights] = "generated (seeded, approximately normal, std 0.02): shapes, not values, set the speed",
             [ConfigKeys.Sampling] = "greedy (argmax), every token read on the host each step",
         };
+        if (model.WeightsPath is not null)
+        {
+            // A model read from files (--model PATH): where, its files' hashes, its weights' fingerprint and dtypes.
+            details.Remove(ConfigKeys.WeightSeed);
+            Formats.ModelFiles.Describe(model, details);
+        }
+
+        return details;
     }
 
     /// <summary>The model's shape alone (name, shape hash, parameters): what a server is said to serve (<c>--model-config</c>).</summary>

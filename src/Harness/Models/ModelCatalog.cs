@@ -51,6 +51,11 @@ public static class ModelCatalog
             throw HarnessException.BadInput("No model config given; use --model-config NAME (e.g. gpt2-124m) or a path to a .json file.");
         }
 
+        if (Formats.ModelFiles.IsModelPath(nameOrPath))
+        {
+            return Formats.ModelFiles.Load(nameOrPath);
+        }
+
         string? path = Resolve(nameOrPath);
         if (path is null)
         {

@@ -12,7 +12,7 @@ namespace Harness.Models;
 /// bounded at +/-3.46 sigma) with the small standard deviations of <see cref="WeightInit"/>, so
 /// activations and logits stay in a sane range through every layer.
 /// </summary>
-public sealed class WeightGenerator
+public sealed class WeightGenerator : IWeightSource
 {
     private const double BaseStd = 0.02;
     private static readonly float Sqrt3 = MathF.Sqrt(3f);
@@ -26,6 +26,15 @@ public sealed class WeightGenerator
     public int Seed { get; }
 
     public int Layers { get; }
+
+    public string Description => $"seed {Seed}";
+
+    public string CacheKey => $"w{Seed}";
+
+    /// <summary>Nothing to release: the values are computed.</summary>
+    public void Dispose()
+    {
+    }
 
     public (float Scale, float Offset) Distribution(WeightInit init) => init switch
     {

@@ -49,7 +49,8 @@ public static class LlmResultReader
         }
 
         string? modelConfig = doc.ConfigText(ConfigKeys.ModelConfig);
-        DecoderConfig? named = NamedModel(modelConfig, doc.ConfigText(ConfigKeys.ModelShapeHash));
+        // A model read from files is found again at its path (--model PATH), a seeded one by its models/ name.
+        DecoderConfig? named = NamedModel(doc.ConfigText(ConfigKeys.ModelSource) ?? modelConfig, doc.ConfigText(ConfigKeys.ModelShapeHash));
         double? param = doc.ConfigNumber(ConfigKeys.Parameters) ?? (named is null ? null : new DecoderCost(named).ParameterCount);
         if (param is null)
         {

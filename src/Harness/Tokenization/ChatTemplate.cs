@@ -13,6 +13,12 @@ public sealed record ChatMessage(string Role, string Content);
 /// </summary>
 public static class ChatTemplate
 {
+    /// <summary>The same template in Jinja, as tokenizer_config.json and GGUF's tokenizer.chat_template carry it.</summary>
+    public const string Jinja =
+        "{% for message in messages %}"
+        + "{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}"
+        + "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+
     public static string Render(IEnumerable<ChatMessage> messages)
     {
         var text = new StringBuilder();

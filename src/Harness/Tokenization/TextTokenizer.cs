@@ -61,6 +61,44 @@ public sealed class TextTokenizer
     }
 
     /// <summary>
+    /// A model's own byte-level BPE (a tokenizer.json or a GGUF gpt2 vocabulary): tokens in GPT-2's
+    /// byte-to-unicode alphabet, ids below <paramref name="regularTokens"/> ranked by id (tiktoken's BPE,
+    /// with GPT-2's pre-tokenizer), the rest special tokens; <paramref name="endOfText"/> -1 for none.
+    /// Null when a token is not byte-level or two tokens have the same bytes.
+    /// </summary>
+    public static TextTokenizer? FromByteLevel(IReadOnlyList<string> tokens, int regularTokens, int endOfText)
+    {
+        var bytes = new byte[tokens.Count][];
+        var ranks = new StringBuilder();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var special = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int id = 0; id < tokens.Count; id++)
+        {
+            if (id >= regularTokens)
+            {
+                bytes[id] = Encoding.UTF8.GetBytes(tokens[id]);
+                special[tokens[id]] = id;
+                continue;
+            }
+
+            if (ByteLevelVocabulary.FromUnicode(tokens[id]) is not { } b || !seen.Add(Convert.ToBase64String(b)))
+            {
+                return null;
+            }
+
+            bytes[id] = b;
+            ranks.Append(Convert.ToBase64String(b)).Append(' ').Append(id.ToString(CultureInfo.InvariantCulture)).Append('\n');
+        }
+
+        // GPT-2's pre-tokenizer as the shared tokenizer has it (already bounded).
+        TiktokenTokenizer reference = Gpt2._bpe;
+        using var stream = new MemoryStream(Encoding.ASCII.GetBytes(ranks.ToString()), writable: false);
+        TiktokenTokenizer bpe =
+            TiktokenTokenizer.Create(stream, reference.PreTokenizer, reference.Normalizer, special.Count > 0 ? special : null);
+        return new TextTokenizer(bpe, bytes, endOfText);
+    }
+
+    /// <summary>
     /// The encoder from Microsoft.ML.Tokenizers, built from its GPT-2 data package's file with GPT-2's
     /// own pre-tokenizer and special tokens, that pre-tokenizer's words cut into pieces of at most
     /// <see cref="BoundedPreTokenizer.DefaultBound"/> characters (tokenizing stays linear in the text

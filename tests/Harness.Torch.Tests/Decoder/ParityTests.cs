@@ -2,6 +2,7 @@ using Harness.Backends;
 using Harness.Decoding;
 using Harness.Decoding.Sampling;
 using Harness.Models;
+using Harness.Models.Formats;
 using Harness.Onnx;
 using Harness.Testing;
 using Harness.Torch.Decoder;
@@ -194,6 +195,46 @@ public class ParityTests
         Assert.Equal(expected, actual);
     }
 
+    /// <summary>
+    /// A model exported by harness export and read back (--model PATH) loads into the TorchSharp modules
+    /// with the seeded model's logits and tokens, in each format and architecture.
+    /// </summary>
+    [TorchTheory]
+    [InlineData("tiny-llama-test", ExportFormat.Hf)]
+    [InlineData("tiny-llama-test", ExportFormat.Gguf)]
+    [InlineData("tiny-gpt2-test", ExportFormat.Hf)]
+    [InlineData("tiny-gpt2-test", ExportFormat.Gguf)]
+    public void Exported_files_give_the_seeded_models_logits_on_torch(string model, ExportFormat format)
+    {
+        DecoderConfig c = ModelCatalog.Load(model);
+        string dir = Directory.CreateTempSubdirectory("harness-torch-files-").FullName;
+        try
+        {
+            string path = Path.Combine(dir, model + (format == ExportFormat.Gguf ? ".gguf" : ""));
+            using (var gen = new WeightGenerator(WeightSeed, c.Layers))
+            {
+                ModelExport.Write(c, TensorDType.Float32, format, path, gen);
+            }
+
+            DecoderConfig read = ModelCatalog.Load(path);
+            const int batch = 2, promptTokens = 5, newTokens = 4;
+            var settings = new GenerateSettings { Model = c, PromptTokens = promptTokens, DType = TensorDType.Float32 };
+            long[] prompt = settings.Prompt(batch, seed: 3);
+            (long[][] seededTokens, float[][] seededLogits) = RunTorch(c, batch, prompt, promptTokens, newTokens);
+            (long[][] fileTokens, float[][] fileLogits) = RunTorch(read, batch, prompt, promptTokens, newTokens);
+            for (int step = 0; step < newTokens; step++)
+            {
+                double err = RelativeError(fileLogits[step], seededLogits[step]);
+                Assert.True(err < 1e-4, $"{model} {format} step {step}: relative error {err:g3}");
+                Assert.Equal(seededTokens[step], fileTokens[step]);
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     [Fact]
     public void A_missing_libtorch_folder_is_one_sentence()
     {
@@ -215,7 +256,11 @@ public class ParityTests
     {
         TorchRuntime.Ensure("cpu", null);
         using var m = new TorchDecoderModel(c);
-        m.LoadWeights(new WeightGenerator(WeightSeed, c.Layers), dtype, torch.CPU);
+        using (IWeightSource weights = ModelWeights.Open(c, WeightSeed))
+        {
+            m.LoadWeights(weights, dtype, torch.CPU);
+        }
+
         m.ResizeCache(batch, promptTokens + newTokens, []);
         var t = new long[newTokens][];
         var l = new float[newTokens][];

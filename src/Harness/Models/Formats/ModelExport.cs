@@ -1,0 +1,301 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Harness.Backends;
+using Harness.Tokenization;
+
+namespace Harness.Models.Formats;
+
+/// <summary>Formats <c>harness export</c> writes.</summary>
+public enum ExportFormat
+{
+    /// <summary>A Hugging Face folder: config.json, model.safetensors, tokenizer.json, tokenizer_config.json,
+    /// generation_config.json.</summary>
+    Hf,
+
+    /// <summary>One GGUF file (llama, qwen2 or gpt2 architecture metadata, a gpt2-style BPE vocabulary and a chat template).</summary>
+    Gguf,
+}
+
+/// <summary>
+/// Writes a decoder's weights (the seeded ones of <c>run generate --model-config NAME</c>, or any
+/// <see cref="IWeightSource"/>) as a Hugging Face folder or a GGUF file, with a byte-level BPE
+/// tokenizer of the model's vocabulary size (<see cref="ByteLevelVocabulary"/>) and the harness's chat
+/// template, so that other engines can run exactly the weights the harness measured. The folder is
+/// written under a temporary name and renamed when complete; the file is written atomically.
+/// </summary>
+public static class ModelExport
+{
+    public static ExportFormat ParseFormat(string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "hf" => ExportFormat.Hf,
+        "gguf" => ExportFormat.Gguf,
+        "onnx" => throw HarnessException.BadInput("--format onnx (an Optimum-layout folder) is not written yet; use hf or gguf."),
+        _ => throw HarnessException.BadInput($"Unknown export format '{text}'; expected hf or gguf."),
+    };
+
+    /// <param name="maxShardBytes">hf: split the weights into shards of at most this many bytes, with model.safetensors.index.json.</param>
+    /// <param name="ggufMatrices">gguf: the matrices' element type instead of the dtype's (q8_0, to test the dequantizing reader).</param>
+    public static void Write(
+        DecoderConfig c,
+        TensorDType dtype,
+        ExportFormat format,
+        string output,
+        IWeightSource weights,
+        long maxShardBytes = long.MaxValue,
+        TensorElement? ggufMatrices = null)
+    {
+        if (c.UnbuiltFeature is { } feature)
+        {
+            throw HarnessException.BadInput($"{c.Name} has {feature}, which the harness's decoders do not build, so it has no weights to "
+                + $"export.");
+        }
+
+        TensorElement element = dtype switch
+        {
+            TensorDType.Float32 => TensorElement.F32,
+            TensorDType.Float16 => TensorElement.F16,
+            TensorDType.BFloat16 when format == ExportFormat.Hf => TensorElement.BF16,
+            _ => throw HarnessException.BadInput($"--dtype {dtype.ShortName()} is not written to {format.ToString().ToLowerInvariant()}; "
+                + $"use fp32 or fp16."),
+        };
+        if (c.Architecture == DecoderArchitecture.Gpt2 && !c.QkvBias)
+        {
+            throw HarnessException.BadInput($"{c.Name} is a gpt2 shape without q/k/v biases, which neither format's gpt2 has.");
+        }
+
+        if (Path.Exists(output))
+        {
+            throw HarnessException.BadInput($"Export output '{output}' already exists; give a new path.");
+        }
+
+        string? parent = Path.GetDirectoryName(Path.GetFullPath(output));
+        if (parent is not null && !Directory.Exists(parent))
+        {
+            throw HarnessException.BadInput($"Export output '{output}': its folder {parent} does not exist.");
+        }
+
+        ByteLevelVocabulary vocab = ByteLevelVocabulary.ForSize(c.Vocab);
+        if (format == ExportFormat.Gguf)
+        {
+            WriteGguf(c, ggufMatrices ?? element, output, weights, vocab);
+        }
+        else
+        {
+            WriteHf(c, element, output, weights, vocab, maxShardBytes);
+        }
+    }
+
+    /// <summary>The file tensors of a format, each computed from its canonical tensor when written (one canonical tensor kept at a
+    /// time).</summary>
+    private static List<TensorToWrite> Tensors(
+        DecoderConfig c, CheckpointFormat format, IWeightSource weights, Func<FileTensor, long[], TensorElement> elementOf)
+    {
+        Dictionary<string, WeightSpec> specs = WeightLayout.For(c).ToDictionary(s => s.Name, StringComparer.Ordinal);
+        string? currentName = null;
+        float[] current = [];
+        float[] Canonical(WeightSpec spec)
+        {
+            if (currentName != spec.Name)
+            {
+                current = [];
+                current = weights.Generate(spec);
+                currentName = spec.Name;
+            }
+
+            return current;
+        }
+
+        return CheckpointLayout.For(c, format).Select(f =>
+        {
+            WeightSpec spec = specs[f.Canonical];
+            long[] shape = CheckpointLayout.ShapeOf(f, spec);
+            return new TensorToWrite(f.Name, shape, elementOf(f, shape), () => CheckpointLayout.Extract(f, spec, Canonical(spec)));
+        }).ToList();
+    }
+
+    private static void WriteHf(
+        DecoderConfig c, TensorElement element, string output, IWeightSource weights, ByteLevelVocabulary vocab, long maxShardBytes)
+    {
+        string tmp = output.TrimEnd('/') + ".tmp-" + Environment.ProcessId + "-" + Guid.NewGuid().ToString("N")[..8];
+        Directory.CreateDirectory(tmp);
+        try
+        {
+            List<TensorToWrite> tensors = Tensors(c, CheckpointFormat.HuggingFace, weights, (_, _) => element);
+            var shards = new List<List<TensorToWrite>> { new() };
+            long bytes = 0;
+            foreach (TensorToWrite t in tensors)
+            {
+                long size = t.Element.ByteCount(t.Elements);
+                if (bytes > 0 && bytes + size > maxShardBytes)
+                {
+                    shards.Add([]);
+                    bytes = 0;
+                }
+
+                shards[^1].Add(t);
+                bytes += size;
+            }
+
+            var metadata = new Dictionary<string, string> { ["format"] = "pt" };
+            if (shards.Count == 1)
+            {
+                SafeTensors.Write(Path.Combine(tmp, SafeTensors.SingleFile), tensors, metadata);
+            }
+            else
+            {
+                var map = new JsonObject();
+                for (int i = 0; i < shards.Count; i++)
+                {
+                    string name = $"model-{i + 1:00000}-of-{shards.Count:00000}.safetensors";
+                    SafeTensors.Write(Path.Combine(tmp, name), shards[i], metadata);
+                    foreach (TensorToWrite t in shards[i])
+                    {
+                        map[t.Name] = name;
+                    }
+                }
+
+                long total = tensors.Sum(t => t.Element.ByteCount(t.Elements));
+                var index = new JsonObject { ["metadata"] = new JsonObject { ["total_size"] = total }, ["weight_map"] = map };
+                WriteJson(Path.Combine(tmp, SafeTensors.IndexFile), index);
+            }
+
+            WriteJson(Path.Combine(tmp, HfConfig.FileName), HfConfig.Write(c, element, vocab.EndOfText, vocab.EndOfText));
+            WriteJson(Path.Combine(tmp, ModelFiles.TokenizerFile), TokenizerJson(vocab));
+            string? eot = vocab.EndOfText is null ? null : ByteLevelVocabulary.EndOfTextToken;
+            WriteJson(Path.Combine(tmp, ModelFiles.TokenizerConfigFile), new JsonObject
+            {
+                ["tokenizer_class"] = "GPT2Tokenizer",
+                ["model_max_length"] = c.MaxPositions,
+                ["bos_token"] = eot,
+                ["eos_token"] = eot,
+                ["add_bos_token"] = false,
+                ["chat_template"] = ChatTemplate.Jinja,
+            });
+            var generation = new JsonObject { ["do_sample"] = false };
+            if (vocab.EndOfText is { } e)
+            {
+                generation["bos_token_id"] = e;
+                generation["eos_token_id"] = e;
+            }
+
+            WriteJson(Path.Combine(tmp, ModelFiles.GenerationConfigFile), generation);
+            Directory.Move(tmp, output);
+        }
+        catch
+        {
+            if (Directory.Exists(tmp))
+            {
+                Directory.Delete(tmp, recursive: true);
+            }
+
+            throw;
+        }
+    }
+
+    private static void WriteGguf(DecoderConfig c, TensorElement element, string output, IWeightSource weights, ByteLevelVocabulary vocab)
+    {
+        bool gpt2 = c.Architecture == DecoderArchitecture.Gpt2;
+        string arch = gpt2 ? "gpt2" : c.QkvBias ? "qwen2" : "llama";
+        var m = new List<KeyValuePair<string, object>>();
+        void Add(string key, object value) => m.Add(new(key, value));
+        Add("general.architecture", arch);
+        Add("general.name", c.Name);
+        // llama.cpp's file types: 0 all f32, 1 mostly f16, 7 mostly q8_0.
+        Add("general.file_type", element switch { TensorElement.F16 => 1u, TensorElement.Q8Zero => 7u, _ => 0u });
+        Add($"{arch}.context_length", (uint)c.MaxPositions);
+        Add($"{arch}.embedding_length", (uint)c.Hidden);
+        Add($"{arch}.block_count", (uint)c.Layers);
+        Add($"{arch}.feed_forward_length", (uint)c.Intermediate);
+        Add($"{arch}.attention.head_count", (uint)c.Heads);
+        if (gpt2)
+        {
+            Add($"{arch}.attention.layer_norm_epsilon", (float)c.NormEps);
+        }
+        else
+        {
+            Add($"{arch}.attention.head_count_kv", (uint)c.KvHeads);
+            Add($"{arch}.rope.freq_base", (float)c.RopeTheta);
+            Add($"{arch}.rope.dimension_count", (uint)c.HeadDim);
+            Add($"{arch}.attention.layer_norm_rms_epsilon", (float)c.NormEps);
+        }
+
+        Add($"{arch}.vocab_size", (uint)c.Vocab);
+        Add("tokenizer.ggml.model", "gpt2");
+        Add("tokenizer.ggml.pre", "gpt-2");
+        Add("tokenizer.ggml.tokens", vocab.Tokens.ToArray());
+        Add("tokenizer.ggml.token_type", vocab.Tokens.Select((_, i) => i < vocab.RegularTokens ? 1 : 3).ToArray());
+        Add("tokenizer.ggml.merges", vocab.Merges.ToArray());
+        if (vocab.EndOfText is { } e)
+        {
+            Add("tokenizer.ggml.bos_token_id", (uint)e);
+            Add("tokenizer.ggml.eos_token_id", (uint)e);
+        }
+
+        Add("tokenizer.chat_template", ChatTemplate.Jinja);
+        // As llama.cpp's converter: vectors (norms, biases) stay f32 in an f16 file.
+        List<TensorToWrite> tensors =
+            Tensors(c, CheckpointFormat.Gguf, weights, (_, shape) => shape.Length == 1 ? TensorElement.F32 : element);
+        Gguf.Write(output, m, tensors);
+    }
+
+    /// <summary>A Hugging Face tokenizer.json of a byte-level BPE vocabulary (GPT-2's pre-tokenizer and decoder).</summary>
+    public static JsonObject TokenizerJson(ByteLevelVocabulary vocab)
+    {
+        var ids = new JsonObject();
+        for (int i = 0; i < vocab.RegularTokens; i++)
+        {
+            ids[vocab.Tokens[i]] = i;
+        }
+
+        var added = new JsonArray();
+        for (int i = vocab.RegularTokens; i < vocab.Tokens.Count; i++)
+        {
+            added.Add(new JsonObject
+            {
+                ["id"] = i,
+                ["content"] = vocab.Tokens[i],
+                ["single_word"] = false,
+                ["lstrip"] = false,
+                ["rstrip"] = false,
+                ["normalized"] = false,
+                ["special"] = true,
+            });
+        }
+
+        JsonObject ByteLevel(bool prefix) => new()
+        {
+            ["type"] = "ByteLevel",
+            ["add_prefix_space"] = prefix,
+            ["trim_offsets"] = true,
+            ["use_regex"] = true,
+        };
+        return new JsonObject
+        {
+            ["version"] = "1.0",
+            ["truncation"] = null,
+            ["padding"] = null,
+            ["added_tokens"] = added,
+            ["normalizer"] = null,
+            ["pre_tokenizer"] = ByteLevel(false),
+            ["post_processor"] = ByteLevel(true),
+            ["decoder"] = ByteLevel(true),
+            ["model"] = new JsonObject
+            {
+                ["type"] = "BPE",
+                ["dropout"] = null,
+                ["unk_token"] = null,
+                ["continuing_subword_prefix"] = "",
+                ["end_of_word_suffix"] = "",
+                ["fuse_unk"] = false,
+                ["byte_fallback"] = false,
+                ["vocab"] = ids,
+                ["merges"] = new JsonArray(vocab.Merges.Select(x => (JsonNode?)x).ToArray()),
+            },
+        };
+    }
+
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    private static void WriteJson(string path, JsonNode node) =>
+        Checkpoint.WriteAtomically(path, s => JsonSerializer.Serialize(s, node, Indented));
+}

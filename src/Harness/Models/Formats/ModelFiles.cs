@@ -1,0 +1,227 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Harness.Backends;
+using Harness.Metrics;
+
+namespace Harness.Models.Formats;
+
+/// <summary>
+/// A user's model on disk (<c>--model PATH</c>): a Hugging Face folder (config.json, model.safetensors
+/// or shards, tokenizer.json) or a GGUF file. <see cref="Load"/> reads its shape into a
+/// <see cref="DecoderConfig"/> whose <see cref="DecoderConfig.WeightsPath"/> makes both backends read
+/// the weights from it (<see cref="ModelWeights.Open"/>); nothing but headers and metadata is read here.
+/// </summary>
+public static class ModelFiles
+{
+    public const string TokenizerFile = "tokenizer.json";
+    public const string TokenizerConfigFile = "tokenizer_config.json";
+    public const string GenerationConfigFile = "generation_config.json";
+
+    /// <summary>Whether a path names a model (a folder, or a .gguf file) rather than a models/ config.</summary>
+    public static bool IsModelPath(string path) => Directory.Exists(path) || path.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase);
+
+    public static DecoderConfig Load(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            DecoderConfig c = HfConfig.Read(path) with { WeightsPath = Path.GetFullPath(path) };
+            CheckTokenizer(Path.Combine(path, TokenizerFile), c.Vocab);
+            // The weights' headers now, so that a missing shard or a lying header is refused before anything is built.
+            using (CheckpointWeights.Open(c, c.WeightsPath!))
+            {
+            }
+
+            return c;
+        }
+
+        if (File.Exists(path))
+        {
+            return ReadGguf(Path.GetFullPath(path));
+        }
+
+        throw HarnessException.BadInput($"Model '{path}' does not exist; give a Hugging Face folder (with config.json) or a GGUF file.");
+    }
+
+    private static DecoderConfig ReadGguf(string path)
+    {
+        using GgufFile g = Gguf.Open(path);
+        string arch = g.Architecture;
+        if (arch is not ("llama" or "qwen2" or "gpt2"))
+        {
+            throw HarnessException.BadInput($"Model file '{path}' is GGUF architecture '{arch}'; the harness builds llama, qwen2 and "
+                + $"gpt2.");
+        }
+
+        int Int(string key, int? fallback = null) => g.Integer($"{arch}.{key}") is { } v ? (int)v
+            : fallback ?? throw HarnessException.BadInput($"Model file '{path}' has no {arch}.{key}.");
+        // GGUF keeps these as f32: read back as the shortest decimal of the float (1e-5, not 9.99999974738e-06).
+        double Real(string key, double fallback) => g.Real($"{arch}.{key}") is { } v
+            ? double.Parse(((float)v).ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture)
+            : fallback;
+        if (g.Text($"{arch}.rope.scaling.type") is { } scaling && scaling != "none")
+        {
+            throw HarnessException.BadInput($"Model file '{path}' has rope scaling '{scaling}', which the harness's decoders do not "
+                + $"build.");
+        }
+
+        bool hasBias = g.Tensors.Tensors.ContainsKey("blk.0.attn_q.bias");
+        if (arch == "llama" && hasBias)
+        {
+            throw HarnessException.BadInput($"Model file '{path}' is a llama GGUF with q/k/v biases, which the harness reads as qwen2 "
+                + $"only.");
+        }
+
+        if (!g.Tensors.Tensors.TryGetValue("token_embd.weight", out CheckpointTensor? embed) || embed.Shape.Length != 2)
+        {
+            throw HarnessException.BadInput($"Model file '{path}' has no 2-D token_embd.weight.");
+        }
+
+        if (g.Array("tokenizer.ggml.tokens") is { } tokens && tokens.Length > embed.Shape[0])
+        {
+            throw HarnessException.BadInput(
+                $"Model file '{path}' has a vocabulary of {tokens.Length} tokens but an embedding of {embed.Shape[0]} rows.");
+        }
+
+        int heads = Int("attention.head_count");
+        bool gpt2 = arch == "gpt2";
+        var c = new DecoderConfig
+        {
+            Name = Path.GetFileNameWithoutExtension(path),
+            Architecture = gpt2 ? DecoderArchitecture.Gpt2 : DecoderArchitecture.Llama,
+            Hidden = Int("embedding_length"),
+            Intermediate = Int("feed_forward_length"),
+            Layers = Int("block_count"),
+            Heads = heads,
+            KvHeads = gpt2 ? heads : Int("attention.head_count_kv", heads),
+            Vocab = (int)embed.Shape[0],
+            MaxPositions = Int("context_length"),
+            RopeTheta = Real("rope.freq_base", 10000),
+            NormEps = gpt2 ? Real("attention.layer_norm_epsilon", 1e-5) : Real("attention.layer_norm_rms_epsilon", 1e-5),
+            TieEmbeddings = !g.Tensors.Tensors.ContainsKey("output.weight"),
+            QkvBias = gpt2 || hasBias,
+            Source = $"GGUF {arch} file {path}",
+            Path = path,
+            WeightsPath = path,
+        };
+        c.Validate();
+        if (g.Integer($"{arch}.rope.dimension_count") is { } rotary && !gpt2 && rotary != c.HeadDim)
+        {
+            throw HarnessException.BadInput($"Model file '{path}' rotates {rotary} of each head's {c.HeadDim} dimensions; the harness "
+                + $"rotates all.");
+        }
+
+        using (CheckpointWeights.Open(c, path))
+        {
+        }
+
+        return c;
+    }
+
+    /// <summary>A tokenizer.json whose ids reach past the embedding is bad input.</summary>
+    private static void CheckTokenizer(string tokenizer, int vocab)
+    {
+        if (!File.Exists(tokenizer))
+        {
+            return;
+        }
+
+        int max = -1;
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllBytes(tokenizer));
+            if (doc.RootElement.TryGetProperty("model", out JsonElement model) && model.TryGetProperty("vocab", out JsonElement v)
+                && v.ValueKind == JsonValueKind.Object)
+            {
+                foreach (JsonProperty p in v.EnumerateObject())
+                {
+                    max = Math.Max(max, p.Value.GetInt32());
+                }
+            }
+
+            if (doc.RootElement.TryGetProperty("added_tokens", out JsonElement added) && added.ValueKind == JsonValueKind.Array)
+            {
+                foreach (JsonElement a in added.EnumerateArray())
+                {
+                    max = Math.Max(max, a.GetProperty("id").GetInt32());
+                }
+            }
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            throw HarnessException.BadInput($"Tokenizer file '{tokenizer}' is not valid: {e.Message}", e);
+        }
+
+        if (max >= vocab)
+        {
+            throw HarnessException.BadInput($"Tokenizer file '{tokenizer}' has token id {max}, past the model's embedding of {vocab} "
+                + $"rows.");
+        }
+    }
+
+    /// <summary>
+    /// A cheap fingerprint of the weights: SHA-256 over each weights file's name, size and 16 blocks of
+    /// 64 KiB spread through it (the whole file when smaller); 16 hex digits.
+    /// </summary>
+    public static string WeightsFingerprint(string path)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = new byte[1 << 16];
+        foreach (string file in WeightFiles(path))
+        {
+            using var s = File.OpenRead(file);
+            hash.AppendData(System.Text.Encoding.UTF8.GetBytes($"{Path.GetFileName(file)}:{s.Length};"));
+            const int samples = 16;
+            long step = Math.Max(buffer.Length, s.Length / samples);
+            for (long at = 0; at < s.Length; at += step)
+            {
+                s.Position = at;
+                int n = s.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
+                hash.AppendData(buffer, 0, n);
+            }
+        }
+
+        return Convert.ToHexStringLower(hash.GetHashAndReset())[..16];
+    }
+
+    /// <summary>The files that hold the weights: the GGUF file, or the folder's safetensors files.</summary>
+    public static IReadOnlyList<string> WeightFiles(string path) =>
+        File.Exists(path) ? [path] : Directory.EnumerateFiles(path, "*.safetensors").Order(StringComparer.Ordinal).ToList();
+
+    /// <summary>Facts for the result about a model read from files: where, which files (hashes), what weights.</summary>
+    public static void Describe(DecoderConfig c, Dictionary<string, object?> details)
+    {
+        if (c.WeightsPath is not { } path)
+        {
+            return;
+        }
+
+        bool gguf = File.Exists(path);
+        details[ConfigKeys.ModelSource] = path;
+        details[ConfigKeys.ModelFormat] = gguf ? "gguf" : "hf";
+        IReadOnlyList<string> files = WeightFiles(path);
+        details[ConfigKeys.ModelWeightsBytes] = files.Sum(f => new FileInfo(f).Length);
+        details[ConfigKeys.ModelWeightsFingerprint] = WeightsFingerprint(path);
+        if (!gguf)
+        {
+            details[ConfigKeys.ModelConfigSha256] = Sha256(Path.Combine(path, HfConfig.FileName));
+            details[ConfigKeys.ModelTokenizerSha256] = Sha256(Path.Combine(path, TokenizerFile));
+        }
+
+        details[ConfigKeys.Weights] = $"read from {(gguf ? "GGUF file" : "Hugging Face folder")} {path}";
+        IReadOnlyList<TensorElement> elements;
+        using (CheckpointWeights w = CheckpointWeights.Open(c, path))
+        {
+            elements = w.Elements;
+        }
+
+        details[ConfigKeys.ModelWeightsDtypes] = string.Join(", ", elements.Select(e => e.Name()));
+        if (elements.Any(e => e.IsQuantized()))
+        {
+            details[ConfigKeys.ModelDequantized] = "quantized tensors dequantized to the run's dtype when loaded (no quantized kernels)";
+        }
+    }
+
+    private static string? Sha256(string file) =>
+        File.Exists(file) ? Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(file))) : null;
+}
