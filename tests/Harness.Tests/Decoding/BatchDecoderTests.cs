@@ -202,17 +202,36 @@ public class BatchDecoderTests
     }
 
     [Fact]
-    public void Memory_is_checked_for_one_whole_context_sequence_up_front_and_again_before_each_growth()
+    public void Memory_is_checked_for_a_first_block_up_front_then_before_each_larger_prefill_and_growth()
     {
         using var d = new FakeBackend(slots: 64, context: 128);
-        MemoryNeed one = MemoryFit.Estimate(Model, 1, 128, 128, TensorDType.Float32);
-        MemoryNeed big = MemoryFit.Estimate(Model, 64, 1, 128, TensorDType.Float32);
-        Assert.Throws<HarnessException>(() => d.CheckMemory(new DeviceMemory("small", one.Total - 1, null)));
-        d.CheckMemory(new DeviceMemory("enough for a few rows", (one.Total + big.Total) / 2, null));
-        DecodeSequence[] all = Enumerable.Range(0, 64).Select(i => Sequence(i, Ids(100, i), 2)).ToArray();
-        var e = Assert.Throws<HarnessException>(() => Step(d, all, []));
+        int first = BatchDecoder.FirstCheckTokens(128);
+        Assert.Equal(BatchDecoder.DefaultBlockTokens, first);
+        MemoryNeed block = MemoryFit.Estimate(Model, 1, first, first, TensorDType.Float32);
+        MemoryNeed whole = MemoryFit.Estimate(Model, 1, 128, 128, TensorDType.Float32);
+        MemoryNeed cache = MemoryFit.Estimate(Model, 1, 1, 128, TensorDType.Float32);
+        long between = (block.Total + whole.Total) / 2;
+        Assert.True(
+            cache.Total <= between && between < whole.Total,
+            "the device of this test holds one block and one row's cache, not a whole-context prefill");
+        Assert.Throws<HarnessException>(() => d.CheckMemory(new DeviceMemory("small", block.Total - 1, null)));
+
+        // Up front, a device that cannot take a whole-context prefill is enough: the first check is one block.
+        d.CheckMemory(new DeviceMemory("one block", between, null));
+
+        // A 120-token prompt is a larger prefill than checked: refused before its pass runs.
+        var e = Assert.Throws<HarnessException>(() => Step(d, [Sequence(0, Ids(120, 0), 2)], []));
         Assert.Contains("nothing was allocated", e.Message);
-        Assert.Empty(d.Resizes);
+        Assert.Empty(d.Prefills);
+
+        // Growth: 64 rows of a 100-token prompt are refused before the cache grows.
+        using var g = new FakeBackend(slots: 64, context: 128);
+        MemoryNeed big = MemoryFit.Estimate(Model, 64, 1, 128, TensorDType.Float32);
+        g.CheckMemory(new DeviceMemory("enough for a few rows", (whole.Total + big.Total) / 2, null));
+        DecodeSequence[] all = Enumerable.Range(0, 64).Select(i => Sequence(i, Ids(100, i), 2)).ToArray();
+        e = Assert.Throws<HarnessException>(() => Step(g, all, []));
+        Assert.Contains("nothing was allocated", e.Message);
+        Assert.Empty(g.Resizes);
     }
 
     [Fact]
