@@ -82,70 +82,49 @@ public sealed class LogitSampler
             return ArgMax(l);
         }
 
-        // Sorted from the most likely down: ascending on the negated scaled logits.
+        // The order is the scaled logit's, from the most likely down (the lower id first on a tie);
+        // weights are exp(scaled - max), the first one's 1. No sort: each cut below is a selection
+        // (expected linear time) that leaves the tokens before it at the front of _order.
         float t = (float)p.Temperature;
+        float top = float.NegativeInfinity;
         for (int j = 0; j < Vocab; j++)
         {
-            _keys[j] = -(l[j] / t);
+            float v = l[j] / t;
+            _keys[j] = v;
             _order[j] = j;
+            top = Math.Max(top, v);
         }
 
-        _keys.AsSpan().Sort(_order.AsSpan());
-        int n = p.TopK > 0 ? Math.Min(p.TopK, Vocab) : Vocab;
-        float top = -_keys[0];
-        double z = 0;
-        for (int i = 0; i < n; i++)
+        for (int j = 0; j < Vocab; j++)
         {
-            float e = MathF.Exp(-_keys[i] - top);
-            _weights[i] = e;
-            z += e;
+            _weights[j] = MathF.Exp(_keys[j] - top);
+        }
+
+        int n = Vocab;
+        if (p.TopK > 0 && p.TopK < Vocab)
+        {
+            n = p.TopK;
+            Select(_order.AsSpan(), n - 1, unit: true);
         }
 
         if (p.TopP < 1)
         {
-            double reach = p.TopP * z, before = 0;
-            for (int i = 0; i < n; i++)
-            {
-                if (before >= reach)
-                {
-                    n = i;
-                    break;
-                }
-
-                before += _weights[i];
-            }
+            // The smallest prefix whose mass reaches p: the token where the mass before it crosses p, kept unless the mass before it is p exactly.
+            double reach = p.TopP * Mass(_order.AsSpan(0, n));
+            (int at, double before) = Select(_order.AsSpan(0, n), reach, unit: false);
+            n = before < reach ? at + 1 : at;
         }
 
         if (p.MinP > 0)
         {
-            // The first token's weight is exp(0) = 1: a weight is its probability relative to the first's.
-            for (int i = 1; i < n; i++)
-            {
-                if (_weights[i] < (float)p.MinP)
-                {
-                    n = i;
-                    break;
-                }
-            }
+            // Weights are relative to the first token's: those at least min_p are a prefix of the order.
+            n = Partition(_order.AsSpan(0, n), (float)p.MinP);
         }
 
-        double total = 0;
-        for (int i = 0; i < n; i++)
-        {
-            total += _weights[i];
-        }
-
-        double target = uniform * total, cum = 0;
-        for (int i = 0; i < n; i++)
-        {
-            cum += _weights[i];
-            if (cum > target)
-            {
-                return _order[i];
-            }
-        }
-
-        return _order[n - 1];
+        Span<int> kept = _order.AsSpan(0, n);
+        double target = uniform * Mass(kept);
+        (int chosen, _) = Select(kept, target, unit: false);
+        return kept[chosen];
     }
 
     /// <summary>
@@ -217,6 +196,93 @@ public sealed class LogitSampler
         }
 
         return best;
+    }
+
+    /// <summary>Whether token a comes before token b in the order: a larger scaled logit, or the same and a lower id.</summary>
+    private bool Before(int a, int b) => _keys[a] > _keys[b] || (_keys[a] == _keys[b] && a < b);
+
+    private double Mass(ReadOnlySpan<int> tokens)
+    {
+        double sum = 0;
+        foreach (int j in tokens)
+        {
+            sum += _weights[j];
+        }
+
+        return sum;
+    }
+
+    /// <summary>Moves the tokens of weight at least <paramref name="min"/> to the front; returns how many.</summary>
+    private int Partition(Span<int> tokens, float min)
+    {
+        int n = 0;
+        for (int i = 0; i < tokens.Length; i++)
+        {
+            if (_weights[tokens[i]] >= min)
+            {
+                (tokens[n], tokens[i]) = (tokens[i], tokens[n]);
+                n++;
+            }
+        }
+
+        return n;
+    }
+
+    /// <summary>Puts the token of rank <paramref name="rank"/> at that position, those before it in front (any order).</summary>
+    private void Select(Span<int> tokens, int rank, bool unit) => Select(tokens, rank + 0.5, unit);
+
+    /// <summary>
+    /// Finds, in the order, the token where the cumulative weight (each weight 1 when
+    /// <paramref name="unit"/>) passes <paramref name="target"/>: the mass before it is at most the
+    /// target and with it above (the last token when the target reaches the whole mass). Leaves
+    /// the tokens before it at the front of <paramref name="tokens"/> and the ones after behind it;
+    /// returns its position and the mass before it. Quickselect, weighted: expected linear time.
+    /// </summary>
+    private (int At, double Before) Select(Span<int> tokens, double target, bool unit)
+    {
+        int lo = 0, hi = tokens.Length;
+        double passed = 0;
+        uint state = 2463534242;
+        while (hi - lo > 1)
+        {
+            // A pseudo-random pivot (xorshift): no input makes it quadratic on purpose.
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            int pick = lo + (int)(state % (uint)(hi - lo));
+            (tokens[pick], tokens[hi - 1]) = (tokens[hi - 1], tokens[pick]);
+            int pivot = tokens[hi - 1];
+            int store = lo;
+            double front = 0;
+            for (int i = lo; i < hi - 1; i++)
+            {
+                int j = tokens[i];
+                if (Before(j, pivot))
+                {
+                    front += unit ? 1 : _weights[j];
+                    (tokens[store], tokens[i]) = (j, tokens[store]);
+                    store++;
+                }
+            }
+
+            (tokens[store], tokens[hi - 1]) = (pivot, tokens[store]);
+            double w = unit ? 1 : _weights[pivot];
+            if (target < passed + front)
+            {
+                hi = store;
+            }
+            else if (target < passed + front + w || store == hi - 1)
+            {
+                return (store, passed + front);
+            }
+            else
+            {
+                passed += front + w;
+                lo = store + 1;
+            }
+        }
+
+        return (lo, passed);
     }
 
     /// <summary>
