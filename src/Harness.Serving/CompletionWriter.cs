@@ -113,7 +113,9 @@ internal sealed class CompletionWriter : IAsyncDisposable
     /// [DONE]; otherwise the whole answer.
     /// </summary>
     /// <param name="tail">Text held back until the end.</param>
-    /// <param name="completionTokens">Tokens of the completion (usage), as many as <see cref="Token(string, long, TokenLogprobs?, bool)"/> was given.</param>
+    /// <param name="completionTokens">
+    /// Tokens of the completion (usage), as many as <see cref="Token(string, long, TokenLogprobs?, bool)"/> was given.
+    /// </param>
     public void Finish(string tail, string finishReason, int completionTokens)
     {
         if (_whole is not null)

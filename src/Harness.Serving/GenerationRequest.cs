@@ -298,8 +298,9 @@ public sealed class GenerationRequest
 
         if (topLogprobs > SamplingParams.MaxTopLogprobs)
         {
+            const int Max = SamplingParams.MaxTopLogprobs;
             throw ApiError.BadRequest(
-                string.Create(CultureInfo.InvariantCulture, $"logprobs must be from 0 to {SamplingParams.MaxTopLogprobs}, not {topLogprobs}."), "logprobs");
+                string.Create(CultureInfo.InvariantCulture, $"logprobs must be from 0 to {Max}, not {topLogprobs}."), "logprobs");
         }
 
         return topLogprobs is { } n ? sampling with { Logprobs = true, TopLogprobs = n } : sampling;

@@ -14,7 +14,12 @@ internal enum StreamEventKind
 }
 
 internal readonly record struct StreamEvent(
-    StreamEventKind Kind, long Token, long Timestamp, LlmCompletion Completion = default, Exception? Error = null, TokenLogprobs? Logprobs = null);
+    StreamEventKind Kind,
+    long Token,
+    long Timestamp,
+    LlmCompletion Completion = default,
+    Exception? Error = null,
+    TokenLogprobs? Logprobs = null);
 
 /// <summary>
 /// One request's events from the endpoint's device thread to its HTTP handler: written without

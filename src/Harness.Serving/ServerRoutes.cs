@@ -218,7 +218,7 @@ internal sealed class ServerRoutes
             MaxNewTokens = request.MaxTokens,
             EndTokens = request.IgnoreEos ? default : _endTokens,
             MinNewTokens = request.MinTokens,
-            Sampling = request.Sampling with { Seed = request.Seed ?? unchecked((ulong)Random.Shared.NextInt64(long.MinValue, long.MaxValue)) },
+            Sampling = request.Sampling with { Seed = request.Seed ?? DrawSeed() },
         };
         var stream = new RequestStream();
         _active[llm] = 0;
@@ -236,6 +236,9 @@ internal sealed class ServerRoutes
             Interlocked.Decrement(ref _inFlight);
         }
     }
+
+    /// <summary>A request without a seed gets one from the server's random numbers.</summary>
+    private static ulong DrawSeed() => unchecked((ulong)Random.Shared.NextInt64(long.MinValue, long.MaxValue));
 
     private void DecoderFailed(Exception error)
     {

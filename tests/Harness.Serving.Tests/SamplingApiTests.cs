@@ -5,7 +5,10 @@ using static Harness.Serving.Tests.CompletionWriterTests;
 
 namespace Harness.Serving.Tests;
 
-/// <summary>The sampling fields in OpenAI's shapes: parsed into the request's sampling, refused out of range, and log-probabilities written back.</summary>
+/// <summary>
+/// The sampling fields in OpenAI's shapes: parsed into the request's sampling, refused out of range,
+/// and log-probabilities written back.
+/// </summary>
 public class SamplingApiTests
 {
     [Fact]
@@ -46,7 +49,11 @@ public class SamplingApiTests
     [InlineData(ApiRoute.Completions, "\"min_p\": 2", "min_p must be from 0 to 1, not 2.", "min_p")]
     [InlineData(ApiRoute.Completions, "\"presence_penalty\": 2.5", "presence_penalty must be from -2 to 2, not 2.5.", "presence_penalty")]
     [InlineData(ApiRoute.Completions, "\"frequency_penalty\": -3", "frequency_penalty must be from -2 to 2, not -3.", "frequency_penalty")]
-    [InlineData(ApiRoute.Completions, "\"repetition_penalty\": 0", "repetition_penalty must be above 0 and at most 2, not 0.", "repetition_penalty")]
+    [InlineData(
+        ApiRoute.Completions,
+        "\"repetition_penalty\": 0",
+        "repetition_penalty must be above 0 and at most 2, not 0.",
+        "repetition_penalty")]
     [InlineData(ApiRoute.Completions, "\"logprobs\": 21", "logprobs must be from 0 to 20, not 21.", "logprobs")]
     [InlineData(ApiRoute.Completions, "\"seed\": 1.5", "seed: must be an integer.", "seed")]
     [InlineData(ApiRoute.Completions, "\"top_k\": -2", "top_k: must be an integer of at least -1.", "top_k")]
@@ -54,7 +61,9 @@ public class SamplingApiTests
     [InlineData(ApiRoute.ChatCompletions, "\"n\": 4", "n: only 1 choice per request is supported", "n")]
     public void A_value_out_of_range_is_refused_naming_its_field(ApiRoute route, string field, string message, string param)
     {
-        string prompt = route == ApiRoute.ChatCompletions ? "\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]" : "\"prompt\": \"hi\"";
+        string prompt = route == ApiRoute.ChatCompletions
+            ? "\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]"
+            : "\"prompt\": \"hi\"";
 
         ApiError e = Assert.Throws<ApiError>(() => Request(route, $"{{{prompt}, {field}}}"));
 
@@ -80,13 +89,16 @@ public class SamplingApiTests
         }
 
         List<string> events = Events(body);
-        JsonElement content = JsonDocument.Parse(events[0]).RootElement.GetProperty("choices")[0].GetProperty("logprobs").GetProperty("content");
+        JsonElement Choice(int e) => JsonDocument.Parse(events[e]).RootElement.GetProperty("choices")[0];
+        JsonElement content = Choice(0).GetProperty("logprobs").GetProperty("content");
         JsonElement entry = Assert.Single(content.EnumerateArray());
         Assert.Equal("Hello", entry.GetProperty("token").GetString());
         Assert.Equal(-0.25, entry.GetProperty("logprob").GetDouble(), 6);
         Assert.Equal("Hello"u8.ToArray(), entry.GetProperty("bytes").EnumerateArray().Select(b => (byte)b.GetInt32()));
-        Assert.Equal(["Hello", Model.Vocabulary.Decode([18435])], entry.GetProperty("top_logprobs").EnumerateArray().Select(t => t.GetProperty("token").GetString()));
-        Assert.Equal(JsonValueKind.Null, JsonDocument.Parse(events[1]).RootElement.GetProperty("choices")[0].GetProperty("logprobs").ValueKind);
+        JsonElement top = entry.GetProperty("top_logprobs");
+        string[] expected = ["Hello", Model.Vocabulary.Decode([18435])];
+        Assert.Equal(expected, top.EnumerateArray().Select(t => t.GetProperty("token").GetString()));
+        Assert.Equal(JsonValueKind.Null, Choice(1).GetProperty("logprobs").ValueKind);
     }
 
     [Fact]

@@ -14,7 +14,7 @@ internal static class SamplerIo
     public const string Logits = "logits";
 
     /// <summary>float [rows] each: 0 temperature is greedy.</summary>
-    public const string Temperature = "temperature";
+    public const string Temperature = "row_temperature";
 
     /// <summary>int64 [rows]: 0 keeps all.</summary>
     public const string TopK = "top_k";
@@ -97,7 +97,8 @@ internal static class SamplerGraph
         string seenSum = g.Node("ScatterElements", [zeros, SamplerIo.History, SamplerIo.HistorySeen], attrs: [new Int("axis", 1), add]);
         string seen = g.Node("Greater", [seenSum, Scalar(0)]);
         string rep = Col(SamplerIo.Repetition);
-        string repeated = g.Node("Where", [g.Node("Greater", [logits, Scalar(0)]), g.Node("Div", [logits, rep]), g.Node("Mul", [logits, rep])]);
+        string positive = g.Node("Greater", [logits, Scalar(0)]);
+        string repeated = g.Node("Where", [positive, g.Node("Div", [logits, rep]), g.Node("Mul", [logits, rep])]);
         string l = g.Node("Where", [seen, repeated, logits]);
         l = g.Node("Sub", [l, g.Node("Mul", [counts, Col(SamplerIo.Frequency)])]);
         l = g.Node("Sub", [l, g.Node("Mul", [ToFloat(g.Node("Greater", [counts, Scalar(0)])), Col(SamplerIo.Presence)])]);
@@ -206,7 +207,10 @@ public sealed class OnnxSampler : IDisposable
         Sample(logits, _rows.AsSpan(0, rows.Count), rows.Next, rows.Logprobs);
     }
 
-    /// <summary>Samples row i of <paramref name="logits"/> for <paramref name="rows"/>[i] into <paramref name="next"/>[i] and <paramref name="logprobs"/>[i].</summary>
+    /// <summary>
+    /// Samples row i of <paramref name="logits"/> for <paramref name="rows"/>[i] into <paramref name="next"/>[i]
+    /// and <paramref name="logprobs"/>[i].
+    /// </summary>
     public void Sample(OrtValue logits, ReadOnlySpan<DecodeSequence> rows, Span<long> next, Span<TokenLogprobs?> logprobs)
     {
         int n = rows.Length;

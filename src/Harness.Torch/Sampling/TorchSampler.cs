@@ -58,7 +58,10 @@ public sealed class TorchSampler
         Sample(logits, _rows.AsSpan(0, rows.Count), rows.Next, rows.Logprobs);
     }
 
-    /// <summary>Samples row i of <paramref name="logits"/> for <paramref name="rows"/>[i] into <paramref name="next"/>[i] and <paramref name="logprobs"/>[i].</summary>
+    /// <summary>
+    /// Samples row i of <paramref name="logits"/> for <paramref name="rows"/>[i] into <paramref name="next"/>[i]
+    /// and <paramref name="logprobs"/>[i].
+    /// </summary>
     public void Sample(Tensor logits, ReadOnlySpan<DecodeSequence> rows, Span<long> next, Span<TokenLogprobs?> logprobs)
     {
         int n = rows.Length;
@@ -144,7 +147,10 @@ public sealed class TorchSampler
         }
     }
 
-    /// <summary>The repetition penalty over the prompt and output ids, then OpenAI's frequency and presence penalties over the output's counts.</summary>
+    /// <summary>
+    /// The repetition penalty over the prompt and output ids, then OpenAI's frequency and presence
+    /// penalties over the output's counts.
+    /// </summary>
     private Tensor Penalize(Tensor l, ReadOnlySpan<DecodeSequence> rows, int width, Device device)
     {
         int n = rows.Length;

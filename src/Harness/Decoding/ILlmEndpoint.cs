@@ -68,7 +68,8 @@ internal sealed class CompletionWaiter(ILlmStream inner) : ILlmStream, IDisposab
 
     public void Token(LlmRequest request, long token, long timestamp) => inner.Token(request, token, timestamp);
 
-    public void Token(LlmRequest request, long token, TokenLogprobs? logprobs, long timestamp) => inner.Token(request, token, logprobs, timestamp);
+    public void Token(LlmRequest request, long token, TokenLogprobs? logprobs, long timestamp) =>
+        inner.Token(request, token, logprobs, timestamp);
 
     public void Completed(LlmRequest request, LlmCompletion completion, long timestamp)
     {

@@ -9,7 +9,8 @@ public class OnnxSamplerTests
     [Fact]
     public void The_sampler_graph_draws_the_reference_samplers_tokens_for_the_same_draws()
     {
-        using var sampler = new OnnxSampler(SamplerCases.Vocab, SamplerCases.Rows.Length, BackendSpec.Parse("onnx:cpu"), new WorkloadOptions { Threads = 1 });
+        using var sampler = new OnnxSampler(
+            SamplerCases.Vocab, SamplerCases.Rows.Length, BackendSpec.Parse("onnx:cpu"), new WorkloadOptions { Threads = 1 });
 
         int sampled = SamplerCases.Check((logits, sequences, next, logprobs) =>
         {

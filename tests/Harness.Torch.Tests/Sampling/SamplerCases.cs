@@ -22,7 +22,10 @@ internal static class SamplerCases
         new() { Temperature = 0.5, TopK = 5, TopP = 0.8, MinP = 0.1, RepetitionPenalty = 0.77, Seed = 6, TopLogprobs = 2, Logprobs = true },
     ];
 
-    /// <summary>Distinct logits 0.15 apart, shuffled by <paramref name="step"/>, for every row (the penalties above keep them apart: no tie to break).</summary>
+    /// <summary>
+    /// Distinct logits 0.15 apart, shuffled by <paramref name="step"/>, for every row (the penalties
+    /// above keep them apart: no tie to break).
+    /// </summary>
     public static float[] Logits(int step)
     {
         var rng = new Random(100 + step);
@@ -70,7 +73,10 @@ internal static class SamplerCases
                 {
                     Assert.Equal(lp.Logprob, logprobs[r]!.Logprob, 4);
                     Assert.Equal(lp.Top.Select(t => t.Token), logprobs[r]!.Top.Select(t => t.Token));
-                    Assert.Equal(lp.Top.Select(t => (double)t.Logprob), logprobs[r]!.Top.Select(t => (double)t.Logprob), (a, b) => Math.Abs(a - b) < 1e-4);
+                    Assert.Equal(
+                        lp.Top.Select(t => (double)t.Logprob),
+                        logprobs[r]!.Top.Select(t => (double)t.Logprob),
+                        (a, b) => Math.Abs(a - b) < 1e-4);
                 }
 
                 sampled += token != LogitSampler.ArgMax(row) ? 1 : 0;

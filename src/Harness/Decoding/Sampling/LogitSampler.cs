@@ -68,7 +68,8 @@ public sealed class LogitSampler
     /// <param name="prompt">The prompt's ids (the repetition penalty counts them as seen; may be empty).</param>
     /// <param name="generated">The tokens generated so far (all penalties count them).</param>
     /// <param name="uniform">The sequence's draw in [0, 1) for this token.</param>
-    public long Sample(ReadOnlySpan<float> logits, SamplingParams p, ReadOnlySpan<long> prompt, ReadOnlySpan<long> generated, double uniform)
+    public long Sample(
+        ReadOnlySpan<float> logits, SamplingParams p, ReadOnlySpan<long> prompt, ReadOnlySpan<long> generated, double uniform)
     {
         if (logits.Length != Vocab)
         {
@@ -109,7 +110,8 @@ public sealed class LogitSampler
 
         if (p.TopP < 1)
         {
-            // The smallest prefix whose mass reaches p: the token where the mass before it crosses p, kept unless the mass before it is p exactly.
+            // The smallest prefix whose mass reaches p: the token where the mass before it crosses p,
+            // kept unless the mass before it is p exactly.
             double reach = p.TopP * Mass(_order.AsSpan(0, n));
             (int at, double before) = Select(_order.AsSpan(0, n), reach, unit: false);
             n = before < reach ? at + 1 : at;
@@ -290,7 +292,8 @@ public sealed class LogitSampler
     /// repetition penalty once per token seen in <paramref name="prompt"/> or <paramref name="generated"/>,
     /// then <c>logit[j] - count[j] * frequency - (count[j] &gt; 0) * presence</c> over <paramref name="generated"/>.
     /// </summary>
-    public ReadOnlySpan<float> Penalize(ReadOnlySpan<float> logits, SamplingParams p, ReadOnlySpan<long> prompt, ReadOnlySpan<long> generated)
+    public ReadOnlySpan<float> Penalize(
+        ReadOnlySpan<float> logits, SamplingParams p, ReadOnlySpan<long> prompt, ReadOnlySpan<long> generated)
     {
         logits.CopyTo(_work);
         float rep = (float)p.RepetitionPenalty;

@@ -62,9 +62,12 @@ public sealed record SamplingParams
             : TopK < 0 ? $"top_k must be 0 (all tokens) or more, not {TopK}."
             : !(TopP > 0 && TopP <= 1) ? $"top_p must be above 0 and at most 1, not {F(TopP)}."
             : MinP is < 0 or > 1 || double.IsNaN(MinP) ? $"min_p must be from 0 to 1, not {F(MinP)}."
-            : !(RepetitionPenalty > 0 && RepetitionPenalty <= 2) ? $"repetition_penalty must be above 0 and at most 2, not {F(RepetitionPenalty)}."
-            : PresencePenalty is < -2 or > 2 || double.IsNaN(PresencePenalty) ? $"presence_penalty must be from -2 to 2, not {F(PresencePenalty)}."
-            : FrequencyPenalty is < -2 or > 2 || double.IsNaN(FrequencyPenalty) ? $"frequency_penalty must be from -2 to 2, not {F(FrequencyPenalty)}."
+            : !(RepetitionPenalty > 0 && RepetitionPenalty <= 2)
+                ? $"repetition_penalty must be above 0 and at most 2, not {F(RepetitionPenalty)}."
+            : PresencePenalty is < -2 or > 2 || double.IsNaN(PresencePenalty)
+                ? $"presence_penalty must be from -2 to 2, not {F(PresencePenalty)}."
+            : FrequencyPenalty is < -2 or > 2 || double.IsNaN(FrequencyPenalty)
+                ? $"frequency_penalty must be from -2 to 2, not {F(FrequencyPenalty)}."
             : TopLogprobs is < 0 or > MaxTopLogprobs ? $"top_logprobs must be from 0 to {MaxTopLogprobs}, not {TopLogprobs}."
             : null;
     }
@@ -94,7 +97,9 @@ public sealed record SamplingParams
 
         var parts = new List<string>
         {
-            Temperature == 0 ? "greedy (argmax after penalties)" : string.Create(CultureInfo.InvariantCulture, $"temperature {Temperature}"),
+            Temperature == 0
+                ? "greedy (argmax after penalties)"
+                : string.Create(CultureInfo.InvariantCulture, $"temperature {Temperature}"),
         };
         void Add(bool on, FormattableString text)
         {

@@ -38,7 +38,8 @@ public static class SamplingSettings
     /// <summary>The keys, for a generate workload's settings schema.</summary>
     public static IReadOnlyList<SettingKey> Keys { get; } =
     [
-        TemperatureKey, TopKKey, TopPKey, MinPKey, RepetitionPenaltyKey, PresencePenaltyKey, FrequencyPenaltyKey, LogprobsKey, TopLogprobsKey,
+        TemperatureKey, TopKKey, TopPKey, MinPKey, RepetitionPenaltyKey, PresencePenaltyKey, FrequencyPenaltyKey,
+        LogprobsKey, TopLogprobsKey,
     ];
 
     /// <summary>The sampling the settings ask for (every sequence's, before its seed).</summary>

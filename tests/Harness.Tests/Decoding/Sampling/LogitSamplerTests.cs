@@ -194,7 +194,8 @@ public class LogitSamplerTests
     [Fact]
     public void Each_value_out_of_range_is_named_in_one_sentence()
     {
-        Assert.Null(new SamplingParams { Temperature = 2, TopP = 0.1, TopK = 5, MinP = 1, PresencePenalty = -2, TopLogprobs = 20 }.Problem());
+        var edges = new SamplingParams { Temperature = 2, TopP = 0.1, TopK = 5, MinP = 1, PresencePenalty = -2, TopLogprobs = 20 };
+        Assert.Null(edges.Problem());
         Assert.Equal("temperature must be from 0 to 2, not 2.5.", new SamplingParams { Temperature = 2.5 }.Problem());
         Assert.Equal("top_p must be above 0 and at most 1, not 0.", new SamplingParams { TopP = 0 }.Problem());
         Assert.Equal("top_k must be 0 (all tokens) or more, not -1.", new SamplingParams { TopK = -1 }.Problem());
@@ -226,7 +227,8 @@ public class LogitSamplerTests
 
         Assert.Equal(new SamplingParams { Temperature = 0.7, TopP = 0.9, TopLogprobs = 3, Logprobs = true }, p);
         Assert.True(SamplingSettings.From(new Dictionary<string, string>()).IsPlainGreedy);
-        HarnessException e = Assert.Throws<HarnessException>(() => SamplingSettings.From(new Dictionary<string, string> { ["temperature"] = "3" }));
+        var hot = new Dictionary<string, string> { ["temperature"] = "3" };
+        HarnessException e = Assert.Throws<HarnessException>(() => SamplingSettings.From(hot));
         Assert.Equal("--set temperature=3: expected a number from 0 to 2.", e.Message);
     }
 }
