@@ -35,7 +35,7 @@ public sealed class OnnxBackendProvider : IBackendProvider, IDecoderProvider
                 "any ONNX model: --model PATH [--shape name=1x3x224x224]",
                 (b, o) => new OnnxFileWorkload(b, o)) { Settings = OnnxSessionFactory.Settings },
             new(GenerateWorkload.Name,
-                "decoder LLM (generated graph, seeded weights): prefill + greedy decode; "
+                "decoder LLM (generated graph, seeded weights): batched prefill + decode; "
                 + "--model-config, --prompt-tokens, --new-tokens, --dtype",
                 Generate) { Settings = DecoderSettings.With(GenerateSettings.CeilingsKey) },
             new(OnnxGemmWorkload.Name,
@@ -103,26 +103,14 @@ public sealed class OnnxBackendProvider : IBackendProvider, IDecoderProvider
     /// <summary>fp32 on the CPU, fp16 on CUDA.</summary>
     public TensorDType DefaultDType(BackendSpec backend) => backend.Device == "cuda" ? TensorDType.Float16 : TensorDType.Float32;
 
-    /// <summary>
-    /// A generated decoder graph: a KV-cache slot per sequence, joining while others decode
-    /// (<see cref="DecoderShapes.PerSlot"/>, what serving runs), or behind the fixed-shape adapter
-    /// (generate's batches and the agents' rounded shapes).
-    /// </summary>
-    public IStepDecoder CreateDecoder(BackendSpec backend, WorkloadOptions options, DecoderSpec spec)
-    {
-        if (spec.Shapes == DecoderShapes.PerSlot)
-        {
-            return new OnnxSlotDecoder(backend, options, spec, _log);
-        }
-
-        var factory = new OnnxRunnerFactory(backend, options, spec, _log);
-        return new FixedShapeDecoder(factory, spec, DeviceMemory.For(backend.Device, backend.DeviceId));
-    }
+    /// <summary>The one decoder of the generated graph (<see cref="OnnxDecoder"/>): generate, the agents and serve run it.</summary>
+    public IStepDecoder CreateDecoder(BackendSpec backend, WorkloadOptions options, DecoderSpec spec) =>
+        new OnnxDecoder(backend, options, spec, _log);
 
     /// <summary>generate over this provider's decoders; --set cuda_graph is checked before anything is generated.</summary>
     private GenerateWorkload Generate(BackendSpec backend, WorkloadOptions options)
     {
-        OnnxRunnerFactory.CudaGraph(backend, options);
+        OnnxDecoder.CudaGraph(backend, options);
         return new GenerateWorkload(this, backend, options);
     }
 

@@ -89,11 +89,8 @@ public sealed class TorchBackendProvider : IBackendProvider, IDecoderProvider
     public TensorDType DefaultDType(BackendSpec backend) => backend.Device == "cuda" ? TensorDType.BFloat16 : TensorDType.Float32;
 
     /// <summary>
-    /// The decoder modules: a KV-cache slot per sequence, joining while others decode
-    /// (<see cref="DecoderShapes.PerSlot"/>, what serving runs), or behind the fixed-shape adapter
-    /// (generate's batches and the agents' rounded shapes).
+    /// The decoder modules over packed rows (<see cref="TorchDecoder"/>), for every use: generate's
+    /// batches, the agents' steps and serving.
     /// </summary>
-    public IStepDecoder CreateDecoder(BackendSpec backend, WorkloadOptions options, DecoderSpec spec) => spec.Shapes == DecoderShapes.PerSlot
-        ? new TorchSlotDecoder(backend, options, spec)
-        : new FixedShapeDecoder(new TorchRunnerFactory(backend, options, spec), spec, DeviceMemory.For(backend.Device, backend.DeviceId));
+    public IStepDecoder CreateDecoder(BackendSpec backend, WorkloadOptions options, DecoderSpec spec) => new TorchDecoder(backend, options, spec);
 }

@@ -17,6 +17,14 @@ public static class ProjectCommand
         var to = new Option<string>("--to") { Description = "Target card (catalog id or alias): h100, h200, b200, gb200, gb300, mi355x...", Required = true };
         var from = new Option<string?>("--from") { Description = "The measured card, when the result's GPU name is not in the catalog." };
         var tp = new Option<int?>("--tp") { Description = "Tensor-parallel GPUs on the target (default: the fewest that hold the model)." };
+        var ep = new Option<int?>("--ep")
+        {
+            Description = "Expert-parallel GPUs per stage on the target, a multiple of --tp (mixtures of experts; default 1).",
+        };
+        var pp = new Option<int?>("--pp")
+        {
+            Description = "Pipeline stages on the target, across scale-up domains when a replica outgrows one (default 1).",
+        };
         var batch = new Option<string?>("--batch") { Description = "Batch on the target: a number, or max (the largest whose KV cache fits beside the weights); default the run's." };
         var dtype = new Option<string?>("--dtype") { Description = $"Weight dtype on the target: {string.Join(", ", Precision.Names)} (default: the run's)." };
         var kvDtype = new Option<string?>("--kv-dtype") { Description = "KV cache dtype on the target (default: the run's)." };
@@ -33,7 +41,7 @@ public static class ProjectCommand
         var priors = new PriorOptions();
         var command = new Command("project", "Project a measured LLM run to another card: TTFT, TPOT, tokens/s, MFU/MBU, J/token and $/Mtok with error bars.")
         {
-            result, to, from, tp, batch, dtype, kvDtype, model, percentile,
+            result, to, from, tp, ep, pp, batch, dtype, kvDtype, model, percentile,
             answer, outFile,
         };
         prices.AddTo(command);
@@ -56,6 +64,8 @@ public static class ProjectCommand
             ProjectionResult projection = RooflineProjector.Project(facts, source, target, new ProjectionOptions
             {
                 TensorParallel = parse.GetValue(tp),
+                ExpertParallel = parse.GetValue(ep),
+                PipelineParallel = parse.GetValue(pp),
                 Batch = batchSize,
                 FillMemory = fill,
                 Dtype = parse.GetValue(dtype),

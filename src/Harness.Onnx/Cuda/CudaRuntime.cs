@@ -14,6 +14,7 @@ internal static unsafe class CudaRuntime
 {
     private const int MemcpyHostToDevice = 1;
     private const int MemcpyDeviceToHost = 2;
+    private const int MemcpyDeviceToDevice = 3;
 
     private static readonly Lazy<Api> Functions = new(Load);
 
@@ -44,6 +45,22 @@ internal static unsafe class CudaRuntime
 
     public static void CopyToHost(IntPtr host, IntPtr device, long bytes) =>
         Check(Functions.Value.Memcpy(host, device, (nuint)bytes, MemcpyDeviceToHost), "cudaMemcpy device to host");
+
+    /// <summary>
+    /// Copies <paramref name="height"/> rows of <paramref name="width"/> bytes between two device buffers,
+    /// each row starting <paramref name="sourcePitch"/> (<paramref name="targetPitch"/>) bytes after the last.
+    /// </summary>
+    public static void CopyOnDevice(IntPtr target, long targetPitch, IntPtr source, long sourcePitch, long width, long height) =>
+        Check(
+            Functions.Value.Memcpy2D(
+                target, (nuint)targetPitch, source, (nuint)sourcePitch, (nuint)width, (nuint)height, MemcpyDeviceToDevice),
+            "cudaMemcpy2D device to device");
+
+    /// <summary>Waits for all work on the device (copies between device buffers return before they are done).</summary>
+    public static void Synchronize() => Check(Functions.Value.DeviceSynchronize(), "cudaDeviceSynchronize");
+
+    /// <summary>Zeroes <paramref name="bytes"/> of device memory.</summary>
+    public static void Zero(IntPtr device, long bytes) => Check(Functions.Value.Memset(device, 0, (nuint)bytes), "cudaMemset");
 
     private static void Check(int error, string what)
     {
@@ -77,6 +94,12 @@ internal static unsafe class CudaRuntime
         public readonly delegate* unmanaged<IntPtr*, nuint, int> MallocHost = (delegate* unmanaged<IntPtr*, nuint, int>)NativeLibrary.GetExport(lib, "cudaMallocHost");
         public readonly delegate* unmanaged<IntPtr, int> FreeHost = (delegate* unmanaged<IntPtr, int>)NativeLibrary.GetExport(lib, "cudaFreeHost");
         public readonly delegate* unmanaged<IntPtr, IntPtr, nuint, int, int> Memcpy = (delegate* unmanaged<IntPtr, IntPtr, nuint, int, int>)NativeLibrary.GetExport(lib, "cudaMemcpy");
+        public readonly delegate* unmanaged<IntPtr, nuint, IntPtr, nuint, nuint, nuint, int, int> Memcpy2D =
+            (delegate* unmanaged<IntPtr, nuint, IntPtr, nuint, nuint, nuint, int, int>)NativeLibrary.GetExport(lib, "cudaMemcpy2D");
+        public readonly delegate* unmanaged<IntPtr, int, nuint, int> Memset =
+            (delegate* unmanaged<IntPtr, int, nuint, int>)NativeLibrary.GetExport(lib, "cudaMemset");
+        public readonly delegate* unmanaged<int> DeviceSynchronize =
+            (delegate* unmanaged<int>)NativeLibrary.GetExport(lib, "cudaDeviceSynchronize");
         public readonly delegate* unmanaged<int, IntPtr> GetErrorString = (delegate* unmanaged<int, IntPtr>)NativeLibrary.GetExport(lib, "cudaGetErrorString");
     }
 }

@@ -90,6 +90,16 @@ internal sealed class TransferBlock : IDisposable
         return v;
     }
 
+    /// <summary>
+    /// A tensor over the start of segment <paramref name="segment"/> where the session reads or writes
+    /// it, owned by the caller (disposed before the block).
+    /// </summary>
+    public OrtValue View(int segment, TensorElementType type, params long[] shape)
+    {
+        IntPtr at = (_cuda ? _device : _host) + (nint)_offsets[segment];
+        return OrtValue.CreateTensorValueWithData(_memory, type, shape, at, _sizes[segment]);
+    }
+
     /// <summary>Host to device, the whole block (no-op on the CPU).</summary>
     public void Upload()
     {

@@ -10,7 +10,7 @@ namespace Harness.Onnx.Decoder;
 /// </summary>
 public static class DecoderIo
 {
-    /// <summary>int64 [batch, seq].</summary>
+    /// <summary>int64 [batch, seq]: right-padded when the rows' prompts differ in length.</summary>
     public const string InputIds = "input_ids";
 
     /// <summary>int64 [batch, seq]; GPT-2 only (learned positions). Llama positions come from seqlens_k.</summary>
@@ -22,7 +22,10 @@ public static class DecoderIo
     /// <summary>int32 [1]: the longest total length of the batch after this step.</summary>
     public const string TotalSequenceLength = "total_sequence_length";
 
-    /// <summary>float32 [batch, vocab]: logits of the last position.</summary>
+    /// <summary>int64 [batch]: each row's last valid position in <see cref="InputIds"/> (its prompt length - 1; 0 for decode).</summary>
+    public const string LastIndex = "last_index";
+
+    /// <summary>float32 [batch, vocab]: logits of each row's last valid position (<see cref="LastIndex"/>).</summary>
     public const string Logits = "logits";
 
     /// <summary>int64 [batch]: argmax of <see cref="Logits"/> (greedy), so only B tokens leave the device.</summary>
@@ -40,18 +43,20 @@ public static class DecoderIo
 /// <summary>
 /// Writes a decoder-only transformer as an ONNX graph from a config and a weight seed.
 /// Standard ONNX ops (opset <see cref="GraphBuilder.OnnxOpset"/>: Gather, MatMul, Add,
-/// LayerNormalization, Sigmoid, Mul, Split, Slice, Squeeze, Gemm, Cast, ArgMax) plus ONNX Runtime ops
+/// LayerNormalization, Sigmoid, Mul, Split, Unsqueeze, GatherND, Gemm, Cast, ArgMax) plus ONNX Runtime ops
 /// where they pay: <c>FastGelu</c> (GPT-2's tanh GELU, com.microsoft), <c>GroupQueryAttention</c>
 /// (com.microsoft; CPU and CUDA EPs) for attention with a preallocated KV cache that past and present
 /// share (in place, no copy of the cache per step; rotary embedding inside), and
 /// <c>SimplifiedLayerNormalization</c> (RMSNorm, registered by ONNX Runtime in the default domain,
 /// computed in fp32 also for fp16 graphs).
-/// KV cache layout: [batch, kv_heads, cache_len, head_dim] (BNSH), cache_len = prompt + new tokens.
+/// KV cache layout: [batch, kv_heads, cache_len, head_dim] (BNSH), cache_len = the tokens each row
+/// of the cache holds. A prefill may be ragged: prompts right-padded to the longest, each row's length
+/// in seqlens_k, and the logits taken at each row's own last position (<see cref="DecoderIo.LastIndex"/>).
 /// </summary>
 public static class DecoderGraph
 {
     /// <summary>Bump when the graph changes, so that cached files are regenerated.</summary>
-    public const int Version = 2;
+    public const int Version = 3;
 
     public static byte[] Write(DecoderConfig c, TensorDType dtype, WeightGenerator gen, string? externalDataPath)
     {
@@ -69,6 +74,7 @@ public static class DecoderGraph
         }
 
         g.Input(DecoderIo.SeqLensK, OnnxType.Int32, "batch");
+        g.Input(DecoderIo.LastIndex, OnnxType.Int64, "batch");
         g.Input(DecoderIo.TotalSequenceLength, OnnxType.Int32, 1);
         for (int i = 0; i < c.Layers; i++)
         {
@@ -147,9 +153,10 @@ public static class DecoderGraph
             x = g.Node("Add", [x, down]);
         }
 
-        // Logits only for the last position: the only one a token is sampled from.
-        string last = g.Node("Slice", [x, g.ConstI64([-1], 1), g.ConstI64([long.MaxValue], 1), g.ConstI64([1], 1)]);
-        string flat = g.Node("Squeeze", [last, g.ConstI64([1], 1)]);
+        // Logits only for each row's last valid position: the only one a token is sampled from
+        // (x [batch, seq, hidden] gathered at last_index [batch, 1] per row gives [batch, hidden]).
+        string lastIndex = g.Node("Unsqueeze", [DecoderIo.LastIndex, g.ConstI64([1], 1)]);
+        string flat = g.Node("GatherND", [x, lastIndex], attrs: new Int("batch_dims", 1));
         string normed = gpt2
             ? g.Node("LayerNormalization", [flat, W(WeightLayout.FinalNormWeight), W(WeightLayout.FinalNormBias)], attrs: [new Int("axis", -1), new Float("epsilon", (float)c.NormEps)])
             : g.Node("SimplifiedLayerNormalization", [flat, W(WeightLayout.FinalNormWeight)], attrs: [new Int("axis", -1), new Float("epsilon", (float)c.NormEps), new Int("stash_type", 1)]);

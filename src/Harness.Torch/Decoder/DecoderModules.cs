@@ -175,8 +175,8 @@ public sealed class Norm : DecoderModule
 }
 
 /// <summary>
-/// Causal self-attention with grouped K/V heads over a preallocated KV cache per layer
-/// [2 (K, V), batch, kv_heads, max_context, head_dim]: the pass's K and V are written into the cache
+/// Causal self-attention with grouped K/V heads over a KV cache per layer
+/// [2 (K, V), rows, kv_heads, tokens, head_dim]: the pass's K and V are written into the cache
 /// at their positions by one copy, then the queries attend to cache positions [0, position + seq).
 /// Plain baddbmm + softmax + bmm, no scaled_dot_product_attention: on CUDA that avoids cuDNN's
 /// per-length plan builds (the attention trap of shared/device/README.md), and a query group attends

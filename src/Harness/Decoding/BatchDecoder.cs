@@ -31,8 +31,10 @@ public abstract class BatchDecoder : IStepDecoder
     private readonly Dictionary<DecodeSequence, int> _rowOf = new(ReferenceEqualityComparer.Instance);
     private readonly int[] _length;
     private readonly long[] _seeded;
-    private readonly StepRows _rows;
+    private readonly StepRows _decodeRows;
+    private readonly StepRows _prefillRows;
     private DeviceMemory? _memory;
+    private long _checkedPrefillTokens;
     private int _live;
 
     /// <param name="spec">
@@ -59,7 +61,8 @@ public abstract class BatchDecoder : IStepDecoder
         _length = new int[spec.Slots];
         _seeded = new long[context];
         GenerateSettings.FillPrompt(_seeded, PromptSeed, spec.Model.Vocab);
-        _rows = new StepRows(spec.Slots);
+        _decodeRows = new StepRows(spec.Slots);
+        _prefillRows = new StepRows(spec.Slots);
     }
 
     public DecoderSpec Spec { get; }
@@ -103,14 +106,24 @@ public abstract class BatchDecoder : IStepDecoder
     public int RowOf(DecodeSequence sequence) => _rowOf[sequence];
 
     /// <summary>
-    /// Checks, before anything is allocated, that the weights and the cache of one whole-context
-    /// sequence fit in <paramref name="memory"/>; each growth of the cache is checked again before it is made.
+    /// Tokens of the first memory check: one block of one sequence, its prefill included. Larger
+    /// prefills and every growth of the cache are checked when they come, so a long-context model is
+    /// not refused for a context its requests never use.
+    /// </summary>
+    public static int FirstCheckTokens(int context) => Math.Min(context, DefaultBlockTokens);
+
+    /// <summary>
+    /// Checks, before anything is allocated, that the weights and the first block of the cache fit in
+    /// <paramref name="memory"/> (the whole fixed cache when it does not grow); each larger prefill and
+    /// each growth of the cache is checked again before it is made.
     /// </summary>
     public void CheckMemory(DeviceMemory memory)
     {
         _memory = memory;
-        int rows = GrowsCache ? 1 : Slots;
-        MemoryFit.Check(Spec.Model, rows, Context, Context, Spec.DType, memory.AvailableBytes, memory.Name);
+        int first = FirstCheckTokens(Context);
+        int rows = GrowsCache ? 1 : Slots, tokens = GrowsCache ? first : Context;
+        MemoryFit.Check(Spec.Model, rows, first, tokens, Spec.DType, memory.AvailableBytes, memory.Name);
+        _checkedPrefillTokens = first;
     }
 
     public void Step(IReadOnlyList<DecodeSequence> joining, IReadOnlyList<DecodeSequence> running, CancellationToken cancellationToken)
@@ -127,17 +140,44 @@ public abstract class BatchDecoder : IStepDecoder
             throw new InvalidOperationException($"{joining.Count} sequences joined {_live} in a decoder of {Slots} slots");
         }
 
+        // The iteration's rows first, then one resize of the cache for both passes.
+        (int decodeTokens, int decodeKeep) = SetRunning(running);
+        (int prefillTokens, int prefillKeep) = SetJoining(joining);
+        Fit(_live + joining.Count, Math.Max(decodeTokens, prefillTokens), Math.Max(decodeKeep, prefillKeep));
         if (running.Count > 0)
         {
-            DecodeRunning(running);
+            Decode(_decodeRows);
+            for (int r = 0; r < _live; r++)
+            {
+                _length[r] = _decodeRows.Positions[r] + 1;
+                _decodeRows.Sequence(r).Emit(_decodeRows.Next[r], _decodeRows.Logprobs[r]);
+            }
         }
 
         if (joining.Count > 0)
         {
-            PrefillJoining(joining);
+            CheckPrefillMemory(joining.Count, _prefillRows.LongestPrompt);
+            Prefill(_prefillRows);
+            int first = _live;
+            for (int i = 0; i < joining.Count; i++)
+            {
+                int row = first + i;
+                DecodeSequence s = joining[i];
+                _sequenceAt[row] = s;
+                _rowOf[s] = row;
+                _length[row] = _prefillRows.Prompt(i).Length;
+                _live = row + 1;
+                s.Emit(_prefillRows.Next[i], _prefillRows.Logprobs[i]);
+            }
         }
     }
 
+    /// <summary>
+    /// The sequence leaves: its row is freed at once (the last row moves into it, so the rows stay
+    /// packed). The cache keeps its size until the next <see cref="Step"/>, which shrinks it if the
+    /// sequences then in the batch use a quarter of it or less (so a batch that ends and the next
+    /// one that joins do not shrink and regrow it in between).
+    /// </summary>
     public void Release(DecodeSequence sequence)
     {
         if (!_rowOf.Remove(sequence, out int row))
@@ -158,7 +198,6 @@ public abstract class BatchDecoder : IStepDecoder
         _sequenceAt[last] = null;
         _length[last] = 0;
         _live = last;
-        ShrinkIfMostlyEmpty();
     }
 
     public abstract void Dispose();
@@ -209,10 +248,11 @@ public abstract class BatchDecoder : IStepDecoder
         return details;
     }
 
-    private void DecodeRunning(IReadOnlyList<DecodeSequence> running)
+    /// <summary>Sets the decode rows; returns the tokens the step needs per row and the most its sequences will need.</summary>
+    private (int Tokens, int Keep) SetRunning(IReadOnlyList<DecodeSequence> running)
     {
-        _rows.Reset(0, _live);
-        int longest = 0;
+        _decodeRows.Reset(0, running.Count);
+        int longest = 0, keep = 0;
         for (int i = 0; i < running.Count; i++)
         {
             DecodeSequence s = running[i];
@@ -223,24 +263,19 @@ public abstract class BatchDecoder : IStepDecoder
 
             // A full row keeps decoding at its last position (overwriting it).
             int position = Math.Min(_length[row], Context - 1);
-            _rows.Set(row, s, s.LastToken, position);
+            _decodeRows.Set(row, s, s.LastToken, position);
             longest = Math.Max(longest, position + 1);
+            keep = Math.Max(keep, Math.Min(Context, _length[row] + s.MaxNewTokens - s.Produced));
         }
 
-        Reserve(_live, longest);
-        Decode(_rows);
-        for (int r = 0; r < _live; r++)
-        {
-            _length[r] = _rows.Positions[r] + 1;
-            _rows.Sequence(r).Emit(_rows.Next[r], _rows.Logprobs[r]);
-        }
+        return (longest, keep);
     }
 
-    private void PrefillJoining(IReadOnlyList<DecodeSequence> joining)
+    /// <summary>Sets the prefill rows (prompts cut to the context); returns the longest prompt and the most they will need.</summary>
+    private (int Tokens, int Keep) SetJoining(IReadOnlyList<DecodeSequence> joining)
     {
-        int first = _live;
-        _rows.Reset(first, joining.Count);
-        int longest = 0;
+        _prefillRows.Reset(_live, joining.Count);
+        int longest = 0, keep = 0;
         for (int i = 0; i < joining.Count; i++)
         {
             DecodeSequence s = joining[i];
@@ -257,75 +292,69 @@ public abstract class BatchDecoder : IStepDecoder
                 ids = ids[^(Context - 1)..];
             }
 
-            _rows.SetPrompt(i, s, ids);
+            _prefillRows.SetPrompt(i, s, ids);
             longest = Math.Max(longest, ids.Length);
+            keep = Math.Max(keep, Math.Min(Context, ids.Length + s.MaxNewTokens - 1));
         }
 
-        Reserve(first + joining.Count, longest);
-        Prefill(_rows);
-        for (int i = 0; i < joining.Count; i++)
-        {
-            int row = first + i;
-            DecodeSequence s = joining[i];
-            _sequenceAt[row] = s;
-            _rowOf[s] = row;
-            _length[row] = _rows.Prompt(i).Length;
-            _live = row + 1;
-            s.Emit(_rows.Next[i], _rows.Logprobs[i]);
-        }
+        return (longest, keep);
     }
 
-    /// <summary>Grows the cache to <paramref name="rows"/> rows of <paramref name="tokens"/> tokens, in blocks, by half at least.</summary>
-    private void Reserve(int rows, int tokens)
+    /// <summary>
+    /// Sizes the cache for an iteration over <paramref name="rows"/> rows needing <paramref name="tokens"/>
+    /// tokens each: grows it in blocks, by half at least (but not past what its sequences will need,
+    /// <paramref name="keep"/>), or gives memory back when they will use a quarter of it or less
+    /// (keeping room for twice the rows).
+    /// </summary>
+    private void Fit(int rows, int tokens, int keep)
     {
-        if (rows <= CapacityRows && tokens <= CapacityTokens)
+        if (rows == 0)
         {
             return;
         }
 
-        int newRows, newTokens;
         if (!GrowsCache)
         {
-            (newRows, newTokens) = (Slots, Context);
+            if (CapacityRows == 0)
+            {
+                ResizeTo(Slots, Context);
+            }
+
+            return;
         }
-        else
+
+        keep = Math.Max(keep, tokens);
+        if (rows > CapacityRows || tokens > CapacityTokens)
         {
-            newRows = rows <= CapacityRows
+            int newRows = rows <= CapacityRows
                 ? CapacityRows
                 : Math.Min(Slots, Math.Max(rows, CapacityRows + (CapacityRows / 2)));
-            newTokens = tokens <= CapacityTokens
+            int newTokens = tokens <= CapacityTokens
                 ? CapacityTokens
-                : Math.Min(Context, RoundUp(Math.Max(tokens, CapacityTokens + (CapacityTokens / 2))));
+                : Math.Min(Context, Math.Min(RoundUp(keep), RoundUp(Math.Max(tokens, CapacityTokens + (CapacityTokens / 2)))));
+            ResizeTo(newRows, newTokens);
+            return;
         }
 
-        ResizeTo(newRows, newTokens);
+        if ((long)Math.Max(rows, 1) * keep * 4 <= (long)CapacityRows * CapacityTokens)
+        {
+            int newRows = Math.Max(1, Math.Min(CapacityRows, rows * 2));
+            int newTokens = Math.Min(CapacityTokens, RoundUp(Math.Max(BlockTokens, keep)));
+            if (newRows != CapacityRows || newTokens != CapacityTokens)
+            {
+                ResizeTo(newRows, newTokens);
+            }
+        }
     }
 
-    /// <summary>Gives memory back when the live sequences use a quarter of the cache or less (half of it is kept free).</summary>
-    private void ShrinkIfMostlyEmpty()
+    /// <summary>A prefill larger than any checked before: its activations and attention scores are checked before it runs.</summary>
+    private void CheckPrefillMemory(int rows, int longest)
     {
-        if (!GrowsCache || CapacityRows == 0)
+        long tokens = (long)rows * longest;
+        if (_memory is { } memory && tokens > _checkedPrefillTokens)
         {
-            return;
-        }
-
-        int longest = 0;
-        for (int r = 0; r < _live; r++)
-        {
-            longest = Math.Max(longest, _length[r]);
-        }
-
-        long used = (long)Math.Max(_live, 1) * Math.Max(longest, 1);
-        if (used * 4 > (long)CapacityRows * CapacityTokens)
-        {
-            return;
-        }
-
-        int rows = Math.Max(1, Math.Min(CapacityRows, _live * 2));
-        int tokens = Math.Min(CapacityTokens, RoundUp(Math.Max(BlockTokens, longest * 2)));
-        if (rows != CapacityRows || tokens != CapacityTokens)
-        {
-            ResizeTo(rows, tokens);
+            MemoryFit.Check(Spec.Model, rows, longest, Math.Max(longest, CapacityTokens), Spec.DType, memory.AvailableBytes, memory.Name);
+            _checkedPrefillTokens = tokens;
         }
     }
 

@@ -7,9 +7,11 @@ namespace Harness.Decoding;
 
 /// <summary>
 /// <c>generate</c>, on any backend that builds decoders: one request = the batch's sequences join
-/// one iteration (batched prefill of the prompt, the first tokens), then decode one token per
-/// iteration until each has its new tokens, every iteration's tokens read on the host and marked
-/// (TTFT, ITL, TPOT). The decoder comes from the backend's <see cref="IDecoderProvider"/>; the
+/// one iteration (<c>--batch B</c>: B sequences prefilled together in one call, the first tokens),
+/// then decode one token per iteration until each has its new tokens, every iteration's tokens
+/// read on the host and marked (TTFT, ITL, TPOT). The decoder is the one every other path runs
+/// (a <see cref="BatchDecoder"/> on a backend), with a context of prompt plus new tokens; its
+/// cache keeps its size from one request to the next, and its peak goes into the result. The decoder comes from the backend's <see cref="IDecoderProvider"/>; the
 /// memory check runs first, so a model that does not fit is refused before anything is generated
 /// or allocated. Over a request-level endpoint (an HTTP server) <c>generate</c> is another class, the
 /// endpoint provider's own, which sends one request per dataset item under any scenario
@@ -32,6 +34,8 @@ public sealed class GenerateWorkload : IWorkload, IDerivedMetrics
     private long[][] _generated = [];
     private int _batch;
     private DeviceMemory? _memory;
+    private Dictionary<string, object?>? _details;
+    private long _peak;
 
     public GenerateWorkload(IDecoderProvider provider, BackendSpec backend, WorkloadOptions options)
     {
@@ -60,7 +64,8 @@ public sealed class GenerateWorkload : IWorkload, IDerivedMetrics
         GenerateSettings s = Settings;
         _memory = Memory(_backend);
         MemoryNeed need = MemoryFit.Check(s.Model, _batch, s.PromptTokens, s.MaxContext, s.DType, _memory.AvailableBytes, _memory.Name);
-        _decoder = _provider.CreateDecoder(_backend, _options, new DecoderSpec { Model = s.Model, DType = s.DType, WeightSeed = s.WeightSeed, Slots = _batch });
+        var spec = new DecoderSpec { Model = s.Model, DType = s.DType, WeightSeed = s.WeightSeed, Slots = _batch, Context = s.MaxContext };
+        _decoder = _provider.CreateDecoder(_backend, _options, spec);
         _prompt = s.Prompt(_batch, context.Seed);
         // One request cut short, so that the shapes are built (and a CUDA graph captured) and any failure shows here, before anything is measured.
         Run(Math.Min(WarmupSteps + 1, s.NewTokens), null, context.CancellationToken);
@@ -73,12 +78,15 @@ public sealed class GenerateWorkload : IWorkload, IDerivedMetrics
 
         details[ConfigKeys.MemoryEstimateBytes] = need.Total;
         details[ConfigKeys.DeviceMemoryBytes] = _memory.AvailableBytes;
+        _details = details;
+        RecordPeak();
         return new WorkloadDescription("tokens", _batch * s.PromptTokens, _batch * s.NewTokens, details);
     }
 
     public void Execute(RequestContext request)
     {
         Run(Settings.NewTokens, request, request.CancellationToken);
+        RecordPeak();
     }
 
     public IReadOnlyList<DerivedMetric> Derive(EngineResult run) =>
@@ -118,10 +126,21 @@ public sealed class GenerateWorkload : IWorkload, IDerivedMetrics
         }
         finally
         {
-            foreach (DecodeSequence s in sequences)
+            // The last row first: no row of a leaving sequence is moved into a lower one.
+            for (int b = sequences.Length - 1; b >= 0; b--)
             {
-                decoder.Release(s);
+                decoder.Release(sequences[b]);
             }
+        }
+    }
+
+    /// <summary>The cache's peak so far into the result's config (read when the result is built, after the last request).</summary>
+    private void RecordPeak()
+    {
+        if (_decoder is BatchDecoder b && _details is not null && b.PeakCacheTokens != _peak)
+        {
+            _peak = b.PeakCacheTokens;
+            _details[ConfigKeys.PeakCacheTokens] = _peak;
         }
     }
 

@@ -20,8 +20,8 @@ public interface IStepDecoder : IDisposable
     int Slots { get; }
 
     /// <summary>
-    /// True when sequences may join while others decode (continuous batching); false for
-    /// fixed-shape decoders, which take new sequences only when none is running (static batching).
+    /// True when sequences may join while others decode (continuous batching, every
+    /// <see cref="BatchDecoder"/>); false for a decoder that takes new sequences only when none is running (static batching).
     /// </summary>
     bool SupportsJoining { get; }
 

@@ -29,18 +29,26 @@ public sealed class InProcessLlmEndpoint : ILlmEndpoint
         _ownsDecoder = ownsDecoder;
         _clock = clock ?? StopwatchClock.Instance;
         _batcher = new ContinuousBatcher(decoder, options, _clock.Frequency);
-        var details = new Dictionary<string, object?>(decoder.Details)
-        {
-            [ConfigKeys.LlmBackend] = decoder.Name,
-        };
-        Details = details;
         _device = new Thread(Loop) { IsBackground = true, Name = "harness-llm-device" };
         _device.Start();
     }
 
     public string Name => _decoder.Name;
 
-    public IReadOnlyDictionary<string, object?> Details { get; }
+    /// <summary>The decoder's facts and, for a <see cref="BatchDecoder"/>, its cache's peak so far (read when a result is built).</summary>
+    public IReadOnlyDictionary<string, object?> Details
+    {
+        get
+        {
+            var details = new Dictionary<string, object?>(_decoder.Details) { [ConfigKeys.LlmBackend] = _decoder.Name };
+            if (_decoder is BatchDecoder b)
+            {
+                details[ConfigKeys.PeakCacheTokens] = b.PeakCacheTokens;
+            }
+
+            return details;
+        }
+    }
 
     public int MaxBatch => _batcher.MaxBatch;
 

@@ -103,10 +103,9 @@ public sealed record LlmChoice
     }
 
     /// <summary>
-    /// Builds the decoder with <paramref name="slots"/> KV-cache slots. Without a
-    /// <paramref name="context"/>, a backend's decoder rounds its shapes (<see cref="DecoderShapes.Rounded"/>:
-    /// the requests of an endpoint vary in length); with one, each slot holds that many tokens and
-    /// sequences join while others decode (<see cref="DecoderShapes.PerSlot"/>, what serving runs).
+    /// Builds the decoder (<see cref="BatchDecoder"/> on a backend) with <paramref name="slots"/> rows: sequences
+    /// join and leave a running batch, each holding up to <paramref name="context"/> tokens (the model's
+    /// max positions when null; <c>serve</c> gives its <c>--max-model-len</c>).
     /// </summary>
     public IStepDecoder CreateDecoder(BackendRegistry registry, int slots, IClock? clock = null, int? context = null)
     {
@@ -122,7 +121,8 @@ public sealed record LlmChoice
 
     /// <summary>
     /// What <see cref="CreateDecoder"/> checks before it builds anything: a backend this registry knows,
-    /// settings its decoders declare, a model it builds, and weights that fit the device. Bad input throws; nothing is loaded.
+    /// settings its decoders declare, a model it builds, and weights plus a first cache block of one sequence
+    /// that fit the device. Bad input throws; nothing is loaded.
     /// </summary>
     public (IDecoderProvider Provider, BackendSpec Spec, DecoderSpec Decoder) Check(
         BackendRegistry registry, int slots, int? context = null)
@@ -145,13 +145,14 @@ public sealed record LlmChoice
             DType = Options.DType ?? provider.DefaultDType(spec),
             WeightSeed = GenerateSettings.WeightSeedOf(Options.Extra),
             Slots = slots,
-            Shapes = context is null ? DecoderShapes.Rounded : DecoderShapes.PerSlot,
             Context = context,
         };
-        // The smallest shape first: a model the decoders do not build, or whose weights do not fit, is
-        // refused before anything is generated or loaded (each batch's shape is checked when it is built).
+        // The weights and a first block of one sequence (what BatchDecoder.CheckMemory asks): a model the
+        // decoders do not build, or that does not fit, is refused before anything is generated or loaded
+        // (larger prefills and each growth of the cache are checked again before they are made).
         DeviceMemory memory = DeviceMemory.For(spec.Device, spec.DeviceId);
-        MemoryFit.Check(decoder.Model, 1, 1, 1, decoder.DType, memory.AvailableBytes, memory.Name);
+        int tokens = BatchDecoder.FirstCheckTokens(context ?? decoder.Model.MaxPositions);
+        MemoryFit.Check(decoder.Model, 1, tokens, tokens, decoder.DType, memory.AvailableBytes, memory.Name);
         return (provider, spec, decoder);
     }
 }

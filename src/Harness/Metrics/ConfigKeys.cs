@@ -228,14 +228,14 @@ public static class ConfigKeys
     /// <summary>How sequences share the decoder (static or continuous batching), in words.</summary>
     public const string StepDecoder = "step_decoder";
 
-    /// <summary>KV-cache slots of the per-slot decoder.</summary>
+    /// <summary>Sequences the decoder holds at once at most (rows of its KV cache).</summary>
     public const string KvSlots = "kv_slots";
 
-    /// <summary>Tokens per KV-cache slot.</summary>
+    /// <summary>Tokens one sequence holds at most (its context).</summary>
     public const string KvSlotTokens = "kv_slot_tokens";
 
-    /// <summary>How a fixed-shape decoder rounds batches and lengths, in words.</summary>
-    public const string LlmLongSteps = "llm_long_steps";
+    /// <summary>The most rows x tokens the decoder's KV cache held at once (it grows and shrinks in blocks).</summary>
+    public const string PeakCacheTokens = "peak_cache_tokens";
 
     /// <summary>The LLM behind an endpoint (openai, the in-process decoder's name, latency-model).</summary>
     public const string LlmBackend = "llm_backend";

@@ -66,6 +66,18 @@ public sealed record CardPlan
 
     public int TensorParallel { get; init; }
 
+    /// <summary>Expert-parallel GPUs per stage (1: the experts split TP ways).</summary>
+    public int ExpertParallel { get; init; } = 1;
+
+    /// <summary>Pipeline stages of a replica.</summary>
+    public int PipelineParallel { get; init; } = 1;
+
+    /// <summary>GPUs of one replica: max(TP, EP) x PP.</summary>
+    public int GpusPerReplica { get; init; } = 1;
+
+    /// <summary>The layout, its scale-up domain and the collectives of one decode step; null when none met the SLOs.</summary>
+    public ProjectedCollectives? Collectives { get; init; }
+
     public int Batch { get; init; }
 
     /// <summary>Projected latency per SLO, e.g. "ttft_p99" in ms.</summary>
@@ -84,7 +96,50 @@ public sealed record CardPlan
 
     /// <summary>Current catalog offers of this card, cheapest per month first.</summary>
     public List<OfferPlan> Offers { get; init; } = [];
+
+    /// <summary>Every layout tried: its points over batch, tokens/s per GPU against tokens/s per user.</summary>
+    public List<FrontierCurve> Curves { get; init; } = [];
+
+    /// <summary>
+    /// The points no other point of this card beats on both tokens/s per GPU and tokens/s per user, fastest per user first.
+    /// </summary>
+    public List<FrontierPoint> Frontier { get; init; } = [];
+
+    /// <summary>
+    /// The same target served by separate prefill and decode pools, compared with the aggregated plan; null when no pool meets the SLOs.
+    /// </summary>
+    public DisaggregatedPlan? Disaggregated { get; init; }
 }
+
+/// <summary>One layout at one batch: output tokens/s per GPU and per user (1000 / TPOT p50), and whether it meets every SLO.</summary>
+public sealed record FrontierPoint(string Layout, int Gpus, int Batch, double TokensPerSPerUser, double TokensPerSPerGpu, bool MeetsSlo);
+
+/// <summary>One layout's points over batch.</summary>
+public sealed record FrontierCurve(string Layout, int TensorParallel, int ExpertParallel, int PipelineParallel, List<FrontierPoint> Points);
+
+/// <summary>One pool of a disaggregated plan: its layout, batch, replicas and what one replica does.</summary>
+/// <param name="LatencyMs">Prefill: TTFT p50 of the batch (KV transfer excluded); decode: TPOT p50.</param>
+/// <param name="RatePerReplica">Prefill: requests/s; decode: output tokens/s.</param>
+public sealed record PoolPlan(
+    string Layout, int GpusPerReplica, int Batch, int Replicas, int Gpus, double LatencyMs, double RatePerReplica);
+
+/// <summary>
+/// Prefill and decode on separate pools (xPyD: x prefill replicas, y decode replicas), each at its own best
+/// layout and batch under the SLOs that bind it (TTFT with the KV transfer for prefill, TPOT for decode).
+/// </summary>
+public sealed record DisaggregatedPlan(
+    PoolPlan Prefill,
+    PoolPlan Decode,
+    string Ratio,
+    double KvMbPerRequest,
+    double KvTransferMs,
+    string KvLink,
+    int Gpus,
+    double TokensPerSPerGpu,
+    double? AggregatedGpus,
+    double? GainPercent,
+    string Verdict,
+    Dictionary<string, double> SloValuesMs);
 
 public sealed record OfferPlan(
     string Offer,

@@ -46,12 +46,17 @@ public sealed record PlanRequest
 }
 
 /// <summary>
-/// Sizes a fleet per card type: projects the measured run to each card at every power-of-two TP
-/// that fits and every batch up to the limit, keeps the configurations whose projected latencies
-/// meet every SLO, picks the one with the most tokens/s per GPU, and prices the GPUs it takes.
+/// Sizes a fleet per card type: projects the measured run to each card at every layout (TP, EP, PP; see
+/// <see cref="Layouts"/>) that fits and every batch up to the limit, keeps the configurations whose projected
+/// latencies meet every SLO, picks the one with the most tokens/s per GPU, and prices the GPUs it takes. Every
+/// point tried draws the card's frontier (tokens/s per GPU against tokens/s per user); the same points size the
+/// disaggregated alternative (<see cref="Disaggregation"/>).
 /// </summary>
 public static class CapacityPlanner
 {
+    /// <summary>Pipeline stages tried when no single-stage layout holds the model.</summary>
+    private static readonly int[] PipelineStages = [2, 4, 8];
+
     public static readonly IReadOnlyList<string> DefaultCards = ["h100-sxm", "h200", "b200", "gb200", "gb300"];
 
     /// <summary>The percentiles a projection gives, by the names its latencies are kept under.</summary>
@@ -122,18 +127,23 @@ public static class CapacityPlanner
         var work = new LlmWorkModel(r.Workload, precision, r.Model);
         ProjectionResult? best = null;
         (double Ratio, ProjectionResult P)? closest = null;
-        foreach (int tp in TensorParallelSizes(card, work))
+        var tried = new List<ProjectionResult>();
+        var curves = new List<FrontierCurve>();
+        foreach (Parallelism par in Layouts(card, work, r))
         {
+            var points = new List<FrontierPoint>();
             foreach (int batch in Batches(r))
             {
-                if (!RooflineProjector.Memory(work, card, batch, tp, r.Priors).Fits)
+                if (!RooflineProjector.Memory(work, card, batch, par, r.Priors).Fits)
                 {
                     continue;
                 }
 
                 ProjectionResult p = RooflineProjector.Project(r.Workload, r.Source, card, new ProjectionOptions
                 {
-                    TensorParallel = tp,
+                    TensorParallel = par.Tp,
+                    ExpertParallel = par.Ep,
+                    PipelineParallel = par.Pp,
                     Batch = batch,
                     Dtype = precision.Weights,
                     KvDtype = precision.KvCache,
@@ -142,7 +152,10 @@ public static class CapacityPlanner
                     Priors = r.Priors,
                     Answer = r.Answer,
                 });
+                tried.Add(p);
                 double worst = r.Slos.Max(s => Latency(p, s).Value / s.LimitMs);
+                points.Add(new FrontierPoint(par.Label, par.Gpus, batch, Math.Round(1000 / p.Metrics.TpotMs.Value, 2),
+                    Math.Round(p.Metrics.OutputTokensPerSPerGpu.Value, 1), worst <= 1));
                 if (worst <= 1 && (best is null || p.Metrics.OutputTokensPerSPerGpu.Value > best.Metrics.OutputTokensPerSPerGpu.Value))
                 {
                     best = p;
@@ -153,22 +166,82 @@ public static class CapacityPlanner
                     closest = (worst, p);
                 }
             }
+
+            if (points.Count > 0)
+            {
+                curves.Add(new FrontierCurve(par.Label, par.Tp, par.Ep, par.Pp, points));
+            }
         }
 
+        List<FrontierPoint> frontier = Frontier(curves.SelectMany(c => c.Points));
         if (best is null)
         {
             string why = closest is { } c
-                ? $"closest: TP {c.P.Target.TensorParallel} x batch {c.P.Target.Batch} gives {string.Join(", ", r.Slos.Select(s => $"{s.Metric}_{Key(s)} {Latency(c.P, s).Value:0.#} ms"))}"
-                : "the model does not fit at any TP in its scale-up domain";
-            return new CardPlan { Card = card.Id, Name = card.Name, MeetsSlo = false, Precision = precision.ToString(), Why = $"no TP and batch meet the SLO in {precision}; {why}" };
+                ? $"closest: {Layout(c.P)} x batch {c.P.Target.Batch} gives "
+                    + string.Join(", ", r.Slos.Select(s => $"{s.Metric}_{Key(s)} {Latency(c.P, s).Value:0.#} ms"))
+                : "the model does not fit at any layout in its scale-up domain";
+            return new CardPlan
+            {
+                Card = card.Id, Name = card.Name, MeetsSlo = false, Precision = precision.ToString(),
+                Why = $"no layout and batch meet the SLO in {precision}; {why}",
+                Curves = curves, Frontier = frontier, Disaggregated = Disaggregation.Plan(r, card, work, tried, null),
+            };
         }
 
-        return Sized(r, card, best);
+        CardPlan sized = Sized(r, card, best);
+        return sized with { Curves = curves, Frontier = frontier, Disaggregated = Disaggregation.Plan(r, card, work, tried, sized) };
+    }
+
+    /// <summary>The points of a card that no other point beats on both axes, fastest per user first.</summary>
+    public static List<FrontierPoint> Frontier(IEnumerable<FrontierPoint> points)
+    {
+        var sorted = points.OrderByDescending(x => x.TokensPerSPerUser).ThenByDescending(x => x.TokensPerSPerGpu).ToList();
+        var kept = new List<FrontierPoint>();
+        double bestPerGpu = double.NegativeInfinity;
+        foreach (FrontierPoint x in sorted)
+        {
+            if (x.TokensPerSPerGpu > bestPerGpu)
+            {
+                kept.Add(x);
+                bestPerGpu = x.TokensPerSPerGpu;
+            }
+        }
+
+        return kept;
+    }
+
+    internal static string Layout(ProjectionResult p) =>
+        new Parallelism(p.Target.TensorParallel, p.Target.ExpertParallel, p.Target.PipelineParallel).Label;
+
+    /// <summary>
+    /// The layouts tried on a card: power-of-two TP inside its domain; for a mixture of experts also EP = TP x 2^j inside
+    /// the domain (attention data-parallel over EP / TP groups); pipeline stages (2, 4, 8, across domains) only when no
+    /// layout of one stage holds the model at batch 1.
+    /// </summary>
+    public static IEnumerable<Parallelism> Layouts(HardwareSpec card, LlmWorkModel work, PlanRequest r)
+    {
+        int domain = work.Shape is null ? 1 : Math.Max(1, card.DomainGpus);
+        var one = new List<Parallelism>();
+        for (int tp = 1; tp <= domain; tp *= 2)
+        {
+            one.Add(new Parallelism(tp));
+            for (int ep = tp * 2; work.MoeLayers > 0 && ep <= domain; ep *= 2)
+            {
+                one.Add(new Parallelism(tp, ep));
+            }
+        }
+
+        if (one.Any(x => RooflineProjector.Memory(work, card, 1, x, r.Priors).Fits))
+        {
+            return one;
+        }
+
+        return PipelineStages.SelectMany(pp => one.Select(x => x with { Pp = pp }));
     }
 
     private static CardPlan Sized(PlanRequest r, HardwareSpec card, ProjectionResult p)
     {
-        int tp = p.Target.TensorParallel;
+        int tp = p.Target.Gpus;
         Estimate replicaTps = p.Metrics.OutputTokensPerS;
         double Gpus(double tps) => Math.Ceiling(r.TargetOutputTokensPerS / tps) * tp;
         var gpus = new Estimate(Gpus(replicaTps.Value), Gpus(replicaTps.High), Gpus(replicaTps.Low));
@@ -194,7 +267,11 @@ public static class CapacityPlanner
             PrecisionRule = p.Precision.Rule,
             Basis = p.Basis,
             Answer = p.Answer,
-            TensorParallel = tp,
+            TensorParallel = p.Target.TensorParallel,
+            ExpertParallel = p.Target.ExpertParallel,
+            PipelineParallel = p.Target.PipelineParallel,
+            GpusPerReplica = p.Target.Gpus,
+            Collectives = p.Collectives,
             Batch = p.Target.Batch,
             SloValuesMs = r.Slos.ToDictionary(s => $"{s.Metric}_{Key(s)}", s => Latency(p, s).Round(3)),
             OutputTokensPerSPerGpu = p.Metrics.OutputTokensPerSPerGpu.Round(1),
@@ -224,24 +301,15 @@ public static class CapacityPlanner
     private static string TargetPrecision(ProjectionResult p) =>
         p.Precision.Target == p.Precision.TargetKvCache ? p.Precision.Target : $"{p.Precision.Target} (KV cache {p.Precision.TargetKvCache})";
 
-    private static string Key(ServiceLevelObjective s) => KeyOrNull(s)!;
+    internal static string Key(ServiceLevelObjective s) => KeyOrNull(s)!;
 
     private static string? KeyOrNull(ServiceLevelObjective s) =>
         PercentileKeys.FirstOrDefault(k => Math.Abs(k.Key - s.Percentile) < 1e-9).Value;
 
-    private static Estimate Latency(ProjectionResult p, ServiceLevelObjective s)
+    internal static Estimate Latency(ProjectionResult p, ServiceLevelObjective s)
     {
         ProjectedLatency lat = Key(s) == "p50" ? new ProjectedLatency(p.Metrics.TtftMs, p.Metrics.TpotMs) : p.Percentiles[Key(s)];
         return s.Metric == "ttft" ? lat.TtftMs : lat.TpotMs;
-    }
-
-    private static IEnumerable<int> TensorParallelSizes(HardwareSpec card, LlmWorkModel work)
-    {
-        int max = work.Shape is null ? 1 : Math.Max(1, card.DomainGpus);
-        for (int tp = 1; tp <= max; tp *= 2)
-        {
-            yield return tp;
-        }
     }
 
     private static IEnumerable<int> Batches(PlanRequest r)

@@ -121,6 +121,39 @@ public sealed class LlmWorkModel
         return WeightBytes!.Value + batch * KvBytes(MeanDecodeContext);
     }
 
+    /// <summary>The KV part of <see cref="DecodeBytes"/>: the cache read at the mean context (and the new token's written).</summary>
+    public double DecodeKvBytes(int batch)
+    {
+        if (_runModel && _facts.BytesPerDecodeStep is { } given)
+        {
+            double runWeights = Math.Min(_facts.Params is { } p ? p * _run.WeightBytes : given, given);
+            return (given - runWeights) * Precision.KvBytes / _run.KvBytes * batch / _facts.Batch;
+        }
+
+        if (_cost is not null)
+        {
+            return batch * (_cost.KvCacheBytes(MeanDecodeContext, Precision.KvBytes) + _cost.KvCacheBytes(1, Precision.KvBytes));
+        }
+
+        return batch * KvBytes(MeanDecodeContext);
+    }
+
+    /// <summary>The KV part of <see cref="PrefillBytes"/>: the prompts' cache written.</summary>
+    public double PrefillKvBytes(int batch) => batch * KvBytes(_facts.PromptTokens);
+
+    /// <summary>Bytes of the routed experts <paramref name="tokens"/> tokens touch over all MoE layers (0 for a dense model).</summary>
+    public double RoutedBytesAt(double tokens) =>
+        _cost is null ? 0 : (Model?.MoeLayers ?? 0) * _cost.ExpectedExpertsTouched(tokens) * _cost.ExpertParams * Precision.WeightBytes;
+
+    /// <summary>Bytes of all routed experts (0 for a dense model): the weights expert parallelism splits.</summary>
+    public double RoutedWeightBytes => _cost is null ? 0 : _cost.RoutedExpertParams * Precision.WeightBytes;
+
+    /// <summary>Routed experts each token goes through (0 for a dense model).</summary>
+    public int ExpertsPerToken => Model?.IsMixtureOfExperts == true ? Model.ExpertsPerToken : 0;
+
+    /// <summary>Layers with routed experts (0 for a dense model).</summary>
+    public int MoeLayers => Model?.MoeLayers ?? 0;
+
     /// <summary>KV cache of a batch at full context (prompt + new tokens).</summary>
     public double KvCacheBytes(int batch) => batch * KvBytes(_facts.PromptTokens + _facts.NewTokens);
 

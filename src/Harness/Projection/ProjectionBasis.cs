@@ -13,6 +13,15 @@ namespace Harness.Projection;
 /// </summary>
 internal sealed record PrecisionChange(Precision Run, Precision Target, string RunCompute, string TargetCompute, string? MeasuredBy, int Steps, double Low, double PerStep)
 {
+    /// <summary>
+    /// Centre factor on the carried compute efficiency: the calibrated fp4 share for a change to fp4 measured on neither card,
+    /// its inverse for a change from fp4, else 1.
+    /// </summary>
+    public double CenterCompute { get; init; } = 1;
+
+    /// <summary>The same on the bandwidth efficiency.</summary>
+    public double CenterBandwidth { get; init; } = 1;
+
     /// <summary>Whether the bytes or the matrix products' dtype differ from the run's.</summary>
     public bool Changed => Run != Target || RunCompute != TargetCompute;
 
@@ -28,8 +37,18 @@ internal sealed record PrecisionChange(Precision Run, Precision Target, string R
             : null;
         int steps = Precision.StepsBetween(runCompute, dtype);
         double low = by is null && steps > 0 ? Math.Pow(1 - p.UnmeasuredDtypeChangePerStep, steps) : 1;
-        return new PrecisionChange(run, target, runCompute, dtype, by, steps, low, p.UnmeasuredDtypeChangePerStep);
+        bool toFp4 = by is null && dtype == "fp4" && runCompute != "fp4", fromFp4 = by is null && runCompute == "fp4" && dtype != "fp4";
+        return new PrecisionChange(run, target, runCompute, dtype, by, steps, low, p.UnmeasuredDtypeChangePerStep)
+        {
+            CenterCompute = toFp4 ? p.Fp4ComputeEfficiency : fromFp4 ? 1 / p.Fp4ComputeEfficiency : 1,
+            CenterBandwidth = toFp4 ? p.Fp4BandwidthEfficiency : fromFp4 ? 1 / p.Fp4BandwidthEfficiency : 1,
+        };
     }
+
+    private string Calibrated() => CenterCompute == 1 && CenterBandwidth == 1
+        ? ""
+        : string.Create(CultureInfo.InvariantCulture, $" x{CenterCompute:0.###} (compute) and x{CenterBandwidth:0.###} (bandwidth), ")
+            + "fp4's shares fitted on the calibration set (results/published/split.json)";
 
     public ProjectionPrecision Describe()
     {
@@ -39,7 +58,7 @@ internal sealed record PrecisionChange(Precision Run, Precision Target, string R
         string rule = !Changed ? "the run's precision: its efficiencies carry over as measured"
             : RunCompute == dtype ? $"the matrix products stay in {dtype}, as measured by the run{widened}: bytes follow the dtypes, the efficiencies carry over"
             : MeasuredBy is not null ? $"{dtype} measured on a card ({MeasuredBy}){widened}: the run's fractions of its ceilings carry over to the target's {dtype} ceiling"
-            : string.Create(c, $"{dtype} measured on neither card{widened}: the run's fractions of its ceilings carry over, widened to x{Low:0.##}-{1 / Low:0.##} ({PerStep:P0} per halving of the element width, the largest bf16-to-fp8 change of a measured ceiling in the catalog, over {Steps} halving{(Steps == 1 ? "" : "s")})");
+            : string.Create(c, $"{dtype} measured on neither card{widened}: the run's fractions of its ceilings carry over{Calibrated()}, widened to x{Low:0.##}-{1 / Low:0.##} ({PerStep:P0} per halving of the element width, the largest bf16-to-fp8 change of a measured ceiling in the catalog, over {Steps} halving{(Steps == 1 ? "" : "s")})");
         return new ProjectionPrecision(Run.Weights, Run.KvCache, Target.Weights, Target.KvCache, Changed, MeasuredBy ?? "neither card",
             new Estimate(1, Low, 1 / Low), rule);
     }
@@ -108,7 +127,9 @@ internal static class ProjectionBasis
 
         if (tp > 1 || facts.TensorParallel > 1)
         {
-            list.Add(new("all-reduce", "assumed", string.Create(c, $"{p.AllReduceLatencyS * 1e6:0.#} us per all-reduce plus the link's measured bandwidth where known, else {p.LinkEfficiency:P0} of the datasheet")));
+            list.Add(new("all-reduce", "assumed", string.Create(c,
+                $"ring, the catalog's per-step latency (else {p.ScaleUpStepLatencyUs:0.#} us) and the link's measured bandwidth ")
+                + string.Create(c, $"where known, else {p.LinkEfficiency:P0} of the datasheet")));
         }
 
         list.Add(power?.Basis.StartsWith("no power", StringComparison.Ordinal) == false

@@ -21,8 +21,29 @@ public sealed record ProjectionPriors
     /// <summary>Share of the compute ceiling a host-bound prefill is taken to reach (0.35-0.5 MFU planning range over a 0.8 ceiling).</summary>
     public double PrefillEfficiency { get; init; } = 0.6;
 
-    /// <summary>Fixed latency of one all-reduce inside a scale-up domain (an assumption: NCCL small messages on NVLink).</summary>
-    public double AllReduceLatencyS { get; init; } = 8e-6;
+    /// <summary>Latency of one step of a ring collective on a scale-up link the catalog gives none for, microseconds (assumed).</summary>
+    public double ScaleUpStepLatencyUs { get; init; } = 1.0;
+
+    /// <summary>
+    /// Network bandwidth per GPU between domains where the catalog has none: 400 Gb/s, one ConnectX-7 per GPU (assumed), GB/s.
+    /// </summary>
+    public double ScaleOutGbps { get; init; } = 50;
+
+    /// <summary>Latency of one step over the network between domains where the catalog has none (RDMA), microseconds (assumed).</summary>
+    public double ScaleOutStepLatencyUs { get; init; } = 5.0;
+
+    /// <summary>
+    /// Share of a run's fraction of its compute ceiling that fp4 matrix products reach on the target, for a change to fp4
+    /// that no card measured (the inverse for a change from fp4). Fitted on the calibration set only
+    /// (results/published/split.json; scripts/published/calibrate.py: 10 fp8 H200 -> fp4 B200/GB200 pairs of the
+    /// trtllm-v1.0 round, Llama-3.3-70B, fitted 0.620 compute and 0.735 bandwidth).
+    /// </summary>
+    public double Fp4ComputeEfficiency { get; init; } = 0.62;
+
+    /// <summary>
+    /// The same for the bandwidth term (the decode step) of a change to fp4; fitted with <see cref="Fp4ComputeEfficiency"/>.
+    /// </summary>
+    public double Fp4BandwidthEfficiency { get; init; } = 0.735;
 
     /// <summary>Achieved share of the datasheet link bandwidth where none was measured: 396 of 450 GB/s on 8xH200 (stas00).</summary>
     public double LinkEfficiency { get; init; } = 0.88;
@@ -62,6 +83,12 @@ public sealed record ProjectionOptions
 {
     /// <summary>Tensor-parallel GPUs on the target; null picks the smallest power of two that fits the memory.</summary>
     public int? TensorParallel { get; init; }
+
+    /// <summary>Expert-parallel GPUs per stage on the target (a mixture of experts); null: 1, the experts split TP ways.</summary>
+    public int? ExpertParallel { get; init; }
+
+    /// <summary>Pipeline stages on the target; null: 1.</summary>
+    public int? PipelineParallel { get; init; }
 
     /// <summary>Batch on the target; null keeps the run's.</summary>
     public int? Batch { get; init; }

@@ -16,7 +16,7 @@ public static class ProjectionReport
         ProjectionSource s = p.Source;
         ProjectionPrecision pr = p.Precision;
         string model = p.Target.Model is { } other ? $" as {other}" : "";
-        sb.Append(c, $"### {s.Model ?? s.Workload ?? "run"}: {s.Card} (TP {s.TensorParallel}, batch {s.Batch}, {Kind(pr.Run, pr.RunKvCache)}) projected to {p.Target.Card}{model} (TP {p.Target.TensorParallel}, batch {p.Target.Batch}, {Kind(pr.Target, pr.TargetKvCache)})\n\n");
+        sb.Append(c, $"### {s.Model ?? s.Workload ?? "run"}: {s.Card} (TP {s.TensorParallel}, batch {s.Batch}, {Kind(pr.Run, pr.RunKvCache)}) projected to {p.Target.Card}{model} ({Layout(p)}, batch {p.Target.Batch}, {Kind(pr.Target, pr.TargetKvCache)})\n\n");
         ProjectionAnswer a = p.Answer;
         sb.Append(c, $"Answer ({a.Name}): {a.Label}, {a.Rule}.\n\n");
         sb.Append(c, $"Precision: {(pr.Changed ? $"changed from {Kind(pr.Run, pr.RunKvCache)} to {Kind(pr.Target, pr.TargetKvCache)}" : $"unchanged, {Kind(pr.Run, pr.RunKvCache)}")}; {pr.Rule}.\n\n");
@@ -37,6 +37,16 @@ public static class ProjectionReport
         if (p.Target.TensorParallel > 1)
         {
             table.Row("all-reduce per decode step ms", "", m.AllReduceMsPerStep.Format("0.###"));
+        }
+
+        if (p.Collectives is { } cm && cm.AllToAllMs > 0)
+        {
+            table.Row("all-to-all (EP) per decode step ms", "", Invariant($"{cm.AllToAllMs:0.###}"));
+        }
+
+        if (p.Collectives is { } pc && pc.PipelineMs > 0)
+        {
+            table.Row("pipeline hops per decode step ms", "", Invariant($"{pc.PipelineMs:0.###}"));
         }
 
         if (m.JPerToken is { } j)
@@ -88,4 +98,11 @@ public static class ProjectionReport
     }
 
     private static string Kind(string weights, string kv) => weights == kv ? weights : $"{weights}, KV {kv}";
+
+    private static string Layout(ProjectionResult p)
+    {
+        ProjectionTarget t = p.Target;
+        string layout = new Parallelism(t.TensorParallel, t.ExpertParallel, t.PipelineParallel).Label;
+        return t.Gpus > 1 && t.Domain is not null ? Invariant($"{layout}, {t.Gpus} GPUs, {t.Domain} domain of {t.DomainGpus}") : layout;
+    }
 }

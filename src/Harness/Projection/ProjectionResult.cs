@@ -28,6 +28,9 @@ public sealed record ProjectionResult
 
     public required MemoryFit Memory { get; init; }
 
+    /// <summary>The target's layout (TP, EP, PP), its domain and the collectives of one pass.</summary>
+    public ProjectedCollectives? Collectives { get; init; }
+
     /// <summary>p50 figures on the target.</summary>
     public required ProjectedMetrics Metrics { get; init; }
 
@@ -49,7 +52,12 @@ public sealed record ProjectionResult
         ["step"] = "per forward pass: overlapped max(host overhead, GPU work / efficiency + all-reduce) and serial host overhead + GPU work / efficiency + all-reduce; the value is their geometric mean, the error bars hold each",
         ["gpu_work"] = "max(FLOPs / (tp x compute ceiling), bytes / (tp x bandwidth ceiling)); ceilings are measured matrix/copy rates where both cards have them, else datasheet peaks",
         ["calibration"] = "decode: efficiency = max(prior, achieved); host overhead = what GPU work at that efficiency leaves unexplained (overlapped: the whole step; serial: the difference). prefill shares that host overhead; its compute efficiency is fitted from TTFT",
-        ["all_reduce"] = "2 per layer per pass: latency + 2 (tp-1)/tp x tokens x hidden x 2 bytes / link bandwidth",
+        ["all_reduce"] = "ring, 2 per layer per pass (1 on an MoE layer under EP): "
+            + "2 (tp-1)/tp x tokens x hidden x 2 bytes / link + 2 (tp-1) x step latency",
+        ["all_to_all"] = "EP: 2 per MoE layer (dispatch, combine): "
+            + "(ep-1)/ep x tokens/width x k x hidden x 2 bytes / link + (ep-1) x step latency",
+        ["pipeline"] = "PP: decode keeps PP microbatches in flight, TPOT = PP x stage time of B/PP; "
+            + "prefill takes m + PP - 1 stage times (the bubble)",
         [MetricCatalog.OutputTokensPerS.Key] = "measured tokens/s x (target batch / run batch) x (TTFT + (new-1) TPOT) on the run / the same on the target",
         ["error_bars"] = "range over the measurement's median 95% CI, decode efficiency from achieved to the ceiling, overlapped vs serial host overhead, and, for a dtype measured on neither card, the carried efficiencies x (1 - 0.11)^steps to x 1 / (1 - 0.11)^steps (steps = halvings of the element size)",
         ["precision"] = "weights and KV cache bytes follow the target's dtypes (fp4 = NVFP4, 4.5 bits with scales); compute runs against the target's ceiling at its dtype; the run's efficiencies (fractions of its ceilings) and host overhead carry over",
@@ -73,7 +81,18 @@ public sealed record ProjectionSource(
     bool CudaGraph = false);
 
 /// <param name="Model">The model projected when it is not the run's (a larger one of the family); null: the run's.</param>
-public sealed record ProjectionTarget(string Card, string Name, int TensorParallel, int Batch, int Gpus, string? Model = null);
+/// <param name="Gpus">GPUs of one replica: max(TP, EP) x PP.</param>
+public sealed record ProjectionTarget(
+    string Card,
+    string Name,
+    int TensorParallel,
+    int Batch,
+    int Gpus,
+    string? Model = null,
+    int ExpertParallel = 1,
+    int PipelineParallel = 1,
+    string? Domain = null,
+    int DomainGpus = 1);
 
 /// <summary>Precisions of the run and the target; the factor range the carried efficiencies were widened over (1-1 when the dtype was measured).</summary>
 public sealed record ProjectionPrecision(

@@ -42,9 +42,11 @@ public static class RooflineProjector
             throw HarnessException.BadInput("The target batch must be at least 1.");
         }
 
-        int tp = ChooseTensorParallel(facts, work, target, o.FillMemory ? 1 : o.Batch ?? facts.Batch, o.TensorParallel, p);
-        int batch = o.FillMemory ? LargestBatch(work, target, tp, p) : o.Batch ?? facts.Batch;
-        MemoryFit memory = Memory(work, target, batch, tp, p);
+        int ep = o.ExpertParallel ?? 1, pp = o.PipelineParallel ?? 1;
+        int tp = ChooseTensorParallel(facts, work, target, o.FillMemory ? 1 : o.Batch ?? facts.Batch, o.TensorParallel, p, ep, pp);
+        var par = new Parallelism(tp, ep, pp);
+        int batch = o.FillMemory ? LargestBatch(work, target, par, p) : o.Batch ?? facts.Batch;
+        MemoryFit memory = Memory(work, target, batch, par, p);
         if (facts.TensorParallel > 1 && srcWork.Shape is null)
         {
             throw HarnessException.BadInput($"Result {facts.Origin} ran at TP {facts.TensorParallel} but gives no model_config (layers, hidden size, heads) for its all-reduce term.");
@@ -61,13 +63,9 @@ public static class RooflineProjector
             AllReduce(source, tpS, facts.Batch * (double)facts.PromptTokens, srcWork.Shape, p),
             Math.Max(srcWork.DecodeFlops(facts.Batch) / (tpS * rates.SourceCompute), srcWork.DecodeBytes(facts.Batch) / (tpS * rates.SourceBandwidth)),
             AllReduce(source, tpS, facts.Batch, srcWork.Shape, p));
-        var tgt = new PassWork(
-            Math.Max(work.PrefillFlops(batch) / (tp * rates.TargetCompute), work.PrefillBytes(batch) / (tp * rates.TargetBandwidth)),
-            AllReduce(target, tp, batch * (double)facts.PromptTokens, work.Shape, p),
-            Math.Max(work.DecodeFlops(batch) / (tp * rates.TargetCompute), work.DecodeBytes(batch) / (tp * rates.TargetBandwidth)),
-            AllReduce(target, tp, batch, work.Shape, p),
-            hostScale,
-            change.Factors);
+        var pass = ParallelPass.Of(work, rates.TargetCompute, rates.TargetBandwidth, target, par, batch, facts.PromptTokens, p);
+        var tgt = new PassWork(pass.PrefillWork, pass.PrefillComm, pass.DecodeWork, pass.DecodeComm, hostScale, change.Factors,
+            change.CenterCompute, change.CenterBandwidth);
 
         // The answer: this harness's decoder (host overhead carried over) or a production engine (device
         // time + a residual: a CUDA-graph run's or a published engine figure's own, else assumed).
@@ -91,22 +89,23 @@ public static class RooflineProjector
         Estimate tps = p50.Request.Map(r => facts.OutputTokensPerS is { } measured
             ? measured * batch / facts.Batch * runRequest / r
             : batch * (double)facts.NewTokens / (r / 1000));
-        Estimate perGpu = tps.Map(t => t / tp);
+        int gpus = par.Gpus;
+        Estimate perGpu = tps.Map(t => t / gpus);
         double peakC = target.PeakFlops(change.TargetCompute) ?? rates.TargetCompute;
         double peakB = target.PeakBandwidth ?? rates.TargetBandwidth;
-        Estimate mfu = p50.Ttft.Map(ms => work.PrefillFlops(batch) / (ms / 1000 * tp * peakC));
-        Estimate mbu = p50.Tpot.Map(ms => work.DecodeBytes(batch) / (ms / 1000 * tp * peakB));
+        Estimate mfu = p50.Ttft.Map(ms => work.PrefillFlops(batch) / (ms / 1000 * gpus * peakC));
+        Estimate mbu = p50.Tpot.Map(ms => work.DecodeBytes(batch) / (ms / 1000 * gpus * peakB));
 
         ProjectedPower? power = Power(facts, source, target, p);
         Estimate? joules = power is null ? null : new Estimate(
-            power.WattsPerGpu.Value * tp / tps.Value, power.WattsPerGpu.Low * tp / tps.High, power.WattsPerGpu.High * tp / tps.Low);
+            power.WattsPerGpu.Value * gpus / tps.Value, power.WattsPerGpu.Low * gpus / tps.High, power.WattsPerGpu.High * gpus / tps.Low);
 
         PriceOffer? offer = o.Price ?? CheapestOffer(o.Offers, target);
         ProjectedPrice? price = null;
         Estimate? usdPerMtok = null;
         if (offer is not null)
         {
-            HourlyCharge charge = CostCalculator.Charge(offer, tp);
+            HourlyCharge charge = CostCalculator.Charge(offer, gpus);
             usdPerMtok = tps.Map(t => CostCalculator.UsdPerMillion(charge.UsdPerHour, t));
             price = new ProjectedPrice(offer.Id, offer.Pricing, offer.Price.Usd, offer.Price.Unit,
                 offer.Price.Date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), offer.Price.Source, charge.UsdPerHour, charge.Basis);
@@ -129,7 +128,7 @@ public static class RooflineProjector
                     + (engine is null ? "the host overhead is kept." : "the residual per step is kept."));
         }
 
-        if (source.Id == target.Id && tp == tpS && batch == facts.Batch && !change.Changed && !otherModel && engine is null)
+        if (source.Id == target.Id && tp == tpS && gpus == tpS && batch == facts.Batch && !change.Changed && !otherModel && engine is null)
         {
             notes.Add("Target is the measured card: the projection reproduces the run (a self-check).");
         }
@@ -144,6 +143,14 @@ public static class RooflineProjector
         ProjectionAnswer projectionAnswer = ProjectionAnswer.Of(answer, target.Id, p50.ResidualMs, residualSource, residualBasis);
         List<BasisItem> basis = ProjectionBasis.Describe(
             facts, source, target, rates, change, work, otherModel, hostScale, batch, tp, o.FillMemory, p, power);
+        if (par.Gpus > 1 || facts.TensorParallel > 1)
+        {
+            ProjectedCollectives cm = pass.Comm;
+            basis.Add(new BasisItem("parallelism", "catalog", Invariant(
+                $"{cm.Layout} on {cm.Gpus} GPU(s); {cm.Domain} domain of {cm.DomainGpus} GPUs; scale-up link {cm.ScaleUpLink}")
+                + (cm.PipelineLink is null ? "" : $"; stages linked over {cm.PipelineLink}")));
+        }
+
         if (engine is not null)
         {
             string detail = Invariant($"{p50.ResidualMs:0.###} ms at p50: {residualBasis}");
@@ -156,7 +163,9 @@ public static class RooflineProjector
         {
             Source = new ProjectionSource(facts.Origin, facts.Workload, facts.ModelName, source.Id, tpS, facts.Batch, facts.PromptTokens, facts.NewTokens,
                 runPrecision.Weights, facts.Ttft.P50, facts.Tpot.P50, facts.OutputTokensPerS, facts.CudaGraph),
-            Target = new ProjectionTarget(target.Id, target.Name, tp, batch, tp, otherModel ? work.Model!.Name : null),
+            Target = new ProjectionTarget(target.Id, target.Name, tp, batch, gpus, otherModel ? work.Model!.Name : null, ep, pp,
+                target.ScaleUp?.Name, Math.Max(1, target.DomainGpus)),
+            Collectives = pass.Comm,
             Answer = projectionAnswer,
             Precision = change.Describe(),
             Calibration = new ProjectionCalibration(
@@ -166,7 +175,7 @@ public static class RooflineProjector
                 new PhaseCalibration(p50.DecodeEfficiency, p50.DecodeEfficiency.Map(e => e * rates.SourceBandwidth / srcPeakB), p50.DecodeHostMs, p50.DecodeBound),
                 p),
             Memory = memory,
-            Metrics = new ProjectedMetrics(p50.Ttft, p50.Tpot, tps, perGpu, mfu, mbu, Estimate.Exact(tgt.DecodeComm * 1000), joules, usdPerMtok),
+            Metrics = new ProjectedMetrics(p50.Ttft, p50.Tpot, tps, perGpu, mfu, mbu, Estimate.Exact(pass.Comm.AllReduceMs), joules, usdPerMtok),
             Percentiles = percentiles,
             Power = power,
             Price = price,
@@ -179,10 +188,14 @@ public static class RooflineProjector
     /// The largest batch whose weights and KV cache at prompt + new tokens fit at this TP (the
     /// throughput-optimal batch where throughput grows with batch), at most the prior's cap.
     /// </summary>
-    public static int LargestBatch(LlmWorkModel work, HardwareSpec target, int tp, ProjectionPriors p)
+    public static int LargestBatch(LlmWorkModel work, HardwareSpec target, int tp, ProjectionPriors p) =>
+        LargestBatch(work, target, Parallelism.Tensor(tp), p);
+
+    /// <summary>The largest batch that fits one replica laid out by <paramref name="par"/>.</summary>
+    public static int LargestBatch(LlmWorkModel work, HardwareSpec target, Parallelism par, ProjectionPriors p)
     {
         int lo = 1, hi = p.LargestBatch;
-        if (!Memory(work, target, lo, tp, p).Fits)
+        if (!Memory(work, target, lo, par, p).Fits)
         {
             return lo;
         }
@@ -190,7 +203,7 @@ public static class RooflineProjector
         while (lo < hi)
         {
             int mid = lo + (hi - lo + 1) / 2;
-            if (Memory(work, target, mid, tp, p).Fits)
+            if (Memory(work, target, mid, par, p).Fits)
             {
                 lo = mid;
             }
@@ -204,12 +217,14 @@ public static class RooflineProjector
     }
 
     /// <summary>Smallest power-of-two TP (or the given one) whose GPUs hold the weights and KV cache.</summary>
-    public static int ChooseTensorParallel(LlmRunFacts facts, LlmWorkModel work, HardwareSpec target, int batch, int? requested, ProjectionPriors p)
+    public static int ChooseTensorParallel(
+        LlmRunFacts facts, LlmWorkModel work, HardwareSpec target, int batch, int? requested, ProjectionPriors p, int ep = 1, int pp = 1)
     {
         int domain = Math.Max(1, target.DomainGpus);
+        bool moe = work.MoeLayers > 0;
         if (requested is { } tp)
         {
-            if (tp < 1 || tp > domain)
+            if (ep == 1 && (tp < 1 || tp > domain))
             {
                 throw HarnessException.BadInput($"--tp {tp} is outside 1..{domain}, the GPUs in one {target.ScaleUp?.Name ?? "scale-up"} domain of {target.Id}.");
             }
@@ -219,9 +234,12 @@ public static class RooflineProjector
                 throw HarnessException.BadInput($"TP {tp} needs the model's shape for its all-reduce term, and result {facts.Origin} gives no model_config (layers, hidden size, heads).");
             }
 
-            if (!Memory(work, target, batch, tp, p).Fits)
+            var asked = new Parallelism(tp, ep, pp);
+            asked.Check(target, moe);
+            if (!Memory(work, target, batch, asked, p).Fits)
             {
-                throw DoesNotFit(facts, work, target, batch, tp, p, $"even at TP {tp}");
+                string at = ep == 1 && pp == 1 ? $"even at TP {tp}" : $"even at {asked.Label}";
+                throw DoesNotFit(facts, work, target, batch, asked, p, at);
             }
 
             return tp;
@@ -229,7 +247,14 @@ public static class RooflineProjector
 
         for (int t = 1; t <= domain; t *= 2)
         {
-            if (Memory(work, target, batch, t, p).Fits)
+            if (ep > 1 && ep % t != 0)
+            {
+                continue;
+            }
+
+            var layout = new Parallelism(t, ep, pp);
+            layout.Check(target, moe);
+            if (Memory(work, target, batch, layout, p).Fits)
             {
                 if (t > 1 && work.Shape is null)
                 {
@@ -246,28 +271,43 @@ public static class RooflineProjector
             largest *= 2;
         }
 
-        throw DoesNotFit(facts, work, target, batch, largest, p, $"even at TP {largest}, the largest power of two in its {domain}-GPU domain");
+        var widest = new Parallelism(ep > 1 ? Math.Min(largest, ep) : largest, ep, pp);
+        string widestLabel = ep == 1 && pp == 1 ? $"TP {widest.Tp}" : widest.Label;
+        throw DoesNotFit(facts, work, target, batch, widest, p,
+            $"even at {widestLabel}, the largest power of two in its {domain}-GPU domain (--pp spreads it over more domains)");
     }
 
-    public static MemoryFit Memory(LlmWorkModel work, HardwareSpec target, int batch, int tp, ProjectionPriors p)
+    public static MemoryFit Memory(LlmWorkModel work, HardwareSpec target, int batch, int tp, ProjectionPriors p) =>
+        Memory(work, target, batch, Parallelism.Tensor(tp), p);
+
+    /// <summary>
+    /// Weights and full KV cache per GPU of a replica: (weights but routed experts / TP + routed experts / expert shards) / PP
+    /// + KV / (Width x PP), against <see cref="ProjectionPriors.MemoryHeadroom"/> of the usable memory.
+    /// </summary>
+    public static MemoryFit Memory(LlmWorkModel work, HardwareSpec target, int batch, Parallelism par, ProjectionPriors p)
     {
         double usable = (target.UsableMemoryBytes ?? 0) * p.MemoryHeadroom;
         double weights = work.WeightBytes ?? work.DecodeBytes(batch);
         double kv = work.KvCacheBytes(batch);
-        double perGpu = (weights + kv) / tp;
+        double routed = Math.Min(work.RoutedWeightBytes, weights);
+        double perGpu = ((weights - routed) / par.Tp + routed / par.ExpertShards) / par.Pp + kv / (par.Width * (double)par.Pp);
         return new MemoryFit(Math.Round(weights / 1e9, 3), Math.Round(kv / 1e9, 3), Math.Round(perGpu / 1e9, 3), Math.Round(usable / 1e9, 3), perGpu <= usable);
     }
 
-    private static HarnessException DoesNotFit(LlmRunFacts facts, LlmWorkModel work, HardwareSpec target, int batch, int tp, ProjectionPriors p, string how)
+    private static HarnessException DoesNotFit(
+        LlmRunFacts facts, LlmWorkModel work, HardwareSpec target, int batch, Parallelism par, ProjectionPriors p, string how)
     {
-        MemoryFit m = Memory(work, target, batch, tp, p);
+        MemoryFit m = Memory(work, target, batch, par, p);
+        string tp = par.Ep == 1 && par.Pp == 1 ? $"TP {par.Tp}" : par.Label;
         string model = work.Model?.Name ?? facts.ModelName ?? "The model";
         return HarnessException.BadInput(
-            $"{model} at batch {batch} in {work.Precision} needs {m.PerGpuGb:0.#} GB per GPU at TP {tp} (weights {m.WeightsGb:0.#} GB + KV cache {m.KvCacheGb:0.#} GB), "
+            $"{model} at batch {batch} in {work.Precision} needs {m.PerGpuGb:0.#} GB per GPU at {tp} (weights {m.WeightsGb:0.#} GB + KV cache {m.KvCacheGb:0.#} GB), "
             + $"more than the {m.UsableGb:0.#} GB usable ({p.MemoryHeadroom:P0} of {(target.UsableMemoryBytes ?? 0) / 1e9:0.#} GB) on {target.Id}: it does not fit {how}.");
     }
 
-    /// <summary>Two all-reduces per layer per pass over the activations of <paramref name="tokens"/> tokens; 0 at TP 1.</summary>
+    /// <summary>
+    /// Two ring all-reduces per layer per pass over the activations of <paramref name="tokens"/> tokens (the measured run's TP); 0 at TP 1.
+    /// </summary>
     public static double AllReduce(HardwareSpec card, int tp, double tokens, ModelShape? shape, ProjectionPriors p)
     {
         if (tp <= 1 || shape is null)
@@ -275,16 +315,8 @@ public static class RooflineProjector
             return 0;
         }
 
-        double link = card.Measured?.ScaleUpGbps is { } measured
-            ? measured.Value * 1e9
-            : (card.ScaleUp?.BandwidthGbps?.Value ?? 0) * 1e9 * p.LinkEfficiency;
-        if (!(link > 0))
-        {
-            throw HarnessException.BadInput($"The catalog has no scale-up link bandwidth for {card.Id}; TP {tp} cannot be projected.");
-        }
-
         double message = tokens * shape.Hidden * 2;
-        return 2.0 * shape.Layers * (p.AllReduceLatencyS + 2.0 * (tp - 1) / tp * message / link);
+        return 2.0 * shape.Layers * Collectives.RingAllReduce(message, tp, Link.ScaleUp(card, p));
     }
 
     private static PriceOffer? CheapestOffer(IReadOnlyList<PriceOffer> offers, HardwareSpec target)
@@ -404,7 +436,15 @@ public static class RooflineProjector
     /// on the target also the host overhead's scale (another model's layers) and the factors the
     /// carried efficiencies range over (an unmeasured dtype).
     /// </summary>
-    private sealed record PassWork(double PrefillWork, double PrefillComm, double DecodeWork, double DecodeComm, double HostScale = 1, IReadOnlyList<double>? Factors = null)
+    private sealed record PassWork(
+        double PrefillWork,
+        double PrefillComm,
+        double DecodeWork,
+        double DecodeComm,
+        double HostScale = 1,
+        IReadOnlyList<double>? Factors = null,
+        double CenterCompute = 1,
+        double CenterBandwidth = 1)
     {
         public IReadOnlyList<double> EfficiencyFactors => Factors ?? [1.0];
     }
@@ -453,8 +493,8 @@ public static class RooflineProjector
         /// </summary>
         public (double Ttft, double Tpot) Predict(PassWork t, double scale, double? residual = null)
         {
-            double prefillGpu = t.PrefillWork / Math.Min(MaxEfficiency, PrefillEfficiency * scale) + t.PrefillComm;
-            double decodeGpu = t.DecodeWork / Math.Min(MaxEfficiency, DecodeEfficiency * scale) + t.DecodeComm;
+            double prefillGpu = t.PrefillWork / Math.Min(MaxEfficiency, PrefillEfficiency * scale * t.CenterCompute) + t.PrefillComm;
+            double decodeGpu = t.DecodeWork / Math.Min(MaxEfficiency, DecodeEfficiency * scale * t.CenterBandwidth) + t.DecodeComm;
             if (residual is { } r)
             {
                 return (prefillGpu + r, decodeGpu + r);

@@ -32,15 +32,20 @@ public static class PlanView
             "No card meets the SLO.");
         page.View("plan-power", "Power of the fleet", Estimates(plan, "plan-power", "Fleet power", "power (kW)", c => c.PowerKw),
             "No card has a power figure (the hardware catalog gives each card's TDP).");
+        page.View("plan-frontier", "Frontier: output tokens/s per GPU against tokens/s per user", Frontier(plan),
+            "No layout fits any card.",
+            "One curve per card and layout on the card's frontier (points over batch); filled markers are points of the frontier.");
+        page.View("plan-disaggregated", "Disaggregated alternative (prefill and decode pools)", Disaggregated(plan),
+            "No card has prefill and decode pools that meet the SLO.");
         page.View("plan-table", "Cards", HtmlPage.Table(
-            ["card", "precision", "TP x batch", .. plan.Slo.Select(s => s.Split('<')[0] + " (ms)"), "tok/s per GPU", "GPUs", "CPU cores", "kW", "MWh/month", "cheapest offer", "$/h", "$/month"],
+            ["card", "precision", "layout x batch", .. plan.Slo.Select(s => s.Split('<')[0] + " (ms)"), "tok/s per GPU", "GPUs", "CPU cores", "kW", "MWh/month", "cheapest offer", "$/h", "$/month"],
             plan.Cards.Select(card =>
             {
                 OfferPlan? offer = card.Offers.FirstOrDefault();
                 return (IReadOnlyList<string>)(card.MeetsSlo
                     ?
                     [
-                        card.Card, card.Precision, $"{card.TensorParallel} x {card.Batch}", .. card.SloValuesMs.Values.Select(e => e.Format("0.#")),
+                        card.Card, card.Precision, $"{PlanReport.Layout(card)} x {card.Batch}", .. card.SloValuesMs.Values.Select(e => e.Format("0.#")),
                         card.OutputTokensPerSPerGpu.Format("#,0"), card.Gpus.Format("#,0"), card.CpuCores?.ToString("#,0", c) ?? "n/a",
                         card.PowerKw?.Format("#,0.#") ?? "n/a", card.EnergyMwhPerMonth?.Format("#,0.#") ?? "n/a",
                         offer is null ? "no current price" : $"{offer.Offer} ({offer.Pricing}, {offer.PriceDate})",
@@ -72,6 +77,65 @@ public static class PlanView
         }
 
         return $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{y}\" viewBox=\"0 0 {width} {y}\" font-family=\"sans-serif\">{body}</svg>\n";
+    }
+
+    /// <summary>Per card, the curves (over batch) of the layouts with a point on its frontier, tokens/s per user on x.</summary>
+    private static string? Frontier(CapacityPlan plan)
+    {
+        var cards = plan.Cards.Where(x => x.Frontier.Count > 0).ToList();
+        if (cards.Count == 0)
+        {
+            return null;
+        }
+
+        var chart = new SvgChart(
+            "plan-frontier", "Output tokens/s per GPU against tokens/s per user", "tokens/s per user (1000 / TPOT p50)",
+            "output tokens/s per GPU")
+        {
+            LogX = true,
+            LogY = true,
+        };
+        int color = 0;
+        foreach (CardPlan card in cards)
+        {
+            var layouts = card.Frontier.Select(x => x.Layout).ToHashSet();
+            foreach (FrontierCurve curve in card.Curves.Where(x => layouts.Contains(x.Layout)))
+            {
+                chart.Add($"{card.Card} {curve.Layout}", curve.Points.Select(x => (x.TokensPerSPerUser, x.TokensPerSPerGpu)),
+                    markers: true, colorIndex: color);
+            }
+
+            color++;
+        }
+
+        return chart.Render();
+    }
+
+    private static string? Disaggregated(CapacityPlan plan)
+    {
+        var rows = plan.Cards.Where(x => x.Disaggregated is not null).ToList();
+        if (rows.Count == 0)
+        {
+            return null;
+        }
+
+        var c = CultureInfo.InvariantCulture;
+        return HtmlPage.Table(
+            ["card", "xPyD", "prefill pool", "decode pool", "KV per request (MB)", "KV transfer (ms)", "GPUs", "tok/s per GPU",
+                "aggregated GPUs", "verdict"],
+            rows.Select(card =>
+            {
+                DisaggregatedPlan d = card.Disaggregated!;
+                return (IReadOnlyList<string>)
+                [
+                    card.Card, d.Ratio,
+                    $"{d.Prefill.Replicas} x {d.Prefill.Layout} x batch {d.Prefill.Batch} = {d.Prefill.Gpus} GPUs",
+                    $"{d.Decode.Replicas} x {d.Decode.Layout} x batch {d.Decode.Batch} = {d.Decode.Gpus} GPUs",
+                    d.KvMbPerRequest.ToString("#,0.##", c), $"{d.KvTransferMs.ToString("0.###", c)} ({d.KvLink})",
+                    d.Gpus.ToString("#,0", c), d.TokensPerSPerGpu.ToString("#,0", c),
+                    d.AggregatedGpus?.ToString("#,0", c) ?? "SLO not met", d.Verdict,
+                ];
+            }));
     }
 
     private static string Empty(CapacityPlan plan, string id, string title) =>

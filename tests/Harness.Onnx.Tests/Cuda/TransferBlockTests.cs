@@ -10,9 +10,10 @@ namespace Harness.Onnx.Tests.Cuda;
 /// "device" memory is host memory it keeps track of, so the tests can read what an upload put there
 /// and the fake refuses copies in the wrong direction and counts leaks.
 /// </summary>
+[Collection(FakeCudaRuntime.Collection)]
 public sealed class TransferBlockTests
 {
-    private static readonly IntPtr Fake = LoadFake();
+    private static readonly IntPtr Fake = FakeCudaRuntime.Load();
 
     [Fact]
     public void Upload_and_download_move_the_block_between_host_and_device_memory()
@@ -84,11 +85,4 @@ public sealed class TransferBlockTests
     private static unsafe int Copies() => ((delegate* unmanaged<int>)NativeLibrary.GetExport(Fake, "fake_copies"))();
 
     private static unsafe int FakeDevice() => ((delegate* unmanaged<int>)NativeLibrary.GetExport(Fake, "fake_device"))();
-
-    private static IntPtr LoadFake()
-    {
-        string path = Path.Combine(AppContext.BaseDirectory, "libfakecudart.so");
-        Environment.SetEnvironmentVariable("HARNESS_CUDART", path);
-        return NativeLibrary.Load(path);
-    }
 }

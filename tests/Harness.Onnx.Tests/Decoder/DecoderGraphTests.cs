@@ -101,23 +101,20 @@ public class HalfPrecisionGraphTests
     }
 }
 
-public class DecoderRunnerAllocationTests
+public class DecoderAllocationTests
 {
     [Fact]
     public void A_decode_step_allocates_nothing_on_the_managed_heap()
     {
-        DecoderTestSupport.EnsureCache();
         DecoderConfig c = DecoderTestSupport.Tiny("tiny-llama-test");
-        string path = Harness.Onnx.Decoder.DecoderModelCache.GetOrCreate(c, TensorDType.Float32, 7);
-        var backend = Harness.Backends.BackendSpec.Parse("onnx:cpu");
-        using var session = OnnxSessionFactory.Create(path, backend, new Harness.Backends.WorkloadOptions { Threads = 1 });
-        using var runner = new Harness.Onnx.Decoder.OnnxDecoderRunner(session, c, TensorDType.Float32, backend, 2, 4, 64, captureLogits: false);
-        runner.Prefill(new long[8]);
-        runner.Step();
+        using Harness.Onnx.Decoder.OnnxDecoder decoder = DecoderTestSupport.Decoder(c, slots: 2, context: 64);
+        Harness.Decoding.DecodeSequence[] batch = [new(0, 4, 60), new(1, 3, 60)];
+        decoder.Step(batch, [], CancellationToken.None);
+        decoder.Step([], batch, CancellationToken.None);
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < 50; i++)
         {
-            runner.Step();
+            decoder.Step([], batch, CancellationToken.None);
         }
 
         long perStep = (GC.GetAllocatedBytesForCurrentThread() - before) / 50;

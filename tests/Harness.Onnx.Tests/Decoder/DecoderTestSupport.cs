@@ -1,11 +1,11 @@
 using Harness.Backends;
+using Harness.Decoding;
 using Harness.Models;
 using Harness.Onnx.Decoder;
-using Microsoft.ML.OnnxRuntime;
 
 namespace Harness.Onnx.Tests.Decoder;
 
-/// <summary>Shared helpers: a private model cache per test run, and greedy generation with logits.</summary>
+/// <summary>Shared helpers: a model cache shared by test runs, decoders, and greedy generation with logits.</summary>
 internal static class DecoderTestSupport
 {
     private static readonly Lazy<string> CacheRoot = new(() =>
@@ -22,26 +22,34 @@ internal static class DecoderTestSupport
 
     public static DecoderConfig Tiny(string name) => ModelCatalog.Load(name);
 
-    /// <summary>Greedy generation on ONNX Runtime CPU: per step, the tokens and the last-position logits.</summary>
-    public static (long[][] Tokens, float[][] Logits) GenerateOnnx(DecoderConfig c, int batch, long[] prompt, int promptTokens, int newTokens, int weightSeed = 7, bool fixedDecodeShapes = false, TensorDType dtype = TensorDType.Float32)
+    /// <summary>An ONNX Runtime CPU decoder (one thread) of the generated graph.</summary>
+    public static OnnxDecoder Decoder(
+        DecoderConfig c, int slots, int context, int weightSeed = 7, TensorDType dtype = TensorDType.Float32,
+        int blockTokens = BatchDecoder.DefaultBlockTokens, bool fixedShapes = false)
     {
         EnsureCache();
-        string path = DecoderModelCache.GetOrCreate(c, dtype, weightSeed);
-        var backend = BackendSpec.Parse("onnx:cpu");
-        using InferenceSession session = OnnxSessionFactory.Create(path, backend, new WorkloadOptions { Threads = 1 });
-        using var runner = new OnnxDecoderRunner(session, c, dtype, backend, batch, promptTokens, promptTokens + newTokens, captureLogits: true, fixedDecodeShapes: fixedDecodeShapes);
+        var spec = new DecoderSpec { Model = c, DType = dtype, WeightSeed = weightSeed, Slots = slots, Context = context };
+        var options = new WorkloadOptions { Threads = 1 };
+        return new OnnxDecoder(BackendSpec.Parse("onnx:cpu"), options, spec, TextWriter.Null, blockTokens, fixedShapes);
+    }
+
+    /// <summary>
+    /// Greedy generation on ONNX Runtime CPU, the batch's sequences joining in one prefill: per step,
+    /// the tokens and the last-position logits (row-major, one row per sequence).
+    /// </summary>
+    public static (long[][] Tokens, float[][] Logits) GenerateOnnx(DecoderConfig c, int batch, long[] prompt, int promptTokens, int newTokens, int weightSeed = 7, bool fixedDecodeShapes = false, TensorDType dtype = TensorDType.Float32)
+    {
+        using OnnxDecoder decoder = Decoder(c, batch, promptTokens + newTokens, weightSeed, dtype, fixedShapes: fixedDecodeShapes);
+        var sequences = Enumerable.Range(0, batch)
+            .Select(b => new DecodeSequence(b, promptTokens, newTokens, prompt.AsMemory(b * promptTokens, promptTokens)))
+            .ToArray();
         var tokens = new long[newTokens][];
         var logits = new float[newTokens][];
-        runner.Prefill(prompt);
         for (int i = 0; i < newTokens; i++)
         {
-            if (i > 0)
-            {
-                runner.Step();
-            }
-
-            tokens[i] = runner.NextTokens.ToArray();
-            logits[i] = runner.Logits.ToArray();
+            decoder.Step(i == 0 ? sequences : [], i == 0 ? [] : sequences, CancellationToken.None);
+            tokens[i] = sequences.Select(s => s.LastToken).ToArray();
+            logits[i] = decoder.LastLogits(batch).ToArray();
         }
 
         return (tokens, logits);

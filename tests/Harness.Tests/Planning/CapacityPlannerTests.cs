@@ -90,9 +90,9 @@ public class CapacityPlannerTests
         Assert.All(plan.Cards, c =>
         {
             Assert.False(c.MeetsSlo);
-            Assert.Contains("no TP and batch meet the SLO", c.Why, StringComparison.Ordinal);
+            Assert.Contains("no layout and batch meet the SLO", c.Why, StringComparison.Ordinal);
         });
-        Assert.Contains("no TP and batch meet the SLO", PlanReport.Markdown(plan), StringComparison.Ordinal);
+        Assert.Contains("no layout and batch meet the SLO", PlanReport.Markdown(plan), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -260,5 +260,50 @@ public class CapacityPlannerTests
         {
             Assert.True(e.OutputTokensPerSPerGpu.Value > d.OutputTokensPerSPerGpu.Value, e.Card);
         }
+    }
+
+    [Fact]
+    public void A_mixture_of_experts_on_gb200_gets_a_tp_ep_layout_in_its_domain_a_frontier_and_a_disaggregated_alternative()
+    {
+        PlanRequest r = Request(Run(), "ttft_p99<1000ms,tpot_p99<15ms", target: 200_000) with
+        {
+            Cards = [HardwareCatalog.Default.Get("gb200")],
+            Model = Harness.Models.ModelCatalog.Load("gpt-oss-120b"),
+            Dtype = new CardChoice("fp4", new Dictionary<string, string>()),
+            MaxBatch = 256,
+        };
+        CapacityPlan plan = CapacityPlanner.Plan(r);
+        CardPlan card = Assert.Single(plan.Cards);
+        Assert.True(card.MeetsSlo, card.Why);
+
+        // Layouts with EP were tried (gpt-oss is a mixture of experts), inside the NVL72 domain.
+        Assert.Contains(card.Curves, c => c.ExpertParallel > 1);
+        Assert.All(card.Curves, c => Assert.True(Math.Max(c.TensorParallel, c.ExpertParallel) <= 72));
+        Assert.Equal(Math.Max(card.TensorParallel, card.ExpertParallel) * card.PipelineParallel, card.GpusPerReplica);
+        string md = PlanReport.Markdown(plan);
+        Assert.Contains($"- gb200: TP {card.TensorParallel}, EP {card.ExpertParallel}, PP 1, {card.GpusPerReplica} GPU(s) per replica, "
+            + "inside one NVLink 5 (NVL72) domain of 72 GPUs", md, StringComparison.Ordinal);
+
+        // The frontier: fastest per user first, each point more tokens/s per GPU than the one before.
+        Assert.NotEmpty(card.Frontier);
+        for (int i = 1; i < card.Frontier.Count; i++)
+        {
+            Assert.True(card.Frontier[i].TokensPerSPerUser <= card.Frontier[i - 1].TokensPerSPerUser);
+            Assert.True(card.Frontier[i].TokensPerSPerGpu > card.Frontier[i - 1].TokensPerSPerGpu);
+        }
+
+        // The disaggregated pools: y decode replicas cover the target, x prefill replicas its request rate.
+        DisaggregatedPlan d = Assert.IsType<DisaggregatedPlan>(card.Disaggregated);
+        Assert.Equal($"{d.Prefill.Replicas}P{d.Decode.Replicas}D", d.Ratio);
+        Assert.True(d.Decode.Replicas * d.Decode.RatePerReplica >= 200_000 * 0.9999);
+        Assert.True((d.Decode.Replicas - 1) * d.Decode.RatePerReplica < 200_000);
+        double requestsPerS = 200_000.0 / r.Workload.NewTokens;
+        Assert.True(d.Prefill.Replicas * d.Prefill.RatePerReplica >= requestsPerS * 0.9999);
+        Assert.Equal(d.Prefill.Gpus + d.Decode.Gpus, d.Gpus);
+        Assert.Equal(card.Gpus.Value, d.AggregatedGpus);
+        Assert.True(d.SloValuesMs["ttft_p99"] <= 1000 && d.SloValuesMs["tpot_p99"] <= 15);
+        Assert.Contains(d.Ratio, md, StringComparison.Ordinal);
+        Assert.Contains("Disaggregated alternative", md, StringComparison.Ordinal);
+        Assert.Contains("plan-frontier", PlanView.Render(plan), StringComparison.Ordinal);
     }
 }

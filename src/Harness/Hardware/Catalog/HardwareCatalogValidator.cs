@@ -12,6 +12,7 @@ internal static class HardwareCatalogValidator
     public const string Gbps = "GB/s";
     public const string Watts = "W";
     public const string Gpus = "GPUs";
+    public const string Micros = "us";
 
     public static void Validate(HardwareCatalog c, string origin)
     {
@@ -53,6 +54,9 @@ internal static class HardwareCatalogValidator
             Check(c, d.PowerW, Watts, $"{where} power_w");
             Check(c, d.ScaleUp?.BandwidthGbps, Gbps, $"{where} scale_up.bandwidth_gbps");
             Check(c, d.ScaleUp?.DomainGpus, Gpus, $"{where} scale_up.domain_gpus");
+            Check(c, d.ScaleUp?.LatencyUs, Micros, $"{where} scale_up.latency_us");
+            Check(c, d.ScaleOut?.BandwidthGbps, Gbps, $"{where} scale_out.bandwidth_gbps");
+            Check(c, d.ScaleOut?.LatencyUs, Micros, $"{where} scale_out.latency_us");
             if (d.Measured is { } m)
             {
                 foreach ((string dtype, Quantity q) in m.Tflops)

@@ -35,6 +35,9 @@ public sealed class HardwareSpec
 
     public ScaleUpSpec? ScaleUp { get; init; }
 
+    /// <summary>The network between scale-up domains (the NIC per GPU), where the catalog knows it.</summary>
+    public ScaleOutSpec? ScaleOut { get; init; }
+
     public Quantity? PowerW { get; init; }
 
     public MeasuredCeilings? Measured { get; init; }
@@ -108,6 +111,19 @@ public sealed class ScaleUpSpec
 
     /// <summary>GPUs in one scale-up domain (8 for HGX, 72 for NVL72): the largest tensor-parallel group.</summary>
     public Quantity? DomainGpus { get; init; }
+
+    /// <summary>Latency of one step of a ring collective over the link, microseconds.</summary>
+    public Quantity? LatencyUs { get; init; }
+}
+
+/// <summary>The network between scale-up domains, per GPU: its NIC's bandwidth (one direction, GB/s) and per-step latency.</summary>
+public sealed class ScaleOutSpec
+{
+    public string? Name { get; init; }
+
+    public Quantity? BandwidthGbps { get; init; }
+
+    public Quantity? LatencyUs { get; init; }
 }
 
 public sealed class MeasuredCeilings
