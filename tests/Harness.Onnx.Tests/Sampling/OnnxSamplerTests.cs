@@ -1,5 +1,6 @@
 using Harness.Backends;
 using Harness.Onnx.Sampling;
+using Harness.Testing;
 using Microsoft.ML.OnnxRuntime;
 
 namespace Harness.Onnx.Tests.Sampling;

@@ -1,3 +1,4 @@
+using Harness.Testing;
 using Harness.Torch.Sampling;
 using static TorchSharp.torch;
 

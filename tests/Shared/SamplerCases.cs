@@ -1,7 +1,7 @@
 using Harness.Decoding;
 using Harness.Decoding.Sampling;
 
-namespace Harness.Onnx.Tests.Sampling;
+namespace Harness.Testing;
 
 /// <summary>
 /// Rows of different sampling over well-separated logits, step after step: a device sampler must pick
