@@ -37,7 +37,7 @@ public sealed class OnnxBackendProvider : IBackendProvider, IDecoderProvider
             new(GenerateWorkload.Name,
                 "decoder LLM (generated graph, seeded weights): batched prefill + decode; "
                 + "--model-config, --prompt-tokens, --new-tokens, --dtype",
-                Generate) { Settings = DecoderSettings.With(GenerateSettings.CeilingsKey) },
+                Generate) { Settings = GenerateWorkload.Keys(DecoderSettings) },
             new(OnnxGemmWorkload.Name,
                 "matrix product C = A x B (--set size=N or m/n/k, --dtype): achieved FLOP/s",
                 (b, o) => new OnnxGemmWorkload(b, o)) { Settings = GemmSettings.Schema.With(RuntimeSettings.Spin) },

@@ -4,6 +4,8 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Harness.Decoding;
+using Harness.Decoding.Sampling;
+using Harness.Tokenization;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http;
 
@@ -15,8 +17,10 @@ namespace Harness.Serving;
 /// first chunk carries the assistant's role), then a chunk with the finish reason and any held-back
 /// text, the usage chunk (empty choices) when stream_options.include_usage asked for it, and
 /// <c>data: [DONE]</c>. Not streamed: the text is gathered and one JSON object goes out at the end,
-/// with the prompt's and the completion's ids when return_token_ids asked for them. A client that
-/// has gone is written nothing more.
+/// with the prompt's and the completion's ids when return_token_ids asked for them. Log-probabilities,
+/// when asked, in OpenAI's shape of the route: chat's <c>logprobs.content</c> entries (token, logprob,
+/// bytes, top_logprobs), completions' <c>tokens</c>, <c>token_logprobs</c>, <c>top_logprobs</c> and
+/// <c>text_offset</c>; each chunk carries its token's. A client that has gone is written nothing more.
 /// </summary>
 internal sealed class CompletionWriter : IAsyncDisposable
 {
@@ -36,12 +40,18 @@ internal sealed class CompletionWriter : IAsyncDisposable
     private readonly Utf8JsonWriter _json;
     private readonly StringBuilder? _whole;
     private readonly List<long>? _ids;
+    private readonly VocabularyMap? _vocabulary;
+    private readonly List<TokenLogprobs>? _gathered;
+    private readonly TokenLogprobs[] _one = new TokenLogprobs[1];
+    private int _textOffset;
     private bool _clientGone;
     private bool _answered;
 
     /// <param name="model">The served model's name, as each answer says it.</param>
-    public CompletionWriter(HttpContext context, GenerationRequest request, string model)
+    /// <param name="vocabulary">Gives each token's text in log-probabilities (ids as text without it).</param>
+    public CompletionWriter(HttpContext context, GenerationRequest request, string model, VocabularyMap? vocabulary = null)
     {
+        _vocabulary = vocabulary;
         _context = context;
         _request = request;
         _model = model;
@@ -50,9 +60,12 @@ internal sealed class CompletionWriter : IAsyncDisposable
         _json = new Utf8JsonWriter(_pipe, JsonOptions);
         _whole = request.Stream ? null : new StringBuilder();
         _ids = request.ReturnTokenIds ? [] : null;
+        _gathered = request.Stream || !AsksLogprobs ? null : [];
     }
 
     private bool Chat => _request.Route == ApiRoute.ChatCompletions;
+
+    private bool AsksLogprobs => _request.Sampling.Logprobs || _request.Sampling.TopLogprobs > 0;
 
     /// <summary>OpenAI's finish_reason for how the sequence ended (when no stop string ended it first).</summary>
     public static string FinishReason(LlmCompletion how) => how switch
@@ -75,16 +88,24 @@ internal sealed class CompletionWriter : IAsyncDisposable
 
     /// <summary>A generated token and the text it adds now: its chunk, or gathered for the whole answer.</summary>
     /// <param name="first">The first token of the completion (the chat route's first chunk says the role).</param>
-    public void Token(string text, long token, bool first)
+    public void Token(string text, long token, bool first) => Token(text, token, null, first);
+
+    /// <summary>A generated token, the text it adds now and its log-probabilities (null when not asked).</summary>
+    public void Token(string text, long token, TokenLogprobs? logprobs, bool first)
     {
         _ids?.Add(token);
         if (_whole is not null)
         {
             _whole.Append(text);
+            if (logprobs is not null)
+            {
+                _gathered?.Add(logprobs);
+            }
+
             return;
         }
 
-        Chunk(text, token, finish: null, first);
+        Chunk(text, token, finish: null, first, logprobs);
     }
 
     /// <summary>
@@ -92,7 +113,9 @@ internal sealed class CompletionWriter : IAsyncDisposable
     /// [DONE]; otherwise the whole answer.
     /// </summary>
     /// <param name="tail">Text held back until the end.</param>
-    /// <param name="completionTokens">Tokens of the completion (usage), as many as <see cref="Token"/> was given.</param>
+    /// <param name="completionTokens">
+    /// Tokens of the completion (usage), as many as <see cref="Token(string, long, TokenLogprobs?, bool)"/> was given.
+    /// </param>
     public void Finish(string tail, string finishReason, int completionTokens)
     {
         if (_whole is not null)
@@ -162,7 +185,7 @@ internal sealed class CompletionWriter : IAsyncDisposable
     public ValueTask DisposeAsync() => _json.DisposeAsync();
 
     /// <summary>One streamed chunk: a token's text (<paramref name="token"/> set) or the finish.</summary>
-    private void Chunk(string text, long? token, string? finish, bool first) => Frame(() =>
+    private void Chunk(string text, long? token, string? finish, bool first, TokenLogprobs? logprobs = null) => Frame(() =>
     {
         Head("chunk");
         _json.WriteStartArray("choices");
@@ -188,7 +211,16 @@ internal sealed class CompletionWriter : IAsyncDisposable
             _json.WriteString("text", text);
         }
 
-        _json.WriteNull("logprobs");
+        if (logprobs is not null && AsksLogprobs)
+        {
+            _one[0] = logprobs;
+            WriteLogprobs(_one);
+        }
+        else
+        {
+            _json.WriteNull("logprobs");
+        }
+
         if (finish is null)
         {
             _json.WriteNull("finish_reason");
@@ -235,7 +267,15 @@ internal sealed class CompletionWriter : IAsyncDisposable
             _json.WriteString("text", _whole!.ToString());
         }
 
-        _json.WriteNull("logprobs");
+        if (_gathered is not null)
+        {
+            WriteLogprobs(_gathered);
+        }
+        else
+        {
+            _json.WriteNull("logprobs");
+        }
+
         _json.WriteString("finish_reason", finishReason);
         if (_ids is not null)
         {
@@ -265,6 +305,91 @@ internal sealed class CompletionWriter : IAsyncDisposable
         _json.WriteEndObject();
         _json.Flush();
     }
+
+    /// <summary>The <c>logprobs</c> field of a choice, in the route's shape, for <paramref name="entries"/> in order.</summary>
+    private void WriteLogprobs(IReadOnlyList<TokenLogprobs> entries)
+    {
+        _json.WriteStartObject("logprobs");
+        if (Chat)
+        {
+            _json.WriteStartArray("content");
+            foreach (TokenLogprobs e in entries)
+            {
+                _json.WriteStartObject();
+                ChatEntry(e.Token, e.Logprob);
+                _json.WriteStartArray("top_logprobs");
+                foreach ((long token, float logprob) in e.Top)
+                {
+                    _json.WriteStartObject();
+                    ChatEntry(token, logprob);
+                    _json.WriteEndObject();
+                }
+
+                _json.WriteEndArray();
+                _json.WriteEndObject();
+            }
+
+            _json.WriteEndArray();
+            _json.WriteEndObject();
+            return;
+        }
+
+        _json.WriteStartArray("tokens");
+        foreach (TokenLogprobs e in entries)
+        {
+            _json.WriteStringValue(Text(e.Token));
+        }
+
+        _json.WriteEndArray();
+        _json.WriteStartArray("token_logprobs");
+        foreach (TokenLogprobs e in entries)
+        {
+            _json.WriteNumberValue(e.Logprob);
+        }
+
+        _json.WriteEndArray();
+        _json.WriteStartArray("top_logprobs");
+        foreach (TokenLogprobs e in entries)
+        {
+            _json.WriteStartObject();
+            foreach ((long token, float logprob) in e.Top)
+            {
+                _json.WriteNumber(Text(token), logprob);
+            }
+
+            _json.WriteEndObject();
+        }
+
+        _json.WriteEndArray();
+        _json.WriteStartArray("text_offset");
+        foreach (TokenLogprobs e in entries)
+        {
+            _json.WriteNumberValue(_textOffset);
+            _textOffset += Text(e.Token).Length;
+        }
+
+        _json.WriteEndArray();
+        _json.WriteEndObject();
+    }
+
+    /// <summary>A chat log-probability entry's token, logprob and bytes.</summary>
+    private void ChatEntry(long token, float logprob)
+    {
+        string text = Text(token);
+        _json.WriteString("token", text);
+        _json.WriteNumber("logprob", logprob);
+        _json.WriteStartArray("bytes");
+        foreach (byte b in Encoding.UTF8.GetBytes(text))
+        {
+            _json.WriteNumberValue(b);
+        }
+
+        _json.WriteEndArray();
+    }
+
+    /// <summary>One token's text (its id as text where the server has no vocabulary).</summary>
+    private string Text(long token) =>
+        _vocabulary?.Decode([token]) ?? token.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>The fields every answer starts with; <paramref name="kind"/> "chunk" or "whole".</summary>
     private void Head(string kind)

@@ -74,7 +74,7 @@ internal sealed class GenerationAnswer
                 _metrics.Admitted(_request.PromptIds.Length, Seconds(_arrival, e.Timestamp));
                 break;
             case StreamEventKind.Token:
-                Token(e.Token, e.Timestamp);
+                Token(e.Token, e.Logprobs, e.Timestamp);
                 break;
             case StreamEventKind.Completed:
                 Completed(e.Completion, e.Timestamp);
@@ -85,7 +85,7 @@ internal sealed class GenerationAnswer
         }
     }
 
-    private void Token(long token, long timestamp)
+    private void Token(long token, Harness.Decoding.Sampling.TokenLogprobs? logprobs, long timestamp)
     {
         if (_finish is not null)
         {
@@ -113,7 +113,7 @@ internal sealed class GenerationAnswer
             _endpoint.Cancel(_llm);
         }
 
-        _writer.Token(piece, token, first: _produced == 1);
+        _writer.Token(piece, token, logprobs, first: _produced == 1);
     }
 
     private void Completed(LlmCompletion how, long timestamp)

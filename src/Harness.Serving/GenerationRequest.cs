@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Harness.Decoding.Sampling;
 using Harness.Tokenization;
 
 namespace Harness.Serving;
@@ -13,14 +14,15 @@ public enum ApiRoute
 
 /// <summary>
 /// One /v1/completions or /v1/chat/completions body, checked and tokenized: the prompt's model ids
-/// and what to generate. Anything the server does not do (sampling, several choices, log
-/// probabilities, tools...) is refused with 400 and one sentence naming the field; null counts as
-/// absent, as in OpenAI's API.
+/// and what to generate, and how its tokens are sampled (OpenAI's temperature, top_p, seed, penalties
+/// and logprobs, vLLM's top_k, min_p and repetition_penalty). Anything the server does not do (several
+/// choices, tools...) is refused with 400 and one sentence naming the field; null counts as absent,
+/// as in OpenAI's API.
 /// </summary>
 public sealed class GenerationRequest
 {
-    /// <summary>Fields taken as they are because they change nothing here (greedy decoding is deterministic; users are not tracked).</summary>
-    private static readonly HashSet<string> Ignored = new(StringComparer.Ordinal) { "seed", "user", "metadata", "store", "service_tier" };
+    /// <summary>Fields taken as they are because they change nothing here (users are not tracked).</summary>
+    private static readonly HashSet<string> Ignored = new(StringComparer.Ordinal) { "user", "metadata", "store", "service_tier" };
 
     private GenerationRequest()
     {
@@ -48,6 +50,12 @@ public sealed class GenerationRequest
     /// <summary>vLLM's return_token_ids: the prompt's and the completion's ids go back with the text.</summary>
     public bool ReturnTokenIds { get; init; }
 
+    /// <summary>How the tokens are picked; its seed is the request's, else set by the server (see <see cref="Seed"/>).</summary>
+    public SamplingParams Sampling { get; init; } = SamplingParams.Greedy;
+
+    /// <summary>The request's seed; null: the server draws one.</summary>
+    public ulong? Seed { get; init; }
+
     /// <summary>Parses and checks a body; throws <see cref="ApiError"/> (400, or 404 for another model's name).</summary>
     public static GenerationRequest Parse(JsonElement body, ApiRoute route, ServedModel model)
     {
@@ -73,6 +81,10 @@ public sealed class GenerationRequest
         bool stream = false, includeUsage = false, ignoreEos = false, returnIds = false;
         bool streamOptions = false;
         var stop = new List<string>();
+        var sampling = SamplingParams.Greedy;
+        ulong? seed = null;
+        bool? chatLogprobs = null;
+        int? topLogprobs = null;
         foreach (JsonProperty p in body.EnumerateObject())
         {
             JsonElement v = p.Value;
@@ -121,33 +133,53 @@ public sealed class GenerationRequest
                     stop.AddRange(Stops(v));
                     break;
                 case "temperature":
-                    Only(v, p.Name, 0, "only 0 (greedy decoding) is supported");
+                    sampling = sampling with { Temperature = Number(v, p.Name) };
                     break;
                 case "top_p":
-                    Only(v, p.Name, 1, "only 1 is supported (decoding is greedy)");
+                    sampling = sampling with { TopP = Number(v, p.Name) };
+                    break;
+                case "top_k":
+                    // vLLM's -1 keeps all tokens, as 0 does.
+                    int topK = Int(v, p.Name, -1);
+                    sampling = sampling with { TopK = Math.Max(topK, 0) };
+                    break;
+                case "min_p":
+                    sampling = sampling with { MinP = Number(v, p.Name) };
+                    break;
+                case "repetition_penalty":
+                    sampling = sampling with { RepetitionPenalty = Number(v, p.Name) };
+                    break;
+                case "presence_penalty":
+                    sampling = sampling with { PresencePenalty = Number(v, p.Name) };
+                    break;
+                case "frequency_penalty":
+                    sampling = sampling with { FrequencyPenalty = Number(v, p.Name) };
+                    break;
+                case "seed":
+                    seed = v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out long s) ? unchecked((ulong)s)
+                        : throw ApiError.BadRequest("seed: must be an integer.", "seed");
                     break;
                 case "n":
                 case "best_of" when !chat:
-                    Only(v, p.Name, 1, "only 1 choice per request is supported");
-                    break;
-                case "frequency_penalty":
-                case "presence_penalty":
-                    Only(v, p.Name, 0, "only 0 is supported");
-                    break;
-                case "repetition_penalty":
-                    Only(v, p.Name, 1, "only 1 is supported");
+                    if (Int(v, p.Name, 1) != 1)
+                    {
+                        throw ApiError.Unsupported(p.Name, "only 1 choice per request is supported");
+                    }
+
                     break;
                 case "echo" when !chat:
-                case "logprobs" when chat:
                     if (Bool(v, p.Name))
                     {
                         throw ApiError.Unsupported(p.Name, "only false is supported");
                     }
 
                     break;
+                case "logprobs" when chat:
+                    chatLogprobs = Bool(v, p.Name);
+                    break;
+                case "top_logprobs" when chat:
                 case "logprobs":
-                case "top_logprobs":
-                    Only(v, p.Name, 0, "log probabilities are not supported");
+                    topLogprobs = Int(v, p.Name, 0);
                     break;
                 case "logit_bias":
                     if (v.ValueKind != JsonValueKind.Object || v.EnumerateObject().Any())
@@ -219,6 +251,12 @@ public sealed class GenerationRequest
             throw new ApiError(400, string.Create(CultureInfo.InvariantCulture, $"This model's maximum context length is {model.Context} tokens. However, the {(chat ? "messages" : "prompt")} {(chat ? "are" : "is")} {prompt.Length} tokens, which leaves no room for a completion."), field, "context_length_exceeded");
         }
 
+        sampling = Logprobs(sampling, chat, chatLogprobs, topLogprobs);
+        if (sampling.Problem() is { } problem)
+        {
+            throw ApiError.BadRequest(problem, problem[..problem.IndexOf(' ', StringComparison.Ordinal)]);
+        }
+
         int max = maxTokens ?? (chat ? room : Math.Min(room, ServedModel.DefaultCompletionTokens));
         if (minTokens > max)
         {
@@ -237,7 +275,35 @@ public sealed class GenerationRequest
             Stream = stream,
             IncludeUsage = includeUsage,
             ReturnTokenIds = returnIds,
+            Sampling = sampling,
+            Seed = seed,
         };
+    }
+
+    /// <summary>
+    /// OpenAI's two shapes: chat asks with <c>logprobs: true</c> and <c>top_logprobs: N</c> (which needs
+    /// logprobs true); completions with <c>logprobs: N</c> (the chosen token's and N most likely, 0 for the chosen one only).
+    /// </summary>
+    private static SamplingParams Logprobs(SamplingParams sampling, bool chat, bool? chatLogprobs, int? topLogprobs)
+    {
+        if (chat)
+        {
+            if (topLogprobs is > 0 && chatLogprobs != true)
+            {
+                throw ApiError.BadRequest("top_logprobs: only allowed when logprobs is true.", "top_logprobs");
+            }
+
+            return sampling with { Logprobs = chatLogprobs == true, TopLogprobs = topLogprobs ?? 0 };
+        }
+
+        if (topLogprobs > SamplingParams.MaxTopLogprobs)
+        {
+            const int Max = SamplingParams.MaxTopLogprobs;
+            throw ApiError.BadRequest(
+                string.Create(CultureInfo.InvariantCulture, $"logprobs must be from 0 to {Max}, not {topLogprobs}."), "logprobs");
+        }
+
+        return topLogprobs is { } n ? sampling with { Logprobs = true, TopLogprobs = n } : sampling;
     }
 
     private static List<ChatMessage> Messages(JsonElement v)
@@ -471,16 +537,8 @@ public sealed class GenerationRequest
         _ => throw ApiError.BadRequest($"{field}: must be true or false.", field),
     };
 
-    private static void Only(JsonElement v, string field, double value, string what)
-    {
-        if (v.ValueKind != JsonValueKind.Number)
-        {
-            throw ApiError.BadRequest($"{field}: must be a number.", field);
-        }
-
-        if (v.GetDouble() != value)
-        {
-            throw ApiError.Unsupported(field, what);
-        }
-    }
+    private static double Number(JsonElement v, string field) =>
+        v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out double d) && double.IsFinite(d)
+            ? d
+            : throw ApiError.BadRequest($"{field}: must be a number.", field);
 }

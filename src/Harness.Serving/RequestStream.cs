@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Harness.Decoding;
+using Harness.Decoding.Sampling;
 
 namespace Harness.Serving;
 
@@ -12,7 +13,13 @@ internal enum StreamEventKind
     Failed,
 }
 
-internal readonly record struct StreamEvent(StreamEventKind Kind, long Token, long Timestamp, LlmCompletion Completion = default, Exception? Error = null);
+internal readonly record struct StreamEvent(
+    StreamEventKind Kind,
+    long Token,
+    long Timestamp,
+    LlmCompletion Completion = default,
+    Exception? Error = null,
+    TokenLogprobs? Logprobs = null);
 
 /// <summary>
 /// One request's events from the endpoint's device thread to its HTTP handler: written without
@@ -26,7 +33,10 @@ internal sealed class RequestStream : ILlmStream
 
     public void Admitted(LlmRequest request, long timestamp) => _events.Writer.TryWrite(new(StreamEventKind.Admitted, 0, timestamp));
 
-    public void Token(LlmRequest request, long token, long timestamp) => _events.Writer.TryWrite(new(StreamEventKind.Token, token, timestamp));
+    public void Token(LlmRequest request, long token, long timestamp) => Token(request, token, null, timestamp);
+
+    public void Token(LlmRequest request, long token, TokenLogprobs? logprobs, long timestamp) =>
+        _events.Writer.TryWrite(new(StreamEventKind.Token, token, timestamp, Logprobs: logprobs));
 
     public void Completed(LlmRequest request, LlmCompletion completion, long timestamp)
     {

@@ -218,6 +218,7 @@ internal sealed class ServerRoutes
             MaxNewTokens = request.MaxTokens,
             EndTokens = request.IgnoreEos ? default : _endTokens,
             MinNewTokens = request.MinTokens,
+            Sampling = request.Sampling with { Seed = request.Seed ?? DrawSeed() },
         };
         var stream = new RequestStream();
         _active[llm] = 0;
@@ -225,7 +226,7 @@ internal sealed class ServerRoutes
         {
             _endpoint.Submit(llm, stream);
             using CancellationTokenRegistration gone = context.RequestAborted.Register(() => _endpoint.Cancel(llm));
-            await using var writer = new CompletionWriter(context, request, _model.Name);
+            await using var writer = new CompletionWriter(context, request, _model.Name, _model.Vocabulary);
             var answer = new GenerationAnswer(_metrics, _endpoint, _model, request, llm, arrival, writer, DecoderFailed);
             await answer.RunAsync(stream.Reader);
         }
@@ -235,6 +236,9 @@ internal sealed class ServerRoutes
             Interlocked.Decrement(ref _inFlight);
         }
     }
+
+    /// <summary>A request without a seed gets one from the server's random numbers.</summary>
+    private static ulong DrawSeed() => unchecked((ulong)Random.Shared.NextInt64(long.MinValue, long.MaxValue));
 
     private void DecoderFailed(Exception error)
     {

@@ -20,7 +20,7 @@ public sealed class TorchBackendProvider : IBackendProvider, IDecoderProvider
         new(GenerateWorkload.Name,
             "decoder LLM as TorchSharp modules (same seeded weights as onnx): prefill + greedy decode; "
             + "--model-config, --prompt-tokens, --new-tokens, --dtype, --libtorch",
-            (b, o) => new GenerateWorkload(this, b, o)) { Settings = DecoderSettings.With(GenerateSettings.CeilingsKey) },
+            (b, o) => new GenerateWorkload(this, b, o)) { Settings = GenerateWorkload.Keys(DecoderSettings) },
         new(TorchGemmWorkload.Name,
             "matrix product C = A x B (--set size=N or m/n/k, --dtype): achieved FLOP/s",
             (b, o) => new TorchGemmWorkload(b, o)) { Settings = GemmSettings.Schema.With(RuntimeSettings.Spin) },

@@ -69,7 +69,7 @@ public class ApiTests
     [Theory]
     [InlineData("{\"prompt\": \"hi\", \"max_tokens\": ", 400, "not valid JSON", null)]
     [InlineData("[1, 2]", 400, "must be a JSON object", null)]
-    [InlineData("{\"prompt\": \"hi\", \"temperature\": 0.7}", 400, "temperature: only 0", "temperature")]
+    [InlineData("{\"prompt\": \"hi\", \"temperature\": 2.5}", 400, "temperature must be from 0 to 2, not 2.5.", "temperature")]
     [InlineData("{\"prompt\": \"hi\", \"n\": 2}", 400, "n: only 1", "n")]
     [InlineData("{\"prompt\": \"hi\", \"frobnicate\": true}", 400, "frobnicate: this server does not support the field", "frobnicate")]
     [InlineData("{\"prompt\": \"hi\", \"max_tokens\": 0}", 400, "max_tokens: must be an integer of at least 1", "max_tokens")]

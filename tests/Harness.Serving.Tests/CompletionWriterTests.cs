@@ -9,7 +9,7 @@ namespace Harness.Serving.Tests;
 /// <summary>OpenAI's wire format as the server writes it, into a response in memory: chunks, usage, [DONE], the whole answer.</summary>
 public class CompletionWriterTests
 {
-    private static readonly ServedModel Model = new("wire-test", 1024, new VocabularyMap(TextTokenizer.Gpt2, 50_257));
+    internal static readonly ServedModel Model = new("wire-test", 1024, new VocabularyMap(TextTokenizer.Gpt2, 50_257));
 
     [Fact]
     public async Task A_stream_sends_a_chunk_per_token_then_the_finish_then_usage_then_done()
@@ -113,13 +113,13 @@ public class CompletionWriterTests
     [InlineData(LlmCompletion.Cancelled, "abort")]
     public void Finish_reasons_are_openais(LlmCompletion how, string reason) => Assert.Equal(reason, CompletionWriter.FinishReason(how));
 
-    private static GenerationRequest Request(ApiRoute route, string json)
+    internal static GenerationRequest Request(ApiRoute route, string json)
     {
         using JsonDocument body = JsonDocument.Parse(json);
         return GenerationRequest.Parse(body.RootElement, route, Model);
     }
 
-    private static (DefaultHttpContext Context, MemoryStream Body) Response()
+    internal static (DefaultHttpContext Context, MemoryStream Body) Response()
     {
         var body = new MemoryStream();
         var context = new DefaultHttpContext();
@@ -128,7 +128,7 @@ public class CompletionWriterTests
     }
 
     /// <summary>Each server-sent event's data, in order.</summary>
-    private static List<string> Events(MemoryStream body)
+    internal static List<string> Events(MemoryStream body)
     {
         string text = Encoding.UTF8.GetString(body.ToArray());
         Assert.EndsWith("\n\n", text, StringComparison.Ordinal);

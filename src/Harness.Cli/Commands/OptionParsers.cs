@@ -9,7 +9,7 @@ namespace Harness.Cli.Commands;
 /// Parses the textual option values (shapes, key=value pairs, percentiles) into typed ones, and
 /// declares the duration options, which the command line parses itself (<see cref="Durations"/>' grammar).
 /// </summary>
-public static class OptionParsers
+public static partial class OptionParsers
 {
     /// <summary>
     /// A duration option, parsed with the command line: a bad value is a parse error whose message is
@@ -100,8 +100,16 @@ public static class OptionParsers
         return new(text[..eq].Trim(), text[(eq + 1)..].Trim());
     }
 
-    /// <summary>Every "key=value" of a repeatable option (<c>--set</c>, <c>--llm-set</c>), in order.</summary>
-    public static List<KeyValuePair<string, string>> Settings(IEnumerable<string>? texts) => (texts ?? []).Select(Setting).ToList();
+    /// <summary>
+    /// Every "key=value" of a repeatable option (<c>--set</c>, <c>--llm-set</c>), in order; one may hold
+    /// several, comma-separated (<c>--set temperature=0.7,top_p=0.9</c>), while a comma not followed by
+    /// "key=" stays in its value (<c>--set ceilings=a.json,b.json</c>).
+    /// </summary>
+    public static List<KeyValuePair<string, string>> Settings(IEnumerable<string>? texts) =>
+        (texts ?? []).SelectMany(t => SettingSeparator().Split(t)).Select(Setting).ToList();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@",(?=\s*[A-Za-z_][A-Za-z0-9_-]*\s*=)")]
+    private static partial System.Text.RegularExpressions.Regex SettingSeparator();
 
     /// <summary>"p99", "99", "p99.9", "0.99" into a fraction in (0, 1).</summary>
     public static double Percentile(string text)

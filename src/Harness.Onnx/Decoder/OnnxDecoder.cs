@@ -1,8 +1,10 @@
 using Harness.Backends;
 using Harness.Decoding;
+using Harness.Decoding.Sampling;
 using Harness.Metrics;
 using Harness.Models;
 using Harness.Onnx.Cuda;
+using Harness.Onnx.Sampling;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 
@@ -42,6 +44,7 @@ public sealed class OnnxDecoder : BatchDecoder
     private readonly InferenceSession _session;
     private readonly DecoderConfig _c;
     private readonly BackendSpec _backend;
+    private readonly WorkloadOptions _options;
     private readonly bool _cuda;
     private readonly bool _gpt2;
     private readonly bool _cudaGraph;
@@ -59,6 +62,8 @@ public sealed class OnnxDecoder : BatchDecoder
     private readonly Dictionary<(int FirstRow, int Rows), (OrtIoBinding Binding, List<OrtValue> Views)> _prefillBindings = [];
     private TransferBlock? _prefillIn;
     private long _prefillTokens;
+    private LogitSampler? _hostSampler;
+    private OnnxSampler? _deviceSampler;
 
     /// <summary>Generates the graph (or takes it from the cache) and opens its session; the cache is allocated at the first step.</summary>
     public OnnxDecoder(BackendSpec backend, WorkloadOptions options, DecoderSpec spec, TextWriter log)
@@ -75,6 +80,7 @@ public sealed class OnnxDecoder : BatchDecoder
     {
         _c = spec.Model;
         _backend = backend;
+        _options = options;
         _cuda = backend.Device == "cuda";
         _gpt2 = _c.Architecture == DecoderArchitecture.Gpt2;
         _cudaGraph = CudaGraph(backend, options);
@@ -398,12 +404,6 @@ public sealed class OnnxDecoder : BatchDecoder
     /// <summary>Runs a binding and brings the rows' tokens to <see cref="StepRows.Next"/>.</summary>
     private void Run(OrtIoBinding binding, RunOptions options, StepRows rows)
     {
-        if (!rows.AllPlainGreedy)
-        {
-            throw HarnessException.BadInput(
-                $"{Name} has no sampler yet: only greedy decoding (temperature 0, no penalties, no logprobs) runs on it.");
-        }
-
         try
         {
             _session.RunWithBinding(options, binding);
@@ -419,7 +419,33 @@ public sealed class OnnxDecoder : BatchDecoder
             _out.Download(Next);
         }
 
+        if (!rows.AllPlainGreedy)
+        {
+            Sample(rows);
+            return;
+        }
+
         _out.Host<long>(Next)[..rows.Count].CopyTo(rows.Next);
+    }
+
+    /// <summary>
+    /// The rows' tokens by their sampling, where the logits are: on the CPU provider the managed
+    /// <see cref="LogitSampler"/> over the host logits (faster there than the sampler graph, measured
+    /// side by side: docs/decoders.md); on CUDA the sampler graph in its own session on the same
+    /// provider, the logits never copied to the host.
+    /// </summary>
+    private void Sample(StepRows rows)
+    {
+        int vocab = _c.Vocab;
+        if (!_cuda)
+        {
+            (_hostSampler ??= new LogitSampler(vocab)).Sample(rows, _out.Host<float>(LogitsSegment)[..(rows.Count * vocab)]);
+            return;
+        }
+
+        _deviceSampler ??= Own(new OnnxSampler(vocab, Slots, _backend, _options));
+        using OrtValue logits = _out.View(LogitsSegment, TensorElementType.Float, rows.Count, vocab);
+        _deviceSampler.Sample(logits, rows);
     }
 
     private T Own<T>(T d)

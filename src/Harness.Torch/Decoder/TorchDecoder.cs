@@ -2,6 +2,7 @@ using Harness.Backends;
 using Harness.Decoding;
 using Harness.Metrics;
 using Harness.Models;
+using Harness.Torch.Sampling;
 using static TorchSharp.torch;
 
 namespace Harness.Torch.Decoder;
@@ -22,6 +23,7 @@ public sealed class TorchDecoder : BatchDecoder
     private readonly TorchDecoderModel _model;
     private readonly int[] _lengths;
     private long[] _padded = [];
+    private TorchSampler? _sampler;
 
     /// <summary>Checks the memory, then loads libtorch and the weights (see <see cref="LoadModel"/>).</summary>
     public TorchDecoder(BackendSpec backend, WorkloadOptions options, DecoderSpec spec, int blockTokens = DefaultBlockTokens)
@@ -82,7 +84,6 @@ public sealed class TorchDecoder : BatchDecoder
 
     protected override void Prefill(StepRows rows)
     {
-        RequireGreedy(rows);
         int n = rows.Count, seq = rows.LongestPrompt;
         if (_padded.Length < n * seq)
         {
@@ -100,25 +101,29 @@ public sealed class TorchDecoder : BatchDecoder
 
         using var mode = inference_mode();
         using var scope = NewDisposeScope();
-        Greedy(_model.ForwardPrompts(_padded, seq, _lengths.AsSpan(0, n), rows.FirstRow), rows.Next);
+        Pick(_model.ForwardPrompts(_padded, seq, _lengths.AsSpan(0, n), rows.FirstRow), rows);
     }
 
     protected override void Decode(StepRows rows)
     {
-        RequireGreedy(rows);
         using var mode = inference_mode();
         using var scope = NewDisposeScope();
-        Greedy(_model.ForwardRows(rows.Tokens, rows.Positions), rows.Next);
+        Pick(_model.ForwardRows(rows.Tokens, rows.Positions), rows);
     }
 
-    /// <summary>Refuses, before the pass, rows whose sampling is more than greedy (no sampler here yet).</summary>
-    private void RequireGreedy(StepRows rows)
+    /// <summary>
+    /// The rows' tokens: the argmax when all are plain greedy, else the <see cref="TorchSampler"/> on
+    /// the logits' device.
+    /// </summary>
+    private void Pick(Tensor logits, StepRows rows)
     {
-        if (!rows.AllPlainGreedy)
+        if (rows.AllPlainGreedy)
         {
-            throw HarnessException.BadInput(
-                $"{Name} has no sampler yet: only greedy decoding (temperature 0, no penalties, no logprobs) runs on it.");
+            Greedy(logits, rows.Next);
+            return;
         }
+
+        (_sampler ??= new TorchSampler(Spec.Model.Vocab, Slots)).Sample(logits.reshape(rows.Count, Spec.Model.Vocab), rows);
     }
 
     /// <summary>Each row's argmax token, read on the host.</summary>

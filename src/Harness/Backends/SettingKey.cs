@@ -140,6 +140,14 @@ public static class Setting
         new(name, "duration", null, defaultText, meaning, $"a duration longer than zero, {Durations.Examples}",
             t => Durations.TryParse(t) is { } d && d > TimeSpan.Zero ? (true, d) : (false, null));
 
+    /// <summary>A number from <paramref name="min"/> to <paramref name="max"/>.</summary>
+    public static SettingKey<double> Number(string name, double defaultValue, double min, double max, string meaning) =>
+        new(name, "number", defaultValue, defaultValue.ToString(CultureInfo.InvariantCulture), meaning,
+            string.Create(CultureInfo.InvariantCulture, $"a number from {min} to {max}"),
+            t => double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && v >= min && v <= max
+                ? (true, v)
+                : (false, 0));
+
     /// <summary>A number from <paramref name="min"/> to <paramref name="max"/>, or <c>none</c> (null).</summary>
     public static SettingKey<double?> NumberOrNone(string name, double? defaultValue, double min, double max, string meaning) =>
         new(name, "number|none", defaultValue, defaultValue?.ToString(CultureInfo.InvariantCulture) ?? "none", meaning,

@@ -204,7 +204,7 @@ public sealed class ContinuousBatcher
         {
             if (!e.CancelRequested)
             {
-                e.Stream.Token(e.Request, e.Sequence!.LastToken, end);
+                e.Stream.Token(e.Request, e.Sequence!.LastToken, e.Sequence.LastLogprobs, end);
             }
         }
 

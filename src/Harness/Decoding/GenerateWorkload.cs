@@ -1,4 +1,5 @@
 using Harness.Backends;
+using Harness.Decoding.Sampling;
 using Harness.Engine;
 using Harness.Metrics;
 using Harness.Models;
@@ -33,6 +34,7 @@ public sealed class GenerateWorkload : IWorkload, IDerivedMetrics
     private long[] _prompt = [];
     private long[][] _generated = [];
     private int _batch;
+    private int _runSeed;
     private DeviceMemory? _memory;
     private Dictionary<string, object?>? _details;
     private long _peak;
@@ -43,7 +45,21 @@ public sealed class GenerateWorkload : IWorkload, IDerivedMetrics
         _backend = backend;
         _options = options;
         Settings = GenerateSettings.From(options.ModelConfig, options.PromptTokens, options.NewTokens, options.DType ?? provider.DefaultDType(backend), options.Extra);
+        RunSampling = SamplingSettings.From(options.Extra);
     }
+
+    /// <summary>How the sequences pick their tokens (<c>--set temperature=...</c>; greedy by default), before each one's seed.</summary>
+    public SamplingParams RunSampling { get; }
+
+    /// <summary>The <c>--set</c> keys of generate on a backend whose decoders take <paramref name="decoder"/>.</summary>
+    public static SettingsSchema Keys(SettingsSchema decoder) => decoder.With([GenerateSettings.CeilingsKey, .. SamplingSettings.Keys]);
+
+    /// <summary>
+    /// The sampling of sequence <paramref name="sequence"/>: seeded from the run's seed and its index
+    /// (after <see cref="Prepare"/>).
+    /// </summary>
+    public SamplingParams Sampling(int sequence) =>
+        RunSampling.IsPlainGreedy ? RunSampling : RunSampling.ForSequence(_runSeed, sequence);
 
     /// <summary>The decoder run's settings.</summary>
     public GenerateSettings Settings { get; }
@@ -51,7 +67,10 @@ public sealed class GenerateWorkload : IWorkload, IDerivedMetrics
     /// <summary>The prompt ids of sequence <paramref name="sequence"/> (after <see cref="Prepare"/>).</summary>
     public ReadOnlyMemory<long> Prompt(int sequence) => _prompt.AsMemory(sequence * Settings.PromptTokens, Settings.PromptTokens);
 
-    /// <summary>The greedy ids sequence <paramref name="sequence"/> generated in the last request (what serving the same prompt must give).</summary>
+    /// <summary>
+    /// The ids sequence <paramref name="sequence"/> generated in the last request (what serving the
+    /// same prompt and seed must give).
+    /// </summary>
     public IReadOnlyList<long> Generated(int sequence) => _generated[sequence];
 
     /// <summary>Where the device's memory is read from; tests give a fixed one.</summary>
@@ -71,6 +90,7 @@ public sealed class GenerateWorkload : IWorkload, IDerivedMetrics
         double loadSeconds = load.Elapsed.TotalSeconds;
         long? loadPeakRss = Harness.Hardware.ProcessMemory.PeakResidentBytes();
         _prompt = s.Prompt(_batch, context.Seed);
+        _runSeed = context.Seed;
         // One request cut short, so that the shapes are built (and a CUDA graph captured) and any failure shows here, before anything is measured.
         Run(Math.Min(WarmupSteps + 1, s.NewTokens), null, context.CancellationToken);
 
@@ -82,6 +102,7 @@ public sealed class GenerateWorkload : IWorkload, IDerivedMetrics
 
         details[ConfigKeys.LoadSeconds] = loadSeconds;
         details[ConfigKeys.LoadPeakRssBytes] = loadPeakRss;
+        details[ConfigKeys.Sampling] = RunSampling.Describe();
         details[ConfigKeys.MemoryEstimateBytes] = need.Total;
         details[ConfigKeys.DeviceMemoryBytes] = _memory.AvailableBytes;
         _details = details;
@@ -113,7 +134,7 @@ public sealed class GenerateWorkload : IWorkload, IDerivedMetrics
 
         for (int b = 0; b < _batch; b++)
         {
-            sequences[b] = new DecodeSequence(b, p, Settings.NewTokens, _prompt.AsMemory(b * p, p));
+            sequences[b] = new DecodeSequence(b, p, Settings.NewTokens, _prompt.AsMemory(b * p, p), Sampling(b));
             _generated[b] = new long[tokens];
         }
 

@@ -68,6 +68,9 @@ internal sealed class CompletionWaiter(ILlmStream inner) : ILlmStream, IDisposab
 
     public void Token(LlmRequest request, long token, long timestamp) => inner.Token(request, token, timestamp);
 
+    public void Token(LlmRequest request, long token, TokenLogprobs? logprobs, long timestamp) =>
+        inner.Token(request, token, logprobs, timestamp);
+
     public void Completed(LlmRequest request, LlmCompletion completion, long timestamp)
     {
         inner.Completed(request, completion, timestamp);
@@ -141,6 +144,12 @@ public interface ILlmStream
 
     /// <summary>One generated token (a greedy id) reached the host; a remote endpoint calls it once per streamed event that carries tokens, with id -1 (its <see cref="IRecordingLlmStream.Record"/> holds how many each carried).</summary>
     void Token(LlmRequest request, long token, long timestamp);
+
+    /// <summary>
+    /// One generated token with its log-probabilities, when the request's sampling asked for them
+    /// (else null): what an in-process endpoint calls; a stream that has no use for them need not implement it.
+    /// </summary>
+    void Token(LlmRequest request, long token, TokenLogprobs? logprobs, long timestamp) => Token(request, token, timestamp);
 
     /// <summary>The request is over: all its tokens, an end token, or cancelled.</summary>
     void Completed(LlmRequest request, LlmCompletion completion, long timestamp);

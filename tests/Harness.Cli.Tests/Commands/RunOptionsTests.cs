@@ -37,3 +37,18 @@ public class RunOptionsTests
         Assert.Equal(["latency p90 --tail"], TailRule.Targets(withTail).Select(t => $"{t.Metric} {t.Name} {t.Source}"));
     }
 }
+
+/// <summary><c>--set</c> pairs: several in one, comma-separated, and commas inside a value.</summary>
+public class SetOptionTests
+{
+    [Fact]
+    public void One_set_may_hold_several_pairs_and_a_value_may_hold_commas()
+    {
+        List<KeyValuePair<string, string>> pairs =
+            OptionParsers.Settings(["temperature=0.7,top_p=0.9", "ceilings=a.json,b.json", "spin=0"]);
+
+        Assert.Equal(
+            ["temperature=0.7", "top_p=0.9", "ceilings=a.json,b.json", "spin=0"],
+            pairs.Select(p => $"{p.Key}={p.Value}"));
+    }
+}

@@ -142,18 +142,68 @@ public class ParityTests
         Assert.True(Any(i => Size(i) < Size(i - 1) && steps[i].Live > 0), $"no shrink: {shapes}");
     }
 
-    /// <summary>Until the sampler is wired in, a sequence that asks for more than greedy is refused before its pass.</summary>
+    /// <summary>
+    /// Sampling in the step: a batch mixing sampled and greedy sequences gives, step after step, the
+    /// tokens the ONNX Runtime decoder gives (its managed sampler over the same logits to 1e-4) for the
+    /// same seeds, and the sampled ones are not greedy's.
+    /// </summary>
     [TorchFact]
-    public void Sampling_is_refused_until_there_is_a_sampler()
+    public void Sampled_tokens_equal_the_onnx_decoders_for_the_same_seeds()
     {
         DecoderConfig c = ModelCatalog.Load("tiny-gpt2-test");
-        using TorchDecoder d = Create(c, 2);
-        var greedy = new DecodeSequence(0, 3, 2, new long[] { 1, 2, 3 });
-        var sampled = new DecodeSequence(1, 3, 2, new long[] { 4, 5, 6 }, new SamplingParams { Temperature = 0.7 });
-        var e = Assert.Throws<HarnessException>(() => d.Step([greedy, sampled], [], CancellationToken.None));
-        Assert.Equal(ExitCodes.BadInput, e.ExitCode);
-        Assert.Contains("greedy", e.Message);
-        Assert.Equal(0, greedy.Produced + sampled.Produced);
+        using TorchDecoder torchDecoder = Create(c, 3);
+        var spec = new DecoderSpec { Model = c, DType = TensorDType.Float32, WeightSeed = WeightSeed, Slots = 3 };
+        using IStepDecoder onnxDecoder =
+            new OnnxBackendProvider().CreateDecoder(BackendSpec.Parse("onnx:cpu"), new WorkloadOptions { Threads = 1 }, spec);
+        SamplingParams[] sampling =
+        [
+            new() { Temperature = 1.2, TopP = 0.95, Seed = 7 },
+            SamplingParams.Greedy,
+            new()
+            {
+                Temperature = 0.9, TopK = 20, PresencePenalty = 0.5, FrequencyPenalty = 0.3, RepetitionPenalty = 1.2, Seed = 8,
+                TopLogprobs = 2, Logprobs = true,
+            },
+        ];
+        const int steps = 10;
+        long[][] Run(IStepDecoder d, SamplingParams[] sampling)
+        {
+            DecodeSequence[] sequences = [.. sampling.Select((p, i) => new DecodeSequence(i, 3, steps, new long[] { 1 + i, 2, 3 }, p))];
+            var tokens = new long[sequences.Length][];
+            for (int i = 0; i < tokens.Length; i++)
+            {
+                tokens[i] = new long[steps];
+            }
+
+            for (int step = 0; step < steps; step++)
+            {
+                d.Step(step == 0 ? sequences : [], step == 0 ? [] : sequences, CancellationToken.None);
+                for (int i = 0; i < sequences.Length; i++)
+                {
+                    tokens[i][step] = sequences[i].LastToken;
+                    Assert.Equal(sampling[i].Logprobs, sequences[i].LastLogprobs is not null);
+                }
+            }
+
+            foreach (DecodeSequence s in sequences.Reverse())
+            {
+                d.Release(s);
+            }
+
+            return tokens;
+        }
+
+        long[][] viaTorch = Run(torchDecoder, sampling), viaOnnx = Run(onnxDecoder, sampling);
+        long[][] greedy = Run(torchDecoder, [.. sampling.Select(_ => SamplingParams.Greedy)]);
+
+        for (int i = 0; i < sampling.Length; i++)
+        {
+            Assert.Equal(viaOnnx[i], viaTorch[i]);
+        }
+
+        Assert.Equal(greedy[1], viaTorch[1]);
+        Assert.NotEqual(greedy[0], viaTorch[0]);
+        Assert.NotEqual(greedy[2], viaTorch[2]);
     }
 
     /// <summary>

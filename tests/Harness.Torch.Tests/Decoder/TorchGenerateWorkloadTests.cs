@@ -1,5 +1,6 @@
 using Harness.Backends;
 using Harness.Decoding;
+using Harness.Decoding.Sampling;
 using Harness.Engine;
 using Harness.Engine.Scenarios;
 using Harness.Measurement;
@@ -35,6 +36,39 @@ public class TorchGenerateWorkloadTests
         Assert.True(run.Derived.Single(m => m.Name == "decode_tokens_per_s").Value > 0);
         Assert.Contains("torch_device", run.Workload.Details.Keys);
         Assert.Equal("gpt2-124m", run.Workload.Details["model_config"]);
+    }
+
+    /// <summary>
+    /// <c>run generate --set temperature=...</c> on torch:cpu and onnx:cpu: the same seeded sequences
+    /// draw the same tokens on both backends, not greedy's, and the result says how it sampled.
+    /// </summary>
+    [TorchFact]
+    public void Sampled_generate_runs_on_torch_and_onnx_and_draws_the_same_tokens()
+    {
+        var options = new WorkloadOptions
+        {
+            Threads = 2,
+            ModelConfig = ModelCatalog.Load("tiny-gpt2-test"),
+            PromptTokens = 8,
+            NewTokens = 6,
+            Extra = new Dictionary<string, string> { ["temperature"] = "0.9", ["top_p"] = "0.9", ["frequency_penalty"] = "0.4" },
+        };
+        long[][] Tokens(IBackendProvider provider, string backend, WorkloadOptions o)
+        {
+            using var workload = (GenerateWorkload)provider.Create(GenerateWorkload.Name, BackendSpec.Parse(backend), o);
+            EngineResult run = new BenchmarkEngine().Run(workload, Quick(batch: 3));
+            Assert.Equal(0, run.Count(RequestOutcome.Error));
+            Assert.Equal(workload.RunSampling.Describe(), run.Workload.Details["sampling"]);
+            return [.. Enumerable.Range(0, 3).Select(i => workload.Generated(i).ToArray())];
+        }
+
+        long[][] torch = Tokens(new TorchBackendProvider(), "torch:cpu", options);
+        long[][] onnx = Tokens(new Harness.Onnx.OnnxBackendProvider(), "onnx:cpu", options);
+        long[][] greedy = Tokens(new TorchBackendProvider(), "torch:cpu", options with { Extra = new Dictionary<string, string>() });
+
+        Assert.Equal(onnx, torch);
+        Assert.NotEqual(greedy, torch);
+        Assert.StartsWith("temperature 0.9, top_p 0.9, frequency_penalty 0.4", SamplingSettings.From(options.Extra).Describe());
     }
 
     [TorchFact]

@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace Harness.Decoding.Sampling;
 
 /// <summary>
@@ -45,6 +47,77 @@ public sealed record SamplingParams
 
     /// <summary>True when the graph's argmax gives the token and nothing else is asked: no sampler runs.</summary>
     public bool IsPlainGreedy => Temperature == 0 && !NeedsHistory && !Logprobs && TopLogprobs == 0;
+
+    /// <summary>Top log-probabilities one token may ask for at most (OpenAI's limit).</summary>
+    public const int MaxTopLogprobs = 20;
+
+    /// <summary>
+    /// The first value out of OpenAI's (and vLLM's) range, in one sentence naming the field as the
+    /// API does; null when all are in range.
+    /// </summary>
+    public string? Problem()
+    {
+        static string F(double v) => v.ToString("G", CultureInfo.InvariantCulture);
+        return Temperature is < 0 or > 2 || double.IsNaN(Temperature) ? $"temperature must be from 0 to 2, not {F(Temperature)}."
+            : TopK < 0 ? $"top_k must be 0 (all tokens) or more, not {TopK}."
+            : !(TopP > 0 && TopP <= 1) ? $"top_p must be above 0 and at most 1, not {F(TopP)}."
+            : MinP is < 0 or > 1 || double.IsNaN(MinP) ? $"min_p must be from 0 to 1, not {F(MinP)}."
+            : !(RepetitionPenalty > 0 && RepetitionPenalty <= 2)
+                ? $"repetition_penalty must be above 0 and at most 2, not {F(RepetitionPenalty)}."
+            : PresencePenalty is < -2 or > 2 || double.IsNaN(PresencePenalty)
+                ? $"presence_penalty must be from -2 to 2, not {F(PresencePenalty)}."
+            : FrequencyPenalty is < -2 or > 2 || double.IsNaN(FrequencyPenalty)
+                ? $"frequency_penalty must be from -2 to 2, not {F(FrequencyPenalty)}."
+            : TopLogprobs is < 0 or > MaxTopLogprobs ? $"top_logprobs must be from 0 to {MaxTopLogprobs}, not {TopLogprobs}."
+            : null;
+    }
+
+    /// <summary>Itself when every value is in range; else bad input with <see cref="Problem"/>'s sentence.</summary>
+    public SamplingParams Validated() => Problem() is { } p ? throw HarnessException.BadInput(p) : this;
+
+    /// <summary>
+    /// These parameters for sequence <paramref name="index"/> of a run seeded <paramref name="runSeed"/>:
+    /// each sequence its own seed, the same in every run with that seed.
+    /// </summary>
+    public SamplingParams ForSequence(int runSeed, int index)
+    {
+        ulong z = ((ulong)(uint)runSeed << 32) | (uint)index;
+        z = (z ^ (z >> 33)) * 0xFF51AFD7ED558CCDUL;
+        z = (z ^ (z >> 33)) * 0xC4CEB9FE1A85EC53UL;
+        return this with { Seed = z ^ (z >> 33) };
+    }
+
+    /// <summary>What the result's config says of them, in words.</summary>
+    public string Describe()
+    {
+        if (IsPlainGreedy)
+        {
+            return "greedy (argmax), every token read on the host each step";
+        }
+
+        var parts = new List<string>
+        {
+            Temperature == 0
+                ? "greedy (argmax after penalties)"
+                : string.Create(CultureInfo.InvariantCulture, $"temperature {Temperature}"),
+        };
+        void Add(bool on, FormattableString text)
+        {
+            if (on)
+            {
+                parts.Add(text.ToString(CultureInfo.InvariantCulture));
+            }
+        }
+
+        Add(TopK > 0, $"top_k {TopK}");
+        Add(TopP < 1, $"top_p {TopP}");
+        Add(MinP > 0, $"min_p {MinP}");
+        Add(RepetitionPenalty != 1, $"repetition_penalty {RepetitionPenalty}");
+        Add(PresencePenalty != 0, $"presence_penalty {PresencePenalty}");
+        Add(FrequencyPenalty != 0, $"frequency_penalty {FrequencyPenalty}");
+        Add(Logprobs || TopLogprobs > 0, $"logprobs (top {TopLogprobs})");
+        return string.Join(", ", parts) + "; sampled where the logits are, each sequence seeded from the run's seed";
+    }
 }
 
 /// <summary>A token's log-probability, with the most likely alternatives when asked (OpenAI's logprobs content entry).</summary>
