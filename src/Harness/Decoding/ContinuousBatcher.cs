@@ -26,6 +26,7 @@ public sealed class ContinuousBatcher
     private readonly List<DecodeSequence> _joining = new();
     private readonly List<Entry> _finished = new();
     private readonly List<Entry> _ran = new();
+    private readonly List<DecodeSequence> _abandoned = new();
     private Exception? _failure;
 
     /// <param name="frequency">Ticks per second of the timestamps the driver passes.</param>
@@ -250,6 +251,8 @@ public sealed class ContinuousBatcher
     public void Fail(Exception error)
     {
         _failure = error;
+        _abandoned.AddRange(_running);
+        _abandoned.AddRange(_joining);
         var all = _entries.Values.ToList();
         _entries.Clear();
         _waiting.Clear();
@@ -263,6 +266,21 @@ public sealed class ContinuousBatcher
         {
             e.Stream.Failed(e.Request, error);
         }
+    }
+
+    /// <summary>
+    /// The endpoint closes (its driver stopped): every sequence still in the batch, or left there by a
+    /// failed iteration, is released from the decoder, so that a decoder serving several endpoints one
+    /// after another (the points of a sweep) starts the next one empty.
+    /// </summary>
+    public void ReleaseAll()
+    {
+        foreach (DecodeSequence s in _running.Concat(_joining).Concat(_abandoned))
+        {
+            _decoder.Release(s);
+        }
+
+        _abandoned.Clear();
     }
 
     /// <summary>The sequence generated one of its request's end tokens, past its minimum.</summary>

@@ -113,9 +113,20 @@ public sealed class InProcessLlmEndpoint : ILlmEndpoint
         bool joined = _device.Join(TimeSpan.FromSeconds(30));
         _stop.Dispose();
         // A decoder still inside a step on a thread that did not stop is left alone rather than freed under it.
-        if (_ownsDecoder && joined)
+        if (!joined)
+        {
+            return;
+        }
+
+        if (_ownsDecoder)
         {
             _decoder.Dispose();
+            return;
+        }
+
+        lock (_gate)
+        {
+            _batcher.ReleaseAll();
         }
     }
 

@@ -121,6 +121,73 @@ public class InProcessLlmEndpointTests
         }
     }
 
+    [Fact]
+    public void A_shared_decoder_gets_back_the_sequences_an_endpoint_leaves_running_so_the_next_endpoint_starts_empty()
+    {
+        using var decoder = new HoldingDecoder();
+        var batching = new BatchingOptions { MaxBatch = 2, Window = TimeSpan.Zero };
+        var llm = new InProcessLlmEndpoint(decoder, batching, ownsDecoder: false);
+        var stream = new Recorder();
+        llm.Submit(new LlmRequest { PromptTokens = 8, MaxNewTokens = 1_000_000 }, stream);
+        Assert.True(SpinWait.SpinUntil(() => stream.Count > 3, Bound));
+        llm.Dispose();
+        Assert.Equal(0, decoder.Held);
+
+        using var next = new InProcessLlmEndpoint(decoder, batching, ownsDecoder: false);
+        var second = new Recorder();
+        next.Submit(new LlmRequest { PromptTokens = 8, MaxNewTokens = 3 }, second);
+        Assert.True(second.Done.Wait(Bound));
+        Assert.Equal((LlmCompletion.Finished, 3), (second.Completion, second.Count));
+    }
+
+    /// <summary>A latency model that counts the sequences it holds (joined and not yet released).</summary>
+    private sealed class HoldingDecoder : IStepDecoder
+    {
+        private readonly LatencyModelDecoder _inner = new(new LatencyModel { TtftMs = 1, TpotMs = 0.5 });
+        private readonly HashSet<DecodeSequence> _held = new(ReferenceEqualityComparer.Instance);
+
+        public int Held
+        {
+            get
+            {
+                lock (_held)
+                {
+                    return _held.Count;
+                }
+            }
+        }
+
+        public string Name => _inner.Name;
+
+        public int Slots => _inner.Slots;
+
+        public bool SupportsJoining => true;
+
+        public IReadOnlyDictionary<string, object?> Details => _inner.Details;
+
+        public void Step(IReadOnlyList<DecodeSequence> joining, IReadOnlyList<DecodeSequence> running, CancellationToken token)
+        {
+            Assert.True(running.Count == Held, "every sequence the decoder holds decodes in each iteration");
+            _inner.Step(joining, running, token);
+            lock (_held)
+            {
+                _held.UnionWith(joining);
+            }
+        }
+
+        public void Release(DecodeSequence sequence)
+        {
+            lock (_held)
+            {
+                _held.Remove(sequence);
+            }
+
+            _inner.Release(sequence);
+        }
+
+        public void Dispose() => _inner.Dispose();
+    }
+
     private sealed class ThrowingDecoder : IStepDecoder
     {
         public string Name => "throwing";
