@@ -173,7 +173,6 @@ public sealed class OnnxSampler : IDisposable
     private readonly long[] _topN = new long[1];
     private readonly OrtValue[] _inputs = new OrtValue[InputNames.Length];
     private long[] _history = [];
-    private DecodeSequence[] _rows = [];
     private float[] _historyOutput = [];
     private float[] _historySeen = [];
 
@@ -194,17 +193,7 @@ public sealed class OnnxSampler : IDisposable
     /// </summary>
     public void Sample(OrtValue logits, StepRows rows)
     {
-        if (_rows.Length < rows.Count)
-        {
-            Array.Resize(ref _rows, rows.Count);
-        }
-
-        for (int i = 0; i < rows.Count; i++)
-        {
-            _rows[i] = rows.Sequence(i);
-        }
-
-        Sample(logits, _rows.AsSpan(0, rows.Count), rows.Next, rows.Logprobs);
+        Sample(logits, rows.Sequences, rows.Next, rows.Logprobs);
     }
 
     /// <summary>

@@ -21,7 +21,6 @@ public sealed class TorchSampler
     private readonly float[] _frequency;
     private readonly float[] _uniform;
     private readonly long[] _topK;
-    private DecodeSequence[] _rows = [];
 
     public TorchSampler(int vocab, int maxRows)
     {
@@ -45,17 +44,7 @@ public sealed class TorchSampler
     /// </summary>
     public void Sample(Tensor logits, StepRows rows)
     {
-        if (_rows.Length < rows.Count)
-        {
-            Array.Resize(ref _rows, rows.Count);
-        }
-
-        for (int i = 0; i < rows.Count; i++)
-        {
-            _rows[i] = rows.Sequence(i);
-        }
-
-        Sample(logits, _rows.AsSpan(0, rows.Count), rows.Next, rows.Logprobs);
+        Sample(logits, rows.Sequences, rows.Next, rows.Logprobs);
     }
 
     /// <summary>

@@ -380,7 +380,7 @@ public abstract class BatchDecoder : IStepDecoder
 /// </summary>
 public sealed class StepRows
 {
-    private readonly DecodeSequence?[] _sequences;
+    private readonly DecodeSequence[] _sequences;
     private readonly ReadOnlyMemory<long>[] _prompts;
     private readonly long[] _tokens;
     private readonly int[] _positions;
@@ -389,7 +389,7 @@ public sealed class StepRows
 
     public StepRows(int capacity)
     {
-        _sequences = new DecodeSequence?[capacity];
+        _sequences = new DecodeSequence[capacity];
         _prompts = new ReadOnlyMemory<long>[capacity];
         _tokens = new long[capacity];
         _positions = new int[capacity];
@@ -410,7 +410,7 @@ public sealed class StepRows
         {
             for (int i = 0; i < Count; i++)
             {
-                if (!_sequences[i]!.Sampling.IsPlainGreedy)
+                if (!_sequences[i].Sampling.IsPlainGreedy)
                 {
                     return false;
                 }
@@ -448,7 +448,10 @@ public sealed class StepRows
     public Span<TokenLogprobs?> Logprobs => _logprobs.AsSpan(0, Count);
 
     /// <summary>The sequence in row <paramref name="i"/> of the pass (its sampling, seed and history).</summary>
-    public DecodeSequence Sequence(int i) => _sequences[i]!;
+    public DecodeSequence Sequence(int i) => _sequences[i];
+
+    /// <summary>The sequences of the pass in row order (what a sampler reads: sampling, draws, history).</summary>
+    public ReadOnlySpan<DecodeSequence> Sequences => _sequences.AsSpan(0, Count);
 
     /// <summary>Prefill: the prompt of row <paramref name="i"/>.</summary>
     public ReadOnlySpan<long> Prompt(int i) => _prompts[i].Span;
