@@ -18,7 +18,7 @@ public sealed class LlamaCppBackendProvider : IBackendProvider, IDecoderProvider
     [
         new(GenerateWorkload.Name,
             "decoder LLM from a GGUF file (--model FILE.gguf) through llama.cpp (LLamaSharp's bundled build): "
-            + "batched prefill + decode; --prompt-tokens, --new-tokens, --threads",
+            + "batched prefill + decode; --prompt-tokens, --new-tokens, --threads, --set spin=0",
             Generate) { Settings = GenerateWorkload.Keys(DecoderSettings) },
     ]);
 
@@ -31,24 +31,25 @@ public sealed class LlamaCppBackendProvider : IBackendProvider, IDecoderProvider
     /// <summary>LLamaSharp's version (its bundled llama.cpp is fixed by it); reading it loads no native code.</summary>
     public KeyValuePair<string, string?> PackageVersion => new("llamasharp", LlamaRuntime.PackageVersion);
 
-    /// <summary>Loads llama.cpp's native library (quick: no model), so that <c>list</c> says whether it loads here.</summary>
-    public DoctorCheck CheckDevice(string device) => LlamaRuntime.TryEnsure() is { } failure
+    /// <summary>
+    /// A check that loads nothing (OpenMP reads <c>--set spin</c> when llama.cpp loads, which the workload does):
+    /// llama.cpp's builds in the app's folder and OpenMP's libgomp.so.1 on the system.
+    /// </summary>
+    public DoctorCheck CheckDevice(string device) => LlamaRuntime.CheckFiles() is { } failure
         ? new("llamacpp:" + device, false, failure)
-        : new("llamacpp:" + device, true, $"llama.cpp from LLamaSharp {LlamaRuntime.PackageVersion} ({LlamaRuntime.Variant} build) loads");
+        : new("llamacpp:" + device, true,
+            $"LLamaSharp {LlamaRuntime.PackageVersion}'s llama.cpp builds are here; one loads when the workload starts");
 
-    /// <summary>For <c>harness doctor</c>: the library loaded, its version, and the CPU features its build uses.</summary>
-    public IReadOnlyList<DoctorCheck> Diagnose()
-    {
-        DoctorCheck cpu = CheckDevice("cpu");
-        return cpu.Ok
-            ? [cpu with { Detail = $"{LlamaRuntime.Version()} from {LlamaRuntime.LibraryPath}; {LlamaRuntime.SystemInfo()}" }]
-            : [cpu];
-    }
+    /// <summary>For <c>harness doctor</c>: really loads llama.cpp; the build it picked, its version, the CPU features it uses.</summary>
+    public IReadOnlyList<DoctorCheck> Diagnose() => LlamaRuntime.TryEnsure() is { } failure
+        ? [new("llamacpp:cpu", false, failure)]
+        : [new("llamacpp:cpu", true, $"{LlamaRuntime.Version()} ({LlamaRuntime.Variant} build, {LlamaRuntime.LibraryPath}); "
+            + LlamaRuntime.SystemInfo())];
 
     public IWorkload Create(string workload, BackendSpec backend, WorkloadOptions options) => _workloads.Create(workload, backend, options);
 
-    /// <summary>Its decoders take no <c>--set</c> key of their own (the weights come from the file; threads from --threads).</summary>
-    public SettingsSchema DecoderSettings { get; } = SettingsSchema.None;
+    /// <summary>Its decoders' one key: spin (OpenMP's wait policy); the weights come from the file, threads from --threads.</summary>
+    public SettingsSchema DecoderSettings { get; } = new(RuntimeSettings.Spin);
 
     /// <summary>fp32; a run takes its GGUF file's type instead (<see cref="GgufWeights.RunDType"/>).</summary>
     public TensorDType DefaultDType(BackendSpec backend) => TensorDType.Float32;

@@ -43,6 +43,13 @@ public sealed class LlamaCppDecoder : BatchDecoder
         : base(spec)
     {
         CheckMemory(DeviceMemory.For(backend.Device, backend.DeviceId));
+        if (RuntimeSettings.Spin.IsSet(options.Extra) && !LlamaRuntime.SetWaitPolicy(RuntimeSettings.Spin.Get(options.Extra))
+            && LlamaRuntime.WaitPolicy != (RuntimeSettings.Spin.Get(options.Extra) ? "ACTIVE" : "PASSIVE"))
+        {
+            throw HarnessException.BadInput($"--set spin={(RuntimeSettings.Spin.Get(options.Extra) ? 1 : 0)} comes too late: llama.cpp "
+                + $"was loaded in this process with OMP_WAIT_POLICY={LlamaRuntime.WaitPolicy ?? "unset"}, which OpenMP keeps.");
+        }
+
         LlamaRuntime.Ensure();
         Name = $"{backend} {spec.Model.Name} {spec.DType.ShortName()}";
         _sequenceOfRow = Enumerable.Range(0, spec.Slots).ToArray();
@@ -229,6 +236,8 @@ public sealed class LlamaCppDecoder : BatchDecoder
             [ConfigKeys.LlamaCppLibrary] = LlamaRuntime.LibraryPath,
             [ConfigKeys.LlamaCppSystemInfo] = LlamaRuntime.SystemInfo(),
             [ConfigKeys.LlamaCppThreads] = threads,
+            // llama.cpp's OpenMP threads spin at barriers and between passes unless this says PASSIVE (read at load time).
+            [ConfigKeys.OmpWaitPolicy] = LlamaRuntime.WaitPolicy,
             [ConfigKeys.LlamaCppTensorTypes] = weights.Types,
             [ConfigKeys.LlamaCppKvType] = kv == GGMLType.GGML_TYPE_F32 ? "f32" : "f16",
             [ConfigKeys.Attention] = (kv == GGMLType.GGML_TYPE_F32

@@ -21,6 +21,12 @@ internal static class LlamaRuntime
 
     private const int KeptLines = 24;
 
+    private const string NoOpenMp = "LLamaSharp's llama.cpp build links OpenMP's libgomp.so.1, which this system lacks: install it "
+        + "(Debian and Ubuntu: apt-get install libgomp1).";
+
+    /// <summary>The CPU builds LLamaSharp.Backend.Cpu brings for linux-x64, the best first.</summary>
+    private static readonly string[] Variants = ["avx512", "avx2", "avx", "noavx"];
+
     private static readonly Lock Gate = new();
     private static readonly ConcurrentQueue<string> Recent = new();
     private static bool _tried;
@@ -31,6 +37,63 @@ internal static class LlamaRuntime
 
     /// <summary>The version of LLamaSharp.Backend.Cpu, the package that brings the native llama.cpp builds.</summary>
     public static string? BackendPackageVersion { get; } = BuiltWith("LLamaSharp.Backend.Cpu");
+
+    /// <summary>Whether this process has loaded llama.cpp (after which OpenMP's settings are fixed).</summary>
+    public static bool Loaded
+    {
+        get
+        {
+            lock (Gate)
+            {
+                return _tried && _failure is null;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Without loading anything (libgomp reads its settings when it loads): whether llama.cpp's files
+    /// are in the app's folder and OpenMP's libgomp.so.1 is on the system; null when both are, else why not.
+    /// </summary>
+    public static string? CheckFiles()
+    {
+        string native = Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native");
+        if (!Variants.Any(v => File.Exists(Path.Combine(native, v, "libllama.so"))))
+        {
+            return $"LLamaSharp.Backend.Cpu's llama.cpp builds are not in {native} ({string.Join(", ", Variants)}); "
+                + "rebuild the harness (dotnet build restores and copies them).";
+        }
+
+        string[] dirs = [.. (Environment.GetEnvironmentVariable("LD_LIBRARY_PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries),
+            "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib", "/usr/local/lib"];
+        return dirs.Any(d => File.Exists(Path.Combine(d, "libgomp.so.1"))) ? null : NoOpenMp;
+    }
+
+    /// <summary>
+    /// Before llama.cpp loads: OpenMP's wait policy (<c>--set spin=0</c>: PASSIVE, llama.cpp's threads sleep at
+    /// barriers and between passes instead of spinning, as ONNX Runtime's allow_spinning=0), set in the native
+    /// environment libgomp reads when it loads. Returns false when llama.cpp is already loaded (it keeps the
+    /// policy it loaded with).
+    /// </summary>
+    public static bool SetWaitPolicy(bool spin)
+    {
+        lock (Gate)
+        {
+            if (_tried)
+            {
+                return false;
+            }
+
+            if (setenv("OMP_WAIT_POLICY", spin ? "ACTIVE" : "PASSIVE", 1) != 0)
+            {
+                throw new InvalidOperationException("setenv(OMP_WAIT_POLICY) failed.");
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>OMP_WAIT_POLICY as libgomp read it from the native environment; null when unset.</summary>
+    public static string? WaitPolicy => Marshal.PtrToStringUTF8(getenv("OMP_WAIT_POLICY"));
 
     /// <summary>Loads the native library; returns null when loaded, else why not (one sentence).</summary>
     public static string? TryEnsure()
@@ -43,14 +106,21 @@ internal static class LlamaRuntime
             }
 
             _tried = true;
+            if (!NativeLibrary.TryLoad("libgomp.so.1", out nint gomp))
+            {
+                _failure = NoOpenMp;
+                return _failure;
+            }
+
+            NativeLibrary.Free(gomp);
             try
             {
                 NativeLibraryConfig.All.WithLogCallback(Keep);
                 NativeApi.llama_empty_call();
                 NativeLogConfig.llama_log_set(Keep);
             }
-            catch (Exception e) when (e is TypeInitializationException or DllNotFoundException or RuntimeError or EntryPointNotFoundException
-                or InvalidOperationException)
+            catch (Exception e) when (e is TypeInitializationException or DllNotFoundException or RuntimeError
+                or EntryPointNotFoundException or InvalidOperationException)
             {
                 Exception inner = e is TypeInitializationException { InnerException: { } i } ? i : e;
                 _failure = $"LLamaSharp {PackageVersion}'s native llama.cpp did not load ({inner.Message.Trim()}); it is looked for under "
@@ -124,6 +194,13 @@ internal static class LlamaRuntime
 
     private static unsafe string? Call(nint library, string name) =>
         NativeLibrary.TryGetExport(library, name, out nint f) ? Marshal.PtrToStringUTF8(((delegate* unmanaged<nint>)f)()) : null;
+
+    [DllImport("libc", EntryPoint = "setenv")]
+    private static extern int setenv(
+        [MarshalAs(UnmanagedType.LPUTF8Str)] string name, [MarshalAs(UnmanagedType.LPUTF8Str)] string value, int overwrite);
+
+    [DllImport("libc", EntryPoint = "getenv")]
+    private static extern nint getenv([MarshalAs(UnmanagedType.LPUTF8Str)] string name);
 
     private static void Keep(LLamaLogLevel level, string message)
     {

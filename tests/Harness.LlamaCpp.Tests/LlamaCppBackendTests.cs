@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Harness.Backends;
 using Harness.Cli;
 using Harness.Decoding;
@@ -98,9 +99,41 @@ public sealed class LlamaCppBackendTests
         var provider = new LlamaCppBackendProvider();
         var spec = new DecoderSpec { Model = Harness.Models.ModelCatalog.Load("tiny-llama-test"), DType = TensorDType.Float32, Slots = 1 };
 
-        var e = Assert.Throws<HarnessException>(() => provider.CreateDecoder(BackendSpec.Parse("llamacpp:cpu"), new WorkloadOptions(), spec));
+        var e = Assert.Throws<HarnessException>(
+            () => provider.CreateDecoder(BackendSpec.Parse("llamacpp:cpu"), new WorkloadOptions(), spec));
 
         Assert.Equal(ExitCodes.BadInput, e.ExitCode);
         Assert.Contains("GGUF files only", e.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// On a CPU without AVX-512 LLamaSharp loads its AVX2 build from the app's folder: .NET reports no AVX-512 with
+    /// DOTNET_EnableAVX512=0, as on an AVX2-only CPU (and with AVX2 off too, the AVX build loads).
+    /// </summary>
+    [LlamaFact]
+    public void Without_avx512_the_avx2_build_loads_and_without_avx2_the_avx_one()
+    {
+        Assert.Contains("(avx2 build, ", DoctorWith("DOTNET_EnableAVX512"), StringComparison.Ordinal);
+        Assert.Contains("(avx build, ", DoctorWith("DOTNET_EnableAVX2"), StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// <c>harness doctor</c> (which loads llama.cpp) in a child process with the .NET setting <paramref name="off"/> = 0:
+    /// its llamacpp:cpu line.
+    /// </summary>
+    private static string DoctorWith(string off)
+    {
+        string host = Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet" ? Environment.ProcessPath! : "dotnet";
+        var start = new ProcessStartInfo(host, [Path.Combine(AppContext.BaseDirectory, "harness.dll"), "doctor"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.Environment[off] = "0";
+        using Process p = Process.Start(start)!;
+        Task<string> err = p.StandardError.ReadToEndAsync();
+        string output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        return output.Split('\n').FirstOrDefault(l => l.Contains("llamacpp:cpu", StringComparison.Ordinal)) ?? output + err.Result;
     }
 }

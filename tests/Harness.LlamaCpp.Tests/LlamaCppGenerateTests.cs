@@ -38,7 +38,8 @@ public sealed class LlamaCppGenerateTests
         JsonObject config = llama["config"]!.AsObject();
         Assert.Contains("ggml 0.", (string?)config[ConfigKeys.LlamaCppVersion], StringComparison.Ordinal);
         Assert.Contains(LlamaRuntime.BundledCommit[..10], (string?)config[ConfigKeys.LlamaCppVersion], StringComparison.Ordinal);
-        Assert.StartsWith("LLamaSharp 0.30.0's bundled CPU build (LLamaSharp.Backend.Cpu 0.30.0)", (string?)config[ConfigKeys.LlamaCppBuild]);
+        Assert.StartsWith(
+            "LLamaSharp 0.30.0's bundled CPU build (LLamaSharp.Backend.Cpu 0.30.0)", (string?)config[ConfigKeys.LlamaCppBuild]);
         Assert.StartsWith("f32: ", (string?)config[ConfigKeys.LlamaCppTensorTypes]);
         Assert.Equal(1, (int)config[ConfigKeys.LlamaCppThreads]!);
         Assert.Equal("gguf", (string?)config[ConfigKeys.ModelFormat]);
@@ -60,7 +61,8 @@ public sealed class LlamaCppGenerateTests
         Assert.StartsWith("f16: ", (string?)config[ConfigKeys.LlamaCppTensorTypes]);
     }
 
-    private static SortedSet<string> Stated(JsonObject metrics) => new(metrics.Where(m => m.Value is not null).Select(m => m.Key), StringComparer.Ordinal);
+    private static SortedSet<string> Stated(JsonObject metrics) =>
+        new(metrics.Where(m => m.Value is not null).Select(m => m.Key), StringComparer.Ordinal);
 
     private static JsonObject Run(string backend, string gguf)
     {

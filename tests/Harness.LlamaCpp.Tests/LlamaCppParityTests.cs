@@ -27,7 +27,9 @@ public sealed class LlamaCppParityTests
 
     static LlamaCppParityTests()
     {
-        string dir = Environment.GetEnvironmentVariable("HARNESS_TEST_CACHE") is { Length: > 0 } d ? d : Path.Combine(Path.GetTempPath(), "harness-test-cache");
+        string dir = Environment.GetEnvironmentVariable("HARNESS_TEST_CACHE") is { Length: > 0 } d
+            ? d
+            : Path.Combine(Path.GetTempPath(), "harness-test-cache");
         Directory.CreateDirectory(dir);
         Environment.SetEnvironmentVariable("HARNESS_CACHE", dir);
     }
@@ -36,7 +38,7 @@ public sealed class LlamaCppParityTests
     public void Logits_and_greedy_tokens_match_the_reference_and_onnx_runtime_on_the_same_file()
     {
         DecoderConfig file = ModelCatalog.Load(TinyGguf.Export("tiny-llama-test", seed: WeightSeed));
-        long[] prompt = new GenerateSettings { Model = file, PromptTokens = PromptTokens, DType = TensorDType.Float32 }.Prompt(Batch, seed: 5);
+        long[] prompt = Prompts(file, seed: 5);
 
         var llama = (LlamaCppDecoder)Create("llamacpp:cpu", file, Batch);
         llama.CapturedLogits = [];
@@ -68,7 +70,7 @@ public sealed class LlamaCppParityTests
     public void Sampled_tokens_match_onnx_runtime_on_the_same_file()
     {
         DecoderConfig file = ModelCatalog.Load(TinyGguf.Export("tiny-llama-test", seed: WeightSeed));
-        long[] prompt = new GenerateSettings { Model = file, PromptTokens = PromptTokens, DType = TensorDType.Float32 }.Prompt(Batch, seed: 9);
+        long[] prompt = Prompts(file, seed: 9);
         var sampling = new SamplingParams { Temperature = 0.8, TopP = 0.95, Seed = 17 };
 
         long[][] llama, onnx;
@@ -103,7 +105,8 @@ public sealed class LlamaCppParityTests
     {
         DecoderConfig file = ModelCatalog.Load(TinyGguf.Export("tiny-llama-test", seed: WeightSeed));
         var spec = new DecoderSpec { Model = file, DType = TensorDType.Float32, Slots = 1, Context = 8 };
-        using IStepDecoder llama = new LlamaCppBackendProvider().CreateDecoder(BackendSpec.Parse("llamacpp:cpu"), new WorkloadOptions { Threads = 1 }, spec);
+        using IStepDecoder llama = new LlamaCppBackendProvider()
+            .CreateDecoder(BackendSpec.Parse("llamacpp:cpu"), new WorkloadOptions { Threads = 1 }, spec);
         var s = new DecodeSequence(0, 5, 10, new long[] { 1, 2, 3, 4, 5 });
 
         llama.Step([s], [], CancellationToken.None);
@@ -120,7 +123,9 @@ public sealed class LlamaCppParityTests
     {
         var spec = new DecoderSpec { Model = model, DType = TensorDType.Float32, Slots = slots, Context = PromptTokens + NewTokens + 4 };
         var options = new WorkloadOptions { Threads = 1 };
-        IDecoderProvider provider = backend.StartsWith("llamacpp", StringComparison.Ordinal) ? new LlamaCppBackendProvider() : new OnnxBackendProvider();
+        IDecoderProvider provider = backend.StartsWith("llamacpp", StringComparison.Ordinal)
+            ? new LlamaCppBackendProvider()
+            : new OnnxBackendProvider();
         return provider.CreateDecoder(BackendSpec.Parse(backend), options, spec);
     }
 
@@ -147,6 +152,9 @@ public sealed class LlamaCppParityTests
 
         return tokens;
     }
+
+    private static long[] Prompts(DecoderConfig file, int seed) =>
+        new GenerateSettings { Model = file, PromptTokens = PromptTokens, DType = TensorDType.Float32 }.Prompt(Batch, seed);
 
     private static long[] Flat(long[][] tokens) => tokens.SelectMany(t => t).ToArray();
 

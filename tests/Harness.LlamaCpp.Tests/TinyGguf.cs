@@ -8,7 +8,7 @@ internal static class TinyGguf
     private static readonly Lock Gate = new();
     private static readonly Lazy<string> Folder = new(() => Directory.CreateTempSubdirectory("harness-llamacpp-tests-").FullName);
 
-    /// <summary>The file of <paramref name="model"/>'s weights from <paramref name="seed"/> in <paramref name="dtype"/> (fp32, fp16).</summary>
+    /// <summary>The file of <paramref name="model"/>'s weights from <paramref name="seed"/>, in <paramref name="dtype"/>.</summary>
     public static string Export(string model, string dtype = "fp32", int seed = 1234)
     {
         lock (Gate)
