@@ -83,6 +83,18 @@ public sealed class LlamaCppBackendTests
     }
 
     [Fact]
+    public void A_gguf_file_of_an_architecture_the_harness_does_not_read_is_refused_by_name()
+    {
+        string path = Path.Combine(TinyGguf.Scratch(), "phi.gguf");
+        Harness.Models.Formats.Gguf.Write(path, [new("general.architecture", "phi3")], []);
+
+        (int code, _, string err) = TinyGguf.Cli("run", "generate", "-b", "llamacpp:cpu", "--model", path, "--duration", "1s");
+
+        Assert.Equal(2, code);
+        Assert.Contains("architecture 'phi3'", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_dtype_other_than_the_files_is_refused()
     {
         string gguf = TinyGguf.Export("tiny-llama-test");

@@ -19,11 +19,17 @@ public sealed class LlamaCppParityTests
     private const int WeightSeed = 11, Batch = 3, PromptTokens = 7, NewTokens = 6;
 
     /// <summary>
-    /// llama.cpp's f32 kernels (ggml's SIMD exp in softmax and SiLU, its own RMSNorm and RoPE, a
-    /// different summation order) agree with the double-precision reference to about 1e-6; 1e-4 is the
-    /// bound the ONNX and TorchSharp decoders are held to.
+    /// Llama: llama.cpp's f32 kernels (ggml's SIMD exp in softmax and SiLU, its own RMSNorm and RoPE, another
+    /// summation order) stay within 1e-4 of the double-precision reference, the bound the ONNX and TorchSharp
+    /// decoders are held to (with flash attention, which casts the cache to f16, they were 1.6e-4 off).
     /// </summary>
-    private const double Tolerance = 1e-4;
+    private const double LlamaTolerance = 1e-4;
+
+    /// <summary>
+    /// GPT-2: ggml's CPU GELU reads a table indexed by the input rounded to f16 (GGML_GELU_FP16), so the MLP's
+    /// activations carry f16 input precision: 1.1e-4 at the first step on tiny-gpt2-test, hence 1e-3.
+    /// </summary>
+    private const double Gpt2Tolerance = 1e-3;
 
     static LlamaCppParityTests()
     {
@@ -34,10 +40,12 @@ public sealed class LlamaCppParityTests
         Environment.SetEnvironmentVariable("HARNESS_CACHE", dir);
     }
 
-    [LlamaFact]
-    public void Logits_and_greedy_tokens_match_the_reference_and_onnx_runtime_on_the_same_file()
+    [LlamaTheory]
+    [InlineData("tiny-llama-test")]
+    [InlineData("tiny-gpt2-test")]
+    public void Logits_and_greedy_tokens_match_the_reference_and_onnx_runtime_on_the_same_file(string model)
     {
-        DecoderConfig file = ModelCatalog.Load(TinyGguf.Export("tiny-llama-test", seed: WeightSeed));
+        DecoderConfig file = ModelCatalog.Load(TinyGguf.Export(model, seed: WeightSeed));
         long[] prompt = Prompts(file, seed: 5);
 
         var llama = (LlamaCppDecoder)Create("llamacpp:cpu", file, Batch);
@@ -48,7 +56,8 @@ public sealed class LlamaCppParityTests
             llamaTokens = Generate(llama, prompt, SamplingParams.Greedy);
         }
 
-        var reference = new ReferenceDecoder(ModelCatalog.Load("tiny-llama-test"), WeightSeed);
+        var reference = new ReferenceDecoder(ModelCatalog.Load(model), WeightSeed);
+        double tolerance = file.Architecture == DecoderArchitecture.Gpt2 ? Gpt2Tolerance : LlamaTolerance;
         for (int b = 0; b < Batch; b++)
         {
             var sequence = prompt.AsSpan(b * PromptTokens, PromptTokens).ToArray().ToList();
@@ -56,7 +65,7 @@ public sealed class LlamaCppParityTests
             {
                 float[] expected = reference.LastLogits(sequence.ToArray());
                 double err = RelativeError(llama.CapturedLogits[(step * Batch) + b], expected);
-                Assert.True(err < Tolerance, $"sequence {b} step {step}: llama.cpp vs reference logits relative error {err:g3}");
+                Assert.True(err < tolerance, $"{model} sequence {b} step {step}: llama.cpp vs reference logits relative error {err:g3}");
                 Assert.Equal(ReferenceDecoder.ArgMax(expected), llamaTokens[b][step]);
                 sequence.Add(llamaTokens[b][step]);
             }

@@ -14,3 +14,15 @@ public sealed class LlamaFactAttribute : FactAttribute
         }
     }
 }
+
+/// <summary>The theory counterpart of <see cref="LlamaFactAttribute"/>.</summary>
+public sealed class LlamaTheoryAttribute : TheoryAttribute
+{
+    public LlamaTheoryAttribute()
+    {
+        if (LlamaRuntime.TryEnsure() is { } reason)
+        {
+            Skip = reason;
+        }
+    }
+}
