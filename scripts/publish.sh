@@ -65,8 +65,16 @@ if [ "$torch" = 0 ]; then
 fi
 # libtorch's test and Python bindings are never loaded by TorchSharp.
 rm -f "$dir"/libtorch_python.so "$dir"/libtorchbind_test.so "$dir"/libjitbackend_test.so "$dir"/libbackend_with_compiler.so
-# Other platforms' native assets (SkiaSharp for Windows/macOS...) that a linux-x64 publish still copies.
-rm -rf "$dir/runtimes"
+# Other platforms' native assets (SkiaSharp for Windows/macOS...) that a linux-x64 publish still copies. llama.cpp's
+# CPU builds stay: LLamaSharp picks runtimes/linux-x64/native/{avx512,avx2,avx,noavx}/libllama.so (and its ggml
+# libraries) under the app's folder at run time, from the CPU's features.
+find "$dir/runtimes" -mindepth 1 -maxdepth 1 ! -name linux-x64 -exec rm -rf {} + 2>/dev/null || true
+find "$dir/runtimes/linux-x64" -mindepth 1 -maxdepth 1 ! -name native -exec rm -rf {} + 2>/dev/null || true
+find "$dir/runtimes/linux-x64/native" -mindepth 1 -maxdepth 1 ! \( -name avx512 -o -name avx2 -o -name avx -o -name noavx \) \
+  -exec rm -rf {} + 2>/dev/null || true
+for v in avx512 avx2 avx noavx; do
+  [ -f "$dir/runtimes/linux-x64/native/$v/libllama.so" ] || { echo "publish.sh: llama.cpp's $v build is missing from the folder" >&2; exit 1; }
+done
 
 if [ "$tarball" = 0 ]; then
   echo "publish.sh: folder $(du -sm "$dir" | cut -f1) MB" >&2

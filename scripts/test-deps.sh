@@ -18,6 +18,7 @@ set -euo pipefail
 NEEDS=(
   "gcc|the build of tests/Harness.Onnx.Tests (it compiles a fake CUDA runtime, Cuda/fake-cudart.c)"
   "libc6-dev|the build of tests/Harness.Onnx.Tests (C headers of the fake CUDA runtime)"
+  "libgomp1|Harness.LlamaCpp.Tests and llamacpp:cpu (LLamaSharp's llama.cpp build links OpenMP's libgomp.so.1)"
   "patchelf|Harness.Torch.Tests and torch:* runs on a libstdc++ without GLIBCXX_3.4.32 (scripts/torch-compat.sh)"
   "chromium|ChromiumRenderTests (the HTML report rendered headless)"
   "prometheus|PrometheusIntegrationTests (a real Prometheus scrapes a run; promtool checks the exposition)"

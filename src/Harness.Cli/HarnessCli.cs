@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using Harness.Backends;
 using Harness.Cli.Commands;
 using Harness.Fleet;
+using Harness.LlamaCpp;
 using Harness.Onnx;
 using Harness.OpenAI;
 using Harness.Results;
@@ -30,6 +31,7 @@ public static partial class HarnessCli
         new OnnxBackendProvider(log),
         new TorchBackendProvider(),
         new OpenAiBackendProvider(),
+        new LlamaCppBackendProvider(),
     ]);
 
     /// <param name="processRunner">Starts Slurm's commands; tests pass a fake.</param>

@@ -142,6 +142,28 @@ public static class ConfigKeys
     /// <summary>OMP_WAIT_POLICY as libtorch saw it; null when unset.</summary>
     public const string OmpWaitPolicy = "omp_wait_policy";
 
+    // llama.cpp (llamacpp:cpu, LLamaSharp's bundled build).
+    /// <summary>The llama.cpp commit bundled and the loaded ggml's version and commit.</summary>
+    public const string LlamaCppVersion = "llamacpp_version";
+
+    /// <summary>Whose build of llama.cpp ran (LLamaSharp's bundled CPU build) and its CPU variant (avx512, avx2...).</summary>
+    public const string LlamaCppBuild = "llamacpp_build";
+
+    /// <summary>Path of the libllama.so the process loaded.</summary>
+    public const string LlamaCppLibrary = "llamacpp_library";
+
+    /// <summary>llama_print_system_info(): the CPU features the loaded build uses.</summary>
+    public const string LlamaCppSystemInfo = "llamacpp_system_info";
+
+    /// <summary>n_threads and n_threads_batch of the context.</summary>
+    public const string LlamaCppThreads = "llamacpp_threads";
+
+    /// <summary>The GGUF file's tensor types: tensors and share of the weights per type.</summary>
+    public const string LlamaCppTensorTypes = "llamacpp_tensor_types";
+
+    /// <summary>Element type of llama.cpp's KV cache (f32 or f16).</summary>
+    public const string LlamaCppKvType = "llamacpp_kv_type";
+
     // Ceilings (gemm, copy).
     /// <summary>Rows of A and C of gemm.</summary>
     public const string M = "m";
