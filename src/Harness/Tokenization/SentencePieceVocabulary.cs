@@ -6,8 +6,9 @@ namespace Harness.Tokenization;
 /// A SentencePiece-style (Llama 2 layout) vocabulary of any size from 259 up, deterministic: id 0
 /// <c>&lt;unk&gt;</c>, 1 <c>&lt;s&gt;</c> (BOS), 2 <c>&lt;/s&gt;</c> (EOS), ids 3 to 258 the byte tokens
 /// <c>&lt;0x00&gt;</c>..<c>&lt;0xFF&gt;</c> (score 0), then pieces: GPT-2's tokens in rank order whose
-/// bytes are whole UTF-8 text, spaces written "▁", each piece once, the i-th scored -i (so merges
-/// follow GPT-2's ranks). What <c>harness export --tokenizer spm</c> gives a seeded model.
+/// bytes are whole UTF-8 text and whose characters are all pieces already (a single character always
+/// is one), spaces written "▁", each piece once, the i-th scored -i (so merges follow GPT-2's ranks).
+/// What <c>harness export --tokenizer spm</c> gives a seeded model.
 /// </summary>
 public sealed class SentencePieceVocabulary
 {
@@ -75,8 +76,11 @@ public sealed class SentencePieceVocabulary
                 continue;
             }
 
+            // As SentencePiece's own vocabularies: every character of a piece is a piece (else it would merge by score but have
+            // no merge in tokenizer.json, and the two files would tokenize differently).
             string piece = text.Replace(' ', SentencePieceBpe.Space);
-            if (seen.Add(piece))
+            bool single = piece.EnumerateRunes().Count() == 1;
+            if ((single || piece.EnumerateRunes().All(r => seen.Contains(r.ToString()))) && seen.Add(piece))
             {
                 scores.Add(-(tokens.Count - MinimumSize));
                 tokens.Add(piece);
