@@ -369,6 +369,28 @@ public sealed class ModelExportTests : IDisposable
     }
 
     [Fact]
+    public void A_metaspace_tokenizer_json_reads_as_the_normalizer_one_does()
+    {
+        const string text = "Hello world, naïve café — tokens!";
+        DecoderConfig c = ModelCatalog.Load("tiny-llama-test") with { Vocab = 700 };
+        string path = Export(c, ExportFormat.Hf, tokenizer: ExportTokenizer.Spm);
+        (Harness.Tokenization.TextTokenizer? legacy, _) = ModelTokenizer.Read(path);
+        string file = Path.Combine(path, ModelFiles.TokenizerFile);
+        JsonNode tok = JsonNode.Parse(File.ReadAllText(file))!;
+        // Newer files (Mistral, TinyLlama): no normalizer, a Metaspace pre-tokenizer that prepends "▁" and does not split.
+        tok["normalizer"] = null;
+        tok["pre_tokenizer"] = new JsonObject
+        {
+            ["type"] = "Metaspace", ["replacement"] = "▁", ["prepend_scheme"] = "first", ["split"] = false,
+        };
+        File.WriteAllText(file, tok.ToJsonString());
+        (Harness.Tokenization.TextTokenizer? metaspace, string note) = ModelTokenizer.Read(path);
+        Assert.True(metaspace is not null, note);
+        Assert.Equal(legacy!.Encode(text), metaspace.Encode(text));
+        Assert.Equal(text, metaspace.Decode(metaspace.Encode(text)));
+    }
+
+    [Fact]
     public void The_sentencepiece_gguf_and_folder_carry_llama_s_tokenizer_metadata()
     {
         DecoderConfig c = ModelCatalog.Load("tiny-llama-test") with { Vocab = 400 };
