@@ -59,7 +59,7 @@ public sealed class EndpointRunSpec
 
         OpenAiSettings settings = OpenAiSettings.From(options);
         string? key = ApiKeys.Read(options.ApiKeyVariable, ApiKeys.DefaultVariable);
-        ITokenCounter? tokenizer = options.TokenizerPath is { } path ? HfTokenizer.Load(path) : null;
+        ITokenCounter? tokenizer = options.TokenizerPath is { } path ? HfTokenizer.Counter(path) : null;
         return new EndpointRunSpec(baseUrl, target, settings, options.ApiKeyVariable, key, tokenizer, EndpointRequestSpec.From(options));
     }
 

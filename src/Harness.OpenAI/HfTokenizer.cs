@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Harness.Datasets;
+using Harness.Models.Formats;
 using Harness.Tokenization;
 using Microsoft.ML.Tokenizers;
 
@@ -36,6 +37,31 @@ public sealed class HfTokenizer : ITokenCounter
 
     public int PrefixLength(string text, int tokens) =>
         _tokenizer.GetIndexByTokenCount(text, tokens, out string? normalized, out int count) is var index && normalized is null && count == tokens ? index : -1;
+
+    /// <summary>
+    /// <c>--tokenizer PATH</c>: a byte-level tokenizer.json through <see cref="Load"/>; a model folder, a GGUF file, or a
+    /// tokenizer.json that Load refuses (SentencePiece style) through the model's reader (<see cref="ModelTokenizer.Read"/>).
+    /// </summary>
+    public static ITokenCounter Counter(string path)
+    {
+        HarnessException? refused = null;
+        if (!Directory.Exists(path) && !path.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase))
+        {
+            try
+            {
+                return Load(path);
+            }
+            catch (HarnessException e)
+            {
+                refused = e;
+            }
+        }
+
+        (TextTokenizer? t, string note) = ModelTokenizer.Read(path);
+        return t is not null
+            ? new TokenizerCounter(t, $"{Path.GetFileName(path.TrimEnd('/'))} ({t.Kind}, {t.VocabularySize} tokens)")
+            : throw (refused ?? HarnessException.BadInput($"Tokenizer '{path}' could not be used: {note}."));
+    }
 
     public static HfTokenizer Load(string path)
     {

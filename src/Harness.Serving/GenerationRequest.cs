@@ -104,7 +104,7 @@ public sealed class GenerationRequest
 
                     break;
                 case "messages" when chat:
-                    prompt = model.Vocabulary.Encode(ChatTemplate.Render(Messages(v)));
+                    prompt = model.Vocabulary.Encode(ChatTemplate.Render(Messages(v), model.Chat));
                     break;
                 case "prompt" when !chat:
                     prompt = Prompt(v, model);

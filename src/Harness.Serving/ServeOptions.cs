@@ -32,4 +32,8 @@ public sealed record ServedModel(string Name, int Context, VocabularyMap Vocabul
 {
     /// <summary>completions' max_tokens when the request gives none (OpenAI's and vLLM's default).</summary>
     public const int DefaultCompletionTokens = 16;
+
+    /// <summary>How chat messages become the prompt's text: the model's template as recognized
+    /// (<see cref="ChatTemplate.Recognize"/>).</summary>
+    public ChatFormat Chat { get; init; } = ChatFormat.ChatMl;
 }

@@ -36,6 +36,20 @@ public sealed class ExportedTokenizerTests : IDisposable
         }
     }
 
+    [Fact]
+    public void A_sentencepiece_tokenizer_json_counts_through_the_models_reader()
+    {
+        var vocab = SentencePieceVocabulary.ForSize(1000);
+        string path = Path.Combine(_dir.Path, "tokenizer.json");
+        File.WriteAllText(path, ModelExport.TokenizerJson(vocab).ToJsonString());
+        Harness.Datasets.ITokenCounter counter = HfTokenizer.Counter(path);
+        Assert.Contains("SentencePiece", counter.Name);
+        TextTokenizer reference = TextTokenizer.FromSentencePiece(vocab.Encoder(), 2, 1, true);
+        Assert.Equal(reference.Count(Text), counter.Count(Text));
+        Assert.Equal(HarnessException.BadInput("x").ExitCode, Assert.Throws<HarnessException>(() => HfTokenizer.Counter(
+            Path.Combine(_dir.Path, "none.json"))).ExitCode);
+    }
+
     private HfTokenizer Load(ByteLevelVocabulary vocab)
     {
         string path = Path.Combine(_dir.Path, $"tokenizer-{vocab.Tokens.Count}.json");

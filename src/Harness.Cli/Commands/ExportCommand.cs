@@ -26,12 +26,14 @@ public static class ExportCommand
         var outPath = new Option<string>("--out", "-o") { Description = "The folder (hf) or file (gguf) to write; must not "
             + "exist.", Required = true };
         var dtype = new Option<string?>("--dtype") { Description = "fp32 (default), fp16; bf16 for hf only." };
+        var tokenizer = new Option<string?>("--tokenizer") { Description = "gpt2 (default: a byte-level BPE cut from GPT-2's) or spm "
+            + "(a SentencePiece-style BPE with byte fallback, Llama 2's layout; vocabularies of 259 ids and more)." };
         var set = new Option<string[]>("--set") { Description = "weight_seed=N: the seed of the generated weights (as for run generate; "
             + "default 1234)." };
         var command = new Command("export", "Write a model's weights (the seeded ones run generate uses) as a Hugging Face folder or a "
             + "GGUF file, with a tokenizer and chat template.")
         {
-            modelConfig, format, outPath, dtype, set,
+            modelConfig, format, outPath, dtype, tokenizer, set,
         };
         command.SetAction(parse =>
         {
@@ -42,13 +44,14 @@ public static class ExportCommand
             }
 
             ExportFormat f = ModelExport.ParseFormat(parse.GetValue(format)!);
+            ExportTokenizer kind = parse.GetValue(tokenizer) is { } k ? ModelExport.ParseTokenizer(k) : ExportTokenizer.Gpt2;
             TensorDType type = parse.GetValue(dtype) is { } d ? TensorDTypes.Parse(d) : TensorDType.Float32;
             DecoderConfig c = ModelCatalog.Load(parse.GetValue(modelConfig)!);
             string path = parse.GetValue(outPath)!;
             var sw = Stopwatch.StartNew();
             using (IWeightSource weights = ModelWeights.Open(c, GenerateSettings.WeightSeedOf(settings)))
             {
-                ModelExport.Write(c, type, f, path, weights);
+                ModelExport.Write(c, type, f, path, weights, tokenizer: kind);
                 output.WriteLine($"wrote {c.Name} ({type.ShortName()}, weights from {weights.Description}) as {parse.GetValue(format)} to "
                     + $"{path} in {sw.Elapsed.TotalSeconds:0.0}s");
             }

@@ -103,13 +103,26 @@ public static class ServeCommand
         using var endpoint = new InProcessLlmEndpoint(decoder, batching);
         // A model on disk brings its tokenizer where the harness runs it (byte-level BPE); else GPT-2's, mapped.
         (TextTokenizer? own, string tokenizerNote) = ModelTokenizer.For(model);
+        ChatFormat chat = ChatFormat.ChatMl;
         if (model.WeightsPath is not null)
         {
-            string fallback = own is null ? "GPT-2's BPE mapped into the model's vocabulary; " : "";
+            string fallback = own is null ? "GPT-2's BPE mapped into the model's vocabulary; " : $"{own.Kind}, ";
             error.WriteLine($"harness serve: tokenizer: {fallback}{tokenizerNote}");
+            string? template = ModelTokenizer.ChatTemplateOf(model);
+            if (ChatTemplate.Recognize(template) is { } known)
+            {
+                chat = known;
+            }
+            else
+            {
+                error.WriteLine("harness serve: warning: the model's chat template is none the harness renders (ChatML, Llama 2, "
+                    + "Llama 3); chat messages are rendered as ChatML");
+            }
+
+            error.WriteLine($"harness serve: chat template: {chat}");
         }
 
-        var served = new ServedModel(model.Name, context, new VocabularyMap(own ?? TextTokenizer.Gpt2, model.Vocab));
+        var served = new ServedModel(model.Name, context, new VocabularyMap(own ?? TextTokenizer.Gpt2, model.Vocab)) { Chat = chat };
         var server = new LlmServer(endpoint, served, options, error);
         try
         {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Harness.Backends;
+using Harness.Metrics;
 using Harness.Models;
 
 namespace Harness.Decoding;
@@ -55,11 +56,12 @@ public static class DecoderOptions
 
     /// <summary>
     /// <c>--llm-set key=value</c> into a decoder backend's options: model_config, dtype, threads and
-    /// libtorch typed (a bad value is bad input here), every other key (spin, weight_seed, model, api...) a setting.
+    /// libtorch typed (a bad value is bad input here), tokenizer (openai:URL: the served model's tokenizer, so that the
+    /// agents' prompts are their lengths in its tokens), every other key (spin, weight_seed, model, api...) a setting.
     /// </summary>
     public static WorkloadOptions FromLlmSettings(IEnumerable<KeyValuePair<string, string>> pairs)
     {
-        string? model = null, dtype = null, libTorch = null;
+        string? model = null, dtype = null, libTorch = null, tokenizer = null;
         int? threads = null;
         var settings = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach ((string k, string v) in pairs)
@@ -80,6 +82,9 @@ public static class DecoderOptions
                 case "libtorch":
                     libTorch = v;
                     break;
+                case ConfigKeys.Tokenizer:
+                    tokenizer = v;
+                    break;
                 case "prompt_tokens" or "new_tokens":
                     throw HarnessException.BadInput($"--llm-set {k}: the agents' steps set their own prompt and new tokens.");
                 default:
@@ -88,6 +93,6 @@ public static class DecoderOptions
             }
         }
 
-        return Build(model, dtype, threads, libTorch, settings);
+        return Build(model, dtype, threads, libTorch, settings) with { TokenizerPath = tokenizer };
     }
 }

@@ -60,10 +60,15 @@ public sealed record LlmChoice
         BackendSpec? spec = ParseBackend(backend);
         if (spec is not null)
         {
-            return numbers.AnyGiven
+            WorkloadOptions options = numbers.AnyGiven
                 ? throw HarnessException.BadInput(
                     $"--llm-ttft-ms, --llm-tpot-ms, --llm-result and --llm-preset are for --llm latency-model, not '{backend}'.")
-                : new LlmChoice { Spec = spec, Options = DecoderOptions.FromLlmSettings(settings) };
+                : DecoderOptions.FromLlmSettings(settings);
+            return spec.Target is null && options.TokenizerPath is not null
+                ? throw HarnessException.BadInput(
+                    $"--llm-set tokenizer= is for a server (openai:URL); a decoder in this process ('{backend}') takes prompt "
+                        + "lengths, not text.")
+                : new LlmChoice { Spec = spec, Options = options };
         }
 
         if (contextGiven)

@@ -236,6 +236,9 @@ public static class ConfigKeys
     /// <summary>SHA-256 of the folder's tokenizer.json; null when it has none.</summary>
     public const string ModelTokenizerSha256 = "model_tokenizer_sha256";
 
+    /// <summary>The tokenizer a model on disk was run with: its kind and file (or why GPT-2's stood in).</summary>
+    public const string ModelTokenizer = "model_tokenizer";
+
     /// <summary>A cheap fingerprint of the weight files: SHA-256 over their names, sizes and 16 sampled 64 KiB blocks.</summary>
     public const string ModelWeightsFingerprint = "model_weights_fingerprint";
 

@@ -2,29 +2,53 @@ using System.Globalization;
 using System.IO.Compression;
 using System.Reflection;
 using System.Text;
+using System.Text.RegularExpressions;
 using Microsoft.ML.Tokenizers;
 
 namespace Harness.Tokenization;
 
 /// <summary>
-/// GPT-2's byte-level BPE (r50k: 50,257 ids, <c>&lt;|endoftext|&gt;</c> = 50256) from
-/// Microsoft.ML.Tokenizers and its GPT-2 data package: text into tokenizer ids, and the bytes of
-/// each id back, so that a stream can turn ids into text one token at a time (<see cref="TextStream"/>).
-/// Managed code only, loaded once per process; safe to share between threads.
+/// A tokenizer: text into tokenizer ids, and the bytes of each id back, so that a stream can turn ids
+/// into text one token at a time (<see cref="TextStream"/>). GPT-2's byte-level BPE (r50k: 50,257 ids,
+/// <c>&lt;|endoftext|&gt;</c> = 50256) from Microsoft.ML.Tokenizers and its GPT-2 data package; a
+/// model's own byte-level BPE with the split pattern it names (<c>FromByteLevel</c>); or a
+/// SentencePiece-style BPE (<see cref="FromSentencePiece"/>). Managed code only; safe to share between threads.
 /// </summary>
 public sealed class TextTokenizer
 {
     private static readonly Lazy<TextTokenizer> Shared = new(Load);
 
-    private readonly TiktokenTokenizer _bpe;
+    private readonly TiktokenTokenizer? _bpe;
+    private readonly SentencePieceBpe? _spm;
     private readonly byte[][] _bytes;
 
-    private TextTokenizer(TiktokenTokenizer bpe, byte[][] bytes, int endOfText)
+    private TextTokenizer(TiktokenTokenizer bpe, byte[][] bytes, int endOfText, string kind)
     {
         _bpe = bpe;
         _bytes = bytes;
         EndOfText = endOfText;
+        Kind = kind;
     }
+
+    private TextTokenizer(SentencePieceBpe spm, int endOfText, int beginOfText, bool addBeginOfText, string kind)
+    {
+        _spm = spm;
+        _bytes = spm.Bytes;
+        EndOfText = endOfText;
+        BeginOfText = beginOfText;
+        AddBeginOfText = addBeginOfText && beginOfText >= 0;
+        Kind = kind;
+    }
+
+    /// <summary>What kind of tokenizer it is, for the result: e.g. "byte-level BPE (gpt-2 split)", "SentencePiece BPE (by
+    /// score, byte fallback)".</summary>
+    public string Kind { get; }
+
+    /// <summary>The id a prompt starts with when <see cref="AddBeginOfText"/>; -1 for none.</summary>
+    public int BeginOfText { get; } = -1;
+
+    /// <summary>Whether a prompt gets <see cref="BeginOfText"/> in front (a SentencePiece model's add_bos_token).</summary>
+    public bool AddBeginOfText { get; }
 
     /// <summary>GPT-2's tokenizer (r50k_base).</summary>
     public static TextTokenizer Gpt2 => Shared.Value;
@@ -40,10 +64,32 @@ public sealed class TextTokenizer
     /// is allowed). Time linear in the text: a word longer than <see cref="BoundedPreTokenizer.DefaultBound"/> characters is
     /// tokenized in pieces of that length, so its ids may differ from GPT-2's reference tokenizer; shorter words do not.
     /// </summary>
-    public IReadOnlyList<int> Encode(string text) => _bpe.EncodeToIds(text);
+    public IReadOnlyList<int> Encode(string text) => _spm?.Encode(text) ?? _bpe!.EncodeToIds(text);
 
-    /// <summary>How many tokens <paramref name="text"/> is.</summary>
-    public int Count(string text) => _bpe.CountTokens(text);
+    /// <summary>A prompt's ids: <see cref="Encode"/>, after <see cref="BeginOfText"/> where the tokenizer adds it.</summary>
+    public IReadOnlyList<int> EncodePrompt(string text)
+    {
+        IReadOnlyList<int> ids = Encode(text);
+        return AddBeginOfText ? [BeginOfText, .. ids] : ids;
+    }
+
+    /// <summary>How many tokens <paramref name="text"/> is (without <see cref="BeginOfText"/>).</summary>
+    public int Count(string text) => _spm?.Encode(text).Count ?? _bpe!.CountTokens(text);
+
+    /// <summary>How many characters of <paramref name="text"/> make its first <paramref name="tokens"/> tokens; -1 when that
+    /// falls inside a character or the tokenizer cannot say.</summary>
+    public int PrefixLength(string text, int tokens)
+    {
+        if (_spm is not null)
+        {
+            var ends = new List<int>();
+            _spm.Encode(text, ends);
+            return tokens <= 0 ? 0 : tokens <= ends.Count ? ends[tokens - 1] : -1;
+        }
+
+        int index = _bpe!.GetIndexByTokenCount(text, tokens, out string? normalized, out int count);
+        return normalized is null && count == tokens ? index : -1;
+    }
 
     /// <summary>The UTF-8 bytes of one id (a piece of a character for some ids); empty outside the vocabulary.</summary>
     public ReadOnlySpan<byte> Bytes(int id) => (uint)id < (uint)_bytes.Length ? _bytes[id] : [];
@@ -51,6 +97,11 @@ public sealed class TextTokenizer
     /// <summary>Ids back into text; bytes that are not valid UTF-8 become U+FFFD.</summary>
     public string Decode(IEnumerable<int> ids)
     {
+        if (_spm is not null)
+        {
+            return _spm.Decode(ids);
+        }
+
         var buffer = new List<byte>();
         foreach (int id in ids)
         {
@@ -66,7 +117,15 @@ public sealed class TextTokenizer
     /// with GPT-2's pre-tokenizer), the rest special tokens; <paramref name="endOfText"/> -1 for none.
     /// Null when a token is not byte-level or two tokens have the same bytes.
     /// </summary>
-    public static TextTokenizer? FromByteLevel(IReadOnlyList<string> tokens, int regularTokens, int endOfText)
+    public static TextTokenizer? FromByteLevel(IReadOnlyList<string> tokens, int regularTokens, int endOfText) =>
+        FromByteLevel(tokens, regularTokens, endOfText, null, "gpt-2");
+
+    /// <summary>
+    /// The same with the pre-tokenizer's split regex <paramref name="pattern"/> (Llama 3's, Qwen2's...; null for GPT-2's),
+    /// <paramref name="split"/> naming it for <see cref="Kind"/>.
+    /// </summary>
+    public static TextTokenizer? FromByteLevel(
+        IReadOnlyList<string> tokens, int regularTokens, int endOfText, string? pattern, string split)
     {
         var bytes = new byte[tokens.Count][];
         var ranks = new StringBuilder();
@@ -90,13 +149,21 @@ public sealed class TextTokenizer
             ranks.Append(Convert.ToBase64String(b)).Append(' ').Append(id.ToString(CultureInfo.InvariantCulture)).Append('\n');
         }
 
-        // GPT-2's pre-tokenizer as the shared tokenizer has it (already bounded).
-        TiktokenTokenizer reference = Gpt2._bpe;
+        // GPT-2's pre-tokenizer as the shared tokenizer has it (already bounded), or the file's split, bounded the same way.
+        TiktokenTokenizer reference = Gpt2._bpe!;
+        PreTokenizer? words = pattern is null
+            ? reference.PreTokenizer
+            : new BoundedPreTokenizer(new RegexPreTokenizer(new Regex(pattern, RegexOptions.Compiled), special.Count > 0 ? special : null));
         using var stream = new MemoryStream(Encoding.ASCII.GetBytes(ranks.ToString()), writable: false);
-        TiktokenTokenizer bpe =
-            TiktokenTokenizer.Create(stream, reference.PreTokenizer, reference.Normalizer, special.Count > 0 ? special : null);
-        return new TextTokenizer(bpe, bytes, endOfText);
+        TiktokenTokenizer bpe = TiktokenTokenizer.Create(stream, words, reference.Normalizer, special.Count > 0 ? special : null);
+        return new TextTokenizer(bpe, bytes, endOfText, $"byte-level BPE ({split} split)");
     }
+
+    /// <summary>A SentencePiece-style BPE (<see cref="SentencePieceBpe"/>); <paramref name="endOfText"/> and
+    /// <paramref name="beginOfText"/> -1 for none.</summary>
+    public static TextTokenizer FromSentencePiece(SentencePieceBpe spm, int endOfText, int beginOfText, bool addBeginOfText) =>
+        new(spm, endOfText, beginOfText, addBeginOfText,
+            $"SentencePiece BPE (by {(spm.Merges == SentencePieceMerges.ByScore ? "score" : "merge rank")}, byte fallback)");
 
     /// <summary>
     /// The encoder from Microsoft.ML.Tokenizers, built from its GPT-2 data package's file with GPT-2's
@@ -167,6 +234,6 @@ public sealed class TextTokenizer
             bytes[id] ??= [];
         }
 
-        return new TextTokenizer(bpe, bytes, endOfText);
+        return new TextTokenizer(bpe, bytes, endOfText, "GPT-2 byte-level BPE (r50k)");
     }
 }

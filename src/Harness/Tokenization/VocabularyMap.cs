@@ -30,10 +30,10 @@ public sealed class VocabularyMap
 
     public int ToTokenizer(long modelId) => (int)(modelId < Tokenizer.VocabularySize ? modelId : modelId % Tokenizer.VocabularySize);
 
-    /// <summary>Text into model ids.</summary>
+    /// <summary>A prompt's text into model ids (after the tokenizer's begin-of-text id where it adds one).</summary>
     public long[] Encode(string text)
     {
-        IReadOnlyList<int> ids = Tokenizer.Encode(text);
+        IReadOnlyList<int> ids = Tokenizer.EncodePrompt(text);
         var model = new long[ids.Count];
         for (int i = 0; i < model.Length; i++)
         {

@@ -81,6 +81,40 @@ public sealed class ExportCommandTests : IDisposable
     }
 
     [Fact]
+    public void An_spm_export_runs_and_the_result_names_its_tokenizer_and_a_bad_tokenizer_option_exits_2()
+    {
+        // tiny-llama-test with a vocabulary of 512: an SPM vocabulary needs 259 ids at least.
+        string config = Path.Combine(_dir, "tl-512.json");
+        string tiny = Path.Combine(Repository.Root, "models", "tiny-llama-test.json");
+        var shape = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(tiny))!;
+        shape["name"] = "tl-512";
+        shape["vocab"] = 512;
+        File.WriteAllText(config, shape.ToJsonString());
+        string model = Path.Combine(_dir, "spm.gguf");
+        (int code, _, string err) =
+            CliRunner.Run("export", "--model-config", config, "--format", "gguf", "--tokenizer", "spm", "--out", model);
+        Assert.True(code == 0, err);
+
+        string result = Path.Combine(_dir, "r-spm.json");
+        (code, _, err) = CliRunner.Run(
+            "run", "generate", "-b", "onnx:cpu", "--model", model, "--prompt-tokens", "4", "--new-tokens", "3", "--threads", "1",
+            "--duration", "1s", "--warmup-requests", "0", "--min-requests", "2", SharedMachine.AllowNoisy, "-o", result);
+        Assert.True(code is 0 or 1, err);
+        using JsonDocument doc = JsonDocument.Parse(File.ReadAllBytes(result));
+        Assert.Contains("SentencePiece BPE", doc.RootElement.GetProperty("config").GetProperty("model_tokenizer").GetString());
+
+        foreach ((string tokenizer, string expected) in new[] { ("spm", "at least 259"), ("wordpiece", "Unknown export tokenizer") })
+        {
+            (code, _, err) = CliRunner.Run(
+                "export", "--model-config", "tiny-llama-test", "--format", "hf", "--tokenizer", tokenizer, "--out",
+                Path.Combine(_dir, "y"));
+            Assert.Equal(2, code);
+            Assert.Contains(expected, err);
+            Assert.False(Path.Exists(Path.Combine(_dir, "y")));
+        }
+    }
+
+    [Fact]
     public void Model_and_model_config_together_exit_2()
     {
         (int code, _, string err) =

@@ -71,4 +71,16 @@ public class DecoderOptionsTests
         Assert.Contains("are for --llm latency-model", Assert.Throws<HarnessException>(
             () => LlmChoice.For("onnx:cpu", [], false, new LatencyModelOptions(Preset: "h100-gpt2"))).Message);
     }
+
+    [Fact]
+    public void The_agents_tokenizer_goes_to_a_server_and_is_refused_for_a_decoder_in_this_process()
+    {
+        LlmChoice server = LlmChoice.For("openai:http://127.0.0.1:9/v1", [Kv("tokenizer", "/m/tokenizer.json")], false, new());
+        Assert.Equal("/m/tokenizer.json", server.Options.TokenizerPath);
+        Assert.False(server.Options.Extra.ContainsKey("tokenizer"));
+        HarnessException e = Assert.Throws<HarnessException>(
+            () => LlmChoice.For("onnx:cpu", [Kv("tokenizer", "/m/tokenizer.json")], false, new LatencyModelOptions()));
+        Assert.Equal(ExitCodes.BadInput, e.ExitCode);
+        Assert.Contains("openai:URL", e.Message);
+    }
 }

@@ -89,7 +89,8 @@ public sealed class AgentCoordinator
             if (agent.Conversation is { } conversation && agent.Context > job.InitialPromptTokens)
             {
                 // The turns before the stagger point, as one message of their length.
-                conversation.Add(LlmMessage.User(SyntheticText.Of(agent.Context - job.InitialPromptTokens, Seeds.Mix(_options.Seed, a, job.Index, 11))));
+                conversation.Add(LlmMessage.User(SyntheticText.Of(
+                    agent.Context - job.InitialPromptTokens, Seeds.Mix(_options.Seed, a, job.Index, 11), _options.PromptTokenizer)));
             }
         }
 
@@ -294,8 +295,11 @@ public sealed class AgentCoordinator
             int system = job.InitialPromptTokens / 2;
             agent.Conversation =
             [
-                LlmMessage.System(SyntheticText.Of(system, Seeds.Mix(_options.Seed, 1))),
-                LlmMessage.User(SyntheticText.Of(Math.Max(1, job.InitialPromptTokens - system), Seeds.Mix(_options.Seed, agent.Index, job.Index, 2))),
+                LlmMessage.System(SyntheticText.Of(system, Seeds.Mix(_options.Seed, 1), _options.PromptTokenizer)),
+                LlmMessage.User(SyntheticText.Of(
+                    Math.Max(1, job.InitialPromptTokens - system),
+                    Seeds.Mix(_options.Seed, agent.Index, job.Index, 2),
+                    _options.PromptTokenizer)),
             ];
         }
     }

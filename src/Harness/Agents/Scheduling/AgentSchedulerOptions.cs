@@ -44,6 +44,10 @@ public sealed record AgentSchedulerOptions
     /// </summary>
     public bool RemoteLlm { get; init; }
 
+    /// <summary>The remote LLM's tokenizer (<c>--llm-set tokenizer=PATH</c>): the agents' texts are their lengths in its tokens;
+    /// null: about a word per token.</summary>
+    public Harness.Datasets.ITokenCounter? PromptTokenizer { get; init; }
+
     /// <summary>What the agents do when their conversations may outgrow the LLM's context (<c>--llm-set context=</c>).</summary>
     public ContextPolicy ContextPolicy { get; init; } = ContextPolicy.Refuse;
 

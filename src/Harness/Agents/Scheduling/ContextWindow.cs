@@ -282,7 +282,8 @@ public static class ContextFit
         {
             object? model = connection.Endpoint.Details.TryGetValue(ConfigKeys.Model, out object? m) ? m : "the model";
             string? source = connection.ContextTokens is null ? null : $"max_model_len of {model} in /models";
-            return (Apply(profile, options with { RemoteLlm = true }, connection.ContextTokens, source), connection);
+            AgentSchedulerOptions remote = options with { RemoteLlm = true, PromptTokenizer = connection.Tokenizer };
+            return (Apply(profile, remote, connection.ContextTokens, source), connection);
         }
         catch
         {

@@ -16,10 +16,22 @@ public enum ExportFormat
     Gguf,
 }
 
+/// <summary>The tokenizer <c>harness export</c> writes with the weights (<c>--tokenizer</c>).</summary>
+public enum ExportTokenizer
+{
+    /// <summary>A byte-level BPE cut from GPT-2's (<see cref="ByteLevelVocabulary"/>): tokenizer.json's ByteLevel, GGUF's gpt2.</summary>
+    Gpt2,
+
+    /// <summary>A SentencePiece-style BPE (<see cref="SentencePieceVocabulary"/>): tokenizer.json's BPE with byte fallback and a
+    /// Prepend/Replace normalizer (Llama 2's layout), GGUF's llama vocabulary with scores.</summary>
+    Spm,
+}
+
 /// <summary>
 /// Writes a decoder's weights (the seeded ones of <c>run generate --model-config NAME</c>, or any
-/// <see cref="IWeightSource"/>) as a Hugging Face folder or a GGUF file, with a byte-level BPE
-/// tokenizer of the model's vocabulary size (<see cref="ByteLevelVocabulary"/>) and the harness's chat
+/// <see cref="IWeightSource"/>) as a Hugging Face folder or a GGUF file, with a tokenizer of the model's
+/// vocabulary size (a byte-level BPE, <see cref="ByteLevelVocabulary"/>, or a SentencePiece-style BPE,
+/// <see cref="SentencePieceVocabulary"/>) and the harness's chat
 /// template, so that other engines can run exactly the weights the harness measured. The folder is
 /// written under a temporary name and renamed when complete; the file is written atomically.
 /// </summary>
@@ -33,6 +45,14 @@ public static class ModelExport
         _ => throw HarnessException.BadInput($"Unknown export format '{text}'; expected hf or gguf."),
     };
 
+    /// <summary>--tokenizer: gpt2 (the default) or spm.</summary>
+    public static ExportTokenizer ParseTokenizer(string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "gpt2" => ExportTokenizer.Gpt2,
+        "spm" => ExportTokenizer.Spm,
+        _ => throw HarnessException.BadInput($"Unknown export tokenizer '{text}'; expected gpt2 or spm."),
+    };
+
     /// <param name="maxShardBytes">hf: split the weights into shards of at most this many bytes, with model.safetensors.index.json.</param>
     /// <param name="ggufMatrices">gguf: the matrices' element type instead of the dtype's (q8_0, to test the dequantizing reader).</param>
     public static void Write(
@@ -42,7 +62,8 @@ public static class ModelExport
         string output,
         IWeightSource weights,
         long maxShardBytes = long.MaxValue,
-        TensorElement? ggufMatrices = null)
+        TensorElement? ggufMatrices = null,
+        ExportTokenizer tokenizer = ExportTokenizer.Gpt2)
     {
         if (c.UnbuiltFeature is { } feature)
         {
@@ -74,7 +95,8 @@ public static class ModelExport
             throw HarnessException.BadInput($"Export output '{output}': its folder {parent} does not exist.");
         }
 
-        ByteLevelVocabulary vocab = ByteLevelVocabulary.ForSize(c.Vocab);
+        // Either vocabulary is checked against the size before anything is written.
+        object vocab = tokenizer == ExportTokenizer.Spm ? SentencePieceVocabulary.ForSize(c.Vocab) : ByteLevelVocabulary.ForSize(c.Vocab);
         if (format == ExportFormat.Gguf)
         {
             WriteGguf(c, ggufMatrices ?? element, output, weights, vocab);
@@ -114,7 +136,7 @@ public static class ModelExport
     }
 
     private static void WriteHf(
-        DecoderConfig c, TensorElement element, string output, IWeightSource weights, ByteLevelVocabulary vocab, long maxShardBytes)
+        DecoderConfig c, TensorElement element, string output, IWeightSource weights, object vocab, long maxShardBytes)
     {
         string tmp = output.TrimEnd('/') + ".tmp-" + Environment.ProcessId + "-" + Guid.NewGuid().ToString("N")[..8];
         Directory.CreateDirectory(tmp);
@@ -159,22 +181,45 @@ public static class ModelExport
                 WriteJson(Path.Combine(tmp, SafeTensors.IndexFile), index);
             }
 
-            WriteJson(Path.Combine(tmp, HfConfig.FileName), HfConfig.Write(c, element, vocab.EndOfText, vocab.EndOfText));
-            WriteJson(Path.Combine(tmp, ModelFiles.TokenizerFile), TokenizerJson(vocab));
-            string? eot = vocab.EndOfText is null ? null : ByteLevelVocabulary.EndOfTextToken;
-            WriteJson(Path.Combine(tmp, ModelFiles.TokenizerConfigFile), new JsonObject
+            (int? bos, int? eos) = vocab is SentencePieceVocabulary
+                ? (SentencePieceVocabulary.BeginOfText, SentencePieceVocabulary.EndOfText)
+                : (((ByteLevelVocabulary)vocab).EndOfText, ((ByteLevelVocabulary)vocab).EndOfText);
+            WriteJson(Path.Combine(tmp, HfConfig.FileName), HfConfig.Write(c, element, bos, eos));
+            if (vocab is SentencePieceVocabulary spm)
             {
-                ["tokenizer_class"] = "GPT2Tokenizer",
-                ["model_max_length"] = c.MaxPositions,
-                ["bos_token"] = eot,
-                ["eos_token"] = eot,
-                ["add_bos_token"] = false,
-                ["chat_template"] = ChatTemplate.Jinja,
-            });
+                WriteJson(Path.Combine(tmp, ModelFiles.TokenizerFile), TokenizerJson(spm));
+                WriteJson(Path.Combine(tmp, ModelFiles.TokenizerConfigFile), new JsonObject
+                {
+                    ["tokenizer_class"] = "LlamaTokenizerFast",
+                    ["model_max_length"] = c.MaxPositions,
+                    ["bos_token"] = spm.Tokens[SentencePieceVocabulary.BeginOfText],
+                    ["eos_token"] = spm.Tokens[SentencePieceVocabulary.EndOfText],
+                    ["unk_token"] = spm.Tokens[SentencePieceVocabulary.Unknown],
+                    ["add_bos_token"] = true,
+                    ["add_eos_token"] = false,
+                    ["legacy"] = true,
+                    ["chat_template"] = ChatTemplate.Jinja,
+                });
+            }
+            else
+            {
+                WriteJson(Path.Combine(tmp, ModelFiles.TokenizerFile), TokenizerJson((ByteLevelVocabulary)vocab));
+                string? eot = eos is null ? null : ByteLevelVocabulary.EndOfTextToken;
+                WriteJson(Path.Combine(tmp, ModelFiles.TokenizerConfigFile), new JsonObject
+                {
+                    ["tokenizer_class"] = "GPT2Tokenizer",
+                    ["model_max_length"] = c.MaxPositions,
+                    ["bos_token"] = eot,
+                    ["eos_token"] = eot,
+                    ["add_bos_token"] = false,
+                    ["chat_template"] = ChatTemplate.Jinja,
+                });
+            }
+
             var generation = new JsonObject { ["do_sample"] = false };
-            if (vocab.EndOfText is { } e)
+            if (eos is { } e)
             {
-                generation["bos_token_id"] = e;
+                generation["bos_token_id"] = bos;
                 generation["eos_token_id"] = e;
             }
 
@@ -192,7 +237,7 @@ public static class ModelExport
         }
     }
 
-    private static void WriteGguf(DecoderConfig c, TensorElement element, string output, IWeightSource weights, ByteLevelVocabulary vocab)
+    private static void WriteGguf(DecoderConfig c, TensorElement element, string output, IWeightSource weights, object vocab)
     {
         bool gpt2 = c.Architecture == DecoderArchitecture.Gpt2;
         string arch = gpt2 ? "gpt2" : c.QkvBias ? "qwen2" : "llama";
@@ -220,15 +265,33 @@ public static class ModelExport
         }
 
         Add($"{arch}.vocab_size", (uint)c.Vocab);
-        Add("tokenizer.ggml.model", "gpt2");
-        Add("tokenizer.ggml.pre", "gpt-2");
-        Add("tokenizer.ggml.tokens", vocab.Tokens.ToArray());
-        Add("tokenizer.ggml.token_type", vocab.Tokens.Select((_, i) => i < vocab.RegularTokens ? 1 : 3).ToArray());
-        Add("tokenizer.ggml.merges", vocab.Merges.ToArray());
-        if (vocab.EndOfText is { } e)
+        if (vocab is SentencePieceVocabulary spm)
         {
-            Add("tokenizer.ggml.bos_token_id", (uint)e);
-            Add("tokenizer.ggml.eos_token_id", (uint)e);
+            // llama.cpp's SentencePiece vocabulary ("llama"): pieces, scores, token types, the special ids.
+            Add("tokenizer.ggml.model", "llama");
+            Add("tokenizer.ggml.tokens", spm.Tokens.ToArray());
+            Add("tokenizer.ggml.scores", spm.Scores.ToArray());
+            Add("tokenizer.ggml.token_type", spm.Types.ToArray());
+            Add("tokenizer.ggml.bos_token_id", (uint)SentencePieceVocabulary.BeginOfText);
+            Add("tokenizer.ggml.eos_token_id", (uint)SentencePieceVocabulary.EndOfText);
+            Add("tokenizer.ggml.unknown_token_id", (uint)SentencePieceVocabulary.Unknown);
+            Add("tokenizer.ggml.add_bos_token", true);
+            Add("tokenizer.ggml.add_eos_token", false);
+            Add("tokenizer.ggml.add_space_prefix", true);
+        }
+        else
+        {
+            var bpe = (ByteLevelVocabulary)vocab;
+            Add("tokenizer.ggml.model", "gpt2");
+            Add("tokenizer.ggml.pre", "gpt-2");
+            Add("tokenizer.ggml.tokens", bpe.Tokens.ToArray());
+            Add("tokenizer.ggml.token_type", bpe.Tokens.Select((_, i) => i < bpe.RegularTokens ? 1 : 3).ToArray());
+            Add("tokenizer.ggml.merges", bpe.Merges.ToArray());
+            if (bpe.EndOfText is { } e)
+            {
+                Add("tokenizer.ggml.bos_token_id", (uint)e);
+                Add("tokenizer.ggml.eos_token_id", (uint)e);
+            }
         }
 
         Add("tokenizer.chat_template", ChatTemplate.Jinja);
@@ -290,6 +353,95 @@ public static class ModelExport
                 ["byte_fallback"] = false,
                 ["vocab"] = ids,
                 ["merges"] = new JsonArray(vocab.Merges.Select(x => (JsonNode?)x).ToArray()),
+            },
+        };
+    }
+
+    /// <summary>
+    /// A Hugging Face tokenizer.json of a SentencePiece-style vocabulary, in Llama 2's layout: a BPE with byte fallback, the
+    /// merges transformers' converter makes from the scores, <c>&lt;unk&gt;</c>, <c>&lt;s&gt;</c> and <c>&lt;/s&gt;</c> as added
+    /// tokens, a normalizer that prepends "▁" and writes spaces as "▁", <c>&lt;s&gt;</c> put first by the post-processor, and the
+    /// decoder that undoes it.
+    /// </summary>
+    public static JsonObject TokenizerJson(SentencePieceVocabulary vocab)
+    {
+        var ids = new JsonObject();
+        var added = new JsonArray();
+        for (int i = 0; i < vocab.Tokens.Count; i++)
+        {
+            ids[vocab.Tokens[i]] = i;
+            if (vocab.Types[i] is SentencePieceVocabulary.UnknownType or SentencePieceVocabulary.ControlType)
+            {
+                added.Add(new JsonObject
+                {
+                    ["id"] = i,
+                    ["content"] = vocab.Tokens[i],
+                    ["single_word"] = false,
+                    ["lstrip"] = false,
+                    ["rstrip"] = false,
+                    ["normalized"] = false,
+                    ["special"] = true,
+                });
+            }
+        }
+
+        string space = SentencePieceBpe.Space.ToString();
+        JsonObject Replace(string from, string to) => new()
+        {
+            ["type"] = "Replace",
+            ["pattern"] = new JsonObject { ["String"] = from },
+            ["content"] = to,
+        };
+        string bos = vocab.Tokens[SentencePieceVocabulary.BeginOfText];
+        JsonObject Special(string id) => new() { ["SpecialToken"] = new JsonObject { ["id"] = id, ["type_id"] = 0 } };
+        JsonObject Sequence(string id, int typeId) => new() { ["Sequence"] = new JsonObject { ["id"] = id, ["type_id"] = typeId } };
+        return new JsonObject
+        {
+            ["version"] = "1.0",
+            ["truncation"] = null,
+            ["padding"] = null,
+            ["added_tokens"] = added,
+            ["normalizer"] = new JsonObject
+            {
+                ["type"] = "Sequence",
+                ["normalizers"] = new JsonArray(new JsonObject { ["type"] = "Prepend", ["prepend"] = space }, Replace(" ", space)),
+            },
+            ["pre_tokenizer"] = null,
+            ["post_processor"] = new JsonObject
+            {
+                ["type"] = "TemplateProcessing",
+                ["single"] = new JsonArray(Special(bos), Sequence("A", 0)),
+                ["pair"] = new JsonArray(Special(bos), Sequence("A", 0), Special(bos), Sequence("B", 1)),
+                ["special_tokens"] = new JsonObject
+                {
+                    [bos] = new JsonObject
+                    {
+                        ["id"] = bos,
+                        ["ids"] = new JsonArray(SentencePieceVocabulary.BeginOfText),
+                        ["tokens"] = new JsonArray(bos),
+                    },
+                },
+            },
+            ["decoder"] = new JsonObject
+            {
+                ["type"] = "Sequence",
+                ["decoders"] = new JsonArray(
+                    Replace(space, " "),
+                    new JsonObject { ["type"] = "ByteFallback" },
+                    new JsonObject { ["type"] = "Fuse" },
+                    new JsonObject { ["type"] = "Strip", ["content"] = " ", ["start"] = 1, ["stop"] = 0 }),
+            },
+            ["model"] = new JsonObject
+            {
+                ["type"] = "BPE",
+                ["dropout"] = null,
+                ["unk_token"] = vocab.Tokens[SentencePieceVocabulary.Unknown],
+                ["continuing_subword_prefix"] = null,
+                ["end_of_word_suffix"] = null,
+                ["fuse_unk"] = true,
+                ["byte_fallback"] = true,
+                ["vocab"] = ids,
+                ["merges"] = new JsonArray(vocab.Merges().Select(x => (JsonNode?)x).ToArray()),
             },
         };
     }

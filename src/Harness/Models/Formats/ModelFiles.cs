@@ -208,6 +208,8 @@ public static class ModelFiles
             details[ConfigKeys.ModelTokenizerSha256] = Sha256(Path.Combine(path, TokenizerFile));
         }
 
+        (Tokenization.TextTokenizer? tokenizer, string note) = ModelTokenizer.For(c);
+        details[ConfigKeys.ModelTokenizer] = tokenizer is null ? $"none run ({note})" : $"{tokenizer.Kind}: {note}";
         details[ConfigKeys.Weights] = $"read from {(gguf ? "GGUF file" : "Hugging Face folder")} {path}";
         IReadOnlyList<TensorElement> elements;
         using (CheckpointWeights w = CheckpointWeights.Open(c, path))

@@ -196,6 +196,26 @@ public class ContextWindowTests
     }
 
     [Fact]
+    public void With_the_servers_tokenizer_an_agents_first_prompt_is_its_length_in_that_tokenizer()
+    {
+        var vocab = Harness.Tokenization.SentencePieceVocabulary.ForSize(1000);
+        var counter = new TokenizerCounter(Harness.Tokenization.TextTokenizer.FromSentencePiece(vocab.Encoder(), 2, 1, true), "spm");
+        var host = new RecordingHost();
+        var options = new AgentSchedulerOptions
+        {
+            Agents = 2, Workers = 1, MaxBatch = 4, RemoteLlm = true, StaggerStart = false, PromptTokenizer = counter,
+        };
+        var coordinator = new AgentCoordinator(
+            new JobGenerator(AgentTestProfiles.Fixed(turns: 4, decode: 3, prompt: 400), 42), options, host, Accounting(options));
+        coordinator.Start(0);
+        foreach (AgentStep step in host.TakeSent())
+        {
+            IReadOnlyList<LlmMessage> messages = step.Request.Messages;
+            Assert.Equal([200, 200], messages.Select(m => counter.Count(m.Content)));
+        }
+    }
+
+    [Fact]
     public void A_context_error_under_the_refuse_policy_ends_the_run_with_both_numbers()
     {
         var host = new RecordingHost();

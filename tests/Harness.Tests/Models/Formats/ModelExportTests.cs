@@ -340,6 +340,156 @@ public sealed class ModelExportTests : IDisposable
         Assert.Equal(50256, t.EndOfText);
     }
 
+    [Fact]
+    public void An_exported_sentencepiece_tokenizer_is_read_back_from_either_format_and_round_trips_text()
+    {
+        const string text = "Hello world, the harness's SentencePiece tokenizer: naïve café 1234!\n  two spaces <s> in text";
+        DecoderConfig c = Shrink(ModelCatalog.Load("tiny-llama-test")) with { Vocab = 1000 };
+        var ids = new List<IReadOnlyList<int>>();
+        foreach (ExportFormat format in new[] { ExportFormat.Hf, ExportFormat.Gguf })
+        {
+            DecoderConfig back = ModelFiles.Load(Export(c, format, tokenizer: ExportTokenizer.Spm));
+            (Harness.Tokenization.TextTokenizer? t, string note) = ModelTokenizer.For(back);
+            Assert.True(t is not null, note);
+            Assert.Contains("SentencePiece", t.Kind);
+            Assert.Equal(c.Vocab, t.VocabularySize);
+            Assert.Equal((2, 1, true), (t.EndOfText, t.BeginOfText, t.AddBeginOfText));
+            IReadOnlyList<int> encoded = t.Encode(text);
+            Assert.All(encoded, id => Assert.InRange(id, 0, c.Vocab - 1));
+            Assert.True(encoded.Count < text.Length, "pieces shorten the text");
+            Assert.Contains(1, encoded); // "<s>" written in the text is the token
+            Assert.Equal(text, t.Decode(encoded));
+            ids.Add(encoded);
+            Dictionary<string, object?> details = GenerateSettings.DescribeModel(back, TensorDType.Float32, 1);
+            Assert.Contains("SentencePiece", (string)details[Harness.Metrics.ConfigKeys.ModelTokenizer]!);
+        }
+
+        // The tokenizer.json's merges (by rank) give what the GGUF file's scores give.
+        Assert.Equal(ids[0], ids[1]);
+    }
+
+    [Fact]
+    public void A_metaspace_tokenizer_json_reads_as_the_normalizer_one_does()
+    {
+        const string text = "Hello world, naïve café — tokens!";
+        DecoderConfig c = ModelCatalog.Load("tiny-llama-test") with { Vocab = 700 };
+        string path = Export(c, ExportFormat.Hf, tokenizer: ExportTokenizer.Spm);
+        (Harness.Tokenization.TextTokenizer? legacy, _) = ModelTokenizer.Read(path);
+        string file = Path.Combine(path, ModelFiles.TokenizerFile);
+        JsonNode tok = JsonNode.Parse(File.ReadAllText(file))!;
+        // Newer files (Mistral, TinyLlama): no normalizer, a Metaspace pre-tokenizer that prepends "▁" and does not split.
+        tok["normalizer"] = null;
+        tok["pre_tokenizer"] = new JsonObject
+        {
+            ["type"] = "Metaspace", ["replacement"] = "▁", ["prepend_scheme"] = "first", ["split"] = false,
+        };
+        File.WriteAllText(file, tok.ToJsonString());
+        (Harness.Tokenization.TextTokenizer? metaspace, string note) = ModelTokenizer.Read(path);
+        Assert.True(metaspace is not null, note);
+        Assert.Equal(legacy!.Encode(text), metaspace.Encode(text));
+        Assert.Equal(text, metaspace.Decode(metaspace.Encode(text)));
+    }
+
+    [Fact]
+    public void The_sentencepiece_gguf_and_folder_carry_llama_s_tokenizer_metadata()
+    {
+        DecoderConfig c = ModelCatalog.Load("tiny-llama-test") with { Vocab = 400 };
+        using (GgufFile g = Gguf.Open(Export(c, ExportFormat.Gguf, tokenizer: ExportTokenizer.Spm)))
+        {
+            Assert.Equal("llama", g.Text("tokenizer.ggml.model"));
+            Assert.Equal(c.Vocab, g.Array("tokenizer.ggml.scores")!.Length);
+            Assert.Equal("<0x41>", g.Array("tokenizer.ggml.tokens")![3 + 0x41]);
+            Assert.Equal(6L, g.Array("tokenizer.ggml.token_type")![3]);
+            Assert.Equal(1L, g.Integer("tokenizer.ggml.bos_token_id"));
+        }
+
+        string folder = Export(c, ExportFormat.Hf, tokenizer: ExportTokenizer.Spm);
+        JsonNode tok = JsonNode.Parse(File.ReadAllText(Path.Combine(folder, ModelFiles.TokenizerFile)))!;
+        Assert.True(tok["model"]!["byte_fallback"]!.GetValue<bool>());
+        Assert.Equal(c.Vocab, tok["model"]!["vocab"]!.AsObject().Count);
+        JsonNode gc = JsonNode.Parse(File.ReadAllText(Path.Combine(folder, ModelFiles.GenerationConfigFile)))!;
+        Assert.Equal(2, gc["eos_token_id"]!.GetValue<int>());
+        HarnessException e = Assert.Throws<HarnessException>(
+            () => Export(ModelCatalog.Load("tiny-llama-test"), ExportFormat.Gguf, name: "small.gguf", tokenizer: ExportTokenizer.Spm));
+        Assert.Contains("259", e.Message);
+    }
+
+    [Fact]
+    public void A_sentencepiece_tokenizer_past_the_embedding_is_bad_input()
+    {
+        string path = Export(ModelCatalog.Load("tiny-llama-test") with { Vocab = 300 }, ExportFormat.Hf, tokenizer: ExportTokenizer.Spm);
+        string tokenizer = Path.Combine(path, ModelFiles.TokenizerFile);
+        JsonNode tok = JsonNode.Parse(File.ReadAllText(tokenizer))!;
+        tok["model"]!["vocab"]!["▁extra"] = 300;
+        File.WriteAllText(tokenizer, tok.ToJsonString());
+        HarnessException e = Assert.Throws<HarnessException>(() => ModelFiles.Load(path));
+        AssertOneSentence(e, tokenizer);
+        Assert.Contains("300", e.Message);
+    }
+
+    [Fact]
+    public void A_llama3_style_tokenizer_json_splits_with_its_regex()
+    {
+        DecoderConfig c = Shrink(ModelCatalog.Load("qwen2.5-0.5b")) with { QkvBias = false, Vocab = 2000 };
+        string path = Export(c, ExportFormat.Hf);
+        string file = Path.Combine(path, ModelFiles.TokenizerFile);
+        JsonNode tok = JsonNode.Parse(File.ReadAllText(file))!;
+        tok["pre_tokenizer"] = new JsonObject
+        {
+            ["type"] = "Sequence",
+            ["pretokenizers"] = new JsonArray(
+                new JsonObject
+                {
+                    ["type"] = "Split",
+                    ["pattern"] = new JsonObject { ["Regex"] = Harness.Tokenization.SplitPatterns.Llama3 },
+                    ["behavior"] = "Isolated",
+                    ["invert"] = false,
+                },
+                new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = false, ["trim_offsets"] = true, ["use_regex"] = false }),
+        };
+        File.WriteAllText(file, tok.ToJsonString());
+        (Harness.Tokenization.TextTokenizer? t, string note) = ModelTokenizer.For(ModelFiles.Load(path));
+        Assert.True(t is not null, note);
+        Assert.Contains("regex", t.Kind);
+        const string text = "Year 1234567, it's done.";
+        Assert.Equal(text, t.Decode(t.Encode(text)));
+        // No token crosses the cut after 123 or after 456.
+        string[] digits = t.Encode(text).Select(id => t.Decode([id])).Where(p => p.Any(char.IsDigit)).ToArray();
+        Assert.Equal("1234567", string.Concat(digits));
+        Assert.Contains(3, digits.Select((_, i) => digits.Take(i + 1).Sum(p => p.Length)));
+    }
+
+    [Theory]
+    [InlineData("llama-bpe", true)]
+    [InlineData("qwen2", true)]
+    [InlineData("gpt-2", true)]
+    [InlineData("tekken-unknown", false)]
+    public void A_gguf_gpt2_vocabulary_splits_as_its_pre_tokenizer_names_or_is_refused_by_name(string pre, bool read)
+    {
+        var vocab = Harness.Tokenization.ByteLevelVocabulary.ForSize(1000);
+        string path = Path.Combine(_dir, $"pre-{pre}.gguf");
+        Gguf.Write(
+            path,
+            [
+                new("general.architecture", "llama"),
+                new("tokenizer.ggml.model", "gpt2"),
+                new("tokenizer.ggml.pre", pre),
+                new("tokenizer.ggml.tokens", vocab.Tokens.ToArray()),
+                new("tokenizer.ggml.token_type", vocab.Tokens.Select((_, i) => i < vocab.RegularTokens ? 1 : 3).ToArray()),
+                new("tokenizer.ggml.eos_token_id", (uint)vocab.EndOfText!.Value),
+            ],
+            []);
+        (Harness.Tokenization.TextTokenizer? t, string note) = ModelTokenizer.Read(path);
+        Assert.Equal(read, t is not null);
+        Assert.Contains(pre, note);
+        if (t is not null)
+        {
+            Assert.Contains(pre, t.Kind);
+            const string text = "Year 1234567, it's done.";
+            Assert.Equal(text, t.Decode(t.Encode(text)));
+        }
+    }
+
     private static DecoderConfig Shrink(DecoderConfig c) =>
         c.Hidden <= 64 ? c : c with { Hidden = 32, Heads = 2, KvHeads = 1, Intermediate = 48, Layers = 1, Vocab = 300, MaxPositions = 64 };
 
@@ -349,12 +499,13 @@ public sealed class ModelExportTests : IDisposable
         TensorDType dtype = TensorDType.Float32,
         long maxShardBytes = long.MaxValue,
         string? name = null,
-        int seed = Seed)
+        int seed = Seed,
+        ExportTokenizer tokenizer = ExportTokenizer.Gpt2)
     {
         string suffix = format == ExportFormat.Gguf ? ".gguf" : "";
-        string path = Path.Combine(_dir, name ?? $"{c.Name}-{seed}-{format}-{dtype.ShortName()}-{maxShardBytes}{suffix}");
+        string path = Path.Combine(_dir, name ?? $"{c.Name}-{seed}-{format}-{dtype.ShortName()}-{maxShardBytes}-{tokenizer}{suffix}");
         using var gen = new WeightGenerator(seed, c.Layers);
-        ModelExport.Write(c, dtype, format, path, gen, maxShardBytes);
+        ModelExport.Write(c, dtype, format, path, gen, maxShardBytes, tokenizer: tokenizer);
         return path;
     }
 
