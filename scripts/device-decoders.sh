@@ -105,6 +105,80 @@ if [[ pytorch-loop =~ $ONLY ]] && [ "$DEVICE" = cuda ]; then
   log "  pytorch-loop: exit $?"
 fi
 
+# --- Issue 26 item 5 (sampling and the serving tax on a card): its own block, before the greedy sweep
+#     (which fills the rest of the budget), gpt2-124m only, batch 1 first. Each case is guarded: a failure is
+#     logged and the next runs. Labels: {onnx,torch}-sampled-gpt2-124m-b{1,64} (--set temperature=0.7,top_p=0.9,
+#     beside the greedy onnx/torch-generate-gpt2-124m-b{1,64} of step 3) and onnx-served-gpt2-124m-c{1,64}:
+#     `serve --backend onnx:$DEVICE` (--max-batch C, a batch window so that a round's C requests join one
+#     iteration, as generate's batch does) driven by the harness's own client (run generate --backend openai:URL
+#     --scenario concurrency:C, the same prompt and new tokens, ignore_eos, greedy), beside the in-process greedy
+#     onnx-generate-gpt2-124m-b{1,64}; serving-tax.txt pairs them when the script ends. SERVE_MODEL overrides the model.
+SERVE_MODEL=${SERVE_MODEL:-gpt2-124m}
+sampled=(--set temperature=0.7,top_p=0.9)
+served() {  # served C: serve with C slots, the client at concurrency C, the server stopped after.
+  local c=$1 label="onnx-served-$SERVE_MODEL-c$1"
+  [[ $label =~ $ONLY ]] || return 0
+  if [ $(( $(date +%s) - start )) -ge "$BUDGET_S" ]; then log "skip $label (budget of ${BUDGET_S}s spent)"; return 0; fi
+  log "run $label"
+  local t0=$(date +%s) url="" pid i
+  "$HD/dotnet/dotnet" "$app" serve --backend "onnx:$DEVICE" --model-config "$SERVE_MODEL" --port 0 --max-batch "$c" --max-queue "$c" \
+    --batch-window 500ms >"$OUT/$label-server.log" 2>&1 &
+  pid=$!
+  for i in $(seq 1 $(( RUN_TIMEOUT_S * 5 ))); do
+    url=$(grep -o -m1 'on http://[^ ]*' "$OUT/$label-server.log" | cut -c4-)
+    [ -n "$url" ] || ! kill -0 "$pid" 2>/dev/null && break
+    sleep 0.2
+  done
+  if [ -z "$url" ]; then
+    log "  $label: serve did not listen (see $label-server.log)"
+  else
+    timeout --kill-after=10 "$RUN_TIMEOUT_S" "$HD/dotnet/dotnet" "$app" run generate --backend "openai:${url%/}/v1" \
+      --model-config "$SERVE_MODEL" "${gen[@]}" --scenario "concurrency:$c" --set api=completions --server-metrics off \
+      --duration 3s --min-requests $(( 7 * c )) --max-duration 60s --warmup-requests $(( 2 * c )) --tail p50 \
+      -o "$OUT/$label.json" >"$OUT/$label.log" 2>&1
+    log "  $label: exit $? in $(( $(date +%s) - t0 ))s"
+  fi
+  kill "$pid" 2>/dev/null
+  timeout 40 tail --pid="$pid" -f /dev/null || kill -9 "$pid" 2>/dev/null
+}
+serving_tax_summary() {  # at exit: each served point beside the in-process greedy one of step 3
+  python3 - "$OUT" "$SERVE_MODEL" <<'PY' >"$OUT/serving-tax.txt" 2>&1 || true
+import json, os, sys
+out, model = sys.argv[1], sys.argv[2]
+def p50(f, k):
+    try:
+        return json.load(open(os.path.join(out, f)))["metrics"][k]["p50"]
+    except (OSError, KeyError, TypeError, ValueError):
+        return None
+for c in (1, 64):
+    i, s = f"onnx-generate-{model}-b{c}.json", f"onnx-served-{model}-c{c}.json"
+    row = [f"C={c}"]
+    for k, target in (("ttft_ms", lambda a: max(1.0, 0.05 * a)), ("tpot_ms", lambda a: 0.03 * a)):
+        a, b = p50(i, k), p50(s, k)
+        if a is None or b is None:
+            row.append(f"{k} p50 in-process {a} served {b}")
+        else:
+            row.append(f"{k} p50 in-process {a:.2f} served {b:.2f} overhead {b - a:+.2f} ms ({100 * (b - a) / a:+.1f}%, "
+                       f"target <= {target(a):.2f} ms: {'met' if b - a <= target(a) else 'MISSED'})")
+    print("; ".join(row))
+PY
+  cat "$OUT/serving-tax.txt" >&2
+}
+trap serving_tax_summary EXIT
+mapfile -t ct < <(ceilings "$ceil_torch")
+mapfile -t co < <(ceilings "$ceil_onnx")
+run "onnx-sampled-$SERVE_MODEL-b1" generate -b "onnx:$DEVICE" --model-config "$SERVE_MODEL" --batch 1 "${sampled[@]}" "${gen[@]}" \
+  "${measure[@]}" "${co[@]}"
+run "torch-sampled-$SERVE_MODEL-b1" generate -b "torch:$DEVICE" --model-config "$SERVE_MODEL" --batch 1 "${sampled[@]}" "${gen[@]}" \
+  "${measure[@]}" "${ct[@]}"
+served 1
+run "onnx-sampled-$SERVE_MODEL-b64" generate -b "onnx:$DEVICE" --model-config "$SERVE_MODEL" --batch 64 "${sampled[@]}" "${gen[@]}" \
+  "${measure[@]}" "${co[@]}"
+run "torch-sampled-$SERVE_MODEL-b64" generate -b "torch:$DEVICE" --model-config "$SERVE_MODEL" --batch 64 "${sampled[@]}" "${gen[@]}" \
+  "${measure[@]}" "${ct[@]}"
+served 64
+# --- end of the issue 26 item 5 block.
+
 # 3. Generate: batch 1 first (latency targets), then 64 and 16; TorchSharp and ONNX Runtime alternate.
 for model in $MODELS; do
   for batch in $BATCHES; do

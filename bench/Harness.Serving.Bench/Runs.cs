@@ -61,7 +61,7 @@ internal static class InProcess
     public static Side Run(BenchOptions o, Cell cell) => Side.Of(Cli.RunToResult(o, "run generate in-process",
     [
         "run", "generate", .. o.DecoderArgs(cell), "--prompt-tokens", $"{cell.PromptTokens}", "--new-tokens", $"{cell.NewTokens}",
-        "--batch", $"{cell.Concurrency}", "--warmup-requests", $"{o.WarmupRounds}", "--min-requests", $"{BenchOptions.Rounds(cell)}",
+        "--batch", $"{cell.Concurrency}", .. o.WarmupArgs(o.WarmupRounds), "--min-requests", $"{BenchOptions.Rounds(cell)}",
         "--duration", "0s", "--tail", "p50", "--no-telemetry",
     ]));
 }
@@ -105,7 +105,7 @@ internal static class Served
                 "run", "generate", "--backend", $"openai:{new Uri(address, "v1")}", "--model-config", cell.Model,
                 "--prompt-tokens", $"{cell.PromptTokens}", "--new-tokens", $"{cell.NewTokens}", "--scenario", $"concurrency:{c}",
                 "--set", "api=completions", "--server-metrics", "off",
-                "--warmup-requests", $"{o.WarmupRounds * c}", "--min-requests", $"{BenchOptions.Rounds(cell) * c}",
+                .. o.WarmupArgs(o.WarmupRounds * c), "--min-requests", $"{BenchOptions.Rounds(cell) * c}",
                 "--duration", "0s", "--tail", "p50", "--no-telemetry",
             ]);
             trace.Stop();

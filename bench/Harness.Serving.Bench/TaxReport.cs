@@ -15,13 +15,19 @@ internal sealed class TaxReport(BenchOptions o, string[] args)
     private readonly DateTime _started = DateTime.UtcNow;
     private readonly string _loadAtStart = LoadAverage();
     private readonly List<(Cell Cell, int Rep, Side InProcess, Side Served)> _reps = [];
+    private readonly List<string> _loads = [];
 
     public string Heading() => string.Create(
         CultureInfo.InvariantCulture,
         $"serving tax: {string.Join(", ", o.Models)} on {string.Join(", ", o.Backends)}, concurrency {string.Join(",", o.Concurrency)}, "
         + $"{o.Reps} repetitions, threads {o.Threads?.ToString(CultureInfo.InvariantCulture) ?? "default"}{(o.Spin ? "" : ", spin=0")}");
 
-    public void Add(Cell cell, int rep, Side inProcess, Side served) => _reps.Add((cell, rep, inProcess, served));
+    /// <summary>A repetition, with the 1-minute load average at its end.</summary>
+    public void Add(Cell cell, int rep, Side inProcess, Side served)
+    {
+        _reps.Add((cell, rep, inProcess, served));
+        _loads.Add(LoadAverage());
+    }
 
     /// <summary>results/&lt;machine&gt;/serving-tax_&lt;date&gt;.md; a later run of the same day adds its time.</summary>
     public string DefaultPath()
@@ -43,8 +49,9 @@ internal sealed class TaxReport(BenchOptions o, string[] args)
         sb.Append(c, $"Harness {_reps.FirstOrDefault().InProcess?.Result.HarnessVersion}.\n\n");
         sb.Append(c, $"Command: `bench/serving-tax.sh {string.Join(' ', args)}`\n\n");
         sb.Append(c, $"Each cell: {o.Reps} repetitions of in-process then served, one after the other; per side and repetition ");
-        sb.Append("max(2, ceil(requests / C)) measured rounds of C sequences after ");
-        sb.Append(c, $"{o.WarmupRounds} warm-up round(s); serve with --max-batch C --batch-window {o.BatchWindow}")
+        sb.Append(c, $"max({BenchOptions.MinRounds}, ceil(requests / C)) measured rounds of C sequences after ");
+        sb.Append(o.Warmup is "0" or "0s" ? string.Create(c, $"{o.WarmupRounds} warm-up round(s)") : $"a warm-up of {o.Warmup}")
+          .Append(c, $"; serve with --max-batch C --batch-window {o.BatchWindow}")
           .Append(o.Spin ? "" : "; both sides --set spin=0").Append(". A side's figure is the median of its repetitions' p50s, ")
           .Append("with their range in brackets. Overhead: served minus in-process medians. Targets (issue 26): TTFT p50 overhead ")
           .Append("at most max(1 ms, 5%), TPOT p50 overhead at most 3%; \"spread\" marks a verdict the repetitions' own range ")
@@ -81,9 +88,11 @@ internal sealed class TaxReport(BenchOptions o, string[] args)
         var reps = new MarkdownTable(
             MarkdownColumn.Left("cell"), MarkdownColumn.Right("rep"), MarkdownColumn.Right("in-process TTFT / TPOT p50 ms"),
             MarkdownColumn.Right("served TTFT / TPOT p50 ms"), MarkdownColumn.Right("requests in-process / served"),
-            MarkdownColumn.Right("server CPU outside / in the decoder µs/token"), MarkdownColumn.Left("notes"));
-        foreach ((Cell cell, int rep, Side inProcess, Side served) in _reps)
+            MarkdownColumn.Right("server CPU outside / in the decoder µs/token"), MarkdownColumn.Right("load average"),
+            MarkdownColumn.Left("notes"));
+        for (int i = 0; i < _reps.Count; i++)
         {
+            (Cell cell, int rep, Side inProcess, Side served) = _reps[i];
             string cpuSplit = served.ServerCpuUsPerToken is var (s, d) ? string.Create(c, $"{s:0.0} / {d:0.0}") : "";
             IEnumerable<string> notes = inProcess.Notes(cell).Select(n => "in-process " + n)
                 .Concat(served.Notes(cell).Select(n => "served " + n));
@@ -91,7 +100,7 @@ internal sealed class TaxReport(BenchOptions o, string[] args)
                 cell.ToString(), $"{rep}", string.Create(c, $"{inProcess.TtftP50:0.00} / {inProcess.TpotP50:0.00}"),
                 string.Create(c, $"{served.TtftP50:0.00} / {served.TpotP50:0.00}"),
                 $"{inProcess.Result.Metrics.RequestsOk} x {cell.Concurrency} / {served.Result.Metrics.RequestsOk}", cpuSplit,
-                string.Join("; ", notes));
+                _loads[i], string.Join("; ", notes));
         }
 
         reps.AppendTo(sb);

@@ -144,6 +144,46 @@ public class ContinuousBatcherTests
     }
 
     [Fact]
+    public void Requests_that_fill_the_free_slots_join_at_once_however_long_the_window()
+    {
+        // Max batch 1 (serve --max-batch 1, a client at concurrency 1): each request fills the batch alone.
+        var decoder = new ScriptedDecoder(slots: 8);
+        ContinuousBatcher one = Batcher(decoder, maxBatch: 1, windowMs: 500);
+        var log = new StreamLog();
+        LlmRequest first = Request(2), second = Request(1);
+        one.Submit(first, log, 0);
+        Iterate(one, decoder, 0, 10);
+        Iterate(one, decoder, 10, 15);            // first is done
+        one.Submit(second, log, 16);
+        Iterate(one, decoder, 16, 20);
+        Assert.Null(one.NextTimer);
+        Assert.Equal(["admitted 0", "token 10", "token 15", "finished 15"], log.Of(first));
+        Assert.Equal(["admitted 16", "token 20", "finished 20"], log.Of(second));
+
+        // Max batch 4: three waiting requests do not fill it and wait for the window; the fourth fills it, and all join.
+        var four = new ScriptedDecoder(slots: 8);
+        ContinuousBatcher b = Batcher(four, maxBatch: 4, windowMs: 500);
+        for (int i = 0; i < 3; i++)
+        {
+            b.Submit(Request(3), log, i);
+        }
+
+        Assert.False(b.Next(3));
+        Assert.Equal(500, b.NextTimer);
+        b.Submit(Request(1), log, 4);
+        Assert.True(b.Next(4));
+        Assert.Equal(4, b.Joining.Count);
+        four.Step(b.Joining, b.Running, CancellationToken.None);
+        b.Done(4, 10);                            // the fourth is done: one slot free while three decode
+
+        // One request fills the one free slot beside the running ones: it joins the next iteration, no window.
+        b.Submit(Request(1), log, 11);
+        Assert.True(b.Next(11));
+        Assert.Equal((1, 3), (b.Joining.Count, b.Running.Count));
+        Assert.Null(b.NextTimer);
+    }
+
+    [Fact]
     public void A_failing_device_fails_every_request_and_every_later_one()
     {
         var decoder = new ScriptedDecoder(slots: 8);

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Harness.Decoding;
+using Harness.Tests.Fakes;
 
 namespace Harness.Tests.Decoding;
 
@@ -68,6 +69,33 @@ public class InProcessLlmEndpointTests
         var later = new Recorder();
         llm.Submit(new LlmRequest { PromptTokens = 8, MaxNewTokens = 2 }, later);
         Assert.Equal("out of memory", later.Error?.Message);
+    }
+
+    [Fact]
+    public void A_request_that_fills_the_free_slots_skips_the_batch_window_and_a_lone_one_waits_for_it()
+    {
+        // A ten-minute window on a clock that stands still: only filling the free slots can admit a request.
+        var options = new BatchingOptions { MaxBatch = 1, Window = TimeSpan.FromMinutes(10) };
+        static LatencyModelDecoder Fast() => new(new LatencyModel { TtftMs = 1, TpotMs = 0.5 });
+        using (var one = new InProcessLlmEndpoint(Fast(), options, new FakeClock()))
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                var s = new Recorder();
+                one.Submit(new LlmRequest { PromptTokens = 8, MaxNewTokens = 2 }, s);
+                Assert.True(s.Done.Wait(Bound), $"request {i + 1} at max batch 1 waited for the window");
+            }
+        }
+
+        using var two = new InProcessLlmEndpoint(Fast(), options with { MaxBatch = 2 }, new FakeClock());
+        var lone = new Recorder();
+        two.Submit(new LlmRequest { PromptTokens = 8, MaxNewTokens = 2 }, lone);
+        Assert.False(lone.Done.Wait(TimeSpan.FromMilliseconds(300)), "a lone request of two slots did not wait for its window");
+        Assert.Equal(0, lone.Admitted);
+        var other = new Recorder();
+        two.Submit(new LlmRequest { PromptTokens = 8, MaxNewTokens = 2 }, other);
+        Assert.True(lone.Done.Wait(Bound) && other.Done.Wait(Bound), "two requests that fill the batch waited for the window");
+        Assert.Equal(lone.Admitted, other.Admitted);
     }
 
     private sealed class Recorder : ILlmStream
