@@ -54,12 +54,13 @@ public static class DecoderModelCache
     public static string FolderFor(DecoderConfig c, TensorDType dtype, string weightsKey) =>
         Path.Combine(Root(), $"{c.Name}-{c.ShapeHash()}-{dtype.ShortName()}-{weightsKey}-g{DecoderGraph.Version}");
 
-    /// <summary>Bump when the quantized graphs' blocks change (the quantizer's rounding, the layout), so that they are regenerated.</summary>
+    /// <summary>Bump when the quantized graphs' blocks change (rounding, layout), so that they are regenerated.</summary>
     public const int QuantizerVersion = 1;
 
     /// <summary>Returns the path of model.onnx, generating it first when it is not cached.</summary>
     /// <param name="quant">Weight-only quantization (a graph of its own, keyed by format, block, zero points and accuracy level).</param>
-    public static string GetOrCreate(DecoderConfig c, TensorDType dtype, int weightSeed, TextWriter? log = null, WeightQuantization? quant = null)
+    public static string GetOrCreate(
+        DecoderConfig c, TensorDType dtype, int weightSeed, TextWriter? log = null, WeightQuantization? quant = null)
     {
         // Weights from the seed, or from the checkpoint the config was read from (--model PATH): keyed by its fingerprint.
         string key = c.WeightsPath is null ? $"w{weightSeed}" : "f" + Harness.Models.Formats.ModelFiles.WeightsFingerprint(c.WeightsPath);
@@ -116,7 +117,8 @@ public static class DecoderModelCache
             throw;
         }
 
-        log?.WriteLine($"generated {c.Name} {quant?.Name ?? dtype.ShortName()} ({MemoryFit.Gib(cost.WeightBytes(dtype, quant))}) in {sw.Elapsed.TotalSeconds:0.0}s: {folder}");
+        log?.WriteLine($"generated {c.Name} {quant?.Name ?? dtype.ShortName()} ({MemoryFit.Gib(cost.WeightBytes(dtype, quant))}) in "
+            + $"{sw.Elapsed.TotalSeconds:0.0}s: {folder}");
         return model;
     }
 }

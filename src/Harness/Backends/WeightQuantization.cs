@@ -23,7 +23,7 @@ public sealed record WeightQuantization(int Bits, int Block, bool ZeroPoints, in
     /// </summary>
     public const int DefaultAccuracyLevel = 4;
 
-    /// <summary><c>--set quant_block=N</c>: weights per block, a power of two from 16 to 256 that divides every matrix's input width.</summary>
+    /// <summary><c>--set quant_block=N</c>: weights per block, a power of two from 16 to 256 dividing every input width.</summary>
     public static readonly SettingKey<int> BlockKey =
         Setting.Int(ConfigKeys.QuantBlock, DefaultBlock, 16, "int8/int4 weights: weights per quantization block (power of two)", max: 256);
 
@@ -56,7 +56,8 @@ public sealed record WeightQuantization(int Bits, int Block, bool ZeroPoints, in
         int block = BlockKey.Get(settings);
         if ((block & (block - 1)) != 0)
         {
-            throw HarnessException.BadInput($"--set {BlockKey.Name}={block} must be a power of two from 16 to 256 (MatMulNBits' block sizes).");
+            throw HarnessException.BadInput(
+                $"--set {BlockKey.Name}={block} must be a power of two from 16 to 256 (MatMulNBits' block sizes).");
         }
 
         return new WeightQuantization(bits, block, ZeroPointsKey.Get(settings), AccuracyLevelKey.Get(settings));
@@ -68,12 +69,18 @@ public sealed record WeightQuantization(int Bits, int Block, bool ZeroPoints, in
     /// <summary>Refuses (exit 2) a block that does not divide every matrix product's input width of <paramref name="c"/>.</summary>
     public void CheckFits(DecoderConfig c)
     {
-        foreach ((string what, long k) in new[] { ("hidden size", (long)c.Hidden), ("attention width (heads x head_dim)", (long)c.Heads * c.HeadDim),
-            ("intermediate size", (long)c.Intermediate) })
+        (string What, long K)[] widths =
+        [
+            ("hidden size", c.Hidden),
+            ("attention width (heads x head_dim)", (long)c.Heads * c.HeadDim),
+            ("intermediate size", c.Intermediate),
+        ];
+        foreach ((string what, long k) in widths)
         {
             if (k % Block != 0)
             {
-                throw HarnessException.BadInput($"--set {BlockKey.Name}={Block} does not divide {c.Name}'s {what} ({k}); choose a block that does.");
+                throw HarnessException.BadInput(
+                    $"--set {BlockKey.Name}={Block} does not divide {c.Name}'s {what} ({k}); choose a block that does.");
             }
         }
     }

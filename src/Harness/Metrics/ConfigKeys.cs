@@ -158,7 +158,7 @@ public static class ConfigKeys
     /// <summary>The KV cache's (and activations') element type where it differs from the weights' (quantized weights).</summary>
     public const string KvDtype = "kv_dtype";
 
-    /// <summary>Weight-only quantization in words: format, block, zero points, kernel, accuracy level, where the blocks came from.</summary>
+    /// <summary>Weight-only quantization in words: format, block, zero points, kernel, accuracy level, blocks' origin.</summary>
     public const string WeightQuantization = "weight_quantization";
 
     /// <summary>Weights per quantization block (one scale each): <c>--set quant_block=N</c>.</summary>
@@ -167,7 +167,7 @@ public static class ConfigKeys
     /// <summary>Quantization with a zero point per block (asymmetric) rather than symmetric: <c>--set quant_zero_points=1</c>.</summary>
     public const string QuantZeroPoints = "quant_zero_points";
 
-    /// <summary>MatMulNBits' accuracy_level: the element type its products compute in (0 = fp32, 4 = int8): <c>--set accuracy_level=N</c>.</summary>
+    /// <summary>MatMulNBits' accuracy_level: its products' compute type (0 = fp32, 4 = int8): <c>--set accuracy_level=N</c>.</summary>
     public const string AccuracyLevel = "accuracy_level";
 
     /// <summary>Bits per weight of the quantized matrices, scales and zero points included.</summary>

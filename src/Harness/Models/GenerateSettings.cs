@@ -125,7 +125,8 @@ public sealed record GenerateSettings
     }
 
     /// <summary>Facts for the result's config about a decoder whatever its shapes: model, element type, weights, sampling.</summary>
-    public static Dictionary<string, object?> DescribeModel(DecoderConfig model, TensorDType dtype, int weightSeed, WeightQuantization? quant = null)
+    public static Dictionary<string, object?> DescribeModel(
+        DecoderConfig model, TensorDType dtype, int weightSeed, WeightQuantization? quant = null)
     {
         var cost = new DecoderCost(model);
         var details = new Dictionary<string, object?>

@@ -30,7 +30,7 @@ internal sealed class QuantizedMatMul(GraphBuilder g, WeightQuantization q, IWei
         return Emit(input, spec.Name, m);
     }
 
-    /// <summary>The LM head of a tied model: logits = x @ E^T, E the [vocab, hidden] token embedding (already MatMulNBits' [N, K]).</summary>
+    /// <summary>A tied model's LM head: logits = x @ E^T, E the [vocab, hidden] embedding (already MatMulNBits' [N, K]).</summary>
     public string TiedLmHead(string input, WeightSpec embedding)
     {
         int n = (int)embedding.Shape[0], k = (int)embedding.Shape[1];

@@ -148,7 +148,7 @@ public sealed class CheckpointWeights : IWeightSource
         return BlockQuantizer.FromGgufBlocks(all, n, k, element);
     }
 
-    /// <summary>The GGUF block type that maps into <paramref name="q"/> as it is: q4_0 for int4, q8_0 for int8, block 32, symmetric.</summary>
+    /// <summary>The GGUF block type that maps into <paramref name="q"/> as it is: q4_0 (int4), q8_0 (int8), block 32, symmetric.</summary>
     public static TensorElement? DirectBlocks(WeightQuantization q) => q is { Block: BlockQuantizer.GgufBlock, ZeroPoints: false }
         ? q.Bits == 4 ? TensorElement.Q4Zero : TensorElement.Q8Zero
         : null;

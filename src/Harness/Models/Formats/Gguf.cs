@@ -145,7 +145,7 @@ public static class Gguf
         }
     }
 
-    /// <summary>Writes a GGUF file (atomically): the metadata in order, then each tensor (f32, f16, q8_0 or q4_0) aligned to 32 bytes.</summary>
+    /// <summary>Writes a GGUF file (atomically): the metadata in order, then each tensor (f32, f16, q8_0, q4_0) aligned to 32.</summary>
     public static void Write(string path, IReadOnlyList<KeyValuePair<string, object>> metadata, IReadOnlyList<TensorToWrite> tensors)
     {
         Checkpoint.WriteAtomically(path, s =>

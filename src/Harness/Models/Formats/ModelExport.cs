@@ -77,11 +77,12 @@ public static class ModelExport
             }
 
             // A file row is a matrix's input (canonical rows) or, for the embedding tables, one token's (position's) vector.
-            if (WeightLayout.For(c).FirstOrDefault(w => w.Shape.Length == 2
-                && w.Shape[w.Name is WeightLayout.TokenEmbedding or WeightLayout.PositionEmbedding ? 1 : 0] % blocks.BlockElements() != 0) is { } odd)
+            static int RowAxis(WeightSpec w) => w.Name is WeightLayout.TokenEmbedding or WeightLayout.PositionEmbedding ? 1 : 0;
+            int n = blocks.BlockElements();
+            if (WeightLayout.For(c).FirstOrDefault(w => w.Shape.Length == 2 && w.Shape[RowAxis(w)] % n != 0) is { } odd)
             {
-                throw HarnessException.BadInput($"--dtype {blocks.Name()}: {c.Name}'s {odd.Name} [{string.Join(",", odd.Shape)}] has rows that are "
-                    + $"not whole blocks of {blocks.BlockElements()}.");
+                throw HarnessException.BadInput($"--dtype {blocks.Name()}: {c.Name}'s {odd.Name} [{string.Join(",", odd.Shape)}] has "
+                    + $"rows that are not whole blocks of {n}.");
             }
         }
 
@@ -228,7 +229,13 @@ public static class ModelExport
         Add("general.architecture", arch);
         Add("general.name", c.Name);
         // llama.cpp's file types: 0 all f32, 1 mostly f16, 2 mostly q4_0, 7 mostly q8_0.
-        Add("general.file_type", element switch { TensorElement.F16 => 1u, TensorElement.Q4Zero => 2u, TensorElement.Q8Zero => 7u, _ => 0u });
+        Add("general.file_type", element switch
+        {
+            TensorElement.F16 => 1u,
+            TensorElement.Q4Zero => 2u,
+            TensorElement.Q8Zero => 7u,
+            _ => 0u,
+        });
         Add($"{arch}.context_length", (uint)c.MaxPositions);
         Add($"{arch}.embedding_length", (uint)c.Hidden);
         Add($"{arch}.block_count", (uint)c.Layers);

@@ -110,7 +110,7 @@ public static class TensorElements
         }
     }
 
-    /// <summary>fp32 values into bytes: F32, F16, BF16 (round to nearest even), or whole Q8_0 or Q4_0 blocks (ggml's reference rounding).</summary>
+    /// <summary>fp32 values into bytes: F32, F16, BF16 (round to nearest even), or whole Q8_0 or Q4_0 blocks (ggml's rounding).</summary>
     public static void FromFloat(this TensorElement e, ReadOnlySpan<float> src, Span<byte> dest)
     {
         if (e is TensorElement.Q8Zero or TensorElement.Q4Zero)
