@@ -96,7 +96,7 @@ public sealed class OnnxBackendProvider : IBackendProvider, IDecoderProvider
 
     public IWorkload Create(string workload, BackendSpec backend, WorkloadOptions options) => _workloads.Create(workload, backend, options);
 
-    /// <summary>The settings of this backend's decoders: the session's, the weights' seed, CUDA graphs, and int8/int4 weights' blocks.</summary>
+    /// <summary>The settings of this backend's decoders: the session's, the weights' seed, CUDA graphs, int8/int4 blocks.</summary>
     public SettingsSchema DecoderSettings { get; } =
         OnnxSessionFactory.Settings.With([GenerateSettings.WeightSeedKey, OnnxSessionFactory.CudaGraphKey, .. WeightQuantization.Keys]);
 

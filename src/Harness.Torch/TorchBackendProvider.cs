@@ -20,7 +20,7 @@ public sealed class TorchBackendProvider : IBackendProvider, IDecoderProvider
         new(GenerateWorkload.Name,
             "decoder LLM as TorchSharp modules (same seeded weights as onnx): prefill + greedy decode; "
             + "--model-config, --prompt-tokens, --new-tokens, --dtype, --libtorch",
-            (b, o) => new GenerateWorkload(this, b, RefuseQuantized(b, o.Quantization) ?? o)) { Settings = GenerateWorkload.Keys(DecoderSettings) },
+            (b, o) => new GenerateWorkload(this, b, o)) { Settings = GenerateWorkload.Keys(DecoderSettings) },
         new(TorchGemmWorkload.Name,
             "matrix product C = A x B (--set size=N or m/n/k, --dtype): achieved FLOP/s",
             (b, o) => new TorchGemmWorkload(b, o)) { Settings = GemmSettings.Schema.With(RuntimeSettings.Spin) },
@@ -92,15 +92,10 @@ public sealed class TorchBackendProvider : IBackendProvider, IDecoderProvider
     /// The decoder modules over packed rows (<see cref="TorchDecoder"/>), for every use: generate's
     /// batches, the agents' steps and serving.
     /// </summary>
-    public IStepDecoder CreateDecoder(BackendSpec backend, WorkloadOptions options, DecoderSpec spec) =>
-        new TorchDecoder(backend, RefuseQuantized(backend, spec.Quantization) ?? options, spec);
-
-    /// <summary>
-    /// <c>--dtype int8|int4</c> is refused by name (exit 2): TorchSharp exposes no weight-only int8/int4 matrix
-    /// product (libtorch's quantized linear is not in its API), and dequantizing in the step would measure fp32.
-    /// </summary>
-    private static WorkloadOptions? RefuseQuantized(BackendSpec backend, WeightQuantization? quant) => quant is null
-        ? null
-        : throw HarnessException.BadInput($"--dtype {quant.Name} is not supported on {backend}: TorchSharp has no weight-only "
-            + $"{quant.Name} matrix product; use onnx:cpu or onnx:cuda (MatMulNBits), or fp32/fp16/bf16 on {backend}.");
+    /// <remarks>
+    /// <c>--dtype int8|int4</c> is refused before this (its schema has no quant_block: WeightQuantization.CheckSupported):
+    /// TorchSharp exposes no weight-only int8/int4 matrix product (libtorch's quantized linear is not in its API), and
+    /// dequantizing inside the step would measure fp32.
+    /// </remarks>
+    public IStepDecoder CreateDecoder(BackendSpec backend, WorkloadOptions options, DecoderSpec spec) => new TorchDecoder(backend, options, spec);
 }

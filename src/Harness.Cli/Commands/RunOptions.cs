@@ -189,11 +189,6 @@ internal sealed class RunOptions
         WorkloadOptions decoder = DecoderOptions.Build(
             parse.GetValue(ModelConfig), parse.GetValue(DType), parse.GetValue(Threads), parse.GetValue(LibTorch),
             DecoderOptions.Settings(OptionParsers.Settings(parse.GetValue(Set))));
-        if (decoder.Quantization is { } quant && parse.GetValue(Workload) is { } named && named != GenerateWorkload.Name)
-        {
-            throw HarnessException.BadInput($"--dtype {quant.Name} quantizes a decoder's weights (generate); {named} takes fp32, fp16 or bf16.");
-        }
-
         string? modelPath = parse.GetValue(Model);
         if (modelPath is not null && parse.GetValue(Workload) == GenerateWorkload.Name)
         {

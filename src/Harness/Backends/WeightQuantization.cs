@@ -63,6 +63,20 @@ public sealed record WeightQuantization(int Bits, int Block, bool ZeroPoints, in
         return new WeightQuantization(bits, block, ZeroPointsKey.Get(settings), AccuracyLevelKey.Get(settings));
     }
 
+    /// <summary>
+    /// Refuses (exit 2, before any device is touched) int8/int4 weights for a workload that does not take them:
+    /// one that does declares <see cref="BlockKey"/> among its settings (onnx's decoders; not TorchSharp's,
+    /// which has no weight-only int8/int4 matrix product, nor gemm or copy).
+    /// </summary>
+    public static void CheckSupported(WeightQuantization? q, SettingsSchema schema, string what)
+    {
+        if (q is not null && !schema.Keys.Contains(BlockKey))
+        {
+            throw HarnessException.BadInput($"--dtype {q.Name} (weight-only quantized weights) is not supported by {what}, which takes "
+                + "fp32, fp16 or bf16; int8/int4 decoders run on onnx:cpu and onnx:cuda (MatMulNBits).");
+        }
+    }
+
     /// <summary>Bytes per quantized weight with scales of <paramref name="scaleBits"/> (the graph's float type).</summary>
     public double BytesPerWeight(int scaleBits = 16) => HardwareSpec.QuantizedBytesPerElement(Bits, Block, ZeroPoints, scaleBits);
 

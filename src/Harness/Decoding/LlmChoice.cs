@@ -136,6 +136,7 @@ public sealed record LlmChoice
         if (registry.Resolve(spec) is IDecoderProvider declared)
         {
             declared.DecoderSettings.Check($"LLM backend {spec}", Options.Extra);
+            WeightQuantization.CheckSupported(Options.Quantization, declared.DecoderSettings, $"the LLM backend {spec}");
         }
 
         IDecoderProvider provider = DecoderBackends.Resolve(registry, spec);
