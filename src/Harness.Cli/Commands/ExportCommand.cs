@@ -51,7 +51,8 @@ public static class ExportCommand
             using (IWeightSource weights = ModelWeights.Open(c, GenerateSettings.WeightSeedOf(settings)))
             {
                 ModelExport.Write(c, type, f, path, weights, ggufMatrices: blocks);
-                output.WriteLine($"wrote {c.Name} ({blocks?.Name() ?? type.ShortName()}, weights from {weights.Description}) as {parse.GetValue(format)} to "
+                string written = blocks?.Name() ?? type.ShortName();
+                output.WriteLine($"wrote {c.Name} ({written}, weights from {weights.Description}) as {parse.GetValue(format)} to "
                     + $"{path} in {sw.Elapsed.TotalSeconds:0.0}s");
             }
 

@@ -59,7 +59,8 @@ public static class DecoderGraph
     public const int Version = 3;
 
     /// <param name="quant">Weight-only quantization of the matrix products (MatMulNBits); null for float weights.</param>
-    public static byte[] Write(DecoderConfig c, TensorDType dtype, IWeightSource gen, string? externalDataPath, WeightQuantization? quant = null)
+    public static byte[] Write(
+        DecoderConfig c, TensorDType dtype, IWeightSource gen, string? externalDataPath, WeightQuantization? quant = null)
     {
         using var g = new GraphBuilder(dtype, externalDataPath);
         var q = quant is null ? null : new Quantization.QuantizedMatMul(g, quant, gen);

@@ -155,7 +155,7 @@ public static class BlockQuantizer
             $"GGUF {element.Name()} blocks repacked into MatMulNBits (no dequantize/requantize)");
     }
 
-    /// <summary>One block of 32 as llama.cpp's q4_0 (fp16 d; qs[16], value i in qs[i]'s low nibble, i + 16 in its high one) or q8_0.</summary>
+    /// <summary>One block of 32 as llama.cpp's q4_0 (fp16 d; qs[16]: value i in qs[i]'s low nibble, i + 16 in its high) or q8_0.</summary>
     public static void EncodeGgufBlock(TensorElement element, ReadOnlySpan<float> x, Span<byte> block)
     {
         Span<byte> q = stackalloc byte[GgufBlock];
