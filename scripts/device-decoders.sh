@@ -5,7 +5,8 @@
 # TorchSharp decode loop's PyTorch twin (scripts/torch-step-compare, the same-card anchor), then
 # generate for gpt2-124m and llama-1b at batch 1, 16 and 64 with prompt 128 and 128 new tokens,
 # ONNX Runtime both eager and with the decode step as a CUDA graph (--set cuda_graph=1)
-# (generate runs state MBU/MFU against the catalog peak and against the ceilings just measured).
+# (generate runs state MBU/MFU against the catalog peak and against the ceilings just measured), then
+# onnx:cuda with int4 weights (--dtype int4, MatMulNBits) for llama-1b at batch 1 and 64.
 # With little device time, ONLY='onnx.*b1' runs the ONNX Runtime batch-1 points first.
 # Every result JSON, its log, nvidia-smi and the hardware fingerprint go under "$OUT"; a run that
 # fails (e.g. out of memory, or the ONNX Runtime CUDA provider not staged) is logged and the
@@ -188,6 +189,17 @@ for model in $MODELS; do
     run "onnx-generate-$model-b$batch" generate -b "onnx:$DEVICE" --model-config "$model" --batch "$batch" "${gen[@]}" "${measure[@]}" "${co[@]}"
     # The same with the decode step captured as a CUDA graph (fixed shapes, replayed each step).
     [ "$DEVICE" = cuda ] && run "onnx-graph-generate-$model-b$batch" generate -b "onnx:$DEVICE" --model-config "$model" --batch "$batch" --set cuda_graph=1 "${gen[@]}" "${measure[@]}" "${co[@]}"
+  done
+done
+
+# 3b. int4 weights on onnx:cuda (issue 32): MatMulNBits (block 32, symmetric, fp16 activations and scales) at batch 1
+#     and 64. Each run is guarded like every other (a refusal, e.g. no CUDA kernel for a format, is logged and the
+#     script goes on); ONLY=int4 runs just these. INT4_MODELS, INT4_BATCHES override (defaults: llama-1b, "1 64").
+for model in ${INT4_MODELS:-llama-1b}; do
+  for batch in ${INT4_BATCHES:-1 64}; do
+    mapfile -t co < <(ceilings "$ceil_onnx")
+    run "onnx-int4-generate-$model-b$batch" generate -b "onnx:$DEVICE" --model-config "$model" --dtype int4 --batch "$batch" \
+      "${gen[@]}" "${measure[@]}" "${co[@]}" || log "  onnx int4 $model batch $batch did not run"
   done
 done
 

@@ -96,9 +96,9 @@ public sealed class OnnxBackendProvider : IBackendProvider, IDecoderProvider
 
     public IWorkload Create(string workload, BackendSpec backend, WorkloadOptions options) => _workloads.Create(workload, backend, options);
 
-    /// <summary>The settings of this backend's decoders: the session's, the weights' seed, and CUDA graphs.</summary>
+    /// <summary>The settings of this backend's decoders: the session's, the weights' seed, CUDA graphs, int8/int4 blocks.</summary>
     public SettingsSchema DecoderSettings { get; } =
-        OnnxSessionFactory.Settings.With(GenerateSettings.WeightSeedKey, OnnxSessionFactory.CudaGraphKey);
+        OnnxSessionFactory.Settings.With([GenerateSettings.WeightSeedKey, OnnxSessionFactory.CudaGraphKey, .. WeightQuantization.Keys]);
 
     /// <summary>fp32 on the CPU, fp16 on CUDA.</summary>
     public TensorDType DefaultDType(BackendSpec backend) => backend.Device == "cuda" ? TensorDType.Float16 : TensorDType.Float32;

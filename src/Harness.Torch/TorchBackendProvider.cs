@@ -92,5 +92,10 @@ public sealed class TorchBackendProvider : IBackendProvider, IDecoderProvider
     /// The decoder modules over packed rows (<see cref="TorchDecoder"/>), for every use: generate's
     /// batches, the agents' steps and serving.
     /// </summary>
+    /// <remarks>
+    /// <c>--dtype int8|int4</c> is refused before this (its schema has no quant_block: WeightQuantization.CheckSupported):
+    /// TorchSharp exposes no weight-only int8/int4 matrix product (libtorch's quantized linear is not in its API), and
+    /// dequantizing inside the step would measure fp32.
+    /// </remarks>
     public IStepDecoder CreateDecoder(BackendSpec backend, WorkloadOptions options, DecoderSpec spec) => new TorchDecoder(backend, options, spec);
 }

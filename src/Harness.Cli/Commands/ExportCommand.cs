@@ -25,7 +25,8 @@ public static class ExportCommand
             + "tokenizer) or gguf (one file).", Required = true };
         var outPath = new Option<string>("--out", "-o") { Description = "The folder (hf) or file (gguf) to write; must not "
             + "exist.", Required = true };
-        var dtype = new Option<string?>("--dtype") { Description = "fp32 (default), fp16; bf16 for hf only." };
+        var dtype = new Option<string?>("--dtype") { Description = "fp32 (default), fp16; bf16 for hf only; q8_0 or q4_0 for gguf only "
+            + "(llama.cpp's blocks; norms and biases f32)." };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "gpt2 (default: a byte-level BPE cut from GPT-2's) or spm "
             + "(a SentencePiece-style BPE with byte fallback, Llama 2's layout; vocabularies of 259 ids and more)." };
         var set = new Option<string[]>("--set") { Description = "weight_seed=N: the seed of the generated weights (as for run generate; "
@@ -45,14 +46,16 @@ public static class ExportCommand
 
             ExportFormat f = ModelExport.ParseFormat(parse.GetValue(format)!);
             ExportTokenizer kind = parse.GetValue(tokenizer) is { } k ? ModelExport.ParseTokenizer(k) : ExportTokenizer.Gpt2;
-            TensorDType type = parse.GetValue(dtype) is { } d ? TensorDTypes.Parse(d) : TensorDType.Float32;
+            TensorElement? blocks = ModelExport.GgufBlocks(parse.GetValue(dtype));
+            TensorDType type = blocks is null && parse.GetValue(dtype) is { } d ? TensorDTypes.Parse(d) : TensorDType.Float32;
             DecoderConfig c = ModelCatalog.Load(parse.GetValue(modelConfig)!);
             string path = parse.GetValue(outPath)!;
             var sw = Stopwatch.StartNew();
             using (IWeightSource weights = ModelWeights.Open(c, GenerateSettings.WeightSeedOf(settings)))
             {
-                ModelExport.Write(c, type, f, path, weights, tokenizer: kind);
-                output.WriteLine($"wrote {c.Name} ({type.ShortName()}, weights from {weights.Description}) as {parse.GetValue(format)} to "
+                ModelExport.Write(c, type, f, path, weights, ggufMatrices: blocks, tokenizer: kind);
+                string written = blocks?.Name() ?? type.ShortName();
+                output.WriteLine($"wrote {c.Name} ({written}, weights from {weights.Description}) as {parse.GetValue(format)} to "
                     + $"{path} in {sw.Elapsed.TotalSeconds:0.0}s");
             }
 

@@ -54,11 +54,21 @@ public static class DecoderModelCache
     public static string FolderFor(DecoderConfig c, TensorDType dtype, string weightsKey) =>
         Path.Combine(Root(), $"{c.Name}-{c.ShapeHash()}-{dtype.ShortName()}-{weightsKey}-g{DecoderGraph.Version}");
 
+    /// <summary>Bump when the quantized graphs' blocks change (rounding, layout), so that they are regenerated.</summary>
+    public const int QuantizerVersion = 1;
+
     /// <summary>Returns the path of model.onnx, generating it first when it is not cached.</summary>
-    public static string GetOrCreate(DecoderConfig c, TensorDType dtype, int weightSeed, TextWriter? log = null)
+    /// <param name="quant">Weight-only quantization (a graph of its own, keyed by format, block, zero points and accuracy level).</param>
+    public static string GetOrCreate(
+        DecoderConfig c, TensorDType dtype, int weightSeed, TextWriter? log = null, WeightQuantization? quant = null)
     {
         // Weights from the seed, or from the checkpoint the config was read from (--model PATH): keyed by its fingerprint.
         string key = c.WeightsPath is null ? $"w{weightSeed}" : "f" + Harness.Models.Formats.ModelFiles.WeightsFingerprint(c.WeightsPath);
+        if (quant is not null)
+        {
+            key += $"-{quant.Name}b{quant.Block}{(quant.ZeroPoints ? "z" : "")}a{quant.AccuracyLevel}q{QuantizerVersion}";
+        }
+
         string folder = FolderFor(c, dtype, key);
         string model = Path.Combine(folder, ModelFile);
         if (File.Exists(model))
@@ -67,7 +77,7 @@ public static class DecoderModelCache
         }
 
         var cost = new DecoderCost(c);
-        long need = cost.WeightBytes(dtype) + (64L << 20);
+        long need = cost.WeightBytes(dtype, quant) + (64L << 20);
         Directory.CreateDirectory(Root());
         long free = FreeBytes(Root());
         if (free < need)
@@ -83,7 +93,7 @@ public static class DecoderModelCache
             byte[] proto;
             using (IWeightSource weights = ModelWeights.Open(c, weightSeed))
             {
-                proto = DecoderGraph.Write(c, dtype, weights, Path.Combine(tmp, DataFile));
+                proto = DecoderGraph.Write(c, dtype, weights, Path.Combine(tmp, DataFile), quant);
             }
 
             File.WriteAllBytes(Path.Combine(tmp, ModelFile), proto);
@@ -107,7 +117,8 @@ public static class DecoderModelCache
             throw;
         }
 
-        log?.WriteLine($"generated {c.Name} {dtype.ShortName()} ({MemoryFit.Gib(cost.WeightBytes(dtype))}) in {sw.Elapsed.TotalSeconds:0.0}s: {folder}");
+        log?.WriteLine($"generated {c.Name} {quant?.Name ?? dtype.ShortName()} ({MemoryFit.Gib(cost.WeightBytes(dtype, quant))}) in "
+            + $"{sw.Elapsed.TotalSeconds:0.0}s: {folder}");
         return model;
     }
 }

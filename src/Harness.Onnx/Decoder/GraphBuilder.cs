@@ -108,6 +108,22 @@ internal sealed class GraphBuilder : IDisposable
         return name;
     }
 
+    /// <summary>Bytes as they are (e.g. quantized blocks, uint8), in the external data file when there is one.</summary>
+    public string Raw(string name, OnnxType type, byte[] bytes, params long[] dims)
+    {
+        if (_data is null)
+        {
+            _initializers.Add(new OnnxTensor(name, type, dims, bytes));
+            return name;
+        }
+
+        Pad();
+        long offset = _data.Position;
+        _data.Write(bytes);
+        _initializers.Add(new OnnxTensor(name, type, dims, null, offset, _data.Position - offset, _dataFileName));
+        return name;
+    }
+
     /// <summary>
     /// ONNX opset of every generated graph: 17, not the newest, because a node whose op version has
     /// no kernel in the CUDA provider silently runs on the CPU (copies, and no CUDA graph capture);

@@ -86,9 +86,18 @@ public sealed class OnnxDecoder : BatchDecoder
         _cudaGraph = CudaGraph(backend, options);
         _fixedShapes = _cudaGraph || fixedShapes;
         _what = $"the generated {_c.Name} graph on {backend}";
-        Name = $"{backend} {_c.Name} {spec.DType.ShortName()}";
+        Name = $"{backend} {_c.Name} {spec.Quantization?.Name ?? spec.DType.ShortName()}";
+        if (spec.Quantization is { } quant)
+        {
+            quant.CheckFits(_c);
+            if (spec.DType == TensorDType.BFloat16)
+            {
+                throw HarnessException.BadInput($"--dtype {quant.Name} on {backend} computes in fp32 or fp16 (MatMulNBits), not bf16.");
+            }
+        }
+
         CheckMemory(DeviceMemory.For(backend.Device, backend.DeviceId));
-        string path = DecoderModelCache.GetOrCreate(_c, spec.DType, spec.WeightSeed, log);
+        string path = DecoderModelCache.GetOrCreate(_c, spec.DType, spec.WeightSeed, log, spec.Quantization);
         _session = OnnxSessionFactory.Create(path, backend, options, _cudaGraph);
         _decodeBindings = new OrtIoBinding?[Slots + 1];
         _decodeViews = new List<OrtValue>?[Slots + 1];

@@ -64,6 +64,7 @@ internal sealed class ProtoWriter
 internal enum OnnxType
 {
     Float = 1,
+    UInt8 = 2,
     Int32 = 6,
     Int64 = 7,
     Float16 = 10,

@@ -43,6 +43,7 @@ public sealed class BackendRegistry
 
         // Every provider's workloads, with a table or without: the --set keys before anything connects or loads.
         info.Settings.Check($"Workload '{workload}' on {spec.Runtime}", options.Extra);
+        WeightQuantization.CheckSupported(options.Quantization, info.Settings, $"{workload} on {spec}");
 
         DoctorCheck device = provider.CheckDevice(spec.Device);
         if (!device.Ok)

@@ -32,6 +32,12 @@ public sealed record WorkloadOptions
     /// <summary>generate, gemm, copy and decoders: element type (<c>--dtype</c>); null for the backend's default.</summary>
     public TensorDType? DType { get; init; }
 
+    /// <summary>
+    /// Decoders: weight-only quantization (<c>--dtype int8|int4</c>, with <c>--set quant_block</c>...); null for float weights.
+    /// The activations and KV cache then run in <see cref="DType"/> (the backend's float type when null).
+    /// </summary>
+    public WeightQuantization? Quantization { get; init; }
+
     /// <summary>torch backend: folder of a libtorch to load (<c>--libtorch</c>); null for TORCH_LIB_DIR or the packaged one.</summary>
     public string? LibTorch { get; init; }
 

@@ -48,7 +48,9 @@ public static class DecoderOptions
         string? modelConfig, string? dtype, int? threads, string? libTorch, IReadOnlyDictionary<string, string> settings) => new()
     {
         ModelConfig = modelConfig is null ? null : ModelCatalog.Load(modelConfig),
-        DType = dtype is null ? null : TensorDTypes.Parse(dtype),
+        // int8/int4: weight-only quantization; the activations and KV cache keep the backend's float type.
+        DType = dtype is null || WeightQuantization.BitsOf(dtype) is not null ? null : TensorDTypes.Parse(dtype),
+        Quantization = WeightQuantization.BitsOf(dtype) is { } bits ? WeightQuantization.From(bits, settings) : null,
         Threads = threads is < 1 ? throw HarnessException.BadInput("--threads must be at least 1.") : threads,
         LibTorch = libTorch,
         Extra = settings,

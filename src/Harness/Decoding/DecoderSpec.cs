@@ -12,6 +12,9 @@ public sealed record DecoderSpec
 
     public int WeightSeed { get; init; } = GenerateSettings.DefaultWeightSeed;
 
+    /// <summary>Weight-only quantization of the matrices (<c>--dtype int8|int4</c>); null for weights in <see cref="DType"/>.</summary>
+    public WeightQuantization? Quantization { get; init; }
+
     /// <summary>Sequences in the batch at once at most (rows of the KV cache).</summary>
     public required int Slots { get; init; }
 
@@ -19,5 +22,5 @@ public sealed record DecoderSpec
     public int? Context { get; init; }
 
     /// <summary>Facts for the result's config: the model and its weights.</summary>
-    public Dictionary<string, object?> Details() => GenerateSettings.DescribeModel(Model, DType, WeightSeed);
+    public Dictionary<string, object?> Details() => GenerateSettings.DescribeModel(Model, DType, WeightSeed, Quantization);
 }

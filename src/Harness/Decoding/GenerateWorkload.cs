@@ -44,7 +44,8 @@ public sealed class GenerateWorkload : IWorkload, IDerivedMetrics
         _provider = provider;
         _backend = backend;
         _options = options;
-        Settings = GenerateSettings.From(options.ModelConfig, options.PromptTokens, options.NewTokens, options.DType ?? provider.DefaultDType(backend), options.Extra);
+        Settings = GenerateSettings.From(options.ModelConfig, options.PromptTokens, options.NewTokens, options.DType ?? provider.DefaultDType(backend), options.Extra,
+            options.Quantization);
         RunSampling = SamplingSettings.From(options.Extra);
     }
 
@@ -85,7 +86,10 @@ public sealed class GenerateWorkload : IWorkload, IDerivedMetrics
         MemoryNeed need = MemoryFit.Check(s.Model, _batch, s.PromptTokens, s.MaxContext, s.DType, _memory.AvailableBytes, _memory.Name);
         // Loading is its own measured phase: weights generated or read, graph or modules built, session opened.
         var load = System.Diagnostics.Stopwatch.StartNew();
-        var spec = new DecoderSpec { Model = s.Model, DType = s.DType, WeightSeed = s.WeightSeed, Slots = _batch, Context = s.MaxContext };
+        var spec = new DecoderSpec
+        {
+            Model = s.Model, DType = s.DType, Quantization = s.Quantization, WeightSeed = s.WeightSeed, Slots = _batch, Context = s.MaxContext,
+        };
         _decoder = _provider.CreateDecoder(_backend, _options, spec);
         double loadSeconds = load.Elapsed.TotalSeconds;
         long? loadPeakRss = Harness.Hardware.ProcessMemory.PeakResidentBytes();

@@ -141,6 +141,7 @@ public sealed record LlmChoice
         if (registry.Resolve(spec) is IDecoderProvider declared)
         {
             declared.DecoderSettings.Check($"LLM backend {spec}", Options.Extra);
+            WeightQuantization.CheckSupported(Options.Quantization, declared.DecoderSettings, $"the LLM backend {spec}");
         }
 
         IDecoderProvider provider = DecoderBackends.Resolve(registry, spec);
@@ -148,6 +149,7 @@ public sealed record LlmChoice
         {
             Model = Options.ModelConfig ?? ModelCatalog.Load(GenerateSettings.DefaultModel),
             DType = Options.DType ?? provider.DefaultDType(spec),
+            Quantization = Options.Quantization,
             WeightSeed = GenerateSettings.WeightSeedOf(Options.Extra),
             Slots = slots,
             Context = context,

@@ -174,8 +174,26 @@ public static class ConfigKeys
     /// <summary>Inner dimension of gemm.</summary>
     public const string K = "k";
 
-    /// <summary>Element type (fp32, fp16, bf16...).</summary>
+    /// <summary>Element type (fp32, fp16, bf16...; int8/int4 for weight-only quantized decoders).</summary>
     public const string Dtype = "dtype";
+
+    /// <summary>The KV cache's (and activations') element type where it differs from the weights' (quantized weights).</summary>
+    public const string KvDtype = "kv_dtype";
+
+    /// <summary>Weight-only quantization in words: format, block, zero points, kernel, accuracy level, blocks' origin.</summary>
+    public const string WeightQuantization = "weight_quantization";
+
+    /// <summary>Weights per quantization block (one scale each): <c>--set quant_block=N</c>.</summary>
+    public const string QuantBlock = "quant_block";
+
+    /// <summary>Quantization with a zero point per block (asymmetric) rather than symmetric: <c>--set quant_zero_points=1</c>.</summary>
+    public const string QuantZeroPoints = "quant_zero_points";
+
+    /// <summary>MatMulNBits' accuracy_level: its products' compute type (0 = fp32, 4 = int8): <c>--set accuracy_level=N</c>.</summary>
+    public const string AccuracyLevel = "accuracy_level";
+
+    /// <summary>Bits per weight of the quantized matrices, scales and zero points included.</summary>
+    public const string QuantBitsPerWeight = "quant_bits_per_weight";
 
     /// <summary>Operations per request of a ceiling workload.</summary>
     public const string Repeats = "repeats";

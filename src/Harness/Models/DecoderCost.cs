@@ -100,7 +100,29 @@ public sealed class DecoderCost
     public double AttendedKeys(double context) =>
         (Config.Layers - Config.SlidingWindowLayers) * context + Config.SlidingWindowLayers * Math.Min(context, (double)Config.SlidingWindow);
 
-    public long WeightBytes(TensorDType dtype) => ParameterCount * dtype.Bytes();
+    /// <summary>
+    /// Bytes of all weights: the dtype's size each, or with weight-only quantization the embedding tables in
+    /// the dtype and every other weight at the quantization's bytes (<see cref="MatrixBytesPerWeight"/>; the
+    /// norm gains, a few thousand, counted with them), plus the LM head's quantized copy when it is tied.
+    /// </summary>
+    public long WeightBytes(TensorDType dtype, WeightQuantization? quant = null)
+    {
+        if (quant is null)
+        {
+            return ParameterCount * dtype.Bytes();
+        }
+
+        long tables = TokenEmbeddingParams + PositionEmbeddingParams;
+        long quantized = ParameterCount - tables + (Config.TieEmbeddings ? LmHeadParams : 0);
+        return (tables * dtype.Bytes()) + (long)Math.Ceiling(quantized * MatrixBytesPerWeight(dtype, quant));
+    }
+
+    /// <summary>
+    /// Bytes per weight of the matrix products: the dtype's, or the quantization's bits, scales (in the
+    /// dtype, as MatMulNBits keeps them) and zero points (HardwareSpec.QuantizedBytesPerElement).
+    /// </summary>
+    public static double MatrixBytesPerWeight(TensorDType dtype, WeightQuantization? quant) =>
+        quant?.BytesPerWeight(dtype.Bytes() * 8) ?? dtype.Bytes();
 
     /// <summary>
     /// FLOPs of one token that attends to <paramref name="context"/> keys (itself included):

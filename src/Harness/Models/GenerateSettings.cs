@@ -29,7 +29,11 @@ public sealed record GenerateSettings
 
     public int NewTokens { get; init; } = 128;
 
+    /// <summary>The activations' and KV cache's element type (with <see cref="Quantization"/>, not the weights').</summary>
     public required TensorDType DType { get; init; }
+
+    /// <summary>Weight-only quantization (<c>--dtype int8|int4</c>); null for float weights.</summary>
+    public WeightQuantization? Quantization { get; init; }
 
     public int WeightSeed { get; init; } = DefaultWeightSeed;
 
@@ -50,15 +54,20 @@ public sealed record GenerateSettings
 
     /// <param name="model">The model config; null for <see cref="DefaultModel"/>.</param>
     /// <param name="settings">The <c>--set</c> settings (weight_seed, ceilings).</param>
-    public static GenerateSettings From(DecoderConfig? model, int? promptTokens, int? newTokens, TensorDType dtype, IReadOnlyDictionary<string, string> settings)
+    /// <param name="quant">Weight-only quantization (<c>--dtype int8|int4</c>); null for float weights.</param>
+    public static GenerateSettings From(
+        DecoderConfig? model, int? promptTokens, int? newTokens, TensorDType dtype, IReadOnlyDictionary<string, string> settings,
+        WeightQuantization? quant = null)
     {
         DecoderConfig config = model ?? ModelCatalog.Load(DefaultModel);
+        quant?.CheckFits(config);
         var s = new GenerateSettings
         {
             Model = config,
             PromptTokens = AtLeastOne(promptTokens ?? 128, "--prompt-tokens"),
             NewTokens = AtLeastOne(newTokens ?? 128, "--new-tokens"),
             DType = dtype,
+            Quantization = quant,
             WeightSeed = WeightSeedOf(settings),
             CeilingFiles = CeilingsKey.Get(settings) is { } c
                 ? c.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
@@ -107,7 +116,7 @@ public sealed record GenerateSettings
     /// <summary>Facts for the result's config: the model, the run's shape and the KV cache it takes.</summary>
     public Dictionary<string, object?> Details(int batch)
     {
-        Dictionary<string, object?> details = DescribeModel(Model, DType, WeightSeed);
+        Dictionary<string, object?> details = DescribeModel(Model, DType, WeightSeed, Quantization);
         details[ConfigKeys.Batch] = batch;
         details[ConfigKeys.PromptTokens] = PromptTokens;
         details[ConfigKeys.NewTokens] = NewTokens;
@@ -116,7 +125,8 @@ public sealed record GenerateSettings
     }
 
     /// <summary>Facts for the result's config about a decoder whatever its shapes: model, element type, weights, sampling.</summary>
-    public static Dictionary<string, object?> DescribeModel(DecoderConfig model, TensorDType dtype, int weightSeed)
+    public static Dictionary<string, object?> DescribeModel(
+        DecoderConfig model, TensorDType dtype, int weightSeed, WeightQuantization? quant = null)
     {
         var cost = new DecoderCost(model);
         var details = new Dictionary<string, object?>
@@ -137,6 +147,21 @@ public sealed record GenerateSettings
             // A model read from files (--model PATH): where, its files' hashes, its weights' fingerprint and dtypes.
             details.Remove(ConfigKeys.WeightSeed);
             Formats.ModelFiles.Describe(model, details);
+        }
+
+        if (quant is not null)
+        {
+            // The weights' format is the run's dtype (what projections read); the activations and KV cache keep the float type.
+            details[ConfigKeys.Dtype] = quant.Name;
+            details[ConfigKeys.KvDtype] = dtype.ShortName();
+            details[ConfigKeys.QuantBlock] = quant.Block;
+            details[ConfigKeys.QuantZeroPoints] = quant.ZeroPoints;
+            details[ConfigKeys.AccuracyLevel] = quant.AccuracyLevel;
+            details[ConfigKeys.QuantBitsPerWeight] = DecoderCost.MatrixBytesPerWeight(dtype, quant) * 8;
+            details[ConfigKeys.WeightQuantization] = $"{quant.Describe()}, weight-only (com.microsoft MatMulNBits; scales in {dtype.ShortName()}): "
+                + $"{Formats.ModelFiles.QuantizationSource(model, quant)}; the matrix products and the LM head quantized, the token "
+                + $"embedding kept in {dtype.ShortName()} for its gather, norms in {dtype.ShortName()}";
+            details.Remove(ConfigKeys.ModelDequantized);
         }
 
         return details;

@@ -24,6 +24,14 @@ public interface IWeightSource : IDisposable
 
     /// <summary>Fills native memory of <paramref name="count"/> floats (e.g. a tensor's storage).</summary>
     void FillParallel(WeightSpec spec, IntPtr dest, long count);
+
+    /// <summary>
+    /// The matrix <paramref name="spec"/> already quantized as <paramref name="q"/> asks (blocks read from a file,
+    /// repacked without a round trip through fp32), as MatMulNBits' B: [N, K] with N the canonical columns, or
+    /// with <paramref name="outputsFirst"/> the canonical rows (the tied embedding as LM head). Null where the
+    /// source has no such blocks: the caller quantizes the fp32 values.
+    /// </summary>
+    Formats.QuantizedMatrix? QuantizedBlocks(WeightSpec spec, bool outputsFirst, Backends.WeightQuantization q) => null;
 }
 
 /// <summary>Opens a decoder's weights: the checkpoint its config was read from, else the seeded generator.</summary>

@@ -96,7 +96,8 @@ public static class ForeignResultImporter
             CudaGraph = LlmResultReader.CudaGraph(doc),
             TensorParallel = (int)(DocumentValues.FirstNumber(c, "tp", "tensor_parallel") ?? 1),
             Dtype = DocumentValues.Text(c.GetValueOrDefault(ConfigKeys.Dtype)) ?? "bf16",
-            KvDtype = DocumentValues.Text(c.GetValueOrDefault("kv_dtype")) ?? DocumentValues.Text(c.GetValueOrDefault("kv_cache_dtype")),
+            KvDtype = DocumentValues.Text(c.GetValueOrDefault(ConfigKeys.KvDtype))
+                ?? DocumentValues.Text(c.GetValueOrDefault("kv_cache_dtype")),
             Model = named,
             Batch = batch,
             PromptTokens = prompt,

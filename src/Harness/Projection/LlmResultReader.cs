@@ -65,6 +65,7 @@ public static class LlmResultReader
             GpuName = doc.Hardware?.Gpus.FirstOrDefault()?.Name,
             TensorParallel = 1,
             Dtype = doc.ConfigText(ConfigKeys.Dtype) ?? "bf16",
+            KvDtype = doc.ConfigText(ConfigKeys.KvDtype),
             Model = named,
             CudaGraph = CudaGraph(doc),
             Batch = batch,

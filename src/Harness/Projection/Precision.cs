@@ -9,14 +9,17 @@ namespace Harness.Projection;
 public sealed record Precision(string Weights, string KvCache)
 {
     /// <summary>The names a --dtype or --kv-dtype takes.</summary>
-    public static readonly IReadOnlyList<string> Names = ["bf16", "fp16", "fp8", "fp4", "fp32"];
+    public static readonly IReadOnlyList<string> Names = ["bf16", "fp16", "fp8", "fp4", "fp32", "int8", "int4", "q8_0", "q4_0"];
+
+    /// <summary>Weight-only integer formats (block scales): their products compute in 16-bit activations.</summary>
+    private static readonly string[] WeightOnly = ["int8", "int4", "q8_0", "q4_0"];
 
     public double WeightBytes => HardwareSpec.BytesPerElement(Weights);
 
     public double KvBytes => HardwareSpec.BytesPerElement(KvCache);
 
-    /// <summary>The name the catalog's rate tables use (fp16 reads bf16).</summary>
-    public string ComputeDtype => HardwareSpec.NormalizeDtype(Weights);
+    /// <summary>The name the catalog's rate tables use (fp16 reads bf16; weight-only integers compute in bf16).</summary>
+    public string ComputeDtype => WeightOnly.Contains(Weights) ? "bf16" : HardwareSpec.NormalizeDtype(Weights);
 
     /// <summary>Rate tables from the narrowest dtype up.</summary>
     private static readonly string[] ComputeOrder = ["fp4", "fp8", "bf16", "fp32"];
@@ -58,7 +61,7 @@ public sealed record Precision(string Weights, string KvCache)
     {
         "fp32" => 32,
         "bf16" or "fp16" => 16,
-        "fp8" => 8,
+        "fp8" or "int8" or "q8_0" => 8,
         _ => 4,
     };
 

@@ -29,6 +29,11 @@ public static class MarkdownSummary
         var c = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
         sb.Append(c, $"### {doc.Workload} on {doc.Backend}, {doc.Scenario}: {(doc.Valid ? "VALID" : "INVALID")}{(doc.Cancelled ? " (cancelled)" : "")}\n\n");
+        if (doc.ConfigText(ConfigKeys.WeightQuantization) is { } quantization)
+        {
+            sb.Append(c, $"Weights: {quantization}.\n\n");
+        }
+
         ResultMetrics m = doc.Metrics;
         if (m.RequestsOk + m.RequestsFailed + m.RequestsCancelled > 0 || m.LatencyMs is not null)
         {

@@ -30,6 +30,20 @@ public class GenerateCommandTests
         Assert.Contains(expected, err);
     }
 
+    /// <summary>Weight-only quantization refused where it cannot run: torch by name, a block that does not divide a width, gemm.</summary>
+    [Theory]
+    [InlineData("torch:cpu", "generate", "--dtype int4", "is not supported by generate on torch:cpu, which takes fp32")]
+    [InlineData("onnx:cpu", "generate", "--dtype int4", "quant_block=32 does not divide tiny-llama-test's intermediate size (176)")]
+    [InlineData("onnx:cpu", "generate", "--dtype int8 --set quant_block=48", "quant_block=48 must be a power of two")]
+    [InlineData("onnx:cpu", "gemm", "--dtype int4", "is not supported by gemm on onnx:cpu, which takes fp32, fp16 or bf16")]
+    public void Quantized_weights_are_refused_with_one_sentence(string backend, string workload, string options, string expected)
+    {
+        (int code, _, string err) = CliRunner.Run(
+            ["run", workload, "-b", backend, "--model-config", "tiny-llama-test", "--duration", "1s", .. options.Split(' ')]);
+        Assert.Equal(2, code);
+        Assert.Contains(expected, Assert.Single(CliRunner.Messages(err)));
+    }
+
     [Fact]
     public void Inconsistent_shapes_in_a_user_config_exit_2()
     {

@@ -25,10 +25,13 @@ internal static class DecoderTestSupport
     /// <summary>An ONNX Runtime CPU decoder (one thread) of the generated graph.</summary>
     public static OnnxDecoder Decoder(
         DecoderConfig c, int slots, int context, int weightSeed = 7, TensorDType dtype = TensorDType.Float32,
-        int blockTokens = BatchDecoder.DefaultBlockTokens, bool fixedShapes = false)
+        int blockTokens = BatchDecoder.DefaultBlockTokens, bool fixedShapes = false, WeightQuantization? quant = null)
     {
         EnsureCache();
-        var spec = new DecoderSpec { Model = c, DType = dtype, WeightSeed = weightSeed, Slots = slots, Context = context };
+        var spec = new DecoderSpec
+        {
+            Model = c, DType = dtype, WeightSeed = weightSeed, Slots = slots, Context = context, Quantization = quant,
+        };
         var options = new WorkloadOptions { Threads = 1 };
         return new OnnxDecoder(BackendSpec.Parse("onnx:cpu"), options, spec, TextWriter.Null, blockTokens, fixedShapes);
     }
@@ -37,9 +40,11 @@ internal static class DecoderTestSupport
     /// Greedy generation on ONNX Runtime CPU, the batch's sequences joining in one prefill: per step,
     /// the tokens and the last-position logits (row-major, one row per sequence).
     /// </summary>
-    public static (long[][] Tokens, float[][] Logits) GenerateOnnx(DecoderConfig c, int batch, long[] prompt, int promptTokens, int newTokens, int weightSeed = 7, bool fixedDecodeShapes = false, TensorDType dtype = TensorDType.Float32)
+    public static (long[][] Tokens, float[][] Logits) GenerateOnnx(DecoderConfig c, int batch, long[] prompt, int promptTokens, int newTokens, int weightSeed = 7, bool fixedDecodeShapes = false, TensorDType dtype = TensorDType.Float32,
+        WeightQuantization? quant = null)
     {
-        using OnnxDecoder decoder = Decoder(c, batch, promptTokens + newTokens, weightSeed, dtype, fixedShapes: fixedDecodeShapes);
+        using OnnxDecoder decoder =
+            Decoder(c, batch, promptTokens + newTokens, weightSeed, dtype, fixedShapes: fixedDecodeShapes, quant: quant);
         var sequences = Enumerable.Range(0, batch)
             .Select(b => new DecodeSequence(b, promptTokens, newTokens, prompt.AsMemory(b * promptTokens, promptTokens)))
             .ToArray();

@@ -89,17 +89,30 @@ public sealed class HardwareSpec
     /// <summary>
     /// Bytes per stored element of a dtype (weights, KV cache), scales included: fp4 is NVFP4, 4-bit
     /// values plus one fp8 scale per 16 (4.5 bits; MXFP4's one 8-bit scale per 32 would be 4.25);
-    /// fp8's per-tensor scales are negligible.
+    /// fp8's per-tensor scales are negligible. Block-quantized integers count their scales: llama.cpp's
+    /// q8_0 and q4_0 (an fp16 scale per 32: 8.5 and 4.5 bits), and the harness's int8/int4 weight-only
+    /// quantization at its default block of 32, symmetric (the same 8.5 and 4.5 bits; other blocks:
+    /// <see cref="QuantizedBytesPerElement"/>).
     /// </summary>
     public static double BytesPerElement(string dtype) => NormalizeDtype(dtype) switch
     {
         "fp32" => 4,
         "bf16" => 2,
-        "fp8" or "int8" => 1,
+        "fp8" => 1,
         "fp4" => 0.5625,
-        "int4" => 0.5,
-        _ => throw HarnessException.BadInput($"Unknown dtype '{dtype}'; use bf16, fp16, fp8, fp4 or fp32."),
+        "int8" or "q8_0" => QuantizedBytesPerElement(8, 32, zeroPoints: false),
+        "int4" or "q4_0" => QuantizedBytesPerElement(4, 32, zeroPoints: false),
+        _ => throw HarnessException.BadInput($"Unknown dtype '{dtype}'; use bf16, fp16, fp8, fp4, fp32, int8, int4, q8_0 or q4_0."),
     };
+
+    /// <summary>
+    /// Bytes per weight of a block-quantized matrix: <paramref name="bits"/> per weight, plus one scale of
+    /// <paramref name="scaleBits"/> (16: fp16, as llama.cpp's blocks and an fp16 graph; 32 where the graph
+    /// computes in fp32) per block of <paramref name="block"/> (bits + 16/B), plus a zero point of
+    /// <paramref name="bits"/> per block when asymmetric (+ bits/B); divided by 8.
+    /// </summary>
+    public static double QuantizedBytesPerElement(int bits, int block, bool zeroPoints, int scaleBits = 16) =>
+        (bits + ((double)scaleBits / block) + (zeroPoints ? (double)bits / block : 0)) / 8;
 }
 
 public sealed class ScaleUpSpec

@@ -62,6 +62,26 @@ public sealed class Checkpoint : IDisposable
         return values;
     }
 
+    /// <summary>The tensor's bytes as the file stores them (quantized blocks left as they are).</summary>
+    public byte[] ReadBytes(CheckpointTensor t)
+    {
+        var bytes = new byte[t.Bytes];
+        SafeFileHandle handle = _handles[t.File];
+        int read = 0;
+        while (read < bytes.Length)
+        {
+            int got = RandomAccess.Read(handle, bytes.AsSpan(read), t.Offset + read);
+            if (got == 0)
+            {
+                throw HarnessException.BadInput($"Model file '{t.File}' is truncated: tensor {t.Name} ends past the end of the file.");
+            }
+
+            read += got;
+        }
+
+        return bytes;
+    }
+
     public void Dispose()
     {
         foreach (SafeFileHandle h in _handles.Values)

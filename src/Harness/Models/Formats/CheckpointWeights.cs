@@ -66,6 +66,12 @@ public sealed class CheckpointWeights : IWeightSource
     /// <summary>Element types of the checkpoint's tensors.</summary>
     public IReadOnlyList<TensorElement> Elements => _checkpoint.Elements;
 
+    /// <summary>Element types of the file tensors of the matrix products (every 2-D weight but the embedding tables).</summary>
+    public IEnumerable<TensorElement> MatrixElements() => _byCanonical
+        .Where(kv => _specs[kv.Key].Shape.Length == 2 && kv.Key is not (WeightLayout.TokenEmbedding or WeightLayout.PositionEmbedding))
+        .SelectMany(kv => kv.Value)
+        .Select(f => _checkpoint.Tensors[f.Name].Element);
+
     public void Fill(WeightSpec spec, Span<float> dest, long start = 0)
     {
         lock (_gate)
@@ -91,6 +97,61 @@ public sealed class CheckpointWeights : IWeightSource
 
     public unsafe void FillParallel(WeightSpec spec, IntPtr dest, long count) =>
         Fill(spec, new Span<float>((void*)dest, checked((int)count)));
+
+    /// <summary>
+    /// GGUF q4_0 (for int4) or q8_0 (for int8) blocks, block 32, symmetric, mapped into MatMulNBits as they are
+    /// (<see cref="BlockQuantizer.FromGgufBlocks"/>): each output's row of blocks taken from its file tensor
+    /// (llama.cpp's q/k row permutation undone by moving whole rows). Null for any other case.
+    /// </summary>
+    public QuantizedMatrix? QuantizedBlocks(WeightSpec spec, bool outputsFirst, WeightQuantization q)
+    {
+        if (DirectBlocks(q) is not { } element || !_byCanonical.TryGetValue(spec.Name, out List<FileTensor>? parts)
+            || parts.Any(p => _checkpoint.Tensors[p.Name].Element != element))
+        {
+            return null;
+        }
+
+        WeightSpec canonical = _specs[spec.Name];
+        if (canonical.Shape.Length != 2)
+        {
+            return null;
+        }
+
+        if (outputsFirst)
+        {
+            return parts is [{ Transpose: false, Offset: 0 } whole] && whole.Width == canonical.Shape[1]
+                ? BlockQuantizer.FromGgufBlocks(_checkpoint.ReadBytes(_checkpoint.Tensors[whole.Name]), (int)canonical.Shape[0],
+                    (int)canonical.Shape[1], element)
+                : null;
+        }
+
+        if (parts.Any(p => !p.Transpose))
+        {
+            return null;
+        }
+
+        int k = (int)canonical.Shape[0], n = (int)canonical.Shape[1];
+        int rowBytes = k / element.BlockElements() * element.BlockBytes();
+        var all = new byte[(long)n * rowBytes];
+        foreach (FileTensor f in parts)
+        {
+            byte[] file = _checkpoint.ReadBytes(_checkpoint.Tensors[f.Name]);
+            long headDim = f.RopeHeads > 0 ? f.Width / f.RopeHeads : 0, half = headDim / 2;
+            for (long j = 0; j < f.Width; j++)
+            {
+                // Canonical (Hugging Face) row h*hd + a*half + b is llama.cpp's row h*hd + 2b + a.
+                long fileRow = headDim == 0 ? j : (j / headDim * headDim) + (2 * (j % headDim % half)) + (j % headDim / half);
+                file.AsSpan((int)(fileRow * rowBytes), rowBytes).CopyTo(all.AsSpan((int)((f.Offset + j) * rowBytes), rowBytes));
+            }
+        }
+
+        return BlockQuantizer.FromGgufBlocks(all, n, k, element);
+    }
+
+    /// <summary>The GGUF block type that maps into <paramref name="q"/> as it is: q4_0 (int4), q8_0 (int8), block 32, symmetric.</summary>
+    public static TensorElement? DirectBlocks(WeightQuantization q) => q is { Block: BlockQuantizer.GgufBlock, ZeroPoints: false }
+        ? q.Bits == 4 ? TensorElement.Q4Zero : TensorElement.Q8Zero
+        : null;
 
     public void Dispose()
     {

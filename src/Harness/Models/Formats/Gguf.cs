@@ -43,7 +43,7 @@ public sealed class GgufFile : IDisposable
 /// The GGUF format (version 3, as llama.cpp writes it): magic, version, tensor and metadata counts,
 /// typed metadata key/values, tensor infos (name, dimensions innermost first, ggml type, offset), and
 /// the tensor data aligned to <c>general.alignment</c> (32 by default). Read: f32, f16, bf16, q8_0,
-/// q4_0, q4_K, q6_K. Written: f32, f16 (and q8_0, for tests of the dequantizing reader).
+/// q4_0, q4_K, q6_K. Written: f32, f16, q8_0 and q4_0 (llama.cpp's block layouts and rounding: <see cref="BlockQuantizer"/>).
 /// </summary>
 public static class Gguf
 {
@@ -145,7 +145,7 @@ public static class Gguf
         }
     }
 
-    /// <summary>Writes a GGUF file (atomically): the metadata in order, then each tensor (f32 or f16) aligned to 32 bytes.</summary>
+    /// <summary>Writes a GGUF file (atomically): the metadata in order, then each tensor (f32, f16, q8_0, q4_0) aligned to 32.</summary>
     public static void Write(string path, IReadOnlyList<KeyValuePair<string, object>> metadata, IReadOnlyList<TensorToWrite> tensors)
     {
         Checkpoint.WriteAtomically(path, s =>
@@ -175,8 +175,9 @@ public static class Gguf
                 {
                     TensorElement.F32 => 0u,
                     TensorElement.F16 => 1u,
+                    TensorElement.Q4Zero => 2u,
                     TensorElement.Q8Zero => 8u,
-                    _ => throw new ArgumentOutOfRangeException(nameof(tensors), t.Element, "GGUF is written in f32, f16 or q8_0"),
+                    _ => throw new ArgumentOutOfRangeException(nameof(tensors), t.Element, "GGUF is written in f32, f16, q8_0 or q4_0"),
                 });
                 w.Write((ulong)offset);
                 offset = Align(offset + t.Element.ByteCount(t.Elements));

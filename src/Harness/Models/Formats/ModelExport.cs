@@ -53,6 +53,17 @@ public static class ModelExport
         _ => throw HarnessException.BadInput($"Unknown export tokenizer '{text}'; expected gpt2 or spm."),
     };
 
+    /// <summary>
+    /// The block type of <c>--dtype q8_0|q4_0</c> (GGUF only: llama.cpp's blocks, the matrices quantized, the
+    /// norms and biases f32); null for a float dtype.
+    /// </summary>
+    public static TensorElement? GgufBlocks(string? dtype) => dtype?.Trim().ToLowerInvariant() switch
+    {
+        "q8_0" => TensorElement.Q8Zero,
+        "q4_0" => TensorElement.Q4Zero,
+        _ => null,
+    };
+
     /// <param name="maxShardBytes">hf: split the weights into shards of at most this many bytes, with model.safetensors.index.json.</param>
     /// <param name="ggufMatrices">gguf: the matrices' element type instead of the dtype's (q8_0, to test the dequantizing reader).</param>
     public static void Write(
@@ -79,6 +90,23 @@ public static class ModelExport
             _ => throw HarnessException.BadInput($"--dtype {dtype.ShortName()} is not written to {format.ToString().ToLowerInvariant()}; "
                 + $"use fp32 or fp16."),
         };
+        if (ggufMatrices is { } blocks && blocks.IsQuantized())
+        {
+            if (format != ExportFormat.Gguf)
+            {
+                throw HarnessException.BadInput($"--dtype {blocks.Name()} is written to gguf only.");
+            }
+
+            // A file row is a matrix's input (canonical rows) or, for the embedding tables, one token's (position's) vector.
+            static int RowAxis(WeightSpec w) => w.Name is WeightLayout.TokenEmbedding or WeightLayout.PositionEmbedding ? 1 : 0;
+            int n = blocks.BlockElements();
+            if (WeightLayout.For(c).FirstOrDefault(w => w.Shape.Length == 2 && w.Shape[RowAxis(w)] % n != 0) is { } odd)
+            {
+                throw HarnessException.BadInput($"--dtype {blocks.Name()}: {c.Name}'s {odd.Name} [{string.Join(",", odd.Shape)}] has "
+                    + $"rows that are not whole blocks of {n}.");
+            }
+        }
+
         if (c.Architecture == DecoderArchitecture.Gpt2 && !c.QkvBias)
         {
             throw HarnessException.BadInput($"{c.Name} is a gpt2 shape without q/k/v biases, which neither format's gpt2 has.");
@@ -245,8 +273,14 @@ public static class ModelExport
         void Add(string key, object value) => m.Add(new(key, value));
         Add("general.architecture", arch);
         Add("general.name", c.Name);
-        // llama.cpp's file types: 0 all f32, 1 mostly f16, 7 mostly q8_0.
-        Add("general.file_type", element switch { TensorElement.F16 => 1u, TensorElement.Q8Zero => 7u, _ => 0u });
+        // llama.cpp's file types: 0 all f32, 1 mostly f16, 2 mostly q4_0, 7 mostly q8_0.
+        Add("general.file_type", element switch
+        {
+            TensorElement.F16 => 1u,
+            TensorElement.Q4Zero => 2u,
+            TensorElement.Q8Zero => 7u,
+            _ => 0u,
+        });
         Add($"{arch}.context_length", (uint)c.MaxPositions);
         Add($"{arch}.embedding_length", (uint)c.Hidden);
         Add($"{arch}.block_count", (uint)c.Layers);

@@ -224,6 +224,32 @@ public static class ModelFiles
         }
     }
 
+    /// <summary>
+    /// Where a quantized run's blocks come from, in words: the seeded weights quantized when the graph is
+    /// built; a GGUF file's q4_0 / q8_0 blocks repacked as they are (<see cref="CheckpointWeights.QuantizedBlocks"/>);
+    /// or a file's other weights dequantized and requantized once at load.
+    /// </summary>
+    public static string QuantizationSource(DecoderConfig c, WeightQuantization q)
+    {
+        if (c.WeightsPath is not { } path)
+        {
+            return "the seeded fp32 weights quantized by the harness when the graph is built (llama.cpp's q4_0/q8_0 rounding)";
+        }
+
+        List<TensorElement> matrices;
+        using (CheckpointWeights w = CheckpointWeights.Open(c, path))
+        {
+            matrices = w.MatrixElements().Distinct().Order().ToList();
+        }
+
+        string names = string.Join(", ", matrices.Select(e => e.Name()));
+        return CheckpointWeights.DirectBlocks(q) is { } direct && matrices.SequenceEqual([direct])
+            ? $"the file's GGUF {direct.Name()} blocks repacked into MatMulNBits as they are (no dequantize/requantize)"
+            : matrices.Any(e => e.IsQuantized())
+                ? $"the file's {names} weights dequantized and requantized once at load"
+                : $"the file's {names} weights quantized by the harness at load";
+    }
+
     private static string? Sha256(string file) =>
         File.Exists(file) ? Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(file))) : null;
 }

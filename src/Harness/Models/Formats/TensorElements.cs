@@ -110,27 +110,15 @@ public static class TensorElements
         }
     }
 
-    /// <summary>fp32 values into bytes: F32, F16, BF16 (round to nearest even), or whole Q8_0 blocks (ggml's quantize_row_q8_0).</summary>
+    /// <summary>fp32 values into bytes: F32, F16, BF16 (round to nearest even), or whole Q8_0 or Q4_0 blocks (ggml's rounding).</summary>
     public static void FromFloat(this TensorElement e, ReadOnlySpan<float> src, Span<byte> dest)
     {
-        if (e == TensorElement.Q8Zero)
+        if (e is TensorElement.Q8Zero or TensorElement.Q4Zero)
         {
+            int size = e.BlockBytes();
             for (int b = 0; b < src.Length / 32; b++)
             {
-                ReadOnlySpan<float> x = src.Slice(b * 32, 32);
-                Span<byte> block = dest.Slice(b * 34, 34);
-                float max = 0;
-                foreach (float v in x)
-                {
-                    max = Math.Max(max, Math.Abs(v));
-                }
-
-                float d = max / 127, id = d == 0 ? 0 : 1 / d;
-                BinaryPrimitives.WriteHalfLittleEndian(block, (Half)d);
-                for (int i = 0; i < 32; i++)
-                {
-                    block[2 + i] = (byte)(sbyte)MathF.Round(x[i] * id);
-                }
+                BlockQuantizer.EncodeGgufBlock(e, src.Slice(b * 32, 32), dest.Slice(b * size, size));
             }
 
             return;

@@ -1,0 +1,62 @@
+using Harness.Backends;
+using Harness.Metrics;
+using Harness.Models;
+using Harness.Models.Formats;
+using static Harness.Onnx.Decoder.OnnxAttr;
+
+namespace Harness.Onnx.Decoder.Quantization;
+
+/// <summary>
+/// The matrix products of a decoder graph with weight-only quantized weights: ONNX Runtime's
+/// <c>com.microsoft MatMulNBits</c> (CPU and CUDA providers), its B operand [N, K / block, blob] (uint8),
+/// scales [N, K / block] in the graph's float type, and zero points when asymmetric. Each matrix's
+/// blocks come from the weight source where it has them in this layout (GGUF q4_0 / q8_0 blocks,
+/// repacked), else from the fp32 weights quantized here (<see cref="BlockQuantizer"/>), deterministic,
+/// once, when the graph is built (and cached with it).
+/// </summary>
+internal sealed class QuantizedMatMul(GraphBuilder g, WeightQuantization q, IWeightSource source)
+{
+    private readonly HashSet<string> _sources = new(StringComparer.Ordinal);
+
+    /// <summary>Where the blocks came from, each way once ("quantized by the harness (...)", "GGUF q4_0 blocks repacked...").</summary>
+    public IReadOnlyCollection<string> Sources => _sources;
+
+    /// <summary>y = x @ W for a canonical [K, N] weight (K inputs, N outputs).</summary>
+    public string MatMul(string input, WeightSpec spec)
+    {
+        int k = (int)spec.Shape[0], n = (int)spec.Shape[1];
+        QuantizedMatrix m = source.QuantizedBlocks(spec, outputsFirst: false, q)
+            ?? BlockQuantizer.Quantize(BlockQuantizer.Transpose(source.Generate(spec), k, n), n, k, q);
+        return Emit(input, spec.Name, m);
+    }
+
+    /// <summary>A tied model's LM head: logits = x @ E^T, E the [vocab, hidden] embedding (already MatMulNBits' [N, K]).</summary>
+    public string TiedLmHead(string input, WeightSpec embedding)
+    {
+        int n = (int)embedding.Shape[0], k = (int)embedding.Shape[1];
+        QuantizedMatrix m = source.QuantizedBlocks(embedding, outputsFirst: true, q)
+            ?? BlockQuantizer.Quantize(source.Generate(embedding), n, k, q);
+        return Emit(input, WeightLayout.LmHead, m);
+    }
+
+    private string Emit(string input, string name, QuantizedMatrix m)
+    {
+        _sources.Add(m.Source);
+        var inputs = new List<string>
+        {
+            input,
+            g.Raw(name + ".qweight", OnnxType.UInt8, m.Data, m.N, m.BlocksPerRow, m.BlobBytes),
+            g.Table(name + ".scales", m.Scales, m.N, m.BlocksPerRow),
+        };
+        if (m.ZeroPoints is { } zp)
+        {
+            inputs.Add(g.Raw(name + ".zero_points", OnnxType.UInt8, zp, m.N, m.ZeroPointBytesPerRow));
+        }
+
+        return g.Node("MatMulNBits", [.. inputs], domain: "com.microsoft", attrs:
+        [
+            new Int("K", m.K), new Int("N", m.N), new Int("bits", m.Bits), new Int("block_size", m.Block),
+            new Int(ConfigKeys.AccuracyLevel, q.AccuracyLevel), // the attribute's name is the config key's
+        ]);
+    }
+}
