@@ -9,17 +9,24 @@ using static Harness.Gate.RegressionGate;
 namespace Harness.Gate;
 
 /// <summary>
-/// When a disturbance of a duet pair makes it unusable. A window is disturbed when either side's mean
-/// latency in it is <see cref="SlowPct"/> or more above that side's own median window (or the side
-/// completed nothing in it); it hit ONE side when the two sides' slowdowns differ by
-/// <see cref="OneSidedGapPct"/> or more, else both alike. What hits both alike cancels in the ratio and
-/// is only noted; a pair with <see cref="OneSidedShare"/> or more of its windows hit on one side is
-/// disturbed, and makes the comparison inconclusive (unless allowed noisy). A window of few requests
+/// What a disturbance does to a duet pair. A window is disturbed when either side's mean latency in it is
+/// <see cref="SlowPct"/> or more above that side's own median window (or the side completed nothing in it);
+/// it hit ONE side when the two sides' slowdowns differ by <see cref="OneSidedGapPct"/> or more, else both
+/// alike. What hits both alike cancels in the ratio: the window stays. A window hit on one side does not
+/// cancel: it is dropped from the pair's ratio (both sides' window, so the rest stay aligned), and the pair
+/// counts while at least <see cref="MinKeptShare"/> of its windows, and <see cref="MinKept"/>, remain;
+/// with fewer the pair is disturbed and the comparison inconclusive (unless allowed noisy). Half, because
+/// each side's slowdown is measured against its own median window: once half the windows are hit, the
+/// median is itself a disturbed level and the rule no longer tells hit from clean. Three, because the
+/// pair's interval is a bootstrap over its kept windows, which needs a few. A window of few requests
 /// moves by chance (the log of a count c by about 1/sqrt(c)), so both limits widen to
 /// <see cref="CountSigmas"/> such steps (the gap to half that) when the windows hold few requests.
+/// Dropping windows could hide a candidate that stalls on its own, so <see cref="LeanAlpha"/> bounds how
+/// one-sided the drops may lean to the candidate (<see cref="DuetGate.Lean"/>).
 /// </summary>
 public sealed record DuetDisturbanceRule(
-    double SlowPct = 20, double OneSidedGapPct = 10, double OneSidedShare = 0.1, double CountSigmas = 4)
+    double SlowPct = 20, double OneSidedGapPct = 10, double MinKeptShare = 0.5, int MinKept = 3, double CountSigmas = 4,
+    double LeanAlpha = 0.01)
 {
     public static DuetDisturbanceRule Default { get; } = new();
 
@@ -29,6 +36,9 @@ public sealed record DuetDisturbanceRule(
         double chance = medianCount > 0 ? CountSigmas / Math.Sqrt(medianCount) : 0;
         return (Math.Max(Math.Log(1 + SlowPct / 100), chance), Math.Max(Math.Log(1 + OneSidedGapPct / 100), chance / 2));
     }
+
+    /// <summary>The windows a pair of <paramref name="windows"/> must keep once it drops any.</summary>
+    public int KeptNeeded(int windows) => Math.Max(MinKept, (int)Math.Ceiling(MinKeptShare * windows - 1e-9));
 }
 
 /// <summary>Two sides' windows of one pair on the same grid: how many align, or why none do.</summary>
@@ -53,18 +63,24 @@ public sealed record DuetAlignment(int Windows, string? WhyNot)
 }
 
 /// <summary>One duet pair as evidence: the candidate's throughput over the base's in the same seconds.</summary>
-/// <param name="LogRatio">ln(current / base) of the completions summed over the aligned windows.</param>
-/// <param name="Low">The block-bootstrap interval of <paramref name="LogRatio"/> over the pair's windows.</param>
-/// <param name="OneSided">Indices of the windows a disturbance hit on one side only.</param>
-/// <param name="BothSided">Indices of the windows a disturbance hit on both sides alike.</param>
+/// <param name="Windows">The aligned windows of the pair.</param>
+/// <param name="Kept">The windows its ratio is made of: the aligned ones less those hit on one side.</param>
+/// <param name="LogRatio">ln(current / base) of the completions summed over the kept windows.</param>
+/// <param name="Low">The block-bootstrap interval of <paramref name="LogRatio"/> over the kept windows.</param>
+/// <param name="OneSided">Indices of the windows a disturbance hit on one side only: dropped.</param>
+/// <param name="CurrentSlower">Those of <paramref name="OneSided"/> in which the current side was the slower one.</param>
+/// <param name="BothSided">Indices of the windows a disturbance hit on both sides alike: kept.</param>
+/// <param name="SlowPct">The slowdown that marked a window disturbed, in percent (widened for windows of few requests).</param>
+/// <param name="GapPct">The gap between the sides' slowdowns that made a disturbance one-sided, in percent.</param>
 public sealed record DuetPair(
-    int Pair, string BaseRun, string CurrentRun, string BaseCpus, string CurrentCpus, int Windows,
+    int Pair, string BaseRun, string CurrentRun, string BaseCpus, string CurrentCpus, int Windows, int Kept,
     double BaseThroughput, double CurrentThroughput, double LogRatio, double Low, double High,
-    IReadOnlyList<int> OneSided, IReadOnlyList<int> BothSided)
+    IReadOnlyList<int> OneSided, IReadOnlyList<int> CurrentSlower, IReadOnlyList<int> BothSided, double SlowPct, double GapPct)
 {
     public double RatioPct => (Math.Exp(LogRatio) - 1) * 100;
 
-    public bool DisturbedOneSided(DuetDisturbanceRule rule) => OneSided.Count > 0 && OneSided.Count >= rule.OneSidedShare * Windows;
+    /// <summary>Too few windows are left once those hit on one side are dropped (<see cref="DuetDisturbanceRule.KeptNeeded"/>).</summary>
+    public bool TooFewKept(DuetDisturbanceRule rule) => OneSided.Count > 0 && Kept < rule.KeptNeeded(Windows);
 }
 
 /// <summary>
@@ -81,6 +97,9 @@ public static class DuetGate
 
     /// <summary>The <see cref="DisturbedRun.Side"/> of a disturbed pair.</summary>
     public const string PairSide = "pair";
+
+    /// <summary>The <see cref="DisturbedRun.Side"/> of a disturbance judged over several pairs together (their numbers the run).</summary>
+    public const string PairsSide = "pairs";
 
     private const string MetricName = "throughput";
 
@@ -130,7 +149,10 @@ public static class DuetGate
         return (pairs, notes);
     }
 
-    /// <summary>One pair's ratio, its interval over its windows, and the windows a disturbance hit on one side or on both.</summary>
+    /// <summary>
+    /// One pair's ratio over its kept windows (the aligned ones less those a disturbance hit on one side), its
+    /// interval over them, and the windows a disturbance hit on one side (dropped) or on both (kept).
+    /// </summary>
     public static DuetPair? Evidence(DuetWindows a, DuetWindows b, int windows, string baseRun, string currentRun, GateOptions options,
         DuetDisturbanceRule rule)
     {
@@ -140,25 +162,34 @@ public static class DuetGate
             return null;
         }
 
+        (List<int> oneSided, List<int> bothSided) = Disturbed(a, b, windows, rule);
+        int[] kept = [.. Enumerable.Range(0, windows).Except(oneSided)];
+        // A pair with nothing usable left keeps all its windows for its (disturbed, so blocking) ratio.
+        int[] used = kept.Sum(k => ca[k]) > 0 && kept.Sum(k => cb[k]) > 0 ? kept : [.. Enumerable.Range(0, windows)];
+
+        // The statistic over positions in the kept series: a resample of it joins windows on either side of a dropped one.
         double Statistic(int[] idx)
         {
             double sa = 0, sb = 0;
-            foreach (int k in idx)
+            foreach (int i in idx)
             {
-                sa += ca[k];
-                sb += cb[k];
+                sa += ca[used[i]];
+                sb += cb[used[i]];
             }
 
             return sa > 0 && sb > 0 ? Math.Log(sb / sa) : 0;
         }
 
-        int block = Math.Max(2, (int)Math.Ceiling(Math.Cbrt(windows)));
-        (double low, double high) = BlockBootstrap.Interval(windows, block, 1 - 2 * options.Alpha, Statistic, options.BootstrapResamples,
-            options.Seed + a.Pair);
-        (List<int> oneSided, List<int> bothSided) = Disturbed(a, b, windows, rule);
-        double seconds = windows * a.WindowS;
-        return new DuetPair(a.Pair, baseRun, currentRun, CpuText(a), CpuText(b), windows, ca.Sum() / seconds, cb.Sum() / seconds,
-            Statistic([.. Enumerable.Range(0, windows)]), low, high, oneSided, bothSided);
+        int block = Math.Max(2, (int)Math.Ceiling(Math.Cbrt(used.Length)));
+        (double low, double high) = BlockBootstrap.Interval(used.Length, block, 1 - 2 * options.Alpha, Statistic,
+            options.BootstrapResamples, options.Seed + a.Pair);
+        double[] sa = Slowdowns(a, windows), sb = Slowdowns(b, windows);
+        List<int> currentSlower = [.. oneSided.Where(k => sb[k] > sa[k])];
+        (double slow, double gap) = rule.Limits(Math.Min(MedianCount(a, windows), MedianCount(b, windows)));
+        double seconds = used.Length * a.WindowS;
+        return new DuetPair(a.Pair, baseRun, currentRun, CpuText(a), CpuText(b), windows, kept.Length, used.Sum(k => ca[k]) / seconds,
+            used.Sum(k => cb[k]) / seconds, Statistic([.. Enumerable.Range(0, used.Length)]), low, high, oneSided, currentSlower, bothSided,
+            (Math.Exp(slow) - 1) * 100, (Math.Exp(gap) - 1) * 100);
     }
 
     /// <summary>The windows a disturbance hit on one side, and those it hit on both alike (<see cref="DuetDisturbanceRule"/>).</summary>
@@ -181,6 +212,31 @@ public static class DuetGate
         }
 
         return (one, both);
+    }
+
+    /// <summary>
+    /// Whether the windows dropped as hit on one side lean to the candidate: a neighbour strikes either core, and
+    /// the sides swap cores, so it slows the base as often as the candidate; a candidate that stalls on its own
+    /// (pauses, compaction) would look like a one-sided disturbance, and dropping its windows would hide it. They
+    /// lean when the candidate was the slower side in more than half of them in each core arrangement that
+    /// has any (a neighbour that favours one core favours the base in one arrangement and the candidate in the
+    /// other), and a sign test over all of them gives p below <see cref="DuetDisturbanceRule.LeanAlpha"/>.
+    /// </summary>
+    /// <returns>The candidate-slower and dropped window counts and the sign test's p, when they lean; else null.</returns>
+    public static (int CurrentSlower, int Dropped, double P)? Lean(IReadOnlyList<DuetPair> pairs, DuetDisturbanceRule rule)
+    {
+        int dropped = pairs.Sum(p => p.OneSided.Count), slower = pairs.Sum(p => p.CurrentSlower.Count);
+        if (dropped == 0)
+        {
+            return null;
+        }
+
+        bool everyArrangement = pairs.GroupBy(p => p.CurrentCpus, StringComparer.Ordinal)
+            .Select(g => (Slower: g.Sum(p => p.CurrentSlower.Count), Dropped: g.Sum(p => p.OneSided.Count)))
+            .Where(g => g.Dropped > 0)
+            .All(g => 2 * g.Slower > g.Dropped);
+        double pValue = slower == 0 ? 1 : 1 - Binomial.CDF(0.5, dropped, slower - 1);
+        return everyArrangement && pValue < rule.LeanAlpha ? (slower, dropped, pValue) : null;
     }
 
     private static double MedianCount(DuetWindows w, int windows) =>
@@ -213,30 +269,42 @@ public static class DuetGate
 
         (List<DuetPair> pairs, List<string> notes) = Pairs(baseDocs, currentDocs, baseNames, currentNames, options, rule);
         var disturbed = new List<DisturbedRun>();
-        foreach (DuetPair p in pairs)
+        foreach (DuetPair p in pairs.Where(p => p.TooFewKept(rule)))
         {
-            if (p.DisturbedOneSided(rule))
-            {
-                disturbed.Add(new DisturbedRun(PairSide, $"{p.Pair}", [Text(
-                    $"a disturbance hit one side only in {p.OneSided.Count} of its {p.Windows} windows (window(s) {Windows(p.OneSided)}: ",
-                    $"one side {rule.SlowPct:0}% or more slower than its median, the other {rule.OneSidedGapPct:0}% less), which ",
-                    $"the ratio does not cancel")],
-                    !options.AllowNoisy, "duet windows"));
-            }
-            else if (p.BothSided.Count > 0 || p.OneSided.Count > 0)
-            {
-                notes.Add(Text(
-                    $"pair {p.Pair}: {p.BothSided.Count} window(s) disturbed on both sides alike and {p.OneSided.Count} on one side ",
-                    $"(under {rule.OneSidedShare:0%} of its windows); what hits both cancels in the ratio, so the pair counts."));
-            }
+            disturbed.Add(new DisturbedRun(PairSide, $"{p.Pair}", [Text(
+                $"a disturbance hit one side only in {p.OneSided.Count} of its {p.Windows} windows (window(s) {Windows(p.OneSided)}: ",
+                $"one side {p.SlowPct:0}% or more slower than its median, the other {p.GapPct:0}% less), which the ratio does not ",
+                $"cancel; dropping them leaves {p.Kept}, fewer than the {rule.KeptNeeded(p.Windows)} a pair of {p.Windows} windows needs ",
+                $"(at least {rule.MinKeptShare:0%} of them and {rule.MinKept})")],
+                !options.AllowNoisy, "duet windows"));
+        }
+
+        if (Lean(pairs, rule) is { } lean)
+        {
+            string which = string.Join(", ", pairs.Where(p => p.CurrentSlower.Count > 0).Select(p => p.Pair));
+            disturbed.Add(new DisturbedRun(PairsSide, which, [Text(
+                $"the windows dropped as hit on one side lean to the current side: it was the slower one in {lean.CurrentSlower} of ",
+                $"{lean.Dropped}, in every core arrangement (sign test p = {lean.P:0.####}, where a neighbour strikes either side alike); ",
+                $"a candidate that stalls on its own looks the same, and dropping its windows would hide it")],
+                !options.AllowNoisy, "duet windows"));
         }
 
         notes.Add("Each side's own disturbance verdict counts its partner as another process; a duet judges disturbance per window from "
             + "both sides instead.");
+        int dropped = pairs.Sum(p => p.OneSided.Count), slowerCurrent = pairs.Sum(p => p.CurrentSlower.Count);
+        if (dropped > 0 || pairs.Any(p => p.BothSided.Count > 0))
+        {
+            notes.Add(Text(
+                $"Windows dropped from their pair's ratio as hit on one side only (which the ratio does not cancel): {dropped} of ",
+                $"{pairs.Sum(p => p.Windows)} (the base the slower side in {dropped - slowerCurrent}, the current in {slowerCurrent}); ",
+                $"hit on both sides alike and kept (the ratio cancels them): {pairs.Sum(p => p.BothSided.Count)}. A pair counts while it ",
+                $"keeps at least {rule.MinKeptShare:0%} of its windows and {rule.MinKept}."));
+        }
+
         notes.AddRange(pairs.Select(p => Text(
             $"pair {p.Pair} (base on CPU {p.BaseCpus}, current on CPU {p.CurrentCpus}): current/base throughput ",
             $"{p.RatioPct:+0.00;-0.00}% [{(Math.Exp(p.Low) - 1) * 100:+0.00;-0.00}%, {(Math.Exp(p.High) - 1) * 100:+0.00;-0.00}%] ",
-            $"over {p.Windows} aligned windows")));
+            $"over {p.Kept} of {p.Windows} aligned windows") + WindowsText(p, rule)));
         if (pairs.Count % 2 == 1 && pairs.Count > 1)
         {
             notes.Add("An odd number of pairs: one core arrangement counts once more than the other; an even number of rounds cancels a "
@@ -319,8 +387,9 @@ public static class DuetGate
         }
 
         var names = Enumerable.Range(0, Math.Max(baseDocs.Count, currentDocs.Count)).Select(i => $"#{i + 1}").ToList();
+        // The pairs the t-test would use: each one's ratio over its kept windows, a disturbed pair left out.
         List<DuetPair> pairs = Pairs(baseDocs, currentDocs, names, names, options).Pairs;
-        double[] d = pairs.Select(p => p.LogRatio).ToArray();
+        double[] d = [.. pairs.Where(p => !p.TooFewKept(DuetDisturbanceRule.Default)).Select(p => p.LogRatio)];
         NoiseModel noise = d.Length >= 2
             ? new NoiseModel(Math.Sqrt(d.Sum(v => (v - d.Average()) * (v - d.Average())) / (d.Length - 1)), d.Length - 1,
                 $"the B/A ratios of {d.Length} duet pairs")
@@ -330,6 +399,32 @@ public static class DuetGate
         double used = ignores ? 0 : threshold;
         return (noise, RunPlanning.PairsNeeded(noise, changePct, options.Alpha, used, options.Power),
             RunPlanning.SmallestDetectablePairedPct(noise, 5, options.Alpha, used, options.Power), ignores);
+    }
+
+    /// <summary>What a pair dropped and kept, and why, after its ratio.</summary>
+    private static string WindowsText(DuetPair p, DuetDisturbanceRule rule)
+    {
+        var parts = new List<string>();
+        if (p.OneSided.Count > 0)
+        {
+            int current = p.CurrentSlower.Count;
+            parts.Add(Text(
+                $"{p.OneSided.Count} dropped as hit on one side only (window(s) {Windows(p.OneSided)}: one side {p.SlowPct:0}% or more ",
+                $"slower than its median and {p.GapPct:0}% more than the other; the base the slower in {p.OneSided.Count - current}, ",
+                $"the current in {current})"));
+        }
+
+        if (p.BothSided.Count > 0)
+        {
+            parts.Add(Text($"{p.BothSided.Count} hit on both sides alike and kept (window(s) {Windows(p.BothSided)})"));
+        }
+
+        if (p.TooFewKept(rule))
+        {
+            parts.Add("too few kept: the pair is DISTURBED");
+        }
+
+        return parts.Count == 0 ? "" : "; " + string.Join("; ", parts);
     }
 
     private static string Text(params FormattableString[] parts) =>

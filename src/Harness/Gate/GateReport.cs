@@ -90,8 +90,13 @@ public sealed record GateReport(
             foreach (DisturbedRun d in Disturbed)
             {
                 string state = d.Blocks ? "DISTURBED, so the comparison is inconclusive" : "NOISY (allowed)";
-                string who = d.Side == DuetGate.PairSide ? $"duet pair {d.Run}" : $"{d.Side} run {d.Run}";
-                lines.Add($"{who} was {state}: {string.Join("; ", d.Causes)}{(d.How == "measured" ? "" : $" [{d.How}]")}.");
+                string who = d.Side switch
+                {
+                    DuetGate.PairSide => $"duet pair {d.Run} was",
+                    DuetGate.PairsSide => $"duet pairs {d.Run} were",
+                    _ => $"{d.Side} run {d.Run} was",
+                };
+                lines.Add($"{who} {state}: {string.Join("; ", d.Causes)}{(d.How == "measured" ? "" : $" [{d.How}]")}.");
             }
 
             return lines;
