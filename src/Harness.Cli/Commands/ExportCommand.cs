@@ -7,9 +7,9 @@ using Harness.Models.Formats;
 namespace Harness.Cli.Commands;
 
 /// <summary>
-/// <c>harness export --model-config NAME --format hf|gguf --out PATH</c>: the weights <c>run generate
-/// --model-config NAME</c> runs (seeded, or read from a model on disk) as a Hugging Face folder or a GGUF
-/// file, so that other engines can serve exactly them; <c>run generate --model PATH</c> reads them back.
+/// <c>harness export --model-config NAME --format hf|gguf|onnx --out PATH</c>: the weights <c>run generate
+/// --model-config NAME</c> runs (seeded, or read from a model on disk) as a Hugging Face folder, a GGUF
+/// file or an Optimum ONNX folder, so that other engines can serve exactly them; <c>run generate --model PATH</c> reads them back.
 /// </summary>
 public static class ExportCommand
 {
@@ -22,14 +22,15 @@ public static class ExportCommand
             Required = true,
         };
         var format = new Option<string>("--format") { Description = "hf (a Hugging Face folder: config.json, model.safetensors, "
-            + "tokenizer) or gguf (one file).", Required = true };
-        var outPath = new Option<string>("--out", "-o") { Description = "The folder (hf) or file (gguf) to write; must not "
+            + "tokenizer), gguf (one file) or onnx (an Optimum folder: model.onnx with past, model.onnx_data, config and tokenizer).",
+            Required = true };
+        var outPath = new Option<string>("--out", "-o") { Description = "The folder (hf, onnx) or file (gguf) to write; must not "
             + "exist.", Required = true };
         var dtype = new Option<string?>("--dtype") { Description = "fp32 (default), fp16; bf16 for hf only." };
         var set = new Option<string[]>("--set") { Description = "weight_seed=N: the seed of the generated weights (as for run generate; "
             + "default 1234)." };
-        var command = new Command("export", "Write a model's weights (the seeded ones run generate uses) as a Hugging Face folder or a "
-            + "GGUF file, with a tokenizer and chat template.")
+        var command = new Command("export", "Write a model's weights (the seeded ones run generate uses) as a Hugging Face folder, a "
+            + "GGUF file or an Optimum ONNX folder, with a tokenizer and chat template.")
         {
             modelConfig, format, outPath, dtype, set,
         };
@@ -48,7 +49,15 @@ public static class ExportCommand
             var sw = Stopwatch.StartNew();
             using (IWeightSource weights = ModelWeights.Open(c, GenerateSettings.WeightSeedOf(settings)))
             {
-                ModelExport.Write(c, type, f, path, weights);
+                if (f == ExportFormat.Onnx)
+                {
+                    Harness.Onnx.Decoder.OptimumGraph.Export(c, type, path, weights);
+                }
+                else
+                {
+                    ModelExport.Write(c, type, f, path, weights);
+                }
+
                 output.WriteLine($"wrote {c.Name} ({type.ShortName()}, weights from {weights.Description}) as {parse.GetValue(format)} to "
                     + $"{path} in {sw.Elapsed.TotalSeconds:0.0}s");
             }

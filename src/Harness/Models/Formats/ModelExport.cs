@@ -14,11 +14,16 @@ public enum ExportFormat
 
     /// <summary>One GGUF file (llama, qwen2 or gpt2 architecture metadata, a gpt2-style BPE vocabulary and a chat template).</summary>
     Gguf,
+
+    /// <summary>An Optimum-layout ONNX folder: model.onnx (a decoder with past, standard ONNX ops) and its external data
+    /// model.onnx_data, with the Hugging Face folder's config, generation config and tokenizer files.</summary>
+    Onnx,
 }
 
 /// <summary>
 /// Writes a decoder's weights (the seeded ones of <c>run generate --model-config NAME</c>, or any
-/// <see cref="IWeightSource"/>) as a Hugging Face folder or a GGUF file, with a byte-level BPE
+/// <see cref="IWeightSource"/>) as a Hugging Face folder, a GGUF file or an Optimum ONNX folder (whose
+/// graph the ONNX backend writes), with a byte-level BPE
 /// tokenizer of the model's vocabulary size (<see cref="ByteLevelVocabulary"/>) and the harness's chat
 /// template, so that other engines can run exactly the weights the harness measured. The folder is
 /// written under a temporary name and renamed when complete; the file is written atomically.
@@ -29,12 +34,13 @@ public static class ModelExport
     {
         "hf" => ExportFormat.Hf,
         "gguf" => ExportFormat.Gguf,
-        "onnx" => throw HarnessException.BadInput("--format onnx (an Optimum-layout folder) is not written yet; use hf or gguf."),
-        _ => throw HarnessException.BadInput($"Unknown export format '{text}'; expected hf or gguf."),
+        "onnx" => ExportFormat.Onnx,
+        _ => throw HarnessException.BadInput($"Unknown export format '{text}'; expected hf, gguf or onnx."),
     };
 
     /// <param name="maxShardBytes">hf: split the weights into shards of at most this many bytes, with model.safetensors.index.json.</param>
     /// <param name="ggufMatrices">gguf: the matrices' element type instead of the dtype's (q8_0, to test the dequantizing reader).</param>
+    /// <param name="onnxGraph">onnx: writes the graph and its data into the folder it is given (the ONNX backend's writer).</param>
     public static void Write(
         DecoderConfig c,
         TensorDType dtype,
@@ -42,7 +48,8 @@ public static class ModelExport
         string output,
         IWeightSource weights,
         long maxShardBytes = long.MaxValue,
-        TensorElement? ggufMatrices = null)
+        TensorElement? ggufMatrices = null,
+        Action<string>? onnxGraph = null)
     {
         if (c.UnbuiltFeature is { } feature)
         {
@@ -79,9 +86,39 @@ public static class ModelExport
         {
             WriteGguf(c, ggufMatrices ?? element, output, weights, vocab);
         }
+        else if (format == ExportFormat.Onnx)
+        {
+            Action<string> graph = onnxGraph ?? throw new ArgumentNullException(nameof(onnxGraph), "--format onnx needs the ONNX writer");
+            WriteFolder(output, tmp =>
+            {
+                graph(tmp);
+                WriteFolderFiles(c, element, tmp, vocab);
+            });
+        }
         else
         {
-            WriteHf(c, element, output, weights, vocab, maxShardBytes);
+            WriteFolder(output, tmp => WriteHf(c, element, tmp, weights, vocab, maxShardBytes));
+        }
+    }
+
+    /// <summary>Writes a folder under a temporary name beside <paramref name="output"/>, renamed when complete (removed on failure).</summary>
+    private static void WriteFolder(string output, Action<string> write)
+    {
+        string tmp = output.TrimEnd('/') + ".tmp-" + Environment.ProcessId + "-" + Guid.NewGuid().ToString("N")[..8];
+        Directory.CreateDirectory(tmp);
+        try
+        {
+            write(tmp);
+            Directory.Move(tmp, output);
+        }
+        catch
+        {
+            if (Directory.Exists(tmp))
+            {
+                Directory.Delete(tmp, recursive: true);
+            }
+
+            throw;
         }
     }
 
@@ -114,82 +151,73 @@ public static class ModelExport
     }
 
     private static void WriteHf(
-        DecoderConfig c, TensorElement element, string output, IWeightSource weights, ByteLevelVocabulary vocab, long maxShardBytes)
+        DecoderConfig c, TensorElement element, string folder, IWeightSource weights, ByteLevelVocabulary vocab, long maxShardBytes)
     {
-        string tmp = output.TrimEnd('/') + ".tmp-" + Environment.ProcessId + "-" + Guid.NewGuid().ToString("N")[..8];
-        Directory.CreateDirectory(tmp);
-        try
+        List<TensorToWrite> tensors = Tensors(c, CheckpointFormat.HuggingFace, weights, (_, _) => element);
+        var shards = new List<List<TensorToWrite>> { new() };
+        long bytes = 0;
+        foreach (TensorToWrite t in tensors)
         {
-            List<TensorToWrite> tensors = Tensors(c, CheckpointFormat.HuggingFace, weights, (_, _) => element);
-            var shards = new List<List<TensorToWrite>> { new() };
-            long bytes = 0;
-            foreach (TensorToWrite t in tensors)
+            long size = t.Element.ByteCount(t.Elements);
+            if (bytes > 0 && bytes + size > maxShardBytes)
             {
-                long size = t.Element.ByteCount(t.Elements);
-                if (bytes > 0 && bytes + size > maxShardBytes)
-                {
-                    shards.Add([]);
-                    bytes = 0;
-                }
-
-                shards[^1].Add(t);
-                bytes += size;
+                shards.Add([]);
+                bytes = 0;
             }
 
-            var metadata = new Dictionary<string, string> { ["format"] = "pt" };
-            if (shards.Count == 1)
-            {
-                SafeTensors.Write(Path.Combine(tmp, SafeTensors.SingleFile), tensors, metadata);
-            }
-            else
-            {
-                var map = new JsonObject();
-                for (int i = 0; i < shards.Count; i++)
-                {
-                    string name = $"model-{i + 1:00000}-of-{shards.Count:00000}.safetensors";
-                    SafeTensors.Write(Path.Combine(tmp, name), shards[i], metadata);
-                    foreach (TensorToWrite t in shards[i])
-                    {
-                        map[t.Name] = name;
-                    }
-                }
-
-                long total = tensors.Sum(t => t.Element.ByteCount(t.Elements));
-                var index = new JsonObject { ["metadata"] = new JsonObject { ["total_size"] = total }, ["weight_map"] = map };
-                WriteJson(Path.Combine(tmp, SafeTensors.IndexFile), index);
-            }
-
-            WriteJson(Path.Combine(tmp, HfConfig.FileName), HfConfig.Write(c, element, vocab.EndOfText, vocab.EndOfText));
-            WriteJson(Path.Combine(tmp, ModelFiles.TokenizerFile), TokenizerJson(vocab));
-            string? eot = vocab.EndOfText is null ? null : ByteLevelVocabulary.EndOfTextToken;
-            WriteJson(Path.Combine(tmp, ModelFiles.TokenizerConfigFile), new JsonObject
-            {
-                ["tokenizer_class"] = "GPT2Tokenizer",
-                ["model_max_length"] = c.MaxPositions,
-                ["bos_token"] = eot,
-                ["eos_token"] = eot,
-                ["add_bos_token"] = false,
-                ["chat_template"] = ChatTemplate.Jinja,
-            });
-            var generation = new JsonObject { ["do_sample"] = false };
-            if (vocab.EndOfText is { } e)
-            {
-                generation["bos_token_id"] = e;
-                generation["eos_token_id"] = e;
-            }
-
-            WriteJson(Path.Combine(tmp, ModelFiles.GenerationConfigFile), generation);
-            Directory.Move(tmp, output);
+            shards[^1].Add(t);
+            bytes += size;
         }
-        catch
+
+        var metadata = new Dictionary<string, string> { ["format"] = "pt" };
+        if (shards.Count == 1)
         {
-            if (Directory.Exists(tmp))
+            SafeTensors.Write(Path.Combine(folder, SafeTensors.SingleFile), tensors, metadata);
+        }
+        else
+        {
+            var map = new JsonObject();
+            for (int i = 0; i < shards.Count; i++)
             {
-                Directory.Delete(tmp, recursive: true);
+                string name = $"model-{i + 1:00000}-of-{shards.Count:00000}.safetensors";
+                SafeTensors.Write(Path.Combine(folder, name), shards[i], metadata);
+                foreach (TensorToWrite t in shards[i])
+                {
+                    map[t.Name] = name;
+                }
             }
 
-            throw;
+            long total = tensors.Sum(t => t.Element.ByteCount(t.Elements));
+            var index = new JsonObject { ["metadata"] = new JsonObject { ["total_size"] = total }, ["weight_map"] = map };
+            WriteJson(Path.Combine(folder, SafeTensors.IndexFile), index);
         }
+
+        WriteFolderFiles(c, element, folder, vocab);
+    }
+
+    /// <summary>The files beside the weights of a Hugging Face (and Optimum) folder: config, tokenizer, tokenizer and generation configs.</summary>
+    private static void WriteFolderFiles(DecoderConfig c, TensorElement element, string folder, ByteLevelVocabulary vocab)
+    {
+        WriteJson(Path.Combine(folder, HfConfig.FileName), HfConfig.Write(c, element, vocab.EndOfText, vocab.EndOfText));
+        WriteJson(Path.Combine(folder, ModelFiles.TokenizerFile), TokenizerJson(vocab));
+        string? eot = vocab.EndOfText is null ? null : ByteLevelVocabulary.EndOfTextToken;
+        WriteJson(Path.Combine(folder, ModelFiles.TokenizerConfigFile), new JsonObject
+        {
+            ["tokenizer_class"] = "GPT2Tokenizer",
+            ["model_max_length"] = c.MaxPositions,
+            ["bos_token"] = eot,
+            ["eos_token"] = eot,
+            ["add_bos_token"] = false,
+            ["chat_template"] = ChatTemplate.Jinja,
+        });
+        var generation = new JsonObject { ["do_sample"] = false };
+        if (vocab.EndOfText is { } e)
+        {
+            generation["bos_token_id"] = e;
+            generation["eos_token_id"] = e;
+        }
+
+        WriteJson(Path.Combine(folder, ModelFiles.GenerationConfigFile), generation);
     }
 
     private static void WriteGguf(DecoderConfig c, TensorElement element, string output, IWeightSource weights, ByteLevelVocabulary vocab)
