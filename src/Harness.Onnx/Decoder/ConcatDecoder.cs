@@ -160,7 +160,8 @@ public sealed class ConcatDecoder : BatchDecoder
 
         Run();
         using IDisposableReadOnlyCollection<OrtValue> outputs = _binding.GetOutputValues();
-        _cache.Join(rows.FirstRow, longest, _lengths.AsSpan(0, count), (layer, value) => DataOf(outputs[1 + (2 * layer) + (value ? 1 : 0)]));
+        _cache.Join(
+            rows.FirstRow, longest, _lengths.AsSpan(0, count), (layer, value) => DataOf(outputs[1 + (2 * layer) + (value ? 1 : 0)]));
         IntPtr logits = DataOf(outputs[0]);
         int vocab = _c.Vocab;
         for (int i = 0; i < count; i++)
@@ -254,7 +255,7 @@ public sealed class ConcatDecoder : BatchDecoder
         }
     }
 
-    /// <summary>Checks the graph's inputs and outputs by name; returns its layers, whether it takes position_ids, and the cache's type.</summary>
+    /// <summary>Checks the graph's inputs and outputs by name; returns what the decoder needs to know of it.</summary>
     private (int Layers, bool PositionIds, TensorElementType KvType, int KvHeads, int HeadDim, bool HalfLogits) Inspect(TensorDType dtype)
     {
         IReadOnlyDictionary<string, NodeMetadata> inputs = _session.InputMetadata;
@@ -376,11 +377,12 @@ public sealed class ConcatDecoder : BatchDecoder
         }
         catch (OnnxRuntimeException e)
         {
-            throw HarnessException.BadInput($"ONNX Runtime could not run the graph '{_graph}': {OnnxSessionFactory.FirstLine(e.Message)}", e);
+            throw HarnessException.BadInput(
+                $"ONNX Runtime could not run the graph '{_graph}': {OnnxSessionFactory.FirstLine(e.Message)}", e);
         }
     }
 
-    /// <summary>Copies one row of logits (float or float16, at element <paramref name="offset"/>) into row <paramref name="row"/> of the host logits.</summary>
+    /// <summary>Copies one row of logits (float or float16, from element <paramref name="offset"/>) into the host logits.</summary>
     private unsafe void CopyLogits(IntPtr source, long offset, int row)
     {
         int vocab = _c.Vocab;

@@ -65,7 +65,7 @@ internal sealed class ConcatKvCache : IDisposable
     /// <summary>The row's tokens in the cache.</summary>
     public int Valid(int row) => _valid[row];
 
-    /// <summary>Makes the cache hold <paramref name="rows"/> x <paramref name="tokens"/> (packed first; never less than its rows need).</summary>
+    /// <summary>Makes the cache hold <paramref name="rows"/> x <paramref name="tokens"/> (packed first, never less).</summary>
     public void Resize(int live, long rows, int tokens)
     {
         Rows = live;

@@ -38,7 +38,7 @@ public static class OptimumGraph
     /// <summary>onnx.TensorProto.DataType BOOL.</summary>
     private const long BoolType = 9;
 
-    /// <summary>Writes <c>harness export --format onnx</c>'s folder: the graph, its data and the Hugging Face folder's other files.</summary>
+    /// <summary>Writes <c>harness export --format onnx</c>'s folder: the graph, its data and the Hugging Face folder's files.</summary>
     public static void Export(DecoderConfig c, TensorDType dtype, string output, IWeightSource weights) =>
         ModelExport.Write(c, dtype, ExportFormat.Onnx, output, weights, onnxGraph: folder =>
         {
@@ -65,25 +65,27 @@ public static class OptimumGraph
         string Float32(float v) => g.Node("Constant", [], attrs: new Tensor("value",
             new OnnxTensor(g.Fresh("f32"), OnnxType.Float, [], BitConverter.GetBytes(v))));
 
-        g.Input(DecoderIo.InputIds, OnnxType.Int64, "batch_size", "sequence_length");
-        g.Input(OptimumIo.AttentionMask, OnnxType.Int64, "batch_size", "total_sequence_length");
-        g.Input(DecoderIo.PositionIds, OnnxType.Int64, "batch_size", "sequence_length");
+        g.Input(DecoderIo.InputIds, OnnxType.Int64, "batch_size", "sequence");
+        g.Input(OptimumIo.AttentionMask, OnnxType.Int64, "batch_size", "total");
+        g.Input(DecoderIo.PositionIds, OnnxType.Int64, "batch_size", "sequence");
         for (int i = 0; i < c.Layers; i++)
         {
-            g.Input(DecoderIo.PastKey(i), ft, "batch_size", kvHeads, "past_sequence_length", hd);
-            g.Input(DecoderIo.PastValue(i), ft, "batch_size", kvHeads, "past_sequence_length", hd);
+            g.Input(DecoderIo.PastKey(i), ft, "batch_size", kvHeads, "past", hd);
+            g.Input(DecoderIo.PastValue(i), ft, "batch_size", kvHeads, "past", hd);
         }
 
         // Query i (timeline index past + i) sees key j when j <= past + i and the mask has j: a bias of
         // [batch, 1, 1, sequence, total], 0 or a large finite negative (finite: a row of padding gives no NaN).
         string axis0 = g.ConstI64([0], 1);
-        string total = g.Node("Squeeze", [g.Node("Shape", [OptimumIo.AttentionMask], attrs: [new Int("start", 1), new Int("end", 2)]), axis0]);
-        string sequence = g.Node("Squeeze", [g.Node("Shape", [DecoderIo.InputIds], attrs: [new Int("start", 1), new Int("end", 2)]), axis0]);
+        string Length(string input) =>
+            g.Node("Squeeze", [g.Node("Shape", [input], attrs: [new Int("start", 1), new Int("end", 2)]), axis0]);
+        string total = Length(OptimumIo.AttentionMask), sequence = Length(DecoderIo.InputIds);
         string one = g.ConstI64([1]);
         string keys = g.Node("Range", [g.ConstI64([0]), total, one]);
         string queries = g.Node("Unsqueeze", [g.Node("Range", [g.Node("Sub", [total, sequence]), total, one]), g.ConstI64([1], 1)]);
         string causal = g.Node("LessOrEqual", [keys, queries]);
-        string padding = g.Node("Unsqueeze", [g.Node("Cast", [OptimumIo.AttentionMask], attrs: new Int("to", BoolType)), g.ConstI64([1, 2, 3], 3)]);
+        string present = g.Node("Cast", [OptimumIo.AttentionMask], attrs: new Int("to", BoolType));
+        string padding = g.Node("Unsqueeze", [present, g.ConstI64([1, 2, 3], 3)]);
         string allowed = g.Node("And", [causal, padding]);
         string bias = g.Node("Where", [allowed, Scalar(0), Scalar(dtype == TensorDType.Float32 ? -1e9f : -6e4f)]);
 
@@ -110,7 +112,8 @@ public static class OptimumGraph
 
         string Rotate(string t)
         {
-            string[] halves = g.Nodes("Split", [t, g.ConstI64([hd / 2, hd / 2], 2)], [g.Fresh("lo"), g.Fresh("hi")], attrs: new Int("axis", -1));
+            string[] halves =
+                g.Nodes("Split", [t, g.ConstI64([hd / 2, hd / 2], 2)], [g.Fresh("lo"), g.Fresh("hi")], attrs: new Int("axis", -1));
             string rotated = g.Node("Concat", [g.Node("Neg", [halves[1]]), halves[0]], attrs: new Int("axis", -1));
             return g.Node("Add", [g.Node("Mul", [t, cos!]), g.Node("Mul", [rotated, sin!])]);
         }
@@ -151,7 +154,7 @@ public static class OptimumGraph
             string L(string part) => WeightLayout.Layer(i, part);
             string qkv = Linear(Norm(x, L("norm1")), L("attn.qkv"), c.QkvBias);
             string[] parts = g.Nodes("Split", [qkv, g.ConstI64([heads * hd, kvHeads * hd, kvHeads * hd], 3)],
-                [g.Fresh("q"), g.Fresh("k"), g.Fresh("v")], attrs: new Int("axis", -1));
+                [g.Fresh("query"), g.Fresh("key"), g.Fresh("value")], attrs: new Int("axis", -1));
             string q = Heads(parts[0], heads), k = Heads(parts[1], kvHeads), v = Heads(parts[2], kvHeads);
             if (!gpt2)
             {
@@ -163,12 +166,14 @@ public static class OptimumGraph
             string presentV = g.Node("Concat", [DecoderIo.PastValue(i), v], DecoderIo.PresentValue(i), attrs: new Int("axis", 2));
             // [batch, kv_heads, group, sequence, head_dim] against [batch, kv_heads, 1, total, head_dim]: no copy of k/v per group.
             string q5 = g.Node("Reshape", [g.Node("Mul", [q, scale]), g.ConstI64([0, kvHeads, group, -1, hd], 5)]);
-            string k5 = g.Node("Transpose", [g.Node("Unsqueeze", [presentK, g.ConstI64([2], 1)])], attrs: new Ints("perm", [0, 1, 2, 4, 3]));
+            string k5 = g.Node("Transpose", [g.Node("Unsqueeze", [presentK, g.ConstI64([2], 1)])],
+                attrs: new Ints("perm", [0, 1, 2, 4, 3]));
             string v5 = g.Node("Unsqueeze", [presentV, g.ConstI64([2], 1)]);
             string scores = g.Node("Add", [g.Node("MatMul", [q5, k5]), bias]);
             string context = g.Node("MatMul", [g.Node("Softmax", [scores], attrs: new Int("axis", -1)), v5]);
             string merged = g.Node("Reshape", [context, g.ConstI64([0, heads, -1, hd], 4)]);
-            string flat = g.Node("Reshape", [g.Node("Transpose", [merged], attrs: new Ints("perm", [0, 2, 1, 3])), g.ConstI64([0, 0, heads * hd], 3)]);
+            string byToken = g.Node("Transpose", [merged], attrs: new Ints("perm", [0, 2, 1, 3]));
+            string flat = g.Node("Reshape", [byToken, g.ConstI64([0, 0, heads * hd], 3)]);
             x = g.Node("Add", [x, Linear(flat, L("attn.out"), gpt2)]);
 
             string m = Norm(x, L("norm2"));
@@ -214,11 +219,11 @@ public static class OptimumGraph
 
         g.Node(dtype == TensorDType.Float32 ? "Identity" : "Cast", [logits], OptimumIo.Logits,
             attrs: dtype == TensorDType.Float32 ? [] : [new Int("to", (int)OnnxType.Float)]);
-        g.Output(OptimumIo.Logits, OnnxType.Float, "batch_size", "sequence_length", c.Vocab);
+        g.Output(OptimumIo.Logits, OnnxType.Float, "batch_size", "sequence", c.Vocab);
         for (int i = 0; i < c.Layers; i++)
         {
-            g.Output(DecoderIo.PresentKey(i), ft, "batch_size", kvHeads, "total_sequence_length", hd);
-            g.Output(DecoderIo.PresentValue(i), ft, "batch_size", kvHeads, "total_sequence_length", hd);
+            g.Output(DecoderIo.PresentKey(i), ft, "batch_size", kvHeads, "total", hd);
+            g.Output(DecoderIo.PresentValue(i), ft, "batch_size", kvHeads, "total", hd);
         }
 
         return g.Build(c.Name, $"{c.Name} ({c.Architecture}), {dtype.ShortName()}, weights from {gen.Description}; an Optimum-layout "

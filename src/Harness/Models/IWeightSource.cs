@@ -33,10 +33,12 @@ public static class ModelWeights
     {
         if (config.OnnxGraph is { } graph)
         {
-            throw HarnessException.BadInput($"Model '{config.WeightsPath}' is an ONNX decoder graph ({Path.GetFileName(graph)}), which only "
-                + $"onnx:cpu and onnx:cuda run as it is; torch:* and export need a Hugging Face folder or a GGUF file.");
+            throw HarnessException.BadInput($"Model '{config.WeightsPath}' is an ONNX decoder graph ({Path.GetFileName(graph)}), "
+                + $"which only onnx:cpu and onnx:cuda run as it is; torch:* and export need a Hugging Face folder or a GGUF file.");
         }
 
-        return config.WeightsPath is { } path ? Formats.CheckpointWeights.Open(config, path) : new WeightGenerator(weightSeed, config.Layers);
+        return config.WeightsPath is { } path
+            ? Formats.CheckpointWeights.Open(config, path)
+            : new WeightGenerator(weightSeed, config.Layers);
     }
 }

@@ -80,8 +80,9 @@ public sealed class ConcatDecoderTests : IDisposable
         Assert.Contains("'seqlens_k'", e.Message, StringComparison.Ordinal);
         Assert.Contains(read.OnnxGraph!, e.Message, StringComparison.Ordinal);
 
-        var fp16 = Assert.Throws<HarnessException>(() => new ConcatDecoder(BackendSpec.Parse("onnx:cpu"), new WorkloadOptions { Threads = 1 },
-            Spec(Export(c, "fp32-as-fp16"), 2, 16) with { DType = TensorDType.Float16 }));
+        DecoderSpec asHalf = Spec(Export(c, "fp32-as-fp16"), 2, 16) with { DType = TensorDType.Float16 };
+        var fp16 = Assert.Throws<HarnessException>(
+            () => new ConcatDecoder(BackendSpec.Parse("onnx:cpu"), new WorkloadOptions { Threads = 1 }, asHalf));
         Assert.Contains("--dtype fp32", fp16.Message, StringComparison.Ordinal);
     }
 
@@ -92,7 +93,7 @@ public sealed class ConcatDecoderTests : IDisposable
         byte[] bytes = File.ReadAllBytes(read.OnnxGraph!);
         File.WriteAllBytes(read.OnnxGraph!, bytes[..(bytes.Length / 2)]);
         var e = Assert.Throws<HarnessException>(() => new ConcatDecoder(
-            BackendSpec.Parse("onnx:cpu"), new WorkloadOptions { Threads = 1 }, Spec(ModelCatalog.Load(Path.GetDirectoryName(read.OnnxGraph)!), 2, 16)));
+            BackendSpec.Parse("onnx:cpu"), new WorkloadOptions { Threads = 1 }, Spec(read, 2, 16)));
         Assert.Equal(2, e.ExitCode);
         Assert.Contains(read.OnnxGraph!, e.Message, StringComparison.Ordinal);
     }

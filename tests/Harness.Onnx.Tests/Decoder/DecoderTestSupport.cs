@@ -53,7 +53,9 @@ internal static class DecoderTestSupport
         {
             decoder.Step(i == 0 ? sequences : [], i == 0 ? [] : sequences, CancellationToken.None);
             tokens[i] = sequences.Select(s => s.LastToken).ToArray();
-            logits[i] = decoder is ConcatDecoder concat ? concat.LastLogits(batch).ToArray() : ((OnnxDecoder)decoder).LastLogits(batch).ToArray();
+            logits[i] = decoder is ConcatDecoder concat
+                ? concat.LastLogits(batch).ToArray()
+                : ((OnnxDecoder)decoder).LastLogits(batch).ToArray();
         }
 
         return (tokens, logits);

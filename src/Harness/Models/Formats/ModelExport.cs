@@ -101,7 +101,7 @@ public static class ModelExport
         }
     }
 
-    /// <summary>Writes a folder under a temporary name beside <paramref name="output"/>, renamed when complete (removed on failure).</summary>
+    /// <summary>Writes a folder under a temporary name beside <paramref name="output"/>, renamed when complete (else removed).</summary>
     private static void WriteFolder(string output, Action<string> write)
     {
         string tmp = output.TrimEnd('/') + ".tmp-" + Environment.ProcessId + "-" + Guid.NewGuid().ToString("N")[..8];
@@ -195,7 +195,7 @@ public static class ModelExport
         WriteFolderFiles(c, element, folder, vocab);
     }
 
-    /// <summary>The files beside the weights of a Hugging Face (and Optimum) folder: config, tokenizer, tokenizer and generation configs.</summary>
+    /// <summary>The files beside the weights of a Hugging Face (or Optimum) folder: config, tokenizer, generation config.</summary>
     private static void WriteFolderFiles(DecoderConfig c, TensorElement element, string folder, ByteLevelVocabulary vocab)
     {
         WriteJson(Path.Combine(folder, HfConfig.FileName), HfConfig.Write(c, element, vocab.EndOfText, vocab.EndOfText));

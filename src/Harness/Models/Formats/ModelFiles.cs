@@ -237,7 +237,7 @@ public static class ModelFiles
         return Convert.ToHexStringLower(hash.GetHashAndReset())[..16];
     }
 
-    /// <summary>The files that hold the weights: the GGUF file, or the folder's safetensors files (an ONNX folder's graph and data).</summary>
+    /// <summary>The files that hold the weights: the GGUF file, the safetensors files, or an ONNX folder's graph and data.</summary>
     public static IReadOnlyList<string> WeightFiles(string path) =>
         File.Exists(path) ? [path]
         : Directory.EnumerateFiles(path).Where(f => f.EndsWith(".safetensors", StringComparison.Ordinal) || IsOnnxFile(f))
