@@ -13,7 +13,7 @@ namespace Harness.Onnx;
 /// <summary>ONNX Runtime as a harness backend: <c>onnx:cpu</c> and <c>onnx:cuda[:id]</c>, and its generated decoders.</summary>
 public sealed class OnnxBackendProvider : IBackendProvider, IDecoderProvider
 {
-    /// <summary>CUDA libraries the CUDA provider of ORT 1.31 (a CUDA 13 build) needs at load time.</summary>
+    /// <summary>CUDA libraries the CUDA provider of ORT 1.32 (a CUDA 13 build) needs at load time.</summary>
     private static readonly string[] CudaLibraries = ["libcudart.so.13", "libcublas.so.13", "libcublasLt.so.13", "libcudnn.so.9"];
 
     private readonly TextWriter _log;
@@ -59,7 +59,7 @@ public sealed class OnnxBackendProvider : IBackendProvider, IDecoderProvider
     {
         if (TryVersion() is null)
         {
-            return new("onnxruntime", false, "ONNX Runtime's native library did not load; restore the package Microsoft.ML.OnnxRuntime.Gpu.Linux 1.31.0 (dotnet build).");
+            return new("onnxruntime", false, "ONNX Runtime's native library did not load; restore the package Microsoft.ML.OnnxRuntime.Gpu.Linux 1.32.0 (dotnet build).");
         }
 
         if (device == "cpu")

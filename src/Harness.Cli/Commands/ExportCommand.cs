@@ -22,9 +22,10 @@ public static class ExportCommand
             Required = true,
         };
         var format = new Option<string>("--format") { Description = "hf (a Hugging Face folder: config.json, model.safetensors, "
-            + "tokenizer), gguf (one file) or onnx (an Optimum folder: model.onnx with past, model.onnx_data, config and tokenizer).",
+            + "tokenizer), gguf (one file), onnx (an Optimum folder: model.onnx with past, model.onnx_data, config and tokenizer) or "
+            + "genai (the onnx folder with onnxruntime-genai's genai_config.json).",
             Required = true };
-        var outPath = new Option<string>("--out", "-o") { Description = "The folder (hf, onnx) or file (gguf) to write; must not "
+        var outPath = new Option<string>("--out", "-o") { Description = "The folder (hf, onnx, genai) or file (gguf) to write; must not "
             + "exist.", Required = true };
         var dtype = new Option<string?>("--dtype") { Description = "fp32 (default), fp16; bf16 for hf only." };
         var set = new Option<string[]>("--set") { Description = "weight_seed=N: the seed of the generated weights (as for run generate; "
@@ -49,9 +50,9 @@ public static class ExportCommand
             var sw = Stopwatch.StartNew();
             using (IWeightSource weights = ModelWeights.Open(c, GenerateSettings.WeightSeedOf(settings)))
             {
-                if (f == ExportFormat.Onnx)
+                if (f is ExportFormat.Onnx or ExportFormat.Genai)
                 {
-                    Harness.Onnx.Decoder.OptimumGraph.Export(c, type, path, weights);
+                    Harness.Onnx.Decoder.OptimumGraph.Export(c, type, path, weights, f);
                 }
                 else
                 {

@@ -38,9 +38,13 @@ public static class OptimumGraph
     /// <summary>onnx.TensorProto.DataType BOOL.</summary>
     private const long BoolType = 9;
 
-    /// <summary>Writes <c>harness export --format onnx</c>'s folder: the graph, its data and the Hugging Face folder's files.</summary>
-    public static void Export(DecoderConfig c, TensorDType dtype, string output, IWeightSource weights) =>
-        ModelExport.Write(c, dtype, ExportFormat.Onnx, output, weights, onnxGraph: folder =>
+    /// <summary>
+    /// Writes <c>harness export --format onnx</c>'s folder (the graph, its data and the Hugging Face folder's files), or with
+    /// <paramref name="format"/> genai also onnxruntime-genai's genai_config.json.
+    /// </summary>
+    public static void Export(
+        DecoderConfig c, TensorDType dtype, string output, IWeightSource weights, ExportFormat format = ExportFormat.Onnx) =>
+        ModelExport.Write(c, dtype, format, output, weights, onnxGraph: folder =>
         {
             byte[] proto = Write(c, dtype, weights, Path.Combine(folder, ModelFiles.OnnxDataFile));
             File.WriteAllBytes(Path.Combine(folder, ModelFiles.OnnxGraphFile), proto);

@@ -18,6 +18,10 @@ public enum ExportFormat
     /// <summary>An Optimum-layout ONNX folder: model.onnx (a decoder with past, standard ONNX ops) and its external data
     /// model.onnx_data, with the Hugging Face folder's config, generation config and tokenizer files.</summary>
     Onnx,
+
+    /// <summary>The <see cref="Onnx"/> folder with onnxruntime-genai's genai_config.json (a decoder whose present is the past
+    /// concatenated with the new positions: past_present_share_buffer false).</summary>
+    Genai,
 }
 
 /// <summary>
@@ -35,7 +39,8 @@ public static class ModelExport
         "hf" => ExportFormat.Hf,
         "gguf" => ExportFormat.Gguf,
         "onnx" => ExportFormat.Onnx,
-        _ => throw HarnessException.BadInput($"Unknown export format '{text}'; expected hf, gguf or onnx."),
+        "genai" => ExportFormat.Genai,
+        _ => throw HarnessException.BadInput($"Unknown export format '{text}'; expected hf, gguf, onnx or genai."),
     };
 
     /// <param name="maxShardBytes">hf: split the weights into shards of at most this many bytes, with model.safetensors.index.json.</param>
@@ -86,13 +91,23 @@ public static class ModelExport
         {
             WriteGguf(c, ggufMatrices ?? element, output, weights, vocab);
         }
-        else if (format == ExportFormat.Onnx)
+        else if (format is ExportFormat.Onnx or ExportFormat.Genai)
         {
             Action<string> graph = onnxGraph ?? throw new ArgumentNullException(nameof(onnxGraph), "--format onnx needs the ONNX writer");
+            if (format == ExportFormat.Genai && c.Architecture == DecoderArchitecture.Gpt2)
+            {
+                throw HarnessException.BadInput($"{c.Name} is a gpt2 shape: onnxruntime-genai's gpt2 type keeps a combined past, not "
+                    + $"this graph's; export it as onnx.");
+            }
+
             WriteFolder(output, tmp =>
             {
                 graph(tmp);
                 WriteFolderFiles(c, element, tmp, vocab);
+                if (format == ExportFormat.Genai)
+                {
+                    WriteJson(Path.Combine(tmp, GenAiConfigFile), GenAiConfig(c, vocab));
+                }
             });
         }
         else
@@ -264,6 +279,71 @@ public static class ModelExport
         List<TensorToWrite> tensors =
             Tensors(c, CheckpointFormat.Gguf, weights, (_, shape) => shape.Length == 1 ? TensorElement.F32 : element);
         Gguf.Write(output, m, tensors);
+    }
+
+    /// <summary>onnxruntime-genai's configuration of a folder (<see cref="ExportFormat.Genai"/>).</summary>
+    public const string GenAiConfigFile = "genai_config.json";
+
+    /// <summary>
+    /// genai_config.json for the Optimum-layout graph: the decoder's names (past_key_values.%d.key, present.%d.key), its shape,
+    /// and greedy search over a present that is the past concatenated with the new positions (past_present_share_buffer false).
+    /// </summary>
+    public static JsonObject GenAiConfig(DecoderConfig c, ByteLevelVocabulary vocab)
+    {
+        int eos = vocab.EndOfText ?? 0;
+        return new JsonObject
+        {
+            ["model"] = new JsonObject
+            {
+                ["bos_token_id"] = eos,
+                ["eos_token_id"] = eos,
+                ["pad_token_id"] = eos,
+                ["context_length"] = c.MaxPositions,
+                ["vocab_size"] = c.Vocab,
+                ["type"] = c.QkvBias ? "qwen2" : "llama",
+                ["decoder"] = new JsonObject
+                {
+                    ["session_options"] = new JsonObject { ["log_id"] = "onnxruntime-genai", ["provider_options"] = new JsonArray() },
+                    ["filename"] = ModelFiles.OnnxGraphFile,
+                    ["head_size"] = c.HeadDim,
+                    ["hidden_size"] = c.Hidden,
+                    ["num_attention_heads"] = c.Heads,
+                    ["num_key_value_heads"] = c.KvHeads,
+                    ["num_hidden_layers"] = c.Layers,
+                    ["inputs"] = new JsonObject
+                    {
+                        ["input_ids"] = "input_ids",
+                        ["attention_mask"] = "attention_mask",
+                        ["position_ids"] = "position_ids",
+                        ["past_key_names"] = "past_key_values.%d.key",
+                        ["past_value_names"] = "past_key_values.%d.value",
+                    },
+                    ["outputs"] = new JsonObject
+                    {
+                        ["logits"] = "logits",
+                        ["present_key_names"] = "present.%d.key",
+                        ["present_value_names"] = "present.%d.value",
+                    },
+                },
+            },
+            ["search"] = new JsonObject
+            {
+                ["do_sample"] = false,
+                ["num_beams"] = 1,
+                ["num_return_sequences"] = 1,
+                ["max_length"] = c.MaxPositions,
+                ["min_length"] = 0,
+                ["past_present_share_buffer"] = false,
+                ["repetition_penalty"] = 1.0,
+                ["temperature"] = 1.0,
+                ["top_k"] = 1,
+                ["top_p"] = 1.0,
+                ["early_stopping"] = true,
+                ["length_penalty"] = 1.0,
+                ["no_repeat_ngram_size"] = 0,
+                ["diversity_penalty"] = 0.0,
+            },
+        };
     }
 
     /// <summary>A Hugging Face tokenizer.json of a byte-level BPE vocabulary (GPT-2's pre-tokenizer and decoder).</summary>
