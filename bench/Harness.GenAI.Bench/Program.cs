@@ -1,8 +1,8 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Harness.Backends;
 using Harness.Decoding;
+using Harness.GenAI.Bench;
 using Harness.Hardware;
 using Harness.Models;
 using Harness.Models.Formats;
@@ -57,7 +57,10 @@ bool allEqual = true;
 foreach (int batch in batches)
 {
     long[] prompt = new GenerateSettings { Model = c, PromptTokens = promptTokens, DType = TensorDType.Float32 }.Prompt(batch, seed: 3);
-    var spec = new DecoderSpec { Model = c, DType = TensorDType.Float32, WeightSeed = Seed, Slots = batch, Context = promptTokens + newTokens };
+    var spec = new DecoderSpec
+    {
+        Model = c, DType = TensorDType.Float32, WeightSeed = Seed, Slots = batch, Context = promptTokens + newTokens,
+    };
     using IStepDecoder own = provider.CreateDecoder(BackendSpec.Parse("onnx:cpu"), options, spec);
     // --loops 3 adds the harness's ConcatDecoder on the GenAI folder's own graph (a third copy of the weights in memory).
     using IStepDecoder? concat = Int("loops", 3) >= 3
@@ -65,14 +68,14 @@ foreach (int batch in batches)
         : null;
     var loops = new List<(string Name, Func<(double Seconds, long[][] Tokens)> Run)>
     {
-        ("harness (own GQA graph)", () => RunHarness(own, batch, prompt, promptTokens, newTokens)),
+        ("harness (own GQA graph)", () => Loops.Harness(own, batch, prompt, promptTokens, newTokens)),
     };
     if (concat is not null)
     {
-        loops.Add(("harness (the GenAI folder's graph)", () => RunHarness(concat, batch, prompt, promptTokens, newTokens)));
+        loops.Add(("harness (the GenAI folder's graph)", () => Loops.Harness(concat, batch, prompt, promptTokens, newTokens)));
     }
 
-    loops.Add(("onnxruntime-genai", () => RunGenAi(genai, batch, prompt, promptTokens, newTokens)));
+    loops.Add(("onnxruntime-genai", () => Loops.GenAi(genai, batch, prompt, promptTokens, newTokens)));
     var rates = loops.Select(_ => new List<double>()).ToArray();
     long[][]? reference = null;
     for (int rep = -1; rep < reps; rep++)
@@ -84,7 +87,7 @@ foreach (int batch in batches)
             (double seconds, long[][] tokens) = loops[l].Run();
             if (rep < 0)
             {
-                reference ??= RunGenAi(genai, batch, prompt, promptTokens, newTokens).Tokens;
+                reference ??= Loops.GenAi(genai, batch, prompt, promptTokens, newTokens).Tokens;
                 bool equal = tokens.Zip(reference).All(p => p.First.SequenceEqual(p.Second));
                 allEqual &= equal;
                 Console.WriteLine($"batch {batch}: {loops[l].Name}: greedy tokens {(equal ? "equal to" : "DIFFER from")} GenAI's "
@@ -109,62 +112,3 @@ foreach (int batch in batches)
 
 Console.WriteLine($"load average after: {File.ReadAllText("/proc/loadavg").Trim()}");
 return allEqual ? 0 : 1;
-
-// The harness's loop: one prefill of the batch, then newTokens - 1 decode steps (timed).
-static (double Seconds, long[][] Tokens) RunHarness(IStepDecoder decoder, int batch, long[] prompt, int promptTokens, int newTokens)
-{
-    var sequences = Enumerable.Range(0, batch)
-        .Select(b => new DecodeSequence(b, promptTokens, newTokens, prompt.AsMemory(b * promptTokens, promptTokens))).ToArray();
-    var tokens = Enumerable.Range(0, batch).Select(_ => new long[newTokens]).ToArray();
-    decoder.Step(sequences, [], CancellationToken.None);
-    Collect(sequences, tokens, 0);
-    var sw = Stopwatch.StartNew();
-    for (int i = 1; i < newTokens; i++)
-    {
-        decoder.Step([], sequences, CancellationToken.None);
-        Collect(sequences, tokens, i);
-    }
-
-    double seconds = sw.Elapsed.TotalSeconds;
-    foreach (DecodeSequence s in sequences)
-    {
-        decoder.Release(s);
-    }
-
-    return (seconds, tokens);
-}
-
-static void Collect(DecodeSequence[] sequences, long[][] tokens, int step)
-{
-    for (int b = 0; b < sequences.Length; b++)
-    {
-        tokens[b][step] = sequences[b].LastToken;
-    }
-}
-
-// GenAI's loop: AppendTokens runs the prompts; the first GenerateNextToken takes its token from their logits, each later one
-// runs a decode step first (timed: newTokens - 1 of them, as the harness's).
-static (double Seconds, long[][] Tokens) RunGenAi(Model model, int batch, long[] prompt, int promptTokens, int newTokens)
-{
-    using var parameters = new GeneratorParams(model);
-    parameters.SetSearchOption("max_length", promptTokens + newTokens);
-    parameters.SetSearchOption("batch_size", batch);
-    using var generator = new Generator(model, parameters);
-    generator.AppendTokens(prompt.Select(t => (int)t).ToArray());
-    generator.GenerateNextToken();
-    var sw = Stopwatch.StartNew();
-    for (int i = 1; i < newTokens; i++)
-    {
-        generator.GenerateNextToken();
-    }
-
-    double seconds = sw.Elapsed.TotalSeconds;
-    var tokens = new long[batch][];
-    for (int b = 0; b < batch; b++)
-    {
-        ReadOnlySpan<int> sequence = generator.GetSequence((ulong)b);
-        tokens[b] = sequence[promptTokens..].ToArray().Select(t => (long)t).ToArray();
-    }
-
-    return (seconds, tokens);
-}
