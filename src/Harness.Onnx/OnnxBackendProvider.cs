@@ -13,7 +13,7 @@ namespace Harness.Onnx;
 /// <summary>ONNX Runtime as a harness backend: <c>onnx:cpu</c> and <c>onnx:cuda[:id]</c>, and its generated decoders.</summary>
 public sealed class OnnxBackendProvider : IBackendProvider, IDecoderProvider
 {
-    /// <summary>CUDA libraries the CUDA provider of ORT 1.31 (a CUDA 13 build) needs at load time.</summary>
+    /// <summary>CUDA libraries the CUDA provider of ORT 1.32 (a CUDA 13 build) needs at load time.</summary>
     private static readonly string[] CudaLibraries = ["libcudart.so.13", "libcublas.so.13", "libcublasLt.so.13", "libcudnn.so.9"];
 
     private readonly TextWriter _log;
@@ -59,7 +59,7 @@ public sealed class OnnxBackendProvider : IBackendProvider, IDecoderProvider
     {
         if (TryVersion() is null)
         {
-            return new("onnxruntime", false, "ONNX Runtime's native library did not load; restore the package Microsoft.ML.OnnxRuntime.Gpu.Linux 1.31.0 (dotnet build).");
+            return new("onnxruntime", false, "ONNX Runtime's native library did not load; restore the package Microsoft.ML.OnnxRuntime.Gpu.Linux 1.32.0 (dotnet build).");
         }
 
         if (device == "cpu")
@@ -103,9 +103,23 @@ public sealed class OnnxBackendProvider : IBackendProvider, IDecoderProvider
     /// <summary>fp32 on the CPU, fp16 on CUDA.</summary>
     public TensorDType DefaultDType(BackendSpec backend) => backend.Device == "cuda" ? TensorDType.Float16 : TensorDType.Float32;
 
-    /// <summary>The one decoder of the generated graph (<see cref="OnnxDecoder"/>): generate, the agents and serve run it.</summary>
-    public IStepDecoder CreateDecoder(BackendSpec backend, WorkloadOptions options, DecoderSpec spec) =>
-        new OnnxDecoder(backend, options, spec, _log);
+    /// <summary>
+    /// The decoder of the generated graph (<see cref="OnnxDecoder"/>), or of an ONNX graph read from a folder
+    /// (<see cref="ConcatDecoder"/>): generate, the agents and serve run it.
+    /// </summary>
+    public IStepDecoder CreateDecoder(BackendSpec backend, WorkloadOptions options, DecoderSpec spec)
+    {
+        if (spec.Model.OnnxGraph is null)
+        {
+            return new OnnxDecoder(backend, options, spec, _log);
+        }
+
+        // A graph it did not write (an Optimum folder): run as it is, with a concatenating cache.
+        return OnnxDecoder.CudaGraph(backend, options)
+            ? throw HarnessException.BadInput($"--set {OnnxSessionFactory.CudaGraphKey.Name}=1 captures the harness's own graph; "
+                + $"{spec.Model.OnnxGraph} is run as it is, without CUDA graphs.")
+            : new ConcatDecoder(backend, options, spec);
+    }
 
     /// <summary>generate over this provider's decoders; --set cuda_graph is checked before anything is generated.</summary>
     private GenerateWorkload Generate(BackendSpec backend, WorkloadOptions options)

@@ -7,9 +7,9 @@ using Harness.Models.Formats;
 namespace Harness.Cli.Commands;
 
 /// <summary>
-/// <c>harness export --model-config NAME --format hf|gguf --out PATH</c>: the weights <c>run generate
-/// --model-config NAME</c> runs (seeded, or read from a model on disk) as a Hugging Face folder or a GGUF
-/// file, so that other engines can serve exactly them; <c>run generate --model PATH</c> reads them back.
+/// <c>harness export --model-config NAME --format hf|gguf|onnx --out PATH</c>: the weights <c>run generate
+/// --model-config NAME</c> runs (seeded, or read from a model on disk) as a Hugging Face folder, a GGUF
+/// file or an Optimum ONNX folder, so that other engines can serve exactly them; <c>run generate --model PATH</c> reads them back.
 /// </summary>
 public static class ExportCommand
 {
@@ -22,8 +22,10 @@ public static class ExportCommand
             Required = true,
         };
         var format = new Option<string>("--format") { Description = "hf (a Hugging Face folder: config.json, model.safetensors, "
-            + "tokenizer) or gguf (one file).", Required = true };
-        var outPath = new Option<string>("--out", "-o") { Description = "The folder (hf) or file (gguf) to write; must not "
+            + "tokenizer), gguf (one file), onnx (an Optimum folder: model.onnx with past, model.onnx_data, config and tokenizer) or "
+            + "genai (the onnx folder with onnxruntime-genai's genai_config.json).",
+            Required = true };
+        var outPath = new Option<string>("--out", "-o") { Description = "The folder (hf, onnx, genai) or file (gguf) to write; must not "
             + "exist.", Required = true };
         var dtype = new Option<string?>("--dtype") { Description = "fp32 (default), fp16; bf16 for hf only; q8_0 or q4_0 for gguf only "
             + "(llama.cpp's blocks; norms and biases f32)." };
@@ -31,8 +33,8 @@ public static class ExportCommand
             + "(a SentencePiece-style BPE with byte fallback, Llama 2's layout; vocabularies of 259 ids and more)." };
         var set = new Option<string[]>("--set") { Description = "weight_seed=N: the seed of the generated weights (as for run generate; "
             + "default 1234)." };
-        var command = new Command("export", "Write a model's weights (the seeded ones run generate uses) as a Hugging Face folder or a "
-            + "GGUF file, with a tokenizer and chat template.")
+        var command = new Command("export", "Write a model's weights (the seeded ones run generate uses) as a Hugging Face folder, a "
+            + "GGUF file or an Optimum ONNX folder, with a tokenizer and chat template.")
         {
             modelConfig, format, outPath, dtype, tokenizer, set,
         };
@@ -53,7 +55,10 @@ public static class ExportCommand
             var sw = Stopwatch.StartNew();
             using (IWeightSource weights = ModelWeights.Open(c, GenerateSettings.WeightSeedOf(settings)))
             {
-                ModelExport.Write(c, type, f, path, weights, ggufMatrices: blocks, tokenizer: kind);
+                Action<string>? graph = f is ExportFormat.Onnx or ExportFormat.Genai
+                    ? Harness.Onnx.Decoder.OptimumGraph.GraphWriter(c, type, weights)
+                    : null;
+                ModelExport.Write(c, type, f, path, weights, ggufMatrices: blocks, tokenizer: kind, onnxGraph: graph);
                 string written = blocks?.Name() ?? type.ShortName();
                 output.WriteLine($"wrote {c.Name} ({written}, weights from {weights.Description}) as {parse.GetValue(format)} to "
                     + $"{path} in {sw.Elapsed.TotalSeconds:0.0}s");

@@ -130,6 +130,13 @@ public sealed record DecoderConfig
     public string? WeightsPath { get; init; }
 
     /// <summary>
+    /// The ONNX decoder graph (an Optimum folder's <c>model.onnx</c>) that the ONNX backend runs as it is
+    /// (<c>--model DIR</c>); null when the weights are generated or read as tensors. Only onnx:* runs it.
+    /// </summary>
+    [JsonIgnore]
+    public string? OnnxGraph { get; init; }
+
+    /// <summary>
     /// Checks the shape; every problem becomes one sentence and exit code 2, before anything is
     /// allocated.
     /// </summary>

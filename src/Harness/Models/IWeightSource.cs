@@ -37,6 +37,16 @@ public interface IWeightSource : IDisposable
 /// <summary>Opens a decoder's weights: the checkpoint its config was read from, else the seeded generator.</summary>
 public static class ModelWeights
 {
-    public static IWeightSource Open(Backends.DecoderConfig config, int weightSeed) =>
-        config.WeightsPath is { } path ? Formats.CheckpointWeights.Open(config, path) : new WeightGenerator(weightSeed, config.Layers);
+    public static IWeightSource Open(Backends.DecoderConfig config, int weightSeed)
+    {
+        if (config.OnnxGraph is { } graph)
+        {
+            throw HarnessException.BadInput($"Model '{config.WeightsPath}' is an ONNX decoder graph ({Path.GetFileName(graph)}), "
+                + $"which only onnx:cpu and onnx:cuda run as it is; torch:* and export need a Hugging Face folder or a GGUF file.");
+        }
+
+        return config.WeightsPath is { } path
+            ? Formats.CheckpointWeights.Open(config, path)
+            : new WeightGenerator(weightSeed, config.Layers);
+    }
 }

@@ -26,6 +26,7 @@ public sealed class ExportCommandTests : IDisposable
     [Theory]
     [InlineData("hf", "")]
     [InlineData("gguf", ".gguf")]
+    [InlineData("onnx", "")]
     public void An_exported_model_runs_with_run_generate_model_and_the_result_names_it(string format, string suffix)
     {
         string model = Path.Combine(_dir, "tl" + suffix);
@@ -66,8 +67,19 @@ public sealed class ExportCommandTests : IDisposable
         Assert.Contains("truncated", message);
     }
 
+    [Fact]
+    public void An_onnx_folder_without_model_onnx_exits_2_naming_it()
+    {
+        string model = Path.Combine(_dir, "to");
+        Assert.Equal(0, CliRunner.Run("export", "--model-config", "tiny-llama-test", "--format", "onnx", "--out", model).Code);
+        File.Delete(Path.Combine(model, "model.onnx"));
+        (int code, _, string err) = CliRunner.Run("run", "generate", "-b", "onnx:cpu", "--model", model, "--duration", "1s");
+        Assert.Equal(2, code);
+        Assert.Contains(Path.Combine(Path.GetFullPath(model), "model.onnx"), Assert.Single(CliRunner.Messages(err)));
+    }
+
     [Theory]
-    [InlineData("--format onnx", "not written yet")]
+    [InlineData("--format onnx --dtype bf16", "--dtype bf16 is not written to onnx")]
     [InlineData("--format tflite", "Unknown export format 'tflite'")]
     [InlineData("--format gguf --dtype bf16", "--dtype bf16 is not written to gguf")]
     [InlineData("--format hf --set spin=1", "weight_seed=N only")]

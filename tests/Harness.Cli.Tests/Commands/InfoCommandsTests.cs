@@ -55,7 +55,7 @@ public class InfoCommandsTests
         Assert.Equal(0, code);
         using JsonDocument doc = JsonDocument.Parse(output);
         Assert.True(doc.RootElement.GetProperty("cpu").GetProperty("logical_cores").GetInt32() >= 1);
-        Assert.Equal("1.31.0", doc.RootElement.GetProperty("packages").GetProperty("onnxruntime").GetString());
+        Assert.Equal("1.32.0", doc.RootElement.GetProperty("packages").GetProperty("onnxruntime").GetString());
         Assert.Equal(JsonValueKind.Array, doc.RootElement.GetProperty("gpus").ValueKind);
     }
 

@@ -32,7 +32,7 @@ public class RunCommandTests : IDisposable
         Assert.True(doc.Metrics.LatencyMs!.P50 > 0);
         Assert.Equal(doc.Metrics.RequestsOk * int.Parse(batch, System.Globalization.CultureInfo.InvariantCulture), doc.Metrics.OutputUnits);
         Assert.Contains("VALID", output, StringComparison.Ordinal);
-        Assert.Equal("1.31.0", doc.Hardware!.Packages["onnxruntime"]);
+        Assert.Equal("1.32.0", doc.Hardware!.Packages["onnxruntime"]);
     }
 
     [Fact]

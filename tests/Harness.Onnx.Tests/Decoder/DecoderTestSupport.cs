@@ -43,8 +43,11 @@ internal static class DecoderTestSupport
     public static (long[][] Tokens, float[][] Logits) GenerateOnnx(DecoderConfig c, int batch, long[] prompt, int promptTokens, int newTokens, int weightSeed = 7, bool fixedDecodeShapes = false, TensorDType dtype = TensorDType.Float32,
         WeightQuantization? quant = null)
     {
-        using OnnxDecoder decoder =
-            Decoder(c, batch, promptTokens + newTokens, weightSeed, dtype, fixedShapes: fixedDecodeShapes, quant: quant);
+        // A model read from an ONNX folder runs its own graph (ConcatDecoder); else the generated one.
+        using BatchDecoder decoder = c.OnnxGraph is null
+            ? Decoder(c, batch, promptTokens + newTokens, weightSeed, dtype, fixedShapes: fixedDecodeShapes, quant: quant)
+            : new ConcatDecoder(BackendSpec.Parse("onnx:cpu"), new WorkloadOptions { Threads = 1 },
+                new DecoderSpec { Model = c, DType = dtype, WeightSeed = weightSeed, Slots = batch, Context = promptTokens + newTokens });
         var sequences = Enumerable.Range(0, batch)
             .Select(b => new DecodeSequence(b, promptTokens, newTokens, prompt.AsMemory(b * promptTokens, promptTokens)))
             .ToArray();
@@ -54,7 +57,9 @@ internal static class DecoderTestSupport
         {
             decoder.Step(i == 0 ? sequences : [], i == 0 ? [] : sequences, CancellationToken.None);
             tokens[i] = sequences.Select(s => s.LastToken).ToArray();
-            logits[i] = decoder.LastLogits(batch).ToArray();
+            logits[i] = decoder is ConcatDecoder concat
+                ? concat.LastLogits(batch).ToArray()
+                : ((OnnxDecoder)decoder).LastLogits(batch).ToArray();
         }
 
         return (tokens, logits);

@@ -1,6 +1,7 @@
 using Harness.Backends;
 using Harness.Models;
 using Harness.Models.Formats;
+using Harness.Onnx.Decoder;
 
 namespace Harness.Onnx.Tests.Decoder;
 
@@ -21,16 +22,26 @@ public sealed class ModelFilesLogitsTests : IDisposable
     [InlineData("tiny-llama-test", ExportFormat.Gguf)]
     [InlineData("tiny-gpt2-test", ExportFormat.Hf)]
     [InlineData("tiny-gpt2-test", ExportFormat.Gguf)]
+    [InlineData("tiny-llama-test", ExportFormat.Onnx)]
+    [InlineData("tiny-gpt2-test", ExportFormat.Onnx)]
     public void Exported_files_give_the_seeded_models_logits(string model, ExportFormat format)
     {
         DecoderConfig c = DecoderTestSupport.Tiny(model);
         string path = Path.Combine(_dir, model + (format == ExportFormat.Gguf ? ".gguf" : ""));
         using (var gen = new WeightGenerator(Seed, c.Layers))
         {
-            ModelExport.Write(c, TensorDType.Float32, format, path, gen);
+            if (format == ExportFormat.Onnx)
+            {
+                OptimumGraph.Export(c, TensorDType.Float32, path, gen);
+            }
+            else
+            {
+                ModelExport.Write(c, TensorDType.Float32, format, path, gen);
+            }
         }
 
         DecoderConfig read = ModelCatalog.Load(path);
+        Assert.Equal(format == ExportFormat.Onnx, read.OnnxGraph is not null);
         const int batch = 2, promptTokens = 5, newTokens = 4;
         long[] prompt = new GenerateSettings { Model = c, PromptTokens = promptTokens, DType = TensorDType.Float32 }.Prompt(batch, seed: 3);
         (long[][] seededTokens, float[][] seededLogits) = DecoderTestSupport.GenerateOnnx(c, batch, prompt, promptTokens, newTokens, Seed);

@@ -31,7 +31,7 @@ public class CatalogLiteralTests
         // Field names of other formats: tokenizer.json, a vLLM/SGLang metric's name part, an agent profile file.
         ["src/Harness.OpenAI/HfTokenizer.cs"] = ["model"],
         ["src/Harness/Models/Formats/SafeTensors.cs"] = ["dtype"],
-        ["src/Harness/Models/Formats/ModelExport.cs"] = ["model"],
+        ["src/Harness/Models/Formats/ModelExport.cs"] = ["model", "inputs", "outputs", "temperature"], // and genai_config.json's
         ["src/Harness/Models/Formats/ModelFiles.cs"] = ["model"],
         ["src/Harness/Models/Formats/ModelTokenizer.cs"] = ["model"],
         ["src/Harness/ServerMetrics/KnownServerMetrics.cs"] = ["prompt_tokens"],

@@ -14,6 +14,14 @@ public enum ExportFormat
 
     /// <summary>One GGUF file (llama, qwen2 or gpt2 architecture metadata, a gpt2-style BPE vocabulary and a chat template).</summary>
     Gguf,
+
+    /// <summary>An Optimum-layout ONNX folder: model.onnx (a decoder with past, standard ONNX ops) and its external data
+    /// model.onnx_data, with the Hugging Face folder's config, generation config and tokenizer files.</summary>
+    Onnx,
+
+    /// <summary>The <see cref="Onnx"/> folder with onnxruntime-genai's genai_config.json (a decoder whose present is the past
+    /// concatenated with the new positions: past_present_share_buffer false).</summary>
+    Genai,
 }
 
 /// <summary>The tokenizer <c>harness export</c> writes with the weights (<c>--tokenizer</c>).</summary>
@@ -29,7 +37,8 @@ public enum ExportTokenizer
 
 /// <summary>
 /// Writes a decoder's weights (the seeded ones of <c>run generate --model-config NAME</c>, or any
-/// <see cref="IWeightSource"/>) as a Hugging Face folder or a GGUF file, with a tokenizer of the model's
+/// <see cref="IWeightSource"/>) as a Hugging Face folder, a GGUF file or an Optimum ONNX folder (whose graph the
+/// ONNX backend writes), with a tokenizer of the model's
 /// vocabulary size (a byte-level BPE, <see cref="ByteLevelVocabulary"/>, or a SentencePiece-style BPE,
 /// <see cref="SentencePieceVocabulary"/>) and the harness's chat
 /// template, so that other engines can run exactly the weights the harness measured. The folder is
@@ -41,8 +50,9 @@ public static class ModelExport
     {
         "hf" => ExportFormat.Hf,
         "gguf" => ExportFormat.Gguf,
-        "onnx" => throw HarnessException.BadInput("--format onnx (an Optimum-layout folder) is not written yet; use hf or gguf."),
-        _ => throw HarnessException.BadInput($"Unknown export format '{text}'; expected hf or gguf."),
+        "onnx" => ExportFormat.Onnx,
+        "genai" => ExportFormat.Genai,
+        _ => throw HarnessException.BadInput($"Unknown export format '{text}'; expected hf, gguf, onnx or genai."),
     };
 
     /// <summary>--tokenizer: gpt2 (the default) or spm.</summary>
@@ -65,6 +75,7 @@ public static class ModelExport
     };
 
     /// <param name="maxShardBytes">hf: split the weights into shards of at most this many bytes, with model.safetensors.index.json.</param>
+    /// <param name="onnxGraph">onnx: writes the graph and its data into the folder it is given (the ONNX backend's writer).</param>
     /// <param name="ggufMatrices">gguf: the matrices' element type instead of the dtype's (q8_0, to test the dequantizing reader).</param>
     public static void Write(
         DecoderConfig c,
@@ -74,7 +85,8 @@ public static class ModelExport
         IWeightSource weights,
         long maxShardBytes = long.MaxValue,
         TensorElement? ggufMatrices = null,
-        ExportTokenizer tokenizer = ExportTokenizer.Gpt2)
+        ExportTokenizer tokenizer = ExportTokenizer.Gpt2,
+        Action<string>? onnxGraph = null)
     {
         if (c.UnbuiltFeature is { } feature)
         {
@@ -129,9 +141,49 @@ public static class ModelExport
         {
             WriteGguf(c, ggufMatrices ?? element, output, weights, vocab);
         }
+        else if (format is ExportFormat.Onnx or ExportFormat.Genai)
+        {
+            Action<string> graph = onnxGraph ?? throw new ArgumentNullException(nameof(onnxGraph), "--format onnx needs the ONNX writer");
+            if (format == ExportFormat.Genai && c.Architecture == DecoderArchitecture.Gpt2)
+            {
+                throw HarnessException.BadInput($"{c.Name} is a gpt2 shape: onnxruntime-genai's gpt2 type keeps a combined past, not "
+                    + $"this graph's; export it as onnx.");
+            }
+
+            WriteFolder(output, tmp =>
+            {
+                graph(tmp);
+                WriteFolderFiles(c, element, tmp, vocab);
+                if (format == ExportFormat.Genai)
+                {
+                    WriteJson(Path.Combine(tmp, GenAiConfigFile), GenAiConfig(c, vocab));
+                }
+            });
+        }
         else
         {
-            WriteHf(c, element, output, weights, vocab, maxShardBytes);
+            WriteFolder(output, tmp => WriteHf(c, element, tmp, weights, vocab, maxShardBytes));
+        }
+    }
+
+    /// <summary>Writes a folder under a temporary name beside <paramref name="output"/>, renamed when complete (else removed).</summary>
+    private static void WriteFolder(string output, Action<string> write)
+    {
+        string tmp = output.TrimEnd('/') + ".tmp-" + Environment.ProcessId + "-" + Guid.NewGuid().ToString("N")[..8];
+        Directory.CreateDirectory(tmp);
+        try
+        {
+            write(tmp);
+            Directory.Move(tmp, output);
+        }
+        catch
+        {
+            if (Directory.Exists(tmp))
+            {
+                Directory.Delete(tmp, recursive: true);
+            }
+
+            throw;
         }
     }
 
@@ -164,105 +216,96 @@ public static class ModelExport
     }
 
     private static void WriteHf(
-        DecoderConfig c, TensorElement element, string output, IWeightSource weights, object vocab, long maxShardBytes)
+        DecoderConfig c, TensorElement element, string folder, IWeightSource weights, object vocab, long maxShardBytes)
     {
-        string tmp = output.TrimEnd('/') + ".tmp-" + Environment.ProcessId + "-" + Guid.NewGuid().ToString("N")[..8];
-        Directory.CreateDirectory(tmp);
-        try
+        List<TensorToWrite> tensors = Tensors(c, CheckpointFormat.HuggingFace, weights, (_, _) => element);
+        var shards = new List<List<TensorToWrite>> { new() };
+        long bytes = 0;
+        foreach (TensorToWrite t in tensors)
         {
-            List<TensorToWrite> tensors = Tensors(c, CheckpointFormat.HuggingFace, weights, (_, _) => element);
-            var shards = new List<List<TensorToWrite>> { new() };
-            long bytes = 0;
-            foreach (TensorToWrite t in tensors)
+            long size = t.Element.ByteCount(t.Elements);
+            if (bytes > 0 && bytes + size > maxShardBytes)
             {
-                long size = t.Element.ByteCount(t.Elements);
-                if (bytes > 0 && bytes + size > maxShardBytes)
-                {
-                    shards.Add([]);
-                    bytes = 0;
-                }
-
-                shards[^1].Add(t);
-                bytes += size;
+                shards.Add([]);
+                bytes = 0;
             }
 
-            var metadata = new Dictionary<string, string> { ["format"] = "pt" };
-            if (shards.Count == 1)
-            {
-                SafeTensors.Write(Path.Combine(tmp, SafeTensors.SingleFile), tensors, metadata);
-            }
-            else
-            {
-                var map = new JsonObject();
-                for (int i = 0; i < shards.Count; i++)
-                {
-                    string name = $"model-{i + 1:00000}-of-{shards.Count:00000}.safetensors";
-                    SafeTensors.Write(Path.Combine(tmp, name), shards[i], metadata);
-                    foreach (TensorToWrite t in shards[i])
-                    {
-                        map[t.Name] = name;
-                    }
-                }
-
-                long total = tensors.Sum(t => t.Element.ByteCount(t.Elements));
-                var index = new JsonObject { ["metadata"] = new JsonObject { ["total_size"] = total }, ["weight_map"] = map };
-                WriteJson(Path.Combine(tmp, SafeTensors.IndexFile), index);
-            }
-
-            (int? bos, int? eos) = vocab is SentencePieceVocabulary
-                ? (SentencePieceVocabulary.BeginOfText, SentencePieceVocabulary.EndOfText)
-                : (((ByteLevelVocabulary)vocab).EndOfText, ((ByteLevelVocabulary)vocab).EndOfText);
-            WriteJson(Path.Combine(tmp, HfConfig.FileName), HfConfig.Write(c, element, bos, eos));
-            if (vocab is SentencePieceVocabulary spm)
-            {
-                WriteJson(Path.Combine(tmp, ModelFiles.TokenizerFile), TokenizerJson(spm));
-                WriteJson(Path.Combine(tmp, ModelFiles.TokenizerConfigFile), new JsonObject
-                {
-                    ["tokenizer_class"] = "LlamaTokenizerFast",
-                    ["model_max_length"] = c.MaxPositions,
-                    ["bos_token"] = spm.Tokens[SentencePieceVocabulary.BeginOfText],
-                    ["eos_token"] = spm.Tokens[SentencePieceVocabulary.EndOfText],
-                    ["unk_token"] = spm.Tokens[SentencePieceVocabulary.Unknown],
-                    ["add_bos_token"] = true,
-                    ["add_eos_token"] = false,
-                    ["legacy"] = true,
-                    ["chat_template"] = ChatTemplate.Jinja,
-                });
-            }
-            else
-            {
-                WriteJson(Path.Combine(tmp, ModelFiles.TokenizerFile), TokenizerJson((ByteLevelVocabulary)vocab));
-                string? eot = eos is null ? null : ByteLevelVocabulary.EndOfTextToken;
-                WriteJson(Path.Combine(tmp, ModelFiles.TokenizerConfigFile), new JsonObject
-                {
-                    ["tokenizer_class"] = "GPT2Tokenizer",
-                    ["model_max_length"] = c.MaxPositions,
-                    ["bos_token"] = eot,
-                    ["eos_token"] = eot,
-                    ["add_bos_token"] = false,
-                    ["chat_template"] = ChatTemplate.Jinja,
-                });
-            }
-
-            var generation = new JsonObject { ["do_sample"] = false };
-            if (eos is { } e)
-            {
-                generation["bos_token_id"] = bos;
-                generation["eos_token_id"] = e;
-            }
-
-            WriteJson(Path.Combine(tmp, ModelFiles.GenerationConfigFile), generation);
-            Directory.Move(tmp, output);
+            shards[^1].Add(t);
+            bytes += size;
         }
-        catch
+
+        var metadata = new Dictionary<string, string> { ["format"] = "pt" };
+        if (shards.Count == 1)
         {
-            if (Directory.Exists(tmp))
+            SafeTensors.Write(Path.Combine(folder, SafeTensors.SingleFile), tensors, metadata);
+        }
+        else
+        {
+            var map = new JsonObject();
+            for (int i = 0; i < shards.Count; i++)
             {
-                Directory.Delete(tmp, recursive: true);
+                string name = $"model-{i + 1:00000}-of-{shards.Count:00000}.safetensors";
+                SafeTensors.Write(Path.Combine(folder, name), shards[i], metadata);
+                foreach (TensorToWrite t in shards[i])
+                {
+                    map[t.Name] = name;
+                }
             }
 
-            throw;
+            long total = tensors.Sum(t => t.Element.ByteCount(t.Elements));
+            var index = new JsonObject { ["metadata"] = new JsonObject { ["total_size"] = total }, ["weight_map"] = map };
+            WriteJson(Path.Combine(folder, SafeTensors.IndexFile), index);
         }
+
+        WriteFolderFiles(c, element, folder, vocab);
+    }
+
+    /// <summary>The files beside the weights of a Hugging Face (or Optimum) folder: config, tokenizer, generation config.</summary>
+    private static void WriteFolderFiles(DecoderConfig c, TensorElement element, string folder, object vocab)
+    {
+        (int? bos, int? eos) = vocab is SentencePieceVocabulary
+            ? (SentencePieceVocabulary.BeginOfText, SentencePieceVocabulary.EndOfText)
+            : (((ByteLevelVocabulary)vocab).EndOfText, ((ByteLevelVocabulary)vocab).EndOfText);
+        WriteJson(Path.Combine(folder, HfConfig.FileName), HfConfig.Write(c, element, bos, eos));
+        if (vocab is SentencePieceVocabulary spm)
+        {
+            WriteJson(Path.Combine(folder, ModelFiles.TokenizerFile), TokenizerJson(spm));
+            WriteJson(Path.Combine(folder, ModelFiles.TokenizerConfigFile), new JsonObject
+            {
+                ["tokenizer_class"] = "LlamaTokenizerFast",
+                ["model_max_length"] = c.MaxPositions,
+                ["bos_token"] = spm.Tokens[SentencePieceVocabulary.BeginOfText],
+                ["eos_token"] = spm.Tokens[SentencePieceVocabulary.EndOfText],
+                ["unk_token"] = spm.Tokens[SentencePieceVocabulary.Unknown],
+                ["add_bos_token"] = true,
+                ["add_eos_token"] = false,
+                ["legacy"] = true,
+                ["chat_template"] = ChatTemplate.Jinja,
+            });
+        }
+        else
+        {
+            WriteJson(Path.Combine(folder, ModelFiles.TokenizerFile), TokenizerJson((ByteLevelVocabulary)vocab));
+            string? eot = eos is null ? null : ByteLevelVocabulary.EndOfTextToken;
+            WriteJson(Path.Combine(folder, ModelFiles.TokenizerConfigFile), new JsonObject
+            {
+                ["tokenizer_class"] = "GPT2Tokenizer",
+                ["model_max_length"] = c.MaxPositions,
+                ["bos_token"] = eot,
+                ["eos_token"] = eot,
+                ["add_bos_token"] = false,
+                ["chat_template"] = ChatTemplate.Jinja,
+            });
+        }
+
+        var generation = new JsonObject { ["do_sample"] = false };
+        if (eos is { } e)
+        {
+            generation["bos_token_id"] = bos;
+            generation["eos_token_id"] = e;
+        }
+
+        WriteJson(Path.Combine(folder, ModelFiles.GenerationConfigFile), generation);
     }
 
     private static void WriteGguf(DecoderConfig c, TensorElement element, string output, IWeightSource weights, object vocab)
@@ -333,6 +376,73 @@ public static class ModelExport
         List<TensorToWrite> tensors =
             Tensors(c, CheckpointFormat.Gguf, weights, (_, shape) => shape.Length == 1 ? TensorElement.F32 : element);
         Gguf.Write(output, m, tensors);
+    }
+
+    /// <summary>onnxruntime-genai's configuration of a folder (<see cref="ExportFormat.Genai"/>).</summary>
+    public const string GenAiConfigFile = "genai_config.json";
+
+    /// <summary>
+    /// genai_config.json for the Optimum-layout graph: the decoder's names (past_key_values.%d.key, present.%d.key), its shape,
+    /// and greedy search over a present that is the past concatenated with the new positions (past_present_share_buffer false).
+    /// </summary>
+    public static JsonObject GenAiConfig(DecoderConfig c, object vocab)
+    {
+        (int bos, int eos) = vocab is SentencePieceVocabulary
+            ? (SentencePieceVocabulary.BeginOfText, SentencePieceVocabulary.EndOfText)
+            : (((ByteLevelVocabulary)vocab).EndOfText ?? 0, ((ByteLevelVocabulary)vocab).EndOfText ?? 0);
+        return new JsonObject
+        {
+            ["model"] = new JsonObject
+            {
+                ["bos_token_id"] = bos,
+                ["eos_token_id"] = eos,
+                ["pad_token_id"] = eos,
+                ["context_length"] = c.MaxPositions,
+                ["vocab_size"] = c.Vocab,
+                ["type"] = c.QkvBias ? "qwen2" : "llama",
+                ["decoder"] = new JsonObject
+                {
+                    ["session_options"] = new JsonObject { ["log_id"] = "onnxruntime-genai", ["provider_options"] = new JsonArray() },
+                    ["filename"] = ModelFiles.OnnxGraphFile,
+                    ["head_size"] = c.HeadDim,
+                    ["hidden_size"] = c.Hidden,
+                    ["num_attention_heads"] = c.Heads,
+                    ["num_key_value_heads"] = c.KvHeads,
+                    ["num_hidden_layers"] = c.Layers,
+                    ["inputs"] = new JsonObject
+                    {
+                        ["input_ids"] = "input_ids",
+                        ["attention_mask"] = "attention_mask",
+                        ["position_ids"] = "position_ids",
+                        ["past_key_names"] = "past_key_values.%d.key",
+                        ["past_value_names"] = "past_key_values.%d.value",
+                    },
+                    ["outputs"] = new JsonObject
+                    {
+                        ["logits"] = "logits",
+                        ["present_key_names"] = "present.%d.key",
+                        ["present_value_names"] = "present.%d.value",
+                    },
+                },
+            },
+            ["search"] = new JsonObject
+            {
+                ["do_sample"] = false,
+                ["num_beams"] = 1,
+                ["num_return_sequences"] = 1,
+                ["max_length"] = c.MaxPositions,
+                ["min_length"] = 0,
+                ["past_present_share_buffer"] = false,
+                ["repetition_penalty"] = 1.0,
+                ["temperature"] = 1.0,
+                ["top_k"] = 1,
+                ["top_p"] = 1.0,
+                ["early_stopping"] = true,
+                ["length_penalty"] = 1.0,
+                ["no_repeat_ngram_size"] = 0,
+                ["diversity_penalty"] = 0.0,
+            },
+        };
     }
 
     /// <summary>A Hugging Face tokenizer.json of a byte-level BPE vocabulary (GPT-2's pre-tokenizer and decoder).</summary>

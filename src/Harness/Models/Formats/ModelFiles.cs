@@ -8,7 +8,7 @@ namespace Harness.Models.Formats;
 
 /// <summary>
 /// A user's model on disk (<c>--model PATH</c>): a Hugging Face folder (config.json, model.safetensors
-/// or shards, tokenizer.json) or a GGUF file. <see cref="Load"/> reads its shape into a
+/// or shards, tokenizer.json), an Optimum ONNX folder (model.onnx, config.json) or a GGUF file. <see cref="Load"/> reads its shape into a
 /// <see cref="DecoderConfig"/> whose <see cref="DecoderConfig.WeightsPath"/> makes both backends read
 /// the weights from it (<see cref="ModelWeights.Open"/>); nothing but headers and metadata is read here.
 /// </summary>
@@ -18,6 +18,12 @@ public static class ModelFiles
     public const string TokenizerConfigFile = "tokenizer_config.json";
     public const string GenerationConfigFile = "generation_config.json";
 
+    /// <summary>An Optimum folder's decoder graph (with past: past_key_values.N.key/value in, present.N.key/value out).</summary>
+    public const string OnnxGraphFile = "model.onnx";
+
+    /// <summary>The external data file of the graph <c>harness export --format onnx</c> writes (Optimum's name).</summary>
+    public const string OnnxDataFile = "model.onnx_data";
+
     /// <summary>Whether a path names a model (a folder, or a .gguf file) rather than a models/ config.</summary>
     public static bool IsModelPath(string path) => Directory.Exists(path) || path.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase);
 
@@ -25,6 +31,11 @@ public static class ModelFiles
     {
         if (Directory.Exists(path))
         {
+            if (IsOnnxFolder(path))
+            {
+                return ReadOnnxFolder(path);
+            }
+
             DecoderConfig c = HfConfig.Read(path) with { WeightsPath = Path.GetFullPath(path) };
             CheckTokenizer(Path.Combine(path, TokenizerFile), c.Vocab);
             // The weights' headers now, so that a missing shard or a lying header is refused before anything is built.
@@ -40,8 +51,50 @@ public static class ModelFiles
             return ReadGguf(Path.GetFullPath(path));
         }
 
-        throw HarnessException.BadInput($"Model '{path}' does not exist; give a Hugging Face folder (with config.json) or a GGUF file.");
+        throw HarnessException.BadInput($"Model '{path}' does not exist; give a Hugging Face folder (with config.json), "
+            + $"an ONNX decoder folder (with model.onnx) or a GGUF file.");
     }
+
+    /// <summary>
+    /// An ONNX decoder folder (Optimum's layout): it has model.onnx, or, without safetensors, another
+    /// .onnx file or ONNX external data (a folder whose model.onnx is missing).
+    /// </summary>
+    public static bool IsOnnxFolder(string folder) =>
+        File.Exists(Path.Combine(folder, OnnxGraphFile))
+        || (!Directory.EnumerateFiles(folder, "*.safetensors").Any() && Directory.EnumerateFiles(folder).Any(IsOnnxFile));
+
+    /// <summary>
+    /// An Optimum folder: the shape from its config.json, the graph model.onnx that the ONNX backend
+    /// runs as it is (its inputs and outputs are checked by name when the session opens).
+    /// </summary>
+    private static DecoderConfig ReadOnnxFolder(string folder)
+    {
+        string graph = Path.GetFullPath(Path.Combine(folder, OnnxGraphFile));
+        if (!File.Exists(graph))
+        {
+            string found = Path.GetFileName(Directory.EnumerateFiles(folder).First(IsOnnxFile));
+            throw HarnessException.BadInput($"Model folder '{folder}' holds ONNX files ({found}) but no {OnnxGraphFile} ({graph}), "
+                + $"the decoder graph the harness runs.");
+        }
+
+        // A ModelProto starts with field 1 (ir_version, a varint: tag 0x08) or, from some writers, another field's tag.
+        using (FileStream s = File.OpenRead(graph))
+        {
+            int first = s.ReadByte();
+            if (s.Length < 16 || first is not (0x08 or 0x12 or 0x1a or 0x22 or 0x2a or 0x32 or 0x3a or 0x42))
+            {
+                throw HarnessException.BadInput($"Model file '{graph}' is not an ONNX model (too short, or not a protobuf ModelProto).");
+            }
+        }
+
+        DecoderConfig c = HfConfig.Read(folder) with { WeightsPath = Path.GetFullPath(folder), OnnxGraph = graph };
+        CheckTokenizer(Path.Combine(folder, TokenizerFile), c.Vocab);
+        return c;
+    }
+
+    private static bool IsOnnxFile(string file) =>
+        file.EndsWith(".onnx", StringComparison.Ordinal) || file.EndsWith(".onnx_data", StringComparison.Ordinal)
+        || file.EndsWith(".onnx.data", StringComparison.Ordinal);
 
     private static DecoderConfig ReadGguf(string path)
     {
@@ -184,9 +237,11 @@ public static class ModelFiles
         return Convert.ToHexStringLower(hash.GetHashAndReset())[..16];
     }
 
-    /// <summary>The files that hold the weights: the GGUF file, or the folder's safetensors files.</summary>
+    /// <summary>The files that hold the weights: the GGUF file, the safetensors files, or an ONNX folder's graph and data.</summary>
     public static IReadOnlyList<string> WeightFiles(string path) =>
-        File.Exists(path) ? [path] : Directory.EnumerateFiles(path, "*.safetensors").Order(StringComparer.Ordinal).ToList();
+        File.Exists(path) ? [path]
+        : Directory.EnumerateFiles(path).Where(f => f.EndsWith(".safetensors", StringComparison.Ordinal) || IsOnnxFile(f))
+            .Order(StringComparer.Ordinal).ToList();
 
     /// <summary>Facts for the result about a model read from files: where, which files (hashes), what weights.</summary>
     public static void Describe(DecoderConfig c, Dictionary<string, object?> details)
@@ -198,7 +253,7 @@ public static class ModelFiles
 
         bool gguf = File.Exists(path);
         details[ConfigKeys.ModelSource] = path;
-        details[ConfigKeys.ModelFormat] = gguf ? "gguf" : "hf";
+        details[ConfigKeys.ModelFormat] = gguf ? "gguf" : c.OnnxGraph is null ? "hf" : "onnx";
         IReadOnlyList<string> files = WeightFiles(path);
         details[ConfigKeys.ModelWeightsBytes] = files.Sum(f => new FileInfo(f).Length);
         details[ConfigKeys.ModelWeightsFingerprint] = WeightsFingerprint(path);
@@ -210,6 +265,12 @@ public static class ModelFiles
 
         (Tokenization.TextTokenizer? tokenizer, string note) = ModelTokenizer.For(c);
         details[ConfigKeys.ModelTokenizer] = tokenizer is null ? $"none run ({note})" : $"{tokenizer.Kind}: {note}";
+        if (c.OnnxGraph is { } graph)
+        {
+            details[ConfigKeys.Weights] = $"the initializers of the ONNX decoder graph {graph}, run as it is";
+            return;
+        }
+
         details[ConfigKeys.Weights] = $"read from {(gguf ? "GGUF file" : "Hugging Face folder")} {path}";
         IReadOnlyList<TensorElement> elements;
         using (CheckpointWeights w = CheckpointWeights.Open(c, path))

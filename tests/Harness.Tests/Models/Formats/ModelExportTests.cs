@@ -149,6 +149,27 @@ public sealed class ModelExportTests : IDisposable
     }
 
     [Fact]
+    public void An_onnx_folder_without_its_graph_or_with_an_unreadable_one_is_bad_input_naming_the_file()
+    {
+        // An Optimum folder's files around the graph (config, tokenizer, external data); the graph itself missing, then garbage.
+        string path = Export(ModelCatalog.Load("tiny-llama-test"), ExportFormat.Hf);
+        File.Delete(Path.Combine(path, SafeTensors.SingleFile));
+        File.WriteAllBytes(Path.Combine(path, ModelFiles.OnnxDataFile), new byte[4096]);
+        string graph = Path.Combine(Path.GetFullPath(path), ModelFiles.OnnxGraphFile);
+        HarnessException missing = Assert.Throws<HarnessException>(() => ModelFiles.Load(path));
+        AssertOneSentence(missing, graph);
+        Assert.Contains(ModelFiles.OnnxDataFile, missing.Message);
+
+        File.WriteAllText(graph, "this is not a protobuf, but it is long enough to be read");
+        AssertOneSentence(Assert.Throws<HarnessException>(() => ModelFiles.Load(path)), graph);
+
+        File.WriteAllBytes(graph, [0x08, 0x08, .. new byte[64]]);
+        DecoderConfig c = ModelFiles.Load(path);
+        Assert.Equal(graph, c.OnnxGraph);
+        AssertOneSentence(Assert.Throws<HarnessException>(() => ModelWeights.Open(c, 1)), path);
+    }
+
+    [Fact]
     public void A_missing_shard_is_bad_input_naming_it()
     {
         string path = Export(ModelCatalog.Load("tiny-llama-test"), ExportFormat.Hf, maxShardBytes: 100_000);
