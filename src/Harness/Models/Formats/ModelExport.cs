@@ -457,16 +457,7 @@ public static class ModelExport
         var added = new JsonArray();
         for (int i = vocab.RegularTokens; i < vocab.Tokens.Count; i++)
         {
-            added.Add(new JsonObject
-            {
-                ["id"] = i,
-                ["content"] = vocab.Tokens[i],
-                ["single_word"] = false,
-                ["lstrip"] = false,
-                ["rstrip"] = false,
-                ["normalized"] = false,
-                ["special"] = true,
-            });
+            added.Add(SpecialToken(i, vocab.Tokens[i]));
         }
 
         JsonObject ByteLevel(bool prefix) => new()
@@ -516,16 +507,7 @@ public static class ModelExport
             ids[vocab.Tokens[i]] = i;
             if (vocab.Types[i] is SentencePieceVocabulary.UnknownType or SentencePieceVocabulary.ControlType)
             {
-                added.Add(new JsonObject
-                {
-                    ["id"] = i,
-                    ["content"] = vocab.Tokens[i],
-                    ["single_word"] = false,
-                    ["lstrip"] = false,
-                    ["rstrip"] = false,
-                    ["normalized"] = false,
-                    ["special"] = true,
-                });
+                added.Add(SpecialToken(i, vocab.Tokens[i]));
             }
         }
 
@@ -589,6 +571,18 @@ public static class ModelExport
             },
         };
     }
+
+    /// <summary>A tokenizer.json added_tokens entry: a special token matched whole, never normalized or split.</summary>
+    private static JsonObject SpecialToken(int id, string content) => new()
+    {
+        ["id"] = id,
+        ["content"] = content,
+        ["single_word"] = false,
+        ["lstrip"] = false,
+        ["rstrip"] = false,
+        ["normalized"] = false,
+        ["special"] = true,
+    };
 
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
