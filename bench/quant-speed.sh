@@ -72,7 +72,7 @@ for p in glob.glob(os.path.join(raw, "*.json")):
     metrics, config = doc["metrics"], doc.get("config", {})
     runs.setdefault((int(batch), tag), []).append(
         (metrics.get("decode_tokens_per_s"), metrics.get("prefill_tokens_per_s"), metrics.get("mbu"),
-         config.get("weight_quantization") or config.get("dtype")))
+         config.get("weight_quantization") or config.get("llamacpp_tensor_types") or config.get("dtype")))
 
 def med(values):
     v = [x for x in values if isinstance(x, (int, float))]

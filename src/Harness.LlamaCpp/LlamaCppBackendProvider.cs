@@ -54,6 +54,9 @@ public sealed class LlamaCppBackendProvider : IBackendProvider, IDecoderProvider
     /// <summary>fp32; a run takes its GGUF file's type instead (<see cref="GgufWeights.RunDType"/>).</summary>
     public TensorDType DefaultDType(BackendSpec backend) => TensorDType.Float32;
 
+    /// <summary>llama.cpp computes with the GGUF file's blocks as they are.</summary>
+    public bool RunsFileWeightsAsStored => true;
+
     /// <summary>The llama.cpp decoder over the model's GGUF file; anything but a GGUF file is refused by name.</summary>
     public IStepDecoder CreateDecoder(BackendSpec backend, WorkloadOptions options, DecoderSpec spec)
     {

@@ -64,6 +64,32 @@ public sealed class LlamaCppGenerateTests
     private static SortedSet<string> Stated(JsonObject metrics) =>
         new(metrics.Where(m => m.Value is not null).Select(m => m.Key), StringComparer.Ordinal);
 
+    [LlamaFact]
+    public void A_q8_0_file_runs_as_stored_and_its_step_counts_the_files_bytes()
+    {
+        // llama.cpp's blocks need rows of whole 32s: tiny-llama-test with an intermediate of 192.
+        string folder = TinyGguf.Scratch();
+        string shape = Path.Combine(folder, "tiny-llama-192.json");
+        File.WriteAllText(shape, File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "models", "tiny-llama-test.json"))
+            .Replace("\"intermediate\": 176", "\"intermediate\": 192", StringComparison.Ordinal)
+            .Replace("\"tiny-llama-test\"", "\"tiny-llama-192\"", StringComparison.Ordinal));
+        string q8 = Path.Combine(folder, "q8.gguf");
+        (int code, _, string err) = TinyGguf.Cli("export", "--model-config", shape, "--format", "gguf", "--dtype", "q8_0", "--out", q8);
+        Assert.True(code == 0, err);
+
+        JsonObject result = Run("llamacpp:cpu", q8);
+        JsonObject config = result["config"]!.AsObject();
+        Assert.Null(config[ConfigKeys.ModelDequantized]);
+        Assert.StartsWith("q8_0: ", (string?)config[ConfigKeys.LlamaCppTensorTypes]);
+        // q8_0 is 34 bytes per 32 weights (8.5 bits); the norm gains, f32, add a little.
+        Assert.InRange((double)config[ConfigKeys.QuantBitsPerWeight]!, 8.5, 8.5 * 1.05);
+        double stepBytes = (double)result["metrics"]!["bytes_per_decode_step"]!;
+        JsonObject fp32 = Run("llamacpp:cpu", TinyGguf.Export("tiny-llama-test"));
+        // tiny-llama-test in f32 (intermediate 176, a little smaller) streams about 3.5 times as many bytes a step; before the
+        // file's bytes were counted, the q8_0 file counted as fp32 and streamed more.
+        Assert.True(stepBytes < (double)fp32["metrics"]!["bytes_per_decode_step"]! / 2.5, $"{stepBytes} bytes per q8_0 step");
+    }
+
     private static JsonObject Run(string backend, string gguf)
     {
         string result = Path.Combine(TinyGguf.Scratch(), "result.json");

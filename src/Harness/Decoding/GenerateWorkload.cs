@@ -46,6 +46,11 @@ public sealed class GenerateWorkload : IWorkload, IDerivedMetrics
         _options = options;
         Settings = GenerateSettings.From(options.ModelConfig, options.PromptTokens, options.NewTokens, options.DType ?? provider.DefaultDType(backend), options.Extra,
             options.Quantization);
+        if (provider.RunsFileWeightsAsStored && options.ModelConfig?.WeightsPath is { } file && File.Exists(file))
+        {
+            Settings = Settings with { StoredBytesPerWeight = Models.Formats.ModelFiles.StoredBytesPerWeight(file) };
+        }
+
         RunSampling = SamplingSettings.From(options.Extra);
     }
 

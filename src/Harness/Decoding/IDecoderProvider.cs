@@ -19,6 +19,12 @@ public interface IDecoderProvider
     SettingsSchema DecoderSettings { get; }
 
     /// <summary>
+    /// True where a model file's tensors run as stored (llama.cpp), so a step streams the file's bytes per weight
+    /// (q4_0's 4.5 bits), not the run's dtype's; false where the loader converts them to the dtype.
+    /// </summary>
+    bool RunsFileWeightsAsStored => false;
+
+    /// <summary>
     /// Builds the decoder (generates or loads the model, allocates its weights); called after the
     /// memory check. Bad options or an unusable device throw <see cref="HarnessException"/>.
     /// </summary>

@@ -19,7 +19,7 @@ public static class DecoderMetrics
         double? ttft = DistributionSummary.From(run.TimeToFirstToken)?.Mean / 1000.0;
         double? tpot = DistributionSummary.From(run.TimePerOutputToken)?.Mean / 1000.0;
         double context = DecoderCost.MeanDecodeContext(s.PromptTokens, s.NewTokens);
-        double weightBytes = DecoderCost.MatrixBytesPerWeight(s.DType, s.Quantization);
+        double weightBytes = s.StoredBytesPerWeight ?? DecoderCost.MatrixBytesPerWeight(s.DType, s.Quantization);
         double stepBytes = cost.DecodeStepBytes(batch, Math.Round(context), weightBytes, s.DType.Bytes());
         double prefillFlops = batch * cost.PrefillFlops(s.PromptTokens);
         double stepFlops = batch * cost.FlopsPerToken((long)Math.Round(context));

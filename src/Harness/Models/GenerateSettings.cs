@@ -35,6 +35,13 @@ public sealed record GenerateSettings
     /// <summary>Weight-only quantization (<c>--dtype int8|int4</c>); null for float weights.</summary>
     public WeightQuantization? Quantization { get; init; }
 
+    /// <summary>
+    /// Bytes per weight of a model file whose tensors the backend runs as stored (llama.cpp: the GGUF file's
+    /// blocks, <see cref="Formats.ModelFiles.StoredBytesPerWeight"/>); null where the weights are in <see cref="DType"/>
+    /// or <see cref="Quantization"/>.
+    /// </summary>
+    public double? StoredBytesPerWeight { get; init; }
+
     public int WeightSeed { get; init; } = DefaultWeightSeed;
 
     /// <summary>Result files of the gemm/copy workloads whose measured ceilings MFU/MBU are also stated against.</summary>
@@ -117,6 +124,13 @@ public sealed record GenerateSettings
     public Dictionary<string, object?> Details(int batch)
     {
         Dictionary<string, object?> details = DescribeModel(Model, DType, WeightSeed, Quantization);
+        if (StoredBytesPerWeight is { } stored)
+        {
+            // The file's blocks run as they are: nothing was dequantized, and the step streams the file's bits per weight.
+            details.Remove(ConfigKeys.ModelDequantized);
+            details[ConfigKeys.QuantBitsPerWeight] = stored * 8;
+        }
+
         details[ConfigKeys.Batch] = batch;
         details[ConfigKeys.PromptTokens] = PromptTokens;
         details[ConfigKeys.NewTokens] = NewTokens;

@@ -243,6 +243,18 @@ public static class ModelFiles
         : Directory.EnumerateFiles(path).Where(f => f.EndsWith(".safetensors", StringComparison.Ordinal) || IsOnnxFile(f))
             .Order(StringComparer.Ordinal).ToList();
 
+    /// <summary>
+    /// The mean bytes per weight of a GGUF file's tensors as stored (q4_0: 18 bytes per 32 weights), blocks and
+    /// scales included.
+    /// </summary>
+    public static double StoredBytesPerWeight(string ggufPath)
+    {
+        using GgufFile g = Gguf.Open(ggufPath);
+        long weights = g.Tensors.Tensors.Values.Sum(t => t.Elements);
+        long bytes = g.Tensors.Tensors.Values.Sum(t => t.Element.ByteCount(t.Elements));
+        return weights == 0 ? 0 : (double)bytes / weights;
+    }
+
     /// <summary>Facts for the result about a model read from files: where, which files (hashes), what weights.</summary>
     public static void Describe(DecoderConfig c, Dictionary<string, object?> details)
     {

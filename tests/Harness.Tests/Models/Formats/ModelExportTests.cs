@@ -72,6 +72,24 @@ public sealed class ModelExportTests : IDisposable
         Assert.NotEqual(expected, actual);
     }
 
+    [Theory]
+    [InlineData("q4_0", 18.0 / 32)]
+    [InlineData("q8_0", 34.0 / 32)]
+    [InlineData("fp32", 4.0)]
+    public void A_gguf_files_bytes_per_weight_as_stored_follow_its_blocks(string type, double matrices)
+    {
+        DecoderConfig c = ModelCatalog.Load("tiny-llama-test") with { Intermediate = 192 };
+        string path = Path.Combine(_dir, $"stored-{type}.gguf");
+        using (var gen = new WeightGenerator(Seed, c.Layers))
+        {
+            ModelExport.Write(c, TensorDType.Float32, ExportFormat.Gguf, path, gen, ggufMatrices: ModelExport.GgufBlocks(type));
+        }
+
+        // The matrices hold all but the norm gains (f32, a few hundred of tens of thousands of weights).
+        double stored = ModelFiles.StoredBytesPerWeight(path);
+        Assert.InRange(stored, matrices, matrices * 1.02 + 0.01);
+    }
+
     [Fact]
     public void A_q8_0_gguf_is_dequantized_within_half_a_step_and_the_result_says_so()
     {
