@@ -56,7 +56,8 @@ public sealed class SlurmIntegrationTests : IDisposable
             // Three one-thread tasks share the machine: on fewer than four cores they disturb each other, are listed
             // as noisy (allowed) and left out of the spread; on a bigger quiet machine all three make the spread.
             int quiet = merged.Nodes.Count(n => n.Disturbance is null);
-            Assert.Equal(3 - quiet, Regex.Matches(stdout, @"NOISY \(allowed\): other processes used").Count);
+            // Whatever the cause (other processes, steal, the CPU clock, pressure), a disturbed task is listed as NOISY (allowed).
+            Assert.Equal(3 - quiet, Regex.Matches(stdout, @"NOISY \(allowed\): ").Count);
             if (quiet > 0)
             {
                 Assert.Contains($"| throughput_per_s | {quiet} |", stdout, StringComparison.Ordinal);
