@@ -131,7 +131,8 @@ public sealed record DecoderConfig
 
     /// <summary>
     /// The ONNX decoder graph (an Optimum folder's <c>model.onnx</c>) that the ONNX backend runs as it is
-    /// (<c>--model DIR</c>); null when the weights are generated or read as tensors. Only onnx:* runs it.
+    /// (<c>--model DIR</c>); null when the weights are generated or read as tensors. torch:* reads its
+    /// initializers as the canonical weights where <c>harness export</c> wrote it.
     /// </summary>
     [JsonIgnore]
     public string? OnnxGraph { get; init; }

@@ -3,7 +3,8 @@ namespace Harness.Models;
 /// <summary>
 /// Where a decoder's weight values come from: the one seam both backends ask for each named tensor of
 /// the canonical layout (<see cref="WeightLayout"/>). <see cref="WeightGenerator"/> draws them from a
-/// seed; <see cref="Formats.CheckpointWeights"/> reads them from a Hugging Face folder or a GGUF file.
+/// seed; <see cref="Formats.CheckpointWeights"/> reads them from a Hugging Face folder, a GGUF file or an
+/// exported ONNX folder's initializers.
 /// </summary>
 public interface IWeightSource : IDisposable
 {
@@ -34,19 +35,14 @@ public interface IWeightSource : IDisposable
     Formats.QuantizedMatrix? QuantizedBlocks(WeightSpec spec, bool outputsFirst, Backends.WeightQuantization q) => null;
 }
 
-/// <summary>Opens a decoder's weights: the checkpoint its config was read from, else the seeded generator.</summary>
+/// <summary>
+/// Opens a decoder's weights: the files its config was read from (a Hugging Face folder, a GGUF file, or the
+/// initializers of an ONNX folder that <c>harness export</c> wrote), else the seeded generator.
+/// </summary>
 public static class ModelWeights
 {
-    public static IWeightSource Open(Backends.DecoderConfig config, int weightSeed)
-    {
-        if (config.OnnxGraph is { } graph)
-        {
-            throw HarnessException.BadInput($"Model '{config.WeightsPath}' is an ONNX decoder graph ({Path.GetFileName(graph)}), "
-                + $"which only onnx:cpu and onnx:cuda run as it is; torch:* and export need a Hugging Face folder or a GGUF file.");
-        }
-
-        return config.WeightsPath is { } path
+    public static IWeightSource Open(Backends.DecoderConfig config, int weightSeed) =>
+        config.WeightsPath is { } path
             ? Formats.CheckpointWeights.Open(config, path)
             : new WeightGenerator(weightSeed, config.Layers);
-    }
 }

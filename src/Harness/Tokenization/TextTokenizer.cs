@@ -50,6 +50,10 @@ public sealed class TextTokenizer
     /// <summary>Whether a prompt gets <see cref="BeginOfText"/> in front (a SentencePiece model's add_bos_token).</summary>
     public bool AddBeginOfText { get; }
 
+    /// <summary>Whether text is put in Unicode normalization form C before it is tokenized (a tokenizer.json's NFC
+    /// normalizer: Qwen2's), so that a composed and a decomposed "é" give the same ids.</summary>
+    public bool NormalizesToNfc { get; private init; }
+
     /// <summary>GPT-2's tokenizer (r50k_base).</summary>
     public static TextTokenizer Gpt2 => Shared.Value;
 
@@ -64,7 +68,11 @@ public sealed class TextTokenizer
     /// is allowed). Time linear in the text: a word longer than <see cref="BoundedPreTokenizer.DefaultBound"/> characters is
     /// tokenized in pieces of that length, so its ids may differ from GPT-2's reference tokenizer; shorter words do not.
     /// </summary>
-    public IReadOnlyList<int> Encode(string text) => _spm?.Encode(text) ?? _bpe!.EncodeToIds(text);
+    public IReadOnlyList<int> Encode(string text)
+    {
+        text = Normalized(text);
+        return _spm?.Encode(text) ?? _bpe!.EncodeToIds(text);
+    }
 
     /// <summary>A prompt's ids: <see cref="Encode"/>, after <see cref="BeginOfText"/> where the tokenizer adds it.</summary>
     public IReadOnlyList<int> EncodePrompt(string text)
@@ -74,12 +82,21 @@ public sealed class TextTokenizer
     }
 
     /// <summary>How many tokens <paramref name="text"/> is (without <see cref="BeginOfText"/>).</summary>
-    public int Count(string text) => _spm?.Encode(text).Count ?? _bpe!.CountTokens(text);
+    public int Count(string text)
+    {
+        text = Normalized(text);
+        return _spm?.Encode(text).Count ?? _bpe!.CountTokens(text);
+    }
 
     /// <summary>How many characters of <paramref name="text"/> make its first <paramref name="tokens"/> tokens; -1 when that
-    /// falls inside a character or the tokenizer cannot say.</summary>
+    /// falls inside a character or the tokenizer cannot say (text that normalization changes).</summary>
     public int PrefixLength(string text, int tokens)
     {
+        if (!ReferenceEquals(Normalized(text), text))
+        {
+            return -1;
+        }
+
         if (_spm is not null)
         {
             var ends = new List<int>();
@@ -122,10 +139,11 @@ public sealed class TextTokenizer
 
     /// <summary>
     /// The same with the pre-tokenizer's split regex <paramref name="pattern"/> (Llama 3's, Qwen2's...; null for GPT-2's),
-    /// <paramref name="split"/> naming it for <see cref="Kind"/>.
+    /// <paramref name="split"/> naming it for <see cref="Kind"/>, and with <paramref name="nfc"/> text put in NFC first
+    /// (<see cref="NormalizesToNfc"/>).
     /// </summary>
     public static TextTokenizer? FromByteLevel(
-        IReadOnlyList<string> tokens, int regularTokens, int endOfText, string? pattern, string split)
+        IReadOnlyList<string> tokens, int regularTokens, int endOfText, string? pattern, string split, bool nfc = false)
     {
         var bytes = new byte[tokens.Count][];
         var ranks = new StringBuilder();
@@ -156,7 +174,10 @@ public sealed class TextTokenizer
             : new BoundedPreTokenizer(new RegexPreTokenizer(new Regex(pattern, RegexOptions.Compiled), special.Count > 0 ? special : null));
         using var stream = new MemoryStream(Encoding.ASCII.GetBytes(ranks.ToString()), writable: false);
         TiktokenTokenizer bpe = TiktokenTokenizer.Create(stream, words, reference.Normalizer, special.Count > 0 ? special : null);
-        return new TextTokenizer(bpe, bytes, endOfText, $"byte-level BPE ({split} split)");
+        return new TextTokenizer(bpe, bytes, endOfText, $"byte-level BPE ({split} split{(nfc ? ", NFC" : "")})")
+        {
+            NormalizesToNfc = nfc,
+        };
     }
 
     /// <summary>A SentencePiece-style BPE (<see cref="SentencePieceBpe"/>); <paramref name="endOfText"/> and
@@ -164,6 +185,10 @@ public sealed class TextTokenizer
     public static TextTokenizer FromSentencePiece(SentencePieceBpe spm, int endOfText, int beginOfText, bool addBeginOfText) =>
         new(spm, endOfText, beginOfText, addBeginOfText,
             $"SentencePiece BPE (by {(spm.Merges == SentencePieceMerges.ByScore ? "score" : "merge rank")}, byte fallback)");
+
+    /// <summary>The text itself (the same string), or its NFC form where the tokenizer normalizes and the text is not in it
+    /// (<see cref="NfcNormalizer"/>: string.Normalize does nothing under InvariantGlobalization).</summary>
+    private string Normalized(string text) => NormalizesToNfc ? NfcNormalizer.Normalize(text) : text;
 
     /// <summary>
     /// The encoder from Microsoft.ML.Tokenizers, built from its GPT-2 data package's file with GPT-2's

@@ -4,6 +4,7 @@ using Harness.Decoding.Sampling;
 using Harness.Models;
 using Harness.Models.Formats;
 using Harness.Onnx;
+using Harness.Onnx.Decoder;
 using Harness.Testing;
 using Harness.Torch.Decoder;
 using TorchSharp;
@@ -247,13 +248,17 @@ public class ParityTests
 
     /// <summary>
     /// A model exported by harness export and read back (--model PATH) loads into the TorchSharp modules
-    /// with the seeded model's logits and tokens, in each format and architecture.
+    /// with the seeded model's logits and tokens, in each format and architecture (an ONNX folder's
+    /// initializers read as the canonical weights).
     /// </summary>
     [TorchTheory]
     [InlineData("tiny-llama-test", ExportFormat.Hf)]
     [InlineData("tiny-llama-test", ExportFormat.Gguf)]
     [InlineData("tiny-gpt2-test", ExportFormat.Hf)]
     [InlineData("tiny-gpt2-test", ExportFormat.Gguf)]
+    [InlineData("tiny-llama-test", ExportFormat.Onnx)]
+    [InlineData("tiny-gpt2-test", ExportFormat.Onnx)]
+    [InlineData("tiny-llama-test", ExportFormat.Genai)]
     public void Exported_files_give_the_seeded_models_logits_on_torch(string model, ExportFormat format)
     {
         DecoderConfig c = ModelCatalog.Load(model);
@@ -263,15 +268,24 @@ public class ParityTests
             string path = Path.Combine(dir, model + (format == ExportFormat.Gguf ? ".gguf" : ""));
             using (var gen = new WeightGenerator(WeightSeed, c.Layers))
             {
-                ModelExport.Write(c, TensorDType.Float32, format, path, gen);
+                if (format is ExportFormat.Onnx or ExportFormat.Genai)
+                {
+                    OptimumGraph.Export(c, TensorDType.Float32, path, gen, format);
+                }
+                else
+                {
+                    ModelExport.Write(c, TensorDType.Float32, format, path, gen);
+                }
             }
 
             DecoderConfig read = ModelCatalog.Load(path);
+            Assert.Equal(format is ExportFormat.Onnx or ExportFormat.Genai, read.OnnxGraph is not null);
             const int batch = 2, promptTokens = 5, newTokens = 4;
             var settings = new GenerateSettings { Model = c, PromptTokens = promptTokens, DType = TensorDType.Float32 };
             long[] prompt = settings.Prompt(batch, seed: 3);
             (long[][] seededTokens, float[][] seededLogits) = RunTorch(c, batch, prompt, promptTokens, newTokens);
-            (long[][] fileTokens, float[][] fileLogits) = RunTorch(read, batch, prompt, promptTokens, newTokens);
+            // Another seed: only the files' weights can give the seeded model's logits.
+            (long[][] fileTokens, float[][] fileLogits) = RunTorch(read, batch, prompt, promptTokens, newTokens, weightSeed: 999);
             for (int step = 0; step < newTokens; step++)
             {
                 double err = RelativeError(fileLogits[step], seededLogits[step]);
@@ -302,11 +316,17 @@ public class ParityTests
 
     /// <summary>The model's passes as the decoder makes them: one prefill of the whole batch, then one step of every row.</summary>
     private static (long[][], float[][]) RunTorch(
-        DecoderConfig c, int batch, long[] prompt, int promptTokens, int newTokens, torch.ScalarType dtype = torch.ScalarType.Float32)
+        DecoderConfig c,
+        int batch,
+        long[] prompt,
+        int promptTokens,
+        int newTokens,
+        torch.ScalarType dtype = torch.ScalarType.Float32,
+        int weightSeed = WeightSeed)
     {
         TorchRuntime.Ensure("cpu", null);
         using var m = new TorchDecoderModel(c);
-        using (IWeightSource weights = ModelWeights.Open(c, WeightSeed))
+        using (IWeightSource weights = ModelWeights.Open(c, weightSeed))
         {
             m.LoadWeights(weights, dtype, torch.CPU);
         }

@@ -11,6 +11,10 @@ public enum CheckpointFormat
 
     /// <summary>llama.cpp's GGUF names (blk.N.attn_q.weight).</summary>
     Gguf,
+
+    /// <summary>The canonical names and shapes themselves: the initializers of the ONNX graph <c>harness export --format onnx</c>
+    /// writes (<see cref="OnnxInitializers"/>).</summary>
+    Onnx,
 }
 
 /// <summary>
@@ -29,7 +33,9 @@ public sealed record FileTensor(string Name, string Canonical, long Offset, long
 public static class CheckpointLayout
 {
     public static IReadOnlyList<FileTensor> For(DecoderConfig c, CheckpointFormat format, string gpt2Prefix = "transformer.") =>
-        c.Architecture == DecoderArchitecture.Gpt2 ? Gpt2(c, format, gpt2Prefix) : Llama(c, format);
+        format == CheckpointFormat.Onnx
+            ? WeightLayout.For(c).Select(w => new FileTensor(w.Name, w.Name, 0, w.Shape[^1], false)).ToList()
+            : c.Architecture == DecoderArchitecture.Gpt2 ? Gpt2(c, format, gpt2Prefix) : Llama(c, format);
 
     private static List<FileTensor> Llama(DecoderConfig c, CheckpointFormat format)
     {

@@ -3,7 +3,8 @@ using Harness.Backends;
 namespace Harness.Models.Formats;
 
 /// <summary>
-/// Weights read from a checkpoint (a Hugging Face folder's safetensors or a GGUF file), served in the
+/// Weights read from a checkpoint (a Hugging Face folder's safetensors, a GGUF file, or the initializers of the ONNX
+/// folder <c>harness export --format onnx</c> writes, <see cref="OnnxInitializers"/>), served in the
 /// canonical layout: each canonical tensor is built whole from its file tensors (transposed, joined,
 /// dequantized to fp32) when first asked for, and kept until another is asked for, so the loader
 /// streams one tensor at a time. Every file tensor is checked against the config when opened.
@@ -39,7 +40,13 @@ public sealed class CheckpointWeights : IWeightSource
         bool gguf = File.Exists(path);
         GgufFile? file = null;
         Checkpoint checkpoint;
-        if (gguf)
+        CheckpointFormat format = c.OnnxGraph is not null ? CheckpointFormat.Onnx
+            : gguf ? CheckpointFormat.Gguf : CheckpointFormat.HuggingFace;
+        if (c.OnnxGraph is { } graph)
+        {
+            checkpoint = OnnxInitializers.OpenWeights(c, graph);
+        }
+        else if (gguf)
         {
             file = Gguf.Open(path);
             checkpoint = file.Tensors;
@@ -52,7 +59,7 @@ public sealed class CheckpointWeights : IWeightSource
         try
         {
             string prefix = checkpoint.Tensors.ContainsKey("transformer.wte.weight") ? "transformer." : "";
-            IReadOnlyList<FileTensor> files = CheckpointLayout.For(c, gguf ? CheckpointFormat.Gguf : CheckpointFormat.HuggingFace, prefix);
+            IReadOnlyList<FileTensor> files = CheckpointLayout.For(c, format, prefix);
             Check(c, checkpoint, files, path);
             return new CheckpointWeights(path, checkpoint, file, files, c, "f" + ModelFiles.WeightsFingerprint(path));
         }

@@ -65,7 +65,8 @@ public static class ModelFiles
 
     /// <summary>
     /// An Optimum folder: the shape from its config.json, the graph model.onnx that the ONNX backend
-    /// runs as it is (its inputs and outputs are checked by name when the session opens).
+    /// runs as it is (its inputs and outputs are checked by name when the session opens); torch:* reads
+    /// its initializers where the harness wrote them (<see cref="OnnxInitializers"/>).
     /// </summary>
     private static DecoderConfig ReadOnnxFolder(string folder)
     {
@@ -279,7 +280,9 @@ public static class ModelFiles
         details[ConfigKeys.ModelTokenizer] = tokenizer is null ? $"none run ({note})" : $"{tokenizer.Kind}: {note}";
         if (c.OnnxGraph is { } graph)
         {
-            details[ConfigKeys.Weights] = $"the initializers of the ONNX decoder graph {graph}, run as it is";
+            // onnx:* runs the graph as it is (its decoder says so); torch:* reads the canonical initializers (OnnxInitializers).
+            details[ConfigKeys.Weights] = $"the initializers of the ONNX decoder graph {graph}";
+            details[ConfigKeys.ModelWeightsDtypes] = string.Join(", ", OnnxInitializers.WeightTypes(graph));
             return;
         }
 

@@ -204,8 +204,11 @@ public static class ModelTokenizer
             tokens.Add(content);
         }
 
-        TextTokenizer? t = TextTokenizer.FromByteLevel(tokens, regular, eos, pattern, pattern is null ? "gpt-2" : "regex");
-        return (t, $"{ModelFiles.TokenizerFile} ({tokens.Count} tokens, {(pattern is null ? "GPT-2's split" : "its Split regex")})");
+        // Qwen2's normalizer: NFC (a step of a Sequence too). Other normalizers of a byte-level BPE are not run.
+        bool nfc = Section(root, "normalizer", "NFC") is not null;
+        TextTokenizer? t = TextTokenizer.FromByteLevel(tokens, regular, eos, pattern, pattern is null ? "gpt-2" : "regex", nfc);
+        return (t, $"{ModelFiles.TokenizerFile} ({tokens.Count} tokens, {(pattern is null ? "GPT-2's split" : "its Split regex")}"
+            + $"{(nfc ? ", NFC normalizer" : "")})");
     }
 
     /// <summary>A SentencePiece-style BPE in a tokenizer.json: merged by rank, the file's merges; added tokens matched whole.</summary>
