@@ -31,7 +31,10 @@ public sealed class LlamaCppParityTests
     /// </summary>
     private const double Gpt2Tolerance = 1e-3;
 
-    /// <summary>k-quant files: llama.cpp's 8-bit activations (q8_K) against the reference's doubles; measured up to TBD.</summary>
+    /// <summary>
+    /// k-quant files: llama.cpp's 8-bit activations (q8_K) against the reference's doubles; measured worst 0.014 (q6_K) to
+    /// 0.017 (q4_K, q4_K_M) over 3 sequences x 6 steps, hence 0.05.
+    /// </summary>
     private const double KQuantTolerance = 0.05;
 
     static LlamaCppParityTests()

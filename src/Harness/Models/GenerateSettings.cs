@@ -172,7 +172,7 @@ public sealed record GenerateSettings
             details[ConfigKeys.QuantBlock] = quant.Block;
             details[ConfigKeys.QuantZeroPoints] = quant.ZeroPoints;
             details[ConfigKeys.AccuracyLevel] = quant.AccuracyLevel;
-            details[ConfigKeys.QuantBitsPerWeight] = DecoderCost.MatrixBytesPerWeight(dtype, quant) * 8;
+            details[ConfigKeys.QuantBitsPerWeight] = Formats.ModelFiles.MappedBytesPerWeight(model, quant, dtype.Bytes() * 8) * 8;
             // Without --dtype a GGUF file's quantized matrices run as stored (DecoderOptions.Quantization): the result says so first.
             string asStored = quant.AsStored
                 ? "no --dtype: the file's quantized matrices run as stored, as llama.cpp runs them (--dtype fp32 dequantizes them); "

@@ -323,11 +323,17 @@ public static class ModelFiles
 
     /// <summary>
     /// The mean bytes per weight of a GGUF file's matrices as MatMulNBits holds them under <paramref name="q"/>
-    /// (<see cref="CheckpointWeights.BytesPerWeight"/>: q4_K with its zero points, q6_K in blocks of 16), weighted by their sizes.
+    /// (<see cref="CheckpointWeights.BytesPerWeight"/>: q4_K with its zero points, q6_K in blocks of 16), weighted by their sizes;
+    /// the quantization's own bytes for any other model.
     /// </summary>
     public static double MappedBytesPerWeight(DecoderConfig c, WeightQuantization q, int scaleBits)
     {
-        using CheckpointWeights w = CheckpointWeights.Open(c, c.WeightsPath!);
+        if (c.WeightsPath is not { } path || !File.Exists(path))
+        {
+            return q.BytesPerWeight(scaleBits);
+        }
+
+        using CheckpointWeights w = CheckpointWeights.Open(c, path);
         List<CheckpointTensor> matrices = w.MatrixTensors().ToList();
         long weights = matrices.Sum(t => t.Elements);
         return weights == 0 ? q.BytesPerWeight(scaleBits)

@@ -110,6 +110,9 @@ public sealed class KQuantsTests : IDisposable
         Assert.Equal(expected, weights.Generate(embedding));
         var int4 = new WeightQuantization(4, 32, false, 4);
         Assert.Contains("q4_K blocks requantized once at load", ModelFiles.QuantizationSource(fromFile, int4));
+        // 4 bits, an fp32 scale and a 4-bit zero point per 32: the bytes MBU counts, not symmetric int4's 5 bits.
+        Dictionary<string, object?> details = GenerateSettings.DescribeModel(fromFile, TensorDType.Float32, 1, int4);
+        Assert.Equal(5.125, details[Harness.Metrics.ConfigKeys.QuantBitsPerWeight]);
     }
 
     /// <summary>
@@ -189,7 +192,7 @@ public sealed class KQuantsTests : IDisposable
             ModelExport.Write(c, TensorDType.Float32, ExportFormat.Gguf, path, gen, ggufMatrices: ModelExport.GgufBlocks(dtype));
         }
 
-        var settings = new Dictionary<string, string> { ["accuracy_level"] = "0" };
+        var settings = new Dictionary<string, string> { [Harness.Metrics.ConfigKeys.AccuracyLevel] = "0" };
         WeightQuantization? q = ModelFiles.StoredQuantization(ModelCatalog.Load(path), settings);
         Assert.Equal(bits, q?.Bits ?? 0);
         if (q is not null)
