@@ -107,20 +107,23 @@ public sealed class QuantizedDecoderTests(ITestOutputHelper output) : IDisposabl
     /// mins move, by at most half a step per sub-block: measured 0.15 on this model (hidden 256), as large as the same
     /// weights requantized afresh with zero points (0.15; the test fails when it is more than 1.1 times that), under the int4
     /// bound above (0.3); q4_K_M mixes both, its layer-1 q/k/v one node of q4_K rows and one of q6_K rows, concatenated
-    /// (measured 0.14, bound 0.3). Each also fails when the logits equal fp32's where blocks were requantized.
+    /// (measured 0.14, bound 0.3); a tied q4_K model's LM head takes the embedding's blocks the same way. Each also fails when
+    /// the logits equal fp32's where blocks were requantized.
     /// </summary>
     [Theory]
     [InlineData("q6_K", 8, 0, 1e-4)]
     [InlineData("q4_K", 4, 4, 0.3)]
     [InlineData("q4_K", 4, 0, 0.3)]
     [InlineData("q4_K_M", 4, 4, 0.3)]
-    public void K_quant_files_run_as_int4_or_int8_close_to_their_fp32_reading(string dtype, int bits, int accuracyLevel, double tolerance)
+    [InlineData("q4_K", 4, 4, 0.3, true)]
+    public void K_quant_files_run_as_int4_or_int8_close_to_their_fp32_reading(
+        string dtype, int bits, int accuracyLevel, double tolerance, bool tied = false)
     {
-        DecoderConfig c = ModelCatalog.Parse("""
+        DecoderConfig c = ModelCatalog.Parse($$"""
             { "name": "tiny-kquant-run", "architecture": "llama", "hidden": 256, "intermediate": 512, "layers": 2,
-              "heads": 4, "kv_heads": 2, "vocab": 256, "max_positions": 64 }
+              "heads": 4, "kv_heads": 2, "vocab": 256, "max_positions": 64, "tie_embeddings": {{(tied ? "true" : "false")}} }
             """);
-        string gguf = Path.Combine(_dir, $"tiny-{dtype}.gguf");
+        string gguf = Path.Combine(_dir, $"tiny-{dtype}{(tied ? "-tied" : "")}.gguf");
         using (var gen = new WeightGenerator(Seed, c.Layers))
         {
             ModelExport.Write(c, TensorDType.Float32, ExportFormat.Gguf, gguf, gen, ggufMatrices: ModelExport.GgufBlocks(dtype),
@@ -143,7 +146,7 @@ public sealed class QuantizedDecoderTests(ITestOutputHelper output) : IDisposabl
         if (dtype != "q6_K")
         {
             // The same dequantized weights quantized afresh by the harness (int4 with zero points, through a Hugging Face folder).
-            string hf = Path.Combine(_dir, $"tiny-{dtype}-hf");
+            string hf = Path.Combine(_dir, $"tiny-{dtype}{(tied ? "-tied" : "")}-hf");
             using (CheckpointWeights weights = CheckpointWeights.Open(file, gguf))
             {
                 ModelExport.Write(file, TensorDType.Float32, ExportFormat.Hf, hf, weights);
