@@ -31,6 +31,12 @@ public sealed class LlamaCppParityTests
     /// </summary>
     private const double Gpt2Tolerance = 1e-3;
 
+    /// <summary>
+    /// k-quant files: llama.cpp's 8-bit activations (q8_K) against the reference's doubles; measured worst 0.014 (q6_K) to
+    /// 0.017 (q4_K, q4_K_M) over 3 sequences x 6 steps, hence 0.05.
+    /// </summary>
+    private const double KQuantTolerance = 0.05;
+
     static LlamaCppParityTests()
     {
         string dir = Environment.GetEnvironmentVariable("HARNESS_TEST_CACHE") is { Length: > 0 } d
@@ -73,6 +79,56 @@ public sealed class LlamaCppParityTests
 
         using IStepDecoder onnx = Create("onnx:cpu", file, Batch);
         Assert.Equal(Flat(llamaTokens), Flat(Generate(onnx, prompt, SamplingParams.Greedy)));
+    }
+
+    /// <summary>
+    /// The k-quant files <c>harness export --dtype q4_K|q6_K|q4_K_M</c> writes are llama.cpp's blocks: llama.cpp loads them,
+    /// and its logits at every step stay close to the harness's reading of the same blocks (dequantized, in the
+    /// double-precision reference decoder). llama.cpp's k-quant dot products quantize the activations to 8 bits per 256
+    /// (q8_K): relative logit errors of KQuantTolerance's size, against 1e-4 where nothing is quantized; a misread block
+    /// layout (a scale, a min or a nibble out of place) gives errors near 1.
+    /// </summary>
+    [LlamaTheory]
+    [InlineData("q4_K")]
+    [InlineData("q6_K")]
+    [InlineData("q4_K_M")]
+    public void K_quant_files_the_harness_writes_run_on_llama_cpp_close_to_the_harness_reading(string dtype)
+    {
+        string folder = TinyGguf.Scratch();
+        string json = Path.Combine(folder, "tiny-kquant.json");
+        File.WriteAllText(json, """
+            { "name": "tiny-kquant", "architecture": "llama", "hidden": 256, "intermediate": 512, "layers": 2,
+              "heads": 4, "kv_heads": 2, "vocab": 256, "max_positions": 64 }
+            """);
+        string path = Path.Combine(folder, $"tiny-{dtype}.gguf");
+        (int code, _, string err) = TinyGguf.Cli("export", "--model-config", json, "--format", "gguf", "--dtype", dtype,
+            "--set", $"weight_seed={WeightSeed}", "--out", path);
+        Assert.True(code == 0, err);
+        DecoderConfig file = ModelCatalog.Load(path);
+        long[] prompt = Prompts(file, seed: 5);
+        var llama = (LlamaCppDecoder)Create("llamacpp:cpu", file, Batch);
+        llama.CapturedLogits = [];
+        long[][] tokens;
+        using (llama)
+        {
+            tokens = Generate(llama, prompt, SamplingParams.Greedy);
+        }
+
+        using var weights = Harness.Models.Formats.CheckpointWeights.Open(file, path);
+        var reference = new ReferenceDecoder(file, weights);
+        double worst = 0;
+        for (int b = 0; b < Batch; b++)
+        {
+            var sequence = prompt.AsSpan(b * PromptTokens, PromptTokens).ToArray().ToList();
+            for (int step = 0; step < NewTokens; step++)
+            {
+                double e = RelativeError(llama.CapturedLogits[(step * Batch) + b], reference.LastLogits(sequence.ToArray()));
+                worst = Math.Max(worst, e);
+                sequence.Add(tokens[b][step]);
+            }
+        }
+
+        Assert.True(worst < KQuantTolerance, $"{dtype}: llama.cpp vs the harness's reading, worst relative logit error {worst:g3}");
     }
 
     [LlamaFact]

@@ -27,8 +27,8 @@ public static class ExportCommand
             Required = true };
         var outPath = new Option<string>("--out", "-o") { Description = "The folder (hf, onnx, genai) or file (gguf) to write; must not "
             + "exist.", Required = true };
-        var dtype = new Option<string?>("--dtype") { Description = "fp32 (default), fp16; bf16 for hf only; q8_0 or q4_0 for gguf only "
-            + "(llama.cpp's blocks; norms and biases f32)." };
+        var dtype = new Option<string?>("--dtype") { Description = "fp32 (default), fp16; bf16 for hf only; q8_0, q4_0, q4_K, q4_K_M or "
+            + "q6_K for gguf only (llama.cpp's blocks; norms and biases f32; the k-quants need rows of whole 256-value blocks)." };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "gpt2 (default: a byte-level BPE cut from GPT-2's) or spm "
             + "(a SentencePiece-style BPE with byte fallback, Llama 2's layout; vocabularies of 259 ids and more)." };
         var set = new Option<string[]>("--set") { Description = "weight_seed=N: the seed of the generated weights (as for run generate; "
@@ -58,8 +58,9 @@ public static class ExportCommand
                 Action<string>? graph = f is ExportFormat.Onnx or ExportFormat.Genai
                     ? Harness.Onnx.Decoder.OptimumGraph.GraphWriter(c, type, weights)
                     : null;
-                ModelExport.Write(c, type, f, path, weights, ggufMatrices: blocks, tokenizer: kind, onnxGraph: graph);
-                string written = blocks?.Name() ?? type.ShortName();
+                bool medium = ModelExport.IsQ4KMedium(parse.GetValue(dtype));
+                ModelExport.Write(c, type, f, path, weights, ggufMatrices: blocks, tokenizer: kind, onnxGraph: graph, q4KMedium: medium);
+                string written = medium ? "q4_K_M" : blocks?.Name() ?? type.ShortName();
                 output.WriteLine($"wrote {c.Name} ({written}, weights from {weights.Description}) as {parse.GetValue(format)} to "
                     + $"{path} in {sw.Elapsed.TotalSeconds:0.0}s");
             }

@@ -55,7 +55,7 @@ public static class DecoderModelCache
         Path.Combine(Root(), $"{c.Name}-{c.ShapeHash()}-{dtype.ShortName()}-{weightsKey}-g{DecoderGraph.Version}");
 
     /// <summary>Bump when the quantized graphs' blocks change (rounding, layout), so that they are regenerated.</summary>
-    public const int QuantizerVersion = 1;
+    public const int QuantizerVersion = 2;
 
     /// <summary>Returns the path of model.onnx, generating it first when it is not cached.</summary>
     /// <param name="quant">Weight-only quantization (a graph of its own, keyed by format, block, zero points and accuracy level).</param>

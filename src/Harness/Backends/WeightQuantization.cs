@@ -39,6 +39,12 @@ public sealed record WeightQuantization(int Bits, int Block, bool ZeroPoints, in
     /// <summary>The keys above, for a backend's settings schema.</summary>
     public static readonly IReadOnlyList<SettingKey> Keys = [BlockKey, ZeroPointsKey, AccuracyLevelKey];
 
+    /// <summary>
+    /// Chosen without <c>--dtype</c>: a GGUF file's quantized matrices run as stored, as llama.cpp runs them
+    /// (<c>DecoderOptions.Quantization</c>); false when <c>--dtype int8|int4</c> asked for it.
+    /// </summary>
+    public bool AsStored { get; init; }
+
     /// <summary>"int8" or "int4": the name <c>--dtype</c> takes and the result's dtype says.</summary>
     public string Name => Bits == 4 ? "int4" : "int8";
 

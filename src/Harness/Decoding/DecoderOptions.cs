@@ -2,6 +2,7 @@ using System.Globalization;
 using Harness.Backends;
 using Harness.Metrics;
 using Harness.Models;
+using Harness.Models.Formats;
 
 namespace Harness.Decoding;
 
@@ -55,6 +56,20 @@ public static class DecoderOptions
         LibTorch = libTorch,
         Extra = settings,
     };
+
+    /// <summary>
+    /// The one rule for the weight-only quantization a decoder runs: <c>--dtype int8|int4</c> as given; with no <c>--dtype</c>
+    /// at all, a GGUF file's quantized matrices as stored (<see cref="ModelFiles.StoredQuantization"/>: q4_0/q4_K as int4,
+    /// q8_0/q6_K as int8, as llama.cpp runs them) on a backend whose decoders take int8/int4 weights (onnx:*) and do not run the
+    /// file's blocks themselves (llamacpp:cpu does); null otherwise: a float <c>--dtype</c> (or a backend without quantized
+    /// matrix products, torch:*) dequantizes the file's blocks when it loads them.
+    /// </summary>
+    public static WeightQuantization? Quantization(WorkloadOptions options, IDecoderProvider provider) =>
+        options.Quantization
+        ?? (options.DType is null && options.ModelConfig is { } model && !provider.RunsFileWeightsAsStored
+            && provider.DecoderSettings.Keys.Contains(WeightQuantization.BlockKey)
+                ? ModelFiles.StoredQuantization(model, options.Extra)
+                : null);
 
     /// <summary>
     /// <c>--llm-set key=value</c> into a decoder backend's options: model_config, dtype, threads and

@@ -45,10 +45,18 @@ public sealed class GenerateWorkload : IWorkload, IDerivedMetrics
         _backend = backend;
         _options = options;
         Settings = GenerateSettings.From(options.ModelConfig, options.PromptTokens, options.NewTokens, options.DType ?? provider.DefaultDType(backend), options.Extra,
-            options.Quantization);
+            DecoderOptions.Quantization(options, provider));
         if (provider.RunsFileWeightsAsStored && options.ModelConfig?.WeightsPath is { } file && File.Exists(file))
         {
             Settings = Settings with { StoredBytesPerWeight = Models.Formats.ModelFiles.StoredBytesPerWeight(file) };
+        }
+        else if (Settings.Quantization is { } q && Settings.Model.WeightsPath is { } gguf && File.Exists(gguf))
+        {
+            // A GGUF file's matrices in MatMulNBits: the bytes of the layouts its types map to (q4_K's zero points, q6_K's blocks of 16).
+            Settings = Settings with
+            {
+                StoredBytesPerWeight = Models.Formats.ModelFiles.MappedBytesPerWeight(Settings.Model, q, Settings.DType.Bytes() * 8),
+            };
         }
 
         RunSampling = SamplingSettings.From(options.Extra);

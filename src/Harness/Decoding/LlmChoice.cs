@@ -149,7 +149,7 @@ public sealed record LlmChoice
         {
             Model = Options.ModelConfig ?? ModelCatalog.Load(GenerateSettings.DefaultModel),
             DType = Options.DType ?? provider.DefaultDType(spec),
-            Quantization = Options.Quantization,
+            Quantization = DecoderOptions.Quantization(Options, provider),
             WeightSeed = GenerateSettings.WeightSeedOf(Options.Extra),
             Slots = slots,
             Context = context,

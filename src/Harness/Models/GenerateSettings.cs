@@ -37,8 +37,9 @@ public sealed record GenerateSettings
 
     /// <summary>
     /// Bytes per weight of a model file whose tensors the backend runs as stored (llama.cpp: the GGUF file's
-    /// blocks, <see cref="Formats.ModelFiles.StoredBytesPerWeight"/>); null where the weights are in <see cref="DType"/>
-    /// or <see cref="Quantization"/>.
+    /// blocks, <see cref="Formats.ModelFiles.StoredBytesPerWeight"/>), or of a GGUF file's matrices as MatMulNBits holds
+    /// them (<see cref="Formats.ModelFiles.MappedBytesPerWeight"/>); null where the weights are in <see cref="DType"/>
+    /// or <see cref="Quantization"/>'s own blocks.
     /// </summary>
     public double? StoredBytesPerWeight { get; init; }
 
@@ -171,10 +172,14 @@ public sealed record GenerateSettings
             details[ConfigKeys.QuantBlock] = quant.Block;
             details[ConfigKeys.QuantZeroPoints] = quant.ZeroPoints;
             details[ConfigKeys.AccuracyLevel] = quant.AccuracyLevel;
-            details[ConfigKeys.QuantBitsPerWeight] = DecoderCost.MatrixBytesPerWeight(dtype, quant) * 8;
-            details[ConfigKeys.WeightQuantization] = $"{quant.Describe()}, weight-only (com.microsoft MatMulNBits; scales in {dtype.ShortName()}): "
-                + $"{Formats.ModelFiles.QuantizationSource(model, quant)}; the matrix products and the LM head quantized, the token "
-                + $"embedding kept in {dtype.ShortName()} for its gather, norms in {dtype.ShortName()}";
+            details[ConfigKeys.QuantBitsPerWeight] = Formats.ModelFiles.MappedBytesPerWeight(model, quant, dtype.Bytes() * 8) * 8;
+            // Without --dtype a GGUF file's quantized matrices run as stored (DecoderOptions.Quantization): the result says so first.
+            string asStored = quant.AsStored
+                ? "no --dtype: the file's quantized matrices run as stored, as llama.cpp runs them (--dtype fp32 dequantizes them); "
+                : "";
+            details[ConfigKeys.WeightQuantization] = $"{asStored}{quant.Describe()}, weight-only (com.microsoft MatMulNBits; scales in "
+                + $"{dtype.ShortName()}): {Formats.ModelFiles.QuantizationSource(model, quant)}; the matrix products and the LM head "
+                + $"quantized, the token embedding kept in {dtype.ShortName()} for its gather, norms in {dtype.ShortName()}";
             details.Remove(ConfigKeys.ModelDequantized);
         }
 

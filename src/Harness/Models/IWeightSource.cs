@@ -27,12 +27,13 @@ public interface IWeightSource : IDisposable
     void FillParallel(WeightSpec spec, IntPtr dest, long count);
 
     /// <summary>
-    /// The matrix <paramref name="spec"/> already quantized as <paramref name="q"/> asks (blocks read from a file,
-    /// repacked without a round trip through fp32), as MatMulNBits' B: [N, K] with N the canonical columns, or
-    /// with <paramref name="outputsFirst"/> the canonical rows (the tied embedding as LM head). Null where the
+    /// The matrix <paramref name="spec"/> already quantized from the blocks a file stores (for <paramref name="q"/>, in
+    /// the layouts the file's types map to: <see cref="Formats.CheckpointWeights.MappingOf"/>), as MatMulNBits' B: [N, K]
+    /// with N the canonical columns, or with <paramref name="outputsFirst"/> the canonical rows (the tied embedding as
+    /// LM head); in pieces of consecutive outputs where parts of the matrix map to different layouts. Null where the
     /// source has no such blocks: the caller quantizes the fp32 values.
     /// </summary>
-    Formats.QuantizedMatrix? QuantizedBlocks(WeightSpec spec, bool outputsFirst, Backends.WeightQuantization q) => null;
+    IReadOnlyList<Formats.QuantizedMatrix>? QuantizedBlocks(WeightSpec spec, bool outputsFirst, Backends.WeightQuantization q) => null;
 }
 
 /// <summary>

@@ -15,9 +15,14 @@ public sealed class ReferenceDecoder
     private readonly float[] _sin;
 
     public ReferenceDecoder(DecoderConfig config, int weightSeed)
+        : this(config, new WeightGenerator(weightSeed, config.Layers))
+    {
+    }
+
+    /// <summary>With the weights of <paramref name="gen"/> (e.g. a file's, its quantized blocks dequantized).</summary>
+    public ReferenceDecoder(DecoderConfig config, IWeightSource gen)
     {
         _c = config;
-        var gen = new WeightGenerator(weightSeed, config.Layers);
         if (new DecoderCost(config).ParameterCount > 50_000_000)
         {
             throw new ArgumentException("The reference decoder is for tiny test configs only.", nameof(config));

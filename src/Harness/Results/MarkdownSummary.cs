@@ -33,6 +33,10 @@ public static class MarkdownSummary
         {
             sb.Append(c, $"Weights: {quantization}.\n\n");
         }
+        else if (doc.ConfigText(ConfigKeys.ModelDequantized) is { } dequantized)
+        {
+            sb.Append(c, $"Weights: {dequantized}.\n\n");
+        }
 
         ResultMetrics m = doc.Metrics;
         if (m.RequestsOk + m.RequestsFailed + m.RequestsCancelled > 0 || m.LatencyMs is not null)

@@ -1,5 +1,7 @@
 using Harness.Backends;
 using Harness.Decoding;
+using Harness.Models;
+using Harness.Models.Formats;
 
 namespace Harness.Tests.Decoding;
 
@@ -82,5 +84,57 @@ public class DecoderOptionsTests
             () => LlmChoice.For("onnx:cpu", [Kv("tokenizer", "/m/tokenizer.json")], false, new LatencyModelOptions()));
         Assert.Equal(ExitCodes.BadInput, e.ExitCode);
         Assert.Contains("openai:URL", e.Message);
+    }
+
+    /// <summary>
+    /// The one rule for the weights' quantization: --dtype int4|int8 as given; without --dtype, a q4_0 GGUF file's matrices
+    /// as stored (int4, said so) on a backend whose decoders take int8/int4 weights (its settings have quant_block) and convert
+    /// the file; none with --dtype fp32, on a backend without quantized products (torch), on one that runs the file itself
+    /// (llama.cpp), or for a seeded shape.
+    /// </summary>
+    [Fact]
+    public void Without_dtype_a_quantized_gguf_file_runs_as_stored_where_the_backend_takes_int_weights()
+    {
+        string dir = Directory.CreateTempSubdirectory("harness-auto-quant-").FullName;
+        try
+        {
+            DecoderConfig c = ModelCatalog.Parse("""
+                { "name": "tiny-auto", "architecture": "llama", "hidden": 64, "intermediate": 192, "layers": 1,
+                  "heads": 4, "kv_heads": 2, "vocab": 256, "max_positions": 64 }
+                """);
+            string path = Path.Combine(dir, "q4.gguf");
+            using (var gen = new WeightGenerator(1, c.Layers))
+            {
+                ModelExport.Write(c, TensorDType.Float32, ExportFormat.Gguf, path, gen, ggufMatrices: TensorElement.Q4Zero);
+            }
+
+            var file = new WorkloadOptions { ModelConfig = ModelCatalog.Load(path) };
+            SettingsSchema takesInt = SettingsSchema.None.With([.. WeightQuantization.Keys]);
+            var onnx = new Provider(takesInt, runsFile: false);
+            WeightQuantization? auto = DecoderOptions.Quantization(file, onnx);
+            Assert.Equal((4, 32, true), (auto?.Bits, auto?.Block, auto?.AsStored));
+            Assert.Null(DecoderOptions.Quantization(file with { DType = TensorDType.Float32 }, onnx));
+            Assert.Null(DecoderOptions.Quantization(file, new Provider(SettingsSchema.None, runsFile: false)));
+            Assert.Null(DecoderOptions.Quantization(file, new Provider(takesInt, runsFile: true)));
+            Assert.Null(DecoderOptions.Quantization(new WorkloadOptions { ModelConfig = c }, onnx));
+            var int8 = new WeightQuantization(8, 32, false, 4);
+            Assert.Same(int8, DecoderOptions.Quantization(file with { Quantization = int8 }, onnx));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private sealed class Provider(SettingsSchema settings, bool runsFile) : IDecoderProvider
+    {
+        public SettingsSchema DecoderSettings => settings;
+
+        public bool RunsFileWeightsAsStored => runsFile;
+
+        public TensorDType DefaultDType(BackendSpec backend) => TensorDType.Float32;
+
+        public IStepDecoder CreateDecoder(BackendSpec backend, WorkloadOptions options, DecoderSpec spec) =>
+            throw new NotSupportedException("the rule is checked without a decoder");
     }
 }

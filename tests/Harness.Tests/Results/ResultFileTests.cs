@@ -109,4 +109,18 @@ public class ResultFileTests : IDisposable
         Assert.Contains("error_rate", md, StringComparison.Ordinal);
         Assert.Contains("| latency |", md, StringComparison.Ordinal);
     }
+
+    /// <summary>Under the header: the weights' quantization where the run has one, else a file's dequantized blocks.</summary>
+    [Fact]
+    public void Markdown_summary_says_how_the_weights_ran_under_its_header()
+    {
+        ResultDocument doc = ResultBuilder.Build(Runs.Fake(), "fake", "onnx:cpu", Hardware());
+        Assert.DoesNotContain("Weights:", MarkdownSummary.Render(doc), StringComparison.Ordinal);
+        doc.Config[Harness.Metrics.ConfigKeys.ModelDequantized] = "quantized tensors dequantized";
+        Assert.Contains("\n\nWeights: quantized tensors dequantized.\n", MarkdownSummary.Render(doc), StringComparison.Ordinal);
+        doc.Config[Harness.Metrics.ConfigKeys.WeightQuantization] = "int4, block 32";
+        string md = MarkdownSummary.Render(doc);
+        Assert.Contains("Weights: int4, block 32.", md, StringComparison.Ordinal);
+        Assert.DoesNotContain("dequantized", md, StringComparison.Ordinal);
+    }
 }

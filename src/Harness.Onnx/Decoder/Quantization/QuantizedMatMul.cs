@@ -10,9 +10,10 @@ namespace Harness.Onnx.Decoder.Quantization;
 /// The matrix products of a decoder graph with weight-only quantized weights: ONNX Runtime's
 /// <c>com.microsoft MatMulNBits</c> (CPU and CUDA providers), its B operand [N, K / block, blob] (uint8),
 /// scales [N, K / block] in the graph's float type, and zero points when asymmetric. Each matrix's
-/// blocks come from the weight source where it has them in this layout (GGUF q4_0 / q8_0 blocks,
-/// repacked), else from the fp32 weights quantized here (<see cref="BlockQuantizer"/>), deterministic,
-/// once, when the graph is built (and cached with it).
+/// blocks come from the weight source where it has them (a GGUF file's q4_0 / q8_0 / q4_K / q6_K blocks,
+/// <see cref="CheckpointWeights.MappingOf"/>; a matrix whose parts map to different layouts is one node
+/// per part, concatenated), else from the fp32 weights quantized here (<see cref="BlockQuantizer"/>),
+/// deterministic, once, when the graph is built (and cached with it).
 /// </summary>
 internal sealed class QuantizedMatMul(GraphBuilder g, WeightQuantization q, IWeightSource source)
 {
@@ -25,19 +26,22 @@ internal sealed class QuantizedMatMul(GraphBuilder g, WeightQuantization q, IWei
     public string MatMul(string input, WeightSpec spec)
     {
         int k = (int)spec.Shape[0], n = (int)spec.Shape[1];
-        QuantizedMatrix m = source.QuantizedBlocks(spec, outputsFirst: false, q)
-            ?? BlockQuantizer.Quantize(BlockQuantizer.Transpose(source.Generate(spec), k, n), n, k, q);
-        return Emit(input, spec.Name, m);
+        return Emit(input, spec.Name, source.QuantizedBlocks(spec, outputsFirst: false, q)
+            ?? [BlockQuantizer.Quantize(BlockQuantizer.Transpose(source.Generate(spec), k, n), n, k, q)]);
     }
 
     /// <summary>A tied model's LM head: logits = x @ E^T, E the [vocab, hidden] embedding (already MatMulNBits' [N, K]).</summary>
     public string TiedLmHead(string input, WeightSpec embedding)
     {
         int n = (int)embedding.Shape[0], k = (int)embedding.Shape[1];
-        QuantizedMatrix m = source.QuantizedBlocks(embedding, outputsFirst: true, q)
-            ?? BlockQuantizer.Quantize(source.Generate(embedding), n, k, q);
-        return Emit(input, WeightLayout.LmHead, m);
+        return Emit(input, WeightLayout.LmHead, source.QuantizedBlocks(embedding, outputsFirst: true, q)
+            ?? [BlockQuantizer.Quantize(source.Generate(embedding), n, k, q)]);
     }
+
+    /// <summary>One MatMulNBits node per piece of consecutive outputs, joined along the outputs where there are several.</summary>
+    private string Emit(string input, string name, IReadOnlyList<QuantizedMatrix> pieces) => pieces is [var whole]
+        ? Emit(input, name, whole)
+        : g.Node("Concat", pieces.Select((m, i) => Emit(input, $"{name}.part{i}", m)).ToArray(), attrs: new Int("axis", -1));
 
     private string Emit(string input, string name, QuantizedMatrix m)
     {

@@ -28,6 +28,15 @@ public sealed record QuantizedMatrix(int N, int K, int Bits, int Block, byte[] D
         return (q - zp) * Scales[((long)n * BlocksPerRow) + b];
     }
 
+    /// <summary>Whether <paramref name="b"/>'s rows can follow <paramref name="a"/>'s in one MatMulNBits node.</summary>
+    public static bool SameLayout(QuantizedMatrix a, QuantizedMatrix b) =>
+        a.K == b.K && a.Bits == b.Bits && a.Block == b.Block && (a.ZeroPoints is null) == (b.ZeroPoints is null);
+
+    /// <summary><paramref name="a"/>'s outputs, then <paramref name="b"/>'s (<see cref="SameLayout"/>).</summary>
+    public static QuantizedMatrix Join(QuantizedMatrix a, QuantizedMatrix b) => new(
+        a.N + b.N, a.K, a.Bits, a.Block, [.. a.Data, .. b.Data], [.. a.Scales, .. b.Scales],
+        a.ZeroPoints is null ? null : [.. a.ZeroPoints, .. b.ZeroPoints!], a.Source == b.Source ? a.Source : $"{a.Source}; {b.Source}");
+
     private static int Nibble(byte[] bytes, long rowStart, int index, int bits) => bits == 8
         ? bytes[rowStart + index]
         : (bytes[rowStart + (index / 2)] >> ((index % 2) * 4)) & 0xF;
@@ -117,7 +126,7 @@ public static class BlockQuantizer
     /// block's first 16 values in the low nibbles, MatMulNBits pairs neighbours), q8_0's int8 offset by
     /// 128 (MatMulNBits' default zero point), the fp16 scales widened.
     /// </summary>
-    public static QuantizedMatrix FromGgufBlocks(ReadOnlySpan<byte> blocks, int n, int k, TensorElement element)
+    public static QuantizedMatrix FromGgufBlocks(ReadOnlySpan<byte> blocks, int n, int k, TensorElement element, string? source = null)
     {
         int bits = element switch
         {
@@ -152,7 +161,7 @@ public static class BlockQuantizer
         }
 
         return new QuantizedMatrix(n, k, bits, GgufBlock, data, scales, null,
-            $"GGUF {element.Name()} blocks repacked into MatMulNBits (no dequantize/requantize)");
+            source ?? $"GGUF {element.Name()} blocks repacked into MatMulNBits (no dequantize/requantize)");
     }
 
     /// <summary>One block of 32 as llama.cpp's q4_0 (fp16 d; qs[16]: value i in qs[i]'s low nibble, i + 16 in its high) or q8_0.</summary>
@@ -217,7 +226,8 @@ public static class BlockQuantizer
         return (float)(Half)d;
     }
 
-    private static (float Scale, byte ZeroPoint) QuantizeAsymmetric(ReadOnlySpan<float> x, Span<byte> q, int bits)
+    /// <summary>One block with a zero point: q in 0..2^bits - 1; returns the scale (rounded to fp16) and the zero point.</summary>
+    public static (float Scale, byte ZeroPoint) QuantizeAsymmetric(ReadOnlySpan<float> x, Span<byte> q, int bits)
     {
         int qmax = (1 << bits) - 1;
         float min = 0, max = 0;

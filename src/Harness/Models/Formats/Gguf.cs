@@ -43,7 +43,8 @@ public sealed class GgufFile : IDisposable
 /// The GGUF format (version 3, as llama.cpp writes it): magic, version, tensor and metadata counts,
 /// typed metadata key/values, tensor infos (name, dimensions innermost first, ggml type, offset), and
 /// the tensor data aligned to <c>general.alignment</c> (32 by default). Read: f32, f16, bf16, q8_0,
-/// q4_0, q4_K, q6_K. Written: f32, f16, q8_0 and q4_0 (llama.cpp's block layouts and rounding: <see cref="BlockQuantizer"/>).
+/// q4_0, q4_K, q6_K. Written: f32, f16, q8_0 and q4_0 (llama.cpp's block layouts and rounding: <see cref="BlockQuantizer"/>),
+/// q4_K and q6_K (llama.cpp's layouts, a plain min/max quantizer: <see cref="KQuants"/>).
 /// </summary>
 public static class Gguf
 {
@@ -128,6 +129,13 @@ public static class Gguf
                             + $"q6_K are).");
                 }
 
+                // A block type's rows are whole blocks (llama.cpp quantizes row by row): q4_K's 256 values, q4_0's 32.
+                if (element.BlockElements() is var n and > 1 && shape[^1] % n != 0)
+                {
+                    throw HarnessException.BadInput($"Model file '{path}': tensor {name} is {element.Name()} with rows of {shape[^1]} "
+                        + $"values, which are not whole blocks of {n}.");
+                }
+
                 long elements = shape.Aggregate(1L, (x, y) => x * y);
                 var t = new CheckpointTensor(name, shape, element, path, dataStart + offset, element.ByteCount(elements));
                 Checkpoint.CheckRange(t, dataStart, size);
@@ -145,7 +153,7 @@ public static class Gguf
         }
     }
 
-    /// <summary>Writes a GGUF file (atomically): the metadata in order, then each tensor (f32, f16, q8_0, q4_0) aligned to 32.</summary>
+    /// <summary>Writes a GGUF file (atomically): the metadata in order, then each tensor (float or block types), aligned.</summary>
     public static void Write(string path, IReadOnlyList<KeyValuePair<string, object>> metadata, IReadOnlyList<TensorToWrite> tensors)
     {
         Checkpoint.WriteAtomically(path, s =>
@@ -177,7 +185,9 @@ public static class Gguf
                     TensorElement.F16 => 1u,
                     TensorElement.Q4Zero => 2u,
                     TensorElement.Q8Zero => 8u,
-                    _ => throw new ArgumentOutOfRangeException(nameof(tensors), t.Element, "GGUF is written in f32, f16, q8_0 or q4_0"),
+                    TensorElement.Q4K => 12u,
+                    TensorElement.Q6K => 14u,
+                    _ => throw new ArgumentOutOfRangeException(nameof(tensors), t.Element, "GGUF is written in f32, f16 or block types"),
                 });
                 w.Write((ulong)offset);
                 offset = Align(offset + t.Element.ByteCount(t.Elements));

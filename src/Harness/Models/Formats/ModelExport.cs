@@ -64,15 +64,23 @@ public static class ModelExport
     };
 
     /// <summary>
-    /// The block type of <c>--dtype q8_0|q4_0</c> (GGUF only: llama.cpp's blocks, the matrices quantized, the
+    /// The block type of <c>--dtype q8_0|q4_0|q4_K|q6_K</c> (GGUF only: llama.cpp's blocks, the matrices quantized, the
     /// norms and biases f32); null for a float dtype.
     /// </summary>
     public static TensorElement? GgufBlocks(string? dtype) => dtype?.Trim().ToLowerInvariant() switch
     {
         "q8_0" => TensorElement.Q8Zero,
         "q4_0" => TensorElement.Q4Zero,
+        "q4_k" or "q4_k_m" => TensorElement.Q4K,
+        "q6_k" => TensorElement.Q6K,
         _ => null,
     };
+
+    /// <summary>
+    /// <c>--dtype q4_K_M</c>: llama.cpp's q4_K_M mix, q4_K matrices with q6_K for output.weight and for attn_v and ffn_down in the
+    /// layers llama.cpp gives more bits (the first and last eighth of the layers, and every third between).
+    /// </summary>
+    public static bool IsQ4KMedium(string? dtype) => string.Equals(dtype?.Trim(), "q4_K_M", StringComparison.OrdinalIgnoreCase);
 
     /// <param name="maxShardBytes">hf: split the weights into shards of at most this many bytes, with model.safetensors.index.json.</param>
     /// <param name="onnxGraph">onnx: writes the graph and its data into the folder it is given (the ONNX backend's writer).</param>
@@ -86,7 +94,8 @@ public static class ModelExport
         long maxShardBytes = long.MaxValue,
         TensorElement? ggufMatrices = null,
         ExportTokenizer tokenizer = ExportTokenizer.Gpt2,
-        Action<string>? onnxGraph = null)
+        Action<string>? onnxGraph = null,
+        bool q4KMedium = false)
     {
         if (c.UnbuiltFeature is { } feature)
         {
@@ -139,7 +148,7 @@ public static class ModelExport
         object vocab = tokenizer == ExportTokenizer.Spm ? SentencePieceVocabulary.ForSize(c.Vocab) : ByteLevelVocabulary.ForSize(c.Vocab);
         if (format == ExportFormat.Gguf)
         {
-            WriteGguf(c, ggufMatrices ?? element, output, weights, vocab);
+            WriteGguf(c, ggufMatrices ?? element, output, weights, vocab, q4KMedium);
         }
         else if (format is ExportFormat.Onnx or ExportFormat.Genai)
         {
@@ -308,7 +317,8 @@ public static class ModelExport
         WriteJson(Path.Combine(folder, ModelFiles.GenerationConfigFile), generation);
     }
 
-    private static void WriteGguf(DecoderConfig c, TensorElement element, string output, IWeightSource weights, object vocab)
+    private static void WriteGguf(
+        DecoderConfig c, TensorElement element, string output, IWeightSource weights, object vocab, bool q4KMedium)
     {
         bool gpt2 = c.Architecture == DecoderArchitecture.Gpt2;
         string arch = gpt2 ? "gpt2" : c.QkvBias ? "qwen2" : "llama";
@@ -316,12 +326,14 @@ public static class ModelExport
         void Add(string key, object value) => m.Add(new(key, value));
         Add("general.architecture", arch);
         Add("general.name", c.Name);
-        // llama.cpp's file types: 0 all f32, 1 mostly f16, 2 mostly q4_0, 7 mostly q8_0.
+        // llama.cpp's file types: 0 all f32, 1 mostly f16, 2 mostly q4_0, 7 mostly q8_0, 14 mostly q4_K (q4_K_S), 18 mostly q6_K.
         Add("general.file_type", element switch
         {
             TensorElement.F16 => 1u,
             TensorElement.Q4Zero => 2u,
             TensorElement.Q8Zero => 7u,
+            TensorElement.Q4K => q4KMedium ? 15u : 14u,
+            TensorElement.Q6K => 18u,
             _ => 0u,
         });
         Add($"{arch}.context_length", (uint)c.MaxPositions);
@@ -373,9 +385,23 @@ public static class ModelExport
 
         Add("tokenizer.chat_template", ChatTemplate.Jinja);
         // As llama.cpp's converter: vectors (norms, biases) stay f32 in an f16 file.
-        List<TensorToWrite> tensors =
-            Tensors(c, CheckpointFormat.Gguf, weights, (_, shape) => shape.Length == 1 ? TensorElement.F32 : element);
+        List<TensorToWrite> tensors = Tensors(c, CheckpointFormat.Gguf, weights, (f, shape) =>
+            shape.Length == 1 ? TensorElement.F32 : q4KMedium && MoreBits(f.Name, c.Layers) ? TensorElement.Q6K : element);
         Gguf.Write(output, m, tensors);
+    }
+
+    /// <summary>The tensors llama.cpp's q4_K_M gives q6_K (its use_more_bits: the first and last eighth, every third between).</summary>
+    private static bool MoreBits(string tensor, int layers)
+    {
+        if (tensor == "output.weight")
+        {
+            return true;
+        }
+
+        string[] parts = tensor.Split('.');
+        return parts is ["blk", var index, "attn_v" or "ffn_down", "weight"]
+            && int.Parse(index, System.Globalization.CultureInfo.InvariantCulture) is var i
+            && (i < layers / 8 || i >= 7 * layers / 8 || (i - (layers / 8)) % 3 == 2);
     }
 
     /// <summary>onnxruntime-genai's configuration of a folder (<see cref="ExportFormat.Genai"/>).</summary>

@@ -302,8 +302,9 @@ public static class ModelFiles
 
     /// <summary>
     /// Where a quantized run's blocks come from, in words: the seeded weights quantized when the graph is
-    /// built; a GGUF file's q4_0 / q8_0 blocks repacked as they are (<see cref="CheckpointWeights.QuantizedBlocks"/>);
-    /// or a file's other weights dequantized and requantized once at load.
+    /// built; or, for each type of a file's matrices, what <see cref="CheckpointWeights.Describe"/> says
+    /// (q4_0 / q8_0 blocks repacked as they are, q4_K's requantized once at load, q6_K's as 8-bit blocks
+    /// of 16, other weights dequantized and requantized, or quantized, once at load).
     /// </summary>
     public static string QuantizationSource(DecoderConfig c, WeightQuantization q)
     {
@@ -318,12 +319,52 @@ public static class ModelFiles
             matrices = w.MatrixElements().Distinct().Order().ToList();
         }
 
-        string names = string.Join(", ", matrices.Select(e => e.Name()));
-        return CheckpointWeights.DirectBlocks(q) is { } direct && matrices.SequenceEqual([direct])
-            ? $"the file's GGUF {direct.Name()} blocks repacked into MatMulNBits as they are (no dequantize/requantize)"
-            : matrices.Any(e => e.IsQuantized())
-                ? $"the file's {names} weights dequantized and requantized once at load"
-                : $"the file's {names} weights quantized by the harness at load";
+        return "the file's " + string.Join("; ", matrices.Select(e => matrices.Count == 1
+            ? CheckpointWeights.Describe(e, q)
+            : $"{e.Name()} matrices: {CheckpointWeights.Describe(e, q)}"));
+    }
+
+    /// <summary>
+    /// The mean bytes per weight of a GGUF file's matrices as MatMulNBits holds them under <paramref name="q"/>
+    /// (<see cref="CheckpointWeights.BytesPerWeight"/>: q4_K with its zero points, q6_K in blocks of 16), weighted by their sizes;
+    /// the quantization's own bytes for any other model.
+    /// </summary>
+    public static double MappedBytesPerWeight(DecoderConfig c, WeightQuantization q, int scaleBits)
+    {
+        if (c.WeightsPath is not { } path || !File.Exists(path))
+        {
+            return q.BytesPerWeight(scaleBits);
+        }
+
+        using CheckpointWeights w = CheckpointWeights.Open(c, path);
+        List<CheckpointTensor> matrices = w.MatrixTensors().ToList();
+        long weights = matrices.Sum(t => t.Elements);
+        return weights == 0 ? q.BytesPerWeight(scaleBits)
+            : matrices.Sum(t => t.Elements * CheckpointWeights.BytesPerWeight(t.Element, q, scaleBits)) / weights;
+    }
+
+    /// <summary>
+    /// The weight-only quantization a GGUF file's matrices run as stored when no <c>--dtype</c> is given (as llama.cpp
+    /// runs them): int4 where any is q4_0 or q4_K, else int8 where any is q8_0 or q6_K, with the <c>--set</c> keys'
+    /// accuracy level (block 32); null for any other model (float matrices, a Hugging Face or ONNX folder, seeded weights).
+    /// </summary>
+    public static WeightQuantization? StoredQuantization(DecoderConfig c, IReadOnlyDictionary<string, string> settings)
+    {
+        if (c.WeightsPath is not { } path || c.OnnxGraph is not null || !File.Exists(path))
+        {
+            return null;
+        }
+
+        HashSet<TensorElement> matrices;
+        using (CheckpointWeights w = CheckpointWeights.Open(c, path))
+        {
+            matrices = w.MatrixElements().ToHashSet();
+        }
+
+        int? bits = matrices.Overlaps([TensorElement.Q4Zero, TensorElement.Q4K]) ? 4
+            : matrices.Overlaps([TensorElement.Q8Zero, TensorElement.Q6K]) ? 8
+            : null;
+        return bits is { } b ? WeightQuantization.From(b, settings) with { AsStored = true } : null;
     }
 
     private static string? Sha256(string file) =>

@@ -110,15 +110,31 @@ public static class TensorElements
         }
     }
 
-    /// <summary>fp32 values into bytes: F32, F16, BF16 (round to nearest even), or whole Q8_0 or Q4_0 blocks (ggml's rounding).</summary>
+    /// <summary>
+    /// fp32 values into bytes: F32, F16, BF16 (round to nearest even), or whole Q8_0 or Q4_0 blocks (ggml's rounding), Q4_K or
+    /// Q6_K blocks (<see cref="KQuants"/>).
+    /// </summary>
     public static void FromFloat(this TensorElement e, ReadOnlySpan<float> src, Span<byte> dest)
     {
-        if (e is TensorElement.Q8Zero or TensorElement.Q4Zero)
+        if (e.IsQuantized())
         {
-            int size = e.BlockBytes();
-            for (int b = 0; b < src.Length / 32; b++)
+            int size = e.BlockBytes(), n = e.BlockElements();
+            for (int b = 0; b < src.Length / n; b++)
             {
-                BlockQuantizer.EncodeGgufBlock(e, src.Slice(b * 32, 32), dest.Slice(b * size, size));
+                ReadOnlySpan<float> x = src.Slice(b * n, n);
+                Span<byte> block = dest.Slice(b * size, size);
+                switch (e)
+                {
+                    case TensorElement.Q4K:
+                        KQuants.EncodeQ4K(x, block);
+                        break;
+                    case TensorElement.Q6K:
+                        KQuants.EncodeQ6K(x, block);
+                        break;
+                    default:
+                        BlockQuantizer.EncodeGgufBlock(e, x, block);
+                        break;
+                }
             }
 
             return;
@@ -176,8 +192,8 @@ public static class TensorElements
         int o = 0, q = 0;
         for (int j = 0, s = 0; j < 256; j += 64, s += 2, q += 32)
         {
-            (int sc1, int m1) = ScaleMinK4(s, scales);
-            (int sc2, int m2) = ScaleMinK4(s + 1, scales);
+            (int sc1, int m1) = KQuants.ScaleMin(s, scales);
+            (int sc2, int m2) = KQuants.ScaleMin(s + 1, scales);
             float d1 = d * sc1, dm1 = min * m1, d2 = d * sc2, dm2 = min * m2;
             for (int l = 0; l < 32; l++)
             {
@@ -190,10 +206,6 @@ public static class TensorElements
             }
         }
     }
-
-    private static (int Scale, int Min) ScaleMinK4(int j, ReadOnlySpan<byte> q) => j < 4
-        ? (q[j] & 63, q[j + 4] & 63)
-        : ((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4), (q[j + 4] >> 4) | ((q[j] >> 6) << 4));
 
     // block_q6_K {uint8 ql[128]; uint8 qh[64]; int8 scales[16]; half d}.
     private static void DequantizeQ6K(ReadOnlySpan<byte> block, Span<float> y)

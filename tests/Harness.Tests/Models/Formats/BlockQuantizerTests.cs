@@ -133,8 +133,9 @@ public sealed class BlockQuantizerTests : IDisposable
         {
             WeightSpec spec = specs[name];
             int k = (int)spec.Shape[0], n = (int)spec.Shape[1];
-            QuantizedMatrix fromFile = weights.QuantizedBlocks(spec, outputsFirst: false, quant)
-                ?? throw new InvalidOperationException($"{name}: no blocks mapped");
+            QuantizedMatrix fromFile = weights.QuantizedBlocks(spec, outputsFirst: false, quant) is [var whole]
+                ? whole
+                : throw new InvalidOperationException($"{name}: not one piece of blocks mapped");
             QuantizedMatrix own = BlockQuantizer.Quantize(BlockQuantizer.Transpose(gen.Generate(spec), k, n), n, k, quant);
             Assert.Equal(own.Data, fromFile.Data);
             Assert.Equal(own.Scales, fromFile.Scales);
