@@ -1,9 +1,9 @@
 using Harness.Backends;
 using Harness.Decoding;
 using Harness.Decoding.Sampling;
+using Harness.Measurement;
 using Harness.Metrics;
 using Harness.Models;
-using Harness.Measurement;
 using Harness.Onnx.Cuda;
 using Harness.Onnx.Profiling;
 using Harness.Onnx.Sampling;
