@@ -96,9 +96,9 @@ public sealed class OnnxBackendProvider : IBackendProvider, IDecoderProvider
 
     public IWorkload Create(string workload, BackendSpec backend, WorkloadOptions options) => _workloads.Create(workload, backend, options);
 
-    /// <summary>The settings of this backend's decoders: the session's, the weights' seed, CUDA graphs, int8/int4 blocks.</summary>
-    public SettingsSchema DecoderSettings { get; } =
-        OnnxSessionFactory.Settings.With([GenerateSettings.WeightSeedKey, OnnxSessionFactory.CudaGraphKey, .. WeightQuantization.Keys]);
+    /// <summary>This backend's decoders' settings: the session's, the weights' seed, CUDA graphs, int8/int4 blocks, the profiler.</summary>
+    public SettingsSchema DecoderSettings { get; } = OnnxSessionFactory.Settings.With(
+        [GenerateSettings.WeightSeedKey, OnnxSessionFactory.CudaGraphKey, .. WeightQuantization.Keys, OnnxSessionFactory.ProfileKey]);
 
     /// <summary>fp32 on the CPU, fp16 on CUDA.</summary>
     public TensorDType DefaultDType(BackendSpec backend) => backend.Device == "cuda" ? TensorDType.Float16 : TensorDType.Float32;
@@ -115,6 +115,12 @@ public sealed class OnnxBackendProvider : IBackendProvider, IDecoderProvider
         }
 
         // A graph it did not write (an Optimum folder): run as it is, with a concatenating cache.
+        if (OnnxSessionFactory.ProfileKey.IsSet(options.Extra))
+        {
+            throw HarnessException.BadInput($"--set {OnnxSessionFactory.ProfileKey.Name}=PATH profiles the harness's own graph; "
+                + $"{spec.Model.OnnxGraph} is run as it is, without the profiler.");
+        }
+
         return OnnxDecoder.CudaGraph(backend, options)
             ? throw HarnessException.BadInput($"--set {OnnxSessionFactory.CudaGraphKey.Name}=1 captures the harness's own graph; "
                 + $"{spec.Model.OnnxGraph} is run as it is, without CUDA graphs.")

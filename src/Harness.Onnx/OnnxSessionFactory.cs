@@ -13,17 +13,28 @@ public static class OnnxSessionFactory
     public static readonly SettingKey<bool> CudaGraphKey =
         Setting.Flag("cuda_graph", false, "1: capture and replay CUDA graphs (onnx:cuda, fixed shapes)");
 
+    /// <summary>
+    /// The <c>--set</c> key that turns ONNX Runtime's profiler on for a decoder's session (the whole session: ONNX
+    /// Runtime has no switch for part of one), its raw profile and per-op summary written at PATH.* (Profiling/DecoderProfile).
+    /// </summary>
+    public static readonly SettingKey<string?> ProfileKey = Setting.Text(
+        Harness.Metrics.ConfigKeys.OrtProfile, "off",
+        "PATH: ONNX Runtime's profiler on (perturbs timing); PATH.ort-profile.json, PATH.ort-summary.md (per op, per decode step)");
+
     /// <summary>The keys every ONNX workload takes (the session's).</summary>
     public static SettingsSchema Settings { get; } = new(RuntimeSettings.Spin);
 
     /// <param name="cudaGraph">Ask the CUDA provider to capture and replay CUDA graphs; only for callers whose runs use fixed shapes and addresses.</param>
-    public static InferenceSession Create(string modelPath, BackendSpec backend, WorkloadOptions options, bool cudaGraph = false) =>
-        Create(modelPath, null, backend, options, cudaGraph);
+    /// <param name="profilePrefix">Turns ONNX Runtime's profiler on, its file written under this prefix; null for none.</param>
+    public static InferenceSession Create(
+        string modelPath, BackendSpec backend, WorkloadOptions options, bool cudaGraph = false, string? profilePrefix = null) =>
+        Create(modelPath, null, backend, options, cudaGraph, profilePrefix);
 
     public static InferenceSession Create(byte[] model, string name, BackendSpec backend, WorkloadOptions options) =>
-        Create(name, model, backend, options, false);
+        Create(name, model, backend, options, false, null);
 
-    private static InferenceSession Create(string name, byte[]? bytes, BackendSpec backend, WorkloadOptions options, bool cudaGraph)
+    private static InferenceSession Create(
+        string name, byte[]? bytes, BackendSpec backend, WorkloadOptions options, bool cudaGraph, string? profilePrefix)
     {
         if (bytes is null && !File.Exists(name))
         {
@@ -31,6 +42,12 @@ public static class OnnxSessionFactory
         }
 
         using SessionOptions so = BuildOptions(backend, options, cudaGraph);
+        if (profilePrefix is not null)
+        {
+            so.EnableProfiling = true;
+            so.ProfileOutputPathPrefix = profilePrefix;
+        }
+
         try
         {
             return bytes is null ? new InferenceSession(name, so) : new InferenceSession(bytes, so);

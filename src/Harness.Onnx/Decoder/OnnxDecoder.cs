@@ -1,9 +1,11 @@
 using Harness.Backends;
 using Harness.Decoding;
 using Harness.Decoding.Sampling;
+using Harness.Measurement;
 using Harness.Metrics;
 using Harness.Models;
 using Harness.Onnx.Cuda;
+using Harness.Onnx.Profiling;
 using Harness.Onnx.Sampling;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
@@ -28,9 +30,11 @@ namespace Harness.Onnx.Decoder;
 /// slots x context, total_sequence_length of a decode step is the cache length (lengths travel in
 /// seqlens_k), and each row count's decode step is captured as its own CUDA graph
 /// (<c>gpu_graph_id</c> = rows) and replayed; prefill is never captured. A run that ONNX Runtime
-/// refuses is one sentence (exit 2).
+/// refuses is one sentence (exit 2). With <c>--set ort_profile=PATH</c> ONNX Runtime's profiler runs over the
+/// session, and the decode steps and prefills of the measured window (the phases heard as an <see cref="IRunObserver"/>)
+/// are summarised when the decoder is disposed (<see cref="DecoderProfile"/>).
 /// </summary>
-public sealed class OnnxDecoder : BatchDecoder
+public sealed class OnnxDecoder : BatchDecoder, IRunObserver
 {
     // Segments of the input blocks: ids, positions (int64), seqlens_k (int32), last_index (int64).
     private const int Ids = 0, Positions = 1, SeqLens = 2, LastIndex = 3;
@@ -50,6 +54,8 @@ public sealed class OnnxDecoder : BatchDecoder
     private readonly bool _cudaGraph;
     private readonly bool _fixedShapes;
     private readonly string _what;
+    private readonly TextWriter _log;
+    private readonly DecoderProfile? _profile;
     private readonly TransferBlock _decodeIn;
     private readonly TransferBlock _out;
     private readonly KvCache _cache;
@@ -62,6 +68,7 @@ public sealed class OnnxDecoder : BatchDecoder
     private readonly Dictionary<(int FirstRow, int Rows), (OrtIoBinding Binding, List<OrtValue> Views)> _prefillBindings = [];
     private TransferBlock? _prefillIn;
     private long _prefillTokens;
+    private bool _profileFinished;
     private LogitSampler? _hostSampler;
     private OnnxSampler? _deviceSampler;
 
@@ -86,6 +93,7 @@ public sealed class OnnxDecoder : BatchDecoder
         _cudaGraph = CudaGraph(backend, options);
         _fixedShapes = _cudaGraph || fixedShapes;
         _what = $"the generated {_c.Name} graph on {backend}";
+        _log = log;
         Name = $"{backend} {_c.Name} {spec.Quantization?.Name ?? spec.DType.ShortName()}";
         if (spec.Quantization is { } quant)
         {
@@ -98,7 +106,10 @@ public sealed class OnnxDecoder : BatchDecoder
 
         CheckMemory(DeviceMemory.For(backend.Device, backend.DeviceId));
         string path = DecoderModelCache.GetOrCreate(_c, spec.DType, spec.WeightSeed, log, spec.Quantization);
-        _session = OnnxSessionFactory.Create(path, backend, options, _cudaGraph);
+        _profile = OnnxSessionFactory.ProfileKey.Get(options.Extra) is { } profilePath
+            ? new DecoderProfile(profilePath, _c, spec.DType, spec.Quantization)
+            : null;
+        _session = OnnxSessionFactory.Create(path, backend, options, _cudaGraph, _profile?.RuntimePrefix);
         _decodeBindings = new OrtIoBinding?[Slots + 1];
         _decodeViews = new List<OrtValue>?[Slots + 1];
         _decodeOptions = new RunOptions[Slots + 1];
@@ -146,6 +157,7 @@ public sealed class OnnxDecoder : BatchDecoder
                     + (_cudaGraph ? ", one CUDA graph per row count" : "")
                 : "growing (total_sequence_length = the longest row's tokens)",
             [ConfigKeys.CudaGraph] = _cudaGraph,
+            [ConfigKeys.OrtProfile] = _profile?.Describe(),
         };
         Details = DescribeBatching(backendDetails);
     }
@@ -170,8 +182,16 @@ public sealed class OnnxDecoder : BatchDecoder
             : cudaGraph;
     }
 
+    /// <summary>The run's phases: the profiler's summary keeps the measured window's runs.</summary>
+    public void PhaseStarted(string phase, long timestamp) => _profile?.PhaseStarted(phase);
+
+    public void RequestEnded(RequestOutcome outcome, long latencyTicks, int inputUnits, int outputUnits)
+    {
+    }
+
     public override void Dispose()
     {
+        FinishProfile();
         // Bindings before the values they bind.
         for (int rows = 0; rows < (_decodeBindings?.Length ?? 0); rows++)
         {
@@ -254,6 +274,7 @@ public sealed class OnnxDecoder : BatchDecoder
             io.BindInput(DecoderIo.LastIndex, v);
         }
 
+        _profile?.RunStarting(decode: false);
         Run(io, _prefillOptions, rows);
     }
 
@@ -276,6 +297,7 @@ public sealed class OnnxDecoder : BatchDecoder
         _total[0] = _fixedShapes ? CapacityTokens : longest + 1;
         _decodeIn.Upload();
         OrtIoBinding binding = _decodeBindings[count] ?? BindDecode(count);
+        _profile?.RunStarting(decode: true);
         Run(binding, _decodeOptions[count], rows);
     }
 
@@ -455,6 +477,26 @@ public sealed class OnnxDecoder : BatchDecoder
         _deviceSampler ??= Own(new OnnxSampler(vocab, Slots, _backend, _options));
         using OrtValue logits = _out.View(LogitsSegment, TensorElementType.Float, rows.Count, vocab);
         _deviceSampler.Sample(logits, rows);
+    }
+
+    /// <summary>Ends ONNX Runtime's profiler and writes the profile and its summary, once; a failure is a line in the log.</summary>
+    private void FinishProfile()
+    {
+        if (_profile is null || _session is null || _profileFinished)
+        {
+            return;
+        }
+
+        _profileFinished = true;
+        try
+        {
+            string summary = _profile.Finish(_session.EndProfiling());
+            _log.WriteLine($"ONNX Runtime profile of {_what}: {summary}");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Text.Json.JsonException or OnnxRuntimeException)
+        {
+            _log.WriteLine($"ONNX Runtime profile of {_what} not written: {OnnxSessionFactory.FirstLine(e.Message)}");
+        }
     }
 
     private T Own<T>(T d)

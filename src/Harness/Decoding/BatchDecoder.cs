@@ -122,7 +122,7 @@ public abstract class BatchDecoder : IStepDecoder
         _memory = memory;
         int first = FirstCheckTokens(Context);
         int rows = GrowsCache ? 1 : Slots, tokens = GrowsCache ? first : Context;
-        MemoryFit.Check(Spec.Model, rows, first, tokens, Spec.DType, memory.AvailableBytes, memory.Name);
+        MemoryFit.Check(Spec.Model, rows, first, tokens, Spec.DType, memory.AvailableBytes, memory.Name, Spec.Quantization);
         _checkedPrefillTokens = first;
     }
 
@@ -353,7 +353,8 @@ public abstract class BatchDecoder : IStepDecoder
         long tokens = (long)rows * longest;
         if (_memory is { } memory && tokens > _checkedPrefillTokens)
         {
-            MemoryFit.Check(Spec.Model, rows, longest, Math.Max(longest, CapacityTokens), Spec.DType, memory.AvailableBytes, memory.Name);
+            int context = Math.Max(longest, CapacityTokens);
+            MemoryFit.Check(Spec.Model, rows, longest, context, Spec.DType, memory.AvailableBytes, memory.Name, Spec.Quantization);
             _checkedPrefillTokens = tokens;
         }
     }
@@ -362,7 +363,7 @@ public abstract class BatchDecoder : IStepDecoder
     {
         if (_memory is { } memory && ((long)rows * tokens) > PeakCacheTokens)
         {
-            MemoryFit.Check(Spec.Model, rows, 1, tokens, Spec.DType, memory.AvailableBytes, memory.Name);
+            MemoryFit.Check(Spec.Model, rows, 1, tokens, Spec.DType, memory.AvailableBytes, memory.Name, Spec.Quantization);
         }
 
         Resize(rows, tokens, _length.AsSpan(0, _live));

@@ -1,6 +1,7 @@
 using Harness.Backends;
 using Harness.Decoding.Sampling;
 using Harness.Engine;
+using Harness.Measurement;
 using Harness.Metrics;
 using Harness.Models;
 
@@ -16,9 +17,10 @@ namespace Harness.Decoding;
 /// memory check runs first, so a model that does not fit is refused before anything is generated
 /// or allocated. Over a request-level endpoint (an HTTP server) <c>generate</c> is another class, the
 /// endpoint provider's own, which sends one request per dataset item under any scenario
-/// (<see cref="EndpointRequests"/>); the two share the name.
+/// (<see cref="EndpointRequests"/>); the two share the name. A decoder that watches the run's phases (an
+/// <see cref="IRunObserver"/>: ONNX Runtime's profiler keeps the measured window) hears them through this workload.
 /// </summary>
-public sealed class GenerateWorkload : IWorkload, IDerivedMetrics
+public sealed class GenerateWorkload : IWorkload, IDerivedMetrics, IRunObserver
 {
     public const string Name = "generate";
 
@@ -96,7 +98,8 @@ public sealed class GenerateWorkload : IWorkload, IDerivedMetrics
         _batch = context.Batch;
         GenerateSettings s = Settings;
         _memory = Memory(_backend);
-        MemoryNeed need = MemoryFit.Check(s.Model, _batch, s.PromptTokens, s.MaxContext, s.DType, _memory.AvailableBytes, _memory.Name);
+        MemoryNeed need = MemoryFit.Check(
+            s.Model, _batch, s.PromptTokens, s.MaxContext, s.DType, _memory.AvailableBytes, _memory.Name, s.Quantization);
         // Loading is its own measured phase: weights generated or read, graph or modules built, session opened.
         var load = System.Diagnostics.Stopwatch.StartNew();
         var spec = new DecoderSpec
@@ -137,6 +140,11 @@ public sealed class GenerateWorkload : IWorkload, IDerivedMetrics
         DecoderMetrics.Derive(run, Settings, _batch, PeakRates.ForGpu(_memory?.GpuName, Settings.DType), PeakRates.Measured(Settings.CeilingFiles));
 
     public void Dispose() => _decoder?.Dispose();
+
+    public void PhaseStarted(string phase, long timestamp) => (_decoder as IRunObserver)?.PhaseStarted(phase, timestamp);
+
+    public void RequestEnded(RequestOutcome outcome, long latencyTicks, int inputUnits, int outputUnits) =>
+        (_decoder as IRunObserver)?.RequestEnded(outcome, latencyTicks, inputUnits, outputUnits);
 
     /// <summary>One request's sequences, stopped after <paramref name="tokens"/> of their new tokens (all of them when measured).</summary>
     private void Run(int tokens, RequestContext? request, CancellationToken cancellationToken)

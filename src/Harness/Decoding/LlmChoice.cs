@@ -159,7 +159,7 @@ public sealed record LlmChoice
         // (larger prefills and each growth of the cache are checked again before they are made).
         DeviceMemory memory = DeviceMemory.For(spec.Device, spec.DeviceId);
         int tokens = BatchDecoder.FirstCheckTokens(context ?? decoder.Model.MaxPositions);
-        MemoryFit.Check(decoder.Model, 1, tokens, tokens, decoder.DType, memory.AvailableBytes, memory.Name);
+        MemoryFit.Check(decoder.Model, 1, tokens, tokens, decoder.DType, memory.AvailableBytes, memory.Name, decoder.Quantization);
         return (provider, spec, decoder);
     }
 }

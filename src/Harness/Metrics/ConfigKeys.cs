@@ -299,6 +299,12 @@ public static class ConfigKeys
     /// <summary>Whether decode steps run as a captured CUDA graph.</summary>
     public const string CudaGraph = "cuda_graph";
 
+    /// <summary>
+    /// ONNX Runtime's profiler (<c>--set ort_profile=PATH</c> on onnx:* decoders): whether it was on (it perturbs the
+    /// timings) and where its raw profile and per-op summary are, in words; null when off.
+    /// </summary>
+    public const string OrtProfile = "ort_profile";
+
     /// <summary>How sequences share the decoder (static or continuous batching), in words.</summary>
     public const string StepDecoder = "step_decoder";
 

@@ -14,10 +14,15 @@ public static class MemoryFit
     /// <summary>Fixed allowance for runtime workspaces (allocator arenas, GEMM scratch, CUDA context).</summary>
     public const long OverheadBytes = 512L << 20;
 
-    public static MemoryNeed Estimate(DecoderConfig c, int batch, int promptTokens, int maxContext, TensorDType dtype)
+    /// <param name="quant">
+    /// Weight-only quantization of the matrix products: the weights then count at its bytes per weight (bits, scales
+    /// in <paramref name="dtype"/>, zero points: HardwareSpec.QuantizedBytesPerElement), the embedding tables at the dtype's.
+    /// </param>
+    public static MemoryNeed Estimate(
+        DecoderConfig c, int batch, int promptTokens, int maxContext, TensorDType dtype, WeightQuantization? quant = null)
     {
         var cost = new DecoderCost(c);
-        long weights = cost.WeightBytes(dtype);
+        long weights = cost.WeightBytes(dtype, quant);
         // Every expert is resident, whichever a step touches; a sliding-window layer keeps only its window.
         long kv = (long)(batch * cost.KvCacheBytes(maxContext, dtype.Bytes()));
         long widest = Math.Max(Math.Max(c.Hidden, c.QkvWidth), 2L * c.Intermediate);
@@ -34,7 +39,9 @@ public static class MemoryFit
     /// or when the weights, the KV cache of batch x context and the activations do not fit in
     /// <paramref name="availableBytes"/> of <paramref name="deviceName"/>.
     /// </summary>
-    public static MemoryNeed Check(DecoderConfig c, int batch, int promptTokens, int maxContext, TensorDType dtype, long availableBytes, string deviceName)
+    public static MemoryNeed Check(
+        DecoderConfig c, int batch, int promptTokens, int maxContext, TensorDType dtype, long availableBytes, string deviceName,
+        WeightQuantization? quant = null)
     {
         if (c.UnbuiltFeature is { } feature)
         {
@@ -46,11 +53,11 @@ public static class MemoryFit
             throw HarnessException.BadInput($"Prompt plus new tokens ({maxContext}) exceed {c.Name}'s max_positions ({c.MaxPositions}).");
         }
 
-        MemoryNeed need = Estimate(c, batch, promptTokens, maxContext, dtype);
+        MemoryNeed need = Estimate(c, batch, promptTokens, maxContext, dtype, quant);
         if (need.Total > availableBytes)
         {
             throw HarnessException.BadInput(
-                $"{c.Name} at batch {batch}, context {maxContext}, {dtype.ShortName()} needs about {Gib(need.Total)} " +
+                $"{c.Name} at batch {batch}, context {maxContext}, {quant?.Name ?? dtype.ShortName()} needs about {Gib(need.Total)} " +
                 $"(weights {Gib(need.WeightBytes)}, KV cache {Gib(need.KvCacheBytes)}, activations {Gib(need.ActivationBytes)}) " +
                 $"but {deviceName} has {Gib(availableBytes)} available; nothing was allocated. Use a smaller model, batch or context, or a larger device.");
         }

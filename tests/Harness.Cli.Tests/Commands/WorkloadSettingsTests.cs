@@ -92,7 +92,7 @@ public sealed class WorkloadSettingsTests : IDisposable
     [Theory]
     [InlineData("onnx:cpu", "bogus=1",
         "LLM backend onnx:cpu has no setting 'bogus'; its settings: spin (flag), weight_seed (int), cuda_graph (flag), "
-            + "quant_block (int 16..256), quant_zero_points (flag), accuracy_level (int 0..4).")]
+            + "quant_block (int 16..256), quant_zero_points (flag), accuracy_level (int 0..4), ort_profile (text).")]
     [InlineData("torch:cpu", "cuda_graph=1",
         "LLM backend torch:cpu has no setting 'cuda_graph'; its settings: spin (flag), weight_seed (int).")]
     [InlineData("latency-model", "spin=0", "LLM backend latency-model has no setting 'spin'; it takes no settings.")]

@@ -27,6 +27,30 @@ public class MemoryFitTests
         Assert.Throws<HarnessException>(() => MemoryFit.Check(c, 4096, 2048, 4096, TensorDType.BFloat16, H100, "GPU 0"));
     }
 
+    /// <summary>
+    /// A quantized run's weights count at the quantization's bytes (llama-1b int4, block 32, fp32 scales: 5 bits a
+    /// matrix weight, the embedding in fp32), so a host that holds them is not refused for the fp32 weights it never loads.
+    /// </summary>
+    [Fact]
+    public void Quantized_weights_count_at_their_own_bytes()
+    {
+        DecoderConfig c = ModelCatalog.Load("llama-1b");
+        var int4 = new WeightQuantization(4, 32, false, 4);
+        MemoryNeed fp32 = MemoryFit.Estimate(c, 1, 64, 96, TensorDType.Float32);
+        MemoryNeed quant = MemoryFit.Estimate(c, 1, 64, 96, TensorDType.Float32, int4);
+        var cost = new DecoderCost(c);
+        long embedding = (long)c.Vocab * c.Hidden;
+        long matrices = cost.ParameterCount - embedding + (c.TieEmbeddings ? (long)c.Vocab * c.Hidden : 0);
+        Assert.Equal((embedding * 4) + (long)Math.Ceiling(matrices * 5 / 8.0), quant.WeightBytes);
+        Assert.Equal(fp32.KvCacheBytes, quant.KvCacheBytes); // the cache stays in the run's float type
+        long between = (quant.Total + fp32.Total) / 2;
+        Assert.Equal(quant.Total, MemoryFit.Check(c, 1, 64, 96, TensorDType.Float32, between, "host", int4).Total);
+        var e = Assert.Throws<HarnessException>(() => MemoryFit.Check(c, 1, 64, 96, TensorDType.Float32, between, "host"));
+        Assert.Contains("fp32 needs", e.Message, StringComparison.Ordinal);
+        e = Assert.Throws<HarnessException>(() => MemoryFit.Check(c, 1, 64, 96, TensorDType.Float32, quant.Total - 1, "host", int4));
+        Assert.Contains("int4 needs", e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Kv_cache_bytes_scale_with_batch_and_context()
     {
