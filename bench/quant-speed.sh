@@ -7,7 +7,8 @@
 #
 #   bench/quant-speed.sh                      # llama-1b, batch 1 then 8, 64-token prompt, 32 new tokens, 3 repetitions
 # Scale (environment): MODEL=llama-1b REPS=3 BATCHES="1 8" PROMPT=64 NEW=32 DURATION=4 MIN_REQUESTS=2 THREADS=<all cores>
-#   FORMATS="fp32 int8 int4 gguf-int8 gguf-int4"   (gguf-*: onnx:cpu reading the exported q8_0/q4_0 file)
+#   FORMATS="fp32 int8 int4 gguf-int8 gguf-int4"   (gguf-*: onnx:cpu reading the exported q8_0/q4_0 file; also gguf-q4_K:
+#   the q4_K file, run as stored without --dtype)
 #   OUT=<file>   default results/<harness hw --label>/quant-speed_<model>_<UTC date>.md (raw runs beside it)
 # Smallest proof run: MODEL=tiny-gpt2-test REPS=1 BATCHES=1 PROMPT=8 NEW=4 DURATION=1 MIN_REQUESTS=1
 # Run it on a quiet machine: the figures are only as good as the machine is still (the load averages are written beside them).
@@ -23,8 +24,12 @@ OUT=${OUT:-results/$LABEL/quant-speed_${MODEL}_$(date -u +%Y%m%d).md}
 RAW=${OUT%.md}; mkdir -p "$RAW"
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/quant-speed.XXXXXX"); trap 'rm -rf "$TMP"' EXIT
 
-# The GGUF files both engines read: the seeded weights of MODEL in llama.cpp's q8_0 and q4_0 blocks.
-for q in q8_0 q4_0; do H export --model-config "$MODEL" --format gguf --dtype "$q" --out "$TMP/$MODEL-$q.gguf" >&2; done
+# The GGUF files both engines read: the seeded weights of MODEL in llama.cpp's blocks, one file per gguf-* format.
+GGUF=""
+for fmt in $FORMATS; do
+  case $fmt in gguf-int8) GGUF="$GGUF q8_0" ;; gguf-int4) GGUF="$GGUF q4_0" ;; gguf-q4_K) GGUF="$GGUF q4_K" ;; esac
+done
+for q in $GGUF; do H export --model-config "$MODEL" --format gguf --dtype "$q" --out "$TMP/$MODEL-$q.gguf" >&2; done
 LLAMACPP=""
 if H list 2>/dev/null | grep -q 'llamacpp:cpu'; then LLAMACPP=1; else echo "no llamacpp:cpu backend in this tree: onnx:cpu only" >&2; fi
 
@@ -47,10 +52,11 @@ for rep in $(seq 1 "$REPS"); do
         int8|int4) one "onnx-$fmt" onnx:cpu "$batch" --model-config "$MODEL" --dtype "$fmt" --set spin=0 ;;
         gguf-int8) one onnx-gguf-q8_0 onnx:cpu "$batch" --model "$TMP/$MODEL-q8_0.gguf" --dtype int8 --set spin=0 ;;
         gguf-int4) one onnx-gguf-q4_0 onnx:cpu "$batch" --model "$TMP/$MODEL-q4_0.gguf" --dtype int4 --set spin=0 ;;
+        gguf-q4_K) one onnx-gguf-q4_K onnx:cpu "$batch" --model "$TMP/$MODEL-q4_K.gguf" --set spin=0 ;;
       esac
     done
     if [ -n "$LLAMACPP" ]; then
-      for q in q8_0 q4_0; do
+      for q in $GGUF; do
         echo "rep $rep: batch $batch llamacpp $q" >&2
         one "llamacpp-$q" llamacpp:cpu "$batch" --model "$TMP/$MODEL-$q.gguf"
       done
@@ -86,7 +92,8 @@ def cell(values, fmt="{:.3g}"):
     return "-" if m is None else (fmt.format(m) + f" (±{spread / 2:.0f}%)")
 
 load = "; ".join(l.split("load average:")[-1].strip() for l in open(os.path.join(raw, "uptime.txt")))
-order = ["onnx-fp32", "onnx-int8", "onnx-int4", "onnx-gguf-q8_0", "onnx-gguf-q4_0", "llamacpp-q8_0", "llamacpp-q4_0"]
+order = ["onnx-fp32", "onnx-int8", "onnx-int4", "onnx-gguf-q8_0", "onnx-gguf-q4_0", "onnx-gguf-q4_K",
+         "llamacpp-q8_0", "llamacpp-q4_0", "llamacpp-q4_K"]
 lines = [
     f"# Quantized weights, side by side ({model})",
     "",

@@ -204,9 +204,10 @@ public sealed class CheckpointWeights : IWeightSource
     {
         BlockMapping.Repack => $"GGUF {e.Name()} blocks repacked into MatMulNBits as they are (no dequantize/requantize)",
         BlockMapping.Q4KZeroPoints => "GGUF q4_K blocks requantized once at load into 4-bit MatMulNBits blocks of 32 with zero "
-            + "points (their 4-bit values and sub-block scales d x sc kept, their mins dmin x m rounded to whole zero points)",
+            + "points (their 4-bit values and sub-block scales d x sc kept, their mins dmin x m rounded to whole zero points; "
+            + "these matrices have zero points whatever the run's own setting says)",
         BlockMapping.Q6KBlocks => "GGUF q6_K blocks mapped into 8-bit MatMulNBits blocks of 16 as they are (scale d x sc, value q - 32; no "
-            + "dequantize/requantize)",
+            + "dequantize/requantize; these matrices are 8-bit blocks of 16 whatever the run's own bits and block say)",
         _ when e.IsQuantized() => $"{e.Name()} weights dequantized and requantized once at load ({q.Name}, block {q.Block})",
         _ => $"{e.Name()} weights quantized by the harness at load",
     };
