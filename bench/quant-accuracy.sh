@@ -7,6 +7,7 @@
 #
 #   bench/quant-accuracy.sh [MODEL] [PROMPTS] [PROMPT_TOKENS]     # defaults: llama-1b 200 16
 #   LEVELS=4,0 bench/quant-accuracy.sh                            # also accuracy_level 0 (fp32 compute; slow on CPU)
+#   BLOCKS=32,64,128 KINDS=int4 bench/quant-accuracy.sh           # other blocks; formats among int8, int4, int4-zp
 #   OUT=<file>   default results/<harness hw --label>/quant-accuracy_<model>_<UTC date>.md
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -12,13 +12,25 @@ int prompts = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture)
 int promptTokens = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 16;
 int? threads = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : null;
 DecoderConfig c = ModelCatalog.Load(model);
-// accuracy_level 4 (int8 compute, the default) for int8, int4 and int4 with zero points;
-// LEVELS="4,0" adds fp32 compute (slow on CPU).
-int[] levels = (Environment.GetEnvironmentVariable("LEVELS") ?? "4").Split(',')
+// accuracy_level 4 (int8 compute, the default) for int8, int4 and int4 with zero points, at block 32;
+// LEVELS="4,0" adds fp32 compute (slow on CPU), BLOCKS="32,64,128" other blocks, KINDS="int4" fewer formats.
+int[] Ints(string name, string fallback) => (Environment.GetEnvironmentVariable(name) ?? fallback).Split(',')
     .Select(l => int.Parse(l, CultureInfo.InvariantCulture)).ToArray();
-WeightQuantization[] formats = levels
-    .SelectMany(l => new WeightQuantization[] { new(8, 32, false, l), new(4, 32, false, l), new(4, 32, true, l) })
-    .ToArray();
+int[] levels = Ints("LEVELS", "4"), blocks = Ints("BLOCKS", "32");
+string[] kinds = (Environment.GetEnvironmentVariable("KINDS") ?? "int8,int4,int4-zp").Split(',');
+WeightQuantization[] formats =
+[
+    .. from l in levels
+    from b in blocks
+    from k in kinds
+    select k switch
+    {
+        "int8" => new WeightQuantization(8, b, false, l),
+        "int4" => new WeightQuantization(4, b, false, l),
+        "int4-zp" => new WeightQuantization(4, b, true, l),
+        _ => throw new ArgumentException($"KINDS takes int8, int4 and int4-zp, not '{k}'."),
+    },
+];
 var sw = Stopwatch.StartNew();
 IReadOnlyList<QuantAccuracyRow> rows = QuantAccuracy.Measure(
     c, formats, prompts, promptTokens, seed: 42, GenerateSettings.DefaultWeightSeed, threads, Console.Error);
