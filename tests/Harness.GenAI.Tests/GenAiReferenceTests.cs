@@ -5,6 +5,7 @@ using Harness.Models;
 using Harness.Models.Formats;
 using Harness.Onnx;
 using Harness.Onnx.Decoder;
+using Harness.Testing;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntimeGenAI;
 
@@ -22,11 +23,7 @@ public sealed class GenAiReferenceTests : IDisposable
 
     public GenAiReferenceTests()
     {
-        string cache = Environment.GetEnvironmentVariable("HARNESS_TEST_CACHE") is { Length: > 0 } d
-            ? d
-            : Path.Combine(Path.GetTempPath(), "harness-test-cache");
-        Directory.CreateDirectory(cache);
-        Environment.SetEnvironmentVariable("HARNESS_CACHE", cache);
+        TestCache.Ensure();
     }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);

@@ -5,6 +5,7 @@ using Harness.Engine;
 using Harness.Engine.Scenarios;
 using Harness.Models;
 using Harness.Onnx;
+using Harness.Testing;
 
 namespace Harness.Serving.Tests;
 

@@ -7,23 +7,10 @@ using Harness.Backends;
 using Harness.Cli;
 using Harness.Decoding;
 using Harness.Models;
+using Harness.Testing;
 using Harness.Tokenization;
 
 namespace Harness.Serving.Tests;
-
-/// <summary>A private model cache shared by the test runs (generated decoder graphs are reused, keyed by shape and seed).</summary>
-internal static class TestCache
-{
-    private static readonly Lazy<string> Root = new(() =>
-    {
-        string dir = Environment.GetEnvironmentVariable("HARNESS_TEST_CACHE") is { Length: > 0 } d ? d : Path.Combine(Path.GetTempPath(), "harness-test-cache");
-        Directory.CreateDirectory(dir);
-        Environment.SetEnvironmentVariable("HARNESS_CACHE", dir);
-        return dir;
-    });
-
-    public static string Ensure() => Root.Value;
-}
 
 /// <summary>A server in this process on a free loopback port, over a real decoder (or the latency model).</summary>
 internal sealed class InProcessServer : IAsyncDisposable

@@ -13,12 +13,7 @@ public sealed class ExportCommandTests : IDisposable
 
     public ExportCommandTests()
     {
-        // The shared test cache of generated graphs (keyed by shape, dtype and weights; written atomically).
-        string cache = Environment.GetEnvironmentVariable("HARNESS_TEST_CACHE") is { Length: > 0 } d
-            ? d
-            : Path.Combine(Path.GetTempPath(), "harness-test-cache");
-        Directory.CreateDirectory(cache);
-        Environment.SetEnvironmentVariable("HARNESS_CACHE", cache);
+        TestCache.Ensure();
     }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);

@@ -2,23 +2,14 @@ using Harness.Backends;
 using Harness.Decoding;
 using Harness.Models;
 using Harness.Onnx.Decoder;
+using Harness.Testing;
 
 namespace Harness.Onnx.Tests.Decoder;
 
 /// <summary>Shared helpers: a model cache shared by test runs, decoders, and greedy generation with logits.</summary>
 internal static class DecoderTestSupport
 {
-    private static readonly Lazy<string> CacheRoot = new(() =>
-    {
-        // Shared across runs: entries are keyed by shape, dtype, seed and generator version, and
-        // written atomically, so reuse is safe and saves regenerating gpt2-124m (0.5 GB) every run.
-        string dir = Environment.GetEnvironmentVariable("HARNESS_TEST_CACHE") is { Length: > 0 } d ? d : Path.Combine(Path.GetTempPath(), "harness-test-cache");
-        Directory.CreateDirectory(dir);
-        Environment.SetEnvironmentVariable("HARNESS_CACHE", dir);
-        return dir;
-    });
-
-    public static string EnsureCache() => CacheRoot.Value;
+    public static string EnsureCache() => TestCache.Ensure();
 
     public static DecoderConfig Tiny(string name) => ModelCatalog.Load(name);
 

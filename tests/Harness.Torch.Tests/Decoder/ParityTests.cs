@@ -25,9 +25,7 @@ public class ParityTests
 
     static ParityTests()
     {
-        string dir = Environment.GetEnvironmentVariable("HARNESS_TEST_CACHE") is { Length: > 0 } d ? d : Path.Combine(Path.GetTempPath(), "harness-test-cache");
-        Directory.CreateDirectory(dir);
-        Environment.SetEnvironmentVariable("HARNESS_CACHE", dir);
+        TestCache.Ensure();
     }
 
     [TorchTheory]
