@@ -93,7 +93,7 @@ public sealed class TorchBackendProvider : IBackendProvider, IDecoderProvider
     /// batches, the agents' steps and serving.
     /// </summary>
     /// <remarks>
-    /// <c>--dtype int8|int4</c> is refused before this (its schema has no quant_block: WeightQuantization.CheckSupported):
+    /// <c>--dtype int8|int4|fp8</c> is refused before this (its schema has no quant_block: WeightQuantization.CheckSupported):
     /// TorchSharp exposes no weight-only int8/int4 matrix product (libtorch's quantized linear is not in its API), and
     /// dequantizing inside the step would measure fp32.
     /// </remarks>

@@ -79,7 +79,7 @@ internal sealed class RunOptions
 
     public Option<int?> NewTokens { get; } = new("--new-tokens") { Description = "generate: tokens to generate per sequence (default 128)." };
 
-    public Option<string?> DType { get; } = new("--dtype") { Description = "generate, gemm, copy: fp32, fp16 or bf16 (default: fp32 on CPU; fp16 for onnx:cuda, bf16 for torch:cuda); generate on onnx: int8 or int4 weights." };
+    public Option<string?> DType { get; } = new("--dtype") { Description = "generate, gemm, copy: fp32, fp16 or bf16 (default: fp32 on CPU; fp16 for onnx:cuda, bf16 for torch:cuda); generate on onnx: int8 or int4 weights, fp8 on onnx:cuda." };
 
     public Option<string?> LibTorch { get; } = new("--libtorch") { Description = "torch backend: folder of a libtorch to load (e.g. a PyTorch install's torch/lib); default: $TORCH_LIB_DIR, else the packaged CPU libtorch." };
 

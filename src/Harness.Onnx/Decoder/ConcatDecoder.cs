@@ -58,7 +58,7 @@ public sealed class ConcatDecoder : BatchDecoder
         if (spec.Quantization is { } q)
         {
             throw HarnessException.BadInput($"{_graph} runs as it is, so its weights cannot be quantized to {q.Name}; leave --dtype "
-                + "int8|int4 out, or give a Hugging Face folder or a GGUF file.");
+                + "int8|int4|fp8 out, or give a Hugging Face folder or a GGUF file.");
         }
 
         Name = $"{backend} {_c.Name} {spec.DType.ShortName()} (ONNX graph)";

@@ -66,7 +66,8 @@ public static class DecoderModelCache
         string key = c.WeightsPath is null ? $"w{weightSeed}" : "f" + Harness.Models.Formats.ModelFiles.WeightsFingerprint(c.WeightsPath);
         if (quant is not null)
         {
-            key += $"-{quant.Name}b{quant.Block}{(quant.ZeroPoints ? "z" : "")}a{quant.AccuracyLevel}q{QuantizerVersion}";
+            key += $"-{quant.Name}b{quant.Block}{(quant.ZeroPoints ? "z" : "")}{(quant.Widened ? "w" : "")}a{quant.AccuracyLevel}"
+                + $"q{QuantizerVersion}";
         }
 
         string folder = FolderFor(c, dtype, key);

@@ -97,11 +97,8 @@ public sealed class OnnxDecoder : BatchDecoder, IRunObserver
         Name = $"{backend} {_c.Name} {spec.Quantization?.Name ?? spec.DType.ShortName()}";
         if (spec.Quantization is { } quant)
         {
+            CheckComputeType(quant, spec.DType, backend);
             quant.CheckFits(_c);
-            if (spec.DType == TensorDType.BFloat16)
-            {
-                throw HarnessException.BadInput($"--dtype {quant.Name} on {backend} computes in fp32 or fp16 (MatMulNBits), not bf16.");
-            }
         }
 
         CheckMemory(DeviceMemory.For(backend.Device, backend.DeviceId));
@@ -171,6 +168,31 @@ public sealed class OnnxDecoder : BatchDecoder, IRunObserver
 
     /// <summary>Logits of the last pass, [rows, vocab], on the host (CPU provider only; for tests).</summary>
     internal ReadOnlySpan<float> LastLogits(int rows) => _cuda ? [] : _out.Host<float>(LogitsSegment)[..(rows * _c.Vocab)];
+
+    /// <summary>
+    /// Refuses (exit 2) a quantization the provider has no kernel for at the run's float type: MatMulNBits computes in fp32 or
+    /// fp16; MatMulBlockQuantizedFp8Weight in fp16 or bf16 and on CUDA only (a CPU run of fp8 would time fp32 products of
+    /// widened weights, not fp8's; <see cref="WeightQuantization.Widened"/> graphs, for accuracy, are the exception).
+    /// </summary>
+    private static void CheckComputeType(WeightQuantization quant, TensorDType dtype, BackendSpec backend)
+    {
+        if (!quant.Float8 && dtype == TensorDType.BFloat16)
+        {
+            throw HarnessException.BadInput($"--dtype {quant.Name} on {backend} computes in fp32 or fp16 (MatMulNBits), not bf16.");
+        }
+
+        if (quant.Float8 && !quant.Widened && backend.Device != "cuda")
+        {
+            throw HarnessException.BadInput($"--dtype fp8 needs onnx:cuda: ONNX Runtime has no CPU kernel for fp8 weights "
+                + "(MatMulBlockQuantizedFp8Weight is CUDA's); bench/quant-accuracy.sh states fp8's accuracy on a CPU.");
+        }
+
+        if (quant.Float8 && !quant.Widened && dtype == TensorDType.Float32)
+        {
+            throw HarnessException.BadInput($"--dtype fp8 on {backend} multiplies in fp16 or bf16 activations "
+                + "(MatMulBlockQuantizedFp8Weight), not fp32.");
+        }
+    }
 
     /// <summary><c>--set cuda_graph=1</c>, checked: only onnx:cuda has CUDA graphs.</summary>
     public static bool CudaGraph(BackendSpec backend, WorkloadOptions options)

@@ -69,6 +69,7 @@ internal enum OnnxType
     Int64 = 7,
     Float16 = 10,
     BFloat16 = 16,
+    Float8E4M3FN = 17,
 }
 
 /// <summary>An attribute value of a node.</summary>

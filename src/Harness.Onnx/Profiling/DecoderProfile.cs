@@ -144,7 +144,7 @@ public sealed class DecoderProfile
         // MLAS's int8-compute path (accuracy_level 4) packs a float block sum beside each block's float scale.
         double? packed = _quant is { AccuracyLevel: 4 } q ? q.Bits / 8.0 + (2.0 * sizeof(float) / q.Block) : null;
         return decode.Shapes
-            .Where(s => s.Op is "MatMulNBits" or "MatMul" or "Gemm" or "FusedMatMul")
+            .Where(s => s.Op is "MatMulNBits" or "MatMulBlockQuantizedFp8Weight" or "MatMul" or "Gemm" or "FusedMatMul")
             .Select(s => new MatrixTime(
                 names.GetValueOrDefault((s.K, s.N), "?"), s.Op, s.K, s.N, s.CallsPerRun, s.UsPerRun,
                 stored * s.K * s.N, s.Op == "MatMulNBits" && packed is { } pk ? pk * s.K * s.N : null))

@@ -25,8 +25,9 @@ public static class TensorDTypes
         "fp32" or "float32" or "float" or "f32" => TensorDType.Float32,
         "fp16" or "float16" or "half" or "f16" => TensorDType.Float16,
         "bf16" or "bfloat16" => TensorDType.BFloat16,
-        "int8" or "int4" => throw HarnessException.BadInput($"--dtype {text} (weight-only quantization) is for decoders (generate, serve); "
-            + "use fp32, fp16 or bf16 here."),
-        _ => throw HarnessException.BadInput($"Unknown dtype '{text}'; use fp32, fp16 or bf16 (int8 or int4 for a decoder's weights)."),
+        "int8" or "int4" or "fp8" => throw HarnessException.BadInput(
+            $"--dtype {text} (weight-only quantization) is for decoders (generate, serve); use fp32, fp16 or bf16 here."),
+        _ => throw HarnessException.BadInput(
+            $"Unknown dtype '{text}'; use fp32, fp16 or bf16 (int8, int4 or fp8 for a decoder's weights)."),
     };
 }

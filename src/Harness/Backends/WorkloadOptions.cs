@@ -33,7 +33,7 @@ public sealed record WorkloadOptions
     public TensorDType? DType { get; init; }
 
     /// <summary>
-    /// Decoders: weight-only quantization (<c>--dtype int8|int4</c>, with <c>--set quant_block</c>...); null for float weights.
+    /// Decoders: weight-only quantization (<c>--dtype int8|int4|fp8</c>, with <c>--set quant_block</c>...); null for float weights.
     /// The activations and KV cache then run in <see cref="DType"/> (the backend's float type when null).
     /// </summary>
     public WeightQuantization? Quantization { get; init; }

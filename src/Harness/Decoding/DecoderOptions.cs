@@ -49,16 +49,16 @@ public static class DecoderOptions
         string? modelConfig, string? dtype, int? threads, string? libTorch, IReadOnlyDictionary<string, string> settings) => new()
     {
         ModelConfig = modelConfig is null ? null : ModelCatalog.Load(modelConfig),
-        // int8/int4: weight-only quantization; the activations and KV cache keep the backend's float type.
-        DType = dtype is null || WeightQuantization.BitsOf(dtype) is not null ? null : TensorDTypes.Parse(dtype),
-        Quantization = WeightQuantization.BitsOf(dtype) is { } bits ? WeightQuantization.From(bits, settings) : null,
+        // int8/int4/fp8: weight-only quantization; the activations and KV cache keep the backend's float type.
+        DType = dtype is null || WeightQuantization.Names(dtype) ? null : TensorDTypes.Parse(dtype),
+        Quantization = WeightQuantization.Parse(dtype, settings),
         Threads = threads is < 1 ? throw HarnessException.BadInput("--threads must be at least 1.") : threads,
         LibTorch = libTorch,
         Extra = settings,
     };
 
     /// <summary>
-    /// The one rule for the weight-only quantization a decoder runs: <c>--dtype int8|int4</c> as given; with no <c>--dtype</c>
+    /// The one rule for the weight-only quantization a decoder runs: <c>--dtype int8|int4|fp8</c> as given; with no <c>--dtype</c>
     /// at all, a GGUF file's quantized matrices as stored (<see cref="ModelFiles.StoredQuantization"/>: q4_0/q4_K as int4,
     /// q8_0/q6_K as int8, as llama.cpp runs them) on a backend whose decoders take int8/int4 weights (onnx:*) and do not run the
     /// file's blocks themselves (llamacpp:cpu does); null otherwise: a float <c>--dtype</c> (or a backend without quantized

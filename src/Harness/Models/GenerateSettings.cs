@@ -177,8 +177,9 @@ public sealed record GenerateSettings
             string asStored = quant.AsStored
                 ? "no --dtype: the file's quantized matrices run as stored, as llama.cpp runs them (--dtype fp32 dequantizes them); "
                 : "";
-            details[ConfigKeys.WeightQuantization] = $"{asStored}{quant.Describe()}, weight-only (com.microsoft MatMulNBits; scales in "
-                + $"{dtype.ShortName()}): {Formats.ModelFiles.QuantizationSource(model, quant)}; the matrix products and the LM head "
+            string scales = quant.Float8 ? "fp32" : dtype.ShortName();
+            details[ConfigKeys.WeightQuantization] = $"{asStored}{quant.Describe()}, weight-only ({quant.Operator}; scales in "
+                + $"{scales}): {Formats.ModelFiles.QuantizationSource(model, quant)}; the matrix products and the LM head "
                 + $"quantized, the token embedding kept in {dtype.ShortName()} for its gather, norms in {dtype.ShortName()}";
             details.Remove(ConfigKeys.ModelDequantized);
         }

@@ -36,6 +36,9 @@ public class GenerateCommandTests
     [InlineData("onnx:cpu", "generate", "--dtype int4", "quant_block=32 does not divide tiny-llama-test's intermediate size (176)")]
     [InlineData("onnx:cpu", "generate", "--dtype int8 --set quant_block=48", "quant_block=48 must be a power of two")]
     [InlineData("onnx:cpu", "gemm", "--dtype int4", "is not supported by gemm on onnx:cpu, which takes fp32, fp16 or bf16")]
+    [InlineData("onnx:cpu", "generate", "--dtype fp8 --set quant_block=16 --prompt-tokens 8 --new-tokens 4", "--dtype fp8 needs onnx:cuda")]
+    [InlineData("torch:cpu", "generate", "--dtype fp8", "is not supported by generate on torch:cpu")]
+    [InlineData("onnx:cpu", "generate", "--dtype fp8 --set accuracy_level=4", "--dtype fp8 takes no --set quant_zero_points or")]
     public void Quantized_weights_are_refused_with_one_sentence(string backend, string workload, string options, string expected)
     {
         (int code, _, string err) = CliRunner.Run(

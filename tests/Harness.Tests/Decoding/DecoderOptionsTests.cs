@@ -126,6 +126,28 @@ public class DecoderOptionsTests
         }
     }
 
+    /// <summary>--dtype fp8: E4M3 weights with fp32 scales per block of 128 (8.25 bits), another block by --set, the dtype slot left
+    /// to the backend's float type; MatMulNBits' own keys refused by name.</summary>
+    [Fact]
+    public void Fp8_is_a_weight_quantization_with_blocks_of_128_by_default()
+    {
+        WorkloadOptions o = DecoderOptions.Build("tiny-llama-test", "fp8", null, null, new Dictionary<string, string>());
+        Assert.Null(o.DType);
+        WeightQuantization q = o.Quantization!;
+        Assert.Equal(("fp8", true, 128, false, 1 + (4.0 / 128)), (q.Name, q.Float8, q.Block, q.ZeroPoints, q.BytesPerWeight(16)));
+        Assert.Equal("com.microsoft MatMulBlockQuantizedFp8Weight", q.Operator);
+        Assert.Equal("fp8 e4m3, block 128, fp32 scales", q.Describe());
+        Assert.Equal(4.0, (q with { Widened = true }).BytesPerWeight(32));
+        Assert.Equal(64, WeightQuantization.Parse("FP8", new Dictionary<string, string> { ["quant_block"] = "64" })!.Block);
+        Assert.Null(WeightQuantization.Parse("fp16", new Dictionary<string, string>()));
+        Assert.Equal(32, WeightQuantization.Parse("int4", new Dictionary<string, string>())!.Block);
+        HarnessException e = Assert.Throws<HarnessException>(
+            () => WeightQuantization.Parse("fp8", new Dictionary<string, string> { ["quant_zero_points"] = "1" }));
+        Assert.Equal(ExitCodes.BadInput, e.ExitCode);
+        Assert.Contains(
+            "(weight-only quantization) is for decoders", Assert.Throws<HarnessException>(() => TensorDTypes.Parse("fp8")).Message);
+    }
+
     private sealed class Provider(SettingsSchema settings, bool runsFile) : IDecoderProvider
     {
         public SettingsSchema DecoderSettings => settings;

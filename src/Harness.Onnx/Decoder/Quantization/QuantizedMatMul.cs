@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Harness.Backends;
 using Harness.Metrics;
 using Harness.Models;
@@ -13,7 +14,9 @@ namespace Harness.Onnx.Decoder.Quantization;
 /// blocks come from the weight source where it has them (a GGUF file's q4_0 / q8_0 / q4_K / q6_K blocks,
 /// <see cref="CheckpointWeights.MappingOf"/>; a matrix whose parts map to different layouts is one node
 /// per part, concatenated), else from the fp32 weights quantized here (<see cref="BlockQuantizer"/>),
-/// deterministic, once, when the graph is built (and cached with it).
+/// deterministic, once, when the graph is built (and cached with it). fp8 weights (<see cref="WeightQuantization.Float8"/>) are
+/// <c>com.microsoft MatMulBlockQuantizedFp8Weight</c> nodes instead (CUDA only: B [N, K] E4M3, fp32 scales [N, K / block]), or,
+/// <see cref="WeightQuantization.Widened"/> for the CPU provider, a plain MatMul of the same fp8 values times their scales.
 /// </summary>
 internal sealed class QuantizedMatMul(GraphBuilder g, WeightQuantization q, IWeightSource source)
 {
@@ -46,6 +49,11 @@ internal sealed class QuantizedMatMul(GraphBuilder g, WeightQuantization q, IWei
     private string Emit(string input, string name, QuantizedMatrix m)
     {
         _sources.Add(m.Source);
+        if (m.Float8)
+        {
+            return q.Widened ? EmitWidened(input, name, m) : EmitFloat8(input, name, m);
+        }
+
         var inputs = new List<string>
         {
             input,
@@ -62,5 +70,30 @@ internal sealed class QuantizedMatMul(GraphBuilder g, WeightQuantization q, IWei
             new Int("K", m.K), new Int("N", m.N), new Int("bits", m.Bits), new Int("block_size", m.Block),
             new Int(ConfigKeys.AccuracyLevel, q.AccuracyLevel), // the attribute's name is the config key's
         ]);
+    }
+
+    /// <summary>
+    /// y = x @ W^T, W the [N, K] fp8 values with fp32 scales [N, K / block] (up to 8 rows, as in decode: one fused GEMV in
+    /// ONNX Runtime; more rows: the weight dequantized into a scratch buffer, then cuBLAS).
+    /// </summary>
+    private string EmitFloat8(string input, string name, QuantizedMatrix m) => g.Node("MatMulBlockQuantizedFp8Weight",
+    [
+        input,
+        g.Raw(name + ".fp8_weight", OnnxType.Float8E4M3FN, m.Data, m.N, m.K),
+        g.Raw(name + ".fp8_scales", OnnxType.Float, MemoryMarshal.AsBytes(m.Scales.AsSpan()).ToArray(), m.N, m.BlocksPerRow),
+    ], domain: "com.microsoft", attrs: new Int("block_size", m.Block));
+
+    /// <summary>The same weights widened at build time into a [K, N] float initializer and a MatMul (no CPU kernel reads fp8).</summary>
+    private string EmitWidened(string input, string name, QuantizedMatrix m)
+    {
+        var kn = new float[(long)m.K * m.N];
+        Parallel.For(0, m.N, n =>
+        {
+            for (int k = 0; k < m.K; k++)
+            {
+                kn[((long)k * m.N) + n] = m.Dequantize(n, k);
+            }
+        });
+        return g.Node("MatMul", [input, g.Table(name + ".fp8_widened", kn, m.K, m.N)]);
     }
 }

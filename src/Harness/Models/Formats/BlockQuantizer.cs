@@ -7,11 +7,16 @@ namespace Harness.Models.Formats;
 /// A matrix in ONNX Runtime's MatMulNBits layout: B [N, K / block, block x bits / 8] bytes (row n holds
 /// output n's K weights, block after block; 4-bit values two to a byte, the even one in the low nibble),
 /// one scale per block [N, K / block], and, when asymmetric, zero points [N, ceil(K / block x bits / 8)]
-/// packed the same way (none: MatMulNBits' default zero point 2^(bits-1), i.e. symmetric).
+/// packed the same way (none: MatMulNBits' default zero point 2^(bits-1), i.e. symmetric). With
+/// <see cref="Float8"/> the bytes are fp8 E4M3 values, [N, K] (MatMulBlockQuantizedFp8Weight's B; the same bytes as
+/// 8-bit blocks), and a weight is e4m3 x its block's scale.
 /// </summary>
 /// <param name="Source">Where the blocks came from, in words ("quantized by the harness", "GGUF q4_0 blocks repacked").</param>
 public sealed record QuantizedMatrix(int N, int K, int Bits, int Block, byte[] Data, float[] Scales, byte[]? ZeroPoints, string Source)
 {
+    /// <summary>fp8 E4M3 values rather than unsigned integers.</summary>
+    public bool Float8 { get; init; }
+
     public int BlocksPerRow => K / Block;
 
     public int BlobBytes => Block * Bits / 8;
@@ -23,6 +28,11 @@ public sealed record QuantizedMatrix(int N, int K, int Bits, int Block, byte[] D
     public float Dequantize(int n, int k)
     {
         int b = k / Block;
+        if (Float8)
+        {
+            return Float8E4M3.ToFloat(Data[((long)n * K) + k]) * Scales[((long)n * BlocksPerRow) + b];
+        }
+
         int q = Nibble(Data, ((long)n * BlocksPerRow * BlobBytes) + (b * BlobBytes), k % Block, Bits);
         int zp = ZeroPoints is null ? 1 << (Bits - 1) : Nibble(ZeroPoints, (long)n * ZeroPointBytesPerRow, b, Bits);
         return (q - zp) * Scales[((long)n * BlocksPerRow) + b];
@@ -30,12 +40,15 @@ public sealed record QuantizedMatrix(int N, int K, int Bits, int Block, byte[] D
 
     /// <summary>Whether <paramref name="b"/>'s rows can follow <paramref name="a"/>'s in one MatMulNBits node.</summary>
     public static bool SameLayout(QuantizedMatrix a, QuantizedMatrix b) =>
-        a.K == b.K && a.Bits == b.Bits && a.Block == b.Block && (a.ZeroPoints is null) == (b.ZeroPoints is null);
+        a.K == b.K && a.Bits == b.Bits && a.Block == b.Block && (a.ZeroPoints is null) == (b.ZeroPoints is null) && a.Float8 == b.Float8;
 
     /// <summary><paramref name="a"/>'s outputs, then <paramref name="b"/>'s (<see cref="SameLayout"/>).</summary>
     public static QuantizedMatrix Join(QuantizedMatrix a, QuantizedMatrix b) => new(
         a.N + b.N, a.K, a.Bits, a.Block, [.. a.Data, .. b.Data], [.. a.Scales, .. b.Scales],
-        a.ZeroPoints is null ? null : [.. a.ZeroPoints, .. b.ZeroPoints!], a.Source == b.Source ? a.Source : $"{a.Source}; {b.Source}");
+        a.ZeroPoints is null ? null : [.. a.ZeroPoints, .. b.ZeroPoints!], a.Source == b.Source ? a.Source : $"{a.Source}; {b.Source}")
+    {
+        Float8 = a.Float8,
+    };
 
     private static int Nibble(byte[] bytes, long rowStart, int index, int bits) => bits == 8
         ? bytes[rowStart + index]
@@ -53,8 +66,10 @@ public sealed record QuantizedMatrix(int N, int K, int Bits, int Block, byte[] D
 /// value = q x d; stored for MatMulNBits as q + 128 (its default zero point).</item>
 /// <item>With zero points: the block's range with 0 in it, scale = (max - min) / (2^bits - 1),
 /// zp = round(-min / scale), q = clamp(round(x / scale) + zp).</item>
+/// <item>fp8 E4M3: scale = max|x| / 448 (fp32, kept as it is: MatMulBlockQuantizedFp8Weight reads fp32 scales);
+/// value = e4m3(x / scale), to nearest even (<see cref="Float8E4M3"/>).</item>
 /// </list>
-/// Scales are rounded to fp16 (as GGUF stores them) whatever type the graph keeps them in.
+/// Integer blocks' scales are rounded to fp16 (as GGUF stores them) whatever type the graph keeps them in.
 /// </summary>
 public static class BlockQuantizer
 {
@@ -67,6 +82,11 @@ public static class BlockQuantizer
         if (k % q.Block != 0)
         {
             throw new ArgumentException($"K {k} is not a multiple of the block {q.Block}", nameof(k));
+        }
+
+        if (q.Float8)
+        {
+            return QuantizeFloat8(nk, n, k, q);
         }
 
         int blocks = k / q.Block, blob = q.Block * q.Bits / 8, zpRow = ((blocks * q.Bits) + 7) / 8;
@@ -95,6 +115,34 @@ public static class BlockQuantizer
             }
         });
         return new QuantizedMatrix(n, k, q.Bits, q.Block, data, scales, zeroPoints, $"quantized by the harness ({q.Describe()})");
+    }
+
+    private static QuantizedMatrix QuantizeFloat8(float[] nk, int n, int k, WeightQuantization q)
+    {
+        int blocks = k / q.Block;
+        var data = new byte[(long)n * k];
+        var scales = new float[(long)n * blocks];
+        Parallel.For(0, n, row =>
+        {
+            for (int b = 0; b < blocks; b++)
+            {
+                long start = ((long)row * k) + ((long)b * q.Block);
+                ReadOnlySpan<float> x = nk.AsSpan((int)start, q.Block);
+                float amax = 0;
+                foreach (float v in x)
+                {
+                    amax = Math.Max(amax, Math.Abs(v));
+                }
+
+                float scale = amax / Float8E4M3.MaxValue, inverse = amax > 0 ? 1 / scale : 0;
+                scales[((long)row * blocks) + b] = scale;
+                for (int j = 0; j < x.Length; j++)
+                {
+                    data[start + j] = Float8E4M3.FromFloat(x[j] * inverse);
+                }
+            }
+        });
+        return new QuantizedMatrix(n, k, 8, q.Block, data, scales, null, $"quantized by the harness ({q.Describe()})") { Float8 = true };
     }
 
     /// <summary>The canonical [K, N] matrix (x @ W) as [N, K] rows of outputs (MatMulNBits' B before packing).</summary>

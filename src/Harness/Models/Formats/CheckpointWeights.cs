@@ -180,9 +180,13 @@ public sealed class CheckpointWeights : IWeightSource
         return pieces;
     }
 
-    /// <summary>How a file matrix of type <paramref name="e"/> reaches MatMulNBits under <paramref name="q"/> (at block 32).</summary>
+    /// <summary>
+    /// How a file matrix of type <paramref name="e"/> reaches MatMulNBits under <paramref name="q"/> (at block 32); fp8 weights are
+    /// always quantized from the file's values (no GGUF block is fp8).
+    /// </summary>
     public static BlockMapping MappingOf(TensorElement e, WeightQuantization q) => (e, q) switch
     {
+        (_, { Float8: true }) => BlockMapping.Quantize,
         (_, { Block: not WeightQuantization.DefaultBlock }) => BlockMapping.Quantize,
         (TensorElement.Q4Zero, { Bits: 4, ZeroPoints: false }) => BlockMapping.Repack,
         (TensorElement.Q8Zero, { Bits: 8, ZeroPoints: false }) => BlockMapping.Repack,

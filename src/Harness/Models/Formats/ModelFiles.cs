@@ -310,7 +310,9 @@ public static class ModelFiles
     {
         if (c.WeightsPath is not { } path)
         {
-            return "the seeded fp32 weights quantized by the harness when the graph is built (llama.cpp's q4_0/q8_0 rounding)";
+            return "the seeded fp32 weights quantized by the harness when the graph is built " + (q.Float8
+                ? "(scale max|w| / 448 per block, e4m3 to nearest even)"
+                : "(llama.cpp's q4_0/q8_0 rounding)");
         }
 
         List<TensorElement> matrices;
