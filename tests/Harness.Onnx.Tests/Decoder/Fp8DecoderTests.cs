@@ -110,6 +110,12 @@ public sealed class Fp8DecoderTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(weights.Count, nodes);
         Assert.DoesNotContain("MatMulNBits", text, StringComparison.Ordinal);
         Assert.Equal((int)OnnxType.Float16, all.Single(i => i.Name == WeightLayout.TokenEmbedding).DataType);
+
+        // ONNX Runtime checks the graph against the operator's schema (types, inputs, attributes) before it looks for kernels:
+        // on the CPU provider the only complaint left must be the missing kernel.
+        OnnxRuntimeException e = Assert.Throws<OnnxRuntimeException>(() => new InferenceSession(graph).Dispose());
+        output.WriteLine(e.Message);
+        Assert.Contains("Could not find an implementation for MatMulBlockQuantizedFp8Weight", e.Message, StringComparison.Ordinal);
     }
 
     /// <summary>
