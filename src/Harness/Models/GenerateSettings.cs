@@ -171,7 +171,10 @@ public sealed record GenerateSettings
             details[ConfigKeys.KvDtype] = dtype.ShortName();
             details[ConfigKeys.QuantBlock] = quant.Block;
             details[ConfigKeys.QuantZeroPoints] = quant.ZeroPoints;
-            details[ConfigKeys.AccuracyLevel] = quant.AccuracyLevel;
+            if (!quant.Float8)
+            {
+                details[ConfigKeys.AccuracyLevel] = quant.AccuracyLevel; // MatMulNBits' compute type; fp8's operator has none
+            }
             details[ConfigKeys.QuantBitsPerWeight] = Formats.ModelFiles.MappedBytesPerWeight(model, quant, dtype.Bytes() * 8) * 8;
             // Without --dtype a GGUF file's quantized matrices run as stored (DecoderOptions.Quantization): the result says so first.
             string asStored = quant.AsStored

@@ -1,5 +1,6 @@
 using Harness.Backends;
 using Harness.Decoding;
+using Harness.Metrics;
 using Harness.Models;
 using Harness.Models.Formats;
 
@@ -146,6 +147,15 @@ public class DecoderOptionsTests
         Assert.Equal(ExitCodes.BadInput, e.ExitCode);
         Assert.Contains(
             "(weight-only quantization) is for decoders", Assert.Throws<HarnessException>(() => TensorDTypes.Parse("fp8")).Message);
+
+        // What the result says: the weights' dtype fp8, the activations' fp16, 8.25 bits a weight, no MatMulNBits accuracy level.
+        Dictionary<string, object?> details = GenerateSettings.DescribeModel(o.ModelConfig!, TensorDType.Float16, 1, q);
+        Assert.Equal(
+            ("fp8", "fp16", 8.25),
+            (details[ConfigKeys.Dtype], details[ConfigKeys.KvDtype], details[ConfigKeys.QuantBitsPerWeight]));
+        Assert.False(details.ContainsKey(ConfigKeys.AccuracyLevel));
+        Assert.Contains(
+            "weight-only (com.microsoft MatMulBlockQuantizedFp8Weight; scales in fp32)", (string)details[ConfigKeys.WeightQuantization]!);
     }
 
     private sealed class Provider(SettingsSchema settings, bool runsFile) : IDecoderProvider
