@@ -66,6 +66,7 @@ public static class LlmResultReader
             TensorParallel = 1,
             Dtype = doc.ConfigText(ConfigKeys.Dtype) ?? "bf16",
             KvDtype = doc.ConfigText(ConfigKeys.KvDtype),
+            WeightOnly = doc.ConfigText(ConfigKeys.WeightQuantization) is not null,
             Model = named,
             CudaGraph = CudaGraph(doc),
             Batch = batch,

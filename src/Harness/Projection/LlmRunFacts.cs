@@ -27,6 +27,12 @@ public sealed record LlmRunFacts
     /// <summary>The KV cache's element type where the result names it; null: 16-bit unless the weights are wider.</summary>
     public string? KvDtype { get; init; }
 
+    /// <summary>
+    /// Only the weights were quantized (the result's config has weight_quantization: the harness's int8/int4/fp8): the
+    /// matrix products ran in the activations' 16-bit type whatever <see cref="Dtype"/> says, fp8 included.
+    /// </summary>
+    public bool WeightOnly { get; init; }
+
     /// <summary>The run's model config (models/NAME.json) where the result names one whose shape hash still matches: exact FLOPs and bytes, experts included.</summary>
     public DecoderConfig? Model { get; init; }
 

@@ -14,12 +14,18 @@ public sealed record Precision(string Weights, string KvCache)
     /// <summary>Weight-only integer formats (block scales): their products compute in 16-bit activations.</summary>
     private static readonly string[] WeightOnly = ["int8", "int4", "q8_0", "q4_0"];
 
+    /// <summary>
+    /// The weights alone are quantized and the products run in 16 bits (a harness fp8 run, W8A16); kept by <see cref="With"/>
+    /// while the weights' dtype stays the same, so a target in the run's dtype is assumed to compute as the run did.
+    /// </summary>
+    public bool WeightOnlyProducts { get; init; }
+
     public double WeightBytes => HardwareSpec.BytesPerElement(Weights);
 
     public double KvBytes => HardwareSpec.BytesPerElement(KvCache);
 
     /// <summary>The name the catalog's rate tables use (fp16 reads bf16; weight-only integers compute in bf16).</summary>
-    public string ComputeDtype => WeightOnly.Contains(Weights) ? "bf16" : HardwareSpec.NormalizeDtype(Weights);
+    public string ComputeDtype => WeightOnly.Contains(Weights) || WeightOnlyProducts ? "bf16" : HardwareSpec.NormalizeDtype(Weights);
 
     /// <summary>Rate tables from the narrowest dtype up.</summary>
     private static readonly string[] ComputeOrder = ["fp4", "fp8", "bf16", "fp32"];
@@ -47,12 +53,18 @@ public sealed record Precision(string Weights, string KvCache)
     {
         string weights = Parse(facts.Dtype, "the result's dtype");
         string kv = facts.KvDtype is { } k ? Parse(k, "the result's kv_dtype") : HardwareSpec.BytesPerElement(weights) >= 2 ? weights : "bf16";
-        return new Precision(weights, kv);
+        return new Precision(weights, kv) { WeightOnlyProducts = facts.WeightOnly };
     }
 
     /// <summary>This precision with the weights and/or the KV cache changed (null keeps it).</summary>
-    public Precision With(string? weights, string? kvCache) =>
-        new(weights is null ? Weights : Parse(weights, "--dtype"), kvCache is null ? KvCache : Parse(kvCache, "--kv-dtype"));
+    public Precision With(string? weights, string? kvCache)
+    {
+        string w = weights is null ? Weights : Parse(weights, "--dtype");
+        return new Precision(w, kvCache is null ? KvCache : Parse(kvCache, "--kv-dtype"))
+        {
+            WeightOnlyProducts = WeightOnlyProducts && w == Weights,
+        };
+    }
 
     /// <summary>Halvings (or doublings) of the nominal element width from one dtype to another: bf16 to fp4 is 2.</summary>
     public static int StepsBetween(string a, string b) => Math.Abs((int)Math.Round(Math.Log2(NominalBits(a) / (double)NominalBits(b))));
@@ -65,7 +77,11 @@ public sealed record Precision(string Weights, string KvCache)
         _ => 4,
     };
 
-    public override string ToString() => Weights == KvCache ? Weights : $"{Weights} (KV cache {KvCache})";
+    public override string ToString()
+    {
+        string weights = WeightOnlyProducts && !WeightOnly.Contains(Weights) ? $"{Weights} weight-only" : Weights;
+        return Weights == KvCache ? weights : $"{weights} (KV cache {KvCache})";
+    }
 
     /// <summary>A dtype name, lower case, checked against the known ones (one sentence, exit 2, otherwise).</summary>
     public static string Parse(string text, string what)

@@ -50,6 +50,35 @@ public class PrecisionProjectionTests
         Assert.Equal(30.0, fp8.Memory.WeightsGb, 3);
     }
 
+    /// <summary>
+    /// A harness fp8 run is weight-only (W8A16: its result has weight_quantization): its products ran in 16 bits, so its prefill
+    /// efficiency is carried against the bf16 ceiling, not fp8's twice-as-high one; a target in fp8 is assumed to compute the
+    /// same way, another dtype is a change of precision. Without weight_quantization, fp8 is fp8 products.
+    /// </summary>
+    [Fact]
+    public void A_weight_only_fp8_run_computes_in_16_bits_and_so_does_a_target_in_fp8()
+    {
+        ResultDocument doc = SyntheticRuns.Llm(SyntheticRuns.H200, 200, 10, 30e9);
+        doc.HarnessVersion = "1.0.0+test"; // the harness's own result, read typed
+        doc.Config[Harness.Metrics.ConfigKeys.Parameters] = 30e9;
+        doc.Config["dtype"] = "fp8";
+        doc.Config["kv_dtype"] = "fp16";
+        Precision fp8Products = Precision.OfRun(Facts(doc));
+        Assert.Equal(("fp8", false), (fp8Products.ComputeDtype, fp8Products.WeightOnlyProducts));
+
+        doc.Config[Harness.Metrics.ConfigKeys.WeightQuantization] = "fp8 e4m3, block 128, fp32 scales, weight-only";
+        LlmRunFacts run = Facts(doc);
+        Precision weightOnly = Precision.OfRun(run);
+        Assert.Equal(("bf16", "fp8 weight-only (KV cache fp16)"), (weightOnly.ComputeDtype, weightOnly.ToString()));
+        Assert.Equal("bf16", weightOnly.With("fp8", null).ComputeDtype);
+        Assert.Equal("fp4", weightOnly.With("fp4", null).ComputeDtype);
+        Assert.Equal("bf16", weightOnly.ComputeDtypeOn(Catalog.Get("h200")));
+
+        ProjectionResult same = Project(run, "h200", new ProjectionOptions());
+        Assert.False(same.Precision.Changed);
+        Assert.True(Project(run, "gb200", new ProjectionOptions { Dtype = "fp4" }).Precision.Changed);
+    }
+
     [Fact]
     public void A_dtype_measured_on_neither_card_widens_the_error_bars_by_the_stated_rule()
     {
