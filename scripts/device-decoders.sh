@@ -43,7 +43,7 @@
 # exit 2; the staged app has no CPU libtorch of its own: TORCH_LIB_DIR names the NuGet one), from the repo root
 # after pack.sh (it stages .device itself; or the parts of device-stage.sh split, copied to /tmp/hd-stage):
 #   DEVICE=cpu MODELS="tiny-gpt2-test tiny-llama-test" BATCHES="1 4" EXTRA_BATCHES=2 PROMPT=8 NEW=8 \
-#   SERVE_MODEL=tiny-gpt2-test INT4_MODELS=tiny-gpt2-test FP8_MODELS=tiny-gpt2-test GEMM_SIZE=512 COPY_MIB=64 \
+#   SERVE_MODEL=tiny-gpt2-test INT4_MODELS=tiny-gpt2-test GEMM_SIZE=512 COPY_MIB=64 \
 #   REPEATS=1 TORCH_DTYPE=fp32 ONNX_DTYPE=fp32 \
 #   TORCH_LIB_DIR=$(ls -d ~/.nuget/packages/libtorch-cpu-linux-x64/*/runtimes/linux-x64/native | tail -1) \
 #   TARBALL=/tmp/r.tgz OUT=/tmp/o bash scripts/device-decoders.sh
@@ -136,6 +136,18 @@ torchlib=${TORCH_LIB_DIR:-$(python3 -c 'import torch,os;print(os.path.join(os.pa
 site=$(dirname "$(dirname "$torchlib")")
 export DOTNET_ROOT="$HD/dotnet"
 export LD_LIBRARY_PATH="$torchlib:$site/nvidia/cu13/lib:$site/nvidia/cudnn/lib:${LD_LIBRARY_PATH:-}"
+# ONNX Runtime's CUDA provider needs these (the harness refuses onnx:cuda without them): where pip's wheels put
+# them somewhere else than nvidia/cu13/lib and nvidia/cudnn/lib, their folder is added; each is logged.
+if [ "$DEVICE" = cuda ]; then
+  found=""
+  for lib in libcudart.so.13 libcublas.so.13 libcublasLt.so.13 libcudnn.so.9; do
+    where=$(find "$site/nvidia" /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib -name "$lib" -print -quit 2>/dev/null)
+    if [ -z "$where" ]; then found="$found $lib: MISSING;"; continue; fi
+    found="$found $lib: ${where%/*};"
+    case ":$LD_LIBRARY_PATH:" in *":${where%/*}:"*) ;; *) LD_LIBRARY_PATH="$LD_LIBRARY_PATH:${where%/*}" ;; esac
+  done
+  log "CUDA libraries:$found"
+fi
 export TORCH_LIB_DIR="$torchlib"
 export HARNESS_CACHE=${HARNESS_CACHE:-/tmp/harness-cache}
 app="$HD/app/$(cat "$HD/app.name").dll"
