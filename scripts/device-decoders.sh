@@ -120,7 +120,7 @@ fi
 if [ ! -x "$HD/on-device.sh" ] && [ -x .device/on-device.sh ]; then
   bash .device/on-device.sh stage >/dev/null
 fi
-[ -x "$HD/on-device.sh" ] || { log "no staged harness in $HD (run pack.sh and stage .device first)"; exit 2; }
+[ -x "$HD/on-device.sh" ] || { log "no staged harness in $HD (run pack.sh and stage .device first)"; bring_back; exit 2; }
 bash "$HD/on-device.sh" run -- hw >"$OUT/hw.txt" 2>&1 || log "harness hw failed (see hw.txt)"
 grep '^on-device:' "$OUT/hw.txt" | while IFS= read -r line; do log "$line"; done
 # Without ONNX Runtime's CUDA provider every onnx:cuda case would fail the same way: they are skipped (logged).
