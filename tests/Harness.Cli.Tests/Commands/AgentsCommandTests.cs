@@ -132,13 +132,14 @@ public class AgentsCommandTests : IDisposable
         Assert.True(doc.Config.ContainsKey("torch_device"));
     }
 
+    /// <remarks>1 s of warm-up and 2 s measured per point, as AgentsOverHttpTests' sweep: each point must see its LLM busy.</remarks>
     [Fact]
     public void Sweep_on_a_real_onnx_cpu_decoder_loads_it_once_and_measures_each_point()
     {
         UseTestCache();
         string path = Path.Combine(_dir, "sweep-onnx.json");
         (int code, string output, string err) = CliRunner.Run(
-            "agents", "sweep", "--profile", Profile, "--workers", "1,2", "--duration", "1s", "--warmup", "0.2s",
+            "agents", "sweep", "--profile", Profile, "--workers", "1,2", "--duration", "2s", "--warmup", "1s",
             "--llm", "onnx:cpu", "--llm-set", "model_config=tiny-gpt2-test", "--llm-set", "threads=1",
             "--llm-set", "context=truncate-oldest", SharedMachine.AllowNoisy, "--out", path);
 
