@@ -27,6 +27,7 @@ NEEDS=(
   "slurmd|SlurmIntegrationTests (a one-node Slurm cluster, scripts/slurm-local.sh)"
   "slurm-client|SlurmIntegrationTests (sbatch, squeue, sacct)"
   "munge|SlurmIntegrationTests (Slurm's authentication)"
+  "shellcheck|ShellScriptTests (the scripts a lent GPU session runs once, checked for errors beforehand)"
 )
 # command|Debian packages that provide it|what needs it: checked by the command, since node may come
 # from elsewhere (NodeSource's nodejs has npm in it, and conflicts with Debian's npm package).
