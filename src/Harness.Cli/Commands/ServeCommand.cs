@@ -27,7 +27,7 @@ public static class ServeCommand
         {
             Description = "A model on disk instead of a seeded shape: a Hugging Face folder (config.json, safetensors) or a GGUF file.",
         };
-        var dtype = new Option<string?>("--dtype") { Description = "fp32, fp16 or bf16 (default: fp32 on CPU; fp16 for onnx:cuda, bf16 for torch:cuda)." };
+        var dtype = new Option<string?>("--dtype") { Description = "fp32, fp16 or bf16 (default: fp32 on CPU; fp16 for onnx:cuda, bf16 for torch:cuda); on onnx: int8 or int4 weights, fp8 on onnx:cuda." };
         var threads = new Option<int?>("--threads") { Description = "Intra-op threads of the decoder (default: the runtime's)." };
         var libTorch = new Option<string?>("--libtorch") { Description = "torch:cuda: the folder of libtorch's native libraries." };
         var set = new Option<string[]>("--set") { Description = "Decoder setting key=value (repeatable), as in run generate: weight_seed, spin (onnx:cuda also cuda_graph); others exit 2." };
