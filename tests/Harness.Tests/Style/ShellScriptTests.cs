@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using Harness.Fleet;
 using Harness.Testing;
 using Harness.Tests.Fakes;
 
@@ -35,34 +35,21 @@ public sealed class ShellScriptTests
     [MemberData(nameof(Scripts))]
     public void Script_parses(string script)
     {
-        (int code, string output) = Run("bash", "-n", script);
-        Assert.True(code == 0, $"bash -n {script}: {output}");
+        ProcessResult r = Run(script, "bash", "-n");
+        Assert.True(r.ExitCode == 0, $"bash -n {script}: {r.Stderr}");
     }
 
     [ShellcheckTheory]
     [MemberData(nameof(Scripts))]
     public void Script_has_no_shellcheck_error(string script)
     {
-        (int code, string output) = Run("shellcheck", "--severity=error", "--shell=bash", script);
-        Assert.True(code == 0, $"shellcheck {script}:\n{output}");
+        ProcessResult r = Run(script, "shellcheck", "--severity=error", "--shell=bash");
+        Assert.True(r.ExitCode == 0, $"shellcheck {script}:\n{r.Stdout}{r.Stderr}");
     }
 
-    private static (int Code, string Output) Run(string program, params string[] args)
-    {
-        var start = new ProcessStartInfo(program)
-        {
-            WorkingDirectory = Repository.Root, RedirectStandardOutput = true, RedirectStandardError = true,
-        };
-        foreach (string a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        using Process p = Process.Start(start)!;
-        Task<string> stdout = p.StandardOutput.ReadToEndAsync(), stderr = p.StandardError.ReadToEndAsync();
-        p.WaitForExit();
-        return (p.ExitCode, stdout.Result + stderr.Result);
-    }
+    /// <summary>The checker, its options, then the script's full path.</summary>
+    private static ProcessResult Run(string script, string program, params string[] options) =>
+        SystemProcessRunner.Instance.Run(program, [.. options, Path.Combine(Repository.Root, script)], TimeSpan.FromSeconds(60));
 }
 
 /// <summary>Skipped, saying how to get it, where shellcheck is not installed (scripts/test-deps.sh installs it for CI).</summary>
